@@ -1,0 +1,79 @@
+#include "engine/mf_model.h"
+
+#include <cassert>
+#include <cmath>
+
+#include "engine/random.h"
+
+namespace streamrec::engine {
+
+MFModel::MFModel(const ModelOptions& options) : options_(options) {
+  assert(options_.rank > 0);
+}
+
+MFModel MFModel::Clone() const {
+  MFModel m(options_);
+  m.global_mean_ = global_mean_;
+  m.user_factors_ = user_factors_;
+  m.item_factors_ = item_factors_;
+  m.user_bias_ = user_bias_;
+  m.item_bias_ = item_bias_;
+  return m;
+}
+
+void MFModel::InitialVector(char kind, uint32_t row, float* out) const {
+  SplitMix64 rng(options_.seed ^ (uint64_t{static_cast<unsigned char>(kind)} << 56) ^
+                 (uint64_t{row} * 0x9E3779B97F4A7C15ull));
+  for (int d = 0; d < rank(); ++d) out[d] = options_.init_stddev * rng.NextGaussian();
+}
+
+void MFModel::EnsureUsers(uint32_t n) {
+  const uint32_t old = num_users();
+  if (n <= old) return;
+  user_factors_.resize(size_t{n} * rank());
+  user_bias_.resize(n, 0.0f);
+  for (uint32_t u = old; u < n; ++u) InitialVector('u', u, user_factors(u));
+}
+
+void MFModel::EnsureItems(uint32_t n) {
+  const uint32_t old = num_items();
+  if (n <= old) return;
+  item_factors_.resize(size_t{n} * rank());
+  item_bias_.resize(n, 0.0f);
+  for (uint32_t i = old; i < n; ++i) InitialVector('i', i, item_factors(i));
+}
+
+Eigen::Map<RowMatrixXf> MFModel::UserMatrix() {
+  return {user_factors_.data(), num_users(), rank()};
+}
+Eigen::Map<const RowMatrixXf> MFModel::UserMatrix() const {
+  return {user_factors_.data(), num_users(), rank()};
+}
+Eigen::Map<RowMatrixXf> MFModel::ItemMatrix() {
+  return {item_factors_.data(), num_items(), rank()};
+}
+Eigen::Map<const RowMatrixXf> MFModel::ItemMatrix() const {
+  return {item_factors_.data(), num_items(), rank()};
+}
+
+float MFModel::Predict(uint32_t u, uint32_t i) const {
+  float dot = 0.0f;
+  if (u < num_users() && i < num_items()) {
+    Eigen::Map<const Eigen::VectorXf> p(user_factors(u), rank());
+    Eigen::Map<const Eigen::VectorXf> q(item_factors(i), rank());
+    dot = p.dot(q);
+  }
+  const float bu = u < num_users() ? user_bias_[u] : 0.0f;
+  const float bi = i < num_items() ? item_bias_[i] : 0.0f;
+  return global_mean_ + bu + bi + dot;
+}
+
+void MFModel::Reinitialize() {
+  for (uint32_t u = 0; u < num_users(); ++u) InitialVector('u', u, user_factors(u));
+  for (uint32_t i = 0; i < num_items(); ++i) InitialVector('i', i, item_factors(i));
+  std::fill(user_bias_.begin(), user_bias_.end(), 0.0f);
+  std::fill(item_bias_.begin(), item_bias_.end(), 0.0f);
+  global_mean_ = 0.0f;
+}
+
+}  // namespace streamrec::engine

@@ -1,0 +1,66 @@
+#include "engine/popularity.h"
+
+#include <cmath>
+
+namespace streamrec::engine {
+namespace {
+// Rescale once an event's factor relative to the anchor exceeds 2^kMaxExp;
+// doubles hold 2^1023, so sums of many such terms stay finite.
+constexpr double kMaxExp = 256.0;
+}  // namespace
+
+Popularity::Popularity(const PopularityOptions& options) : options_(options) {}
+
+void Popularity::MoveAnchor(int64_t new_anchor_ms) {
+  const double factor =
+      std::exp2(-static_cast<double>(new_anchor_ms - anchor_ms_) / options_.half_life_ms);
+  for (double& s : scores_) s *= factor;
+  anchor_ms_ = new_anchor_ms;
+}
+
+void Popularity::Add(uint32_t item, float weight, int64_t ts_ms) {
+  if (item >= scores_.size()) scores_.resize(item + 1, 0.0);
+  if (!has_anchor_) {
+    anchor_ms_ = ts_ms;
+    newest_ts_ms_ = ts_ms;
+    has_anchor_ = true;
+  }
+  if (ts_ms > newest_ts_ms_) newest_ts_ms_ = ts_ms;
+  double exponent = static_cast<double>(ts_ms - anchor_ms_) / options_.half_life_ms;
+  if (exponent > kMaxExp) {
+    MoveAnchor(ts_ms);
+    exponent = 0.0;
+  }
+  scores_[item] += weight * std::exp2(exponent);
+}
+
+double Popularity::Score(uint32_t item) const {
+  if (item >= scores_.size()) return 0.0;
+  return scores_[item] *
+         std::exp2(-static_cast<double>(newest_ts_ms_ - anchor_ms_) / options_.half_life_ms);
+}
+
+std::vector<ScoredItem> Popularity::Top(size_t n, std::span<const uint32_t> exclude,
+                                        const uint8_t* allowed) const {
+  TopKHeap heap(n);
+  const double now_factor =
+      std::exp2(-static_cast<double>(newest_ts_ms_ - anchor_ms_) / options_.half_life_ms);
+  size_t p = 0;
+  for (uint32_t i = 0; i < scores_.size(); ++i) {
+    while (p < exclude.size() && exclude[p] < i) ++p;
+    if (p < exclude.size() && exclude[p] == i) continue;
+    if (allowed != nullptr && allowed[i] == 0) continue;
+    if (scores_[i] <= 0.0) continue;
+    heap.Push(i, static_cast<float>(scores_[i] * now_factor));
+  }
+  return heap.TakeSorted();
+}
+
+void Popularity::Restore(int64_t anchor_ms, int64_t newest_ts_ms, std::vector<double> scores) {
+  anchor_ms_ = anchor_ms;
+  newest_ts_ms_ = newest_ts_ms;
+  has_anchor_ = true;
+  scores_ = std::move(scores);
+}
+
+}  // namespace streamrec::engine

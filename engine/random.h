@@ -1,0 +1,40 @@
+// SplitMix64: a tiny, fast, fully specified PRNG. Used instead of <random>
+// engines+distributions because std::normal_distribution differs between
+// standard libraries, and models must be bit-identical across rebuilds.
+//
+// Thread-safety: a value type; one instance per thread.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace streamrec::engine {
+
+class SplitMix64 {
+ public:
+  explicit SplitMix64(uint64_t seed) : state_(seed) {}
+
+  uint64_t Next() {
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [0, 1).
+  double NextDouble() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
+  // Uniform in [0, n).
+  uint64_t Uniform(uint64_t n) { return Next() % n; }
+  // Standard normal, Box-Muller (one of the pair; simple and exact enough).
+  float NextGaussian() {
+    double u1 = NextDouble();
+    const double u2 = NextDouble();
+    if (u1 < 1e-300) u1 = 1e-300;
+    return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) *
+                              std::cos(6.283185307179586 * u2));
+  }
+
+ private:
+  uint64_t state_;
+};
+
+}  // namespace streamrec::engine

@@ -1,0 +1,151 @@
+#include "engine/recommender.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace streamrec::engine {
+namespace {
+
+Status ValidateId(std::string_view what, std::string_view id, size_t max_len) {
+  if (id.empty()) return Status::InvalidArgument(fmt::format("{} id is empty", what));
+  if (id.size() > max_len) {
+    return Status::InvalidArgument(
+        fmt::format("{} id is {} bytes long; the limit is {}", what, id.size(), max_len));
+  }
+  for (unsigned char c : id) {
+    if (c < 0x20 || c == 0x7f) {
+      return Status::InvalidArgument(
+          fmt::format("{} id contains a control character (0x{:02x})", what, c));
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string_view SourceName(RecommendationSource s) {
+  return s == RecommendationSource::kModel ? "model" : "popular";
+}
+
+Recommender::Recommender(const RecommenderOptions& options, EventTypes types)
+    : options_(options),
+      types_(std::move(types)),
+      model_(options.model),
+      learner_(&model_, &types_, options.learner),
+      popularity_(options.popularity) {}
+
+Status Recommender::Validate(const Event& e) const {
+  STREAMREC_RETURN_IF_ERROR(ValidateId("user", e.user, options_.max_id_length));
+  STREAMREC_RETURN_IF_ERROR(ValidateId("item", e.item, options_.max_id_length));
+  if (e.type >= types_.size()) {
+    return Status::InvalidArgument(fmt::format("unknown event type index {}", e.type));
+  }
+  const EventTypeSpec& spec = types_.spec(e.type);
+  if (spec.explicit_rating &&
+      (!std::isfinite(e.value) || e.value < spec.min_value || e.value > spec.max_value)) {
+    return Status::InvalidArgument(fmt::format("{} value {} is outside [{}, {}]", spec.name,
+                                               e.value, spec.min_value, spec.max_value));
+  }
+  return Status::OK();
+}
+
+Status Recommender::Apply(const Event& e) {
+  STREAMREC_RETURN_IF_ERROR(Validate(e));
+  Interaction x;
+  x.user = users_.GetOrAdd(e.user);
+  x.item = items_.GetOrAdd(e.item);
+  x.type = e.type;
+  x.value = e.value;
+  x.ts_ms = e.ts_ms;
+  (void)learner_.Apply(x);  // the error value is for evaluation only
+  popularity_.Add(x.item, types_.spec(x.type).weight, x.ts_ms);
+  if (x.user >= seen_.size()) seen_.resize(x.user + 1);
+  auto& seen = seen_[x.user];
+  auto it = std::lower_bound(seen.begin(), seen.end(), x.item);
+  if (it == seen.end() || *it != x.item) seen.insert(it, x.item);
+  ++events_applied_;
+  return Status::OK();
+}
+
+std::span<const uint32_t> Recommender::Seen(uint32_t u) const {
+  if (u >= seen_.size()) return {};
+  return seen_[u];
+}
+
+std::vector<uint32_t> Recommender::ResolveSorted(const std::vector<std::string>& ids) const {
+  std::vector<uint32_t> out;
+  out.reserve(ids.size());
+  for (const auto& id : ids) {
+    if (auto i = items_.Find(id)) out.push_back(*i);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<NamedScore> Recommender::Name(const std::vector<ScoredItem>& v) const {
+  std::vector<NamedScore> out;
+  out.reserve(v.size());
+  for (const auto& s : v) out.push_back({items_.Name(s.item), s.score});
+  return out;
+}
+
+Recommendations Recommender::RecommendForUser(std::string_view user,
+                                              const RecommendRequest& req) const {
+  const std::vector<uint32_t> exclude = ResolveSorted(req.exclude);
+  const std::optional<uint32_t> u = users_.Find(user);
+  std::span<const uint32_t> seen;
+  if (u && !req.include_seen) seen = Seen(*u);
+  Recommendations out;
+  if (!u || Seen(*u).size() < options_.cold_start_min_items) {
+    // Popular minus seen minus excluded: merge the two exclusion lists.
+    std::vector<uint32_t> skip(seen.begin(), seen.end());
+    skip.insert(skip.end(), exclude.begin(), exclude.end());
+    std::sort(skip.begin(), skip.end());
+    out.items = Name(popularity_.Top(req.n, skip));
+    out.source = RecommendationSource::kPopular;
+    return out;
+  }
+  ScanQuery q;
+  q.vector = model_.user_factors(*u);
+  q.exclude_a = seen;
+  q.exclude_b = exclude;
+  ScanOptions opt;
+  opt.item_bias = model_.item_biases();
+  std::vector<ScoredItem> top =
+      TopN(model_.item_factors(), model_.num_items(), model_.rank(), q, req.n, opt);
+  // Report predicted ratings: the scan ranks by b_i + p·q, which differs
+  // from r̂ by the per-user constant μ + b_u.
+  const float offset = model_.global_mean() + model_.user_bias(*u);
+  for (auto& s : top) s.score += offset;
+  out.items = Name(top);
+  out.source = RecommendationSource::kModel;
+  return out;
+}
+
+StatusOr<std::vector<NamedScore>> Recommender::SimilarItems(std::string_view item, size_t n,
+                                                            std::string_view for_user) const {
+  const std::optional<uint32_t> i = items_.Find(item);
+  if (!i) return Status::NotFound(fmt::format("unknown item '{}'", item));
+  const int k = model_.rank();
+  Eigen::VectorXf q = Eigen::Map<const Eigen::VectorXf>(model_.item_factors(*i), k);
+  const float norm = q.norm();
+  if (norm > 0.0f) q /= norm;
+  const uint32_t self[1] = {*i};
+  ScanQuery query;
+  query.vector = q.data();
+  query.exclude_a = self;
+  if (!for_user.empty()) {
+    if (auto u = users_.Find(for_user)) query.exclude_b = Seen(*u);
+  }
+  ScanOptions opt;
+  opt.cosine = true;
+  return Name(TopN(model_.item_factors(), model_.num_items(), k, query, n, opt));
+}
+
+std::vector<NamedScore> Recommender::Popular(size_t n) const {
+  return Name(popularity_.Top(n));
+}
+
+}  // namespace streamrec::engine

@@ -1,0 +1,80 @@
+// Top-N retrieval: exact maximum-inner-product (or cosine) search over the
+// item matrix, in the faiss shape: a const, batched scan with caller-owned
+// outputs and a small heap that breaks ties by id.
+//
+// Thread-safety: pure functions over const inputs; safe from any thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <vector>
+
+namespace streamrec::engine {
+
+struct ScoredItem {
+  uint32_t item = 0;
+  float score = 0.0f;
+  bool operator==(const ScoredItem&) const = default;
+};
+
+// a ranks before b: higher score, then lower id. NaN never ranks.
+inline bool RanksBefore(const ScoredItem& a, const ScoredItem& b) {
+  return a.score > b.score || (a.score == b.score && a.item < b.item);
+}
+
+// Keeps the k best items pushed so far (RanksBefore order).
+class TopKHeap {
+ public:
+  explicit TopKHeap(size_t k) : k_(k) { heap_.reserve(k); }
+
+  // Score an item must beat to enter (ties already lose to earlier, lower
+  // ids when items are pushed in ascending id order).
+  float threshold() const {
+    return heap_.size() < k_ ? -std::numeric_limits<float>::infinity() : heap_.front().score;
+  }
+  void Push(uint32_t item, float score);
+  size_t size() const { return heap_.size(); }
+  // The kept items, best first. Leaves the heap empty.
+  std::vector<ScoredItem> TakeSorted();
+
+ private:
+  size_t k_;
+  std::vector<ScoredItem> heap_;  // root = the worst kept item
+};
+
+struct ScanQuery {
+  const float* vector = nullptr;  // size dim
+  // Items never returned for this query; each list sorted ascending, may
+  // hold duplicates and ids beyond the catalog.
+  std::span<const uint32_t> exclude_a;
+  std::span<const uint32_t> exclude_b;
+};
+
+struct ScanOptions {
+  // Added to every item's score (the item bias of a rating model); size
+  // n_items, or null.
+  const float* item_bias = nullptr;
+  // Cosine instead of inner product: scores are divided by the item's norm
+  // (queries should be unit length). Zero-norm items are skipped.
+  bool cosine = false;
+  // Eligibility per item (non-zero = may be returned); size n_items, or null
+  // for all. Hidden items and category filters arrive here.
+  const uint8_t* allowed = nullptr;
+  // Rows scored per block: big enough for an efficient GEMM, small enough
+  // that the score block stays in L1/L2.
+  size_t block_rows = 1024;
+};
+
+// For each query, the n best items of `items` (n_items x dim, row-major).
+// results: resized to queries.size(), each at most n items, best first.
+void TopNScan(const float* items, uint32_t n_items, int dim,
+              std::span<const ScanQuery> queries, size_t n, const ScanOptions& options,
+              std::vector<std::vector<ScoredItem>>* results);
+
+// Single-query convenience wrapper.
+std::vector<ScoredItem> TopN(const float* items, uint32_t n_items, int dim,
+                             const ScanQuery& query, size_t n, const ScanOptions& options);
+
+}  // namespace streamrec::engine
