@@ -31,9 +31,10 @@ struct TrainingExample {
 
 struct SgdTrainOptions {
   int epochs = 60;
-  SgdParams params{.learning_rate = 0.007f,
-                   .regularization = 0.06f,
-                   .bias_learning_rate = 0.007f,
+  // Tuned on ml-100k u1..u5 (mean RMSE 0.920 at rank 64).
+  SgdParams params{.learning_rate = 0.01f,
+                   .regularization = 0.1f,
+                   .bias_learning_rate = 0.01f,
                    .bias_regularization = 0.005f};
   // Learning rates are multiplied by this after each epoch: large steps
   // early, fine ones at the end (converges without a tuned schedule).

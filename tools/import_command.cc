@@ -1,0 +1,72 @@
+// `streamrec import movielens|csv <path> --out FILE`: converts public rating
+// data into a streamrec event file.
+#include <fmt/format.h>
+
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "tools/commands.h"
+#include "tools/dataset.h"
+#include "tools/event_file.h"
+#include "tools/importers.h"
+
+namespace streamrec::tools {
+
+namespace po = boost::program_options;
+
+int RunImport(int argc, const char* const* argv) {
+  std::string format, path, out;
+  po::options_description desc(
+      "streamrec import: convert ratings into a streamrec event file\n\n"
+      "  streamrec import movielens ../shared/data/ml-100k --out ml100k.events\n"
+      "  streamrec import movielens ml-1m/ratings.dat --out ml1m.events\n"
+      "  streamrec import csv ratings.csv --out ratings.events   (header names the columns)\n"
+      "\nWith --out -, the events go to standard output.\n\nOptions");
+  desc.add_options()("help,h", "show this help")
+      ("format", po::value(&format), "movielens | csv")
+      ("path", po::value(&path), "a file, or a MovieLens directory (u.data / ratings.dat / "
+                                 "ratings.csv inside)")
+      ("out,o", po::value(&out), "event file to write ('-' for stdout)");
+  po::positional_options_description pos;
+  pos.add("format", 1).add("path", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(desc).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    fmt::print(stderr, "streamrec import: {}\n", e.what());
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  auto fail = [](const std::string& msg) {
+    fmt::print(stderr, "streamrec import: {}\n", msg);
+    return 2;
+  };
+  if (format != "movielens" && format != "csv") {
+    return fail(fmt::format("format must be 'movielens' or 'csv', got '{}'", format));
+  }
+  if (path.empty()) return fail("a path to import is required");
+  if (out.empty()) return fail("--out is required ('-' for standard output)");
+  StatusOr<std::vector<EventRecord>> events = LoadEvents(path);
+  if (!events.ok()) return fail(events.status().message());
+  Status st = out == "-" ? WriteEventFile(*events, std::cout) : WriteEventFile(*events, out);
+  if (!st.ok()) return fail(st.message());
+  size_t users = 0, items = 0;
+  {
+    engine::IdMap u, i;
+    for (const auto& e : *events) {
+      u.GetOrAdd(e.user);
+      i.GetOrAdd(e.item);
+    }
+    users = u.size();
+    items = i.size();
+  }
+  fmt::print(stderr, "imported {} events ({} users, {} items) from {} into {}\n",
+             events->size(), users, items, path, out);
+  return 0;
+}
+
+}  // namespace streamrec::tools

@@ -1,0 +1,34 @@
+# Sourced by tools/test.sh and tools/quickstart.sh: installs the Debian
+# packages streamrec needs that are missing. apt-get update runs at most once,
+# and only when something must be installed. Works as root, or via sudo.
+
+STREAMREC_PACKAGES=(
+  g++ cmake ninja-build pkg-config
+  libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
+  libeigen3-dev librocksdb-dev libfmt-dev libgtest-dev
+)
+
+streamrec_install_deps() {
+  local missing=()
+  local p
+  for p in "${STREAMREC_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$p")
+    fi
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return 0
+  fi
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+      echo "streamrec: need root or sudo to install: ${missing[*]}" >&2
+      return 1
+    fi
+    sudo=(sudo -n)
+  fi
+  echo "streamrec: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+}

@@ -1,0 +1,124 @@
+#include "tools/model_flags.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "tools/config.h"
+
+namespace streamrec::tools {
+
+namespace po = boost::program_options;
+
+Status ApplyConfigFromArgs(int argc, const char* const* argv, ModelFlags* flags,
+                           std::string* config_path) {
+  config_path->clear();
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+      *config_path = argv[i + 1];
+    } else if (std::strncmp(argv[i], "--config=", 9) == 0) {
+      *config_path = argv[i] + 9;
+    }
+  }
+  if (config_path->empty()) return Status::OK();
+  StatusOr<Config> config = LoadConfig(*config_path);
+  if (!config.ok()) return config.status();
+  flags->algorithm = config->algorithm;
+  flags->options = config->training;
+  return Status::OK();
+}
+
+void AddModelFlags(po::options_description* desc, ModelFlags* f) {
+  engine::EvalOptions& o = f->options;
+  desc->add_options()
+      ("config", po::value<std::string>(),
+       "read [model] and [training] defaults from this file (flags override it)")
+      ("algo", po::value(&f->algorithm)->default_value(f->algorithm),
+       "training algorithm: sgd (batch SGD epochs), als (alternating least squares), "
+       "online (one pass in time order, as the live server learns), "
+       "bpmf (Bayesian MF by Gibbs sampling: most accurate, no λ to tune)")
+      ("rank", po::value(&o.model.rank)->default_value(o.model.rank), "latent dimensions k")
+      ("init-std", po::value(&o.model.init_stddev)->default_value(o.model.init_stddev),
+       "std-dev of initial factors")
+      ("seed", po::value(&o.model.seed)->default_value(o.model.seed),
+       "seed of initial factors (and of --split)")
+      ("epochs", po::value(&o.sgd.epochs)->default_value(o.sgd.epochs), "SGD epochs")
+      ("lr", po::value(&o.sgd.params.learning_rate)->default_value(o.sgd.params.learning_rate),
+       "SGD learning rate of the factors")
+      ("reg", po::value(&o.sgd.params.regularization)->default_value(o.sgd.params.regularization),
+       "SGD L2 regularisation of the factors")
+      ("bias-lr", po::value(&o.sgd.params.bias_learning_rate)
+                      ->default_value(o.sgd.params.bias_learning_rate),
+       "SGD learning rate of the biases")
+      ("bias-reg", po::value(&o.sgd.params.bias_regularization)
+                       ->default_value(o.sgd.params.bias_regularization),
+       "SGD L2 regularisation of the biases")
+      ("decay", po::value(&o.sgd.decay)->default_value(o.sgd.decay),
+       "SGD learning-rate decay per epoch")
+      ("als-iters", po::value(&o.als.iterations)->default_value(o.als.iterations),
+       "ALS iterations")
+      ("als-reg", po::value(&o.als.regularization)->default_value(o.als.regularization),
+       "ALS ridge per observation (λ·n_u)")
+      ("als-bias-reg", po::value(&o.als.bias_regularization)
+                           ->default_value(o.als.bias_regularization),
+       "ALS ridge on the biases")
+      ("threads", po::value(&o.als.threads)->default_value(o.als.threads), "ALS threads")
+      ("sweeps", po::value(&o.bpmf.sweeps)->default_value(o.bpmf.sweeps), "BPMF Gibbs sweeps")
+      ("burn-in", po::value(&o.bpmf.burn_in)->default_value(o.bpmf.burn_in),
+       "BPMF sweeps discarded before averaging")
+      ("noise-precision", po::value(&o.bpmf.observation_precision)
+                              ->default_value(o.bpmf.observation_precision),
+       "BPMF precision α of a rating around p·q (1/α = noise variance)")
+      ("online-passes", po::value(&o.online_passes)->default_value(o.online_passes),
+       "passes of the online learner over the training stream")
+      ("online-lr", po::value(&o.online_sgd.learning_rate)
+                        ->default_value(o.online_sgd.learning_rate),
+       "online learning rate (factors and biases)")
+      ("online-reg", po::value(&o.online_sgd.regularization)
+                         ->default_value(o.online_sgd.regularization),
+       "online L2 regularisation of the factors")
+      ("k", po::value(&o.k)->default_value(o.k), "ranking list length K")
+      ("relevance-threshold", po::value(&o.relevance_threshold)
+                                  ->default_value(o.relevance_threshold),
+       "held-out items with a rating >= this count as relevant (0: all)");
+}
+
+Status FinishModelFlags(ModelFlags* f) {
+  engine::EvalOptions& o = f->options;
+  StatusOr<engine::Algorithm> algo = engine::ParseAlgorithm(f->algorithm);
+  if (!algo.ok()) return algo.status();
+  o.algorithm = *algo;
+  o.online_sgd.bias_learning_rate = o.online_sgd.learning_rate;
+  if (o.model.rank < 1 || o.model.rank > 1024) {
+    return Status::InvalidArgument("--rank must be in [1, 1024]");
+  }
+  if (o.sgd.epochs < 1 || o.als.iterations < 1 || o.online_passes < 1) {
+    return Status::InvalidArgument("--epochs, --als-iters and --online-passes must be >= 1");
+  }
+  if (!(o.sgd.params.learning_rate > 0) || !(o.online_sgd.learning_rate > 0) ||
+      !(o.sgd.params.bias_learning_rate >= 0)) {
+    return Status::InvalidArgument("learning rates must be positive");
+  }
+  if (o.sgd.params.regularization < 0 || o.sgd.params.bias_regularization < 0 ||
+      o.als.regularization < 0 || o.als.bias_regularization < 0 ||
+      o.online_sgd.regularization < 0) {
+    return Status::InvalidArgument("regularisation must be >= 0");
+  }
+  if (!(o.sgd.decay > 0 && o.sgd.decay <= 1)) {
+    return Status::InvalidArgument("--decay must be in (0, 1]");
+  }
+  if (o.bpmf.sweeps < 1 || o.bpmf.burn_in < 0 || o.bpmf.burn_in >= o.bpmf.sweeps) {
+    return Status::InvalidArgument("need --sweeps >= 1 and 0 <= --burn-in < --sweeps");
+  }
+  if (!(o.bpmf.observation_precision > 0)) {
+    return Status::InvalidArgument("--noise-precision must be positive");
+  }
+  o.bpmf.threads = o.als.threads;
+  if (o.k < 1 || o.k > 10000) return Status::InvalidArgument("--k must be in [1, 10000]");
+  if (o.als.threads < 1 || o.als.threads > 256) {
+    return Status::InvalidArgument("--threads must be in [1, 256]");
+  }
+  return Status::OK();
+}
+
+}  // namespace streamrec::tools

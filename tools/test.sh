@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs the whole test suite.
+#   tools/test.sh            Release build (build/release)
+#   tools/test.sh asan|tsan  the same under sanitizers (see CMakePresets.json)
+# Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+preset="${1:-release}"
+source tools/lib/deps.sh
+streamrec_install_deps
+
+jobs="$(nproc 2>/dev/null || echo 2)"
+cmake --preset "$preset"
+cmake --build --preset "$preset" -j "$jobs"
+# Tests find MovieLens in ../shared/data unless STREAMREC_DATA says otherwise.
+ctest --preset "$preset" -j "$jobs"
