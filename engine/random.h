@@ -24,17 +24,27 @@ class SplitMix64 {
   double NextDouble() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
   // Uniform in [0, n).
   uint64_t Uniform(uint64_t n) { return Next() % n; }
-  // Standard normal, Box-Muller (one of the pair; simple and exact enough).
+  // Standard normal by Box-Muller; each pair of uniforms yields two normals
+  // (the second is kept for the next call), halving the log/sqrt/trig cost.
   float NextGaussian() {
+    if (has_spare_) {
+      has_spare_ = false;
+      return spare_;
+    }
     double u1 = NextDouble();
     const double u2 = NextDouble();
     if (u1 < 1e-300) u1 = 1e-300;
-    return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) *
-                              std::cos(6.283185307179586 * u2));
+    const double r = std::sqrt(-2.0 * std::log(u1));
+    const double theta = 6.283185307179586 * u2;
+    spare_ = static_cast<float>(r * std::sin(theta));
+    has_spare_ = true;
+    return static_cast<float>(r * std::cos(theta));
   }
 
  private:
   uint64_t state_;
+  float spare_ = 0.0f;
+  bool has_spare_ = false;
 };
 
 }  // namespace streamrec::engine

@@ -203,7 +203,12 @@ TEST(ImportersTest, HundredThousandLinesParseQuickly) {
   const auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->size(), 100000u);
+  // Timing means nothing in unoptimised or sanitized builds.
+#if defined(NDEBUG) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
   EXPECT_LT(elapsed, std::chrono::seconds(1));
+#else
+  (void)elapsed;
+#endif
 }
 
 class FileTest : public ::testing::Test {
