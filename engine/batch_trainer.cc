@@ -124,6 +124,17 @@ Status TrainSgd(std::span<const TrainingExample> data, const SgdTrainOptions& op
                 MFModel* model, const EpochCallback& on_epoch) {
   STREAMREC_RETURN_IF_ERROR(CheckData(data, *model));
   if (options.epochs < 0) return Status::InvalidArgument("epochs must be >= 0");
+  const SgdParams& sp = options.params;
+  // Negated comparisons so that NaN fails them too.
+  if (!(sp.learning_rate > 0) || !(sp.bias_learning_rate >= 0) || !(sp.regularization >= 0) ||
+      !(sp.bias_regularization >= 0) || !std::isfinite(sp.learning_rate) ||
+      !std::isfinite(sp.bias_learning_rate)) {
+    return Status::InvalidArgument(
+        "SGD needs finite learning rates > 0 (bias: >= 0) and regularization >= 0");
+  }
+  if (!(options.decay > 0 && options.decay <= 1)) {
+    return Status::InvalidArgument("SGD decay must be in (0, 1]");
+  }
   model->global_mean() = WeightedMean(data);
   std::vector<uint32_t> order(data.size());
   std::iota(order.begin(), order.end(), 0u);
@@ -151,7 +162,8 @@ Status TrainAls(std::span<const TrainingExample> data, const AlsTrainOptions& op
                 MFModel* model, const EpochCallback& on_epoch) {
   STREAMREC_RETURN_IF_ERROR(CheckData(data, *model));
   if (options.iterations < 0) return Status::InvalidArgument("iterations must be >= 0");
-  if (options.regularization < 0 || options.bias_regularization < 0) {
+  // Written as !(x >= 0) so that NaN is refused too.
+  if (!(options.regularization >= 0) || !(options.bias_regularization >= 0)) {
     return Status::InvalidArgument("regularization must be >= 0");
   }
   model->global_mean() = WeightedMean(data);

@@ -47,8 +47,9 @@ struct AlsTrainOptions {
   int iterations = 15;
   // Ridge strength per observation (ALS-WR: λ·n_u for a user with n_u
   // ratings), so heavy and light users are regularised alike.
-  float regularization = 0.05f;
-  float bias_regularization = 5.0f;  // absolute λ on each bias
+  // Defaults tuned on ml-100k u1..u5 (mean RMSE 0.912 at rank 64).
+  float regularization = 0.12f;
+  float bias_regularization = 1.0f;  // absolute λ on each bias
   // Worker threads for the per-row solves (rows are independent, so the
   // result does not depend on this).
   int threads = 2;

@@ -37,7 +37,7 @@ std::string_view AlgorithmName(Algorithm a);
 StatusOr<Algorithm> ParseAlgorithm(std::string_view name);
 
 struct EvalOptions {
-  Algorithm algorithm = Algorithm::kSgd;
+  Algorithm algorithm = Algorithm::kAls;
   ModelOptions model;
   SgdTrainOptions sgd;
   AlsTrainOptions als;

@@ -22,8 +22,12 @@ MFModel MFModel::Clone() const {
 }
 
 void MFModel::InitialVector(char kind, uint32_t row, float* out) const {
-  SplitMix64 rng(options_.seed ^ (uint64_t{static_cast<unsigned char>(kind)} << 56) ^
-                 (uint64_t{row} * 0x9E3779B97F4A7C15ull));
+  // Hash (seed, kind, row) into the generator's start: seeding with a plain
+  // row * increment would make row r+1's draws row r's shifted by one.
+  SplitMix64 mix(options_.seed ^ (uint64_t{static_cast<unsigned char>(kind)} << 56));
+  const uint64_t base = mix.Next();
+  SplitMix64 start(base ^ (uint64_t{row} * 0xD6E8FEB86659FD93ull));
+  SplitMix64 rng(start.Next());
   for (int d = 0; d < rank(); ++d) out[d] = options_.init_stddev * rng.NextGaussian();
 }
 

@@ -69,6 +69,30 @@ Status Recommender::Apply(const Event& e) {
   return Status::OK();
 }
 
+Status Recommender::InstallModel(MFModel trained) {
+  if (trained.rank() != model_.rank()) {
+    return Status::FailedPrecondition(fmt::format(
+        "trained model has rank {}, the serving model {}", trained.rank(), model_.rank()));
+  }
+  if (trained.num_users() > users_.size() || trained.num_items() > items_.size()) {
+    return Status::FailedPrecondition("trained model has rows for unknown users or items");
+  }
+  // Rows first seen after the training snapshot keep their online state.
+  const uint32_t old_users = trained.num_users(), old_items = trained.num_items();
+  trained.EnsureUsers(model_.num_users());
+  trained.EnsureItems(model_.num_items());
+  for (uint32_t u = old_users; u < model_.num_users(); ++u) {
+    std::copy_n(model_.user_factors(u), model_.rank(), trained.user_factors(u));
+    trained.user_bias(u) = model_.user_bias(u);
+  }
+  for (uint32_t i = old_items; i < model_.num_items(); ++i) {
+    std::copy_n(model_.item_factors(i), model_.rank(), trained.item_factors(i));
+    trained.item_bias(i) = model_.item_bias(i);
+  }
+  model_ = std::move(trained);
+  return Status::OK();
+}
+
 std::span<const uint32_t> Recommender::Seen(uint32_t u) const {
   if (u >= seen_.size()) return {};
   return seen_[u];

@@ -78,6 +78,12 @@ class Recommender {
   // Validates and applies one event.
   Status Apply(const Event& e);
 
+  // Replaces the model with one trained in batch over this recommender's
+  // users and items (rows beyond the trained ones keep their online
+  // vectors). FailedPrecondition if the rank differs or the new model has
+  // more rows than ids are known.
+  Status InstallModel(MFModel trained);
+
   Recommendations RecommendForUser(std::string_view user, const RecommendRequest& req) const;
   // Items most like `item` by cosine of their vectors. NotFound for an
   // unknown item. `for_user` (optional) excludes that user's seen items.

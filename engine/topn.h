@@ -5,6 +5,7 @@
 // Thread-safety: pure functions over const inputs; safe from any thread.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -27,11 +28,14 @@ inline bool RanksBefore(const ScoredItem& a, const ScoredItem& b) {
 // Keeps the k best items pushed so far (RanksBefore order).
 class TopKHeap {
  public:
-  explicit TopKHeap(size_t k) : k_(k) { heap_.reserve(k); }
+  // k may exceed the number of items pushed (even SIZE_MAX): memory grows
+  // with what is kept, not with k.
+  explicit TopKHeap(size_t k) : k_(k) { heap_.reserve(std::min<size_t>(k, 1024)); }
 
   // Score an item must beat to enter (ties already lose to earlier, lower
-  // ids when items are pushed in ascending id order).
+  // ids when items are pushed in ascending id order). +inf when k == 0.
   float threshold() const {
+    if (k_ == 0) return std::numeric_limits<float>::infinity();
     return heap_.size() < k_ ? -std::numeric_limits<float>::infinity() : heap_.front().score;
   }
   void Push(uint32_t item, float score);

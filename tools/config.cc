@@ -70,6 +70,12 @@ StatusOr<Config> LoadConfig(const std::string& path) {
     return Status::InvalidArgument(
         fmt::format("{}: learner rates must be positive and regularisation >= 0", path));
   }
+  StatusOr<engine::Algorithm> algo = engine::ParseAlgorithm(c.algorithm);
+  if (!algo.ok()) {
+    return Status::InvalidArgument(fmt::format("{}: training.algorithm: {}", path,
+                                               algo.status().message()));
+  }
+  c.training.algorithm = *algo;
   c.training.model = r.model;
   return c;
 }

@@ -17,7 +17,7 @@ namespace streamrec::tools {
 struct Config {
   engine::RecommenderOptions recommender;  // [model], [learner], [popularity]
   engine::EvalOptions training;            // [training] (+ [model] for its rank/seed)
-  std::string algorithm = "sgd";           // [training] algorithm
+  std::string algorithm = "als";           // [training] algorithm
 };
 
 // Reads `path` over the defaults. InvalidArgument names the file and the

@@ -55,6 +55,51 @@ void PrintList(const std::string& title, const std::vector<engine::NamedScore>& 
   }
 }
 
+// Share of top-10 model recommendations that fall in the user's planted
+// favourite cluster, over users with model recommendations.
+double FavouriteShare(const engine::Recommender& rec, const SyntheticOptions& s) {
+  size_t hits = 0, total = 0;
+  for (uint32_t u = 0; u < s.users; u += 5) {
+    const auto r = rec.RecommendForUser(SyntheticUserId(u), {});
+    if (r.source != engine::RecommendationSource::kModel) continue;
+    for (const auto& it : r.items) {
+      const auto id = static_cast<uint32_t>(std::stoul(it.item.substr(4)));
+      hits += SyntheticItemCluster(s, id) == SyntheticFavouriteCluster(s, u) % s.clusters;
+      ++total;
+    }
+  }
+  return total > 0 ? static_cast<double>(hits) / static_cast<double>(total) : 0.0;
+}
+
+// Batch-trains on every rating-model event with the recommender's own id
+// mapping, then installs the result (what `retrain` does on a server).
+Status Retrain(const std::vector<EventRecord>& events, const engine::EventTypes& types,
+               const engine::EvalOptions& options, engine::Recommender* rec) {
+  engine::EvalSplit all;
+  for (const EventRecord& e : events) {
+    const auto type = types.Find(e.type);
+    const auto target = type ? types.Target(*type, e.value) : std::nullopt;
+    if (!target) continue;
+    all.train.push_back({*rec->users().Find(e.user), *rec->items().Find(e.item), *target,
+                         types.spec(*type).weight});
+  }
+  all.num_users = rec->users().size();
+  all.num_items = rec->items().size();
+  StatusOr<engine::MFModel> model = engine::TrainModel(all, options, nullptr);
+  if (!model.ok()) return model.status();
+  return rec->InstallModel(std::move(model).value());
+}
+
+// Three users of typical activity (10 to 40 items), for the printout.
+std::vector<uint32_t> SampleUsers(const engine::Recommender& rec, const SyntheticOptions& s) {
+  std::vector<uint32_t> out;
+  for (uint32_t u = 0; u < s.users && out.size() < 3; u += 97) {
+    const auto idx = rec.users().Find(SyntheticUserId(u));
+    if (idx && rec.Seen(*idx).size() >= 10 && rec.Seen(*idx).size() <= 40) out.push_back(u);
+  }
+  return out;
+}
+
 }  // namespace
 
 int RunGenerate(int argc, const char* const* argv) {
@@ -125,12 +170,12 @@ int RunDemo(int argc, const char* const* argv) {
     return 1;
   }
 
-  fmt::print("2. Offline evaluation of batch SGD on an 80/20 random split:\n");
+  fmt::print("2. Offline evaluation of batch {} on an 80/20 random split:\n",
+             engine::AlgorithmName(config.training.algorithm));
   const engine::EventTypes types = engine::EventTypes::Defaults();
   auto [train, test] = RandomSplit(*events, 0.8, 42);
   auto dense = BuildSplit(train, test, types);
-  engine::EvalOptions eo = config.training;
-  eo.algorithm = engine::Algorithm::kSgd;
+  const engine::EvalOptions& eo = config.training;
   auto res = dense.ok() ? engine::EvaluateSplit(dense->split, eo) : dense.status();
   if (!res.ok()) {
     fmt::print(stderr, "streamrec demo: {}\n", res.status().message());
@@ -151,24 +196,56 @@ int RunDemo(int argc, const char* const* argv) {
       return 1;
     }
   }
-  fmt::print("4. Sample recommendations:\n");
-  for (uint32_t u : {0u, 1u, 2u}) {
+  fmt::print("   planted taste recovered: {:.0f}% of top-10 items in the user's favourite "
+             "cluster (random: {:.0f}%)\n",
+             100 * FavouriteShare(rec, s), 100.0 / s.clusters);
+
+  fmt::print("4. Retraining in batch ({}) over the whole stream and swapping the model in\n",
+             engine::AlgorithmName(config.training.algorithm));
+  if (Status st = Retrain(*events, types, config.training, &rec); !st.ok()) {
+    fmt::print(stderr, "streamrec demo: {}\n", st.message());
+    return 1;
+  }
+  fmt::print("   planted taste recovered: {:.0f}% of top-10 items in the user's favourite "
+             "cluster\n",
+             100 * FavouriteShare(rec, s));
+
+  fmt::print("5. Sample recommendations:\n");
+  engine::RecommendRequest req;
+  req.n = 5;
+  for (uint32_t u : SampleUsers(rec, s)) {
     const std::string user = SyntheticUserId(u);
-    engine::RecommendRequest req;
-    req.n = 5;
     const auto r = rec.RecommendForUser(user, req);
-    PrintList(fmt::format("{} (favourite cluster c{}), source {}:", user,
-                          SyntheticFavouriteCluster(s, u), engine::SourceName(r.source)),
+    PrintList(fmt::format("{} ({} items seen, favourite cluster c{}), source {}:", user,
+                          rec.Seen(*rec.users().Find(user)).size(),
+                          SyntheticFavouriteCluster(s, u) % s.clusters,
+                          engine::SourceName(r.source)),
               r.items, s);
   }
   if (auto sim = rec.SimilarItems(SyntheticItemId(0), 5); sim.ok()) {
-    PrintList("items similar to item0 (cluster c0):", *sim, s);
+    PrintList(fmt::format("items similar to item0 (cluster c{}):", SyntheticItemCluster(s, 0)),
+              *sim, s);
   }
   PrintList("trending now:", rec.Popular(5), s);
-  engine::RecommendRequest req;
-  req.n = 3;
-  PrintList("a user never seen before gets popular items:",
-            rec.RecommendForUser("newcomer", req).items, s);
+  auto cold = rec.RecommendForUser("newcomer", req);
+  PrintList(fmt::format("newcomer, never seen before, source {}:", engine::SourceName(cold.source)),
+            cold.items, s);
+  // Real time: the newcomer rates a few items; the very next
+  // request is personalised (the learner re-solves a young user's vector).
+  const uint32_t c = 3 % s.clusters;
+  const engine::EventTypeId rating = *types.Find("rating");
+  const uint32_t other = (c + 1) % s.clusters;
+  for (uint32_t j = 0; j < 3; ++j) {
+    const uint32_t liked = std::min(s.items - 1, c + s.clusters * j);
+    (void)rec.Apply({"newcomer", SyntheticItemId(liked), rating, 5.0f, s.start_ms});
+    const uint32_t disliked = std::min(s.items - 1, other + s.clusters * j);
+    (void)rec.Apply({"newcomer", SyntheticItemId(disliked), rating, 1.0f, s.start_ms});
+  }
+  auto warm = rec.RecommendForUser("newcomer", req);
+  PrintList(fmt::format("newcomer after rating three c{} items 5 stars and three c{} items 1 "
+                        "star, source {}:",
+                        c, other, engine::SourceName(warm.source)),
+            warm.items, s);
   return 0;
 }
 

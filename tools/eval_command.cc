@@ -112,6 +112,13 @@ void Report(const std::vector<FoldResult>& folds, const ModelFlags& flags, bool 
                            rows);
 }
 
+// Bad input (malformed data, unknown event types) is exit 2; anything else
+// that fails while training is a runtime failure, exit 1.
+int Fail(const Status& st) {
+  fmt::print(stderr, "streamrec eval: {}\n", st.message());
+  return st.code() == StatusCode::kInvalidArgument ? 2 : 1;
+}
+
 }  // namespace
 
 int RunEval(int argc, const char* const* argv) {
@@ -170,7 +177,7 @@ int RunEval(int argc, const char* const* argv) {
       auto test_events = ReadRatingsFile(test);
       if (!test_events.ok()) return usage(test_events.status().message());
       auto r = RunFold(f, *train_events, *test_events, flags);
-      if (!r.ok()) return usage(r.status().message());
+      if (!r.ok()) return Fail(r.status());
       results.push_back(std::move(r).value());
     }
   } else {
@@ -180,7 +187,7 @@ int RunEval(int argc, const char* const* argv) {
     if (!events.ok()) return usage(events.status().message());
     auto [train, test] = RandomSplit(std::move(events).value(), *frac, split_seed);
     auto r = RunFold(split_spec, train, test, flags);
-    if (!r.ok()) return usage(r.status().message());
+    if (!r.ok()) return Fail(r.status());
     results.push_back(std::move(r).value());
   }
   Report(results, flags, as_json);

@@ -6,54 +6,26 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <istream>
 #include <iterator>
 #include <ostream>
 #include <string_view>
-#include <system_error>
+
+#include "tools/text_parse.h"
 
 namespace streamrec::tools {
 namespace {
 
-constexpr size_t kMaxIdBytes = 256;
+using text::FieldProblem;
+using text::kMaxIdBytes;
+using text::LineError;
+using text::Shown;
+
 constexpr size_t kFieldCount = 5;
 // Large enough to amortise ostream::write, small enough not to double the
 // memory of a big export.
 constexpr size_t kWriteChunkBytes = 64 * 1024;
-
-// Offending bytes are echoed into messages that end up on terminals, so
-// escape anything that is not printable ASCII and cap the length.
-std::string Shown(std::string_view s) {
-  constexpr size_t kMaxShown = 40;
-  std::string out;
-  for (unsigned char c : s.substr(0, kMaxShown)) {
-    if (c < 0x20 || c >= 0x7f || c == '\\') {
-      fmt::format_to(std::back_inserter(out), "\\x{:02x}", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > kMaxShown) out += "...";
-  return out;
-}
-
-// Returns what is wrong with a user/item id or type name, or "" if it is
-// acceptable. The reader and the writer share it so that every file we write
-// can be read back.
-std::string FieldProblem(std::string_view what, std::string_view s, size_t max_bytes) {
-  if (s.empty()) return fmt::format("empty {}", what);
-  if (s.size() > max_bytes) {
-    return fmt::format("{} is {} bytes, longer than {}", what, s.size(), max_bytes);
-  }
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) {
-      return fmt::format("{} '{}' contains control character 0x{:02x}", what, Shown(s), c);
-    }
-  }
-  return "";
-}
 
 std::string RecordProblem(const EventRecord& e) {
   std::string p = FieldProblem("user id", e.user, kMaxIdBytes);
@@ -89,13 +61,6 @@ Status WriteValidated(const std::vector<EventRecord>& events, std::ostream& out)
   out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
   out.flush();
   return out ? Status::OK() : Status::IOError("writing the event file failed");
-}
-
-template <typename... Args>
-Status LineError(const std::string& name, size_t line, fmt::format_string<Args...> f,
-                 Args&&... args) {
-  return Status::InvalidArgument(
-      fmt::format("{}:{}: {}", name, line, fmt::format(f, std::forward<Args>(args)...)));
 }
 
 // Splits on '\t' into exactly kFieldCount fields; returns the count found.
@@ -138,12 +103,6 @@ Status ParseRecord(std::string_view line, const std::string& name, size_t lineno
   return Status::OK();
 }
 
-std::string_view StripCr(const std::string& line) {
-  std::string_view v(line);
-  if (!v.empty() && v.back() == '\r') v.remove_suffix(1);
-  return v;
-}
-
 }  // namespace
 
 Status WriteEventFile(const std::vector<EventRecord>& events, std::ostream& out) {
@@ -173,7 +132,7 @@ StatusOr<std::vector<EventRecord>> ReadEventFile(std::istream& in, const std::st
   size_t lineno = 0;
   while (std::getline(in, line)) {
     ++lineno;
-    const std::string_view v = StripCr(line);
+    const std::string_view v = text::StripCr(line);
     if (lineno == 1) {
       if (v != kEventFileHeader) {
         return LineError(name, 1, "missing header line '{}' (got '{}')", kEventFileHeader,
@@ -194,18 +153,8 @@ StatusOr<std::vector<EventRecord>> ReadEventFile(std::istream& in, const std::st
 }
 
 StatusOr<std::vector<EventRecord>> ReadEventFile(const std::string& path) {
-  std::error_code ec;
-  const auto st = std::filesystem::status(path, ec);
-  if (st.type() == std::filesystem::file_type::not_found) {
-    return Status::NotFound(fmt::format("no such file '{}'", path));
-  }
-  if (std::filesystem::is_directory(st)) {
-    return Status::IOError(fmt::format("'{}' is a directory, not an event file", path));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Status::IOError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
-  }
+  std::ifstream in;
+  STREAMREC_RETURN_IF_ERROR(text::OpenInput(path, "an event file", &in));
   return ReadEventFile(in, path);
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <boost/program_options.hpp>
+#include <filesystem>
 #include <iostream>
 
 #include "tools/commands.h"
@@ -50,10 +51,23 @@ int RunImport(int argc, const char* const* argv) {
   }
   if (path.empty()) return fail("a path to import is required");
   if (out.empty()) return fail("--out is required ('-' for standard output)");
-  StatusOr<std::vector<EventRecord>> events = LoadEvents(path);
+  // movielens: u.data, ratings.dat or (20M+) ratings.csv, told apart by
+  // their content; csv: strictly a CSV with a header naming the columns.
+  std::string file = path;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    StatusOr<std::string> found = FindRatingsFile(path);
+    if (!found.ok()) return fail(found.status().message());
+    file = *found;
+  }
+  StatusOr<std::vector<EventRecord>> events =
+      ReadRatingsFile(file, format == "csv" ? RatingsFormat::kCsv : RatingsFormat::kAuto);
   if (!events.ok()) return fail(events.status().message());
   Status st = out == "-" ? WriteEventFile(*events, std::cout) : WriteEventFile(*events, out);
-  if (!st.ok()) return fail(st.message());
+  if (!st.ok()) {
+    fmt::print(stderr, "streamrec import: {}\n", st.message());
+    return 1;
+  }
   size_t users = 0, items = 0;
   {
     engine::IdMap u, i;

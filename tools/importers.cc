@@ -5,23 +5,24 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <istream>
-#include <iterator>
 #include <limits>
 #include <optional>
 #include <string_view>
 #include <system_error>
 
+#include "tools/text_parse.h"
+
 namespace streamrec::tools {
 namespace {
 
-constexpr size_t kMaxIdBytes = 256;
+using text::LineError;
+using text::Shown;
+
 constexpr size_t kNoColumn = std::numeric_limits<size_t>::max();
 
 // Where each value sits in a line. The two MovieLens formats are fixed; a
@@ -39,43 +40,6 @@ struct Layout {
 
 constexpr Layout kMovieLens100K{"\t", "tab-separated"};
 constexpr Layout kMovieLensDat{"::", "'::'-separated"};
-
-template <typename... Args>
-Status LineError(const std::string& name, size_t line, fmt::format_string<Args...> f,
-                 Args&&... args) {
-  return Status::InvalidArgument(
-      fmt::format("{}:{}: {}", name, line, fmt::format(f, std::forward<Args>(args)...)));
-}
-
-// Offending bytes are echoed into messages that end up on terminals, so
-// escape anything that is not printable ASCII and cap the length.
-std::string Shown(std::string_view s) {
-  constexpr size_t kMaxShown = 40;
-  std::string out;
-  for (unsigned char c : s.substr(0, kMaxShown)) {
-    if (c < 0x20 || c >= 0x7f || c == '\\') {
-      fmt::format_to(std::back_inserter(out), "\\x{:02x}", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (s.size() > kMaxShown) out += "...";
-  return out;
-}
-
-// Same rule as the event file, so every imported id can be written out.
-std::string IdProblem(std::string_view what, std::string_view s) {
-  if (s.empty()) return fmt::format("empty {}", what);
-  if (s.size() > kMaxIdBytes) {
-    return fmt::format("{} is {} bytes, longer than {}", what, s.size(), kMaxIdBytes);
-  }
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) {
-      return fmt::format("{} '{}' contains control character 0x{:02x}", what, Shown(s), c);
-    }
-  }
-  return "";
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
@@ -121,8 +85,9 @@ Status ParseLine(const Layout& layout, std::string_view line, const std::string&
                      f->size());
   }
   if (layout.csv) std::transform(f->begin(), f->end(), f->begin(), Trim);
-  std::string p = IdProblem("user id", (*f)[layout.user]);
-  if (p.empty()) p = IdProblem("item id", (*f)[layout.item]);
+  // Same rule as the event file, so every imported id can be written out.
+  std::string p = text::FieldProblem("user id", (*f)[layout.user], text::kMaxIdBytes);
+  if (p.empty()) p = text::FieldProblem("item id", (*f)[layout.item], text::kMaxIdBytes);
   if (!p.empty()) return LineError(name, lineno, "{}", p);
   const std::string_view r = (*f)[layout.rating];
   auto [ptr, ec] = std::from_chars(r.data(), r.data() + r.size(), e->value);
@@ -222,8 +187,7 @@ Status PickLayout(RatingsFormat format, std::string_view first, const std::strin
 }
 
 std::string_view StripLineEnd(const std::string& line, size_t lineno) {
-  std::string_view v(line);
-  if (!v.empty() && v.back() == '\r') v.remove_suffix(1);
+  std::string_view v = text::StripCr(line);
   // Spreadsheet exports often start with a UTF-8 byte order mark.
   if (lineno == 1 && v.substr(0, 3) == "\xEF\xBB\xBF") v.remove_prefix(3);
   return v;
@@ -257,18 +221,8 @@ StatusOr<std::vector<EventRecord>> ParseRatings(std::istream& in, const std::str
 }
 
 StatusOr<std::vector<EventRecord>> ReadRatingsFile(const std::string& path, RatingsFormat format) {
-  std::error_code ec;
-  const auto st = std::filesystem::status(path, ec);
-  if (st.type() == std::filesystem::file_type::not_found) {
-    return Status::NotFound(fmt::format("no such file '{}'", path));
-  }
-  if (std::filesystem::is_directory(st)) {
-    return Status::IOError(fmt::format("'{}' is a directory, not a ratings file", path));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Status::IOError(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
-  }
+  std::ifstream in;
+  STREAMREC_RETURN_IF_ERROR(text::OpenInput(path, "a ratings file", &in));
   return ParseRatings(in, path, format);
 }
 

@@ -25,7 +25,8 @@ commands:
 int main(int argc, char** argv) {
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
       std::strcmp(argv[1], "help") == 0) {
-    fmt::print("{}", kUsage);
+    // Asked for help: stdout, success. No command at all: a usage error.
+    fmt::print(argc < 2 ? stderr : stdout, "{}", kUsage);
     return argc < 2 ? 2 : 0;
   }
   const std::string_view cmd = argv[1];

@@ -41,7 +41,7 @@ void AddModelFlags(po::options_description* desc, ModelFlags* f) {
       ("init-std", po::value(&o.model.init_stddev)->default_value(o.model.init_stddev),
        "std-dev of initial factors")
       ("seed", po::value(&o.model.seed)->default_value(o.model.seed),
-       "seed of initial factors (and of --split)")
+       "seed of the initial factors")
       ("epochs", po::value(&o.sgd.epochs)->default_value(o.sgd.epochs), "SGD epochs")
       ("lr", po::value(&o.sgd.params.learning_rate)->default_value(o.sgd.params.learning_rate),
        "SGD learning rate of the factors")

@@ -12,7 +12,7 @@
 namespace streamrec::tools {
 
 struct ModelFlags {
-  std::string algorithm = "sgd";
+  std::string algorithm = "als";
   engine::EvalOptions options;
 };
 

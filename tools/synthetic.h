@@ -20,11 +20,11 @@
 namespace streamrec::tools {
 
 struct SyntheticOptions {
-  uint32_t users = 2000;
-  uint32_t items = 1000;
+  uint32_t users = 5000;
+  uint32_t items = 2000;
   uint64_t events = 100000;
   uint32_t clusters = 10;
-  double loyalty = 0.8;          // P(event in the user's favourite cluster)
+  double loyalty = 0.7;          // P(event in the user's favourite cluster)
   double rating_fraction = 0.5;  // share of events that are ratings
   uint64_t seed = 1;
   int64_t start_ms = 1'700'000'000'000;

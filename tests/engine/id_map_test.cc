@@ -1,0 +1,92 @@
+#include "engine/id_map.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+
+namespace streamrec::engine {
+namespace {
+
+TEST(IdMapTest, IndicesInOrderOfFirstSight) {
+  IdMap m;
+  EXPECT_EQ(m.size(), 0u);
+  bool inserted = false;
+  EXPECT_EQ(m.GetOrAdd("b", &inserted), 0u);
+  EXPECT_TRUE(inserted);
+  EXPECT_EQ(m.GetOrAdd("a", &inserted), 1u);
+  EXPECT_TRUE(inserted);
+  EXPECT_EQ(m.GetOrAdd("b", &inserted), 0u);
+  EXPECT_FALSE(inserted);
+  EXPECT_EQ(m.GetOrAdd("c"), 2u);
+  EXPECT_EQ(m.GetOrAdd("a", &inserted), 1u);
+  EXPECT_FALSE(inserted);
+  EXPECT_EQ(m.size(), 3u);
+  EXPECT_EQ(m.Name(0), "b");
+  EXPECT_EQ(m.Name(1), "a");
+  EXPECT_EQ(m.Name(2), "c");
+}
+
+TEST(IdMapTest, FindUnknownIsNulloptAndDoesNotInsert) {
+  IdMap m;
+  EXPECT_FALSE(m.Find("x").has_value());
+  m.GetOrAdd("x");
+  EXPECT_EQ(m.Find("x"), 0u);
+  EXPECT_FALSE(m.Find("y").has_value());
+  EXPECT_FALSE(m.Find("").has_value());
+  EXPECT_FALSE(m.Find("X").has_value());
+  EXPECT_EQ(m.size(), 1u);
+}
+
+TEST(IdMapTest, StringViewLookupsUseOnlyTheViewedBytes) {
+  IdMap m;
+  const std::string buffer = "user-17,item-4";
+  const std::string_view user = std::string_view(buffer).substr(0, 7);
+  const std::string_view item = std::string_view(buffer).substr(8);
+  EXPECT_EQ(m.GetOrAdd(user), 0u);
+  EXPECT_EQ(m.GetOrAdd(item), 1u);
+  EXPECT_EQ(m.Name(0), "user-17");
+  EXPECT_EQ(m.Name(1), "item-4");
+  EXPECT_EQ(m.Find(std::string_view("user-17")), 0u);
+  EXPECT_FALSE(m.Find(std::string_view(buffer).substr(0, 6)).has_value());  // "user-1"
+}
+
+TEST(IdMapTest, EmbeddedNulIsPartOfTheId) {
+  IdMap m;
+  const std::string_view with_nul("a\0b", 3);
+  EXPECT_EQ(m.GetOrAdd("a"), 0u);
+  EXPECT_EQ(m.GetOrAdd(with_nul), 1u);
+  EXPECT_EQ(m.Name(1).size(), 3u);
+  EXPECT_EQ(m.Find(with_nul), 1u);
+  EXPECT_EQ(m.Find("a"), 0u);
+}
+
+TEST(IdMapTest, ManyIdsSurviveRehashingAndReserve) {
+  IdMap m;
+  m.Reserve(10);
+  EXPECT_EQ(m.size(), 0u);
+  for (uint32_t n = 0; n < 5000; ++n) {
+    ASSERT_EQ(m.GetOrAdd(fmt::format("id{}", n)), n);
+  }
+  for (uint32_t n = 0; n < 5000; ++n) {
+    const std::string id = fmt::format("id{}", n);
+    ASSERT_EQ(m.Find(id), n);
+    ASSERT_EQ(m.Name(n), id);
+  }
+  EXPECT_EQ(m.size(), 5000u);
+}
+
+TEST(IdMapTest, CopyIsIndependent) {
+  IdMap m;
+  m.GetOrAdd("a");
+  IdMap copy = m;
+  copy.GetOrAdd("b");
+  EXPECT_EQ(m.size(), 1u);
+  EXPECT_FALSE(m.Find("b").has_value());
+  EXPECT_EQ(copy.Find("a"), 0u);
+  EXPECT_EQ(copy.Find("b"), 1u);
+}
+
+}  // namespace
+}  // namespace streamrec::engine

@@ -1,0 +1,246 @@
+#include "engine/mf_model.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <unordered_map>
+#include <vector>
+
+namespace streamrec::engine {
+namespace {
+
+ModelOptions Options(int rank, uint64_t seed = 42, float init_stddev = 0.1f) {
+  ModelOptions o;
+  o.rank = rank;
+  o.seed = seed;
+  o.init_stddev = init_stddev;
+  return o;
+}
+
+bool SameRow(const float* a, const float* b, int rank) {
+  return std::memcmp(a, b, sizeof(float) * static_cast<size_t>(rank)) == 0;
+}
+
+TEST(MFModelTest, StartsEmpty) {
+  const MFModel m(Options(8));
+  EXPECT_EQ(m.rank(), 8);
+  EXPECT_EQ(m.num_users(), 0u);
+  EXPECT_EQ(m.num_items(), 0u);
+  EXPECT_EQ(m.global_mean(), 0.0f);
+  EXPECT_EQ(m.options().seed, 42u);
+}
+
+TEST(MFModelTest, EnsureGrowsButNeverShrinks) {
+  MFModel m(Options(4));
+  m.EnsureUsers(5);
+  m.EnsureItems(7);
+  EXPECT_EQ(m.num_users(), 5u);
+  EXPECT_EQ(m.num_items(), 7u);
+  m.user_bias(4) = 1.5f;
+  m.EnsureUsers(3);
+  m.EnsureItems(0);
+  EXPECT_EQ(m.num_users(), 5u);
+  EXPECT_EQ(m.num_items(), 7u);
+  EXPECT_EQ(m.user_bias(4), 1.5f);
+  for (uint32_t u = 0; u < 5; ++u) EXPECT_EQ(m.user_bias(u), u == 4 ? 1.5f : 0.0f);
+  for (uint32_t i = 0; i < 7; ++i) EXPECT_EQ(m.item_bias(i), 0.0f);
+}
+
+TEST(MFModelTest, InitialRowsDoNotDependOnGrowthSteps) {
+  MFModel one_step(Options(16));
+  one_step.EnsureUsers(10);
+  one_step.EnsureItems(10);
+  MFModel ten_steps(Options(16));
+  for (uint32_t n = 1; n <= 10; ++n) {
+    ten_steps.EnsureItems(n);  // interleaved, items first: order must not matter
+    ten_steps.EnsureUsers(n);
+  }
+  for (uint32_t r = 0; r < 10; ++r) {
+    EXPECT_TRUE(SameRow(one_step.user_factors(r), ten_steps.user_factors(r), 16)) << r;
+    EXPECT_TRUE(SameRow(one_step.item_factors(r), ten_steps.item_factors(r), 16)) << r;
+  }
+}
+
+TEST(MFModelTest, InitialRowIsUntouchedByTrainingOtherRows) {
+  // Row 7 appended after row 0 was modified is still its initial vector.
+  MFModel a(Options(8));
+  a.EnsureItems(1);
+  a.item_factors(0)[0] = 123.0f;
+  a.EnsureItems(8);
+  MFModel b(Options(8));
+  b.EnsureItems(8);
+  EXPECT_TRUE(SameRow(a.item_factors(7), b.item_factors(7), 8));
+  std::vector<float> expected(8);
+  b.InitialVector('i', 7, expected.data());
+  EXPECT_TRUE(SameRow(a.item_factors(7), expected.data(), 8));
+}
+
+TEST(MFModelTest, InitialVectorDependsOnSeedKindAndRow) {
+  const MFModel m42(Options(8, 42)), m43(Options(8, 43));
+  std::vector<float> u0(8), i0(8), u1(8), u0_other_seed(8), u0_again(8);
+  m42.InitialVector('u', 0, u0.data());
+  m42.InitialVector('i', 0, i0.data());
+  m42.InitialVector('u', 1, u1.data());
+  m43.InitialVector('u', 0, u0_other_seed.data());
+  m42.InitialVector('u', 0, u0_again.data());
+  EXPECT_TRUE(SameRow(u0.data(), u0_again.data(), 8));
+  EXPECT_FALSE(SameRow(u0.data(), i0.data(), 8));
+  EXPECT_FALSE(SameRow(u0.data(), u1.data(), 8));
+  EXPECT_FALSE(SameRow(u0.data(), u0_other_seed.data(), 8));
+  // And the model's rows are exactly these vectors.
+  MFModel grown(Options(8, 42));
+  grown.EnsureUsers(2);
+  grown.EnsureItems(1);
+  EXPECT_TRUE(SameRow(grown.user_factors(0), u0.data(), 8));
+  EXPECT_TRUE(SameRow(grown.user_factors(1), u1.data(), 8));
+  EXPECT_TRUE(SameRow(grown.item_factors(0), i0.data(), 8));
+}
+
+TEST(MFModelTest, InitialEntriesHaveTheConfiguredSpread) {
+  MFModel m(Options(8, 7, 0.25f));
+  m.EnsureItems(4000);
+  double sum = 0.0, sum_sq = 0.0;
+  const size_t n = size_t{4000} * 8;
+  for (size_t x = 0; x < n; ++x) {
+    const double v = m.item_factors()[x];
+    ASSERT_TRUE(std::isfinite(v));
+    sum += v;
+    sum_sq += v * v;
+  }
+  const double mean = sum / n;
+  const double stddev = std::sqrt(sum_sq / n - mean * mean);
+  EXPECT_NEAR(mean, 0.0, 0.01);
+  EXPECT_NEAR(stddev, 0.25, 0.01);
+
+  MFModel zero(Options(8, 7, 0.0f));
+  zero.EnsureUsers(3);
+  for (int d = 0; d < 8; ++d) EXPECT_EQ(zero.user_factors(2)[d], 0.0f);
+}
+
+// The initial vectors are documented as "random", each a function of (seed,
+// kind, row). Distinct rows must not be copies, even shifted ones, of each
+// other: two rows sharing a run of identical Gaussian draws start correlated.
+// Two equal consecutive float draws by chance is ~impossible (< 1e-9 here).
+TEST(MFModelTest, InitialVectorsOfDistinctRowsShareNoRunOfDraws) {
+  for (uint64_t seed : {uint64_t{0}, uint64_t{42}}) {
+    MFModel m(Options(8, seed));
+    const uint32_t rows = 200;
+    m.EnsureUsers(rows);
+    m.EnsureItems(rows);
+    // (two consecutive entries) -> the row that holds them, users and items.
+    std::unordered_map<uint64_t, int64_t> owner;
+    int shared = 0;
+    for (int64_t r = 0; r < 2 * int64_t{rows}; ++r) {
+      const float* v = r < rows ? m.user_factors(static_cast<uint32_t>(r))
+                                : m.item_factors(static_cast<uint32_t>(r - rows));
+      for (int d = 0; d + 1 < 8; ++d) {
+        uint64_t key;
+        std::memcpy(&key, v + d, sizeof(key));
+        auto [it, inserted] = owner.emplace(key, r);
+        if (!inserted && it->second != r) {
+          if (++shared <= 3) {
+            ADD_FAILURE() << "seed " << seed << ": " << (r < rows ? "user " : "item ")
+                          << (r < rows ? r : r - rows) << " entries " << d << ".." << d + 1
+                          << " equal entries of "
+                          << (it->second < rows ? "user " : "item ")
+                          << (it->second < rows ? it->second : it->second - rows);
+          }
+        }
+      }
+    }
+    EXPECT_EQ(shared, 0) << "seed " << seed;
+  }
+}
+
+TEST(MFModelTest, ItemFactorsAreOneContiguousRowMajorBlock) {
+  MFModel m(Options(5));
+  m.EnsureItems(6);
+  m.EnsureUsers(3);
+  for (uint32_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(m.item_factors(i), m.item_factors() + size_t{i} * 5);
+    for (int d = 0; d < 5; ++d) EXPECT_EQ(m.ItemMatrix()(i, d), m.item_factors(i)[d]);
+  }
+  EXPECT_EQ(m.ItemMatrix().rows(), 6);
+  EXPECT_EQ(m.ItemMatrix().cols(), 5);
+  EXPECT_EQ(m.UserMatrix().rows(), 3);
+  m.UserMatrix()(2, 4) = 9.0f;
+  EXPECT_EQ(m.user_factors(2)[4], 9.0f);
+  m.item_bias(3) = 0.5f;
+  EXPECT_EQ(m.item_biases()[3], 0.5f);
+}
+
+TEST(MFModelTest, PredictIsMeanPlusBiasesPlusDot) {
+  MFModel m(Options(2));
+  m.EnsureUsers(2);
+  m.EnsureItems(2);
+  m.global_mean() = 3.0f;
+  m.user_bias(1) = 0.25f;
+  m.item_bias(0) = -0.5f;
+  m.user_factors(1)[0] = 1.0f;
+  m.user_factors(1)[1] = 2.0f;
+  m.item_factors(0)[0] = 0.5f;
+  m.item_factors(0)[1] = -0.25f;
+  // 3 + 0.25 - 0.5 + (1*0.5 + 2*-0.25) = 2.75
+  EXPECT_FLOAT_EQ(m.Predict(1, 0), 2.75f);
+  // An unknown user or item contributes neither bias nor vector.
+  EXPECT_FLOAT_EQ(m.Predict(5, 0), 2.5f);
+  EXPECT_FLOAT_EQ(m.Predict(1, 9), 3.25f);
+  EXPECT_FLOAT_EQ(m.Predict(5, 9), 3.0f);
+}
+
+TEST(MFModelTest, CloneIsDeepAndEqual) {
+  MFModel m(Options(4));
+  m.EnsureUsers(3);
+  m.EnsureItems(5);
+  m.global_mean() = 3.5f;
+  m.user_bias(2) = 0.1f;
+  m.item_bias(4) = -0.2f;
+  MFModel c = m.Clone();
+  ASSERT_EQ(c.num_users(), 3u);
+  ASSERT_EQ(c.num_items(), 5u);
+  EXPECT_EQ(c.global_mean(), 3.5f);
+  EXPECT_EQ(c.user_bias(2), 0.1f);
+  EXPECT_EQ(c.item_bias(4), -0.2f);
+  EXPECT_EQ(std::memcmp(c.item_factors(), m.item_factors(), sizeof(float) * 5 * 4), 0);
+  EXPECT_TRUE(SameRow(c.user_factors(1), m.user_factors(1), 4));
+  c.item_factors(0)[0] += 1.0f;
+  c.user_bias(2) = 7.0f;
+  c.EnsureItems(10);
+  EXPECT_NE(c.item_factors(0)[0], m.item_factors(0)[0]);
+  EXPECT_EQ(m.user_bias(2), 0.1f);
+  EXPECT_EQ(m.num_items(), 5u);
+}
+
+TEST(MFModelTest, ReinitializeRestoresInitialState) {
+  MFModel fresh(Options(6));
+  fresh.EnsureUsers(4);
+  fresh.EnsureItems(3);
+  MFModel m(Options(6));
+  m.EnsureUsers(4);
+  m.EnsureItems(3);
+  m.global_mean() = 4.0f;
+  for (uint32_t u = 0; u < 4; ++u) {
+    m.user_bias(u) = 1.0f;
+    m.user_factors(u)[0] = 5.0f;
+  }
+  for (uint32_t i = 0; i < 3; ++i) {
+    m.item_bias(i) = -1.0f;
+    m.item_factors(i)[5] = 5.0f;
+  }
+  m.Reinitialize();
+  EXPECT_EQ(m.global_mean(), 0.0f);
+  EXPECT_EQ(m.num_users(), 4u);
+  EXPECT_EQ(m.num_items(), 3u);
+  for (uint32_t u = 0; u < 4; ++u) {
+    EXPECT_EQ(m.user_bias(u), 0.0f);
+    EXPECT_TRUE(SameRow(m.user_factors(u), fresh.user_factors(u), 6));
+  }
+  for (uint32_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(m.item_bias(i), 0.0f);
+    EXPECT_TRUE(SameRow(m.item_factors(i), fresh.item_factors(i), 6));
+  }
+}
+
+}  // namespace
+}  // namespace streamrec::engine

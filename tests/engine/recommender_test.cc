@@ -1,0 +1,480 @@
+#include "engine/recommender.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/random.h"
+
+namespace streamrec::engine {
+namespace {
+
+RecommendRequest Req(size_t n, std::vector<std::string> exclude = {},
+                     bool include_seen = false) {
+  RecommendRequest r;
+  r.n = n;
+  r.exclude = std::move(exclude);
+  r.include_seen = include_seen;
+  return r;
+}
+
+RecommenderOptions SmallOptions() {
+  RecommenderOptions o;
+  o.model.rank = 16;
+  return o;
+}
+
+class RecommenderTest : public ::testing::Test {
+ protected:
+  RecommenderTest() : rec_(SmallOptions(), EventTypes::Defaults()) {}
+
+  EventTypeId Type(std::string_view name) const { return *rec_.types().Find(name); }
+
+  void Add(std::string_view user, std::string_view item, std::string_view type,
+           float value = 0.0f) {
+    const Event e{.user = user, .item = item, .type = Type(type), .value = value, .ts_ms = ts_};
+    ts_ += 1000;
+    ASSERT_TRUE(rec_.Apply(e).ok()) << user << " " << item;
+  }
+
+  static std::vector<std::string> Names(const std::vector<NamedScore>& v) {
+    std::vector<std::string> out;
+    for (const auto& s : v) out.push_back(s.item);
+    return out;
+  }
+
+  Recommender rec_;
+  int64_t ts_ = 1'700'000'000'000;
+};
+
+TEST_F(RecommenderTest, GrowsForNewUsersAndItems) {
+  EXPECT_EQ(rec_.model().num_users(), 0u);
+  Add("alice", "book", "view");
+  Add("alice", "pen", "rating", 4.0f);
+  Add("bob", "book", "purchase");
+  EXPECT_EQ(rec_.users().size(), 2u);
+  EXPECT_EQ(rec_.items().size(), 2u);
+  EXPECT_EQ(rec_.model().num_users(), 2u);
+  EXPECT_EQ(rec_.model().num_items(), 2u);
+  EXPECT_EQ(rec_.users().Find("bob"), 1u);
+  EXPECT_EQ(rec_.items().Name(1), "pen");
+  EXPECT_EQ(rec_.events_applied(), 3u);
+  EXPECT_EQ(rec_.popularity().num_items(), 2u);
+  Add("carol", "cup", "click");
+  EXPECT_EQ(rec_.model().num_users(), 3u);
+  EXPECT_EQ(rec_.model().num_items(), 3u);
+}
+
+TEST_F(RecommenderTest, SeenIsSortedAndDistinct) {
+  for (const char* item : {"i3", "i1", "i2", "i1", "i3", "i0"}) Add("u", item, "view");
+  Add("other", "i9", "view");
+  const std::span<const uint32_t> seen = rec_.Seen(0);
+  // Indices: i3 = 0, i1 = 1, i2 = 2, i0 = 3.
+  EXPECT_EQ(std::vector<uint32_t>(seen.begin(), seen.end()),
+            (std::vector<uint32_t>{0, 1, 2, 3}));
+  EXPECT_EQ(rec_.Seen(1).size(), 1u);
+  EXPECT_TRUE(rec_.Seen(99).empty());
+}
+
+TEST_F(RecommenderTest, ValidateAcceptsGoodEvents) {
+  EXPECT_TRUE(rec_.Validate({.user = "u", .item = "i", .type = Type("view")}).ok());
+  EXPECT_TRUE(
+      rec_.Validate({.user = "u", .item = "i", .type = Type("rating"), .value = 0.5f}).ok());
+  EXPECT_TRUE(
+      rec_.Validate({.user = "u", .item = "i", .type = Type("rating"), .value = 5.0f}).ok());
+  EXPECT_TRUE(rec_.Validate({.user = "ü-ñ 漢字", .item = "a b/c", .type = 0}).ok());
+  const std::string longest(256, 'x');
+  EXPECT_TRUE(rec_.Validate({.user = longest, .item = longest, .type = 0}).ok());
+  // The value of an implicit type is not used, so it is not checked.
+  EXPECT_TRUE(rec_.Validate({.user = "u",
+                             .item = "i",
+                             .type = Type("view"),
+                             .value = std::numeric_limits<float>::quiet_NaN()})
+                  .ok());
+}
+
+TEST_F(RecommenderTest, ValidateRejectsBadEvents) {
+  const EventTypeId rating = Type("rating");
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::string too_long(257, 'x');
+  const std::string with_nul("a\0b", 3);
+  const std::vector<std::pair<Event, std::string>> bad = {
+      {{.user = "", .item = "i", .type = 0}, "empty user"},
+      {{.user = "u", .item = "", .type = 0}, "empty item"},
+      {{.user = too_long, .item = "i", .type = 0}, "long user"},
+      {{.user = "u", .item = too_long, .type = 0}, "long item"},
+      {{.user = "u\n", .item = "i", .type = 0}, "newline"},
+      {{.user = "u", .item = "i\t", .type = 0}, "tab"},
+      {{.user = with_nul, .item = "i", .type = 0}, "NUL"},
+      {{.user = "u", .item = "\x7f", .type = 0}, "DEL"},
+      {{.user = "\x1b[31m", .item = "i", .type = 0}, "escape"},
+      {{.user = "u", .item = "i", .type = 5}, "type index 5"},
+      {{.user = "u", .item = "i", .type = 65535}, "type index 65535"},
+      {{.user = "u", .item = "i", .type = rating, .value = 0.49f}, "rating below"},
+      {{.user = "u", .item = "i", .type = rating, .value = 5.01f}, "rating above"},
+      {{.user = "u", .item = "i", .type = rating, .value = -1.0f}, "negative rating"},
+      {{.user = "u", .item = "i", .type = rating, .value = nan}, "NaN rating"},
+      {{.user = "u", .item = "i", .type = rating, .value = inf}, "inf rating"},
+  };
+  for (const auto& [event, what] : bad) {
+    const Status s = rec_.Validate(event);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << what;
+    // Apply validates too, and a rejected event leaves no trace.
+    EXPECT_EQ(rec_.Apply(event).code(), StatusCode::kInvalidArgument) << what;
+  }
+  EXPECT_EQ(rec_.events_applied(), 0u);
+  EXPECT_EQ(rec_.users().size(), 0u);
+  EXPECT_EQ(rec_.items().size(), 0u);
+  EXPECT_EQ(rec_.model().num_users(), 0u);
+  EXPECT_EQ(rec_.popularity().num_items(), 0u);
+}
+
+TEST_F(RecommenderTest, ValidateHonoursConfiguredIdLength) {
+  RecommenderOptions o = SmallOptions();
+  o.max_id_length = 4;
+  const Recommender r(o, EventTypes::Defaults());
+  EXPECT_TRUE(r.Validate({.user = "abcd", .item = "i", .type = 0}).ok());
+  EXPECT_FALSE(r.Validate({.user = "abcde", .item = "i", .type = 0}).ok());
+}
+
+TEST_F(RecommenderTest, UnknownUserGetsPopularItems) {
+  for (int n = 0; n < 3; ++n) Add(fmt::format("u{}", n), "hit", "purchase");
+  Add("u0", "ok", "purchase");
+  Add("u1", "meh", "view");
+  const Recommendations r = rec_.RecommendForUser("stranger", Req(10));
+  EXPECT_EQ(r.source, RecommendationSource::kPopular);
+  EXPECT_EQ(SourceName(r.source), "popular");
+  EXPECT_EQ(Names(r.items), (std::vector<std::string>{"hit", "ok", "meh"}));
+  EXPECT_EQ(Names(rec_.Popular(2)), (std::vector<std::string>{"hit", "ok"}));
+  EXPECT_GT(r.items[0].score, r.items[1].score);
+  // Exclusions apply to the popular list too; unknown ids are ignored.
+  const Recommendations ex =
+      rec_.RecommendForUser("stranger", Req(10, {"ok", "nope", "ok"}));
+  EXPECT_EQ(Names(ex.items), (std::vector<std::string>{"hit", "meh"}));
+}
+
+TEST_F(RecommenderTest, ColdUserGetsPopularItemsMinusSeen) {
+  for (const char* item : {"a", "b", "c", "d", "e"}) Add("crowd", item, "purchase");
+  Add("crowd", "a", "purchase");  // a is the most popular
+  // Two distinct items, many events: still below cold_start_min_items = 3.
+  for (int n = 0; n < 5; ++n) {
+    Add("newbie", "a", "view");
+    Add("newbie", "c", "click");
+  }
+  const Recommendations r = rec_.RecommendForUser("newbie", Req(10));
+  EXPECT_EQ(r.source, RecommendationSource::kPopular);
+  const std::vector<std::string> names = Names(r.items);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "a"), 0);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "c"), 0);
+  EXPECT_EQ(names.size(), 3u);
+  const Recommendations with_seen =
+      rec_.RecommendForUser("newbie", Req(10, {"b"}, true));
+  EXPECT_EQ(Names(with_seen.items).front(), "a");
+  EXPECT_EQ(with_seen.items.size(), 4u);  // all 5 minus the excluded b
+}
+
+TEST_F(RecommenderTest, UserWithEnoughItemsGetsTheModel) {
+  for (int i = 0; i < 8; ++i) Add("crowd", fmt::format("i{}", i), "purchase");
+  Add("warm", "i0", "rating", 5.0f);
+  Add("warm", "i1", "rating", 4.0f);
+  EXPECT_EQ(rec_.RecommendForUser("warm", {}).source, RecommendationSource::kPopular);
+  Add("warm", "i2", "view");
+  const Recommendations r = rec_.RecommendForUser("warm", Req(3));
+  EXPECT_EQ(r.source, RecommendationSource::kModel);
+  EXPECT_EQ(SourceName(r.source), "model");
+  EXPECT_EQ(r.items.size(), 3u);
+}
+
+TEST_F(RecommenderTest, ModelPathExcludesSeenUnlessIncludeSeen) {
+  for (int i = 0; i < 20; ++i) Add("crowd", fmt::format("i{}", i), "rating", 1.0f + i % 5);
+  for (int i = 0; i < 6; ++i) Add("me", fmt::format("i{}", i * 3), "purchase");
+  const std::set<std::string> seen = {"i0", "i3", "i6", "i9", "i12", "i15"};
+  const Recommendations r = rec_.RecommendForUser("me", Req(100));
+  ASSERT_EQ(r.source, RecommendationSource::kModel);
+  EXPECT_EQ(r.items.size(), 14u);
+  for (const auto& s : r.items) EXPECT_EQ(seen.count(s.item), 0u) << s.item;
+
+  const Recommendations all = rec_.RecommendForUser("me", Req(100, {}, true));
+  EXPECT_EQ(all.items.size(), 20u);
+
+  const Recommendations ex =
+      rec_.RecommendForUser("me", Req(100, {"i1", "i19", "unknown", "i1", "i0"}));
+  EXPECT_EQ(ex.items.size(), 12u);
+  for (const auto& s : ex.items) {
+    EXPECT_EQ(seen.count(s.item), 0u) << s.item;
+    EXPECT_NE(s.item, "i1");
+    EXPECT_NE(s.item, "i19");
+  }
+  const Recommendations ex_seen = rec_.RecommendForUser(
+      "me", Req(100, {"i1", "i0"}, true));
+  EXPECT_EQ(ex_seen.items.size(), 18u);
+}
+
+TEST_F(RecommenderTest, ModelScoresArePredictedRatingsBestFirst) {
+  SplitMix64 rng(3);
+  for (int n = 0; n < 400; ++n) {
+    Add(fmt::format("u{}", rng.Uniform(20)), fmt::format("i{}", rng.Uniform(30)), "rating",
+        1.0f + static_cast<float>(rng.Uniform(9)) * 0.5f);
+  }
+  const uint32_t u = *rec_.users().Find("u3");
+  const Recommendations r = rec_.RecommendForUser("u3", Req(30));
+  ASSERT_EQ(r.source, RecommendationSource::kModel);
+  ASSERT_FALSE(r.items.empty());
+  EXPECT_EQ(r.items.size(), 30u - rec_.Seen(u).size());
+  for (size_t k = 0; k < r.items.size(); ++k) {
+    const uint32_t i = *rec_.items().Find(r.items[k].item);
+    EXPECT_NEAR(r.items[k].score, rec_.model().Predict(u, i), 1e-4) << r.items[k].item;
+    if (k > 0) {
+      EXPECT_GE(r.items[k - 1].score, r.items[k].score);
+    }
+  }
+}
+
+TEST_F(RecommenderTest, SimilarItemsUnknownItemIsNotFound) {
+  Add("u", "known", "view");
+  const auto r = rec_.SimilarItems("unknown", 5);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(r.status().message().find("unknown"), std::string::npos);
+}
+
+TEST_F(RecommenderTest, SimilarItemsAreCosineNeighboursWithoutSelf) {
+  SplitMix64 rng(9);
+  for (int n = 0; n < 600; ++n) {
+    Add(fmt::format("u{}", rng.Uniform(25)), fmt::format("i{}", rng.Uniform(40)), "rating",
+        1.0f + static_cast<float>(rng.Uniform(9)) * 0.5f);
+  }
+  const uint32_t self = *rec_.items().Find("i7");
+  const auto r = rec_.SimilarItems("i7", 10);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 10u);
+  // Reference: cosine of every other item, sorted.
+  const MFModel& m = rec_.model();
+  const int k = m.rank();
+  auto cosine = [&](uint32_t a, uint32_t b) {
+    double dot = 0, na = 0, nb = 0;
+    for (int d = 0; d < k; ++d) {
+      dot += double{m.item_factors(a)[d]} * m.item_factors(b)[d];
+      na += double{m.item_factors(a)[d]} * m.item_factors(a)[d];
+      nb += double{m.item_factors(b)[d]} * m.item_factors(b)[d];
+    }
+    return dot / std::sqrt(na * nb);
+  };
+  std::vector<double> others;
+  for (uint32_t i = 0; i < m.num_items(); ++i) {
+    if (i != self) others.push_back(cosine(self, i));
+  }
+  std::sort(others.rbegin(), others.rend());
+  for (size_t n = 0; n < r->size(); ++n) {
+    const NamedScore& s = (*r)[n];
+    EXPECT_NE(s.item, "i7");
+    EXPECT_NEAR(s.score, cosine(self, *rec_.items().Find(s.item)), 1e-4) << s.item;
+    EXPECT_NEAR(s.score, others[n], 1e-4) << "rank " << n;
+  }
+  // Asking for everything returns every other item exactly once.
+  const auto all = rec_.SimilarItems("i7", 1000);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), m.num_items() - 1);
+}
+
+TEST_F(RecommenderTest, SimilarItemsForUserExcludesTheirSeenItems) {
+  SplitMix64 rng(10);
+  for (int n = 0; n < 300; ++n) {
+    Add(fmt::format("u{}", rng.Uniform(10)), fmt::format("i{}", rng.Uniform(30)), "click");
+  }
+  Add("me", "i1", "view");
+  Add("me", "i2", "view");
+  Add("me", "i5", "view");
+  const auto r = rec_.SimilarItems("i1", 100, "me");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->size(), rec_.items().size() - 3);  // not i1 itself, nor i2, i5
+  for (const auto& s : *r) {
+    EXPECT_NE(s.item, "i1");
+    EXPECT_NE(s.item, "i2");
+    EXPECT_NE(s.item, "i5");
+  }
+  // An unknown for_user just means "no extra exclusions".
+  const auto anon = rec_.SimilarItems("i1", 100, "nobody");
+  ASSERT_TRUE(anon.ok());
+  EXPECT_EQ(anon->size(), rec_.items().size() - 1);
+}
+
+// The same events in the same order give bit-identical engines.
+TEST(RecommenderDeterminismTest, SameEventsSameModel) {
+  std::vector<std::string> users, items;
+  for (int n = 0; n < 50; ++n) users.push_back(fmt::format("user-{}", n * 7919 % 1000));
+  for (int n = 0; n < 80; ++n) items.push_back(fmt::format("sku:{}", n * 104729 % 100000));
+  const EventTypes types = EventTypes::Defaults();
+  RecommenderOptions o;
+  o.model.rank = 32;
+  Recommender a(o, types), b(o, types);
+  SplitMix64 rng(77);
+  int64_t ts = 1'600'000'000'000;
+  for (int n = 0; n < 5000; ++n) {
+    const EventTypeId type = static_cast<EventTypeId>(rng.Uniform(types.size()));
+    const float value = 0.5f + 0.5f * static_cast<float>(rng.Uniform(10));
+    const Event e{.user = users[rng.Uniform(users.size())],
+                  .item = items[rng.Uniform(items.size())],
+                  .type = type,
+                  .value = value,
+                  .ts_ms = ts};
+    ts += static_cast<int64_t>(rng.Uniform(100000));
+    ASSERT_TRUE(a.Apply(e).ok());
+    ASSERT_TRUE(b.Apply(e).ok());
+  }
+  const MFModel& ma = a.model();
+  const MFModel& mb = b.model();
+  ASSERT_EQ(ma.num_users(), mb.num_users());
+  ASSERT_EQ(ma.num_items(), mb.num_items());
+  const size_t k = static_cast<size_t>(ma.rank());
+  EXPECT_EQ(std::memcmp(ma.item_factors(), mb.item_factors(), sizeof(float) * k * ma.num_items()),
+            0);
+  EXPECT_EQ(std::memcmp(ma.user_factors(0), mb.user_factors(0), sizeof(float) * k * ma.num_users()),
+            0);
+  EXPECT_EQ(std::memcmp(ma.item_biases(), mb.item_biases(), sizeof(float) * ma.num_items()), 0);
+  for (uint32_t u = 0; u < ma.num_users(); ++u) ASSERT_EQ(ma.user_bias(u), mb.user_bias(u));
+  EXPECT_EQ(ma.global_mean(), mb.global_mean());
+  EXPECT_EQ(a.popularity().raw_scores(), b.popularity().raw_scores());
+  for (uint32_t u = 0; u < ma.num_users(); ++u) {
+    ASSERT_TRUE(std::ranges::equal(a.Seen(u), b.Seen(u)));
+  }
+  // And so the answers agree.
+  const Recommendations ra = a.RecommendForUser(users[3], Req(20));
+  const Recommendations rb = b.RecommendForUser(users[3], Req(20));
+  ASSERT_EQ(ra.items.size(), rb.items.size());
+  for (size_t n = 0; n < ra.items.size(); ++n) {
+    EXPECT_EQ(ra.items[n].item, rb.items[n].item);
+    EXPECT_EQ(ra.items[n].score, rb.items[n].score);
+  }
+}
+
+// Two clusters of items and users who each like one: the model must learn
+// the structure from the stream and serve a user who likes cluster A more
+// cluster-A items.
+TEST(RecommenderClusterTest, UserWhoLikesClusterAGetsClusterA) {
+  constexpr int kItemsPerCluster = 20;
+  constexpr int kUsers = 60;
+  constexpr int kPasses = 60;
+  const EventTypes types = EventTypes::Defaults();
+  const EventTypeId rating = *types.Find("rating");
+  RecommenderOptions o;
+  o.model.rank = 16;
+  Recommender rec(o, types);
+  std::vector<std::string> a_items, b_items, users;
+  for (int i = 0; i < kItemsPerCluster; ++i) {
+    a_items.push_back(fmt::format("a{}", i));
+    b_items.push_back(fmt::format("b{}", i));
+  }
+  for (int u = 0; u < kUsers; ++u) users.push_back(fmt::format("u{}", u));
+  // Each user rates 10 liked-cluster items high and 6 other-cluster items low.
+  struct Rating {
+    int user;
+    bool a;
+    int item;
+    float value;
+  };
+  SplitMix64 rng(2024);
+  std::vector<Rating> log;
+  for (int u = 0; u < kUsers; ++u) {
+    const bool likes_a = u % 2 == 0;
+    for (int n = 0; n < 10; ++n) {
+      log.push_back({u, likes_a, static_cast<int>(rng.Uniform(kItemsPerCluster)),
+                     4.5f + 0.5f * static_cast<float>(rng.Uniform(2))});
+    }
+    for (int n = 0; n < 6; ++n) {
+      log.push_back({u, !likes_a, static_cast<int>(rng.Uniform(kItemsPerCluster)),
+                     1.0f + 0.5f * static_cast<float>(rng.Uniform(2))});
+    }
+  }
+  for (size_t n = log.size(); n > 1; --n) std::swap(log[n - 1], log[rng.Uniform(n)]);
+  // The newcomer has rated five cluster-A items 5 stars; they joined late, so
+  // their ratings only appear in the last few passes.
+  const std::vector<int> newcomer_items = {0, 3, 6, 9, 12};
+  int64_t ts = 0;
+  for (int pass = 0; pass < kPasses; ++pass) {
+    for (const Rating& r : log) {
+      const std::string& item = (r.a ? a_items : b_items)[r.item];
+      ASSERT_TRUE(
+          rec.Apply({.user = users[r.user], .item = item, .type = rating, .value = r.value,
+                     .ts_ms = ts++})
+              .ok());
+    }
+    if (pass >= kPasses - 5) {
+      for (int i : newcomer_items) {
+        ASSERT_TRUE(rec.Apply({.user = "newcomer", .item = a_items[i], .type = rating,
+                               .value = 5.0f, .ts_ms = ts++})
+                        .ok());
+      }
+    }
+  }
+  const Recommendations r = rec.RecommendForUser("newcomer", Req(10));
+  ASSERT_EQ(r.source, RecommendationSource::kModel);
+  ASSERT_EQ(r.items.size(), 10u);
+  int from_a = 0;
+  std::string got;
+  for (const auto& s : r.items) {
+    got += s.item + " ";
+    if (s.item[0] == 'a') ++from_a;
+    for (int i : newcomer_items) EXPECT_NE(s.item, a_items[i]);  // seen
+  }
+  EXPECT_GE(from_a, 8) << got;
+  // The established users are served their own cluster.
+  for (int u : {0, 1, 2, 3}) {
+    const Recommendations ru = rec.RecommendForUser(users[u], Req(5));
+    ASSERT_EQ(ru.source, RecommendationSource::kModel);
+    int own = 0;
+    for (const auto& s : ru.items) own += (s.item[0] == 'a') == (u % 2 == 0);
+    EXPECT_GE(own, 4) << users[u];
+  }
+  // Items of a cluster are each other's nearest neighbours.
+  const auto similar = rec.SimilarItems("a1", 5);
+  ASSERT_TRUE(similar.ok());
+  int same = 0;
+  for (const auto& s : *similar) same += s.item[0] == 'a';
+  EXPECT_GE(same, 4);
+}
+
+// n == 0 must give an empty list on the model path as on the popular path.
+// Run in a child process so that a crash fails this test only.
+bool ModelRecommendationsWithZeroNAreEmpty(const Recommender& rec) {
+  const Recommendations r = rec.RecommendForUser("me", Req(0));
+  return r.items.empty() && r.source == RecommendationSource::kModel;
+}
+
+bool SimilarItemsWithZeroNAreEmpty(const Recommender& rec) {
+  const auto r = rec.SimilarItems("i0", 0);
+  return r.ok() && r->empty();
+}
+
+TEST_F(RecommenderTest, ZeroNReturnsNothing) {
+  for (int i = 0; i < 5; ++i) Add("me", fmt::format("i{}", i), "purchase");
+  Add("other", "i9", "purchase");
+  EXPECT_TRUE(rec_.RecommendForUser("stranger", Req(0)).items.empty());
+  EXPECT_EXIT(std::exit(ModelRecommendationsWithZeroNAreEmpty(rec_) ? 0 : 1),
+              testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(std::exit(SimilarItemsWithZeroNAreEmpty(rec_) ? 0 : 1), testing::ExitedWithCode(0),
+              "");
+}
+
+// "All of them" is a legitimate request (n is a size_t; a caller may pass
+// SIZE_MAX): it must return every candidate, not throw out of the engine.
+TEST_F(RecommenderTest, HugeNReturnsEverything) {
+  for (int i = 0; i < 5; ++i) Add("me", fmt::format("i{}", i), "purchase");
+  for (int i = 5; i < 9; ++i) Add("other", fmt::format("i{}", i), "view");
+  const size_t huge = std::numeric_limits<size_t>::max();
+  EXPECT_EQ(rec_.RecommendForUser("stranger", Req(huge)).items.size(), 9u);
+  EXPECT_EQ(rec_.RecommendForUser("me", Req(huge)).items.size(), 4u);
+  EXPECT_EQ(rec_.Popular(huge).size(), 9u);
+}
+
+}  // namespace
+}  // namespace streamrec::engine

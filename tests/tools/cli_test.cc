@@ -1,0 +1,467 @@
+// Integration tests of the `streamrec` binary: each test runs the real
+// executable as a child process (posix_spawn, no shell), with stdout and
+// stderr captured to files in a per-test temporary directory, and checks the
+// exit code and the output.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace streamrec::tools {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+// A child that runs longer than this is killed and the test fails.
+constexpr auto kChildTimeout = std::chrono::seconds(60);
+
+struct RunResult {
+  int exit_code = -1;  // 128 + signal if the child was killed by one
+  std::string out;
+  std::string err;
+};
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void WriteFile(const fs::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << text;
+  ASSERT_TRUE(out.good()) << p;
+}
+
+// The MovieLens 100K directory, or "" when it is not on this machine.
+std::string MovieLens100KDir() {
+  const char* env = std::getenv("STREAMREC_DATA");
+  const fs::path root =
+      env && *env ? fs::path(env) : fs::path(STREAMREC_SOURCE_DIR) / ".." / "shared" / "data";
+  const fs::path dir = root / "ml-100k";
+  std::error_code ec;
+  return fs::is_regular_file(dir / "u1.base", ec) && fs::is_regular_file(dir / "u1.test", ec)
+             ? dir.string()
+             : "";
+}
+
+// The value of `key` under [section] in an INI file, or "" if absent.
+std::string IniValue(const std::string& path, const std::string& section, const std::string& key) {
+  std::ifstream in(path);
+  std::string line, current;
+  const std::regex kv(R"(^\s*([A-Za-z_]+)\s*=\s*(\S*)\s*$)");
+  while (std::getline(in, line)) {
+    std::smatch m;
+    if (line.size() > 1 && line.front() == '[' && line.back() == ']') {
+      current = line.substr(1, line.size() - 2);
+    } else if (current == section && std::regex_match(line, m, kv) && m[1] == key) {
+      return m[2].str();
+    }
+  }
+  return "";
+}
+
+// Every --algo name.
+const std::regex kAlgorithm("sgd|als|online|bpmf");
+
+// Removes every "train_seconds":<number> member: the only field that may
+// differ between two runs of the same evaluation.
+std::string WithoutTrainSeconds(const std::string& s) {
+  static const std::regex kField(R"(,?"train_seconds":[^,}]*)");
+  return std::regex_replace(s, kField, "");
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           (std::string("streamrec_cli_") + std::to_string(getpid()) + "_" + info->name());
+    fs::remove_all(dir_);
+    ASSERT_TRUE(fs::create_directories(dir_)) << dir_;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // Runs `streamrec args...` and waits for it.
+  RunResult Run(const std::vector<std::string>& args) {
+    const std::string out_path = Path("child.stdout"), err_path = Path("child.stderr");
+    std::vector<std::string> argv_s = {STREAMREC_BIN};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    RunResult r;
+    if (rc != 0) {
+      ADD_FAILURE() << "posix_spawn " << argv[0] << ": " << std::strerror(rc);
+      return r;
+    }
+    int status = 0;
+    const auto deadline = std::chrono::steady_clock::now() + kChildTimeout;
+    pid_t waited = 0;
+    while ((waited = waitpid(pid, &status, WNOHANG)) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        ADD_FAILURE() << "streamrec timed out; args: " << ::testing::PrintToString(args);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (waited < 0) ADD_FAILURE() << "waitpid: " << std::strerror(errno);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = ReadFile(out_path);
+    r.err = ReadFile(err_path);
+    return r;
+  }
+
+  // Writes a small synthetic event file and returns its path. The data set
+  // is pinned here (not left to the generator's defaults) so that it stays
+  // dense enough for train and test to share users and items.
+  std::string Generate(const std::string& name, const std::string& events = "2000") {
+    const std::string path = Path(name);
+    const RunResult r = Run(GenerateArgs(events, path));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return path;
+  }
+  static std::vector<std::string> GenerateArgs(const std::string& events, const std::string& out) {
+    return {"generate", "--events", events, "--users", "200", "--items", "100", "--out", out};
+  }
+
+  fs::path dir_;
+};
+
+// Expects exit code 2, nothing on stdout and every one of `needles` in stderr.
+void ExpectUsageError(const RunResult& r, std::initializer_list<std::string> needles) {
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.out, "");
+  for (const std::string& n : needles) {
+    EXPECT_NE(r.err.find(n), std::string::npos) << "missing '" << n << "' in: " << r.err;
+  }
+}
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// Top level and help.
+
+TEST_F(CliTest, NoArgumentsPrintsUsageAndFails) {
+  const RunResult r = Run({});
+  EXPECT_EQ(r.exit_code, 2);
+  const std::string all = r.out + r.err;
+  EXPECT_TRUE(Contains(all, "usage: streamrec <command>")) << all;
+  for (const char* cmd : {"import", "eval", "bench", "generate", "demo"}) {
+    EXPECT_TRUE(Contains(all, std::string("  ") + cmd + " ")) << cmd;
+  }
+}
+
+TEST_F(CliTest, HelpSucceeds) {
+  for (const char* flag : {"--help", "-h", "help"}) {
+    SCOPED_TRACE(flag);
+    const RunResult r = Run({flag});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(Contains(r.out, "usage: streamrec <command>")) << r.out;
+    EXPECT_EQ(r.err, "");
+  }
+}
+
+TEST_F(CliTest, UnknownCommandNamesIt) {
+  const RunResult r = Run({"frobnicate", "--x"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.err, "unknown command 'frobnicate'")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "usage: streamrec")) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(CliTest, EverySubcommandHasHelp) {
+  // The subcommand and one option its help must document.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"import", "--out"},   {"eval", "--data"}, {"bench", "--catalog"},
+      {"generate", "--out"}, {"demo", "--dir"},
+  };
+  for (const auto& [cmd, option] : cases) {
+    SCOPED_TRACE(cmd);
+    const RunResult r = Run({cmd, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(Contains(r.out, "streamrec " + cmd + ":")) << r.out;
+    EXPECT_TRUE(Contains(r.out, option)) << r.out;
+    EXPECT_EQ(r.err, "");
+  }
+}
+
+TEST_F(CliTest, UnknownOptionIsAUsageError) {
+  ExpectUsageError(Run({"eval", "--no-such-flag"}), {"streamrec eval:", "no-such-flag"});
+  ExpectUsageError(Run({"generate", "--out"}), {"streamrec generate:", "out"});
+}
+
+// import and generate.
+
+TEST_F(CliTest, ImportMalformedFileNamesFileAndLineAndWritesNothing) {
+  const std::string good = "1\t10\t4\t881250949\n2\t20\t3\t881250950\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {good + "3\t30\tfour\t881250951\n", "bad.data:3: rating 'four' is not a finite number"},
+      {good + "3\t30\t4\n", "bad.data:3: expected 4 tab-separated fields, got 3"},
+      {"1\t\t4\t881250949\n", "bad.data:1: empty item id"},
+  };
+  const std::string bad = Path("bad.data"), out = Path("out.events");
+  for (const auto& [text, message] : cases) {
+    WriteFile(bad, text);
+    ExpectUsageError(Run({"import", "movielens", bad, "--out", out}), {message});
+    EXPECT_FALSE(fs::exists(out));
+  }
+}
+
+TEST_F(CliTest, ImportWritesAnEventFile) {
+  const std::string in = Path("good.data");
+  WriteFile(in, "1\t10\t4\t881250949\r\n2\t20\t3.5\t881250950\r\n1\t20\t2\t881250951\r\n");
+  const std::string out = Path("out.events");
+  const RunResult r = Run({"import", "movielens", in, "--out", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Contains(r.err, "imported 3 events (2 users, 2 items)")) << r.err;
+  EXPECT_EQ(ReadFile(out),
+            "#streamrec-events v1\n"
+            "881250949000\t1\t10\trating\t4\n"
+            "881250950000\t2\t20\trating\t3.5\n"
+            "881250951000\t1\t20\trating\t2\n");
+}
+
+TEST_F(CliTest, ImportUsageErrors) {
+  const std::string out = Path("out.events");
+  ExpectUsageError(Run({"import", "parquet", Path("x"), "--out", out}),
+                   {"format must be 'movielens' or 'csv', got 'parquet'"});
+  ExpectUsageError(Run({"import", "movielens", "--out", out}), {"a path to import is required"});
+  ExpectUsageError(Run({"import", "movielens", Path("missing.data"), "--out", out}),
+                   {"missing.data"});
+  const std::string in = Path("good.data");
+  WriteFile(in, "1\t10\t4\t881250949\n");
+  ExpectUsageError(Run({"import", "movielens", in}), {"--out is required"});
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(CliTest, GenerateIsDeterministic) {
+  const std::string a = Generate("a.events", "500"), b = Generate("b.events", "500");
+  const std::string text = ReadFile(a);
+  EXPECT_EQ(text.rfind("#streamrec-events v1\n", 0), 0u);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 501);
+  EXPECT_EQ(text, ReadFile(b));
+  const RunResult to_stdout = Run(GenerateArgs("500", "-"));
+  EXPECT_EQ(to_stdout.exit_code, 0) << to_stdout.err;
+  EXPECT_EQ(to_stdout.out, text);
+  ExpectUsageError(Run({"generate", "--events", "10"}), {"--out is required"});
+}
+
+// eval.
+
+TEST_F(CliTest, EvalJsonOnGeneratedDataIsValidAndDeterministic) {
+  const std::string data = Generate("gen.events");
+  const std::vector<std::string> args = {"eval",  "--data", data,       "--split",
+                                         "80/20", "--json", "--epochs", "5"};
+  const RunResult r = Run(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json::value v;
+  ASSERT_NO_THROW(v = json::parse(r.out)) << r.out;
+  const json::object& root = v.as_object();
+  EXPECT_TRUE(std::regex_match(std::string(root.at("algorithm").as_string()), kAlgorithm));
+  const json::array& folds = root.at("folds").as_array();
+  ASSERT_EQ(folds.size(), 1u);
+  const json::object& fold = folds[0].as_object();
+  EXPECT_EQ(fold.at("fold").as_string(), "80/20");
+  EXPECT_GT(fold.at("test_ratings").to_number<double>(), 0);
+  const double rmse = fold.at("rmse").to_number<double>();
+  EXPECT_TRUE(std::isfinite(rmse)) << rmse;
+  EXPECT_GT(rmse, 0.0);
+  EXPECT_LT(rmse, 5.0);  // ratings are 1..5
+  const double ndcg = root.at("mean").as_object().at("ndcg").to_number<double>();
+  EXPECT_GE(ndcg, 0.0);
+  EXPECT_LE(ndcg, 1.0);
+  EXPECT_TRUE(root.at("mean").as_object().contains("train_seconds"));
+
+  const RunResult again = Run(args);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_FALSE(Contains(WithoutTrainSeconds(r.out), "train_seconds"));
+  EXPECT_EQ(WithoutTrainSeconds(r.out), WithoutTrainSeconds(again.out));
+}
+
+TEST_F(CliTest, EvalTableOnGeneratedData) {
+  const std::string data = Generate("gen.events");
+  const RunResult r = Run({"eval", "--data", data, "--split", "75/25", "--epochs", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::regex title("^algorithm [a-z]+ rank [0-9]+;");
+  EXPECT_TRUE(std::regex_search(r.out, title)) << r.out;
+  EXPECT_TRUE(Contains(r.out, "NDCG@10")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "\n75/25 ")) << r.out;
+}
+
+TEST_F(CliTest, EvalUsageErrors) {
+  const std::string data = Generate("gen.events");
+  ExpectUsageError(Run({"eval", "--split", "80/20"}), {"--data is required"});
+  ExpectUsageError(Run({"eval", "--data", data, "--folds", "u1", "--split", "80/20"}),
+                   {"give exactly one of --folds or --split"});
+  ExpectUsageError(Run({"eval", "--data", data}), {"give exactly one of --folds or --split"});
+  ExpectUsageError(Run({"eval", "--data", data, "--split", "70/20"}), {"bad split '70/20'"});
+  ExpectUsageError(Run({"eval", "--data", data, "--folds", "u5..u1"}), {"bad fold range 'u5..u1'"});
+  ExpectUsageError(Run({"eval", "--data", data, "--split", "80/20", "--rank", "0"}),
+                   {"--rank must be in [1, 1024]"});
+  ExpectUsageError(Run({"eval", "--data", data, "--split", "80/20", "--algo", "nope"}),
+                   {"unknown algorithm 'nope'"});
+  ExpectUsageError(Run({"eval", "--data", Path("missing.events"), "--split", "80/20"}),
+                   {"missing.events"});
+  // --folds reads NAME.base / NAME.test next to --data.
+  ExpectUsageError(Run({"eval", "--data", dir_.string(), "--folds", "u1"}), {"u1.base"});
+}
+
+TEST_F(CliTest, EvalConfigErrors) {
+  const std::string data = Generate("gen.events"), conf = Path("bad.conf");
+  // Config text and what the message must say besides the file's name.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"[model]\nrank = 8\nrnak = 9\n", "model.rnak"},  // a typo in a key
+      {"[modle]\nrank = 8\n", "modle.rank"},            // ... in a section
+      {"[model]\nrank = 0\n", "model.rank must be in [1, 1024]"},
+      {"[training]\nalgorithm = nope\n", "unknown algorithm 'nope'"},
+  };
+  for (const auto& [text, message] : cases) {
+    WriteFile(conf, text);
+    ExpectUsageError(Run({"eval", "--data", data, "--split", "80/20", "--config", conf}),
+                     {"bad.conf", message});
+    ExpectUsageError(Run({"eval", "--data", data, "--split", "80/20", "--config=" + conf}),
+                     {"bad.conf", message});
+  }
+  ExpectUsageError(Run({"eval", "--data", data, "--split", "80/20", "--config", Path("no.conf")}),
+                   {"cannot open config file", "no.conf"});
+  WriteFile(conf, "[model]\nrnak = 9\n");
+  ExpectUsageError(Run({"demo", "--dir", Path("demo"), "--config", conf}),
+                   {"streamrec demo:", "model.rnak"});
+  EXPECT_FALSE(fs::exists(Path("demo")));
+}
+
+TEST_F(CliTest, EvalWithShippedConfig) {
+  const std::string conf = std::string(STREAMREC_SOURCE_DIR) + "/config/streamrec.conf";
+  const std::string data = Generate("gen.events");
+  const RunResult r =
+      Run({"eval", "--data", data, "--split", "80/20", "--json", "--config", conf, "--epochs", "3",
+           "--als-iters", "3", "--sweeps", "20", "--burn-in", "5"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::value v = json::parse(r.out);
+  // The file's values reach the model (a flag was given for neither).
+  const std::string algorithm = IniValue(conf, "training", "algorithm");
+  const std::string rank = IniValue(conf, "model", "rank");
+  ASSERT_FALSE(algorithm.empty());
+  ASSERT_FALSE(rank.empty());
+  EXPECT_EQ(v.at("algorithm").as_string(), algorithm);
+  EXPECT_EQ(v.at("rank").to_number<int>(), std::stoi(rank));
+}
+
+TEST_F(CliTest, EvalConfigSetsDefaultsAndFlagsOverrideThem) {
+  const std::string data = Generate("gen.events");
+  const std::string conf = Path("small.conf");
+  WriteFile(conf, "[model]\nrank = 7\n[training]\nalgorithm = online\n");
+  const RunResult from_file =
+      Run({"eval", "--data", data, "--split", "80/20", "--json", "--config", conf});
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  json::value v = json::parse(from_file.out);
+  EXPECT_EQ(v.at("rank").to_number<int>(), 7);
+  EXPECT_EQ(v.at("algorithm").as_string(), "online");
+
+  const RunResult overridden =
+      Run({"eval", "--data", data, "--split", "80/20", "--json", "--config", conf, "--rank", "5",
+           "--algo", "sgd", "--epochs", "2"});
+  ASSERT_EQ(overridden.exit_code, 0) << overridden.err;
+  v = json::parse(overridden.out);
+  EXPECT_EQ(v.at("rank").to_number<int>(), 5);
+  EXPECT_EQ(v.at("algorithm").as_string(), "sgd");
+}
+
+TEST_F(CliTest, EvalMovieLensFold) {
+  const std::string ml = MovieLens100KDir();
+  if (ml.empty()) GTEST_SKIP() << "no MovieLens 100K (set STREAMREC_DATA)";
+  const RunResult r = Run({"eval", "--data", ml, "--folds", "u1", "--epochs", "10"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The table: header, rule, then the fold's row.
+  const std::regex row(R"((^|\n)u1 +([0-9.]+) +[0-9.]+ )");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, row)) << r.out;
+  const double rmse = std::stod(m[2].str());
+  EXPECT_GT(rmse, 0.5);
+  EXPECT_LT(rmse, 1.0);  // the mean rating alone gives ~1.15
+  EXPECT_FALSE(Contains(r.out, "\nmean ")) << "one fold has no mean row";
+}
+
+// bench and demo.
+
+TEST_F(CliTest, BenchLearner) {
+  const RunResult r =
+      Run({"bench", "learner", "--events", "20000", "--users", "100", "--items", "100"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Contains(r.out, "20000 events over 100 users x 100 items")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "events/s")) << r.out;
+}
+
+TEST_F(CliTest, BenchTopN) {
+  const RunResult r = Run({"bench", "topn", "--catalog", "1000", "--queries", "5"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Contains(r.out, "1000 items")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "p50")) << r.out;
+  EXPECT_TRUE(Contains(r.out, " ms")) << r.out;
+}
+
+TEST_F(CliTest, BenchUsageErrors) {
+  ExpectUsageError(Run({"bench", "nope"}), {"expected 'learner' or 'topn', got 'nope'"});
+  ExpectUsageError(Run({"bench"}), {"expected 'learner' or 'topn'"});
+  ExpectUsageError(Run({"bench", "learner", "--events", "0"}), {"must be >= 1"});
+  ExpectUsageError(Run({"bench", "topn", "--rank", "0"}), {"--rank must be in [1, 1024]"});
+}
+
+TEST_F(CliTest, Demo) {
+  const std::string demo_dir = Path("demo");
+  const RunResult r =
+      Run({"demo", "--dir", demo_dir, "--events", "20000", "--users", "300", "--items", "200"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Users 0..2 are the busiest of the stream, so the model serves them; a
+  // newcomer has no history and must be served popular items, and the demo
+  // should say so as it does for the others.
+  EXPECT_TRUE(Contains(r.out, "source model")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "source popular")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "RMSE")) << r.out;
+  EXPECT_TRUE(fs::is_regular_file(fs::path(demo_dir) / "demo.events"));
+}
+
+}  // namespace
+}  // namespace streamrec::tools
