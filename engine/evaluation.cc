@@ -16,22 +16,22 @@ double Seconds(std::chrono::steady_clock::time_point since) {
 
 Status TrainOnline(const EvalSplit& split, const EvalOptions& o, MFModel* model,
                    std::vector<double>* epoch_rmse, const ProgressFn& progress) {
-  // Same arithmetic as OnlineLearner: running mean, then one SgdStep.
-  uint64_t count = 0;
+  // The learner the server runs, fed examples in log order. The types
+  // registry is not consulted: examples carry their target and weight.
+  const EventTypes types = EventTypes::Defaults();
+  OnlineLearner learner(model, &types, o.online);
   for (int pass = 1; pass <= o.online_passes; ++pass) {
     double se = 0.0, wsum = 0.0;
     for (const TrainingExample& x : split.train) {
-      if (pass == 1) {
-        ++count;
-        model->global_mean() += (x.target - model->global_mean()) / static_cast<float>(count);
-      }
-      const float err = SgdStep(model, x.user, x.item, x.target, x.weight, o.online_sgd);
+      const float err = learner.ApplyExample(x.user, x.item, x.target, x.weight);
       se += double{x.weight} * err * err;
       wsum += x.weight;
     }
     if (epoch_rmse) epoch_rmse->push_back(wsum > 0 ? std::sqrt(se / wsum) : 0.0);
     if (progress) progress(pass, o.online_passes);
   }
+  // Queries score young users with their fold-in: evaluate that model.
+  learner.MaterializeFoldIns();
   return Status::OK();
 }
 

@@ -45,7 +45,7 @@ struct EvalOptions {
   // The online learner sees the training stream this many times, in order
   // (1 = what a live server would have learned).
   int online_passes = 1;
-  SgdParams online_sgd = LearnerOptions{}.sgd;
+  LearnerOptions online;
   // Predictions are clipped to the training targets' [min, max]: a rating
   // can never be outside the scale, so clipping only removes error.
   bool clip_predictions = true;

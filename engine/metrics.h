@@ -55,7 +55,8 @@ class RankingAccumulator {
   // k: list length judged; catalog_size: denominator of coverage.
   RankingAccumulator(size_t k, size_t catalog_size);
 
-  // ranked: the recommended items, best first (only the first k count).
+  // ranked: the recommended items, best first, no duplicates (only the
+  // first k count).
   // relevant: the user's held-out items, sorted ascending, no duplicates.
   // A user with no relevant items is ignored.
   void AddUser(std::span<const uint32_t> ranked, std::span<const uint32_t> relevant);

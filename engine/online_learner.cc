@@ -13,27 +13,31 @@ std::optional<float> OnlineLearner::Apply(const Interaction& x) {
   if (x.item >= model_->num_items()) model_->EnsureItems(x.item + 1);
   const std::optional<float> target = types_->Target(x.type, x.value);
   if (!target) return std::nullopt;
-  ++mean_count_;
-  model_->global_mean() += (*target - model_->global_mean()) / static_cast<float>(mean_count_);
-  const float weight = types_->spec(x.type).weight;
-  if (x.user >= user_events_.size()) {
-    user_events_.resize(x.user + 1, 0);
-    young_history_.resize(x.user + 1);
-  }
-  const uint32_t n = ++user_events_[x.user];
-  const float err = SgdStep(model_, x.user, x.item, *target, weight, options_.sgd);
-  if (n <= options_.fold_in_max_events) {
-    young_history_[x.user].push_back({x.item, *target, weight});
-    FoldInUser(x.user);
-  } else if (n == options_.fold_in_max_events + 1) {
-    std::vector<HistoryEntry>().swap(young_history_[x.user]);
-  }
-  return err;
+  return ApplyExample(x.user, x.item, *target, types_->spec(x.type).weight);
 }
 
-void OnlineLearner::FoldInUser(uint32_t u) {
+float OnlineLearner::ApplyExample(uint32_t u, uint32_t i, float target, float weight) {
+  ++mean_count_;
+  model_->global_mean() += (target - model_->global_mean()) / static_cast<float>(mean_count_);
+  if (u >= user_events_.size()) {
+    user_events_.resize(u + 1, 0);
+    young_history_.resize(u + 1);
+  }
+  const uint32_t n = ++user_events_[u];
+  if (n <= options_.fold_in_max_events) {
+    young_history_[u].push_back({i, target, weight});
+  } else if (n == options_.fold_in_max_events + 1 && !young_history_[u].empty()) {
+    // Graduation: continue from the exact solution, then SGD as usual.
+    (void)FoldIn(u, model_->user_factors(u), &model_->user_bias(u));
+    std::vector<HistoryEntry>().swap(young_history_[u]);
+  }
+  return SgdStep(model_, u, i, target, weight, options_.sgd);
+}
+
+bool OnlineLearner::FoldIn(uint32_t u, float* p, float* bias) const {
+  if (u >= young_history_.size() || young_history_[u].empty()) return false;
   // Solve [p; b] from (AᵀWA + Λ) x = AᵀW y, A rows [q_i, 1],
-  // y = r - μ - b_i: the same normal equations as a batch ALS user step.
+  // y = r - μ - b_i: the normal equations of a batch ALS user step.
   const int k = model_->rank();
   Eigen::MatrixXf ata = Eigen::MatrixXf::Zero(k + 1, k + 1);
   Eigen::VectorXf aty = Eigen::VectorXf::Zero(k + 1);
@@ -49,8 +53,24 @@ void OnlineLearner::FoldInUser(uint32_t u) {
   ata.diagonal().head(k).array() += options_.fold_in_regularization * wsum;
   ata(k, k) += options_.fold_in_bias_regularization;
   const Eigen::VectorXf sol = ata.selfadjointView<Eigen::Lower>().ldlt().solve(aty);
-  Eigen::Map<Eigen::VectorXf>(model_->user_factors(u), k) = sol.head(k);
-  model_->user_bias(u) = sol[k];
+  Eigen::Map<Eigen::VectorXf>(p, k) = sol.head(k);
+  *bias = sol[k];
+  return true;
+}
+
+float OnlineLearner::Predict(uint32_t u, uint32_t i) const {
+  const int k = model_->rank();
+  Eigen::VectorXf p(k);
+  float b = 0.0f;
+  if (i >= model_->num_items() || !FoldIn(u, p.data(), &b)) return model_->Predict(u, i);
+  return model_->global_mean() + b + model_->item_bias(i) +
+         p.dot(Eigen::Map<const Eigen::VectorXf>(model_->item_factors(i), k));
+}
+
+void OnlineLearner::MaterializeFoldIns() {
+  for (uint32_t u = 0; u < young_history_.size(); ++u) {
+    (void)FoldIn(u, model_->user_factors(u), &model_->user_bias(u));
+  }
 }
 
 }  // namespace streamrec::engine

@@ -26,13 +26,15 @@ struct LearnerOptions {
                 .regularization = 0.05f,
                 .bias_learning_rate = 0.01f,
                 .bias_regularization = 0.01f};
-  // A user with at most this many rating-model events has p_u and b_u
-  // re-solved exactly on each event (ridge least squares against the
-  // current item vectors, as one ALS half-step) instead of one SGD step.
-  // SGD from a random start needs dozens of events per user to move; the
-  // solve personalises from the first few, which is when freshness matters
-  // most. Cost O(n k^2 + k^3) per event, so it stops after this many and
-  // the user's history is freed. 0 disables it.
+  // A user with at most this many rating-model events is "young": queries
+  // score them with p_u and b_u solved exactly (ridge least squares against
+  // the current item vectors, one ALS half-step over their events) rather
+  // than the SGD-stepped vector. SGD from a random start needs dozens of
+  // events per user to move; the solve personalises from the first few,
+  // when freshness matters most. The solve runs at query time (O(n k^2 +
+  // k^3), ~30 us at k=64), so the write path keeps SGD speed; when a user
+  // outgrows it the solution is written into the model once and the
+  // history freed. 0 disables it.
   uint32_t fold_in_max_events = 32;
   // Ridge strength of the fold-in per unit of event weight (ALS-WR style).
   float fold_in_regularization = 0.12f;
@@ -48,16 +50,25 @@ class OnlineLearner {
   // the error before the step, or nullopt if x's type does not train the
   // rating model (the caller still records it as seen/popular).
   std::optional<float> Apply(const Interaction& x);
+  // The step itself, for a resolved target and weight (u and i must exist).
+  float ApplyExample(uint32_t u, uint32_t i, float target, float weight);
+
+  // For a young user (see fold_in_max_events): the exact solution of their
+  // vector (p: size rank()) and bias. False for other users (use the model).
+  bool FoldIn(uint32_t u, float* p, float* bias) const;
+  // r̂(u, i) as queries see it: with the fold-in for young users.
+  float Predict(uint32_t u, uint32_t i) const;
+  // Writes every young user's fold-in into the model (before a batch
+  // evaluation or a snapshot of the plain model).
+  void MaterializeFoldIns();
 
   // Number of targets folded into the running global mean; part of the
   // learner's state (snapshots store it).
   uint64_t mean_count() const { return mean_count_; }
   void set_mean_count(uint64_t n) { mean_count_ = n; }
-
   const LearnerOptions& options() const { return options_; }
-
-  // Rating-model events seen per user (drives the fold-in; snapshots store
-  // it together with the young users' histories).
+  // Rating-model events seen per user (snapshots store it with the young
+  // users' histories).
   uint32_t user_event_count(uint32_t u) const {
     return u < user_events_.size() ? user_events_[u] : 0;
   }
@@ -68,7 +79,6 @@ class OnlineLearner {
     float target;
     float weight;
   };
-  void FoldInUser(uint32_t u);
 
   MFModel* model_;
   const EventTypes* types_;

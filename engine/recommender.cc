@@ -131,8 +131,12 @@ Recommendations Recommender::RecommendForUser(std::string_view user,
     out.source = RecommendationSource::kPopular;
     return out;
   }
+  // A young user is scored with their exact fold-in (see LearnerOptions).
+  Eigen::VectorXf folded(model_.rank());
+  float user_bias = model_.user_bias(*u);
+  const bool young = learner_.FoldIn(*u, folded.data(), &user_bias);
   ScanQuery q;
-  q.vector = model_.user_factors(*u);
+  q.vector = young ? folded.data() : model_.user_factors(*u);
   q.exclude_a = seen;
   q.exclude_b = exclude;
   ScanOptions opt;
@@ -141,7 +145,7 @@ Recommendations Recommender::RecommendForUser(std::string_view user,
       TopN(model_.item_factors(), model_.num_items(), model_.rank(), q, req.n, opt);
   // Report predicted ratings: the scan ranks by b_i + p·q, which differs
   // from r̂ by the per-user constant μ + b_u.
-  const float offset = model_.global_mean() + model_.user_bias(*u);
+  const float offset = model_.global_mean() + user_bias;
   for (auto& s : top) s.score += offset;
   out.items = Name(top);
   out.source = RecommendationSource::kModel;

@@ -96,6 +96,7 @@ class Recommender {
   const IdMap& items() const { return items_; }
   const MFModel& model() const { return model_; }
   const Popularity& popularity() const { return popularity_; }
+  const OnlineLearner& learner() const { return learner_; }
   // Items user u has interacted with, sorted ascending.
   std::span<const uint32_t> Seen(uint32_t u) const;
   uint64_t events_applied() const { return events_applied_; }

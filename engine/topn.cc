@@ -61,7 +61,8 @@ void TopNScan(const float* items, uint32_t n_items, int dim,
   }
   std::vector<TopKHeap> heaps(nq, TopKHeap(n));
   std::vector<size_t> cursor_a(nq, 0), cursor_b(nq, 0);
-  const size_t block = std::max<size_t>(1, options.block_rows);
+  // Never larger than the catalog: the score buffer is block x nq floats.
+  const size_t block = std::clamp<size_t>(options.block_rows, 1, std::max<uint32_t>(n_items, 1));
   // scores: block x nq, column-major so each query's scores are contiguous.
   ColMatrix scores(block, nq);
   Eigen::VectorXf inv_norm(block);

@@ -23,6 +23,10 @@ void Describe(po::options_description* d, Config* c) {
       ("learner.bias_learning_rate", po::value(&r.learner.sgd.bias_learning_rate))
       ("learner.bias_regularization", po::value(&r.learner.sgd.bias_regularization))
       ("learner.cold_start_min_items", po::value(&r.cold_start_min_items))
+      ("learner.fold_in_max_events", po::value(&r.learner.fold_in_max_events))
+      ("learner.fold_in_regularization", po::value(&r.learner.fold_in_regularization))
+      ("learner.fold_in_bias_regularization",
+       po::value(&r.learner.fold_in_bias_regularization))
       ("popularity.half_life_hours", po::value<double>()->notifier([&r](double h) {
          r.popularity.half_life_ms = h * 3600.0 * 1000.0;
        }))
@@ -76,7 +80,12 @@ StatusOr<Config> LoadConfig(const std::string& path) {
                                                algo.status().message()));
   }
   c.training.algorithm = *algo;
+  if (!(r.learner.fold_in_regularization > 0) || !(r.learner.fold_in_bias_regularization > 0)) {
+    return Status::InvalidArgument(
+        fmt::format("{}: learner fold-in regularisation must be positive", path));
+  }
   c.training.model = r.model;
+  c.training.online = r.learner;
   return c;
 }
 

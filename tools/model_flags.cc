@@ -71,12 +71,15 @@ void AddModelFlags(po::options_description* desc, ModelFlags* f) {
        "BPMF precision α of a rating around p·q (1/α = noise variance)")
       ("online-passes", po::value(&o.online_passes)->default_value(o.online_passes),
        "passes of the online learner over the training stream")
-      ("online-lr", po::value(&o.online_sgd.learning_rate)
-                        ->default_value(o.online_sgd.learning_rate),
+      ("online-lr", po::value(&o.online.sgd.learning_rate)
+                        ->default_value(o.online.sgd.learning_rate),
        "online learning rate (factors and biases)")
-      ("online-reg", po::value(&o.online_sgd.regularization)
-                         ->default_value(o.online_sgd.regularization),
+      ("online-reg", po::value(&o.online.sgd.regularization)
+                         ->default_value(o.online.sgd.regularization),
        "online L2 regularisation of the factors")
+      ("fold-in", po::value(&o.online.fold_in_max_events)
+                      ->default_value(o.online.fold_in_max_events),
+       "online: users with at most this many events are scored by an exact fold-in (0: off)")
       ("k", po::value(&o.k)->default_value(o.k), "ranking list length K")
       ("relevance-threshold", po::value(&o.relevance_threshold)
                                   ->default_value(o.relevance_threshold),
@@ -88,20 +91,20 @@ Status FinishModelFlags(ModelFlags* f) {
   StatusOr<engine::Algorithm> algo = engine::ParseAlgorithm(f->algorithm);
   if (!algo.ok()) return algo.status();
   o.algorithm = *algo;
-  o.online_sgd.bias_learning_rate = o.online_sgd.learning_rate;
+  o.online.sgd.bias_learning_rate = o.online.sgd.learning_rate;
   if (o.model.rank < 1 || o.model.rank > 1024) {
     return Status::InvalidArgument("--rank must be in [1, 1024]");
   }
   if (o.sgd.epochs < 1 || o.als.iterations < 1 || o.online_passes < 1) {
     return Status::InvalidArgument("--epochs, --als-iters and --online-passes must be >= 1");
   }
-  if (!(o.sgd.params.learning_rate > 0) || !(o.online_sgd.learning_rate > 0) ||
+  if (!(o.sgd.params.learning_rate > 0) || !(o.online.sgd.learning_rate > 0) ||
       !(o.sgd.params.bias_learning_rate >= 0)) {
     return Status::InvalidArgument("learning rates must be positive");
   }
   if (o.sgd.params.regularization < 0 || o.sgd.params.bias_regularization < 0 ||
       o.als.regularization < 0 || o.als.bias_regularization < 0 ||
-      o.online_sgd.regularization < 0) {
+      o.online.sgd.regularization < 0) {
     return Status::InvalidArgument("regularisation must be >= 0");
   }
   if (!(o.sgd.decay > 0 && o.sgd.decay <= 1)) {

@@ -24,8 +24,7 @@ MFModel ModelFor(const testdata::LowRankData& d, int rank = 8, uint64_t seed = 4
 
 // Byte-wise equality of every parameter.
 bool BitIdentical(const MFModel& a, const MFModel& b) {
-  if (a.num_users() != b.num_users() || a.num_items() != b.num_items() ||
-      a.rank() != b.rank()) {
+  if (a.num_users() != b.num_users() || a.num_items() != b.num_items() || a.rank() != b.rank()) {
     return false;
   }
   const size_t k = static_cast<size_t>(a.rank());
@@ -236,8 +235,8 @@ TEST(TrainerInputTest, RejectsBadOptions) {
   EXPECT_EQ(TrainAls(data, als, &m).code(), StatusCode::kInvalidArgument);
 }
 
-// A NaN regularization is as invalid as a negative one (the check is
-// `< 0`, which NaN passes), and it silently wrecks the solve.
+// A NaN regularization is as invalid as a negative one (a plain `< 0`
+// check lets it through, and it silently wrecks the solve).
 TEST(TrainerInputTest, RejectsNaNRegularization) {
   ModelOptions mo;
   mo.rank = 4;

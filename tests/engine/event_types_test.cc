@@ -87,8 +87,8 @@ TEST(EventTypesTest, TargetOfImplicitWithoutImpliedRatingIsNullopt) {
 }
 
 TEST(EventTypesTest, CreateAcceptsCustomTypes) {
-  auto t = EventTypes::Create({Implicit("a", 0.001f), Explicit("stars", 1.0f, 10.0f),
-                               Implicit("b", 1000.0f, 2.0f)});
+  auto t = EventTypes::Create(
+      {Implicit("a", 0.001f), Explicit("stars", 1.0f, 10.0f), Implicit("b", 1000.0f, 2.0f)});
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   ASSERT_EQ(t->size(), 3u);
   EXPECT_EQ(t->Find("stars"), EventTypeId{1});

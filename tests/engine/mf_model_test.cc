@@ -142,8 +142,7 @@ TEST(MFModelTest, InitialVectorsOfDistinctRowsShareNoRunOfDraws) {
           if (++shared <= 3) {
             ADD_FAILURE() << "seed " << seed << ": " << (r < rows ? "user " : "item ")
                           << (r < rows ? r : r - rows) << " entries " << d << ".." << d + 1
-                          << " equal entries of "
-                          << (it->second < rows ? "user " : "item ")
+                          << " equal entries of " << (it->second < rows ? "user " : "item ")
                           << (it->second < rows ? it->second : it->second - rows);
           }
         }

@@ -12,13 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "engine/batch_trainer.h"
 #include "engine/random.h"
 
 namespace streamrec::engine {
 namespace {
 
-RecommendRequest Req(size_t n, std::vector<std::string> exclude = {},
-                     bool include_seen = false) {
+RecommendRequest Req(size_t n, std::vector<std::string> exclude = {}, bool include_seen = false) {
   RecommendRequest r;
   r.n = n;
   r.exclude = std::move(exclude);
@@ -78,8 +78,7 @@ TEST_F(RecommenderTest, SeenIsSortedAndDistinct) {
   Add("other", "i9", "view");
   const std::span<const uint32_t> seen = rec_.Seen(0);
   // Indices: i3 = 0, i1 = 1, i2 = 2, i0 = 3.
-  EXPECT_EQ(std::vector<uint32_t>(seen.begin(), seen.end()),
-            (std::vector<uint32_t>{0, 1, 2, 3}));
+  EXPECT_EQ(std::vector<uint32_t>(seen.begin(), seen.end()), (std::vector<uint32_t>{0, 1, 2, 3}));
   EXPECT_EQ(rec_.Seen(1).size(), 1u);
   EXPECT_TRUE(rec_.Seen(99).empty());
 }
@@ -157,8 +156,7 @@ TEST_F(RecommenderTest, UnknownUserGetsPopularItems) {
   EXPECT_EQ(Names(rec_.Popular(2)), (std::vector<std::string>{"hit", "ok"}));
   EXPECT_GT(r.items[0].score, r.items[1].score);
   // Exclusions apply to the popular list too; unknown ids are ignored.
-  const Recommendations ex =
-      rec_.RecommendForUser("stranger", Req(10, {"ok", "nope", "ok"}));
+  const Recommendations ex = rec_.RecommendForUser("stranger", Req(10, {"ok", "nope", "ok"}));
   EXPECT_EQ(Names(ex.items), (std::vector<std::string>{"hit", "meh"}));
 }
 
@@ -176,8 +174,7 @@ TEST_F(RecommenderTest, ColdUserGetsPopularItemsMinusSeen) {
   EXPECT_EQ(std::count(names.begin(), names.end(), "a"), 0);
   EXPECT_EQ(std::count(names.begin(), names.end(), "c"), 0);
   EXPECT_EQ(names.size(), 3u);
-  const Recommendations with_seen =
-      rec_.RecommendForUser("newbie", Req(10, {"b"}, true));
+  const Recommendations with_seen = rec_.RecommendForUser("newbie", Req(10, {"b"}, true));
   EXPECT_EQ(Names(with_seen.items).front(), "a");
   EXPECT_EQ(with_seen.items.size(), 4u);  // all 5 minus the excluded b
 }
@@ -214,8 +211,7 @@ TEST_F(RecommenderTest, ModelPathExcludesSeenUnlessIncludeSeen) {
     EXPECT_NE(s.item, "i1");
     EXPECT_NE(s.item, "i19");
   }
-  const Recommendations ex_seen = rec_.RecommendForUser(
-      "me", Req(100, {"i1", "i0"}, true));
+  const Recommendations ex_seen = rec_.RecommendForUser("me", Req(100, {"i1", "i0"}, true));
   EXPECT_EQ(ex_seen.items.size(), 18u);
 }
 
@@ -306,6 +302,88 @@ TEST_F(RecommenderTest, SimilarItemsForUserExcludesTheirSeenItems) {
   const auto anon = rec_.SimilarItems("i1", 100, "nobody");
   ASSERT_TRUE(anon.ok());
   EXPECT_EQ(anon->size(), rec_.items().size() - 1);
+}
+
+TEST_F(RecommenderTest, InstallModelRejectsMismatchedModels) {
+  Add("u0", "i0", "rating", 4.0f);
+  Add("u1", "i1", "rating", 2.0f);
+  ModelOptions wrong_rank = SmallOptions().model;
+  wrong_rank.rank = 8;
+  MFModel a(wrong_rank);
+  a.EnsureUsers(2);
+  a.EnsureItems(2);
+  EXPECT_EQ(rec_.InstallModel(std::move(a)).code(), StatusCode::kFailedPrecondition);
+  MFModel too_many_users(SmallOptions().model);
+  too_many_users.EnsureUsers(3);
+  too_many_users.EnsureItems(2);
+  EXPECT_EQ(rec_.InstallModel(std::move(too_many_users)).code(), StatusCode::kFailedPrecondition);
+  MFModel too_many_items(SmallOptions().model);
+  too_many_items.EnsureUsers(2);
+  too_many_items.EnsureItems(3);
+  EXPECT_EQ(rec_.InstallModel(std::move(too_many_items)).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(rec_.model().num_users(), 2u);
+  EXPECT_EQ(rec_.model().rank(), 16);
+}
+
+TEST_F(RecommenderTest, InstallModelKeepsRowsNewerThanTheTrainingSnapshot) {
+  SplitMix64 rng(12);
+  std::vector<TrainingExample> snapshot;
+  for (int n = 0; n < 500; ++n) {
+    const std::string user = fmt::format("u{}", rng.Uniform(20));
+    const std::string item = fmt::format("i{}", rng.Uniform(30));
+    const float value = 1.0f + 0.5f * static_cast<float>(rng.Uniform(9));
+    Add(user, item, "rating", value);
+    snapshot.push_back({*rec_.users().Find(user), *rec_.items().Find(item), value, 1.0f});
+  }
+  const uint32_t snap_users = rec_.users().size(), snap_items = rec_.items().size();
+  MFModel trained(SmallOptions().model);
+  trained.EnsureUsers(snap_users);
+  trained.EnsureItems(snap_items);
+  AlsTrainOptions als;
+  als.iterations = 5;
+  ASSERT_TRUE(TrainAls(snapshot, als, &trained).ok());
+  const MFModel expected = trained.Clone();
+
+  // While it trained, new users and items arrived.
+  for (int n = 0; n < 4; ++n) Add("late-user", fmt::format("late-item-{}", n), "rating", 4.0f);
+  const MFModel online = rec_.model().Clone();
+  const uint32_t late_user = *rec_.users().Find("late-user");
+  ASSERT_EQ(late_user, snap_users);
+
+  ASSERT_TRUE(rec_.InstallModel(std::move(trained)).ok());
+  const MFModel& m = rec_.model();
+  ASSERT_EQ(m.num_users(), snap_users + 1);
+  ASSERT_EQ(m.num_items(), snap_items + 4);
+  EXPECT_EQ(m.global_mean(), expected.global_mean());
+  const size_t k = 16;
+  EXPECT_EQ(std::memcmp(m.item_factors(), expected.item_factors(), sizeof(float) * k * snap_items),
+            0);
+  for (uint32_t u = 0; u < snap_users; ++u) {
+    ASSERT_EQ(std::memcmp(m.user_factors(u), expected.user_factors(u), sizeof(float) * k), 0);
+    ASSERT_EQ(m.user_bias(u), expected.user_bias(u));
+  }
+  for (uint32_t i = 0; i < snap_items; ++i) ASSERT_EQ(m.item_bias(i), expected.item_bias(i));
+  // Rows newer than the snapshot keep their online state.
+  EXPECT_EQ(
+      std::memcmp(m.user_factors(late_user), online.user_factors(late_user), sizeof(float) * k), 0);
+  EXPECT_EQ(m.user_bias(late_user), online.user_bias(late_user));
+  for (uint32_t i = snap_items; i < snap_items + 4; ++i) {
+    EXPECT_EQ(std::memcmp(m.item_factors(i), online.item_factors(i), sizeof(float) * k), 0);
+    EXPECT_EQ(m.item_bias(i), online.item_bias(i));
+  }
+  // Queries now use the installed model, and the stream continues on it.
+  const Recommendations r = rec_.RecommendForUser("u3", Req(5));
+  ASSERT_EQ(r.source, RecommendationSource::kModel);
+  const uint32_t u3 = *rec_.users().Find("u3");
+  for (const auto& s : r.items) {
+    const uint32_t i = *rec_.items().Find(s.item);
+    // (A late item has no row in `expected`; it is scored with its online row.)
+    EXPECT_NEAR(s.score, i < snap_items ? expected.Predict(u3, i) : m.Predict(u3, i), 1e-4);
+  }
+  Add("u3", "brand-new", "rating", 5.0f);
+  EXPECT_EQ(rec_.model().num_items(), snap_items + 5);
+  EXPECT_NE(
+      std::memcmp(rec_.model().user_factors(u3), expected.user_factors(u3), sizeof(float) * k), 0);
 }
 
 // The same events in the same order give bit-identical engines.
@@ -403,15 +481,20 @@ TEST(RecommenderClusterTest, UserWhoLikesClusterAGetsClusterA) {
   for (int pass = 0; pass < kPasses; ++pass) {
     for (const Rating& r : log) {
       const std::string& item = (r.a ? a_items : b_items)[r.item];
-      ASSERT_TRUE(
-          rec.Apply({.user = users[r.user], .item = item, .type = rating, .value = r.value,
-                     .ts_ms = ts++})
-              .ok());
+      ASSERT_TRUE(rec.Apply({.user = users[r.user],
+                             .item = item,
+                             .type = rating,
+                             .value = r.value,
+                             .ts_ms = ts++})
+                      .ok());
     }
     if (pass >= kPasses - 5) {
       for (int i : newcomer_items) {
-        ASSERT_TRUE(rec.Apply({.user = "newcomer", .item = a_items[i], .type = rating,
-                               .value = 5.0f, .ts_ms = ts++})
+        ASSERT_TRUE(rec.Apply({.user = "newcomer",
+                               .item = a_items[i],
+                               .type = rating,
+                               .value = 5.0f,
+                               .ts_ms = ts++})
                         .ok());
       }
     }

@@ -84,9 +84,7 @@ TEST(StatusOrTest, MoveOnlyValue) {
   EXPECT_EQ(*p, 7);
 }
 
-Status FailIf(bool fail) {
-  return fail ? Status::Corruption("bad") : Status::OK();
-}
+Status FailIf(bool fail) { return fail ? Status::Corruption("bad") : Status::OK(); }
 
 Status Chain(bool fail, int* reached) {
   STREAMREC_RETURN_IF_ERROR(FailIf(fail));

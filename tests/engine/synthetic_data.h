@@ -16,12 +16,12 @@ namespace streamrec::engine::testdata {
 struct LowRankOptions {
   uint32_t num_users = 300;
   uint32_t num_items = 200;
-  int rank = 4;                 // rank of the planted factors
-  float factor_stddev = 0.7f;   // entries of the planted user/item factors
-  float bias_stddev = 0.3f;     // planted user and item biases
-  float noise_stddev = 0.2f;    // added to every rating
-  double density = 0.25;        // probability that a (user, item) is rated
-  double test_fraction = 0.1;   // share of the ratings held out
+  int rank = 4;                // rank of the planted factors
+  float factor_stddev = 0.7f;  // entries of the planted user/item factors
+  float bias_stddev = 0.3f;    // planted user and item biases
+  float noise_stddev = 0.2f;   // added to every rating
+  double density = 0.25;       // probability that a (user, item) is rated
+  double test_fraction = 0.1;  // share of the ratings held out
   uint64_t seed = 1;
 };
 

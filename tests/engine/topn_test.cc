@@ -131,9 +131,8 @@ TEST(TopNTest, MatchesBruteForceForManyShapes) {
       for (bool with_bias : {false, true}) {
         for (size_t n : {size_t{1}, size_t{5}, size_t{10}, size_t{100}, size_t{n_items} + 5}) {
           for (size_t block : {size_t{1}, size_t{7}, size_t{64}, size_t{1024}, size_t{0}}) {
-            SCOPED_TRACE(testing::Message() << "dim " << dim << " items " << n_items << " n "
-                                            << n << " block " << block << " bias "
-                                            << with_bias);
+            SCOPED_TRACE(testing::Message() << "dim " << dim << " items " << n_items << " n " << n
+                                            << " block " << block << " bias " << with_bias);
             ScanOptions opt;
             opt.block_rows = block;  // 0 is treated as 1
             if (with_bias) opt.item_bias = bias.data();
@@ -291,8 +290,7 @@ TEST(TopNTest, HugeNReturnsEveryItem) {
   const float query[1] = {1.0f};
   ScanQuery q;
   q.vector = query;
-  const std::vector<ScoredItem> got =
-      TopN(items, 4, 1, q, std::numeric_limits<size_t>::max(), {});
+  const std::vector<ScoredItem> got = TopN(items, 4, 1, q, std::numeric_limits<size_t>::max(), {});
   EXPECT_EQ(got, (std::vector<ScoredItem>{{1, 4.0f}, {3, 3.0f}, {2, 2.0f}, {0, 1.0f}}));
 }
 
