@@ -240,7 +240,13 @@ TEST(OnlineLearnerFoldInTest, YoungUserIsTheRidgeSolution) {
   OnlineLearner learner(&m, &types, {});
   WarmUpThenRate(&learner, types, 40, history);
   EXPECT_EQ(learner.user_event_count(40), 5u);
-  EXPECT_LT(RidgeGradientNorm(m, 40, history, learner.options()), 1e-3);
+  // Queries see the fold-in, not the SGD-stepped row: check the former.
+  MFModel folded = m.Clone();
+  ASSERT_TRUE(learner.FoldIn(40, folded.user_factors(40), &folded.user_bias(40)));
+  EXPECT_LT(RidgeGradientNorm(folded, 40, history, learner.options()), 1e-3);
+  EXPECT_NEAR(learner.Predict(40, 7), folded.Predict(40, 7), 1e-5);
+  // Users past the limit have no fold-in.
+  EXPECT_FALSE(learner.FoldIn(0, folded.user_factors(0), &folded.user_bias(0)));
 
   // Without the fold-in the user is far from that optimum: the check above
   // is not vacuous.
@@ -272,33 +278,46 @@ TEST(OnlineLearnerFoldInTest, OnlyRatingModelEventsCount) {
   EXPECT_EQ(learner.user_event_count(99), 0u);
 }
 
-TEST(OnlineLearnerFoldInTest, AfterTheLimitEventsArePlainSgdSteps) {
+TEST(OnlineLearnerFoldInTest, WritesAreSgdStepsAndGraduationInstallsTheFoldIn) {
   const EventTypes types = EventTypes::Defaults();
   const EventTypeId rating = *types.Find("rating");
   LearnerOptions o;
   o.fold_in_max_events = 3;
   MFModel m(SmallModel());
   OnlineLearner learner(&m, &types, o);
+  for (uint32_t i = 0; i < 4; ++i) learner.Apply({.user = 1, .item = i, .type = rating, .value = 3});
+  // Within the limit the write path is exactly one SgdStep: the fold-in
+  // is computed when a query asks for it.
   for (uint32_t i = 0; i < 3; ++i) {
-    learner.Apply({.user = 0, .item = i, .type = rating, .value = 4.0f + 0.5f * i});
+    MFModel expected = m.Clone();
+    expected.global_mean() +=
+        (4.0f - expected.global_mean()) / static_cast<float>(learner.mean_count() + 1);
+    SgdStep(&expected, 0, i, 4.0f, 1.0f, o.sgd);
+    learner.Apply({.user = 0, .item = i, .type = rating, .value = 4.0f});
+    EXPECT_TRUE(BitIdentical(m, expected)) << "event " << i;
+    std::vector<float> p(8);
+    float b = 0.0f;
+    EXPECT_TRUE(learner.FoldIn(0, p.data(), &b));
   }
-  learner.Apply({.user = 1, .item = 3, .type = rating, .value = 2.0f});
-  // The 4th event of user 0 is one SgdStep, nothing more.
+  // The event past the limit first installs the fold-in, then steps.
   MFModel expected = m.Clone();
-  expected.global_mean() += (3.0f - expected.global_mean()) / 5.0f;
-  SgdStep(&expected, 0, 3, 3.0f, 1.0f, o.sgd);
-  learner.Apply({.user = 0, .item = 3, .type = rating, .value = 3.0f});
-  EXPECT_EQ(learner.user_event_count(0), 4u);
+  ASSERT_TRUE(learner.FoldIn(0, expected.user_factors(0), &expected.user_bias(0)));
+  expected.global_mean() +=
+      (2.0f - expected.global_mean()) / static_cast<float>(learner.mean_count() + 1);
+  SgdStep(&expected, 0, 3, 2.0f, 1.0f, o.sgd);
+  learner.Apply({.user = 0, .item = 3, .type = rating, .value = 2.0f});
   EXPECT_TRUE(BitIdentical(m, expected));
-
-  // Within the limit it is more than one SGD step.
-  MFModel young = m.Clone();
-  young.global_mean() += (5.0f - young.global_mean()) / 6.0f;
-  SgdStep(&young, 1, 0, 5.0f, 1.0f, o.sgd);
-  learner.Apply({.user = 1, .item = 0, .type = rating, .value = 5.0f});
-  EXPECT_FALSE(BitIdentical(m, young));
-  EXPECT_EQ(std::memcmp(m.item_factors(0), young.item_factors(0), sizeof(float) * 8), 0)
-      << "the fold-in re-solves the user, not the item";
+  EXPECT_EQ(learner.user_event_count(0), 4u);
+  std::vector<float> p(8);
+  float b = 0.0f;
+  EXPECT_FALSE(learner.FoldIn(0, p.data(), &b));
+  // And after that, plain SGD steps.
+  expected = m.Clone();
+  expected.global_mean() +=
+      (5.0f - expected.global_mean()) / static_cast<float>(learner.mean_count() + 1);
+  SgdStep(&expected, 0, 4, 5.0f, 1.0f, o.sgd);
+  learner.Apply({.user = 0, .item = 4, .type = rating, .value = 5.0f});
+  EXPECT_TRUE(BitIdentical(m, expected));
 }
 
 TEST(OnlineLearnerFoldInTest, NewUsersArePersonalisedFromFewEvents) {
@@ -330,7 +349,13 @@ TEST(OnlineLearnerFoldInTest, NewUsersArePersonalisedFromFewEvents) {
         held_out.push_back(x);
       }
     }
-    return TrainingRmse(held_out, m);
+    // Scored as queries score them: through the learner's fold-in.
+    double se = 0.0;
+    for (const auto& x : held_out) {
+      const double e = x.target - learner.Predict(x.user, x.item);
+      se += e * e;
+    }
+    return std::sqrt(se / static_cast<double>(held_out.size()));
   };
   LearnerOptions sgd_only;
   sgd_only.fold_in_max_events = 0;
