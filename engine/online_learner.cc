@@ -17,20 +17,20 @@ std::optional<float> OnlineLearner::Apply(const Interaction& x) {
 }
 
 float OnlineLearner::ApplyExample(uint32_t u, uint32_t i, float target, float weight) {
-  ++mean_count_;
-  model_->global_mean() += (target - model_->global_mean()) / static_cast<float>(mean_count_);
   if (u >= user_events_.size()) {
     user_events_.resize(u + 1, 0);
     young_history_.resize(u + 1);
   }
   const uint32_t n = ++user_events_[u];
-  if (n <= options_.fold_in_max_events) {
-    young_history_[u].push_back({i, target, weight});
-  } else if (n == options_.fold_in_max_events + 1 && !young_history_[u].empty()) {
-    // Graduation: continue from the exact solution, then SGD as usual.
+  if (n == options_.fold_in_max_events + 1 && !young_history_[u].empty()) {
+    // Graduation: install what queries have been scoring the user with,
+    // then learn this event by SGD like every later one.
     (void)FoldIn(u, model_->user_factors(u), &model_->user_bias(u));
     std::vector<HistoryEntry>().swap(young_history_[u]);
   }
+  ++mean_count_;
+  model_->global_mean() += (target - model_->global_mean()) / static_cast<float>(mean_count_);
+  if (n <= options_.fold_in_max_events) young_history_[u].push_back({i, target, weight});
   return SgdStep(model_, u, i, target, weight, options_.sgd);
 }
 
