@@ -68,12 +68,26 @@ std::pair<std::vector<EventRecord>, std::vector<EventRecord>> RandomSplit(
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <sstream>
 
 #include "tools/importers.h"
 
 namespace streamrec::tools {
 
 StatusOr<std::vector<EventRecord>> LoadEvents(const std::string& path) {
+  if (path == "-") {
+    // A pipe cannot be rewound, so read it whole, then pick the reader.
+    std::stringstream buf;
+    buf << std::cin.rdbuf();
+    std::string first;
+    std::getline(buf, first);
+    if (!first.empty() && first.back() == '\r') first.pop_back();
+    buf.clear();
+    buf.seekg(0);
+    if (first == kEventFileHeader) return ReadEventFile(buf, "<stdin>");
+    return ParseRatings(buf, "<stdin>");
+  }
   std::error_code ec;
   std::string file = path;
   if (std::filesystem::is_directory(path, ec)) {

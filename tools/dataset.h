@@ -39,8 +39,9 @@ std::pair<std::vector<EventRecord>, std::vector<EventRecord>> RandomSplit(
 namespace streamrec::tools {
 
 // Loads events from `path`: a streamrec event file (by its header line), a
-// ratings file in any format ReadRatingsFile knows, or a directory holding
-// one (FindRatingsFile).
+// ratings file in any format ReadRatingsFile knows, a directory holding one
+// (FindRatingsFile), or "-" for standard input (so that `import ... --out -`
+// can feed `eval --data -` directly).
 StatusOr<std::vector<EventRecord>> LoadEvents(const std::string& path);
 
 }  // namespace streamrec::tools

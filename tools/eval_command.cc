@@ -134,13 +134,14 @@ int RunEval(int argc, const char* const* argv) {
   po::options_description desc(
       "streamrec eval: train and evaluate a model offline\n\n"
       "  streamrec eval --data ../shared/data/ml-100k --folds u1..u5\n"
-      "  streamrec eval --data ratings.csv --split 75/25 --split-seed 42 --json\n\nOptions");
+      "  streamrec eval --data ratings.csv --split 75/25 --seed 42 --json\n\nOptions");
   desc.add_options()("help,h", "show this help")
-      ("data", po::value(&data), "a MovieLens directory, a ratings file or a streamrec event file")
+      ("data", po::value(&data),
+       "a MovieLens directory, a ratings file, a streamrec event file, or - for stdin")
       ("folds", po::value(&folds_spec),
        "official folds in --data: NAME.base trains, NAME.test tests (e.g. u1..u5, ua,ub)")
       ("split", po::value(&split_spec), "random TRAIN/TEST split of all of --data, e.g. 75/25")
-      ("split-seed", po::value(&split_seed)->default_value(split_seed), "seed of --split")
+      ("seed", po::value(&split_seed)->default_value(split_seed), "seed of the --split shuffle")
       ("json", po::bool_switch(&as_json), "print one JSON object instead of a table");
   AddModelFlags(&desc, &flags);
   po::variables_map vm;

@@ -40,7 +40,7 @@ void AddModelFlags(po::options_description* desc, ModelFlags* f) {
       ("rank", po::value(&o.model.rank)->default_value(o.model.rank), "latent dimensions k")
       ("init-std", po::value(&o.model.init_stddev)->default_value(o.model.init_stddev),
        "std-dev of initial factors")
-      ("seed", po::value(&o.model.seed)->default_value(o.model.seed),
+      ("model-seed", po::value(&o.model.seed)->default_value(o.model.seed),
        "seed of the initial factors")
       ("epochs", po::value(&o.sgd.epochs)->default_value(o.sgd.epochs), "SGD epochs")
       ("lr", po::value(&o.sgd.params.learning_rate)->default_value(o.sgd.params.learning_rate),

@@ -109,8 +109,8 @@ class CliTest : public ::testing::Test {
 
   std::string Path(const std::string& name) const { return (dir_ / name).string(); }
 
-  // Runs `streamrec args...` and waits for it.
-  RunResult Run(const std::vector<std::string>& args) {
+  // Runs `streamrec args...` and waits for it; stdin is `stdin_path`.
+  RunResult Run(const std::vector<std::string>& args, const std::string& stdin_path = "/dev/null") {
     const std::string out_path = Path("child.stdout"), err_path = Path("child.stderr");
     std::vector<std::string> argv_s = {STREAMREC_BIN};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
@@ -120,7 +120,7 @@ class CliTest : public ::testing::Test {
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, stdin_path.c_str(), O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
@@ -461,6 +461,35 @@ TEST_F(CliTest, Demo) {
   EXPECT_TRUE(Contains(r.out, "source popular")) << r.out;
   EXPECT_TRUE(Contains(r.out, "RMSE")) << r.out;
   EXPECT_TRUE(fs::is_regular_file(fs::path(demo_dir) / "demo.events"));
+}
+
+TEST_F(CliTest, ImportToStdoutFeedsEvalFromStdin) {
+  // `import ... --out -` then `eval --data -`: the pipe, through a file here.
+  const std::string ratings = Path("u.data");
+  std::string text;
+  for (int u = 0; u < 60; ++u) {
+    for (int i = 0; i < 25; ++i) {
+      if ((u + i) % 3 == 0) continue;
+      text += std::to_string(u) + "\t" + std::to_string(i) + "\t" + std::to_string(1 + (u * i) % 5) +
+              "\t" + std::to_string(880000000 + u * 100 + i) + "\n";
+    }
+  }
+  WriteFile(ratings, text);
+  const RunResult imported = Run({"import", "movielens", ratings, "--out", "-"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  ASSERT_EQ(imported.out.rfind("#streamrec-events v1\n", 0), 0u);
+  WriteFile(Path("piped.events"), imported.out);
+  const RunResult piped =
+      Run({"eval", "--data", "-", "--split", "80/20", "--json"}, Path("piped.events"));
+  ASSERT_EQ(piped.exit_code, 0) << piped.err;
+  const RunResult direct = Run({"eval", "--data", ratings, "--split", "80/20", "--json"});
+  ASSERT_EQ(direct.exit_code, 0) << direct.err;
+  EXPECT_EQ(WithoutTrainSeconds(piped.out), WithoutTrainSeconds(direct.out));
+  // Garbage on stdin is a usage error naming <stdin> and the line.
+  WriteFile(Path("garbage"), "not,a,ratings\nfile\n");
+  const RunResult bad = Run({"eval", "--data", "-", "--split", "80/20"}, Path("garbage"));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("<stdin>:1"), std::string::npos) << bad.err;
 }
 
 }  // namespace
