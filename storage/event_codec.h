@@ -1,0 +1,69 @@
+// The compact binary encodings of what storage/ keeps in RocksDB: events
+// (versioned), dedup entries, catalog entries and big-endian keys.
+//
+// Event value, version 1:
+//   byte     version (1)
+//   varint32 length + bytes, four times: event_id, user, item, type
+//   4 bytes  value (IEEE-754 bits, little-endian)
+//   8 bytes  ts_ms (two's complement, little-endian)
+// Decoding checks every length against the bytes left and rejects trailing
+// bytes, so a damaged value is Corruption, never a crash.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/status.h"
+
+namespace streamrec::storage {
+
+// One event as the log stores it. `event_id` may be empty (no dedup).
+struct StoredEvent {
+  uint64_t seq = 0;
+  std::string event_id;
+  std::string user;
+  std::string item;
+  std::string type;
+  float value = 0.0f;
+  int64_t ts_ms = 0;
+  bool operator==(const StoredEvent&) const = default;
+};
+
+inline constexpr uint8_t kEventFormatVersion = 1;
+
+void EncodeEvent(const StoredEvent& e, std::string* out);  // seq is the key, not encoded
+Status DecodeEvent(std::string_view in, StoredEvent* e);     // leaves e->seq alone
+
+// 8-byte big-endian keys sort in numeric order under RocksDB's bytewise
+// comparator.
+std::string SeqKey(uint64_t seq);
+Status DecodeSeqKey(std::string_view key, uint64_t* seq);
+
+// Fingerprint of an event's payload (everything but seq and event_id): a
+// retried event_id with the same fingerprint is a duplicate, a different one
+// a conflict. 64-bit FNV-1a over the encoded fields.
+uint64_t PayloadFingerprint(const StoredEvent& e);
+
+// dedup value: seq (8 bytes BE) + fingerprint (8 bytes BE).
+std::string EncodeDedup(uint64_t seq, uint64_t fingerprint);
+Status DecodeDedup(std::string_view in, uint64_t* seq, uint64_t* fingerprint);
+
+// user index key: varint32 length + user bytes + seq (8 bytes BE); the
+// length prefix keeps "ab"+seq from colliding with "a"+"b..."
+std::string UserIndexPrefix(std::string_view user);
+std::string UserIndexKey(std::string_view user, uint64_t seq);
+
+// Item metadata kept in the catalog column family.
+struct ItemMeta {
+  std::vector<std::string> categories;
+  bool hidden = false;
+  bool operator==(const ItemMeta&) const = default;
+};
+void EncodeItemMeta(const ItemMeta& m, std::string* out);
+Status DecodeItemMeta(std::string_view in, ItemMeta* m);
+
+}  // namespace streamrec::storage

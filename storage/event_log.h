@@ -1,0 +1,174 @@
+// EventLog: the durable, append-only log of every event streamrec has
+// acknowledged, in RocksDB. Column families:
+//   events     8-byte big-endian seq -> event record (event_codec.h)
+//   dedup      event_id -> seq + payload fingerprint
+//   user_index len-prefixed user + seq -> "" (finds a user's events to forget)
+//   model      8-byte big-endian seq -> snapshot blob (the model after seq)
+//   catalog    item id -> item metadata (categories, hidden)
+//   meta       "schema_version", "next_seq"
+//
+// Appends are atomic per batch (one WriteBatch) and group-committed:
+// concurrent Append() callers queue, the first becomes the leader, folds
+// every queued batch into one WriteBatch and one WAL write (one fsync in
+// kSync mode), then wakes the others — the leveldb DBImpl::Write design.
+//
+// Thread-safety: all methods may be called from any thread.
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/status.h"
+#include "storage/event_codec.h"
+
+namespace streamrec::storage {
+
+inline constexpr uint32_t kSchemaVersion = 1;
+
+enum class Durability {
+  // fsync the write-ahead log before acknowledging a batch: an acknowledged
+  // event survives power loss and OS crashes. Costs one fsync per group of
+  // concurrent batches.
+  kSync,
+  // Write the WAL to the OS before acknowledging, without fsync: survives a
+  // crash of the process (SIGKILL, abort), not of the machine.
+  kProcess,
+};
+
+struct EventLogOptions {
+  Durability durability = Durability::kSync;  // safe by default
+  bool create_if_missing = true;
+  // Snapshots kept in the model column family; older ones are deleted when
+  // a new one is written.
+  int snapshots_to_keep = 2;
+  // Most events folded into one group commit (bounds a WriteBatch's size).
+  size_t max_group_events = 100000;
+};
+
+// One event to append (seq is assigned by the log).
+using NewEvent = StoredEvent;
+
+struct AppendResult {
+  size_t accepted = 0;    // newly stored
+  size_t duplicates = 0;  // event_id already stored with the same payload
+  // Range of the newly stored events' seqs; 0/0 when none was new.
+  uint64_t first_seq = 0;
+  uint64_t last_seq = 0;
+  // Per input event: its seq (the existing one for a duplicate).
+  std::vector<uint64_t> seqs;
+  std::vector<bool> duplicate;
+};
+
+struct Snapshot {
+  uint64_t seq = 0;  // the snapshot includes every event with seq <= this
+  std::string blob;
+};
+
+struct LogStats {
+  uint64_t next_seq = 1;
+  uint64_t first_seq = 0;  // 0 when empty
+  uint64_t last_seq = 0;
+  uint64_t events = 0;           // exact count (a scan of the events keys)
+  uint64_t snapshot_seq = 0;     // newest snapshot, 0 if none
+  uint64_t snapshots = 0;
+  uint64_t catalog_items = 0;
+  uint64_t disk_bytes = 0;       // live SST + WAL bytes as RocksDB reports them
+};
+
+class EventLog {
+ public:
+  // Opens or creates the database in `dir`. Refuses (with a message naming
+  // the problem) a directory that is not a streamrec database, one written
+  // by a newer schema version, or one RocksDB finds corrupt.
+  static StatusOr<std::unique_ptr<EventLog>> Open(const std::string& dir,
+                                                  const EventLogOptions& options);
+  ~EventLog();
+  EventLog(const EventLog&) = delete;
+  EventLog& operator=(const EventLog&) = delete;
+
+  // Stores the events of `batch` that are new, atomically, with consecutive
+  // seqs in batch order, and returns once they are durable per the
+  // durability mode. An event_id seen before (stored, or earlier in the same
+  // batch) with the same payload is a duplicate and not stored again; with
+  // a different payload the whole batch is refused (Conflict, naming the
+  // id) and nothing of it is stored. Events must be valid (non-empty user,
+  // item, type): InvalidArgument otherwise.
+  StatusOr<AppendResult> Append(std::span<const NewEvent> batch);
+
+  // Calls fn for each stored event with from <= seq <= to, in seq order,
+  // until fn returns false. Corruption if a record cannot be decoded.
+  Status Scan(uint64_t from, uint64_t to,
+              const std::function<bool(const StoredEvent&)>& fn) const;
+
+  // The seq the next appended event will get; last appended is one less.
+  uint64_t next_seq() const;
+
+  // Writes a snapshot of the model after `seq` and prunes old ones.
+  Status PutSnapshot(uint64_t seq, std::string_view blob);
+  // The newest snapshot, or nullopt if none.
+  StatusOr<std::optional<Snapshot>> LatestSnapshot() const;
+
+  // Forgets a user: deletes their events, their dedup entries, their index
+  // entries and every snapshot (snapshots embed the user's vector; the
+  // caller writes a fresh one from a model that has forgotten them).
+  // Returns the number of events removed.
+  StatusOr<uint64_t> DeleteUser(std::string_view user);
+
+  Status PutItem(std::string_view item, const ItemMeta& meta);
+  StatusOr<std::optional<ItemMeta>> GetItem(std::string_view item) const;
+  Status DeleteItem(std::string_view item);
+  Status ScanItems(const std::function<bool(std::string_view, const ItemMeta&)>& fn) const;
+
+  StatusOr<LogStats> Stats() const;
+
+  // Flushes memtables and the WAL (used before a clean shutdown).
+  Status Flush();
+
+ private:
+  struct Writer;
+  // event_id -> (seq, fingerprint) of ids stored earlier in this group.
+  using PendingIds = std::unordered_map<std::string, std::pair<uint64_t, uint64_t>>;
+
+  EventLog() = default;
+  Status LoadMeta(const std::string& dir);
+  // Leader only: writes the group's batches in one WriteBatch. Returns the
+  // status of the write itself; per-writer conflicts go into w->status.
+  Status CommitGroup(const std::vector<Writer*>& group, uint64_t* next_seq);
+  // Resolves w's events against the store and `pending`; on success adds
+  // its puts to wb and advances *next_seq.
+  Status PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatch* wb,
+                       PendingIds* pending);
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed before db_
+  rocksdb::ColumnFamilyHandle* events_ = nullptr;
+  rocksdb::ColumnFamilyHandle* dedup_ = nullptr;
+  rocksdb::ColumnFamilyHandle* user_index_ = nullptr;
+  rocksdb::ColumnFamilyHandle* model_ = nullptr;
+  rocksdb::ColumnFamilyHandle* catalog_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  EventLogOptions options_;
+
+  // Group commit queue. mu_ guards writers_ and next_seq_; the leader drops
+  // it while writing so followers can queue.
+  mutable std::mutex mu_;
+  std::deque<Writer*> writers_;  // GUARDED_BY(mu_)
+  uint64_t next_seq_ = 1;        // GUARDED_BY(mu_)
+  // Serialises DeleteUser/PutSnapshot with group commits so a deletion
+  // cannot interleave with an append that reads the same dedup keys.
+  std::mutex admin_mu_;
+};
+
+}  // namespace streamrec::storage

@@ -1,0 +1,160 @@
+// EventLog's write path: validation, dedup, group commit.
+#include <fmt/format.h>
+#include <rocksdb/write_batch.h>
+
+#include "storage/event_log.h"
+
+namespace streamrec::storage {
+namespace {
+
+Status FromRocksWrite(const rocksdb::Status& s) {
+  if (s.ok()) return Status::OK();
+  if (s.IsCorruption()) return Status::Corruption("writing the event log: " + s.ToString());
+  return Status::IOError("writing the event log: " + s.ToString());
+}
+
+}  // namespace
+
+struct EventLog::Writer {
+  std::span<const NewEvent> batch;
+  Status status;
+  AppendResult result;
+  bool done = false;
+  std::condition_variable cv;
+};
+
+StatusOr<AppendResult> EventLog::Append(std::span<const NewEvent> batch) {
+  for (size_t n = 0; n < batch.size(); ++n) {
+    const NewEvent& e = batch[n];
+    if (e.user.empty() || e.item.empty() || e.type.empty()) {
+      return Status::InvalidArgument(
+          fmt::format("event {}: user, item and type must be non-empty", n));
+    }
+    if (e.event_id.size() > 1024) {
+      return Status::InvalidArgument(fmt::format("event {}: event_id over 1024 bytes", n));
+    }
+  }
+  Writer w;
+  w.batch = batch;
+  std::unique_lock<std::mutex> lock(mu_);
+  writers_.push_back(&w);
+  while (!w.done && &w != writers_.front()) w.cv.wait(lock);
+  if (w.done) {
+    if (!w.status.ok()) return w.status;
+    return std::move(w.result);
+  }
+  // Leader: take queued writers up to the group limit (always itself).
+  std::vector<Writer*> group;
+  size_t events = 0;
+  for (Writer* x : writers_) {
+    if (!group.empty() && events + x->batch.size() > options_.max_group_events) break;
+    group.push_back(x);
+    events += x->batch.size();
+  }
+  uint64_t next = next_seq_;
+  lock.unlock();
+  Status write_status;
+  {
+    std::lock_guard<std::mutex> admin(admin_mu_);
+    write_status = CommitGroup(group, &next);
+  }
+  lock.lock();
+  if (write_status.ok()) next_seq_ = next;
+  for (Writer* x : group) {
+    writers_.pop_front();
+    if (!write_status.ok() && x->status.ok()) x->status = write_status;
+    if (x != &w) {
+      x->done = true;
+      x->cv.notify_one();
+    }
+  }
+  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  if (!w.status.ok()) return w.status;
+  return std::move(w.result);
+}
+
+Status EventLog::CommitGroup(const std::vector<Writer*>& group, uint64_t* next_seq) {
+  rocksdb::WriteBatch wb;
+  PendingIds pending;
+  const uint64_t start = *next_seq;
+  for (Writer* w : group) {
+    // A conflict refuses that writer's batch alone; the others go on.
+    w->status = PrepareWriter(w, next_seq, &wb, &pending);
+  }
+  if (*next_seq == start) return Status::OK();  // nothing new: no write needed
+  wb.Put(meta_, "next_seq", SeqKey(*next_seq));
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.durability == Durability::kSync;
+  const Status s = FromRocksWrite(db_->Write(wo, &wb));
+  if (!s.ok()) *next_seq = start;
+  return s;
+}
+
+Status EventLog::PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatch* wb,
+                               PendingIds* pending) {
+  AppendResult& r = w->result;
+  r = AppendResult();
+  r.seqs.resize(w->batch.size());
+  r.duplicate.assign(w->batch.size(), false);
+  // First resolve every event (new / duplicate / conflict) without writing,
+  // so a conflict leaves nothing of this batch behind.
+  PendingIds mine;
+  std::vector<uint64_t> fingerprints(w->batch.size());
+  uint64_t seq = *next_seq;
+  for (size_t n = 0; n < w->batch.size(); ++n) {
+    const NewEvent& e = w->batch[n];
+    fingerprints[n] = PayloadFingerprint(e);
+    if (e.event_id.empty()) {
+      r.seqs[n] = seq++;
+      continue;
+    }
+    std::optional<std::pair<uint64_t, uint64_t>> prior;
+    if (auto it = mine.find(e.event_id); it != mine.end()) {
+      prior = it->second;
+    } else if (auto jt = pending->find(e.event_id); jt != pending->end()) {
+      prior = jt->second;
+    } else {
+      std::string v;
+      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), dedup_, e.event_id, &v);
+      if (s.ok()) {
+        uint64_t pseq = 0, pfp = 0;
+        STREAMREC_RETURN_IF_ERROR(DecodeDedup(v, &pseq, &pfp));
+        prior.emplace(pseq, pfp);
+      } else if (!s.IsNotFound()) {
+        return Status::IOError("reading the dedup index: " + s.ToString());
+      }
+    }
+    if (prior) {
+      if (prior->second != fingerprints[n]) {
+        return Status::Conflict(fmt::format(
+            "event {}: event_id '{}' was already stored (seq {}) with a different payload", n,
+            e.event_id, prior->first));
+      }
+      r.seqs[n] = prior->first;
+      r.duplicate[n] = true;
+      continue;
+    }
+    r.seqs[n] = seq++;
+    mine.emplace(e.event_id, std::make_pair(r.seqs[n], fingerprints[n]));
+  }
+  std::string value;
+  for (size_t n = 0; n < w->batch.size(); ++n) {
+    if (r.duplicate[n]) {
+      ++r.duplicates;
+      continue;
+    }
+    const NewEvent& e = w->batch[n];
+    EncodeEvent(e, &value);
+    wb->Put(events_, SeqKey(r.seqs[n]), value);
+    wb->Put(user_index_, UserIndexKey(e.user, r.seqs[n]), "");
+    if (!e.event_id.empty()) wb->Put(dedup_, e.event_id, EncodeDedup(r.seqs[n], fingerprints[n]));
+    if (r.accepted == 0) r.first_seq = r.seqs[n];
+    r.last_seq = r.seqs[n];
+    ++r.accepted;
+  }
+  pending->merge(mine);
+  *next_seq = seq;
+  return Status::OK();
+}
+
+}  // namespace streamrec::storage
