@@ -1,5 +1,7 @@
 #include "engine/id_map.h"
 
+#include <fmt/format.h>
+
 #include <cassert>
 #include <limits>
 
@@ -28,6 +30,24 @@ std::optional<uint32_t> IdMap::Find(std::string_view id) const {
 void IdMap::Reserve(size_t n) {
   index_.reserve(n);
   names_.reserve(n);
+}
+
+StatusOr<IdMap> IdMap::FromNames(std::vector<std::string> names) {
+  if (names.size() >= std::numeric_limits<uint32_t>::max()) {
+    return Status::Corruption(fmt::format("{} ids do not fit 32-bit indices", names.size()));
+  }
+  IdMap m;
+  m.index_.reserve(names.size());
+  for (uint32_t i = 0; i < names.size(); ++i) {
+    if (!m.index_.emplace(names[i], i).second) {
+      // Cap the echoed id: a corrupt one can be any length.
+      return Status::Corruption(fmt::format("id '{}' appears at indices {} and {}",
+                                            std::string_view(names[i]).substr(0, 64),
+                                            m.index_.find(names[i])->second, i));
+    }
+  }
+  m.names_ = std::move(names);
+  return m;
 }
 
 }  // namespace streamrec::engine

@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/status.h"
+
 namespace streamrec::engine {
 
 class IdMap {
@@ -25,6 +27,13 @@ class IdMap {
   const std::string& Name(uint32_t index) const { return names_[index]; }
   uint32_t size() const { return static_cast<uint32_t>(names_.size()); }
   void Reserve(size_t n);
+
+  // All ids, index order (snapshots store this).
+  const std::vector<std::string>& names() const { return names_; }
+  // The map whose index i is names[i]: how a snapshot rebuilds one.
+  // Corruption if a name repeats (two indices for one id would split a
+  // user's rows).
+  static StatusOr<IdMap> FromNames(std::vector<std::string> names);
 
  private:
   // Transparent hashing so lookups by string_view do not allocate.

@@ -1,7 +1,10 @@
 #include "engine/mf_model.h"
 
+#include <fmt/format.h>
+
 #include <cassert>
 #include <cmath>
+#include <limits>
 
 #include "engine/random.h"
 
@@ -78,6 +81,25 @@ void MFModel::Reinitialize() {
   std::fill(user_bias_.begin(), user_bias_.end(), 0.0f);
   std::fill(item_bias_.begin(), item_bias_.end(), 0.0f);
   global_mean_ = 0.0f;
+}
+
+Status MFModel::SetRows(float global_mean, std::vector<float> user_factors,
+                        std::vector<float> item_factors, std::vector<float> user_bias,
+                        std::vector<float> item_bias) {
+  constexpr size_t kMaxRows = std::numeric_limits<uint32_t>::max();
+  const size_t k = static_cast<size_t>(rank());
+  if (user_bias.size() > kMaxRows || item_bias.size() > kMaxRows ||
+      user_factors.size() != user_bias.size() * k || item_factors.size() != item_bias.size() * k) {
+    return Status::InvalidArgument(fmt::format(
+        "rows do not fit rank {}: {} user factors for {} users, {} item factors for {} items", k,
+        user_factors.size(), user_bias.size(), item_factors.size(), item_bias.size()));
+  }
+  global_mean_ = global_mean;
+  user_factors_ = std::move(user_factors);
+  item_factors_ = std::move(item_factors);
+  user_bias_ = std::move(user_bias);
+  item_bias_ = std::move(item_bias);
+  return Status::OK();
 }
 
 }  // namespace streamrec::engine

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/status.h"
+
 namespace streamrec::engine {
 
 using RowMatrixXf = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -58,12 +60,15 @@ class MFModel {
   float* item_factors(uint32_t i) { return &item_factors_[size_t{i} * rank()]; }
   const float* item_factors(uint32_t i) const { return &item_factors_[size_t{i} * rank()]; }
   const float* item_factors() const { return item_factors_.data(); }
+  // All user factors, num_users() * rank(), row-major (valid when empty too).
+  const float* user_factors() const { return user_factors_.data(); }
 
   float& user_bias(uint32_t u) { return user_bias_[u]; }
   float user_bias(uint32_t u) const { return user_bias_[u]; }
   float& item_bias(uint32_t i) { return item_bias_[i]; }
   float item_bias(uint32_t i) const { return item_bias_[i]; }
   const float* item_biases() const { return item_bias_.data(); }
+  const float* user_biases() const { return user_bias_.data(); }
   float& global_mean() { return global_mean_; }
   float global_mean() const { return global_mean_; }
 
@@ -82,6 +87,13 @@ class MFModel {
 
   // The deterministic initial vector of a row: out size rank().
   void InitialVector(char kind, uint32_t row, float* out) const;
+
+  // Replaces every row and the global mean at once (restoring a snapshot).
+  // InvalidArgument, leaving the model unchanged, unless the factor blocks
+  // hold exactly rank() floats per bias entry.
+  Status SetRows(float global_mean, std::vector<float> user_factors,
+                 std::vector<float> item_factors, std::vector<float> user_bias,
+                 std::vector<float> item_bias);
 
  private:
   ModelOptions options_;

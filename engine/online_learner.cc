@@ -1,5 +1,7 @@
 #include "engine/online_learner.h"
 
+#include <fmt/format.h>
+
 #include <Eigen/Cholesky>
 
 namespace streamrec::engine {
@@ -71,6 +73,27 @@ void OnlineLearner::MaterializeFoldIns() {
   for (uint32_t u = 0; u < young_history_.size(); ++u) {
     (void)FoldIn(u, model_->user_factors(u), &model_->user_bias(u));
   }
+}
+
+Status OnlineLearner::Restore(uint64_t mean_count, std::vector<uint32_t> user_events,
+                              std::vector<std::vector<HistoryEntry>> young_history) {
+  if (user_events.size() != young_history.size()) {
+    return Status::InvalidArgument(fmt::format("{} user event counts but {} histories",
+                                               user_events.size(), young_history.size()));
+  }
+  for (size_t u = 0; u < user_events.size(); ++u) {
+    const uint32_t n = user_events[u];
+    const size_t want = n <= options_.fold_in_max_events ? n : 0;
+    if (young_history[u].size() != want) {
+      return Status::InvalidArgument(
+          fmt::format("user {} has {} events and a history of {} (fold_in_max_events {})", u, n,
+                      young_history[u].size(), options_.fold_in_max_events));
+    }
+  }
+  mean_count_ = mean_count;
+  user_events_ = std::move(user_events);
+  young_history_ = std::move(young_history);
+  return Status::OK();
 }
 
 }  // namespace streamrec::engine

@@ -16,6 +16,7 @@
 #include "engine/event_types.h"
 #include "engine/mf_model.h"
 #include "engine/sgd_step.h"
+#include "engine/status.h"
 
 namespace streamrec::engine {
 
@@ -43,6 +44,13 @@ struct LearnerOptions {
 
 class OnlineLearner {
  public:
+  // One event of a young user, as the fold-in solves over it.
+  struct HistoryEntry {
+    uint32_t item;
+    float target;
+    float weight;
+  };
+
   // `model` and `types` must outlive the learner.
   OnlineLearner(MFModel* model, const EventTypes* types, const LearnerOptions& options);
 
@@ -72,14 +80,19 @@ class OnlineLearner {
   uint32_t user_event_count(uint32_t u) const {
     return u < user_events_.size() ? user_events_[u] : 0;
   }
+  // The rest of the snapshot state, indexed by user (equal lengths): event
+  // counts and young users' histories (empty once a user graduates).
+  const std::vector<uint32_t>& user_event_counts() const { return user_events_; }
+  const std::vector<std::vector<HistoryEntry>>& young_histories() const { return young_history_; }
+  // Replaces that state. InvalidArgument, leaving the learner unchanged, if
+  // the lengths differ or a history does not match its count under this
+  // learner's fold_in_max_events (every event while young, none after):
+  // otherwise a user could stay young forever or graduate from a partial
+  // history. Item indices are the caller's to check against the model.
+  Status Restore(uint64_t mean_count, std::vector<uint32_t> user_events,
+                 std::vector<std::vector<HistoryEntry>> young_history);
 
  private:
-  struct HistoryEntry {
-    uint32_t item;
-    float target;
-    float weight;
-  };
-
   MFModel* model_;
   const EventTypes* types_;
   LearnerOptions options_;

@@ -56,10 +56,11 @@ std::vector<ScoredItem> Popularity::Top(size_t n, std::span<const uint32_t> excl
   return heap.TakeSorted();
 }
 
-void Popularity::Restore(int64_t anchor_ms, int64_t newest_ts_ms, std::vector<double> scores) {
+void Popularity::Restore(int64_t anchor_ms, int64_t newest_ts_ms, std::vector<double> scores,
+                         bool has_anchor) {
   anchor_ms_ = anchor_ms;
   newest_ts_ms_ = newest_ts_ms;
-  has_anchor_ = true;
+  has_anchor_ = has_anchor;
   scores_ = std::move(scores);
 }
 

@@ -43,7 +43,12 @@ class Popularity {
   // State for snapshots: anchor time and per-item scores relative to it.
   int64_t anchor_ms() const { return anchor_ms_; }
   const std::vector<double>& raw_scores() const { return scores_; }
-  void Restore(int64_t anchor_ms, int64_t newest_ts_ms, std::vector<double> scores);
+  // False until the first Add(), which then takes its time as the anchor;
+  // a restore must keep it false for an empty state so the next event still
+  // anchors where it would have.
+  bool has_anchor() const { return has_anchor_; }
+  void Restore(int64_t anchor_ms, int64_t newest_ts_ms, std::vector<double> scores,
+               bool has_anchor = true);
 
  private:
   void MoveAnchor(int64_t new_anchor_ms);

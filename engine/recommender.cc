@@ -69,6 +69,17 @@ Status Recommender::Apply(const Event& e) {
   return Status::OK();
 }
 
+void Recommender::Reset() {
+  users_ = IdMap();
+  items_ = IdMap();
+  model_ = MFModel(options_.model);
+  // The learner points at model_, whose address has not changed.
+  learner_ = OnlineLearner(&model_, &types_, options_.learner);
+  popularity_ = Popularity(options_.popularity);
+  std::vector<std::vector<uint32_t>>().swap(seen_);
+  events_applied_ = 0;
+}
+
 Status Recommender::InstallModel(MFModel trained) {
   if (trained.rank() != model_.rank()) {
     return Status::FailedPrecondition(fmt::format(

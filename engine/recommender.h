@@ -101,7 +101,14 @@ class Recommender {
   std::span<const uint32_t> Seen(uint32_t u) const;
   uint64_t events_applied() const { return events_applied_; }
 
+  // Back to the freshly constructed state (same options and types): no
+  // ids, rows, counts or seen items.
+  void Reset();
+
  private:
+  // engine/snapshot.h: reads and replaces the whole state.
+  friend struct SnapshotCodec;
+
   std::vector<uint32_t> ResolveSorted(const std::vector<std::string>& ids) const;
   std::vector<NamedScore> Name(const std::vector<ScoredItem>& v) const;
 

@@ -1,7 +1,9 @@
 #include "storage/event_log.h"
 
 #include <fmt/format.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <filesystem>
@@ -38,6 +40,11 @@ StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
   if (!exists && !options.create_if_missing) {
     return Status::NotFound(fmt::format("no streamrec database in '{}'", dir));
   }
+  if (!exists) {
+    // RocksDB creates the last path component only.
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return Status::IOError(fmt::format("creating '{}': {}", dir, ec.message()));
+  }
   const std::vector<std::string> ours = {rocksdb::kDefaultColumnFamilyName, kEventsCf, kDedupCf,
                                          kUserIndexCf, kModelCf, kCatalogCf, kMetaCf};
   if (exists) {
@@ -60,7 +67,19 @@ StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
   // silently (which kPointInTimeRecovery, the default, would).
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const auto& name : ours) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  for (const auto& name : ours) {
+    rocksdb::ColumnFamilyOptions cf;
+    if (name == kDedupCf) {
+      // Nearly every append looks up an event_id that is not there: a
+      // Bloom filter answers most of those without reading a block.
+      rocksdb::BlockBasedTableOptions table;
+      table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+      cf.memtable_prefix_bloom_size_ratio = 0.1;
+      cf.memtable_whole_key_filtering = true;
+    }
+    cfs.emplace_back(name, cf);
+  }
   std::unique_ptr<EventLog> log(new EventLog());
   log->options_ = options;
   rocksdb::DB* raw = nullptr;

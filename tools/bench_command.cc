@@ -13,6 +13,7 @@
 #include "engine/random.h"
 #include "engine/recommender.h"
 #include "engine/topn.h"
+#include "tools/bench_storage.h"
 #include "tools/commands.h"
 
 namespace streamrec::tools {
@@ -147,11 +148,16 @@ int RunBench(int argc, const char* const* argv) {
   size_t n = 10, queries = 200;
   std::vector<uint32_t> sizes;
   std::vector<size_t> batches;
+  std::string dir = "/tmp";
+  int threads = 1;
+  double seconds = 3.0;
   po::options_description desc(
       "streamrec bench: micro-benchmarks\n\n"
       "  streamrec bench learner [--events 2000000 --rank 64]\n"
-      "  streamrec bench topn [--catalog 100000 --catalog 1000000 --batch 32]\n\nOptions");
-  desc.add_options()("help,h", "show this help")("what", po::value(&what), "learner | topn")
+      "  streamrec bench topn [--catalog 100000 --catalog 1000000 --batch 32]\n"
+      "  streamrec bench log [--batch 1 100 1000 --threads 1 --seconds 3 --dir /tmp]\n"
+      "  streamrec bench recovery [--events 1000000 --rank 64 --dir /tmp]\n\nOptions");
+  desc.add_options()("help,h", "show this help")("what", po::value(&what), "learner | topn | log | recovery")
       ("events", po::value(&events)->default_value(events), "learner: events to apply")
       ("users", po::value(&users)->default_value(users), "learner: users")
       ("items", po::value(&items)->default_value(items), "learner: items")
@@ -160,7 +166,10 @@ int RunBench(int argc, const char* const* argv) {
       ("n", po::value(&n)->default_value(n), "topn: list length")
       ("queries", po::value(&queries)->default_value(queries), "topn: queries per size")
       ("batch", po::value(&batches)->multitoken(), "topn: batch sizes (default 8 32 128)")
-      ("seed", po::value(&seed)->default_value(seed), "seed of the synthetic data");
+      ("seed", po::value(&seed)->default_value(seed), "seed of the synthetic data")
+      ("dir", po::value(&dir)->default_value(dir), "log/recovery: where to create the database")
+      ("threads", po::value(&threads)->default_value(threads), "log: concurrent writers")
+      ("seconds", po::value(&seconds)->default_value(seconds), "log: seconds per case");
   po::positional_options_description pos;
   pos.add("what", 1);
   po::variables_map vm;
@@ -195,7 +204,24 @@ int RunBench(int argc, const char* const* argv) {
     }
     return BenchTopN(sizes, rank, n, queries, batches, seed);
   }
-  fmt::print(stderr, "streamrec bench: expected 'learner' or 'topn', got '{}'\n", what);
+  if (what == "log") {
+    if (batches.empty()) batches = {1, 100, 1000};
+    if (threads < 1 || threads > 256 || !(seconds > 0) ||
+        std::count(batches.begin(), batches.end(), size_t{0}) > 0) {
+      fmt::print(stderr, "streamrec bench: need --threads in [1,256], --seconds > 0, --batch >= 1\n");
+      return 2;
+    }
+    return BenchLog(dir, batches, threads, seconds);
+  }
+  if (what == "recovery") {
+    if (!vm.count("events") || vm["events"].defaulted()) events = 1'000'000;
+    if (events == 0) {
+      fmt::print(stderr, "streamrec bench: --events must be >= 1\n");
+      return 2;
+    }
+    return BenchRecovery(dir, events, rank);
+  }
+  fmt::print(stderr, "streamrec bench: expected learner, topn, log or recovery, got '{}'\n", what);
   return 2;
 }
 

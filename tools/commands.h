@@ -10,5 +10,7 @@ int RunEval(int argc, const char* const* argv);
 int RunBench(int argc, const char* const* argv);
 int RunDemo(int argc, const char* const* argv);
 int RunGenerate(int argc, const char* const* argv);
+int RunLog(int argc, const char* const* argv);
+int RunReplay(int argc, const char* const* argv);
 
 }  // namespace streamrec::tools

@@ -18,6 +18,8 @@ commands:
   bench     measure the online learner (events/s) and top-N latency
   generate  write a synthetic event stream with planted structure (fixed seed)
   demo      offline demo: generate, train, evaluate, print sample recommendations
+  log       inspect or load a database: stats, dump (JSON lines), append an event file
+  replay    rebuild the model from a database's log; snapshot or evaluate it
 )";
 
 }  // namespace
@@ -39,6 +41,8 @@ int main(int argc, char** argv) {
   if (cmd == "bench") return RunBench(sub_argc, sub_argv);
   if (cmd == "generate") return RunGenerate(sub_argc, sub_argv);
   if (cmd == "demo") return RunDemo(sub_argc, sub_argv);
+  if (cmd == "log") return RunLog(sub_argc, sub_argv);
+  if (cmd == "replay") return RunReplay(sub_argc, sub_argv);
   fmt::print(stderr, "streamrec: unknown command '{}'\n\n{}", cmd, kUsage);
   return 2;
 }

@@ -288,6 +288,13 @@ TEST(EventLogTest, RefusesAForeignRocksDb) {
   EXPECT_NE(log.status().message().find("not a streamrec database"), std::string::npos);
 }
 
+TEST(EventLogTest, CreatesMissingParentDirectories) {
+  TempDir dir;
+  auto log = EventLog::Open(dir.Sub("a/b/c"), {});
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  EXPECT_TRUE(std::filesystem::exists(dir.Sub("a/b/c/CURRENT")));
+}
+
 TEST(EventLogTest, MissingDatabaseWithoutCreateIsNotFound) {
   TempDir dir;
   EventLogOptions o;

@@ -1,0 +1,83 @@
+// Snapshots: a Recommender's complete state as a byte string and back, so
+// that storage can persist a model and later resume it. The contract storage
+// relies on: decode(encode(A)) then applying events E gives a state
+// bit-identical to A after E, because everything Recommender::Apply reads or
+// writes is here, floats as their exact bit patterns. Configuration (event
+// types, learning rates, popularity half-life, id limits) is not state: the
+// decoding Recommender supplies it and must match the encoder's for the
+// contract to hold; only the options the stored state itself depends on are
+// stored and checked.
+//
+// Format, version 1. Integers are little-endian; f32/f64 are IEEE-754 bit
+// patterns written as u32/u64, so restore is bit-exact on any host.
+//
+//   magic     8 bytes  "SRSNAP\0\0"
+//   version   u32      1
+//   sections  each: tag u32, length u64 (payload bytes), payload. Version 1
+//             has exactly the eight below, in this order, each payload
+//             consumed exactly.
+//   checksum  u32      CRC32C (Castagnoli; init and final xor 0xFFFFFFFF)
+//                      of every byte before it.
+// Magic, version and the trailing CRC32C are the envelope of every version:
+// the checksum is verified before the version is read, so any flipped byte
+// is Corruption, and a well-formed newer snapshot is Unimplemented.
+//
+//   1 config      i32 rank, u64 seed, f32 init_stddev (the model's options:
+//                 they decide every new row), u32 fold_in_max_events (which
+//                 users' histories are kept).
+//   2 users       u32 n, then n x {u32 len, len bytes}: ids in index order.
+//   3 items       the same for items.
+//   4 model       f32 global_mean, u32 num_users (= users n), u32 num_items
+//                 (= items n), f32 user factors [num_users x rank, row-major],
+//                 f32 item factors [num_items x rank], f32 user biases
+//                 [num_users], f32 item biases [num_items].
+//   5 learner     u64 mean_count, u32 n (<= users n; users beyond have no
+//                 rating-model events), then n x {u32 events, u32 h, h x
+//                 {u32 item, f32 target, f32 weight}}: h = events while
+//                 events <= fold_in_max_events, else 0.
+//   6 popularity  u8 has_anchor (0 or 1; 0 requires the rest zero/empty),
+//                 i64 anchor_ms, i64 newest_ts_ms, u32 n (<= items n), n x
+//                 f64 score relative to the anchor.
+//   7 seen        u32 n (<= users n), then n x {u32 count, count x u32 item,
+//                 strictly ascending, each < items n}.
+//   8 counters    u64 events_applied.
+//
+// The encoding is canonical: any byte string DecodeSnapshot accepts
+// re-encodes to itself.
+//
+// Thread-safety: EncodeSnapshot reads `rec` like a query (not concurrently
+// with Apply); DecodeSnapshot writes it like Apply.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "engine/recommender.h"
+#include "engine/status.h"
+
+namespace streamrec::engine {
+
+inline constexpr char kSnapshotMagic[8] = {'S', 'R', 'S', 'N', 'A', 'P', '\0', '\0'};
+inline constexpr uint32_t kSnapshotVersion = 1;
+
+// Serialises everything Recommender::Apply reads or writes: both IdMaps, the
+// MFModel (options rank/seed/init_stddev, global mean, factors, biases), the
+// OnlineLearner state (mean_count, per-user event counts, young users'
+// fold-in histories), Popularity (anchor, newest ts, has_anchor, raw
+// scores), seen items, events_applied.
+std::string EncodeSnapshot(const Recommender& rec);
+
+// Replaces rec's state with the snapshot's. On any error rec is left
+// exactly as it was. Corruption for truncated or garbled bytes (every count
+// is checked against the bytes left before anything is allocated);
+// FailedPrecondition, naming the values, if the snapshot's rank, seed,
+// init_stddev or fold_in_max_events differ from rec's configured options;
+// Unimplemented for a newer format version.
+Status DecodeSnapshot(std::string_view bytes, Recommender* rec);
+
+// CRC32C of `data` as the snapshot trailer uses it (exposed for tests and
+// tools that patch a snapshot and must re-seal it).
+uint32_t Crc32c(std::string_view data);
+
+}  // namespace streamrec::engine

@@ -1,0 +1,43 @@
+// Recovery and snapshots: the glue between the event log and the engine.
+// Open = load the newest snapshot, then apply every event logged after it;
+// the result is bit-identical to applying the whole log from the start,
+// because the snapshot holds the engine's complete state (engine/snapshot.h)
+// and the learner is deterministic.
+//
+// Thread-safety: functions; the caller owns `rec` (the single writer).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/recommender.h"
+#include "engine/status.h"
+#include "storage/event_log.h"
+
+namespace streamrec::storage {
+
+// Applies one logged event to the engine. The type is resolved by name:
+// FailedPrecondition if the configuration no longer defines it (replaying
+// it as something else would silently change the model).
+Status ApplyStored(const StoredEvent& e, engine::Recommender* rec);
+
+struct RecoveryResult {
+  uint64_t snapshot_seq = 0;   // 0: no usable snapshot, replayed from the start
+  uint64_t replayed = 0;       // events applied after the snapshot
+  uint64_t last_seq = 0;       // the newest seq now in the model (0: none)
+  double seconds = 0.0;
+  // Why a stored snapshot was not used (e.g. written with another rank),
+  // empty if it was or there was none. Not an error: the log is the truth,
+  // so recovery replays it whole instead.
+  std::string snapshot_skipped;
+};
+
+// Rebuilds `rec` (freshly constructed, empty) from the log, applying events
+// with seq <= up_to.
+StatusOr<RecoveryResult> Recover(const EventLog& log, engine::Recommender* rec,
+                                 uint64_t up_to = UINT64_MAX);
+
+// Encodes the engine and stores it as the snapshot after `seq`.
+Status WriteSnapshot(EventLog* log, const engine::Recommender& rec, uint64_t seq);
+
+}  // namespace streamrec::storage

@@ -1,0 +1,148 @@
+#include "storage/recovery.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "engine/random.h"
+#include "engine/snapshot.h"
+#include "tests/storage/temp_dir.h"
+
+namespace streamrec::storage {
+namespace {
+
+using testing::TempDir;
+
+engine::RecommenderOptions SmallOptions() {
+  engine::RecommenderOptions o;
+  o.model.rank = 8;
+  o.learner.fold_in_max_events = 5;  // so that users graduate within the test
+  return o;
+}
+
+// A seeded stream over 60 users and 40 items, mixed event types.
+std::vector<NewEvent> Stream(size_t n, uint64_t seed) {
+  engine::SplitMix64 rng(seed);
+  const char* types[] = {"view", "click", "cart", "purchase", "rating"};
+  std::vector<NewEvent> out;
+  for (size_t k = 0; k < n; ++k) {
+    const char* type = types[rng.Uniform(5)];
+    const bool rating = std::string_view(type) == "rating";
+    out.push_back({0, fmt::format("e{}", k), fmt::format("u{}", rng.Uniform(60)),
+                   fmt::format("i{}", rng.Uniform(40)), type,
+                   rating ? static_cast<float>(1 + rng.Uniform(5)) : 0.0f,
+                   1'700'000'000'000 + static_cast<int64_t>(k) * 1000});
+  }
+  return out;
+}
+
+std::unique_ptr<EventLog> Open(const std::string& dir) {
+  auto log = EventLog::Open(dir, {});
+  EXPECT_TRUE(log.ok()) << log.status().ToString();
+  return std::move(log).value();
+}
+
+TEST(RecoveryTest, SnapshotPlusTailEqualsFullReplayBitForBit) {
+  const auto events = Stream(1500, 3);
+  const engine::EventTypes types = engine::EventTypes::Defaults();
+  for (size_t cut : {1u, 200u, 777u, 1499u}) {
+    SCOPED_TRACE(cut);
+    TempDir d;
+    auto l = Open(d.path());
+    ASSERT_TRUE(l->Append(std::span(events).subspan(0, cut)).ok());
+    {
+      // A running server: applies, then snapshots at `cut`.
+      engine::Recommender live(SmallOptions(), types);
+      auto r = Recover(*l, &live);
+      ASSERT_TRUE(r.ok());
+      ASSERT_TRUE(WriteSnapshot(l.get(), live, r->last_seq).ok());
+    }
+    ASSERT_TRUE(l->Append(std::span(events).subspan(cut)).ok());
+    engine::Recommender from_snapshot(SmallOptions(), types);
+    auto r = Recover(*l, &from_snapshot);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->snapshot_seq, cut);
+    EXPECT_EQ(r->replayed, events.size() - cut);
+    EXPECT_EQ(r->last_seq, events.size());
+    EXPECT_TRUE(r->snapshot_skipped.empty());
+
+    // The same log applied from scratch, ignoring the snapshot.
+    engine::Recommender full(SmallOptions(), types);
+    ASSERT_TRUE(l->Scan(1, UINT64_MAX, [&](const StoredEvent& e) {
+                     EXPECT_TRUE(ApplyStored(e, &full).ok());
+                     return true;
+                   }).ok());
+    EXPECT_TRUE(engine::EncodeSnapshot(full) == engine::EncodeSnapshot(from_snapshot))
+        << "snapshot + tail differs from a full replay";
+  }
+}
+
+TEST(RecoveryTest, SnapshotOfAnotherRankIsSkippedAndTheLogReplayed) {
+  TempDir dir;
+  auto log = Open(dir.path());
+  const auto events = Stream(300, 5);
+  ASSERT_TRUE(log->Append(events).ok());
+  const engine::EventTypes types = engine::EventTypes::Defaults();
+  {
+    engine::RecommenderOptions other = SmallOptions();
+    other.model.rank = 4;
+    engine::Recommender rec(other, types);
+    ASSERT_TRUE(Recover(*log, &rec).ok());
+    ASSERT_TRUE(WriteSnapshot(log.get(), rec, 300).ok());
+  }
+  engine::Recommender rec(SmallOptions(), types);
+  auto r = Recover(*log, &rec);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->snapshot_seq, 0u);
+  EXPECT_EQ(r->replayed, 300u);
+  EXPECT_NE(r->snapshot_skipped.find("rank"), std::string::npos) << r->snapshot_skipped;
+  EXPECT_EQ(rec.events_applied(), 300u);
+}
+
+TEST(RecoveryTest, DeletedUserIsUnknownAfterRestart) {
+  TempDir dir;
+  const engine::EventTypes types = engine::EventTypes::Defaults();
+  {
+    auto log = Open(dir.path());
+    ASSERT_TRUE(log->Append(Stream(400, 9)).ok());
+    engine::Recommender rec(SmallOptions(), types);
+    ASSERT_TRUE(Recover(*log, &rec).ok());
+    ASSERT_TRUE(rec.users().Find("u7").has_value());
+    ASSERT_TRUE(WriteSnapshot(log.get(), rec, log->next_seq() - 1).ok());
+    auto removed = log->DeleteUser("u7");
+    ASSERT_TRUE(removed.ok());
+    EXPECT_GT(*removed, 0u);
+  }
+  auto log = Open(dir.path());
+  engine::Recommender rec(SmallOptions(), types);
+  auto r = Recover(*log, &rec);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(rec.users().Find("u7").has_value());
+  EXPECT_TRUE(rec.users().Find("u8").has_value());
+  EXPECT_EQ(r->snapshot_seq, 0u) << "the snapshot that knew u7 is gone";
+}
+
+TEST(RecoveryTest, UnknownEventTypeStopsRecoveryWithItsName) {
+  TempDir dir;
+  auto log = Open(dir.path());
+  std::vector<NewEvent> b = {{0, "", "u", "i", "view", 0, 1}, {0, "", "u", "j", "wishlist", 0, 2}};
+  ASSERT_TRUE(log->Append(b).ok());
+  engine::Recommender rec(SmallOptions(), engine::EventTypes::Defaults());
+  auto r = Recover(*log, &rec);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("wishlist"), std::string::npos);
+}
+
+TEST(RecoveryTest, UpToStopsEarly) {
+  TempDir dir;
+  auto log = Open(dir.path());
+  ASSERT_TRUE(log->Append(Stream(100, 1)).ok());
+  engine::Recommender rec(SmallOptions(), engine::EventTypes::Defaults());
+  auto r = Recover(*log, &rec, 40);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->replayed, 40u);
+  EXPECT_EQ(r->last_seq, 40u);
+}
+
+}  // namespace
+}  // namespace streamrec::storage

@@ -1,0 +1,120 @@
+// CLI tests of the database commands: log stats|dump|append, replay, and the
+// storage benchmarks, through the real binary.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "tests/tools/cli_harness.h"
+
+namespace streamrec::tools {
+namespace {
+
+using testing::CliTest;
+using testing::ExpectUsageError;
+using testing::RunResult;
+namespace json = boost::json;
+
+class CliStorageTest : public CliTest {
+ protected:
+  // 2000 synthetic events appended with ids p<n>.
+  std::string MakeDb() {
+    const std::string events = Generate("g.events");
+    const std::string db = Path("db");
+    const RunResult r = Run({"log", "append", "--db", db, "--events", events, "--id-prefix", "p",
+                             "--batch", "300", "--durability", "process"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return db;
+  }
+};
+
+TEST_F(CliStorageTest, AppendIsIdempotentWithIdPrefix) {
+  const std::string db = MakeDb();
+  const RunResult again = Run({"log", "append", "--db", db, "--events", Path("g.events"),
+                               "--id-prefix", "p"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.err.find("appended 0 events (2000 duplicates)"), std::string::npos)
+      << again.err;
+  const RunResult stats = Run({"log", "stats", "--db", db});
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  const json::object o = json::parse(stats.out).as_object();
+  EXPECT_EQ(o.at("events").as_int64(), 2000);
+  EXPECT_EQ(o.at("next_seq").as_int64(), 2001);
+}
+
+TEST_F(CliStorageTest, DumpPrintsJsonLinesInSeqOrder) {
+  const std::string db = MakeDb();
+  const RunResult r = Run({"log", "dump", "--db", db, "--from", "10", "--to", "14"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string line;
+  int64_t expect = 10;
+  while (std::getline(lines, line)) {
+    const json::object o = json::parse(line).as_object();
+    EXPECT_EQ(o.at("seq").as_int64(), expect);
+    EXPECT_EQ(o.at("event_id").as_string(), "p" + std::to_string(expect - 1));
+    EXPECT_FALSE(o.at("user").as_string().empty());
+    ++expect;
+  }
+  EXPECT_EQ(expect, 15);
+}
+
+TEST_F(CliStorageTest, ReplaySnapshotThenRecoverFromIt) {
+  const std::string db = MakeDb();
+  const RunResult first = Run({"replay", "--db", db, "--snapshot"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const json::object a = json::parse(first.out).as_object();
+  EXPECT_EQ(a.at("replayed").as_int64(), 2000);
+  EXPECT_EQ(a.at("snapshot_written").as_int64(), 2000);
+  const RunResult second = Run({"replay", "--db", db});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  const json::object b = json::parse(second.out).as_object();
+  EXPECT_EQ(b.at("snapshot_seq").as_int64(), 2000);
+  EXPECT_EQ(b.at("replayed").as_int64(), 0);
+  EXPECT_EQ(b.at("users"), a.at("users"));
+  EXPECT_EQ(b.at("items"), a.at("items"));
+}
+
+TEST_F(CliStorageTest, ReplayEvaluateReportsPrequentialError) {
+  const std::string db = MakeDb();
+  const RunResult r = Run({"replay", "--db", db, "--evaluate"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::object o = json::parse(r.out).as_object();
+  const json::object& p = o.at("prequential").as_object();
+  EXPECT_GT(p.at("ratings").as_int64(), 500);
+  EXPECT_GT(p.at("rmse").as_double(), 0.3);
+  EXPECT_LT(p.at("rmse").as_double(), 2.5);
+}
+
+TEST_F(CliStorageTest, UsageErrors) {
+  ExpectUsageError(Run({"log", "stats"}), {"--db is required"});
+  ExpectUsageError(Run({"log", "nope", "--db", Path("x")}), {"expected stats, dump or append"});
+  ExpectUsageError(Run({"log", "append", "--db", Path("x")}), {"--events is required"});
+  ExpectUsageError(Run({"log", "append", "--db", Path("x"), "--events", Path("x"),
+                        "--durability", "maybe"}),
+                   {"--durability must be 'sync' or 'process'"});
+  ExpectUsageError(Run({"replay"}), {"--db is required"});
+  ExpectUsageError(Run({"replay", "--db", Path("x"), "--from", "5", "--snapshot"}),
+                   {"--snapshot needs the whole log"});
+  // A database that does not exist is a runtime failure naming it.
+  const RunResult missing = Run({"log", "stats", "--db", Path("absent")});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("absent"), std::string::npos) << missing.err;
+}
+
+TEST_F(CliStorageTest, StorageBenchmarksRun) {
+  const RunResult log = Run({"bench", "log", "--dir", Path("b"), "--seconds", "0.2", "--batch",
+                             "10"});
+  ASSERT_EQ(log.exit_code, 0) << log.err;
+  EXPECT_NE(log.out.find("sync    batch    10"), std::string::npos) << log.out;
+  EXPECT_NE(log.out.find("process batch    10"), std::string::npos) << log.out;
+  const RunResult rec = Run({"bench", "recovery", "--dir", Path("b"), "--events", "3000",
+                             "--rank", "8"});
+  ASSERT_EQ(rec.exit_code, 0) << rec.err;
+  EXPECT_NE(rec.out.find("snapshot at seq 3000, 0 events replayed"), std::string::npos)
+      << rec.out;
+}
+
+}  // namespace
+}  // namespace streamrec::tools
