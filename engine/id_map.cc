@@ -27,6 +27,15 @@ std::optional<uint32_t> IdMap::Find(std::string_view id) const {
   return it->second;
 }
 
+std::optional<uint32_t> IdMap::Forget(std::string_view id) {
+  auto it = index_.find(id);
+  if (it == index_.end()) return std::nullopt;
+  const uint32_t idx = it->second;
+  index_.erase(it);
+  names_[idx].clear();
+  return idx;
+}
+
 void IdMap::Reserve(size_t n) {
   index_.reserve(n);
   names_.reserve(n);
@@ -39,6 +48,7 @@ StatusOr<IdMap> IdMap::FromNames(std::vector<std::string> names) {
   IdMap m;
   m.index_.reserve(names.size());
   for (uint32_t i = 0; i < names.size(); ++i) {
+    if (names[i].empty()) continue;  // a forgotten id
     if (!m.index_.emplace(names[i], i).second) {
       // Cap the echoed id: a corrupt one can be any length.
       return Status::Corruption(fmt::format("id '{}' appears at indices {} and {}",

@@ -28,11 +28,15 @@ class IdMap {
   uint32_t size() const { return static_cast<uint32_t>(names_.size()); }
   void Reserve(size_t n);
 
-  // All ids, index order (snapshots store this).
+  // Removes `id` from the map; its index stays taken (rows are never
+  // reused) with an empty name as a tombstone. Returns the index, if known.
+  std::optional<uint32_t> Forget(std::string_view id);
+
+  // All ids, index order (snapshots store this); "" marks a forgotten one.
   const std::vector<std::string>& names() const { return names_; }
   // The map whose index i is names[i]: how a snapshot rebuilds one.
-  // Corruption if a name repeats (two indices for one id would split a
-  // user's rows).
+  // Corruption if a non-empty name repeats (two indices for one id would
+  // split a user's rows); empty names are tombstones.
   static StatusOr<IdMap> FromNames(std::vector<std::string> names);
 
  private:

@@ -36,6 +36,12 @@ float OnlineLearner::ApplyExample(uint32_t u, uint32_t i, float target, float we
   return SgdStep(model_, u, i, target, weight, options_.sgd);
 }
 
+void OnlineLearner::ForgetUser(uint32_t u) {
+  if (u >= user_events_.size()) return;
+  user_events_[u] = 0;
+  std::vector<HistoryEntry>().swap(young_history_[u]);
+}
+
 bool OnlineLearner::FoldIn(uint32_t u, float* p, float* bias) const {
   if (u >= young_history_.size() || young_history_[u].empty()) return false;
   // Solve [p; b] from (AᵀWA + Λ) x = AᵀW y, A rows [q_i, 1],

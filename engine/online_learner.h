@@ -70,6 +70,10 @@ class OnlineLearner {
   // evaluation or a snapshot of the plain model).
   void MaterializeFoldIns();
 
+  // Drops user u's per-user state (event count, fold-in history); the
+  // caller resets the model row.
+  void ForgetUser(uint32_t u);
+
   // Number of targets folded into the running global mean; part of the
   // learner's state (snapshots store it).
   uint64_t mean_count() const { return mean_count_; }

@@ -104,6 +104,18 @@ Status Recommender::InstallModel(MFModel trained) {
   return Status::OK();
 }
 
+bool Recommender::ForgetUser(std::string_view user) {
+  const std::optional<uint32_t> u = users_.Forget(user);
+  if (!u) return false;
+  if (*u < model_.num_users()) {
+    std::fill_n(model_.user_factors(*u), model_.rank(), 0.0f);
+    model_.user_bias(*u) = 0.0f;
+  }
+  learner_.ForgetUser(*u);
+  if (*u < seen_.size()) std::vector<uint32_t>().swap(seen_[*u]);
+  return true;
+}
+
 std::span<const uint32_t> Recommender::Seen(uint32_t u) const {
   if (u >= seen_.size()) return {};
   return seen_[u];

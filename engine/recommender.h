@@ -101,6 +101,12 @@ class Recommender {
   std::span<const uint32_t> Seen(uint32_t u) const;
   uint64_t events_applied() const { return events_applied_; }
 
+  // Forgets a user (right to be forgotten): their id, vector, bias, seen
+  // items and learner state. What their events taught the item vectors and
+  // popularity counts stays until the next batch retrain over a log that no
+  // longer holds them. Returns false for an unknown user.
+  bool ForgetUser(std::string_view user);
+
   // Back to the freshly constructed state (same options and types): no
   // ids, rows, counts or seen items.
   void Reset();

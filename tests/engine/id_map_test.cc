@@ -88,5 +88,24 @@ TEST(IdMapTest, CopyIsIndependent) {
   EXPECT_EQ(copy.Find("b"), 1u);
 }
 
+TEST(IdMapTest, ForgetLeavesATombstoneThatFromNamesAccepts) {
+  IdMap m;
+  m.GetOrAdd("a");
+  m.GetOrAdd("b");
+  m.GetOrAdd("c");
+  EXPECT_EQ(m.Forget("b"), std::optional<uint32_t>(1));
+  EXPECT_EQ(m.Forget("b"), std::nullopt);
+  EXPECT_FALSE(m.Find("b").has_value());
+  EXPECT_EQ(m.size(), 3u);
+  EXPECT_EQ(m.GetOrAdd("b"), 3u);
+  m.Forget("a");
+  auto back = IdMap::FromNames(m.names());  // two tombstones? one, plus "b" at 3
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->Find("b"), std::optional<uint32_t>(3));
+  EXPECT_FALSE(back->Find("").has_value());
+  EXPECT_FALSE(IdMap::FromNames({"", "", "x", "x"}).ok()) << "only empty names may repeat";
+  EXPECT_TRUE(IdMap::FromNames({"", "", "x"}).ok());
+}
+
 }  // namespace
 }  // namespace streamrec::engine

@@ -564,5 +564,25 @@ TEST_F(RecommenderTest, HugeNReturnsEverything) {
   EXPECT_EQ(rec_.Popular(huge).size(), 9u);
 }
 
+TEST_F(RecommenderTest, ForgetUserDropsTheirStateAndTheirIdComesBackNew) {
+  for (int n = 0; n < 6; ++n) Add("alice", fmt::format("i{}", n), "rating", 5.0f);
+  for (int n = 0; n < 6; ++n) Add("bob", fmt::format("i{}", n), "rating", 2.0f);
+  const uint32_t alice = *rec_.users().Find("alice");
+  EXPECT_FALSE(rec_.ForgetUser("nobody"));
+  ASSERT_TRUE(rec_.ForgetUser("alice"));
+  EXPECT_FALSE(rec_.users().Find("alice").has_value());
+  EXPECT_TRUE(rec_.users().Find("bob").has_value());
+  EXPECT_TRUE(rec_.Seen(alice).empty());
+  EXPECT_EQ(rec_.learner().user_event_count(alice), 0u);
+  EXPECT_EQ(rec_.model().user_bias(alice), 0.0f);
+  for (int d = 0; d < rec_.model().rank(); ++d) EXPECT_EQ(rec_.model().user_factors(alice)[d], 0);
+  EXPECT_EQ(rec_.RecommendForUser("alice", Req(3)).source, RecommendationSource::kPopular);
+  // The index is never reused: she returns as a new user with a new row.
+  Add("alice", "i9", "view");
+  EXPECT_EQ(*rec_.users().Find("alice"), rec_.users().size() - 1);
+  EXPECT_NE(*rec_.users().Find("alice"), alice);
+  EXPECT_EQ(rec_.users().Name(alice), "");
+}
+
 }  // namespace
 }  // namespace streamrec::engine
