@@ -43,7 +43,11 @@ void Describe(po::options_description* d, Config* c) {
       ("training.bpmf_sweeps", po::value(&t.bpmf.sweeps))
       ("training.bpmf_burn_in", po::value(&t.bpmf.burn_in))
       ("training.bpmf_noise_precision", po::value(&t.bpmf.observation_precision))
-      ("training.threads", po::value(&t.als.threads));
+      ("training.threads", po::value(&t.als.threads))
+      ("storage.durability", po::value(&c->durability_name))
+      ("storage.snapshot_every_events", po::value(&c->store.snapshot_every_events))
+      ("storage.snapshot_every_seconds", po::value(&c->store.snapshot_every_seconds))
+      ("storage.snapshots_to_keep", po::value(&c->store.log.snapshots_to_keep));
 }
 
 }  // namespace
@@ -73,6 +77,18 @@ StatusOr<Config> LoadConfig(const std::string& path) {
       !(r.learner.sgd.bias_learning_rate >= 0) || r.learner.sgd.bias_regularization < 0) {
     return Status::InvalidArgument(
         fmt::format("{}: learner rates must be positive and regularisation >= 0", path));
+  }
+  if (c.durability_name == "sync") {
+    c.store.log.durability = storage::Durability::kSync;
+  } else if (c.durability_name == "process") {
+    c.store.log.durability = storage::Durability::kProcess;
+  } else {
+    return Status::InvalidArgument(fmt::format(
+        "{}: storage.durability must be 'sync' or 'process', got '{}'", path, c.durability_name));
+  }
+  if (c.store.log.snapshots_to_keep < 1 || !(c.store.snapshot_every_seconds >= 0)) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: storage.snapshots_to_keep must be >= 1 and snapshot_every_seconds >= 0", path));
   }
   StatusOr<engine::Algorithm> algo = engine::ParseAlgorithm(c.algorithm);
   if (!algo.ok()) {

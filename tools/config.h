@@ -1,5 +1,6 @@
 // The streamrec configuration file (config/streamrec.conf documents every
-// field): INI sections [model], [learner], [popularity], [training]. Only
+// field): INI sections [model], [learner], [popularity], [training],
+// [storage]. Only
 // `main`-level code turns it into the engine's option structs, here.
 //
 // Unknown sections or keys are errors (a typo must not silently fall back to
@@ -11,6 +12,7 @@
 #include "engine/evaluation.h"
 #include "engine/recommender.h"
 #include "engine/status.h"
+#include "storage/model_store.h"
 
 namespace streamrec::tools {
 
@@ -18,6 +20,8 @@ struct Config {
   engine::RecommenderOptions recommender;  // [model], [learner], [popularity]
   engine::EvalOptions training;            // [training] (+ [model] for its rank/seed)
   std::string algorithm = "als";           // [training] algorithm
+  storage::ModelStoreOptions store;        // [storage]
+  std::string durability_name = "sync";    // [storage] durability, as written
 };
 
 // Reads `path` over the defaults. InvalidArgument names the file and the

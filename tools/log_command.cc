@@ -123,7 +123,7 @@ int RunAppend(const std::string& db, const std::string& events_path, size_t batc
 }  // namespace
 
 int RunLog(int argc, const char* const* argv) {
-  std::string what, db, events, durability = "sync", id_prefix;
+  std::string what, db, events, durability = "sync", id_prefix, config_path;
   uint64_t from = 1, to = UINT64_MAX;
   size_t batch = 1000;
   po::options_description desc(
@@ -137,7 +137,9 @@ int RunLog(int argc, const char* const* argv) {
       ("to", po::value(&to)->default_value(to), "dump: last seq")
       ("events", po::value(&events), "append: an event file, ratings file, or - for stdin")
       ("batch", po::value(&batch)->default_value(batch), "append: events per atomic batch")
-      ("durability", po::value(&durability)->default_value(durability), "append: sync | process")
+      ("durability", po::value(&durability)->default_value(durability),
+       "append: sync | process (default: the config's, else sync)")
+      ("config", po::value(&config_path), "configuration file ([storage] durability)")
       ("id-prefix", po::value(&id_prefix),
        "append: give event n the event_id PREFIX<n>, so a re-run stores nothing twice");
   po::positional_options_description pos;
@@ -145,6 +147,11 @@ int RunLog(int argc, const char* const* argv) {
   po::variables_map vm;
   if (int rc = Parse("log", argc, argv, desc, &pos, &vm); rc >= 0) return rc;
   if (db.empty()) return Usage("log", "--db is required");
+  if (!config_path.empty() && vm["durability"].defaulted()) {
+    auto config = LoadConfig(config_path);
+    if (!config.ok()) return Fail("log", config.status());
+    durability = config->durability_name;
+  }
   if (what == "stats") return RunStats(db);
   if (what == "dump") return RunDump(db, from, to);
   if (what == "append") {

@@ -19,6 +19,15 @@
 
 #include "engine/random.h"
 
+// Sanitizers reserve their shadow memory as address space: no cap there.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SNAPSHOT_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SNAPSHOT_TEST_SANITIZED 1
+#endif
+#endif
+
 namespace streamrec::engine {
 namespace {
 
@@ -291,12 +300,11 @@ TEST(SnapshotTest, ResealedFlipsAreRefusedOrCanonical) {
 
 // Caps the address space while alive, so an allocation sized from a corrupt
 // count fails with bad_alloc rather than reserving gigabytes lazily (which a
-// test could not tell from success). Not under sanitizers: their shadow
-// memory needs the address space.
+// test could not tell from success).
 class AddressSpaceCap {
  public:
   explicit AddressSpaceCap(size_t headroom) {
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#ifndef SNAPSHOT_TEST_SANITIZED
     size_t pages = 0;
     std::ifstream("/proc/self/statm") >> pages;
     rlimit cap{};
