@@ -18,12 +18,14 @@ Status CheckData(std::span<const TrainingExample> data, const MFModel& model) {
     const TrainingExample& x = data[n];
     if (x.user >= model.num_users() || x.item >= model.num_items()) {
       return Status::InvalidArgument(
-          fmt::format("example {} names user {} / item {} beyond the model ({} x {})", n,
-                      x.user, x.item, model.num_users(), model.num_items()));
+          fmt::format("example {} names user {} / item {} beyond the model ({} x {})", n, x.user,
+                      x.item, model.num_users(), model.num_items()));
     }
     if (!std::isfinite(x.target) || !(x.weight > 0.0f)) {
-      return Status::InvalidArgument(fmt::format("example {} has a non-finite target or "
-                                                 "non-positive weight", n));
+      return Status::InvalidArgument(
+          fmt::format("example {} has a non-finite target or "
+                      "non-positive weight",
+                      n));
     }
   }
   return Status::OK();

@@ -60,7 +60,7 @@ Hyper SampleHyper(SplitMix64* rng, const Eigen::Map<RowMatrixXf>& rows, double b
   const MatrixXd centered = x.rowwise() - mean.transpose();
   const MatrixXd s = centered.transpose() * centered;  // N * covariance
   const double beta = beta0 + n, nu = k + n;
-  const VectorXd mu0 = (n * mean) / beta;              // μ0 = 0
+  const VectorXd mu0 = (n * mean) / beta;  // μ0 = 0
   MatrixXd w_inv = MatrixXd::Identity(k, k) + s + (beta0 * n / beta) * mean * mean.transpose();
   MatrixXd w = w_inv.inverse();
   w = 0.5 * (w + w.transpose());
@@ -138,8 +138,8 @@ void SampleSide(const Csr& g, const Hyper& h, const Eigen::Map<RowMatrixXf>& oth
 
 }  // namespace
 
-Status TrainBpmf(std::span<const TrainingExample> data, const BpmfTrainOptions& o,
-                 MFModel* model, const EpochCallback& on_sweep) {
+Status TrainBpmf(std::span<const TrainingExample> data, const BpmfTrainOptions& o, MFModel* model,
+                 const EpochCallback& on_sweep) {
   if (o.sweeps < 1 || o.burn_in < 0 || o.burn_in >= o.sweeps) {
     return Status::InvalidArgument("bpmf: need sweeps >= 1 and 0 <= burn_in < sweeps");
   }

@@ -39,10 +39,14 @@ Status TrainOnline(const EvalSplit& split, const EvalOptions& o, MFModel* model,
 
 std::string_view AlgorithmName(Algorithm a) {
   switch (a) {
-    case Algorithm::kSgd: return "sgd";
-    case Algorithm::kAls: return "als";
-    case Algorithm::kOnline: return "online";
-    case Algorithm::kBpmf: return "bpmf";
+    case Algorithm::kSgd:
+      return "sgd";
+    case Algorithm::kAls:
+      return "als";
+    case Algorithm::kOnline:
+      return "online";
+    case Algorithm::kBpmf:
+      return "bpmf";
   }
   return "unknown";
 }

@@ -74,7 +74,6 @@ StatusOr<EvalResult> EvaluateSplit(const EvalSplit& split, const EvalOptions& op
 // tools' demo and retrain paths). epoch_rmse (optional) collects the
 // per-epoch training RMSE.
 StatusOr<MFModel> TrainModel(const EvalSplit& split, const EvalOptions& options,
-                             std::vector<double>* epoch_rmse,
-                             const ProgressFn& progress = nullptr);
+                             std::vector<double>* epoch_rmse, const ProgressFn& progress = nullptr);
 
 }  // namespace streamrec::engine

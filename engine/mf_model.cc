@@ -10,9 +10,7 @@
 
 namespace streamrec::engine {
 
-MFModel::MFModel(const ModelOptions& options) : options_(options) {
-  assert(options_.rank > 0);
-}
+MFModel::MFModel(const ModelOptions& options) : options_(options) { assert(options_.rank > 0); }
 
 MFModel MFModel::Clone() const {
   MFModel m(options_);

@@ -6,8 +6,7 @@
 
 namespace streamrec::engine {
 
-OnlineLearner::OnlineLearner(MFModel* model, const EventTypes* types,
-                             const LearnerOptions& options)
+OnlineLearner::OnlineLearner(MFModel* model, const EventTypes* types, const LearnerOptions& options)
     : model_(model), types_(types), options_(options) {}
 
 std::optional<float> OnlineLearner::Apply(const Interaction& x) {

@@ -82,8 +82,8 @@ void Recommender::Reset() {
 
 Status Recommender::InstallModel(MFModel trained) {
   if (trained.rank() != model_.rank()) {
-    return Status::FailedPrecondition(fmt::format(
-        "trained model has rank {}, the serving model {}", trained.rank(), model_.rank()));
+    return Status::FailedPrecondition(fmt::format("trained model has rank {}, the serving model {}",
+                                                  trained.rank(), model_.rank()));
   }
   if (trained.num_users() > users_.size() || trained.num_items() > items_.size()) {
     return Status::FailedPrecondition("trained model has rows for unknown users or items");
@@ -195,8 +195,6 @@ StatusOr<std::vector<NamedScore>> Recommender::SimilarItems(std::string_view ite
   return Name(TopN(model_.item_factors(), model_.num_items(), k, query, n, opt));
 }
 
-std::vector<NamedScore> Recommender::Popular(size_t n) const {
-  return Name(popularity_.Top(n));
-}
+std::vector<NamedScore> Recommender::Popular(size_t n) const { return Name(popularity_.Top(n)); }
 
 }  // namespace streamrec::engine

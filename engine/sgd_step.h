@@ -11,9 +11,9 @@ namespace streamrec::engine {
 
 struct SgdParams {
   float learning_rate = 0.01f;
-  float regularization = 0.05f;        // L2 on p_u and q_i
+  float regularization = 0.05f;  // L2 on p_u and q_i
   float bias_learning_rate = 0.01f;
-  float bias_regularization = 0.01f;   // L2 on b_u and b_i
+  float bias_regularization = 0.01f;  // L2 on b_u and b_i
 };
 
 // Minimises w * (target - r̂)^2 + reg terms with one step on b_u, b_i, p_u,

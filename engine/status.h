@@ -15,16 +15,16 @@ namespace streamrec {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,   // the caller's input is malformed
-  kNotFound,          // a named thing does not exist
-  kAlreadyExists,     // e.g. a duplicate id where none is allowed
-  kConflict,          // same key, different content
-  kFailedPrecondition,// the system is not in a state to do this
-  kResourceExhausted, // a configured limit was reached
-  kCorruption,        // stored data failed validation
-  kIOError,           // the OS or the store failed
-  kUnimplemented,     // a format or feature this build does not handle
-  kInternal,          // a bug; should never be seen
+  kInvalidArgument,     // the caller's input is malformed
+  kNotFound,            // a named thing does not exist
+  kAlreadyExists,       // e.g. a duplicate id where none is allowed
+  kConflict,            // same key, different content
+  kFailedPrecondition,  // the system is not in a state to do this
+  kResourceExhausted,   // a configured limit was reached
+  kCorruption,          // stored data failed validation
+  kIOError,             // the OS or the store failed
+  kUnimplemented,       // a format or feature this build does not handle
+  kInternal,            // a bug; should never be seen
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -32,40 +32,29 @@ std::string_view StatusCodeName(StatusCode code);
 class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
-  Status(StatusCode code, std::string message)
-      : code_(code), message_(std::move(message)) {}
+  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status OK() { return Status(); }
   static Status InvalidArgument(std::string msg) {
     return {StatusCode::kInvalidArgument, std::move(msg)};
   }
-  static Status NotFound(std::string msg) {
-    return {StatusCode::kNotFound, std::move(msg)};
-  }
+  static Status NotFound(std::string msg) { return {StatusCode::kNotFound, std::move(msg)}; }
   static Status AlreadyExists(std::string msg) {
     return {StatusCode::kAlreadyExists, std::move(msg)};
   }
-  static Status Conflict(std::string msg) {
-    return {StatusCode::kConflict, std::move(msg)};
-  }
+  static Status Conflict(std::string msg) { return {StatusCode::kConflict, std::move(msg)}; }
   static Status FailedPrecondition(std::string msg) {
     return {StatusCode::kFailedPrecondition, std::move(msg)};
   }
   static Status ResourceExhausted(std::string msg) {
     return {StatusCode::kResourceExhausted, std::move(msg)};
   }
-  static Status Corruption(std::string msg) {
-    return {StatusCode::kCorruption, std::move(msg)};
-  }
-  static Status IOError(std::string msg) {
-    return {StatusCode::kIOError, std::move(msg)};
-  }
+  static Status Corruption(std::string msg) { return {StatusCode::kCorruption, std::move(msg)}; }
+  static Status IOError(std::string msg) { return {StatusCode::kIOError, std::move(msg)}; }
   static Status Unimplemented(std::string msg) {
     return {StatusCode::kUnimplemented, std::move(msg)};
   }
-  static Status Internal(std::string msg) {
-    return {StatusCode::kInternal, std::move(msg)};
-  }
+  static Status Internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
@@ -115,8 +104,8 @@ class [[nodiscard]] StatusOr {
 }  // namespace streamrec
 
 // Returns early from the enclosing function if `expr` is not OK.
-#define STREAMREC_RETURN_IF_ERROR(expr)          \
-  do {                                           \
-    ::streamrec::Status _st = (expr);            \
-    if (!_st.ok()) return _st;                   \
+#define STREAMREC_RETURN_IF_ERROR(expr) \
+  do {                                  \
+    ::streamrec::Status _st = (expr);   \
+    if (!_st.ok()) return _st;          \
   } while (0)

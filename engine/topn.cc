@@ -45,9 +45,8 @@ std::vector<ScoredItem> TopKHeap::TakeSorted() {
   return out;
 }
 
-void TopNScan(const float* items, uint32_t n_items, int dim,
-              std::span<const ScanQuery> queries, size_t n, const ScanOptions& options,
-              std::vector<std::vector<ScoredItem>>* results) {
+void TopNScan(const float* items, uint32_t n_items, int dim, std::span<const ScanQuery> queries,
+              size_t n, const ScanOptions& options, std::vector<std::vector<ScoredItem>>* results) {
   using ColMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic>;
   using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const size_t nq = queries.size();
@@ -103,8 +102,8 @@ void TopNScan(const float* items, uint32_t n_items, int dim,
   for (size_t j = 0; j < nq; ++j) (*results)[j] = heaps[j].TakeSorted();
 }
 
-std::vector<ScoredItem> TopN(const float* items, uint32_t n_items, int dim,
-                             const ScanQuery& query, size_t n, const ScanOptions& options) {
+std::vector<ScoredItem> TopN(const float* items, uint32_t n_items, int dim, const ScanQuery& query,
+                             size_t n, const ScanOptions& options) {
   std::vector<std::vector<ScoredItem>> out;
   TopNScan(items, n_items, dim, std::span<const ScanQuery>(&query, 1), n, options, &out);
   return std::move(out[0]);

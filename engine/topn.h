@@ -73,12 +73,11 @@ struct ScanOptions {
 
 // For each query, the n best items of `items` (n_items x dim, row-major).
 // results: resized to queries.size(), each at most n items, best first.
-void TopNScan(const float* items, uint32_t n_items, int dim,
-              std::span<const ScanQuery> queries, size_t n, const ScanOptions& options,
-              std::vector<std::vector<ScoredItem>>* results);
+void TopNScan(const float* items, uint32_t n_items, int dim, std::span<const ScanQuery> queries,
+              size_t n, const ScanOptions& options, std::vector<std::vector<ScoredItem>>* results);
 
 // Single-query convenience wrapper.
-std::vector<ScoredItem> TopN(const float* items, uint32_t n_items, int dim,
-                             const ScanQuery& query, size_t n, const ScanOptions& options);
+std::vector<ScoredItem> TopN(const float* items, uint32_t n_items, int dim, const ScanQuery& query,
+                             size_t n, const ScanOptions& options);
 
 }  // namespace streamrec::engine

@@ -86,9 +86,9 @@ Status DecodeEvent(std::string_view in, StoredEvent* e) {
   const auto version = static_cast<uint8_t>(in.front());
   if (version != kEventFormatVersion) {
     return version > kEventFormatVersion
-               ? Status::Unimplemented(fmt::format(
-                     "event record format {} is newer than this build ({})", version,
-                     kEventFormatVersion))
+               ? Status::Unimplemented(
+                     fmt::format("event record format {} is newer than this build ({})", version,
+                                 kEventFormatVersion))
                : Status::Corruption(fmt::format("bad event record version {}", version));
   }
   in.remove_prefix(1);
@@ -110,7 +110,8 @@ std::string SeqKey(uint64_t seq) {
 }
 
 Status DecodeSeqKey(std::string_view key, uint64_t* seq) {
-  if (key.size() != 8) return Status::Corruption(fmt::format("bad sequence key of {} bytes", key.size()));
+  if (key.size() != 8)
+    return Status::Corruption(fmt::format("bad sequence key of {} bytes", key.size()));
   *seq = GetBE64(key);
   return Status::OK();
 }

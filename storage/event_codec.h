@@ -36,7 +36,7 @@ struct StoredEvent {
 inline constexpr uint8_t kEventFormatVersion = 1;
 
 void EncodeEvent(const StoredEvent& e, std::string* out);  // seq is the key, not encoded
-Status DecodeEvent(std::string_view in, StoredEvent* e);     // leaves e->seq alone
+Status DecodeEvent(std::string_view in, StoredEvent* e);   // leaves e->seq alone
 
 // 8-byte big-endian keys sort in numeric order under RocksDB's bytewise
 // comparator.

@@ -45,8 +45,13 @@ StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
     std::filesystem::create_directories(dir, ec);
     if (ec) return Status::IOError(fmt::format("creating '{}': {}", dir, ec.message()));
   }
-  const std::vector<std::string> ours = {rocksdb::kDefaultColumnFamilyName, kEventsCf, kDedupCf,
-                                         kUserIndexCf, kModelCf, kCatalogCf, kMetaCf};
+  const std::vector<std::string> ours = {rocksdb::kDefaultColumnFamilyName,
+                                         kEventsCf,
+                                         kDedupCf,
+                                         kUserIndexCf,
+                                         kModelCf,
+                                         kCatalogCf,
+                                         kMetaCf};
   if (exists) {
     std::vector<std::string> found;
     rocksdb::Status s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &found);
@@ -122,9 +127,9 @@ Status EventLog::LoadMeta(const std::string& dir) {
     return Status::Corruption(fmt::format("'{}': unreadable schema version '{}'", dir, version));
   }
   if (v > kSchemaVersion) {
-    return Status::FailedPrecondition(fmt::format(
-        "'{}' was written by a newer streamrec (schema {}; this build reads up to {})", dir, v,
-        kSchemaVersion));
+    return Status::FailedPrecondition(
+        fmt::format("'{}' was written by a newer streamrec (schema {}; this build reads up to {})",
+                    dir, v, kSchemaVersion));
   }
   s = db_->Get(rocksdb::ReadOptions(), meta_, kNextSeqKey, &next);
   if (!s.ok()) return FromRocks(s, "reading next_seq");

@@ -80,11 +80,11 @@ struct LogStats {
   uint64_t next_seq = 1;
   uint64_t first_seq = 0;  // 0 when empty
   uint64_t last_seq = 0;
-  uint64_t events = 0;           // exact count (a scan of the events keys)
-  uint64_t snapshot_seq = 0;     // newest snapshot, 0 if none
+  uint64_t events = 0;        // exact count (a scan of the events keys)
+  uint64_t snapshot_seq = 0;  // newest snapshot, 0 if none
   uint64_t snapshots = 0;
   uint64_t catalog_items = 0;
-  uint64_t disk_bytes = 0;       // live SST + WAL bytes as RocksDB reports them
+  uint64_t disk_bytes = 0;  // live SST + WAL bytes as RocksDB reports them
 };
 
 class EventLog {
@@ -109,8 +109,7 @@ class EventLog {
 
   // Calls fn for each stored event with from <= seq <= to, in seq order,
   // until fn returns false. Corruption if a record cannot be decoded.
-  Status Scan(uint64_t from, uint64_t to,
-              const std::function<bool(const StoredEvent&)>& fn) const;
+  Status Scan(uint64_t from, uint64_t to, const std::function<bool(const StoredEvent&)>& fn) const;
 
   // The seq the next appended event will get; last appended is one less.
   uint64_t next_seq() const;
@@ -148,8 +147,7 @@ class EventLog {
   Status CommitGroup(const std::vector<Writer*>& group, uint64_t* next_seq);
   // Resolves w's events against the store and `pending`; on success adds
   // its puts to wb and advances *next_seq.
-  Status PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatch* wb,
-                       PendingIds* pending);
+  Status PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatch* wb, PendingIds* pending);
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed before db_

@@ -126,8 +126,7 @@ Status EventLog::DeleteItem(std::string_view item) {
                    "deleting from the catalog");
 }
 
-Status EventLog::ScanItems(
-    const std::function<bool(std::string_view, const ItemMeta&)>& fn) const {
+Status EventLog::ScanItems(const std::function<bool(std::string_view, const ItemMeta&)>& fn) const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), catalog_));
   ItemMeta m;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {

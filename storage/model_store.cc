@@ -35,8 +35,8 @@ StatusOr<AppendResult> ModelStore::Ingest(std::span<const NewEvent> batch) {
     const NewEvent& e = batch[n];
     const auto type = rec_->types().Find(e.type);
     if (!type) {
-      return Status::InvalidArgument(fmt::format("event {}: unknown type '{}' (known: {})", n,
-                                                 e.type, rec_->types().Names()));
+      return Status::InvalidArgument(
+          fmt::format("event {}: unknown type '{}' (known: {})", n, e.type, rec_->types().Names()));
     }
     Status st = rec_->Validate({e.user, e.item, *type, e.value, e.ts_ms});
     if (!st.ok()) return Status(st.code(), fmt::format("event {}: {}", n, st.message()));
@@ -69,10 +69,12 @@ StatusOr<uint64_t> ModelStore::ForgetUser(std::string_view user) {
 Status ModelStore::MaybeSnapshot() {
   const uint64_t since = last_applied_ - last_snapshot_;
   if (since == 0) return Status::OK();
-  const double age = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                   last_snapshot_time_).count();
-  const bool by_count = options_.snapshot_every_events > 0 && since >= options_.snapshot_every_events;
-  const bool by_time = options_.snapshot_every_seconds > 0 && age >= options_.snapshot_every_seconds;
+  const double age =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - last_snapshot_time_).count();
+  const bool by_count =
+      options_.snapshot_every_events > 0 && since >= options_.snapshot_every_events;
+  const bool by_time =
+      options_.snapshot_every_seconds > 0 && age >= options_.snapshot_every_seconds;
   return by_count || by_time ? Snapshot() : Status::OK();
 }
 

@@ -11,9 +11,9 @@ namespace streamrec::storage {
 Status ApplyStored(const StoredEvent& e, engine::Recommender* rec) {
   const auto type = rec->types().Find(e.type);
   if (!type) {
-    return Status::FailedPrecondition(fmt::format(
-        "event {} has type '{}', which the configuration does not define (known: {})", e.seq,
-        e.type, rec->types().Names()));
+    return Status::FailedPrecondition(
+        fmt::format("event {} has type '{}', which the configuration does not define (known: {})",
+                    e.seq, e.type, rec->types().Names()));
   }
   Status st = rec->Apply({e.user, e.item, *type, e.value, e.ts_ms});
   if (!st.ok()) {

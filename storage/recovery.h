@@ -22,9 +22,9 @@ namespace streamrec::storage {
 Status ApplyStored(const StoredEvent& e, engine::Recommender* rec);
 
 struct RecoveryResult {
-  uint64_t snapshot_seq = 0;   // 0: no usable snapshot, replayed from the start
-  uint64_t replayed = 0;       // events applied after the snapshot
-  uint64_t last_seq = 0;       // the newest seq now in the model (0: none)
+  uint64_t snapshot_seq = 0;  // 0: no usable snapshot, replayed from the start
+  uint64_t replayed = 0;      // events applied after the snapshot
+  uint64_t last_seq = 0;      // the newest seq now in the model (0: none)
   double seconds = 0.0;
   // Why a stored snapshot was not used (e.g. written with another rank),
   // empty if it was or there was none. Not an error: the log is the truth,

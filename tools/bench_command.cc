@@ -80,13 +80,14 @@ int BenchLearner(uint64_t events, uint32_t users, uint32_t items, int rank, uint
     (void)rec.Apply({uid[x.user], iid[x.item], x.type, x.value, x.ts_ms});
   }
   const double full_s = Since(t0);
-  fmt::print("online learner, k={}, {} events over {} users x {} items, one thread\n", rank,
-             events, users, items);
+  fmt::print("online learner, k={}, {} events over {} users x {} items, one thread\n", rank, events,
+             users, items);
   fmt::print("  dense learner step   : {:>12.0f} events/s  ({:.0f} ns/event)\n", events / dense_s,
              1e9 * dense_s / events);
-  fmt::print("  Recommender::Apply   : {:>12.0f} events/s  ({:.0f} ns/event; ids, validation, "
-             "popularity, seen items)\n",
-             events / full_s, 1e9 * full_s / events);
+  fmt::print(
+      "  Recommender::Apply   : {:>12.0f} events/s  ({:.0f} ns/event; ids, validation, "
+      "popularity, seen items)\n",
+      events / full_s, 1e9 * full_s / events);
   return 0;
 }
 
@@ -157,19 +158,20 @@ int RunBench(int argc, const char* const* argv) {
       "  streamrec bench topn [--catalog 100000 --catalog 1000000 --batch 32]\n"
       "  streamrec bench log [--batch 1 100 1000 --threads 1 --seconds 3 --dir /tmp]\n"
       "  streamrec bench recovery [--events 1000000 --rank 64 --dir /tmp]\n\nOptions");
-  desc.add_options()("help,h", "show this help")("what", po::value(&what), "learner | topn | log | recovery")
-      ("events", po::value(&events)->default_value(events), "learner: events to apply")
-      ("users", po::value(&users)->default_value(users), "learner: users")
-      ("items", po::value(&items)->default_value(items), "learner: items")
-      ("rank", po::value(&rank)->default_value(rank), "latent dimensions k")
-      ("catalog", po::value(&sizes)->multitoken(), "topn: catalog sizes (default 10k 100k 1M)")
-      ("n", po::value(&n)->default_value(n), "topn: list length")
-      ("queries", po::value(&queries)->default_value(queries), "topn: queries per size")
-      ("batch", po::value(&batches)->multitoken(), "topn: batch sizes (default 8 32 128)")
-      ("seed", po::value(&seed)->default_value(seed), "seed of the synthetic data")
-      ("dir", po::value(&dir)->default_value(dir), "log/recovery: where to create the database")
-      ("threads", po::value(&threads)->default_value(threads), "log: concurrent writers")
-      ("seconds", po::value(&seconds)->default_value(seconds), "log: seconds per case");
+  desc.add_options()("help,h", "show this help")("what", po::value(&what),
+                                                 "learner | topn | log | recovery")(
+      "events", po::value(&events)->default_value(events), "learner: events to apply")(
+      "users", po::value(&users)->default_value(users), "learner: users")(
+      "items", po::value(&items)->default_value(items), "learner: items")(
+      "rank", po::value(&rank)->default_value(rank), "latent dimensions k")(
+      "catalog", po::value(&sizes)->multitoken(), "topn: catalog sizes (default 10k 100k 1M)")(
+      "n", po::value(&n)->default_value(n), "topn: list length")(
+      "queries", po::value(&queries)->default_value(queries), "topn: queries per size")(
+      "batch", po::value(&batches)->multitoken(), "topn: batch sizes (default 8 32 128)")(
+      "seed", po::value(&seed)->default_value(seed), "seed of the synthetic data")(
+      "dir", po::value(&dir)->default_value(dir), "log/recovery: where to create the database")(
+      "threads", po::value(&threads)->default_value(threads), "log: concurrent writers")(
+      "seconds", po::value(&seconds)->default_value(seconds), "log: seconds per case");
   po::positional_options_description pos;
   pos.add("what", 1);
   po::variables_map vm;
@@ -208,7 +210,8 @@ int RunBench(int argc, const char* const* argv) {
     if (batches.empty()) batches = {1, 100, 1000};
     if (threads < 1 || threads > 256 || !(seconds > 0) ||
         std::count(batches.begin(), batches.end(), size_t{0}) > 0) {
-      fmt::print(stderr, "streamrec bench: need --threads in [1,256], --seconds > 0, --batch >= 1\n");
+      fmt::print(stderr,
+                 "streamrec bench: need --threads in [1,256], --seconds > 0, --batch >= 1\n");
       return 2;
     }
     return BenchLog(dir, batches, threads, seconds);

@@ -1,6 +1,8 @@
 // `streamrec bench log` and `streamrec bench recovery`: append throughput
 // of the event log per durability mode and batch size, and how long a
 // restart takes with and without a snapshot.
+#include "tools/bench_storage.h"
+
 #include <fmt/format.h>
 
 #include <atomic>
@@ -11,7 +13,6 @@
 #include "engine/recommender.h"
 #include "storage/event_log.h"
 #include "storage/recovery.h"
-#include "tools/bench_storage.h"
 
 namespace streamrec::tools {
 namespace {
@@ -68,8 +69,8 @@ StatusOr<double> AppendRate(const std::string& dir, storage::Durability mode, si
 
 int BenchLog(const std::string& dir, const std::vector<size_t>& batches, int threads,
              double seconds) {
-  fmt::print("event log append throughput ({} s per case, {} writer thread(s), dir {})\n",
-             seconds, threads, dir);
+  fmt::print("event log append throughput ({} s per case, {} writer thread(s), dir {})\n", seconds,
+             threads, dir);
   for (storage::Durability mode : {storage::Durability::kSync, storage::Durability::kProcess}) {
     for (size_t b : batches) {
       auto rate = AppendRate(dir + "/bench-log", mode, b, threads, seconds, 5'000'000);

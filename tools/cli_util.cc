@@ -85,7 +85,8 @@ StatusOr<double> ParseSplit(std::string_view spec) {
   if (!ok) {
     return Status::InvalidArgument(
         fmt::format("bad split '{}' (expected TRAIN/TEST percentages summing to 100, e.g. "
-                    "75/25)", spec));
+                    "75/25)",
+                    spec));
   }
   return a / 100.0;
 }

@@ -14,40 +14,36 @@ namespace {
 void Describe(po::options_description* d, Config* c) {
   engine::RecommenderOptions& r = c->recommender;
   engine::EvalOptions& t = c->training;
-  d->add_options()
-      ("model.rank", po::value(&r.model.rank))
-      ("model.init_stddev", po::value(&r.model.init_stddev))
-      ("model.seed", po::value(&r.model.seed))
-      ("learner.learning_rate", po::value(&r.learner.sgd.learning_rate))
-      ("learner.regularization", po::value(&r.learner.sgd.regularization))
-      ("learner.bias_learning_rate", po::value(&r.learner.sgd.bias_learning_rate))
-      ("learner.bias_regularization", po::value(&r.learner.sgd.bias_regularization))
-      ("learner.cold_start_min_items", po::value(&r.cold_start_min_items))
-      ("learner.fold_in_max_events", po::value(&r.learner.fold_in_max_events))
-      ("learner.fold_in_regularization", po::value(&r.learner.fold_in_regularization))
-      ("learner.fold_in_bias_regularization",
-       po::value(&r.learner.fold_in_bias_regularization))
-      ("popularity.half_life_hours", po::value<double>()->notifier([&r](double h) {
-         r.popularity.half_life_ms = h * 3600.0 * 1000.0;
-       }))
-      ("training.algorithm", po::value(&c->algorithm))
-      ("training.epochs", po::value(&t.sgd.epochs))
-      ("training.learning_rate", po::value(&t.sgd.params.learning_rate))
-      ("training.regularization", po::value(&t.sgd.params.regularization))
-      ("training.bias_learning_rate", po::value(&t.sgd.params.bias_learning_rate))
-      ("training.bias_regularization", po::value(&t.sgd.params.bias_regularization))
-      ("training.decay", po::value(&t.sgd.decay))
-      ("training.als_iterations", po::value(&t.als.iterations))
-      ("training.als_regularization", po::value(&t.als.regularization))
-      ("training.als_bias_regularization", po::value(&t.als.bias_regularization))
-      ("training.bpmf_sweeps", po::value(&t.bpmf.sweeps))
-      ("training.bpmf_burn_in", po::value(&t.bpmf.burn_in))
-      ("training.bpmf_noise_precision", po::value(&t.bpmf.observation_precision))
-      ("training.threads", po::value(&t.als.threads))
-      ("storage.durability", po::value(&c->durability_name))
-      ("storage.snapshot_every_events", po::value(&c->store.snapshot_every_events))
-      ("storage.snapshot_every_seconds", po::value(&c->store.snapshot_every_seconds))
-      ("storage.snapshots_to_keep", po::value(&c->store.log.snapshots_to_keep));
+  d->add_options()("model.rank", po::value(&r.model.rank))(
+      "model.init_stddev", po::value(&r.model.init_stddev))("model.seed", po::value(&r.model.seed))(
+      "learner.learning_rate", po::value(&r.learner.sgd.learning_rate))(
+      "learner.regularization", po::value(&r.learner.sgd.regularization))(
+      "learner.bias_learning_rate", po::value(&r.learner.sgd.bias_learning_rate))(
+      "learner.bias_regularization", po::value(&r.learner.sgd.bias_regularization))(
+      "learner.cold_start_min_items", po::value(&r.cold_start_min_items))(
+      "learner.fold_in_max_events", po::value(&r.learner.fold_in_max_events))(
+      "learner.fold_in_regularization", po::value(&r.learner.fold_in_regularization))(
+      "learner.fold_in_bias_regularization", po::value(&r.learner.fold_in_bias_regularization))(
+      "popularity.half_life_hours", po::value<double>()->notifier([&r](double h) {
+        r.popularity.half_life_ms = h * 3600.0 * 1000.0;
+      }))("training.algorithm", po::value(&c->algorithm))(
+      "training.epochs", po::value(&t.sgd.epochs))("training.learning_rate",
+                                                   po::value(&t.sgd.params.learning_rate))(
+      "training.regularization", po::value(&t.sgd.params.regularization))(
+      "training.bias_learning_rate", po::value(&t.sgd.params.bias_learning_rate))(
+      "training.bias_regularization", po::value(&t.sgd.params.bias_regularization))(
+      "training.decay", po::value(&t.sgd.decay))(
+      "training.als_iterations", po::value(&t.als.iterations))("training.als_regularization",
+                                                               po::value(&t.als.regularization))(
+      "training.als_bias_regularization", po::value(&t.als.bias_regularization))(
+      "training.bpmf_sweeps", po::value(&t.bpmf.sweeps))("training.bpmf_burn_in",
+                                                         po::value(&t.bpmf.burn_in))(
+      "training.bpmf_noise_precision", po::value(&t.bpmf.observation_precision))(
+      "training.threads", po::value(&t.als.threads))("storage.durability",
+                                                     po::value(&c->durability_name))(
+      "storage.snapshot_every_events", po::value(&c->store.snapshot_every_events))(
+      "storage.snapshot_every_seconds", po::value(&c->store.snapshot_every_seconds))(
+      "storage.snapshots_to_keep", po::value(&c->store.log.snapshots_to_keep));
 }
 
 }  // namespace
@@ -92,8 +88,8 @@ StatusOr<Config> LoadConfig(const std::string& path) {
   }
   StatusOr<engine::Algorithm> algo = engine::ParseAlgorithm(c.algorithm);
   if (!algo.ok()) {
-    return Status::InvalidArgument(fmt::format("{}: training.algorithm: {}", path,
-                                               algo.status().message()));
+    return Status::InvalidArgument(
+        fmt::format("{}: training.algorithm: {}", path, algo.status().message()));
   }
   c.training.algorithm = *algo;
   if (!(r.learner.fold_in_regularization > 0) || !(r.learner.fold_in_bias_regularization > 0)) {

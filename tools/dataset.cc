@@ -15,9 +15,8 @@ Status AddExamples(const std::vector<EventRecord>& records, const engine::EventT
   std::vector<size_t> order(records.size());
   std::iota(order.begin(), order.end(), size_t{0});
   if (is_train) {
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-      return records[a].ts_ms < records[b].ts_ms;
-    });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return records[a].ts_ms < records[b].ts_ms; });
   }
   auto& dst = is_train ? out->split.train : out->split.test;
   dst.reserve(records.size());
@@ -25,8 +24,8 @@ Status AddExamples(const std::vector<EventRecord>& records, const engine::EventT
     const EventRecord& r = records[n];
     const auto type = types.Find(r.type);
     if (!type) {
-      return Status::InvalidArgument(fmt::format("event {} has unknown type '{}' (known: {})", n,
-                                                 r.type, types.Names()));
+      return Status::InvalidArgument(
+          fmt::format("event {} has unknown type '{}' (known: {})", n, r.type, types.Names()));
     }
     const auto target = types.Target(*type, r.value);
     if (!target) continue;

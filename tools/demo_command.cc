@@ -20,12 +20,11 @@ namespace {
 namespace po = boost::program_options;
 
 void AddSyntheticFlags(po::options_description* desc, SyntheticOptions* s) {
-  desc->add_options()
-      ("users", po::value(&s->users)->default_value(s->users), "number of users")
-      ("items", po::value(&s->items)->default_value(s->items), "number of items")
-      ("events", po::value(&s->events)->default_value(s->events), "number of events")
-      ("clusters", po::value(&s->clusters)->default_value(s->clusters), "item clusters (tastes)")
-      ("data-seed", po::value(&s->seed)->default_value(s->seed), "seed of the stream");
+  desc->add_options()("users", po::value(&s->users)->default_value(s->users), "number of users")(
+      "items", po::value(&s->items)->default_value(s->items), "number of items")(
+      "events", po::value(&s->events)->default_value(s->events), "number of events")(
+      "clusters", po::value(&s->clusters)->default_value(s->clusters), "item clusters (tastes)")(
+      "data-seed", po::value(&s->seed)->default_value(s->seed), "seed of the stream");
 }
 
 // Parses argv into vm; returns an exit code to stop with, or -1 to go on.
@@ -108,7 +107,8 @@ int RunGenerate(int argc, const char* const* argv) {
   po::options_description desc(
       "streamrec generate: write a synthetic event stream (deterministic for a seed)\n\n"
       "  streamrec generate --events 100000 --out demo.events\n\nOptions");
-  desc.add_options()("help,h", "show this help")("out,o", po::value(&out), "event file ('-': stdout)");
+  desc.add_options()("help,h", "show this help")("out,o", po::value(&out),
+                                                 "event file ('-': stdout)");
   AddSyntheticFlags(&desc, &s);
   po::variables_map vm;
   if (int rc = Parse("generate", argc, argv, desc, &vm); rc >= 0) return rc;
@@ -133,11 +133,10 @@ int RunDemo(int argc, const char* const* argv) {
   SyntheticOptions s;
   std::string dir = "streamrec-demo";
   std::string config_path;
-  po::options_description desc(
-      "streamrec demo: the offline tour on a synthetic stream\n\nOptions");
-  desc.add_options()("help,h", "show this help")
-      ("dir", po::value(&dir)->default_value(dir), "where to write the demo event file")
-      ("config", po::value(&config_path), "configuration file (config/streamrec.conf)");
+  po::options_description desc("streamrec demo: the offline tour on a synthetic stream\n\nOptions");
+  desc.add_options()("help,h", "show this help")("dir", po::value(&dir)->default_value(dir),
+                                                 "where to write the demo event file")(
+      "config", po::value(&config_path), "configuration file (config/streamrec.conf)");
   AddSyntheticFlags(&desc, &s);
   po::variables_map vm;
   if (int rc = Parse("demo", argc, argv, desc, &vm); rc >= 0) return rc;
@@ -196,9 +195,10 @@ int RunDemo(int argc, const char* const* argv) {
       return 1;
     }
   }
-  fmt::print("   planted taste recovered: {:.0f}% of top-10 items in the user's favourite "
-             "cluster (random: {:.0f}%)\n",
-             100 * FavouriteShare(rec, s), 100.0 / s.clusters);
+  fmt::print(
+      "   planted taste recovered: {:.0f}% of top-10 items in the user's favourite "
+      "cluster (random: {:.0f}%)\n",
+      100 * FavouriteShare(rec, s), 100.0 / s.clusters);
 
   fmt::print("4. Retraining in batch ({}) over the whole stream and swapping the model in\n",
              engine::AlgorithmName(config.training.algorithm));
@@ -206,9 +206,10 @@ int RunDemo(int argc, const char* const* argv) {
     fmt::print(stderr, "streamrec demo: {}\n", st.message());
     return 1;
   }
-  fmt::print("   planted taste recovered: {:.0f}% of top-10 items in the user's favourite "
-             "cluster\n",
-             100 * FavouriteShare(rec, s));
+  fmt::print(
+      "   planted taste recovered: {:.0f}% of top-10 items in the user's favourite "
+      "cluster\n",
+      100 * FavouriteShare(rec, s));
 
   fmt::print("5. Sample recommendations:\n");
   engine::RecommendRequest req;
@@ -216,11 +217,11 @@ int RunDemo(int argc, const char* const* argv) {
   for (uint32_t u : SampleUsers(rec, s)) {
     const std::string user = SyntheticUserId(u);
     const auto r = rec.RecommendForUser(user, req);
-    PrintList(fmt::format("{} ({} items seen, favourite cluster c{}), source {}:", user,
-                          rec.Seen(*rec.users().Find(user)).size(),
-                          SyntheticFavouriteCluster(s, u) % s.clusters,
-                          engine::SourceName(r.source)),
-              r.items, s);
+    PrintList(
+        fmt::format("{} ({} items seen, favourite cluster c{}), source {}:", user,
+                    rec.Seen(*rec.users().Find(user)).size(),
+                    SyntheticFavouriteCluster(s, u) % s.clusters, engine::SourceName(r.source)),
+        r.items, s);
   }
   if (auto sim = rec.SimilarItems(SyntheticItemId(0), 5); sim.ok()) {
     PrintList(fmt::format("items similar to item0 (cluster c{}):", SyntheticItemCluster(s, 0)),

@@ -39,12 +39,18 @@ StatusOr<FoldResult> RunFold(const std::string& name, const std::vector<EventRec
 
 json::object MetricsJson(const engine::EvalResult& r) {
   const auto& k = r.ranking;
-  return {{"rmse", r.rating.rmse},        {"mae", r.rating.mae},
-          {"test_ratings", r.rating.count}, {"k", k.k},
-          {"precision", k.precision},     {"recall", k.recall},
-          {"ndcg", k.ndcg},               {"map", k.map},
-          {"hit_rate", k.hit_rate},       {"mrr", k.mrr},
-          {"coverage", k.coverage},       {"ranked_users", k.users},
+  return {{"rmse", r.rating.rmse},
+          {"mae", r.rating.mae},
+          {"test_ratings", r.rating.count},
+          {"k", k.k},
+          {"precision", k.precision},
+          {"recall", k.recall},
+          {"ndcg", k.ndcg},
+          {"map", k.map},
+          {"hit_rate", k.hit_rate},
+          {"mrr", k.mrr},
+          {"coverage", k.coverage},
+          {"ranked_users", k.users},
           {"train_seconds", r.train_seconds}};
 }
 
@@ -135,14 +141,14 @@ int RunEval(int argc, const char* const* argv) {
       "streamrec eval: train and evaluate a model offline\n\n"
       "  streamrec eval --data ../shared/data/ml-100k --folds u1..u5\n"
       "  streamrec eval --data ratings.csv --split 75/25 --seed 42 --json\n\nOptions");
-  desc.add_options()("help,h", "show this help")
-      ("data", po::value(&data),
-       "a MovieLens directory, a ratings file, a streamrec event file, or - for stdin")
-      ("folds", po::value(&folds_spec),
-       "official folds in --data: NAME.base trains, NAME.test tests (e.g. u1..u5, ua,ub)")
-      ("split", po::value(&split_spec), "random TRAIN/TEST split of all of --data, e.g. 75/25")
-      ("seed", po::value(&split_seed)->default_value(split_seed), "seed of the --split shuffle")
-      ("json", po::bool_switch(&as_json), "print one JSON object instead of a table");
+  desc.add_options()("help,h", "show this help")(
+      "data", po::value(&data),
+      "a MovieLens directory, a ratings file, a streamrec event file, or - for stdin")(
+      "folds", po::value(&folds_spec),
+      "official folds in --data: NAME.base trains, NAME.test tests (e.g. u1..u5, ua,ub)")(
+      "split", po::value(&split_spec), "random TRAIN/TEST split of all of --data, e.g. 75/25")(
+      "seed", po::value(&split_seed)->default_value(split_seed), "seed of the --split shuffle")(
+      "json", po::bool_switch(&as_json), "print one JSON object instead of a table");
   AddModelFlags(&desc, &flags);
   po::variables_map vm;
   try {

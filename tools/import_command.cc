@@ -23,11 +23,10 @@ int RunImport(int argc, const char* const* argv) {
       "  streamrec import movielens ml-1m/ratings.dat --out ml1m.events\n"
       "  streamrec import csv ratings.csv --out ratings.events   (header names the columns)\n"
       "\nWith --out -, the events go to standard output.\n\nOptions");
-  desc.add_options()("help,h", "show this help")
-      ("format", po::value(&format), "movielens | csv")
-      ("path", po::value(&path), "a file, or a MovieLens directory (u.data / ratings.dat / "
-                                 "ratings.csv inside)")
-      ("out,o", po::value(&out), "event file to write ('-' for stdout)");
+  desc.add_options()("help,h", "show this help")("format", po::value(&format), "movielens | csv")(
+      "path", po::value(&path),
+      "a file, or a MovieLens directory (u.data / ratings.dat / "
+      "ratings.csv inside)")("out,o", po::value(&out), "event file to write ('-' for stdout)");
   po::positional_options_description pos;
   pos.add("format", 1).add("path", 1);
   po::variables_map vm;
@@ -78,8 +77,8 @@ int RunImport(int argc, const char* const* argv) {
     users = u.size();
     items = i.size();
   }
-  fmt::print(stderr, "imported {} events ({} users, {} items) from {} into {}\n",
-             events->size(), users, items, path, out);
+  fmt::print(stderr, "imported {} events ({} users, {} items) from {} into {}\n", events->size(),
+             users, items, path, out);
   return 0;
 }
 

@@ -71,9 +71,9 @@ int RunStats(const std::string& db) {
   if (!log.ok()) return Fail("log", log.status());
   auto st = (*log)->Stats();
   if (!st.ok()) return Fail("log", st.status());
-  const json::object o{{"next_seq", st->next_seq},         {"first_seq", st->first_seq},
-                       {"last_seq", st->last_seq},         {"events", st->events},
-                       {"snapshot_seq", st->snapshot_seq}, {"snapshots", st->snapshots},
+  const json::object o{{"next_seq", st->next_seq},           {"first_seq", st->first_seq},
+                       {"last_seq", st->last_seq},           {"events", st->events},
+                       {"snapshot_seq", st->snapshot_seq},   {"snapshots", st->snapshots},
                        {"catalog_items", st->catalog_items}, {"disk_bytes", st->disk_bytes}};
   std::cout << json::serialize(o) << "\n";
   return 0;
@@ -131,17 +131,17 @@ int RunLog(int argc, const char* const* argv) {
       "  streamrec log stats --db DIR\n"
       "  streamrec log dump --db DIR [--from SEQ] [--to SEQ]\n"
       "  streamrec log append --db DIR --events FILE [--batch 1000] [--id-prefix P]\n\nOptions");
-  desc.add_options()("help,h", "show this help")("what", po::value(&what), "stats | dump | append")
-      ("db", po::value(&db), "database directory")
-      ("from", po::value(&from)->default_value(from), "dump: first seq")
-      ("to", po::value(&to)->default_value(to), "dump: last seq")
-      ("events", po::value(&events), "append: an event file, ratings file, or - for stdin")
-      ("batch", po::value(&batch)->default_value(batch), "append: events per atomic batch")
-      ("durability", po::value(&durability)->default_value(durability),
-       "append: sync | process (default: the config's, else sync)")
-      ("config", po::value(&config_path), "configuration file ([storage] durability)")
-      ("id-prefix", po::value(&id_prefix),
-       "append: give event n the event_id PREFIX<n>, so a re-run stores nothing twice");
+  desc.add_options()("help,h", "show this help")("what", po::value(&what), "stats | dump | append")(
+      "db", po::value(&db), "database directory")("from", po::value(&from)->default_value(from),
+                                                  "dump: first seq")(
+      "to", po::value(&to)->default_value(to), "dump: last seq")(
+      "events", po::value(&events), "append: an event file, ratings file, or - for stdin")(
+      "batch", po::value(&batch)->default_value(batch), "append: events per atomic batch")(
+      "durability", po::value(&durability)->default_value(durability),
+      "append: sync | process (default: the config's, else sync)")(
+      "config", po::value(&config_path), "configuration file ([storage] durability)")(
+      "id-prefix", po::value(&id_prefix),
+      "append: give event n the event_id PREFIX<n>, so a re-run stores nothing twice");
   po::positional_options_description pos;
   pos.add("what", 1);
   po::variables_map vm;

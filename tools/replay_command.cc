@@ -67,12 +67,12 @@ int RunReplay(int argc, const char* const* argv) {
       "  streamrec replay --db DIR --evaluate       from scratch, scoring each rating before\n"
       "                                             learning it (prequential RMSE/MAE)\n"
       "  streamrec replay --db DIR --from 1 --to N  only events 1..N\n\nOptions");
-  desc.add_options()("help,h", "show this help")("db", po::value(&db), "database directory")
-      ("from", po::value(&from), "first seq (from scratch, no snapshot)")
-      ("to", po::value(&to), "last seq")
-      ("config", po::value(&config_path), "configuration file (model and learner settings)")
-      ("snapshot", po::bool_switch(&snapshot), "store the rebuilt model as the newest snapshot")
-      ("evaluate", po::bool_switch(&evaluate), "prequential evaluation of the online model");
+  desc.add_options()("help,h", "show this help")("db", po::value(&db), "database directory")(
+      "from", po::value(&from), "first seq (from scratch, no snapshot)")(
+      "to", po::value(&to), "last seq")("config", po::value(&config_path),
+                                        "configuration file (model and learner settings)")(
+      "snapshot", po::bool_switch(&snapshot), "store the rebuilt model as the newest snapshot")(
+      "evaluate", po::bool_switch(&evaluate), "prequential evaluation of the online model");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);

@@ -40,8 +40,8 @@ std::vector<EventRecord> GenerateSynthetic(const SyntheticOptions& o) {
   for (uint64_t n = 0; n < o.events; ++n) {
     // Activity skewed but bounded: density ~ x^(-1/3), so the busiest user
     // has well under 1% of the events, as in real logs.
-    const uint32_t user = std::min(
-        o.users - 1, static_cast<uint32_t>(o.users * std::pow(rng.NextDouble(), 1.5)));
+    const uint32_t user =
+        std::min(o.users - 1, static_cast<uint32_t>(o.users * std::pow(rng.NextDouble(), 1.5)));
     const uint32_t fav = SyntheticFavouriteCluster(o, user) % clusters;
     const bool loyal = rng.NextDouble() < o.loyalty;
     const uint32_t cluster = loyal ? fav : static_cast<uint32_t>(rng.Uniform(clusters));

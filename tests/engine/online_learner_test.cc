@@ -288,7 +288,8 @@ TEST(OnlineLearnerFoldInTest, WritesAreSgdStepsAndGraduationInstallsTheFoldIn) {
   o.fold_in_max_events = 3;
   MFModel m(SmallModel());
   OnlineLearner learner(&m, &types, o);
-  for (uint32_t i = 0; i < 5; ++i) learner.Apply({.user = 1, .item = i, .type = rating, .value = 3});
+  for (uint32_t i = 0; i < 5; ++i)
+    learner.Apply({.user = 1, .item = i, .type = rating, .value = 3});
   // Within the limit the write path is exactly one SgdStep: the fold-in
   // is computed when a query asks for it.
   for (uint32_t i = 0; i < 3; ++i) {

@@ -396,62 +396,90 @@ TEST(SnapshotTest, NewerVersionIsUnimplemented) {
   EXPECT_EQ(DecodeSnapshot(Reseal(bytes), rec.get()).code(), StatusCode::kCorruption);
 }
 
-// Damage a checksum cannot see (a buggy writer): each inconsistency between
-// sections is refused, with a message saying what.
-TEST(SnapshotTest, InconsistentStateIsCorruption) {
+// ua rates i0 and i1 (two history entries, seen [0, 1]); ub views i1.
+std::string TinySnapshot() {
   auto rec = Fresh();
-  // ua rates i0 and i1 (two history entries, seen [0, 1]); ub views i1.
   ApplyAll(rec.get(), std::vector<Event>{{"ua", "i0", 4, 4.0f, kStartMs},
                                          {"ub", "i1", 0, 0.0f, kStartMs},
                                          {"ua", "i1", 4, 2.0f, kStartMs}});
-  const std::string good = EncodeSnapshot(*rec);
+  return EncodeSnapshot(*rec);
+}
+
+void ExpectCorruption(std::string bad, std::string_view msg) {
+  const Status st = DecodeSnapshot(Reseal(std::move(bad)), Fresh().get());
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << msg;
+  EXPECT_NE(st.message().find(msg), std::string::npos) << st.message();
+}
+
+// Damage a checksum cannot see (a buggy writer): each inconsistency between
+// sections is refused, with a message saying what.
+TEST(SnapshotTest, InconsistentFieldsAreCorruption) {
+  const std::string good = TinySnapshot();
   ASSERT_TRUE(DecodeSnapshot(good, Fresh().get()).ok());
   const size_t users = Payload(good, 2), model = Payload(good, 4), learner = Payload(good, 5);
   const size_t popularity = Payload(good, 6), seen = Payload(good, 7);
-  const auto expect = [&](std::string_view what, size_t at, auto value, std::string_view msg) {
+  const auto expect = [&](size_t at, auto value, std::string_view msg) {
     std::string bad = good;
     Patch(&bad, at, value);
-    const Status st = DecodeSnapshot(Reseal(bad), Fresh().get());
-    EXPECT_EQ(st.code(), StatusCode::kCorruption) << what;
-    EXPECT_NE(st.message().find(msg), std::string::npos) << what << ": " << st.message();
+    ExpectCorruption(std::move(bad), msg);
   };
   // users: count, {2, "ua"}, {2, "ub"}.
-  expect("duplicate id", users + 4 + 6 + 4 + 1, 'a', "'ua' appears at indices 0 and 1");
-  expect("model rows", model + 4, uint32_t{3}, "3 x 2 rows for 2 users and 2 items");
+  expect(users + 4 + 6 + 4 + 1, 'a', "'ua' appears at indices 0 and 1");
+  expect(model + 4, uint32_t{3}, "3 x 2 rows for 2 users and 2 items");
   // learner: mean_count, n, then ua: events, history length, {item, target, weight}...
-  expect("history item", learner + 20, uint32_t{2}, "unknown item");
-  expect("event count", learner + 12, uint32_t{3}, "user 0 has 3 events and a history of 2");
-  expect("has_anchor", popularity, uint8_t{0}, "without an anchor");
-  expect("has_anchor value", popularity, uint8_t{2}, "has_anchor is 2");
+  expect(learner + 20, uint32_t{2}, "unknown item");
+  expect(learner + 12, uint32_t{3}, "user 0 has 3 events and a history of 2");
+  expect(popularity, uint8_t{0}, "without an anchor");
+  expect(popularity, uint8_t{2}, "has_anchor is 2");
   // seen: n, then ua: count 2, items 0 and 1.
-  expect("seen order", seen + 8, uint32_t{1}, "user 0: items not ascending");
-  expect("seen item", seen + 12, uint32_t{2}, "user 0: items not ascending or unknown");
+  expect(seen + 8, uint32_t{1}, "user 0: items not ascending");
+  expect(seen + 12, uint32_t{2}, "user 0: items not ascending or unknown");
+}
 
-  // Longer sections: `extra` inserted at `at`, the count at `count_at` set
-  // to `n`, the section's length fixed up.
-  const auto grown = [&](uint32_t tag, size_t at, std::string_view extra, size_t count_at,
-                         uint32_t n, std::string_view msg) {
+TEST(SnapshotTest, SurplusDataIsCorruption) {
+  const std::string good = TinySnapshot();
+  const size_t learner = Payload(good, 5), popularity = Payload(good, 6);
+  const size_t seen = Payload(good, 7), counters = Payload(good, 8);
+  // `extra` inserted at `at` in section `tag` (its length fixed up), and the
+  // count at `count_at` (if any) raised to 3 to claim it.
+  const auto grown = [&](uint32_t tag, size_t at, size_t extra, size_t count_at,
+                         std::string_view msg) {
     std::string bad = good;
-    bad.insert(at, extra);
+    bad.insert(at, std::string(extra, '\0'));
     const size_t len_at = Payload(good, tag) - 8;
     uint64_t len;
     std::memcpy(&len, bad.data() + len_at, 8);
-    Patch(&bad, len_at, len + extra.size());
-    if (count_at != 0) Patch(&bad, count_at, n);
-    const Status st = DecodeSnapshot(Reseal(bad), Fresh().get());
-    EXPECT_EQ(st.code(), StatusCode::kCorruption) << msg;
-    EXPECT_NE(st.message().find(msg), std::string::npos) << st.message();
+    Patch(&bad, len_at, len + extra);
+    if (count_at != 0) Patch(&bad, count_at, uint32_t{3});
+    ExpectCorruption(std::move(bad), msg);
   };
-  const std::string zeros(8, '\0');
-  const size_t counters = Payload(good, 8);
-  grown(5, popularity - 12, zeros, learner + 8, 3, "learner section: 3 users of 2");
-  grown(6, seen - 12, zeros, popularity + 17, 3, "3 scores for 2 items");
-  grown(7, counters - 12, zeros.substr(4), seen, 3, "seen section: 3 users of 2");
-  grown(8, counters + 8, zeros, 0, 0, "counters section: 8 bytes left over");
-  std::string trailing = good;
-  trailing.insert(good.size() - 4, "x");
-  EXPECT_NE(DecodeSnapshot(Reseal(trailing), Fresh().get()).message().find("1 bytes after"),
-            std::string::npos);
+  grown(5, popularity - 12, 8, learner + 8, "learner section: 3 users of 2");
+  grown(6, seen - 12, 8, popularity + 17, "3 scores for 2 items");
+  grown(7, counters - 12, 4, seen, "seen section: 3 users of 2");
+  grown(8, counters + 8, 8, 0, "counters section: 8 bytes left over");
+  // One byte between the last section and the (recomputed) checksum.
+  ExpectCorruption(good.substr(0, good.size() - 4) + "x" + "crc!",
+                   "1 bytes after the last section");
+}
+
+TEST(SnapshotTest, ForgottenUsersRoundTrip) {
+  const Stream s = MakeStream(2000, 13);
+  auto a = Fresh();
+  ApplyAll(a.get(), s.events);
+  // A graduated user and a young one: tombstone ids, zeroed learner state.
+  ASSERT_TRUE(a->ForgetUser(s.users[0]));
+  ASSERT_TRUE(a->ForgetUser(s.users[250]));
+  const std::string bytes = EncodeSnapshot(*a);
+  auto b = Fresh();
+  ASSERT_TRUE(DecodeSnapshot(bytes, b.get()).ok());
+  EXPECT_EQ(EncodeSnapshot(*b), bytes);
+  EXPECT_FALSE(b->users().Find(s.users[0]).has_value());
+  ExpectSameAnswers(*a, *b, s);
+  // They come back as new users, identically on both.
+  const Event back{s.users[0], s.items[3], 4, 4.5f, kStartMs};
+  ASSERT_TRUE(a->Apply(back).ok());
+  ASSERT_TRUE(b->Apply(back).ok());
+  EXPECT_EQ(EncodeSnapshot(*b), EncodeSnapshot(*a));
 }
 
 TEST(SnapshotTest, RestorersCheckTheirInputs) {

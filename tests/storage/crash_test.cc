@@ -25,11 +25,12 @@ namespace {
 
 // Runs the child for `run_ms`, SIGKILLs it, returns the ids it printed as
 // acknowledged (complete lines only: a torn last line was never acked).
-std::vector<std::string> RunAndKill(const std::string& db, int cycle, const char* mode,
-                                    int run_ms, const std::string& out_path) {
+std::vector<std::string> RunAndKill(const std::string& db, int cycle, const char* mode, int run_ms,
+                                    const std::string& out_path) {
   std::string cycle_s = std::to_string(cycle);
-  std::vector<char*> argv = {const_cast<char*>(STREAMREC_CRASH_CHILD), const_cast<char*>(db.c_str()),
-                             cycle_s.data(), const_cast<char*>(mode), nullptr};
+  std::vector<char*> argv = {const_cast<char*>(STREAMREC_CRASH_CHILD),
+                             const_cast<char*>(db.c_str()), cycle_s.data(), const_cast<char*>(mode),
+                             nullptr};
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
@@ -43,8 +44,8 @@ std::vector<std::string> RunAndKill(const std::string& db, int cycle, const char
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFSIGNALED(status)) << "the child exited by itself (status " << status
-                                   << "): it failed before the kill";
+  EXPECT_TRUE(WIFSIGNALED(status))
+      << "the child exited by itself (status " << status << "): it failed before the kill";
   std::ifstream in(out_path, std::ios::binary);
   std::stringstream buf;
   buf << in.rdbuf();
@@ -76,12 +77,15 @@ void CrashCycles(const char* mode, int cycles, uint32_t seed) {
     ASSERT_TRUE(log.ok()) << "cycle " << cycle << ": " << log.status().ToString();
     std::map<std::string, int> stored;
     uint64_t prev = 0;
-    ASSERT_TRUE((*log)->Scan(1, UINT64_MAX, [&](const StoredEvent& e) {
-                         EXPECT_GT(e.seq, prev);
-                         prev = e.seq;
-                         ++stored[e.event_id];
-                         return true;
-                       }).ok());
+    ASSERT_TRUE((*log)
+                    ->Scan(1, UINT64_MAX,
+                           [&](const StoredEvent& e) {
+                             EXPECT_GT(e.seq, prev);
+                             prev = e.seq;
+                             ++stored[e.event_id];
+                             return true;
+                           })
+                    .ok());
     for (const auto& [id, n] : stored) ASSERT_EQ(n, 1) << "event " << id << " stored twice";
     for (const auto& [id, n] : acked) {
       ASSERT_EQ(stored.count(id), 1u) << "cycle " << cycle << ": acknowledged " << id << " lost";

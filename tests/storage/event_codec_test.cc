@@ -64,11 +64,10 @@ TEST(EventCodecTest, FingerprintIgnoresIdAndSeqButNotPayload) {
   b.event_id = "other";
   b.seq = 99;
   EXPECT_EQ(PayloadFingerprint(a), PayloadFingerprint(b));
-  for (auto change : {+[](StoredEvent* e) { e->user += "x"; },
-                      +[](StoredEvent* e) { e->item += "x"; },
-                      +[](StoredEvent* e) { e->type = "view"; },
-                      +[](StoredEvent* e) { e->value = 4.0f; },
-                      +[](StoredEvent* e) { e->ts_ms += 1; }}) {
+  for (auto change :
+       {+[](StoredEvent* e) { e->user += "x"; }, +[](StoredEvent* e) { e->item += "x"; },
+        +[](StoredEvent* e) { e->type = "view"; }, +[](StoredEvent* e) { e->value = 4.0f; },
+        +[](StoredEvent* e) { e->ts_ms += 1; }}) {
     StoredEvent c = Sample();
     change(&c);
     EXPECT_NE(PayloadFingerprint(a), PayloadFingerprint(c));

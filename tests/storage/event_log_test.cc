@@ -23,10 +23,12 @@ NewEvent Ev(std::string id, std::string user, std::string item, float value = 0.
 
 std::vector<StoredEvent> All(const EventLog& log) {
   std::vector<StoredEvent> out;
-  EXPECT_TRUE(log.Scan(1, UINT64_MAX, [&](const StoredEvent& e) {
-                   out.push_back(e);
-                   return true;
-                 }).ok());
+  EXPECT_TRUE(log.Scan(1, UINT64_MAX,
+                       [&](const StoredEvent& e) {
+                         out.push_back(e);
+                         return true;
+                       })
+                  .ok());
   return out;
 }
 
@@ -59,10 +61,12 @@ TEST(EventLogTest, AppendAssignsConsecutiveSeqsAndScansInOrder) {
   EXPECT_EQ(all[1].ts_ms, -5);
   // A bounded scan.
   std::vector<uint64_t> seqs;
-  ASSERT_TRUE(log->Scan(2, 2, [&](const StoredEvent& e) {
-                   seqs.push_back(e.seq);
-                   return true;
-                 }).ok());
+  ASSERT_TRUE(log->Scan(2, 2,
+                        [&](const StoredEvent& e) {
+                          seqs.push_back(e.seq);
+                          return true;
+                        })
+                  .ok());
   EXPECT_EQ(seqs, std::vector<uint64_t>{2});
 }
 
@@ -228,7 +232,8 @@ TEST(EventLogTest, CatalogPutGetDeleteScan) {
   ASSERT_TRUE(log->ScanItems([&](std::string_view id, const ItemMeta&) {
                    ids.emplace_back(id);
                    return true;
-                 }).ok());
+                 })
+                  .ok());
   EXPECT_EQ(ids, std::vector<std::string>{"i1"});
   EXPECT_EQ(log->PutItem("", m).code(), StatusCode::kInvalidArgument);
 }

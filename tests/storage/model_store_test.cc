@@ -104,10 +104,13 @@ TEST(ModelStoreTest, ForgetUserAtOnceAndAfterRestart) {
   EXPECT_FALSE(store->recommender().users().Find("u3").has_value());
   EXPECT_TRUE(store->recommender().users().Find("u4").has_value());
   size_t u3_events = 0;
-  ASSERT_TRUE(store->log().Scan(1, UINT64_MAX, [&](const StoredEvent& e) {
-                     u3_events += e.user == "u3";
-                     return true;
-                   }).ok());
+  ASSERT_TRUE(store->log()
+                  .Scan(1, UINT64_MAX,
+                        [&](const StoredEvent& e) {
+                          u3_events += e.user == "u3";
+                          return true;
+                        })
+                  .ok());
   EXPECT_EQ(u3_events, 0u);
 }
 

@@ -68,9 +68,9 @@ TEST(RecoveryTest, SnapshotPlusTailEqualsFullReplayBitForBit) {
     // The same log applied from scratch, ignoring the snapshot.
     engine::Recommender full(SmallOptions(), types);
     ASSERT_TRUE(l->Scan(1, UINT64_MAX, [&](const StoredEvent& e) {
-                     EXPECT_TRUE(ApplyStored(e, &full).ok());
-                     return true;
-                   }).ok());
+                   EXPECT_TRUE(ApplyStored(e, &full).ok());
+                   return true;
+                 }).ok());
     EXPECT_TRUE(engine::EncodeSnapshot(full) == engine::EncodeSnapshot(from_snapshot))
         << "snapshot + tail differs from a full replay";
   }

@@ -30,7 +30,6 @@ extern char** environ;
 
 namespace streamrec::tools::testing {
 
-
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
@@ -69,7 +68,8 @@ inline std::string MovieLens100KDir() {
 }
 
 // The value of `key` under [section] in an INI file, or "" if absent.
-inline std::string IniValue(const std::string& path, const std::string& section, const std::string& key) {
+inline std::string IniValue(const std::string& path, const std::string& section,
+                            const std::string& key) {
   std::ifstream in(path);
   std::string line, current;
   const std::regex kv(R"(^\s*([A-Za-z_]+)\s*=\s*(\S*)\s*$)");

@@ -31,11 +31,10 @@ class CliStorageTest : public CliTest {
 
 TEST_F(CliStorageTest, AppendIsIdempotentWithIdPrefix) {
   const std::string db = MakeDb();
-  const RunResult again = Run({"log", "append", "--db", db, "--events", Path("g.events"),
-                               "--id-prefix", "p"});
+  const RunResult again =
+      Run({"log", "append", "--db", db, "--events", Path("g.events"), "--id-prefix", "p"});
   ASSERT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_NE(again.err.find("appended 0 events (2000 duplicates)"), std::string::npos)
-      << again.err;
+  EXPECT_NE(again.err.find("appended 0 events (2000 duplicates)"), std::string::npos) << again.err;
   const RunResult stats = Run({"log", "stats", "--db", db});
   ASSERT_EQ(stats.exit_code, 0) << stats.err;
   const json::object o = json::parse(stats.out).as_object();
@@ -91,9 +90,9 @@ TEST_F(CliStorageTest, UsageErrors) {
   ExpectUsageError(Run({"log", "stats"}), {"--db is required"});
   ExpectUsageError(Run({"log", "nope", "--db", Path("x")}), {"expected stats, dump or append"});
   ExpectUsageError(Run({"log", "append", "--db", Path("x")}), {"--events is required"});
-  ExpectUsageError(Run({"log", "append", "--db", Path("x"), "--events", Path("x"),
-                        "--durability", "maybe"}),
-                   {"--durability must be 'sync' or 'process'"});
+  ExpectUsageError(
+      Run({"log", "append", "--db", Path("x"), "--events", Path("x"), "--durability", "maybe"}),
+      {"--durability must be 'sync' or 'process'"});
   ExpectUsageError(Run({"replay"}), {"--db is required"});
   ExpectUsageError(Run({"replay", "--db", Path("x"), "--from", "5", "--snapshot"}),
                    {"--snapshot needs the whole log"});
@@ -104,16 +103,15 @@ TEST_F(CliStorageTest, UsageErrors) {
 }
 
 TEST_F(CliStorageTest, StorageBenchmarksRun) {
-  const RunResult log = Run({"bench", "log", "--dir", Path("b"), "--seconds", "0.2", "--batch",
-                             "10"});
+  const RunResult log =
+      Run({"bench", "log", "--dir", Path("b"), "--seconds", "0.2", "--batch", "10"});
   ASSERT_EQ(log.exit_code, 0) << log.err;
   EXPECT_NE(log.out.find("sync    batch    10"), std::string::npos) << log.out;
   EXPECT_NE(log.out.find("process batch    10"), std::string::npos) << log.out;
-  const RunResult rec = Run({"bench", "recovery", "--dir", Path("b"), "--events", "3000",
-                             "--rank", "8"});
+  const RunResult rec =
+      Run({"bench", "recovery", "--dir", Path("b"), "--events", "3000", "--rank", "8"});
   ASSERT_EQ(rec.exit_code, 0) << rec.err;
-  EXPECT_NE(rec.out.find("snapshot at seq 3000, 0 events replayed"), std::string::npos)
-      << rec.out;
+  EXPECT_NE(rec.out.find("snapshot at seq 3000, 0 events replayed"), std::string::npos) << rec.out;
 }
 
 }  // namespace

@@ -307,8 +307,9 @@ TEST_F(CliTest, ImportToStdoutFeedsEvalFromStdin) {
   for (int u = 0; u < 60; ++u) {
     for (int i = 0; i < 25; ++i) {
       if ((u + i) % 3 == 0) continue;
-      text += std::to_string(u) + "\t" + std::to_string(i) + "\t" + std::to_string(1 + (u * i) % 5) +
-              "\t" + std::to_string(880000000 + u * 100 + i) + "\n";
+      text += std::to_string(u) + "\t" + std::to_string(i) + "\t" +
+              std::to_string(1 + (u * i) % 5) + "\t" + std::to_string(880000000 + u * 100 + i) +
+              "\n";
     }
   }
   WriteFile(ratings, text);
