@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <unordered_map>
 
+#include "storage/rocks_status.h"
+
 namespace streamrec::storage {
 namespace {
 
@@ -20,16 +22,6 @@ constexpr const char* kCatalogCf = "catalog";
 constexpr const char* kMetaCf = "meta";
 constexpr const char* kSchemaKey = "schema_version";
 constexpr const char* kNextSeqKey = "next_seq";
-
-Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return Status::OK();
-  const std::string msg = fmt::format("{}: {}", what, s.ToString());
-  if (s.IsCorruption()) return Status::Corruption(msg);
-  if (s.IsNotFound()) return Status::NotFound(msg);
-  if (s.IsInvalidArgument()) return Status::InvalidArgument(msg);
-  if (s.IsNotSupported()) return Status::Unimplemented(msg);
-  return Status::IOError(msg);
-}
 
 }  // namespace
 

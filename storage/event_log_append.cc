@@ -3,17 +3,9 @@
 #include <rocksdb/write_batch.h>
 
 #include "storage/event_log.h"
+#include "storage/rocks_status.h"
 
 namespace streamrec::storage {
-namespace {
-
-Status FromRocksWrite(const rocksdb::Status& s) {
-  if (s.ok()) return Status::OK();
-  if (s.IsCorruption()) return Status::Corruption("writing the event log: " + s.ToString());
-  return Status::IOError("writing the event log: " + s.ToString());
-}
-
-}  // namespace
 
 struct EventLog::Writer {
   std::span<const NewEvent> batch;
@@ -85,7 +77,7 @@ Status EventLog::CommitGroup(const std::vector<Writer*>& group, uint64_t* next_s
   wb.Put(meta_, "next_seq", SeqKey(*next_seq));
   rocksdb::WriteOptions wo;
   wo.sync = options_.durability == Durability::kSync;
-  const Status s = FromRocksWrite(db_->Write(wo, &wb));
+  const Status s = FromRocks(db_->Write(wo, &wb), "writing the event log");
   if (!s.ok()) *next_seq = start;
   return s;
 }

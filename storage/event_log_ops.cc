@@ -3,16 +3,10 @@
 #include <rocksdb/write_batch.h>
 
 #include "storage/event_log.h"
+#include "storage/rocks_status.h"
 
 namespace streamrec::storage {
 namespace {
-
-Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return Status::OK();
-  const std::string msg = fmt::format("{}: {}", what, s.ToString());
-  if (s.IsCorruption()) return Status::Corruption(msg);
-  return Status::IOError(msg);
-}
 
 rocksdb::WriteOptions SyncedWrite() {
   rocksdb::WriteOptions wo;

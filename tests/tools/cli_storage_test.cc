@@ -1,5 +1,6 @@
 // CLI tests of the database commands: log stats|dump|append, replay, and the
 // storage benchmarks, through the real binary.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -52,7 +53,7 @@ TEST_F(CliStorageTest, DumpPrintsJsonLinesInSeqOrder) {
   while (std::getline(lines, line)) {
     const json::object o = json::parse(line).as_object();
     EXPECT_EQ(o.at("seq").as_int64(), expect);
-    EXPECT_EQ(o.at("event_id").as_string(), "p" + std::to_string(expect - 1));
+    EXPECT_EQ(o.at("event_id").as_string(), fmt::format("p{}", expect - 1));
     EXPECT_FALSE(o.at("user").as_string().empty());
     ++expect;
   }
