@@ -353,7 +353,7 @@ Status ReadSections(std::string_view body, Decoded* d) {
       return Corrupt(s, fmt::format("{} bytes left over", section.remaining()));
     }
   }
-  if (false) {
+  if (r.remaining() != 0) {
     return Status::Corruption(
         fmt::format("snapshot: {} bytes after the last section", r.remaining()));
   }

@@ -9,7 +9,8 @@
 // stored and checked.
 //
 // Format, version 1. Integers are little-endian; f32/f64 are IEEE-754 bit
-// patterns written as u32/u64, so restore is bit-exact on any host.
+// patterns written as u32/u64, so restore is bit-exact. (The codec copies
+// fields as they lie in memory and so builds for little-endian hosts only.)
 //
 //   magic     8 bytes  "SRSNAP\0\0"
 //   version   u32      1
@@ -25,7 +26,8 @@
 //   1 config      i32 rank, u64 seed, f32 init_stddev (the model's options:
 //                 they decide every new row), u32 fold_in_max_events (which
 //                 users' histories are kept).
-//   2 users       u32 n, then n x {u32 len, len bytes}: ids in index order.
+//   2 users       u32 n, then n x {u32 len, len bytes}: ids in index order,
+//                 "" for a forgotten one (IdMap::Forget); others distinct.
 //   3 items       the same for items.
 //   4 model       f32 global_mean, u32 num_users (= users n), u32 num_items
 //                 (= items n), f32 user factors [num_users x rank, row-major],
