@@ -92,6 +92,7 @@ class Recommender {
   std::vector<NamedScore> Popular(size_t n) const;
 
   const EventTypes& types() const { return types_; }
+  const RecommenderOptions& options() const { return options_; }
   const IdMap& users() const { return users_; }
   const IdMap& items() const { return items_; }
   const MFModel& model() const { return model_; }

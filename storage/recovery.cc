@@ -22,13 +22,45 @@ Status ApplyStored(const StoredEvent& e, engine::Recommender* rec) {
   return Status::OK();
 }
 
+uint64_t ConfigFingerprint(const engine::Recommender& rec) {
+  const engine::RecommenderOptions& o = rec.options();
+  // Floats in hex ({:a}) so that any change of any bit shows.
+  std::string text = fmt::format(
+      "model {} {} {:a}; learner {:a} {:a} {:a} {:a} {} {:a} {:a}; popularity {:a}; "
+      "cold {}; idlen {}; types",
+      o.model.rank, o.model.seed, o.model.init_stddev, o.learner.sgd.learning_rate,
+      o.learner.sgd.regularization, o.learner.sgd.bias_learning_rate,
+      o.learner.sgd.bias_regularization, o.learner.fold_in_max_events,
+      o.learner.fold_in_regularization, o.learner.fold_in_bias_regularization,
+      o.popularity.half_life_ms, o.cold_start_min_items, o.max_id_length);
+  for (size_t t = 0; t < rec.types().size(); ++t) {
+    const engine::EventTypeSpec& s = rec.types().spec(static_cast<engine::EventTypeId>(t));
+    text += fmt::format(" {}:{:a}:{}:{:a}:{:a}:{:a}", s.name, s.weight, s.explicit_rating,
+                        s.implied_rating.value_or(-1.0f), s.min_value, s.max_value);
+  }
+  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
 StatusOr<RecoveryResult> Recover(const EventLog& log, engine::Recommender* rec, uint64_t up_to) {
   const auto t0 = std::chrono::steady_clock::now();
   RecoveryResult r;
   StatusOr<std::optional<Snapshot>> snap = log.LatestSnapshot();
   if (!snap.ok()) return snap.status();
   if (*snap && (*snap)->seq <= up_to) {
-    Status st = engine::DecodeSnapshot((*snap)->blob, rec);
+    const std::string_view stored = (*snap)->blob;
+    uint64_t fingerprint = 0;
+    Status st = stored.size() < 8 ? Status::Corruption("snapshot shorter than its header")
+                                  : DecodeSeqKey(stored.substr(0, 8), &fingerprint);
+    if (st.ok() && fingerprint != ConfigFingerprint(*rec)) {
+      st = Status::FailedPrecondition(
+          "written under other model/learner/event-type settings than the current ones");
+    }
+    if (st.ok()) st = engine::DecodeSnapshot(stored.substr(8), rec);
     if (st.ok()) {
       r.snapshot_seq = (*snap)->seq;
       r.last_seq = r.snapshot_seq;
@@ -52,7 +84,9 @@ StatusOr<RecoveryResult> Recover(const EventLog& log, engine::Recommender* rec, 
 }
 
 Status WriteSnapshot(EventLog* log, const engine::Recommender& rec, uint64_t seq) {
-  return log->PutSnapshot(seq, engine::EncodeSnapshot(rec));
+  std::string value = SeqKey(ConfigFingerprint(rec));  // 8 bytes big-endian
+  value += engine::EncodeSnapshot(rec);
+  return log->PutSnapshot(seq, value);
 }
 
 }  // namespace streamrec::storage

@@ -37,7 +37,14 @@ struct RecoveryResult {
 StatusOr<RecoveryResult> Recover(const EventLog& log, engine::Recommender* rec,
                                  uint64_t up_to = UINT64_MAX);
 
-// Encodes the engine and stores it as the snapshot after `seq`.
+// A hash of every setting that changes what Apply computes (model, learner,
+// popularity options, event types and their weights, id limits). Stored with
+// each snapshot: a snapshot taken under other settings is not replayed onto
+// (the result would match no full replay), the whole log is instead.
+uint64_t ConfigFingerprint(const engine::Recommender& rec);
+
+// Encodes the engine and stores it as the snapshot after `seq`, prefixed
+// with its ConfigFingerprint (8 bytes, big-endian).
 Status WriteSnapshot(EventLog* log, const engine::Recommender& rec, uint64_t seq);
 
 }  // namespace streamrec::storage

@@ -94,8 +94,44 @@ TEST(RecoveryTest, SnapshotOfAnotherRankIsSkippedAndTheLogReplayed) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->snapshot_seq, 0u);
   EXPECT_EQ(r->replayed, 300u);
-  EXPECT_NE(r->snapshot_skipped.find("rank"), std::string::npos) << r->snapshot_skipped;
+  EXPECT_NE(r->snapshot_skipped.find("settings"), std::string::npos) << r->snapshot_skipped;
   EXPECT_EQ(rec.events_applied(), 300u);
+}
+
+TEST(RecoveryTest, SnapshotUnderOtherLearnerSettingsIsSkipped) {
+  // Same rank and seed, another learning rate: decoding would succeed, but
+  // replaying the tail onto it would match no full replay.
+  TempDir dir;
+  auto log = Open(dir.path());
+  const auto events = Stream(300, 6);
+  ASSERT_TRUE(log->Append(std::span(events).subspan(0, 200)).ok());
+  const engine::EventTypes types = engine::EventTypes::Defaults();
+  {
+    engine::RecommenderOptions other = SmallOptions();
+    other.learner.sgd.learning_rate *= 2;
+    engine::Recommender rec(other, types);
+    ASSERT_TRUE(Recover(*log, &rec).ok());
+    ASSERT_TRUE(WriteSnapshot(log.get(), rec, 200).ok());
+  }
+  ASSERT_TRUE(log->Append(std::span(events).subspan(200)).ok());
+  engine::Recommender rec(SmallOptions(), types);
+  auto r = Recover(*log, &rec);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->snapshot_seq, 0u);
+  EXPECT_EQ(r->replayed, 300u);
+  engine::Recommender full(SmallOptions(), types);
+  ASSERT_TRUE(log->Scan(1, UINT64_MAX, [&](const StoredEvent& e) {
+                   EXPECT_TRUE(ApplyStored(e, &full).ok());
+                   return true;
+                 }).ok());
+  EXPECT_TRUE(engine::EncodeSnapshot(full) == engine::EncodeSnapshot(rec));
+  // The fingerprint covers event-type weights too.
+  engine::EventTypeSpec view{"view", 0.2f, false, 3.5f, 0, 0};
+  auto changed = engine::EventTypes::Create({view});
+  ASSERT_TRUE(changed.ok());
+  engine::Recommender a(SmallOptions(), types), b(SmallOptions(), *changed);
+  EXPECT_NE(ConfigFingerprint(a), ConfigFingerprint(b));
+  EXPECT_EQ(ConfigFingerprint(a), ConfigFingerprint(engine::Recommender(SmallOptions(), types)));
 }
 
 TEST(RecoveryTest, DeletedUserIsUnknownAfterRestart) {
