@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/catalog.h"
 #include "engine/event.h"
 #include "engine/event_types.h"
 #include "engine/id_map.h"
@@ -64,6 +65,14 @@ struct RecommendRequest {
   size_t n = 10;
   std::vector<std::string> exclude;  // item ids never to return
   bool include_seen = false;         // return items the user already has
+  std::string category;              // only items of this category ("" = any)
+};
+
+struct SimilarRequest {
+  size_t n = 10;
+  std::string user;                  // exclude this user's seen items ("" = none)
+  std::vector<std::string> exclude;  // item ids never to return
+  std::string category;              // only items of this category ("" = any)
 };
 
 class Recommender {
@@ -89,7 +98,18 @@ class Recommender {
   // unknown item. `for_user` (optional) excludes that user's seen items.
   StatusOr<std::vector<NamedScore>> SimilarItems(std::string_view item, size_t n,
                                                  std::string_view for_user = {}) const;
-  std::vector<NamedScore> Popular(size_t n) const;
+  StatusOr<std::vector<NamedScore>> SimilarItems(std::string_view item,
+                                                 const SimilarRequest& req) const;
+  // The n most popular visible items, of `category` if non-empty.
+  std::vector<NamedScore> Popular(size_t n, std::string_view category = {}) const;
+
+  // Item metadata (categories, hidden). Hidden items are never returned by
+  // the three queries above; a category filter keeps only its items.
+  // InvalidArgument for a bad id or metadata (Catalog::Validate).
+  Status SetItemMeta(std::string_view item, ItemMeta meta);
+  // False if the item had no metadata.
+  bool RemoveItemMeta(std::string_view item);
+  const Catalog& catalog() const { return catalog_; }
 
   const EventTypes& types() const { return types_; }
   const RecommenderOptions& options() const { return options_; }
@@ -109,7 +129,7 @@ class Recommender {
   bool ForgetUser(std::string_view user);
 
   // Back to the freshly constructed state (same options and types): no
-  // ids, rows, counts or seen items.
+  // ids, rows, counts, seen items or item metadata.
   void Reset();
 
  private:
@@ -127,6 +147,8 @@ class Recommender {
   OnlineLearner learner_;
   Popularity popularity_;
   std::vector<std::vector<uint32_t>> seen_;  // per user, sorted
+  // Not part of snapshots: storage keeps it in its own column family.
+  Catalog catalog_;
   uint64_t events_applied_ = 0;
 };
 

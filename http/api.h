@@ -1,0 +1,80 @@
+// Api: streamrec's HTTP API (README "HTTP API" documents every route). It
+// routes, authenticates, parses and validates JSON, and bridges to the
+// LiveStore: reads run on the calling server thread against the published
+// engine (wait-free); writes are queued on the store and answered from its
+// callback, so no server thread ever waits for disk or for the writer.
+//
+//   POST   /v1/events                      write
+//   GET    /v1/users/{user}/recommendations read
+//   DELETE /v1/users/{user}                 write
+//   GET    /v1/items/{item}/similar         read
+//   GET    /v1/items/popular                read
+//   GET    /v1/items/{item}                 read
+//   PUT    /v1/items/{item}                 write
+//   DELETE /v1/items/{item}                 write
+//   POST   /v1/admin/snapshot               admin
+//   POST   /v1/admin/retrain                admin
+//   GET    /v1/admin/status                 admin
+//   GET    /healthz                         open
+//   GET    /metrics                         open (Prometheus text)
+//
+// Thread-safety: Handle() from any number of server threads at once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "http/handler.h"
+#include "http/metrics.h"
+#include "storage/live_store.h"
+
+namespace streamrec::http {
+
+// What a key may do; a key's scopes are a bitwise OR. admin implies
+// nothing else: give a key every scope it needs.
+enum Scope : uint32_t { kScopeRead = 1, kScopeWrite = 2, kScopeAdmin = 4 };
+
+struct ApiKey {
+  std::string name;   // for logs and metrics; never the secret
+  std::string secret;  // sent as "Authorization: Bearer <secret>" or "X-API-Key"
+  uint32_t scopes = 0;
+};
+
+struct ApiOptions {
+  // Empty: no authentication (the server must then bind to loopback only).
+  // Otherwise every route but /healthz and /metrics needs a key with the
+  // route's scope: 401 without a valid key, 403 if it lacks the scope.
+  // Secrets are compared in constant time.
+  std::vector<ApiKey> keys;
+  // Most events in one POST /v1/events: 413 beyond.
+  size_t max_batch_events = 10000;
+  // Deepest JSON nesting accepted: 400 beyond (events are depth 2-3).
+  int max_json_depth = 16;
+  // Largest n for recommendations, similar and popular: 400 beyond.
+  size_t max_results = 1000;
+  // Longest id in a URL path or query after percent-decoding, bytes.
+  size_t max_id_length = 256;
+};
+
+class Api : public Handler {
+ public:
+  // `store` must outlive the Api.
+  Api(storage::LiveStore* store, const ApiOptions& options);
+  ~Api() override;
+
+  void Handle(Request req, Responder respond) override;
+  void OnRejected(unsigned status) override;
+
+  // Request counts, latency histograms and store gauges.
+  const HttpMetrics& metrics() const { return metrics_; }
+
+ private:
+  struct Route;
+  storage::LiveStore* store_;
+  ApiOptions options_;
+  HttpMetrics metrics_;
+};
+
+}  // namespace streamrec::http

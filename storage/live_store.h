@@ -1,0 +1,170 @@
+// LiveStore: the server's database. A ModelStore made concurrent: many
+// threads ingest, many threads read, and neither ever waits for the other.
+//
+//   IngestAsync ─► log thread: one group write per wake-up (one fsync for
+//     every batch queued meanwhile), deletes, catalog writes, all in log
+//     order ─► model thread: applies each op to the standby copy of the
+//     engine, publishes it, acknowledges (callbacks), then applies the same
+//     op to the other copy (engine/left_right.h) ─► Read(): wait-free.
+//
+// An acknowledged event is durable (per the durability option) and visible
+// to every Read() that starts after the acknowledgement: read-your-writes.
+// Snapshots are written by the model thread every N events / T seconds and
+// on Close(); a restart loads the newest and replays the log after it.
+//
+// Thread-safety: every public method may be called from any thread.
+// Callbacks run on the store's own threads: they must not block (post the
+// result to an executor) and must not call back into the store
+// synchronously.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/catalog.h"
+#include "engine/evaluation.h"
+#include "engine/left_right.h"
+#include "engine/recommender.h"
+#include "engine/status.h"
+#include "storage/event_log.h"
+#include "storage/model_store.h"
+#include "storage/recovery.h"
+
+namespace streamrec::storage {
+
+struct LiveStoreOptions {
+  // Durability, snapshot policy and snapshots kept (as for ModelStore).
+  ModelStoreOptions store;
+  // Events accepted but not yet acknowledged, across all callers. Beyond
+  // it IngestAsync fails fast with ResourceExhausted (HTTP 429) instead of
+  // queueing without bound: a slow disk then pushes back on clients rather
+  // than growing memory and latency.
+  size_t max_pending_events = 200000;
+  // Batch retraining (`Retrain()`): algorithm and its settings.
+  engine::EvalOptions training;
+};
+
+// What the model thread has published, as readers see it.
+struct Replica {
+  explicit Replica(std::unique_ptr<engine::Recommender> r) : rec(std::move(r)) {}
+  std::unique_ptr<engine::Recommender> rec;
+  uint64_t applied_seq = 0;  // every event with seq <= this is in rec
+};
+
+enum class RetrainState { kIdle, kRunning, kSucceeded, kFailed };
+std::string_view RetrainStateName(RetrainState s);
+
+struct RetrainStatus {
+  RetrainState state = RetrainState::kIdle;
+  uint64_t runs = 0;               // retrains started since Open
+  uint64_t trained_through_seq = 0;  // the log prefix the last run used
+  uint64_t examples = 0;           // rating-model events it trained on
+  double seconds = 0.0;            // wall time of the last finished run
+  double train_rmse = 0.0;         // its final training RMSE
+  std::string algorithm;
+  std::string error;               // kFailed only
+};
+
+struct LiveStatus {
+  uint64_t applied_seq = 0;    // newest event visible to readers
+  uint64_t durable_seq = 0;    // newest event in the log
+  uint64_t events_applied = 0;
+  uint64_t pending_events = 0;  // accepted, not yet acknowledged
+  uint64_t users = 0;           // known (not forgotten) user ids
+  uint64_t items = 0;
+  uint64_t catalog_items = 0;
+  int rank = 0;
+  uint64_t model_bytes = 0;     // one copy's factors and biases
+  uint64_t snapshot_seq = 0;    // newest snapshot written or loaded (0: none)
+  double snapshot_age_seconds = -1.0;  // -1: none yet
+  uint64_t snapshots_written = 0;
+  RecoveryResult recovery;      // what Open did
+  RetrainStatus retrain;
+  bool closed = false;
+};
+
+class LiveStore {
+ public:
+  using IngestCallback = std::function<void(StatusOr<AppendResult>)>;
+  using DoneCallback = std::function<void(Status)>;
+  using CountCallback = std::function<void(StatusOr<uint64_t>)>;
+
+  // Opens (or creates) the database in `dir`, rebuilds the engine from the
+  // newest snapshot plus the log tail and loads the catalog, then starts
+  // the store's threads.
+  static StatusOr<std::unique_ptr<LiveStore>> Open(const std::string& dir,
+                                                   const LiveStoreOptions& options,
+                                                   const engine::RecommenderOptions& engine,
+                                                   engine::EventTypes types);
+  ~LiveStore();  // Close(), errors swallowed (call Close() to see them)
+  LiveStore(const LiveStore&) = delete;
+  LiveStore& operator=(const LiveStore&) = delete;
+
+  // Checks a batch against the engine's rules without storing it:
+  // InvalidArgument naming the first bad event ("event 3: unknown type
+  // 'clik' (known: ...)"). Cheap and pure; IngestAsync calls it too.
+  Status Validate(const std::vector<NewEvent>& batch) const;
+
+  // Validates, appends durably, applies, publishes; then `done` gets the
+  // seqs (see EventLog::Append: duplicates, Conflict). Errors:
+  // InvalidArgument (bad event), Conflict (event_id reused with another
+  // payload; nothing of the batch stored), ResourceExhausted (too much
+  // pending), FailedPrecondition (closed), IOError (the log cannot write;
+  // nothing stored). `done` may run before IngestAsync returns (errors
+  // found up front).
+  void IngestAsync(std::vector<NewEvent> batch, IngestCallback done);
+  // Blocking form, for tools and tests.
+  StatusOr<AppendResult> Ingest(std::vector<NewEvent> batch);
+
+  // Calls fn(const Replica&) on the published engine; wait-free.
+  template <typename Fn>
+  decltype(auto) Read(Fn&& fn) const {
+    return replicas_->Read(std::forward<Fn>(fn));
+  }
+
+  // Forgets a user: their events, dedup entries and snapshots in the log,
+  // their id, vector and seen items in the engine; then a fresh snapshot.
+  // `done` gets the number of events removed; NotFound if the user is
+  // unknown to both the log and the engine.
+  void ForgetUserAsync(std::string user, CountCallback done);
+
+  // Item metadata: stored in the catalog column family, then applied.
+  // PutItemAsync: InvalidArgument for bad metadata or id.
+  // DeleteItemAsync: NotFound if the item has no metadata.
+  void PutItemAsync(std::string item, engine::ItemMeta meta, DoneCallback done);
+  void DeleteItemAsync(std::string item, DoneCallback done);
+
+  // Writes a snapshot now (after everything acknowledged so far); `done`
+  // gets its seq (the existing one if nothing changed, 0 for an empty log).
+  void SnapshotAsync(CountCallback done);
+
+  // Starts a batch retrain over the log in the background (the configured
+  // algorithm over every rating-model event up to the current seq); when
+  // it finishes, the model is swapped in for readers without a pause and a
+  // snapshot is written. Events that arrive meanwhile are served by the
+  // online model and kept, but their SGD steps on rows the retrain covers
+  // are superseded by the retrained vectors (young users keep their exact
+  // fold-in). FailedPrecondition if a retrain is already running or the
+  // store is closed. Progress in status().retrain.
+  Status Retrain();
+
+  LiveStatus status() const;
+
+  // Stops taking work (later calls fail with FailedPrecondition), finishes
+  // what was queued, waits for a running retrain, writes a snapshot and
+  // closes the database. Idempotent; returns the first error met.
+  Status Close();
+
+ private:
+  struct Impl;
+  explicit LiveStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  engine::LeftRight<Replica>* replicas_ = nullptr;  // owned by impl_
+};
+
+}  // namespace streamrec::storage
