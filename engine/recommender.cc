@@ -55,7 +55,9 @@ Status Recommender::Apply(const Event& e) {
   STREAMREC_RETURN_IF_ERROR(Validate(e));
   Interaction x;
   x.user = users_.GetOrAdd(e.user);
-  x.item = items_.GetOrAdd(e.item);
+  bool new_item = false;
+  x.item = items_.GetOrAdd(e.item, &new_item);
+  if (new_item) catalog_.OnNewItem(x.item, items_);
   x.type = e.type;
   x.value = e.value;
   x.ts_ms = e.ts_ms;
@@ -78,6 +80,7 @@ void Recommender::Reset() {
   popularity_ = Popularity(options_.popularity);
   std::vector<std::vector<uint32_t>>().swap(seen_);
   events_applied_ = 0;
+  catalog_.Clear();
 }
 
 Status Recommender::InstallModel(MFModel trained) {
@@ -100,8 +103,35 @@ Status Recommender::InstallModel(MFModel trained) {
     std::copy_n(model_.item_factors(i), model_.rank(), trained.item_factors(i));
     trained.item_bias(i) = model_.item_bias(i);
   }
+  // A user forgotten while the model trained must not come back with it.
+  for (uint32_t u = 0; u < old_users; ++u) {
+    if (users_.Name(u).empty()) {
+      std::fill_n(trained.user_factors(u), trained.rank(), 0.0f);
+      trained.user_bias(u) = 0.0f;
+    }
+  }
   model_ = std::move(trained);
   return Status::OK();
+}
+
+Status Recommender::ValidateItemMeta(std::string_view item, const ItemMeta& meta) const {
+  STREAMREC_RETURN_IF_ERROR(ValidateId("item", item, options_.max_id_length));
+  return Catalog::Validate(meta);
+}
+
+Status Recommender::SetItemMeta(std::string_view item, ItemMeta meta) {
+  STREAMREC_RETURN_IF_ERROR(ValidateItemMeta(item, meta));
+  catalog_.Put(item, std::move(meta), items_);
+  return Status::OK();
+}
+
+bool Recommender::RemoveItemMeta(std::string_view item) { return catalog_.Remove(item, items_); }
+
+const uint8_t* Recommender::AllowedMask(std::string_view category,
+                                        std::vector<uint8_t>* mask) const {
+  if (category.empty() && !catalog_.any_hidden()) return nullptr;
+  catalog_.Mask(category, items_.size(), mask);
+  return mask->data();
 }
 
 bool Recommender::ForgetUser(std::string_view user) {
@@ -144,13 +174,15 @@ Recommendations Recommender::RecommendForUser(std::string_view user,
   const std::optional<uint32_t> u = users_.Find(user);
   std::span<const uint32_t> seen;
   if (u && !req.include_seen) seen = Seen(*u);
+  std::vector<uint8_t> mask;
+  const uint8_t* allowed = AllowedMask(req.category, &mask);
   Recommendations out;
   if (!u || Seen(*u).size() < options_.cold_start_min_items) {
     // Popular minus seen minus excluded: merge the two exclusion lists.
     std::vector<uint32_t> skip(seen.begin(), seen.end());
     skip.insert(skip.end(), exclude.begin(), exclude.end());
     std::sort(skip.begin(), skip.end());
-    out.items = Name(popularity_.Top(req.n, skip));
+    out.items = Name(popularity_.Top(req.n, skip, allowed));
     out.source = RecommendationSource::kPopular;
     return out;
   }
@@ -164,6 +196,7 @@ Recommendations Recommender::RecommendForUser(std::string_view user,
   q.exclude_b = exclude;
   ScanOptions opt;
   opt.item_bias = model_.item_biases();
+  opt.allowed = allowed;
   std::vector<ScoredItem> top =
       TopN(model_.item_factors(), model_.num_items(), model_.rank(), q, req.n, opt);
   // Report predicted ratings: the scan ranks by b_i + p·q, which differs
@@ -177,24 +210,39 @@ Recommendations Recommender::RecommendForUser(std::string_view user,
 
 StatusOr<std::vector<NamedScore>> Recommender::SimilarItems(std::string_view item, size_t n,
                                                             std::string_view for_user) const {
+  SimilarRequest req;
+  req.n = n;
+  req.user = std::string(for_user);
+  return SimilarItems(item, req);
+}
+
+StatusOr<std::vector<NamedScore>> Recommender::SimilarItems(std::string_view item,
+                                                            const SimilarRequest& req) const {
   const std::optional<uint32_t> i = items_.Find(item);
   if (!i) return Status::NotFound(fmt::format("unknown item '{}'", item));
   const int k = model_.rank();
   Eigen::VectorXf q = Eigen::Map<const Eigen::VectorXf>(model_.item_factors(*i), k);
   const float norm = q.norm();
   if (norm > 0.0f) q /= norm;
-  const uint32_t self[1] = {*i};
+  // The item itself joins the request's exclusions.
+  std::vector<uint32_t> exclude = ResolveSorted(req.exclude);
+  exclude.insert(std::upper_bound(exclude.begin(), exclude.end(), *i), *i);
   ScanQuery query;
   query.vector = q.data();
-  query.exclude_a = self;
-  if (!for_user.empty()) {
-    if (auto u = users_.Find(for_user)) query.exclude_b = Seen(*u);
+  query.exclude_a = exclude;
+  if (!req.user.empty()) {
+    if (auto u = users_.Find(req.user)) query.exclude_b = Seen(*u);
   }
+  std::vector<uint8_t> mask;
   ScanOptions opt;
   opt.cosine = true;
-  return Name(TopN(model_.item_factors(), model_.num_items(), k, query, n, opt));
+  opt.allowed = AllowedMask(req.category, &mask);
+  return Name(TopN(model_.item_factors(), model_.num_items(), k, query, req.n, opt));
 }
 
-std::vector<NamedScore> Recommender::Popular(size_t n) const { return Name(popularity_.Top(n)); }
+std::vector<NamedScore> Recommender::Popular(size_t n, std::string_view category) const {
+  std::vector<uint8_t> mask;
+  return Name(popularity_.Top(n, {}, AllowedMask(category, &mask)));
+}
 
 }  // namespace streamrec::engine

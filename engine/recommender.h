@@ -107,6 +107,8 @@ class Recommender {
   // the three queries above; a category filter keeps only its items.
   // InvalidArgument for a bad id or metadata (Catalog::Validate).
   Status SetItemMeta(std::string_view item, ItemMeta meta);
+  // The checks SetItemMeta makes, without changing anything.
+  Status ValidateItemMeta(std::string_view item, const ItemMeta& meta) const;
   // False if the item had no metadata.
   bool RemoveItemMeta(std::string_view item);
   const Catalog& catalog() const { return catalog_; }
@@ -138,6 +140,9 @@ class Recommender {
 
   std::vector<uint32_t> ResolveSorted(const std::vector<std::string>& ids) const;
   std::vector<NamedScore> Name(const std::vector<ScoredItem>& v) const;
+  // The eligibility mask for TopN/Popularity (visible items, of `category`
+  // if non-empty) built in *mask, or null when every item is eligible.
+  const uint8_t* AllowedMask(std::string_view category, std::vector<uint8_t>* mask) const;
 
   RecommenderOptions options_;
   EventTypes types_;

@@ -430,6 +430,7 @@ Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec) {
   rec->popularity_.Restore(d.anchor_ms, d.newest_ts_ms, std::move(d.scores), d.has_anchor);
   rec->seen_ = std::move(d.seen);
   rec->events_applied_ = d.events_applied;
+  rec->catalog_.Reindex(rec->items_);  // metadata is not snapshot state; indices are
   return Status::OK();
 }
 

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/catalog.h"
 #include "engine/status.h"
 
 namespace streamrec::storage {
@@ -57,12 +58,8 @@ Status DecodeDedup(std::string_view in, uint64_t* seq, uint64_t* fingerprint);
 std::string UserIndexPrefix(std::string_view user);
 std::string UserIndexKey(std::string_view user, uint64_t seq);
 
-// Item metadata kept in the catalog column family.
-struct ItemMeta {
-  std::vector<std::string> categories;
-  bool hidden = false;
-  bool operator==(const ItemMeta&) const = default;
-};
+// Item metadata kept in the catalog column family (the engine's type).
+using ItemMeta = engine::ItemMeta;
 void EncodeItemMeta(const ItemMeta& m, std::string* out);
 Status DecodeItemMeta(std::string_view in, ItemMeta* m);
 

@@ -106,6 +106,12 @@ class EventLog {
   // id) and nothing of it is stored. Events must be valid (non-empty user,
   // item, type): InvalidArgument otherwise.
   StatusOr<AppendResult> Append(std::span<const NewEvent> batch);
+  // Appends several batches in one group commit (one WAL write, one fsync
+  // in kSync mode), as if each were Append()ed concurrently: each batch is
+  // atomic and a conflict or invalid event refuses that batch alone.
+  // results[i] is batch i's.
+  std::vector<StatusOr<AppendResult>> AppendBatches(
+      std::span<const std::span<const NewEvent>> batches);
 
   // Calls fn for each stored event with from <= seq <= to, in seq order,
   // until fn returns false. Corruption if a record cannot be decoded.
@@ -142,6 +148,9 @@ class EventLog {
 
   EventLog() = default;
   Status LoadMeta(const std::string& dir);
+  // The front writer leads: commits a group from the queue head and wakes
+  // its members. Called and returns with *lock held.
+  void LeadGroup(std::unique_lock<std::mutex>* lock);
   // Leader only: writes the group's batches in one WriteBatch. Returns the
   // status of the write itself; per-writer conflicts go into w->status.
   Status CommitGroup(const std::vector<Writer*>& group, uint64_t* next_seq);

@@ -12,10 +12,13 @@ struct EventLog::Writer {
   Status status;
   AppendResult result;
   bool done = false;
+  size_t slot = 0;  // index in AppendBatches' results
   std::condition_variable cv;
 };
 
-StatusOr<AppendResult> EventLog::Append(std::span<const NewEvent> batch) {
+namespace {
+
+Status ValidateBatch(std::span<const NewEvent> batch) {
   for (size_t n = 0; n < batch.size(); ++n) {
     const NewEvent& e = batch[n];
     if (e.user.empty() || e.item.empty() || e.type.empty()) {
@@ -26,16 +29,48 @@ StatusOr<AppendResult> EventLog::Append(std::span<const NewEvent> batch) {
       return Status::InvalidArgument(fmt::format("event {}: event_id over 1024 bytes", n));
     }
   }
-  Writer w;
-  w.batch = batch;
-  std::unique_lock<std::mutex> lock(mu_);
-  writers_.push_back(&w);
-  while (!w.done && &w != writers_.front()) w.cv.wait(lock);
-  if (w.done) {
-    if (!w.status.ok()) return w.status;
-    return std::move(w.result);
+  return Status::OK();
+}
+
+}  // namespace
+
+StatusOr<AppendResult> EventLog::Append(std::span<const NewEvent> batch) {
+  const std::span<const NewEvent> one[1] = {batch};
+  return std::move(AppendBatches(one).front());
+}
+
+std::vector<StatusOr<AppendResult>> EventLog::AppendBatches(
+    std::span<const std::span<const NewEvent>> batches) {
+  std::vector<StatusOr<AppendResult>> out;
+  out.reserve(batches.size());
+  // Writers hold a condition variable: they stay where they are built.
+  std::vector<std::unique_ptr<Writer>> mine;
+  for (std::span<const NewEvent> batch : batches) {
+    Status st = ValidateBatch(batch);
+    out.emplace_back(st.ok() ? Status::Internal("not written") : st);
+    if (!st.ok()) continue;
+    mine.push_back(std::make_unique<Writer>());
+    mine.back()->batch = batch;
+    mine.back()->slot = out.size() - 1;
   }
-  // Leader: take queued writers up to the group limit (always itself).
+  if (mine.empty()) return out;
+  std::unique_lock<std::mutex> lock(mu_);
+  for (const auto& w : mine) writers_.push_back(w.get());
+  // Queued in order, so each of ours reaches the front after the previous
+  // one; whoever is at the front leads a group that may take the rest.
+  for (const auto& w : mine) {
+    while (!w->done && w.get() != writers_.front()) w->cv.wait(lock);
+    if (!w->done) LeadGroup(&lock);
+  }
+  lock.unlock();
+  for (const auto& w : mine) {
+    out[w->slot] = w->status.ok() ? StatusOr<AppendResult>(std::move(w->result)) : w->status;
+  }
+  return out;
+}
+
+void EventLog::LeadGroup(std::unique_lock<std::mutex>* lock) {
+  // Take queued writers up to the group limit (always the front one).
   std::vector<Writer*> group;
   size_t events = 0;
   for (Writer* x : writers_) {
@@ -44,25 +79,21 @@ StatusOr<AppendResult> EventLog::Append(std::span<const NewEvent> batch) {
     events += x->batch.size();
   }
   uint64_t next = next_seq_;
-  lock.unlock();
+  lock->unlock();
   Status write_status;
   {
     std::lock_guard<std::mutex> admin(admin_mu_);
     write_status = CommitGroup(group, &next);
   }
-  lock.lock();
+  lock->lock();
   if (write_status.ok()) next_seq_ = next;
   for (Writer* x : group) {
     writers_.pop_front();
     if (!write_status.ok() && x->status.ok()) x->status = write_status;
-    if (x != &w) {
-      x->done = true;
-      x->cv.notify_one();
-    }
+    x->done = true;
+    x->cv.notify_one();
   }
   if (!writers_.empty()) writers_.front()->cv.notify_one();
-  if (!w.status.ok()) return w.status;
-  return std::move(w.result);
 }
 
 Status EventLog::CommitGroup(const std::vector<Writer*>& group, uint64_t* next_seq) {

@@ -61,30 +61,34 @@ std::string_view RetrainStateName(RetrainState s);
 
 struct RetrainStatus {
   RetrainState state = RetrainState::kIdle;
-  uint64_t runs = 0;               // retrains started since Open
+  uint64_t runs = 0;                 // retrains started since Open
   uint64_t trained_through_seq = 0;  // the log prefix the last run used
-  uint64_t examples = 0;           // rating-model events it trained on
-  double seconds = 0.0;            // wall time of the last finished run
-  double train_rmse = 0.0;         // its final training RMSE
+  uint64_t examples = 0;             // rating-model events it trained on
+  double seconds = 0.0;              // wall time of the last finished run
+  double train_rmse = 0.0;           // its final training RMSE
   std::string algorithm;
-  std::string error;               // kFailed only
+  std::string error;  // kFailed only
 };
 
 struct LiveStatus {
-  uint64_t applied_seq = 0;    // newest event visible to readers
-  uint64_t durable_seq = 0;    // newest event in the log
+  uint64_t applied_seq = 0;  // newest event visible to readers
+  uint64_t durable_seq = 0;  // newest event in the log
   uint64_t events_applied = 0;
   uint64_t pending_events = 0;  // accepted, not yet acknowledged
   uint64_t users = 0;           // known (not forgotten) user ids
   uint64_t items = 0;
   uint64_t catalog_items = 0;
   int rank = 0;
-  uint64_t model_bytes = 0;     // one copy's factors and biases
-  uint64_t snapshot_seq = 0;    // newest snapshot written or loaded (0: none)
+  uint64_t model_bytes = 0;            // one copy's factors and biases
+  uint64_t snapshot_seq = 0;           // newest snapshot written or loaded (0: none)
   double snapshot_age_seconds = -1.0;  // -1: none yet
   uint64_t snapshots_written = 0;
-  RecoveryResult recovery;      // what Open did
+  RecoveryResult recovery;  // what Open did
   RetrainStatus retrain;
+  // The newest failure of the model thread (a snapshot that could not be
+  // written, an event the engine refused after it was logged); empty if
+  // none.
+  std::string last_error;
   bool closed = false;
 };
 
@@ -157,7 +161,8 @@ class LiveStore {
 
   // Stops taking work (later calls fail with FailedPrecondition), finishes
   // what was queued, waits for a running retrain, writes a snapshot and
-  // closes the database. Idempotent; returns the first error met.
+  // flushes the database (the destructor releases it: status() still
+  // works after Close()). Idempotent; returns the first error met.
   Status Close();
 
  private:

@@ -31,16 +31,7 @@ ModelStore::~ModelStore() {
 
 StatusOr<AppendResult> ModelStore::Ingest(std::span<const NewEvent> batch) {
   if (closed_) return Status::FailedPrecondition("the model store is closed");
-  for (size_t n = 0; n < batch.size(); ++n) {
-    const NewEvent& e = batch[n];
-    const auto type = rec_->types().Find(e.type);
-    if (!type) {
-      return Status::InvalidArgument(
-          fmt::format("event {}: unknown type '{}' (known: {})", n, e.type, rec_->types().Names()));
-    }
-    Status st = rec_->Validate({e.user, e.item, *type, e.value, e.ts_ms});
-    if (!st.ok()) return Status(st.code(), fmt::format("event {}: {}", n, st.message()));
-  }
+  STREAMREC_RETURN_IF_ERROR(ValidateEvents(*rec_, batch));
   auto r = log_->Append(batch);
   if (!r.ok()) return r.status();
   // The single writer applies in seq order: a batch's new events carry
@@ -66,16 +57,16 @@ StatusOr<uint64_t> ModelStore::ForgetUser(std::string_view user) {
   return removed;
 }
 
+bool SnapshotDue(const ModelStoreOptions& options, uint64_t events_since, double seconds_since) {
+  if (events_since == 0) return false;
+  return (options.snapshot_every_events > 0 && events_since >= options.snapshot_every_events) ||
+         (options.snapshot_every_seconds > 0 && seconds_since >= options.snapshot_every_seconds);
+}
+
 Status ModelStore::MaybeSnapshot() {
-  const uint64_t since = last_applied_ - last_snapshot_;
-  if (since == 0) return Status::OK();
   const double age =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - last_snapshot_time_).count();
-  const bool by_count =
-      options_.snapshot_every_events > 0 && since >= options_.snapshot_every_events;
-  const bool by_time =
-      options_.snapshot_every_seconds > 0 && age >= options_.snapshot_every_seconds;
-  return by_count || by_time ? Snapshot() : Status::OK();
+  return SnapshotDue(options_, last_applied_ - last_snapshot_, age) ? Snapshot() : Status::OK();
 }
 
 Status ModelStore::Snapshot() {

@@ -32,6 +32,10 @@ struct ModelStoreOptions {
   double snapshot_every_seconds = 600.0;
 };
 
+// Whether a snapshot is due under `options`' two triggers, given the events
+// applied and the seconds passed since the last one.
+bool SnapshotDue(const ModelStoreOptions& options, uint64_t events_since, double seconds_since);
+
 class ModelStore {
  public:
   // Opens (or creates) the database and rebuilds the engine from the newest

@@ -22,6 +22,20 @@ Status ApplyStored(const StoredEvent& e, engine::Recommender* rec) {
   return Status::OK();
 }
 
+Status ValidateEvents(const engine::Recommender& rec, std::span<const StoredEvent> batch) {
+  for (size_t n = 0; n < batch.size(); ++n) {
+    const StoredEvent& e = batch[n];
+    const auto type = rec.types().Find(e.type);
+    if (!type) {
+      return Status::InvalidArgument(
+          fmt::format("event {}: unknown type '{}' (known: {})", n, e.type, rec.types().Names()));
+    }
+    Status st = rec.Validate({e.user, e.item, *type, e.value, e.ts_ms});
+    if (!st.ok()) return Status(st.code(), fmt::format("event {}: {}", n, st.message()));
+  }
+  return Status::OK();
+}
+
 uint64_t ConfigFingerprint(const engine::Recommender& rec) {
   const engine::RecommenderOptions& o = rec.options();
   // Floats in hex ({:a}) so that any change of any bit shows.

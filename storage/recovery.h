@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "engine/recommender.h"
@@ -20,6 +21,10 @@ namespace streamrec::storage {
 // FailedPrecondition if the configuration no longer defines it (replaying
 // it as something else would silently change the model).
 Status ApplyStored(const StoredEvent& e, engine::Recommender* rec);
+
+// Checks a batch against the engine's rules (type known, ids, rating
+// range) without applying it: InvalidArgument naming the event's index.
+Status ValidateEvents(const engine::Recommender& rec, std::span<const StoredEvent> batch);
 
 struct RecoveryResult {
   uint64_t snapshot_seq = 0;  // 0: no usable snapshot, replayed from the start

@@ -1,0 +1,256 @@
+// LiveStore: Open/Close and the public entry points. The threads' loops
+// are in live_store_threads.cc.
+#include "storage/live_store.h"
+
+#include <fmt/format.h>
+
+#include <future>
+
+#include "engine/snapshot.h"
+#include "storage/live_store_impl.h"
+
+namespace streamrec::storage {
+
+std::string_view RetrainStateName(RetrainState s) {
+  switch (s) {
+    case RetrainState::kIdle:
+      return "idle";
+    case RetrainState::kRunning:
+      return "running";
+    case RetrainState::kSucceeded:
+      return "succeeded";
+    case RetrainState::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+LiveStore::LiveStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
+  replicas_ = impl_->replicas.get();
+}
+
+StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
+                                                     const LiveStoreOptions& options,
+                                                     const engine::RecommenderOptions& engine,
+                                                     engine::EventTypes types) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  // A retrain must produce a model the serving one can take (same rank and
+  // seed for rows it does not cover).
+  impl->options.training.model = engine.model;
+  impl->engine_options = engine;
+  impl->types = std::make_unique<engine::EventTypes>(types);
+  auto log = EventLog::Open(dir, options.store.log);
+  if (!log.ok()) return log.status();
+  impl->log = std::move(log).value();
+
+  auto first = std::make_unique<engine::Recommender>(engine, types);
+  auto recovered = Recover(*impl->log, first.get());
+  if (!recovered.ok()) return recovered.status();
+  Status catalog = impl->log->ScanItems([&](std::string_view item, const ItemMeta& meta) {
+    // Stored metadata passed these checks when it was written; a failure
+    // here means the catalog was damaged, which the scan reports.
+    return first->SetItemMeta(item, meta).ok();
+  });
+  STREAMREC_RETURN_IF_ERROR(catalog);
+  // The second copy: the same state through the snapshot codec (bit-exact)
+  // rather than a second replay of the log. The catalog is not snapshot
+  // state, so it is copied separately.
+  auto second = std::make_unique<engine::Recommender>(engine, types);
+  STREAMREC_RETURN_IF_ERROR(engine::DecodeSnapshot(engine::EncodeSnapshot(*first), second.get()));
+  STREAMREC_RETURN_IF_ERROR(impl->log->ScanItems([&](std::string_view item, const ItemMeta& meta) {
+    return second->SetItemMeta(item, meta).ok();
+  }));
+  auto a = std::make_unique<Replica>(std::move(first));
+  auto b = std::make_unique<Replica>(std::move(second));
+  a->applied_seq = b->applied_seq = recovered->last_seq;
+  impl->replicas = std::make_unique<engine::LeftRight<Replica>>(std::move(a), std::move(b));
+  impl->validator = std::make_unique<engine::Recommender>(engine, std::move(types));
+  impl->recovery = *recovered;
+  impl->snapshot_seq = recovered->snapshot_seq;
+  impl->have_snapshot = recovered->snapshot_seq > 0;
+  impl->snapshot_time = std::chrono::steady_clock::now();
+
+  Impl* p = impl.get();
+  impl->log_thread = std::thread([p] { p->LogLoop(); });
+  impl->model_thread = std::thread([p] { p->ModelLoop(); });
+  return std::unique_ptr<LiveStore>(new LiveStore(std::move(impl)));
+}
+
+LiveStore::~LiveStore() {
+  // Swallowed on purpose: a destructor cannot report; callers that care
+  // call Close() and check it.
+  (void)Close();
+}
+
+Status LiveStore::Validate(const std::vector<NewEvent>& batch) const {
+  if (batch.empty()) return Status::InvalidArgument("the batch holds no events");
+  return ValidateEvents(*impl_->validator, batch);
+}
+
+void LiveStore::IngestAsync(std::vector<NewEvent> batch, IngestCallback done) {
+  if (impl_->closed.load()) {
+    done(Status::FailedPrecondition("the store is shutting down"));
+    return;
+  }
+  if (Status st = Validate(batch); !st.ok()) {
+    done(st);
+    return;
+  }
+  const uint64_t n = batch.size();
+  const uint64_t before = impl_->pending_events.fetch_add(n);
+  // One batch larger than the limit is still taken when nothing else is
+  // pending, so a limit below the batch cap cannot refuse it forever.
+  if (before > 0 && before + n > impl_->options.max_pending_events) {
+    impl_->pending_events.fetch_sub(n);
+    done(Status::ResourceExhausted(
+        fmt::format("{} events are already waiting to be stored; retry shortly", before)));
+    return;
+  }
+  AppendJob job{std::move(batch), std::move(done)};
+  if (!impl_->log_queue.Push(std::move(job))) {
+    impl_->pending_events.fetch_sub(n);
+    job.done(Status::FailedPrecondition("the store is shutting down"));
+  }
+}
+
+namespace {
+
+// Runs an async call and waits for its callback.
+template <typename T, typename Start>
+T Wait(Start&& start) {
+  auto promise = std::make_shared<std::promise<T>>();
+  std::future<T> f = promise->get_future();
+  start([promise](T v) { promise->set_value(std::move(v)); });
+  return f.get();
+}
+
+}  // namespace
+
+StatusOr<AppendResult> LiveStore::Ingest(std::vector<NewEvent> batch) {
+  return Wait<StatusOr<AppendResult>>(
+      [&](IngestCallback cb) { IngestAsync(std::move(batch), std::move(cb)); });
+}
+
+void LiveStore::ForgetUserAsync(std::string user, CountCallback done) {
+  if (user.empty()) {
+    done(Status::InvalidArgument("user id is empty"));
+    return;
+  }
+  ForgetJob job{std::move(user), std::move(done)};
+  if (!impl_->log_queue.Push(std::move(job))) {
+    job.done(Status::FailedPrecondition("the store is shutting down"));
+  }
+}
+
+void LiveStore::PutItemAsync(std::string item, engine::ItemMeta meta, DoneCallback done) {
+  if (Status st = impl_->validator->ValidateItemMeta(item, meta); !st.ok()) {
+    done(st);
+    return;
+  }
+  PutItemJob job{std::move(item), std::move(meta), std::move(done)};
+  if (!impl_->log_queue.Push(std::move(job))) {
+    job.done(Status::FailedPrecondition("the store is shutting down"));
+  }
+}
+
+void LiveStore::DeleteItemAsync(std::string item, DoneCallback done) {
+  DeleteItemJob job{std::move(item), std::move(done)};
+  if (!impl_->log_queue.Push(std::move(job))) {
+    job.done(Status::FailedPrecondition("the store is shutting down"));
+  }
+}
+
+void LiveStore::SnapshotAsync(CountCallback done) {
+  SnapshotOp op{std::move(done)};
+  if (!impl_->model_queue.Push(std::move(op))) {
+    op.done(Status::FailedPrecondition("the store is shutting down"));
+  }
+}
+
+Status LiveStore::Retrain() {
+  // Close() joins the retrain thread under this lock: none may start after.
+  std::lock_guard<std::mutex> close_lock(impl_->close_mu);
+  if (impl_->closed.load()) return Status::FailedPrecondition("the store is shutting down");
+  if (impl_->retrain_running.exchange(true)) {
+    return Status::FailedPrecondition("a retrain is already running");
+  }
+  if (impl_->retrain_thread.joinable()) impl_->retrain_thread.join();  // the previous, finished
+  // The ids as of the published seq: the retrain trains exactly the log
+  // prefix these ids came from, in the serving model's row order.
+  uint64_t through = 0;
+  std::vector<std::string> users, items;
+  Read([&](const Replica& r) {
+    through = r.applied_seq;
+    users = r.rec->users().names();
+    items = r.rec->items().names();
+  });
+  {
+    std::lock_guard<std::mutex> lock(impl_->status_mu);
+    impl_->retrain.state = RetrainState::kRunning;
+    impl_->retrain.error.clear();
+    impl_->retrain.runs++;
+    impl_->retrain.trained_through_seq = through;
+    impl_->retrain.algorithm =
+        std::string(engine::AlgorithmName(impl_->options.training.algorithm));
+  }
+  Impl* p = impl_.get();
+  impl_->retrain_thread = std::thread([p, through, u = std::move(users), i = std::move(items)]() {
+    p->RunRetrain(through, std::move(u), std::move(i));
+  });
+  return Status::OK();
+}
+
+LiveStatus LiveStore::status() const {
+  LiveStatus s;
+  Read([&](const Replica& r) {
+    const engine::Recommender& rec = *r.rec;
+    s.applied_seq = r.applied_seq;
+    s.events_applied = rec.events_applied();
+    s.users = rec.users().size();
+    s.items = rec.items().size();
+    s.catalog_items = rec.catalog().size();
+    s.rank = rec.model().rank();
+    const uint64_t rows = uint64_t{rec.model().num_users()} + rec.model().num_items();
+    s.model_bytes = rows * (static_cast<uint64_t>(s.rank) + 1) * sizeof(float);
+  });
+  s.durable_seq = impl_->log->next_seq() - 1;
+  s.pending_events = impl_->pending_events.load();
+  s.closed = impl_->closed.load();
+  std::lock_guard<std::mutex> lock(impl_->status_mu);
+  s.snapshot_seq = impl_->snapshot_seq;
+  if (impl_->have_snapshot) {
+    s.snapshot_age_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - impl_->snapshot_time)
+            .count();
+  }
+  s.snapshots_written = impl_->snapshots_written;
+  s.recovery = impl_->recovery;
+  s.retrain = impl_->retrain;
+  s.last_error = impl_->last_error;
+  return s;
+}
+
+Status LiveStore::Close() {
+  std::lock_guard<std::mutex> lock(impl_->close_mu);
+  if (impl_->closed.exchange(true)) return impl_->close_status;
+  // A running retrain finishes and queues its install before the model
+  // thread stops, so its work is not lost.
+  if (impl_->retrain_thread.joinable()) impl_->retrain_thread.join();
+  // The log thread feeds the model thread: drain it first.
+  impl_->log_queue.Stop();
+  impl_->log_thread.join();
+  impl_->model_queue.Stop();
+  impl_->model_thread.join();
+  Status st = impl_->WriteSnapshotNow(/*force=*/false).status();
+  Status flush = impl_->log->Flush();
+  if (st.ok()) st = flush;
+  if (st.ok()) {
+    std::lock_guard<std::mutex> s(impl_->status_mu);
+    if (!impl_->last_error.empty()) st = Status::Internal(impl_->last_error);
+  }
+  impl_->close_status = st;
+  return st;
+}
+
+}  // namespace streamrec::storage

@@ -1,0 +1,153 @@
+// LiveStore's private state, shared by live_store.cc (the public methods and
+// Open/Close) and live_store_threads.cc (the log, model and retrain
+// threads). Not part of the storage API.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <variant>
+
+#include "storage/live_store.h"
+
+namespace streamrec::storage {
+
+// Work for the log thread, in arrival order.
+struct AppendJob {
+  std::vector<NewEvent> events;
+  LiveStore::IngestCallback done;
+};
+struct ForgetJob {
+  std::string user;
+  LiveStore::CountCallback done;
+};
+struct PutItemJob {
+  std::string item;
+  engine::ItemMeta meta;
+  LiveStore::DoneCallback done;
+};
+struct DeleteItemJob {
+  std::string item;
+  LiveStore::DoneCallback done;
+};
+using LogJob = std::variant<AppendJob, ForgetJob, PutItemJob, DeleteItemJob>;
+
+// Work for the model thread, in log order. Every op but SnapshotOp changes
+// both engine copies the same way.
+struct ApplyOp {
+  std::vector<NewEvent> events;  // seq set; duplicates already dropped
+  AppendResult result;           // what the caller is told
+  LiveStore::IngestCallback done;
+};
+struct ForgetOp {
+  std::string user;
+  uint64_t removed = 0;  // events the log deleted
+  LiveStore::CountCallback done;
+};
+struct PutMetaOp {
+  std::string item;
+  engine::ItemMeta meta;
+  LiveStore::DoneCallback done;
+};
+struct RemoveMetaOp {
+  std::string item;
+  LiveStore::DoneCallback done;
+};
+struct SnapshotOp {
+  LiveStore::CountCallback done;
+};
+struct InstallOp {
+  engine::MFModel model;
+  RetrainStatus outcome;  // filled in by the retrain thread
+};
+using ModelOp = std::variant<ApplyOp, ForgetOp, PutMetaOp, RemoveMetaOp, SnapshotOp, InstallOp>;
+
+// A queue drained whole by one consumer thread.
+template <typename T>
+struct WorkQueue {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<T> items;    // GUARDED_BY(mu)
+  bool stopping = false;  // GUARDED_BY(mu): no more pushes; drain and exit
+
+  // False (and `item` untouched) once stopping.
+  template <typename U>
+  bool Push(U&& item) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (stopping) return false;
+      items.emplace_back(std::forward<U>(item));
+    }
+    cv.notify_one();
+    return true;
+  }
+  // Waits up to `timeout` for work; returns all of it (empty on timeout).
+  // *done is set once stopping and drained.
+  std::deque<T> Take(std::chrono::milliseconds timeout, bool* done) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, timeout, [&] { return !items.empty() || stopping; });
+    std::deque<T> out;
+    out.swap(items);
+    *done = out.empty() && stopping;
+    return out;
+  }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stopping = true;
+    }
+    cv.notify_all();
+  }
+};
+
+struct LiveStore::Impl {
+  LiveStoreOptions options;
+  engine::RecommenderOptions engine_options;
+  std::unique_ptr<engine::EventTypes> types;  // a copy for validation and retrains
+  std::unique_ptr<EventLog> log;
+  std::unique_ptr<engine::LeftRight<Replica>> replicas;
+  // A Recommender used only to validate (it holds options and types; its
+  // state stays empty), so validation never touches a replica.
+  std::unique_ptr<engine::Recommender> validator;
+
+  WorkQueue<LogJob> log_queue;
+  WorkQueue<ModelOp> model_queue;
+  std::thread log_thread;
+  std::thread model_thread;
+  std::thread retrain_thread;  // joined by the next Retrain() or Close()
+
+  std::atomic<uint64_t> pending_events{0};
+  std::atomic<bool> closed{false};
+  std::atomic<bool> retrain_running{false};
+  std::mutex close_mu;  // serialises Close() callers
+  Status close_status;  // GUARDED_BY(close_mu)
+
+  // Model-thread state, read by status() under status_mu.
+  mutable std::mutex status_mu;
+  RecoveryResult recovery;  // set before the threads start
+  uint64_t snapshot_seq = 0;
+  std::chrono::steady_clock::time_point snapshot_time;
+  bool have_snapshot = false;
+  uint64_t snapshots_written = 0;
+  RetrainStatus retrain;
+  std::string last_error;  // the model thread's newest failure, if any
+
+  void LogLoop();
+  void ModelLoop();
+  void RunRetrain(uint64_t through_seq, std::vector<std::string> users,
+                  std::vector<std::string> items);
+
+  // Model thread helpers.
+  void ApplyEvents(std::vector<ApplyOp>* run);
+  void RunOp(ModelOp* op);
+  // Snapshot of the published engine unless it is already stored (or
+  // `force`). Returns the stored snapshot's seq.
+  StatusOr<uint64_t> WriteSnapshotNow(bool force);
+  void MaybeSnapshot();
+  void NoteError(const Status& s);
+};
+
+}  // namespace streamrec::storage

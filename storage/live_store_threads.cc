@@ -1,0 +1,291 @@
+// LiveStore's three threads: the log thread (every write to RocksDB, in
+// order), the model thread (the single writer of the engine copies) and
+// the retrain thread (batch training off to the side).
+#include <fmt/format.h>
+
+#include "storage/live_store_impl.h"
+
+namespace streamrec::storage {
+namespace {
+
+constexpr std::chrono::milliseconds kIdleWake{500};
+
+template <typename... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <typename... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+}  // namespace
+
+// ---- log thread -----------------------------------------------------------
+
+void LiveStore::Impl::LogLoop() {
+  for (;;) {
+    bool done = false;
+    std::deque<LogJob> jobs = log_queue.Take(kIdleWake, &done);
+    if (done) return;
+    for (size_t i = 0; i < jobs.size();) {
+      // Consecutive appends share one group commit (one fsync).
+      size_t end = i;
+      std::vector<std::span<const NewEvent>> batches;
+      while (end < jobs.size() && std::holds_alternative<AppendJob>(jobs[end])) {
+        batches.emplace_back(std::get<AppendJob>(jobs[end]).events);
+        ++end;
+      }
+      if (end > i) {
+        std::vector<StatusOr<AppendResult>> results = log->AppendBatches(batches);
+        for (size_t k = 0; k < results.size(); ++k) {
+          AppendJob& job = std::get<AppendJob>(jobs[i + k]);
+          if (!results[k].ok()) {
+            pending_events.fetch_sub(job.events.size());
+            job.done(results[k].status());
+            continue;
+          }
+          // Duplicates still go through the model thread: their first copy
+          // may not be applied yet, and the ack promises it is visible.
+          ApplyOp op{{}, std::move(results[k]).value(), std::move(job.done)};
+          for (size_t n = 0; n < job.events.size(); ++n) {
+            if (op.result.duplicate[n]) continue;
+            op.events.push_back(std::move(job.events[n]));
+            op.events.back().seq = op.result.seqs[n];
+          }
+          model_queue.Push(std::move(op));
+        }
+        i = end;
+        continue;
+      }
+      std::visit(
+          Overloaded{
+              [&](ForgetJob& j) {
+                StatusOr<uint64_t> removed = log->DeleteUser(j.user);
+                if (!removed.ok()) return j.done(removed.status());
+                model_queue.Push(ForgetOp{std::move(j.user), *removed, std::move(j.done)});
+              },
+              [&](PutItemJob& j) {
+                Status st = log->PutItem(j.item, j.meta);
+                if (!st.ok()) return j.done(st);
+                model_queue.Push(
+                    PutMetaOp{std::move(j.item), std::move(j.meta), std::move(j.done)});
+              },
+              [&](DeleteItemJob& j) {
+                StatusOr<std::optional<ItemMeta>> prior = log->GetItem(j.item);
+                if (!prior.ok()) return j.done(prior.status());
+                if (!*prior) {
+                  return j.done(Status::NotFound(fmt::format("item '{}' has no metadata", j.item)));
+                }
+                Status st = log->DeleteItem(j.item);
+                if (!st.ok()) return j.done(st);
+                model_queue.Push(RemoveMetaOp{std::move(j.item), std::move(j.done)});
+              },
+              [](AppendJob&) {},  // handled above
+          },
+          jobs[i]);
+      ++i;
+    }
+  }
+}
+
+// ---- model thread ---------------------------------------------------------
+
+void LiveStore::Impl::ModelLoop() {
+  for (;;) {
+    bool done = false;
+    std::deque<ModelOp> ops = model_queue.Take(kIdleWake, &done);
+    if (done) return;
+    for (size_t i = 0; i < ops.size();) {
+      // Consecutive appends share one publish.
+      std::vector<ApplyOp> run;
+      while (i < ops.size() && std::holds_alternative<ApplyOp>(ops[i])) {
+        run.push_back(std::move(std::get<ApplyOp>(ops[i++])));
+      }
+      if (!run.empty()) {
+        ApplyEvents(&run);
+        continue;
+      }
+      RunOp(&ops[i++]);
+    }
+    MaybeSnapshot();
+  }
+}
+
+void LiveStore::Impl::ApplyEvents(std::vector<ApplyOp>* run) {
+  uint64_t last = 0;
+  for (const ApplyOp& op : *run) {
+    if (!op.events.empty()) last = op.events.back().seq;
+  }
+  auto apply = [&](Replica& r) {
+    Status first_error;
+    for (const ApplyOp& op : *run) {
+      for (const NewEvent& e : op.events) {
+        // Validated before it was logged, so this cannot fail unless the
+        // engine and the validator disagree: note it, keep going (both
+        // copies skip the same event, so they stay equal).
+        Status st = ApplyStored(e, r.rec.get());
+        if (!st.ok() && first_error.ok()) first_error = st;
+      }
+    }
+    if (last > r.applied_seq) r.applied_seq = last;
+    return first_error;
+  };
+  Status st = apply(replicas->standby());
+  replicas->Publish();
+  for (ApplyOp& op : *run) {
+    pending_events.fetch_sub(op.result.seqs.size());
+    op.done(std::move(op.result));
+  }
+  (void)apply(replicas->standby());  // the same status as the first copy's
+  if (!st.ok()) NoteError(st);
+}
+
+void LiveStore::Impl::RunOp(ModelOp* op) {
+  // Applies `fn` to both copies (publishing between) and returns the first
+  // copy's status; nothing is published if that fails.
+  auto both = [&](auto&& fn) -> Status {
+    Status st = fn(replicas->standby());
+    if (!st.ok()) return st;
+    replicas->Publish();
+    (void)fn(replicas->standby());  // deterministic: the same outcome
+    return Status::OK();
+  };
+  std::visit(Overloaded{
+                 [&](ApplyOp&) {},  // ModelLoop batches these
+                 [&](ForgetOp& o) {
+                   const bool known = replicas->published().rec->users().Find(o.user).has_value();
+                   if (!known && o.removed == 0) {
+                     return o.done(Status::NotFound(fmt::format("unknown user '{}'", o.user)));
+                   }
+                   (void)both([&](Replica& r) {
+                     r.rec->ForgetUser(o.user);
+                     return Status::OK();
+                   });
+                   {
+                     // DeleteUser dropped every snapshot (they held the user).
+                     std::lock_guard<std::mutex> lock(status_mu);
+                     have_snapshot = false;
+                     snapshot_seq = 0;
+                   }
+                   StatusOr<uint64_t> snap = WriteSnapshotNow(/*force=*/true);
+                   if (!snap.ok()) NoteError(snap.status());
+                   o.done(o.removed);
+                 },
+                 [&](PutMetaOp& o) {
+                   o.done(both([&](Replica& r) { return r.rec->SetItemMeta(o.item, o.meta); }));
+                 },
+                 [&](RemoveMetaOp& o) {
+                   o.done(both([&](Replica& r) {
+                     (void)r.rec->RemoveItemMeta(o.item);
+                     return Status::OK();
+                   }));
+                 },
+                 [&](SnapshotOp& o) { o.done(WriteSnapshotNow(/*force=*/false)); },
+                 [&](InstallOp& o) {
+                   Status st = both([&, first = true](Replica& r) mutable {
+                     // The first copy gets a clone, the second the original.
+                     Status s = r.rec->InstallModel(first ? o.model.Clone() : std::move(o.model));
+                     first = false;
+                     return s;
+                   });
+                   if (st.ok()) {
+                     // The retrained model is not what a replay of the log gives:
+                     // only a snapshot keeps it across a restart.
+                     StatusOr<uint64_t> snap = WriteSnapshotNow(/*force=*/true);
+                     if (!snap.ok()) NoteError(snap.status());
+                   }
+                   std::lock_guard<std::mutex> lock(status_mu);
+                   retrain = o.outcome;
+                   retrain.state = st.ok() ? RetrainState::kSucceeded : RetrainState::kFailed;
+                   if (!st.ok()) retrain.error = st.ToString();
+                   retrain_running.store(false);
+                 },
+             },
+             *op);
+}
+
+StatusOr<uint64_t> LiveStore::Impl::WriteSnapshotNow(bool force) {
+  const Replica& r = replicas->published();
+  if (r.applied_seq == 0) return uint64_t{0};  // nothing to keep
+  {
+    std::lock_guard<std::mutex> lock(status_mu);
+    if (!force && have_snapshot && snapshot_seq == r.applied_seq) return snapshot_seq;
+  }
+  Status st = WriteSnapshot(log.get(), *r.rec, r.applied_seq);
+  if (!st.ok()) {
+    NoteError(st);
+    return st;
+  }
+  std::lock_guard<std::mutex> lock(status_mu);
+  snapshot_seq = r.applied_seq;
+  have_snapshot = true;
+  snapshot_time = std::chrono::steady_clock::now();
+  ++snapshots_written;
+  return snapshot_seq;
+}
+
+void LiveStore::Impl::MaybeSnapshot() {
+  const uint64_t applied = replicas->published().applied_seq;
+  uint64_t since = 0;
+  double age = 0;
+  {
+    std::lock_guard<std::mutex> lock(status_mu);
+    since = applied - std::min(applied, snapshot_seq);
+    age = std::chrono::duration<double>(std::chrono::steady_clock::now() - snapshot_time).count();
+  }
+  if (SnapshotDue(options.store, since, age)) (void)WriteSnapshotNow(/*force=*/false);
+}
+
+void LiveStore::Impl::NoteError(const Status& s) {
+  std::lock_guard<std::mutex> lock(status_mu);
+  last_error = s.ToString();
+}
+
+// ---- retrain thread -------------------------------------------------------
+
+void LiveStore::Impl::RunRetrain(uint64_t through_seq, std::vector<std::string> users,
+                                 std::vector<std::string> items) {
+  const auto t0 = std::chrono::steady_clock::now();
+  RetrainStatus outcome;
+  {
+    std::lock_guard<std::mutex> lock(status_mu);
+    outcome = retrain;
+  }
+  auto fail = [&](const Status& st) {
+    std::lock_guard<std::mutex> lock(status_mu);
+    retrain = outcome;
+    retrain.state = RetrainState::kFailed;
+    retrain.error = st.ToString();
+    retrain_running.store(false);
+  };
+  engine::EvalSplit split;
+  split.num_users = static_cast<uint32_t>(users.size());
+  split.num_items = static_cast<uint32_t>(items.size());
+  StatusOr<engine::IdMap> user_ids = engine::IdMap::FromNames(std::move(users));
+  StatusOr<engine::IdMap> item_ids = engine::IdMap::FromNames(std::move(items));
+  if (!user_ids.ok()) return fail(user_ids.status());
+  if (!item_ids.ok()) return fail(item_ids.status());
+  Status scan = log->Scan(1, through_seq, [&](const StoredEvent& e) {
+    const auto type = types->Find(e.type);
+    const auto target = type ? types->Target(*type, e.value) : std::nullopt;
+    const auto u = user_ids->Find(e.user);
+    const auto i = item_ids->Find(e.item);
+    // Users forgotten since have no id; their rows are zeroed on install.
+    if (target && u && i) split.train.push_back({*u, *i, *target, types->spec(*type).weight});
+    return true;
+  });
+  if (!scan.ok()) return fail(scan);
+  if (split.train.empty()) {
+    return fail(Status::FailedPrecondition("the log holds no events that train the model"));
+  }
+  std::vector<double> epochs;
+  StatusOr<engine::MFModel> model = engine::TrainModel(split, options.training, &epochs);
+  outcome.examples = split.train.size();
+  outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  outcome.train_rmse = epochs.empty() ? 0.0 : epochs.back();
+  if (!model.ok()) return fail(model.status());
+  if (!model_queue.Push(InstallOp{std::move(model).value(), outcome})) {
+    fail(Status::FailedPrecondition("the store closed before the model could be installed"));
+  }
+}
+
+}  // namespace streamrec::storage
