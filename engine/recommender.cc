@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/sgd_step.h"
+
 namespace streamrec::engine {
 namespace {
 
@@ -83,7 +85,9 @@ void Recommender::Reset() {
   catalog_.Clear();
 }
 
-Status Recommender::InstallModel(MFModel trained) {
+Status Recommender::InstallModel(MFModel trained) { return InstallModel(std::move(trained), {}); }
+
+Status Recommender::InstallModel(MFModel trained, std::span<const Event> since) {
   if (trained.rank() != model_.rank()) {
     return Status::FailedPrecondition(fmt::format("trained model has rank {}, the serving model {}",
                                                   trained.rank(), model_.rank()));
@@ -111,6 +115,13 @@ Status Recommender::InstallModel(MFModel trained) {
     }
   }
   model_ = std::move(trained);
+  for (const Event& e : since) {
+    const std::optional<uint32_t> u = users_.Find(e.user), i = items_.Find(e.item);
+    if (!u || !i || *u >= old_users || *i >= old_items || e.type >= types_.size()) continue;
+    if (const std::optional<float> target = types_.Target(e.type, e.value)) {
+      (void)SgdStep(&model_, *u, *i, *target, types_.spec(e.type).weight, learner_.options().sgd);
+    }
+  }
   return Status::OK();
 }
 

@@ -92,6 +92,14 @@ class Recommender {
   // vectors). FailedPrecondition if the rank differs or the new model has
   // more rows than ids are known.
   Status InstallModel(MFModel trained);
+  // InstallModel, then one online SGD step per event of `since` (events
+  // this recommender applied after the trained model's data was taken,
+  // in order) on the rows the trained model covers, so a retrain does not
+  // undo what users did while it ran. Only the factor and bias steps are
+  // replayed: seen items, popularity and counts already hold the events.
+  // Events of ids unknown now (forgotten) or types that do not train are
+  // skipped.
+  Status InstallModel(MFModel trained, std::span<const Event> since);
 
   Recommendations RecommendForUser(std::string_view user, const RecommendRequest& req) const;
   // Items most like `item` by cosine of their vectors. NotFound for an

@@ -149,58 +149,76 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
     (void)fn(replicas->standby());  // deterministic: the same outcome
     return Status::OK();
   };
-  std::visit(Overloaded{
-                 [&](ApplyOp&) {},  // ModelLoop batches these
-                 [&](ForgetOp& o) {
-                   const bool known = replicas->published().rec->users().Find(o.user).has_value();
-                   if (!known && o.removed == 0) {
-                     return o.done(Status::NotFound(fmt::format("unknown user '{}'", o.user)));
-                   }
-                   (void)both([&](Replica& r) {
-                     r.rec->ForgetUser(o.user);
-                     return Status::OK();
-                   });
-                   {
-                     // DeleteUser dropped every snapshot (they held the user).
-                     std::lock_guard<std::mutex> lock(status_mu);
-                     have_snapshot = false;
-                     snapshot_seq = 0;
-                   }
-                   StatusOr<uint64_t> snap = WriteSnapshotNow(/*force=*/true);
-                   if (!snap.ok()) NoteError(snap.status());
-                   o.done(o.removed);
-                 },
-                 [&](PutMetaOp& o) {
-                   o.done(both([&](Replica& r) { return r.rec->SetItemMeta(o.item, o.meta); }));
-                 },
-                 [&](RemoveMetaOp& o) {
-                   o.done(both([&](Replica& r) {
-                     (void)r.rec->RemoveItemMeta(o.item);
-                     return Status::OK();
-                   }));
-                 },
-                 [&](SnapshotOp& o) { o.done(WriteSnapshotNow(/*force=*/false)); },
-                 [&](InstallOp& o) {
-                   Status st = both([&, first = true](Replica& r) mutable {
-                     // The first copy gets a clone, the second the original.
-                     Status s = r.rec->InstallModel(first ? o.model.Clone() : std::move(o.model));
-                     first = false;
-                     return s;
-                   });
-                   if (st.ok()) {
-                     // The retrained model is not what a replay of the log gives:
-                     // only a snapshot keeps it across a restart.
-                     StatusOr<uint64_t> snap = WriteSnapshotNow(/*force=*/true);
-                     if (!snap.ok()) NoteError(snap.status());
-                   }
-                   std::lock_guard<std::mutex> lock(status_mu);
-                   retrain = o.outcome;
-                   retrain.state = st.ok() ? RetrainState::kSucceeded : RetrainState::kFailed;
-                   if (!st.ok()) retrain.error = st.ToString();
-                   retrain_running.store(false);
-                 },
-             },
-             *op);
+  std::visit(
+      Overloaded{
+          [&](ApplyOp&) {},  // ModelLoop batches these
+          [&](ForgetOp& o) {
+            const bool known = replicas->published().rec->users().Find(o.user).has_value();
+            if (!known && o.removed == 0) {
+              return o.done(Status::NotFound(fmt::format("unknown user '{}'", o.user)));
+            }
+            (void)both([&](Replica& r) {
+              r.rec->ForgetUser(o.user);
+              return Status::OK();
+            });
+            {
+              // DeleteUser dropped every snapshot (they held the user).
+              std::lock_guard<std::mutex> lock(status_mu);
+              have_snapshot = false;
+              snapshot_seq = 0;
+            }
+            StatusOr<uint64_t> snap = WriteSnapshotNow(/*force=*/true);
+            if (!snap.ok()) NoteError(snap.status());
+            o.done(o.removed);
+          },
+          [&](PutMetaOp& o) {
+            o.done(both([&](Replica& r) { return r.rec->SetItemMeta(o.item, o.meta); }));
+          },
+          [&](RemoveMetaOp& o) {
+            o.done(both([&](Replica& r) {
+              (void)r.rec->RemoveItemMeta(o.item);
+              return Status::OK();
+            }));
+          },
+          [&](SnapshotOp& o) { o.done(WriteSnapshotNow(/*force=*/false)); },
+          [&](InstallOp& o) {
+            // What the serving model learned while the retrain ran is
+            // stepped again on the retrained rows (Recommender::InstallModel).
+            std::vector<StoredEvent> tail;
+            Status st = log->Scan(o.outcome.trained_through_seq + 1,
+                                  replicas->published().applied_seq, [&](const StoredEvent& e) {
+                                    tail.push_back(e);
+                                    return true;
+                                  });
+            std::vector<engine::Event> since;
+            since.reserve(tail.size());
+            for (const StoredEvent& e : tail) {
+              if (const auto type = types->Find(e.type)) {
+                since.push_back({e.user, e.item, *type, e.value, e.ts_ms});
+              }
+            }
+            if (st.ok()) {
+              st = both([&, first = true](Replica& r) mutable {
+                // The first copy gets a clone, the second the original.
+                Status s = r.rec->InstallModel(first ? o.model.Clone() : std::move(o.model), since);
+                first = false;
+                return s;
+              });
+            }
+            if (st.ok()) {
+              // The retrained model is not what a replay of the log gives:
+              // only a snapshot keeps it across a restart.
+              StatusOr<uint64_t> snap = WriteSnapshotNow(/*force=*/true);
+              if (!snap.ok()) NoteError(snap.status());
+            }
+            std::lock_guard<std::mutex> lock(status_mu);
+            retrain = o.outcome;
+            retrain.state = st.ok() ? RetrainState::kSucceeded : RetrainState::kFailed;
+            if (!st.ok()) retrain.error = st.ToString();
+            retrain_running.store(false);
+          },
+      },
+      *op);
 }
 
 StatusOr<uint64_t> LiveStore::Impl::WriteSnapshotNow(bool force) {

@@ -586,3 +586,36 @@ TEST_F(RecommenderTest, ForgetUserDropsTheirStateAndTheirIdComesBackNew) {
 
 }  // namespace
 }  // namespace streamrec::engine
+
+namespace streamrec::engine {
+namespace {
+
+// A retrain that took its data before some events must not undo them: the
+// events given as `since` are stepped again on the trained rows, and a
+// user forgotten meanwhile stays zeroed.
+TEST_F(RecommenderTest, InstallModelReplaysLaterEventsAndKeepsForgottenUsersGone) {
+  for (int n = 0; n < 60; ++n) {
+    Add(fmt::format("u{}", n % 6), fmt::format("i{}", n % 9), "rating", 1.0f + (n % 5));
+  }
+  const uint32_t users = rec_.users().size(), items = rec_.items().size();
+  MFModel trained(SmallOptions().model);
+  trained.EnsureUsers(users);
+  trained.EnsureItems(items);
+  const MFModel plain = trained.Clone();
+  // Later: u0 rates i1 (both trained rows); u5 is forgotten.
+  Add("u0", "i1", "rating", 5.0f);
+  const Event later{.user = "u0", .item = "i1", .type = Type("rating"), .value = 5.0f};
+  ASSERT_TRUE(rec_.ForgetUser("u5"));
+  ASSERT_TRUE(rec_.InstallModel(std::move(trained), std::span<const Event>(&later, 1)).ok());
+  const MFModel& m = rec_.model();
+  const uint32_t u0 = *rec_.users().Find("u0"), i1 = *rec_.items().Find("i1");
+  EXPECT_NE(std::memcmp(m.user_factors(u0), plain.user_factors(u0), sizeof(float) * 16), 0);
+  EXPECT_NE(std::memcmp(m.item_factors(i1), plain.item_factors(i1), sizeof(float) * 16), 0);
+  const uint32_t u1 = 1;  // untouched by `later`
+  EXPECT_EQ(std::memcmp(m.user_factors(u1), plain.user_factors(u1), sizeof(float) * 16), 0);
+  for (int d = 0; d < 16; ++d) EXPECT_EQ(m.user_factors(5)[d], 0.0f);
+  EXPECT_EQ(m.user_bias(5), 0.0f);
+}
+
+}  // namespace
+}  // namespace streamrec::engine
