@@ -1,1 +1,265 @@
-// scaffolding; replaced by the real implementation
+#include "http/api.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <boost/json/serialize.hpp>
+#include <exception>
+#include <utility>
+
+#include "http/api_internal.h"
+#include "http/auth.h"
+#include "http/errors.h"
+#include "http/url.h"
+
+namespace streamrec::http {
+
+namespace beast_http = boost::beast::http;
+
+namespace internal {
+
+Reply::Reply(HttpMetrics* metrics, RouteId route, unsigned version, bool keep_alive,
+             Responder respond, std::chrono::steady_clock::time_point start)
+    : state_(std::make_shared<State>(metrics, route, version, keep_alive, std::move(respond),
+                                     start)) {}
+
+void Reply::Send(Response res) const {
+  if (state_->sent.exchange(true, std::memory_order_acq_rel)) return;
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - state_->start;
+  state_->metrics->Record(state_->route, res.result_int(), elapsed.count());
+  state_->respond(std::move(res));
+}
+
+void Reply::Json(beast_http::status status, const boost::json::value& body) const {
+  Response res{status, version()};
+  res.set(beast_http::field::content_type, "application/json");
+  res.keep_alive(keep_alive());
+  res.body() = boost::json::serialize(body);
+  res.prepare_payload();
+  Send(std::move(res));
+}
+
+void Reply::Error(beast_http::status status, std::string_view code,
+                  std::string_view message) const {
+  Send(ErrorResponse(status, code, message, version(), keep_alive()));
+}
+
+void Reply::Error(const Status& s) const {
+  Response res = ErrorResponse(s, version(), keep_alive());
+  if (res.result() == beast_http::status::too_many_requests) {
+    res.set(beast_http::field::retry_after, "1");
+  }
+  Send(std::move(res));
+}
+
+void Reply::StoreError(const Status& s) const {
+  if (s.code() == StatusCode::kFailedPrecondition) {
+    Error(beast_http::status::service_unavailable, "unavailable", s.message());
+  } else {
+    Error(s);
+  }
+}
+
+}  // namespace internal
+
+namespace {
+
+// A route: its method, its path with "{}" for the one id segment, the
+// scope a key needs (0: open to all) and what answers it.
+struct Pattern {
+  beast_http::verb method;
+  std::string_view path;
+  RouteId route;
+  uint32_t scope;
+  void (*handler)(internal::Call&);
+};
+
+using V = beast_http::verb;
+using R = RouteId;
+
+// When two patterns match a path (GET /v1/items/popular is also
+// /v1/items/{item}), the one listed first wins for its method; other
+// methods fall through to the pattern with the id, so PUT
+// /v1/items/popular sets the item named "popular" (GET reaches it as
+// /v1/items/%70opular: segments are matched before decoding).
+constexpr std::array<Pattern, 13> kPatterns = {{
+    {V::post, "/v1/events", R::kEvents, kScopeWrite, internal::PostEvents},
+    {V::get, "/v1/users/{}/recommendations", R::kRecommendations, kScopeRead,
+     internal::GetRecommendations},
+    {V::delete_, "/v1/users/{}", R::kDeleteUser, kScopeWrite, internal::DeleteUser},
+    {V::get, "/v1/items/popular", R::kPopular, kScopeRead, internal::GetPopular},
+    {V::get, "/v1/items/{}/similar", R::kSimilar, kScopeRead, internal::GetSimilar},
+    {V::get, "/v1/items/{}", R::kGetItem, kScopeRead, internal::GetItem},
+    {V::put, "/v1/items/{}", R::kPutItem, kScopeWrite, internal::PutItem},
+    {V::delete_, "/v1/items/{}", R::kDeleteItem, kScopeWrite, internal::DeleteItem},
+    {V::post, "/v1/admin/snapshot", R::kSnapshot, kScopeAdmin, internal::PostSnapshot},
+    {V::post, "/v1/admin/retrain", R::kRetrain, kScopeAdmin, internal::PostRetrain},
+    {V::get, "/v1/admin/status", R::kStatus, kScopeAdmin, internal::GetStatus},
+    {V::get, "/healthz", R::kHealthz, 0, internal::GetHealthz},
+    {V::get, "/metrics", R::kMetrics, 0, internal::GetMetrics},
+}};
+
+// Whether the raw path `segments` match `pattern`; *id gets the raw id
+// segment (which must not be empty).
+bool Matches(std::string_view pattern, const std::vector<std::string_view>& segments,
+             std::string_view* id) {
+  std::string_view rest = pattern.substr(1);  // past the leading '/'
+  bool more = true;
+  for (const std::string_view got : segments) {
+    if (!more) return false;
+    const size_t slash = rest.find('/');
+    const std::string_view want = rest.substr(0, slash);
+    more = slash != std::string_view::npos;
+    rest = more ? rest.substr(slash + 1) : std::string_view{};
+    if (want == "{}") {
+      if (got.empty()) return false;
+      *id = got;
+    } else if (want != got) {
+      return false;
+    }
+  }
+  return !more;
+}
+
+// The outcome of routing: the pattern for the method, or what the path
+// allows instead.
+struct RouteMatch {
+  const Pattern* pattern = nullptr;
+  std::string_view raw_id;
+  bool path_known = false;
+  std::string allow;  // "GET, PUT, DELETE" when the method is not allowed
+};
+
+RouteMatch MatchRoute(beast_http::verb method, const std::vector<std::string_view>& segments) {
+  RouteMatch m;
+  for (const Pattern& p : kPatterns) {
+    std::string_view id;
+    if (!Matches(p.path, segments, &id)) continue;
+    m.path_known = true;
+    if (p.method == method) {
+      if (m.pattern == nullptr) {
+        m.pattern = &p;
+        m.raw_id = id;
+      }
+    } else if (m.allow.find(beast_http::to_string(p.method)) == std::string::npos) {
+      m.allow += fmt::format("{}{}", m.allow.empty() ? "" : ", ",
+                             std::string_view(beast_http::to_string(p.method)));
+    }
+  }
+  return m;
+}
+
+// 404 for an unknown path, 405 with Allow for a known one.
+void AnswerUnrouted(const RouteMatch& m, const Request& req, std::string_view path,
+                    const internal::Reply& reply) {
+  const std::string_view method = req.method_string();
+  path = path.substr(0, 200);
+  if (!m.path_known) {
+    reply.Error(beast_http::status::not_found, "not_found",
+                fmt::format("no route for {} {}", method, path));
+    return;
+  }
+  Response res = ErrorResponse(beast_http::status::method_not_allowed, "method_not_allowed",
+                               fmt::format("{} {}: allowed: {}", method, path, m.allow),
+                               reply.version(), reply.keep_alive());
+  res.set(beast_http::field::allow, m.allow);
+  reply.Send(std::move(res));
+}
+
+std::string_view ScopeName(uint32_t scope) {
+  switch (scope) {
+    case kScopeRead:
+      return "read";
+    case kScopeWrite:
+      return "write";
+    case kScopeAdmin:
+      return "admin";
+  }
+  return "unknown";
+}
+
+// True if the request may use a route of `scope`; otherwise answers 401 or
+// 403 and returns false.
+bool Authorize(const std::vector<ApiKey>& keys, const Request& req, uint32_t scope,
+               const internal::Reply& reply) {
+  if (scope == 0) return true;
+  switch (CheckApiKey(keys, PresentedSecret(req), scope)) {
+    case AuthResult::kOk:
+      return true;
+    case AuthResult::kUnauthenticated: {
+      Response res = ErrorResponse(
+          beast_http::status::unauthorized, "unauthenticated",
+          "a valid API key is required: 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+          reply.version(), reply.keep_alive());
+      res.set(beast_http::field::www_authenticate, "Bearer realm=\"streamrec\"");
+      reply.Send(std::move(res));
+      return false;
+    }
+    case AuthResult::kForbidden:
+      reply.Error(beast_http::status::forbidden, "permission_denied",
+                  fmt::format("this API key lacks the '{}' scope", ScopeName(scope)));
+      return false;
+  }
+  return false;
+}
+
+// Decodes the id and the query into `call`; answers 400 and returns false
+// if either is malformed.
+bool DecodeRequest(std::string_view raw_id, std::string_view raw_query, size_t max_id_length,
+                   internal::Call* call) {
+  if (!raw_id.empty()) {
+    if (!PercentDecode(raw_id, false, &call->id)) {
+      call->reply.Error(beast_http::status::bad_request, "invalid_argument",
+                        "bad percent-encoding in the path");
+      return false;
+    }
+    if (call->id.size() > max_id_length) {
+      call->reply.Error(beast_http::status::bad_request, "invalid_argument",
+                        fmt::format("id in the path is longer than {} bytes", max_id_length));
+      return false;
+    }
+  }
+  StatusOr<Query> query = Query::Parse(raw_query);
+  if (!query.ok()) {
+    call->reply.Error(query.status());
+    return false;
+  }
+  call->query = std::move(*query);
+  return true;
+}
+
+}  // namespace
+
+Api::Api(storage::LiveStore* store, const ApiOptions& options) : store_(store), options_(options) {}
+
+Api::~Api() = default;
+
+void Api::OnRejected(unsigned status) { metrics_.Record(RouteId::kTransport, status, 0.0); }
+
+void Api::Handle(Request req, Responder respond) {
+  const auto start = std::chrono::steady_clock::now();
+  const Target target = SplitTarget(req.target());
+  const RouteMatch m = MatchRoute(req.method(), SplitPath(target.path));
+  internal::Reply reply(&metrics_, m.pattern ? m.pattern->route : RouteId::kNotFound, req.version(),
+                        req.keep_alive(), std::move(respond), start);
+  try {
+    if (m.pattern == nullptr) {
+      AnswerUnrouted(m, req, target.path, reply);
+      return;
+    }
+    if (!Authorize(options_.keys, req, m.pattern->scope, reply)) return;
+    internal::Call call{store_, &options_, &metrics_, &req, {}, {}, reply};
+    if (!DecodeRequest(m.raw_id, target.query, options_.max_id_length, &call)) return;
+    m.pattern->handler(call);
+  } catch (const std::exception& e) {
+    // Exceptions stop here (allocation failures, a bug in a handler). If the
+    // handler had answered already, Reply drops this second answer.
+    reply.Error(beast_http::status::internal_server_error, "internal", e.what());
+  } catch (...) {
+    reply.Error(beast_http::status::internal_server_error, "internal", "unknown exception");
+  }
+}
+
+}  // namespace streamrec::http

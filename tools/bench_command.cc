@@ -1,6 +1,8 @@
 // `streamrec bench learner|topn`: throughput of the online learner and
 // latency of exact top-N, the latter next to what a full read of the item
-// matrix costs at this machine's measured memory bandwidth.
+// matrix costs at this machine's measured memory bandwidth. Also the
+// dispatch of `bench log|recovery` (bench_storage.h) and
+// `bench freshness|ingest` (bench_http.h).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include "engine/random.h"
 #include "engine/recommender.h"
 #include "engine/topn.h"
+#include "tools/bench_http.h"
 #include "tools/bench_storage.h"
 #include "tools/commands.h"
 
@@ -152,26 +155,50 @@ int RunBench(int argc, const char* const* argv) {
   std::string dir = "/tmp";
   int threads = 1;
   double seconds = 3.0;
+  HttpBenchOptions http;
+  http.durability.clear();
+  int connections = 4;
   po::options_description desc(
       "streamrec bench: micro-benchmarks\n\n"
       "  streamrec bench learner [--events 2000000 --rank 64]\n"
       "  streamrec bench topn [--catalog 100000 --catalog 1000000 --batch 32]\n"
       "  streamrec bench log [--batch 1 100 1000 --threads 1 --seconds 3 --dir /tmp]\n"
-      "  streamrec bench recovery [--events 1000000 --rank 64 --dir /tmp]\n\nOptions");
-  desc.add_options()("help,h", "show this help")("what", po::value(&what),
-                                                 "learner | topn | log | recovery")(
-      "events", po::value(&events)->default_value(events), "learner: events to apply")(
-      "users", po::value(&users)->default_value(users), "learner: users")(
-      "items", po::value(&items)->default_value(items), "learner: items")(
+      "  streamrec bench recovery [--events 1000000 --rank 64 --dir /tmp]\n"
+      "  streamrec bench freshness [--url HOST:PORT] [--events 1000]\n"
+      "  streamrec bench ingest [--url HOST:PORT] [--batch 1 1000 --connections 4 --seconds 3]\n"
+      "\nfreshness and ingest talk HTTP to the server at --url (they write events to it:\n"
+      "use a scratch database), or to one they start on a temporary database in --dir,\n"
+      "preloaded with a synthetic stream, once per --durability mode.\n\nOptions");
+  desc.add_options()("help,h", "show this help")(
+      "what", po::value(&what), "learner | topn | log | recovery | freshness | ingest")(
+      "events", po::value(&events)->default_value(events),
+      "learner: events to apply; freshness: iterations (default 1000)")(
+      "users", po::value(&users)->default_value(users),
+      "learner: users; freshness, ingest: users (default 5000)")(
+      "items", po::value(&items)->default_value(items),
+      "learner: items; freshness, ingest: items (default 2000)")(
       "rank", po::value(&rank)->default_value(rank), "latent dimensions k")(
       "catalog", po::value(&sizes)->multitoken(), "topn: catalog sizes (default 10k 100k 1M)")(
       "n", po::value(&n)->default_value(n), "topn: list length")(
       "queries", po::value(&queries)->default_value(queries), "topn: queries per size")(
-      "batch", po::value(&batches)->multitoken(), "topn: batch sizes (default 8 32 128)")(
+      "batch", po::value(&batches)->multitoken(),
+      "topn: batch sizes (default 8 32 128); log, ingest: events per batch")(
       "seed", po::value(&seed)->default_value(seed), "seed of the synthetic data")(
       "dir", po::value(&dir)->default_value(dir), "log/recovery: where to create the database")(
       "threads", po::value(&threads)->default_value(threads), "log: concurrent writers")(
-      "seconds", po::value(&seconds)->default_value(seconds), "log: seconds per case");
+      "seconds", po::value(&seconds)->default_value(seconds), "log, ingest: seconds per case")(
+      "url", po::value(&http.url), "freshness, ingest: HOST:PORT of a running server")(
+      "key", po::value(&http.api_key), "freshness, ingest: API key (read+write) for --url")(
+      "connections", po::value(&connections)->default_value(connections),
+      "ingest: client threads, each with its own keep-alive connection")(
+      "durability", po::value(&http.durability)->multitoken(),
+      "freshness, ingest, own server: sync | process (default: freshness sync, ingest both)")(
+      "preload", po::value(&http.preload_events)->default_value(http.preload_events),
+      "freshness, ingest, own server: synthetic events loaded before measuring")(
+      "server-threads", po::value(&http.server_threads)->default_value(http.server_threads),
+      "freshness, ingest, own server: HTTP threads")(
+      "user-prefix", po::value(&http.user_prefix)->default_value(http.user_prefix),
+      "freshness, ingest: user ids are PREFIX<k>, k < --users (default 5000 here)");
   po::positional_options_description pos;
   pos.add("what", 1);
   po::variables_map vm;
@@ -224,7 +251,48 @@ int RunBench(int argc, const char* const* argv) {
     }
     return BenchRecovery(dir, events, rank);
   }
-  fmt::print(stderr, "streamrec bench: expected learner, topn, log or recovery, got '{}'\n", what);
+  if (what == "freshness" || what == "ingest") {
+    http.dir = dir;
+    http.rank = rank;
+    if (!vm["users"].defaulted()) http.users = users;
+    if (!vm["items"].defaulted()) http.items = items;
+    if (http.durability.empty()) {
+      http.durability = what == "ingest" ? std::vector<std::string>{"sync", "process"}
+                                         : std::vector<std::string>{"sync"};
+    }
+    for (const std::string& d : http.durability) {
+      if (d != "sync" && d != "process") {
+        fmt::print(stderr, "streamrec bench: --durability must be sync or process, got '{}'\n", d);
+        return 2;
+      }
+    }
+    if (http.users == 0 || http.items == 0 || http.server_threads < 1 ||
+        http.server_threads > 256) {
+      fmt::print(stderr,
+                 "streamrec bench: need --users, --items >= 1, --server-threads in [1,256]\n");
+      return 2;
+    }
+    if (what == "freshness") {
+      if (vm["events"].defaulted()) events = 1000;
+      if (events == 0) {
+        fmt::print(stderr, "streamrec bench: --events must be >= 1\n");
+        return 2;
+      }
+      return BenchFreshness(http, events);
+    }
+    if (batches.empty()) batches = {1, 1000};
+    if (connections < 1 || connections > 1024 || !(seconds > 0) ||
+        std::count(batches.begin(), batches.end(), size_t{0}) > 0) {
+      fmt::print(stderr,
+                 "streamrec bench: need --connections in [1,1024], --seconds > 0, --batch >= 1\n");
+      return 2;
+    }
+    return BenchIngest(http, batches, connections, seconds);
+  }
+  fmt::print(stderr,
+             "streamrec bench: expected learner, topn, log, recovery, freshness or ingest, got "
+             "'{}'\n",
+             what);
   return 2;
 }
 

@@ -12,5 +12,6 @@ int RunDemo(int argc, const char* const* argv);
 int RunGenerate(int argc, const char* const* argv);
 int RunLog(int argc, const char* const* argv);
 int RunReplay(int argc, const char* const* argv);
+int RunServe(int argc, const char* const* argv);
 
 }  // namespace streamrec::tools

@@ -1,20 +1,47 @@
 // The streamrec configuration file (config/streamrec.conf documents every
 // field): INI sections [model], [learner], [popularity], [training],
-// [storage]. Only
-// `main`-level code turns it into the engine's option structs, here.
+// [storage], and for `streamrec serve` [server], [api] and [events]. Only
+// `main`-level code turns it into the engine's, the store's and the HTTP
+// layer's option structs, here.
 //
 // Unknown sections or keys are errors (a typo must not silently fall back to
-// a default); a missing key keeps the engine's default.
+// a default); a missing key keeps the built-in default.
+//
+// [events] is the one section with keys of the user's choosing: one line
+// per event type,
+//   type.<name> = [implicit|explicit] [weight=W] [implied=R|implied=none]
+//                 [min=A] [max=B]
+// A built-in type (view, click, cart, purchase, rating) keeps whatever the
+// line does not say; a new type starts implicit, weight 1, no implied
+// rating. `defaults = false` drops the built-ins, keeping only the lines.
+//
+// API keys: `[api] keys = NAME:SCOPES:SECRET, ...` with SCOPES a '+'-joined
+// subset of read, write, admin, and the environment variable
+// STREAMREC_API_KEYS in the same syntax (a name it repeats replaces the
+// file's key). Error messages name keys, never print secrets.
+//
+// Thread-safety: pure functions (ApplyApiKeysFromEnv reads the environment).
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "engine/evaluation.h"
+#include "engine/event_types.h"
 #include "engine/recommender.h"
 #include "engine/status.h"
+#include "http/api.h"
+#include "http/server.h"
+#include "storage/live_store.h"
 #include "storage/model_store.h"
 
 namespace streamrec::tools {
+
+// The environment variable with API keys (same syntax as [api] keys).
+inline constexpr const char* kApiKeysEnv = "STREAMREC_API_KEYS";
+// Shortest secret accepted: a guessable key is no key.
+inline constexpr size_t kMinApiSecretLength = 16;
 
 struct Config {
   engine::RecommenderOptions recommender;  // [model], [learner], [popularity]
@@ -22,10 +49,39 @@ struct Config {
   std::string algorithm = "als";           // [training] algorithm
   storage::ModelStoreOptions store;        // [storage]
   std::string durability_name = "sync";    // [storage] durability, as written
+
+  http::ServerOptions server;               // [server] (transport)
+  http::ApiOptions api;                     // [api] (+ STREAMREC_API_KEYS via ApplyApiKeysFromEnv)
+  std::string data_dir = "streamrec-data";  // [server] data_dir: the database directory
+  engine::EventTypes types = engine::EventTypes::Defaults();  // [events]
+  // What `serve` opens the store with: .store and .training are copies of
+  // `store` and `training` above (made by LoadConfig/DefaultConfig), plus
+  // [server] max_pending_events.
+  storage::LiveStoreOptions live;
 };
 
+// The built-in defaults, with the derived fields filled in as LoadConfig
+// fills them (what `serve` runs on without --config).
+Config DefaultConfig();
+
 // Reads `path` over the defaults. InvalidArgument names the file and the
-// offending key or value.
+// offending key or value; NotFound if the file cannot be opened.
 StatusOr<Config> LoadConfig(const std::string& path);
+
+// Parses an API key list: "NAME:SCOPES:SECRET" entries separated by commas
+// and/or whitespace; SCOPES is read, write, admin joined by '+'. `origin`
+// (e.g. "conf:api.keys") prefixes error messages, which name the entry by
+// position and name, never by secret. Names must be unique within the list.
+StatusOr<std::vector<http::ApiKey>> ParseApiKeys(std::string_view spec, std::string_view origin);
+
+// Merges `extra` into `keys`: an entry whose name is already there replaces
+// it, the others are appended.
+void MergeApiKeys(std::vector<http::ApiKey> extra, std::vector<http::ApiKey>* keys);
+
+// Reads STREAMREC_API_KEYS (if set and non-empty) into config->api.keys.
+Status ApplyApiKeysFromEnv(Config* config);
+
+// "read+write" for a scope mask.
+std::string ScopeNames(uint32_t scopes);
 
 }  // namespace streamrec::tools

@@ -13,9 +13,10 @@ constexpr const char* kUsage = R"(streamrec: a real-time recommendation engine
 usage: streamrec <command> [options]    (streamrec <command> --help for its options)
 
 commands:
+  serve     run the engine as an HTTP service (recommendations, ingest, admin)
   import    convert MovieLens / CSV ratings into a streamrec event file
   eval      train offline and report RMSE/MAE and ranking metrics (folds or a split)
-  bench     measure the online learner (events/s) and top-N latency
+  bench     measure the learner, top-N, the log, and the server over HTTP
   generate  write a synthetic event stream with planted structure (fixed seed)
   demo      offline demo: generate, train, evaluate, print sample recommendations
   log       inspect or load a database: stats, dump (JSON lines), append an event file
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   const int sub_argc = argc - 1;
   const char* const* sub_argv = argv + 1;
   using namespace streamrec::tools;
+  if (cmd == "serve") return RunServe(sub_argc, sub_argv);
   if (cmd == "import") return RunImport(sub_argc, sub_argv);
   if (cmd == "eval") return RunEval(sub_argc, sub_argv);
   if (cmd == "bench") return RunBench(sub_argc, sub_argv);

@@ -1,6 +1,8 @@
 # Sourced by tools/test.sh and tools/quickstart.sh: installs the Debian
 # packages streamrec needs that are missing. apt-get update runs at most once,
 # and only when something must be installed. Works as root, or via sudo.
+#   streamrec_install_deps [EXTRA_PACKAGE...]   (quickstart adds curl)
+# wrk, for the HTTP load benchmark, is optional: apt-get install wrk.
 
 STREAMREC_PACKAGES=(
   g++ cmake ninja-build pkg-config
@@ -11,7 +13,7 @@ STREAMREC_PACKAGES=(
 streamrec_install_deps() {
   local missing=()
   local p
-  for p in "${STREAMREC_PACKAGES[@]}"; do
+  for p in "${STREAMREC_PACKAGES[@]}" "$@"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
       missing+=("$p")
     fi

@@ -1,0 +1,33 @@
+// The JSON the API answers with (scored item lists, item metadata, the
+// store's status) and the body of PUT /v1/items/{item}.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <string_view>
+#include <vector>
+
+#include "engine/catalog.h"
+#include "engine/recommender.h"
+#include "engine/status.h"
+#include "storage/live_store.h"
+
+namespace streamrec::http {
+
+// [{"item": "i1", "score": 0.93}, ...]
+boost::json::array ScoresJson(const std::vector<engine::NamedScore>& items);
+
+// {"categories": ["a", "b"], "hidden": false}, both optional (absent:
+// none, false); unknown fields and wrong types are InvalidArgument, and so
+// is metadata the catalog refuses (engine::Catalog::Validate).
+StatusOr<engine::ItemMeta> ParseItemMeta(std::string_view body, int max_json_depth);
+
+// {"item": ..., "categories": [...], "hidden": ...}
+boost::json::object ItemMetaJson(std::string_view item, const engine::ItemMeta& meta);
+
+// Every field of LiveStatus, with "recovery" and "retrain" as objects.
+boost::json::object LiveStatusJson(const storage::LiveStatus& s);
+
+}  // namespace streamrec::http

@@ -1,0 +1,148 @@
+// The read routes: each runs its query inside store->Read() on the calling
+// server thread (wait-free), copies the result out, and serializes after.
+
+#include <algorithm>
+#include <boost/beast/http/field.hpp>
+#include <boost/json/object.hpp>
+#include <optional>
+
+#include "engine/recommender.h"
+#include "http/api_internal.h"
+#include "http/api_json.h"
+
+namespace streamrec::http::internal {
+namespace {
+
+namespace json = boost::json;
+using boost::beast::http::status;
+
+// Answers `s` (400 for the InvalidArgument of a bad parameter) and returns
+// false if it is an error.
+bool Check(Call& c, const Status& s) {
+  if (s.ok()) return true;
+  c.reply.Error(s);
+  return false;
+}
+
+template <typename T>
+bool Take(Call& c, StatusOr<T> v, T* out) {
+  if (!Check(c, v.status())) return false;
+  *out = std::move(*v);
+  return true;
+}
+
+// n, at most max_results, default 10 (or max_results if smaller).
+bool TakeN(Call& c, size_t* n) {
+  const size_t max = c.options->max_results;
+  return Take(c, c.query.Size("n", 1, max, std::min<size_t>(10, max)), n);
+}
+
+}  // namespace
+
+void GetRecommendations(Call& c) {
+  engine::RecommendRequest rr;
+  if (!Check(c, c.query.OnlyAllowed({"n", "exclude", "category", "include_seen"})) ||
+      !TakeN(c, &rr.n) ||
+      !Take(c, c.query.IdList("exclude", c.options->max_id_length), &rr.exclude) ||
+      !Take(c, c.query.Id("category", c.options->max_id_length), &rr.category) ||
+      !Take(c, c.query.Bool("include_seen", false), &rr.include_seen)) {
+    return;
+  }
+  engine::Recommendations recs;
+  uint64_t seq = 0;
+  c.store->Read([&](const storage::Replica& r) {
+    recs = r.rec->RecommendForUser(c.id, rr);
+    seq = r.applied_seq;
+  });
+  c.reply.Json(status::ok, json::object{{"user", c.id},
+                                        {"items", ScoresJson(recs.items)},
+                                        {"source", engine::SourceName(recs.source)},
+                                        {"seq", seq}});
+}
+
+void GetSimilar(Call& c) {
+  engine::SimilarRequest sr;
+  if (!Check(c, c.query.OnlyAllowed({"n", "user", "exclude", "category"})) || !TakeN(c, &sr.n) ||
+      !Take(c, c.query.Id("user", c.options->max_id_length), &sr.user) ||
+      !Take(c, c.query.IdList("exclude", c.options->max_id_length), &sr.exclude) ||
+      !Take(c, c.query.Id("category", c.options->max_id_length), &sr.category)) {
+    return;
+  }
+  std::optional<StatusOr<std::vector<engine::NamedScore>>> similar;
+  uint64_t seq = 0;
+  c.store->Read([&](const storage::Replica& r) {
+    similar.emplace(r.rec->SimilarItems(c.id, sr));
+    seq = r.applied_seq;
+  });
+  if (!Check(c, similar->status())) return;
+  c.reply.Json(status::ok,
+               json::object{{"item", c.id}, {"items", ScoresJson(**similar)}, {"seq", seq}});
+}
+
+void GetPopular(Call& c) {
+  size_t n = 0;
+  std::string category;
+  if (!Check(c, c.query.OnlyAllowed({"n", "category"})) || !TakeN(c, &n) ||
+      !Take(c, c.query.Id("category", c.options->max_id_length), &category)) {
+    return;
+  }
+  std::vector<engine::NamedScore> items;
+  uint64_t seq = 0;
+  c.store->Read([&](const storage::Replica& r) {
+    items = r.rec->Popular(n, category);
+    seq = r.applied_seq;
+  });
+  c.reply.Json(status::ok, json::object{{"items", ScoresJson(items)}, {"seq", seq}});
+}
+
+void GetItem(Call& c) {
+  if (!Check(c, c.query.OnlyAllowed({}))) return;
+  std::optional<engine::ItemMeta> meta;
+  bool known = false;
+  double popularity = 0.0;
+  uint64_t seq = 0;
+  c.store->Read([&](const storage::Replica& r) {
+    if (const engine::ItemMeta* m = r.rec->catalog().Find(c.id)) meta = *m;
+    if (const std::optional<uint32_t> i = r.rec->items().Find(c.id)) {
+      known = true;
+      if (*i < r.rec->popularity().num_items()) popularity = r.rec->popularity().Score(*i);
+    }
+    seq = r.applied_seq;
+  });
+  if (!meta && !known) {
+    c.reply.Error(status::not_found, "not_found", "unknown item: no metadata and no events");
+    return;
+  }
+  json::object out = ItemMetaJson(c.id, meta.value_or(engine::ItemMeta{}));
+  out["has_metadata"] = meta.has_value();
+  out["known"] = known;
+  out["popularity"] = popularity;
+  out["seq"] = seq;
+  c.reply.Json(status::ok, out);
+}
+
+void GetStatus(Call& c) {
+  if (!Check(c, c.query.OnlyAllowed({}))) return;
+  c.reply.Json(status::ok, LiveStatusJson(c.store->status()));
+}
+
+void GetHealthz(Call& c) {
+  if (!Check(c, c.query.OnlyAllowed({}))) return;
+  if (c.store->status().closed) {
+    c.reply.Error(status::service_unavailable, "unavailable", "the store is closed");
+    return;
+  }
+  c.reply.Json(status::ok, json::object{{"status", "ok"}});
+}
+
+void GetMetrics(Call& c) {
+  if (!Check(c, c.query.OnlyAllowed({}))) return;
+  Response res{status::ok, c.reply.version()};
+  res.set(boost::beast::http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  res.keep_alive(c.reply.keep_alive());
+  res.body() = c.metrics->Render(c.store->status());
+  res.prepare_payload();
+  c.reply.Send(std::move(res));
+}
+
+}  // namespace streamrec::http::internal

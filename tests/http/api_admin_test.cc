@@ -1,0 +1,301 @@
+// The HTTP API, continued: item metadata, forgetting users, similar and
+// popular, restarts, admin routes, /metrics, /healthz, back-pressure and
+// concurrent clients (run under ThreadSanitizer too).
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/http/api_fixture.h"
+
+namespace streamrec::http::testing {
+namespace {
+
+bool Contains(const std::vector<std::string>& v, std::string_view x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+TEST_F(ApiTest, ItemMetadataHidesAndFilters) {
+  Start();
+  SeedCatalog();
+  ClientResponse r = Send("PUT", "/v1/items/i1", R"({"categories":["books","new"],"hidden":true})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(Json(r), json::parse(R"({"item":"i1","categories":["books","new"],"hidden":true})"));
+  for (int i : {3, 5}) {
+    ASSERT_EQ(Send("PUT", fmt::format("/v1/items/i{}", i), R"({"categories":["books"]})").status,
+              200u);
+  }
+  r = Get("/v1/items/i1");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(Json(r).at("hidden"), true);
+  EXPECT_EQ(Json(r).at("known"), true);
+  EXPECT_EQ(Json(r).at("has_metadata"), true);
+  EXPECT_GT(Json(r).at("popularity").as_double(), 0.0);
+
+  // Hidden: never popular, never recommended, never similar.
+  EXPECT_EQ(Items(Get("/v1/items/popular?n=3")), (std::vector<std::string>{"i2", "i3", "i4"}));
+  EXPECT_FALSE(Contains(Items(Get("/v1/users/o1/recommendations?n=20&include_seen=true")), "i1"));
+  EXPECT_FALSE(Contains(Items(Get("/v1/users/newbie/recommendations?n=20")), "i1"));
+  EXPECT_FALSE(Contains(Items(Get("/v1/items/i2/similar?n=20")), "i1"));
+  // Category filters.
+  EXPECT_EQ(Items(Get("/v1/items/popular?category=books")), (std::vector<std::string>{"i3", "i5"}));
+  EXPECT_EQ(Items(Get("/v1/users/newbie/recommendations?category=books")),
+            (std::vector<std::string>{"i3", "i5"}));
+  const std::vector<std::string> similar = Items(Get("/v1/items/i2/similar?category=books"));
+  EXPECT_EQ(similar.size(), 2u);
+  EXPECT_TRUE(Contains(similar, "i3") && Contains(similar, "i5"));
+
+  // Metadata for an item no event has named yet.
+  ASSERT_EQ(Send("PUT", "/v1/items/future", R"({"categories":["books"]})").status, 200u);
+  r = Get("/v1/items/future");
+  EXPECT_EQ(Json(r).at("known"), false);
+  EXPECT_EQ(Json(r).at("categories"), json::parse(R"(["books"])"));
+
+  r = Send("DELETE", "/v1/items/i1");
+  EXPECT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(Items(Get("/v1/items/popular?n=1")), std::vector<std::string>{"i1"});
+  r = Get("/v1/items/i1");
+  EXPECT_EQ(Json(r).at("has_metadata"), false);
+  EXPECT_EQ(Json(r).at("hidden"), false);
+  EXPECT_EQ(Send("DELETE", "/v1/items/i1").status, 404u);
+  EXPECT_EQ(Send("DELETE", "/v1/items/future").status, 200u);
+  EXPECT_EQ(Get("/v1/items/future").status, 404u);
+}
+
+TEST_F(ApiTest, ForgettingAUserRemovesTheirEvents) {
+  Start();
+  SeedCatalog();
+  ClientResponse r = Get("/v1/users/o1/recommendations?include_seen=true");
+  EXPECT_EQ(Json(r).at("source"), "model");
+  r = Send("DELETE", "/v1/users/o1");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(Json(r), json::parse(R"({"user":"o1","events_removed":8})"));
+  r = Get("/v1/users/o1/recommendations?n=8");
+  EXPECT_EQ(Json(r).at("source"), "popular");
+  EXPECT_EQ(Items(r).size(), 8u);  // nothing is "seen" any more
+  EXPECT_EQ(Send("DELETE", "/v1/users/o1").status, 404u);
+}
+
+TEST_F(ApiTest, SimilarAndPopular) {
+  Start();
+  SeedCatalog();
+  ClientResponse r = Get("/v1/items/popular?n=4");
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_EQ(Items(r), (std::vector<std::string>{"i1", "i2", "i3", "i4"}));
+  const json::value body = Json(r);
+  const json::array& items = body.at("items").as_array();
+  for (size_t k = 1; k < items.size(); ++k) {
+    EXPECT_GE(items[k - 1].at("score").as_double(), items[k].at("score").as_double());
+  }
+  EXPECT_EQ(Json(r).at("seq"), 36);
+
+  r = Get("/v1/items/i2/similar?n=5");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(Json(r).at("item"), "i2");
+  EXPECT_EQ(Items(r).size(), 5u);
+  EXPECT_FALSE(Contains(Items(r), "i2"));
+  // o7 has seen i1 and i2: neither is suggested to them.
+  r = Get("/v1/items/i3/similar?n=10&user=o7&exclude=i8");
+  EXPECT_EQ(Items(r).size(), 4u) << r.body;
+  for (const char* no : {"i1", "i2", "i3", "i8"}) EXPECT_FALSE(Contains(Items(r), no)) << no;
+}
+
+TEST_F(ApiTest, ARestartServesTheSameAnswers) {
+  Start();
+  SeedCatalog();
+  Ingest(fmt::format("{}\n", EventJson("zoe", "i4", "rating", 4.5)));
+  ASSERT_EQ(Send("PUT", "/v1/items/i2", R"({"hidden":true})").status, 200u);
+  const std::vector<std::string> targets = {
+      "/v1/users/o2/recommendations?n=5", "/v1/users/zoe/recommendations?n=5",
+      "/v1/items/i3/similar?n=5", "/v1/items/popular?n=5", "/v1/items/i2"};
+  std::vector<std::string> before;
+  for (const std::string& t : targets) before.push_back(Get(t).body);
+  Stop();
+  Start();
+  for (size_t k = 0; k < targets.size(); ++k) {
+    const ClientResponse r = Get(targets[k]);
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.body, before[k]) << targets[k];
+  }
+  EXPECT_EQ(store_->status().recovery.snapshot_seq, 37u);
+}
+
+TEST_F(ApiTest, AdminSnapshotRetrainAndStatus) {
+  Start();
+  SeedCatalog();
+  ClientResponse r = Post("/v1/admin/snapshot", "");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(Json(r).at("snapshot_seq"), 36);
+
+  r = Post("/v1/admin/retrain", "");
+  ASSERT_EQ(r.status, 202u) << r.body;
+  EXPECT_EQ(Json(r).at("status"), "started");
+  // A second one while the first runs is refused (it may have finished).
+  r = Post("/v1/admin/retrain", "");
+  EXPECT_TRUE(r.status == 409u || r.status == 202u) << r.body;
+
+  json::value status;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    r = Get("/v1/admin/status");
+    ASSERT_EQ(r.status, 200u) << r.body;
+    status = Json(r);
+    if (status.at("retrain").at("state") != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(status.at("retrain").at("state"), "succeeded") << r.body;
+  EXPECT_GE(status.at("retrain").at("runs").as_int64(), 1);
+  for (const char* field :
+       {"applied_seq", "durable_seq", "events_applied", "pending_events", "users", "items",
+        "catalog_items", "rank", "model_bytes", "snapshot_seq", "snapshot_age_seconds",
+        "snapshots_written", "last_error", "recovery", "retrain", "closed"}) {
+    EXPECT_TRUE(status.as_object().contains(field)) << field;
+  }
+  EXPECT_EQ(status.at("applied_seq"), 36);
+  EXPECT_EQ(status.at("rank"), 8);
+  EXPECT_TRUE(status.at("recovery").as_object().contains("replayed"));
+
+  r = Get("/v1/users/o1/recommendations?n=3&include_seen=true");
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(Json(r).at("source"), "model");
+  EXPECT_EQ(Items(r).size(), 3u);
+}
+
+TEST_F(ApiTest, MetricsCountEveryRoute) {
+  Start();
+  SeedCatalog();
+  Ingest(EventJson("m", "i1", "view", 0, 1, "dup"));
+  Ingest(EventJson("m", "i1", "view", 0, 1, "dup"));
+  Get("/v1/items/popular");
+  Get("/v1/items/popular?n=0");
+  Send("PUT", "/v1/items/i1", "{}");
+  Get("/nope");
+  ClientResponse r = Get("/metrics");
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_EQ(r.headers["content-type"].rfind("text/plain; version=0.0.4", 0), 0u);
+  for (const char* line : {
+           "# TYPE streamrec_http_requests_total counter\n",
+           "streamrec_http_requests_total{route=\"/v1/events\",method=\"POST\",status=\"200\"} 3\n",
+           "streamrec_http_requests_total{route=\"/v1/items/"
+           "popular\",method=\"GET\",status=\"400\"} 1\n",
+           "streamrec_http_requests_total{route=\"/v1/items/"
+           "{item}\",method=\"PUT\",status=\"200\"} 1\n",
+           "streamrec_http_requests_total{route=\"unmatched\",status=\"404\"} 1\n",
+           "# TYPE streamrec_http_request_duration_seconds histogram\n",
+           "streamrec_http_request_duration_seconds_bucket{route=\"/v1/events\",method=\"POST\","
+           "le=\"+Inf\"} 3\n",
+           "streamrec_http_request_duration_seconds_count{route=\"/v1/events\",method=\"POST\"} "
+           "3\n",
+           "streamrec_events_ingested_total 37\n",
+           "streamrec_events_duplicate_total 1\n",
+           "streamrec_applied_seq 37\n",
+           "streamrec_log_seq 37\n",
+           "streamrec_model_items 8\n",
+           "streamrec_uptime_seconds ",
+       }) {
+    EXPECT_NE(r.body.find(line), std::string::npos) << line << "\nnot in:\n" << r.body;
+  }
+  // Buckets are cumulative.
+  EXPECT_NE(r.body.find("_bucket{route=\"/v1/events\",method=\"POST\",le=\"2.5\"} 3\n"),
+            std::string::npos);
+  EXPECT_EQ(api_->metrics().requests(RouteId::kPopular, 200), 1u);
+}
+
+TEST_F(ApiTest, AClosedStoreIsUnhealthyAndRefusesWrites) {
+  Start();
+  EXPECT_EQ(Json(Get("/healthz")), json::parse(R"({"status":"ok"})"));
+  ASSERT_TRUE(store_->Close().ok());
+  ClientResponse r = Get("/healthz");
+  EXPECT_EQ(r.status, 503u);
+  EXPECT_EQ(ErrorCode(r), "unavailable");
+  r = Post("/v1/events", EventJson("u", "i"));
+  EXPECT_EQ(r.status, 503u) << r.body;
+  EXPECT_EQ(Post("/v1/admin/retrain", "").status, 503u);
+  EXPECT_EQ(Get("/v1/items/popular").status, 200u);  // reads still work
+}
+
+TEST_F(ApiTest, AnOverloadedStoreAnswers429WithRetryAfter) {
+  store_options_.max_pending_events = 1;
+  store_options_.store.log.durability = storage::Durability::kSync;  // slow writes
+  Start();
+  std::atomic<int> too_many{0}, ok{0}, other{0};
+  std::atomic<bool> retry_after_ok{true};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      Client client("127.0.0.1", server_->port(), 10.0);
+      for (int k = 0; k < 30 && too_many.load() == 0; ++k) {
+        auto r = client.Post("/v1/events", EventJson(fmt::format("t{}", t), fmt::format("i{}", k)));
+        if (!r.ok()) {
+          other.fetch_add(1);
+        } else if (r->status == 200) {
+          ok.fetch_add(1);
+        } else if (r->status == 429) {
+          too_many.fetch_add(1);
+          if (r->headers["retry-after"] != "1" || ErrorCode(*r) != "resource_exhausted") {
+            retry_after_ok = false;
+          }
+        } else {
+          other.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_GT(ok.load(), 0);
+  EXPECT_TRUE(retry_after_ok.load());
+  if (too_many.load() == 0) GTEST_SKIP() << "the disk was too fast to fill the queue";
+}
+
+TEST_F(ApiTest, ConcurrentWritersAndReadersSeeTheirOwnWrites) {
+  Start();
+  SeedCatalog();
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 3; ++w) {
+    threads.emplace_back([&, w] {
+      Client client("127.0.0.1", server_->port(), 10.0);
+      const std::string user = fmt::format("w{}", w);
+      for (int k = 0; k < 25; ++k) {
+        auto r = client.Post("/v1/events", EventJson(user, fmt::format("i{}", 1 + k % 8), "click",
+                                                     0, 1'700'000'001'000 + k));
+        if (!r.ok() || r->status != 200) {
+          failures.fetch_add(1);
+          continue;
+        }
+        const int64_t seq = Json(*r).at("last_seq").as_int64();
+        auto recs = client.Get(fmt::format("/v1/users/{}/recommendations?n=3", user));
+        if (!recs.ok() || recs->status != 200 || Json(*recs).at("seq").as_int64() < seq) {
+          failures.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (int rd = 0; rd < 2; ++rd) {
+    threads.emplace_back([&] {
+      Client client("127.0.0.1", server_->port(), 10.0);
+      for (int k = 0; !stop.load(); ++k) {
+        const std::string target = k % 3 == 0   ? "/v1/items/popular?n=5"
+                                   : k % 3 == 1 ? "/v1/items/i2/similar?n=5"
+                                                : "/v1/users/o3/recommendations";
+        auto r = client.Get(target);
+        if (!r.ok() || r->status != 200) failures.fetch_add(1);
+      }
+    });
+  }
+  for (int t = 0; t < 3; ++t) threads[t].join();
+  stop = true;
+  for (size_t t = 3; t < threads.size(); ++t) threads[t].join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(store_->status().applied_seq, 36u + 75u);
+}
+
+}  // namespace
+}  // namespace streamrec::http::testing

@@ -1,0 +1,159 @@
+// The real thing for API tests: a LiveStore in a temporary directory, an
+// http::Api over it and an http::Server on an ephemeral loopback port,
+// talked to over HTTP with http::Client.
+#pragma once
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "http/api.h"
+#include "http/client.h"
+#include "http/server.h"
+#include "storage/live_store.h"
+#include "tests/storage/temp_dir.h"
+
+namespace streamrec::http::testing {
+
+namespace json = boost::json;
+using Headers = std::map<std::string, std::string>;
+
+// The body as JSON (null if it is not JSON).
+inline json::value Json(const ClientResponse& r) {
+  json::error_code ec;
+  json::value v = json::parse(r.body, ec);
+  return ec ? json::value() : v;
+}
+
+// error.code of an error body, "" if it has none.
+inline std::string ErrorCode(const ClientResponse& r) {
+  const json::value v = Json(r);
+  const json::value* code = v.is_object() ? v.as_object().if_contains("error") : nullptr;
+  if (code == nullptr || !code->is_object()) return {};
+  const json::value* c = code->as_object().if_contains("code");
+  return c != nullptr && c->is_string() ? std::string(c->as_string()) : std::string();
+}
+
+inline std::string ErrorMessage(const ClientResponse& r) {
+  const json::value v = Json(r);
+  if (!v.is_object() || !v.as_object().contains("error")) return {};
+  const json::value* m = v.at("error").as_object().if_contains("message");
+  return m != nullptr && m->is_string() ? std::string(m->as_string()) : std::string();
+}
+
+// {"event_id": id (if any), "user", "item", "type", "value", "ts"}.
+inline std::string EventJson(std::string_view user, std::string_view item,
+                             std::string_view type = "view", double value = 0.0,
+                             int64_t ts = 1'700'000'000'000, std::string_view id = {}) {
+  std::string out = "{";
+  if (!id.empty()) out += fmt::format("\"event_id\":\"{}\",", id);
+  out += fmt::format("\"user\":\"{}\",\"item\":\"{}\",\"type\":\"{}\",\"value\":{},\"ts\":{}}}",
+                     user, item, type, value, ts);
+  return out;
+}
+
+class ApiTest : public ::testing::Test {
+ protected:
+  ApiTest() {
+    store_options_.store.log.durability = storage::Durability::kProcess;
+    store_options_.training.als.iterations = 3;
+    engine_options_.model.rank = 8;
+    engine_options_.cold_start_min_items = 3;
+  }
+  ~ApiTest() override { Stop(); }
+
+  // Opens the store in dir_ and serves it.
+  void Start() {
+    auto store = storage::LiveStore::Open(dir_.path(), store_options_, engine_options_,
+                                          engine::EventTypes::Defaults());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    api_ = std::make_unique<Api>(store_.get(), api_options_);
+    ServerOptions so;
+    so.port = 0;
+    so.threads = 2;
+    auto server = Server::Create(so, api_.get());
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(server).value();
+    server_->Start();
+    client_ = std::make_unique<Client>("127.0.0.1", server_->port(), 10.0);
+  }
+
+  // Stops the server, then closes the store (a snapshot is written).
+  void Stop() {
+    client_.reset();
+    if (server_) {
+      server_->Shutdown();
+      server_->Wait();
+      server_.reset();
+    }
+    api_.reset();
+    if (store_) {
+      EXPECT_TRUE(store_->Close().ok());
+      store_.reset();
+    }
+  }
+
+  ClientResponse Send(std::string_view method, std::string_view target, std::string_view body = {},
+                      std::string_view content_type = "application/json",
+                      const Headers& headers = {}) {
+    StatusOr<ClientResponse> r = client_->Send(method, target, body, content_type, headers);
+    EXPECT_TRUE(r.ok()) << method << " " << target << ": " << r.status().ToString();
+    return r.ok() ? std::move(r).value() : ClientResponse{};
+  }
+  ClientResponse Get(std::string_view target, const Headers& headers = {}) {
+    return Send("GET", target, {}, {}, headers);
+  }
+  ClientResponse Post(std::string_view target, std::string_view body, const Headers& headers = {}) {
+    return Send("POST", target, body, "application/json", headers);
+  }
+  // POST /v1/events, expecting 200; returns the body.
+  json::value Ingest(std::string_view body) {
+    const ClientResponse r = Post("/v1/events", body);
+    EXPECT_EQ(r.status, 200u) << r.body;
+    return Json(r);
+  }
+
+  // Item ids of a response's "items".
+  static std::vector<std::string> Items(const ClientResponse& r) {
+    std::vector<std::string> out;
+    const json::value v = Json(r);
+    if (!v.is_object() || !v.as_object().contains("items")) return out;
+    for (const json::value& x : v.at("items").as_array()) {
+      out.emplace_back(x.at("item").as_string());
+    }
+    return out;
+  }
+
+  // Eight items whose popularity falls with their number: o1 buys i1..i8,
+  // o2 i1..i7, ..., o8 i1 alone, so i1 has 8 purchases and i8 one.
+  void SeedCatalog() {
+    std::string body = "[";
+    for (int u = 1; u <= 8; ++u) {
+      for (int i = 1; i <= 9 - u; ++i) {
+        if (body.size() > 1) body += ",";
+        body += EventJson(fmt::format("o{}", u), fmt::format("i{}", i), "purchase", 0.0,
+                          1'700'000'000'000 + u * 10 + i);
+      }
+    }
+    body += "]";
+    Ingest(body);
+  }
+
+  storage::testing::TempDir dir_;
+  storage::LiveStoreOptions store_options_;
+  engine::RecommenderOptions engine_options_;
+  ApiOptions api_options_;
+  std::unique_ptr<storage::LiveStore> store_;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<Client> client_;
+};
+
+}  // namespace streamrec::http::testing

@@ -1,0 +1,249 @@
+// LoadConfig for the serving sections: [server], [api] (keys, also from
+// STREAMREC_API_KEYS) and [events], good values and bad ones, and the
+// shipped config/streamrec.conf.
+#include "tools/config.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace streamrec::tools {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = (fs::temp_directory_path() /
+             fmt::format("streamrec_config_{}_{}.conf", getpid(), info->name()))
+                .string();
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove(path_, ec);
+    unsetenv(kApiKeysEnv);
+  }
+  StatusOr<Config> Load(const std::string& text) {
+    std::ofstream(path_, std::ios::trunc) << text;
+    return LoadConfig(path_);
+  }
+  // Expects `text` refused with a message naming the file and every needle.
+  void ExpectError(const std::string& text, std::initializer_list<std::string> needles) {
+    StatusOr<Config> c = Load(text);
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument) << text;
+    const std::string msg(c.status().message());
+    EXPECT_NE(msg.find(path_), std::string::npos) << msg;
+    for (const std::string& n : needles) {
+      EXPECT_NE(msg.find(n), std::string::npos) << "'" << n << "' not in: " << msg;
+    }
+  }
+  const engine::EventTypeSpec& Spec(const Config& c, std::string_view name) {
+    const std::optional<engine::EventTypeId> id = c.types.Find(name);
+    EXPECT_TRUE(id.has_value()) << name;
+    return c.types.spec(id.value_or(0));
+  }
+
+  std::string path_;
+};
+
+TEST_F(ConfigTest, ShippedConfigMatchesBuiltInDefaults) {
+  StatusOr<Config> c = LoadConfig(std::string(STREAMREC_SOURCE_DIR) + "/config/streamrec.conf");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  const Config d = DefaultConfig();
+  EXPECT_EQ(c->server.address, d.server.address);
+  EXPECT_EQ(c->server.port, d.server.port);
+  EXPECT_EQ(c->server.threads, d.server.threads);
+  EXPECT_EQ(c->server.body_limit, d.server.body_limit);
+  EXPECT_EQ(c->server.header_limit, d.server.header_limit);
+  EXPECT_EQ(c->server.read_timeout_seconds, d.server.read_timeout_seconds);
+  EXPECT_EQ(c->server.idle_timeout_seconds, d.server.idle_timeout_seconds);
+  EXPECT_EQ(c->server.max_connections, d.server.max_connections);
+  EXPECT_EQ(c->data_dir, d.data_dir);
+  EXPECT_EQ(c->live.max_pending_events, d.live.max_pending_events);
+  EXPECT_EQ(c->api.max_batch_events, d.api.max_batch_events);
+  EXPECT_EQ(c->api.max_json_depth, d.api.max_json_depth);
+  EXPECT_EQ(c->api.max_results, d.api.max_results);
+  EXPECT_TRUE(c->api.keys.empty());
+  // The [events] lines spell out the built-ins exactly.
+  const engine::EventTypes builtin = engine::EventTypes::Defaults();
+  ASSERT_EQ(c->types.size(), builtin.size());
+  for (size_t i = 0; i < builtin.size(); ++i) {
+    const auto& want = builtin.spec(static_cast<engine::EventTypeId>(i));
+    const auto& got = c->types.spec(static_cast<engine::EventTypeId>(i));
+    EXPECT_EQ(got.name, want.name);
+    EXPECT_EQ(got.weight, want.weight) << want.name;
+    EXPECT_EQ(got.explicit_rating, want.explicit_rating) << want.name;
+    EXPECT_EQ(got.implied_rating, want.implied_rating) << want.name;
+    if (want.explicit_rating) {
+      EXPECT_EQ(got.min_value, want.min_value);
+      EXPECT_EQ(got.max_value, want.max_value);
+    }
+  }
+}
+
+TEST_F(ConfigTest, ServerAndApiFields) {
+  StatusOr<Config> c = Load(
+      "[server]\naddress = 0.0.0.0\nport = 0\nthreads = 6\nbody_limit = 1000\n"
+      "header_limit = 2000\nread_timeout_seconds = 1.5\nwrite_timeout_seconds = 2\n"
+      "idle_timeout_seconds = 3\nmax_connections = 7\ndata_dir = /tmp/x\n"
+      "max_pending_events = 9\n[api]\nmax_batch_events = 11\nmax_json_depth = 5\n"
+      "max_results = 13\n[storage]\ndurability = process\nsnapshot_every_events = 17\n"
+      "[training]\nalgorithm = sgd\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->server.address, "0.0.0.0");
+  EXPECT_EQ(c->server.port, 0);
+  EXPECT_EQ(c->server.threads, 6);
+  EXPECT_EQ(c->server.body_limit, 1000u);
+  EXPECT_EQ(c->server.header_limit, 2000u);
+  EXPECT_EQ(c->server.read_timeout_seconds, 1.5);
+  EXPECT_EQ(c->server.write_timeout_seconds, 2.0);
+  EXPECT_EQ(c->server.idle_timeout_seconds, 3.0);
+  EXPECT_EQ(c->server.max_connections, 7u);
+  EXPECT_EQ(c->data_dir, "/tmp/x");
+  EXPECT_EQ(c->live.max_pending_events, 9u);
+  EXPECT_EQ(c->api.max_batch_events, 11u);
+  EXPECT_EQ(c->api.max_json_depth, 5);
+  EXPECT_EQ(c->api.max_results, 13u);
+  // The store and the retrainer get [storage] and [training].
+  EXPECT_EQ(c->live.store.log.durability, storage::Durability::kProcess);
+  EXPECT_EQ(c->live.store.snapshot_every_events, 17u);
+  EXPECT_EQ(c->live.training.algorithm, engine::Algorithm::kSgd);
+}
+
+TEST_F(ConfigTest, BadServerAndApiValuesNameTheKey) {
+  ExpectError("[server]\nport = 70000\n", {"server.port", "[0, 65535]"});
+  ExpectError("[server]\nport = -1\n", {"server.port"});
+  ExpectError("[server]\nport = http\n", {"server.port"});
+  ExpectError("[server]\nthreads = 0\n", {"server.threads"});
+  ExpectError("[server]\nbody_limit = 0\n", {"server.body_limit"});
+  ExpectError("[server]\nheader_limit = -5\n", {"server.header_limit"});
+  ExpectError("[server]\nmax_connections = 0\n", {"server.max_connections"});
+  ExpectError("[server]\nmax_pending_events = 0\n", {"server.max_pending_events"});
+  ExpectError("[server]\nread_timeout_seconds = 0\n", {"server.read_timeout_seconds"});
+  ExpectError("[server]\nidle_timeout_seconds = -1\n", {"server.idle_timeout_seconds"});
+  ExpectError("[server]\naddress =\n", {"server.address"});
+  ExpectError("[server]\ndata_dir =\n", {"server.data_dir"});
+  ExpectError("[server]\nprot = 80\n", {"server.prot"});
+  ExpectError("[api]\nmax_batch_events = 0\n", {"api.max_batch_events"});
+  ExpectError("[api]\nmax_json_depth = 1\n", {"api.max_json_depth"});
+  ExpectError("[api]\nmax_results = 0\n", {"api.max_results"});
+  ExpectError("[api]\nkey = a:read:0123456789abcdef\n", {"api.key"});
+  // The older sections keep their checks.
+  ExpectError("[model]\nrank = 0\n", {"model.rank must be in [1, 1024]"});
+  ExpectError("[modle]\nrank = 8\n", {"modle.rank"});
+}
+
+TEST_F(ConfigTest, EventTypesChangeWeightsAndAddTypes) {
+  StatusOr<Config> c = Load(
+      "[events]\ntype.view = weight=0.2\ntype.like = implicit weight=0.5 implied=4.5\n"
+      "type.stars10 = explicit min=1 max=10\ntype.impression = weight=0.01\n"
+      "type.purchase = implied=none\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->types.size(), 8u);  // 5 built-ins + 3 new
+  EXPECT_FLOAT_EQ(Spec(*c, "view").weight, 0.2f);
+  EXPECT_EQ(Spec(*c, "view").implied_rating, 3.5f);  // kept from the built-in
+  EXPECT_FALSE(Spec(*c, "purchase").implied_rating.has_value());
+  EXPECT_FLOAT_EQ(Spec(*c, "like").weight, 0.5f);
+  EXPECT_EQ(Spec(*c, "like").implied_rating, 4.5f);
+  EXPECT_FALSE(Spec(*c, "like").explicit_rating);
+  EXPECT_TRUE(Spec(*c, "stars10").explicit_rating);
+  EXPECT_EQ(Spec(*c, "stars10").min_value, 1.0f);
+  EXPECT_EQ(Spec(*c, "stars10").max_value, 10.0f);
+  EXPECT_EQ(Spec(*c, "impression").weight, 0.01f);
+  EXPECT_FALSE(Spec(*c, "impression").implied_rating.has_value());
+  EXPECT_TRUE(Spec(*c, "rating").explicit_rating);
+}
+
+TEST_F(ConfigTest, EventTypesWithoutDefaults) {
+  StatusOr<Config> c = Load("[events]\ndefaults = false\ntype.play = weight=2 implied=4\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->types.size(), 1u);
+  EXPECT_EQ(c->types.Names(), "play");
+  EXPECT_FALSE(c->types.Find("view").has_value());
+  ExpectError("[events]\ndefaults = false\n", {"no event types defined"});
+}
+
+TEST_F(ConfigTest, BadEventTypesNameTheKey) {
+  ExpectError("[events]\ntype.view = wieght=2\n",
+              {"events.type.view", "unknown setting 'wieght=2'"});
+  ExpectError("[events]\ntype.view = weight=0\n", {"weight must be in (0, 1000]"});
+  ExpectError("[events]\ntype.view = weight=abc\n", {"events.type.view", "'abc'"});
+  ExpectError("[events]\ntype.view = weight=nan\n", {"events.type.view"});
+  ExpectError("[events]\ntype.rating = implied=4\n", {"events.type.rating", "implied="});
+  ExpectError("[events]\ntype.view = min=1\n", {"events.type.view", "min=/max="});
+  ExpectError("[events]\ntype.x = explicit min=5 max=1\n", {"min_value must be below max_value"});
+  ExpectError("[events]\ntype.b@d = weight=1\n", {"events.type.b@d"});
+  ExpectError("[events]\ntype.a = weight=1\ntype.a = weight=2\n", {"events.type.a", "twice"});
+  ExpectError("[events]\ntype = view\n", {"events.type"});
+  ExpectError("[events]\nview = weight=1\n", {"events.view"});
+}
+
+TEST_F(ConfigTest, ApiKeysFromFile) {
+  StatusOr<Config> c = Load(
+      "[api]\nkeys = app:read+write:0123456789abcdef, ops:admin:fedcba9876543210xx\n"
+      "keys = ro:read:aaaaaaaaaaaaaaaa:with:colons\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  ASSERT_EQ(c->api.keys.size(), 3u);
+  EXPECT_EQ(c->api.keys[0].name, "app");
+  EXPECT_EQ(c->api.keys[0].secret, "0123456789abcdef");
+  EXPECT_EQ(c->api.keys[0].scopes, http::kScopeRead | http::kScopeWrite);
+  EXPECT_EQ(c->api.keys[1].scopes, static_cast<uint32_t>(http::kScopeAdmin));
+  EXPECT_EQ(c->api.keys[2].secret, "aaaaaaaaaaaaaaaa:with:colons");
+  EXPECT_EQ(ScopeNames(c->api.keys[0].scopes), "read+write");
+
+  StatusOr<Config> none = Load("[api]\nkeys =\n");
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_TRUE(none->api.keys.empty());
+}
+
+TEST_F(ConfigTest, BadApiKeysNeverEchoTheSecret) {
+  const std::string secret = "s3cr3t-s3cr3t-s3cr3t";
+  ExpectError("[api]\nkeys = app:reed:" + secret + "\n",
+              {"api.keys", "'app'", "unknown scope 'reed'"});
+  ExpectError("[api]\nkeys = app::" + secret + "\n", {"'app'", "no scopes"});
+  ExpectError("[api]\nkeys = app:read:short\n", {"'app'", "shorter than 16"});
+  ExpectError("[api]\nkeys = " + secret + "\n", {"key 1", "NAME:SCOPES:SECRET"});
+  ExpectError("[api]\nkeys = a:read:" + secret + " a:write:" + secret + "\n", {"'a'", "twice"});
+  for (const char* text :
+       {"[api]\nkeys = app:reed:s3cr3t-s3cr3t-s3cr3t\n", "[api]\nkeys = s3cr3t-s3cr3t-s3cr3t\n"}) {
+    StatusOr<Config> c = Load(text);
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(std::string(c.status().message()).find(secret), std::string::npos)
+        << c.status().message();
+  }
+}
+
+TEST_F(ConfigTest, ApiKeysFromEnvironmentExtendAndReplace) {
+  StatusOr<Config> c = Load("[api]\nkeys = app:read:0123456789abcdef ops:admin:fedcba9876543210\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  setenv(kApiKeysEnv, "app:read+write:ffffffffffffffff, ci:write:eeeeeeeeeeeeeeee", 1);
+  ASSERT_TRUE(ApplyApiKeysFromEnv(&*c).ok());
+  ASSERT_EQ(c->api.keys.size(), 3u);
+  EXPECT_EQ(c->api.keys[0].name, "app");  // replaced in place
+  EXPECT_EQ(c->api.keys[0].secret, "ffffffffffffffff");
+  EXPECT_EQ(c->api.keys[0].scopes, http::kScopeRead | http::kScopeWrite);
+  EXPECT_EQ(c->api.keys[1].name, "ops");
+  EXPECT_EQ(c->api.keys[2].name, "ci");
+
+  setenv(kApiKeysEnv, "ci:wrte:eeeeeeeeeeeeeeee", 1);
+  const Status bad = ApplyApiKeysFromEnv(&*c);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(std::string(bad.message()).find(kApiKeysEnv), std::string::npos) << bad.message();
+  EXPECT_EQ(std::string(bad.message()).find("eeeeeeee"), std::string::npos) << bad.message();
+
+  setenv(kApiKeysEnv, "", 1);  // empty: nothing to add
+  Config d = DefaultConfig();
+  ASSERT_TRUE(ApplyApiKeysFromEnv(&d).ok());
+  EXPECT_TRUE(d.api.keys.empty());
+}
+
+}  // namespace
+}  // namespace streamrec::tools

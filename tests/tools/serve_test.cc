@@ -1,0 +1,363 @@
+// `streamrec serve` end to end: the real binary on an ephemeral port, talked
+// to over HTTP (http::Client): start-up line, health, ingest and
+// recommendations, SIGTERM -> snapshot -> exit 0, recovery on restart, auth
+// from the environment, configured event types, and the refusals (no keys
+// on a non-loopback address, bad configuration, unopenable database).
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "http/client.h"
+#include "tests/tools/cli_harness.h"
+
+namespace streamrec::tools {
+namespace {
+
+using testing::CliTest;
+using testing::Contains;
+using testing::ExpectUsageError;
+using testing::ReadFile;
+using testing::RunResult;
+using testing::WriteFile;
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+// A `streamrec serve` running in the background.
+struct Server {
+  pid_t pid = -1;
+  std::string out_path, err_path;
+  uint16_t port = 0;
+};
+
+class ServeTest : public CliTest {
+ protected:
+  void TearDown() override {
+    for (pid_t pid : running_) {  // a failed test's leftovers
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+    CliTest::TearDown();
+  }
+
+  // Starts `streamrec serve args...` with `env` added to the environment
+  // and waits for its listening line (fails the test if none comes).
+  void Start(Server* s, const std::vector<std::string>& args,
+             const std::vector<std::string>& env = {}) {
+    static int n = 0;
+    s->out_path = Path(fmt::format("serve{}.stdout", n));
+    s->err_path = Path(fmt::format("serve{}.stderr", n++));
+    std::vector<std::string> argv_s = {STREAMREC_BIN, "serve"};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env_s(env);
+    for (char** e = environ; *e; ++e) env_s.emplace_back(*e);
+    std::vector<char*> envp;
+    for (std::string& e : env_s) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, s->out_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, s->err_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int rc = posix_spawn(&s->pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    ASSERT_EQ(rc, 0) << std::strerror(rc);
+    running_.push_back(s->pid);
+    const std::regex line(R"(streamrec: listening on http://[^ ]+:([0-9]+)\n)");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::smatch m;
+      const std::string out = ReadFile(s->out_path);
+      if (std::regex_search(out, m, line)) {
+        s->port = static_cast<uint16_t>(std::stoi(m[1].str()));
+        return;
+      }
+      int status = 0;
+      if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+        Forget(s);
+        FAIL() << "serve exited early: " << out << ReadFile(s->err_path);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    FAIL() << "no listening line: " << ReadFile(s->out_path) << ReadFile(s->err_path);
+  }
+
+  // Sends `sig` and returns the exit code (128 + signal if killed by one).
+  int Stop(Server* s, int sig = SIGTERM) {
+    EXPECT_GT(s->pid, 0);
+    if (s->pid <= 0) return -1;
+    kill(s->pid, sig);
+    int status = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (waitpid(s->pid, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "serve did not stop";
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    Forget(s);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+  void Forget(Server* s) {
+    std::erase(running_, s->pid);
+    s->pid = -1;
+  }
+
+  std::vector<pid_t> running_;
+};
+
+// 30 users with ratings over 40 items, and alice with five items.
+std::string TrainingBatch() {
+  json::array events;
+  for (int u = 0; u < 30; ++u) {
+    for (int k = 0; k < 10; ++k) {
+      const int item = (u * 7 + k * 3) % 40;
+      events.push_back({{"event_id", fmt::format("e{}-{}", u, k)},
+                        {"user", fmt::format("u{}", u)},
+                        {"item", fmt::format("i{}", item)},
+                        {"type", "rating"},
+                        {"value", 1 + (u + item) % 5},
+                        {"ts", 1700000000000 + u * 100 + k}});
+    }
+  }
+  for (int k = 0; k < 5; ++k) {
+    events.push_back({{"user", "alice"}, {"item", fmt::format("i{}", k)}, {"type", "purchase"}});
+  }
+  return json::serialize(events);
+}
+
+TEST_F(ServeTest, ServesIngestsAndRecoversAfterSigterm) {
+  const std::string db = Path("db");
+  Server s;
+  ASSERT_NO_FATAL_FAILURE(Start(&s, {"--port", "0", "--data-dir", db}));
+  const std::string out = ReadFile(s.out_path);
+  EXPECT_TRUE(Contains(out, "auth off")) << out;
+  EXPECT_TRUE(Contains(out, "0 users, 0 items")) << out;
+
+  uint64_t last_seq = 0;
+  std::string recs_before;
+  {
+    http::Client client("127.0.0.1", s.port);
+    auto health = client.Get("/healthz");
+    ASSERT_TRUE(health.ok()) << health.status().message();
+    EXPECT_EQ(health->status, 200u);
+    auto ack = client.Post("/v1/events", TrainingBatch());
+    ASSERT_TRUE(ack.ok()) << ack.status().message();
+    ASSERT_EQ(ack->status, 200u) << ack->body;
+    const json::object a = json::parse(ack->body).as_object();
+    EXPECT_EQ(a.at("accepted").as_int64(), 305);
+    last_seq = a.at("last_seq").to_number<uint64_t>();
+    EXPECT_EQ(last_seq, 305u);
+
+    auto recs = client.Get("/v1/users/alice/recommendations?n=5");
+    ASSERT_TRUE(recs.ok()) << recs.status().message();
+    ASSERT_EQ(recs->status, 200u) << recs->body;
+    const json::object r = json::parse(recs->body).as_object();
+    EXPECT_GE(r.at("seq").to_number<uint64_t>(), last_seq);  // read-your-writes
+    const json::array& items = r.at("items").as_array();
+    EXPECT_EQ(items.size(), 5u);
+    for (const json::value& it : items) {
+      const std::string item(it.at("item").as_string());
+      for (int k = 0; k < 5; ++k) EXPECT_NE(item, fmt::format("i{}", k)) << "seen item returned";
+    }
+    recs_before = recs->body;
+    auto bad = client.Post("/v1/events", R"([{"user":"a","item":"b","type":"clik"}])");
+    ASSERT_TRUE(bad.ok());
+    EXPECT_EQ(bad->status, 400u) << bad->body;
+  }
+  EXPECT_EQ(Stop(&s), 0) << ReadFile(s.err_path);
+  const std::string stopped = ReadFile(s.out_path);
+  EXPECT_TRUE(Contains(stopped, "SIGTERM")) << stopped;
+  EXPECT_TRUE(Contains(stopped, fmt::format("snapshot at seq {}, database closed", last_seq)))
+      << stopped;
+
+  // The same directory again: the snapshot is loaded, nothing replayed, and
+  // the model answers exactly as before.
+  Server again;
+  ASSERT_NO_FATAL_FAILURE(Start(&again, {"--port", "0", "--data-dir", db}));
+  const std::string out2 = ReadFile(again.out_path);
+  EXPECT_TRUE(Contains(out2, fmt::format("snapshot at seq {} + 0 events replayed", last_seq)))
+      << out2;
+  EXPECT_TRUE(Contains(out2, "31 users, 40 items")) << out2;
+  {
+    http::Client client("127.0.0.1", again.port);
+    auto recs = client.Get("/v1/users/alice/recommendations?n=5");
+    ASSERT_TRUE(recs.ok()) << recs.status().message();
+    EXPECT_EQ(recs->body, recs_before);
+  }
+  EXPECT_EQ(Stop(&again, SIGINT), 0) << ReadFile(again.err_path);
+  EXPECT_TRUE(Contains(ReadFile(again.out_path), "SIGINT"));
+}
+
+// SIGTERM while clients are ingesting: every acknowledged event is in the
+// database after a restart, and the model holds all of it.
+TEST_F(ServeTest, SigtermUnderLoadKeepsEveryAcknowledgedEvent) {
+  const std::string db = Path("db");
+  Server s;
+  ASSERT_NO_FATAL_FAILURE(Start(&s, {"--port", "0", "--data-dir", db}));
+  std::atomic<uint64_t> max_acked{0}, acks{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 3; ++t) {
+    clients.emplace_back([&, t] {
+      http::Client client("127.0.0.1", s.port, 5.0);
+      for (int n = 0;; ++n) {
+        const std::string body =
+            fmt::format(R"([{{"event_id":"t{}-{}","user":"u{}","item":"i{}","type":"view"}}])", t,
+                        n, n % 50, n % 70);
+        auto r = client.Post("/v1/events", body);
+        if (!r.ok() || r->status != 200) return;  // the server is going away
+        const uint64_t seq = json::parse(r->body).at("last_seq").to_number<uint64_t>();
+        uint64_t prev = max_acked.load();
+        while (seq > prev && !max_acked.compare_exchange_weak(prev, seq)) {
+        }
+        ++acks;
+      }
+    });
+  }
+  while (acks.load() < 200) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(Stop(&s), 0) << ReadFile(s.err_path);
+  for (auto& c : clients) c.join();
+  ASSERT_GT(max_acked.load(), 0u);
+
+  Server again;
+  ASSERT_NO_FATAL_FAILURE(Start(&again, {"--port", "0", "--data-dir", db}));
+  EXPECT_TRUE(Contains(ReadFile(again.out_path), "+ 0 events replayed"))
+      << ReadFile(again.out_path);
+  http::Client client("127.0.0.1", again.port);
+  auto st = client.Get("/v1/admin/status");
+  ASSERT_TRUE(st.ok());
+  ASSERT_EQ(st->status, 200u) << st->body;
+  const json::object o = json::parse(st->body).as_object();
+  EXPECT_GE(o.at("durable_seq").to_number<uint64_t>(), max_acked.load());
+  EXPECT_EQ(o.at("applied_seq"), o.at("durable_seq"));
+  client.Close();
+  EXPECT_EQ(Stop(&again), 0);
+}
+
+TEST_F(ServeTest, HttpBenchmarksRunAgainstTheirOwnServer) {
+  const RunResult fresh =
+      Run({"bench", "freshness", "--events", "30", "--preload", "3000", "--users", "300", "--items",
+           "200", "--rank", "8", "--dir", Path("b")});
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.err;
+  EXPECT_TRUE(Contains(fresh.out, "ack -> visible")) << fresh.out;
+  EXPECT_TRUE(Contains(fresh.out, "0 never visible")) << fresh.out;
+  const RunResult ingest =
+      Run({"bench", "ingest", "--batch", "1", "20", "--seconds", "0.2", "--connections", "2",
+           "--preload", "500", "--rank", "8", "--durability", "process", "--dir", Path("b")});
+  ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
+  EXPECT_TRUE(Contains(ingest.out, "durability process")) << ingest.out;
+  EXPECT_TRUE(std::regex_search(ingest.out, std::regex(R"(\n +20 +[0-9]+ )"))) << ingest.out;
+  EXPECT_TRUE(fs::is_empty(Path("b")));  // the temporary database is removed
+  ExpectUsageError(Run({"bench", "ingest", "--durability", "fast"}), {"--durability"});
+  ExpectUsageError(Run({"bench", "freshness", "--url", "nowhere"}), {"--url"});
+}
+
+TEST_F(ServeTest, RefusesNonLoopbackAddressWithoutKeys) {
+  const RunResult r =
+      Run({"serve", "--address", "0.0.0.0", "--port", "0", "--data-dir", Path("db")});
+  ExpectUsageError(r, {"0.0.0.0", "without API keys", "STREAMREC_API_KEYS", "loopback"});
+  EXPECT_FALSE(fs::exists(Path("db")));  // refused before touching the disk
+  const std::string conf = Path("open.conf");
+  WriteFile(conf, "[server]\naddress = 192.0.2.1\n");
+  ExpectUsageError(Run({"serve", "--config", conf, "--data-dir", Path("db")}),
+                   {"192.0.2.1", "without API keys"});
+}
+
+TEST_F(ServeTest, ApiKeysFromEnvironment) {
+  const std::string secret = "rw-0123456789abcdef";
+  Server s;
+  ASSERT_NO_FATAL_FAILURE(Start(&s,
+                                {"--address", "0.0.0.0", "--port", "0", "--data-dir", Path("db")},
+                                {fmt::format("STREAMREC_API_KEYS=app:read+write:{}", secret)}));
+  {
+    http::Client client("127.0.0.1", s.port);
+    auto health = client.Get("/healthz");  // open
+    ASSERT_TRUE(health.ok());
+    EXPECT_EQ(health->status, 200u);
+    auto anon = client.Get("/v1/items/popular");
+    ASSERT_TRUE(anon.ok());
+    EXPECT_EQ(anon->status, 401u) << anon->body;
+    auto keyed =
+        client.Get("/v1/items/popular", {{"Authorization", fmt::format("Bearer {}", secret)}});
+    ASSERT_TRUE(keyed.ok());
+    EXPECT_EQ(keyed->status, 200u) << keyed->body;
+    auto admin =
+        client.Get("/v1/admin/status", {{"Authorization", fmt::format("Bearer {}", secret)}});
+    ASSERT_TRUE(admin.ok());
+    EXPECT_EQ(admin->status, 403u) << admin->body;  // read+write, not admin
+  }
+  EXPECT_EQ(Stop(&s), 0);
+  const std::string all = ReadFile(s.out_path) + ReadFile(s.err_path);
+  EXPECT_TRUE(Contains(all, "auth on: 1 API key(s): app (read+write)")) << all;
+  EXPECT_FALSE(Contains(all, secret)) << "secret printed";
+}
+
+TEST_F(ServeTest, ConfiguredEventTypes) {
+  const std::string conf = Path("types.conf");
+  WriteFile(conf, "[events]\ntype.like = implicit weight=0.5 implied=4.5\n");
+  Server s;
+  ASSERT_NO_FATAL_FAILURE(Start(&s, {"--config", conf, "--port", "0", "--data-dir", Path("db")}));
+  EXPECT_TRUE(
+      Contains(ReadFile(s.out_path), "event types: view, click, cart, purchase, rating, like"));
+  http::Client client("127.0.0.1", s.port);
+  auto like = client.Post("/v1/events", R"([{"user":"a","item":"b","type":"like"}])");
+  ASSERT_TRUE(like.ok());
+  EXPECT_EQ(like->status, 200u) << like->body;
+  auto unknown = client.Post("/v1/events", R"([{"user":"a","item":"b","type":"love"}])");
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_EQ(unknown->status, 400u) << unknown->body;
+  EXPECT_TRUE(Contains(unknown->body, "love")) << unknown->body;
+  client.Close();
+  EXPECT_EQ(Stop(&s), 0);
+}
+
+TEST_F(ServeTest, BadConfigurationExits2) {
+  const std::string conf = Path("bad.conf");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"[server]\nport = 70000\n", "server.port"},
+      {"[server]\nthreads = 0\n", "server.threads"},
+      {"[events]\ntype.view = weight=-1\n", "weight"},
+      {"[api]\nkeys = app:read:short\n", "api.keys"},
+  };
+  for (const auto& [text, needle] : cases) {
+    WriteFile(conf, text);
+    ExpectUsageError(Run({"serve", "--config", conf, "--data-dir", Path("db")}),
+                     {"bad.conf", needle});
+  }
+  ExpectUsageError(Run({"serve", "--config", Path("none.conf")}), {"cannot open config file"});
+  ExpectUsageError(Run({"serve", "--port", "70000", "--data-dir", Path("db")}), {"--port"});
+  ExpectUsageError(Run({"serve", "--threads", "0", "--data-dir", Path("db")}), {"--threads"});
+  ExpectUsageError(Run({"serve", "--bogus"}), {"bogus"});
+  EXPECT_FALSE(fs::exists(Path("db")));
+}
+
+TEST_F(ServeTest, UnopenableDatabaseExits1) {
+  const std::string file = Path("not-a-dir");
+  WriteFile(file, "x");
+  const RunResult r = Run({"serve", "--port", "0", "--data-dir", file});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(Contains(r.err, "cannot open database")) << r.err;
+}
+
+TEST_F(ServeTest, Help) {
+  const RunResult r = Run({"serve", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(Contains(r.out, "--data-dir")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "STREAMREC_API_KEYS")) << r.out;
+}
+
+}  // namespace
+}  // namespace streamrec::tools
