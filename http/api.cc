@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "http/api_internal.h"
+#include "http/api_json.h"
 #include "http/auth.h"
 #include "http/errors.h"
 #include "http/url.h"
@@ -36,7 +37,7 @@ void Reply::Json(beast_http::status status, const boost::json::value& body) cons
   Response res{status, version()};
   res.set(beast_http::field::content_type, "application/json");
   res.keep_alive(keep_alive());
-  res.body() = boost::json::serialize(body);
+  res.body() = SerializeJson(body);
   res.prepare_payload();
   Send(std::move(res));
 }

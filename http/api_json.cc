@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <boost/json/serialize.hpp>
 #include <cmath>
+#include <cstdlib>
+#include <iterator>
 #include <string>
 
 #include "http/event_json.h"
@@ -15,13 +18,73 @@ namespace json = boost::json;
 // JSON has no NaN or infinity; a score that is not finite says nothing.
 double Finite(double x) { return std::isfinite(x) ? x : 0.0; }
 
+// The double nearest the shortest decimal that round-trips `f` as a float:
+// 4.12f widens to 4.119999885559082, which this makes 4.12 again.
+double ShortestFloat(float f) {
+  if (!std::isfinite(f)) return 0.0;
+  return std::strtod(fmt::format("{}", f).c_str(), nullptr);
+}
+
+void Write(const json::value& v, std::string* out) {
+  switch (v.kind()) {
+    case json::kind::null:
+      *out += "null";
+      return;
+    case json::kind::bool_:
+      *out += v.get_bool() ? "true" : "false";
+      return;
+    case json::kind::int64:
+      fmt::format_to(std::back_inserter(*out), "{}", v.get_int64());
+      return;
+    case json::kind::uint64:
+      fmt::format_to(std::back_inserter(*out), "{}", v.get_uint64());
+      return;
+    case json::kind::double_:
+      fmt::format_to(std::back_inserter(*out), "{}", Finite(v.get_double()));
+      return;
+    case json::kind::string:
+      *out += json::serialize(v.get_string());
+      return;
+    case json::kind::array: {
+      *out += '[';
+      bool first = true;
+      for (const json::value& x : v.get_array()) {
+        if (!first) *out += ',';
+        first = false;
+        Write(x, out);
+      }
+      *out += ']';
+      return;
+    }
+    case json::kind::object: {
+      *out += '{';
+      bool first = true;
+      for (const auto& kv : v.get_object()) {
+        if (!first) *out += ',';
+        first = false;
+        *out += json::serialize(json::string_view(kv.key()));
+        *out += ':';
+        Write(kv.value(), out);
+      }
+      *out += '}';
+      return;
+    }
+  }
+}
+
 }  // namespace
+
+std::string SerializeJson(const json::value& v) {
+  std::string out;
+  Write(v, &out);
+  return out;
+}
 
 json::array ScoresJson(const std::vector<engine::NamedScore>& items) {
   json::array out;
   out.reserve(items.size());
   for (const engine::NamedScore& s : items) {
-    out.push_back(json::object{{"item", s.item}, {"score", Finite(s.score)}});
+    out.push_back(json::object{{"item", s.item}, {"score", ShortestFloat(s.score)}});
   }
   return out;
 }

@@ -6,6 +6,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -16,7 +17,13 @@
 
 namespace streamrec::http {
 
-// [{"item": "i1", "score": 0.93}, ...]
+// JSON text of `v`, like boost::json::serialize but with numbers as people
+// write them: shortest round-trip decimals ("4.12", "1e-07"), where
+// Boost.JSON 1.81 writes "4.12E0".
+std::string SerializeJson(const boost::json::value& v);
+
+// [{"item": "i1", "score": 0.93}, ...]; scores are floats, written with
+// the digits that identify the float (not its double widening's).
 boost::json::array ScoresJson(const std::vector<engine::NamedScore>& items);
 
 // {"categories": ["a", "b"], "hidden": false}, both optional (absent:

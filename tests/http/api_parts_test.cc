@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <boost/beast/http/field.hpp>
+#include <boost/json/parse.hpp>
 #include <string>
 #include <vector>
 
+#include "http/api_json.h"
 #include "http/auth.h"
 #include "http/event_json.h"
 #include "http/metrics.h"
@@ -14,6 +16,19 @@
 
 namespace streamrec::http {
 namespace {
+
+TEST(ApiJsonTest, NumbersAreWrittenAsPeopleWriteThem) {
+  boost::json::object o{{"n", 3},    {"u", uint64_t{18446744073709551615u}},
+                        {"d", 0.5},  {"s", "a\"b<"},
+                        {"b", true}, {"z", nullptr}};
+  o["items"] = ScoresJson({{"i1", 4.12f}, {"i2", -0.1f}, {"i3", 1e-7f}});
+  EXPECT_EQ(SerializeJson(o),
+            R"({"n":3,"u":18446744073709551615,"d":0.5,"s":"a\"b<","b":true,"z":null,)"
+            R"("items":[{"item":"i1","score":4.12},{"item":"i2","score":-0.1},)"
+            R"({"item":"i3","score":1e-07}]})");
+  // The text parses back to the same value.
+  EXPECT_EQ(boost::json::parse(SerializeJson(o)), boost::json::value(o));
+}
 
 TEST(UrlTest, SplitsAndDecodes) {
   const Target t = SplitTarget("/v1/items/a%2Fb/similar?n=3&user=x+y");
