@@ -85,7 +85,7 @@ using R = RouteId;
 // methods fall through to the pattern with the id, so PUT
 // /v1/items/popular sets the item named "popular" (GET reaches it as
 // /v1/items/%70opular: segments are matched before decoding).
-constexpr std::array<Pattern, 13> kPatterns = {{
+constexpr std::array<Pattern, 14> kPatterns = {{
     {V::post, "/v1/events", R::kEvents, kScopeWrite, internal::PostEvents},
     {V::get, "/v1/users/{}/recommendations", R::kRecommendations, kScopeRead,
      internal::GetRecommendations},
@@ -100,6 +100,7 @@ constexpr std::array<Pattern, 13> kPatterns = {{
     {V::get, "/v1/admin/status", R::kStatus, kScopeAdmin, internal::GetStatus},
     {V::get, "/healthz", R::kHealthz, 0, internal::GetHealthz},
     {V::get, "/metrics", R::kMetrics, 0, internal::GetMetrics},
+    {V::get, "/dashboard", R::kDashboard, 0, internal::GetDashboard},
 }};
 
 // Whether the raw path `segments` match `pattern`; *id gets the raw id

@@ -75,6 +75,8 @@ void GetItem(Call& c);
 void GetStatus(Call& c);
 void GetHealthz(Call& c);
 void GetMetrics(Call& c);
+// http/dashboard.cc: the live dashboard page (reads /metrics).
+void GetDashboard(Call& c);
 
 // Writes: answered from the store's callbacks (api_write.cc).
 void PostEvents(Call& c);

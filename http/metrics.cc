@@ -33,6 +33,7 @@ std::string_view RouteMethod(RouteId r) {
     case RouteId::kStatus:
     case RouteId::kHealthz:
     case RouteId::kMetrics:
+    case RouteId::kDashboard:
       return "GET";
     case RouteId::kNotFound:
     case RouteId::kTransport:
@@ -87,6 +88,8 @@ std::string_view RouteLabel(RouteId r) {
       return "/healthz";
     case RouteId::kMetrics:
       return "/metrics";
+    case RouteId::kDashboard:
+      return "/dashboard";
     case RouteId::kNotFound:
       return "unmatched";
     case RouteId::kTransport:

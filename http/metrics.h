@@ -34,6 +34,7 @@ enum class RouteId : uint8_t {
   kStatus,
   kHealthz,
   kMetrics,
+  kDashboard,
   kNotFound,   // no route matched (404/405)
   kTransport,  // refused by the transport before routing
   kCount,
@@ -44,8 +45,7 @@ class HttpMetrics {
  public:
   // Latency bucket upper bounds, seconds (plus +Inf).
   static constexpr std::array<double, 14> kBuckets = {
-      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-      0.025,  0.05,    0.1,    0.25,  0.5,    1.0,   2.5};
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
 
   void Record(RouteId route, unsigned status, double seconds);
   void RecordEvents(uint64_t accepted, uint64_t duplicates);

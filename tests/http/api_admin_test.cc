@@ -206,6 +206,29 @@ TEST_F(ApiTest, MetricsCountEveryRoute) {
   EXPECT_EQ(api_->metrics().requests(RouteId::kPopular, 200), 1u);
 }
 
+// The dashboard is one self-contained page that reads /metrics: open like
+// /metrics, no external resources, and every gauge it shows exists.
+TEST_F(ApiTest, DashboardIsASelfContainedPageOverMetrics) {
+  Start();
+  ClientResponse page = Get("/dashboard");
+  ASSERT_EQ(page.status, 200u);
+  EXPECT_EQ(page.headers["content-type"], "text/html; charset=utf-8");
+  EXPECT_NE(page.headers["content-security-policy"].find("default-src 'none'"), std::string::npos);
+  EXPECT_NE(page.body.find("fetch(\"/metrics\""), std::string::npos);
+  EXPECT_EQ(page.body.find("http://"), std::string::npos);
+  EXPECT_EQ(page.body.find("https://"), std::string::npos);
+  const std::string metrics = Get("/metrics").body;
+  for (const char* name :
+       {"streamrec_events_applied_total", "streamrec_log_seq", "streamrec_pending_events",
+        "streamrec_model_users", "streamrec_model_items", "streamrec_model_bytes",
+        "streamrec_snapshot_age_seconds", "streamrec_retrain_running", "streamrec_uptime_seconds",
+        "streamrec_http_request_duration_seconds_bucket"}) {
+    EXPECT_NE(page.body.find(name), std::string::npos) << name;
+    EXPECT_NE(metrics.find(name), std::string::npos) << name;
+  }
+  EXPECT_EQ(Get("/dashboard?x=1").status, 400u);
+}
+
 TEST_F(ApiTest, AClosedStoreIsUnhealthyAndRefusesWrites) {
   Start();
   EXPECT_EQ(Json(Get("/healthz")), json::parse(R"({"status":"ok"})"));
