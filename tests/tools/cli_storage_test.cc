@@ -78,7 +78,7 @@ TEST_F(CliStorageTest, ReplaySnapshotThenRecoverFromIt) {
 
 TEST_F(CliStorageTest, ReplayEvaluateReportsPrequentialError) {
   const std::string db = MakeDb();
-  const RunResult r = Run({"replay", "--db", db, "--evaluate"});
+  const RunResult r = Run({"replay", "--db", db, "--evaluate", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json::object o = json::parse(r.out).as_object();
   const json::object& p = o.at("prequential").as_object();
