@@ -35,7 +35,29 @@ Status TrainOnline(const EvalSplit& split, const EvalOptions& o, MFModel* model,
   return Status::OK();
 }
 
+// Ranks by training interactions per item: zero factors, the count as the
+// item bias (ties fall to the lower id in TopN).
+void FitPopularity(const EvalSplit& split, MFModel* model) {
+  std::fill_n(model->user_factors(0), size_t{model->num_users()} * model->rank(), 0.0f);
+  std::fill_n(model->item_factors(0), size_t{model->num_items()} * model->rank(), 0.0f);
+  for (uint32_t u = 0; u < model->num_users(); ++u) model->user_bias(u) = 0.0f;
+  for (uint32_t i = 0; i < model->num_items(); ++i) model->item_bias(i) = 0.0f;
+  for (const auto& x : split.train) model->item_bias(x.item) += 1.0f;
+  model->global_mean() = 0.0f;
+}
+
+constexpr Algorithm kAllAlgorithms[] = {Algorithm::kSgd,     Algorithm::kAls,   Algorithm::kOnline,
+                                        Algorithm::kBpmf,    Algorithm::kIals,  Algorithm::kBpr,
+                                        Algorithm::kPopular, Algorithm::kRandom};
+
 }  // namespace
+
+std::span<const Algorithm> AllAlgorithms() { return kAllAlgorithms; }
+
+bool PredictsRatings(Algorithm a) {
+  return a == Algorithm::kSgd || a == Algorithm::kAls || a == Algorithm::kOnline ||
+         a == Algorithm::kBpmf;
+}
 
 std::string_view AlgorithmName(Algorithm a) {
   switch (a) {
@@ -47,16 +69,25 @@ std::string_view AlgorithmName(Algorithm a) {
       return "online";
     case Algorithm::kBpmf:
       return "bpmf";
+    case Algorithm::kIals:
+      return "ials";
+    case Algorithm::kBpr:
+      return "bpr";
+    case Algorithm::kPopular:
+      return "popular";
+    case Algorithm::kRandom:
+      return "random";
   }
   return "unknown";
 }
 
 StatusOr<Algorithm> ParseAlgorithm(std::string_view name) {
-  for (Algorithm a : {Algorithm::kSgd, Algorithm::kAls, Algorithm::kOnline, Algorithm::kBpmf}) {
+  for (Algorithm a : kAllAlgorithms) {
     if (AlgorithmName(a) == name) return a;
   }
-  return Status::InvalidArgument(
-      fmt::format("unknown algorithm '{}' (expected sgd, als, online or bpmf)", name));
+  return Status::InvalidArgument(fmt::format(
+      "unknown algorithm '{}' (expected sgd, als, online, bpmf, ials, bpr, popular or random)",
+      name));
 }
 
 StatusOr<MFModel> TrainModel(const EvalSplit& split, const EvalOptions& o,
@@ -94,22 +125,28 @@ StatusOr<MFModel> TrainModel(const EvalSplit& split, const EvalOptions& o,
       if (o.online_passes < 1) return Status::InvalidArgument("online passes must be >= 1");
       STREAMREC_RETURN_IF_ERROR(TrainOnline(split, o, &model, epoch_rmse, progress));
       break;
+    case Algorithm::kIals:
+      STREAMREC_RETURN_IF_ERROR(TrainIals(split.train, o.ials, &model, [&](int e, double r) {
+        return on_epoch(e, r, o.ials.iterations);
+      }));
+      break;
+    case Algorithm::kBpr:
+      STREAMREC_RETURN_IF_ERROR(TrainBpr(split.train, o.bpr, &model, [&](int e, double r) {
+        return on_epoch(e, r, o.bpr.epochs);
+      }));
+      break;
+    case Algorithm::kPopular:
+      if (split.num_users > 0 && split.num_items > 0) FitPopularity(split, &model);
+      break;
+    case Algorithm::kRandom:
+      break;  // the seeded initial vectors are the model
   }
   return model;
 }
 
-StatusOr<EvalResult> EvaluateSplit(const EvalSplit& split, const EvalOptions& o,
-                                   const ProgressFn& progress) {
-  if (split.train.empty()) return Status::InvalidArgument("the training set is empty");
-  if (o.k == 0) return Status::InvalidArgument("k must be >= 1");
-  EvalResult result;
-  auto t0 = std::chrono::steady_clock::now();
-  StatusOr<MFModel> trained = TrainModel(split, o, &result.epoch_train_rmse, progress);
-  if (!trained.ok()) return trained.status();
-  const MFModel& model = *trained;
-  result.train_seconds = Seconds(t0);
-  t0 = std::chrono::steady_clock::now();
+namespace {
 
+RatingMetrics RatingError(const EvalSplit& split, const EvalOptions& o, const MFModel& model) {
   float lo = split.train.front().target, hi = lo;
   for (const auto& x : split.train) {
     lo = std::min(lo, x.target);
@@ -121,8 +158,12 @@ StatusOr<EvalResult> EvaluateSplit(const EvalSplit& split, const EvalOptions& o,
     if (o.clip_predictions) p = std::clamp(p, lo, hi);
     rating.Add(p, x.target);
   }
-  result.rating = rating.Result();
+  return rating.Result();
+}
 
+}  // namespace
+
+RankingMetrics EvaluateRanking(const EvalSplit& split, const MFModel& model, const EvalOptions& o) {
   // Per-user train (excluded) and relevant test items, sorted.
   std::vector<std::vector<uint32_t>> seen(split.num_users), relevant(split.num_users);
   for (const auto& x : split.train) seen[x.user].push_back(x.item);
@@ -160,7 +201,27 @@ StatusOr<EvalResult> EvaluateSplit(const EvalSplit& split, const EvalOptions& o,
       ranking.AddUser(ids, relevant[users[j]]);
     }
   }
-  result.ranking = ranking.Result();
+  return ranking.Result();
+}
+
+StatusOr<EvalResult> EvaluateSplit(const EvalSplit& split, const EvalOptions& o,
+                                   const ProgressFn& progress) {
+  if (split.train.empty()) return Status::InvalidArgument("the training set is empty");
+  if (o.k == 0) return Status::InvalidArgument("k must be >= 1");
+  EvalResult result;
+  auto t0 = std::chrono::steady_clock::now();
+  StatusOr<MFModel> trained = TrainModel(split, o, &result.epoch_train_rmse, progress);
+  if (!trained.ok()) return trained.status();
+  const MFModel& model = *trained;
+  result.train_seconds = Seconds(t0);
+  t0 = std::chrono::steady_clock::now();
+
+  result.has_rating_metrics = PredictsRatings(o.algorithm);
+  if (o.algorithm == Algorithm::kIals) result.epoch_metric = "iALS objective per observed cell";
+  if (o.algorithm == Algorithm::kBpr) result.epoch_metric = "BPR loss";
+  if (result.has_rating_metrics) result.rating = RatingError(split, o, model);
+
+  result.ranking = EvaluateRanking(split, model, o);
   result.eval_seconds = Seconds(t0);
   return result;
 }

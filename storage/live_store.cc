@@ -172,6 +172,21 @@ Status LiveStore::Retrain() {
   // Close() joins the retrain thread under this lock: none may start after.
   std::lock_guard<std::mutex> close_lock(impl_->close_mu);
   if (impl_->closed.load()) return Status::FailedPrecondition("the store is shutting down");
+  switch (impl_->options.training.algorithm) {
+    case engine::Algorithm::kSgd:
+    case engine::Algorithm::kAls:
+    case engine::Algorithm::kOnline:
+    case engine::Algorithm::kBpmf:
+      break;
+    default:
+      // The serving engine learns a rating model online; a ranking model
+      // (iALS, BPR) or a baseline installed under it would be stepped as
+      // ratings by every later event.
+      return Status::FailedPrecondition(fmt::format(
+          "[training] algorithm '{}' cannot be installed in the live rating model; use sgd, "
+          "als, bpmf or online",
+          engine::AlgorithmName(impl_->options.training.algorithm)));
+  }
   if (impl_->retrain_running.exchange(true)) {
     return Status::FailedPrecondition("a retrain is already running");
   }

@@ -10,6 +10,7 @@
 #include "tools/cli_util.h"
 #include "tools/commands.h"
 #include "tools/dataset.h"
+#include "tools/eval_output.h"
 #include "tools/importers.h"
 #include "tools/model_flags.h"
 
@@ -19,82 +20,42 @@ namespace {
 namespace po = boost::program_options;
 namespace json = boost::json;
 
-struct FoldResult {
+// One fold's data, mapped to dense ids once and shared by every algorithm
+// a comparison runs.
+struct NamedSplit {
   std::string name;
-  engine::EvalResult result;
+  engine::EvalSplit split;
 };
 
-StatusOr<FoldResult> RunFold(const std::string& name, const std::vector<EventRecord>& train,
-                             const std::vector<EventRecord>& test, const ModelFlags& flags) {
+StatusOr<NamedSplit> MakeSplit(const std::string& name, const std::vector<EventRecord>& train,
+                               const std::vector<EventRecord>& test) {
   const engine::EventTypes types = engine::EventTypes::Defaults();
   StatusOr<DenseSplit> dense = BuildSplit(train, test, types);
   if (!dense.ok()) return dense.status();
-  ProgressBar bar(fmt::format("{}: training", name));
-  auto r = engine::EvaluateSplit(dense->split, flags.options,
-                                 [&](size_t d, size_t t) { bar.Update(d, t); });
-  bar.Finish();
-  if (!r.ok()) return r.status();
-  return FoldResult{name, std::move(r).value()};
+  return NamedSplit{name, std::move(dense->split)};
 }
 
-json::object MetricsJson(const engine::EvalResult& r) {
-  const auto& k = r.ranking;
-  return {{"rmse", r.rating.rmse},
-          {"mae", r.rating.mae},
-          {"test_ratings", r.rating.count},
-          {"k", k.k},
-          {"precision", k.precision},
-          {"recall", k.recall},
-          {"ndcg", k.ndcg},
-          {"map", k.map},
-          {"hit_rate", k.hit_rate},
-          {"mrr", k.mrr},
-          {"coverage", k.coverage},
-          {"ranked_users", k.users},
-          {"train_seconds", r.train_seconds}};
-}
-
-engine::EvalResult Mean(const std::vector<FoldResult>& folds) {
-  engine::EvalResult m;
-  const double n = static_cast<double>(folds.size());
-  for (const auto& f : folds) {
-    const auto& r = f.result;
-    m.rating.rmse += r.rating.rmse / n;
-    m.rating.mae += r.rating.mae / n;
-    m.rating.count += r.rating.count;
-    m.ranking.k = r.ranking.k;
-    m.ranking.users += r.ranking.users;
-    m.ranking.precision += r.ranking.precision / n;
-    m.ranking.recall += r.ranking.recall / n;
-    m.ranking.ndcg += r.ranking.ndcg / n;
-    m.ranking.map += r.ranking.map / n;
-    m.ranking.hit_rate += r.ranking.hit_rate / n;
-    m.ranking.mrr += r.ranking.mrr / n;
-    m.ranking.coverage += r.ranking.coverage / n;
-    m.train_seconds += r.train_seconds;
+StatusOr<AlgorithmResult> Evaluate(const std::vector<NamedSplit>& splits,
+                                   const engine::EvalOptions& options) {
+  AlgorithmResult out;
+  out.algorithm = options.algorithm;
+  for (const NamedSplit& s : splits) {
+    ProgressBar bar(
+        fmt::format("{} {}: training", engine::AlgorithmName(options.algorithm), s.name));
+    auto r = engine::EvaluateSplit(s.split, options, [&](size_t d, size_t t) { bar.Update(d, t); });
+    bar.Finish();
+    if (!r.ok()) return r.status();
+    out.folds.push_back({s.name, std::move(r).value()});
   }
-  return m;
+  out.mean = MeanOfFolds(out.folds);
+  return out;
 }
 
-std::vector<std::string> Row(const std::string& name, const engine::EvalResult& r) {
-  return {name,
-          fmt::format("{:.4f}", r.rating.rmse),
-          fmt::format("{:.4f}", r.rating.mae),
-          fmt::format("{:.4f}", r.ranking.precision),
-          fmt::format("{:.4f}", r.ranking.recall),
-          fmt::format("{:.4f}", r.ranking.ndcg),
-          fmt::format("{:.4f}", r.ranking.map),
-          fmt::format("{:.4f}", r.ranking.hit_rate),
-          fmt::format("{:.4f}", r.ranking.coverage),
-          fmt::format("{:.1f}", r.train_seconds)};
-}
-
-void Report(const std::vector<FoldResult>& folds, const ModelFlags& flags, bool as_json) {
-  const engine::EvalResult mean = Mean(folds);
+void Report(const AlgorithmResult& result, const ModelFlags& flags, bool as_json) {
   const auto& o = flags.options;
   if (as_json) {
     json::array arr;
-    for (const auto& f : folds) {
+    for (const auto& f : result.folds) {
       json::object obj = MetricsJson(f.result);
       obj["fold"] = f.name;
       arr.push_back(std::move(obj));
@@ -102,20 +63,26 @@ void Report(const std::vector<FoldResult>& folds, const ModelFlags& flags, bool 
     json::object root{{"algorithm", flags.algorithm},
                       {"rank", o.model.rank},
                       {"folds", std::move(arr)},
-                      {"mean", MetricsJson(mean)}};
+                      {"mean", MetricsJson(result.mean)}};
     std::cout << json::serialize(root) << "\n";
     return;
   }
-  const size_t k = o.k;
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& f : folds) rows.push_back(Row(f.name, f.result));
-  if (folds.size() > 1) rows.push_back(Row("mean", mean));
   fmt::print("algorithm {} rank {}; ranking over the full catalog, training items excluded\n",
              flags.algorithm, o.model.rank);
-  std::cout << FormatTable({"fold", "RMSE", "MAE", fmt::format("P@{}", k), fmt::format("R@{}", k),
-                            fmt::format("NDCG@{}", k), fmt::format("MAP@{}", k),
-                            fmt::format("HR@{}", k), "coverage", "train s"},
-                           rows);
+  std::cout << FoldTable(result.folds, o.k);
+}
+
+void ReportComparison(const std::vector<AlgorithmResult>& results, const ModelFlags& flags,
+                      const std::string& what, bool as_json) {
+  if (as_json) {
+    std::cout << json::serialize(CompareJson(results)) << "\n";
+    return;
+  }
+  fmt::print(
+      "{}, rank {}: ranked by NDCG@{} over the full catalog, training items excluded; "
+      "RMSE for rating models only\n",
+      what, flags.options.model.rank, flags.options.k);
+  std::cout << CompareTable(results, flags.options.k);
 }
 
 // Bad input (malformed data, unknown event types) is exit 2; anything else
@@ -128,7 +95,7 @@ int Fail(const Status& st) {
 }  // namespace
 
 int RunEval(int argc, const char* const* argv) {
-  std::string data, folds_spec, split_spec;
+  std::string data, folds_spec, split_spec, compare_spec, report_path;
   uint64_t split_seed = 42;
   bool as_json = false;
   ModelFlags flags;
@@ -140,7 +107,8 @@ int RunEval(int argc, const char* const* argv) {
   po::options_description desc(
       "streamrec eval: train and evaluate a model offline\n\n"
       "  streamrec eval --data ../shared/data/ml-100k --folds u1..u5\n"
-      "  streamrec eval --data ratings.csv --split 75/25 --seed 42 --json\n\nOptions");
+      "  streamrec eval --data ratings.csv --split 75/25 --seed 42 --json\n"
+      "  streamrec eval --data ../shared/data/ml-100k --split 75/25 --compare all\n\nOptions");
   desc.add_options()("help,h", "show this help")(
       "data", po::value(&data),
       "a MovieLens directory, a ratings file, a streamrec event file, or - for stdin")(
@@ -148,7 +116,13 @@ int RunEval(int argc, const char* const* argv) {
       "official folds in --data: NAME.base trains, NAME.test tests (e.g. u1..u5, ua,ub)")(
       "split", po::value(&split_spec), "random TRAIN/TEST split of all of --data, e.g. 75/25")(
       "seed", po::value(&split_seed)->default_value(split_seed), "seed of the --split shuffle")(
-      "json", po::bool_switch(&as_json), "print one JSON object instead of a table");
+      "json", po::bool_switch(&as_json),
+      "print JSON instead of a table (with --compare: an array, best first)")(
+      "compare", po::value(&compare_spec),
+      "evaluate these algorithms on the same split and rank them by NDCG@K: a comma-separated "
+      "list (sgd,als,online,bpmf,ials,bpr,popular,random) or all")(
+      "report", po::value(&report_path),
+      "also write a self-contained HTML report (metrics per algorithm, loss per epoch) here");
   AddModelFlags(&desc, &flags);
   po::variables_map vm;
   try {
@@ -172,7 +146,14 @@ int RunEval(int argc, const char* const* argv) {
   }
   if (Status st = FinishModelFlags(&flags); !st.ok()) return usage(st.message());
 
-  std::vector<FoldResult> results;
+  std::vector<engine::Algorithm> compare;
+  if (!compare_spec.empty()) {
+    auto list = ParseAlgorithmList(compare_spec);
+    if (!list.ok()) return usage(list.status().message());
+    compare = std::move(list).value();
+  }
+
+  std::vector<NamedSplit> splits;
   if (!folds_spec.empty()) {
     StatusOr<std::vector<std::string>> folds = ParseFolds(folds_spec);
     if (!folds.ok()) return usage(folds.status().message());
@@ -183,9 +164,9 @@ int RunEval(int argc, const char* const* argv) {
       if (!train_events.ok()) return usage(train_events.status().message());
       auto test_events = ReadRatingsFile(test);
       if (!test_events.ok()) return usage(test_events.status().message());
-      auto r = RunFold(f, *train_events, *test_events, flags);
-      if (!r.ok()) return Fail(r.status());
-      results.push_back(std::move(r).value());
+      auto s = MakeSplit(f, *train_events, *test_events);
+      if (!s.ok()) return usage(s.status().message());
+      splits.push_back(std::move(s).value());
     }
   } else {
     StatusOr<double> frac = ParseSplit(split_spec);
@@ -193,11 +174,39 @@ int RunEval(int argc, const char* const* argv) {
     auto events = LoadEvents(data);
     if (!events.ok()) return usage(events.status().message());
     auto [train, test] = RandomSplit(std::move(events).value(), *frac, split_seed);
-    auto r = RunFold(split_spec, train, test, flags);
+    auto s = MakeSplit(split_spec, train, test);
+    if (!s.ok()) return usage(s.status().message());
+    splits.push_back(std::move(s).value());
+  }
+  const std::string what = folds_spec.empty()
+                               ? fmt::format("{} split {} (seed {})", data, split_spec, split_seed)
+                               : fmt::format("{} folds {}", data, folds_spec);
+
+  std::vector<AlgorithmResult> results;
+  if (compare.empty()) compare.push_back(flags.options.algorithm);
+  for (engine::Algorithm a : compare) {
+    engine::EvalOptions options = flags.options;
+    options.algorithm = a;
+    auto r = Evaluate(splits, options);
     if (!r.ok()) return Fail(r.status());
     results.push_back(std::move(r).value());
   }
-  Report(results, flags, as_json);
+  if (compare_spec.empty()) {
+    Report(results.front(), flags, as_json);
+  } else {
+    SortByNdcg(&results);
+    ReportComparison(results, flags, what, as_json);
+  }
+  if (!report_path.empty()) {
+    const std::string subtitle =
+        fmt::format("{}; rank {}; ranking over the full catalog, training items excluded.", what,
+                    flags.options.model.rank);
+    if (Status st = WriteEvalReport(report_path, subtitle, results, flags.options.k); !st.ok()) {
+      fmt::print(stderr, "streamrec eval: {}\n", st.message());
+      return 1;
+    }
+    if (!as_json) fmt::print("report written to {}\n", report_path);
+  }
   return 0;
 }
 

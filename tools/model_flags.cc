@@ -35,7 +35,9 @@ void AddModelFlags(po::options_description* desc, ModelFlags* f) {
       "algo", po::value(&f->algorithm)->default_value(f->algorithm),
       "training algorithm: sgd (batch SGD epochs), als (alternating least squares), "
       "online (one pass in time order, as the live server learns), "
-      "bpmf (Bayesian MF by Gibbs sampling: most accurate, no λ to tune)")(
+      "bpmf (Bayesian MF by Gibbs sampling: most accurate, no λ to tune), "
+      "ials (implicit-feedback weighted MF: best ranking), bpr (Bayesian personalised ranking), "
+      "popular or random (baselines)")(
       "rank", po::value(&o.model.rank)->default_value(o.model.rank), "latent dimensions k")(
       "init-std", po::value(&o.model.init_stddev)->default_value(o.model.init_stddev),
       "std-dev of initial factors")("model-seed",
@@ -67,6 +69,27 @@ void AddModelFlags(po::options_description* desc, ModelFlags* f) {
       "noise-precision",
       po::value(&o.bpmf.observation_precision)->default_value(o.bpmf.observation_precision),
       "BPMF precision α of a rating around p·q (1/α = noise variance)")(
+      "alpha", po::value(&o.ials.alpha)->default_value(o.ials.alpha),
+      "iALS confidence slope α: c = 1 + α·w")(
+      "ials-iters", po::value(&o.ials.iterations)->default_value(o.ials.iterations),
+      "iALS iterations")("ials-reg",
+                         po::value(&o.ials.regularization)->default_value(o.ials.regularization),
+                         "iALS ridge λ")(
+      "ials-reg-exp",
+      po::value(&o.ials.regularization_exponent)->default_value(o.ials.regularization_exponent),
+      "iALS frequency scaling ν of the ridge: λ·n^ν for a row with n interactions")(
+      "ials-rating-exp",
+      po::value(&o.ials.signal.target_exponent)->default_value(o.ials.signal.target_exponent),
+      "iALS: an interaction's strength is its event weight · (rating/5)^this (0: every rating "
+      "counts as one plain interaction)")(
+      "bpr-epochs", po::value(&o.bpr.epochs)->default_value(o.bpr.epochs), "BPR epochs")(
+      "bpr-lr", po::value(&o.bpr.learning_rate)->default_value(o.bpr.learning_rate),
+      "BPR learning rate")("bpr-reg",
+                           po::value(&o.bpr.regularization)->default_value(o.bpr.regularization),
+                           "BPR L2 regularisation of the factors")(
+      "bpr-rating-exp",
+      po::value(&o.bpr.signal.target_exponent)->default_value(o.bpr.signal.target_exponent),
+      "BPR: positives are drawn in proportion to event weight · (rating/5)^this")(
       "online-passes", po::value(&o.online_passes)->default_value(o.online_passes),
       "passes of the online learner over the training stream")(
       "online-lr",
@@ -118,6 +141,14 @@ Status FinishModelFlags(ModelFlags* f) {
   if (o.k < 1 || o.k > 10000) return Status::InvalidArgument("--k must be in [1, 10000]");
   if (o.als.threads < 1 || o.als.threads > 256) {
     return Status::InvalidArgument("--threads must be in [1, 256]");
+  }
+  o.ials.threads = o.als.threads;
+  if (Status st = engine::ValidateIalsOptions(o.ials); !st.ok() || o.ials.iterations < 1) {
+    return Status::InvalidArgument(
+        "need --ials-iters >= 1, --alpha >= 0, --ials-reg > 0, --ials-reg-exp in [0, 2]");
+  }
+  if (Status st = engine::ValidateBprOptions(o.bpr); !st.ok() || o.bpr.epochs < 1) {
+    return Status::InvalidArgument("need --bpr-epochs >= 1, --bpr-lr > 0, --bpr-reg >= 0");
   }
   return Status::OK();
 }

@@ -3,11 +3,14 @@
 // above 0.905 (our target). Numbers measured: see the issue notes.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 
 #include "engine/evaluation.h"
+#include "engine/implicit_data.h"
+#include "engine/implicit_online.h"
 #include "tools/dataset.h"
 #include "tools/importers.h"
 
@@ -92,6 +95,90 @@ TEST_F(Ml100kQuality, OnlineSinglePassBeatsGlobalMean) {
   const double rmse = MeanFoldRmse(o, nullptr);
   std::printf("online (1 pass): mean RMSE over u1..u5 = %.4f\n", rmse);
   EXPECT_LE(rmse, 1.0);
+}
+
+// Ranking on the seeded 75/25 random split of all of u.data (issue 5):
+// full catalog, training items excluded, every held-out rating relevant.
+// Targets P@10 >= 0.41 and NDCG@10 >= 0.475 for iALS (BPR in Microsoft's
+// recommenders benchmark: 0.388 / 0.442; BiVAE 0.412 / 0.475). Measured:
+// iALS 0.428 / 0.489, BPR 0.404 / 0.460, popularity 0.228 / 0.253.
+engine::EvalResult Evaluate7525(engine::Algorithm algorithm) {
+  auto events = LoadEvents(DataDir());
+  EXPECT_TRUE(events.ok()) << events.status().ToString();
+  if (!events.ok()) return {};
+  auto [train, test] = RandomSplit(std::move(events).value(), 0.75, 42);
+  auto split = BuildSplit(train, test, engine::EventTypes::Defaults());
+  EXPECT_TRUE(split.ok());
+  if (!split.ok()) return {};
+  EXPECT_EQ(split->split.test.size(), 25000u);
+  engine::EvalOptions o;
+  o.algorithm = algorithm;
+  auto r = engine::EvaluateSplit(split->split, o);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? *r : engine::EvalResult{};
+}
+
+TEST_F(Ml100kQuality, IalsRankingOnSeeded7525SplitMeetsTargets) {
+  const engine::EvalResult r = Evaluate7525(engine::Algorithm::kIals);
+  std::printf("ials 75/25 seed 42: P@10 %.4f NDCG@10 %.4f in %.1f s\n", r.ranking.precision,
+              r.ranking.ndcg, r.train_seconds);
+  EXPECT_GE(r.ranking.precision, 0.41);
+  EXPECT_GE(r.ranking.ndcg, 0.475);
+  EXPECT_FALSE(r.has_rating_metrics);
+}
+
+TEST_F(Ml100kQuality, BprAndPopularityOnSeeded7525Split) {
+  const engine::EvalResult bpr = Evaluate7525(engine::Algorithm::kBpr);
+  const engine::EvalResult popular = Evaluate7525(engine::Algorithm::kPopular);
+  std::printf("bpr 75/25 seed 42: P@10 %.4f NDCG@10 %.4f; popular %.4f / %.4f\n",
+              bpr.ranking.precision, bpr.ranking.ndcg, popular.ranking.precision,
+              popular.ranking.ndcg);
+  // At least Microsoft's BPR benchmark figure, and far above popularity.
+  EXPECT_GE(bpr.ranking.precision, 0.388);
+  EXPECT_GE(bpr.ranking.ndcg, 0.442);
+  EXPECT_LT(popular.ranking.ndcg, 0.3);
+}
+
+TEST_F(Ml100kQuality, IalsOnlineUpdatesCatchUpWithBatch) {
+  // Train iALS on the first half of the 75/25 training data, then stream
+  // the second half through the online updater, one event at a time: the
+  // result should rank nearly as well as batch training on all of it
+  // (measured: no updates 0.252 P@10, as users first seen in the second
+  // half have no vector yet; streamed 0.412; batch on all of it 0.428).
+  auto events = LoadEvents(DataDir());
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  auto [train, test] = RandomSplit(std::move(events).value(), 0.75, 42);
+  auto split = BuildSplit(train, test, engine::EventTypes::Defaults());
+  ASSERT_TRUE(split.ok());
+  const engine::EvalSplit& full = split->split;
+  engine::EvalSplit half = full;
+  half.train.resize(full.train.size() / 2);  // time order: the older half
+  engine::EvalOptions o;
+  o.algorithm = engine::Algorithm::kIals;
+  auto model = engine::TrainModel(half, o, nullptr);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  const engine::RankingMetrics before = engine::EvaluateRanking(full, *model, o);
+
+  auto cells =
+      engine::BuildImplicitMatrix(half.train, full.num_users, full.num_items, o.ials.signal);
+  ASSERT_TRUE(cells.ok());
+  engine::ImplicitOnlineUpdater updater(engine::ImplicitOnlineOptions::FromTraining(o.ials),
+                                        *model);
+  updater.SetHistory(*cells);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (size_t n = half.train.size(); n < full.train.size(); ++n) {
+    const engine::TrainingExample& x = full.train[n];
+    const float w = engine::ImplicitStrength(x.weight, x.target, o.ials.signal);
+    ASSERT_TRUE(updater.Apply(&*model, x.user, x.item, w).ok());
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const engine::RankingMetrics after = engine::EvaluateRanking(full, *model, o);
+  std::printf("ials online: P@10 %.4f -> %.4f (NDCG@10 %.4f -> %.4f), %.0f events/s\n",
+              before.precision, after.precision, before.ndcg, after.ndcg,
+              static_cast<double>(full.train.size() - half.train.size()) / seconds);
+  EXPECT_GE(after.precision, 0.39);
+  EXPECT_GE(after.precision, before.precision + 0.03);
 }
 
 }  // namespace

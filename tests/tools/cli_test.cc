@@ -331,5 +331,77 @@ TEST_F(CliTest, ImportToStdoutFeedsEvalFromStdin) {
   EXPECT_NE(bad.err.find("<stdin>:1"), std::string::npos) << bad.err;
 }
 
+// eval --compare and --report.
+
+TEST_F(CliTest, EvalCompareRanksAlgorithmsOnTheSameSplit) {
+  const std::string data = Generate("gen.events", "4000");
+  const std::vector<std::string> base = {
+      "eval",         "--data", data,           "--split", "80/20",  "--epochs", "3",
+      "--bpr-epochs", "5",      "--ials-iters", "3",       "--rank", "8"};
+  std::vector<std::string> args = base;
+  args.insert(args.end(), {"--compare", "sgd,ials,bpr,popular,random", "--json"});
+  const RunResult r = Run(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json::value v;
+  ASSERT_NO_THROW(v = json::parse(r.out)) << r.out;
+  const json::array& rows = v.as_array();
+  ASSERT_EQ(rows.size(), 5u);
+  std::vector<std::string> names;
+  double previous = 2.0;
+  for (size_t n = 0; n < rows.size(); ++n) {
+    const json::object& row = rows[n].as_object();
+    names.emplace_back(row.at("algorithm").as_string());
+    EXPECT_EQ(row.at("place").to_number<int>(), static_cast<int>(n + 1));
+    const double ndcg = row.at("ndcg").to_number<double>();
+    EXPECT_LE(ndcg, previous) << "ranked by NDCG, best first";
+    previous = ndcg;
+    // Rating error only for the rating model.
+    EXPECT_EQ(row.at("rmse").is_null(), names.back() != "sgd") << names.back();
+    EXPECT_TRUE(row.contains("train_seconds"));
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"bpr", "ials", "popular", "random", "sgd"}));
+  // The planted tastes: the implicit models beat the baselines.
+  auto place = [&](const std::string& name) {
+    for (size_t n = 0; n < rows.size(); ++n) {
+      if (rows[n].at("algorithm").as_string() == name) return n;
+    }
+    return rows.size();
+  };
+  EXPECT_LT(place("ials"), place("popular"));
+  EXPECT_LT(place("popular"), place("random"));
+  // Deterministic: the same command prints the same array.
+  const RunResult again = Run(args);
+  EXPECT_EQ(WithoutTrainSeconds(again.out), WithoutTrainSeconds(r.out));
+
+  // The table and the HTML report.
+  args = base;
+  args.insert(args.end(), {"--compare", "ials,popular", "--report", Path("eval.html")});
+  const RunResult table = Run(args);
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_TRUE(Contains(table.out, "ranked by NDCG@10")) << table.out;
+  EXPECT_TRUE(std::regex_search(table.out, std::regex(R"(\n1 +ials .* n/a\n)"))) << table.out;
+  const std::string html = ReadFile(Path("eval.html"));
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u) << html.substr(0, 100);
+  size_t svgs = 0;
+  for (size_t at = html.find("<svg"); at != std::string::npos; at = html.find("<svg", at + 1)) {
+    ++svgs;
+  }
+  EXPECT_GE(svgs, 4u) << "metric bars, time bars and a loss curve";
+  EXPECT_TRUE(Contains(html, "iALS objective per observed cell")) << "the loss chart";
+
+  // A single implicit model: rating metrics n/a in the table, null in JSON.
+  const RunResult one = Run(
+      {"eval", "--data", data, "--split", "80/20", "--algo", "bpr", "--bpr-epochs", "3", "--json"});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_TRUE(json::parse(one.out).at("mean").at("rmse").is_null()) << one.out;
+
+  ExpectUsageError(Run({"eval", "--data", data, "--split", "80/20", "--compare", "ials,nope"}),
+                   {"--compare", "unknown algorithm 'nope'"});
+  ExpectUsageError(Run({"eval", "--data", data, "--split", "80/20", "--compare", "ials,ials"}),
+                   {"'ials' given twice"});
+  ExpectUsageError(Run({"eval", "--data", data, "--split", "80/20", "--alpha", "-1"}), {"--alpha"});
+}
+
 }  // namespace
 }  // namespace streamrec::tools

@@ -1,0 +1,255 @@
+#include "engine/implicit_online.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <limits>
+#include <vector>
+
+#include "engine/ials_trainer.h"
+#include "engine/topn.h"
+#include "tests/engine/implicit_synthetic.h"
+
+namespace streamrec::engine {
+namespace {
+
+using testdata::ModelFor;
+
+// A model trained by iALS on planted tastes, and its training cells.
+struct Trained {
+  EvalSplit split;
+  MFModel model{ModelOptions{}};
+  ImplicitMatrix by_user;
+  IalsTrainOptions options;
+};
+
+Trained TrainClustered(int rank = 16) {
+  Trained t;
+  t.split = testdata::MakeClustered();
+  t.model = ModelFor(t.split, rank);
+  t.options.iterations = 6;
+  EXPECT_TRUE(TrainIals(t.split.train, t.options, &t.model).ok());
+  auto m =
+      BuildImplicitMatrix(t.split.train, t.split.num_users, t.split.num_items, t.options.signal);
+  EXPECT_TRUE(m.ok());
+  t.by_user = std::move(m).value();
+  return t;
+}
+
+float Score(const MFModel& m, uint32_t u, uint32_t i) {
+  return Eigen::Map<const Eigen::VectorXf>(m.user_factors(u), m.rank())
+      .dot(Eigen::Map<const Eigen::VectorXf>(m.item_factors(i), m.rank()));
+}
+
+// Position of item i in u's full ranking (0 = first).
+size_t RankOf(const MFModel& m, uint32_t u, uint32_t i) {
+  const float s = Score(m, u, i);
+  size_t better = 0;
+  for (uint32_t j = 0; j < m.num_items(); ++j) better += Score(m, u, j) > s;
+  return better;
+}
+
+std::vector<uint32_t> TopItems(const MFModel& m, uint32_t u, std::vector<uint32_t> seen, size_t n) {
+  std::sort(seen.begin(), seen.end());
+  ScanQuery q;
+  q.vector = m.user_factors(u);
+  q.exclude_a = seen;
+  std::vector<uint32_t> out;
+  for (const auto& s : TopN(m.item_factors(), m.num_items(), m.rank(), q, n, {})) {
+    out.push_back(s.item);
+  }
+  return out;
+}
+
+TEST(ImplicitOnlineTest, MovesTheUserTowardItemsTheyInteractWith) {
+  Trained t = TrainClustered();
+  ImplicitOnlineUpdater up(ImplicitOnlineOptions::FromTraining(t.options), t.model);
+  up.SetHistory(t.by_user);
+  // User 0's worst-ranked item: far from their taste.
+  const uint32_t u = 0;
+  uint32_t item = 0;
+  for (uint32_t i = 0; i < t.model.num_items(); ++i) {
+    if (Score(t.model, u, i) < Score(t.model, u, item)) item = i;
+  }
+  float score = Score(t.model, u, item);
+  size_t rank = RankOf(t.model, u, item);
+  for (int n = 0; n < 3; ++n) {
+    ASSERT_TRUE(up.Apply(&t.model, u, item, 1.0f).ok());
+    const float next = Score(t.model, u, item);
+    EXPECT_GT(next, score) << "event " << n;
+    score = next;
+  }
+  EXPECT_LT(RankOf(t.model, u, item), rank);
+  EXPECT_EQ(up.UserCells(u).size(), t.by_user.RowSize(u) + 1);
+  EXPECT_FLOAT_EQ(up.UserCells(u).back().strength, 3.0f);
+}
+
+TEST(ImplicitOnlineTest, ManySweepsReachTheExactRowSolution) {
+  Trained t = TrainClustered(8);
+  ImplicitOnlineOptions o = ImplicitOnlineOptions::FromTraining(t.options);
+  o.sweeps = 100;
+  o.update_items = false;
+  ImplicitOnlineUpdater up(o, t.model);
+  up.SetHistory(t.by_user);
+  const uint32_t u = 7, item = 11;
+  ASSERT_TRUE(up.Apply(&t.model, u, item, 0.5f).ok());
+  std::vector<uint32_t> ids;
+  std::vector<float> w;
+  for (const auto& c : up.UserCells(u)) ids.push_back(c.id), w.push_back(c.strength);
+  const Eigen::MatrixXf& gramian = up.item_gramian();
+  std::vector<float> want(8);
+  const float lambda = o.regularization * std::sqrt(static_cast<float>(ids.size()));
+  SolveImplicitRow(gramian, t.model.item_factors(), 8, ids, w, o.alpha, lambda, want.data());
+  for (int f = 0; f < 8; ++f) EXPECT_NEAR(t.model.user_factors(u)[f], want[f], 2e-3) << f;
+}
+
+TEST(ImplicitOnlineTest, NewUserGetsTheirTasteFromAFewEvents) {
+  Trained t = TrainClustered();
+  const testdata::ClusteredOptions co;
+  ImplicitOnlineUpdater up(ImplicitOnlineOptions::FromTraining(t.options), t.model);
+  up.SetHistory(t.by_user);
+  const uint32_t u = t.model.num_users();  // a brand-new user of cluster 2
+  std::vector<uint32_t> seen;
+  for (uint32_t i = 0; seen.size() < 4; ++i) {
+    if (testdata::ItemCluster(co, i) != 2) continue;
+    ASSERT_TRUE(up.Apply(&t.model, u, i, 0.5f).ok());
+    seen.push_back(i);
+  }
+  EXPECT_EQ(t.model.num_users(), u + 1);
+  const auto top = TopItems(t.model, u, seen, 10);
+  size_t in = 0;
+  for (uint32_t i : top) in += testdata::ItemCluster(co, i) == 2;
+  EXPECT_GE(in, 8u) << "of 10 (a sixth by chance)";
+}
+
+TEST(ImplicitOnlineTest, BitIdenticalForTheSameEvents) {
+  Trained t = TrainClustered();
+  MFModel a = t.model.Clone(), b = t.model.Clone();
+  ImplicitOnlineOptions o = ImplicitOnlineOptions::FromTraining(t.options);
+  o.max_user_cells = 16;  // exercise the subsampled path too
+  o.max_item_cells = 8;
+  ImplicitOnlineUpdater ua(o, a), ub(o, b);
+  ua.SetHistory(t.by_user);
+  ub.SetHistory(t.by_user);
+  SplitMix64 rng(9);
+  for (int n = 0; n < 500; ++n) {
+    const auto u = static_cast<uint32_t>(rng.Uniform(a.num_users() + 5));
+    const auto i = static_cast<uint32_t>(rng.Uniform(a.num_items() + 5));
+    const float w = 0.1f + static_cast<float>(rng.NextDouble());
+    ASSERT_TRUE(ua.Apply(&a, u, i, w).ok());
+    ASSERT_TRUE(ub.Apply(&b, u, i, w).ok());
+  }
+  EXPECT_TRUE(testdata::SameParameters(a, b));
+  EXPECT_FALSE(testdata::SameParameters(a, t.model.Clone()));
+}
+
+TEST(ImplicitOnlineTest, GramiansStayInStepWithTheModel) {
+  Trained t = TrainClustered();
+  ImplicitOnlineOptions o = ImplicitOnlineOptions::FromTraining(t.options);
+  o.max_user_cells = 8;
+  o.max_item_cells = 8;
+  ImplicitOnlineUpdater up(o, t.model);
+  SplitMix64 rng(4);
+  for (int n = 0; n < 2000; ++n) {  // includes new users and items
+    const auto u = static_cast<uint32_t>(rng.Uniform(t.model.num_users() + 2));
+    const auto i = static_cast<uint32_t>(rng.Uniform(t.model.num_items() + 2));
+    ASSERT_TRUE(up.Apply(&t.model, u, i, 1.0f).ok());
+  }
+  up.ForgetUser(&t.model, 3);
+  const auto p = t.model.UserMatrix();
+  const auto q = t.model.ItemMatrix();
+  const Eigen::MatrixXd gu = (p.transpose() * p).cast<double>();
+  const Eigen::MatrixXd gi = (q.transpose() * q).cast<double>();
+  const double du = (up.user_gramian().cast<double>() - gu).norm() / gu.norm();
+  const double di = (up.item_gramian().cast<double>() - gi).norm() / gi.norm();
+  std::printf("Gramian drift after 2000 updates: users %.2g, items %.2g (relative)\n", du, di);
+  EXPECT_LT(du, 1e-4);
+  EXPECT_LT(di, 1e-4);
+}
+
+TEST(ImplicitOnlineTest, ForgetUserDropsTheirHistoryAndVector) {
+  Trained t = TrainClustered();
+  ImplicitOnlineUpdater up(ImplicitOnlineOptions::FromTraining(t.options), t.model);
+  up.SetHistory(t.by_user);
+  const uint32_t u = 5;
+  std::vector<uint32_t> items;
+  for (const auto& c : up.UserCells(u)) items.push_back(c.id);
+  ASSERT_FALSE(items.empty());
+  up.ForgetUser(&t.model, u);
+  EXPECT_TRUE(up.UserCells(u).empty());
+  for (uint32_t i : items) {
+    for (const auto& c : up.ItemCells(i)) EXPECT_NE(c.id, u) << "item " << i;
+  }
+  for (int f = 0; f < t.model.rank(); ++f) EXPECT_EQ(t.model.user_factors(u)[f], 0.0f);
+  // The others' cells stay reachable: a repeat event adds to the cell.
+  const uint32_t other = 6, item = up.UserCells(other).front().id;
+  const float w = up.UserCells(other).front().strength;
+  ASSERT_TRUE(up.Apply(&t.model, other, item, 1.0f).ok());
+  EXPECT_FLOAT_EQ(up.UserCells(other).front().strength, w + 1.0f);
+}
+
+TEST(ImplicitOnlineTest, RefusesBadEventsAndOptions) {
+  Trained t = TrainClustered();
+  ImplicitOnlineUpdater up(ImplicitOnlineOptions::FromTraining(t.options), t.model);
+  const MFModel before = t.model.Clone();
+  for (float w : {0.0f, -1.0f, std::numeric_limits<float>::quiet_NaN(),
+                  std::numeric_limits<float>::infinity()}) {
+    EXPECT_EQ(up.Apply(&t.model, 0, 0, w).code(), StatusCode::kInvalidArgument) << w;
+  }
+  EXPECT_EQ(up.Apply(&t.model, 1u << 31, 0, 1.0f).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(testdata::SameParameters(t.model, before));
+  EXPECT_TRUE(up.UserCells(0).empty());
+  MFModel other_rank = ModelFor(t.split, 4);
+  EXPECT_EQ(up.Apply(&other_rank, 0, 0, 1.0f).code(), StatusCode::kInvalidArgument);
+
+  auto with = [](auto f) {
+    ImplicitOnlineOptions o;
+    f(o);
+    return o;
+  };
+  for (const auto& o :
+       {with([](auto& o) { o.sweeps = 0; }), with([](auto& o) { o.max_item_cells = 1; }),
+        with([](auto& o) { o.regularization = 0.0f; }), with([](auto& o) { o.alpha = -2.0f; }),
+        with([](auto& o) { o.gramian_refresh_interval = 0; })}) {
+    EXPECT_EQ(ImplicitOnlineUpdater::Validate(o).code(), StatusCode::kInvalidArgument);
+    ImplicitOnlineUpdater bad(o, t.model);
+    EXPECT_EQ(bad.Apply(&t.model, 0, 0, 1.0f).code(), StatusCode::kInvalidArgument);
+  }
+  EXPECT_TRUE(testdata::SameParameters(t.model, before));
+}
+
+TEST(ImplicitOnlineTest, ThroughputAtRank64) {
+  // Not a gate (machines and sanitizers differ): prints events/s for the
+  // notes. 1000 users x 2000 items, 100 cells per user on average.
+  ModelOptions mo;
+  mo.rank = 64;
+  MFModel m(mo);
+  m.EnsureUsers(1000);
+  m.EnsureItems(2000);
+  ImplicitOnlineUpdater up(ImplicitOnlineOptions{}, m);
+  SplitMix64 rng(1);
+  for (int n = 0; n < 100000; ++n) {
+    ASSERT_TRUE(up.RecordInteraction(static_cast<uint32_t>(rng.Uniform(1000)),
+                                     static_cast<uint32_t>(rng.Uniform(2000)), 1.0f)
+                    .ok());
+  }
+  constexpr int kEvents = 20000;
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::clock_t c0 = std::clock();
+  for (int n = 0; n < kEvents; ++n) {
+    const auto u = static_cast<uint32_t>(rng.Uniform(1000));
+    const auto i = static_cast<uint32_t>(rng.Uniform(2000));
+    ASSERT_TRUE(up.Apply(&m, u, i, 0.5f).ok());
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double cpu = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
+  std::printf(
+      "implicit online update, k=64, ~100 cells/user, ~50 cells/item: %.0f events/s wall, "
+      "%.0f per CPU second\n",
+      kEvents / s, kEvents / cpu);
+}
+
+}  // namespace
+}  // namespace streamrec::engine
