@@ -67,6 +67,14 @@ struct Call {
   Reply reply;
 };
 
+// Answers `s` (400 for the InvalidArgument of a bad parameter) and returns
+// false if it is an error; true, answering nothing, if it is OK.
+inline bool Check(Call& c, const Status& s) {
+  if (s.ok()) return true;
+  c.reply.Error(s);
+  return false;
+}
+
 // Reads: answered on the calling thread (api_read.cc).
 void GetRecommendations(Call& c);
 void GetSimilar(Call& c);

@@ -16,14 +16,6 @@ namespace {
 namespace json = boost::json;
 using boost::beast::http::status;
 
-// Answers `s` (400 for the InvalidArgument of a bad parameter) and returns
-// false if it is an error.
-bool Check(Call& c, const Status& s) {
-  if (s.ok()) return true;
-  c.reply.Error(s);
-  return false;
-}
-
 template <typename T>
 bool Take(Call& c, StatusOr<T> v, T* out) {
   if (!Check(c, v.status())) return false;

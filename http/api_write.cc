@@ -19,12 +19,6 @@ namespace {
 namespace json = boost::json;
 using boost::beast::http::status;
 
-bool Check(Call& c, const Status& s) {
-  if (s.ok()) return true;
-  c.reply.Error(s);
-  return false;
-}
-
 std::string_view ContentType(const Call& c) {
   const auto it = c.req->find(boost::beast::http::field::content_type);
   return it == c.req->end() ? std::string_view{} : std::string_view(it->value());

@@ -136,10 +136,7 @@ setInterval(tick, 2000);
 }  // namespace
 
 void GetDashboard(Call& c) {
-  if (Status st = c.query.OnlyAllowed({}); !st.ok()) {
-    c.reply.Error(st);
-    return;
-  }
+  if (!Check(c, c.query.OnlyAllowed({}))) return;
   Response res{boost::beast::http::status::ok, c.reply.version()};
   res.set(boost::beast::http::field::content_type, "text/html; charset=utf-8");
   // The page runs only its own inline script and talks only to this host.
