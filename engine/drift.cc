@@ -109,7 +109,7 @@ void DriftReferenceBuilder::Add(const DriftEvent& e) {
     const std::string_view key = DriftKey(e, d, options_.rating_step, &rating_buf_);
     if (key.empty()) continue;
     auto& counts = counts_[static_cast<size_t>(d)];
-    auto it = counts.find(std::string(key));
+    auto it = counts.find(key);
     if (it == counts.end()) it = counts.emplace(std::string(key), 0).first;
     ++it->second;
   }

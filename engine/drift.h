@@ -116,7 +116,10 @@ class DriftReferenceBuilder {
 
  private:
   DriftOptions options_;
-  std::array<std::unordered_map<std::string, uint64_t>, kDriftDimensions> counts_;
+  // Heterogeneous lookup: counting a value seen before allocates nothing.
+  std::array<std::unordered_map<std::string, uint64_t, DriftReference::Hash, std::equal_to<>>,
+             kDriftDimensions>
+      counts_;
   uint64_t events_ = 0;
   std::string rating_buf_;
 };

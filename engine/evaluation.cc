@@ -59,6 +59,8 @@ bool PredictsRatings(Algorithm a) {
          a == Algorithm::kBpmf;
 }
 
+bool LearnsFromInteractions(Algorithm a) { return a == Algorithm::kIals || a == Algorithm::kBpr; }
+
 std::string_view AlgorithmName(Algorithm a) {
   switch (a) {
     case Algorithm::kSgd:

@@ -47,6 +47,9 @@ StatusOr<Algorithm> ParseAlgorithm(std::string_view name);
 std::span<const Algorithm> AllAlgorithms();
 // False for models whose scores are not ratings: RMSE/MAE mean nothing there.
 bool PredictsRatings(Algorithm a);
+// True for ials and bpr: they learn from every interaction (ImplicitTarget),
+// not only from events with a rating or implied rating.
+bool LearnsFromInteractions(Algorithm a);
 
 struct EvalOptions {
   Algorithm algorithm = Algorithm::kAls;

@@ -21,6 +21,11 @@ float EventStrength(const EventTypes& types, EventTypeId type, float value,
   return target ? ImplicitStrength(weight, *target, options) : weight;
 }
 
+float ImplicitTarget(const EventTypes& types, EventTypeId type, float value,
+                     const ImplicitSignalOptions& options) {
+  return types.Target(type, value).value_or(options.target_scale);
+}
+
 StatusOr<ImplicitMatrix> BuildImplicitMatrix(std::span<const TrainingExample> data,
                                              uint32_t num_users, uint32_t num_items,
                                              const ImplicitSignalOptions& options) {

@@ -41,6 +41,14 @@ float ImplicitStrength(float weight, float target, const ImplicitSignalOptions& 
 float EventStrength(const EventTypes& types, EventTypeId type, float value,
                     const ImplicitSignalOptions& options);
 
+// The target of the TrainingExample an event gives an implicit trainer
+// (ials, bpr): the event's rating or implied rating, and for a type with
+// neither options.target_scale, which ImplicitStrength maps to the type's
+// weight alone (as EventStrength counts it). Rating trainers use
+// EventTypes::Target instead and skip such events.
+float ImplicitTarget(const EventTypes& types, EventTypeId type, float value,
+                     const ImplicitSignalOptions& options);
+
 // A sparse rows x cols matrix of summed strengths in CSR form: row r holds
 // cols[offsets[r] .. offsets[r+1]) ascending, one entry per distinct column.
 struct ImplicitMatrix {

@@ -166,6 +166,27 @@ Status ImplicitOnlineUpdater::Apply(MFModel* model, uint32_t u, uint32_t i, floa
   STREAMREC_RETURN_IF_ERROR(RecordInteraction(u, i, strength));
   model->EnsureUsers(u + 1);
   model->EnsureItems(i + 1);
+  UpdateRows(model, u, i);
+  return Status::OK();
+}
+
+Status ImplicitOnlineUpdater::Step(MFModel* model, uint32_t u, uint32_t i) {
+  STREAMREC_RETURN_IF_ERROR(Validate(options_));
+  if (model->rank() != rank_) {
+    return Status::InvalidArgument(
+        fmt::format("model rank {} differs from the updater's {}", model->rank(), rank_));
+  }
+  if (u >= model->num_users() || i >= model->num_items()) {
+    return Status::InvalidArgument(fmt::format("no model rows for user {} / item {}", u, i));
+  }
+  if (!cells_.contains(Key(u, i))) {
+    return Status::InvalidArgument(fmt::format("user {} has no history with item {}", u, i));
+  }
+  UpdateRows(model, u, i);
+  return Status::OK();
+}
+
+void ImplicitOnlineUpdater::UpdateRows(MFModel* model, uint32_t u, uint32_t i) {
   if (row_updates_ >= options_.gramian_refresh_interval) Resync(*model);
   TrackNewRows(model->user_factors(), model->num_users(), rank_, &users_tracked_, &user_gramian_);
   TrackNewRows(model->item_factors(), model->num_items(), rank_, &items_tracked_, &item_gramian_);
@@ -176,7 +197,6 @@ Status ImplicitOnlineUpdater::Apply(MFModel* model, uint32_t u, uint32_t i, floa
     UpdateRow(model->item_factors(i), item_cells_[i], pos.in_item, options_.max_item_cells,
               model->user_factors(), user_gramian_, &item_gramian_);
   }
-  return Status::OK();
 }
 
 void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const Cell> cells, uint32_t newest,
@@ -288,6 +308,66 @@ void ImplicitOnlineUpdater::ForgetUser(MFModel* model, uint32_t u) {
     }
     std::fill(p, p + rank_, 0.0f);
   }
+}
+
+Status ImplicitOnlineUpdater::Restore(State state, uint32_t num_users, uint32_t num_items) {
+  const auto k = static_cast<Eigen::Index>(rank_);
+  for (const Eigen::MatrixXf* g : {&state.user_gramian, &state.item_gramian}) {
+    if (g->rows() != k || g->cols() != k) return Status::InvalidArgument("Gramian is not k x k");
+    if (!g->allFinite()) return Status::InvalidArgument("Gramian is not finite");
+  }
+  if (state.users_tracked > num_users || state.items_tracked > num_items) {
+    return Status::InvalidArgument("more rows tracked than the model has");
+  }
+  if (state.user_cells.size() > num_users || state.item_users.size() > num_items) {
+    return Status::InvalidArgument("history rows beyond the model's");
+  }
+  std::unordered_map<uint64_t, CellPos> cells;
+  std::vector<std::vector<Cell>> item_cells(state.item_users.size());
+  for (uint32_t u = 0; u < state.user_cells.size(); ++u) {
+    const auto& row = state.user_cells[u];
+    for (uint32_t at = 0; at < row.size(); ++at) {
+      const Cell& c = row[at];
+      if (c.id >= state.item_users.size()) {
+        return Status::InvalidArgument(fmt::format("user {}: item {} has no history", u, c.id));
+      }
+      if (!(c.strength > 0.0f) || !std::isfinite(c.strength)) {
+        return Status::InvalidArgument(fmt::format("user {}: a strength is not finite and > 0", u));
+      }
+      if (!cells.try_emplace(Key(u, c.id), CellPos{at, UINT32_MAX}).second) {
+        return Status::InvalidArgument(fmt::format("user {}: item {} twice", u, c.id));
+      }
+    }
+  }
+  size_t item_total = 0;
+  for (uint32_t i = 0; i < state.item_users.size(); ++i) {
+    const auto& users = state.item_users[i];
+    item_total += users.size();
+    item_cells[i].reserve(users.size());
+    for (uint32_t at = 0; at < users.size(); ++at) {
+      auto it = cells.find(Key(users[at], i));
+      if (it == cells.end() || it->second.in_item != UINT32_MAX) {
+        return Status::InvalidArgument(
+            fmt::format("item {}: user {} is not in that user's history once", i, users[at]));
+      }
+      it->second.in_item = at;
+      item_cells[i].push_back(
+          {users[at], state.user_cells[users[at]][it->second.in_user].strength});
+    }
+  }
+  if (item_total != cells.size()) {
+    return Status::InvalidArgument(
+        fmt::format("{} cells by user but {} by item", cells.size(), item_total));
+  }
+  user_gramian_ = std::move(state.user_gramian);
+  item_gramian_ = std::move(state.item_gramian);
+  users_tracked_ = state.users_tracked;
+  items_tracked_ = state.items_tracked;
+  row_updates_ = state.row_updates;
+  user_cells_ = std::move(state.user_cells);
+  item_cells_ = std::move(item_cells);
+  cells_ = std::move(cells);
+  return Status::OK();
 }
 
 std::span<const ImplicitOnlineUpdater::Cell> ImplicitOnlineUpdater::UserCells(uint32_t u) const {

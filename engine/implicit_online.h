@@ -102,9 +102,39 @@ class ImplicitOnlineUpdater {
   // BuildImplicitMatrix the model was trained on).
   void SetHistory(const ImplicitMatrix& by_user);
 
+  // Moves p_u (and q_i) as Apply does, without adding to the cell: a step
+  // on history already recorded (the events applied while a retrain ran,
+  // stepped again on the retrained rows). InvalidArgument if the model
+  // lacks the rows or the cell (u, i) is not in the history.
+  Status Step(MFModel* model, uint32_t u, uint32_t i);
+
   // Recomputes both Gramians from the model. Call it after anything else
   // wrote factors (a retrain installed, a snapshot loaded).
   void Resync(const MFModel& model);
+
+  // The complete state, for snapshots (engine/snapshot.cc): the Gramians
+  // and their bookkeeping are kept rather than recomputed, because a
+  // recomputed Gramian differs in its last bits from a patched one, and a
+  // restored updater must continue bit-identically.
+  struct State {
+    Eigen::MatrixXf user_gramian, item_gramian;  // k x k
+    uint32_t users_tracked = 0, items_tracked = 0;
+    uint64_t row_updates = 0;
+    std::vector<std::vector<Cell>> user_cells;      // per user, in history order
+    std::vector<std::vector<uint32_t>> item_users;  // per item: its users, in history order
+  };
+  uint32_t users_tracked() const { return users_tracked_; }
+  uint32_t items_tracked() const { return items_tracked_; }
+  uint64_t row_updates() const { return row_updates_; }
+  size_t user_rows() const { return user_cells_.size(); }
+  size_t item_rows() const { return item_cells_.size(); }
+  size_t num_cells() const { return cells_.size(); }
+  // Checks `state` against itself and a model of `num_users` x `num_items`
+  // rows (Gramians k x k, tracked rows within the model, every cell once in
+  // its user's and its item's history, ids known, strengths finite and > 0)
+  // and installs it. InvalidArgument, naming the problem, leaves the
+  // updater as it was.
+  Status Restore(State state, uint32_t num_users, uint32_t num_items);
 
   // Drops user u's history (and u from its items' histories) and zeroes
   // p_u, keeping the Gramian in step. Item vectors keep what u taught them.
@@ -128,6 +158,8 @@ class ImplicitOnlineUpdater {
 
   // Adds w to (u, i); returns its positions.
   CellPos AddToCell(uint32_t u, uint32_t i, float w);
+  // The row updates of Apply and Step for an existing cell.
+  void UpdateRows(MFModel* model, uint32_t u, uint32_t i);
   // Adds rows [*tracked, n) of `rows` to `gramian`.
   static void TrackNewRows(const float* rows, uint32_t n, int k, uint32_t* tracked,
                            Eigen::MatrixXf* gramian);

@@ -117,7 +117,8 @@ Status PrequentialEvaluator::Observe(const Event& e) {
   const std::optional<uint32_t> user = online_->users().Find(e.user);
   const std::optional<uint32_t> item = online_->items().Find(e.item);
   const EventTypeSpec& spec = online_->types().spec(e.type);
-  if (spec.explicit_rating) {
+  // Only a rating model predicts ratings.
+  if (spec.explicit_rating && online_->options().objective == Objective::kRating) {
     const float p =
         online_->learner().Predict(user.value_or(UINT32_MAX), item.value_or(UINT32_MAX));
     rating_.Add(std::clamp(p, spec.min_value, spec.max_value), e.value);
@@ -145,9 +146,15 @@ Status PrequentialEvaluator::Observe(const Event& e) {
   if (hybrid_) STREAMREC_RETURN_IF_ERROR(hybrid_->Apply(e));
   ++counts_.events;
   if (needs_batch_) {
-    if (const auto target = online_->types().Target(e.type, e.value)) {
+    const uint32_t u = *online_->users().Find(e.user), i = *online_->items().Find(e.item);
+    const EvalOptions& batch = options_.retrain;
+    if (LearnsFromInteractions(batch.algorithm)) {
+      const ImplicitSignalOptions& signal =
+          batch.algorithm == Algorithm::kBpr ? batch.bpr.signal : batch.ials.signal;
       history_.push_back(
-          {*online_->users().Find(e.user), *online_->items().Find(e.item), *target, spec.weight});
+          {u, i, ImplicitTarget(online_->types(), e.type, e.value, signal), spec.weight});
+    } else if (const auto target = online_->types().Target(e.type, e.value)) {
+      history_.push_back({u, i, *target, spec.weight});
     }
     if (counts_.events % options_.retrain_every == 0) STREAMREC_RETURN_IF_ERROR(Retrain());
   }

@@ -5,8 +5,10 @@
 // This is what users would have seen in production, event by event.
 //
 // Methods, all on the same stream:
-//   online      a Recommender applying events one by one (SGD steps, fold-in
-//               of young users, popular items for cold users): the live model.
+//   online      a Recommender applying events one by one, as configured (rating
+//               objective: SGD steps and fold-in of young users; implicit:
+//               eALS-style updates), popular items for cold users: the live
+//               model.
 //   retrained   the same model trained in batch (TrainModel over every event
 //               so far) every `retrain_every` events and frozen in between;
 //               users it was not trained on (or with fewer than the cold-start
@@ -108,8 +110,8 @@ struct PrequentialResult {
   uint64_t cold_users = 0;  // scored events of users never seen before
   uint64_t retrains = 0;
   double retrain_seconds = 0.0;
-  // Rating error of the online model, predicting each explicit rating
-  // before learning it (clamped to the type's range).
+  // Rating error of the online model (rating objective only), predicting
+  // each explicit rating before learning it (clamped to the type's range).
   RatingMetrics rating;
   // Log position (events observed) at the end of each window.
   std::vector<uint64_t> window_end;

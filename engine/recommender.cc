@@ -31,12 +31,27 @@ std::string_view SourceName(RecommendationSource s) {
   return s == RecommendationSource::kModel ? "model" : "popular";
 }
 
+std::string_view ObjectiveName(Objective o) {
+  return o == Objective::kImplicit ? "implicit" : "rating";
+}
+
+StatusOr<Objective> ParseObjective(std::string_view name) {
+  if (name == "rating") return Objective::kRating;
+  if (name == "implicit") return Objective::kImplicit;
+  return Status::InvalidArgument(
+      fmt::format("unknown model objective '{}' (known: rating, implicit)", name));
+}
+
 Recommender::Recommender(const RecommenderOptions& options, EventTypes types)
     : options_(options),
       types_(std::move(types)),
       model_(options.model),
       learner_(&model_, &types_, options.learner),
-      popularity_(options.popularity) {}
+      popularity_(options.popularity) {
+  if (options_.objective == Objective::kImplicit) {
+    implicit_ = std::make_unique<ImplicitOnlineUpdater>(options_.implicit, model_);
+  }
+}
 
 Status Recommender::Validate(const Event& e) const {
   STREAMREC_RETURN_IF_ERROR(ValidateId("user", e.user, options_.max_id_length));
@@ -63,7 +78,15 @@ Status Recommender::Apply(const Event& e) {
   x.type = e.type;
   x.value = e.value;
   x.ts_ms = e.ts_ms;
-  (void)learner_.Apply(x);  // the error value is for evaluation only
+  if (implicit_) {
+    model_.EnsureUsers(x.user + 1);
+    model_.EnsureItems(x.item + 1);
+    // A type or rating that counts for nothing (strength 0) is still seen.
+    const float w = EventStrength(types_, x.type, x.value, options_.signal);
+    if (w > 0.0f) (void)implicit_->Apply(&model_, x.user, x.item, w);
+  } else {
+    (void)learner_.Apply(x);  // the error value is for evaluation only
+  }
   popularity_.Add(x.item, types_.spec(x.type).weight, x.ts_ms);
   if (x.user >= seen_.size()) seen_.resize(x.user + 1);
   auto& seen = seen_[x.user];
@@ -79,6 +102,7 @@ void Recommender::Reset() {
   model_ = MFModel(options_.model);
   // The learner points at model_, whose address has not changed.
   learner_ = OnlineLearner(&model_, &types_, options_.learner);
+  if (implicit_) implicit_ = std::make_unique<ImplicitOnlineUpdater>(options_.implicit, model_);
   popularity_ = Popularity(options_.popularity);
   std::vector<std::vector<uint32_t>>().swap(seen_);
   events_applied_ = 0;
@@ -115,10 +139,14 @@ Status Recommender::InstallModel(MFModel trained, std::span<const Event> since) 
     }
   }
   model_ = std::move(trained);
+  if (implicit_) implicit_->Resync(model_);
   for (const Event& e : since) {
     const std::optional<uint32_t> u = users_.Find(e.user), i = items_.Find(e.item);
     if (!u || !i || *u >= old_users || *i >= old_items || e.type >= types_.size()) continue;
-    if (const std::optional<float> target = types_.Target(e.type, e.value)) {
+    if (implicit_) {
+      // Fails only for a cell with no strength: nothing to step.
+      (void)implicit_->Step(&model_, *u, *i);
+    } else if (const std::optional<float> target = types_.Target(e.type, e.value)) {
       (void)SgdStep(&model_, *u, *i, *target, types_.spec(e.type).weight, learner_.options().sgd);
     }
   }
@@ -148,6 +176,9 @@ const uint8_t* Recommender::AllowedMask(std::string_view category,
 bool Recommender::ForgetUser(std::string_view user) {
   const std::optional<uint32_t> u = users_.Forget(user);
   if (!u) return false;
+  // The updater first: it takes the row out of its Gramian, so it must see
+  // the row before it is zeroed.
+  if (implicit_) implicit_->ForgetUser(&model_, *u);
   if (*u < model_.num_users()) {
     std::fill_n(model_.user_factors(*u), model_.rank(), 0.0f);
     model_.user_bias(*u) = 0.0f;
@@ -197,17 +228,25 @@ Recommendations Recommender::RecommendForUser(std::string_view user,
     out.source = RecommendationSource::kPopular;
     return out;
   }
+  ScanQuery q;
+  q.exclude_a = seen;
+  q.exclude_b = exclude;
+  ScanOptions opt;
+  opt.allowed = allowed;
+  if (implicit_) {
+    // Preference p·q: the implicit model has no biases, and its score is a
+    // ranking, not a rating.
+    q.vector = model_.user_factors(*u);
+    out.items = Name(TopN(model_.item_factors(), model_.num_items(), model_.rank(), q, req.n, opt));
+    out.source = RecommendationSource::kModel;
+    return out;
+  }
   // A young user is scored with their exact fold-in (see LearnerOptions).
   Eigen::VectorXf folded(model_.rank());
   float user_bias = model_.user_bias(*u);
   const bool young = learner_.FoldIn(*u, folded.data(), &user_bias);
-  ScanQuery q;
   q.vector = young ? folded.data() : model_.user_factors(*u);
-  q.exclude_a = seen;
-  q.exclude_b = exclude;
-  ScanOptions opt;
   opt.item_bias = model_.item_biases();
-  opt.allowed = allowed;
   std::vector<ScoredItem> top =
       TopN(model_.item_factors(), model_.num_items(), model_.rank(), q, req.n, opt);
   // Report predicted ratings: the scan ranks by b_i + p·q, which differs

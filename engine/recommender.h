@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -20,6 +21,8 @@
 #include "engine/event.h"
 #include "engine/event_types.h"
 #include "engine/id_map.h"
+#include "engine/implicit_data.h"
+#include "engine/implicit_online.h"
 #include "engine/mf_model.h"
 #include "engine/online_learner.h"
 #include "engine/popularity.h"
@@ -28,9 +31,30 @@
 
 namespace streamrec::engine {
 
+// What the online model learns from events, and so what its scores mean.
+//   kRating    biased MF, r̂ = μ + b_u + b_i + p·q, one SGD step per event
+//              with a rating or implied rating (OnlineLearner); scores are
+//              predicted ratings. Best at predicting ratings (RMSE).
+//   kImplicit  weighted MF of interaction vs none (iALS's objective, no
+//              biases): each event adds its strength (EventStrength) to its
+//              (user, item) cell and moves p_u and q_i by the eALS-style
+//              update (ImplicitOnlineUpdater); scores are preferences p·q.
+//              Best at ranking (what top-N lists need); retrains with ials.
+enum class Objective : uint8_t { kRating = 0, kImplicit = 1 };
+std::string_view ObjectiveName(Objective o);
+// "rating" or "implicit"; InvalidArgument otherwise.
+StatusOr<Objective> ParseObjective(std::string_view name);
+
 struct RecommenderOptions {
+  Objective objective = Objective::kRating;
   ModelOptions model;
+  // kRating: the SGD learner and its fold-in of young users.
   LearnerOptions learner;
+  // kImplicit: the online update (α, λ and ν should be the ones of the
+  // iALS retrain, ImplicitOnlineOptions::FromTraining) and how much an
+  // event counts.
+  ImplicitOnlineOptions implicit;
+  ImplicitSignalOptions signal = IalsTrainOptions{}.signal;
   PopularityOptions popularity;
   // A user with fewer distinct items than this gets popular items: a model
   // vector fitted to one or two events is mostly its random start.
@@ -89,16 +113,18 @@ class Recommender {
 
   // Replaces the model with one trained in batch over this recommender's
   // users and items (rows beyond the trained ones keep their online
-  // vectors). FailedPrecondition if the rank differs or the new model has
-  // more rows than ids are known.
+  // vectors): a rating model (sgd, als, bpmf, online) under kRating, an
+  // iALS model under kImplicit. FailedPrecondition if the rank differs or
+  // the new model has more rows than ids are known.
   Status InstallModel(MFModel trained);
-  // InstallModel, then one online SGD step per event of `since` (events
-  // this recommender applied after the trained model's data was taken,
-  // in order) on the rows the trained model covers, so a retrain does not
-  // undo what users did while it ran. Only the factor and bias steps are
-  // replayed: seen items, popularity and counts already hold the events.
-  // Events of ids unknown now (forgotten) or types that do not train are
-  // skipped.
+  // InstallModel, then one online step per event of `since` (events this
+  // recommender applied after the trained model's data was taken, in
+  // order) on the rows the trained model covers, so a retrain does not
+  // undo what users did while it ran: an SGD step on factors and biases
+  // (kRating), or the implicit update on the cell's recorded history
+  // (kImplicit; ImplicitOnlineUpdater::Step). Seen items, popularity,
+  // counts and cell strengths already hold the events. Events of ids
+  // unknown now (forgotten) or that do not train are skipped.
   Status InstallModel(MFModel trained, std::span<const Event> since);
 
   Recommendations RecommendForUser(std::string_view user, const RecommendRequest& req) const;
@@ -128,6 +154,8 @@ class Recommender {
   const MFModel& model() const { return model_; }
   const Popularity& popularity() const { return popularity_; }
   const OnlineLearner& learner() const { return learner_; }
+  // The implicit updater (kImplicit), null under kRating.
+  const ImplicitOnlineUpdater* implicit() const { return implicit_.get(); }
   // Items user u has interacted with, sorted ascending.
   std::span<const uint32_t> Seen(uint32_t u) const;
   uint64_t events_applied() const { return events_applied_; }
@@ -157,7 +185,8 @@ class Recommender {
   IdMap users_;
   IdMap items_;
   MFModel model_;
-  OnlineLearner learner_;
+  OnlineLearner learner_;                            // kRating
+  std::unique_ptr<ImplicitOnlineUpdater> implicit_;  // kImplicit
   Popularity popularity_;
   std::vector<std::vector<uint32_t>> seen_;  // per user, sorted
   // Not part of snapshots: storage keeps it in its own column family.

@@ -14,15 +14,29 @@ namespace streamrec::engine {
 namespace {
 
 using HistoryEntry = OnlineLearner::HistoryEntry;
+using Cell = ImplicitOnlineUpdater::Cell;
 
 // The format is little-endian; fields and arrays (history entries included)
 // are copied as they lie in memory.
 static_assert(std::endian::native == std::endian::little, "snapshot codec needs little-endian");
 static_assert(sizeof(HistoryEntry) == 12 && std::is_trivially_copyable_v<HistoryEntry>);
+static_assert(sizeof(Cell) == 8 && std::is_trivially_copyable_v<Cell>);
 
-enum Section { kConfig = 1, kUsers, kItems, kModel, kLearner, kPopularity, kSeen, kCounters };
-constexpr const char* kSectionNames[] = {"",        "config",     "users", "items",   "model",
-                                         "learner", "popularity", "seen",  "counters"};
+enum Section {
+  kConfig = 1,
+  kUsers,
+  kItems,
+  kModel,
+  kLearner,
+  kPopularity,
+  kSeen,
+  kCounters,
+  kImplicit
+};
+constexpr const char* kSectionNames[] = {"",        "config",     "users", "items",    "model",
+                                         "learner", "popularity", "seen",  "counters", "implicit"};
+// The last section of each format version.
+constexpr Section LastSection(uint32_t version) { return version == 1 ? kCounters : kImplicit; }
 constexpr size_t kHeaderBytes = sizeof(kSnapshotMagic) + 4;
 constexpr size_t kTrailerBytes = 4;
 
@@ -142,9 +156,11 @@ Status Corrupt(Section s, std::string_view why) {
 // Everything the sections hold, decoded and checked before any of it is
 // installed, so a failed decode leaves the recommender untouched.
 struct Decoded {
-  explicit Decoded(const RecommenderOptions& o) : options(o), model(o.model) {}
+  Decoded(const RecommenderOptions& o, uint32_t v) : options(o), version(v), model(o.model) {}
 
   const RecommenderOptions& options;
+  uint32_t version;
+  Objective objective = Objective::kRating;
   IdMap users, items;
   MFModel model;
   uint64_t mean_count = 0;
@@ -156,13 +172,16 @@ struct Decoded {
   std::vector<double> scores;
   std::vector<std::vector<uint32_t>> seen;
   uint64_t events_applied = 0;
+  ImplicitOnlineUpdater::State implicit;
 };
 
-void WriteConfig(Writer& w, const MFModel& model, const LearnerOptions& learner) {
+void WriteConfig(Writer& w, const MFModel& model, const LearnerOptions& learner,
+                 Objective objective) {
   w.U32(static_cast<uint32_t>(model.rank()));
   w.U64(model.options().seed);
   w.F32(model.options().init_stddev);
   w.U32(learner.fold_in_max_events);
+  w.U8(static_cast<uint8_t>(objective));
 }
 
 // Stored state only means the same thing under the same options, so a
@@ -172,7 +191,12 @@ Status ReadConfig(Reader& r, Decoded* d) {
   const uint64_t seed = r.U64();
   const uint32_t stddev_bits = r.U32();
   const uint32_t fold_in = r.U32();
+  const uint8_t objective = d->version >= 2 ? r.U8() : 0;  // version 1: rating models only
   if (!r.ok()) return Corrupt(kConfig, "truncated");
+  if (objective > static_cast<uint8_t>(Objective::kImplicit)) {
+    return Corrupt(kConfig, fmt::format("unknown objective {}", objective));
+  }
+  d->objective = static_cast<Objective>(objective);
   const ModelOptions& m = d->options.model;
   std::vector<std::string> diffs;
   if (rank != m.rank) diffs.push_back(fmt::format("rank {} (configured {})", rank, m.rank));
@@ -184,6 +208,10 @@ Status ReadConfig(Reader& r, Decoded* d) {
   const uint32_t want_fold_in = d->options.learner.fold_in_max_events;
   if (fold_in != want_fold_in) {
     diffs.push_back(fmt::format("fold_in_max_events {} (configured {})", fold_in, want_fold_in));
+  }
+  if (d->objective != d->options.objective) {
+    diffs.push_back(fmt::format("objective {} (configured {})", ObjectiveName(d->objective),
+                                ObjectiveName(d->options.objective)));
   }
   if (diffs.empty()) return Status::OK();
   return Status::FailedPrecondition(
@@ -267,7 +295,12 @@ Status ReadLearner(Reader& r, Decoded* d) {
       if (e.item >= d->items.size()) return Corrupt(kLearner, "history names an unknown item");
     }
   }
-  return r.ok() ? Status::OK() : Corrupt(kLearner, "truncated or a count exceeds the data");
+  if (!r.ok()) return Corrupt(kLearner, "truncated or a count exceeds the data");
+  // The rating learner never runs under the implicit objective.
+  if (d->objective == Objective::kImplicit && (d->mean_count != 0 || n != 0)) {
+    return Corrupt(kLearner, "rating-learner state in an implicit model");
+  }
+  return Status::OK();
 }
 
 void WritePopularity(Writer& w, const Popularity& p) {
@@ -321,6 +354,56 @@ Status ReadSeen(Reader& r, Decoded* d) {
   return r.ok() ? Status::OK() : Corrupt(kSeen, "truncated or a count exceeds the data");
 }
 
+// Empty for a rating model; else the updater's State (see the header).
+void WriteImplicit(Writer& w, const ImplicitOnlineUpdater* up) {
+  if (up == nullptr) return;
+  w.U32(up->users_tracked());
+  w.U32(up->items_tracked());
+  w.U64(up->row_updates());
+  w.Bulk(up->user_gramian().data(), up->user_gramian().size());
+  w.Bulk(up->item_gramian().data(), up->item_gramian().size());
+  w.U32(static_cast<uint32_t>(up->user_rows()));
+  for (uint32_t u = 0; u < up->user_rows(); ++u) {
+    const std::span<const Cell> cells = up->UserCells(u);
+    w.U32(static_cast<uint32_t>(cells.size()));
+    w.Bulk(cells.data(), cells.size());
+  }
+  w.U32(static_cast<uint32_t>(up->item_rows()));
+  for (uint32_t i = 0; i < up->item_rows(); ++i) {
+    const std::span<const Cell> cells = up->ItemCells(i);
+    w.U32(static_cast<uint32_t>(cells.size()));
+    for (const Cell& c : cells) w.U32(c.id);
+  }
+}
+
+// Structure only; ImplicitOnlineUpdater::Restore checks the cells.
+Status ReadImplicit(Reader& r, Decoded* d) {
+  if (d->objective != Objective::kImplicit) return Status::OK();
+  ImplicitOnlineUpdater::State& st = d->implicit;
+  const auto k = static_cast<Eigen::Index>(d->options.model.rank);
+  st.users_tracked = r.U32();
+  st.items_tracked = r.U32();
+  st.row_updates = r.U64();
+  for (Eigen::MatrixXf* g : {&st.user_gramian, &st.item_gramian}) {
+    std::vector<float> v = r.Bulk<float>(static_cast<size_t>(k * k));
+    if (!r.ok()) return Corrupt(kImplicit, "truncated");
+    *g = Eigen::Map<Eigen::MatrixXf>(v.data(), k, k);
+  }
+  const uint32_t nu = r.Count(4);
+  if (nu > d->users.size()) {
+    return Corrupt(kImplicit, fmt::format("{} users of {}", nu, d->users.size()));
+  }
+  st.user_cells.resize(nu);
+  for (uint32_t u = 0; u < nu && r.ok(); ++u) st.user_cells[u] = r.Bulk<Cell>(r.U32());
+  const uint32_t ni = r.Count(4);
+  if (ni > d->items.size()) {
+    return Corrupt(kImplicit, fmt::format("{} items of {}", ni, d->items.size()));
+  }
+  st.item_users.resize(ni);
+  for (uint32_t i = 0; i < ni && r.ok(); ++i) st.item_users[i] = r.Bulk<uint32_t>(r.U32());
+  return r.ok() ? Status::OK() : Corrupt(kImplicit, "truncated or a count exceeds the data");
+}
+
 using SectionReader = Status (*)(Reader&, Decoded*);
 constexpr SectionReader kReaders[] = {
     nullptr,
@@ -335,12 +418,13 @@ constexpr SectionReader kReaders[] = {
       d->events_applied = r.U64();
       return r.ok() ? Status::OK() : Corrupt(kCounters, "truncated");
     },
+    ReadImplicit,
 };
 
 // Sections in their fixed order, each consumed exactly, nothing after them.
 Status ReadSections(std::string_view body, Decoded* d) {
   Reader r(body);
-  for (uint32_t tag = kConfig; tag <= kCounters; ++tag) {
+  for (uint32_t tag = kConfig; tag <= LastSection(d->version); ++tag) {
     const auto s = static_cast<Section>(tag);
     const uint32_t got = r.U32();
     const uint64_t len = r.U64();
@@ -378,9 +462,7 @@ Status CheckEnvelope(std::string_view bytes) {
     return Status::Unimplemented(fmt::format(
         "snapshot format version {}; this build reads up to {}", version, kSnapshotVersion));
   }
-  if (version != kSnapshotVersion) {
-    return Status::Corruption(fmt::format("snapshot format version {}", version));
-  }
+  if (version < 1) return Status::Corruption(fmt::format("snapshot format version {}", version));
   return Status::OK();
 }
 
@@ -403,7 +485,7 @@ std::string SnapshotCodec::Encode(const Recommender& rec) {
   out.append(kSnapshotMagic, sizeof(kSnapshotMagic));
   Writer w(&out);
   w.U32(kSnapshotVersion);
-  w.AddSection(kConfig, [&] { WriteConfig(w, m, rec.learner_.options()); });
+  w.AddSection(kConfig, [&] { WriteConfig(w, m, rec.learner_.options(), rec.options_.objective); });
   w.AddSection(kUsers, [&] { WriteIdMap(w, rec.users_); });
   w.AddSection(kItems, [&] { WriteIdMap(w, rec.items_); });
   w.AddSection(kModel, [&] { WriteModel(w, m); });
@@ -411,19 +493,28 @@ std::string SnapshotCodec::Encode(const Recommender& rec) {
   w.AddSection(kPopularity, [&] { WritePopularity(w, rec.popularity_); });
   w.AddSection(kSeen, [&] { WriteSeen(w, rec.seen_); });
   w.AddSection(kCounters, [&] { w.U64(rec.events_applied_); });
+  w.AddSection(kImplicit, [&] { WriteImplicit(w, rec.implicit_.get()); });
   w.U32(Crc32c(out));
   return out;
 }
 
 Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec) {
   STREAMREC_RETURN_IF_ERROR(CheckEnvelope(bytes));
-  Decoded d(rec->options_);
+  const auto version = Load<uint32_t>(bytes.data() + sizeof(kSnapshotMagic));
+  Decoded d(rec->options_, version);
   STREAMREC_RETURN_IF_ERROR(
       ReadSections(bytes.substr(kHeaderBytes, bytes.size() - kHeaderBytes - kTrailerBytes), &d));
-  // The learner's restore is the one step that can still refuse; it changes
-  // nothing when it does, and everything after it cannot fail.
+  // The restores of the learner and the implicit updater are the steps that
+  // can still refuse, and each changes nothing when it does. Only one of
+  // them has state: under kImplicit the learner's is empty (ReadLearner),
+  // so restoring it changes nothing either. Everything after them cannot
+  // fail.
   Status st = rec->learner_.Restore(d.mean_count, std::move(d.user_events), std::move(d.histories));
   if (!st.ok()) return Corrupt(kLearner, st.message());
+  if (rec->implicit_) {
+    st = rec->implicit_->Restore(std::move(d.implicit), d.model.num_users(), d.model.num_items());
+    if (!st.ok()) return Corrupt(kImplicit, st.message());
+  }
   rec->users_ = std::move(d.users);
   rec->items_ = std::move(d.items);
   rec->model_ = std::move(d.model);  // same object: the learner's pointer stays valid

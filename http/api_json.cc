@@ -8,6 +8,7 @@
 #include <iterator>
 #include <string>
 
+#include "engine/drift.h"
 #include "http/event_json.h"
 
 namespace streamrec::http {
@@ -23,6 +24,44 @@ double Finite(double x) { return std::isfinite(x) ? x : 0.0; }
 double ShortestFloat(float f) {
   if (!std::isfinite(f)) return 0.0;
   return std::strtod(fmt::format("{}", f).c_str(), nullptr);
+}
+
+// A divergence that is not finite (smoothing 0 and an empty bucket) is
+// "unbounded", not 0: null.
+json::value FiniteOrNull(double x) {
+  if (std::isfinite(x)) return x;
+  return nullptr;
+}
+
+// {"enabled": false} when drift is off; otherwise the reference's state and
+// per dimension its PSI, KL and bucket shares.
+json::object DriftJson(const storage::LiveDriftStatus& d) {
+  if (!d.enabled) return json::object{{"enabled", false}};
+  json::object dimensions;
+  for (const engine::DimensionDrift& x : d.report.dimensions) {
+    dimensions[engine::DriftDimensionName(x.dimension)] =
+        json::object{{"psi", FiniteOrNull(x.psi)},
+                     {"kl", FiniteOrNull(x.kl)},
+                     {"window_events", x.window_events},
+                     {"other_reference", Finite(x.other_reference)},
+                     {"other_window", Finite(x.other_window)},
+                     {"top_bucket", x.top_bucket},
+                     {"top_reference", Finite(x.top_reference)},
+                     {"top_window", Finite(x.top_window)}};
+  }
+  json::object out{{"enabled", true},
+                   {"reference_events", d.reference_events},
+                   {"reference_target", d.reference_target},
+                   {"frozen", d.frozen},
+                   {"source", storage::DriftReferenceSourceName(d.source)},
+                   {"reference_through_seq", d.reference_through_seq},
+                   {"window", d.window},
+                   {"window_events", d.report.window_events},
+                   {"observed", d.report.observed},
+                   {"report_age_seconds", Finite(d.report_age_seconds)},
+                   {"error", d.error}};
+  out["dimensions"] = std::move(dimensions);
+  return out;
 }
 
 void Write(const json::value& v, std::string* out) {
@@ -161,6 +200,7 @@ json::object LiveStatusJson(const storage::LiveStatus& s) {
                    {"items", s.items},
                    {"catalog_items", s.catalog_items},
                    {"rank", s.rank},
+                   {"objective", engine::ObjectiveName(s.objective)},
                    {"model_bytes", s.model_bytes},
                    {"snapshot_seq", s.snapshot_seq},
                    {"snapshot_age_seconds", Finite(s.snapshot_age_seconds)},
@@ -169,6 +209,7 @@ json::object LiveStatusJson(const storage::LiveStatus& s) {
                    {"closed", s.closed}};
   out["recovery"] = std::move(recovery);
   out["retrain"] = std::move(retrain);
+  out["drift"] = DriftJson(s.drift);
   return out;
 }
 

@@ -34,7 +34,10 @@ StatusOr<engine::ItemMeta> ParseItemMeta(std::string_view body, int max_json_dep
 // {"item": ..., "categories": [...], "hidden": ...}
 boost::json::object ItemMetaJson(std::string_view item, const engine::ItemMeta& meta);
 
-// Every field of LiveStatus, with "recovery" and "retrain" as objects.
+// Every field of LiveStatus, with "recovery", "retrain" and "drift" as
+// objects ("drift": {"enabled": false} when drift is off; otherwise its
+// reference and, under "dimensions", per dimension psi, kl, window_events,
+// other_reference, other_window, top_bucket, top_reference, top_window).
 boost::json::object LiveStatusJson(const storage::LiveStatus& s);
 
 }  // namespace streamrec::http

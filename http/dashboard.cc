@@ -1,8 +1,8 @@
 // GET /dashboard: a small live page for operators. It is static HTML with
 // inline CSS and script (no network beyond this server): every two seconds
 // it reads /metrics, which is open like /healthz, and shows the rates and
-// latencies derived from the counters, so it needs no key and exposes
-// nothing /metrics does not.
+// latencies derived from the counters and the item/user drift PSI, so it
+// needs no key and exposes nothing /metrics does not.
 #include <boost/beast/http/field.hpp>
 
 #include "http/api_internal.h"
@@ -61,6 +61,13 @@ function quantile(buckets, q) {  // buckets: [[le, count]] cumulative deltas
 }
 const fmt = (x, d = 1) => x === null || isNaN(x) ? "–" : !isFinite(x) ? "&gt;2500" :
     x >= 1e6 ? (x / 1e6).toFixed(2) + "M" : x >= 1e4 ? (x / 1e3).toFixed(1) + "k" : x.toFixed(d);
+// PSI of a drift dimension: "off" when the server reports no drift,
+// "building" while its reference is still filling.
+function driftPsi(m, d) {
+  const v = m.get(`streamrec_drift_psi{dimension="${d}"}`);
+  if (v === undefined) return "off";
+  return m.get("streamrec_drift_reference_frozen") ? fmt(v, 3) : "building";
+}
 function card(k, v) { return `<div class="card"><div class="v">${v}</div><div class="k">${k}</div></div>`; }
 function draw() {
   const svg = document.getElementById("chart"), W = 720, H = 140, P = 30;
@@ -82,7 +89,7 @@ async function tick() {
     return;
   }
   const now = performance.now() / 1000, m = parse(text);
-  const g = name => m.get(name);
+  const g = name => m.get(name), drift = d => driftPsi(m, d);
   const dt = prev ? now - prevT : 0;
   const rate = name => prev && dt > 0 ? (g(name) - (prev.get(name) || 0)) / dt : null;
   document.getElementById("sub").textContent =
@@ -96,7 +103,8 @@ async function tick() {
       card("items", fmt(g("streamrec_model_items"), 0)) +
       card("model MB", fmt(g("streamrec_model_bytes") / 1048576, 1)) +
       card("snapshot age s", g("streamrec_snapshot_age_seconds") < 0 ? "none" : fmt(g("streamrec_snapshot_age_seconds"), 0)) +
-      card("retrain running", g("streamrec_retrain_running") ? "yes" : "no");
+      card("retrain running", g("streamrec_retrain_running") ? "yes" : "no") +
+      card("item drift PSI", drift("item")) + card("user drift PSI", drift("user"));
   const routes = new Map();
   let reqs = 0;
   for (const [key, v] of m) {

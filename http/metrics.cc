@@ -7,6 +7,8 @@
 #include <cmath>
 #include <iterator>
 
+#include "engine/drift.h"
+
 namespace streamrec::http {
 namespace {
 
@@ -58,6 +60,51 @@ void Sample(std::string* out, std::string_view name, std::string_view type, std:
             T value) {
   Header(out, name, type, help);
   fmt::format_to(std::back_inserter(*out), "{} {}\n", name, value);
+}
+
+// A gauge value as Prometheus spells it (fmt writes "inf").
+std::string Number(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  return fmt::format("{}", v);
+}
+
+void RenderDrift(const storage::LiveDriftStatus& d, std::string* out) {
+  auto it = std::back_inserter(*out);
+  const auto& dims = d.report.dimensions;
+  Header(out, "streamrec_drift_psi", "gauge",
+         "Population stability index of the recent window against the drift reference "
+         "(< 0.1 stable, > 0.25 major shift; 0 until the reference is complete).");
+  for (const engine::DimensionDrift& x : dims) {
+    fmt::format_to(it, "streamrec_drift_psi{{dimension=\"{}\"}} {}\n",
+                   engine::DriftDimensionName(x.dimension), Number(x.psi));
+  }
+  Header(out, "streamrec_drift_kl", "gauge",
+         "KL divergence (nats) of the recent window from the drift reference.");
+  for (const engine::DimensionDrift& x : dims) {
+    fmt::format_to(it, "streamrec_drift_kl{{dimension=\"{}\"}} {}\n",
+                   engine::DriftDimensionName(x.dimension), Number(x.kl));
+  }
+  Header(out, "streamrec_drift_other_share", "gauge",
+         "Share of events in the shared \"other\" bucket (values outside the reference's "
+         "top_n), in the reference and in the recent window.");
+  for (const engine::DimensionDrift& x : dims) {
+    const std::string_view name = engine::DriftDimensionName(x.dimension);
+    fmt::format_to(it, "streamrec_drift_other_share{{dimension=\"{}\",side=\"reference\"}} {}\n",
+                   name, Number(x.other_reference));
+    fmt::format_to(it, "streamrec_drift_other_share{{dimension=\"{}\",side=\"window\"}} {}\n", name,
+                   Number(x.other_window));
+  }
+  Sample(out, "streamrec_drift_window_events", "gauge",
+         "Events in the drift window compared with the reference (up to its size).",
+         d.report.window_events);
+  Sample(out, "streamrec_drift_reference_events", "gauge",
+         "Events in the drift reference (a fresh server's grows to reference_events, then "
+         "freezes).",
+         d.reference_events);
+  Sample(out, "streamrec_drift_reference_frozen", "gauge",
+         "1 once the drift reference is complete and the window is compared with it.",
+         d.frozen ? 1 : 0);
 }
 
 }  // namespace
@@ -194,6 +241,7 @@ std::string HttpMetrics::Render(const storage::LiveStatus& store) const {
          store.retrain.state == storage::RetrainState::kRunning ? 1 : 0);
   Sample(&out, "streamrec_retrain_runs_total", "counter", "Batch retrains started since start.",
          store.retrain.runs);
+  if (store.drift.enabled) RenderDrift(store.drift, &out);  // absent when drift is off
   Sample(&out, "streamrec_up", "gauge", "1 while the store takes writes, 0 once closed.",
          store.closed ? 0 : 1);
   Sample(&out, "streamrec_uptime_seconds", "gauge", "Seconds since the process started.",

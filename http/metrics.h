@@ -59,8 +59,11 @@ class HttpMetrics {
   // from `store`: streamrec_events_applied_total, streamrec_log_seq,
   // streamrec_applied_seq, streamrec_pending_events, streamrec_model_users,
   // streamrec_model_items, streamrec_model_bytes, streamrec_snapshot_seq,
-  // streamrec_snapshot_age_seconds, streamrec_retrain_running and the
-  // uptime.
+  // streamrec_snapshot_age_seconds, streamrec_retrain_running, the
+  // uptime and, unless drift is off, streamrec_drift_psi{dimension},
+  // streamrec_drift_kl{dimension}, streamrec_drift_other_share{dimension,
+  // side}, streamrec_drift_window_events, streamrec_drift_reference_events
+  // and streamrec_drift_reference_frozen.
   std::string Render(const storage::LiveStatus& store) const;
 
  private:

@@ -70,6 +70,16 @@ StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
   impl->snapshot_seq = recovered->snapshot_seq;
   impl->have_snapshot = recovered->snapshot_seq > 0;
   impl->snapshot_time = std::chrono::steady_clock::now();
+  if (options.drift.enabled) {
+    impl->drift = std::make_unique<LiveDrift>(options.drift, impl->types.get());
+    // Drift is a diagnostic: a record it cannot read must not keep the
+    // store from serving. The error shows in status().drift; the events
+    // read before it stay in the reference.
+    if (Status st = impl->drift->Seed(*impl->log, recovered->last_seq); !st.ok()) {
+      impl->drift->NoteError(st.ToString());
+    }
+    impl->MaybePublishDrift();
+  }
 
   Impl* p = impl.get();
   impl->log_thread = std::thread([p] { p->LogLoop(); });
@@ -168,25 +178,26 @@ void LiveStore::SnapshotAsync(CountCallback done) {
   }
 }
 
+Status CheckRetrainAlgorithm(engine::Objective objective, engine::Algorithm algorithm) {
+  using engine::Algorithm;
+  const bool fits = objective == engine::Objective::kImplicit ? algorithm == Algorithm::kIals
+                                                              : engine::PredictsRatings(algorithm);
+  if (fits) return Status::OK();
+  // A model of another objective installed under the online updates would
+  // be stepped towards a different optimum by every later event (and a
+  // baseline has no factors to install).
+  return Status::FailedPrecondition(
+      fmt::format("[training] algorithm '{}' cannot be installed in the live {} model; use {}",
+                  engine::AlgorithmName(algorithm), engine::ObjectiveName(objective),
+                  objective == engine::Objective::kImplicit ? "ials" : "sgd, als, bpmf or online"));
+}
+
 Status LiveStore::Retrain() {
   // Close() joins the retrain thread under this lock: none may start after.
   std::lock_guard<std::mutex> close_lock(impl_->close_mu);
   if (impl_->closed.load()) return Status::FailedPrecondition("the store is shutting down");
-  switch (impl_->options.training.algorithm) {
-    case engine::Algorithm::kSgd:
-    case engine::Algorithm::kAls:
-    case engine::Algorithm::kOnline:
-    case engine::Algorithm::kBpmf:
-      break;
-    default:
-      // The serving engine learns a rating model online; a ranking model
-      // (iALS, BPR) or a baseline installed under it would be stepped as
-      // ratings by every later event.
-      return Status::FailedPrecondition(fmt::format(
-          "[training] algorithm '{}' cannot be installed in the live rating model; use sgd, "
-          "als, bpmf or online",
-          engine::AlgorithmName(impl_->options.training.algorithm)));
-  }
+  STREAMREC_RETURN_IF_ERROR(
+      CheckRetrainAlgorithm(impl_->engine_options.objective, impl_->options.training.algorithm));
   if (impl_->retrain_running.exchange(true)) {
     return Status::FailedPrecondition("a retrain is already running");
   }
@@ -226,6 +237,7 @@ LiveStatus LiveStore::status() const {
     s.items = rec.items().size();
     s.catalog_items = rec.catalog().size();
     s.rank = rec.model().rank();
+    s.objective = rec.options().objective;
     const uint64_t rows = uint64_t{rec.model().num_users()} + rec.model().num_items();
     s.model_bytes = rows * (static_cast<uint64_t>(s.rank) + 1) * sizeof(float);
   });
@@ -243,6 +255,12 @@ LiveStatus LiveStore::status() const {
   s.recovery = impl_->recovery;
   s.retrain = impl_->retrain;
   s.last_error = impl_->last_error;
+  s.drift = impl_->drift_status;
+  if (s.drift.enabled) {
+    s.drift.report_age_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - s.drift.computed_at)
+            .count();
+  }
   return s;
 }
 
@@ -257,6 +275,7 @@ Status LiveStore::Close() {
   impl_->log_thread.join();
   impl_->model_queue.Stop();
   impl_->model_thread.join();
+  impl_->MaybePublishDrift();  // the model thread is gone: its state is ours
   Status st = impl_->WriteSnapshotNow(/*force=*/false).status();
   Status flush = impl_->log->Flush();
   if (st.ok()) st = flush;

@@ -32,6 +32,7 @@
 #include "engine/recommender.h"
 #include "engine/status.h"
 #include "storage/event_log.h"
+#include "storage/live_drift.h"
 #include "storage/model_store.h"
 #include "storage/recovery.h"
 
@@ -47,6 +48,9 @@ struct LiveStoreOptions {
   size_t max_pending_events = 200000;
   // Batch retraining (`Retrain()`): algorithm and its settings.
   engine::EvalOptions training;
+  // Drift of live traffic against the training data (storage/live_drift.h):
+  // the reference policy, buckets, window and how often it is reported.
+  LiveDriftOptions drift;
 };
 
 // What the model thread has published, as readers see it.
@@ -63,9 +67,9 @@ struct RetrainStatus {
   RetrainState state = RetrainState::kIdle;
   uint64_t runs = 0;                 // retrains started since Open
   uint64_t trained_through_seq = 0;  // the log prefix the last run used
-  uint64_t examples = 0;             // rating-model events it trained on
+  uint64_t examples = 0;             // events it trained on
   double seconds = 0.0;              // wall time of the last finished run
-  double train_rmse = 0.0;           // its final training RMSE
+  double train_rmse = 0.0;           // its final training RMSE (ials: objective per cell)
   std::string algorithm;
   std::string error;  // kFailed only
 };
@@ -79,18 +83,25 @@ struct LiveStatus {
   uint64_t items = 0;
   uint64_t catalog_items = 0;
   int rank = 0;
-  uint64_t model_bytes = 0;            // one copy's factors and biases
+  engine::Objective objective = engine::Objective::kRating;  // what the live model learns
+  uint64_t model_bytes = 0;                                  // one copy's factors and biases
   uint64_t snapshot_seq = 0;           // newest snapshot written or loaded (0: none)
   double snapshot_age_seconds = -1.0;  // -1: none yet
   uint64_t snapshots_written = 0;
   RecoveryResult recovery;  // what Open did
   RetrainStatus retrain;
+  LiveDriftStatus drift;  // enabled = false when drift is off
   // The newest failure of the model thread (a snapshot that could not be
   // written, an event the engine refused after it was logged); empty if
   // none.
   std::string last_error;
   bool closed = false;
 };
+
+// Whether a batch `algorithm` can be installed in a live model learning
+// `objective` (Retrain()): rating objective: sgd, als, bpmf or online;
+// implicit: ials. FailedPrecondition, saying which fit, otherwise.
+Status CheckRetrainAlgorithm(engine::Objective objective, engine::Algorithm algorithm);
 
 class LiveStore {
  public:
@@ -148,13 +159,15 @@ class LiveStore {
   void SnapshotAsync(CountCallback done);
 
   // Starts a batch retrain over the log in the background (the configured
-  // algorithm over every rating-model event up to the current seq); when
-  // it finishes, the model is swapped in for readers without a pause and a
+  // algorithm over the events up to the current seq: every event for ials,
+  // events with a rating or implied rating for the rating models); when it
+  // finishes, the model is swapped in for readers without a pause and a
   // snapshot is written. Events that arrive meanwhile are served by the
-  // online model and kept, but their SGD steps on rows the retrain covers
-  // are superseded by the retrained vectors (young users keep their exact
-  // fold-in). FailedPrecondition if a retrain is already running or the
-  // store is closed. Progress in status().retrain.
+  // online model, kept, and stepped again on the retrained rows
+  // (Recommender::InstallModel). FailedPrecondition if a retrain is already
+  // running, the store is closed, or the algorithm does not fit the live
+  // model's objective (CheckRetrainAlgorithm). Progress in
+  // status().retrain.
   Status Retrain();
 
   LiveStatus status() const;

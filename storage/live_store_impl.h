@@ -7,10 +7,15 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <variant>
 
+#include "engine/drift.h"
+#include "storage/live_drift.h"
 #include "storage/live_store.h"
 
 namespace streamrec::storage {
@@ -62,6 +67,10 @@ struct SnapshotOp {
 struct InstallOp {
   engine::MFModel model;
   RetrainStatus outcome;  // filled in by the retrain thread
+  // The drift reference of the data it trained on (drift enabled and built
+  // without error), or why it could not be built.
+  std::optional<engine::DriftReference> drift_reference;
+  std::string drift_error;
 };
 using ModelOp = std::variant<ApplyOp, ForgetOp, PutMetaOp, RemoveMetaOp, SnapshotOp, InstallOp>;
 
@@ -133,7 +142,12 @@ struct LiveStore::Impl {
   bool have_snapshot = false;
   uint64_t snapshots_written = 0;
   RetrainStatus retrain;
-  std::string last_error;  // the model thread's newest failure, if any
+  std::string last_error;        // the model thread's newest failure, if any
+  LiveDriftStatus drift_status;  // the newest published drift report
+
+  // Model-thread state (seeded by Open before the thread starts); null
+  // when drift is disabled.
+  std::unique_ptr<LiveDrift> drift;
 
   void LogLoop();
   void ModelLoop();
@@ -147,6 +161,8 @@ struct LiveStore::Impl {
   // `force`). Returns the stored snapshot's seq.
   StatusOr<uint64_t> WriteSnapshotNow(bool force);
   void MaybeSnapshot();
+  // Publishes drift's report to drift_status if one is due.
+  void MaybePublishDrift();
   void NoteError(const Status& s);
 };
 

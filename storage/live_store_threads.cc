@@ -107,6 +107,7 @@ void LiveStore::Impl::ModelLoop() {
       RunOp(&ops[i++]);
     }
     MaybeSnapshot();
+    MaybePublishDrift();
   }
 }
 
@@ -137,6 +138,12 @@ void LiveStore::Impl::ApplyEvents(std::vector<ApplyOp>* run) {
   }
   (void)apply(replicas->standby());  // the same status as the first copy's
   if (!st.ok()) NoteError(st);
+  // Once per event (not per copy), after the acks: off their latency.
+  if (drift) {
+    for (const ApplyOp& op : *run) {
+      for (const NewEvent& e : op.events) drift->Observe(e);
+    }
+  }
 }
 
 void LiveStore::Impl::RunOp(ModelOp* op) {
@@ -211,6 +218,14 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
               StatusOr<uint64_t> snap = WriteSnapshotNow(/*force=*/true);
               if (!snap.ok()) NoteError(snap.status());
             }
+            if (st.ok() && drift) {
+              // The data the new model was trained on is drift's reference.
+              if (o.drift_reference) {
+                drift->Install(std::move(*o.drift_reference), o.outcome.trained_through_seq);
+              } else if (!o.drift_error.empty()) {
+                drift->NoteError(std::move(o.drift_error));
+              }
+            }
             std::lock_guard<std::mutex> lock(status_mu);
             retrain = o.outcome;
             retrain.state = st.ok() ? RetrainState::kSucceeded : RetrainState::kFailed;
@@ -253,6 +268,15 @@ void LiveStore::Impl::MaybeSnapshot() {
   if (SnapshotDue(options.store, since, age)) (void)WriteSnapshotNow(/*force=*/false);
 }
 
+void LiveStore::Impl::MaybePublishDrift() {
+  if (!drift) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!drift->Due(now)) return;
+  LiveDriftStatus s = drift->Publish(now);  // computed outside the lock
+  std::lock_guard<std::mutex> lock(status_mu);
+  drift_status = std::move(s);
+}
+
 void LiveStore::Impl::NoteError(const Status& s) {
   std::lock_guard<std::mutex> lock(status_mu);
   last_error = s.ToString();
@@ -282,9 +306,15 @@ void LiveStore::Impl::RunRetrain(uint64_t through_seq, std::vector<std::string> 
   StatusOr<engine::IdMap> item_ids = engine::IdMap::FromNames(std::move(items));
   if (!user_ids.ok()) return fail(user_ids.status());
   if (!item_ids.ok()) return fail(item_ids.status());
+  // ials learns from every interaction, the rating models from events with
+  // a rating or implied rating (the same split the online model learns).
+  const bool interactions = engine::LearnsFromInteractions(options.training.algorithm);
   Status scan = log->Scan(1, through_seq, [&](const StoredEvent& e) {
     const auto type = types->Find(e.type);
-    const auto target = type ? types->Target(*type, e.value) : std::nullopt;
+    if (!type) return true;
+    const auto target = interactions ? std::optional<float>(engine::ImplicitTarget(
+                                           *types, *type, e.value, options.training.ials.signal))
+                                     : types->Target(*type, e.value);
     const auto u = user_ids->Find(e.user);
     const auto i = item_ids->Find(e.item);
     // Users forgotten since have no id; their rows are zeroed on install.
@@ -301,7 +331,19 @@ void LiveStore::Impl::RunRetrain(uint64_t through_seq, std::vector<std::string> 
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   outcome.train_rmse = epochs.empty() ? 0.0 : epochs.back();
   if (!model.ok()) return fail(model.status());
-  if (!model_queue.Push(InstallOp{std::move(model).value(), outcome})) {
+  InstallOp install{std::move(model).value(), outcome, std::nullopt, {}};
+  if (options.drift.enabled) {
+    // Drift's new reference: the newest events of the prefix just trained
+    // on, scanned here so the model thread only swaps it in.
+    StatusOr<engine::DriftReference> ref = BuildDriftReference(
+        *log, *types, options.drift.drift, through_seq, options.drift.reference_events);
+    if (ref.ok()) {
+      install.drift_reference = std::move(ref).value();
+    } else {
+      install.drift_error = fmt::format("retrain reference: {}", ref.status().ToString());
+    }
+  }
+  if (!model_queue.Push(std::move(install))) {
     fail(Status::FailedPrecondition("the store closed before the model could be installed"));
   }
 }

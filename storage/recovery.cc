@@ -47,6 +47,15 @@ uint64_t ConfigFingerprint(const engine::Recommender& rec) {
       o.learner.sgd.bias_regularization, o.learner.fold_in_max_events,
       o.learner.fold_in_regularization, o.learner.fold_in_bias_regularization,
       o.popularity.half_life_ms, o.cold_start_min_items, o.max_id_length);
+  // Only under the implicit objective, so a rating model's fingerprint is
+  // what it was before objectives existed (its snapshots stay usable).
+  if (o.objective == engine::Objective::kImplicit) {
+    const engine::ImplicitOnlineOptions& i = o.implicit;
+    text += fmt::format(" implicit {:a} {:a} {:a} {} {} {} {} {} {:a} {:a}", i.alpha,
+                        i.regularization, i.regularization_exponent, i.sweeps, i.update_items,
+                        i.max_user_cells, i.max_item_cells, i.gramian_refresh_interval,
+                        o.signal.target_exponent, o.signal.target_scale);
+  }
   for (size_t t = 0; t < rec.types().size(); ++t) {
     const engine::EventTypeSpec& s = rec.types().spec(static_cast<engine::EventTypeId>(t));
     text += fmt::format(" {}:{:a}:{}:{:a}:{:a}:{:a}", s.name, s.weight, s.explicit_rating,

@@ -1,8 +1,8 @@
 // The streamrec configuration file (config/streamrec.conf documents every
 // field): INI sections [model], [learner], [popularity], [training],
-// [storage], and for `streamrec serve` [server], [api] and [events]. Only
-// `main`-level code turns it into the engine's, the store's and the HTTP
-// layer's option structs, here.
+// [storage], and for `streamrec serve` [server], [api], [events] and
+// [drift] (tools/config_drift.h). Only `main`-level code turns it into the
+// engine's, the store's and the HTTP layer's option structs, here.
 //
 // Unknown sections or keys are errors (a typo must not silently fall back to
 // a default); a missing key keeps the built-in default.
@@ -46,9 +46,9 @@ inline constexpr size_t kMinApiSecretLength = 16;
 struct Config {
   engine::RecommenderOptions recommender;  // [model], [learner], [popularity]
   engine::EvalOptions training;            // [training] (+ [model] for its rank/seed)
-  std::string algorithm = "als";           // [training] algorithm
-  storage::ModelStoreOptions store;        // [storage]
-  std::string durability_name = "sync";    // [storage] durability, as written
+  std::string algorithm;  // [training] algorithm ("": als, or ials under model.objective implicit)
+  storage::ModelStoreOptions store;      // [storage]
+  std::string durability_name = "sync";  // [storage] durability, as written
 
   http::ServerOptions server;               // [server] (transport)
   http::ApiOptions api;                     // [api] (+ STREAMREC_API_KEYS via ApplyApiKeysFromEnv)
@@ -56,7 +56,7 @@ struct Config {
   engine::EventTypes types = engine::EventTypes::Defaults();  // [events]
   // What `serve` opens the store with: .store and .training are copies of
   // `store` and `training` above (made by LoadConfig/DefaultConfig), plus
-  // [server] max_pending_events.
+  // [server] max_pending_events and [drift] (.drift).
   storage::LiveStoreOptions live;
 };
 

@@ -65,7 +65,7 @@ size_t OutOfOrder(const std::vector<EventRecord>& events) {
 
 struct Flags {
   std::string db, events_path, config_path, report, methods = "online,retrained,popularity,random";
-  std::string algo;
+  std::string algo, objective;
   uint64_t from = 1, to = UINT64_MAX;
   bool snapshot = false, evaluate = false, json = false, sort_by_time = false;
   bool count_repeats = false;
@@ -87,6 +87,9 @@ void AddFlags(po::options_description* desc, Flags* f) {
       "retrain-every", po::value(&p.retrain_every)->default_value(10000),
       "batch retrain after every N events (0: no retrained methods)")(
       "algo", po::value(&f->algo), "batch algorithm of the retrains (default: [training])")(
+      "objective", po::value(&f->objective),
+      "what the online model learns: rating or implicit (default: [model] objective); "
+      "with --objective and no --algo the retrains use als or ials to match")(
       "window", po::value(&p.window)->default_value(5000),
       "events per point of the HR@K-over-time and drift series")(
       "sample-every", po::value(&p.sample_every)->default_value(1),
@@ -229,6 +232,13 @@ int RunReplay(int argc, const char* const* argv) {
     auto loaded = LoadConfig(f.config_path);
     if (!loaded.ok()) return Fail(loaded.status());
     config = std::move(loaded).value();
+  }
+  if (!f.objective.empty()) {
+    auto o = engine::ParseObjective(f.objective);
+    if (!o.ok()) return Fail(o.status());
+    config.recommender.objective = *o;
+    config.training.algorithm =
+        *o == engine::Objective::kImplicit ? engine::Algorithm::kIals : engine::Algorithm::kAls;
   }
   if (f.evaluate) {
     engine::PrequentialOptions& p = f.eval.prequential;

@@ -79,6 +79,7 @@ StatusOr<ReplayEvalResult> EvaluateReplay(const std::vector<EventRecord>& events
   }
   r.prequential = (*evaluator)->Result();
   r.users = (*evaluator)->online().users().size();
+  r.objective = recommender.objective;
   r.items = (*evaluator)->online().items().size();
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
@@ -99,6 +100,7 @@ void PrintReplayTable(const ReplayEvalResult& r, const ReplayEvalOptions& option
              po.sample_every == 1 ? std::string("one") : fmt::format("{}th", po.sample_every),
              p.eligible, p.cold_items, p.repeats, po.skip_repeats ? "skipped" : "scored as misses",
              p.cold_users);
+  fmt::print(out, "  online model: {} objective\n", engine::ObjectiveName(r.objective));
   if (p.retrains > 0) {
     fmt::print(out, "  batch {} retrained every {} events: {} retrains, {:.1f} s\n",
                engine::AlgorithmName(po.retrain.algorithm), po.retrain_every, p.retrains,
@@ -191,6 +193,7 @@ json::object ReplayEvalJson(const ReplayEvalResult& r, const ReplayEvalOptions& 
   }
   json::object out;
   out["source"] = options.source;
+  out["objective"] = engine::ObjectiveName(r.objective);
   out["users"] = r.users;
   out["items"] = r.items;
   out["seconds"] = r.seconds;

@@ -53,6 +53,7 @@ struct ReplayEvalResult {
   uint32_t users = 0;
   uint32_t items = 0;
   double seconds = 0.0;
+  engine::Objective objective = engine::Objective::kRating;  // of the online model
 };
 
 // Replays `events` in order. An unknown type is FailedPrecondition and an

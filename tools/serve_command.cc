@@ -80,8 +80,9 @@ std::string RecoveryLine(const storage::LiveStatus& s) {
   } else {
     how = fmt::format("{} events replayed (no snapshot)", r.replayed);
   }
-  return fmt::format("model: {} users, {} items, seq {}, rank {}; recovered in {:.3f} s from {}",
-                     s.users, s.items, s.applied_seq, s.rank, r.seconds, how);
+  return fmt::format(
+      "model: {} objective, {} users, {} items, seq {}, rank {}; recovered in {:.3f} s from {}",
+      engine::ObjectiveName(s.objective), s.users, s.items, s.applied_seq, s.rank, r.seconds, how);
 }
 
 // Parses flags and the configuration into *config. Returns an exit code to
@@ -130,6 +131,15 @@ int ParseArgs(int argc, const char* const* argv, Config* config) {
   if (vm.count("threads")) {
     if (threads < 1 || threads > 1024) return Usage("--threads must be in [1, 1024]");
     config->server.threads = threads;
+  }
+  // eval and replay may train any algorithm; the server's retrain must fit
+  // its live model, and a config that says otherwise is refused at start
+  // rather than at the first retrain.
+  if (Status st = storage::CheckRetrainAlgorithm(config->recommender.objective,
+                                                 config->live.training.algorithm);
+      !st.ok()) {
+    return Usage(fmt::format("{} ([model] objective = {})", st.message(),
+                             engine::ObjectiveName(config->recommender.objective)));
   }
   if (config->api.keys.empty() && !IsLoopback(config->server.address)) {
     return Usage(fmt::format(

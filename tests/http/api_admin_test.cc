@@ -206,6 +206,71 @@ TEST_F(ApiTest, MetricsCountEveryRoute) {
   EXPECT_EQ(api_->metrics().requests(RouteId::kPopular, 200), 1u);
 }
 
+// Drift in /metrics and in the admin status; both drop it when it is off.
+TEST_F(ApiTest, DriftIsInMetricsAndStatusUnlessDisabled) {
+  store_options_.drift.reference_events = 20;
+  store_options_.drift.drift.window = 10;
+  store_options_.drift.report_every_seconds = 0;
+  Start();
+  SeedCatalog();  // 36 events: the first 20 become the reference, 16 are observed
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (store_->status().drift.report.observed < 16 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ClientResponse r = Get("/metrics");
+  ASSERT_EQ(r.status, 200u);
+  for (const char* line : {
+           "# TYPE streamrec_drift_psi gauge\n",
+           "streamrec_drift_psi{dimension=\"item\"} ",
+           "streamrec_drift_psi{dimension=\"rating\"} ",
+           "# TYPE streamrec_drift_kl gauge\n",
+           "streamrec_drift_kl{dimension=\"user\"} ",
+           "# HELP streamrec_drift_other_share ",
+           "streamrec_drift_other_share{dimension=\"type\",side=\"reference\"} ",
+           "streamrec_drift_other_share{dimension=\"item\",side=\"window\"} ",
+           "streamrec_drift_window_events 10\n",
+           "streamrec_drift_reference_events 20\n",
+           "streamrec_drift_reference_frozen 1\n",
+       }) {
+    EXPECT_NE(r.body.find(line), std::string::npos) << line << "\nnot in:\n" << r.body;
+  }
+  json::value status = Json(Get("/v1/admin/status"));
+  const json::value& drift = status.at("drift");
+  EXPECT_EQ(drift.at("enabled"), true);
+  EXPECT_EQ(drift.at("frozen"), true);
+  EXPECT_EQ(drift.at("source"), "live");
+  EXPECT_EQ(drift.at("reference_events"), 20);
+  EXPECT_EQ(drift.at("reference_through_seq"), 20);
+  EXPECT_EQ(drift.at("window_events"), 10);
+  EXPECT_EQ(drift.at("observed"), 16);
+  for (const char* dim : {"item", "user", "type", "rating"}) {
+    const json::object& d = drift.at("dimensions").at(dim).as_object();
+    for (const char* field : {"psi", "kl", "window_events", "other_reference", "other_window",
+                              "top_bucket", "top_reference", "top_window"}) {
+      EXPECT_TRUE(d.contains(field)) << dim << "." << field;
+    }
+  }
+  // The window (o5..o8's purchases, of i1..i4 only) lacks the reference's
+  // i5..i8: the item mix moved. Every event is a purchase: the type did not.
+  const double item_psi = drift.at("dimensions").at("item").at("psi").as_double();
+  EXPECT_GT(item_psi, 0.25);
+  EXPECT_LT(drift.at("dimensions").at("type").at("psi").as_double(), item_psi / 10);
+
+  // A restart rebuilds the reference from the log's newest events.
+  Stop();
+  Start();
+  status = Json(Get("/v1/admin/status"));
+  EXPECT_EQ(status.at("drift").at("source"), "log");
+  EXPECT_EQ(status.at("drift").at("reference_through_seq"), 36);
+
+  Stop();
+  store_options_.drift.enabled = false;
+  Start();
+  EXPECT_EQ(Get("/metrics").body.find("streamrec_drift_"), std::string::npos);
+  EXPECT_EQ(Json(Get("/v1/admin/status")).at("drift"), json::parse(R"({"enabled":false})"));
+}
+
 // The dashboard is one self-contained page that reads /metrics: open like
 // /metrics, no external resources, and every gauge it shows exists.
 TEST_F(ApiTest, DashboardIsASelfContainedPageOverMetrics) {
@@ -222,7 +287,8 @@ TEST_F(ApiTest, DashboardIsASelfContainedPageOverMetrics) {
        {"streamrec_events_applied_total", "streamrec_log_seq", "streamrec_pending_events",
         "streamrec_model_users", "streamrec_model_items", "streamrec_model_bytes",
         "streamrec_snapshot_age_seconds", "streamrec_retrain_running", "streamrec_uptime_seconds",
-        "streamrec_http_request_duration_seconds_bucket"}) {
+        "streamrec_http_request_duration_seconds_bucket",
+        "streamrec_drift_psi{dimension=", "streamrec_drift_reference_frozen"}) {
     EXPECT_NE(page.body.find(name), std::string::npos) << name;
     EXPECT_NE(metrics.find(name), std::string::npos) << name;
   }

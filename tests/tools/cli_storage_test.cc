@@ -78,7 +78,8 @@ TEST_F(CliStorageTest, ReplaySnapshotThenRecoverFromIt) {
 
 TEST_F(CliStorageTest, ReplayEvaluateReportsPrequentialError) {
   const std::string db = MakeDb();
-  const RunResult r = Run({"replay", "--db", db, "--evaluate", "--json"});
+  // The rating objective: only a rating model predicts ratings.
+  const RunResult r = Run({"replay", "--db", db, "--evaluate", "--json", "--objective", "rating"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json::object o = json::parse(r.out).as_object();
   const json::object& p = o.at("prequential").as_object();

@@ -1,6 +1,6 @@
 // LoadConfig for the serving sections: [server], [api] (keys, also from
-// STREAMREC_API_KEYS) and [events], good values and bad ones, and the
-// shipped config/streamrec.conf.
+// STREAMREC_API_KEYS), [events] and [drift], good values and bad ones, and
+// the shipped config/streamrec.conf.
 #include "tools/config.h"
 
 #include <fmt/format.h>
@@ -72,6 +72,12 @@ TEST_F(ConfigTest, ShippedConfigMatchesBuiltInDefaults) {
   EXPECT_EQ(c->api.max_json_depth, d.api.max_json_depth);
   EXPECT_EQ(c->api.max_results, d.api.max_results);
   EXPECT_TRUE(c->api.keys.empty());
+  EXPECT_EQ(c->live.drift.enabled, d.live.drift.enabled);
+  EXPECT_EQ(c->live.drift.reference_events, d.live.drift.reference_events);
+  EXPECT_EQ(c->live.drift.drift.window, d.live.drift.drift.window);
+  EXPECT_EQ(c->live.drift.drift.top_n, d.live.drift.drift.top_n);
+  EXPECT_EQ(c->live.drift.drift.smoothing, d.live.drift.drift.smoothing);
+  EXPECT_EQ(c->live.drift.drift.rating_step, d.live.drift.drift.rating_step);
   // The [events] lines spell out the built-ins exactly.
   const engine::EventTypes builtin = engine::EventTypes::Defaults();
   ASSERT_EQ(c->types.size(), builtin.size());
@@ -139,6 +145,39 @@ TEST_F(ConfigTest, BadServerAndApiValuesNameTheKey) {
   // The older sections keep their checks.
   ExpectError("[model]\nrank = 0\n", {"model.rank must be in [1, 1024]"});
   ExpectError("[modle]\nrank = 8\n", {"modle.rank"});
+}
+
+TEST_F(ConfigTest, DriftFields) {
+  StatusOr<Config> c = Load(
+      "[drift]\nenabled = false\nreference_events = 5000\nwindow = 700\ntop_n = 9\n"
+      "smoothing = 0.25\nrating_step = 0\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  const storage::LiveDriftOptions& d = c->live.drift;
+  EXPECT_FALSE(d.enabled);
+  EXPECT_EQ(d.reference_events, 5000u);
+  EXPECT_EQ(d.drift.window, 700u);
+  EXPECT_EQ(d.drift.top_n, 9u);
+  EXPECT_EQ(d.drift.smoothing, 0.25);
+  EXPECT_EQ(d.drift.rating_step, 0.0);
+  // Unset keys keep the defaults, and the store gets them.
+  c = Load("[drift]\nwindow = 2000\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c->live.drift.enabled);
+  EXPECT_EQ(c->live.drift.drift.window, 2000u);
+  EXPECT_EQ(c->live.drift.reference_events, storage::LiveDriftOptions().reference_events);
+}
+
+TEST_F(ConfigTest, BadDriftValuesNameTheKey) {
+  ExpectError("[drift]\nreference_events = 0\n", {"drift.reference_events", "got 0"});
+  ExpectError("[drift]\nreference_events = -5\n", {"drift.reference_events"});
+  ExpectError("[drift]\nwindow = 0\n", {"drift.window"});
+  ExpectError("[drift]\nwindow = 100000000000\n", {"drift.window"});
+  ExpectError("[drift]\ntop_n = 0\n", {"drift.top_n"});
+  ExpectError("[drift]\nsmoothing = 0\n", {"drift.smoothing", "(0, "});
+  ExpectError("[drift]\nsmoothing = nan\n", {"drift.smoothing"});
+  ExpectError("[drift]\nrating_step = -0.5\n", {"drift.rating_step"});
+  ExpectError("[drift]\nenabled = maybe\n", {"drift.enabled"});
+  ExpectError("[drift]\nwindows = 10\n", {"drift.windows"});
 }
 
 TEST_F(ConfigTest, EventTypesChangeWeightsAndAddTypes) {

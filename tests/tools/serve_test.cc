@@ -276,6 +276,14 @@ TEST_F(ServeTest, RefusesNonLoopbackAddressWithoutKeys) {
                    {"192.0.2.1", "without API keys"});
 }
 
+TEST_F(ServeTest, RefusesARetrainAlgorithmTheLiveModelCannotTake) {
+  const std::string conf = Path("mismatch.conf");
+  WriteFile(conf, "[training]\nalgorithm = als\n");  // the default objective is implicit
+  ExpectUsageError(Run({"serve", "--config", conf, "--port", "0", "--data-dir", Path("db")}),
+                   {"'als'", "use ials", "objective = implicit"});
+  EXPECT_FALSE(fs::exists(Path("db")));
+}
+
 TEST_F(ServeTest, ApiKeysFromEnvironment) {
   const std::string secret = "rw-0123456789abcdef";
   Server s;

@@ -1,0 +1,90 @@
+// The HTTP API serving the implicit objective ([model] objective =
+// implicit): recommendations are preferences learned online from every
+// event type, the admin retrain installs iALS, and status says which model
+// runs.
+#include <chrono>
+#include <thread>
+
+#include "tests/http/api_fixture.h"
+
+namespace streamrec::http::testing {
+namespace {
+
+class ImplicitApiTest : public ApiTest {
+ protected:
+  ImplicitApiTest() {
+    engine_options_.objective = engine::Objective::kImplicit;
+    store_options_.training.algorithm = engine::Algorithm::kIals;
+    store_options_.training.ials.iterations = 3;
+  }
+
+  // Two tastes: "a" users view/click/buy a0..a9, "b" users b0..b9; a
+  // planted pattern no popularity list can serve both halves of.
+  void SeedTwoTastes() {
+    std::string body = "[";
+    const char* types[] = {"view", "click", "cart", "purchase"};
+    int n = 0;
+    for (int u = 0; u < 12; ++u) {
+      const char side = u % 2 ? 'b' : 'a';
+      for (int i = 0; i < 10; ++i) {
+        if ((u + i) % 3 == 0) continue;  // each user misses some of their side
+        if (n++ > 0) body += ",";
+        body += EventJson(fmt::format("{}{}", side, u), fmt::format("{}{}", side, i),
+                          types[(u + i) % 4], 0.0, 1'700'000'000'000 + n);
+      }
+    }
+    body += "]";
+    Ingest(body);
+  }
+};
+
+TEST_F(ImplicitApiTest, RecommendsFromTheUsersTasteAndStatusNamesTheObjective) {
+  Start();
+  SeedTwoTastes();
+  for (const char* user : {"a0", "b1", "a4", "b5"}) {
+    const ClientResponse r = Get(fmt::format("/v1/users/{}/recommendations?n=3", user));
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(Json(r).at("source"), "model") << r.body;
+    for (const std::string& item : Items(r)) EXPECT_EQ(item[0], user[0]) << user << ": " << r.body;
+  }
+  const ClientResponse s = Get("/v1/admin/status");
+  ASSERT_EQ(s.status, 200u);
+  EXPECT_EQ(Json(s).at("objective"), "implicit");
+}
+
+TEST_F(ImplicitApiTest, AnEventMovesTheUserAtOnce) {
+  Start();
+  SeedTwoTastes();
+  // a new user buys three b items: the very next answer is b items.
+  Ingest("[" + EventJson("newbie", "b0", "purchase") + "," + EventJson("newbie", "b1", "purchase") +
+         "," + EventJson("newbie", "b2", "purchase") + "]");
+  const ClientResponse r = Get("/v1/users/newbie/recommendations?n=3");
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_EQ(Json(r).at("source"), "model") << r.body;
+  for (const std::string& item : Items(r)) EXPECT_EQ(item[0], 'b') << r.body;
+}
+
+TEST_F(ImplicitApiTest, RetrainInstallsIalsAndARestartServesTheSame) {
+  Start();
+  SeedTwoTastes();
+  ASSERT_EQ(Post("/v1/admin/retrain", "").status, 202u);
+  json::value status;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    status = Json(Get("/v1/admin/status"));
+    if (status.at("retrain").at("state") != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(status.at("retrain").at("state"), "succeeded") << status.at("retrain").at("error");
+  EXPECT_EQ(status.at("retrain").at("algorithm"), "ials");
+  const std::string before = Get("/v1/users/a0/recommendations?n=5").body;
+  for (const std::string& item : Items(Get("/v1/users/b3/recommendations?n=3"))) {
+    EXPECT_EQ(item[0], 'b');
+  }
+  Stop();
+  Start();
+  EXPECT_EQ(Get("/v1/users/a0/recommendations?n=5").body, before);
+}
+
+}  // namespace
+}  // namespace streamrec::http::testing

@@ -1,0 +1,124 @@
+// LoadConfig for what the live model learns: [model] objective, the
+// implicit online update's [learner] keys and the iALS/BPR [training] keys.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "tools/config.h"
+
+namespace streamrec::tools {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ConfigModelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = (fs::temp_directory_path() /
+             fmt::format("streamrec_config_model_{}_{}.conf", getpid(), info->name()))
+                .string();
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove(path_, ec);
+  }
+  StatusOr<Config> Load(const std::string& text) {
+    std::ofstream(path_, std::ios::trunc) << text;
+    return LoadConfig(path_);
+  }
+  void ExpectError(const std::string& text, std::initializer_list<std::string> needles) {
+    StatusOr<Config> c = Load(text);
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(c.status().message().find(path_), std::string::npos) << c.status().message();
+    for (const std::string& n : needles) {
+      EXPECT_NE(c.status().message().find(n), std::string::npos)
+          << "'" << n << "' not in: " << c.status().message();
+    }
+  }
+  std::string path_;
+};
+
+TEST_F(ConfigModelTest, DefaultIsTheImplicitModelRetrainedWithIals) {
+  const Config d = DefaultConfig();
+  EXPECT_EQ(d.recommender.objective, engine::Objective::kImplicit);
+  EXPECT_EQ(d.live.training.algorithm, engine::Algorithm::kIals);
+  StatusOr<Config> c = LoadConfig(std::string(STREAMREC_SOURCE_DIR) + "/config/streamrec.conf");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->recommender.objective, d.recommender.objective);
+  EXPECT_EQ(c->live.training.algorithm, d.live.training.algorithm);
+  // The shipped file spells out the built-in implicit settings.
+  EXPECT_EQ(c->training.ials.alpha, d.training.ials.alpha);
+  EXPECT_EQ(c->training.ials.iterations, d.training.ials.iterations);
+  EXPECT_EQ(c->training.ials.regularization, d.training.ials.regularization);
+  EXPECT_EQ(c->training.ials.regularization_exponent, d.training.ials.regularization_exponent);
+  EXPECT_EQ(c->training.ials.signal.target_exponent, d.training.ials.signal.target_exponent);
+  EXPECT_EQ(c->training.bpr.epochs, d.training.bpr.epochs);
+  EXPECT_EQ(c->training.bpr.learning_rate, d.training.bpr.learning_rate);
+  EXPECT_EQ(c->recommender.implicit.max_user_cells, d.recommender.implicit.max_user_cells);
+  EXPECT_EQ(c->recommender.implicit.sweeps, d.recommender.implicit.sweeps);
+}
+
+TEST_F(ConfigModelTest, ImplicitObjectiveSharesItsSettingsWithTheRetrain) {
+  StatusOr<Config> c = Load(
+      "[model]\nobjective = implicit\n"
+      "[learner]\nimplicit_sweeps = 2\nimplicit_max_user_cells = 64\n"
+      "implicit_max_item_cells = 16\nimplicit_update_items = false\n"
+      "[training]\nials_alpha = 20\nials_regularization = 3\n"
+      "ials_regularization_exponent = 1\nials_rating_exponent = 0\nials_iterations = 7\n"
+      "bpr_epochs = 5\nbpr_learning_rate = 0.02\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  const engine::RecommenderOptions& r = c->recommender;
+  EXPECT_EQ(r.objective, engine::Objective::kImplicit);
+  // Unset algorithm: ials, to match the objective.
+  EXPECT_EQ(c->live.training.algorithm, engine::Algorithm::kIals);
+  EXPECT_EQ(c->live.training.ials.iterations, 7);
+  EXPECT_EQ(c->training.bpr.epochs, 5);
+  EXPECT_FLOAT_EQ(c->training.bpr.learning_rate, 0.02f);
+  // One α/λ/ν and signal for the batch and the online objective.
+  EXPECT_EQ(r.implicit.alpha, 20.0f);
+  EXPECT_EQ(r.implicit.regularization, 3.0f);
+  EXPECT_EQ(r.implicit.regularization_exponent, 1.0f);
+  EXPECT_EQ(r.signal.target_exponent, 0.0f);
+  EXPECT_EQ(c->live.training.ials.alpha, 20.0f);
+  EXPECT_EQ(r.implicit.sweeps, 2);
+  EXPECT_EQ(r.implicit.max_user_cells, 64u);
+  EXPECT_EQ(r.implicit.max_item_cells, 16u);
+  EXPECT_FALSE(r.implicit.update_items);
+}
+
+// eval and replay may train any algorithm under either objective (serve
+// refuses a retrain its live model cannot take: ServeTest).
+TEST_F(ConfigModelTest, AnyAlgorithmLoadsUnderEitherObjective) {
+  StatusOr<Config> c = Load("[training]\nalgorithm = als\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->recommender.objective, engine::Objective::kImplicit);
+  EXPECT_EQ(c->live.training.algorithm, engine::Algorithm::kAls);
+}
+
+TEST_F(ConfigModelTest, RatingObjectiveRetrainsWithAlsUnlessTold) {
+  StatusOr<Config> c = Load("[model]\nobjective = rating\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->recommender.objective, engine::Objective::kRating);
+  EXPECT_EQ(c->live.training.algorithm, engine::Algorithm::kAls);
+  c = Load("[model]\nobjective = rating\n[training]\nalgorithm = bpmf\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->live.training.algorithm, engine::Algorithm::kBpmf);
+}
+
+TEST_F(ConfigModelTest, BadValuesNameTheKey) {
+  ExpectError("[model]\nobjective = ranking\n", {"model.objective", "ranking"});
+  ExpectError("[training]\nials_alpha = -1\n", {"training.ials_"});
+  ExpectError("[training]\nials_iterations = 0\n", {"training.ials_"});
+  ExpectError("[training]\nbpr_learning_rate = 0\n", {"training.bpr_"});
+  ExpectError("[learner]\nimplicit_max_user_cells = 1\n", {"learner.implicit_"});
+  ExpectError("[learner]\nimplicit_sweeps = 0\n", {"learner.implicit_"});
+}
+
+}  // namespace
+}  // namespace streamrec::tools
