@@ -43,9 +43,10 @@ class PositiveSampler {
   bool uniform_ = true;
 };
 
-// One SGD step on (u, i, j); returns −ln σ(x̂_ui − x̂_uj) before it.
-double Step(MFModel* model, uint32_t u, uint32_t i, uint32_t j, float lr,
-            const BprTrainOptions& o) {
+}  // namespace
+
+double BprStep(MFModel* model, uint32_t u, uint32_t i, uint32_t j, float lr, float reg,
+               float bias_reg) {
   const int k = model->rank();
   Eigen::Map<Eigen::VectorXf> p(model->user_factors(u), k);
   Eigen::Map<Eigen::VectorXf> qi(model->item_factors(i), k);
@@ -60,15 +61,29 @@ double Step(MFModel* model, uint32_t u, uint32_t i, uint32_t j, float lr,
   alignas(64) float old_p[kMaxStack];
   Eigen::Map<Eigen::VectorXf> op(old_p, k);
   op = p;
-  p += lr * (g * (qi - qj) - o.regularization * p);
-  qi += lr * (g * op - o.regularization * qi);
-  qj += lr * (-g * op - o.regularization * qj);
-  bi += lr * (g - o.bias_regularization * bi);
-  bj += lr * (-g - o.bias_regularization * bj);
+  p += lr * (g * (qi - qj) - reg * p);
+  qi += lr * (g * op - reg * qi);
+  qj += lr * (-g * op - reg * qj);
+  bi += lr * (g - bias_reg * bi);
+  bj += lr * (-g - bias_reg * bj);
   return loss;
 }
 
-}  // namespace
+uint32_t BprNegative(std::span<const uint32_t> seen, uint32_t num_items, SplitMix64* rng) {
+  if (seen.size() >= num_items) return UINT32_MAX;
+  // Rejection sampling: cheap while the user has a small share of the
+  // catalog; a user with most of it falls back to a scan from a random start.
+  for (int attempt = 0; attempt < 32; ++attempt) {
+    const auto j = static_cast<uint32_t>(rng->Uniform(num_items));
+    if (!std::binary_search(seen.begin(), seen.end(), j)) return j;
+  }
+  const auto start = static_cast<uint32_t>(rng->Uniform(num_items));
+  for (uint32_t n = 0; n < num_items; ++n) {
+    const uint32_t j = (start + n) % num_items;
+    if (!std::binary_search(seen.begin(), seen.end(), j)) return j;
+  }
+  return UINT32_MAX;
+}
 
 Status ValidateBprOptions(const BprTrainOptions& o) {
   if (o.epochs < 0) return Status::InvalidArgument("BPR epochs must be >= 0");
@@ -85,6 +100,27 @@ Status ValidateBprOptions(const BprTrainOptions& o) {
   }
   if (!(o.signal.target_scale > 0.0f) || !std::isfinite(o.signal.target_exponent)) {
     return Status::InvalidArgument("BPR target scale must be > 0 and its exponent finite");
+  }
+  return Status::OK();
+}
+
+BprOnlineOptions BprOnlineOptions::FromTraining(const BprTrainOptions& t) {
+  BprOnlineOptions o;
+  o.regularization = t.regularization;
+  o.bias_regularization = t.bias_regularization;
+  return o;
+}
+
+Status BprOnlineOptions::Validate() const {
+  if (!(learning_rate > 0.0f) || !std::isfinite(learning_rate)) {
+    return Status::InvalidArgument("BPR online learning rate must be finite and > 0");
+  }
+  if (!(regularization >= 0.0f) || !(bias_regularization >= 0.0f) ||
+      !std::isfinite(regularization) || !std::isfinite(bias_regularization)) {
+    return Status::InvalidArgument("BPR online regularization must be finite and >= 0");
+  }
+  if (negatives < 1 || negatives > 1000) {
+    return Status::InvalidArgument("BPR online negatives must be in [1, 1000]");
   }
   return Status::OK();
 }
@@ -117,7 +153,8 @@ Status TrainBpr(std::span<const TrainingExample> data, const BprTrainOptions& op
       do {
         j = static_cast<uint32_t>(rng.Uniform(n_items));
       } while (std::binary_search(first, last, j));
-      loss += Step(model, u, m->indices[cell], j, lr, options);
+      loss += BprStep(model, u, m->indices[cell], j, lr, options.regularization,
+                      options.bias_regularization);
       ++steps;
     }
     lr *= options.decay;

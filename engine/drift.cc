@@ -115,6 +115,20 @@ void DriftReferenceBuilder::Add(const DriftEvent& e) {
   }
 }
 
+void DriftReferenceBuilder::Forget(DriftDimension d, std::string_view key) {
+  auto& counts = counts_[static_cast<size_t>(d)];
+  if (auto it = counts.find(key); it != counts.end()) counts.erase(it);
+}
+
+bool DriftReference::Forget(DriftDimension d, std::string_view key) {
+  Dim& dim = dims_[Idx(d)];
+  auto it = dim.index.find(key);
+  if (it == dim.index.end()) return false;
+  dim.labels[it->second] = "(forgotten)";
+  dim.index.erase(it);
+  return true;
+}
+
 DriftReference DriftReferenceBuilder::Build() const {
   DriftReference ref;
   ref.options_ = options_;

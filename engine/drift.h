@@ -83,6 +83,10 @@ class DriftReference {
   const std::vector<double>& counts(DriftDimension d) const { return dims_[Idx(d)].counts; }
   uint64_t events() const { return events_; }
   const DriftOptions& options() const { return options_; }
+  // Forgets a tracked value (a user exercising the right to be forgotten):
+  // its bucket keeps its counts under the label "(forgotten)", and later
+  // events with that key fall into "other". False if it was not tracked.
+  bool Forget(DriftDimension d, std::string_view key);
 
  private:
   friend class DriftReferenceBuilder;
@@ -112,6 +116,8 @@ class DriftReferenceBuilder {
  public:
   explicit DriftReferenceBuilder(const DriftOptions& options = {});
   void Add(const DriftEvent& e);
+  // Drops a value's counts (see DriftReference::Forget).
+  void Forget(DriftDimension d, std::string_view key);
   DriftReference Build() const;
 
  private:
@@ -156,6 +162,8 @@ class DriftMonitor {
   DriftReport Report() const;
   // A new reference (e.g. after a retrain on newer data); empties the window.
   void SetReference(DriftReference reference);
+  // DriftReference::Forget on the reference; the window keeps its counts.
+  bool Forget(DriftDimension d, std::string_view key) { return reference_.Forget(d, key); }
   const DriftReference& reference() const { return reference_; }
 
  private:

@@ -32,14 +32,23 @@ std::string_view SourceName(RecommendationSource s) {
 }
 
 std::string_view ObjectiveName(Objective o) {
-  return o == Objective::kImplicit ? "implicit" : "rating";
+  switch (o) {
+    case Objective::kImplicit:
+      return "implicit";
+    case Objective::kBpr:
+      return "bpr";
+    case Objective::kRating:
+      break;
+  }
+  return "rating";
 }
 
 StatusOr<Objective> ParseObjective(std::string_view name) {
   if (name == "rating") return Objective::kRating;
   if (name == "implicit") return Objective::kImplicit;
+  if (name == "bpr") return Objective::kBpr;
   return Status::InvalidArgument(
-      fmt::format("unknown model objective '{}' (known: rating, implicit)", name));
+      fmt::format("unknown model objective '{}' (known: rating, implicit, bpr)", name));
 }
 
 Recommender::Recommender(const RecommenderOptions& options, EventTypes types)
@@ -78,22 +87,37 @@ Status Recommender::Apply(const Event& e) {
   x.type = e.type;
   x.value = e.value;
   x.ts_ms = e.ts_ms;
-  if (implicit_) {
-    model_.EnsureUsers(x.user + 1);
-    model_.EnsureItems(x.item + 1);
-    // A type or rating that counts for nothing (strength 0) is still seen.
-    const float w = EventStrength(types_, x.type, x.value, options_.signal);
-    if (w > 0.0f) (void)implicit_->Apply(&model_, x.user, x.item, w);
-  } else {
-    (void)learner_.Apply(x);  // the error value is for evaluation only
-  }
-  popularity_.Add(x.item, types_.spec(x.type).weight, x.ts_ms);
+  // Seen first: BPR's negatives are drawn from the items not seen.
   if (x.user >= seen_.size()) seen_.resize(x.user + 1);
   auto& seen = seen_[x.user];
   auto it = std::lower_bound(seen.begin(), seen.end(), x.item);
   if (it == seen.end() || *it != x.item) seen.insert(it, x.item);
+  if (options_.objective == Objective::kRating) {
+    (void)learner_.Apply(x);  // the error value is for evaluation only
+  } else {
+    model_.EnsureUsers(x.user + 1);
+    model_.EnsureItems(x.item + 1);
+    // A type or rating that counts for nothing (strength 0) is still seen.
+    const float w = EventStrength(types_, x.type, x.value, options_.signal);
+    if (w > 0.0f && implicit_) (void)implicit_->Apply(&model_, x.user, x.item, w);
+    if (w > 0.0f && options_.objective == Objective::kBpr) {
+      BprLearn(x.user, x.item, w, events_applied_);
+    }
+  }
+  popularity_.Add(x.item, types_.spec(x.type).weight, x.ts_ms);
   ++events_applied_;
   return Status::OK();
+}
+
+void Recommender::BprLearn(uint32_t u, uint32_t i, float w, uint64_t salt) {
+  const BprOnlineOptions& o = options_.bpr;
+  SplitMix64 rng(o.seed ^ ((salt + 1) * 0x9E3779B97F4A7C15ull));
+  const float lr = o.learning_rate * std::min(w, 1.0f);
+  for (uint32_t n = 0; n < o.negatives; ++n) {
+    const uint32_t j = BprNegative(Seen(u), model_.num_items(), &rng);
+    if (j == UINT32_MAX) return;  // the user has every item
+    (void)BprStep(&model_, u, i, j, lr, o.regularization, o.bias_regularization);
+  }
 }
 
 void Recommender::Reset() {
@@ -143,7 +167,11 @@ Status Recommender::InstallModel(MFModel trained, std::span<const Event> since) 
   for (const Event& e : since) {
     const std::optional<uint32_t> u = users_.Find(e.user), i = items_.Find(e.item);
     if (!u || !i || *u >= old_users || *i >= old_items || e.type >= types_.size()) continue;
-    if (implicit_) {
+    if (options_.objective == Objective::kBpr) {
+      const float w = EventStrength(types_, e.type, e.value, options_.signal);
+      // A salt no live event has (those count up from 0).
+      if (w > 0.0f) BprLearn(*u, *i, w, ~uint64_t{0} - static_cast<uint64_t>(&e - since.data()));
+    } else if (implicit_) {
       // Fails only for a cell with no strength: nothing to step.
       (void)implicit_->Step(&model_, *u, *i);
     } else if (const std::optional<float> target = types_.Target(e.type, e.value)) {
@@ -233,10 +261,10 @@ Recommendations Recommender::RecommendForUser(std::string_view user,
   q.exclude_b = exclude;
   ScanOptions opt;
   opt.allowed = allowed;
-  if (implicit_) {
-    // Preference p·q: the implicit model has no biases, and its score is a
-    // ranking, not a rating.
+  if (options_.objective != Objective::kRating) {
+    // Preference p·q (+ b_i for BPR): a ranking score, not a rating.
     q.vector = model_.user_factors(*u);
+    if (options_.objective == Objective::kBpr) opt.item_bias = model_.item_biases();
     out.items = Name(TopN(model_.item_factors(), model_.num_items(), model_.rank(), q, req.n, opt));
     out.source = RecommendationSource::kModel;
     return out;

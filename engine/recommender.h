@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/bpr_trainer.h"
 #include "engine/catalog.h"
 #include "engine/event.h"
 #include "engine/event_types.h"
@@ -40,9 +41,12 @@ namespace streamrec::engine {
 //              (user, item) cell and moves p_u and q_i by the eALS-style
 //              update (ImplicitOnlineUpdater); scores are preferences p·q.
 //              Best at ranking (what top-N lists need); retrains with ials.
-enum class Objective : uint8_t { kRating = 0, kImplicit = 1 };
+//   kBpr       Bayesian personalised ranking, x̂ = b_i + p·q: each event (u, i)
+//              takes SGD steps on (u, i, j) against unseen items j drawn at
+//              random (BprOnlineOptions); scores rank. Retrains with bpr.
+enum class Objective : uint8_t { kRating = 0, kImplicit = 1, kBpr = 2 };
 std::string_view ObjectiveName(Objective o);
-// "rating" or "implicit"; InvalidArgument otherwise.
+// "rating", "implicit" or "bpr"; InvalidArgument otherwise.
 StatusOr<Objective> ParseObjective(std::string_view name);
 
 struct RecommenderOptions {
@@ -54,6 +58,10 @@ struct RecommenderOptions {
   // iALS retrain, ImplicitOnlineOptions::FromTraining) and how much an
   // event counts.
   ImplicitOnlineOptions implicit;
+  // kBpr: the online BPR steps.
+  BprOnlineOptions bpr;
+  // kImplicit and kBpr: how much an event counts (for kBpr it scales the
+  // step size).
   ImplicitSignalOptions signal = IalsTrainOptions{}.signal;
   PopularityOptions popularity;
   // A user with fewer distinct items than this gets popular items: a model
@@ -124,7 +132,8 @@ class Recommender {
   // (kRating), or the implicit update on the cell's recorded history
   // (kImplicit; ImplicitOnlineUpdater::Step). Seen items, popularity,
   // counts and cell strengths already hold the events. Events of ids
-  // unknown now (forgotten) or that do not train are skipped.
+  // unknown now (forgotten) or that do not train are skipped. Under kBpr,
+  // the BPR steps of each event (fresh negative draws).
   Status InstallModel(MFModel trained, std::span<const Event> since);
 
   Recommendations RecommendForUser(std::string_view user, const RecommendRequest& req) const;
@@ -175,6 +184,9 @@ class Recommender {
   friend struct SnapshotCodec;
 
   std::vector<uint32_t> ResolveSorted(const std::vector<std::string>& ids) const;
+  // kBpr: the steps of one event (u, i) of strength w; `salt` (distinct per
+  // step sequence) seeds the negative draws.
+  void BprLearn(uint32_t u, uint32_t i, float w, uint64_t salt);
   std::vector<NamedScore> Name(const std::vector<ScoredItem>& v) const;
   // The eligibility mask for TopN/Popularity (visible items, of `category`
   // if non-empty) built in *mask, or null when every item is eligible.

@@ -27,7 +27,8 @@
 //   1 config      i32 rank, u64 seed, f32 init_stddev (the model's options:
 //                 they decide every new row), u32 fold_in_max_events (which
 //                 users' histories are kept), u8 objective (0 rating, 1
-//                 implicit: what the model and the sections below mean).
+//                 implicit, 2 bpr: what the model and the sections below
+//                 mean; BPR's state is the model and seen items alone).
 //   2 users       u32 n, then n x {u32 len, len bytes}: ids in index order,
 //                 "" for a forgotten one (IdMap::Forget); others distinct.
 //   3 items       the same for items.
@@ -35,7 +36,7 @@
 //                 (= items n), f32 user factors [num_users x rank, row-major],
 //                 f32 item factors [num_items x rank], f32 user biases
 //                 [num_users], f32 item biases [num_items].
-//   5 learner     (empty state under the implicit objective) u64 mean_count, u32 n (<= users n;
+//   5 learner     (empty state unless the objective is rating) u64 mean_count, u32 n (<= users n;
 //   users beyond have no
 //                 rating-model events), then n x {u32 events, u32 h, h x
 //                 {u32 item, f32 target, f32 weight}}: h = events while

@@ -77,6 +77,14 @@ Status LiveDrift::Seed(const EventLog& log, uint64_t last_seq) {
   return Status::OK();
 }
 
+void LiveDrift::ForgetUser(std::string_view user) {
+  if (builder_) {
+    builder_->Forget(engine::DriftDimension::kUser, user);
+  } else if (monitor_.Forget(engine::DriftDimension::kUser, user)) {
+    dirty_ = true;  // the published report may name them
+  }
+}
+
 void LiveDrift::Observe(const StoredEvent& e) {
   ++observed_;
   if (!builder_) {

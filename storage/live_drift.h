@@ -101,6 +101,9 @@ class LiveDrift {
   // once it is frozen.
   void Observe(const StoredEvent& e);
 
+  // A forgotten user leaves the reference's bucket names (and so status'
+  // top_bucket) from the next report on; their counts stay.
+  void ForgetUser(std::string_view user);
   // A retrain's reference (through_seq: the prefix it trained on).
   void Install(engine::DriftReference reference, uint64_t through_seq);
   void NoteError(std::string error) { error_ = std::move(error); }

@@ -180,16 +180,22 @@ void LiveStore::SnapshotAsync(CountCallback done) {
 
 Status CheckRetrainAlgorithm(engine::Objective objective, engine::Algorithm algorithm) {
   using engine::Algorithm;
-  const bool fits = objective == engine::Objective::kImplicit ? algorithm == Algorithm::kIals
-                                                              : engine::PredictsRatings(algorithm);
+  bool fits = engine::PredictsRatings(algorithm);
+  std::string_view which = "sgd, als, bpmf or online";
+  if (objective == engine::Objective::kImplicit) {
+    fits = algorithm == Algorithm::kIals;
+    which = "ials";
+  } else if (objective == engine::Objective::kBpr) {
+    fits = algorithm == Algorithm::kBpr;
+    which = "bpr";
+  }
   if (fits) return Status::OK();
   // A model of another objective installed under the online updates would
   // be stepped towards a different optimum by every later event (and a
   // baseline has no factors to install).
   return Status::FailedPrecondition(
       fmt::format("[training] algorithm '{}' cannot be installed in the live {} model; use {}",
-                  engine::AlgorithmName(algorithm), engine::ObjectiveName(objective),
-                  objective == engine::Objective::kImplicit ? "ials" : "sgd, als, bpmf or online"));
+                  engine::AlgorithmName(algorithm), engine::ObjectiveName(objective), which));
 }
 
 Status LiveStore::Retrain() {

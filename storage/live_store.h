@@ -100,7 +100,7 @@ struct LiveStatus {
 
 // Whether a batch `algorithm` can be installed in a live model learning
 // `objective` (Retrain()): rating objective: sgd, als, bpmf or online;
-// implicit: ials. FailedPrecondition, saying which fit, otherwise.
+// implicit: ials; bpr: bpr. FailedPrecondition, saying which fit, otherwise.
 Status CheckRetrainAlgorithm(engine::Objective objective, engine::Algorithm algorithm);
 
 class LiveStore {

@@ -168,6 +168,7 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
               r.rec->ForgetUser(o.user);
               return Status::OK();
             });
+            if (drift) drift->ForgetUser(o.user);
             {
               // DeleteUser dropped every snapshot (they held the user).
               std::lock_guard<std::mutex> lock(status_mu);
@@ -306,15 +307,18 @@ void LiveStore::Impl::RunRetrain(uint64_t through_seq, std::vector<std::string> 
   StatusOr<engine::IdMap> item_ids = engine::IdMap::FromNames(std::move(items));
   if (!user_ids.ok()) return fail(user_ids.status());
   if (!item_ids.ok()) return fail(item_ids.status());
-  // ials learns from every interaction, the rating models from events with
-  // a rating or implied rating (the same split the online model learns).
+  // ials and bpr learn from every interaction, the rating models from
+  // events with a rating or implied rating (as the online model learns).
   const bool interactions = engine::LearnsFromInteractions(options.training.algorithm);
+  const engine::ImplicitSignalOptions& signal =
+      options.training.algorithm == engine::Algorithm::kBpr ? options.training.bpr.signal
+                                                            : options.training.ials.signal;
   Status scan = log->Scan(1, through_seq, [&](const StoredEvent& e) {
     const auto type = types->Find(e.type);
     if (!type) return true;
-    const auto target = interactions ? std::optional<float>(engine::ImplicitTarget(
-                                           *types, *type, e.value, options.training.ials.signal))
-                                     : types->Target(*type, e.value);
+    const auto target =
+        interactions ? std::optional<float>(engine::ImplicitTarget(*types, *type, e.value, signal))
+                     : types->Target(*type, e.value);
     const auto u = user_ids->Find(e.user);
     const auto i = item_ids->Find(e.item);
     // Users forgotten since have no id; their rows are zeroed on install.

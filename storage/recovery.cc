@@ -56,6 +56,12 @@ uint64_t ConfigFingerprint(const engine::Recommender& rec) {
                         i.max_user_cells, i.max_item_cells, i.gramian_refresh_interval,
                         o.signal.target_exponent, o.signal.target_scale);
   }
+  if (o.objective == engine::Objective::kBpr) {
+    const engine::BprOnlineOptions& b = o.bpr;
+    text += fmt::format(" bpr {:a} {:a} {:a} {} {} {:a} {:a}", b.learning_rate, b.regularization,
+                        b.bias_regularization, b.negatives, b.seed, o.signal.target_exponent,
+                        o.signal.target_scale);
+  }
   for (size_t t = 0; t < rec.types().size(); ++t) {
     const engine::EventTypeSpec& s = rec.types().spec(static_cast<engine::EventTypeId>(t));
     text += fmt::format(" {}:{:a}:{}:{:a}:{:a}:{:a}", s.name, s.weight, s.explicit_rating,

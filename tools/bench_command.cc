@@ -92,6 +92,13 @@ int BenchLearner(uint64_t events, uint32_t users, uint32_t items, int rank, uint
     (void)implicit.Apply({uid[x.user], iid[x.item], x.type, x.value, x.ts_ms});
   }
   const double implicit_s = Since(t0);
+  ro.objective = engine::Objective::kBpr;
+  engine::Recommender bpr(ro, types);
+  t0 = Clock::now();
+  for (const auto& x : xs) {
+    (void)bpr.Apply({uid[x.user], iid[x.item], x.type, x.value, x.ts_ms});
+  }
+  const double bpr_s = Since(t0);
   fmt::print("online learner, k={}, {} events over {} users x {} items, one thread\n", rank, events,
              users, items);
   fmt::print("  dense learner step   : {:>12.0f} events/s  ({:.0f} ns/event)\n", events / dense_s,
@@ -105,6 +112,9 @@ int BenchLearner(uint64_t events, uint32_t users, uint32_t items, int rank, uint
       "{}/{} cells each)\n",
       events / implicit_s, 1e9 * implicit_s / events, ro.implicit.max_user_cells,
       ro.implicit.max_item_cells);
+  fmt::print(
+      "  ... bpr objective     : {:>8.0f} events/s  ({:.0f} ns/event; {} sampled negatives)\n",
+      events / bpr_s, 1e9 * bpr_s / events, ro.bpr.negatives);
   return 0;
 }
 

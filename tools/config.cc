@@ -14,6 +14,7 @@
 #include <map>
 
 #include "tools/config_drift.h"
+#include "tools/config_model.h"
 
 namespace streamrec::tools {
 
@@ -30,11 +31,7 @@ struct Raw {
   int64_t max_pending_events = 0, max_batch_events = 0, max_json_depth = 0, max_results = 0;
   std::vector<std::string> keys;
   bool default_types = true;
-  // The shipped default: most streams are clicks and purchases, and what
-  // users see is a ranked list (on ml-100k in time order the implicit
-  // model's prequential HR@10 is 0.115, the rating model's 0.056 and
-  // popularity's 0.078).
-  std::string objective = "implicit";
+  std::string objective = kDefaultObjective;  // model.objective, as written
 };
 
 void Describe(po::options_description* d, Config* c, Raw* raw) {
@@ -70,24 +67,7 @@ void Describe(po::options_description* d, Config* c, Raw* raw) {
       "storage.snapshot_every_events", po::value(&c->store.snapshot_every_events))(
       "storage.snapshot_every_seconds", po::value(&c->store.snapshot_every_seconds))(
       "storage.snapshots_to_keep", po::value(&c->store.log.snapshots_to_keep));
-  // The implicit objective: one set of α/λ/ν/signal keys serves the iALS
-  // retrain and the online updates (Finish copies them), so the two pull
-  // towards the same optimum.
-  engine::ImplicitOnlineOptions& im = r.implicit;
-  d->add_options()("model.objective", po::value(&raw->objective))(
-      "learner.implicit_sweeps", po::value(&im.sweeps))("learner.implicit_update_items",
-                                                        po::value(&im.update_items))(
-      "learner.implicit_max_user_cells", po::value(&im.max_user_cells))(
-      "learner.implicit_max_item_cells", po::value(&im.max_item_cells))(
-      "training.ials_iterations", po::value(&t.ials.iterations))(
-      "training.ials_alpha", po::value(&t.ials.alpha))("training.ials_regularization",
-                                                       po::value(&t.ials.regularization))(
-      "training.ials_regularization_exponent", po::value(&t.ials.regularization_exponent))(
-      "training.ials_rating_exponent", po::value(&t.ials.signal.target_exponent))(
-      "training.bpr_epochs", po::value(&t.bpr.epochs))("training.bpr_learning_rate",
-                                                       po::value(&t.bpr.learning_rate))(
-      "training.bpr_regularization", po::value(&t.bpr.regularization))(
-      "training.bpr_rating_exponent", po::value(&t.bpr.signal.target_exponent));
+  DescribeModelKeys(d, &r, &t, &raw->objective);
   http::ServerOptions& s = c->server;
   d->add_options()("server.address", po::value(&s.address))("server.port", po::value(&raw->port))(
       "server.threads", po::value(&raw->threads))("server.body_limit", po::value(&raw->body_limit))(
@@ -278,12 +258,7 @@ StatusOr<engine::EventTypes> BuildTypes(const std::string& path, bool defaults,
 // The fields derived from others, and the checks of the older sections.
 Status Finish(const std::string& path, const Raw& raw, Config* c) {
   engine::RecommenderOptions& r = c->recommender;
-  StatusOr<engine::Objective> objective = engine::ParseObjective(raw.objective);
-  if (!objective.ok()) {
-    return Status::InvalidArgument(
-        fmt::format("{}: model.objective: {}", path, objective.status().message()));
-  }
-  r.objective = *objective;
+  STREAMREC_RETURN_IF_ERROR(ApplyObjective(path, raw.objective, &r, &c->algorithm));
   if (r.model.rank < 1 || r.model.rank > 1024) {
     return Status::InvalidArgument(fmt::format("{}: model.rank must be in [1, 1024]", path));
   }
@@ -308,38 +283,13 @@ Status Finish(const std::string& path, const Raw& raw, Config* c) {
     return Status::InvalidArgument(fmt::format(
         "{}: storage.snapshots_to_keep must be >= 1 and snapshot_every_seconds >= 0", path));
   }
-  // Unset: the retrain algorithm of the objective.
-  if (c->algorithm.empty())
-    c->algorithm = r.objective == engine::Objective::kImplicit ? "ials" : "als";
   StatusOr<engine::Algorithm> algo = engine::ParseAlgorithm(c->algorithm);
   if (!algo.ok()) {
     return Status::InvalidArgument(
         fmt::format("{}: training.algorithm: {}", path, algo.status().message()));
   }
   c->training.algorithm = *algo;
-  engine::IalsTrainOptions& ials = c->training.ials;
-  if (Status st = engine::ValidateIalsOptions(ials); !st.ok() || ials.iterations < 1) {
-    return Status::InvalidArgument(
-        fmt::format("{}: training.ials_*: need iterations >= 1, alpha >= 0, regularization > 0, "
-                    "regularization_exponent in [0, 2]",
-                    path));
-  }
-  if (Status st = engine::ValidateBprOptions(c->training.bpr);
-      !st.ok() || c->training.bpr.epochs < 1) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: training.bpr_*: need epochs >= 1, learning_rate > 0, regularization >= 0", path));
-  }
-  // The online updates share the retrain's objective (α, λ, ν) and signal.
-  const engine::ImplicitOnlineOptions online = r.implicit;
-  r.implicit = engine::ImplicitOnlineOptions::FromTraining(ials);
-  r.implicit.sweeps = online.sweeps;
-  r.implicit.update_items = online.update_items;
-  r.implicit.max_user_cells = online.max_user_cells;
-  r.implicit.max_item_cells = online.max_item_cells;
-  r.signal = ials.signal;
-  if (Status st = engine::ImplicitOnlineUpdater::Validate(r.implicit); !st.ok()) {
-    return Status::InvalidArgument(fmt::format("{}: learner.implicit_*: {}", path, st.message()));
-  }
+  STREAMREC_RETURN_IF_ERROR(ApplyImplicitKeys(path, c->training, &r));
   if (!(r.learner.fold_in_regularization > 0) || !(r.learner.fold_in_bias_regularization > 0)) {
     return Status::InvalidArgument(
         fmt::format("{}: learner fold-in regularisation must be positive", path));

@@ -68,6 +68,12 @@ Config DefaultConfig();
 // offending key or value; NotFound if the file cannot be opened.
 StatusOr<Config> LoadConfig(const std::string& path);
 
+// Switches the live model's objective (e.g. replay --objective): sets
+// recommender.objective, the signal it learns from (the ials or bpr keys')
+// and the retrain algorithm that fits it (ials, bpr or als), in `training`
+// and `live.training`.
+void SetObjective(engine::Objective objective, Config* config);
+
 // Parses an API key list: "NAME:SCOPES:SECRET" entries separated by commas
 // and/or whitespace; SCOPES is read, write, admin joined by '+'. `origin`
 // (e.g. "conf:api.keys") prefixes error messages, which name the entry by

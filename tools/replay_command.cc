@@ -89,7 +89,7 @@ void AddFlags(po::options_description* desc, Flags* f) {
       "algo", po::value(&f->algo), "batch algorithm of the retrains (default: [training])")(
       "objective", po::value(&f->objective),
       "what the online model learns: rating or implicit (default: [model] objective); "
-      "with --objective and no --algo the retrains use als or ials to match")(
+      "with --objective and no --algo the retrains use als, ials or bpr to match")(
       "window", po::value(&p.window)->default_value(5000),
       "events per point of the HR@K-over-time and drift series")(
       "sample-every", po::value(&p.sample_every)->default_value(1),
@@ -236,9 +236,7 @@ int RunReplay(int argc, const char* const* argv) {
   if (!f.objective.empty()) {
     auto o = engine::ParseObjective(f.objective);
     if (!o.ok()) return Fail(o.status());
-    config.recommender.objective = *o;
-    config.training.algorithm =
-        *o == engine::Objective::kImplicit ? engine::Algorithm::kIals : engine::Algorithm::kAls;
+    SetObjective(*o, &config);
   }
   if (f.evaluate) {
     engine::PrequentialOptions& p = f.eval.prequential;

@@ -1,6 +1,6 @@
-// The Recommender under the implicit objective: what the live server runs
-// when [model] objective = implicit. Learning, serving, retrain install,
-// forgetting and snapshots.
+// The Recommender under the ranking objectives: what the live server runs
+// when [model] objective = implicit (the default) or bpr. Learning,
+// serving, retrain install, forgetting and snapshots.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -333,7 +333,87 @@ TEST(ImplicitServingTest, VersionOneRatingSnapshotStillDecodes) {
   EXPECT_EQ(DecodeSnapshot(Reseal(v1), &c).code(), StatusCode::kFailedPrecondition);
 }
 
+RecommenderOptions Bpr() {
+  RecommenderOptions o = Implicit();
+  o.objective = Objective::kBpr;
+  o.signal = BprTrainOptions{}.signal;
+  return o;
+}
+
+TEST(BprServingTest, LearnsPlantedStructureOnlineAndBeatsPopularity) {
+  const Stream s = Planted(12000, 1);
+  Recommender rec(Bpr(), EventTypes::Defaults());
+  ApplyAll(&rec, s.events);
+  size_t answers = 0;
+  const double share = InGroupShare(rec, s, &answers);
+  EXPECT_GT(answers, s.users.size() * 9 / 10);
+  EXPECT_GT(share, 0.6) << share;  // popularity: ~0.25
+  EXPECT_EQ(rec.implicit(), nullptr);
+  EXPECT_EQ(rec.learner().mean_count(), 0u);
+  // The score is b_i + p·q.
+  const uint32_t u = *rec.users().Find("u5");
+  const Recommendations r = rec.RecommendForUser("u5", {});
+  ASSERT_EQ(r.source, RecommendationSource::kModel);
+  const uint32_t i = *rec.items().Find(r.items[0].item);
+  float x = rec.model().item_bias(i);
+  for (int f = 0; f < rec.model().rank(); ++f) {
+    x += rec.model().user_factors(u)[f] * rec.model().item_factors(i)[f];
+  }
+  EXPECT_NEAR(r.items[0].score, x, 1e-5f);
+}
+
+TEST(BprServingTest, SnapshotRoundTripContinuesBitIdentically) {
+  const Stream s = Planted(5000, 8);
+  Recommender a(Bpr(), EventTypes::Defaults());
+  ApplyAll(&a, s.events, 0, 3000);
+  const std::string bytes = EncodeSnapshot(a);
+  Recommender b(Bpr(), EventTypes::Defaults());
+  ASSERT_TRUE(DecodeSnapshot(bytes, &b).ok());
+  EXPECT_EQ(EncodeSnapshot(b), bytes);
+  ApplyAll(&a, s.events, 3000);
+  ApplyAll(&b, s.events, 3000);
+  EXPECT_EQ(EncodeSnapshot(a), EncodeSnapshot(b));
+  // Not into another objective.
+  Recommender c(Implicit(), EventTypes::Defaults());
+  EXPECT_EQ(DecodeSnapshot(bytes, &c).code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(BprServingTest, InstallsABprModelAndStepsTheEventsSince) {
+  const Stream s = Planted(6000, 9);
+  Recommender rec(Bpr(), EventTypes::Defaults());
+  ApplyAll(&rec, s.events, 0, 5000);
+  EvalSplit split;
+  split.num_users = rec.users().size();
+  split.num_items = rec.items().size();
+  for (size_t e = 0; e < 5000; ++e) {
+    const Event& x = s.events[e];
+    split.train.push_back({*rec.users().Find(x.user), *rec.items().Find(x.item),
+                           ImplicitTarget(rec.types(), x.type, x.value, rec.options().signal),
+                           rec.types().spec(x.type).weight});
+  }
+  EvalOptions eo;
+  eo.algorithm = Algorithm::kBpr;
+  eo.model = rec.options().model;
+  eo.bpr.epochs = 20;
+  StatusOr<MFModel> trained = TrainModel(split, eo, nullptr);
+  ASSERT_TRUE(trained.ok()) << trained.status().ToString();
+  ApplyAll(&rec, s.events, 5000);
+  const MFModel copy = trained->Clone();
+  const std::vector<Event> since(s.events.begin() + 5000, s.events.end());
+  ASSERT_TRUE(rec.InstallModel(std::move(trained).value(), since).ok());
+  size_t moved = 0;
+  for (uint32_t u = 0; u < copy.num_users(); ++u) {
+    moved += std::memcmp(copy.user_factors(u), rec.model().user_factors(u),
+                         sizeof(float) * copy.rank()) != 0;
+  }
+  EXPECT_GT(moved, copy.num_users() / 2);
+  size_t answers = 0;
+  EXPECT_GT(InGroupShare(rec, s, &answers), 0.6);
+}
+
 TEST(ImplicitServingTest, ObjectiveNamesParse) {
+  EXPECT_EQ(*ParseObjective("bpr"), Objective::kBpr);
+  EXPECT_EQ(ObjectiveName(Objective::kBpr), "bpr");
   EXPECT_EQ(*ParseObjective("implicit"), Objective::kImplicit);
   EXPECT_EQ(*ParseObjective("rating"), Objective::kRating);
   EXPECT_EQ(ParseObjective("ranking").status().code(), StatusCode::kInvalidArgument);

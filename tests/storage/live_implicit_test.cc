@@ -27,6 +27,7 @@ engine::RecommenderOptions Engine(engine::Objective objective) {
 LiveStoreOptions Store(engine::Algorithm algorithm) {
   LiveStoreOptions o;
   o.store.log.durability = Durability::kProcess;
+  o.training.bpr.epochs = 5;
   o.store.snapshot_every_events = 0;  // only Close() and retrains write them
   o.store.snapshot_every_seconds = 0;
   o.training.algorithm = algorithm;
@@ -126,6 +127,27 @@ TEST(LiveImplicitTest, RetrainInstallsIalsOverEveryEventAndARestartKeepsIt) {
   EXPECT_EQ(State(*store), after);
 }
 
+TEST(LiveImplicitTest, BprObjectiveLearnsOnlineRetrainsWithBprAndRecovers) {
+  TempDir dir;
+  std::string after;
+  {
+    auto store = Open(dir.path(), engine::Objective::kBpr, engine::Algorithm::kBpr);
+    ASSERT_TRUE(store->Ingest(Batch(0, 250)).ok());
+    EXPECT_EQ(State(*store), Replayed(engine::Objective::kBpr, Batch(0, 250)));
+    EXPECT_EQ(store->Retrain().code(), StatusCode::kOk);
+    WaitForRetrain(*store);
+    const LiveStatus st = store->status();
+    ASSERT_EQ(st.retrain.state, RetrainState::kSucceeded) << st.retrain.error;
+    EXPECT_EQ(st.retrain.algorithm, "bpr");
+    EXPECT_EQ(st.retrain.examples, 250u);
+    ASSERT_TRUE(store->Ingest(Batch(250, 30)).ok());
+    after = State(*store);
+  }
+  auto store = Open(dir.path(), engine::Objective::kBpr, engine::Algorithm::kBpr);
+  EXPECT_EQ(store->status().recovery.replayed, 0u);
+  EXPECT_EQ(State(*store), after);
+}
+
 TEST(LiveImplicitTest, RetrainAlgorithmMustFitTheObjective) {
   TempDir dir;
   auto store = Open(dir.path(), engine::Objective::kImplicit, engine::Algorithm::kAls);
@@ -137,6 +159,8 @@ TEST(LiveImplicitTest, RetrainAlgorithmMustFitTheObjective) {
   EXPECT_TRUE(CheckRetrainAlgorithm(engine::Objective::kRating, engine::Algorithm::kBpmf).ok());
   EXPECT_FALSE(CheckRetrainAlgorithm(engine::Objective::kRating, engine::Algorithm::kIals).ok());
   EXPECT_FALSE(CheckRetrainAlgorithm(engine::Objective::kImplicit, engine::Algorithm::kBpr).ok());
+  EXPECT_TRUE(CheckRetrainAlgorithm(engine::Objective::kBpr, engine::Algorithm::kBpr).ok());
+  EXPECT_FALSE(CheckRetrainAlgorithm(engine::Objective::kBpr, engine::Algorithm::kIals).ok());
 }
 
 // Switching a database to the other objective: its snapshots were written

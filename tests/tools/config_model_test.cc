@@ -62,6 +62,8 @@ TEST_F(ConfigModelTest, DefaultIsTheImplicitModelRetrainedWithIals) {
   EXPECT_EQ(c->training.bpr.learning_rate, d.training.bpr.learning_rate);
   EXPECT_EQ(c->recommender.implicit.max_user_cells, d.recommender.implicit.max_user_cells);
   EXPECT_EQ(c->recommender.implicit.sweeps, d.recommender.implicit.sweeps);
+  EXPECT_EQ(c->recommender.bpr.learning_rate, d.recommender.bpr.learning_rate);
+  EXPECT_EQ(c->recommender.bpr.negatives, d.recommender.bpr.negatives);
 }
 
 TEST_F(ConfigModelTest, ImplicitObjectiveSharesItsSettingsWithTheRetrain) {
@@ -111,6 +113,27 @@ TEST_F(ConfigModelTest, RatingObjectiveRetrainsWithAlsUnlessTold) {
   EXPECT_EQ(c->live.training.algorithm, engine::Algorithm::kBpmf);
 }
 
+TEST_F(ConfigModelTest, BprObjectiveLearnsWithTheBprKeys) {
+  StatusOr<Config> c = Load(
+      "[model]\nobjective = bpr\n[learner]\nbpr_learning_rate = 0.02\nbpr_negatives = 8\n"
+      "[training]\nbpr_regularization = 0.03\nbpr_rating_exponent = 1\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  const engine::RecommenderOptions& r = c->recommender;
+  EXPECT_EQ(r.objective, engine::Objective::kBpr);
+  EXPECT_EQ(c->live.training.algorithm, engine::Algorithm::kBpr);
+  EXPECT_FLOAT_EQ(r.bpr.learning_rate, 0.02f);
+  EXPECT_EQ(r.bpr.negatives, 8u);
+  EXPECT_FLOAT_EQ(r.bpr.regularization, 0.03f);  // shared with the retrain
+  EXPECT_EQ(r.signal.target_exponent, 1.0f);     // the bpr signal, not iALS's
+  // replay --objective switches the same way.
+  Config d = DefaultConfig();
+  SetObjective(engine::Objective::kBpr, &d);
+  EXPECT_EQ(d.live.training.algorithm, engine::Algorithm::kBpr);
+  EXPECT_EQ(d.recommender.signal.target_exponent, d.training.bpr.signal.target_exponent);
+  SetObjective(engine::Objective::kRating, &d);
+  EXPECT_EQ(d.training.algorithm, engine::Algorithm::kAls);
+}
+
 TEST_F(ConfigModelTest, BadValuesNameTheKey) {
   ExpectError("[model]\nobjective = ranking\n", {"model.objective", "ranking"});
   ExpectError("[training]\nials_alpha = -1\n", {"training.ials_"});
@@ -118,6 +141,8 @@ TEST_F(ConfigModelTest, BadValuesNameTheKey) {
   ExpectError("[training]\nbpr_learning_rate = 0\n", {"training.bpr_"});
   ExpectError("[learner]\nimplicit_max_user_cells = 1\n", {"learner.implicit_"});
   ExpectError("[learner]\nimplicit_sweeps = 0\n", {"learner.implicit_"});
+  ExpectError("[learner]\nbpr_negatives = 0\n", {"learner.bpr_"});
+  ExpectError("[learner]\nbpr_learning_rate = -1\n", {"learner.bpr_"});
 }
 
 }  // namespace
