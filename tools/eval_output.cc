@@ -232,7 +232,7 @@ Status WriteEvalReport(const std::string& path, std::string_view subtitle,
     c.y_label = std::string(r.mean.epoch_metric);
     c.markers = epochs.size() <= 60;
     c.height = 260;
-    Series s{Name(r.algorithm), {}, epochs};
+    Series s{Name(r.algorithm), {}, epochs, {}};
     for (size_t e = 0; e < epochs.size(); ++e) s.x.push_back(static_cast<double>(e + 1));
     c.series.push_back(std::move(s));
     report.AddLineChart(c);
