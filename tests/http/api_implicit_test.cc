@@ -86,5 +86,40 @@ TEST_F(ImplicitApiTest, RetrainInstallsIalsAndARestartServesTheSame) {
   EXPECT_EQ(Get("/v1/users/a0/recommendations?n=5").body, before);
 }
 
+// The bpr objective behind the same API: learns the tastes online and
+// retrains with bpr.
+class BprApiTest : public ImplicitApiTest {
+ protected:
+  BprApiTest() {
+    engine_options_.objective = engine::Objective::kBpr;
+    engine_options_.signal = engine::BprTrainOptions{}.signal;
+    store_options_.training.algorithm = engine::Algorithm::kBpr;
+    store_options_.training.bpr.epochs = 20;
+  }
+};
+
+TEST_F(BprApiTest, RecommendsFromTheUsersTasteAndRetrainsWithBpr) {
+  Start();
+  // The two tastes several times over: BPR learns from repeated evidence.
+  for (int round = 0; round < 5; ++round) SeedTwoTastes();
+  for (const char* user : {"a0", "b1"}) {
+    const ClientResponse r = Get(fmt::format("/v1/users/{}/recommendations?n=2", user));
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(Json(r).at("source"), "model") << r.body;
+    for (const std::string& item : Items(r)) EXPECT_EQ(item[0], user[0]) << user << ": " << r.body;
+  }
+  EXPECT_EQ(Json(Get("/v1/admin/status")).at("objective"), "bpr");
+  ASSERT_EQ(Post("/v1/admin/retrain", "").status, 202u);
+  json::value status;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    status = Json(Get("/v1/admin/status"));
+    if (status.at("retrain").at("state") != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(status.at("retrain").at("state"), "succeeded") << status.at("retrain").at("error");
+  EXPECT_EQ(status.at("retrain").at("algorithm"), "bpr");
+}
+
 }  // namespace
 }  // namespace streamrec::http::testing
