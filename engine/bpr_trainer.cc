@@ -104,13 +104,6 @@ Status ValidateBprOptions(const BprTrainOptions& o) {
   return Status::OK();
 }
 
-BprOnlineOptions BprOnlineOptions::FromTraining(const BprTrainOptions& t) {
-  BprOnlineOptions o;
-  o.regularization = t.regularization;
-  o.bias_regularization = t.bias_regularization;
-  return o;
-}
-
 Status BprOnlineOptions::Validate() const {
   if (!(learning_rate > 0.0f) || !std::isfinite(learning_rate)) {
     return Status::InvalidArgument("BPR online learning rate must be finite and > 0");

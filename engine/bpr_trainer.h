@@ -85,7 +85,6 @@ struct BprOnlineOptions {
   // is deterministic without sampler state).
   uint64_t seed = 13;
 
-  static BprOnlineOptions FromTraining(const BprTrainOptions& trained);
   Status Validate() const;
 };
 

@@ -61,6 +61,14 @@ bool PredictsRatings(Algorithm a) {
 
 bool LearnsFromInteractions(Algorithm a) { return a == Algorithm::kIals || a == Algorithm::kBpr; }
 
+std::optional<float> TrainingTarget(const EventTypes& types, EventTypeId type, float value,
+                                    const EvalOptions& options) {
+  if (!LearnsFromInteractions(options.algorithm)) return types.Target(type, value);
+  const ImplicitSignalOptions& signal =
+      options.algorithm == Algorithm::kBpr ? options.bpr.signal : options.ials.signal;
+  return ImplicitTarget(types, type, value, signal);
+}
+
 std::string_view AlgorithmName(Algorithm a) {
   switch (a) {
     case Algorithm::kSgd:

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "engine/batch_trainer.h"
 #include "engine/bpmf_trainer.h"
 #include "engine/bpr_trainer.h"
+#include "engine/event_types.h"
 #include "engine/ials_trainer.h"
 #include "engine/metrics.h"
 #include "engine/mf_model.h"
@@ -100,6 +102,13 @@ StatusOr<EvalResult> EvaluateSplit(const EvalSplit& split, const EvalOptions& op
 // (e.g. updated online). The model must cover split.num_users/num_items.
 RankingMetrics EvaluateRanking(const EvalSplit& split, const MFModel& model,
                                const EvalOptions& options);
+
+// The target of the TrainingExample an event of `type` gives
+// options.algorithm: for ials and bpr every event's ImplicitTarget (under
+// that algorithm's signal), for the others the rating or implied rating
+// (nullopt for a type with neither: the event does not train them).
+std::optional<float> TrainingTarget(const EventTypes& types, EventTypeId type, float value,
+                                    const EvalOptions& options);
 
 // Trains a model on `train` with the configured algorithm (exposed for the
 // tools' demo and retrain paths). epoch_rmse (optional) collects the

@@ -128,7 +128,6 @@ class ImplicitOnlineUpdater {
   uint64_t row_updates() const { return row_updates_; }
   size_t user_rows() const { return user_cells_.size(); }
   size_t item_rows() const { return item_cells_.size(); }
-  size_t num_cells() const { return cells_.size(); }
   // Checks `state` against itself and a model of `num_users` x `num_items`
   // rows (Gramians k x k, tracked rows within the model, every cell once in
   // its user's and its item's history, ids known, strengths finite and > 0)

@@ -146,15 +146,9 @@ Status PrequentialEvaluator::Observe(const Event& e) {
   if (hybrid_) STREAMREC_RETURN_IF_ERROR(hybrid_->Apply(e));
   ++counts_.events;
   if (needs_batch_) {
-    const uint32_t u = *online_->users().Find(e.user), i = *online_->items().Find(e.item);
-    const EvalOptions& batch = options_.retrain;
-    if (LearnsFromInteractions(batch.algorithm)) {
-      const ImplicitSignalOptions& signal =
-          batch.algorithm == Algorithm::kBpr ? batch.bpr.signal : batch.ials.signal;
+    if (const auto target = TrainingTarget(online_->types(), e.type, e.value, options_.retrain)) {
       history_.push_back(
-          {u, i, ImplicitTarget(online_->types(), e.type, e.value, signal), spec.weight});
-    } else if (const auto target = online_->types().Target(e.type, e.value)) {
-      history_.push_back({u, i, *target, spec.weight});
+          {*online_->users().Find(e.user), *online_->items().Find(e.item), *target, spec.weight});
     }
     if (counts_.events % options_.retrain_every == 0) STREAMREC_RETURN_IF_ERROR(Retrain());
   }

@@ -308,17 +308,11 @@ void LiveStore::Impl::RunRetrain(uint64_t through_seq, std::vector<std::string> 
   if (!user_ids.ok()) return fail(user_ids.status());
   if (!item_ids.ok()) return fail(item_ids.status());
   // ials and bpr learn from every interaction, the rating models from
-  // events with a rating or implied rating (as the online model learns).
-  const bool interactions = engine::LearnsFromInteractions(options.training.algorithm);
-  const engine::ImplicitSignalOptions& signal =
-      options.training.algorithm == engine::Algorithm::kBpr ? options.training.bpr.signal
-                                                            : options.training.ials.signal;
+  // events with a rating or implied rating (engine::TrainingTarget).
   Status scan = log->Scan(1, through_seq, [&](const StoredEvent& e) {
     const auto type = types->Find(e.type);
     if (!type) return true;
-    const auto target =
-        interactions ? std::optional<float>(engine::ImplicitTarget(*types, *type, e.value, signal))
-                     : types->Target(*type, e.value);
+    const auto target = engine::TrainingTarget(*types, *type, e.value, options.training);
     const auto u = user_ids->Find(e.user);
     const auto i = item_ids->Find(e.item);
     // Users forgotten since have no id; their rows are zeroed on install.

@@ -10,6 +10,29 @@ namespace streamrec::tools {
 
 namespace po = boost::program_options;
 
+namespace {
+
+// The retrain algorithm an objective takes when none is named.
+engine::Algorithm RetrainAlgorithmOf(engine::Objective objective) {
+  switch (objective) {
+    case engine::Objective::kImplicit:
+      return engine::Algorithm::kIals;
+    case engine::Objective::kBpr:
+      return engine::Algorithm::kBpr;
+    case engine::Objective::kRating:
+      break;
+  }
+  return engine::Algorithm::kAls;
+}
+
+// The signal the live model learns from: its retrain algorithm's.
+const engine::ImplicitSignalOptions& SignalOf(engine::Objective objective,
+                                              const engine::EvalOptions& training) {
+  return objective == engine::Objective::kBpr ? training.bpr.signal : training.ials.signal;
+}
+
+}  // namespace
+
 void DescribeModelKeys(po::options_description* d, engine::RecommenderOptions* r,
                        engine::EvalOptions* training, std::string* objective) {
   engine::ImplicitOnlineOptions& im = r->implicit;
@@ -41,22 +64,14 @@ Status ApplyObjective(const std::string& path, const std::string& objective,
         fmt::format("{}: model.objective: {}", path, parsed.status().message()));
   }
   r->objective = *parsed;
-  if (algorithm->empty()) {
-    *algorithm = *parsed == engine::Objective::kImplicit ? "ials"
-                 : *parsed == engine::Objective::kBpr    ? "bpr"
-                                                         : "als";
-  }
+  if (algorithm->empty()) *algorithm = engine::AlgorithmName(RetrainAlgorithmOf(*parsed));
   return Status::OK();
 }
 
 void SetObjective(engine::Objective objective, Config* c) {
   c->recommender.objective = objective;
-  c->recommender.signal =
-      objective == engine::Objective::kBpr ? c->training.bpr.signal : c->training.ials.signal;
-  const engine::Algorithm algorithm =
-      objective == engine::Objective::kImplicit ? engine::Algorithm::kIals
-      : objective == engine::Objective::kBpr    ? engine::Algorithm::kBpr
-                                                : engine::Algorithm::kAls;
+  c->recommender.signal = SignalOf(objective, c->training);
+  const engine::Algorithm algorithm = RetrainAlgorithmOf(objective);
   c->algorithm = std::string(engine::AlgorithmName(algorithm));
   c->training.algorithm = algorithm;
   c->live.training.algorithm = algorithm;
@@ -81,7 +96,7 @@ Status ApplyImplicitKeys(const std::string& path, const engine::EvalOptions& tra
   r->implicit.update_items = online.update_items;
   r->implicit.max_user_cells = online.max_user_cells;
   r->implicit.max_item_cells = online.max_item_cells;
-  r->signal = r->objective == engine::Objective::kBpr ? training.bpr.signal : ials.signal;
+  r->signal = SignalOf(r->objective, training);
   if (Status st = engine::ImplicitOnlineUpdater::Validate(r->implicit); !st.ok()) {
     return Status::InvalidArgument(fmt::format("{}: learner.implicit_*: {}", path, st.message()));
   }

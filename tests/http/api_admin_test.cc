@@ -140,15 +140,8 @@ TEST_F(ApiTest, AdminSnapshotRetrainAndStatus) {
   EXPECT_TRUE(r.status == 409u || r.status == 202u) << r.body;
 
   json::value status;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    r = Get("/v1/admin/status");
-    ASSERT_EQ(r.status, 200u) << r.body;
-    status = Json(r);
-    if (status.at("retrain").at("state") != "running") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_EQ(status.at("retrain").at("state"), "succeeded") << r.body;
+  ASSERT_NO_FATAL_FAILURE(WaitForRetrain(&status));
+  EXPECT_EQ(status.at("retrain").at("state"), "succeeded") << status.at("retrain");
   EXPECT_GE(status.at("retrain").at("runs").as_int64(), 1);
   for (const char* field :
        {"applied_seq", "durable_seq", "events_applied", "pending_events", "users", "items",

@@ -8,10 +8,12 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "http/api.h"
 #include "http/client.h"
@@ -118,6 +120,20 @@ class ApiTest : public ::testing::Test {
     const ClientResponse r = Post("/v1/events", body);
     EXPECT_EQ(r.status, 200u) << r.body;
     return Json(r);
+  }
+
+  // Polls GET /v1/admin/status (each must answer 200) until the retrain is
+  // no longer running, for up to 30 s; *status gets the last answer. Call
+  // it under ASSERT_NO_FATAL_FAILURE.
+  void WaitForRetrain(json::value* status) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      const ClientResponse r = Get("/v1/admin/status");
+      ASSERT_EQ(r.status, 200u) << r.body;
+      *status = Json(r);
+      if (status->at("retrain").at("state") != "running") return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
 
   // Item ids of a response's "items".

@@ -2,9 +2,6 @@
 // implicit): recommendations are preferences learned online from every
 // event type, the admin retrain installs iALS, and status says which model
 // runs.
-#include <chrono>
-#include <thread>
-
 #include "tests/http/api_fixture.h"
 
 namespace streamrec::http::testing {
@@ -69,12 +66,7 @@ TEST_F(ImplicitApiTest, RetrainInstallsIalsAndARestartServesTheSame) {
   SeedTwoTastes();
   ASSERT_EQ(Post("/v1/admin/retrain", "").status, 202u);
   json::value status;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    status = Json(Get("/v1/admin/status"));
-    if (status.at("retrain").at("state") != "running") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  ASSERT_NO_FATAL_FAILURE(WaitForRetrain(&status));
   ASSERT_EQ(status.at("retrain").at("state"), "succeeded") << status.at("retrain").at("error");
   EXPECT_EQ(status.at("retrain").at("algorithm"), "ials");
   const std::string before = Get("/v1/users/a0/recommendations?n=5").body;
@@ -111,12 +103,7 @@ TEST_F(BprApiTest, RecommendsFromTheUsersTasteAndRetrainsWithBpr) {
   EXPECT_EQ(Json(Get("/v1/admin/status")).at("objective"), "bpr");
   ASSERT_EQ(Post("/v1/admin/retrain", "").status, 202u);
   json::value status;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    status = Json(Get("/v1/admin/status"));
-    if (status.at("retrain").at("state") != "running") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  ASSERT_NO_FATAL_FAILURE(WaitForRetrain(&status));
   ASSERT_EQ(status.at("retrain").at("state"), "succeeded") << status.at("retrain").at("error");
   EXPECT_EQ(status.at("retrain").at("algorithm"), "bpr");
 }

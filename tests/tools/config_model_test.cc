@@ -1,48 +1,16 @@
 // LoadConfig for what the live model learns: [model] objective, the
 // implicit online update's [learner] keys and the iALS/BPR [training] keys.
-#include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
 #include <string>
 
+#include "tests/tools/config_fixture.h"
 #include "tools/config.h"
 
 namespace streamrec::tools {
 namespace {
 
-namespace fs = std::filesystem;
-
-class ConfigModelTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = (fs::temp_directory_path() /
-             fmt::format("streamrec_config_model_{}_{}.conf", getpid(), info->name()))
-                .string();
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove(path_, ec);
-  }
-  StatusOr<Config> Load(const std::string& text) {
-    std::ofstream(path_, std::ios::trunc) << text;
-    return LoadConfig(path_);
-  }
-  void ExpectError(const std::string& text, std::initializer_list<std::string> needles) {
-    StatusOr<Config> c = Load(text);
-    ASSERT_FALSE(c.ok()) << text;
-    EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
-    EXPECT_NE(c.status().message().find(path_), std::string::npos) << c.status().message();
-    for (const std::string& n : needles) {
-      EXPECT_NE(c.status().message().find(n), std::string::npos)
-          << "'" << n << "' not in: " << c.status().message();
-    }
-  }
-  std::string path_;
-};
+using ConfigModelTest = testing::ConfigFileTest;
 
 TEST_F(ConfigModelTest, DefaultIsTheImplicitModelRetrainedWithIals) {
   const Config d = DefaultConfig();

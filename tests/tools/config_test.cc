@@ -5,53 +5,28 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "tests/tools/config_fixture.h"
+
 namespace streamrec::tools {
 namespace {
 
-namespace fs = std::filesystem;
-
-class ConfigTest : public ::testing::Test {
+class ConfigTest : public testing::ConfigFileTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = (fs::temp_directory_path() /
-             fmt::format("streamrec_config_{}_{}.conf", getpid(), info->name()))
-                .string();
-  }
   void TearDown() override {
-    std::error_code ec;
-    fs::remove(path_, ec);
+    ConfigFileTest::TearDown();
     unsetenv(kApiKeysEnv);
-  }
-  StatusOr<Config> Load(const std::string& text) {
-    std::ofstream(path_, std::ios::trunc) << text;
-    return LoadConfig(path_);
-  }
-  // Expects `text` refused with a message naming the file and every needle.
-  void ExpectError(const std::string& text, std::initializer_list<std::string> needles) {
-    StatusOr<Config> c = Load(text);
-    ASSERT_FALSE(c.ok()) << text;
-    EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument) << text;
-    const std::string msg(c.status().message());
-    EXPECT_NE(msg.find(path_), std::string::npos) << msg;
-    for (const std::string& n : needles) {
-      EXPECT_NE(msg.find(n), std::string::npos) << "'" << n << "' not in: " << msg;
-    }
   }
   const engine::EventTypeSpec& Spec(const Config& c, std::string_view name) {
     const std::optional<engine::EventTypeId> id = c.types.Find(name);
     EXPECT_TRUE(id.has_value()) << name;
     return c.types.spec(id.value_or(0));
   }
-
-  std::string path_;
 };
 
 TEST_F(ConfigTest, ShippedConfigMatchesBuiltInDefaults) {
