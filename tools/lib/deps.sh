@@ -7,7 +7,7 @@
 STREAMREC_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
-  libeigen3-dev librocksdb-dev libfmt-dev libgtest-dev
+  libeigen3-dev librocksdb-dev libfmt-dev libgtest-dev ccache
 )
 
 streamrec_install_deps() {
