@@ -182,28 +182,38 @@ std::string_view ScopeName(uint32_t scope) {
   return "unknown";
 }
 
-// True if the request may use a route of `scope`; otherwise answers 401 or
-// 403 and returns false.
-bool Authorize(const std::vector<ApiKey>& keys, const Request& req, uint32_t scope,
-               const internal::Reply& reply) {
-  if (scope == 0) return true;
+// The 401 or 403 for a request that may not use a route of `scope`;
+// nullopt if it may.
+std::optional<Response> AuthFailure(const std::vector<ApiKey>& keys, const RequestHeader& req,
+                                    uint32_t scope, unsigned version, bool keep_alive) {
+  if (scope == 0) return std::nullopt;
   switch (CheckApiKey(keys, PresentedSecret(req), scope)) {
     case AuthResult::kOk:
-      return true;
+      return std::nullopt;
     case AuthResult::kUnauthenticated: {
       Response res = ErrorResponse(
           beast_http::status::unauthorized, "unauthenticated",
           "a valid API key is required: 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
-          reply.version(), reply.keep_alive());
+          version, keep_alive);
       res.set(beast_http::field::www_authenticate, "Bearer realm=\"streamrec\"");
-      reply.Send(std::move(res));
-      return false;
+      return res;
     }
     case AuthResult::kForbidden:
-      reply.Error(beast_http::status::forbidden, "permission_denied",
-                  fmt::format("this API key lacks the '{}' scope", ScopeName(scope)));
-      return false;
+      break;
   }
+  return ErrorResponse(beast_http::status::forbidden, "permission_denied",
+                       fmt::format("this API key lacks the '{}' scope", ScopeName(scope)), version,
+                       keep_alive);
+}
+
+// True if the request may use a route of `scope`; otherwise answers 401 or
+// 403 and returns false.
+bool Authorize(const std::vector<ApiKey>& keys, const Request& req, uint32_t scope,
+               const internal::Reply& reply) {
+  std::optional<Response> failure =
+      AuthFailure(keys, req, scope, reply.version(), reply.keep_alive());
+  if (!failure) return true;
+  reply.Send(std::move(*failure));
   return false;
 }
 
@@ -240,10 +250,32 @@ Api::~Api() = default;
 
 void Api::OnRejected(unsigned status) { metrics_.Record(RouteId::kTransport, status, 0.0); }
 
+std::optional<Response> Api::CheckHeader(const RequestHeader& header) {
+  if (options_.keys.empty()) return std::nullopt;
+  // A target that does not parse and an unknown route are answered by
+  // Handle once the body is in (within body_limit and the server's budget
+  // for bodies in flight); here only a known route's missing or wrong key.
+  StatusOr<Target> target = Target::Parse(header.target());
+  if (!target.ok()) return std::nullopt;
+  const RouteMatch m = MatchRoute(header.method(), target->segments);
+  if (m.pattern == nullptr) return std::nullopt;
+  std::optional<Response> failure =
+      AuthFailure(options_.keys, header, m.pattern->scope, header.version(), false);
+  if (failure) metrics_.Record(m.pattern->route, failure->result_int(), 0.0);
+  return failure;
+}
+
 void Api::Handle(Request req, Responder respond) {
   const auto start = std::chrono::steady_clock::now();
-  const Target target = SplitTarget(req.target());
-  const RouteMatch m = MatchRoute(req.method(), SplitPath(target.path));
+  StatusOr<Target> parsed = Target::Parse(req.target());
+  if (!parsed.ok()) {
+    internal::Reply bad(&metrics_, RouteId::kNotFound, req.version(), req.keep_alive(),
+                        std::move(respond), start);
+    bad.Error(parsed.status());
+    return;
+  }
+  const Target& target = *parsed;
+  const RouteMatch m = MatchRoute(req.method(), target.segments);
   internal::Reply reply(&metrics_, m.pattern ? m.pattern->route : RouteId::kNotFound, req.version(),
                         req.keep_alive(), std::move(respond), start);
   try {

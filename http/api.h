@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,8 @@ class Api : public Handler {
 
   void Handle(Request req, Responder respond) override;
   void OnRejected(unsigned status) override;
+  // 401 or 403 before the body is read (see Handler::CheckHeader).
+  std::optional<Response> CheckHeader(const RequestHeader& header) override;
 
   // Request counts, latency histograms and store gauges.
   const HttpMetrics& metrics() const { return metrics_; }

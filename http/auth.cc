@@ -27,7 +27,7 @@ unsigned PaddedByte(std::string_view s, size_t i) {
 
 }  // namespace
 
-std::string_view PresentedSecret(const Request& req) {
+std::string_view PresentedSecret(const RequestHeader& req) {
   const auto auth = req.find(boost::beast::http::field::authorization);
   if (auth != req.end()) {
     const std::string_view v = Trim(auth->value());

@@ -27,7 +27,7 @@ enum class AuthResult {
 };
 
 // The presented secret: the Bearer token, else X-API-Key, else "".
-std::string_view PresentedSecret(const Request& req);
+std::string_view PresentedSecret(const RequestHeader& req);
 
 // `scope` is one Scope bit. *matched (optional) gets the key that matched
 // (null if none). An empty `keys` lets everything through; a key with an

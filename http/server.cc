@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -35,6 +36,8 @@ namespace {
 // Pause before accepting again after a failed accept (EMFILE, ENOBUFS):
 // retrying at once would spin while the condition lasts.
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(50);
+// Connections over a limit being read for a health probe at once.
+constexpr size_t kMaxRefused = 256;
 
 // Accepts connections and hands each to a Session on a strand of its own.
 // Thread-safety: everything runs on the acceptor's strand.
@@ -102,20 +105,43 @@ class Listener : public std::enable_shared_from_this<Listener> {
       });
       return;
     }
+    Admit(std::move(socket));
+    DoAccept();
+  }
+
+  // Serves `socket`, or, over a limit, lets it ask for a health probe only.
+  void Admit(tcp::socket socket) {
+    error_code ec;
+    const tcp::endpoint peer = socket.remote_endpoint(ec);
+    if (ec) return;  // already gone: dropping the socket closes it
+    std::string address;
+    if (context_->options.max_connections_per_address > 0) {
+      address = peer.address().to_string();
+      if (!context_->AcquireAddress(address)) {
+        return Refuse(std::move(socket), "too many connections from your address; retry later");
+      }
+    }
     if (context_->open_connections.load(std::memory_order_relaxed) >=
         context_->options.max_connections) {
-      // Refused sessions hold no slot; each lives at most a write and a
-      // short linger.
-      std::make_shared<Session>(std::move(socket), context_, /*counted=*/false)->Refuse();
-    } else {
-      // Only this strand adds to the count, so load-then-add cannot
-      // overshoot max_connections.
-      context_->open_connections.fetch_add(1, std::memory_order_relaxed);
-      auto session = std::make_shared<Session>(std::move(socket), context_, /*counted=*/true);
-      // Not registered once shutting down: dropping it closes the socket.
-      if (context_->Register(session->id(), session)) session->Run();
+      if (!address.empty()) context_->ReleaseAddress(address);
+      return Refuse(std::move(socket), "too many connections; retry later");
     }
-    DoAccept();
+    // Only this strand adds to the count, so load-then-add cannot
+    // overshoot max_connections.
+    context_->open_connections.fetch_add(1, std::memory_order_relaxed);
+    auto session = std::make_shared<Session>(std::move(socket), context_, /*counted=*/true,
+                                             std::move(address));
+    // Not registered once shutting down: dropping it closes the socket.
+    if (context_->Register(session->id(), session)) session->Run();
+  }
+
+  // Refused sessions hold no slot; each lives at most one short read, a
+  // write and a short linger. Past kMaxRefused of them the socket is closed
+  // at once, so a flood cannot pile them up either.
+  void Refuse(tcp::socket socket, std::string message) {
+    if (context_->refused_connections.load(std::memory_order_relaxed) >= kMaxRefused) return;
+    std::make_shared<Session>(std::move(socket), context_, /*counted=*/false, std::string())
+        ->Refuse(std::move(message));
   }
 
   asio::io_context& ioc_;

@@ -3,8 +3,19 @@
 // per connection, keep-alive, explicit body and header limits, a deadline
 // on every read and write, and an idle timeout between requests. Each
 // complete request goes to the Handler (http/handler.h); the transport
-// itself answers only what never reaches it (413, 431, 400, 408), with the
-// same JSON error shape.
+// itself answers only what never reaches it (413, 431, 400, 408, 501, 503),
+// with the same JSON error shape.
+//
+// Framing is strict (RFC 9112): a Transfer-Encoding other than a lone final
+// "chunked" is 400 (501 for a known coding before it) and closes the
+// connection, so a body can never be read as a second request; trailer
+// fields of a chunked body are dropped, never merged into the headers; an
+// HTTP/1.1 request without exactly one Host is 400.
+//
+// Overload. Beyond max_connections, or max_connections_per_address from one
+// address, a connection is still read for one request under a short
+// deadline: GET /healthz and /readyz are served, so probes keep working
+// while one client holds every slot; anything else gets 503.
 //
 // Shutdown(): stop accepting, close idle connections, let in-flight
 // requests finish and their responses be written (with Connection: close),
@@ -47,6 +58,15 @@ struct ServerOptions {
   // Connections held at once; further ones are accepted and closed at once
   // (with a 503 written) so the accept queue cannot grow without bound.
   size_t max_connections = 4096;
+  // Connections held at once from one client address (0: no limit), so one
+  // client cannot take every slot. Behind a load balancer or proxy every
+  // connection comes from its address: raise this (or 0) there.
+  size_t max_connections_per_address = 1024;
+  // Bytes of request bodies being read or handled at once, across all
+  // connections. A request whose Content-Length (or, chunked, body_limit)
+  // would pass it is answered 503 with Retry-After before its body is read,
+  // so many large uploads cannot exhaust memory together.
+  size_t max_body_bytes_in_flight = 256u << 20;
 };
 
 class Server {

@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
+#include <iterator>
+#include <string>
+#include <vector>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
@@ -42,6 +46,14 @@ std::chrono::steady_clock::duration Seconds(double s) {
 // the client to finish sending a request we will not read, so that it sees
 // our error instead of a TCP reset.
 constexpr double kLingerSeconds = 1.0;
+// How long a connection over a limit may take to send its one request.
+constexpr double kProbeReadSeconds = 2.0;
+// Retry-After, seconds, on the transport's own 503s.
+constexpr std::string_view kRetryAfterSeconds = "1";
+// Content codings RFC 9110 registers: a body sent with one is 501 (we do
+// not decode them), anything else unknown is 400.
+constexpr std::string_view kKnownCodings[] = {"gzip", "x-gzip", "deflate", "compress",
+                                              "x-compress"};
 // Read size while waiting for a request's first bytes, and while draining.
 constexpr size_t kReadChunk = 4096;
 
@@ -65,6 +77,38 @@ void ServerContext::Unregister(uint64_t id) {
   sessions.erase(id);
 }
 
+bool ServerContext::AcquireAddress(const std::string& address) {
+  std::lock_guard<std::mutex> lock(mu);
+  auto [it, inserted] = per_address.try_emplace(address, 0);
+  if (it->second >= options.max_connections_per_address) return false;
+  ++it->second;
+  return true;
+}
+
+void ServerContext::ReleaseAddress(const std::string& address) {
+  std::lock_guard<std::mutex> lock(mu);
+  const auto it = per_address.find(address);
+  if (it == per_address.end()) return;
+  if (--it->second == 0) per_address.erase(it);
+}
+
+bool ServerContext::ReserveBody(size_t bytes) {
+  size_t current = body_bytes_in_flight.load(std::memory_order_relaxed);
+  do {
+    // A body larger than the whole budget still gets in alone.
+    if (current != 0 && (current > options.max_body_bytes_in_flight ||
+                         bytes > options.max_body_bytes_in_flight - current)) {
+      return false;
+    }
+  } while (!body_bytes_in_flight.compare_exchange_weak(current, current + bytes,
+                                                       std::memory_order_relaxed));
+  return true;
+}
+
+void ServerContext::ReleaseBody(size_t bytes) {
+  body_bytes_in_flight.fetch_sub(bytes, std::memory_order_relaxed);
+}
+
 std::vector<std::shared_ptr<Session>> ServerContext::BeginShutdown() {
   std::vector<std::shared_ptr<Session>> open;
   std::lock_guard<std::mutex> lock(mu);
@@ -82,15 +126,26 @@ std::vector<std::shared_ptr<Session>> ServerContext::BeginShutdown() {
 
 // ---- Session -------------------------------------------------------------
 
-// The Responder's state. The first call moves the session and the work
-// guard out, so a Responder kept (or called again) after that holds nothing
-// and is harmless; until then the work guard keeps the io_context running,
-// which is how Shutdown() waits for in-flight requests. A Responder dropped
-// uncalled (a Handler bug) answers 500 rather than leave the client hanging.
+// The Responder's state, shared by every copy of the Responder the Handler
+// (and through it the store) holds.
+//
+// Ownership and shutdown order. A PendingResponse keeps tracked work on the
+// io_context from the moment the request is handed to the Handler until the
+// last copy of its Responder is destroyed, not merely called: the store may
+// drop a callback well after running it (a queued op freed later on its own
+// thread). So the server threads keep running, and Server::Wait() keeps
+// waiting, until nothing outside the server holds any executor or handler of
+// it; only then can ~Server destroy the io_context. Members are destroyed in
+// reverse order, so the strand reference goes before the work guard that
+// lets the io_context stop.
+//
+// The first call posts the write and moves the session out; later calls are
+// refused. A Responder dropped uncalled (a Handler bug) answers 500 rather
+// than leave the client hanging.
 struct Session::PendingResponse {
   ~PendingResponse() {
     if (!session) return;
-    asio::post(strand, [session = std::move(session), work = std::move(work)] {
+    asio::post(strand, [session = std::move(session)] {
       session->DoWrite(ErrorResponse(bhttp::status::internal_server_error, "internal",
                                      "the request was dropped without a response", 11, false));
     });
@@ -99,28 +154,35 @@ struct Session::PendingResponse {
   // Posts the write of `res` to the strand; false if already answered.
   bool Respond(Response res) {
     if (called.exchange(true, std::memory_order_acq_rel)) return false;
-    asio::post(strand, [session = std::move(session), work = std::move(work),
-                        res = std::move(res)]() mutable { session->DoWrite(std::move(res)); });
+    asio::post(strand, [session = std::move(session), res = std::move(res)]() mutable {
+      session->DoWrite(std::move(res));
+    });
     return true;
   }
 
+  // Declared first, destroyed last: see the comment above.
+  asio::any_io_executor work;  // outstanding_work.tracked
   std::atomic<bool> called{false};
   std::shared_ptr<Session> session;
   asio::any_io_executor strand;
-  asio::any_io_executor work;  // outstanding_work.tracked
 };
 
-Session::Session(asio::ip::tcp::socket&& socket, ServerContext* context, bool counted)
+Session::Session(asio::ip::tcp::socket&& socket, ServerContext* context, bool counted,
+                 std::string address)
     : context_(context),
       options_(context->options),
       id_(context->next_session_id.fetch_add(1, std::memory_order_relaxed)),
       counted_(counted),
+      address_(std::move(address)),
       stream_(std::move(socket)),
       read_deadline_(stream_.get_executor()) {}
 
 Session::~Session() {
   context_->Unregister(id_);
+  ReleaseBody();
   if (counted_) context_->open_connections.fetch_sub(1, std::memory_order_relaxed);
+  if (!address_.empty()) context_->ReleaseAddress(address_);
+  if (probe_only_) context_->refused_connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void Session::Run() {
@@ -130,11 +192,12 @@ void Session::Run() {
                  beast::bind_front_handler(&Session::DoWaitForRequest, shared_from_this()));
 }
 
-void Session::Refuse() {
-  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-    self->DoReject(bhttp::status::service_unavailable, "unavailable",
-                   "too many connections; retry later", /*linger=*/true);
-  });
+void Session::Refuse(std::string message) {
+  probe_only_ = true;
+  refuse_message_ = std::move(message);
+  context_->refused_connections.fetch_add(1, std::memory_order_relaxed);
+  asio::dispatch(stream_.get_executor(),
+                 beast::bind_front_handler(&Session::DoReadHeader, shared_from_this()));
 }
 
 void Session::OnShutdown() {
@@ -164,7 +227,9 @@ void Session::DoReadHeader() {
   state_ = State::kReading;
   read_deadline_fired_ = false;
   stream_.expires_never();  // read_deadline_ times the request instead
-  read_deadline_.expires_after(Seconds(options_.read_timeout_seconds));
+  read_deadline_.expires_after(Seconds(
+      probe_only_ ? std::min(kProbeReadSeconds, options_.read_timeout_seconds)
+                  : options_.read_timeout_seconds));
   read_deadline_.async_wait(
       beast::bind_front_handler(&Session::OnReadDeadline, shared_from_this()));
 
@@ -182,11 +247,119 @@ void Session::OnReadHeader(beast::error_code ec, size_t) {
   // here too so the 413 never depends on how the parser reports it.
   const auto length = parser_->content_length();
   if (length && *length > options_.body_limit) return OnReadError(bhttp::error::body_limit);
+  if (!CheckHeader()) return;
   const auto& header = parser_->get();
   if (beast::iequals(header[bhttp::field::expect], "100-continue") && !parser_->is_done()) {
     return DoWriteContinue();
   }
   DoReadBody();
+}
+
+bool Session::CheckHeader() {
+  const auto& header = parser_->get();
+  const auto bad = [&](std::string message) {
+    DoReject(bhttp::status::bad_request, "bad_request", message, /*linger=*/true);
+    return false;
+  };
+  // RFC 9112 3.2: exactly one Host in an HTTP/1.1 request.
+  if (header.version() >= 11) {
+    const size_t hosts = header.count(bhttp::field::host);
+    if (hosts == 0) return bad("an HTTP/1.1 request must carry a Host header");
+    if (hosts > 1) return bad("more than one Host header");
+  }
+  // RFC 9112 6.1 and 6.3: only a final "chunked" frames a request body. Any
+  // other Transfer-Encoding would leave the body to be read as the next
+  // request (smuggling), so it is refused and the connection closed.
+  std::vector<std::string> codings;
+  const auto te = header.equal_range(bhttp::field::transfer_encoding);
+  for (auto it = te.first; it != te.second; ++it) {
+    std::string_view rest = it->value();
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      std::string_view coding = rest.substr(0, std::min(comma, rest.find(';')));
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) {
+        coding.remove_prefix(1);
+      }
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) {
+        coding.remove_suffix(1);
+      }
+      if (coding.empty()) continue;
+      std::string lower(coding.substr(0, 40));
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      codings.push_back(std::move(lower));
+    }
+  }
+  if (te.first != te.second) {
+    if (codings.empty() || codings.back() != "chunked") {
+      return bad("Transfer-Encoding must end in 'chunked'");
+    }
+    for (size_t i = 0; i + 1 < codings.size(); ++i) {
+      const std::string& c = codings[i];
+      if (std::find(std::begin(kKnownCodings), std::end(kKnownCodings), c) ==
+          std::end(kKnownCodings)) {
+        return bad(fmt::format("unknown Transfer-Encoding '{}'", c));
+      }
+      DoReject(bhttp::status::not_implemented, "not_implemented",
+               fmt::format("Transfer-Encoding '{}' is not supported; send the body "
+                           "with 'chunked' alone",
+                           c),
+               /*linger=*/true);
+      return false;
+    }
+    chunked_header_.emplace(header.base());  // DropTrailers restores it
+  }
+  if (probe_only_) {
+    const std::string_view target = header.target();
+    const std::string_view path = target.substr(0, target.find('?'));
+    if (header.method() == bhttp::verb::get && (path == "/healthz" || path == "/readyz")) {
+      return true;
+    }
+    DoReject(bhttp::status::service_unavailable, "unavailable", refuse_message_,
+             /*linger=*/true);
+    return false;
+  }
+  if (parser_->is_done()) return true;  // no body follows
+  // Before a byte of the body: the Handler's own check (authentication),
+  // then the budget for bodies in flight.
+  std::optional<Response> early;
+  try {
+    early = context_->handler->CheckHeader(header);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "streamrec http: CheckHeader threw: %s\n", e.what());
+    early = ErrorResponse(bhttp::status::internal_server_error, "internal",
+                          "the request handler failed", version_, false);
+  }
+  if (early) {
+    DoRejectWith(std::move(*early), /*linger=*/true);
+    return false;
+  }
+  const auto length = parser_->content_length();
+  const size_t want = length ? static_cast<size_t>(*length) : options_.body_limit;
+  if (!context_->ReserveBody(want)) {
+    DoReject(bhttp::status::service_unavailable, "unavailable",
+             "the server is receiving too many request bodies at once; retry later",
+             /*linger=*/true);
+    return false;
+  }
+  body_reserved_ = want;
+  return true;
+}
+
+void Session::DropTrailers() {
+  if (!chunked_header_) return;
+  // Trailer fields (RFC 9112 7.1.2) are merged into the header by the
+  // parser; none of them may act as a header (a key in a trailer must not
+  // authenticate), so the header read before the body is put back.
+  parser_->get().base() = std::move(*chunked_header_);
+  chunked_header_.reset();
+}
+
+void Session::ReleaseBody() {
+  if (body_reserved_ == 0) return;
+  context_->ReleaseBody(body_reserved_);
+  body_reserved_ = 0;
 }
 
 void Session::DoWriteContinue() {
@@ -210,6 +383,7 @@ void Session::DoReadBody() {
 
 void Session::OnReadBody(beast::error_code ec, size_t) {
   if (ec) return OnReadError(ec);
+  DropTrailers();
   DoHandle();
 }
 
@@ -284,6 +458,8 @@ void Session::DoHandle() {
     pending->Respond(ErrorResponse(bhttp::status::internal_server_error, "internal",
                                    "the request handler failed", version_, keep_alive_));
   }
+  // The request, body included, was moved into Handle and is gone with it.
+  ReleaseBody();
 }
 
 void Session::DoWrite(Response res) {
@@ -292,7 +468,7 @@ void Session::DoWrite(Response res) {
   // "Connection: keep-alive"), so read the handler's wish before setting it.
   const bool handler_keep_alive = res.keep_alive();
   res.version(version_);
-  res.keep_alive(handler_keep_alive && keep_alive_ &&
+  res.keep_alive(handler_keep_alive && keep_alive_ && !probe_only_ &&
                  !context_->shutting_down.load(std::memory_order_relaxed));
   if (res.find(bhttp::field::server) == res.end()) res.set(bhttp::field::server, "streamrec");
   res.prepare_payload();
@@ -317,11 +493,22 @@ void Session::DoReject(bhttp::status status, std::string_view code, std::string_
   } catch (const std::exception& e) {
     std::fprintf(stderr, "streamrec http: OnRejected threw: %s\n", e.what());
   }
+  Response res = ErrorResponse(status, code, message, 11, /*keep_alive=*/false);
+  if (status == bhttp::status::service_unavailable) {
+    res.set(bhttp::field::retry_after, kRetryAfterSeconds);
+  }
+  DoRejectWith(std::move(res), linger);
+}
+
+void Session::DoRejectWith(Response res, bool linger) {
   parser_.reset();
+  chunked_header_.reset();
+  ReleaseBody();
   linger_ = linger;
   keep_alive_ = false;
   version_ = 11;
-  DoWrite(ErrorResponse(status, code, message, version_, /*keep_alive=*/false));
+  res.keep_alive(false);
+  DoWrite(std::move(res));
 }
 
 void Session::DoLinger() {
@@ -344,6 +531,7 @@ void Session::DoClose() {
   state_ = State::kClosing;
   if (closed_) return;
   closed_ = true;
+  ReleaseBody();
   read_deadline_.cancel();
   error_code ignored;  // shutting down a socket the peer reset fails harmlessly
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);

@@ -29,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -51,6 +52,14 @@ struct ServerContext {
   // Adds `session` so Shutdown() can reach it; false once shutting down.
   bool Register(uint64_t id, const std::shared_ptr<Session>& session);
   void Unregister(uint64_t id);
+  // Counts a connection from `address` against max_connections_per_address;
+  // false (nothing counted) if it is at the limit.
+  bool AcquireAddress(const std::string& address);
+  void ReleaseAddress(const std::string& address);
+  // Reserves `bytes` of max_body_bytes_in_flight; false (nothing reserved)
+  // if it would pass the budget.
+  bool ReserveBody(size_t bytes);
+  void ReleaseBody(size_t bytes);
   // Sets `shutting_down` and returns the sessions open at that moment.
   std::vector<std::shared_ptr<Session>> BeginShutdown();
 
@@ -60,16 +69,23 @@ struct ServerContext {
   std::atomic<size_t> open_connections{0};
   std::atomic<bool> shutting_down{false};
   std::atomic<uint64_t> next_session_id{1};
+  // Connections over a limit being read for a probe (see Session::Refuse).
+  std::atomic<size_t> refused_connections{0};
+  std::atomic<size_t> body_bytes_in_flight{0};
 
   std::mutex mu;
   // Weak: the registry must not keep a closed connection alive.
   std::unordered_map<uint64_t, std::weak_ptr<Session>> sessions;  // GUARDED_BY(mu)
+  std::unordered_map<std::string, size_t> per_address;             // GUARDED_BY(mu)
 };
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
   // `counted`: holds a slot of open_connections, released on destruction.
-  Session(boost::asio::ip::tcp::socket&& socket, ServerContext* context, bool counted);
+  // `address`: the client's, counted against max_connections_per_address
+  // (released on destruction) unless empty.
+  Session(boost::asio::ip::tcp::socket&& socket, ServerContext* context, bool counted,
+          std::string address);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -79,8 +95,11 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::any_io_executor executor() { return stream_.get_executor(); }
   // Starts serving requests. Call once, after make_shared.
   void Run();
-  // Answers 503 (max_connections reached) and closes. Instead of Run().
-  void Refuse();
+  // For a connection over a limit, instead of Run(): reads one request
+  // under a short deadline and serves it only if it is a health probe
+  // (GET /healthz or /readyz); anything else is answered 503 with
+  // `message`. Then closes.
+  void Refuse(std::string message);
   // Posted by Server::Shutdown onto the strand: closes the connection if it
   // is idle; otherwise the response in progress goes out with
   // Connection: close.
@@ -108,14 +127,22 @@ class Session : public std::enable_shared_from_this<Session> {
   // sending if `linger`, so it reads the error rather than a reset).
   void DoReject(boost::beast::http::status status, std::string_view code, std::string_view message,
                 bool linger);
+  void DoRejectWith(Response res, bool linger);
   void DoLinger();
   void OnLinger(boost::beast::error_code ec, size_t bytes);
   void DoClose();
+  // Checks the framing and limits of a header just read: false after
+  // answering the request itself (a reject is under way).
+  bool CheckHeader();
+  // Drops trailer fields a chunked body added to the request's header.
+  void DropTrailers();
+  void ReleaseBody();
 
   ServerContext* const context_;
   const ServerOptions& options_;
   const uint64_t id_;
   const bool counted_;
+  const std::string address_;  // counted per address; empty if not
 
   // Everything below is touched only on the strand.
   boost::beast::tcp_stream stream_;
@@ -129,6 +156,11 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closed_ = false;
   unsigned version_ = 11;   // of the request being served
   bool keep_alive_ = true;  // the request allows another after it
+  bool probe_only_ = false;   // Refuse(): serve health probes only
+  std::string refuse_message_;
+  // The header of a chunked request as read, before trailers.
+  std::optional<RequestHeader> chunked_header_;
+  size_t body_reserved_ = 0;  // of max_body_bytes_in_flight
 };
 
 }  // namespace streamrec::http

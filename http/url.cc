@@ -3,17 +3,21 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
+#include <boost/url/encoding_opts.hpp>
+#include <boost/url/grammar/string_token.hpp>
+#include <boost/url/params_encoded_view.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/parse_query.hpp>
+#include <boost/url/pct_string_view.hpp>
+#include <boost/url/scheme.hpp>
+#include <boost/url/url_view.hpp>
 #include <charconv>
 
 namespace streamrec::http {
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+namespace urls = boost::urls;
 
 // Enough of a value to name it in an error message without echoing
 // megabytes back.
@@ -23,71 +27,81 @@ std::string Excerpt(std::string_view s) {
   return fmt::format("{}...", s.substr(0, kMax));
 }
 
-}  // namespace
+bool IsHex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
 
-Target SplitTarget(std::string_view target) {
-  const size_t q = target.find('?');
-  if (q == std::string_view::npos) return {target, {}};
-  return {target.substr(0, q), target.substr(q + 1)};
+// Boost.URL's own messages ("leftover", "bad hexdig in pct-encoding") name
+// the grammar rule; a client needs to know what to fix.
+std::string WhyInvalid(std::string_view raw, const boost::system::error_code& ec) {
+  for (size_t i = 0; i < raw.size(); ++i) {
+    const auto c = static_cast<unsigned char>(raw[i]);
+    if (c == '%' && (i + 2 >= raw.size() || !IsHex(raw[i + 1]) || !IsHex(raw[i + 2]))) {
+      return "bad percent-encoding ('%' must be followed by two hex digits)";
+    }
+    if (c <= 0x20 || c >= 0x7f) {
+      return "a space, control or non-ASCII byte must be percent-encoded";
+    }
+  }
+  return fmt::format("not a valid origin-form or absolute-form target ({})", ec.message());
 }
 
-std::vector<std::string_view> SplitPath(std::string_view path) {
-  std::vector<std::string_view> out;
-  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
-  if (path.empty()) return out;
-  while (true) {
-    const size_t slash = path.find('/');
-    out.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
+}  // namespace
+
+StatusOr<Target> Target::Parse(std::string_view raw) {
+  // RFC 9112 3.2: a server must accept the absolute-form; origin-form is
+  // what clients send to a server that is not a proxy.
+  const bool absolute = !raw.empty() && raw.front() != '/';
+  boost::system::result<urls::url_view> url =
+      absolute ? urls::parse_absolute_uri(raw) : urls::parse_origin_form(raw);
+  if (!url) {
+    return Status::InvalidArgument(
+        fmt::format("invalid request target '{}': {}", Excerpt(raw), WhyInvalid(raw, url.error())));
   }
-  return out;
+  if (absolute && url->scheme_id() != urls::scheme::http &&
+      url->scheme_id() != urls::scheme::https) {
+    return Status::InvalidArgument(
+        fmt::format("request target '{}': only http and https URLs are served", Excerpt(raw)));
+  }
+  if (url->has_fragment()) {
+    return Status::InvalidArgument(
+        fmt::format("request target '{}' has a fragment", Excerpt(raw)));
+  }
+  Target t;
+  t.path = url->encoded_path();
+  t.query = url->encoded_query();
+  for (urls::pct_string_view segment : url->encoded_segments()) {
+    t.segments.emplace_back(segment.data(), segment.size());
+  }
+  return t;
 }
 
 bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out) {
   out->clear();
-  out->reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '%') {
-      const int hi = i + 1 < in.size() ? HexValue(in[i + 1]) : -1;
-      const int lo = i + 2 < in.size() ? HexValue(in[i + 2]) : -1;
-      if (hi < 0 || lo < 0) return false;
-      out->push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out->push_back(' ');
-    } else {
-      out->push_back(c);
-    }
-  }
+  boost::system::result<urls::pct_string_view> pct = urls::make_pct_string_view(in);
+  if (!pct) return false;
+  urls::encoding_opts opts;
+  opts.space_as_plus = plus_is_space;
+  pct->decode(opts, urls::string_token::assign_to(*out));
   return true;
 }
 
 StatusOr<Query> Query::Parse(std::string_view raw) {
+  boost::system::result<urls::params_encoded_view> params = urls::parse_query(raw);
+  if (!params) {
+    return Status::InvalidArgument(
+        fmt::format("bad query string '{}': {}", Excerpt(raw), params.error().message()));
+  }
+  urls::encoding_opts opts;
+  opts.space_as_plus = true;  // HTML forms
   Query q;
-  while (!raw.empty()) {
-    const size_t amp = raw.find('&');
-    const std::string_view part = raw.substr(0, amp);
-    raw = amp == std::string_view::npos ? std::string_view{} : raw.substr(amp + 1);
-    if (part.empty()) continue;  // "a=1&&b=2", a trailing '&'
-    const size_t eq = part.find('=');
-    const std::string_view raw_name = part.substr(0, eq);
-    const std::string_view raw_value =
-        eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+  for (const urls::param_pct_view& p : *params) {
+    if (p.key.empty() && !p.has_value) continue;  // "a=1&&b=2", a trailing '&'
     std::string name, value;
-    if (!PercentDecode(raw_name, true, &name)) {
-      return Status::InvalidArgument(
-          fmt::format("bad percent-encoding in query parameter name '{}'", Excerpt(raw_name)));
-    }
+    p.key.decode(opts, urls::string_token::assign_to(name));
     if (name.empty()) {
-      return Status::InvalidArgument(
-          fmt::format("query parameter without a name: '{}'", Excerpt(part)));
+      return Status::InvalidArgument(fmt::format("query parameter without a name: '={}'",
+                                                 Excerpt(std::string_view(p.value))));
     }
-    if (!PercentDecode(raw_value, true, &value)) {
-      return Status::InvalidArgument(
-          fmt::format("query parameter '{}': bad percent-encoding", Excerpt(name)));
-    }
+    if (p.has_value) p.value.decode(opts, urls::string_token::assign_to(value));
     q.params_.emplace_back(std::move(name), std::move(value));
   }
   return q;

@@ -1,7 +1,10 @@
-// Request targets: splitting "/path?query", percent-decoding path segments
-// and query parameters (RFC 3986), and the typed reads of query parameters
-// the API does (n, booleans, id lists), each failing with an
-// InvalidArgument that names the parameter.
+// Request targets on Boost.URL: the RFC 3986 grammar for the origin-form
+// ("/path?query") and absolute-form ("http://host/path?query", RFC 9112
+// 3.2.2) targets, percent-decoding of path segments and query parameters,
+// and the typed reads of query parameters the API does (n, booleans, id
+// lists), each failing with an InvalidArgument that names the parameter.
+// Nothing here parses by hand: a target Boost.URL refuses (a raw space or
+// non-ASCII byte, a '%' without two hex digits) is a 400.
 //
 // Path segments are split on '/' before decoding, so an id may contain '/'
 // sent as %2F. In queries '+' decodes to a space (what HTML forms, Python's
@@ -22,15 +25,19 @@
 
 namespace streamrec::http {
 
+// A request target split into its raw (still percent-encoded) parts. The
+// views point into the string given to Parse, which must outlive them.
 struct Target {
-  std::string_view path;   // up to the first '?', raw
-  std::string_view query;  // after it, raw ("" if none)
-};
-Target SplitTarget(std::string_view target);
+  // InvalidArgument for anything but a valid origin-form or absolute-form
+  // (http or https) target.
+  static StatusOr<Target> Parse(std::string_view target);
 
-// "/v1/items/a%2Fb" -> {"v1", "items", "a%2Fb"} (raw, not decoded). A
-// trailing '/' gives a trailing empty segment; "/" gives none.
-std::vector<std::string_view> SplitPath(std::string_view path);
+  std::string_view path;   // raw, without the query
+  std::string_view query;  // raw, after '?' ("" if none)
+  // "/v1/items/a%2Fb" -> {"v1", "items", "a%2Fb"}. A trailing '/' gives a
+  // trailing empty segment; "/" gives none.
+  std::vector<std::string_view> segments;
+};
 
 // Decodes %XX escapes (and '+' as a space if plus_is_space). False for a
 // '%' not followed by two hex digits.

@@ -28,6 +28,7 @@ constexpr std::string_view kTypePrefix = "events.type.";
 // signed integers so that "-1" is an error, not 2^64-1.
 struct Raw {
   int64_t port = 0, threads = 0, body_limit = 0, header_limit = 0, max_connections = 0;
+  int64_t max_connections_per_address = 0, max_body_bytes_in_flight = 0;
   int64_t max_pending_events = 0, max_batch_events = 0, max_json_depth = 0, max_results = 0;
   std::vector<std::string> keys;
   bool default_types = true;
@@ -76,6 +77,8 @@ void Describe(po::options_description* d, Config* c, Raw* raw) {
       "server.write_timeout_seconds", po::value(&s.write_timeout_seconds))(
       "server.idle_timeout_seconds", po::value(&s.idle_timeout_seconds))(
       "server.max_connections", po::value(&raw->max_connections))(
+      "server.max_connections_per_address", po::value(&raw->max_connections_per_address))(
+      "server.max_body_bytes_in_flight", po::value(&raw->max_body_bytes_in_flight))(
       "server.data_dir", po::value(&c->data_dir))("server.max_pending_events",
                                                   po::value(&raw->max_pending_events))(
       "api.max_batch_events", po::value(&raw->max_batch_events))(
@@ -92,6 +95,8 @@ Raw RawFrom(const Config& c) {
   raw.body_limit = static_cast<int64_t>(c.server.body_limit);
   raw.header_limit = static_cast<int64_t>(c.server.header_limit);
   raw.max_connections = static_cast<int64_t>(c.server.max_connections);
+  raw.max_connections_per_address = static_cast<int64_t>(c.server.max_connections_per_address);
+  raw.max_body_bytes_in_flight = static_cast<int64_t>(c.server.max_body_bytes_in_flight);
   raw.max_pending_events = static_cast<int64_t>(c.live.max_pending_events);
   raw.max_batch_events = static_cast<int64_t>(c.api.max_batch_events);
   raw.max_json_depth = c.api.max_json_depth;
@@ -114,6 +119,10 @@ Status ApplyServerAndApi(const std::string& path, const Raw& raw, Config* c) {
            InRange(path, "server.body_limit", raw.body_limit, 1, int64_t{1} << 32),
            InRange(path, "server.header_limit", raw.header_limit, 1, int64_t{1} << 24),
            InRange(path, "server.max_connections", raw.max_connections, 1, kMax),
+           InRange(path, "server.max_connections_per_address", raw.max_connections_per_address,
+                   0, kMax),
+           InRange(path, "server.max_body_bytes_in_flight", raw.max_body_bytes_in_flight, 1,
+                   int64_t{1} << 40),
            InRange(path, "server.max_pending_events", raw.max_pending_events, 1, kMax),
            InRange(path, "api.max_batch_events", raw.max_batch_events, 1, kMax),
            InRange(path, "api.max_json_depth", raw.max_json_depth, 2, 1000),
@@ -141,6 +150,8 @@ Status ApplyServerAndApi(const std::string& path, const Raw& raw, Config* c) {
   s.body_limit = static_cast<size_t>(raw.body_limit);
   s.header_limit = static_cast<size_t>(raw.header_limit);
   s.max_connections = static_cast<size_t>(raw.max_connections);
+  s.max_connections_per_address = static_cast<size_t>(raw.max_connections_per_address);
+  s.max_body_bytes_in_flight = static_cast<size_t>(raw.max_body_bytes_in_flight);
   c->live.max_pending_events = static_cast<size_t>(raw.max_pending_events);
   c->api.max_batch_events = static_cast<size_t>(raw.max_batch_events);
   c->api.max_json_depth = static_cast<int>(raw.max_json_depth);

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite.
 #   tools/test.sh            Release build (build/release)
-#   tools/test.sh asan|tsan  the same under sanitizers (see CMakePresets.json)
+#   tools/test.sh asan       AddressSanitizer + UBSan, all but the label quality
+#   tools/test.sh tsan       ThreadSanitizer, the tests labelled concurrent
+# (CMakePresets.json holds each preset's filter; tests/CMakeLists.txt says
+# what the labels mean.)
 # Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."

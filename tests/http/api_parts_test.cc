@@ -31,12 +31,13 @@ TEST(ApiJsonTest, NumbersAreWrittenAsPeopleWriteThem) {
 }
 
 TEST(UrlTest, SplitsAndDecodes) {
-  const Target t = SplitTarget("/v1/items/a%2Fb/similar?n=3&user=x+y");
-  EXPECT_EQ(t.path, "/v1/items/a%2Fb/similar");
-  EXPECT_EQ(t.query, "n=3&user=x+y");
-  EXPECT_EQ(SplitPath(t.path), (std::vector<std::string_view>{"v1", "items", "a%2Fb", "similar"}));
-  EXPECT_EQ(SplitPath("/"), std::vector<std::string_view>{});
-  EXPECT_EQ(SplitPath("/a/"), (std::vector<std::string_view>{"a", ""}));
+  StatusOr<Target> t = Target::Parse("/v1/items/a%2Fb/similar?n=3&user=x+y");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->path, "/v1/items/a%2Fb/similar");
+  EXPECT_EQ(t->query, "n=3&user=x+y");
+  EXPECT_EQ(t->segments, (std::vector<std::string_view>{"v1", "items", "a%2Fb", "similar"}));
+  EXPECT_EQ(Target::Parse("/")->segments, std::vector<std::string_view>{});
+  EXPECT_EQ(Target::Parse("/a/")->segments, (std::vector<std::string_view>{"a", ""}));
 
   std::string out;
   EXPECT_TRUE(PercentDecode("a%2Fb%2fc+d", false, &out));
@@ -44,6 +45,25 @@ TEST(UrlTest, SplitsAndDecodes) {
   EXPECT_TRUE(PercentDecode("c+d%2B", true, &out));
   EXPECT_EQ(out, "c d+");
   for (const char* bad : {"%", "%2", "%g0", "a%0"}) EXPECT_FALSE(PercentDecode(bad, false, &out));
+}
+
+// RFC 9112 3.2.2: a server accepts the absolute-form.
+TEST(UrlTest, AbsoluteFormTargets) {
+  StatusOr<Target> t = Target::Parse("http://example.com:8080/v1/popular?n=2");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->path, "/v1/popular");
+  EXPECT_EQ(t->query, "n=2");
+  EXPECT_EQ(t->segments, (std::vector<std::string_view>{"v1", "popular"}));
+  EXPECT_FALSE(Target::Parse("ftp://example.com/v1/popular").ok());
+}
+
+// What the hand-written splitter let through: every one is a 400 now.
+TEST(UrlTest, MalformedTargetsAreRefused) {
+  for (const char* bad :
+       {"/v1/items/a%zz", "/v1/items/a%2", "/v1/items/a b", "/v1/items/\xff", "*",
+        "example.com:80", "/v1/popular#frag", "/v1/popular?n=%", "//[::1"}) {
+    EXPECT_FALSE(Target::Parse(bad).ok()) << bad;
+  }
 }
 
 TEST(UrlTest, QueryParameters) {

@@ -10,6 +10,10 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+
 #include "tests/http/api_fixture.h"
 
 namespace streamrec::http::testing {
@@ -265,6 +269,33 @@ TEST_F(ApiTest, KeysAreCheckedForEveryRouteButHealthAndMetrics) {
   EXPECT_EQ(Get("/v1/nothing").status, 404u);
   EXPECT_EQ(Get("/healthz").status, 200u);
   EXPECT_EQ(Get("/metrics").status, 200u);
+}
+
+// Without a valid key a client cannot make the server buffer its body: the
+// 401 comes from the header alone, before a byte of the 5 MB announced.
+TEST_F(ApiTest, KeysAreCheckedBeforeTheBodyIsRead) {
+  api_options_.keys = {{"writer", "w-secret", kScopeWrite}};
+  Start();
+  namespace asio = boost::asio;
+  asio::io_context ioc;
+  asio::ip::tcp::socket socket(ioc);
+  socket.connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+  const std::string header =
+      "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 5000000\r\n\r\n";
+  asio::write(socket, asio::buffer(header));
+  std::string data;
+  boost::system::error_code ec;
+  char chunk[4096];
+  const auto start = std::chrono::steady_clock::now();
+  while (data.find("\r\n\r\n") == std::string::npos && !ec) {
+    const size_t n = socket.read_some(asio::buffer(chunk), ec);
+    data.append(chunk, n);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_TRUE(data.starts_with("HTTP/1.1 401")) << data;
+  EXPECT_NE(data.find("Connection: close"), std::string::npos) << data;
+  EXPECT_EQ(store_->status().durable_seq, 0u);
 }
 
 }  // namespace

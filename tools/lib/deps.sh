@@ -6,7 +6,7 @@
 
 STREAMREC_PACKAGES=(
   g++ cmake ninja-build pkg-config
-  libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
+  libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
   libeigen3-dev librocksdb-dev libfmt-dev libgtest-dev ccache
 )
 
