@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "engine/id_text.h"
+
 namespace streamrec::engine {
 
 Status Catalog::Validate(const ItemMeta& meta) {
@@ -17,12 +19,7 @@ Status Catalog::Validate(const ItemMeta& meta) {
       return Status::InvalidArgument(
           fmt::format("category is {} bytes long; the limit is {}", c.size(), kMaxCategoryLength));
     }
-    for (unsigned char ch : c) {
-      if (ch < 0x20 || ch == 0x7f) {
-        return Status::InvalidArgument(
-            fmt::format("category contains a control character (0x{:02x})", ch));
-      }
-    }
+    STREAMREC_RETURN_IF_ERROR(CheckIdText("category", c));
   }
   return Status::OK();
 }

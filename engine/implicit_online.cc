@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <Eigen/Cholesky>
 #include <algorithm>
 #include <cmath>
 #if defined(__AVX__)
@@ -285,8 +286,10 @@ void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const Cell> cells, uin
 }
 
 void ImplicitOnlineUpdater::ForgetUser(MFModel* model, uint32_t u) {
+  std::vector<uint32_t> touched;
   if (u < user_cells_.size()) {
     for (const Cell& cell : user_cells_[u]) {
+      touched.push_back(cell.id);
       auto it = cells_.find(Key(u, cell.id));
       auto& list = item_cells_[cell.id];
       const uint32_t at = it->second.in_item;
@@ -307,6 +310,46 @@ void ImplicitOnlineUpdater::ForgetUser(MFModel* model, uint32_t u) {
       user_gramian_.noalias() -= old * old.transpose();
     }
     std::fill(p, p + rank_, 0.0f);
+  }
+  if (!options_.update_items) return;  // item vectors change only at retrain
+  std::sort(touched.begin(), touched.end());
+  for (uint32_t i : touched) ResolveItem(model, i);
+}
+
+void ImplicitOnlineUpdater::ResolveItem(MFModel* model, uint32_t i) {
+  if (i >= model->num_items()) return;
+  TrackNewRows(model->user_factors(), model->num_users(), rank_, &users_tracked_, &user_gramian_);
+  TrackNewRows(model->item_factors(), model->num_items(), rank_, &items_tracked_, &item_gramian_);
+  const std::span<const Cell> cells = ItemCells(i);
+  if (cells.size() > kMaxResolveCells) return;
+  const int k = rank_;
+  Eigen::Map<Eigen::VectorXf> q(model->item_factors(i), k);
+  const Eigen::VectorXf old = q;
+  if (cells.empty()) {
+    q.setZero();
+  } else {
+    // (S_u + Σ (c-1) p pᵀ + λ_i I) q = Σ c p, in double: the normal
+    // equations of the row, with λ_i as UpdateRow scales it.
+    Eigen::MatrixXd a = user_gramian_.cast<double>();
+    Eigen::VectorXd b = Eigen::VectorXd::Zero(k);
+    for (const Cell& cell : cells) {
+      const Eigen::VectorXd p =
+          Eigen::Map<const Eigen::VectorXf>(model->user_factors(cell.id), k).cast<double>();
+      const double c = 1.0 + double{options_.alpha} * cell.strength;
+      a.selfadjointView<Eigen::Lower>().rankUpdate(p, c - 1.0);
+      b += c * p;
+    }
+    const double lambda =
+        options_.regularization_exponent == 0.0f
+            ? double{options_.regularization}
+            : options_.regularization * std::pow(static_cast<double>(cells.size()),
+                                                 double{options_.regularization_exponent});
+    a.diagonal().array() += lambda;
+    q = a.selfadjointView<Eigen::Lower>().ldlt().solve(b).cast<float>();
+    if (!q.allFinite()) q = old;  // a singular system: keep the row rather than break it
+  }
+  if (i < items_tracked_) {
+    for (int c = 0; c < k; ++c) item_gramian_.col(c) += q[c] * q - old[c] * old;
   }
 }
 

@@ -135,9 +135,24 @@ class ImplicitOnlineUpdater {
   // updater as it was.
   Status Restore(State state, uint32_t num_users, uint32_t num_items);
 
-  // Drops user u's history (and u from its items' histories) and zeroes
-  // p_u, keeping the Gramian in step. Item vectors keep what u taught them.
+  // Drops user u's history (and u from its items' histories), zeroes p_u
+  // and takes it out of the user Gramian; then re-solves q_i of each item u
+  // had (ResolveItem), so that what u's cells pulled them towards goes too.
+  // The Gramians are patched in step. Exact: the histories and Gramians are
+  // those of a model without u. Approximate: the re-solved q_i is the
+  // row's optimum against today's user vectors, not the vector a replay
+  // without u would have reached; other rows keep the indirect effect of u
+  // (they were stepped against q_i while it held u's pull).
   void ForgetUser(MFModel* model, uint32_t u);
+
+  // q_i <- the exact minimiser of item i's row of the objective against
+  // the current user vectors and i's history (an iALS half-step for one
+  // row), patching the item Gramian. An item with no cells gets q_i = 0.
+  // Items with more than kMaxResolveCells cells are left as they are (one
+  // user's share of such a row is below 1/65536, and the solve costs
+  // O(n k^2)).
+  static constexpr uint32_t kMaxResolveCells = 65536;
+  void ResolveItem(MFModel* model, uint32_t i);
 
   // A row's history (unordered).
   std::span<const Cell> UserCells(uint32_t u) const;

@@ -41,6 +41,18 @@ void OnlineLearner::ForgetUser(uint32_t u) {
   std::vector<HistoryEntry>().swap(young_history_[u]);
 }
 
+void OnlineLearner::RemoveFromMean(uint64_t count, double sum) {
+  if (count == 0) return;
+  if (count >= mean_count_) {
+    mean_count_ = 0;
+    model_->global_mean() = 0.0f;
+    return;
+  }
+  const double total = double{model_->global_mean()} * static_cast<double>(mean_count_) - sum;
+  mean_count_ -= count;
+  model_->global_mean() = static_cast<float>(total / static_cast<double>(mean_count_));
+}
+
 bool OnlineLearner::FoldIn(uint32_t u, float* p, float* bias) const {
   if (u >= young_history_.size() || young_history_[u].empty()) return false;
   // Solve [p; b] from (AᵀWA + Λ) x = AᵀW y, A rows [q_i, 1],

@@ -73,6 +73,10 @@ class OnlineLearner {
   // Drops user u's per-user state (event count, fold-in history); the
   // caller resets the model row.
   void ForgetUser(uint32_t u);
+  // Takes `count` targets summing to `sum` (a forgotten user's rating-model
+  // events) out of the running global mean: the mean of the others, up to
+  // rounding.
+  void RemoveFromMean(uint64_t count, double sum);
 
   // Number of targets folded into the running global mean; part of the
   // learner's state (snapshots store it).

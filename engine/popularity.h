@@ -4,7 +4,11 @@
 // score_i(t) = Σ_events w_e · 2^{-(t - t_e)/half_life}. All scores decay by
 // the same factor, so only their ratio matters: each is stored relative to
 // an anchor time and rescaled when the anchor moves, keeping the numbers in
-// range without touching every item on each event.
+// range without touching every item on each event. Any int64 time is safe:
+// differences are taken in double (no signed overflow), an event far older
+// than the anchor adds ~0 and one far newer moves the anchor, so scores stay
+// finite and >= 0 (what times are sensible is the ingest's policy, see
+// README "Event timestamps").
 //
 // Thread-safety: not synchronised; one writer, readers use a copy.
 #pragma once
@@ -29,6 +33,11 @@ class Popularity {
   // Adds an event of `weight` on `item` at time ts_ms (any order; an event
   // older than the anchor just counts less).
   void Add(uint32_t item, float weight, int64_t ts_ms);
+  // Takes back an Add() of the same arguments (a forgotten user's event).
+  // The score becomes what adding every other event gives, up to rounding;
+  // an item left with nothing scores exactly 0. The newest time seen stays:
+  // the clock popularity decays to is not rolled back.
+  void Remove(uint32_t item, float weight, int64_t ts_ms);
   // Decayed score as of the newest event time seen.
   double Score(uint32_t item) const;
   // The n most popular items (ties by id), skipping the sorted `exclude`
@@ -52,6 +61,8 @@ class Popularity {
 
  private:
   void MoveAnchor(int64_t new_anchor_ms);
+  // 2^{-(newest - anchor)/half_life}: raw score -> score as of the newest event.
+  double NowFactor() const;
 
   PopularityOptions options_;
   int64_t anchor_ms_ = 0;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/id_text.h"
 #include "engine/sgd_step.h"
 
 namespace streamrec::engine {
@@ -16,13 +17,7 @@ Status ValidateId(std::string_view what, std::string_view id, size_t max_len) {
     return Status::InvalidArgument(
         fmt::format("{} id is {} bytes long; the limit is {}", what, id.size(), max_len));
   }
-  for (unsigned char c : id) {
-    if (c < 0x20 || c == 0x7f) {
-      return Status::InvalidArgument(
-          fmt::format("{} id contains a control character (0x{:02x})", what, c));
-    }
-  }
-  return Status::OK();
+  return CheckIdText(fmt::format("{} id", what), id);
 }
 
 }  // namespace
@@ -69,6 +64,10 @@ Status Recommender::Validate(const Event& e) const {
     return Status::InvalidArgument(fmt::format("unknown event type index {}", e.type));
   }
   const EventTypeSpec& spec = types_.spec(e.type);
+  // Any type: an infinite or NaN value is stored and echoed as such.
+  if (!std::isfinite(e.value)) {
+    return Status::InvalidArgument(fmt::format("{} value {} is not finite", spec.name, e.value));
+  }
   if (spec.explicit_rating &&
       (!std::isfinite(e.value) || e.value < spec.min_value || e.value > spec.max_value)) {
     return Status::InvalidArgument(fmt::format("{} value {} is outside [{}, {}]", spec.name,
@@ -201,9 +200,23 @@ const uint8_t* Recommender::AllowedMask(std::string_view category,
   return mask->data();
 }
 
-bool Recommender::ForgetUser(std::string_view user) {
+bool Recommender::ForgetUser(std::string_view user, std::span<const Event> events) {
   const std::optional<uint32_t> u = users_.Forget(user);
   if (!u) return false;
+  uint64_t targets = 0;
+  double target_sum = 0.0;
+  for (const Event& e : events) {
+    const std::optional<uint32_t> i = items_.Find(e.item);
+    if (e.user != user || !i || e.type >= types_.size()) continue;
+    popularity_.Remove(*i, types_.spec(e.type).weight, e.ts_ms);
+    if (events_applied_ > 0) --events_applied_;
+    if (options_.objective != Objective::kRating) continue;
+    if (const std::optional<float> t = types_.Target(e.type, e.value)) {
+      ++targets;
+      target_sum += *t;
+    }
+  }
+  learner_.RemoveFromMean(targets, target_sum);
   // The updater first: it takes the row out of its Gramian, so it must see
   // the row before it is zeroed.
   if (implicit_) implicit_->ForgetUser(&model_, *u);

@@ -169,11 +169,22 @@ class Recommender {
   std::span<const uint32_t> Seen(uint32_t u) const;
   uint64_t events_applied() const { return events_applied_; }
 
-  // Forgets a user (right to be forgotten): their id, vector, bias, seen
-  // items and learner state. What their events taught the item vectors and
-  // popularity counts stays until the next batch retrain over a log that no
-  // longer holds them. Returns false for an unknown user.
-  bool ForgetUser(std::string_view user);
+  // Forgets a user (right to be forgotten). `events` are the user's events
+  // this recommender applied (the log's copies; others are ignored): what
+  // they added is taken back. README "Privacy" has the contract:
+  //   removed exactly: the id (a tombstone: indices are never reused), p_u
+  //     and b_u, seen items, learner state (young history, event count),
+  //     the events' popularity shares, their targets in the global mean
+  //     (kRating), the event count, the implicit histories (both sides) and
+  //     the user's row in the Gramian;
+  //   approximated: under kImplicit each item the user had is re-solved
+  //     against the remaining users (ImplicitOnlineUpdater::ForgetUser);
+  //     under kRating and kBpr the SGD steps their events gave item vectors
+  //     and biases stay, as does any indirect effect on other rows, until a
+  //     retrain over the log (which no longer holds the events) replaces
+  //     them. The popularity clock (newest event time) is not rolled back.
+  // Returns false for an unknown user.
+  bool ForgetUser(std::string_view user, std::span<const Event> events = {});
 
   // Back to the freshly constructed state (same options and types): no
   // ids, rows, counts, seen items or item metadata.

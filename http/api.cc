@@ -6,9 +6,11 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/json/serialize.hpp>
+#include <cstdio>
 #include <exception>
 #include <utility>
 
+#include "engine/id_text.h"
 #include "http/api_internal.h"
 #include "http/api_json.h"
 #include "http/auth.h"
@@ -48,6 +50,18 @@ void Reply::Error(beast_http::status status, std::string_view code,
 }
 
 void Reply::Error(const Status& s) const {
+  if (HttpStatusFor(s.code()) >= beast_http::status::internal_server_error) {
+    // A server-side failure: its message names files under the data
+    // directory and RocksDB internals, which are the operator's business,
+    // not the caller's. The log gets it whole; the caller, what happened.
+    std::fprintf(stderr, "streamrec http: %s\n", s.ToString().c_str());
+    Error(HttpStatusFor(s.code()), ErrorCodeName(s.code()),
+          s.code() == StatusCode::kIOError
+              ? "the database could not complete the request; retry later (details in the "
+                "server log)"
+              : "internal error (details in the server log)");
+    return;
+  }
   Response res = ErrorResponse(s, version(), keep_alive());
   if (res.result() == beast_http::status::too_many_requests) {
     res.set(beast_http::field::retry_after, "1");
@@ -232,11 +246,25 @@ bool DecodeRequest(std::string_view raw_id, std::string_view raw_query, size_t m
                         fmt::format("id in the path is longer than {} bytes", max_id_length));
       return false;
     }
+    // Refused here, not only by the engine when stored: read routes echo
+    // the id in their answers, which must be valid JSON.
+    if (Status st = engine::CheckIdText("id in the path", call->id); !st.ok()) {
+      call->reply.Error(st);
+      return false;
+    }
   }
   StatusOr<Query> query = Query::Parse(raw_query);
   if (!query.ok()) {
     call->reply.Error(query.status());
     return false;
+  }
+  for (const auto& [name, value] : query->params()) {
+    Status st = engine::CheckIdText("a query parameter name", name);
+    if (st.ok()) st = engine::CheckIdText(fmt::format("query parameter '{}'", name), value);
+    if (!st.ok()) {
+      call->reply.Error(st);
+      return false;
+    }
   }
   call->query = std::move(*query);
   return true;

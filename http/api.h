@@ -57,6 +57,17 @@ struct ApiOptions {
   size_t max_results = 1000;
   // Longest id in a URL path or query after percent-decoding, bytes.
   size_t max_id_length = 256;
+  // Client timestamps (README "Event timestamps"), checked against the
+  // server's clock on arrival only, so an old log still replays. A ts more
+  // than this ahead is a 400: a device clock that is off, or a made-up time
+  // that would outweigh every real event in the time-decayed popularity.
+  // Five minutes covers clocks synced by NTP with margin; clients without a
+  // reliable clock should send no ts (the server stamps it). < 0: no bound.
+  int64_t max_future_skew_seconds = 300;
+  // A ts older than this is a 400; 0 (default): no bound, so back-fills of
+  // any age are taken (they count little: popularity decays them). A ts
+  // before 1970 is always refused.
+  int64_t max_past_age_seconds = 0;
 };
 
 class Api : public Handler {

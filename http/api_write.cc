@@ -50,7 +50,13 @@ void PostEvents(Call& c) {
   opts.max_events = c.options->max_batch_events;
   opts.max_json_depth = c.options->max_json_depth;
   opts.now_ms = NowMs();
-  StatusOr<std::vector<storage::NewEvent>> events = ParseEvents(c.req->body(), *format, opts);
+  opts.max_future_skew_ms = c.options->max_future_skew_seconds < 0
+                                ? -1
+                                : c.options->max_future_skew_seconds * 1000;
+  opts.max_past_age_ms = c.options->max_past_age_seconds * 1000;
+  std::vector<size_t> lines;  // NDJSON: each event's line, for messages
+  StatusOr<std::vector<storage::NewEvent>> events =
+      ParseEvents(c.req->body(), *format, opts, &lines);
   if (!events.ok()) {
     if (events.status().code() == StatusCode::kResourceExhausted) {
       c.reply.Error(status::payload_too_large, "payload_too_large", events.status().message());
@@ -59,10 +65,12 @@ void PostEvents(Call& c) {
     }
     return;
   }
-  c.store->IngestAsync(std::move(*events),
-                       [reply = c.reply, metrics = c.metrics](StatusOr<storage::AppendResult> r) {
+  c.store->IngestAsync(std::move(*events), [reply = c.reply, metrics = c.metrics,
+                                            lines = std::move(lines)](
+                                               StatusOr<storage::AppendResult> r) {
                          if (!r.ok()) {
-                           reply.StoreError(r.status());
+                           reply.StoreError(
+                               Status(r.status().code(), NameLines(r.status().message(), lines)));
                            return;
                          }
                          metrics->RecordEvents(r->accepted, r->duplicates);

@@ -1,5 +1,6 @@
 #include "http/auth.h"
 
+#include <fmt/format.h>
 #include <strings.h>
 
 #include <algorithm>
@@ -39,6 +40,19 @@ std::string_view PresentedSecret(const RequestHeader& req) {
   const auto api_key = req.find("X-API-Key");
   if (api_key != req.end()) return Trim(api_key->value());
   return {};
+}
+
+Status ValidateApiKeys(const std::vector<ApiKey>& keys) {
+  for (size_t a = 0; a < keys.size(); ++a) {
+    for (size_t b = a + 1; b < keys.size(); ++b) {
+      if (!keys[a].secret.empty() && keys[a].secret == keys[b].secret) {
+        return Status::InvalidArgument(
+            fmt::format("API keys '{}' and '{}' have the same secret; give each key its own",
+                        keys[a].name, keys[b].name));
+      }
+    }
+  }
+  return Status::OK();
 }
 
 AuthResult CheckApiKey(const std::vector<ApiKey>& keys, std::string_view secret, uint32_t scope,

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/status.h"
 #include "http/api.h"
 #include "http/handler.h"
 
@@ -28,6 +29,12 @@ enum class AuthResult {
 
 // The presented secret: the Bearer token, else X-API-Key, else "".
 std::string_view PresentedSecret(const RequestHeader& req);
+
+// A key set fit to serve with: InvalidArgument, naming the keys (never the
+// secrets), if two share a secret. A request with it would be let in as
+// whichever matched last, with that key's scopes, and logs and metrics
+// would name the wrong client; `serve` refuses to start instead.
+Status ValidateApiKeys(const std::vector<ApiKey>& keys);
 
 // `scope` is one Scope bit. *matched (optional) gets the key that matched
 // (null if none). An empty `keys` lets everything through; a key with an

@@ -5,12 +5,16 @@
 #include <strings.h>
 
 #include <array>
+#include <charconv>
 #include <boost/json/error.hpp>
 #include <boost/json/parser.hpp>
 #include <chrono>
 #include <cmath>
 #include <limits>
 #include <string>
+
+#include "engine/id_text.h"
+#include "http/json_keys.h"
 
 namespace streamrec::http {
 namespace {
@@ -20,13 +24,13 @@ namespace json = boost::json;
 constexpr std::array<std::string_view, 6> kEventFields = {"event_id", "user",  "item",
                                                           "type",     "value", "ts"};
 
-// Where an event came from, for messages: "event 3" or "event 3 (line 5)".
+// Where an event came from, for messages: "event 3" (its 0-based index in
+// a JSON body) or "line 5" (1-based, NDJSON: what an editor shows).
 struct Where {
   size_t index = 0;
   size_t line = 0;  // 1-based NDJSON line; 0 for JSON bodies
   std::string str() const {
-    return line == 0 ? fmt::format("event {}", index)
-                     : fmt::format("event {} (line {})", index, line);
+    return line == 0 ? fmt::format("event {}", index) : fmt::format("line {}", line);
   }
 };
 
@@ -76,24 +80,56 @@ Status ValueField(const json::object& o, const Where& w, float* out) {
   } else {
     return TypeError(w, "value", "a number", *v);
   }
+  // Values are stored as float: 1e308 would become inf, 1e400 already is.
+  if (!std::isfinite(d) || std::fabs(d) > std::numeric_limits<float>::max()) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: field 'value' is out of range: at most {:g} in magnitude, finite", w.str(),
+        std::numeric_limits<float>::max()));
+  }
   *out = static_cast<float>(d);
   return Status::OK();
 }
 
-Status TsField(const json::object& o, const Where& w, int64_t now_ms, int64_t* out) {
+// A client's ts against the bounds of `opt` (README "Event timestamps").
+Status CheckTs(int64_t ts, const Where& w, const EventParseOptions& opt) {
+  if (ts < 0) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: field 'ts' ({}) is before 1970-01-01T00:00:00Z", w.str(), FormatTimeMs(ts)));
+  }
+  if (opt.max_future_skew_ms >= 0 && ts > opt.now_ms &&
+      static_cast<uint64_t>(ts) - static_cast<uint64_t>(opt.now_ms) >
+          static_cast<uint64_t>(opt.max_future_skew_ms)) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: field 'ts' ({}) is more than {} s ahead of the server's clock ({}); "
+        "[events] max_future_skew_seconds sets the bound",
+        w.str(), FormatTimeMs(ts), opt.max_future_skew_ms / 1000, FormatTimeMs(opt.now_ms)));
+  }
+  if (opt.max_past_age_ms > 0 && ts < opt.now_ms && opt.now_ms - ts > opt.max_past_age_ms) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: field 'ts' ({}) is more than {} s before the server's clock ({}); "
+        "[events] max_past_age_seconds sets the bound",
+        w.str(), FormatTimeMs(ts), opt.max_past_age_ms / 1000, FormatTimeMs(opt.now_ms)));
+  }
+  return Status::OK();
+}
+
+Status TsField(const json::object& o, const Where& w, const EventParseOptions& opt, int64_t* out,
+               bool* assigned) {
+  const int64_t now_ms = opt.now_ms;
   *out = now_ms;
   const json::value* v = o.if_contains("ts");
-  if (v == nullptr || v->is_null()) return Status::OK();
+  *assigned = v == nullptr || v->is_null();
+  if (*assigned) return Status::OK();
   if (const int64_t* i = v->if_int64()) {
     *out = *i;
-    return Status::OK();
+    return CheckTs(*out, w, opt);
   }
   if (const uint64_t* u = v->if_uint64()) {
     if (*u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
       return Status::InvalidArgument(fmt::format("{}: field 'ts' is out of range", w.str()));
     }
     *out = static_cast<int64_t>(*u);
-    return Status::OK();
+    return CheckTs(*out, w, opt);
   }
   if (const json::string* s = v->if_string()) {
     const std::optional<int64_t> ms = ParseRfc3339Ms(*s);
@@ -104,12 +140,13 @@ Status TsField(const json::object& o, const Where& w, int64_t now_ms, int64_t* o
                       w.str(), std::string_view(*s).substr(0, 64)));
     }
     *out = *ms;
-    return Status::OK();
+    return CheckTs(*out, w, opt);
   }
   return TypeError(w, "ts", "integer epoch milliseconds or an RFC 3339 string", *v);
 }
 
-Status ParseEvent(const json::value& v, const Where& w, int64_t now_ms, storage::NewEvent* e) {
+Status ParseEvent(const json::value& v, const Where& w, const EventParseOptions& opt,
+                  storage::NewEvent* e) {
   const json::object* o = v.if_object();
   if (o == nullptr) {
     return Status::InvalidArgument(
@@ -134,7 +171,7 @@ Status ParseEvent(const json::value& v, const Where& w, int64_t now_ms, storage:
   STREAMREC_RETURN_IF_ERROR(StringField(*o, "item", true, w, &e->item));
   STREAMREC_RETURN_IF_ERROR(StringField(*o, "type", true, w, &e->type));
   STREAMREC_RETURN_IF_ERROR(ValueField(*o, w, &e->value));
-  return TsField(*o, w, now_ms, &e->ts_ms);
+  return TsField(*o, w, opt, &e->ts_ms, &e->ts_assigned);
 }
 
 Status TooMany(size_t max_events) {
@@ -143,7 +180,8 @@ Status TooMany(size_t max_events) {
 }
 
 StatusOr<std::vector<storage::NewEvent>> ParseNdjson(std::string_view body,
-                                                     const EventParseOptions& options) {
+                                                     const EventParseOptions& options,
+                                                     std::vector<size_t>* lines) {
   // Count first, so an oversized batch is refused before any parsing.
   size_t count = 0;
   for (std::string_view rest = body; !rest.empty();) {
@@ -168,7 +206,8 @@ StatusOr<std::vector<storage::NewEvent>> ParseNdjson(std::string_view body,
     if (!v.ok()) {
       return Status::InvalidArgument(fmt::format("{}: {}", w.str(), v.status().message()));
     }
-    STREAMREC_RETURN_IF_ERROR(ParseEvent(*v, w, options.now_ms, &events.emplace_back()));
+    STREAMREC_RETURN_IF_ERROR(ParseEvent(*v, w, options, &events.emplace_back()));
+    if (lines != nullptr) lines->push_back(line);
   }
   return events;
 }
@@ -217,9 +256,19 @@ StatusOr<json::value> ParseJson(std::string_view text, int max_depth) {
         fmt::format("JSON nested deeper than {} levels", opts.max_depth));
   }
   if (ec) {
+    // Boost.JSON refuses invalid UTF-8 in strings as a plain syntax error.
+    for (size_t i = 0; i <= consumed && i < text.size();) {
+      const size_t n = engine::Utf8SequenceLength(text, i);
+      if (n == 0) {
+        return Status::InvalidArgument(
+            fmt::format("malformed JSON at byte {}: not valid UTF-8", i));
+      }
+      i += n;
+    }
     return Status::InvalidArgument(
         fmt::format("malformed JSON at byte {}: {}", consumed, ec.message()));
   }
+  STREAMREC_RETURN_IF_ERROR(CheckNoDuplicateKeys(text));
   return p.release();
 }
 
@@ -235,8 +284,10 @@ std::optional<EventFormat> EventFormatFor(std::string_view content_type) {
 }
 
 StatusOr<std::vector<storage::NewEvent>> ParseEvents(std::string_view body, EventFormat format,
-                                                     const EventParseOptions& options) {
-  if (format == EventFormat::kNdjson) return ParseNdjson(body, options);
+                                                     const EventParseOptions& options,
+                                                     std::vector<size_t>* lines) {
+  if (lines != nullptr) lines->clear();
+  if (format == EventFormat::kNdjson) return ParseNdjson(body, options, lines);
   if (TrimSpace(body).empty()) {
     return Status::InvalidArgument("empty batch: the body holds no events");
   }
@@ -248,7 +299,7 @@ StatusOr<std::vector<storage::NewEvent>> ParseEvents(std::string_view body, Even
     if (a->size() > options.max_events) return TooMany(options.max_events);
     events.resize(a->size());
     for (size_t i = 0; i < a->size(); ++i) {
-      STREAMREC_RETURN_IF_ERROR(ParseEvent((*a)[i], Where{i, 0}, options.now_ms, &events[i]));
+      STREAMREC_RETURN_IF_ERROR(ParseEvent((*a)[i], Where{i, 0}, options, &events[i]));
     }
     return events;
   }
@@ -256,7 +307,7 @@ StatusOr<std::vector<storage::NewEvent>> ParseEvents(std::string_view body, Even
     return Status::InvalidArgument(
         fmt::format("expected an event object or an array of them, got {}", JsonKindName(*v)));
   }
-  STREAMREC_RETURN_IF_ERROR(ParseEvent(*v, Where{0, 0}, options.now_ms, &events.emplace_back()));
+  STREAMREC_RETURN_IF_ERROR(ParseEvent(*v, Where{0, 0}, options, &events.emplace_back()));
   return events;
 }
 
@@ -304,6 +355,32 @@ std::optional<int64_t> ParseRfc3339Ms(std::string_view s) {
   const int64_t days = std::chrono::sys_days(ymd).time_since_epoch().count();
   return days * 86400000 + hour * 3600000LL + minute * 60000LL + second * 1000LL + frac_ms -
          offset_min * 60000;
+}
+
+std::string NameLines(std::string_view message, std::span<const size_t> lines) {
+  constexpr std::string_view kPrefix = "event ";
+  if (lines.empty() || !message.starts_with(kPrefix)) return std::string(message);
+  size_t index = 0;
+  const char* begin = message.data() + kPrefix.size();
+  const char* end = message.data() + message.size();
+  const auto [p, ec] = std::from_chars(begin, end, index);
+  if (ec != std::errc() || p == begin || p == end || *p != ':' || index >= lines.size()) {
+    return std::string(message);
+  }
+  return fmt::format("line {}{}", lines[index], std::string_view(p, end));
+}
+
+std::string FormatTimeMs(int64_t ms) {
+  // 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z.
+  constexpr int64_t kFirst = -62135596800000, kLast = 253402300799999;
+  if (ms < kFirst || ms > kLast) return fmt::format("{} ms", ms);
+  const int64_t day_ms = 86400000;
+  const int64_t days = (ms >= 0 ? ms : ms - (day_ms - 1)) / day_ms;  // floor
+  const int64_t in_day = ms - days * day_ms;
+  const std::chrono::year_month_day ymd{std::chrono::sys_days(std::chrono::days(days))};
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                     in_day / 3600000, in_day / 60000 % 60, in_day / 1000 % 60, in_day % 1000);
 }
 
 }  // namespace streamrec::http

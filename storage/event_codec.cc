@@ -119,8 +119,10 @@ Status DecodeSeqKey(std::string_view key, uint64_t* seq) {
 uint64_t PayloadFingerprint(const StoredEvent& e) {
   StoredEvent payload = e;
   payload.event_id.clear();
+  if (e.ts_assigned) payload.ts_ms = 0;
   std::string bytes;
   EncodeEvent(payload, &bytes);
+  if (e.ts_assigned) bytes.push_back('\xff');
   uint64_t h = 0xcbf29ce484222325ull;
   for (unsigned char c : bytes) {
     h ^= c;

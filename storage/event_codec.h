@@ -31,6 +31,11 @@ struct StoredEvent {
   std::string type;
   float value = 0.0f;
   int64_t ts_ms = 0;
+  // ts_ms was stamped on arrival because the client sent none. Not stored
+  // (a decoded event has false); it only keeps ts_ms out of the dedup
+  // fingerprint, so that a retry of the same body, stamped again with a
+  // later time, is still a duplicate.
+  bool ts_assigned = false;
   bool operator==(const StoredEvent&) const = default;
 };
 
@@ -44,9 +49,12 @@ Status DecodeEvent(std::string_view in, StoredEvent* e);   // leaves e->seq alon
 std::string SeqKey(uint64_t seq);
 Status DecodeSeqKey(std::string_view key, uint64_t* seq);
 
-// Fingerprint of an event's payload (everything but seq and event_id): a
-// retried event_id with the same fingerprint is a duplicate, a different one
-// a conflict. 64-bit FNV-1a over the encoded fields.
+// Fingerprint of an event's payload as the client sent it (everything but
+// seq and event_id, and ts_ms when the server assigned it): a retried
+// event_id with the same fingerprint is a duplicate, a different one a
+// conflict. 64-bit FNV-1a over the encoded fields; an assigned ts hashes as
+// 0 plus a marker byte, so "no ts" differs from an explicit ts of 0 and the
+// fingerprints of events with an explicit ts are what they always were.
 uint64_t PayloadFingerprint(const StoredEvent& e);
 
 // dedup value: seq (8 bytes BE) + fingerprint (8 bytes BE).

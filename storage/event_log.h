@@ -128,8 +128,10 @@ class EventLog {
   // Forgets a user: deletes their events, their dedup entries, their index
   // entries and every snapshot (snapshots embed the user's vector; the
   // caller writes a fresh one from a model that has forgotten them).
-  // Returns the number of events removed.
-  StatusOr<uint64_t> DeleteUser(std::string_view user);
+  // Returns the number of events removed; `removed` (optional) gets them,
+  // in seq order, for the engine to take back what they added.
+  StatusOr<uint64_t> DeleteUser(std::string_view user,
+                                std::vector<StoredEvent>* removed = nullptr);
 
   Status PutItem(std::string_view item, const ItemMeta& meta);
   StatusOr<std::optional<ItemMeta>> GetItem(std::string_view item) const;

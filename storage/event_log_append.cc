@@ -122,6 +122,8 @@ Status EventLog::PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatc
   // First resolve every event (new / duplicate / conflict) without writing,
   // so a conflict leaves nothing of this batch behind.
   PendingIds mine;
+  // event_id -> its first index in this batch, for conflict messages.
+  std::unordered_map<std::string_view, size_t> first_in_batch;
   std::vector<uint64_t> fingerprints(w->batch.size());
   uint64_t seq = *next_seq;
   for (size_t n = 0; n < w->batch.size(); ++n) {
@@ -149,9 +151,17 @@ Status EventLog::PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatc
     }
     if (prior) {
       if (prior->second != fingerprints[n]) {
+        // Neither names the other event's seq: that says nothing the caller
+        // needs and something about other writers' traffic, and an earlier
+        // event of this batch was never stored at all.
+        if (auto it = first_in_batch.find(e.event_id); it != first_in_batch.end()) {
+          return Status::Conflict(
+              fmt::format("event {}: event_id '{}' is also event {} of this batch, with a "
+                          "different payload",
+                          n, e.event_id, it->second));
+        }
         return Status::Conflict(fmt::format(
-            "event {}: event_id '{}' was already stored (seq {}) with a different payload", n,
-            e.event_id, prior->first));
+            "event {}: event_id '{}' was already stored with a different payload", n, e.event_id));
       }
       r.seqs[n] = prior->first;
       r.duplicate[n] = true;
@@ -159,6 +169,7 @@ Status EventLog::PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatc
     }
     r.seqs[n] = seq++;
     mine.emplace(e.event_id, std::make_pair(r.seqs[n], fingerprints[n]));
+    first_in_batch.emplace(e.event_id, n);
   }
   std::string value;
   for (size_t n = 0; n < w->batch.size(); ++n) {

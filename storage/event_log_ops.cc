@@ -63,7 +63,8 @@ StatusOr<std::optional<Snapshot>> EventLog::LatestSnapshot() const {
   return std::optional<Snapshot>(std::move(snap));
 }
 
-StatusOr<uint64_t> EventLog::DeleteUser(std::string_view user) {
+StatusOr<uint64_t> EventLog::DeleteUser(std::string_view user,
+                                        std::vector<StoredEvent>* removed_events) {
   std::lock_guard<std::mutex> admin(admin_mu_);
   rocksdb::WriteBatch wb;
   uint64_t removed = 0;
@@ -82,6 +83,10 @@ StatusOr<uint64_t> EventLog::DeleteUser(std::string_view user) {
       if (!e.event_id.empty()) wb.Delete(dedup_, e.event_id);
       wb.Delete(events_, SeqKey(seq));
       ++removed;
+      if (removed_events != nullptr) {
+        e.seq = seq;
+        removed_events->push_back(std::move(e));
+      }
     } else if (!s.IsNotFound()) {
       return FromRocks(s, "reading an event to delete");
     }

@@ -210,26 +210,24 @@ Status LiveStore::Retrain() {
   if (impl_->retrain_thread.joinable()) impl_->retrain_thread.join();  // the previous, finished
   // The ids as of the published seq: the retrain trains exactly the log
   // prefix these ids came from, in the serving model's row order.
-  uint64_t through = 0;
+  uint64_t through = 0, epoch = 0;
   std::vector<std::string> users, items;
-  Read([&](const Replica& r) {
-    through = r.applied_seq;
-    users = r.rec->users().names();
-    items = r.rec->items().names();
-  });
+  impl_->ReadIds(&through, &users, &items, &epoch);
   {
     std::lock_guard<std::mutex> lock(impl_->status_mu);
     impl_->retrain.state = RetrainState::kRunning;
     impl_->retrain.error.clear();
     impl_->retrain.runs++;
+    impl_->retrain.restarts = 0;
     impl_->retrain.trained_through_seq = through;
     impl_->retrain.algorithm =
         std::string(engine::AlgorithmName(impl_->options.training.algorithm));
   }
   Impl* p = impl_.get();
-  impl_->retrain_thread = std::thread([p, through, u = std::move(users), i = std::move(items)]() {
-    p->RunRetrain(through, std::move(u), std::move(i));
-  });
+  impl_->retrain_thread =
+      std::thread([p, through, epoch, u = std::move(users), i = std::move(items)]() mutable {
+        p->RunRetrain(through, std::move(u), std::move(i), epoch);
+      });
   return Status::OK();
 }
 

@@ -51,6 +51,9 @@ struct LiveStoreOptions {
   // Drift of live traffic against the training data (storage/live_drift.h):
   // the reference policy, buckets, window and how often it is reported.
   LiveDriftOptions drift;
+  // Tests only: runs on the retrain thread after each training, before its
+  // install is queued (to land a forget there). Null in production.
+  std::function<void()> retrain_trained_hook;
 };
 
 // What the model thread has published, as readers see it.
@@ -72,6 +75,9 @@ struct RetrainStatus {
   double train_rmse = 0.0;           // its final training RMSE (ials: objective per cell)
   std::string algorithm;
   std::string error;  // kFailed only
+  // Trainings of the last run thrown away because a user was forgotten
+  // while they ran (each is followed by another over the log as it is).
+  uint64_t restarts = 0;
 };
 
 struct LiveStatus {

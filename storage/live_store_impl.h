@@ -49,7 +49,8 @@ struct ApplyOp {
 };
 struct ForgetOp {
   std::string user;
-  uint64_t removed = 0;  // events the log deleted
+  uint64_t removed = 0;              // events the log deleted
+  std::vector<StoredEvent> events;  // those events, for the engine to take back
   LiveStore::CountCallback done;
 };
 struct PutMetaOp {
@@ -131,6 +132,13 @@ struct LiveStore::Impl {
   std::atomic<uint64_t> pending_events{0};
   std::atomic<bool> closed{false};
   std::atomic<bool> retrain_running{false};
+  // Orders forgets against retrains: the log thread adds 1 before
+  // DeleteUser and 1 after pushing the ForgetOp (odd: a delete is under
+  // way). A retrain queues its install only if the count is what it was,
+  // and even, when it read the ids; otherwise the model may have learnt
+  // from deleted events and is trained again (RunRetrain).
+  std::mutex forget_mu;
+  uint64_t forget_epoch = 0;  // GUARDED_BY(forget_mu)
   std::mutex close_mu;  // serialises Close() callers
   Status close_status;  // GUARDED_BY(close_mu)
 
@@ -151,8 +159,19 @@ struct LiveStore::Impl {
 
   void LogLoop();
   void ModelLoop();
+  // The retrain thread: trains on the log through `through_seq` with the
+  // serving ids `users`/`items` read at forget epoch `epoch`, and queues the
+  // install; if a user was forgotten meanwhile, reads the ids again and
+  // retrains (up to kRetrainAttempts times, then fails).
+  static constexpr int kRetrainAttempts = 5;
   void RunRetrain(uint64_t through_seq, std::vector<std::string> users,
-                  std::vector<std::string> items);
+                  std::vector<std::string> items, uint64_t epoch);
+  // One training run; the InstallOp to queue, or the failure.
+  StatusOr<InstallOp> TrainOnce(uint64_t through_seq, std::vector<std::string> users,
+                                std::vector<std::string> items, RetrainStatus outcome);
+  // The published ids, their seq and the forget epoch, read together.
+  void ReadIds(uint64_t* through_seq, std::vector<std::string>* users,
+               std::vector<std::string>* items, uint64_t* epoch);
 
   // Model thread helpers.
   void ApplyEvents(std::vector<ApplyOp>* run);

@@ -59,9 +59,19 @@ void LiveStore::Impl::LogLoop() {
       std::visit(
           Overloaded{
               [&](ForgetJob& j) {
-                StatusOr<uint64_t> removed = log->DeleteUser(j.user);
-                if (!removed.ok()) return j.done(removed.status());
-                model_queue.Push(ForgetOp{std::move(j.user), *removed, std::move(j.done)});
+                auto step_epoch = [&] {
+                  std::lock_guard<std::mutex> lock(forget_mu);
+                  ++forget_epoch;
+                };
+                step_epoch();  // odd: a retrain reading the log now may see the events
+                std::vector<StoredEvent> events;
+                StatusOr<uint64_t> removed = log->DeleteUser(j.user, &events);
+                if (removed.ok()) {
+                  model_queue.Push(
+                      ForgetOp{std::move(j.user), *removed, std::move(events), std::move(j.done)});
+                }
+                step_epoch();
+                if (!removed.ok()) j.done(removed.status());
               },
               [&](PutItemJob& j) {
                 Status st = log->PutItem(j.item, j.meta);
@@ -165,7 +175,7 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
               return o.done(Status::NotFound(fmt::format("unknown user '{}'", o.user)));
             }
             (void)both([&](Replica& r) {
-              r.rec->ForgetUser(o.user);
+              ForgetStored(o.user, o.events, r.rec.get());
               return Status::OK();
             });
             if (drift) drift->ForgetUser(o.user);
@@ -285,9 +295,21 @@ void LiveStore::Impl::NoteError(const Status& s) {
 
 // ---- retrain thread -------------------------------------------------------
 
+void LiveStore::Impl::ReadIds(uint64_t* through_seq, std::vector<std::string>* users,
+                              std::vector<std::string>* items, uint64_t* epoch) {
+  // Under forget_mu, so the ids and the epoch belong together: no delete
+  // can begin or end between the two reads.
+  std::lock_guard<std::mutex> lock(forget_mu);
+  *epoch = forget_epoch;
+  replicas->Read([&](const Replica& r) {
+    *through_seq = r.applied_seq;
+    *users = r.rec->users().names();
+    *items = r.rec->items().names();
+  });
+}
+
 void LiveStore::Impl::RunRetrain(uint64_t through_seq, std::vector<std::string> users,
-                                 std::vector<std::string> items) {
-  const auto t0 = std::chrono::steady_clock::now();
+                                 std::vector<std::string> items, uint64_t epoch) {
   RetrainStatus outcome;
   {
     std::lock_guard<std::mutex> lock(status_mu);
@@ -300,13 +322,52 @@ void LiveStore::Impl::RunRetrain(uint64_t through_seq, std::vector<std::string> 
     retrain.error = st.ToString();
     retrain_running.store(false);
   };
+  for (int attempt = 1;; ++attempt) {
+    outcome.trained_through_seq = through_seq;
+    StatusOr<InstallOp> install =
+        TrainOnce(through_seq, std::move(users), std::move(items), outcome);
+    if (!install.ok()) return fail(install.status());
+    if (options.retrain_trained_hook) options.retrain_trained_hook();
+    outcome = install->outcome;
+    {
+      // Queued under forget_mu: a forget that has not begun by now is
+      // applied after this install, in model order, like any later event.
+      std::lock_guard<std::mutex> lock(forget_mu);
+      if (forget_epoch == epoch && epoch % 2 == 0) {
+        if (!model_queue.Push(std::move(*install))) break;
+        return;
+      }
+    }
+    // A user was forgotten while it trained: the model (and the drift
+    // reference) may hold their events, and a forget cannot take back what
+    // a batch model learnt from them. Train again on the log as it is now.
+    if (attempt == kRetrainAttempts) {
+      return fail(Status::FailedPrecondition(
+          fmt::format("users were forgotten while each of {} attempts trained; start the retrain "
+                      "again",
+                      kRetrainAttempts)));
+    }
+    ReadIds(&through_seq, &users, &items, &epoch);
+    ++outcome.restarts;
+    std::lock_guard<std::mutex> lock(status_mu);
+    retrain.trained_through_seq = through_seq;
+    retrain.restarts = outcome.restarts;
+  }
+  fail(Status::FailedPrecondition("the store closed before the model could be installed"));
+}
+
+StatusOr<InstallOp> LiveStore::Impl::TrainOnce(uint64_t through_seq,
+                                               std::vector<std::string> users,
+                                               std::vector<std::string> items,
+                                               RetrainStatus outcome) {
+  const auto t0 = std::chrono::steady_clock::now();
   engine::EvalSplit split;
   split.num_users = static_cast<uint32_t>(users.size());
   split.num_items = static_cast<uint32_t>(items.size());
   StatusOr<engine::IdMap> user_ids = engine::IdMap::FromNames(std::move(users));
   StatusOr<engine::IdMap> item_ids = engine::IdMap::FromNames(std::move(items));
-  if (!user_ids.ok()) return fail(user_ids.status());
-  if (!item_ids.ok()) return fail(item_ids.status());
+  if (!user_ids.ok()) return user_ids.status();
+  if (!item_ids.ok()) return item_ids.status();
   // ials and bpr learn from every interaction, the rating models from
   // events with a rating or implied rating (engine::TrainingTarget).
   Status scan = log->Scan(1, through_seq, [&](const StoredEvent& e) {
@@ -319,16 +380,16 @@ void LiveStore::Impl::RunRetrain(uint64_t through_seq, std::vector<std::string> 
     if (target && u && i) split.train.push_back({*u, *i, *target, types->spec(*type).weight});
     return true;
   });
-  if (!scan.ok()) return fail(scan);
+  if (!scan.ok()) return scan;
   if (split.train.empty()) {
-    return fail(Status::FailedPrecondition("the log holds no events that train the model"));
+    return Status::FailedPrecondition("the log holds no events that train the model");
   }
   std::vector<double> epochs;
   StatusOr<engine::MFModel> model = engine::TrainModel(split, options.training, &epochs);
   outcome.examples = split.train.size();
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   outcome.train_rmse = epochs.empty() ? 0.0 : epochs.back();
-  if (!model.ok()) return fail(model.status());
+  if (!model.ok()) return model.status();
   InstallOp install{std::move(model).value(), outcome, std::nullopt, {}};
   if (options.drift.enabled) {
     // Drift's new reference: the newest events of the prefix just trained
@@ -341,9 +402,7 @@ void LiveStore::Impl::RunRetrain(uint64_t through_seq, std::vector<std::string> 
       install.drift_error = fmt::format("retrain reference: {}", ref.status().ToString());
     }
   }
-  if (!model_queue.Push(std::move(install))) {
-    fail(Status::FailedPrecondition("the store closed before the model could be installed"));
-  }
+  return install;
 }
 
 }  // namespace streamrec::storage

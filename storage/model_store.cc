@@ -49,9 +49,10 @@ StatusOr<AppendResult> ModelStore::Ingest(std::span<const NewEvent> batch) {
 
 StatusOr<uint64_t> ModelStore::ForgetUser(std::string_view user) {
   if (closed_) return Status::FailedPrecondition("the model store is closed");
-  auto removed = log_->DeleteUser(user);
+  std::vector<StoredEvent> events;
+  auto removed = log_->DeleteUser(user, &events);
   if (!removed.ok()) return removed.status();
-  rec_->ForgetUser(user);
+  ForgetStored(user, events, rec_.get());
   last_snapshot_ = 0;  // DeleteUser dropped every snapshot
   STREAMREC_RETURN_IF_ERROR(Snapshot());
   return removed;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "engine/id_text.h"
 #include "engine/snapshot.h"
 
 namespace streamrec::storage {
@@ -22,9 +23,27 @@ Status ApplyStored(const StoredEvent& e, engine::Recommender* rec) {
   return Status::OK();
 }
 
+bool ForgetStored(std::string_view user, std::span<const StoredEvent> events,
+                  engine::Recommender* rec) {
+  std::vector<engine::Event> mine;
+  mine.reserve(events.size());
+  for (const StoredEvent& e : events) {
+    // A type no longer defined was never applied under this configuration.
+    if (const auto type = rec->types().Find(e.type)) {
+      mine.push_back({e.user, e.item, *type, e.value, e.ts_ms});
+    }
+  }
+  return rec->ForgetUser(user, mine);
+}
+
 Status ValidateEvents(const engine::Recommender& rec, std::span<const StoredEvent> batch) {
   for (size_t n = 0; n < batch.size(); ++n) {
     const StoredEvent& e = batch[n];
+    // Stored, then echoed by `log dump` and in conflict messages: the text
+    // rule of every id (a NUL or an invalid byte would break that JSON).
+    if (Status st = engine::CheckIdText("event_id", e.event_id); !st.ok()) {
+      return Status(st.code(), fmt::format("event {}: {}", n, st.message()));
+    }
     const auto type = rec.types().Find(e.type);
     if (!type) {
       return Status::InvalidArgument(

@@ -22,6 +22,12 @@ namespace streamrec::storage {
 // it as something else would silently change the model).
 Status ApplyStored(const StoredEvent& e, engine::Recommender* rec);
 
+// Forgets `user` in the engine, taking back what `events` (their events
+// as EventLog::DeleteUser returned them) added (Recommender::ForgetUser).
+// False if the engine does not know the user.
+bool ForgetStored(std::string_view user, std::span<const StoredEvent> events,
+                  engine::Recommender* rec);
+
 // Checks a batch against the engine's rules (type known, ids, rating
 // range) without applying it: InvalidArgument naming the event's index.
 Status ValidateEvents(const engine::Recommender& rec, std::span<const StoredEvent> batch);

@@ -30,6 +30,7 @@ struct Raw {
   int64_t port = 0, threads = 0, body_limit = 0, header_limit = 0, max_connections = 0;
   int64_t max_connections_per_address = 0, max_body_bytes_in_flight = 0;
   int64_t max_pending_events = 0, max_batch_events = 0, max_json_depth = 0, max_results = 0;
+  int64_t max_future_skew_seconds = 0, max_past_age_seconds = 0;
   std::vector<std::string> keys;
   bool default_types = true;
   std::string objective = kDefaultObjective;  // model.objective, as written
@@ -85,7 +86,9 @@ void Describe(po::options_description* d, Config* c, Raw* raw) {
       "api.max_json_depth", po::value(&raw->max_json_depth))("api.max_results",
                                                              po::value(&raw->max_results))(
       "api.keys", po::value(&raw->keys)->composing())("events.defaults",
-                                                      po::value(&raw->default_types));
+                                                      po::value(&raw->default_types))(
+      "events.max_future_skew_seconds", po::value(&raw->max_future_skew_seconds))(
+      "events.max_past_age_seconds", po::value(&raw->max_past_age_seconds));
 }
 
 Raw RawFrom(const Config& c) {
@@ -101,6 +104,8 @@ Raw RawFrom(const Config& c) {
   raw.max_batch_events = static_cast<int64_t>(c.api.max_batch_events);
   raw.max_json_depth = c.api.max_json_depth;
   raw.max_results = static_cast<int64_t>(c.api.max_results);
+  raw.max_future_skew_seconds = c.api.max_future_skew_seconds;
+  raw.max_past_age_seconds = c.api.max_past_age_seconds;
   return raw;
 }
 
@@ -113,6 +118,7 @@ Status InRange(const std::string& path, std::string_view key, int64_t v, int64_t
 
 Status ApplyServerAndApi(const std::string& path, const Raw& raw, Config* c) {
   constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
+  constexpr int64_t kCentury = int64_t{100} * 366 * 86400;
   for (const Status& st : {
            InRange(path, "server.port", raw.port, 0, 65535),
            InRange(path, "server.threads", raw.threads, 1, 1024),
@@ -127,6 +133,10 @@ Status ApplyServerAndApi(const std::string& path, const Raw& raw, Config* c) {
            InRange(path, "api.max_batch_events", raw.max_batch_events, 1, kMax),
            InRange(path, "api.max_json_depth", raw.max_json_depth, 2, 1000),
            InRange(path, "api.max_results", raw.max_results, 1, kMax),
+           // -1: no bound; at most a century either way.
+           InRange(path, "events.max_future_skew_seconds", raw.max_future_skew_seconds, -1,
+                   kCentury),
+           InRange(path, "events.max_past_age_seconds", raw.max_past_age_seconds, 0, kCentury),
        }) {
     if (!st.ok()) return st;
   }
@@ -156,6 +166,8 @@ Status ApplyServerAndApi(const std::string& path, const Raw& raw, Config* c) {
   c->api.max_batch_events = static_cast<size_t>(raw.max_batch_events);
   c->api.max_json_depth = static_cast<int>(raw.max_json_depth);
   c->api.max_results = static_cast<size_t>(raw.max_results);
+  c->api.max_future_skew_seconds = raw.max_future_skew_seconds;
+  c->api.max_past_age_seconds = raw.max_past_age_seconds;
   for (const std::string& spec : raw.keys) {
     auto keys = ParseApiKeys(spec, fmt::format("{}: api.keys", path));
     if (!keys.ok()) return keys.status();

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "http/api.h"
+#include "http/auth.h"
 #include "http/server.h"
 #include "storage/live_store.h"
 #include "tools/commands.h"
@@ -116,6 +117,9 @@ int ParseArgs(int argc, const char* const* argv, Config* config) {
     *config = DefaultConfig();
   }
   if (Status st = ApplyApiKeysFromEnv(config); !st.ok()) return Usage(std::string(st.message()));
+  if (Status st = http::ValidateApiKeys(config->api.keys); !st.ok()) {
+    return Usage(std::string(st.message()));
+  }
   if (vm.count("address")) {
     if (address.empty()) return Usage("--address must not be empty");
     config->server.address = address;

@@ -170,5 +170,48 @@ TEST(PopularityTest, RestoreRoundTrip) {
   EXPECT_EQ(q.Top(25), p.Top(25));
 }
 
+// Whatever int64 times events carry, the arithmetic neither overflows nor
+// yields a non-finite or negative score.
+TEST(PopularityTest, ExtremeTimesAreSafe) {
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kNow = 1'700'000'000'000;
+  // A first event at INT64_MIN anchors there; later events must still count
+  // (it overflowed in ts - anchor and scored everything 0).
+  Popularity p = Make();
+  p.Add(0, 1.0f, kMin);
+  p.Add(1, 1.0f, kNow);
+  p.Add(1, 1.0f, kNow);
+  p.Add(2, 1.0f, kNow);
+  EXPECT_EQ(Ids(p.Top(3)), (std::vector<uint32_t>{1, 2}));
+  EXPECT_NEAR(p.Score(1), 2.0, 1e-9);
+  EXPECT_NEAR(p.Score(2), 1.0, 1e-9);
+  EXPECT_EQ(p.Score(0), 0.0);  // infinitely old: decayed away
+
+  // Every order of the extremes and a normal time.
+  const std::vector<int64_t> times = {kMin, kMin + 1, -1, 0, kNow, kMax - 1, kMax};
+  for (int64_t first : times) {
+    for (int64_t second : times) {
+      Popularity q = Make();
+      q.Add(0, 1.0f, first);
+      q.Add(1, 2.0f, second);
+      q.Add(2, 1.0f, kNow);
+      for (uint32_t i = 0; i < 3; ++i) {
+        const double s = q.Score(i);
+        EXPECT_TRUE(std::isfinite(s) && s >= 0.0) << first << " " << second << " item " << i;
+      }
+      for (const ScoredItem& x : q.Top(3)) EXPECT_TRUE(std::isfinite(x.score) && x.score > 0.0f);
+      // The newest event always scores its full weight.
+      const int64_t newest = std::max({first, second, kNow});
+      if (newest == kNow) {
+        EXPECT_NEAR(q.Score(2), 1.0, 1e-9) << first << " " << second;
+      }
+      if (newest == second && second != kNow) {
+        EXPECT_NEAR(q.Score(1), 2.0, 1e-9);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace streamrec::engine

@@ -92,12 +92,18 @@ TEST_F(RecommenderTest, ValidateAcceptsGoodEvents) {
   EXPECT_TRUE(rec_.Validate({.user = "ü-ñ 漢字", .item = "a b/c", .type = 0}).ok());
   const std::string longest(256, 'x');
   EXPECT_TRUE(rec_.Validate({.user = longest, .item = longest, .type = 0}).ok());
-  // The value of an implicit type is not used, so it is not checked.
-  EXPECT_TRUE(rec_.Validate({.user = "u",
-                             .item = "i",
-                             .type = Type("view"),
-                             .value = std::numeric_limits<float>::quiet_NaN()})
-                  .ok());
+  // The value of an implicit type is not used, but it is stored and echoed
+  // (`log dump`, JSON): it must be finite all the same (issue 12).
+  EXPECT_FALSE(rec_.Validate({.user = "u",
+                              .item = "i",
+                              .type = Type("view"),
+                              .value = std::numeric_limits<float>::quiet_NaN()})
+                   .ok());
+  EXPECT_FALSE(rec_.Validate({.user = "u",
+                              .item = "i",
+                              .type = Type("view"),
+                              .value = std::numeric_limits<float>::infinity()})
+                   .ok());
 }
 
 TEST_F(RecommenderTest, ValidateRejectsBadEvents) {

@@ -74,6 +74,32 @@ TEST(EventCodecTest, FingerprintIgnoresIdAndSeqButNotPayload) {
   }
 }
 
+TEST(EventCodecTest, FingerprintLeavesOutATsTheServerAssigned) {
+  // A retry of a body without ts is stamped again, later: still the same.
+  StoredEvent a = Sample(), b = Sample();
+  a.ts_assigned = b.ts_assigned = true;
+  b.ts_ms = a.ts_ms + 5000;
+  EXPECT_EQ(PayloadFingerprint(a), PayloadFingerprint(b));
+  // "No ts" is neither an explicit ts of 0 nor the time it was stamped with.
+  StoredEvent zero = Sample(), stamped = a;
+  zero.ts_ms = 0;
+  stamped.ts_assigned = false;
+  EXPECT_NE(PayloadFingerprint(a), PayloadFingerprint(zero));
+  EXPECT_NE(PayloadFingerprint(a), PayloadFingerprint(stamped));
+  // The rest of the payload still counts.
+  b.value = 1.0f;
+  EXPECT_NE(PayloadFingerprint(a), PayloadFingerprint(b));
+  // An explicit ts keeps the fingerprint it always had (FNV-1a of the
+  // encoding without event_id), so dedup entries written before still match.
+  StoredEvent old = Sample();
+  old.event_id.clear();
+  std::string bytes;
+  EncodeEvent(old, &bytes);
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ull;
+  EXPECT_EQ(PayloadFingerprint(Sample()), h);
+}
+
 TEST(EventCodecTest, DedupAndUserIndexKeys) {
   uint64_t seq = 0, fp = 0;
   ASSERT_TRUE(DecodeDedup(EncodeDedup(42, 0xdeadbeefcafe), &seq, &fp).ok());

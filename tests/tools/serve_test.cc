@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <boost/json.hpp>
 #include <regex>
 #include <string>
@@ -284,6 +285,22 @@ TEST_F(ServeTest, RefusesARetrainAlgorithmTheLiveModelCannotTake) {
   EXPECT_FALSE(fs::exists(Path("db")));
 }
 
+TEST_F(ServeTest, RefusesTwoKeysWithOneSecret) {
+  const std::string secret = "same-0123456789abcdef";
+  const std::string conf = Path("keys.conf");
+  WriteFile(conf, fmt::format("[api]\nkeys = reader:read:{0} writer:read+write:{0}\n", secret));
+  RunResult r = Run({"serve", "--config", conf, "--port", "0", "--data-dir", Path("db")});
+  ExpectUsageError(r, {"'reader'", "'writer'", "same secret"});
+  EXPECT_FALSE(Contains(r.err, secret)) << r.err;  // never printed
+  // Across the file and the environment too.
+  WriteFile(conf, fmt::format("[api]\nkeys = reader:read:{}\n", secret));
+  ASSERT_EQ(setenv("STREAMREC_API_KEYS", fmt::format("ops:admin:{}", secret).c_str(), 1), 0);
+  r = Run({"serve", "--config", conf, "--port", "0", "--data-dir", Path("db")});
+  unsetenv("STREAMREC_API_KEYS");
+  ExpectUsageError(r, {"'reader'", "'ops'", "same secret"});
+  EXPECT_FALSE(fs::exists(Path("db")));
+}
+
 TEST_F(ServeTest, ApiKeysFromEnvironment) {
   const std::string secret = "rw-0123456789abcdef";
   Server s;
@@ -339,6 +356,8 @@ TEST_F(ServeTest, BadConfigurationExits2) {
       {"[server]\nthreads = 0\n", "server.threads"},
       {"[events]\ntype.view = weight=-1\n", "weight"},
       {"[api]\nkeys = app:read:short\n", "api.keys"},
+      {"[events]\nmax_future_skew_seconds = -2\n", "events.max_future_skew_seconds"},
+      {"[events]\nmax_past_age_seconds = -1\n", "events.max_past_age_seconds"},
   };
   for (const auto& [text, needle] : cases) {
     WriteFile(conf, text);
