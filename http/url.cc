@@ -85,23 +85,38 @@ bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out) {
 }
 
 StatusOr<Query> Query::Parse(std::string_view raw) {
-  boost::system::result<urls::params_encoded_view> params = urls::parse_query(raw);
+  const boost::system::result<urls::params_encoded_view> params = urls::parse_query(raw);
   if (!params) {
     return Status::InvalidArgument(
         fmt::format("bad query string '{}': {}", Excerpt(raw), params.error().message()));
   }
-  urls::encoding_opts opts;
-  opts.space_as_plus = true;  // HTML forms
   Query q;
-  for (const urls::param_pct_view& p : *params) {
-    if (p.key.empty() && !p.has_value) continue;  // "a=1&&b=2", a trailing '&'
+  // Boost 1.81's query iterator can give a key or value that runs past the
+  // end of a view that is not NUL-terminated (a request target inside
+  // Beast's buffer: "n=5" came out as "5 HTTP/1.1..."). So Boost.URL checks
+  // the grammar above and decodes each piece below, and the split on '&'
+  // and the first '=' (RFC 3986 leaves it to the application; this is the
+  // form-urlencoded one) is done here.
+  std::string_view rest = raw;
+  while (!rest.empty()) {
+    const size_t amp = rest.find('&');
+    const std::string_view part = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+    if (part.empty()) continue;  // "a=1&&b=2", a trailing '&'
+    const size_t eq = part.find('=');
+    const std::string_view raw_key = part.substr(0, eq);
+    const std::string_view raw_value =
+        eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
     std::string name, value;
-    p.key.decode(opts, urls::string_token::assign_to(name));
-    if (name.empty()) {
-      return Status::InvalidArgument(fmt::format("query parameter without a name: '={}'",
-                                                 Excerpt(std::string_view(p.value))));
+    if (!PercentDecode(raw_key, /*plus_is_space=*/true, &name) ||
+        !PercentDecode(raw_value, /*plus_is_space=*/true, &value)) {
+      return Status::InvalidArgument(
+          fmt::format("bad percent-encoding in query parameter '{}'", Excerpt(raw_key)));
     }
-    if (p.has_value) p.value.decode(opts, urls::string_token::assign_to(value));
+    if (name.empty()) {
+      return Status::InvalidArgument(
+          fmt::format("query parameter without a name: '{}'", Excerpt(part)));
+    }
     q.params_.emplace_back(std::move(name), std::move(value));
   }
   return q;

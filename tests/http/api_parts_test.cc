@@ -66,6 +66,17 @@ TEST(UrlTest, MalformedTargetsAreRefused) {
   }
 }
 
+// A query inside a larger buffer (Beast's request target) decodes to its own
+// bytes only: Boost 1.81's iterator alone read "n=5" as "5 HTTP/1.1...".
+TEST(UrlTest, QueryInsideALargerBufferStopsAtItsEnd) {
+  const std::string buffer = "n=5&u=a+b HTTP/1.1\r\nHost: x\r\n";
+  StatusOr<Query> q = Query::Parse(std::string_view(buffer.data(), 9));
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  ASSERT_EQ(q->params().size(), 2u);
+  EXPECT_EQ(q->params()[0].second, "5");
+  EXPECT_EQ(q->params()[1].second, "a b");
+}
+
 TEST(UrlTest, QueryParameters) {
   StatusOr<Query> q = Query::Parse("n=5&exclude=a,b&exclude=c&&flag&include_seen=true");
   ASSERT_TRUE(q.ok());
