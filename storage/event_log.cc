@@ -83,6 +83,32 @@ Status CheckDirectory(const std::string& dir, bool create_if_missing, bool* exis
             : "Point the data directory at an empty or absent directory."));
 }
 
+// OK if every column family of the database in `dir` is empty; reads
+// only (a read-only open writes no file, and its info log is discarded).
+Status CheckEmpty(const std::string& dir, const std::vector<std::string>& families) {
+  rocksdb::DBOptions o;
+  o.info_log = RocksInfoLog::Discarding();
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const auto& name : families) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(o, dir, cfs, &handles, &raw);
+  if (!s.ok()) return FromRocks(s, fmt::format("reading '{}' (left untouched)", dir));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string holding;
+  for (size_t n = 0; n < handles.size(); ++n) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[n]));
+    it->SeekToFirst();
+    if ((it->Valid() || !it->status().ok()) && holding.empty()) holding = families[n];
+  }
+  for (auto* h : handles) (void)db->DestroyColumnFamilyHandle(h);  // a read-only close
+  if (holding.empty()) return Status::OK();
+  return Status::FailedPrecondition(
+      fmt::format("'{}' has no column families 'events' and 'meta' and its '{}' holds data: not a "
+                  "streamrec database (left untouched)",
+                  dir, holding));
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
@@ -113,13 +139,12 @@ StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
       }
     }
     // The events and meta families mark a streamrec database (any version);
-    // one that lacks a later-added family gets it on open.
-    for (const char* cf : {kEventsCf, kMetaCf}) {
-      if (std::find(found.begin(), found.end(), cf) == found.end()) {
-        return Status::FailedPrecondition(fmt::format(
-            "'{}' has no column family '{}': not a streamrec database (left untouched)", dir, cf));
-      }
-    }
+    // one that lacks a later-added family gets it on open. Without them it
+    // is ours only if it holds nothing: a creation cut short (RocksDB adds
+    // the families one by one after CURRENT exists).
+    const bool marked = std::find(found.begin(), found.end(), kEventsCf) != found.end() &&
+                        std::find(found.begin(), found.end(), kMetaCf) != found.end();
+    if (!marked) STREAMREC_RETURN_IF_ERROR(CheckEmpty(dir, found));
   }
   rocksdb::DBOptions db_options;
   // Only a directory CheckDirectory found absent or empty is created in.

@@ -200,8 +200,6 @@ class EventLog {
   Status Flush();
 
   StoreHealth health() const;
-  // Runs the scheduled purge now, if any (tests, tools). Blocking.
-  Status PurgeNow();
 
  private:
   struct Writer;

@@ -132,8 +132,6 @@ void EventLog::SchedulePurge(rocksdb::ColumnFamilyHandle* cf, KeyRange range) {
   st.cv.notify_all();
 }
 
-Status EventLog::PurgeNow() { return RunPurge(); }
-
 Status EventLog::RunPurge() {
   HealthState& st = *maintenance_->state;
   std::map<rocksdb::ColumnFamilyHandle*, KeyRange> ranges;

@@ -18,6 +18,10 @@ std::shared_ptr<RocksInfoLog> RocksInfoLog::Open(const std::string& path) {
   return std::shared_ptr<RocksInfoLog>(new RocksInfoLog(std::fopen(path.c_str(), "a")));
 }
 
+std::shared_ptr<RocksInfoLog> RocksInfoLog::Discarding() {
+  return std::shared_ptr<RocksInfoLog>(new RocksInfoLog(nullptr));
+}
+
 RocksInfoLog::RocksInfoLog(std::FILE* f)
     : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL), file_(f), dropped_(0) {}
 

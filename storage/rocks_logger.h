@@ -25,6 +25,9 @@ class RocksInfoLog : public rocksdb::Logger {
   // kept, the ones before are not. A file that cannot be opened makes a
   // logger that drops every line.
   static std::shared_ptr<RocksInfoLog> Open(const std::string& path);
+  // A logger that writes nothing (for reads that must leave a directory
+  // as it was).
+  static std::shared_ptr<RocksInfoLog> Discarding();
   ~RocksInfoLog() override;
 
   using rocksdb::Logger::Logv;

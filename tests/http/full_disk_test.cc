@@ -49,29 +49,34 @@ class FullDiskTest : public ApiTest {
     return body + "]";
   }
 
+  // Writes 2 MB of filler, starts the server and posts until a 503.
+  // *next: the first event number not posted.
+  void FillDisk(int* next) {
+    {
+      std::ofstream filler(mnt_ + "/filler", std::ios::binary);
+      const std::string mb(1 << 20, 'f');
+      filler << mb << mb;
+      ASSERT_TRUE(filler.good());
+    }
+    ASSERT_NO_FATAL_FAILURE(Start());
+    ASSERT_EQ(Post("/v1/events", Batch(0, 100)).status, 200u);
+    ClientResponse full;
+    *next = 100;
+    for (int n = 0; n < 400 && full.status != 503; ++n, *next += 500) {
+      full = Post("/v1/events", Batch(*next, 500));
+      ASSERT_TRUE(full.status == 200 || full.status == 503) << full.status << " " << full.body;
+    }
+    ASSERT_EQ(full.status, 503u) << "the disk never filled";
+    EXPECT_EQ(full.headers["retry-after"], "1");
+  }
+
   std::string mnt_;
   bool mounted_ = false;
 };
 
 TEST_F(FullDiskTest, FullDiskRefusesWritesWith503ThenResumesWhenSpaceIsFreed) {
-  {
-    // 2 MB of filler on the same tmpfs, freed later.
-    std::ofstream filler(mnt_ + "/filler", std::ios::binary);
-    const std::string mb(1 << 20, 'f');
-    filler << mb << mb;
-    ASSERT_TRUE(filler.good());
-  }
-  ASSERT_NO_FATAL_FAILURE(Start());
-  ASSERT_EQ(Post("/v1/events", Batch(0, 100)).status, 200u);
-  // Fill it.
-  ClientResponse full;
-  int next = 100;
-  for (int n = 0; n < 400 && full.status != 503; ++n, next += 500) {
-    full = Post("/v1/events", Batch(next, 500));
-    ASSERT_TRUE(full.status == 200 || full.status == 503) << full.status << " " << full.body;
-  }
-  ASSERT_EQ(full.status, 503u) << "the disk never filled";
-  EXPECT_EQ(full.headers["retry-after"], "1");
+  int next = 0;
+  ASSERT_NO_FATAL_FAILURE(FillDisk(&next));
   // Still full, for a while: more 503s, never an abort; reads work.
   const auto until = Clock::now() + std::chrono::seconds(3);
   while (Clock::now() < until) {
@@ -106,6 +111,27 @@ TEST_F(FullDiskTest, FullDiskRefusesWritesWith503ThenResumesWhenSpaceIsFreed) {
   EXPECT_EQ(after.at("store").at("read_only"), false);
   EXPECT_GE(after.at("store").at("resumed").as_int64(), 1);
   EXPECT_NE(Get("/metrics").body.find("streamrec_store_read_only 0"), std::string::npos);
+}
+
+TEST_F(FullDiskTest, ShutdownWhileFullThenRestartKeepsEveryAcknowledgedEvent) {
+  int next = 0;
+  ASSERT_NO_FATAL_FAILURE(FillDisk(&next));
+  const uint64_t durable = store_->status().durable_seq;
+  ASSERT_GT(durable, 0u);
+  // Closing cannot snapshot or flush (the disk is full): it says so, and
+  // does not abort.
+  server_->Shutdown();
+  server_->Wait();
+  EXPECT_FALSE(store_->Close().ok());
+  store_.reset();
+  server_.reset();
+  api_.reset();
+  client_.reset();
+  ASSERT_TRUE(std::filesystem::remove(mnt_ + "/filler"));
+  ASSERT_NO_FATAL_FAILURE(Start());
+  EXPECT_EQ(store_->status().durable_seq, durable);
+  EXPECT_EQ(store_->status().applied_seq, durable);
+  EXPECT_EQ(Post("/v1/events", Batch(next, 1)).status, 200u);
 }
 
 }  // namespace

@@ -95,6 +95,22 @@ TEST(EventLogOpenTest, RocksDbWithoutOurColumnFamiliesIsRefusedUntouched) {
   ExpectRefusedUntouched(dir.path(), "not a streamrec database");
 }
 
+TEST(EventLogOpenTest, ACreationCutShortBeforeOurFamiliesIsFinished) {
+  // CURRENT and the default family exist, ours not yet, nothing stored:
+  // what a kill during the first open leaves.
+  TempDir dir;
+  {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir.path(), &db).ok());
+    delete db;
+  }
+  auto log = EventLog::Open(dir.path(), {});
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  EXPECT_EQ((*log)->next_seq(), 1u);
+}
+
 TEST(EventLogOpenTest, AFileInPlaceOfTheDirectoryIsRefused) {
   TempDir dir;
   std::ofstream(dir.Sub("plain")) << "x";
