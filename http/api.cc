@@ -63,7 +63,10 @@ void Reply::Error(const Status& s) const {
     return;
   }
   Response res = ErrorResponse(s, version(), keep_alive());
-  if (res.result() == beast_http::status::too_many_requests) {
+  // 429 (too much pending) and 503 (the store is read-only after a disk
+  // error; writes resume by themselves) are worth retrying.
+  if (res.result() == beast_http::status::too_many_requests ||
+      res.result() == beast_http::status::service_unavailable) {
     res.set(beast_http::field::retry_after, "1");
   }
   Send(std::move(res));
@@ -99,7 +102,7 @@ using R = RouteId;
 // methods fall through to the pattern with the id, so PUT
 // /v1/items/popular sets the item named "popular" (GET reaches it as
 // /v1/items/%70opular: segments are matched before decoding).
-constexpr std::array<Pattern, 14> kPatterns = {{
+constexpr std::array<Pattern, 15> kPatterns = {{
     {V::post, "/v1/events", R::kEvents, kScopeWrite, internal::PostEvents},
     {V::get, "/v1/users/{}/recommendations", R::kRecommendations, kScopeRead,
      internal::GetRecommendations},
@@ -113,6 +116,7 @@ constexpr std::array<Pattern, 14> kPatterns = {{
     {V::post, "/v1/admin/retrain", R::kRetrain, kScopeAdmin, internal::PostRetrain},
     {V::get, "/v1/admin/status", R::kStatus, kScopeAdmin, internal::GetStatus},
     {V::get, "/healthz", R::kHealthz, 0, internal::GetHealthz},
+    {V::get, "/readyz", R::kReadyz, 0, internal::GetReadyz},
     {V::get, "/metrics", R::kMetrics, 0, internal::GetMetrics},
     {V::get, "/dashboard", R::kDashboard, 0, internal::GetDashboard},
 }};

@@ -15,7 +15,8 @@
 //   POST   /v1/admin/snapshot               admin
 //   POST   /v1/admin/retrain                admin
 //   GET    /v1/admin/status                 admin
-//   GET    /healthz                         open
+//   GET    /healthz                         open (liveness: 200 while serving)
+//   GET    /readyz                          open (readiness: 503 while read-only)
 //   GET    /metrics                         open (Prometheus text)
 //
 // Thread-safety: Handle() from any number of server threads at once.

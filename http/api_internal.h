@@ -82,6 +82,7 @@ void GetPopular(Call& c);
 void GetItem(Call& c);
 void GetStatus(Call& c);
 void GetHealthz(Call& c);
+void GetReadyz(Call& c);
 void GetMetrics(Call& c);
 // http/dashboard.cc: the live dashboard page (reads /metrics).
 void GetDashboard(Call& c);

@@ -207,6 +207,10 @@ json::object LiveStatusJson(const storage::LiveStatus& s) {
                    {"snapshots_written", s.snapshots_written},
                    {"last_error", s.last_error},
                    {"closed", s.closed}};
+  const storage::StoreHealth& h = s.store;
+  out["store"] = json::object{{"read_only", h.read_only}, {"reason", h.reason},
+                              {"errors", h.errors},       {"resumed", h.resumed},
+                              {"purges", h.purges},       {"last_purge_error", h.last_purge_error}};
   out["recovery"] = std::move(recovery);
   out["retrain"] = std::move(retrain);
   out["drift"] = DriftJson(s.drift);

@@ -9,6 +9,7 @@
 #include "engine/recommender.h"
 #include "http/api_internal.h"
 #include "http/api_json.h"
+#include "http/errors.h"
 
 namespace streamrec::http::internal {
 namespace {
@@ -118,13 +119,33 @@ void GetStatus(Call& c) {
   c.reply.Json(status::ok, LiveStatusJson(c.store->status()));
 }
 
+// Liveness: 200 while the process serves (reads work even while the store
+// is read-only, which the body says). Readiness is /readyz.
 void GetHealthz(Call& c) {
   if (!Check(c, c.query.OnlyAllowed({}))) return;
-  if (c.store->status().closed) {
+  const storage::LiveStatus s = c.store->status();
+  if (s.closed) {
     c.reply.Error(status::service_unavailable, "unavailable", "the store is closed");
     return;
   }
-  c.reply.Json(status::ok, json::object{{"status", "ok"}});
+  c.reply.Json(status::ok, json::object{{"status", "ok"}, {"writable", !s.store.read_only}});
+}
+
+// Readiness for writes: 503 with Retry-After while the store is read-only
+// (a full disk) or closed, naming why.
+void GetReadyz(Call& c) {
+  if (!Check(c, c.query.OnlyAllowed({}))) return;
+  const storage::LiveStatus s = c.store->status();
+  if (s.closed || s.store.read_only) {
+    Response res = ErrorResponse(
+        status::service_unavailable, s.closed ? "unavailable" : "read_only",
+        s.closed ? "the store is closed" : "the store is read-only: " + s.store.reason,
+        c.reply.version(), c.reply.keep_alive());
+    res.set(boost::beast::http::field::retry_after, "1");
+    c.reply.Send(std::move(res));
+    return;
+  }
+  c.reply.Json(status::ok, json::object{{"status", "ready"}});
 }
 
 void GetMetrics(Call& c) {

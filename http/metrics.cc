@@ -34,6 +34,7 @@ std::string_view RouteMethod(RouteId r) {
     case RouteId::kGetItem:
     case RouteId::kStatus:
     case RouteId::kHealthz:
+    case RouteId::kReadyz:
     case RouteId::kMetrics:
     case RouteId::kDashboard:
       return "GET";
@@ -133,6 +134,8 @@ std::string_view RouteLabel(RouteId r) {
       return "/v1/admin/status";
     case RouteId::kHealthz:
       return "/healthz";
+    case RouteId::kReadyz:
+      return "/readyz";
     case RouteId::kMetrics:
       return "/metrics";
     case RouteId::kDashboard:
@@ -242,6 +245,15 @@ std::string HttpMetrics::Render(const storage::LiveStatus& store) const {
   Sample(&out, "streamrec_retrain_runs_total", "counter", "Batch retrains started since start.",
          store.retrain.runs);
   if (store.drift.enabled) RenderDrift(store.drift, &out);  // absent when drift is off
+  Sample(&out, "streamrec_store_read_only", "gauge",
+         "1 while the database refuses writes after a disk error (see /v1/admin/status "
+         "store.reason); they resume by themselves.",
+         store.store.read_only ? 1 : 0);
+  Sample(&out, "streamrec_store_errors_total", "counter",
+         "Times the database stopped writes for a disk error since start.", store.store.errors);
+  Sample(&out, "streamrec_purges_total", "counter",
+         "Purges (flush + compaction of deleted users' key ranges) since start.",
+         store.store.purges);
   Sample(&out, "streamrec_up", "gauge", "1 while the store takes writes, 0 once closed.",
          store.closed ? 0 : 1);
   Sample(&out, "streamrec_uptime_seconds", "gauge", "Seconds since the process started.",

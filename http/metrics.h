@@ -33,6 +33,7 @@ enum class RouteId : uint8_t {
   kRetrain,
   kStatus,
   kHealthz,
+  kReadyz,
   kMetrics,
   kDashboard,
   kNotFound,   // no route matched (404/405)

@@ -1,14 +1,18 @@
 #include "storage/event_log.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <unordered_map>
 
+#include "storage/event_log_maintenance.h"
+#include "storage/rocks_logger.h"
 #include "storage/rocks_status.h"
 
 namespace streamrec::storage {
@@ -23,20 +27,94 @@ constexpr const char* kMetaCf = "meta";
 constexpr const char* kSchemaKey = "schema_version";
 constexpr const char* kNextSeqKey = "next_seq";
 
+// Decides what Open may do with `dir` before RocksDB touches it. RocksDB
+// treats a directory without CURRENT as a new database: it writes a fresh
+// CURRENT and MANIFEST next to whatever is there and, on the next open,
+// deletes the old table and log files as obsolete. So only an absent or
+// empty directory is ever created in; anything else without CURRENT is
+// refused, untouched. *exists: it holds a CURRENT file.
+Status CheckDirectory(const std::string& dir, bool create_if_missing, bool* exists) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  *exists = false;
+  const fs::file_status st = fs::status(dir, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return Status::IOError(fmt::format("reading '{}': {}", dir, ec.message()));
+  }
+  if (!fs::exists(st)) {
+    if (!create_if_missing)
+      return Status::NotFound(fmt::format("no streamrec database in '{}'", dir));
+    // RocksDB creates the last path component only.
+    fs::create_directories(dir, ec);
+    if (ec) return Status::IOError(fmt::format("creating '{}': {}", dir, ec.message()));
+    return Status::OK();
+  }
+  if (!fs::is_directory(st)) {
+    return Status::FailedPrecondition(fmt::format("'{}' is not a directory", dir));
+  }
+  std::vector<std::string> names;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    names.push_back(it->path().filename().string());
+  }
+  if (ec) return Status::IOError(fmt::format("listing '{}': {}", dir, ec.message()));
+  if (std::find(names.begin(), names.end(), "CURRENT") != names.end()) {
+    *exists = true;
+    return Status::OK();
+  }
+  if (names.empty()) {
+    if (!create_if_missing)
+      return Status::NotFound(fmt::format("no streamrec database in '{}'", dir));
+    return Status::OK();
+  }
+  std::sort(names.begin(), names.end());
+  const size_t shown = std::min<size_t>(names.size(), 5);
+  std::string list = fmt::format("{}", fmt::join(names.begin(), names.begin() + shown, ", "));
+  if (shown < names.size()) list += fmt::format(" and {} more", names.size() - shown);
+  const bool rocks = std::any_of(names.begin(), names.end(), [](const std::string& n) {
+    return n.starts_with("MANIFEST-") || n.ends_with(".sst") || n.ends_with(".log") ||
+           n == "IDENTITY" || n.starts_with("OPTIONS-");
+  });
+  return Status::FailedPrecondition(fmt::format(
+      "'{}' is not empty but holds no readable streamrec database (no CURRENT file; it holds {}). "
+      "Refusing to create a database there or to change anything in it. {}",
+      dir, list,
+      rocks ? "It looks like a RocksDB directory that lost its CURRENT file: restore it from a "
+              "backup, or write the name of its newest MANIFEST-* file into CURRENT by hand."
+            : "Point the data directory at an empty or absent directory."));
+}
+
+// OK if every column family of the database in `dir` is empty; reads
+// only (a read-only open writes no file, and its info log is discarded).
+Status CheckEmpty(const std::string& dir, const std::vector<std::string>& families) {
+  rocksdb::DBOptions o;
+  o.info_log = RocksInfoLog::Discarding();
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const auto& name : families) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(o, dir, cfs, &handles, &raw);
+  if (!s.ok()) return FromRocks(s, fmt::format("reading '{}' (left untouched)", dir));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string holding;
+  for (size_t n = 0; n < handles.size(); ++n) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[n]));
+    it->SeekToFirst();
+    if ((it->Valid() || !it->status().ok()) && holding.empty()) holding = families[n];
+  }
+  for (auto* h : handles) (void)db->DestroyColumnFamilyHandle(h);  // a read-only close
+  if (holding.empty()) return Status::OK();
+  return Status::FailedPrecondition(
+      fmt::format("'{}' has no column families 'events' and 'meta' and its '{}' holds data: not a "
+                  "streamrec database (left untouched)",
+                  dir, holding));
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
                                                    const EventLogOptions& options) {
-  std::error_code ec;
-  const bool exists = std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec);
-  if (!exists && !options.create_if_missing) {
-    return Status::NotFound(fmt::format("no streamrec database in '{}'", dir));
-  }
-  if (!exists) {
-    // RocksDB creates the last path component only.
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return Status::IOError(fmt::format("creating '{}': {}", dir, ec.message()));
-  }
+  bool exists = false;
+  STREAMREC_RETURN_IF_ERROR(CheckDirectory(dir, options.create_if_missing, &exists));
   const std::vector<std::string> ours = {rocksdb::kDefaultColumnFamilyName,
                                          kEventsCf,
                                          kDedupCf,
@@ -45,24 +123,47 @@ StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
                                          kCatalogCf,
                                          kMetaCf};
   if (exists) {
+    // ListColumnFamilies only reads CURRENT and the MANIFEST: a directory
+    // refused here is left exactly as it was.
     std::vector<std::string> found;
     rocksdb::Status s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &found);
-    if (!s.ok()) return FromRocks(s, fmt::format("reading '{}'", dir));
+    if (!s.ok()) {
+      return FromRocks(s, fmt::format("reading '{}' (left untouched; not a readable streamrec "
+                                      "database)",
+                                      dir));
+    }
     for (const auto& cf : found) {
       if (std::find(ours.begin(), ours.end(), cf) == ours.end()) {
         return Status::FailedPrecondition(fmt::format(
             "'{}' holds column family '{}': not a streamrec database (or a newer one)", dir, cf));
       }
     }
+    // The events and meta families mark a streamrec database (any version);
+    // one that lacks a later-added family gets it on open. Without them it
+    // is ours only if it holds nothing: a creation cut short (RocksDB adds
+    // the families one by one after CURRENT exists).
+    const bool marked = std::find(found.begin(), found.end(), kEventsCf) != found.end() &&
+                        std::find(found.begin(), found.end(), kMetaCf) != found.end();
+    if (!marked) STREAMREC_RETURN_IF_ERROR(CheckEmpty(dir, found));
   }
   rocksdb::DBOptions db_options;
-  db_options.create_if_missing = options.create_if_missing;
+  // Only a directory CheckDirectory found absent or empty is created in.
+  db_options.create_if_missing = !exists;
   db_options.create_missing_column_families = true;
   db_options.paranoid_checks = true;
   // After a crash only the unacknowledged tail of the WAL may be torn;
   // corruption anywhere else must stop the open, not drop acknowledged data
   // silently (which kPointInTimeRecovery, the default, would).
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  // RocksDB's own LOG writer aborts the process on the line after a failed
+  // write (a full disk): stdio instead, dropping what cannot be written.
+  db_options.info_log = RocksInfoLog::Open(dir + "/LOG");
+  db_options.max_total_wal_size = options.max_wal_bytes;
+  // Every version edit starts a new MANIFEST (and the old one is deleted),
+  // so the first and last keys of files that a purge compacted away do not
+  // linger in an old edit. A MANIFEST is a few KB here; edits come with
+  // flushes and compactions, seconds apart at most.
+  db_options.max_manifest_file_size = 1;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const auto& name : ours) {
     rocksdb::ColumnFamilyOptions cf;
@@ -75,10 +176,19 @@ StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
       cf.memtable_prefix_bloom_size_ratio = 0.1;
       cf.memtable_whole_key_filtering = true;
     }
+    if (name == kModelCf) {
+      // The index names each block's first key, so a read of one snapshot
+      // (GetSnapshot) does not load, or fail on, the block of another.
+      rocksdb::BlockBasedTableOptions table;
+      table.index_type = rocksdb::BlockBasedTableOptions::kBinarySearchWithFirstKey;
+      cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    }
     cfs.emplace_back(name, cf);
   }
   std::unique_ptr<EventLog> log(new EventLog());
   log->options_ = options;
+  log->maintenance_ = std::make_unique<Maintenance>();
+  db_options.listeners.push_back(std::make_shared<HealthListener>(log->maintenance_->state));
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, dir, cfs, &log->handles_, &raw);
   if (!s.ok()) return FromRocks(s, fmt::format("opening '{}'", dir));
@@ -90,6 +200,7 @@ StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
   log->catalog_ = log->handles_[5];
   log->meta_ = log->handles_[6];
   STREAMREC_RETURN_IF_ERROR(log->LoadMeta(dir));
+  log->StartMaintenance();
   return log;
 }
 
@@ -143,6 +254,7 @@ Status EventLog::LoadMeta(const std::string& dir) {
 
 EventLog::~EventLog() {
   if (!db_) return;
+  StopMaintenance();
   for (auto* h : handles_) {
     // Swallowed on purpose: a destructor cannot report, and Close follows.
     (void)db_->DestroyColumnFamilyHandle(h);

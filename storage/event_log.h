@@ -5,7 +5,8 @@
 //   user_index len-prefixed user + seq -> "" (finds a user's events to forget)
 //   model      8-byte big-endian seq -> snapshot blob (the model after seq)
 //   catalog    item id -> item metadata (categories, hidden)
-//   meta       "schema_version", "next_seq"
+//   meta       "schema_version", "next_seq", "snapshot_seqs" (the model
+//              family's keys), "last_purge"
 //
 // Appends are atomic per batch (one WriteBatch) and group-committed:
 // concurrent Append() callers queue, the first becomes the leader, folds
@@ -55,6 +56,40 @@ struct EventLogOptions {
   int snapshots_to_keep = 2;
   // Most events folded into one group commit (bounds a WriteBatch's size).
   size_t max_group_events = 100000;
+  // A user delete (and every dropped or pruned snapshot) is followed, this
+  // many seconds later, by a purge: every column family is flushed and the
+  // key ranges that held the deleted records are compacted to the bottom,
+  // so their bytes leave the table files, the WAL and the MANIFEST (see
+  // README, "Deleting a user"). Deletes within the window share one purge.
+  // Smaller: the bytes go sooner; larger: fewer flushes and compactions
+  // under delete-heavy traffic.
+  double purge_delay_seconds = 1.0;
+  // Write-ahead log bytes beyond which RocksDB flushes the column families
+  // that keep the oldest log alive. Bounds the WAL (RocksDB's default, 4x
+  // the write buffers, let it grow past 1.5 GB here).
+  uint64_t max_wal_bytes = 64ull << 20;
+  // While writes are refused after an I/O error (a full disk), how often
+  // the store tries to resume them. RocksDB's own recovery waits for free
+  // space of all write buffers together (64 MB per column family), which a
+  // small disk never has; streamrec resumes as soon as a resume succeeds.
+  double resume_interval_seconds = 1.0;
+};
+
+// Whether the log takes writes. After a write or a background flush fails
+// (typically ENOSPC) RocksDB stops all writes; reads go on. The log tries
+// to resume every resume_interval_seconds.
+struct StoreHealth {
+  bool read_only = false;
+  std::string reason;            // RocksDB's error while read_only, else ""
+  uint64_t errors = 0;           // times writes were stopped since Open
+  uint64_t resumed = 0;          // times they resumed
+  uint64_t purges = 0;           // purge passes finished since Open
+  std::string last_purge_error;  // "" if the last purge succeeded
+};
+
+// A key range of one column family; nullopt bounds are open.
+struct KeyRange {
+  std::optional<std::string> begin, end;
 };
 
 // One event to append (seq is assigned by the log).
@@ -124,14 +159,27 @@ class EventLog {
   Status PutSnapshot(uint64_t seq, std::string_view blob);
   // The newest snapshot, or nullopt if none.
   StatusOr<std::optional<Snapshot>> LatestSnapshot() const;
+  // The seqs of the stored snapshots, oldest first, from the list kept
+  // next to them in the meta column family (a database written before it
+  // existed: from the model column family's keys, which a damaged table
+  // file can hide). *problem (if not null) says what could not be read; ""
+  // if nothing.
+  std::vector<uint64_t> SnapshotSeqs(std::string* problem) const;
+  // The snapshot after `seq`: NotFound if there is none, Corruption if its
+  // bytes cannot be read.
+  StatusOr<std::string> GetSnapshot(uint64_t seq) const;
 
   // Forgets a user: deletes their events, their dedup entries, their index
   // entries and every snapshot (snapshots embed the user's vector; the
-  // caller writes a fresh one from a model that has forgotten them).
-  // Returns the number of events removed; `removed` (optional) gets them,
-  // in seq order, for the engine to take back what they added.
+  // caller writes a fresh one from a model that has forgotten them), and
+  // schedules the purge of those ranges (purge_delay_seconds). Returns the
+  // number of events removed; `removed` (optional) gets them, in seq order,
+  // for the engine to take back what they added.
   StatusOr<uint64_t> DeleteUser(std::string_view user,
                                 std::vector<StoredEvent>* removed = nullptr);
+  // Deletes every snapshot (and schedules their purge): for a snapshot
+  // written from a model that had not yet forgotten a deleted user.
+  Status DropSnapshots();
 
   Status PutItem(std::string_view item, const ItemMeta& meta);
   StatusOr<std::optional<ItemMeta>> GetItem(std::string_view item) const;
@@ -140,8 +188,20 @@ class EventLog {
 
   StatusOr<LogStats> Stats() const;
 
-  // Flushes memtables and the WAL (used before a clean shutdown).
+  // Reads every block of every table file and checks its checksum
+  // (rocksdb::DB::VerifyChecksum); Corruption naming the file otherwise.
+  Status VerifyChecksums() const;
+  // Decodes every dedup value and user index key: Corruption naming the
+  // first that does not decode. (Event records: Scan; snapshots: Recover's
+  // decoder; the catalog: ScanItems.)
+  Status VerifyIndexes() const;
+
+  // Flushes memtables and the WAL (used before a clean shutdown). While the
+  // log is read-only: the read-only error, and nothing is touched (RocksDB
+  // asserts on a sync of a log file that failed).
   Status Flush();
+
+  StoreHealth health() const;
 
  private:
   struct Writer;
@@ -160,6 +220,27 @@ class EventLog {
   // its puts to wb and advances *next_seq.
   Status PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatch* wb, PendingIds* pending);
 
+  // Background work (event_log_maintenance.cc): purges, resuming writes.
+  struct Maintenance;
+  void StartMaintenance();
+  void StopMaintenance();
+  void MaintenanceLoop();
+  // Adds [begin, end] of `cf` to the next purge (merged with what is
+  // there) and starts its delay if none is running.
+  void SchedulePurge(rocksdb::ColumnFamilyHandle* cf, KeyRange range);
+  Status RunPurge();
+  // While read-only: DB::Resume(), and whether writes go through again.
+  void TryResume();
+  // IOError naming RocksDB's error while writes are stopped, else OK.
+  Status CheckWritable() const;
+  // Live keys of `cf` just outside [lo, hi] (open where there is none):
+  // compaction bounds that cover deleted keys without naming them (RocksDB
+  // prints a manual compaction's bounds in its LOG).
+  KeyRange Around(rocksdb::ColumnFamilyHandle* cf, const std::string& lo,
+                  const std::string& hi) const;
+
+  std::unique_ptr<Maintenance> maintenance_;  // stopped before db_ closes
+  std::mutex purge_mu_;                       // one purge at a time
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed before db_
   rocksdb::ColumnFamilyHandle* events_ = nullptr;

@@ -105,6 +105,10 @@ Status EventLog::CommitGroup(const std::vector<Writer*>& group, uint64_t* next_s
     w->status = PrepareWriter(w, next_seq, &wb, &pending);
   }
   if (*next_seq == start) return Status::OK();  // nothing new: no write needed
+  if (Status st = CheckWritable(); !st.ok()) {
+    *next_seq = start;
+    return st;
+  }
   wb.Put(meta_, "next_seq", SeqKey(*next_seq));
   rocksdb::WriteOptions wo;
   wo.sync = options_.durability == Durability::kSync;

@@ -1,6 +1,10 @@
 // EventLog: reads, snapshots, deletion, catalog and stats.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <set>
 
 #include "storage/event_log.h"
 #include "storage/rocks_status.h"
@@ -12,6 +16,20 @@ rocksdb::WriteOptions SyncedWrite() {
   rocksdb::WriteOptions wo;
   wo.sync = true;  // admin writes are rare: always durable
   return wo;
+}
+
+// meta "snapshot_seqs": the seqs of the stored snapshots (8-byte keys,
+// ascending), written in the same batch as every change of the model
+// column family. Recovery reads the snapshots by key from it: a damaged
+// table block hides only the snapshot in it, where an iterator over the
+// family stops at the first damaged file (RocksDB opens every level-0 file
+// on a seek).
+constexpr const char* kSnapshotSeqsKey = "snapshot_seqs";
+
+std::string EncodeSeqList(const std::vector<std::string>& keys) {
+  std::string out;
+  for (const auto& k : keys) out += k;
+  return out;
 }
 
 }  // namespace
@@ -35,6 +53,7 @@ Status EventLog::Scan(uint64_t from, uint64_t to,
 }
 
 Status EventLog::PutSnapshot(uint64_t seq, std::string_view blob) {
+  STREAMREC_RETURN_IF_ERROR(CheckWritable());
   std::lock_guard<std::mutex> admin(admin_mu_);
   rocksdb::WriteBatch wb;
   wb.Put(model_, SeqKey(seq), rocksdb::Slice(blob.data(), blob.size()));
@@ -46,8 +65,17 @@ Status EventLog::PutSnapshot(uint64_t seq, std::string_view blob) {
   }
   STREAMREC_RETURN_IF_ERROR(FromRocks(it->status(), "listing snapshots"));
   const size_t keep_old = options_.snapshots_to_keep > 1 ? options_.snapshots_to_keep - 1 : 0;
-  for (size_t n = 0; n + keep_old < keys.size(); ++n) wb.Delete(model_, keys[n]);
-  return FromRocks(db_->Write(SyncedWrite(), &wb), "writing a snapshot");
+  size_t pruned = 0;
+  for (; pruned + keep_old < keys.size(); ++pruned) wb.Delete(model_, keys[pruned]);
+  std::vector<std::string> kept(keys.begin() + pruned, keys.end());
+  kept.push_back(SeqKey(seq));
+  std::sort(kept.begin(), kept.end());
+  wb.Put(meta_, kSnapshotSeqsKey, EncodeSeqList(kept));
+  STREAMREC_RETURN_IF_ERROR(FromRocks(db_->Write(SyncedWrite(), &wb), "writing a snapshot"));
+  // The pruned snapshots' bytes stay in the table files until a compaction
+  // drops them: reclaim them now rather than after the next few.
+  if (pruned > 0) SchedulePurge(model_, {});
+  return Status::OK();
 }
 
 StatusOr<std::optional<Snapshot>> EventLog::LatestSnapshot() const {
@@ -63,11 +91,72 @@ StatusOr<std::optional<Snapshot>> EventLog::LatestSnapshot() const {
   return std::optional<Snapshot>(std::move(snap));
 }
 
+std::vector<uint64_t> EventLog::SnapshotSeqs(std::string* problem) const {
+  std::set<uint64_t> seqs;
+  std::vector<std::string> problems;
+  std::string list;
+  rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), meta_, kSnapshotSeqsKey, &list);
+  if (got.ok() && list.size() % 8 == 0) {
+    for (size_t at = 0; at < list.size(); at += 8) {
+      uint64_t seq = 0;
+      if (DecodeSeqKey(std::string_view(list).substr(at, 8), &seq).ok()) seqs.insert(seq);
+    }
+    if (problem != nullptr) problem->clear();
+    return {seqs.begin(), seqs.end()};
+  }
+  if (!got.IsNotFound()) {
+    problems.push_back(got.ok() ? "the snapshot list is damaged" : got.ToString());
+  }
+  // No list (a database from before it existed): the keys themselves.
+  auto collect = [&](rocksdb::Iterator* it, bool forward) {
+    for (; it->Valid(); forward ? it->Next() : it->Prev()) {
+      uint64_t seq = 0;
+      Status st = DecodeSeqKey(it->key().ToStringView(), &seq);
+      if (st.ok()) seqs.insert(seq);
+      if (!st.ok()) problems.push_back(st.ToString());
+    }
+    return it->status();
+  };
+  std::unique_ptr<rocksdb::Iterator> fwd(db_->NewIterator(rocksdb::ReadOptions(), model_));
+  fwd->SeekToFirst();
+  rocksdb::Status s = collect(fwd.get(), /*forward=*/true);
+  if (!s.ok()) {
+    problems.push_back(fmt::format("listing snapshots: {}", s.ToString()));
+    std::unique_ptr<rocksdb::Iterator> bwd(db_->NewIterator(rocksdb::ReadOptions(), model_));
+    bwd->SeekToLast();
+    // Its error, if any, is the same block's: not repeated.
+    (void)collect(bwd.get(), /*forward=*/false);
+  }
+  if (problem != nullptr) *problem = fmt::format("{}", fmt::join(problems, "; "));
+  return {seqs.begin(), seqs.end()};
+}
+
+StatusOr<std::string> EventLog::GetSnapshot(uint64_t seq) const {
+  // A bounded iterator rather than Get: with three or fewer level-0 files
+  // and no other level, a Get looks into every file (RocksDB skips its key
+  // range check), so one damaged snapshot would hide all the others. The
+  // upper bound keeps the iterator out of blocks past this key.
+  const std::string key = SeqKey(seq), bound = SeqKey(seq + 1);
+  rocksdb::Slice upper(bound);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, model_));
+  it->Seek(key);
+  const std::string what = fmt::format("reading the snapshot at seq {}", seq);
+  STREAMREC_RETURN_IF_ERROR(FromRocks(it->status(), what));
+  if (!it->Valid() || it->key() != key) return Status::NotFound(what + ": none");
+  return it->value().ToString();
+}
+
 StatusOr<uint64_t> EventLog::DeleteUser(std::string_view user,
                                         std::vector<StoredEvent>* removed_events) {
+  STREAMREC_RETURN_IF_ERROR(CheckWritable());
   std::lock_guard<std::mutex> admin(admin_mu_);
   rocksdb::WriteBatch wb;
   uint64_t removed = 0;
+  // What the purge must compact (the seqs and event_ids the user had).
+  uint64_t min_seq = UINT64_MAX, max_seq = 0;
+  std::optional<std::string> min_id, max_id;
   const std::string prefix = UserIndexPrefix(user);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), user_index_));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
@@ -80,8 +169,14 @@ StatusOr<uint64_t> EventLog::DeleteUser(std::string_view user,
     if (s.ok()) {
       StoredEvent e;
       STREAMREC_RETURN_IF_ERROR(DecodeEvent(value, &e));
-      if (!e.event_id.empty()) wb.Delete(dedup_, e.event_id);
+      if (!e.event_id.empty()) {
+        wb.Delete(dedup_, e.event_id);
+        if (!min_id || e.event_id < *min_id) min_id = e.event_id;
+        if (!max_id || e.event_id > *max_id) max_id = e.event_id;
+      }
       wb.Delete(events_, SeqKey(seq));
+      min_seq = std::min(min_seq, seq);
+      max_seq = std::max(max_seq, seq);
       ++removed;
       if (removed_events != nullptr) {
         e.seq = seq;
@@ -93,16 +188,39 @@ StatusOr<uint64_t> EventLog::DeleteUser(std::string_view user,
     wb.Delete(user_index_, it->key());
   }
   STREAMREC_RETURN_IF_ERROR(FromRocks(it->status(), "scanning the user index"));
+  if (wb.Count() == 0) return removed;  // nothing of theirs is stored
   // Snapshots embed the user's vector and seen items: drop them all.
   std::unique_ptr<rocksdb::Iterator> snaps(db_->NewIterator(rocksdb::ReadOptions(), model_));
   for (snaps->SeekToFirst(); snaps->Valid(); snaps->Next()) wb.Delete(model_, snaps->key());
   STREAMREC_RETURN_IF_ERROR(FromRocks(snaps->status(), "listing snapshots"));
+  wb.Put(meta_, kSnapshotSeqsKey, "");
   STREAMREC_RETURN_IF_ERROR(FromRocks(db_->Write(SyncedWrite(), &wb), "deleting a user"));
+  // Seq keys name no one: the events' range is given as is. The index and
+  // dedup keys may hold the id, so their bounds are the live neighbours.
+  if (removed > 0) SchedulePurge(events_, {SeqKey(min_seq), SeqKey(max_seq)});
+  if (min_id) SchedulePurge(dedup_, Around(dedup_, *min_id, *max_id));
+  SchedulePurge(user_index_, Around(user_index_, prefix, prefix + std::string(8, '\xff')));
+  SchedulePurge(model_, {});
   return removed;
+}
+
+Status EventLog::DropSnapshots() {
+  STREAMREC_RETURN_IF_ERROR(CheckWritable());
+  std::lock_guard<std::mutex> admin(admin_mu_);
+  rocksdb::WriteBatch wb;
+  std::unique_ptr<rocksdb::Iterator> snaps(db_->NewIterator(rocksdb::ReadOptions(), model_));
+  for (snaps->SeekToFirst(); snaps->Valid(); snaps->Next()) wb.Delete(model_, snaps->key());
+  STREAMREC_RETURN_IF_ERROR(FromRocks(snaps->status(), "listing snapshots"));
+  if (wb.Count() == 0) return Status::OK();
+  wb.Put(meta_, kSnapshotSeqsKey, "");
+  STREAMREC_RETURN_IF_ERROR(FromRocks(db_->Write(SyncedWrite(), &wb), "dropping snapshots"));
+  SchedulePurge(model_, {});
+  return Status::OK();
 }
 
 Status EventLog::PutItem(std::string_view item, const ItemMeta& meta) {
   if (item.empty()) return Status::InvalidArgument("item id is empty");
+  STREAMREC_RETURN_IF_ERROR(CheckWritable());
   std::string v;
   EncodeItemMeta(meta, &v);
   return FromRocks(db_->Put(SyncedWrite(), catalog_, rocksdb::Slice(item.data(), item.size()), v),
@@ -121,6 +239,7 @@ StatusOr<std::optional<ItemMeta>> EventLog::GetItem(std::string_view item) const
 }
 
 Status EventLog::DeleteItem(std::string_view item) {
+  STREAMREC_RETURN_IF_ERROR(CheckWritable());
   return FromRocks(db_->Delete(SyncedWrite(), catalog_, rocksdb::Slice(item.data(), item.size())),
                    "deleting from the catalog");
 }
@@ -167,7 +286,31 @@ StatusOr<LogStats> EventLog::Stats() const {
   return st;
 }
 
+Status EventLog::VerifyChecksums() const {
+  return FromRocks(db_->VerifyChecksum(), "verifying table checksums");
+}
+
+Status EventLog::VerifyIndexes() const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), dedup_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    uint64_t seq = 0, fingerprint = 0;
+    Status st = DecodeDedup(it->value().ToStringView(), &seq, &fingerprint);
+    if (!st.ok()) return Status::Corruption(fmt::format("dedup entry: {}", st.message()));
+  }
+  STREAMREC_RETURN_IF_ERROR(FromRocks(it->status(), "scanning the dedup index"));
+  it.reset(db_->NewIterator(rocksdb::ReadOptions(), user_index_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    uint64_t seq = 0;
+    Status st = key.size() < 8 ? Status::Corruption("shorter than a seq")
+                               : DecodeSeqKey(key.substr(key.size() - 8), &seq);
+    if (!st.ok()) return Status::Corruption(fmt::format("user index key: {}", st.message()));
+  }
+  return FromRocks(it->status(), "scanning the user index");
+}
+
 Status EventLog::Flush() {
+  STREAMREC_RETURN_IF_ERROR(CheckWritable());
   rocksdb::FlushOptions fo;
   fo.wait = true;
   STREAMREC_RETURN_IF_ERROR(FromRocks(db_->Flush(fo, handles_), "flushing"));

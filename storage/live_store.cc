@@ -247,6 +247,7 @@ LiveStatus LiveStore::status() const {
   });
   s.durable_seq = impl_->log->next_seq() - 1;
   s.pending_events = impl_->pending_events.load();
+  s.store = impl_->log->health();
   s.closed = impl_->closed.load();
   std::lock_guard<std::mutex> lock(impl_->status_mu);
   s.snapshot_seq = impl_->snapshot_seq;

@@ -97,6 +97,10 @@ struct LiveStatus {
   RecoveryResult recovery;  // what Open did
   RetrainStatus retrain;
   LiveDriftStatus drift;  // enabled = false when drift is off
+  // Whether the database takes writes (false after a disk error such as a
+  // full disk, until writes resume by themselves), why not, and the purges
+  // of deleted users' bytes (EventLog::health()).
+  StoreHealth store;
   // The newest failure of the model thread (a snapshot that could not be
   // written, an event the engine refused after it was logged); empty if
   // none.

@@ -149,6 +149,8 @@ struct LiveStore::Impl {
   std::chrono::steady_clock::time_point snapshot_time;
   bool have_snapshot = false;
   uint64_t snapshots_written = 0;
+  // Set by a forget (snapshots dropped): when the coalesced snapshot is due.
+  std::optional<std::chrono::steady_clock::time_point> forget_snapshot_due;
   RetrainStatus retrain;
   std::string last_error;        // the model thread's newest failure, if any
   LiveDriftStatus drift_status;  // the newest published drift report

@@ -179,14 +179,22 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
               return Status::OK();
             });
             if (drift) drift->ForgetUser(o.user);
+            // DeleteUser dropped every snapshot (they held the user); one
+            // this thread wrote since, from a model that still had them,
+            // goes too. The next is written after snapshot_after_forget_
+            // seconds, for every delete until then (MaybeSnapshot).
+            if (Status st = log->DropSnapshots(); !st.ok()) NoteError(st);
             {
-              // DeleteUser dropped every snapshot (they held the user).
               std::lock_guard<std::mutex> lock(status_mu);
               have_snapshot = false;
               snapshot_seq = 0;
+              if (!forget_snapshot_due) {
+                forget_snapshot_due =
+                    std::chrono::steady_clock::now() +
+                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                        std::chrono::duration<double>(options.store.snapshot_after_forget_seconds));
+              }
             }
-            StatusOr<uint64_t> snap = WriteSnapshotNow(/*force=*/true);
-            if (!snap.ok()) NoteError(snap.status());
             o.done(o.removed);
           },
           [&](PutMetaOp& o) {
@@ -271,12 +279,21 @@ void LiveStore::Impl::MaybeSnapshot() {
   const uint64_t applied = replicas->published().applied_seq;
   uint64_t since = 0;
   double age = 0;
+  bool after_forget = false;
   {
     std::lock_guard<std::mutex> lock(status_mu);
     since = applied - std::min(applied, snapshot_seq);
-    age = std::chrono::duration<double>(std::chrono::steady_clock::now() - snapshot_time).count();
+    const auto now = std::chrono::steady_clock::now();
+    age = std::chrono::duration<double>(now - snapshot_time).count();
+    after_forget = forget_snapshot_due && now >= *forget_snapshot_due;
   }
-  if (SnapshotDue(options.store, since, age)) (void)WriteSnapshotNow(/*force=*/false);
+  if (!after_forget && !SnapshotDue(options.store, since, age)) return;
+  // Errors are noted by WriteSnapshotNow; a forget's snapshot is retried on
+  // the next wake-up.
+  if (WriteSnapshotNow(/*force=*/false).ok()) {
+    std::lock_guard<std::mutex> lock(status_mu);
+    forget_snapshot_due.reset();
+  }
 }
 
 void LiveStore::Impl::MaybePublishDrift() {

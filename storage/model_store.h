@@ -30,6 +30,13 @@ struct ModelStoreOptions {
   // ...or after this many seconds with at least one new event (0: never by
   // time).
   double snapshot_every_seconds = 600.0;
+  // LiveStore: a user delete drops every snapshot (they hold the user) and
+  // the next one is written this many seconds later, shared by every
+  // delete meanwhile, instead of one whole-model snapshot per delete. Until
+  // then a restart replays the whole log (a retrained model not yet in a
+  // snapshot is lost to a crash in that window). Smaller: shorter window;
+  // larger: fewer snapshots under delete-heavy traffic.
+  double snapshot_after_forget_seconds = 5.0;
 };
 
 // Whether a snapshot is due under `options`' two triggers, given the events

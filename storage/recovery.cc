@@ -1,6 +1,7 @@
 #include "storage/recovery.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <chrono>
 
@@ -94,29 +95,40 @@ uint64_t ConfigFingerprint(const engine::Recommender& rec) {
   return h;
 }
 
+Status LoadSnapshot(std::string_view stored, engine::Recommender* rec) {
+  uint64_t fingerprint = 0;
+  if (stored.size() < 8) return Status::Corruption("snapshot shorter than its header");
+  STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(stored.substr(0, 8), &fingerprint));
+  if (fingerprint != ConfigFingerprint(*rec)) {
+    return Status::FailedPrecondition(
+        "written under other model/learner/event-type settings than the current ones");
+  }
+  return engine::DecodeSnapshot(stored.substr(8), rec);
+}
+
 StatusOr<RecoveryResult> Recover(const EventLog& log, engine::Recommender* rec, uint64_t up_to) {
   const auto t0 = std::chrono::steady_clock::now();
   RecoveryResult r;
-  StatusOr<std::optional<Snapshot>> snap = log.LatestSnapshot();
-  if (!snap.ok()) return snap.status();
-  if (*snap && (*snap)->seq <= up_to) {
-    const std::string_view stored = (*snap)->blob;
-    uint64_t fingerprint = 0;
-    Status st = stored.size() < 8 ? Status::Corruption("snapshot shorter than its header")
-                                  : DecodeSeqKey(stored.substr(0, 8), &fingerprint);
-    if (st.ok() && fingerprint != ConfigFingerprint(*rec)) {
-      st = Status::FailedPrecondition(
-          "written under other model/learner/event-type settings than the current ones");
-    }
-    if (st.ok()) st = engine::DecodeSnapshot(stored.substr(8), rec);
+  // Newest first; one that cannot be read or decoded is skipped (with the
+  // reason) for the one before it, and with none left the whole log is
+  // replayed: the log is the truth, snapshots only shorten the replay.
+  std::string listing;
+  const std::vector<uint64_t> seqs = log.SnapshotSeqs(&listing);
+  std::vector<std::string> skipped;
+  if (!listing.empty()) skipped.push_back(listing);
+  for (auto it = seqs.rbegin(); it != seqs.rend(); ++it) {
+    if (*it > up_to) continue;
+    StatusOr<std::string> blob = log.GetSnapshot(*it);
+    Status st = blob.ok() ? LoadSnapshot(*blob, rec) : blob.status();
     if (st.ok()) {
-      r.snapshot_seq = (*snap)->seq;
-      r.last_seq = r.snapshot_seq;
-    } else {
-      // DecodeSnapshot leaves rec untouched on failure: replay from scratch.
-      r.snapshot_skipped = fmt::format("snapshot at seq {}: {}", (*snap)->seq, st.ToString());
+      r.snapshot_seq = *it;
+      r.last_seq = *it;
+      break;
     }
+    // LoadSnapshot leaves rec untouched on failure.
+    skipped.push_back(fmt::format("snapshot at seq {}: {}", *it, st.ToString()));
   }
+  r.snapshot_skipped = fmt::format("{}", fmt::join(skipped, "; "));
   Status apply_status;
   Status scan = log.Scan(r.snapshot_seq + 1, up_to, [&](const StoredEvent& e) {
     apply_status = ApplyStored(e, rec);

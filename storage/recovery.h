@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "engine/recommender.h"
 #include "engine/status.h"
@@ -37,9 +38,11 @@ struct RecoveryResult {
   uint64_t replayed = 0;      // events applied after the snapshot
   uint64_t last_seq = 0;      // the newest seq now in the model (0: none)
   double seconds = 0.0;
-  // Why a stored snapshot was not used (e.g. written with another rank),
-  // empty if it was or there was none. Not an error: the log is the truth,
-  // so recovery replays it whole instead.
+  // Why stored snapshots were not used (e.g. written with another rank, or
+  // unreadable), "; "-joined, newest first; empty if the newest was used or
+  // there was none. Not an error: recovery falls back to the snapshot
+  // before, and with none left replays the log whole (the log is the
+  // truth).
   std::string snapshot_skipped;
 };
 
@@ -53,6 +56,11 @@ StatusOr<RecoveryResult> Recover(const EventLog& log, engine::Recommender* rec,
 // each snapshot: a snapshot taken under other settings is not replayed onto
 // (the result would match no full replay), the whole log is instead.
 uint64_t ConfigFingerprint(const engine::Recommender& rec);
+
+// Decodes a stored snapshot (WriteSnapshot's bytes) into `rec`: Corruption
+// if the bytes are damaged, FailedPrecondition if it was written under
+// other settings (ConfigFingerprint). On error rec is untouched.
+Status LoadSnapshot(std::string_view stored, engine::Recommender* rec);
 
 // Encodes the engine and stores it as the snapshot after `seq`, prefixed
 // with its ConfigFingerprint (8 bytes, big-endian).

@@ -31,6 +31,7 @@ struct Raw {
   int64_t max_connections_per_address = 0, max_body_bytes_in_flight = 0;
   int64_t max_pending_events = 0, max_batch_events = 0, max_json_depth = 0, max_results = 0;
   int64_t max_future_skew_seconds = 0, max_past_age_seconds = 0;
+  int64_t max_wal_mb = 0;  // storage.max_wal_mb
   std::vector<std::string> keys;
   bool default_types = true;
   std::string objective = kDefaultObjective;  // model.objective, as written
@@ -68,7 +69,11 @@ void Describe(po::options_description* d, Config* c, Raw* raw) {
                                                      po::value(&c->durability_name))(
       "storage.snapshot_every_events", po::value(&c->store.snapshot_every_events))(
       "storage.snapshot_every_seconds", po::value(&c->store.snapshot_every_seconds))(
-      "storage.snapshots_to_keep", po::value(&c->store.log.snapshots_to_keep));
+      "storage.snapshots_to_keep", po::value(&c->store.log.snapshots_to_keep))(
+      "storage.snapshot_after_forget_seconds", po::value(&c->store.snapshot_after_forget_seconds))(
+      "storage.purge_delay_seconds", po::value(&c->store.log.purge_delay_seconds))(
+      "storage.max_wal_mb", po::value(&raw->max_wal_mb))(
+      "storage.resume_interval_seconds", po::value(&c->store.log.resume_interval_seconds));
   DescribeModelKeys(d, &r, &t, &raw->objective);
   http::ServerOptions& s = c->server;
   d->add_options()("server.address", po::value(&s.address))("server.port", po::value(&raw->port))(
@@ -106,6 +111,7 @@ Raw RawFrom(const Config& c) {
   raw.max_results = static_cast<int64_t>(c.api.max_results);
   raw.max_future_skew_seconds = c.api.max_future_skew_seconds;
   raw.max_past_age_seconds = c.api.max_past_age_seconds;
+  raw.max_wal_mb = static_cast<int64_t>(c.store.log.max_wal_bytes >> 20);
   return raw;
 }
 
@@ -306,6 +312,15 @@ Status Finish(const std::string& path, const Raw& raw, Config* c) {
     return Status::InvalidArgument(fmt::format(
         "{}: storage.snapshots_to_keep must be >= 1 and snapshot_every_seconds >= 0", path));
   }
+  if (!(c->store.snapshot_after_forget_seconds >= 0) || !(c->store.log.purge_delay_seconds >= 0) ||
+      !(c->store.log.resume_interval_seconds > 0) || raw.max_wal_mb < 1 ||
+      raw.max_wal_mb > (int64_t{1} << 30)) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: storage.snapshot_after_forget_seconds and purge_delay_seconds must be >= 0, "
+        "resume_interval_seconds > 0 and max_wal_mb >= 1",
+        path));
+  }
+  c->store.log.max_wal_bytes = static_cast<uint64_t>(raw.max_wal_mb) << 20;
   StatusOr<engine::Algorithm> algo = engine::ParseAlgorithm(c->algorithm);
   if (!algo.ok()) {
     return Status::InvalidArgument(

@@ -1,4 +1,4 @@
-// `streamrec log stats|dump|append` and `streamrec replay`: inspect, load
+// `streamrec log stats|dump|append|verify` and `streamrec replay`: inspect, load
 // and replay a streamrec database.
 #include <fmt/format.h>
 
@@ -10,6 +10,7 @@
 #include "engine/metrics.h"
 #include "storage/event_log.h"
 #include "storage/recovery.h"
+#include "storage/verify.h"
 #include "tools/commands.h"
 #include "tools/config.h"
 #include "tools/dataset.h"
@@ -120,6 +121,32 @@ int RunAppend(const std::string& db, const std::string& events_path, size_t batc
   return 0;
 }
 
+// Exit 0 if every check passes, 1 (each problem on stderr) if not.
+int RunVerify(const std::string& db, const std::string& config_path) {
+  auto config = config_path.empty() ? StatusOr<Config>(DefaultConfig()) : LoadConfig(config_path);
+  if (!config.ok()) return Fail("log", config.status());
+  auto log = OpenExisting(db);
+  storage::VerifyReport r;
+  if (log.ok()) {
+    r = storage::VerifyDatabase(**log, config->recommender, config->types);
+  } else if (log.status().code() == StatusCode::kCorruption) {
+    // Damage RocksDB finds on open (a table file's index or footer) is a
+    // finding like the others.
+    r.problems.push_back(log.status().ToString());
+  } else {
+    return Fail("log", log.status());
+  }
+  json::array problems;
+  for (const auto& p : r.problems) problems.emplace_back(p);
+  const json::object o{
+      {"ok", r.problems.empty()},         {"events", r.events},
+      {"snapshots", r.snapshots},         {"snapshots_other_settings", r.snapshots_foreign},
+      {"catalog_items", r.catalog_items}, {"problems", std::move(problems)}};
+  std::cout << json::serialize(o) << "\n";
+  for (const auto& p : r.problems) fmt::print(stderr, "streamrec log verify: {}: {}\n", db, p);
+  return r.problems.empty() ? 0 : 1;
+}
+
 }  // namespace
 
 int RunLog(int argc, const char* const* argv) {
@@ -130,8 +157,11 @@ int RunLog(int argc, const char* const* argv) {
       "streamrec log: inspect or load a streamrec database (JSON lines out)\n\n"
       "  streamrec log stats --db DIR\n"
       "  streamrec log dump --db DIR [--from SEQ] [--to SEQ]\n"
-      "  streamrec log append --db DIR --events FILE [--batch 1000] [--id-prefix P]\n\nOptions");
-  desc.add_options()("help,h", "show this help")("what", po::value(&what), "stats | dump | append")(
+      "  streamrec log append --db DIR --events FILE [--batch 1000] [--id-prefix P]\n"
+      "  streamrec log verify --db DIR [--config FILE]   (full checksum and decode scan;\n"
+      "      exit 1 naming what is damaged)\n\nOptions");
+  desc.add_options()("help,h", "show this help")("what", po::value(&what),
+                                                 "stats | dump | append | verify")(
       "db", po::value(&db), "database directory")("from", po::value(&from)->default_value(from),
                                                   "dump: first seq")(
       "to", po::value(&to)->default_value(to), "dump: last seq")(
@@ -139,7 +169,9 @@ int RunLog(int argc, const char* const* argv) {
       "batch", po::value(&batch)->default_value(batch), "append: events per atomic batch")(
       "durability", po::value(&durability)->default_value(durability),
       "append: sync | process (default: the config's, else sync)")(
-      "config", po::value(&config_path), "configuration file ([storage] durability)")(
+      "config", po::value(&config_path),
+      "configuration file ([storage] durability; verify: the model settings snapshots are "
+      "decoded with)")(
       "id-prefix", po::value(&id_prefix),
       "append: give event n the event_id PREFIX<n>, so a re-run stores nothing twice");
   po::positional_options_description pos;
@@ -147,6 +179,7 @@ int RunLog(int argc, const char* const* argv) {
   po::variables_map vm;
   if (int rc = Parse("log", argc, argv, desc, &pos, &vm); rc >= 0) return rc;
   if (db.empty()) return Usage("log", "--db is required");
+  if (what == "verify") return RunVerify(db, config_path);
   if (!config_path.empty() && vm["durability"].defaulted()) {
     auto config = LoadConfig(config_path);
     if (!config.ok()) return Fail("log", config.status());
@@ -158,7 +191,7 @@ int RunLog(int argc, const char* const* argv) {
     if (events.empty()) return Usage("log", "--events is required");
     return RunAppend(db, events, batch, durability, id_prefix);
   }
-  return Usage("log", fmt::format("expected stats, dump or append, got '{}'", what));
+  return Usage("log", fmt::format("expected stats, dump, append or verify, got '{}'", what));
 }
 
 }  // namespace streamrec::tools

@@ -76,6 +76,7 @@ std::string RecoveryLine(const storage::LiveStatus& s) {
   std::string how;
   if (r.snapshot_seq > 0) {
     how = fmt::format("snapshot at seq {} + {} events replayed", r.snapshot_seq, r.replayed);
+    if (!r.snapshot_skipped.empty()) how += fmt::format(" (newer skipped: {})", r.snapshot_skipped);
   } else if (!r.snapshot_skipped.empty()) {
     how = fmt::format("{} events replayed (snapshot skipped: {})", r.replayed, r.snapshot_skipped);
   } else {

@@ -292,11 +292,15 @@ TEST_F(ApiTest, DashboardIsASelfContainedPageOverMetrics) {
 
 TEST_F(ApiTest, AClosedStoreIsUnhealthyAndRefusesWrites) {
   Start();
-  EXPECT_EQ(Json(Get("/healthz")), json::parse(R"({"status":"ok"})"));
+  EXPECT_EQ(Json(Get("/healthz")), json::parse(R"({"status":"ok","writable":true})"));
+  EXPECT_EQ(Json(Get("/readyz")), json::parse(R"({"status":"ready"})"));
   ASSERT_TRUE(store_->Close().ok());
   ClientResponse r = Get("/healthz");
   EXPECT_EQ(r.status, 503u);
   EXPECT_EQ(ErrorCode(r), "unavailable");
+  r = Get("/readyz");
+  EXPECT_EQ(r.status, 503u);
+  EXPECT_EQ(r.headers["retry-after"], "1");
   r = Post("/v1/events", EventJson("u", "i"));
   EXPECT_EQ(r.status, 503u) << r.body;
   EXPECT_EQ(Post("/v1/admin/retrain", "").status, 503u);

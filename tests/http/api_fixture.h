@@ -70,9 +70,10 @@ class ApiTest : public ::testing::Test {
   }
   ~ApiTest() override { Stop(); }
 
-  // Opens the store in dir_ and serves it.
+  // Opens the store in data_dir_ (default: dir_) and serves it.
   void Start() {
-    auto store = storage::LiveStore::Open(dir_.path(), store_options_, engine_options_,
+    const std::string data = data_dir_.empty() ? dir_.path() : data_dir_;
+    auto store = storage::LiveStore::Open(data, store_options_, engine_options_,
                                           engine::EventTypes::Defaults());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
@@ -163,6 +164,7 @@ class ApiTest : public ::testing::Test {
   }
 
   storage::testing::TempDir dir_;
+  std::string data_dir_;  // "": dir_
   storage::LiveStoreOptions store_options_;
   engine::RecommenderOptions engine_options_;
   ApiOptions api_options_;

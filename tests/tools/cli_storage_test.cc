@@ -1,9 +1,11 @@
-// CLI tests of the database commands: log stats|dump|append, replay, and the
+// CLI tests of the database commands: log stats|dump|append|verify, replay, and the
 // storage benchmarks, through the real binary.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 
@@ -76,6 +78,38 @@ TEST_F(CliStorageTest, ReplaySnapshotThenRecoverFromIt) {
   EXPECT_EQ(b.at("items"), a.at("items"));
 }
 
+TEST_F(CliStorageTest, VerifyPassesAnIntactDatabaseAndNamesADamagedTable) {
+  const std::string db = MakeDb();
+  // replay --snapshot writes a snapshot and flushes everything into tables.
+  ASSERT_EQ(Run({"replay", "--db", db, "--snapshot"}).exit_code, 0);
+  const RunResult good = Run({"log", "verify", "--db", db});
+  ASSERT_EQ(good.exit_code, 0) << good.err;
+  const json::object o = json::parse(good.out).as_object();
+  EXPECT_TRUE(o.at("ok").as_bool());
+  EXPECT_EQ(o.at("events").as_int64(), 2000);
+  EXPECT_EQ(o.at("snapshots").as_int64(), 1);
+  // A flipped byte in the middle of each table file (a data block).
+  std::string damaged;
+  for (const auto& f : std::filesystem::directory_iterator(db)) {
+    if (f.path().extension() != ".sst") continue;
+    const auto size = std::filesystem::file_size(f.path());
+    std::fstream io(f.path(), std::ios::in | std::ios::out | std::ios::binary);
+    io.seekg(static_cast<std::streamoff>(size / 3));
+    char c = 0;
+    io.read(&c, 1);
+    io.seekp(static_cast<std::streamoff>(size / 3));
+    c ^= 0x01;
+    io.write(&c, 1);
+    damaged = f.path().filename().string();
+  }
+  ASSERT_FALSE(damaged.empty());
+  const RunResult bad = Run({"log", "verify", "--db", db});
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
+  EXPECT_FALSE(json::parse(bad.out).as_object().at("ok").as_bool());
+  EXPECT_NE(bad.err.find("Corruption"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find(".sst"), std::string::npos) << bad.err;
+}
+
 TEST_F(CliStorageTest, ReplayEvaluateReportsPrequentialError) {
   const std::string db = MakeDb();
   // The rating objective: only a rating model predicts ratings.
@@ -90,7 +124,8 @@ TEST_F(CliStorageTest, ReplayEvaluateReportsPrequentialError) {
 
 TEST_F(CliStorageTest, UsageErrors) {
   ExpectUsageError(Run({"log", "stats"}), {"--db is required"});
-  ExpectUsageError(Run({"log", "nope", "--db", Path("x")}), {"expected stats, dump or append"});
+  ExpectUsageError(Run({"log", "nope", "--db", Path("x")}),
+                   {"expected stats, dump, append or verify"});
   ExpectUsageError(Run({"log", "append", "--db", Path("x")}), {"--events is required"});
   ExpectUsageError(
       Run({"log", "append", "--db", Path("x"), "--events", Path("x"), "--durability", "maybe"}),
