@@ -218,6 +218,12 @@ int RunServe(int argc, const char* const* argv) {
     fmt::print(stderr, "streamrec serve: second signal, exiting without a snapshot\n");
     std::_Exit(1);
   }).detach();
+  // Shutdown order (http/session.cc, PendingResponse): stop accepting and
+  // close idle connections; Wait() returns only when every request has
+  // been answered and the store has dropped every callback the API gave it
+  // (each holds tracked work on the server's io_context), so nothing of the
+  // HTTP layer is left in the store when the server is destroyed; then the
+  // API; then the store, which writes its final snapshot.
   (*server)->Shutdown();
   (*server)->Wait();
   server->reset();
