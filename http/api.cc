@@ -50,23 +50,29 @@ void Reply::Error(beast_http::status status, std::string_view code,
 }
 
 void Reply::Error(const Status& s) const {
-  if (HttpStatusFor(s.code()) >= beast_http::status::internal_server_error) {
+  const beast_http::status status = HttpStatusFor(s.code());
+  Response res;
+  if (status >= beast_http::status::internal_server_error) {
     // A server-side failure: its message names files under the data
     // directory and RocksDB internals, which are the operator's business,
     // not the caller's. The log gets it whole; the caller, what happened.
     std::fprintf(stderr, "streamrec http: %s\n", s.ToString().c_str());
-    Error(HttpStatusFor(s.code()), ErrorCodeName(s.code()),
-          s.code() == StatusCode::kIOError
-              ? "the database could not complete the request; retry later (details in the "
-                "server log)"
-              : "internal error (details in the server log)");
-    return;
+    std::string_view what = "internal error (details in the server log)";
+    if (status == beast_http::status::service_unavailable) {
+      what = "the store cannot take writes now (read-only after a disk error, or closing); "
+             "retry later (details in the server log)";
+    } else if (s.code() == StatusCode::kIOError) {
+      what = "the database could not complete the request; retry later (details in the "
+             "server log)";
+    }
+    res = ErrorResponse(status, ErrorCodeName(s.code()), what, version(), keep_alive());
+  } else {
+    res = ErrorResponse(s, version(), keep_alive());
   }
-  Response res = ErrorResponse(s, version(), keep_alive());
   // 429 (too much pending) and 503 (the store is read-only after a disk
   // error; writes resume by themselves) are worth retrying.
-  if (res.result() == beast_http::status::too_many_requests ||
-      res.result() == beast_http::status::service_unavailable) {
+  if (status == beast_http::status::too_many_requests ||
+      status == beast_http::status::service_unavailable) {
     res.set(beast_http::field::retry_after, "1");
   }
   Send(std::move(res));
@@ -74,7 +80,10 @@ void Reply::Error(const Status& s) const {
 
 void Reply::StoreError(const Status& s) const {
   if (s.code() == StatusCode::kFailedPrecondition) {
-    Error(beast_http::status::service_unavailable, "unavailable", s.message());
+    Response res = ErrorResponse(beast_http::status::service_unavailable, "unavailable",
+                                 s.message(), version(), keep_alive());
+    res.set(beast_http::field::retry_after, "1");
+    Send(std::move(res));
   } else {
     Error(s);
   }
