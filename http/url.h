@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,7 +27,7 @@
 namespace streamrec::http {
 
 // A request target split into its raw (still percent-encoded) parts. The
-// views point into the string given to Parse, which must outlive them.
+// views point into the Target's own copy of the string given to Parse.
 struct Target {
   // InvalidArgument for anything but a valid origin-form or absolute-form
   // (http or https) target.
@@ -37,6 +38,12 @@ struct Target {
   // "/v1/items/a%2Fb" -> {"v1", "items", "a%2Fb"}. A trailing '/' gives a
   // trailing empty segment; "/" gives none.
   std::vector<std::string_view> segments;
+
+ private:
+  // Boost 1.81's compiled parsers were seen (ASan) reading a view up to the
+  // next NUL: they get a NUL-terminated copy. On the heap, so moving the
+  // Target keeps the views valid.
+  std::unique_ptr<const std::string> text_;
 };
 
 // Decodes %XX escapes (and '+' as a space if plus_is_space). False for a
