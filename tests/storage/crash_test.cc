@@ -74,6 +74,9 @@ void CrashCycles(const char* mode, int cycles, uint32_t seed) {
     EventLogOptions o;
     o.create_if_missing = false;
     auto log = EventLog::Open(db, o);
+    // Killed before it had created the database (a slow start, as under a
+    // sanitizer): nothing can have been acknowledged yet.
+    if (!log.ok() && log.status().code() == StatusCode::kNotFound && total_acked == 0) continue;
     ASSERT_TRUE(log.ok()) << "cycle " << cycle << ": " << log.status().ToString();
     std::map<std::string, int> stored;
     uint64_t prev = 0;
