@@ -26,6 +26,8 @@ class IdMap {
   std::optional<uint32_t> Find(std::string_view id) const;
   const std::string& Name(uint32_t index) const { return names_[index]; }
   uint32_t size() const { return static_cast<uint32_t>(names_.size()); }
+  // Ids not forgotten (size() less the tombstones).
+  uint32_t live() const { return static_cast<uint32_t>(index_.size()); }
   void Reserve(size_t n);
 
   // Removes `id` from the map; its index stays taken (rows are never

@@ -18,6 +18,8 @@ std::string_view StatusCodeName(StatusCode code) {
       return "FailedPrecondition";
     case StatusCode::kResourceExhausted:
       return "ResourceExhausted";
+    case StatusCode::kCapacityExceeded:
+      return "CapacityExceeded";
     case StatusCode::kCorruption:
       return "Corruption";
     case StatusCode::kIOError:

@@ -20,7 +20,9 @@ enum class StatusCode {
   kAlreadyExists,       // e.g. a duplicate id where none is allowed
   kConflict,            // same key, different content
   kFailedPrecondition,  // the system is not in a state to do this
-  kResourceExhausted,   // a configured limit was reached
+  kResourceExhausted,   // a configured rate or queue limit was reached: retry later
+  kCapacityExceeded,    // a configured total (users, items) is full: retrying will not
+                        // help until something is removed or the limit raised
   kCorruption,          // stored data failed validation
   kIOError,             // the OS or the store failed
   kUnimplemented,       // a format or feature this build does not handle
@@ -48,6 +50,9 @@ class [[nodiscard]] Status {
   }
   static Status ResourceExhausted(std::string msg) {
     return {StatusCode::kResourceExhausted, std::move(msg)};
+  }
+  static Status CapacityExceeded(std::string msg) {
+    return {StatusCode::kCapacityExceeded, std::move(msg)};
   }
   static Status Corruption(std::string msg) { return {StatusCode::kCorruption, std::move(msg)}; }
   static Status IOError(std::string msg) { return {StatusCode::kIOError, std::move(msg)}; }

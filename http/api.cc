@@ -52,7 +52,10 @@ void Reply::Error(beast_http::status status, std::string_view code,
 void Reply::Error(const Status& s) const {
   const beast_http::status status = HttpStatusFor(s.code());
   Response res;
-  if (status >= beast_http::status::internal_server_error) {
+  // A full capacity (507) is configuration the caller may know about: its
+  // message names the [limits] key, nothing on disk.
+  if (status >= beast_http::status::internal_server_error &&
+      s.code() != StatusCode::kCapacityExceeded) {
     // A server-side failure: its message names files under the data
     // directory and RocksDB internals, which are the operator's business,
     // not the caller's. The log gets it whole; the caller, what happened.

@@ -56,7 +56,9 @@ struct ApiOptions {
   int max_json_depth = 16;
   // Largest n for recommendations, similar and popular: 400 beyond.
   size_t max_results = 1000;
-  // Longest id in a URL path or query after percent-decoding, bytes.
+  // Longest user or item id, bytes: in a URL path or query (after
+  // percent-decoding) and in posted events; 400 beyond. At most the
+  // engine's own bound (RecommenderOptions::max_id_length, 256).
   size_t max_id_length = 256;
   // Client timestamps (README "Event timestamps"), checked against the
   // server's clock on arrival only, so an old log still replays. A ts more

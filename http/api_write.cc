@@ -54,6 +54,7 @@ void PostEvents(Call& c) {
                                 ? -1
                                 : c.options->max_future_skew_seconds * 1000;
   opts.max_past_age_ms = c.options->max_past_age_seconds * 1000;
+  opts.max_id_length = c.options->max_id_length;
   std::vector<size_t> lines;  // NDJSON: each event's line, for messages
   StatusOr<std::vector<storage::NewEvent>> events =
       ParseEvents(c.req->body(), *format, opts, &lines);

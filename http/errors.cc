@@ -66,6 +66,8 @@ bhttp::status HttpStatusFor(StatusCode code) {
       return bhttp::status::conflict;
     case StatusCode::kResourceExhausted:
       return bhttp::status::too_many_requests;
+    case StatusCode::kCapacityExceeded:
+      return bhttp::status::insufficient_storage;
     case StatusCode::kIOError:
       return bhttp::status::service_unavailable;
     case StatusCode::kCorruption:
@@ -92,6 +94,8 @@ std::string_view ErrorCodeName(StatusCode code) {
       return "failed_precondition";
     case StatusCode::kResourceExhausted:
       return "resource_exhausted";
+    case StatusCode::kCapacityExceeded:
+      return "capacity_exceeded";
     case StatusCode::kCorruption:
       return "corruption";
     case StatusCode::kIOError:

@@ -169,6 +169,14 @@ Status ParseEvent(const json::value& v, const Where& w, const EventParseOptions&
   STREAMREC_RETURN_IF_ERROR(StringField(*o, "event_id", false, w, &e->event_id));
   STREAMREC_RETURN_IF_ERROR(StringField(*o, "user", true, w, &e->user));
   STREAMREC_RETURN_IF_ERROR(StringField(*o, "item", true, w, &e->item));
+  for (auto [name, id] : {std::pair<std::string_view, const std::string*>{"user", &e->user},
+                          {"item", &e->item}}) {
+    if (id->size() > opt.max_id_length) {
+      return Status::InvalidArgument(
+          fmt::format("{}: field '{}' is {} bytes long; at most {} ([limits] max_id_length)",
+                      w.str(), name, id->size(), opt.max_id_length));
+    }
+  }
   STREAMREC_RETURN_IF_ERROR(StringField(*o, "type", true, w, &e->type));
   STREAMREC_RETURN_IF_ERROR(ValueField(*o, w, &e->value));
   return TsField(*o, w, opt, &e->ts_ms, &e->ts_assigned);

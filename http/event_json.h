@@ -51,6 +51,9 @@ struct EventParseOptions {
   // A client ts earlier than now_ms - this is refused; 0: no bound. A ts
   // before the Unix epoch (negative) is always refused.
   int64_t max_past_age_ms = 0;
+  // Longest user and item id, bytes ([limits] max_id_length; the engine's
+  // own bound, 256, applies as well).
+  size_t max_id_length = 256;
 };
 
 // The body's events, in order. InvalidArgument for anything malformed or an

@@ -66,6 +66,7 @@ StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
   a->applied_seq = b->applied_seq = recovered->last_seq;
   impl->replicas = std::make_unique<engine::LeftRight<Replica>>(std::move(a), std::move(b));
   impl->validator = std::make_unique<engine::Recommender>(engine, std::move(types));
+  if (options.ids.any()) impl->admission = std::make_unique<IdAdmission>(options.ids);
   impl->recovery = *recovered;
   impl->snapshot_seq = recovered->snapshot_seq;
   impl->have_snapshot = recovered->snapshot_seq > 0;

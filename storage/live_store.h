@@ -32,6 +32,7 @@
 #include "engine/recommender.h"
 #include "engine/status.h"
 #include "storage/event_log.h"
+#include "storage/id_admission.h"
 #include "storage/live_drift.h"
 #include "storage/model_store.h"
 #include "storage/recovery.h"
@@ -46,6 +47,9 @@ struct LiveStoreOptions {
   // queueing without bound: a slow disk then pushes back on clients rather
   // than growing memory and latency.
   size_t max_pending_events = 200000;
+  // Caps on new user and item ids (storage/id_admission.h); none by
+  // default here, `serve` sets [limits].
+  IdLimits ids;
   // Batch retraining (`Retrain()`): algorithm and its settings.
   engine::EvalOptions training;
   // Drift of live traffic against the training data (storage/live_drift.h):

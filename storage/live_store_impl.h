@@ -129,6 +129,9 @@ struct LiveStore::Impl {
   std::thread model_thread;
   std::thread retrain_thread;  // joined by the next Retrain() or Close()
 
+  // Log-thread state: the caps on new ids; null when there are none.
+  std::unique_ptr<IdAdmission> admission;
+
   std::atomic<uint64_t> pending_events{0};
   std::atomic<bool> closed{false};
   std::atomic<bool> retrain_running{false};

@@ -35,17 +35,49 @@ void LiveStore::Impl::LogLoop() {
         ++end;
       }
       if (end > i) {
-        std::vector<StatusOr<AppendResult>> results = log->AppendBatches(batches);
-        for (size_t k = 0; k < results.size(); ++k) {
-          AppendJob& job = std::get<AppendJob>(jobs[i + k]);
-          if (!results[k].ok()) {
+        // Jobs the caps on new ids let through, in order, and their tickets.
+        std::vector<size_t> admitted;
+        std::vector<IdAdmission::Ticket> tickets(end - i);
+        std::vector<std::pair<size_t, Status>> refused;
+        if (admission) {
+          batches.clear();
+          replicas->Read([&](const Replica& r) {
+            admission->Prune(r.applied_seq);
+            const IdAdmission::Clock::time_point now = IdAdmission::Clock::now();
+            for (size_t k = i; k < end; ++k) {
+              AppendJob& job = std::get<AppendJob>(jobs[k]);
+              Status st = admission->Admit(job.events, *r.rec, now, &tickets[k - i]);
+              if (st.ok()) {
+                admitted.push_back(k);
+                batches.emplace_back(job.events);
+              } else {
+                refused.emplace_back(k, std::move(st));
+              }
+            }
+          });
+        } else {
+          for (size_t k = i; k < end; ++k) admitted.push_back(k);
+        }
+        for (auto& [k, st] : refused) {
+          AppendJob& job = std::get<AppendJob>(jobs[k]);
+          pending_events.fetch_sub(job.events.size());
+          job.done(std::move(st));
+        }
+        std::vector<StatusOr<AppendResult>> results;
+        if (!batches.empty()) results = log->AppendBatches(batches);
+        for (size_t n = 0; n < results.size(); ++n) {
+          const size_t k = admitted[n];
+          AppendJob& job = std::get<AppendJob>(jobs[k]);
+          if (!results[n].ok()) {
+            if (admission) admission->Rollback(tickets[k - i]);
             pending_events.fetch_sub(job.events.size());
-            job.done(results[k].status());
+            job.done(results[n].status());
             continue;
           }
+          if (admission) admission->Commit(std::move(tickets[k - i]), results[n]->last_seq);
           // Duplicates still go through the model thread: their first copy
           // may not be applied yet, and the ack promises it is visible.
-          ApplyOp op{{}, std::move(results[k]).value(), std::move(job.done)};
+          ApplyOp op{{}, std::move(results[n]).value(), std::move(job.done)};
           for (size_t n = 0; n < job.events.size(); ++n) {
             if (op.result.duplicate[n]) continue;
             op.events.push_back(std::move(job.events[n]));

@@ -32,6 +32,8 @@ struct Raw {
   int64_t max_pending_events = 0, max_batch_events = 0, max_json_depth = 0, max_results = 0;
   int64_t max_future_skew_seconds = 0, max_past_age_seconds = 0;
   int64_t max_wal_mb = 0;  // storage.max_wal_mb
+  int64_t max_id_length = 0, max_users = 0, max_items = 0;  // [limits]
+  int64_t max_new_ids_per_request = 0, max_new_ids_per_second = 0;
   std::vector<std::string> keys;
   bool default_types = true;
   std::string objective = kDefaultObjective;  // model.objective, as written
@@ -93,7 +95,12 @@ void Describe(po::options_description* d, Config* c, Raw* raw) {
       "api.keys", po::value(&raw->keys)->composing())("events.defaults",
                                                       po::value(&raw->default_types))(
       "events.max_future_skew_seconds", po::value(&raw->max_future_skew_seconds))(
-      "events.max_past_age_seconds", po::value(&raw->max_past_age_seconds));
+      "events.max_past_age_seconds", po::value(&raw->max_past_age_seconds))(
+      "limits.max_id_length", po::value(&raw->max_id_length))(
+      "limits.max_users", po::value(&raw->max_users))("limits.max_items",
+                                                      po::value(&raw->max_items))(
+      "limits.max_new_ids_per_request", po::value(&raw->max_new_ids_per_request))(
+      "limits.max_new_ids_per_second", po::value(&raw->max_new_ids_per_second));
 }
 
 Raw RawFrom(const Config& c) {
@@ -112,6 +119,11 @@ Raw RawFrom(const Config& c) {
   raw.max_future_skew_seconds = c.api.max_future_skew_seconds;
   raw.max_past_age_seconds = c.api.max_past_age_seconds;
   raw.max_wal_mb = static_cast<int64_t>(c.store.log.max_wal_bytes >> 20);
+  raw.max_id_length = static_cast<int64_t>(c.api.max_id_length);
+  raw.max_users = static_cast<int64_t>(c.live.ids.max_users);
+  raw.max_items = static_cast<int64_t>(c.live.ids.max_items);
+  raw.max_new_ids_per_request = static_cast<int64_t>(c.live.ids.max_new_ids_per_request);
+  raw.max_new_ids_per_second = static_cast<int64_t>(c.live.ids.max_new_ids_per_second);
   return raw;
 }
 
@@ -143,6 +155,13 @@ Status ApplyServerAndApi(const std::string& path, const Raw& raw, Config* c) {
            InRange(path, "events.max_future_skew_seconds", raw.max_future_skew_seconds, -1,
                    kCentury),
            InRange(path, "events.max_past_age_seconds", raw.max_past_age_seconds, 0, kCentury),
+           InRange(path, "limits.max_id_length", raw.max_id_length, 1,
+                   static_cast<int64_t>(engine::RecommenderOptions{}.max_id_length)),
+           // Row indices are 32-bit (engine/id_map.h); 0: no cap.
+           InRange(path, "limits.max_users", raw.max_users, 0, kMax),
+           InRange(path, "limits.max_items", raw.max_items, 0, kMax),
+           InRange(path, "limits.max_new_ids_per_request", raw.max_new_ids_per_request, 0, kMax),
+           InRange(path, "limits.max_new_ids_per_second", raw.max_new_ids_per_second, 0, kMax),
        }) {
     if (!st.ok()) return st;
   }
@@ -174,6 +193,21 @@ Status ApplyServerAndApi(const std::string& path, const Raw& raw, Config* c) {
   c->api.max_results = static_cast<size_t>(raw.max_results);
   c->api.max_future_skew_seconds = raw.max_future_skew_seconds;
   c->api.max_past_age_seconds = raw.max_past_age_seconds;
+  c->api.max_id_length = static_cast<size_t>(raw.max_id_length);
+  storage::IdLimits& ids = c->live.ids;
+  ids.max_users = static_cast<uint64_t>(raw.max_users);
+  ids.max_items = static_cast<uint64_t>(raw.max_items);
+  ids.max_new_ids_per_request = static_cast<uint64_t>(raw.max_new_ids_per_request);
+  ids.max_new_ids_per_second = static_cast<uint64_t>(raw.max_new_ids_per_second);
+  if (ids.max_new_ids_per_second && ids.max_new_ids_per_request > ids.max_new_ids_per_second) {
+    // A batch the bucket can never hold would get "retry shortly" forever.
+    return Status::InvalidArgument(fmt::format(
+        "{}: limits.max_new_ids_per_request ({}) must not exceed max_new_ids_per_second ({})",
+        path, ids.max_new_ids_per_request, ids.max_new_ids_per_second));
+  }
+  if (ids.max_new_ids_per_second && ids.max_new_ids_per_request == 0) {
+    ids.max_new_ids_per_request = ids.max_new_ids_per_second;
+  }
   for (const std::string& spec : raw.keys) {
     auto keys = ParseApiKeys(spec, fmt::format("{}: api.keys", path));
     if (!keys.ok()) return keys.status();

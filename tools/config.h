@@ -57,7 +57,19 @@ struct Config {
   // What `serve` opens the store with: .store and .training are copies of
   // `store` and `training` above (made by LoadConfig/DefaultConfig), plus
   // [server] max_pending_events and [drift] (.drift).
-  storage::LiveStoreOptions live;
+  // [limits] sets .ids (DefaultLiveOptions until then).
+  storage::LiveStoreOptions live = DefaultLiveOptions();
+
+  // The caps on new ids `serve` runs with unless [limits] says otherwise
+  // (config/streamrec.conf explains them).
+  static storage::LiveStoreOptions DefaultLiveOptions() {
+    storage::LiveStoreOptions o;
+    o.ids.max_users = 5'000'000;
+    o.ids.max_items = 1'000'000;
+    o.ids.max_new_ids_per_request = 20'000;
+    o.ids.max_new_ids_per_second = 20'000;
+    return o;
+  }
 };
 
 // The built-in defaults, with the derived fields filled in as LoadConfig

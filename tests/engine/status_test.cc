@@ -26,6 +26,7 @@ TEST(StatusTest, FactoriesSetCodeAndMessage) {
       {Status::Conflict("m"), StatusCode::kConflict},
       {Status::FailedPrecondition("m"), StatusCode::kFailedPrecondition},
       {Status::ResourceExhausted("m"), StatusCode::kResourceExhausted},
+      {Status::CapacityExceeded("m"), StatusCode::kCapacityExceeded},
       {Status::Corruption("m"), StatusCode::kCorruption},
       {Status::IOError("m"), StatusCode::kIOError},
       {Status::Unimplemented("m"), StatusCode::kUnimplemented},
@@ -47,6 +48,7 @@ TEST(StatusTest, CodeNames) {
   EXPECT_EQ(StatusCodeName(StatusCode::kConflict), "Conflict");
   EXPECT_EQ(StatusCodeName(StatusCode::kFailedPrecondition), "FailedPrecondition");
   EXPECT_EQ(StatusCodeName(StatusCode::kResourceExhausted), "ResourceExhausted");
+  EXPECT_EQ(StatusCodeName(StatusCode::kCapacityExceeded), "CapacityExceeded");
   EXPECT_EQ(StatusCodeName(StatusCode::kCorruption), "Corruption");
   EXPECT_EQ(StatusCodeName(StatusCode::kIOError), "IOError");
   EXPECT_EQ(StatusCodeName(StatusCode::kUnimplemented), "Unimplemented");

@@ -160,5 +160,41 @@ TEST_F(ApiTest, ConflictsNameNoSeqAndNdjsonErrorsNameTheLine) {
   EXPECT_EQ(store_->status().durable_seq, 1u);
 }
 
+// Item 12: ids a client invents are capped, each cap with its own answer
+// and a message naming the [limits] key; nothing of a refused batch is kept.
+TEST_F(ApiTest, NewIdsAreCappedWithAnswersThatSayWhatToDo) {
+  store_options_.ids = {.max_users = 4, .max_new_ids_per_request = 4, .max_new_ids_per_second = 6};
+  api_options_.max_id_length = 8;
+  Start();
+  Ingest(fmt::format("[{},{}]", EventJson("u1", "i1"), EventJson("u2", "i1")));  // 3 new ids
+  // Too many for one request: 400, never worth retrying as it is.
+  ClientResponse r = Post("/v1/events", fmt::format("[{},{},{}]", EventJson("u3", "i2"),
+                                                    EventJson("u4", "i3"), EventJson("u5", "i1")));
+  EXPECT_EQ(r.status, 400u) << r.body;
+  EXPECT_NE(ErrorMessage(r).find("max_new_ids_per_request"), std::string::npos) << r.body;
+  // The bucket holds 6 a second and 3 are spent: 4 more is a 429 to retry.
+  r = Post("/v1/events", fmt::format("[{},{}]", EventJson("u3", "i2"), EventJson("u4", "i3")));
+  EXPECT_EQ(r.status, 429u) << r.body;
+  EXPECT_EQ(r.headers["retry-after"], "1");
+  EXPECT_NE(ErrorMessage(r).find("max_new_ids_per_second"), std::string::npos) << r.body;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  Ingest(fmt::format("[{},{}]", EventJson("u3", "i2"), EventJson("u4", "i3")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  // Four users held: a fifth is a 507 until one is forgotten.
+  r = Post("/v1/events", EventJson("u5", "i1"));
+  EXPECT_EQ(r.status, 507u) << r.body;
+  EXPECT_EQ(ErrorCode(r), "capacity_exceeded");
+  EXPECT_NE(ErrorMessage(r).find("max_users"), std::string::npos) << r.body;
+  Ingest(EventJson("u1", "i3"));  // known ids are always taken
+  ASSERT_EQ(Send("DELETE", "/v1/users/u2").status, 200u);
+  Ingest(EventJson("u5", "i1"));
+  // Ids longer than [limits] max_id_length, in a body or a URL: 400.
+  r = Post("/v1/events", EventJson("u123456789", "i1"));
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_NE(ErrorMessage(r).find("max_id_length"), std::string::npos) << r.body;
+  EXPECT_EQ(Get("/v1/users/u123456789/recommendations").status, 400u);
+  EXPECT_EQ(store_->status().durable_seq, 6u);  // 2 + 2 + 1 + 1 stored, nothing refused
+}
+
 }  // namespace
 }  // namespace streamrec::http::testing

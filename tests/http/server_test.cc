@@ -769,6 +769,7 @@ TEST(ErrorsTest, StatusMapping) {
   EXPECT_EQ(HttpStatusFor(StatusCode::kConflict), bhttp::status::conflict);
   EXPECT_EQ(HttpStatusFor(StatusCode::kFailedPrecondition), bhttp::status::conflict);
   EXPECT_EQ(HttpStatusFor(StatusCode::kResourceExhausted), bhttp::status::too_many_requests);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kCapacityExceeded), bhttp::status::insufficient_storage);
   EXPECT_EQ(HttpStatusFor(StatusCode::kIOError), bhttp::status::service_unavailable);
   EXPECT_EQ(HttpStatusFor(StatusCode::kCorruption), bhttp::status::internal_server_error);
   EXPECT_EQ(HttpStatusFor(StatusCode::kInternal), bhttp::status::internal_server_error);

@@ -47,6 +47,12 @@ TEST_F(ConfigTest, ShippedConfigMatchesBuiltInDefaults) {
   EXPECT_EQ(c->api.max_json_depth, d.api.max_json_depth);
   EXPECT_EQ(c->api.max_results, d.api.max_results);
   EXPECT_TRUE(c->api.keys.empty());
+  EXPECT_EQ(c->api.max_id_length, d.api.max_id_length);
+  EXPECT_EQ(c->live.ids.max_users, d.live.ids.max_users);
+  EXPECT_EQ(c->live.ids.max_items, d.live.ids.max_items);
+  EXPECT_EQ(c->live.ids.max_new_ids_per_request, d.live.ids.max_new_ids_per_request);
+  EXPECT_EQ(c->live.ids.max_new_ids_per_second, d.live.ids.max_new_ids_per_second);
+  EXPECT_TRUE(d.live.ids.any());  // `serve` is capped out of the box
   EXPECT_EQ(c->live.drift.enabled, d.live.drift.enabled);
   EXPECT_EQ(c->live.drift.reference_events, d.live.drift.reference_events);
   EXPECT_EQ(c->live.drift.drift.window, d.live.drift.drift.window);
@@ -120,6 +126,37 @@ TEST_F(ConfigTest, BadServerAndApiValuesNameTheKey) {
   // The older sections keep their checks.
   ExpectError("[model]\nrank = 0\n", {"model.rank must be in [1, 1024]"});
   ExpectError("[modle]\nrank = 8\n", {"modle.rank"});
+}
+
+TEST_F(ConfigTest, LimitsFields) {
+  StatusOr<Config> c = Load(
+      "[limits]\nmax_id_length = 64\nmax_users = 100\nmax_items = 0\n"
+      "max_new_ids_per_request = 50\nmax_new_ids_per_second = 500\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->api.max_id_length, 64u);
+  EXPECT_EQ(c->live.ids.max_users, 100u);
+  EXPECT_EQ(c->live.ids.max_items, 0u);
+  EXPECT_EQ(c->live.ids.max_new_ids_per_request, 50u);
+  EXPECT_EQ(c->live.ids.max_new_ids_per_second, 500u);
+  // Per request unset (0) under a rate: the rate's burst.
+  c = Load("[limits]\nmax_new_ids_per_request = 0\nmax_new_ids_per_second = 300\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->live.ids.max_new_ids_per_request, 300u);
+  // Every cap off.
+  c = Load("[limits]\nmax_users = 0\nmax_items = 0\nmax_new_ids_per_request = 0\n"
+           "max_new_ids_per_second = 0\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_FALSE(c->live.ids.any());
+}
+
+TEST_F(ConfigTest, BadLimitsNameTheKey) {
+  ExpectError("[limits]\nmax_id_length = 0\n", {"limits.max_id_length", "[1, 256]"});
+  ExpectError("[limits]\nmax_id_length = 257\n", {"limits.max_id_length"});
+  ExpectError("[limits]\nmax_users = -1\n", {"limits.max_users"});
+  ExpectError("[limits]\nmax_items = 4294967296\n", {"limits.max_items"});
+  ExpectError("[limits]\nmax_new_ids_per_request = 10\nmax_new_ids_per_second = 5\n",
+              {"max_new_ids_per_request (10) must not exceed max_new_ids_per_second (5)"});
+  ExpectError("[limits]\nmax_userz = 5\n", {"limits.max_userz"});
 }
 
 TEST_F(ConfigTest, DriftFields) {
