@@ -57,13 +57,23 @@ double BprStep(MFModel* model, uint32_t u, uint32_t i, uint32_t j, float lr, flo
   // g = σ(−x) = ∂ ln σ(x) / ∂x, computed without overflow for large |x|.
   const float g = x >= 0 ? std::exp(-x) / (1.0f + std::exp(-x)) : 1.0f / (1.0f + std::exp(x));
   const double loss = x >= 0 ? std::log1p(std::exp(-double{x})) : -x + std::log1p(std::exp(x));
-  constexpr int kMaxStack = 1024;
-  alignas(64) float old_p[kMaxStack];
-  Eigen::Map<Eigen::VectorXf> op(old_p, k);
-  op = p;
-  p += lr * (g * (qi - qj) - reg * p);
-  qi += lr * (g * op - reg * qi);
-  qj += lr * (-g * op - reg * qj);
+  // Both item updates use the old p: a copy on the stack up to kMaxStack
+  // dimensions, on the heap beyond (any rank the model holds).
+  auto update = [&](const auto& op) {
+    p += lr * (g * (qi - qj) - reg * p);
+    qi += lr * (g * op - reg * qi);
+    qj += lr * (-g * op - reg * qj);
+  };
+  constexpr int kMaxStack = 512;
+  if (k <= kMaxStack) {
+    alignas(64) float old_p[kMaxStack];
+    Eigen::Map<Eigen::VectorXf> op(old_p, k);
+    op = p;
+    update(op);
+  } else {
+    const Eigen::VectorXf op = p;
+    update(op);
+  }
   bi += lr * (g - bias_reg * bi);
   bj += lr * (-g - bias_reg * bj);
   return loss;

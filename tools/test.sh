@@ -3,6 +3,8 @@
 #   tools/test.sh            Release build (build/release)
 #   tools/test.sh asan       AddressSanitizer + UBSan, all but the label quality
 #   tools/test.sh tsan       ThreadSanitizer, the tests labelled concurrent
+#   tools/test.sh long       Release build, the tests labelled long (not in CI:
+#                            kill -9 of `serve` 200 times under HTTP ingest)
 # (CMakePresets.json holds each preset's filter; tests/CMakeLists.txt says
 # what the labels mean.)
 # Exits non-zero on any failure.
@@ -12,16 +14,19 @@ cd "$(dirname "$0")/.."
 # (CI) share the cache.
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 preset="${1:-release}"
+# The long tests run on the release build.
+build_preset="$preset"
+[ "$preset" = long ] && build_preset=release
 source tools/lib/deps.sh
 streamrec_install_deps
 
 jobs="$(nproc 2>/dev/null || echo 2)"
-cmake --preset "$preset"
+cmake --preset "$build_preset"
 # A sanitizer run builds only the test programs its filter runs.
 case "$preset" in
   tsan) targets=(--target engine_test http_server_test http_api_test storage_test tools_test) ;;
   *) targets=() ;;
 esac
-cmake --build --preset "$preset" -j "$jobs" "${targets[@]}"
+cmake --build --preset "$build_preset" -j "$jobs" "${targets[@]}"
 # Tests find MovieLens in ../shared/data unless STREAMREC_DATA says otherwise.
 ctest --preset "$preset" -j "$jobs"

@@ -115,5 +115,28 @@ TEST(BprTrainerTest, RefusesBadOptions) {
   }
 }
 
+// A step at a rank past the stack copy (it once overflowed a fixed
+// float[1024] at rank 2048) equals the same step at the stack path's size.
+TEST(BprTrainerTest, StepAtAnyRankMatchesTheSmallRankStep) {
+  for (int rank : {8, 2048}) {
+    ModelOptions o;
+    o.rank = rank;
+    MFModel m(o);
+    m.EnsureUsers(1);
+    m.EnsureItems(2);
+    for (int f = 0; f < rank; ++f) {
+      m.user_factors(0)[f] = 0.1f;
+      m.item_factors(0)[f] = f < 8 ? 0.2f : 0.0f;
+      m.item_factors(1)[f] = 0.0f;
+    }
+    BprStep(&m, 0, 0, 1, 0.1f, 0.0f, 0.0f);
+    // Only the first 8 dimensions of item 0 are non-zero, so x and g are
+    // the same at both ranks, and so is every entry updated from them.
+    EXPECT_FLOAT_EQ(m.item_factors(1)[0], m.item_factors(1)[rank - 1]) << rank;
+    EXPECT_LT(m.item_factors(1)[0], 0.0f) << rank;  // pushed away from the user
+    EXPECT_GT(m.item_factors(0)[rank - 1], 0.0f) << rank;
+  }
+}
+
 }  // namespace
 }  // namespace streamrec::engine
