@@ -10,6 +10,18 @@
 
 namespace streamrec::engine {
 
+Status ValidateModelOptions(const ModelOptions& o) {
+  if (o.rank < 1 || o.rank > kMaxRank) {
+    return Status::InvalidArgument(
+        fmt::format("rank must be in [1, {}], got {}", kMaxRank, o.rank));
+  }
+  if (!std::isfinite(o.init_stddev) || o.init_stddev < 0) {
+    return Status::InvalidArgument(
+        fmt::format("init_stddev must be finite and >= 0, got {}", o.init_stddev));
+  }
+  return Status::OK();
+}
+
 MFModel::MFModel(const ModelOptions& options) : options_(options) { assert(options_.rank > 0); }
 
 MFModel MFModel::Clone() const {

@@ -22,6 +22,9 @@ namespace streamrec::engine {
 using RowMatrixXf = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 inline constexpr int kDefaultRank = 64;
+// The largest rank the engine takes (ValidateModelOptions): 4 KB per row,
+// far past where more dimensions help.
+inline constexpr int kMaxRank = 1024;
 
 struct ModelOptions {
   // Latent dimensions k. More fits finer taste structure but costs 4k bytes
@@ -33,6 +36,10 @@ struct ModelOptions {
   // Seed of the initial vectors; part of the model's identity.
   uint64_t seed = 42;
 };
+
+// InvalidArgument naming the field ("rank must be in [1, 1024], got 0")
+// unless rank is in [1, kMaxRank] and init_stddev finite and >= 0.
+Status ValidateModelOptions(const ModelOptions& options);
 
 class MFModel {
  public:

@@ -46,6 +46,37 @@ StatusOr<Objective> ParseObjective(std::string_view name) {
       fmt::format("unknown model objective '{}' (known: rating, implicit, bpr)", name));
 }
 
+Status Recommender::ValidateOptions(const RecommenderOptions& o) {
+  STREAMREC_RETURN_IF_ERROR(ValidateModelOptions(o.model));
+  const SgdParams& s = o.learner.sgd;
+  if (!(s.learning_rate > 0) || !std::isfinite(s.learning_rate) || !(s.regularization >= 0) ||
+      !(s.bias_learning_rate >= 0) || !(s.bias_regularization >= 0) ||
+      !std::isfinite(s.regularization) || !std::isfinite(s.bias_learning_rate) ||
+      !std::isfinite(s.bias_regularization)) {
+    return Status::InvalidArgument(
+        "learner learning_rate must be positive, the bias rate and regularisation >= 0, all "
+        "finite");
+  }
+  if (!(o.learner.fold_in_regularization > 0) || !(o.learner.fold_in_bias_regularization > 0)) {
+    return Status::InvalidArgument("learner fold-in regularisation must be positive");
+  }
+  if (!(o.popularity.half_life_ms > 0)) {
+    return Status::InvalidArgument("popularity half-life must be positive");
+  }
+  if (o.max_id_length < 1) return Status::InvalidArgument("max_id_length must be >= 1");
+  if (o.objective == Objective::kImplicit) {
+    STREAMREC_RETURN_IF_ERROR(ImplicitOnlineUpdater::Validate(o.implicit));
+  }
+  if (o.objective == Objective::kBpr) STREAMREC_RETURN_IF_ERROR(o.bpr.Validate());
+  return Status::OK();
+}
+
+StatusOr<std::unique_ptr<Recommender>> Recommender::Create(const RecommenderOptions& options,
+                                                           EventTypes types) {
+  STREAMREC_RETURN_IF_ERROR(ValidateOptions(options));
+  return std::make_unique<Recommender>(options, std::move(types));
+}
+
 Recommender::Recommender(const RecommenderOptions& options, EventTypes types)
     : options_(options),
       types_(std::move(types)),

@@ -109,6 +109,16 @@ struct SimilarRequest {
 
 class Recommender {
  public:
+  // Checks every option the engine relies on (rank, learning rates, the
+  // online updaters' settings, popularity half-life): InvalidArgument
+  // naming the field. The one check the tools and the store use.
+  static Status ValidateOptions(const RecommenderOptions& options);
+  // A Recommender over validated options; the way to make one from
+  // settings a user wrote.
+  static StatusOr<std::unique_ptr<Recommender>> Create(const RecommenderOptions& options,
+                                                       EventTypes types);
+  // Options must be valid (ValidateOptions): code with fixed, known-good
+  // options (tests, benchmarks) may construct directly.
   Recommender(const RecommenderOptions& options, EventTypes types);
   Recommender(const Recommender&) = delete;
   Recommender& operator=(const Recommender&) = delete;

@@ -33,6 +33,8 @@ StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
                                                      const LiveStoreOptions& options,
                                                      const engine::RecommenderOptions& engine,
                                                      engine::EventTypes types) {
+  // Before the database is touched: bad options never open it.
+  STREAMREC_RETURN_IF_ERROR(engine::Recommender::ValidateOptions(engine));
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   // A retrain must produce a model the serving one can take (same rank and

@@ -237,8 +237,8 @@ int RunBench(int argc, const char* const* argv) {
     std::cout << desc << "\n";
     return 0;
   }
-  if (rank < 1 || rank > 1024) {
-    fmt::print(stderr, "streamrec bench: --rank must be in [1, 1024]\n");
+  if (rank < 1 || rank > engine::kMaxRank) {
+    fmt::print(stderr, "streamrec bench: --rank must be in [1, {}]\n", engine::kMaxRank);
     return 2;
   }
   if (what == "learner") {

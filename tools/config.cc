@@ -322,8 +322,8 @@ StatusOr<engine::EventTypes> BuildTypes(const std::string& path, bool defaults,
 Status Finish(const std::string& path, const Raw& raw, Config* c) {
   engine::RecommenderOptions& r = c->recommender;
   STREAMREC_RETURN_IF_ERROR(ApplyObjective(path, raw.objective, &r, &c->algorithm));
-  if (r.model.rank < 1 || r.model.rank > 1024) {
-    return Status::InvalidArgument(fmt::format("{}: model.rank must be in [1, 1024]", path));
+  if (Status st = engine::ValidateModelOptions(r.model); !st.ok()) {
+    return Status::InvalidArgument(fmt::format("{}: model.{}", path, st.message()));
   }
   if (!(r.popularity.half_life_ms > 0)) {
     return Status::InvalidArgument(
@@ -365,6 +365,10 @@ Status Finish(const std::string& path, const Raw& raw, Config* c) {
   if (!(r.learner.fold_in_regularization > 0) || !(r.learner.fold_in_bias_regularization > 0)) {
     return Status::InvalidArgument(
         fmt::format("{}: learner fold-in regularisation must be positive", path));
+  }
+  // Whatever the keys above did not name, the engine's own check catches.
+  if (Status st = engine::Recommender::ValidateOptions(r); !st.ok()) {
+    return Status::InvalidArgument(fmt::format("{}: {}", path, st.message()));
   }
   c->training.model = r.model;
   c->training.online = r.learner;

@@ -113,8 +113,8 @@ Status FinishModelFlags(ModelFlags* f) {
   if (!algo.ok()) return algo.status();
   o.algorithm = *algo;
   o.online.sgd.bias_learning_rate = o.online.sgd.learning_rate;
-  if (o.model.rank < 1 || o.model.rank > 1024) {
-    return Status::InvalidArgument("--rank must be in [1, 1024]");
+  if (Status st = engine::ValidateModelOptions(o.model); !st.ok()) {
+    return Status::InvalidArgument(fmt::format("--{}", st.message()));
   }
   if (o.sgd.epochs < 1 || o.als.iterations < 1 || o.online_passes < 1) {
     return Status::InvalidArgument("--epochs, --als-iters and --online-passes must be >= 1");

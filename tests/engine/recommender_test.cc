@@ -482,5 +482,30 @@ TEST_F(RecommenderTest, InstallModelReplaysLaterEventsAndKeepsForgottenUsersGone
   EXPECT_EQ(m.user_bias(5), 0.0f);
 }
 
+// Issue 13 item 6: the engine checks its own limits, so no caller can hand
+// it a rank its code cannot hold.
+TEST(RecommenderOptionsTest, CreateRefusesOptionsTheEngineCannotRun) {
+  RecommenderOptions o;
+  EXPECT_TRUE(Recommender::Create(o, EventTypes::Defaults()).ok());
+  o.model.rank = kMaxRank + 1;
+  auto r = Recommender::Create(o, EventTypes::Defaults());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "rank must be in [1, 1024], got 1025");
+  o.model.rank = 0;
+  EXPECT_FALSE(Recommender::Create(o, EventTypes::Defaults()).ok());
+  o = RecommenderOptions{};
+  o.learner.sgd.learning_rate = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_EQ(Recommender::ValidateOptions(o).code(), StatusCode::kInvalidArgument);
+  o = RecommenderOptions{};
+  o.popularity.half_life_ms = 0;
+  EXPECT_EQ(Recommender::ValidateOptions(o).code(), StatusCode::kInvalidArgument);
+  o = RecommenderOptions{};
+  o.objective = Objective::kImplicit;
+  o.implicit.sweeps = 0;
+  EXPECT_EQ(Recommender::ValidateOptions(o).code(), StatusCode::kInvalidArgument);
+  o.objective = Objective::kRating;  // the implicit settings are not used
+  EXPECT_TRUE(Recommender::ValidateOptions(o).ok());
+}
+
 }  // namespace
 }  // namespace streamrec::engine
