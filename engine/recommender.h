@@ -6,7 +6,8 @@
 //
 // Thread-safety: not synchronised. One writer calls Apply(); queries are
 // const and may run concurrently with each other but not with Apply().
-// (The server publishes immutable copies for its readers.)
+// (The server keeps two copies, engine/left_right.h: readers use the
+// published one while its single writer changes the other.)
 #pragma once
 
 #include <cstdint>

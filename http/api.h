@@ -18,6 +18,7 @@
 //   GET    /healthz                         open (liveness: 200 while serving)
 //   GET    /readyz                          open (readiness: 503 while read-only)
 //   GET    /metrics                         open (Prometheus text)
+//   GET    /dashboard                       open (an HTML page over the above)
 //
 // Thread-safety: Handle() from any number of server threads at once.
 #pragma once
@@ -46,7 +47,8 @@ struct ApiKey {
 
 struct ApiOptions {
   // Empty: no authentication (the server must then bind to loopback only).
-  // Otherwise every route but /healthz and /metrics needs a key with the
+  // Otherwise every route but /healthz, /readyz, /metrics and /dashboard
+  // needs a key with the
   // route's scope: 401 without a valid key, 403 if it lacks the scope.
   // Secrets are compared in constant time.
   std::vector<ApiKey> keys;

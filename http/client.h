@@ -1,5 +1,5 @@
 // Client: a small synchronous HTTP/1.1 client on Beast, for streamrec's own
-// tools (bench freshness, loadgen) and the integration tests. One
+// tools (bench freshness and ingest) and the integration tests. One
 // keep-alive connection to one host:port; reconnects once if the server
 // closed it between requests.
 //

@@ -18,8 +18,8 @@ Response ErrorResponse(boost::beast::http::status status, std::string_view code,
                        std::string_view message, unsigned version, bool keep_alive);
 
 // InvalidArgument 400, NotFound 404, AlreadyExists/Conflict 409,
-// FailedPrecondition 409, ResourceExhausted 429, IOError 503,
-// Corruption/Unimplemented/Internal 500.
+// FailedPrecondition 409, ResourceExhausted 429, CapacityExceeded 507,
+// IOError 503, Corruption/Unimplemented/Internal 500.
 boost::beast::http::status HttpStatusFor(StatusCode code);
 // "invalid_argument", "not_found", "conflict", ...
 std::string_view ErrorCodeName(StatusCode code);

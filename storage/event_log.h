@@ -6,7 +6,8 @@
 //   model      8-byte big-endian seq -> snapshot blob (the model after seq)
 //   catalog    item id -> item metadata (categories, hidden)
 //   meta       "schema_version", "next_seq", "snapshot_seqs" (the model
-//              family's keys), "last_purge"
+//              family's keys), "last_purge", "probe" (written to test
+//              whether writes resume after a disk error)
 //
 // Appends are atomic per batch (one WriteBatch) and group-committed:
 // concurrent Append() callers queue, the first becomes the leader, folds

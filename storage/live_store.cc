@@ -240,8 +240,8 @@ LiveStatus LiveStore::status() const {
     const engine::Recommender& rec = *r.rec;
     s.applied_seq = r.applied_seq;
     s.events_applied = rec.events_applied();
-    s.users = rec.users().size();
-    s.items = rec.items().size();
+    s.users = rec.users().live();  // not the forgotten users' rows
+    s.items = rec.items().live();
     s.catalog_items = rec.catalog().size();
     s.rank = rec.model().rank();
     s.objective = rec.options().objective;

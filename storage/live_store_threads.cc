@@ -1,6 +1,8 @@
-// LiveStore's three threads: the log thread (every write to RocksDB, in
-// order), the model thread (the single writer of the engine copies) and
-// the retrain thread (batch training off to the side).
+// LiveStore's three threads: the log thread (every write of events, user
+// deletes and the catalog, in order; snapshots are written by the model
+// thread and Close(), maintenance by the EventLog's own thread), the model
+// thread (the single writer of the engine copies) and the retrain thread
+// (batch training off to the side).
 #include <fmt/format.h>
 
 #include "storage/live_store_impl.h"

@@ -19,7 +19,7 @@ commands:
   bench     measure the learner, top-N, the log, and the server over HTTP
   generate  write a synthetic event stream with planted structure (fixed seed)
   demo      offline demo: generate, train, evaluate, print sample recommendations
-  log       inspect or load a database: stats, dump (JSON lines), append an event file
+  log       inspect, load or check a database: stats, dump (JSON lines), append, verify
   replay    rebuild the model from a database's log; snapshot or evaluate it
 )";
 
