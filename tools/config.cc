@@ -352,6 +352,10 @@ Config DefaultConfig() {
 StatusOr<Config> LoadConfig(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Status::NotFound(fmt::format("cannot open config file '{}'", path));
+  return ParseConfig(in, path);
+}
+
+StatusOr<Config> ParseConfig(std::istream& in, const std::string& path) {
   Config c;
   Raw raw = RawFrom(c);
   po::options_description desc;
