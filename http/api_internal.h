@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "engine/status.h"
 #include "http/api.h"
@@ -45,6 +46,17 @@ class Reply {
 
  private:
   struct State {
+    // Spelled out: make_shared of an aggregate needs C++20's parenthesised
+    // aggregate init, which clang (14, the fuzz build's) lacks.
+    State(HttpMetrics* metrics, RouteId route, unsigned version, bool keep_alive, Responder respond,
+          std::chrono::steady_clock::time_point start)
+        : metrics(metrics),
+          route(route),
+          version(version),
+          keep_alive(keep_alive),
+          respond(std::move(respond)),
+          start(start) {}
+
     HttpMetrics* metrics;
     RouteId route;
     unsigned version;

@@ -4,6 +4,7 @@
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -58,12 +59,14 @@ class KeyHandler {
   bool on_comment_part(json::string_view, json::error_code&) { return true; }
   bool on_comment(json::string_view, json::error_code&) { return true; }
 
-  const std::string& duplicate() const { return duplicate_; }
+  // The first key seen twice in one object, if any; an optional because ""
+  // is a key too ({"": 1, "": 2}).
+  const std::optional<std::string>& duplicate() const { return duplicate_; }
 
  private:
   std::vector<std::unordered_set<std::string>> open_;
-  std::string key_;        // the key being read (keys may come in parts)
-  std::string duplicate_;  // the first key seen twice in one object
+  std::string key_;  // the key being read (keys may come in parts)
+  std::optional<std::string> duplicate_;
 };
 
 }  // namespace
@@ -74,8 +77,8 @@ Status CheckNoDuplicateKeys(std::string_view text) {
   json::basic_parser<KeyHandler> p(opts);
   json::error_code ec;
   p.write_some(false, text.data(), text.size(), ec);
-  if (p.handler().duplicate().empty()) return Status::OK();
-  const std::string_view key = p.handler().duplicate();
+  if (!p.handler().duplicate()) return Status::OK();
+  const std::string_view key = *p.handler().duplicate();
   return Status::InvalidArgument(fmt::format("duplicate key '{}' in a JSON object{}",
                                              key.substr(0, 64), key.size() > 64 ? "..." : ""));
 }

@@ -12,9 +12,11 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 
 #include "tools/config_drift.h"
 #include "tools/config_model.h"
+#include "tools/text_parse.h"
 
 namespace streamrec::tools {
 
@@ -127,6 +129,42 @@ Raw RawFrom(const Config& c) {
   return raw;
 }
 
+// The message of a Boost.Program_options error. Its what() fills the
+// placeholders of a template ("the argument ('%value%') for option ...")
+// by replacing each until none is left, so a value or line that itself
+// holds the placeholder ("%value%") never finishes: `serve` would hang on
+// such a file (found by the config fuzz target). The errors that carry
+// text from the file are therefore worded here, from their parts and the
+// parsed options (null before parsing ends); what() only for the others.
+std::string ProgramOptionsMessage(const po::error& e, const po::parsed_options* parsed) {
+  if (const auto* line = dynamic_cast<const po::invalid_config_file_syntax*>(&e)) {
+    return fmt::format("the options configuration file contains an invalid line '{}'",
+                       text::Shown(line->tokens()));
+  }
+  const auto* named = dynamic_cast<const po::error_with_option_name*>(&e);
+  if (named == nullptr) return e.what();  // no placeholders
+  const std::string option = named->get_option_name();
+  if (dynamic_cast<const po::multiple_occurrences*>(&e) != nullptr) {
+    return fmt::format("option '{}' cannot be specified more than once", option);
+  }
+  if (const auto* invalid = dynamic_cast<const po::validation_error*>(&e)) {
+    // The first occurrence is the one refused: a second one is refused as
+    // a repeat before its value is read.
+    std::string value;
+    for (const po::option& o : parsed != nullptr ? parsed->options : std::vector<po::option>{}) {
+      if (o.string_key != option) continue;
+      if (!o.value.empty()) value = o.value.front();
+      break;
+    }
+    return fmt::format("the argument ('{}') for option '{}' is invalid{}", text::Shown(value),
+                       option,
+                       invalid->kind() == po::validation_error::invalid_bool_value
+                           ? ". Valid choices are 'on|off', 'yes|no', '1|0' and 'true|false'"
+                           : "");
+  }
+  return fmt::format("option '{}' is invalid", option);
+}
+
 // Checks lo <= v <= hi; the message names file and key.
 Status InRange(const std::string& path, std::string_view key, int64_t v, int64_t lo, int64_t hi) {
   if (v >= lo && v <= hi) return Status::OK();
@@ -143,8 +181,8 @@ Status ApplyServerAndApi(const std::string& path, const Raw& raw, Config* c) {
            InRange(path, "server.body_limit", raw.body_limit, 1, int64_t{1} << 32),
            InRange(path, "server.header_limit", raw.header_limit, 1, int64_t{1} << 24),
            InRange(path, "server.max_connections", raw.max_connections, 1, kMax),
-           InRange(path, "server.max_connections_per_address", raw.max_connections_per_address,
-                   0, kMax),
+           InRange(path, "server.max_connections_per_address", raw.max_connections_per_address, 0,
+                   kMax),
            InRange(path, "server.max_body_bytes_in_flight", raw.max_body_bytes_in_flight, 1,
                    int64_t{1} << 40),
            InRange(path, "server.max_pending_events", raw.max_pending_events, 1, kMax),
@@ -390,6 +428,10 @@ Config DefaultConfig() {
 StatusOr<Config> LoadConfig(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Status::NotFound(fmt::format("cannot open config file '{}'", path));
+  return ParseConfig(in, path);
+}
+
+StatusOr<Config> ParseConfig(std::istream& in, const std::string& path) {
   Config c;
   Raw raw = RawFrom(c);
   po::options_description desc;
@@ -397,11 +439,12 @@ StatusOr<Config> LoadConfig(const std::string& path) {
   DriftSection drift = DriftSectionFrom(c.live.drift);
   DescribeDriftSection(&desc, &drift);
   std::vector<po::option> type_lines;
+  std::optional<po::parsed_options> parsed;
   try {
-    po::parsed_options parsed = po::parse_config_file(in, desc, /*allow_unregistered=*/true);
+    parsed = po::parse_config_file(in, desc, /*allow_unregistered=*/true);
     // [events] type.<name> keys are the user's to choose; any other key
     // nobody registered is a typo.
-    for (po::option& o : parsed.options) {
+    for (po::option& o : parsed->options) {
       if (!o.unregistered) continue;
       if (o.string_key.starts_with(kTypePrefix)) {
         type_lines.push_back(o);
@@ -411,10 +454,11 @@ StatusOr<Config> LoadConfig(const std::string& path) {
       }
     }
     po::variables_map vm;
-    po::store(parsed, vm);
+    po::store(*parsed, vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    return Status::InvalidArgument(fmt::format("{}: {}", path, e.what()));
+    return Status::InvalidArgument(
+        fmt::format("{}: {}", path, ProgramOptionsMessage(e, parsed ? &*parsed : nullptr)));
   }
   if (Status st = Finish(path, raw, &c); !st.ok()) return st;
   if (Status st = ApplyServerAndApi(path, raw, &c); !st.ok()) return st;

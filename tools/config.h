@@ -23,6 +23,7 @@
 // Thread-safety: pure functions (ApplyApiKeysFromEnv reads the environment).
 #pragma once
 
+#include <iosfwd>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,6 +80,10 @@ Config DefaultConfig();
 // Reads `path` over the defaults. InvalidArgument names the file and the
 // offending key or value; NotFound if the file cannot be opened.
 StatusOr<Config> LoadConfig(const std::string& path);
+// LoadConfig on an open stream; `name` (the path) prefixes messages. Any
+// bytes are an InvalidArgument or a Config, never an exception (the fuzz
+// target tests/fuzz/config.cc holds it to that).
+StatusOr<Config> ParseConfig(std::istream& in, const std::string& name);
 
 // Switches the live model's objective (e.g. replay --objective): sets
 // recommender.objective, the signal it learns from (the ials or bpr keys')

@@ -11,6 +11,7 @@
 #include "http/api_json.h"
 #include "http/auth.h"
 #include "http/event_json.h"
+#include "http/json_keys.h"
 #include "http/metrics.h"
 #include "http/url.h"
 
@@ -134,6 +135,20 @@ TEST(EventJsonTest, EventsAndTheirErrors) {
   EXPECT_EQ(EventFormatFor(" APPLICATION/JSON "), EventFormat::kJson);
   EXPECT_FALSE(EventFormatFor("application/jsonx").has_value());
   EXPECT_FALSE(EventFormatFor("").has_value());
+}
+
+// The empty string is a key like any other: {"": 1, "": 2} says two things
+// at once too. (Found reading json_keys.cc for the event_json fuzz target:
+// the duplicate was remembered as "", which read as "none".)
+TEST(EventJsonTest, DuplicateEmptyKeysAreRefused) {
+  EXPECT_TRUE(CheckNoDuplicateKeys(R"({"": 1, "a": {"": 2}})").ok());
+  const Status top = CheckNoDuplicateKeys(R"({"": 1, "": 2})");
+  EXPECT_EQ(top.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(top.message(), "duplicate key '' in a JSON object");
+  EXPECT_EQ(CheckNoDuplicateKeys(R"([{"a": {"": [], "": null}}])").code(),
+            StatusCode::kInvalidArgument);
+  auto parsed = ParseJson(R"({"user":"u","":1,"":2})", 16);
+  EXPECT_EQ(parsed.status().message(), "duplicate key '' in a JSON object");
 }
 
 TEST(AuthTest, KeysAndScopes) {

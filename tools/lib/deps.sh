@@ -1,7 +1,9 @@
 # Sourced by tools/test.sh and tools/quickstart.sh: installs the Debian
 # packages streamrec needs that are missing. apt-get update runs at most once,
 # and only when something must be installed. Works as root, or via sudo.
-#   streamrec_install_deps [EXTRA_PACKAGE...]   (quickstart adds curl)
+#   streamrec_install_deps [EXTRA_PACKAGE...]   (quickstart adds curl;
+#                                                tools/fuzz.sh the packages
+#                                                of STREAMREC_FUZZ_PACKAGES)
 # wrk, for the HTTP load benchmark, is optional: apt-get install wrk.
 
 STREAMREC_PACKAGES=(
@@ -9,6 +11,11 @@ STREAMREC_PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
   libeigen3-dev librocksdb-dev libfmt-dev libgtest-dev ccache
 )
+
+# The fuzz build (tools/fuzz.sh): clang, libFuzzer, and clang's sanitizer
+# runtimes, which clang only recommends (so --no-install-recommends would
+# leave them out).
+STREAMREC_FUZZ_PACKAGES=(clang libfuzzer-14-dev libclang-rt-14-dev)
 
 streamrec_install_deps() {
   local missing=()
