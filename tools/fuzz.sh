@@ -49,7 +49,11 @@ findings=()
 for t in "${targets[@]}"; do
   corpus="build/fuzz/corpus/$t"
   mkdir -p "$corpus"
-  cp -n "tests/fuzz/corpus/$t"/* "$corpus"/
+  # Seeds the build copy lacks (cp -n's exit status differs between
+  # coreutils versions).
+  for seed in "tests/fuzz/corpus/$t"/*; do
+    [ -e "$corpus/${seed##*/}" ] || cp "$seed" "$corpus/"
+  done
   dict=()
   if [ -f "tests/fuzz/$t.dict" ]; then dict=("-dict=tests/fuzz/$t.dict"); fi
   log="build/fuzz/$t.log"
