@@ -31,34 +31,36 @@ void LiveStore::Impl::LogLoop() {
     for (size_t i = 0; i < jobs.size();) {
       // Consecutive appends share one group commit (one fsync).
       size_t end = i;
-      std::vector<std::span<const NewEvent>> batches;
-      while (end < jobs.size() && std::holds_alternative<AppendJob>(jobs[end])) {
-        batches.emplace_back(std::get<AppendJob>(jobs[end]).events);
-        ++end;
-      }
+      while (end < jobs.size() && std::holds_alternative<AppendJob>(jobs[end])) ++end;
       if (end > i) {
-        // Jobs the caps on new ids let through, in order, and their tickets.
+        // The jobs the caps on new ids let through (all, without caps), in
+        // order: their indices, events and tickets.
         std::vector<size_t> admitted;
-        std::vector<IdAdmission::Ticket> tickets(end - i);
+        std::vector<std::span<const NewEvent>> batches;
+        std::vector<IdAdmission::Ticket> tickets(admission ? end - i : 0);
         std::vector<std::pair<size_t, Status>> refused;
+        auto admit_all = [&](const Replica* published) {
+          const IdAdmission::Clock::time_point now = IdAdmission::Clock::now();
+          for (size_t k = i; k < end; ++k) {
+            AppendJob& job = std::get<AppendJob>(jobs[k]);
+            Status st = published ? admission->Admit(job.events, *published->rec, now,
+                                                     &tickets[k - i])
+                                  : Status::OK();
+            if (st.ok()) {
+              admitted.push_back(k);
+              batches.emplace_back(job.events);
+            } else {
+              refused.emplace_back(k, std::move(st));
+            }
+          }
+        };
         if (admission) {
-          batches.clear();
           replicas->Read([&](const Replica& r) {
             admission->Prune(r.applied_seq);
-            const IdAdmission::Clock::time_point now = IdAdmission::Clock::now();
-            for (size_t k = i; k < end; ++k) {
-              AppendJob& job = std::get<AppendJob>(jobs[k]);
-              Status st = admission->Admit(job.events, *r.rec, now, &tickets[k - i]);
-              if (st.ok()) {
-                admitted.push_back(k);
-                batches.emplace_back(job.events);
-              } else {
-                refused.emplace_back(k, std::move(st));
-              }
-            }
+            admit_all(&r);
           });
         } else {
-          for (size_t k = i; k < end; ++k) admitted.push_back(k);
+          admit_all(nullptr);
         }
         for (auto& [k, st] : refused) {
           AppendJob& job = std::get<AppendJob>(jobs[k]);
@@ -67,19 +69,19 @@ void LiveStore::Impl::LogLoop() {
         }
         std::vector<StatusOr<AppendResult>> results;
         if (!batches.empty()) results = log->AppendBatches(batches);
-        for (size_t n = 0; n < results.size(); ++n) {
-          const size_t k = admitted[n];
+        for (size_t a = 0; a < results.size(); ++a) {
+          const size_t k = admitted[a];
           AppendJob& job = std::get<AppendJob>(jobs[k]);
-          if (!results[n].ok()) {
+          if (!results[a].ok()) {
             if (admission) admission->Rollback(tickets[k - i]);
             pending_events.fetch_sub(job.events.size());
-            job.done(results[n].status());
+            job.done(results[a].status());
             continue;
           }
-          if (admission) admission->Commit(std::move(tickets[k - i]), results[n]->last_seq);
+          if (admission) admission->Commit(std::move(tickets[k - i]), results[a]->last_seq);
           // Duplicates still go through the model thread: their first copy
           // may not be applied yet, and the ack promises it is visible.
-          ApplyOp op{{}, std::move(results[n]).value(), std::move(job.done)};
+          ApplyOp op{{}, std::move(results[a]).value(), std::move(job.done)};
           for (size_t n = 0; n < job.events.size(); ++n) {
             if (op.result.duplicate[n]) continue;
             op.events.push_back(std::move(job.events[n]));

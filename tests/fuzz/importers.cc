@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/fuzz/event_file_round_trip.h"
 #include "tests/fuzz/fuzz_check.h"
-#include "tools/event_file.h"
 
 namespace streamrec::fuzz {
 namespace {
@@ -37,15 +37,7 @@ void Import(std::string_view text, tools::RatingsFormat format) {
     FUZZ_CHECK(e.type == "rating" && std::isfinite(e.value) && e.ts_ms % 1000 == 0,
                "imported type '{}' value {} ts {}", e.type, e.value, e.ts_ms);
   }
-  std::ostringstream out;
-  const Status written = tools::WriteEventFile(*events, out);
-  FUZZ_CHECK(written.ok(), "imported events cannot be written: {}", written.ToString());
-  std::istringstream back_in(out.str());
-  StatusOr<std::vector<tools::EventRecord>> back = tools::ReadEventFile(back_in, "written");
-  FUZZ_CHECK(back.ok(), "the event file written from an import is refused: {}",
-             back.status().ToString());
-  FUZZ_CHECK(*back == *events, "{} imported events read back as {} others", events->size(),
-             back->size());
+  CheckEventFileRoundTrip(*events, "imported events");
 }
 
 }  // namespace
