@@ -414,9 +414,9 @@ StatusOr<InstallOp> LiveStore::Impl::TrainOnce(uint64_t through_seq,
                                                std::vector<std::string> items,
                                                RetrainStatus outcome) {
   const auto t0 = std::chrono::steady_clock::now();
-  engine::EvalSplit split;
-  split.num_users = static_cast<uint32_t>(users.size());
-  split.num_items = static_cast<uint32_t>(items.size());
+  std::vector<engine::TrainingExample> examples;
+  const auto num_users = static_cast<uint32_t>(users.size());
+  const auto num_items = static_cast<uint32_t>(items.size());
   StatusOr<engine::IdMap> user_ids = engine::IdMap::FromNames(std::move(users));
   StatusOr<engine::IdMap> item_ids = engine::IdMap::FromNames(std::move(items));
   if (!user_ids.ok()) return user_ids.status();
@@ -430,16 +430,17 @@ StatusOr<InstallOp> LiveStore::Impl::TrainOnce(uint64_t through_seq,
     const auto u = user_ids->Find(e.user);
     const auto i = item_ids->Find(e.item);
     // Users forgotten since have no id; their rows are zeroed on install.
-    if (target && u && i) split.train.push_back({*u, *i, *target, types->spec(*type).weight});
+    if (target && u && i) examples.push_back({*u, *i, *target, types->spec(*type).weight});
     return true;
   });
   if (!scan.ok()) return scan;
-  if (split.train.empty()) {
+  if (examples.empty()) {
     return Status::FailedPrecondition("the log holds no events that train the model");
   }
   std::vector<double> epochs;
-  StatusOr<engine::MFModel> model = engine::TrainModel(split, options.training, &epochs);
-  outcome.examples = split.train.size();
+  StatusOr<engine::MFModel> model =
+      engine::TrainModel({examples, num_users, num_items}, options.training, &epochs);
+  outcome.examples = examples.size();
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   outcome.train_rmse = epochs.empty() ? 0.0 : epochs.back();
   if (!model.ok()) return model.status();

@@ -91,7 +91,7 @@ Status ApplyImplicitKeys(const std::string& path, const engine::EvalOptions& tra
         "{}: training.bpr_*: need epochs >= 1, learning_rate > 0, regularization >= 0", path));
   }
   const engine::ImplicitOnlineOptions online = r->implicit;
-  r->implicit = engine::ImplicitOnlineOptions::FromTraining(ials);
+  r->implicit = engine::ImplicitOnlineOptions::FromTraining(ials.objective());
   r->implicit.sweeps = online.sweeps;
   r->implicit.update_items = online.update_items;
   r->implicit.max_user_cells = online.max_user_cells;

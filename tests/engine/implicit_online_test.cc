@@ -1,4 +1,4 @@
-#include "engine/implicit_online.h"
+#include "engine/online/implicit_online.h"
 
 #include <gtest/gtest.h>
 
@@ -8,8 +8,8 @@
 #include <limits>
 #include <vector>
 
-#include "engine/ials_trainer.h"
-#include "engine/topn.h"
+#include "engine/model/topn.h"
+#include "engine/train/ials_trainer.h"
 #include "tests/engine/implicit_synthetic.h"
 
 namespace streamrec::engine {
@@ -65,7 +65,7 @@ std::vector<uint32_t> TopItems(const MFModel& m, uint32_t u, std::vector<uint32_
 
 TEST(ImplicitOnlineTest, MovesTheUserTowardItemsTheyInteractWith) {
   Trained t = TrainClustered();
-  ImplicitOnlineUpdater up(ImplicitOnlineOptions::FromTraining(t.options), t.model);
+  ImplicitOnlineUpdater up(ImplicitOnlineOptions::FromTraining(t.options.objective()), t.model);
   up.SetHistory(t.by_user);
   // User 0's worst-ranked item: far from their taste.
   const uint32_t u = 0;
@@ -88,7 +88,7 @@ TEST(ImplicitOnlineTest, MovesTheUserTowardItemsTheyInteractWith) {
 
 TEST(ImplicitOnlineTest, ManySweepsReachTheExactRowSolution) {
   Trained t = TrainClustered(8);
-  ImplicitOnlineOptions o = ImplicitOnlineOptions::FromTraining(t.options);
+  ImplicitOnlineOptions o = ImplicitOnlineOptions::FromTraining(t.options.objective());
   o.sweeps = 100;
   o.update_items = false;
   ImplicitOnlineUpdater up(o, t.model);
@@ -108,7 +108,7 @@ TEST(ImplicitOnlineTest, ManySweepsReachTheExactRowSolution) {
 TEST(ImplicitOnlineTest, NewUserGetsTheirTasteFromAFewEvents) {
   Trained t = TrainClustered();
   const testdata::ClusteredOptions co;
-  ImplicitOnlineUpdater up(ImplicitOnlineOptions::FromTraining(t.options), t.model);
+  ImplicitOnlineUpdater up(ImplicitOnlineOptions::FromTraining(t.options.objective()), t.model);
   up.SetHistory(t.by_user);
   const uint32_t u = t.model.num_users();  // a brand-new user of cluster 2
   std::vector<uint32_t> seen;
@@ -127,7 +127,7 @@ TEST(ImplicitOnlineTest, NewUserGetsTheirTasteFromAFewEvents) {
 TEST(ImplicitOnlineTest, BitIdenticalForTheSameEvents) {
   Trained t = TrainClustered();
   MFModel a = t.model.Clone(), b = t.model.Clone();
-  ImplicitOnlineOptions o = ImplicitOnlineOptions::FromTraining(t.options);
+  ImplicitOnlineOptions o = ImplicitOnlineOptions::FromTraining(t.options.objective());
   o.max_user_cells = 16;  // exercise the subsampled path too
   o.max_item_cells = 8;
   ImplicitOnlineUpdater ua(o, a), ub(o, b);
@@ -147,7 +147,7 @@ TEST(ImplicitOnlineTest, BitIdenticalForTheSameEvents) {
 
 TEST(ImplicitOnlineTest, GramiansStayInStepWithTheModel) {
   Trained t = TrainClustered();
-  ImplicitOnlineOptions o = ImplicitOnlineOptions::FromTraining(t.options);
+  ImplicitOnlineOptions o = ImplicitOnlineOptions::FromTraining(t.options.objective());
   o.max_user_cells = 8;
   o.max_item_cells = 8;
   ImplicitOnlineUpdater up(o, t.model);
@@ -171,7 +171,7 @@ TEST(ImplicitOnlineTest, GramiansStayInStepWithTheModel) {
 
 TEST(ImplicitOnlineTest, ForgetUserDropsTheirHistoryAndVector) {
   Trained t = TrainClustered();
-  ImplicitOnlineUpdater up(ImplicitOnlineOptions::FromTraining(t.options), t.model);
+  ImplicitOnlineUpdater up(ImplicitOnlineOptions::FromTraining(t.options.objective()), t.model);
   up.SetHistory(t.by_user);
   const uint32_t u = 5;
   std::vector<uint32_t> items;
@@ -192,7 +192,7 @@ TEST(ImplicitOnlineTest, ForgetUserDropsTheirHistoryAndVector) {
 
 TEST(ImplicitOnlineTest, RefusesBadEventsAndOptions) {
   Trained t = TrainClustered();
-  ImplicitOnlineUpdater up(ImplicitOnlineOptions::FromTraining(t.options), t.model);
+  ImplicitOnlineUpdater up(ImplicitOnlineOptions::FromTraining(t.options.objective()), t.model);
   const MFModel before = t.model.Clone();
   for (float w : {0.0f, -1.0f, std::numeric_limits<float>::quiet_NaN(),
                   std::numeric_limits<float>::infinity()}) {

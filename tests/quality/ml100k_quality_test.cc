@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <string>
 
-#include "engine/evaluation.h"
-#include "engine/implicit_data.h"
-#include "engine/implicit_online.h"
+#include "engine/eval/evaluation.h"
+#include "engine/model/implicit_data.h"
+#include "engine/online/implicit_online.h"
 #include "tools/dataset.h"
 #include "tools/importers.h"
 
@@ -162,7 +162,7 @@ TEST_F(Ml100kQuality, IalsOnlineUpdatesCatchUpWithBatch) {
   auto cells =
       engine::BuildImplicitMatrix(half.train, full.num_users, full.num_items, o.ials.signal);
   ASSERT_TRUE(cells.ok());
-  engine::ImplicitOnlineUpdater updater(engine::ImplicitOnlineOptions::FromTraining(o.ials),
+  engine::ImplicitOnlineUpdater updater(engine::ImplicitOnlineOptions::FromTraining(o.ials.objective()),
                                         *model);
   updater.SetHistory(*cells);
   const auto t0 = std::chrono::steady_clock::now();

@@ -1,0 +1,77 @@
+// Catalog: what the application says about its items (categories, hidden),
+// kept by item id and indexed by the engine's dense item indices so that
+// top-N filters cost a mask, not a lookup per item. Items may be described
+// before any event names them; they are indexed when they first appear.
+//
+// Thread-safety: not synchronised; it lives inside a Recommender and
+// follows its contract (one writer, readers on a published copy).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/core/id_map.h"
+#include "engine/core/status.h"
+
+namespace streamrec::engine {
+
+struct ItemMeta {
+  std::vector<std::string> categories;
+  // Hidden items are never recommended, listed as similar or as popular
+  // (out of stock, withdrawn); their vectors keep learning.
+  bool hidden = false;
+  bool operator==(const ItemMeta&) const = default;
+};
+
+class Catalog {
+ public:
+  // Most categories one item may carry, and longest category name (bytes).
+  static constexpr size_t kMaxCategories = 64;
+  static constexpr size_t kMaxCategoryLength = 256;
+
+  // InvalidArgument naming the problem: too many categories, an empty or
+  // over-long one, or one with control characters.
+  static Status Validate(const ItemMeta& meta);
+
+  // Sets (replaces) an item's metadata; `items` resolves its index if the
+  // engine knows the item already.
+  void Put(std::string_view item, ItemMeta meta, const IdMap& items);
+  // Removes an item's metadata (it becomes visible, uncategorised). False
+  // if there was none.
+  bool Remove(std::string_view item, const IdMap& items);
+  const ItemMeta* Find(std::string_view item) const;
+  size_t size() const { return meta_.size(); }
+
+  // Call after `items` gained index `index` (first sight of an item).
+  void OnNewItem(uint32_t index, const IdMap& items);
+  // Rebuilds every index from scratch (after `items` was replaced).
+  void Reindex(const IdMap& items);
+  void Clear();
+
+  // visible()[i] == 0 iff item i is hidden; size = indexed items.
+  const std::vector<uint8_t>& visible() const { return visible_; }
+  bool any_hidden() const { return hidden_count_ > 0; }
+  // Fills *mask (resized to n) with 1 for visible items of `category`
+  // (every visible item if category is empty) and 0 elsewhere.
+  void Mask(std::string_view category, uint32_t n, std::vector<uint8_t>* mask) const;
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  void Index(uint32_t index, const ItemMeta& meta, int sign);
+
+  std::unordered_map<std::string, ItemMeta, Hash, std::equal_to<>> meta_;
+  std::vector<uint8_t> visible_;  // per item index
+  size_t hidden_count_ = 0;
+  // category -> item indices carrying it (unsorted; order does not matter
+  // for a mask).
+  std::unordered_map<std::string, std::vector<uint32_t>, Hash, std::equal_to<>> by_category_;
+};
+
+}  // namespace streamrec::engine

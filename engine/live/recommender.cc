@@ -1,0 +1,370 @@
+#include "engine/live/recommender.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/core/id_text.h"
+#include "engine/model/sgd_step.h"
+
+namespace streamrec::engine {
+namespace {
+
+Status ValidateId(std::string_view what, std::string_view id, size_t max_len) {
+  if (id.empty()) return Status::InvalidArgument(fmt::format("{} id is empty", what));
+  if (id.size() > max_len) {
+    return Status::InvalidArgument(
+        fmt::format("{} id is {} bytes long; the limit is {}", what, id.size(), max_len));
+  }
+  return CheckIdText(fmt::format("{} id", what), id);
+}
+
+}  // namespace
+
+std::string_view SourceName(RecommendationSource s) {
+  return s == RecommendationSource::kModel ? "model" : "popular";
+}
+
+std::string_view ObjectiveName(Objective o) {
+  switch (o) {
+    case Objective::kImplicit:
+      return "implicit";
+    case Objective::kBpr:
+      return "bpr";
+    case Objective::kRating:
+      break;
+  }
+  return "rating";
+}
+
+StatusOr<Objective> ParseObjective(std::string_view name) {
+  if (name == "rating") return Objective::kRating;
+  if (name == "implicit") return Objective::kImplicit;
+  if (name == "bpr") return Objective::kBpr;
+  return Status::InvalidArgument(
+      fmt::format("unknown model objective '{}' (known: rating, implicit, bpr)", name));
+}
+
+Status Recommender::ValidateOptions(const RecommenderOptions& o) {
+  STREAMREC_RETURN_IF_ERROR(ValidateModelOptions(o.model));
+  const SgdParams& s = o.learner.sgd;
+  if (!(s.learning_rate > 0) || !std::isfinite(s.learning_rate) || !(s.regularization >= 0) ||
+      !(s.bias_learning_rate >= 0) || !(s.bias_regularization >= 0) ||
+      !std::isfinite(s.regularization) || !std::isfinite(s.bias_learning_rate) ||
+      !std::isfinite(s.bias_regularization)) {
+    return Status::InvalidArgument(
+        "learner learning_rate must be positive, the bias rate and regularisation >= 0, all "
+        "finite");
+  }
+  if (!(o.learner.fold_in_regularization > 0) || !(o.learner.fold_in_bias_regularization > 0)) {
+    return Status::InvalidArgument("learner fold-in regularisation must be positive");
+  }
+  if (!(o.popularity.half_life_ms > 0)) {
+    return Status::InvalidArgument("popularity half-life must be positive");
+  }
+  if (o.max_id_length < 1) return Status::InvalidArgument("max_id_length must be >= 1");
+  if (o.objective == Objective::kImplicit) {
+    STREAMREC_RETURN_IF_ERROR(ImplicitOnlineUpdater::Validate(o.implicit));
+  }
+  if (o.objective == Objective::kBpr) STREAMREC_RETURN_IF_ERROR(o.bpr.Validate());
+  return Status::OK();
+}
+
+StatusOr<std::unique_ptr<Recommender>> Recommender::Create(const RecommenderOptions& options,
+                                                           EventTypes types) {
+  STREAMREC_RETURN_IF_ERROR(ValidateOptions(options));
+  return std::make_unique<Recommender>(options, std::move(types));
+}
+
+Recommender::Recommender(const RecommenderOptions& options, EventTypes types)
+    : options_(options),
+      types_(std::move(types)),
+      model_(options.model),
+      learner_(&model_, &types_, options.learner),
+      popularity_(options.popularity) {
+  if (options_.objective == Objective::kImplicit) {
+    implicit_ = std::make_unique<ImplicitOnlineUpdater>(options_.implicit, model_);
+  }
+}
+
+Status Recommender::Validate(const Event& e) const {
+  STREAMREC_RETURN_IF_ERROR(ValidateId("user", e.user, options_.max_id_length));
+  STREAMREC_RETURN_IF_ERROR(ValidateId("item", e.item, options_.max_id_length));
+  if (e.type >= types_.size()) {
+    return Status::InvalidArgument(fmt::format("unknown event type index {}", e.type));
+  }
+  const EventTypeSpec& spec = types_.spec(e.type);
+  // Any type: an infinite or NaN value is stored and echoed as such.
+  if (!std::isfinite(e.value)) {
+    return Status::InvalidArgument(fmt::format("{} value {} is not finite", spec.name, e.value));
+  }
+  if (spec.explicit_rating &&
+      (!std::isfinite(e.value) || e.value < spec.min_value || e.value > spec.max_value)) {
+    return Status::InvalidArgument(fmt::format("{} value {} is outside [{}, {}]", spec.name,
+                                               e.value, spec.min_value, spec.max_value));
+  }
+  return Status::OK();
+}
+
+Status Recommender::Apply(const Event& e) {
+  STREAMREC_RETURN_IF_ERROR(Validate(e));
+  IndexedEvent x;
+  x.user = users_.GetOrAdd(e.user);
+  bool new_item = false;
+  x.item = items_.GetOrAdd(e.item, &new_item);
+  if (new_item) catalog_.OnNewItem(x.item, items_);
+  x.type = e.type;
+  x.value = e.value;
+  x.ts_ms = e.ts_ms;
+  // Seen first: BPR's negatives are drawn from the items not seen.
+  if (x.user >= seen_.size()) seen_.resize(x.user + 1);
+  auto& seen = seen_[x.user];
+  auto it = std::lower_bound(seen.begin(), seen.end(), x.item);
+  if (it == seen.end() || *it != x.item) seen.insert(it, x.item);
+  if (options_.objective == Objective::kRating) {
+    (void)learner_.Apply(x);  // the error value is for evaluation only
+  } else {
+    model_.EnsureUsers(x.user + 1);
+    model_.EnsureItems(x.item + 1);
+    // A type or rating that counts for nothing (strength 0) is still seen.
+    const float w = EventStrength(types_, x.type, x.value, options_.signal);
+    if (w > 0.0f && implicit_) (void)implicit_->Apply(&model_, x.user, x.item, w);
+    if (w > 0.0f && options_.objective == Objective::kBpr) {
+      BprLearn(x.user, x.item, w, events_applied_);
+    }
+  }
+  popularity_.Add(x.item, types_.spec(x.type).weight, x.ts_ms);
+  ++events_applied_;
+  return Status::OK();
+}
+
+void Recommender::BprLearn(uint32_t u, uint32_t i, float w, uint64_t salt) {
+  const BprOnlineOptions& o = options_.bpr;
+  SplitMix64 rng(o.seed ^ ((salt + 1) * 0x9E3779B97F4A7C15ull));
+  const float lr = o.learning_rate * std::min(w, 1.0f);
+  for (uint32_t n = 0; n < o.negatives; ++n) {
+    const uint32_t j = BprNegative(Seen(u), model_.num_items(), &rng);
+    if (j == UINT32_MAX) return;  // the user has every item
+    (void)BprStep(&model_, u, i, j, lr, o.regularization, o.bias_regularization);
+  }
+}
+
+void Recommender::Reset() {
+  users_ = IdMap();
+  items_ = IdMap();
+  model_ = MFModel(options_.model);
+  // The learner points at model_, whose address has not changed.
+  learner_ = OnlineLearner(&model_, &types_, options_.learner);
+  if (implicit_) implicit_ = std::make_unique<ImplicitOnlineUpdater>(options_.implicit, model_);
+  popularity_ = Popularity(options_.popularity);
+  std::vector<std::vector<uint32_t>>().swap(seen_);
+  events_applied_ = 0;
+  catalog_.Clear();
+}
+
+Status Recommender::InstallModel(MFModel trained) { return InstallModel(std::move(trained), {}); }
+
+Status Recommender::InstallModel(MFModel trained, std::span<const Event> since) {
+  if (trained.rank() != model_.rank()) {
+    return Status::FailedPrecondition(fmt::format("trained model has rank {}, the serving model {}",
+                                                  trained.rank(), model_.rank()));
+  }
+  if (trained.num_users() > users_.size() || trained.num_items() > items_.size()) {
+    return Status::FailedPrecondition("trained model has rows for unknown users or items");
+  }
+  // Rows first seen after the training snapshot keep their online state.
+  const uint32_t old_users = trained.num_users(), old_items = trained.num_items();
+  trained.EnsureUsers(model_.num_users());
+  trained.EnsureItems(model_.num_items());
+  for (uint32_t u = old_users; u < model_.num_users(); ++u) {
+    std::copy_n(model_.user_factors(u), model_.rank(), trained.user_factors(u));
+    trained.user_bias(u) = model_.user_bias(u);
+  }
+  for (uint32_t i = old_items; i < model_.num_items(); ++i) {
+    std::copy_n(model_.item_factors(i), model_.rank(), trained.item_factors(i));
+    trained.item_bias(i) = model_.item_bias(i);
+  }
+  // A user forgotten while the model trained must not come back with it.
+  for (uint32_t u = 0; u < old_users; ++u) {
+    if (users_.Name(u).empty()) {
+      std::fill_n(trained.user_factors(u), trained.rank(), 0.0f);
+      trained.user_bias(u) = 0.0f;
+    }
+  }
+  model_ = std::move(trained);
+  if (implicit_) implicit_->Resync(model_);
+  for (const Event& e : since) {
+    const std::optional<uint32_t> u = users_.Find(e.user), i = items_.Find(e.item);
+    if (!u || !i || *u >= old_users || *i >= old_items || e.type >= types_.size()) continue;
+    if (options_.objective == Objective::kBpr) {
+      const float w = EventStrength(types_, e.type, e.value, options_.signal);
+      // A salt no live event has (those count up from 0).
+      if (w > 0.0f) BprLearn(*u, *i, w, ~uint64_t{0} - static_cast<uint64_t>(&e - since.data()));
+    } else if (implicit_) {
+      // Fails only for a cell with no strength: nothing to step.
+      (void)implicit_->Step(&model_, *u, *i);
+    } else if (const std::optional<float> target = types_.Target(e.type, e.value)) {
+      (void)SgdStep(&model_, *u, *i, *target, types_.spec(e.type).weight, learner_.options().sgd);
+    }
+  }
+  return Status::OK();
+}
+
+Status Recommender::ValidateItemMeta(std::string_view item, const ItemMeta& meta) const {
+  STREAMREC_RETURN_IF_ERROR(ValidateId("item", item, options_.max_id_length));
+  return Catalog::Validate(meta);
+}
+
+Status Recommender::SetItemMeta(std::string_view item, ItemMeta meta) {
+  STREAMREC_RETURN_IF_ERROR(ValidateItemMeta(item, meta));
+  catalog_.Put(item, std::move(meta), items_);
+  return Status::OK();
+}
+
+bool Recommender::RemoveItemMeta(std::string_view item) { return catalog_.Remove(item, items_); }
+
+const uint8_t* Recommender::AllowedMask(std::string_view category,
+                                        std::vector<uint8_t>* mask) const {
+  if (category.empty() && !catalog_.any_hidden()) return nullptr;
+  catalog_.Mask(category, items_.size(), mask);
+  return mask->data();
+}
+
+bool Recommender::ForgetUser(std::string_view user, std::span<const Event> events) {
+  const std::optional<uint32_t> u = users_.Forget(user);
+  if (!u) return false;
+  uint64_t targets = 0;
+  double target_sum = 0.0;
+  for (const Event& e : events) {
+    const std::optional<uint32_t> i = items_.Find(e.item);
+    if (e.user != user || !i || e.type >= types_.size()) continue;
+    popularity_.Remove(*i, types_.spec(e.type).weight, e.ts_ms);
+    if (events_applied_ > 0) --events_applied_;
+    if (options_.objective != Objective::kRating) continue;
+    if (const std::optional<float> t = types_.Target(e.type, e.value)) {
+      ++targets;
+      target_sum += *t;
+    }
+  }
+  learner_.RemoveFromMean(targets, target_sum);
+  // The updater first: it takes the row out of its Gramian, so it must see
+  // the row before it is zeroed.
+  if (implicit_) implicit_->ForgetUser(&model_, *u);
+  if (*u < model_.num_users()) {
+    std::fill_n(model_.user_factors(*u), model_.rank(), 0.0f);
+    model_.user_bias(*u) = 0.0f;
+  }
+  learner_.ForgetUser(*u);
+  if (*u < seen_.size()) std::vector<uint32_t>().swap(seen_[*u]);
+  return true;
+}
+
+std::span<const uint32_t> Recommender::Seen(uint32_t u) const {
+  if (u >= seen_.size()) return {};
+  return seen_[u];
+}
+
+std::vector<uint32_t> Recommender::ResolveSorted(const std::vector<std::string>& ids) const {
+  std::vector<uint32_t> out;
+  out.reserve(ids.size());
+  for (const auto& id : ids) {
+    if (auto i = items_.Find(id)) out.push_back(*i);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<NamedScore> Recommender::Name(const std::vector<ScoredItem>& v) const {
+  std::vector<NamedScore> out;
+  out.reserve(v.size());
+  for (const auto& s : v) out.push_back({items_.Name(s.item), s.score});
+  return out;
+}
+
+Recommendations Recommender::RecommendForUser(std::string_view user,
+                                              const RecommendRequest& req) const {
+  const std::vector<uint32_t> exclude = ResolveSorted(req.exclude);
+  const std::optional<uint32_t> u = users_.Find(user);
+  std::span<const uint32_t> seen;
+  if (u && !req.include_seen) seen = Seen(*u);
+  std::vector<uint8_t> mask;
+  const uint8_t* allowed = AllowedMask(req.category, &mask);
+  Recommendations out;
+  if (!u || Seen(*u).size() < options_.cold_start_min_items) {
+    // Popular minus seen minus excluded: merge the two exclusion lists.
+    std::vector<uint32_t> skip(seen.begin(), seen.end());
+    skip.insert(skip.end(), exclude.begin(), exclude.end());
+    std::sort(skip.begin(), skip.end());
+    out.items = Name(popularity_.Top(req.n, skip, allowed));
+    out.source = RecommendationSource::kPopular;
+    return out;
+  }
+  ScanQuery q;
+  q.exclude_a = seen;
+  q.exclude_b = exclude;
+  ScanOptions opt;
+  opt.allowed = allowed;
+  if (options_.objective != Objective::kRating) {
+    // Preference p·q (+ b_i for BPR): a ranking score, not a rating.
+    q.vector = model_.user_factors(*u);
+    if (options_.objective == Objective::kBpr) opt.item_bias = model_.item_biases();
+    out.items = Name(TopN(model_.item_factors(), model_.num_items(), model_.rank(), q, req.n, opt));
+    out.source = RecommendationSource::kModel;
+    return out;
+  }
+  // A young user is scored with their exact fold-in (see LearnerOptions).
+  Eigen::VectorXf folded(model_.rank());
+  float user_bias = model_.user_bias(*u);
+  const bool young = learner_.FoldIn(*u, folded.data(), &user_bias);
+  q.vector = young ? folded.data() : model_.user_factors(*u);
+  opt.item_bias = model_.item_biases();
+  std::vector<ScoredItem> top =
+      TopN(model_.item_factors(), model_.num_items(), model_.rank(), q, req.n, opt);
+  // Report predicted ratings: the scan ranks by b_i + p·q, which differs
+  // from r̂ by the per-user constant μ + b_u.
+  const float offset = model_.global_mean() + user_bias;
+  for (auto& s : top) s.score += offset;
+  out.items = Name(top);
+  out.source = RecommendationSource::kModel;
+  return out;
+}
+
+StatusOr<std::vector<NamedScore>> Recommender::SimilarItems(std::string_view item, size_t n,
+                                                            std::string_view for_user) const {
+  SimilarRequest req;
+  req.n = n;
+  req.user = std::string(for_user);
+  return SimilarItems(item, req);
+}
+
+StatusOr<std::vector<NamedScore>> Recommender::SimilarItems(std::string_view item,
+                                                            const SimilarRequest& req) const {
+  const std::optional<uint32_t> i = items_.Find(item);
+  if (!i) return Status::NotFound(fmt::format("unknown item '{}'", item));
+  const int k = model_.rank();
+  Eigen::VectorXf q = Eigen::Map<const Eigen::VectorXf>(model_.item_factors(*i), k);
+  const float norm = q.norm();
+  if (norm > 0.0f) q /= norm;
+  // The item itself joins the request's exclusions.
+  std::vector<uint32_t> exclude = ResolveSorted(req.exclude);
+  exclude.insert(std::upper_bound(exclude.begin(), exclude.end(), *i), *i);
+  ScanQuery query;
+  query.vector = q.data();
+  query.exclude_a = exclude;
+  if (!req.user.empty()) {
+    if (auto u = users_.Find(req.user)) query.exclude_b = Seen(*u);
+  }
+  std::vector<uint8_t> mask;
+  ScanOptions opt;
+  opt.cosine = true;
+  opt.allowed = AllowedMask(req.category, &mask);
+  return Name(TopN(model_.item_factors(), model_.num_items(), k, query, req.n, opt));
+}
+
+std::vector<NamedScore> Recommender::Popular(size_t n, std::string_view category) const {
+  std::vector<uint8_t> mask;
+  return Name(popularity_.Top(n, {}, AllowedMask(category, &mask)));
+}
+
+}  // namespace streamrec::engine

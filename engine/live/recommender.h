@@ -1,0 +1,222 @@
+// Recommender: the engine's front door. It resolves the application's
+// string ids, validates events against the event-type registry, applies them
+// to the online model, the popularity counts and each user's seen items, and
+// answers the three questions streamrec serves: items for a user, items like
+// an item, and what is popular.
+//
+// Thread-safety: not synchronised. One writer calls Apply(); queries are
+// const and may run concurrently with each other but not with Apply().
+// (The server keeps two copies, engine/core/left_right.h: readers use the
+// published one while its single writer changes the other.)
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/core/catalog.h"
+#include "engine/core/event.h"
+#include "engine/core/event_types.h"
+#include "engine/core/id_map.h"
+#include "engine/core/status.h"
+#include "engine/model/implicit_data.h"
+#include "engine/model/mf_model.h"
+#include "engine/model/popularity.h"
+#include "engine/model/topn.h"
+#include "engine/online/bpr_online.h"
+#include "engine/online/implicit_online.h"
+#include "engine/online/online_learner.h"
+
+namespace streamrec::engine {
+
+// What the online model learns from events, and so what its scores mean.
+//   kRating    biased MF, r̂ = μ + b_u + b_i + p·q, one SGD step per event
+//              with a rating or implied rating (OnlineLearner); scores are
+//              predicted ratings. Best at predicting ratings (RMSE).
+//   kImplicit  weighted MF of interaction vs none (iALS's objective, no
+//              biases): each event adds its strength (EventStrength) to its
+//              (user, item) cell and moves p_u and q_i by the eALS-style
+//              update (ImplicitOnlineUpdater); scores are preferences p·q.
+//              Best at ranking (what top-N lists need); retrains with ials.
+//   kBpr       Bayesian personalised ranking, x̂ = b_i + p·q: each event (u, i)
+//              takes SGD steps on (u, i, j) against unseen items j drawn at
+//              random (BprOnlineOptions); scores rank. Retrains with bpr.
+enum class Objective : uint8_t { kRating = 0, kImplicit = 1, kBpr = 2 };
+std::string_view ObjectiveName(Objective o);
+// "rating", "implicit" or "bpr"; InvalidArgument otherwise.
+StatusOr<Objective> ParseObjective(std::string_view name);
+
+struct RecommenderOptions {
+  Objective objective = Objective::kRating;
+  ModelOptions model;
+  // kRating: the SGD learner and its fold-in of young users.
+  LearnerOptions learner;
+  // kImplicit: the online update (α, λ and ν should be the ones of the
+  // iALS retrain, ImplicitOnlineOptions::FromTraining) and how much an
+  // event counts.
+  ImplicitOnlineOptions implicit;
+  // kBpr: the online BPR steps.
+  BprOnlineOptions bpr;
+  // kImplicit and kBpr: how much an event counts (for kBpr it scales the
+  // step size).
+  ImplicitSignalOptions signal = kRatingWeightedSignal;
+  PopularityOptions popularity;
+  // A user with fewer distinct items than this gets popular items: a model
+  // vector fitted to one or two events is mostly its random start.
+  uint32_t cold_start_min_items = 3;
+  // Longest id accepted for users and items, in bytes.
+  size_t max_id_length = 256;
+};
+
+struct NamedScore {
+  std::string item;
+  float score = 0.0f;
+};
+
+enum class RecommendationSource { kModel, kPopular };
+std::string_view SourceName(RecommendationSource s);
+
+struct Recommendations {
+  std::vector<NamedScore> items;
+  RecommendationSource source = RecommendationSource::kPopular;
+};
+
+struct RecommendRequest {
+  size_t n = 10;
+  std::vector<std::string> exclude;  // item ids never to return
+  bool include_seen = false;         // return items the user already has
+  std::string category;              // only items of this category ("" = any)
+};
+
+struct SimilarRequest {
+  size_t n = 10;
+  std::string user;                  // exclude this user's seen items ("" = none)
+  std::vector<std::string> exclude;  // item ids never to return
+  std::string category;              // only items of this category ("" = any)
+};
+
+class Recommender {
+ public:
+  // Checks every option the engine relies on (rank, learning rates, the
+  // online updaters' settings, popularity half-life): InvalidArgument
+  // naming the field. The one check the tools and the store use.
+  static Status ValidateOptions(const RecommenderOptions& options);
+  // A Recommender over validated options; the way to make one from
+  // settings a user wrote.
+  static StatusOr<std::unique_ptr<Recommender>> Create(const RecommenderOptions& options,
+                                                       EventTypes types);
+  // Options must be valid (ValidateOptions): code with fixed, known-good
+  // options (tests, benchmarks) may construct directly.
+  Recommender(const RecommenderOptions& options, EventTypes types);
+  Recommender(const Recommender&) = delete;
+  Recommender& operator=(const Recommender&) = delete;
+
+  // Checks an event without applying it: ids non-empty, short, free of
+  // control characters; ratings finite and in range; weight known.
+  Status Validate(const Event& e) const;
+  // Validates and applies one event.
+  Status Apply(const Event& e);
+
+  // Replaces the model with one trained in batch over this recommender's
+  // users and items (rows beyond the trained ones keep their online
+  // vectors): a rating model (sgd, als, bpmf, online) under kRating, an
+  // iALS model under kImplicit. FailedPrecondition if the rank differs or
+  // the new model has more rows than ids are known.
+  Status InstallModel(MFModel trained);
+  // InstallModel, then one online step per event of `since` (events this
+  // recommender applied after the trained model's data was taken, in
+  // order) on the rows the trained model covers, so a retrain does not
+  // undo what users did while it ran: an SGD step on factors and biases
+  // (kRating), or the implicit update on the cell's recorded history
+  // (kImplicit; ImplicitOnlineUpdater::Step). Seen items, popularity,
+  // counts and cell strengths already hold the events. Events of ids
+  // unknown now (forgotten) or that do not train are skipped. Under kBpr,
+  // the BPR steps of each event (fresh negative draws).
+  Status InstallModel(MFModel trained, std::span<const Event> since);
+
+  Recommendations RecommendForUser(std::string_view user, const RecommendRequest& req) const;
+  // Items most like `item` by cosine of their vectors. NotFound for an
+  // unknown item. `for_user` (optional) excludes that user's seen items.
+  StatusOr<std::vector<NamedScore>> SimilarItems(std::string_view item, size_t n,
+                                                 std::string_view for_user = {}) const;
+  StatusOr<std::vector<NamedScore>> SimilarItems(std::string_view item,
+                                                 const SimilarRequest& req) const;
+  // The n most popular visible items, of `category` if non-empty.
+  std::vector<NamedScore> Popular(size_t n, std::string_view category = {}) const;
+
+  // Item metadata (categories, hidden). Hidden items are never returned by
+  // the three queries above; a category filter keeps only its items.
+  // InvalidArgument for a bad id or metadata (Catalog::Validate).
+  Status SetItemMeta(std::string_view item, ItemMeta meta);
+  // The checks SetItemMeta makes, without changing anything.
+  Status ValidateItemMeta(std::string_view item, const ItemMeta& meta) const;
+  // False if the item had no metadata.
+  bool RemoveItemMeta(std::string_view item);
+  const Catalog& catalog() const { return catalog_; }
+
+  const EventTypes& types() const { return types_; }
+  const RecommenderOptions& options() const { return options_; }
+  const IdMap& users() const { return users_; }
+  const IdMap& items() const { return items_; }
+  const MFModel& model() const { return model_; }
+  const Popularity& popularity() const { return popularity_; }
+  const OnlineLearner& learner() const { return learner_; }
+  // The implicit updater (kImplicit), null under kRating.
+  const ImplicitOnlineUpdater* implicit() const { return implicit_.get(); }
+  // Items user u has interacted with, sorted ascending.
+  std::span<const uint32_t> Seen(uint32_t u) const;
+  uint64_t events_applied() const { return events_applied_; }
+
+  // Forgets a user (right to be forgotten). `events` are the user's events
+  // this recommender applied (the log's copies; others are ignored): what
+  // they added is taken back. README "Privacy" has the contract:
+  //   removed exactly: the id (a tombstone: indices are never reused), p_u
+  //     and b_u, seen items, learner state (young history, event count),
+  //     the events' popularity shares, their targets in the global mean
+  //     (kRating), the event count, the implicit histories (both sides) and
+  //     the user's row in the Gramian;
+  //   approximated: under kImplicit each item the user had is re-solved
+  //     against the remaining users (ImplicitOnlineUpdater::ForgetUser);
+  //     under kRating and kBpr the SGD steps their events gave item vectors
+  //     and biases stay, as does any indirect effect on other rows, until a
+  //     retrain over the log (which no longer holds the events) replaces
+  //     them. The popularity clock (newest event time) is not rolled back.
+  // Returns false for an unknown user.
+  bool ForgetUser(std::string_view user, std::span<const Event> events = {});
+
+  // Back to the freshly constructed state (same options and types): no
+  // ids, rows, counts, seen items or item metadata.
+  void Reset();
+
+ private:
+  // engine/live/snapshot.h: reads and replaces the whole state.
+  friend struct SnapshotCodec;
+
+  std::vector<uint32_t> ResolveSorted(const std::vector<std::string>& ids) const;
+  // kBpr: the steps of one event (u, i) of strength w; `salt` (distinct per
+  // step sequence) seeds the negative draws.
+  void BprLearn(uint32_t u, uint32_t i, float w, uint64_t salt);
+  std::vector<NamedScore> Name(const std::vector<ScoredItem>& v) const;
+  // The eligibility mask for TopN/Popularity (visible items, of `category`
+  // if non-empty) built in *mask, or null when every item is eligible.
+  const uint8_t* AllowedMask(std::string_view category, std::vector<uint8_t>* mask) const;
+
+  RecommenderOptions options_;
+  EventTypes types_;
+  IdMap users_;
+  IdMap items_;
+  MFModel model_;
+  OnlineLearner learner_;                            // kRating
+  std::unique_ptr<ImplicitOnlineUpdater> implicit_;  // kImplicit
+  Popularity popularity_;
+  std::vector<std::vector<uint32_t>> seen_;  // per user, sorted
+  // Not part of snapshots: storage keeps it in its own column family.
+  Catalog catalog_;
+  uint64_t events_applied_ = 0;
+};
+
+}  // namespace streamrec::engine

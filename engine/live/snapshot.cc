@@ -1,0 +1,446 @@
+#include "engine/live/snapshot.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <array>
+#include <bit>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "engine/live/snapshot_io.h"
+
+namespace streamrec::engine {
+namespace {
+
+using snapshot_internal::kCrc;
+using snapshot_internal::Load;
+using snapshot_internal::Reader;
+using snapshot_internal::Writer;
+
+using HistoryEntry = OnlineLearner::HistoryEntry;
+using Cell = ImplicitOnlineUpdater::Cell;
+
+// The format is little-endian; fields and arrays (history entries included)
+// are copied as they lie in memory.
+static_assert(std::endian::native == std::endian::little, "snapshot codec needs little-endian");
+static_assert(sizeof(HistoryEntry) == 12 && std::is_trivially_copyable_v<HistoryEntry>);
+static_assert(sizeof(Cell) == 8 && std::is_trivially_copyable_v<Cell>);
+
+enum Section {
+  kConfig = 1,
+  kUsers,
+  kItems,
+  kModel,
+  kLearner,
+  kPopularity,
+  kSeen,
+  kCounters,
+  kImplicit
+};
+constexpr const char* kSectionNames[] = {"",        "config",     "users", "items",    "model",
+                                         "learner", "popularity", "seen",  "counters", "implicit"};
+// The last section of each format version.
+constexpr Section LastSection(uint32_t version) { return version == 1 ? kCounters : kImplicit; }
+constexpr size_t kHeaderBytes = sizeof(kSnapshotMagic) + 4;
+constexpr size_t kTrailerBytes = 4;
+
+Status Corrupt(Section s, std::string_view why) {
+  return Status::Corruption(fmt::format("snapshot {} section: {}", kSectionNames[s], why));
+}
+
+// Everything the sections hold, decoded and checked before any of it is
+// installed, so a failed decode leaves the recommender untouched.
+struct Decoded {
+  Decoded(const RecommenderOptions& o, uint32_t v) : options(o), version(v), model(o.model) {}
+
+  const RecommenderOptions& options;
+  uint32_t version;
+  Objective objective = Objective::kRating;
+  IdMap users, items;
+  MFModel model;
+  uint64_t mean_count = 0;
+  std::vector<uint32_t> user_events;
+  std::vector<std::vector<HistoryEntry>> histories;
+  bool has_anchor = false;
+  int64_t anchor_ms = 0;
+  int64_t newest_ts_ms = 0;
+  std::vector<double> scores;
+  std::vector<std::vector<uint32_t>> seen;
+  uint64_t events_applied = 0;
+  ImplicitOnlineUpdater::State implicit;
+};
+
+void WriteConfig(Writer& w, const MFModel& model, const LearnerOptions& learner,
+                 Objective objective) {
+  w.U32(static_cast<uint32_t>(model.rank()));
+  w.U64(model.options().seed);
+  w.F32(model.options().init_stddev);
+  w.U32(learner.fold_in_max_events);
+  w.U8(static_cast<uint8_t>(objective));
+}
+
+// Stored state only means the same thing under the same options, so a
+// mismatch is the caller's configuration, not damage: FailedPrecondition.
+Status ReadConfig(Reader& r, Decoded* d) {
+  const auto rank = static_cast<int32_t>(r.U32());
+  const uint64_t seed = r.U64();
+  const uint32_t stddev_bits = r.U32();
+  const uint32_t fold_in = r.U32();
+  const uint8_t objective = d->version >= 2 ? r.U8() : 0;  // version 1: rating models only
+  if (!r.ok()) return Corrupt(kConfig, "truncated");
+  if (objective > static_cast<uint8_t>(Objective::kBpr)) {
+    return Corrupt(kConfig, fmt::format("unknown objective {}", objective));
+  }
+  d->objective = static_cast<Objective>(objective);
+  const ModelOptions& m = d->options.model;
+  std::vector<std::string> diffs;
+  if (rank != m.rank) diffs.push_back(fmt::format("rank {} (configured {})", rank, m.rank));
+  if (seed != m.seed) diffs.push_back(fmt::format("seed {} (configured {})", seed, m.seed));
+  if (stddev_bits != std::bit_cast<uint32_t>(m.init_stddev)) {
+    diffs.push_back(fmt::format("init_stddev {} (configured {})", std::bit_cast<float>(stddev_bits),
+                                m.init_stddev));
+  }
+  const uint32_t want_fold_in = d->options.learner.fold_in_max_events;
+  if (fold_in != want_fold_in) {
+    diffs.push_back(fmt::format("fold_in_max_events {} (configured {})", fold_in, want_fold_in));
+  }
+  if (d->objective != d->options.objective) {
+    diffs.push_back(fmt::format("objective {} (configured {})", ObjectiveName(d->objective),
+                                ObjectiveName(d->options.objective)));
+  }
+  if (diffs.empty()) return Status::OK();
+  return Status::FailedPrecondition(
+      fmt::format("snapshot was written with {}", fmt::join(diffs, ", ")));
+}
+
+void WriteIdMap(Writer& w, const IdMap& ids) {
+  w.U32(ids.size());
+  for (const std::string& name : ids.names()) {
+    w.U32(static_cast<uint32_t>(name.size()));
+    w.Bulk(name.data(), name.size());
+  }
+}
+
+Status ReadIdMap(Section s, Reader& r, IdMap* out) {
+  const uint32_t n = r.Count(4);
+  std::vector<std::string> names;
+  names.reserve(n);
+  for (uint32_t i = 0; i < n && r.ok(); ++i) names.emplace_back(r.Bytes(r.U32()));
+  if (!r.ok()) return Corrupt(s, "truncated or a count exceeds the data");
+  StatusOr<IdMap> m = IdMap::FromNames(std::move(names));
+  if (!m.ok()) return Corrupt(s, m.status().message());
+  *out = std::move(m).value();
+  return Status::OK();
+}
+
+void WriteModel(Writer& w, const MFModel& m) {
+  const size_t k = static_cast<size_t>(m.rank());
+  w.F32(m.global_mean());
+  w.U32(m.num_users());
+  w.U32(m.num_items());
+  w.Bulk(m.user_factors(), m.num_users() * k);
+  w.Bulk(m.item_factors(), m.num_items() * k);
+  w.Bulk(m.user_biases(), m.num_users());
+  w.Bulk(m.item_biases(), m.num_items());
+}
+
+Status ReadModel(Reader& r, Decoded* d) {
+  const size_t k = static_cast<size_t>(d->options.model.rank);
+  const float mean = r.F32();
+  const uint32_t nu = r.U32(), ni = r.U32();
+  if (r.ok() && (nu != d->users.size() || ni != d->items.size())) {
+    return Corrupt(kModel, fmt::format("{} x {} rows for {} users and {} items", nu, ni,
+                                       d->users.size(), d->items.size()));
+  }
+  // Row counts now equal id counts already read, so these sizes are bounded
+  // by the snapshot's length; Bulk checks them against the bytes left too.
+  std::vector<float> uf = r.Bulk<float>(nu * k);
+  std::vector<float> itf = r.Bulk<float>(ni * k);
+  std::vector<float> ub = r.Bulk<float>(nu);
+  std::vector<float> ib = r.Bulk<float>(ni);
+  if (!r.ok()) return Corrupt(kModel, "truncated");
+  Status st = d->model.SetRows(mean, std::move(uf), std::move(itf), std::move(ub), std::move(ib));
+  return st.ok() ? st : Corrupt(kModel, st.message());
+}
+
+void WriteLearner(Writer& w, const OnlineLearner& l) {
+  w.U64(l.mean_count());
+  const auto& counts = l.user_event_counts();
+  const auto& histories = l.young_histories();
+  w.U32(static_cast<uint32_t>(counts.size()));
+  for (size_t u = 0; u < counts.size(); ++u) {
+    w.U32(counts[u]);
+    w.U32(static_cast<uint32_t>(histories[u].size()));
+    w.Bulk(histories[u].data(), histories[u].size());
+  }
+}
+
+Status ReadLearner(Reader& r, Decoded* d) {
+  d->mean_count = r.U64();
+  const uint32_t n = r.Count(8);
+  if (n > d->users.size()) {
+    return Corrupt(kLearner, fmt::format("{} users of {}", n, d->users.size()));
+  }
+  d->user_events.reserve(n);
+  d->histories.reserve(n);
+  for (uint32_t u = 0; u < n && r.ok(); ++u) {
+    d->user_events.push_back(r.U32());
+    d->histories.push_back(r.Bulk<HistoryEntry>(r.U32()));
+    for (const HistoryEntry& e : d->histories.back()) {
+      if (e.item >= d->items.size()) return Corrupt(kLearner, "history names an unknown item");
+    }
+  }
+  if (!r.ok()) return Corrupt(kLearner, "truncated or a count exceeds the data");
+  // The rating learner runs under the rating objective only.
+  if (d->objective != Objective::kRating && (d->mean_count != 0 || n != 0)) {
+    return Corrupt(kLearner, "rating-learner state in a ranking model");
+  }
+  return Status::OK();
+}
+
+void WritePopularity(Writer& w, const Popularity& p) {
+  w.U8(p.has_anchor() ? 1 : 0);
+  w.U64(static_cast<uint64_t>(p.anchor_ms()));
+  w.U64(static_cast<uint64_t>(p.newest_ts_ms()));
+  w.U32(p.num_items());
+  w.Bulk(p.raw_scores().data(), p.raw_scores().size());
+}
+
+Status ReadPopularity(Reader& r, Decoded* d) {
+  const uint8_t anchor = r.U8();
+  d->has_anchor = anchor == 1;
+  d->anchor_ms = static_cast<int64_t>(r.U64());
+  d->newest_ts_ms = static_cast<int64_t>(r.U64());
+  const uint32_t n = r.Count(8);
+  d->scores = r.Bulk<double>(n);
+  if (!r.ok()) return Corrupt(kPopularity, "truncated or a count exceeds the data");
+  if (anchor > 1) return Corrupt(kPopularity, fmt::format("has_anchor is {}", anchor));
+  if (n > d->items.size()) {
+    return Corrupt(kPopularity, fmt::format("{} scores for {} items", n, d->items.size()));
+  }
+  // Only Add() sets the anchor, and it also adds a score.
+  if (!d->has_anchor && (d->anchor_ms != 0 || d->newest_ts_ms != 0 || n != 0)) {
+    return Corrupt(kPopularity, "state without an anchor");
+  }
+  return Status::OK();
+}
+
+void WriteSeen(Writer& w, const std::vector<std::vector<uint32_t>>& seen) {
+  w.U32(static_cast<uint32_t>(seen.size()));
+  for (const auto& items : seen) {
+    w.U32(static_cast<uint32_t>(items.size()));
+    w.Bulk(items.data(), items.size());
+  }
+}
+
+Status ReadSeen(Reader& r, Decoded* d) {
+  const uint32_t n = r.Count(4);
+  if (n > d->users.size()) return Corrupt(kSeen, fmt::format("{} users of {}", n, d->users.size()));
+  d->seen.resize(n);
+  for (uint32_t u = 0; u < n && r.ok(); ++u) {
+    const auto& items = d->seen[u] = r.Bulk<uint32_t>(r.U32());
+    for (size_t j = 0; j < items.size(); ++j) {
+      // Queries merge these lists assuming sorted, distinct, known items.
+      if (items[j] >= d->items.size() || (j > 0 && items[j] <= items[j - 1])) {
+        return Corrupt(kSeen, fmt::format("user {}: items not ascending or unknown", u));
+      }
+    }
+  }
+  return r.ok() ? Status::OK() : Corrupt(kSeen, "truncated or a count exceeds the data");
+}
+
+// Empty for a rating model; else the updater's State (see the header).
+void WriteImplicit(Writer& w, const ImplicitOnlineUpdater* up) {
+  if (up == nullptr) return;
+  w.U32(up->users_tracked());
+  w.U32(up->items_tracked());
+  w.U64(up->row_updates());
+  w.Bulk(up->user_gramian().data(), up->user_gramian().size());
+  w.Bulk(up->item_gramian().data(), up->item_gramian().size());
+  w.U32(static_cast<uint32_t>(up->user_rows()));
+  for (uint32_t u = 0; u < up->user_rows(); ++u) {
+    const std::span<const Cell> cells = up->UserCells(u);
+    w.U32(static_cast<uint32_t>(cells.size()));
+    w.Bulk(cells.data(), cells.size());
+  }
+  w.U32(static_cast<uint32_t>(up->item_rows()));
+  for (uint32_t i = 0; i < up->item_rows(); ++i) {
+    const std::span<const Cell> cells = up->ItemCells(i);
+    w.U32(static_cast<uint32_t>(cells.size()));
+    for (const Cell& c : cells) w.U32(c.id);
+  }
+}
+
+// Structure only; ImplicitOnlineUpdater::Restore checks the cells.
+Status ReadImplicit(Reader& r, Decoded* d) {
+  if (d->objective != Objective::kImplicit) return Status::OK();
+  ImplicitOnlineUpdater::State& st = d->implicit;
+  const auto k = static_cast<Eigen::Index>(d->options.model.rank);
+  st.users_tracked = r.U32();
+  st.items_tracked = r.U32();
+  st.row_updates = r.U64();
+  for (Eigen::MatrixXf* g : {&st.user_gramian, &st.item_gramian}) {
+    std::vector<float> v = r.Bulk<float>(static_cast<size_t>(k * k));
+    if (!r.ok()) return Corrupt(kImplicit, "truncated");
+    *g = Eigen::Map<Eigen::MatrixXf>(v.data(), k, k);
+  }
+  const uint32_t nu = r.Count(4);
+  if (nu > d->users.size()) {
+    return Corrupt(kImplicit, fmt::format("{} users of {}", nu, d->users.size()));
+  }
+  st.user_cells.resize(nu);
+  for (uint32_t u = 0; u < nu && r.ok(); ++u) st.user_cells[u] = r.Bulk<Cell>(r.U32());
+  const uint32_t ni = r.Count(4);
+  if (ni > d->items.size()) {
+    return Corrupt(kImplicit, fmt::format("{} items of {}", ni, d->items.size()));
+  }
+  st.item_users.resize(ni);
+  for (uint32_t i = 0; i < ni && r.ok(); ++i) st.item_users[i] = r.Bulk<uint32_t>(r.U32());
+  return r.ok() ? Status::OK() : Corrupt(kImplicit, "truncated or a count exceeds the data");
+}
+
+using SectionReader = Status (*)(Reader&, Decoded*);
+constexpr SectionReader kReaders[] = {
+    nullptr,
+    ReadConfig,
+    [](Reader& r, Decoded* d) { return ReadIdMap(kUsers, r, &d->users); },
+    [](Reader& r, Decoded* d) { return ReadIdMap(kItems, r, &d->items); },
+    ReadModel,
+    ReadLearner,
+    ReadPopularity,
+    ReadSeen,
+    [](Reader& r, Decoded* d) {
+      d->events_applied = r.U64();
+      return r.ok() ? Status::OK() : Corrupt(kCounters, "truncated");
+    },
+    ReadImplicit,
+};
+
+// Sections in their fixed order, each consumed exactly, nothing after them.
+Status ReadSections(std::string_view body, Decoded* d) {
+  Reader r(body);
+  for (uint32_t tag = kConfig; tag <= LastSection(d->version); ++tag) {
+    const auto s = static_cast<Section>(tag);
+    const uint32_t got = r.U32();
+    const uint64_t len = r.U64();
+    if (!r.ok() || got != tag || len > r.remaining()) {
+      return Corrupt(s, fmt::format("missing or malformed header (tag {})", got));
+    }
+    Reader section(r.Bytes(len));
+    STREAMREC_RETURN_IF_ERROR(kReaders[tag](section, d));
+    if (section.remaining() != 0) {
+      return Corrupt(s, fmt::format("{} bytes left over", section.remaining()));
+    }
+  }
+  if (r.remaining() != 0) {
+    return Status::Corruption(
+        fmt::format("snapshot: {} bytes after the last section", r.remaining()));
+  }
+  return Status::OK();
+}
+
+// Magic, then checksum, then version: see the header for why in this order.
+Status CheckEnvelope(std::string_view bytes) {
+  if (bytes.size() < kHeaderBytes + kTrailerBytes ||
+      std::memcmp(bytes.data(), kSnapshotMagic, sizeof(kSnapshotMagic)) != 0) {
+    return Status::Corruption("not a streamrec snapshot (bad magic or too short)");
+  }
+  const std::string_view sealed = bytes.substr(0, bytes.size() - kTrailerBytes);
+  const auto stored = Load<uint32_t>(bytes.data() + sealed.size());
+  const uint32_t actual = Crc32c(sealed);
+  if (stored != actual) {
+    return Status::Corruption(
+        fmt::format("snapshot checksum mismatch (stored {:08x}, computed {:08x})", stored, actual));
+  }
+  const auto version = Load<uint32_t>(bytes.data() + sizeof(kSnapshotMagic));
+  if (version > kSnapshotVersion) {
+    return Status::Unimplemented(fmt::format(
+        "snapshot format version {}; this build reads up to {}", version, kSnapshotVersion));
+  }
+  if (version < 1) return Status::Corruption(fmt::format("snapshot format version {}", version));
+  return Status::OK();
+}
+
+}  // namespace
+
+// The friend of Recommender that reads and replaces its private state.
+struct SnapshotCodec {
+  static std::string Encode(const Recommender& rec);
+  static Status Decode(std::string_view bytes, Recommender* rec);
+};
+
+std::string SnapshotCodec::Encode(const Recommender& rec) {
+  const MFModel& m = rec.model_;
+  // Reserve the bulk (factor rows) up front: a big model is hundreds of MB,
+  // and growing by doubling would copy it several times.
+  const size_t rows = size_t{m.num_users()} + m.num_items();
+  std::string out;
+  out.reserve(4096 + rows * (static_cast<size_t>(m.rank()) + 1) * sizeof(float) +
+              rec.popularity_.raw_scores().size() * sizeof(double) + rows * 32);
+  out.append(kSnapshotMagic, sizeof(kSnapshotMagic));
+  Writer w(&out);
+  w.U32(kSnapshotVersion);
+  w.AddSection(kConfig, [&] { WriteConfig(w, m, rec.learner_.options(), rec.options_.objective); });
+  w.AddSection(kUsers, [&] { WriteIdMap(w, rec.users_); });
+  w.AddSection(kItems, [&] { WriteIdMap(w, rec.items_); });
+  w.AddSection(kModel, [&] { WriteModel(w, m); });
+  w.AddSection(kLearner, [&] { WriteLearner(w, rec.learner_); });
+  w.AddSection(kPopularity, [&] { WritePopularity(w, rec.popularity_); });
+  w.AddSection(kSeen, [&] { WriteSeen(w, rec.seen_); });
+  w.AddSection(kCounters, [&] { w.U64(rec.events_applied_); });
+  w.AddSection(kImplicit, [&] { WriteImplicit(w, rec.implicit_.get()); });
+  w.U32(Crc32c(out));
+  return out;
+}
+
+Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec) {
+  STREAMREC_RETURN_IF_ERROR(CheckEnvelope(bytes));
+  const auto version = Load<uint32_t>(bytes.data() + sizeof(kSnapshotMagic));
+  Decoded d(rec->options_, version);
+  STREAMREC_RETURN_IF_ERROR(
+      ReadSections(bytes.substr(kHeaderBytes, bytes.size() - kHeaderBytes - kTrailerBytes), &d));
+  // The restores of the learner and the implicit updater are the steps that
+  // can still refuse, and each changes nothing when it does. Only one of
+  // them has state: under kImplicit the learner's is empty (ReadLearner),
+  // so restoring it changes nothing either. Everything after them cannot
+  // fail.
+  Status st = rec->learner_.Restore(d.mean_count, std::move(d.user_events), std::move(d.histories));
+  if (!st.ok()) return Corrupt(kLearner, st.message());
+  if (rec->implicit_) {
+    st = rec->implicit_->Restore(std::move(d.implicit), d.model.num_users(), d.model.num_items());
+    if (!st.ok()) return Corrupt(kImplicit, st.message());
+  }
+  rec->users_ = std::move(d.users);
+  rec->items_ = std::move(d.items);
+  rec->model_ = std::move(d.model);  // same object: the learner's pointer stays valid
+  rec->popularity_.Restore(d.anchor_ms, d.newest_ts_ms, std::move(d.scores), d.has_anchor);
+  rec->seen_ = std::move(d.seen);
+  rec->events_applied_ = d.events_applied;
+  rec->catalog_.Reindex(rec->items_);  // metadata is not snapshot state; indices are
+  return Status::OK();
+}
+
+std::string EncodeSnapshot(const Recommender& rec) { return SnapshotCodec::Encode(rec); }
+
+Status DecodeSnapshot(std::string_view bytes, Recommender* rec) {
+  return SnapshotCodec::Decode(bytes, rec);
+}
+
+uint32_t Crc32c(std::string_view data) {
+  uint32_t c = 0xFFFFFFFFu;
+  const char* p = data.data();
+  size_t n = data.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    const uint64_t v = Load<uint64_t>(p) ^ c;
+    c = kCrc[7][v & 0xff] ^ kCrc[6][(v >> 8) & 0xff] ^ kCrc[5][(v >> 16) & 0xff] ^
+        kCrc[4][(v >> 24) & 0xff] ^ kCrc[3][(v >> 32) & 0xff] ^ kCrc[2][(v >> 40) & 0xff] ^
+        kCrc[1][(v >> 48) & 0xff] ^ kCrc[0][v >> 56];
+  }
+  for (; n > 0; ++p, --n) c = kCrc[0][(c ^ static_cast<unsigned char>(*p)) & 0xff] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
+
+}  // namespace streamrec::engine

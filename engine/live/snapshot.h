@@ -1,0 +1,99 @@
+// Snapshots: a Recommender's complete state as a byte string and back, so
+// that storage can persist a model and later resume it. The contract storage
+// relies on: decode(encode(A)) then applying events E gives a state
+// bit-identical to A after E, because everything Recommender::Apply reads or
+// writes is here, floats as their exact bit patterns. Configuration (event
+// types, learning rates, popularity half-life, id limits) is not state: the
+// decoding Recommender supplies it and must match the encoder's for the
+// contract to hold; only the options the stored state itself depends on are
+// stored and checked.
+//
+// Format, version 2. Integers are little-endian; f32/f64 are IEEE-754 bit
+// patterns written as u32/u64, so restore is bit-exact. (The codec copies
+// fields as they lie in memory and so builds for little-endian hosts only.)
+//
+//   magic     8 bytes  "SRSNAP\0\0"
+//   version   u32      2
+//   sections  each: tag u32, length u64 (payload bytes), payload. Version 2
+//             has exactly the nine below, in this order, each payload
+//             consumed exactly. Version 1 (still read: rating models only)
+//             has the first eight, and no objective in its config.
+//   checksum  u32      CRC32C (Castagnoli; init and final xor 0xFFFFFFFF)
+//                      of every byte before it.
+// Magic, version and the trailing CRC32C are the envelope of every version:
+// the checksum is verified before the version is read, so any flipped byte
+// is Corruption, and a well-formed newer snapshot is Unimplemented.
+//
+//   1 config      i32 rank, u64 seed, f32 init_stddev (the model's options:
+//                 they decide every new row), u32 fold_in_max_events (which
+//                 users' histories are kept), u8 objective (0 rating, 1
+//                 implicit, 2 bpr: what the model and the sections below
+//                 mean; BPR's state is the model and seen items alone).
+//   2 users       u32 n, then n x {u32 len, len bytes}: ids in index order,
+//                 "" for a forgotten one (IdMap::Forget); others distinct.
+//   3 items       the same for items.
+//   4 model       f32 global_mean, u32 num_users (= users n), u32 num_items
+//                 (= items n), f32 user factors [num_users x rank, row-major],
+//                 f32 item factors [num_items x rank], f32 user biases
+//                 [num_users], f32 item biases [num_items].
+//   5 learner     (empty state unless the objective is rating) u64 mean_count, u32 n (<= users n;
+//   users beyond have no
+//                 rating-model events), then n x {u32 events, u32 h, h x
+//                 {u32 item, f32 target, f32 weight}}: h = events while
+//                 events <= fold_in_max_events, else 0.
+//   6 popularity  u8 has_anchor (0 or 1; 0 requires the rest zero/empty),
+//                 i64 anchor_ms, i64 newest_ts_ms, u32 n (<= items n), n x
+//                 f64 score relative to the anchor.
+//   7 seen        u32 n (<= users n), then n x {u32 count, count x u32 item,
+//                 strictly ascending, each < items n}.
+//   8 counters    u64 events_applied.
+//   9 implicit    empty for a rating model. Implicit: the online updater's
+//                 state (ImplicitOnlineUpdater::State): u32 users_tracked,
+//                 u32 items_tracked, u64 row_updates, f32 user Gramian
+//                 [rank x rank], f32 item Gramian [rank x rank], u32 nu (<=
+//                 users n), nu x {u32 count, count x {u32 item, f32
+//                 strength}} (each user's cells in history order), u32 ni
+//                 (<= items n), ni x {u32 count, count x u32 user} (each
+//                 item's cells in its history order; every cell once on
+//                 each side).
+//
+// The encoding is canonical: any version-2 byte string DecodeSnapshot
+// accepts re-encodes to itself (a version-1 one re-encodes as version 2).
+//
+// Thread-safety: EncodeSnapshot reads `rec` like a query (not concurrently
+// with Apply); DecodeSnapshot writes it like Apply.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "engine/core/status.h"
+#include "engine/live/recommender.h"
+
+namespace streamrec::engine {
+
+inline constexpr char kSnapshotMagic[8] = {'S', 'R', 'S', 'N', 'A', 'P', '\0', '\0'};
+inline constexpr uint32_t kSnapshotVersion = 2;
+
+// Serialises everything Recommender::Apply reads or writes: both IdMaps, the
+// MFModel (options rank/seed/init_stddev, global mean, factors, biases), the
+// OnlineLearner state (mean_count, per-user event counts, young users'
+// fold-in histories), Popularity (anchor, newest ts, has_anchor, raw
+// scores), seen items, events_applied, and the implicit updater's state.
+std::string EncodeSnapshot(const Recommender& rec);
+
+// Replaces rec's state with the snapshot's. On any error rec is left
+// exactly as it was. Corruption for truncated or garbled bytes (every count
+// is checked against the bytes left before anything is allocated);
+// FailedPrecondition, naming the values, if the snapshot's rank, seed,
+// init_stddev, fold_in_max_events or objective differ from rec's
+// configured options;
+// Unimplemented for a newer format version.
+Status DecodeSnapshot(std::string_view bytes, Recommender* rec);
+
+// CRC32C of `data` as the snapshot trailer uses it (exposed for tests and
+// tools that patch a snapshot and must re-seal it).
+uint32_t Crc32c(std::string_view data);
+
+}  // namespace streamrec::engine

@@ -1,0 +1,422 @@
+#include "engine/online/implicit_online.h"
+
+#include <fmt/format.h>
+
+#include <Eigen/Cholesky>
+#include <algorithm>
+#include <cmath>
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
+
+namespace streamrec::engine {
+namespace {
+
+constexpr uint32_t kMaxId = uint32_t{1} << 31;
+
+#if defined(__AVX__)
+// In-register transpose of an 8 x 8 float block (rows r[0..7]).
+inline void Transpose8x8(__m256 r[8]) {
+  __m256 t[8];
+  for (int j = 0; j < 8; j += 2) {
+    t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);
+    t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);
+  }
+  __m256 u[8];
+  for (int j = 0; j < 8; j += 4) {
+    u[j] = _mm256_shuffle_ps(t[j], t[j + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[j + 1] = _mm256_shuffle_ps(t[j], t[j + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[j + 2] = _mm256_shuffle_ps(t[j + 1], t[j + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[j + 3] = _mm256_shuffle_ps(t[j + 1], t[j + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int j = 0; j < 4; ++j) {
+    r[j] = _mm256_permute2f128_ps(u[j], u[j + 4], 0x20);
+    r[j + 4] = _mm256_permute2f128_ps(u[j], u[j + 4], 0x31);
+  }
+}
+#endif
+
+// out[f * m + t] = rows[ids[t]][f]: the picked rows of a row-major matrix,
+// gathered column-major (coordinate f of every row contiguous), which is
+// how the coordinate loop reads them. 8 x 8 register transposes where AVX
+// is available; the result is the same either way (a copy).
+void GatherColumns(const float* rows, int k, std::span<const uint32_t> ids, float* out) {
+  const auto m = static_cast<uint32_t>(ids.size());
+  uint32_t t = 0;
+#if defined(__AVX__)
+  for (; t + 8 <= m; t += 8) {
+    const float* src[8];
+    for (int j = 0; j < 8; ++j) src[j] = rows + size_t{ids[t + j]} * k;
+    int f = 0;
+    for (; f + 8 <= k; f += 8) {
+      __m256 r[8];
+      for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(src[j] + f);
+      Transpose8x8(r);
+      for (int j = 0; j < 8; ++j) _mm256_storeu_ps(out + size_t(f + j) * m + t, r[j]);
+    }
+    for (; f < k; ++f) {
+      for (int j = 0; j < 8; ++j) out[size_t(f) * m + t + j] = src[j][f];
+    }
+  }
+#endif
+  for (; t < m; ++t) {
+    const float* src = rows + size_t{ids[t]} * k;
+    for (int f = 0; f < k; ++f) out[size_t(f) * m + t] = src[f];
+  }
+}
+
+Eigen::MatrixXf Gramian(const float* rows, uint32_t n, int k) {
+  if (n == 0) return Eigen::MatrixXf::Zero(k, k);
+  Eigen::Map<const RowMatrixXf> m(rows, n, k);
+  return m.transpose() * m;
+}
+
+}  // namespace
+
+ImplicitOnlineOptions ImplicitOnlineOptions::FromTraining(const ImplicitObjective& t) {
+  ImplicitOnlineOptions o;
+  o.alpha = t.alpha;
+  o.regularization = t.regularization;
+  o.regularization_exponent = t.regularization_exponent;
+  return o;
+}
+
+ImplicitOnlineUpdater::ImplicitOnlineUpdater(const ImplicitOnlineOptions& options,
+                                             const MFModel& model)
+    : options_(options), rank_(model.rank()) {
+  Resync(model);
+}
+
+Status ImplicitOnlineUpdater::Validate(const ImplicitOnlineOptions& o) {
+  STREAMREC_RETURN_IF_ERROR(o.objective().Validate());
+  if (o.sweeps < 1 || o.sweeps > 100) {
+    return Status::InvalidArgument("implicit online sweeps must be in [1, 100]");
+  }
+  if (o.max_user_cells < 2 || o.max_item_cells < 2) {
+    return Status::InvalidArgument("max_user_cells and max_item_cells must be >= 2");
+  }
+  if (o.gramian_refresh_interval < 1) {
+    return Status::InvalidArgument("gramian_refresh_interval must be >= 1");
+  }
+  return Status::OK();
+}
+
+void ImplicitOnlineUpdater::Resync(const MFModel& model) {
+  user_gramian_ = Gramian(model.user_factors(), model.num_users(), rank_);
+  item_gramian_ = Gramian(model.item_factors(), model.num_items(), rank_);
+  users_tracked_ = model.num_users();
+  items_tracked_ = model.num_items();
+  row_updates_ = 0;
+}
+
+void ImplicitOnlineUpdater::TrackNewRows(const float* rows, uint32_t n, int k, uint32_t* tracked,
+                                         Eigen::MatrixXf* gramian) {
+  for (; *tracked < n; ++*tracked) {
+    const Eigen::Map<const Eigen::VectorXf> y(rows + size_t{*tracked} * k, k);
+    gramian->noalias() += y * y.transpose();
+  }
+}
+
+ImplicitOnlineUpdater::CellPos ImplicitOnlineUpdater::AddToCell(uint32_t u, uint32_t i, float w) {
+  if (user_cells_.size() <= u) user_cells_.resize(size_t{u} + 1);
+  if (item_cells_.size() <= i) item_cells_.resize(size_t{i} + 1);
+  auto [it, inserted] = cells_.try_emplace(Key(u, i), CellPos{0, 0});
+  if (inserted) {
+    it->second.in_user = static_cast<uint32_t>(user_cells_[u].size());
+    it->second.in_item = static_cast<uint32_t>(item_cells_[i].size());
+    user_cells_[u].push_back({i, w});
+    item_cells_[i].push_back({u, w});
+  } else {
+    user_cells_[u][it->second.in_user].strength += w;
+    item_cells_[i][it->second.in_item].strength += w;
+  }
+  return it->second;
+}
+
+Status ImplicitOnlineUpdater::RecordInteraction(uint32_t u, uint32_t i, float strength) {
+  if (!(strength > 0.0f) || !std::isfinite(strength)) {
+    return Status::InvalidArgument(fmt::format("strength {} is not finite and > 0", strength));
+  }
+  if (u >= kMaxId || i >= kMaxId) return Status::InvalidArgument("user or item index too large");
+  AddToCell(u, i, strength);
+  return Status::OK();
+}
+
+void ImplicitOnlineUpdater::SetHistory(const ImplicitMatrix& by_user) {
+  user_cells_.assign(by_user.rows, {});
+  item_cells_.assign(by_user.cols, {});
+  cells_.clear();
+  cells_.reserve(by_user.nnz());
+  for (uint32_t u = 0; u < by_user.rows; ++u) {
+    for (size_t e = by_user.offsets[u]; e < by_user.offsets[u + 1]; ++e) {
+      AddToCell(u, by_user.indices[e], by_user.strength[e]);
+    }
+  }
+}
+
+Status ImplicitOnlineUpdater::Apply(MFModel* model, uint32_t u, uint32_t i, float strength) {
+  STREAMREC_RETURN_IF_ERROR(Validate(options_));
+  if (model->rank() != rank_) {
+    return Status::InvalidArgument(
+        fmt::format("model rank {} differs from the updater's {}", model->rank(), rank_));
+  }
+  STREAMREC_RETURN_IF_ERROR(RecordInteraction(u, i, strength));
+  model->EnsureUsers(u + 1);
+  model->EnsureItems(i + 1);
+  UpdateRows(model, u, i);
+  return Status::OK();
+}
+
+Status ImplicitOnlineUpdater::Step(MFModel* model, uint32_t u, uint32_t i) {
+  STREAMREC_RETURN_IF_ERROR(Validate(options_));
+  if (model->rank() != rank_) {
+    return Status::InvalidArgument(
+        fmt::format("model rank {} differs from the updater's {}", model->rank(), rank_));
+  }
+  if (u >= model->num_users() || i >= model->num_items()) {
+    return Status::InvalidArgument(fmt::format("no model rows for user {} / item {}", u, i));
+  }
+  if (!cells_.contains(Key(u, i))) {
+    return Status::InvalidArgument(fmt::format("user {} has no history with item {}", u, i));
+  }
+  UpdateRows(model, u, i);
+  return Status::OK();
+}
+
+void ImplicitOnlineUpdater::UpdateRows(MFModel* model, uint32_t u, uint32_t i) {
+  if (row_updates_ >= options_.gramian_refresh_interval) Resync(*model);
+  TrackNewRows(model->user_factors(), model->num_users(), rank_, &users_tracked_, &user_gramian_);
+  TrackNewRows(model->item_factors(), model->num_items(), rank_, &items_tracked_, &item_gramian_);
+  const CellPos pos = cells_.at(Key(u, i));
+  UpdateRow(model->user_factors(u), user_cells_[u], pos.in_user, options_.max_user_cells,
+            model->item_factors(), item_gramian_, &user_gramian_);
+  if (options_.update_items) {
+    UpdateRow(model->item_factors(i), item_cells_[i], pos.in_item, options_.max_item_cells,
+              model->user_factors(), user_gramian_, &item_gramian_);
+  }
+}
+
+void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const Cell> cells, uint32_t newest,
+                                      uint32_t max_cells, const float* other,
+                                      const Eigen::MatrixXf& other_gramian,
+                                      Eigen::MatrixXf* own_gramian) {
+  const int k = rank_;
+  const auto n = static_cast<uint32_t>(cells.size());
+  const uint32_t m = std::min(n, max_cells);
+  // Cells beyond the cap: a strided subset of the others, each standing for
+  // (n-1)/(m-1) of them; the offset rotates so every cell takes its turn.
+  const double stride = m < n ? static_cast<double>(n - 1) / (m - 1) : 1.0;
+  const auto offset =
+      m < n ? static_cast<uint32_t>(row_updates_ % static_cast<uint64_t>(stride)) : uint32_t{0};
+  const auto scale = static_cast<float>(stride);
+  Eigen::Map<Eigen::VectorXf> xv(x, k);
+  // The picked cells' rows, prefetched first: the reads are random and
+  // mostly cache misses, so issue them all before using any.
+  ids_.resize(m);
+  a_.resize(m);
+  d_.resize(m);
+  for (uint32_t t = 0; t < m; ++t) {
+    uint32_t idx = t;
+    float s = 1.0f;
+    if (m < n) {
+      if (t == m - 1) {
+        idx = newest;
+      } else {
+        idx = std::min(n - 2, offset + static_cast<uint32_t>(t * stride));
+        if (idx >= newest) ++idx;  // skip the newest: it is the last slot
+        s = scale;
+      }
+    }
+    const Cell& cell = cells[idx];
+    ids_[t] = cell.id;
+    const float c = 1.0f + options_.alpha * cell.strength;
+    a_[t] = s * c;
+    d_[t] = s * (c - 1.0f);
+    const char* row = reinterpret_cast<const char*>(other + size_t{cell.id} * k);
+    for (size_t byte = 0; byte < sizeof(float) * k; byte += 64) __builtin_prefetch(row + byte);
+  }
+  cols_.resize(m, k);
+  GatherColumns(other, k, ids_, cols_.data());
+  // With dcols = diag(d) cols and the weighted predictions e_j = d_j x·y_j,
+  // coordinate f needs Σ_j e_j y_jf (one dot) and, after moving x_f by δ,
+  // e += δ dcols_f (one axpy); Σ_j a_j y_jf and Σ_j d_j y_jf² are fixed.
+  dcols_ = d_.asDiagonal() * cols_;
+  e_.noalias() = dcols_ * xv;
+  col_a_.noalias() = cols_.transpose() * a_;
+  col_d_.resize(k);
+  for (int f = 0; f < k; ++f) col_d_[f] = cols_.col(f).dot(dcols_.col(f));
+  const auto lambda = static_cast<float>(
+      options_.regularization_exponent == 0.0f
+          ? double{options_.regularization}
+          : options_.regularization *
+                std::pow(static_cast<double>(n), double{options_.regularization_exponent}));
+  old_x_ = xv;
+  // g = S x, kept current by an axpy per coordinate (S symmetric: column f
+  // is row f), which keeps a k-long reduction off the sequential path.
+  g_.noalias() = other_gramian * xv;
+  for (int sweep = 0; sweep < options_.sweeps; ++sweep) {
+    for (int f = 0; f < k; ++f) {
+      const float observed = cols_.col(f).dot(e_) - xv[f] * col_d_[f];
+      const float sff = other_gramian(f, f);
+      const float unobserved = g_[f] - sff * xv[f];
+      const float next = (col_a_[f] - observed - unobserved) / (col_d_[f] + sff + lambda);
+      const float delta = next - xv[f];
+      e_ += delta * dcols_.col(f);
+      g_ += delta * other_gramian.col(f);
+      xv[f] = next;
+    }
+  }
+  if (m < n) {
+    // The subset's sums are unbiased but noisy estimates of the row's: take
+    // only the share of the step that the subset stands for, so the noise
+    // averages out over many events instead of jolting the row each time.
+    const float share = static_cast<float>(m - 1) / static_cast<float>(n - 1);
+    xv = old_x_ + share * (xv - old_x_);
+  }
+  // Rank-2 patch of this side's Gramian, column by column (no k x k
+  // temporaries).
+  for (int c = 0; c < k; ++c) {
+    own_gramian->col(c) += xv[c] * xv - old_x_[c] * old_x_;
+  }
+  ++row_updates_;
+}
+
+void ImplicitOnlineUpdater::ForgetUser(MFModel* model, uint32_t u) {
+  std::vector<uint32_t> touched;
+  if (u < user_cells_.size()) {
+    for (const Cell& cell : user_cells_[u]) {
+      touched.push_back(cell.id);
+      auto it = cells_.find(Key(u, cell.id));
+      auto& list = item_cells_[cell.id];
+      const uint32_t at = it->second.in_item;
+      if (at + 1 != list.size()) {
+        list[at] = list.back();
+        cells_.at(Key(list[at].id, cell.id)).in_item = at;
+      }
+      list.pop_back();
+      cells_.erase(it);
+    }
+    user_cells_[u].clear();
+    user_cells_[u].shrink_to_fit();
+  }
+  if (u < model->num_users()) {
+    float* p = model->user_factors(u);
+    if (u < users_tracked_) {
+      const Eigen::VectorXf old = Eigen::Map<const Eigen::VectorXf>(p, rank_);
+      user_gramian_.noalias() -= old * old.transpose();
+    }
+    std::fill(p, p + rank_, 0.0f);
+  }
+  if (!options_.update_items) return;  // item vectors change only at retrain
+  std::sort(touched.begin(), touched.end());
+  for (uint32_t i : touched) ResolveItem(model, i);
+}
+
+void ImplicitOnlineUpdater::ResolveItem(MFModel* model, uint32_t i) {
+  if (i >= model->num_items()) return;
+  TrackNewRows(model->user_factors(), model->num_users(), rank_, &users_tracked_, &user_gramian_);
+  TrackNewRows(model->item_factors(), model->num_items(), rank_, &items_tracked_, &item_gramian_);
+  const std::span<const Cell> cells = ItemCells(i);
+  if (cells.size() > kMaxResolveCells) return;
+  const int k = rank_;
+  Eigen::Map<Eigen::VectorXf> q(model->item_factors(i), k);
+  const Eigen::VectorXf old = q;
+  if (cells.empty()) {
+    q.setZero();
+  } else {
+    // (S_u + Σ (c-1) p pᵀ + λ_i I) q = Σ c p, in double: the normal
+    // equations of the row, with λ_i as UpdateRow scales it.
+    Eigen::MatrixXd a = user_gramian_.cast<double>();
+    Eigen::VectorXd b = Eigen::VectorXd::Zero(k);
+    for (const Cell& cell : cells) {
+      const Eigen::VectorXd p =
+          Eigen::Map<const Eigen::VectorXf>(model->user_factors(cell.id), k).cast<double>();
+      const double c = 1.0 + double{options_.alpha} * cell.strength;
+      a.selfadjointView<Eigen::Lower>().rankUpdate(p, c - 1.0);
+      b += c * p;
+    }
+    const double lambda =
+        options_.regularization_exponent == 0.0f
+            ? double{options_.regularization}
+            : options_.regularization * std::pow(static_cast<double>(cells.size()),
+                                                 double{options_.regularization_exponent});
+    a.diagonal().array() += lambda;
+    q = a.selfadjointView<Eigen::Lower>().ldlt().solve(b).cast<float>();
+    if (!q.allFinite()) q = old;  // a singular system: keep the row rather than break it
+  }
+  if (i < items_tracked_) {
+    for (int c = 0; c < k; ++c) item_gramian_.col(c) += q[c] * q - old[c] * old;
+  }
+}
+
+Status ImplicitOnlineUpdater::Restore(State state, uint32_t num_users, uint32_t num_items) {
+  const auto k = static_cast<Eigen::Index>(rank_);
+  for (const Eigen::MatrixXf* g : {&state.user_gramian, &state.item_gramian}) {
+    if (g->rows() != k || g->cols() != k) return Status::InvalidArgument("Gramian is not k x k");
+    if (!g->allFinite()) return Status::InvalidArgument("Gramian is not finite");
+  }
+  if (state.users_tracked > num_users || state.items_tracked > num_items) {
+    return Status::InvalidArgument("more rows tracked than the model has");
+  }
+  if (state.user_cells.size() > num_users || state.item_users.size() > num_items) {
+    return Status::InvalidArgument("history rows beyond the model's");
+  }
+  std::unordered_map<uint64_t, CellPos> cells;
+  std::vector<std::vector<Cell>> item_cells(state.item_users.size());
+  for (uint32_t u = 0; u < state.user_cells.size(); ++u) {
+    const auto& row = state.user_cells[u];
+    for (uint32_t at = 0; at < row.size(); ++at) {
+      const Cell& c = row[at];
+      if (c.id >= state.item_users.size()) {
+        return Status::InvalidArgument(fmt::format("user {}: item {} has no history", u, c.id));
+      }
+      if (!(c.strength > 0.0f) || !std::isfinite(c.strength)) {
+        return Status::InvalidArgument(fmt::format("user {}: a strength is not finite and > 0", u));
+      }
+      if (!cells.try_emplace(Key(u, c.id), CellPos{at, UINT32_MAX}).second) {
+        return Status::InvalidArgument(fmt::format("user {}: item {} twice", u, c.id));
+      }
+    }
+  }
+  size_t item_total = 0;
+  for (uint32_t i = 0; i < state.item_users.size(); ++i) {
+    const auto& users = state.item_users[i];
+    item_total += users.size();
+    item_cells[i].reserve(users.size());
+    for (uint32_t at = 0; at < users.size(); ++at) {
+      auto it = cells.find(Key(users[at], i));
+      if (it == cells.end() || it->second.in_item != UINT32_MAX) {
+        return Status::InvalidArgument(
+            fmt::format("item {}: user {} is not in that user's history once", i, users[at]));
+      }
+      it->second.in_item = at;
+      item_cells[i].push_back(
+          {users[at], state.user_cells[users[at]][it->second.in_user].strength});
+    }
+  }
+  if (item_total != cells.size()) {
+    return Status::InvalidArgument(
+        fmt::format("{} cells by user but {} by item", cells.size(), item_total));
+  }
+  user_gramian_ = std::move(state.user_gramian);
+  item_gramian_ = std::move(state.item_gramian);
+  users_tracked_ = state.users_tracked;
+  items_tracked_ = state.items_tracked;
+  row_updates_ = state.row_updates;
+  user_cells_ = std::move(state.user_cells);
+  item_cells_ = std::move(item_cells);
+  cells_ = std::move(cells);
+  return Status::OK();
+}
+
+std::span<const ImplicitOnlineUpdater::Cell> ImplicitOnlineUpdater::UserCells(uint32_t u) const {
+  if (u >= user_cells_.size()) return {};
+  return user_cells_[u];
+}
+
+std::span<const ImplicitOnlineUpdater::Cell> ImplicitOnlineUpdater::ItemCells(uint32_t i) const {
+  if (i >= item_cells_.size()) return {};
+  return item_cells_[i];
+}
+
+}  // namespace streamrec::engine
