@@ -17,8 +17,6 @@
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
-#include <rocksdb/db.h>
-
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -176,8 +174,7 @@ class EventLog {
   // schedules the purge of those ranges (purge_delay_seconds). Returns the
   // number of events removed; `removed` (optional) gets them, in seq order,
   // for the engine to take back what they added.
-  StatusOr<uint64_t> DeleteUser(std::string_view user,
-                                std::vector<StoredEvent>* removed = nullptr);
+  StatusOr<uint64_t> DeleteUser(std::string_view user, std::vector<StoredEvent>* removed = nullptr);
   // Deletes every snapshot (and schedules their purge): for a snapshot
   // written from a model that had not yet forgotten a deleted user.
   Status DropSnapshots();
@@ -205,11 +202,15 @@ class EventLog {
   StoreHealth health() const;
 
  private:
+  struct Impl;  // the RocksDB handles (event_log_impl.h)
   struct Writer;
   // event_id -> (seq, fingerprint) of ids stored earlier in this group.
   using PendingIds = std::unordered_map<std::string, std::pair<uint64_t, uint64_t>>;
+  // The column families, in the order of Impl::handles (index 0 is
+  // RocksDB's default family, unused).
+  enum class Family { kEvents = 1, kDedup, kUserIndex, kModel, kCatalog, kMeta };
 
-  EventLog() = default;
+  EventLog();
   Status LoadMeta(const std::string& dir);
   // The front writer leads: commits a group from the queue head and wakes
   // its members. Called and returns with *lock held.
@@ -217,39 +218,28 @@ class EventLog {
   // Leader only: writes the group's batches in one WriteBatch. Returns the
   // status of the write itself; per-writer conflicts go into w->status.
   Status CommitGroup(const std::vector<Writer*>& group, uint64_t* next_seq);
-  // Resolves w's events against the store and `pending`; on success adds
-  // its puts to wb and advances *next_seq.
-  Status PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatch* wb, PendingIds* pending);
 
   // Background work (event_log_maintenance.cc): purges, resuming writes.
   struct Maintenance;
   void StartMaintenance();
   void StopMaintenance();
   void MaintenanceLoop();
-  // Adds [begin, end] of `cf` to the next purge (merged with what is
+  // Adds [begin, end] of `family` to the next purge (merged with what is
   // there) and starts its delay if none is running.
-  void SchedulePurge(rocksdb::ColumnFamilyHandle* cf, KeyRange range);
+  void SchedulePurge(Family family, KeyRange range);
   Status RunPurge();
   // While read-only: DB::Resume(), and whether writes go through again.
   void TryResume();
   // IOError naming RocksDB's error while writes are stopped, else OK.
   Status CheckWritable() const;
-  // Live keys of `cf` just outside [lo, hi] (open where there is none):
-  // compaction bounds that cover deleted keys without naming them (RocksDB
-  // prints a manual compaction's bounds in its LOG).
-  KeyRange Around(rocksdb::ColumnFamilyHandle* cf, const std::string& lo,
-                  const std::string& hi) const;
+  // Live keys of `family` just outside [lo, hi] (open where there is
+  // none): compaction bounds that cover deleted keys without naming them
+  // (RocksDB prints a manual compaction's bounds in its LOG).
+  KeyRange Around(Family family, const std::string& lo, const std::string& hi) const;
 
-  std::unique_ptr<Maintenance> maintenance_;  // stopped before db_ closes
+  std::unique_ptr<Maintenance> maintenance_;  // stopped before the database closes
   std::mutex purge_mu_;                       // one purge at a time
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed before db_
-  rocksdb::ColumnFamilyHandle* events_ = nullptr;
-  rocksdb::ColumnFamilyHandle* dedup_ = nullptr;
-  rocksdb::ColumnFamilyHandle* user_index_ = nullptr;
-  rocksdb::ColumnFamilyHandle* model_ = nullptr;
-  rocksdb::ColumnFamilyHandle* catalog_ = nullptr;
-  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  std::unique_ptr<Impl> impl_;
   EventLogOptions options_;
 
   // Group commit queue. mu_ guards writers_ and next_seq_; the leader drops

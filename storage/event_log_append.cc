@@ -3,6 +3,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "storage/event_log.h"
+#include "storage/event_log_impl.h"
 #include "storage/rocks_status.h"
 
 namespace streamrec::storage {
@@ -102,23 +103,23 @@ Status EventLog::CommitGroup(const std::vector<Writer*>& group, uint64_t* next_s
   const uint64_t start = *next_seq;
   for (Writer* w : group) {
     // A conflict refuses that writer's batch alone; the others go on.
-    w->status = PrepareWriter(w, next_seq, &wb, &pending);
+    w->status = impl_->PrepareWriter(w, next_seq, &wb, &pending);
   }
   if (*next_seq == start) return Status::OK();  // nothing new: no write needed
   if (Status st = CheckWritable(); !st.ok()) {
     *next_seq = start;
     return st;
   }
-  wb.Put(meta_, "next_seq", SeqKey(*next_seq));
+  wb.Put(impl_->meta, "next_seq", SeqKey(*next_seq));
   rocksdb::WriteOptions wo;
   wo.sync = options_.durability == Durability::kSync;
-  const Status s = FromRocks(db_->Write(wo, &wb), "writing the event log");
+  const Status s = FromRocks(impl_->db->Write(wo, &wb), "writing the event log");
   if (!s.ok()) *next_seq = start;
   return s;
 }
 
-Status EventLog::PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatch* wb,
-                               PendingIds* pending) {
+Status EventLog::Impl::PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatch* wb,
+                                     PendingIds* pending) const {
   AppendResult& r = w->result;
   r = AppendResult();
   r.seqs.resize(w->batch.size());
@@ -144,7 +145,7 @@ Status EventLog::PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatc
       prior = jt->second;
     } else {
       std::string v;
-      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), dedup_, e.event_id, &v);
+      rocksdb::Status s = db->Get(rocksdb::ReadOptions(), dedup, e.event_id, &v);
       if (s.ok()) {
         uint64_t pseq = 0, pfp = 0;
         STREAMREC_RETURN_IF_ERROR(DecodeDedup(v, &pseq, &pfp));
@@ -183,9 +184,9 @@ Status EventLog::PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatc
     }
     const NewEvent& e = w->batch[n];
     EncodeEvent(e, &value);
-    wb->Put(events_, SeqKey(r.seqs[n]), value);
-    wb->Put(user_index_, UserIndexKey(e.user, r.seqs[n]), "");
-    if (!e.event_id.empty()) wb->Put(dedup_, e.event_id, EncodeDedup(r.seqs[n], fingerprints[n]));
+    wb->Put(events, SeqKey(r.seqs[n]), value);
+    wb->Put(user_index, UserIndexKey(e.user, r.seqs[n]), "");
+    if (!e.event_id.empty()) wb->Put(dedup, e.event_id, EncodeDedup(r.seqs[n], fingerprints[n]));
     if (r.accepted == 0) r.first_seq = r.seqs[n];
     r.last_seq = r.seqs[n];
     ++r.accepted;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "storage/event_log.h"
+#include "storage/event_log_impl.h"
 #include "storage/rocks_status.h"
 
 namespace streamrec::storage {
@@ -99,14 +100,14 @@ void EventLog::MaintenanceLoop() {
 void EventLog::TryResume() {
   // Fails (and the log stays read-only) while the disk is still full. A
   // real recovery clears the state through OnErrorRecoveryEnd.
-  if (!db_->Resume().ok()) return;
+  if (!impl_->db->Resume().ok()) return;
   if (CheckWritable().ok()) return;
   // Resume() also answers OK when it finds the database not stopped: a
   // small synced write tells whether writes go through. (A stopped
   // database refuses it without touching its files.)
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  if (!db_->Put(wo, meta_, "probe", "").ok()) return;
+  if (!impl_->db->Put(wo, impl_->meta, "probe", "").ok()) return;
   HealthState& st = *maintenance_->state;
   std::lock_guard<std::mutex> lock(st.mu);
   if (!st.health.read_only) return;
@@ -115,10 +116,10 @@ void EventLog::TryResume() {
   st.health.reason.clear();
 }
 
-void EventLog::SchedulePurge(rocksdb::ColumnFamilyHandle* cf, KeyRange range) {
+void EventLog::SchedulePurge(Family family, KeyRange range) {
   HealthState& st = *maintenance_->state;
   std::lock_guard<std::mutex> lock(st.mu);
-  auto [it, added] = st.ranges.emplace(cf, range);
+  auto [it, added] = st.ranges.emplace(impl_->handle(family), range);
   if (!added) {
     KeyRange& r = it->second;
     // Merge: the union's bounds (an open bound stays open).
@@ -157,7 +158,7 @@ Status EventLog::RunPurge() {
   //    records (and the deletes themselves) become obsolete and are removed.
   rocksdb::FlushOptions fo;
   fo.wait = true;
-  Status s = FromRocks(db_->Flush(fo, handles_), "purge: flushing");
+  Status s = FromRocks(impl_->db->Flush(fo, impl_->handles), "purge: flushing");
   if (!s.ok()) return finish(s);
   // 2. The ranges compacted to the bottom level, where deletes drop what
   //    they cover and then themselves.
@@ -168,7 +169,7 @@ Status EventLog::RunPurge() {
     rocksdb::Slice b, e;
     if (r.begin) b = *r.begin;
     if (r.end) e = *r.end;
-    s = FromRocks(db_->CompactRange(cro, cf, r.begin ? &b : nullptr, r.end ? &e : nullptr),
+    s = FromRocks(impl_->db->CompactRange(cro, cf, r.begin ? &b : nullptr, r.end ? &e : nullptr),
                   "purge: compacting");
     if (!s.ok()) return finish(s);
   }
@@ -178,8 +179,9 @@ Status EventLog::RunPurge() {
   //    which name the purged files' first and last keys, are deleted.
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  s = FromRocks(db_->Put(wo, meta_, "last_purge", SeqKey(next_seq())), "purge: marking");
-  if (s.ok()) s = FromRocks(db_->Flush(fo, meta_), "purge: flushing the marker");
+  s = FromRocks(impl_->db->Put(wo, impl_->meta, "last_purge", SeqKey(next_seq())),
+                "purge: marking");
+  if (s.ok()) s = FromRocks(impl_->db->Flush(fo, impl_->meta), "purge: flushing the marker");
   return finish(s);
 }
 
@@ -197,10 +199,10 @@ Status EventLog::CheckWritable() const {
       h.reason));
 }
 
-KeyRange EventLog::Around(rocksdb::ColumnFamilyHandle* cf, const std::string& lo,
-                          const std::string& hi) const {
+KeyRange EventLog::Around(Family family, const std::string& lo, const std::string& hi) const {
   KeyRange r;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf));
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->handle(family)));
   it->SeekForPrev(lo);
   if (it->Valid() && it->key().compare(lo) < 0) r.begin = it->key().ToString();
   it->Seek(hi);
