@@ -1,4 +1,4 @@
-// LiveStore: the server's database. A ModelStore made concurrent: many
+// LiveStore: the server's database, and the one ingest path: many
 // threads ingest, many threads read, and neither ever waits for the other.
 //
 //   IngestAsync ─► log thread: one group write per wake-up (one fsync for
@@ -34,14 +34,14 @@
 #include "storage/event_log.h"
 #include "storage/id_admission.h"
 #include "storage/live_drift.h"
-#include "storage/model_store.h"
 #include "storage/recovery.h"
+#include "storage/storage_options.h"
 
 namespace streamrec::storage {
 
 struct LiveStoreOptions {
-  // Durability, snapshot policy and snapshots kept (as for ModelStore).
-  ModelStoreOptions store;
+  // Durability, snapshot policy and snapshots kept ([storage]).
+  StorageOptions store;
   // Events accepted but not yet acknowledged, across all callers. Beyond
   // it IngestAsync fails fast with ResourceExhausted (HTTP 429) instead of
   // queueing without bound: a slow disk then pushes back on clients rather
