@@ -247,7 +247,8 @@ Status EventLog::LoadMeta(const std::string& dir) {
   }
   s = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta, kNextSeqKey, &next);
   if (!s.ok()) return FromRocks(s, "reading next_seq");
-  STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(next, &next_seq_));
+  uint64_t next_seq = 0;
+  STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(next, &next_seq));
   // The newest event must lie below next_seq, or acknowledged seqs could be
   // handed out twice.
   std::unique_ptr<rocksdb::Iterator> it(
@@ -256,12 +257,15 @@ Status EventLog::LoadMeta(const std::string& dir) {
   if (it->Valid()) {
     uint64_t last = 0;
     STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(it->key().ToStringView(), &last));
-    if (last >= next_seq_) {
+    if (last >= next_seq) {
       return Status::Corruption(
-          fmt::format("'{}': event {} at or beyond next_seq {}", dir, last, next_seq_));
+          fmt::format("'{}': event {} at or beyond next_seq {}", dir, last, next_seq));
     }
   }
-  return FromRocks(it->status(), "scanning events");
+  STREAMREC_RETURN_IF_ERROR(FromRocks(it->status(), "scanning events"));
+  MutexLock lock(&mu_);  // no other thread has the log yet: for the analysis
+  next_seq_ = next_seq;
+  return Status::OK();
 }
 
 EventLog::EventLog() : impl_(std::make_unique<Impl>()) {}
@@ -277,7 +281,7 @@ EventLog::~EventLog() {
 }
 
 uint64_t EventLog::next_seq() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return next_seq_;
 }
 

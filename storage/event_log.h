@@ -17,12 +17,10 @@
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -30,6 +28,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/core/mutex.h"
 #include "engine/status.h"
 #include "storage/event_codec.h"
 
@@ -213,11 +212,11 @@ class EventLog {
   EventLog();
   Status LoadMeta(const std::string& dir);
   // The front writer leads: commits a group from the queue head and wakes
-  // its members. Called and returns with *lock held.
-  void LeadGroup(std::unique_lock<std::mutex>* lock);
+  // its members. Called and returns with mu_ held; drops it while writing.
+  void LeadGroup() REQUIRES(mu_);
   // Leader only: writes the group's batches in one WriteBatch. Returns the
   // status of the write itself; per-writer conflicts go into w->status.
-  Status CommitGroup(const std::vector<Writer*>& group, uint64_t* next_seq);
+  Status CommitGroup(const std::vector<Writer*>& group, uint64_t* next_seq) REQUIRES(admin_mu_);
 
   // Background work (event_log_maintenance.cc): purges, resuming writes.
   struct Maintenance;
@@ -227,7 +226,7 @@ class EventLog {
   // Adds [begin, end] of `family` to the next purge (merged with what is
   // there) and starts its delay if none is running.
   void SchedulePurge(Family family, KeyRange range);
-  Status RunPurge();
+  Status RunPurge() EXCLUDES(purge_mu_);
   // While read-only: DB::Resume(), and whether writes go through again.
   void TryResume();
   // IOError naming RocksDB's error while writes are stopped, else OK.
@@ -238,18 +237,18 @@ class EventLog {
   KeyRange Around(Family family, const std::string& lo, const std::string& hi) const;
 
   std::unique_ptr<Maintenance> maintenance_;  // stopped before the database closes
-  std::mutex purge_mu_;                       // one purge at a time
+  Mutex purge_mu_;                            // one purge at a time
   std::unique_ptr<Impl> impl_;
   EventLogOptions options_;
 
   // Group commit queue. mu_ guards writers_ and next_seq_; the leader drops
   // it while writing so followers can queue.
-  mutable std::mutex mu_;
-  std::deque<Writer*> writers_;  // GUARDED_BY(mu_)
-  uint64_t next_seq_ = 1;        // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::deque<Writer*> writers_ GUARDED_BY(mu_);
+  uint64_t next_seq_ GUARDED_BY(mu_) = 1;
   // Serialises DeleteUser/PutSnapshot with group commits so a deletion
   // cannot interleave with an append that reads the same dedup keys.
-  std::mutex admin_mu_;
+  Mutex admin_mu_;
 };
 
 }  // namespace streamrec::storage

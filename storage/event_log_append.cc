@@ -14,7 +14,7 @@ struct EventLog::Writer {
   AppendResult result;
   bool done = false;
   size_t slot = 0;  // index in AppendBatches' results
-  std::condition_variable cv;
+  CondVar cv;       // waited on with mu_
 };
 
 namespace {
@@ -55,22 +55,22 @@ std::vector<StatusOr<AppendResult>> EventLog::AppendBatches(
     mine.back()->slot = out.size() - 1;
   }
   if (mine.empty()) return out;
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (const auto& w : mine) writers_.push_back(w.get());
   // Queued in order, so each of ours reaches the front after the previous
   // one; whoever is at the front leads a group that may take the rest.
   for (const auto& w : mine) {
-    while (!w->done && w.get() != writers_.front()) w->cv.wait(lock);
-    if (!w->done) LeadGroup(&lock);
+    while (!w->done && w.get() != writers_.front()) w->cv.Wait(&mu_);
+    if (!w->done) LeadGroup();
   }
-  lock.unlock();
+  lock.Unlock();
   for (const auto& w : mine) {
     out[w->slot] = w->status.ok() ? StatusOr<AppendResult>(std::move(w->result)) : w->status;
   }
   return out;
 }
 
-void EventLog::LeadGroup(std::unique_lock<std::mutex>* lock) {
+void EventLog::LeadGroup() {
   // Take queued writers up to the group limit (always the front one).
   std::vector<Writer*> group;
   size_t events = 0;
@@ -80,21 +80,21 @@ void EventLog::LeadGroup(std::unique_lock<std::mutex>* lock) {
     events += x->batch.size();
   }
   uint64_t next = next_seq_;
-  lock->unlock();
+  mu_.Unlock();
   Status write_status;
   {
-    std::lock_guard<std::mutex> admin(admin_mu_);
+    MutexLock admin(&admin_mu_);
     write_status = CommitGroup(group, &next);
   }
-  lock->lock();
+  mu_.Lock();
   if (write_status.ok()) next_seq_ = next;
   for (Writer* x : group) {
     writers_.pop_front();
     if (!write_status.ok() && x->status.ok()) x->status = write_status;
     x->done = true;
-    x->cv.notify_one();
+    x->cv.Signal();
   }
-  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  if (!writers_.empty()) writers_.front()->cv.Signal();
 }
 
 Status EventLog::CommitGroup(const std::vector<Writer*>& group, uint64_t* next_seq) {

@@ -21,11 +21,11 @@ using Clock = std::chrono::steady_clock;
 
 void HealthListener::OnBackgroundError(rocksdb::BackgroundErrorReason, rocksdb::Status* bg_error) {
   if (bg_error == nullptr || bg_error->ok()) return;
-  std::lock_guard<std::mutex> lock(state_->mu);
+  MutexLock lock(&state_->mu);
   if (!state_->health.read_only) ++state_->health.errors;
   state_->health.read_only = true;
   state_->health.reason = bg_error->ToString();
-  state_->cv.notify_all();
+  state_->cv.SignalAll();
 }
 
 void HealthListener::OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
@@ -39,7 +39,7 @@ void HealthListener::OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksd
 
 void HealthListener::OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) {
   if (!info.new_bg_error.ok()) return;
-  std::lock_guard<std::mutex> lock(state_->mu);
+  MutexLock lock(&state_->mu);
   if (state_->health.read_only) ++state_->health.resumed;
   state_->health.read_only = false;
   state_->health.reason.clear();
@@ -53,10 +53,10 @@ void EventLog::StartMaintenance() {
 void EventLog::StopMaintenance() {
   if (!maintenance_ || !maintenance_->thread.joinable()) return;
   {
-    std::lock_guard<std::mutex> lock(maintenance_->state->mu);
+    MutexLock lock(&maintenance_->state->mu);
     maintenance_->state->stopping = true;
   }
-  maintenance_->state->cv.notify_all();
+  maintenance_->state->cv.SignalAll();
   maintenance_->thread.join();
   // A purge still pending runs now, so that a delete just before shutdown
   // does not leave its bytes behind until the next one.
@@ -70,7 +70,7 @@ void EventLog::MaintenanceLoop() {
   HealthState& st = *maintenance_->state;
   const auto resume_every = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(options_.resume_interval_seconds));
-  std::unique_lock<std::mutex> lock(st.mu);
+  MutexLock lock(&st.mu);
   while (!st.stopping) {
     Clock::time_point wake = Clock::now() + std::chrono::seconds(1);
     if (st.purge_due) wake = std::min(wake, *st.purge_due);
@@ -78,21 +78,22 @@ void EventLog::MaintenanceLoop() {
     // Not woken by the error itself (only by a stop or a sooner purge):
     // RocksDB reports it (OnBackgroundError) before it marks the database
     // stopped, and a Resume() in between finds nothing to do.
-    st.cv.wait_until(lock, wake,
-                     [&] { return st.stopping || (st.purge_due && *st.purge_due < wake); });
+    while (!st.stopping && !(st.purge_due && *st.purge_due < wake)) {
+      if (!st.cv.WaitUntil(&st.mu, wake)) break;  // `wake` has passed
+    }
     if (st.stopping) break;
     if (st.health.read_only) {
-      lock.unlock();
+      lock.Unlock();
       TryResume();
-      lock.lock();
+      lock.Lock();
       continue;  // a due purge waits for writes to be back
     }
     if (st.purge_due && Clock::now() >= *st.purge_due) {
-      lock.unlock();
+      lock.Unlock();
       // Failures are kept in health().last_purge_error; a purge that fails
       // because writes stopped is rescheduled.
       (void)RunPurge();
-      lock.lock();
+      lock.Lock();
     }
   }
 }
@@ -109,7 +110,7 @@ void EventLog::TryResume() {
   wo.sync = true;
   if (!impl_->db->Put(wo, impl_->meta, "probe", "").ok()) return;
   HealthState& st = *maintenance_->state;
-  std::lock_guard<std::mutex> lock(st.mu);
+  MutexLock lock(&st.mu);
   if (!st.health.read_only) return;
   ++st.health.resumed;
   st.health.read_only = false;
@@ -118,7 +119,7 @@ void EventLog::TryResume() {
 
 void EventLog::SchedulePurge(Family family, KeyRange range) {
   HealthState& st = *maintenance_->state;
-  std::lock_guard<std::mutex> lock(st.mu);
+  MutexLock lock(&st.mu);
   auto [it, added] = st.ranges.emplace(impl_->handle(family), range);
   if (!added) {
     KeyRange& r = it->second;
@@ -130,21 +131,21 @@ void EventLog::SchedulePurge(Family family, KeyRange range) {
     st.purge_due = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                       std::chrono::duration<double>(options_.purge_delay_seconds));
   }
-  st.cv.notify_all();
+  st.cv.SignalAll();
 }
 
 Status EventLog::RunPurge() {
   HealthState& st = *maintenance_->state;
   std::map<rocksdb::ColumnFamilyHandle*, KeyRange> ranges;
   {
-    std::lock_guard<std::mutex> lock(st.mu);
+    MutexLock lock(&st.mu);
     ranges.swap(st.ranges);
     st.purge_due.reset();
   }
   if (ranges.empty()) return Status::OK();
-  std::lock_guard<std::mutex> purge(purge_mu_);
+  MutexLock purge(&purge_mu_);
   auto finish = [&](Status s) {
-    std::lock_guard<std::mutex> lock(st.mu);
+    MutexLock lock(&st.mu);
     if (!s.ok() && st.health.read_only) {
       // Writes stopped meanwhile: try again once they resume.
       for (auto& [cf, r] : ranges) st.ranges.emplace(cf, r);
@@ -186,17 +187,17 @@ Status EventLog::RunPurge() {
 }
 
 StoreHealth EventLog::health() const {
-  std::lock_guard<std::mutex> lock(maintenance_->state->mu);
+  MutexLock lock(&maintenance_->state->mu);
   return maintenance_->state->health;
 }
 
 Status EventLog::CheckWritable() const {
-  std::lock_guard<std::mutex> lock(maintenance_->state->mu);
-  const StoreHealth& h = maintenance_->state->health;
-  if (!h.read_only) return Status::OK();
+  HealthState& st = *maintenance_->state;
+  MutexLock lock(&st.mu);
+  if (!st.health.read_only) return Status::OK();
   return Status::IOError(fmt::format(
       "the store is read-only until the disk error clears (writes resume by themselves): {}",
-      h.reason));
+      st.health.reason));
 }
 
 KeyRange EventLog::Around(Family family, const std::string& lo, const std::string& hi) const {

@@ -55,7 +55,7 @@ Status EventLog::Scan(uint64_t from, uint64_t to,
 
 Status EventLog::PutSnapshot(uint64_t seq, std::string_view blob) {
   STREAMREC_RETURN_IF_ERROR(CheckWritable());
-  std::lock_guard<std::mutex> admin(admin_mu_);
+  MutexLock admin(&admin_mu_);
   rocksdb::WriteBatch wb;
   wb.Put(impl_->model, SeqKey(seq), rocksdb::Slice(blob.data(), blob.size()));
   // Keep the newest snapshots_to_keep (counting this one).
@@ -157,7 +157,7 @@ StatusOr<std::string> EventLog::GetSnapshot(uint64_t seq) const {
 StatusOr<uint64_t> EventLog::DeleteUser(std::string_view user,
                                         std::vector<StoredEvent>* removed_events) {
   STREAMREC_RETURN_IF_ERROR(CheckWritable());
-  std::lock_guard<std::mutex> admin(admin_mu_);
+  MutexLock admin(&admin_mu_);
   rocksdb::WriteBatch wb;
   uint64_t removed = 0;
   // What the purge must compact (the seqs and event_ids the user had).
@@ -215,7 +215,7 @@ StatusOr<uint64_t> EventLog::DeleteUser(std::string_view user,
 
 Status EventLog::DropSnapshots() {
   STREAMREC_RETURN_IF_ERROR(CheckWritable());
-  std::lock_guard<std::mutex> admin(admin_mu_);
+  MutexLock admin(&admin_mu_);
   rocksdb::WriteBatch wb;
   std::unique_ptr<rocksdb::Iterator> snaps(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->model));
