@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "engine/core/mutex.h"
-#include "engine/status.h"
+#include "engine/core/status.h"
 #include "storage/event_codec.h"
 
 namespace streamrec::storage {

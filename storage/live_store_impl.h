@@ -13,7 +13,7 @@
 #include <variant>
 
 #include "engine/core/mutex.h"
-#include "engine/drift.h"
+#include "engine/live/drift.h"
 #include "storage/live_drift.h"
 #include "storage/live_store.h"
 

@@ -11,10 +11,10 @@
 #include <iostream>
 #include <numeric>
 
-#include "engine/online_learner.h"
-#include "engine/random.h"
-#include "engine/recommender.h"
-#include "engine/topn.h"
+#include "engine/core/random.h"
+#include "engine/live/recommender.h"
+#include "engine/model/topn.h"
+#include "engine/online/online_learner.h"
 #include "tools/bench_http.h"
 #include "tools/bench_storage.h"
 #include "tools/commands.h"
@@ -53,7 +53,7 @@ double MeasureReadBandwidth(size_t bytes) {
 
 int BenchLearner(uint64_t events, uint32_t users, uint32_t items, int rank, uint64_t seed) {
   engine::SplitMix64 rng(seed);
-  std::vector<engine::Interaction> xs(events);
+  std::vector<engine::IndexedEvent> xs(events);
   const engine::EventTypes types = engine::EventTypes::Defaults();
   const engine::EventTypeId rating = *types.Find("rating");
   for (uint64_t n = 0; n < events; ++n) {

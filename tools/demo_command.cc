@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "engine/recommender.h"
+#include "engine/live/recommender.h"
 #include "tools/commands.h"
 #include "tools/config.h"
 #include "tools/dataset.h"

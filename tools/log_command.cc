@@ -7,7 +7,7 @@
 #include <cmath>
 #include <iostream>
 
-#include "engine/metrics.h"
+#include "engine/eval/metrics.h"
 #include "storage/event_log.h"
 #include "storage/recovery.h"
 #include "storage/verify.h"

@@ -12,7 +12,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "engine/evaluation.h"
+#include "engine/eval/evaluation.h"
 #include "storage/event_log.h"
 #include "storage/recovery.h"
 #include "tools/commands.h"
