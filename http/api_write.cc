@@ -50,13 +50,12 @@ void PostEvents(Call& c) {
   opts.max_events = c.options->max_batch_events;
   opts.max_json_depth = c.options->max_json_depth;
   opts.now_ms = NowMs();
-  opts.max_future_skew_ms = c.options->max_future_skew_seconds < 0
-                                ? -1
-                                : c.options->max_future_skew_seconds * 1000;
+  opts.max_future_skew_ms =
+      c.options->max_future_skew_seconds < 0 ? -1 : c.options->max_future_skew_seconds * 1000;
   opts.max_past_age_ms = c.options->max_past_age_seconds * 1000;
   opts.max_id_length = c.options->max_id_length;
   std::vector<size_t> lines;  // NDJSON: each event's line, for messages
-  StatusOr<std::vector<storage::NewEvent>> events =
+  StatusOr<std::vector<storage::StoredEvent>> events =
       ParseEvents(c.req->body(), *format, opts, &lines);
   if (!events.ok()) {
     if (events.status().code() == StatusCode::kResourceExhausted) {
@@ -66,20 +65,19 @@ void PostEvents(Call& c) {
     }
     return;
   }
-  c.store->IngestAsync(std::move(*events), [reply = c.reply, metrics = c.metrics,
-                                            lines = std::move(lines)](
-                                               StatusOr<storage::AppendResult> r) {
-                         if (!r.ok()) {
-                           reply.StoreError(
-                               Status(r.status().code(), NameLines(r.status().message(), lines)));
-                           return;
-                         }
-                         metrics->RecordEvents(r->accepted, r->duplicates);
-                         reply.Json(status::ok, json::object{{"accepted", r->accepted},
-                                                             {"duplicates", r->duplicates},
-                                                             {"first_seq", r->first_seq},
-                                                             {"last_seq", r->last_seq}});
-                       });
+  c.store->IngestAsync(
+      std::move(*events), [reply = c.reply, metrics = c.metrics,
+                           lines = std::move(lines)](StatusOr<storage::AppendResult> r) {
+        if (!r.ok()) {
+          reply.StoreError(Status(r.status().code(), NameLines(r.status().message(), lines)));
+          return;
+        }
+        metrics->RecordEvents(r->accepted, r->duplicates);
+        reply.Json(status::ok, json::object{{"accepted", r->accepted},
+                                            {"duplicates", r->duplicates},
+                                            {"first_seq", r->first_seq},
+                                            {"last_seq", r->last_seq}});
+      });
 }
 
 void PutItem(Call& c) {

@@ -146,7 +146,7 @@ Status TsField(const json::object& o, const Where& w, const EventParseOptions& o
 }
 
 Status ParseEvent(const json::value& v, const Where& w, const EventParseOptions& opt,
-                  storage::NewEvent* e) {
+                  storage::StoredEvent* e) {
   const json::object* o = v.if_object();
   if (o == nullptr) {
     return Status::InvalidArgument(
@@ -187,7 +187,7 @@ Status TooMany(size_t max_events) {
       fmt::format("too many events in one request: at most {}", max_events));
 }
 
-StatusOr<std::vector<storage::NewEvent>> ParseNdjson(std::string_view body,
+StatusOr<std::vector<storage::StoredEvent>> ParseNdjson(std::string_view body,
                                                      const EventParseOptions& options,
                                                      std::vector<size_t>* lines) {
   // Count first, so an oversized batch is refused before any parsing.
@@ -200,7 +200,7 @@ StatusOr<std::vector<storage::NewEvent>> ParseNdjson(std::string_view body,
   if (count == 0) return Status::InvalidArgument("empty batch: the body holds no events");
   if (count > options.max_events) return TooMany(options.max_events);
 
-  std::vector<storage::NewEvent> events;
+  std::vector<storage::StoredEvent> events;
   events.reserve(count);
   size_t line = 0;
   for (std::string_view rest = body; !rest.empty();) {
@@ -291,7 +291,7 @@ std::optional<EventFormat> EventFormatFor(std::string_view content_type) {
   return std::nullopt;
 }
 
-StatusOr<std::vector<storage::NewEvent>> ParseEvents(std::string_view body, EventFormat format,
+StatusOr<std::vector<storage::StoredEvent>> ParseEvents(std::string_view body, EventFormat format,
                                                      const EventParseOptions& options,
                                                      std::vector<size_t>* lines) {
   if (lines != nullptr) lines->clear();
@@ -301,7 +301,7 @@ StatusOr<std::vector<storage::NewEvent>> ParseEvents(std::string_view body, Even
   }
   StatusOr<json::value> v = ParseJson(body, options.max_json_depth);
   if (!v.ok()) return v.status();
-  std::vector<storage::NewEvent> events;
+  std::vector<storage::StoredEvent> events;
   if (const json::array* a = v->if_array()) {
     if (a->empty()) return Status::InvalidArgument("empty batch: the array holds no events");
     if (a->size() > options.max_events) return TooMany(options.max_events);

@@ -60,9 +60,9 @@ struct EventParseOptions {
 // empty batch; ResourceExhausted (HTTP 413, not 429) for more than
 // max_events. `lines` (optional) gets each event's 1-based line for NDJSON,
 // nothing for JSON.
-StatusOr<std::vector<storage::NewEvent>> ParseEvents(std::string_view body, EventFormat format,
-                                                     const EventParseOptions& options,
-                                                     std::vector<size_t>* lines = nullptr);
+StatusOr<std::vector<storage::StoredEvent>> ParseEvents(std::string_view body, EventFormat format,
+                                                        const EventParseOptions& options,
+                                                        std::vector<size_t>* lines = nullptr);
 
 // A store's message about a batch names events by index ("event 3: ...");
 // for NDJSON (`lines` from ParseEvents, non-empty) it becomes "line 5: ...".

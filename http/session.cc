@@ -3,10 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
-#include <iterator>
-#include <string>
-#include <vector>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
@@ -20,11 +16,15 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <cassert>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <iterator>
 #include <limits>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "http/errors.h"
 
@@ -66,19 +66,19 @@ bool IsBeastHttpError(const error_code& ec) {
 // ---- ServerContext -------------------------------------------------------
 
 bool ServerContext::Register(uint64_t id, const std::shared_ptr<Session>& session) {
-  std::lock_guard<std::mutex> lock(mu);
+  MutexLock lock(&mu);
   if (shutting_down.load(std::memory_order_relaxed)) return false;
   sessions.emplace(id, session);
   return true;
 }
 
 void ServerContext::Unregister(uint64_t id) {
-  std::lock_guard<std::mutex> lock(mu);
+  MutexLock lock(&mu);
   sessions.erase(id);
 }
 
 bool ServerContext::AcquireAddress(const std::string& address) {
-  std::lock_guard<std::mutex> lock(mu);
+  MutexLock lock(&mu);
   auto [it, inserted] = per_address.try_emplace(address, 0);
   if (it->second >= options.max_connections_per_address) return false;
   ++it->second;
@@ -86,7 +86,7 @@ bool ServerContext::AcquireAddress(const std::string& address) {
 }
 
 void ServerContext::ReleaseAddress(const std::string& address) {
-  std::lock_guard<std::mutex> lock(mu);
+  MutexLock lock(&mu);
   const auto it = per_address.find(address);
   if (it == per_address.end()) return;
   if (--it->second == 0) per_address.erase(it);
@@ -111,7 +111,7 @@ void ServerContext::ReleaseBody(size_t bytes) {
 
 std::vector<std::shared_ptr<Session>> ServerContext::BeginShutdown() {
   std::vector<std::shared_ptr<Session>> open;
-  std::lock_guard<std::mutex> lock(mu);
+  MutexLock lock(&mu);
   if (shutting_down.exchange(true)) return open;
   open.reserve(sessions.size());
   for (auto& [id, weak] : sessions) {
@@ -227,9 +227,9 @@ void Session::DoReadHeader() {
   state_ = State::kReading;
   read_deadline_fired_ = false;
   stream_.expires_never();  // read_deadline_ times the request instead
-  read_deadline_.expires_after(Seconds(
-      probe_only_ ? std::min(kProbeReadSeconds, options_.read_timeout_seconds)
-                  : options_.read_timeout_seconds));
+  read_deadline_.expires_after(
+      Seconds(probe_only_ ? std::min(kProbeReadSeconds, options_.read_timeout_seconds)
+                          : options_.read_timeout_seconds));
   read_deadline_.async_wait(
       beast::bind_front_handler(&Session::OnReadDeadline, shared_from_this()));
 

@@ -27,13 +27,13 @@
 #include <boost/beast/http/status.hpp>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "engine/core/mutex.h"
 #include "http/handler.h"
 #include "http/server.h"
 
@@ -73,10 +73,10 @@ struct ServerContext {
   std::atomic<size_t> refused_connections{0};
   std::atomic<size_t> body_bytes_in_flight{0};
 
-  std::mutex mu;
+  Mutex mu;
   // Weak: the registry must not keep a closed connection alive.
-  std::unordered_map<uint64_t, std::weak_ptr<Session>> sessions;  // GUARDED_BY(mu)
-  std::unordered_map<std::string, size_t> per_address;             // GUARDED_BY(mu)
+  std::unordered_map<uint64_t, std::weak_ptr<Session>> sessions GUARDED_BY(mu);
+  std::unordered_map<std::string, size_t> per_address GUARDED_BY(mu);
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -154,9 +154,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool read_deadline_fired_ = false;
   bool linger_ = false;  // drain the connection before closing it
   bool closed_ = false;
-  unsigned version_ = 11;   // of the request being served
-  bool keep_alive_ = true;  // the request allows another after it
-  bool probe_only_ = false;   // Refuse(): serve health probes only
+  unsigned version_ = 11;    // of the request being served
+  bool keep_alive_ = true;   // the request allows another after it
+  bool probe_only_ = false;  // Refuse(): serve health probes only
   std::string refuse_message_;
   // The header of a chunked request as read, before trailers.
   std::optional<RequestHeader> chunked_header_;

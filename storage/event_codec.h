@@ -22,7 +22,8 @@
 
 namespace streamrec::storage {
 
-// One event as the log stores it. `event_id` may be empty (no dedup).
+// One event as the log stores it, and as writers hand it to the log (seq
+// 0: the log assigns it on append). `event_id` may be empty (no dedup).
 struct StoredEvent {
   uint64_t seq = 0;
   std::string event_id;

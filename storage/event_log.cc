@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <unordered_map>
 
+#include "storage/event_log_impl.h"
 #include "storage/event_log_maintenance.h"
 #include "storage/rocks_logger.h"
 #include "storage/rocks_status.h"
@@ -198,15 +199,16 @@ StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
   log->maintenance_ = std::make_unique<Maintenance>();
   db_options.listeners.push_back(std::make_shared<HealthListener>(log->maintenance_->state));
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, cfs, &log->handles_, &raw);
+  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, cfs, &log->impl_->handles, &raw);
   if (!s.ok()) return FromRocks(s, fmt::format("opening '{}'", dir));
-  log->db_.reset(raw);
-  log->events_ = log->handles_[1];
-  log->dedup_ = log->handles_[2];
-  log->user_index_ = log->handles_[3];
-  log->model_ = log->handles_[4];
-  log->catalog_ = log->handles_[5];
-  log->meta_ = log->handles_[6];
+  log->impl_->db.reset(raw);
+  Impl& rocks = *log->impl_;
+  rocks.events = rocks.handle(Family::kEvents);
+  rocks.dedup = rocks.handle(Family::kDedup);
+  rocks.user_index = rocks.handle(Family::kUserIndex);
+  rocks.model = rocks.handle(Family::kModel);
+  rocks.catalog = rocks.handle(Family::kCatalog);
+  rocks.meta = rocks.handle(Family::kMeta);
   STREAMREC_RETURN_IF_ERROR(log->LoadMeta(dir));
   log->StartMaintenance();
   return log;
@@ -214,21 +216,22 @@ StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
 
 Status EventLog::LoadMeta(const std::string& dir) {
   std::string version, next;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, kSchemaKey, &version);
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta, kSchemaKey, &version);
   if (s.IsNotFound()) {
     // A new database, or one that died before its first write finished:
     // either way it must hold no events.
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
+    std::unique_ptr<rocksdb::Iterator> it(
+        impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->events));
     it->SeekToFirst();
     if (it->Valid()) {
       return Status::Corruption(fmt::format("'{}' has events but no schema version", dir));
     }
     rocksdb::WriteBatch wb;
-    wb.Put(meta_, kSchemaKey, std::to_string(kSchemaVersion));
-    wb.Put(meta_, kNextSeqKey, SeqKey(1));
+    wb.Put(impl_->meta, kSchemaKey, std::to_string(kSchemaVersion));
+    wb.Put(impl_->meta, kNextSeqKey, SeqKey(1));
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    return FromRocks(db_->Write(wo, &wb), "initialising the database");
+    return FromRocks(impl_->db->Write(wo, &wb), "initialising the database");
   }
   if (!s.ok()) return FromRocks(s, "reading the schema version");
   uint32_t v = 0;
@@ -242,36 +245,43 @@ Status EventLog::LoadMeta(const std::string& dir) {
         fmt::format("'{}' was written by a newer streamrec (schema {}; this build reads up to {})",
                     dir, v, kSchemaVersion));
   }
-  s = db_->Get(rocksdb::ReadOptions(), meta_, kNextSeqKey, &next);
+  s = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta, kNextSeqKey, &next);
   if (!s.ok()) return FromRocks(s, "reading next_seq");
-  STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(next, &next_seq_));
+  uint64_t next_seq = 0;
+  STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(next, &next_seq));
   // The newest event must lie below next_seq, or acknowledged seqs could be
   // handed out twice.
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->events));
   it->SeekToLast();
   if (it->Valid()) {
     uint64_t last = 0;
     STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(it->key().ToStringView(), &last));
-    if (last >= next_seq_) {
+    if (last >= next_seq) {
       return Status::Corruption(
-          fmt::format("'{}': event {} at or beyond next_seq {}", dir, last, next_seq_));
+          fmt::format("'{}': event {} at or beyond next_seq {}", dir, last, next_seq));
     }
   }
-  return FromRocks(it->status(), "scanning events");
+  STREAMREC_RETURN_IF_ERROR(FromRocks(it->status(), "scanning events"));
+  MutexLock lock(&mu_);  // no other thread has the log yet: for the analysis
+  next_seq_ = next_seq;
+  return Status::OK();
 }
 
+EventLog::EventLog() : impl_(std::make_unique<Impl>()) {}
+
 EventLog::~EventLog() {
-  if (!db_) return;
+  if (!impl_->db) return;
   StopMaintenance();
-  for (auto* h : handles_) {
+  for (auto* h : impl_->handles) {
     // Swallowed on purpose: a destructor cannot report, and Close follows.
-    (void)db_->DestroyColumnFamilyHandle(h);
+    (void)impl_->db->DestroyColumnFamilyHandle(h);
   }
-  (void)db_->Close();
+  (void)impl_->db->Close();
 }
 
 uint64_t EventLog::next_seq() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return next_seq_;
 }
 

@@ -17,14 +17,10 @@
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
-#include <rocksdb/db.h>
-
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -32,6 +28,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/core/mutex.h"
 #include "engine/core/status.h"
 #include "storage/event_codec.h"
 
@@ -93,9 +90,6 @@ struct KeyRange {
   std::optional<std::string> begin, end;
 };
 
-// One event to append (seq is assigned by the log).
-using NewEvent = StoredEvent;
-
 struct AppendResult {
   size_t accepted = 0;    // newly stored
   size_t duplicates = 0;  // event_id already stored with the same payload
@@ -141,13 +135,13 @@ class EventLog {
   // a different payload the whole batch is refused (Conflict, naming the
   // id) and nothing of it is stored. Events must be valid (non-empty user,
   // item, type): InvalidArgument otherwise.
-  StatusOr<AppendResult> Append(std::span<const NewEvent> batch);
+  StatusOr<AppendResult> Append(std::span<const StoredEvent> batch);
   // Appends several batches in one group commit (one WAL write, one fsync
   // in kSync mode), as if each were Append()ed concurrently: each batch is
   // atomic and a conflict or invalid event refuses that batch alone.
   // results[i] is batch i's.
   std::vector<StatusOr<AppendResult>> AppendBatches(
-      std::span<const std::span<const NewEvent>> batches);
+      std::span<const std::span<const StoredEvent>> batches);
 
   // Calls fn for each stored event with from <= seq <= to, in seq order,
   // until fn returns false. Corruption if a record cannot be decoded.
@@ -176,8 +170,7 @@ class EventLog {
   // schedules the purge of those ranges (purge_delay_seconds). Returns the
   // number of events removed; `removed` (optional) gets them, in seq order,
   // for the engine to take back what they added.
-  StatusOr<uint64_t> DeleteUser(std::string_view user,
-                                std::vector<StoredEvent>* removed = nullptr);
+  StatusOr<uint64_t> DeleteUser(std::string_view user, std::vector<StoredEvent>* removed = nullptr);
   // Deletes every snapshot (and schedules their purge): for a snapshot
   // written from a model that had not yet forgotten a deleted user.
   Status DropSnapshots();
@@ -205,61 +198,54 @@ class EventLog {
   StoreHealth health() const;
 
  private:
+  struct Impl;  // the RocksDB handles (event_log_impl.h)
   struct Writer;
   // event_id -> (seq, fingerprint) of ids stored earlier in this group.
   using PendingIds = std::unordered_map<std::string, std::pair<uint64_t, uint64_t>>;
+  // The column families, in the order of Impl::handles (index 0 is
+  // RocksDB's default family, unused).
+  enum class Family { kEvents = 1, kDedup, kUserIndex, kModel, kCatalog, kMeta };
 
-  EventLog() = default;
+  EventLog();
   Status LoadMeta(const std::string& dir);
   // The front writer leads: commits a group from the queue head and wakes
-  // its members. Called and returns with *lock held.
-  void LeadGroup(std::unique_lock<std::mutex>* lock);
+  // its members. Called and returns with mu_ held; drops it while writing.
+  void LeadGroup() REQUIRES(mu_);
   // Leader only: writes the group's batches in one WriteBatch. Returns the
   // status of the write itself; per-writer conflicts go into w->status.
-  Status CommitGroup(const std::vector<Writer*>& group, uint64_t* next_seq);
-  // Resolves w's events against the store and `pending`; on success adds
-  // its puts to wb and advances *next_seq.
-  Status PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatch* wb, PendingIds* pending);
+  Status CommitGroup(const std::vector<Writer*>& group, uint64_t* next_seq) REQUIRES(admin_mu_);
 
   // Background work (event_log_maintenance.cc): purges, resuming writes.
   struct Maintenance;
   void StartMaintenance();
   void StopMaintenance();
   void MaintenanceLoop();
-  // Adds [begin, end] of `cf` to the next purge (merged with what is
+  // Adds [begin, end] of `family` to the next purge (merged with what is
   // there) and starts its delay if none is running.
-  void SchedulePurge(rocksdb::ColumnFamilyHandle* cf, KeyRange range);
-  Status RunPurge();
+  void SchedulePurge(Family family, KeyRange range);
+  Status RunPurge() EXCLUDES(purge_mu_);
   // While read-only: DB::Resume(), and whether writes go through again.
   void TryResume();
   // IOError naming RocksDB's error while writes are stopped, else OK.
   Status CheckWritable() const;
-  // Live keys of `cf` just outside [lo, hi] (open where there is none):
-  // compaction bounds that cover deleted keys without naming them (RocksDB
-  // prints a manual compaction's bounds in its LOG).
-  KeyRange Around(rocksdb::ColumnFamilyHandle* cf, const std::string& lo,
-                  const std::string& hi) const;
+  // Live keys of `family` just outside [lo, hi] (open where there is
+  // none): compaction bounds that cover deleted keys without naming them
+  // (RocksDB prints a manual compaction's bounds in its LOG).
+  KeyRange Around(Family family, const std::string& lo, const std::string& hi) const;
 
-  std::unique_ptr<Maintenance> maintenance_;  // stopped before db_ closes
-  std::mutex purge_mu_;                       // one purge at a time
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed before db_
-  rocksdb::ColumnFamilyHandle* events_ = nullptr;
-  rocksdb::ColumnFamilyHandle* dedup_ = nullptr;
-  rocksdb::ColumnFamilyHandle* user_index_ = nullptr;
-  rocksdb::ColumnFamilyHandle* model_ = nullptr;
-  rocksdb::ColumnFamilyHandle* catalog_ = nullptr;
-  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  std::unique_ptr<Maintenance> maintenance_;  // stopped before the database closes
+  Mutex purge_mu_;                            // one purge at a time
+  std::unique_ptr<Impl> impl_;
   EventLogOptions options_;
 
   // Group commit queue. mu_ guards writers_ and next_seq_; the leader drops
   // it while writing so followers can queue.
-  mutable std::mutex mu_;
-  std::deque<Writer*> writers_;  // GUARDED_BY(mu_)
-  uint64_t next_seq_ = 1;        // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::deque<Writer*> writers_ GUARDED_BY(mu_);
+  uint64_t next_seq_ GUARDED_BY(mu_) = 1;
   // Serialises DeleteUser/PutSnapshot with group commits so a deletion
   // cannot interleave with an append that reads the same dedup keys.
-  std::mutex admin_mu_;
+  Mutex admin_mu_;
 };
 
 }  // namespace streamrec::storage

@@ -3,24 +3,25 @@
 #include <rocksdb/write_batch.h>
 
 #include "storage/event_log.h"
+#include "storage/event_log_impl.h"
 #include "storage/rocks_status.h"
 
 namespace streamrec::storage {
 
 struct EventLog::Writer {
-  std::span<const NewEvent> batch;
+  std::span<const StoredEvent> batch;
   Status status;
   AppendResult result;
   bool done = false;
   size_t slot = 0;  // index in AppendBatches' results
-  std::condition_variable cv;
+  CondVar cv;       // waited on with mu_
 };
 
 namespace {
 
-Status ValidateBatch(std::span<const NewEvent> batch) {
+Status ValidateBatch(std::span<const StoredEvent> batch) {
   for (size_t n = 0; n < batch.size(); ++n) {
-    const NewEvent& e = batch[n];
+    const StoredEvent& e = batch[n];
     if (e.user.empty() || e.item.empty() || e.type.empty()) {
       return Status::InvalidArgument(
           fmt::format("event {}: user, item and type must be non-empty", n));
@@ -34,18 +35,18 @@ Status ValidateBatch(std::span<const NewEvent> batch) {
 
 }  // namespace
 
-StatusOr<AppendResult> EventLog::Append(std::span<const NewEvent> batch) {
-  const std::span<const NewEvent> one[1] = {batch};
+StatusOr<AppendResult> EventLog::Append(std::span<const StoredEvent> batch) {
+  const std::span<const StoredEvent> one[1] = {batch};
   return std::move(AppendBatches(one).front());
 }
 
 std::vector<StatusOr<AppendResult>> EventLog::AppendBatches(
-    std::span<const std::span<const NewEvent>> batches) {
+    std::span<const std::span<const StoredEvent>> batches) {
   std::vector<StatusOr<AppendResult>> out;
   out.reserve(batches.size());
   // Writers hold a condition variable: they stay where they are built.
   std::vector<std::unique_ptr<Writer>> mine;
-  for (std::span<const NewEvent> batch : batches) {
+  for (std::span<const StoredEvent> batch : batches) {
     Status st = ValidateBatch(batch);
     out.emplace_back(st.ok() ? Status::Internal("not written") : st);
     if (!st.ok()) continue;
@@ -54,22 +55,22 @@ std::vector<StatusOr<AppendResult>> EventLog::AppendBatches(
     mine.back()->slot = out.size() - 1;
   }
   if (mine.empty()) return out;
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (const auto& w : mine) writers_.push_back(w.get());
   // Queued in order, so each of ours reaches the front after the previous
   // one; whoever is at the front leads a group that may take the rest.
   for (const auto& w : mine) {
-    while (!w->done && w.get() != writers_.front()) w->cv.wait(lock);
-    if (!w->done) LeadGroup(&lock);
+    while (!w->done && w.get() != writers_.front()) w->cv.Wait(&mu_);
+    if (!w->done) LeadGroup();
   }
-  lock.unlock();
+  lock.Unlock();
   for (const auto& w : mine) {
     out[w->slot] = w->status.ok() ? StatusOr<AppendResult>(std::move(w->result)) : w->status;
   }
   return out;
 }
 
-void EventLog::LeadGroup(std::unique_lock<std::mutex>* lock) {
+void EventLog::LeadGroup() {
   // Take queued writers up to the group limit (always the front one).
   std::vector<Writer*> group;
   size_t events = 0;
@@ -79,21 +80,21 @@ void EventLog::LeadGroup(std::unique_lock<std::mutex>* lock) {
     events += x->batch.size();
   }
   uint64_t next = next_seq_;
-  lock->unlock();
+  mu_.Unlock();
   Status write_status;
   {
-    std::lock_guard<std::mutex> admin(admin_mu_);
+    MutexLock admin(&admin_mu_);
     write_status = CommitGroup(group, &next);
   }
-  lock->lock();
+  mu_.Lock();
   if (write_status.ok()) next_seq_ = next;
   for (Writer* x : group) {
     writers_.pop_front();
     if (!write_status.ok() && x->status.ok()) x->status = write_status;
     x->done = true;
-    x->cv.notify_one();
+    x->cv.Signal();
   }
-  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  if (!writers_.empty()) writers_.front()->cv.Signal();
 }
 
 Status EventLog::CommitGroup(const std::vector<Writer*>& group, uint64_t* next_seq) {
@@ -102,23 +103,23 @@ Status EventLog::CommitGroup(const std::vector<Writer*>& group, uint64_t* next_s
   const uint64_t start = *next_seq;
   for (Writer* w : group) {
     // A conflict refuses that writer's batch alone; the others go on.
-    w->status = PrepareWriter(w, next_seq, &wb, &pending);
+    w->status = impl_->PrepareWriter(w, next_seq, &wb, &pending);
   }
   if (*next_seq == start) return Status::OK();  // nothing new: no write needed
   if (Status st = CheckWritable(); !st.ok()) {
     *next_seq = start;
     return st;
   }
-  wb.Put(meta_, "next_seq", SeqKey(*next_seq));
+  wb.Put(impl_->meta, "next_seq", SeqKey(*next_seq));
   rocksdb::WriteOptions wo;
   wo.sync = options_.durability == Durability::kSync;
-  const Status s = FromRocks(db_->Write(wo, &wb), "writing the event log");
+  const Status s = FromRocks(impl_->db->Write(wo, &wb), "writing the event log");
   if (!s.ok()) *next_seq = start;
   return s;
 }
 
-Status EventLog::PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatch* wb,
-                               PendingIds* pending) {
+Status EventLog::Impl::PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatch* wb,
+                                     PendingIds* pending) const {
   AppendResult& r = w->result;
   r = AppendResult();
   r.seqs.resize(w->batch.size());
@@ -131,7 +132,7 @@ Status EventLog::PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatc
   std::vector<uint64_t> fingerprints(w->batch.size());
   uint64_t seq = *next_seq;
   for (size_t n = 0; n < w->batch.size(); ++n) {
-    const NewEvent& e = w->batch[n];
+    const StoredEvent& e = w->batch[n];
     fingerprints[n] = PayloadFingerprint(e);
     if (e.event_id.empty()) {
       r.seqs[n] = seq++;
@@ -144,7 +145,7 @@ Status EventLog::PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatc
       prior = jt->second;
     } else {
       std::string v;
-      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), dedup_, e.event_id, &v);
+      rocksdb::Status s = db->Get(rocksdb::ReadOptions(), dedup, e.event_id, &v);
       if (s.ok()) {
         uint64_t pseq = 0, pfp = 0;
         STREAMREC_RETURN_IF_ERROR(DecodeDedup(v, &pseq, &pfp));
@@ -181,11 +182,11 @@ Status EventLog::PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatc
       ++r.duplicates;
       continue;
     }
-    const NewEvent& e = w->batch[n];
+    const StoredEvent& e = w->batch[n];
     EncodeEvent(e, &value);
-    wb->Put(events_, SeqKey(r.seqs[n]), value);
-    wb->Put(user_index_, UserIndexKey(e.user, r.seqs[n]), "");
-    if (!e.event_id.empty()) wb->Put(dedup_, e.event_id, EncodeDedup(r.seqs[n], fingerprints[n]));
+    wb->Put(events, SeqKey(r.seqs[n]), value);
+    wb->Put(user_index, UserIndexKey(e.user, r.seqs[n]), "");
+    if (!e.event_id.empty()) wb->Put(dedup, e.event_id, EncodeDedup(r.seqs[n], fingerprints[n]));
     if (r.accepted == 0) r.first_seq = r.seqs[n];
     r.last_seq = r.seqs[n];
     ++r.accepted;

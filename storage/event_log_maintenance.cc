@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "storage/event_log.h"
+#include "storage/event_log_impl.h"
 #include "storage/rocks_status.h"
 
 namespace streamrec::storage {
@@ -20,11 +21,11 @@ using Clock = std::chrono::steady_clock;
 
 void HealthListener::OnBackgroundError(rocksdb::BackgroundErrorReason, rocksdb::Status* bg_error) {
   if (bg_error == nullptr || bg_error->ok()) return;
-  std::lock_guard<std::mutex> lock(state_->mu);
+  MutexLock lock(&state_->mu);
   if (!state_->health.read_only) ++state_->health.errors;
   state_->health.read_only = true;
   state_->health.reason = bg_error->ToString();
-  state_->cv.notify_all();
+  state_->cv.SignalAll();
 }
 
 void HealthListener::OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
@@ -38,7 +39,7 @@ void HealthListener::OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksd
 
 void HealthListener::OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) {
   if (!info.new_bg_error.ok()) return;
-  std::lock_guard<std::mutex> lock(state_->mu);
+  MutexLock lock(&state_->mu);
   if (state_->health.read_only) ++state_->health.resumed;
   state_->health.read_only = false;
   state_->health.reason.clear();
@@ -52,10 +53,10 @@ void EventLog::StartMaintenance() {
 void EventLog::StopMaintenance() {
   if (!maintenance_ || !maintenance_->thread.joinable()) return;
   {
-    std::lock_guard<std::mutex> lock(maintenance_->state->mu);
+    MutexLock lock(&maintenance_->state->mu);
     maintenance_->state->stopping = true;
   }
-  maintenance_->state->cv.notify_all();
+  maintenance_->state->cv.SignalAll();
   maintenance_->thread.join();
   // A purge still pending runs now, so that a delete just before shutdown
   // does not leave its bytes behind until the next one.
@@ -69,7 +70,7 @@ void EventLog::MaintenanceLoop() {
   HealthState& st = *maintenance_->state;
   const auto resume_every = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(options_.resume_interval_seconds));
-  std::unique_lock<std::mutex> lock(st.mu);
+  MutexLock lock(&st.mu);
   while (!st.stopping) {
     Clock::time_point wake = Clock::now() + std::chrono::seconds(1);
     if (st.purge_due) wake = std::min(wake, *st.purge_due);
@@ -77,21 +78,22 @@ void EventLog::MaintenanceLoop() {
     // Not woken by the error itself (only by a stop or a sooner purge):
     // RocksDB reports it (OnBackgroundError) before it marks the database
     // stopped, and a Resume() in between finds nothing to do.
-    st.cv.wait_until(lock, wake,
-                     [&] { return st.stopping || (st.purge_due && *st.purge_due < wake); });
+    while (!st.stopping && !(st.purge_due && *st.purge_due < wake)) {
+      if (!st.cv.WaitUntil(&st.mu, wake)) break;  // `wake` has passed
+    }
     if (st.stopping) break;
     if (st.health.read_only) {
-      lock.unlock();
+      lock.Unlock();
       TryResume();
-      lock.lock();
+      lock.Lock();
       continue;  // a due purge waits for writes to be back
     }
     if (st.purge_due && Clock::now() >= *st.purge_due) {
-      lock.unlock();
+      lock.Unlock();
       // Failures are kept in health().last_purge_error; a purge that fails
       // because writes stopped is rescheduled.
       (void)RunPurge();
-      lock.lock();
+      lock.Lock();
     }
   }
 }
@@ -99,26 +101,26 @@ void EventLog::MaintenanceLoop() {
 void EventLog::TryResume() {
   // Fails (and the log stays read-only) while the disk is still full. A
   // real recovery clears the state through OnErrorRecoveryEnd.
-  if (!db_->Resume().ok()) return;
+  if (!impl_->db->Resume().ok()) return;
   if (CheckWritable().ok()) return;
   // Resume() also answers OK when it finds the database not stopped: a
   // small synced write tells whether writes go through. (A stopped
   // database refuses it without touching its files.)
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  if (!db_->Put(wo, meta_, "probe", "").ok()) return;
+  if (!impl_->db->Put(wo, impl_->meta, "probe", "").ok()) return;
   HealthState& st = *maintenance_->state;
-  std::lock_guard<std::mutex> lock(st.mu);
+  MutexLock lock(&st.mu);
   if (!st.health.read_only) return;
   ++st.health.resumed;
   st.health.read_only = false;
   st.health.reason.clear();
 }
 
-void EventLog::SchedulePurge(rocksdb::ColumnFamilyHandle* cf, KeyRange range) {
+void EventLog::SchedulePurge(Family family, KeyRange range) {
   HealthState& st = *maintenance_->state;
-  std::lock_guard<std::mutex> lock(st.mu);
-  auto [it, added] = st.ranges.emplace(cf, range);
+  MutexLock lock(&st.mu);
+  auto [it, added] = st.ranges.emplace(impl_->handle(family), range);
   if (!added) {
     KeyRange& r = it->second;
     // Merge: the union's bounds (an open bound stays open).
@@ -129,21 +131,21 @@ void EventLog::SchedulePurge(rocksdb::ColumnFamilyHandle* cf, KeyRange range) {
     st.purge_due = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                       std::chrono::duration<double>(options_.purge_delay_seconds));
   }
-  st.cv.notify_all();
+  st.cv.SignalAll();
 }
 
 Status EventLog::RunPurge() {
   HealthState& st = *maintenance_->state;
   std::map<rocksdb::ColumnFamilyHandle*, KeyRange> ranges;
   {
-    std::lock_guard<std::mutex> lock(st.mu);
+    MutexLock lock(&st.mu);
     ranges.swap(st.ranges);
     st.purge_due.reset();
   }
   if (ranges.empty()) return Status::OK();
-  std::lock_guard<std::mutex> purge(purge_mu_);
+  MutexLock purge(&purge_mu_);
   auto finish = [&](Status s) {
-    std::lock_guard<std::mutex> lock(st.mu);
+    MutexLock lock(&st.mu);
     if (!s.ok() && st.health.read_only) {
       // Writes stopped meanwhile: try again once they resume.
       for (auto& [cf, r] : ranges) st.ranges.emplace(cf, r);
@@ -157,7 +159,7 @@ Status EventLog::RunPurge() {
   //    records (and the deletes themselves) become obsolete and are removed.
   rocksdb::FlushOptions fo;
   fo.wait = true;
-  Status s = FromRocks(db_->Flush(fo, handles_), "purge: flushing");
+  Status s = FromRocks(impl_->db->Flush(fo, impl_->handles), "purge: flushing");
   if (!s.ok()) return finish(s);
   // 2. The ranges compacted to the bottom level, where deletes drop what
   //    they cover and then themselves.
@@ -168,7 +170,7 @@ Status EventLog::RunPurge() {
     rocksdb::Slice b, e;
     if (r.begin) b = *r.begin;
     if (r.end) e = *r.end;
-    s = FromRocks(db_->CompactRange(cro, cf, r.begin ? &b : nullptr, r.end ? &e : nullptr),
+    s = FromRocks(impl_->db->CompactRange(cro, cf, r.begin ? &b : nullptr, r.end ? &e : nullptr),
                   "purge: compacting");
     if (!s.ok()) return finish(s);
   }
@@ -178,29 +180,30 @@ Status EventLog::RunPurge() {
   //    which name the purged files' first and last keys, are deleted.
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  s = FromRocks(db_->Put(wo, meta_, "last_purge", SeqKey(next_seq())), "purge: marking");
-  if (s.ok()) s = FromRocks(db_->Flush(fo, meta_), "purge: flushing the marker");
+  s = FromRocks(impl_->db->Put(wo, impl_->meta, "last_purge", SeqKey(next_seq())),
+                "purge: marking");
+  if (s.ok()) s = FromRocks(impl_->db->Flush(fo, impl_->meta), "purge: flushing the marker");
   return finish(s);
 }
 
 StoreHealth EventLog::health() const {
-  std::lock_guard<std::mutex> lock(maintenance_->state->mu);
+  MutexLock lock(&maintenance_->state->mu);
   return maintenance_->state->health;
 }
 
 Status EventLog::CheckWritable() const {
-  std::lock_guard<std::mutex> lock(maintenance_->state->mu);
-  const StoreHealth& h = maintenance_->state->health;
-  if (!h.read_only) return Status::OK();
+  HealthState& st = *maintenance_->state;
+  MutexLock lock(&st.mu);
+  if (!st.health.read_only) return Status::OK();
   return Status::IOError(fmt::format(
       "the store is read-only until the disk error clears (writes resume by themselves): {}",
-      h.reason));
+      st.health.reason));
 }
 
-KeyRange EventLog::Around(rocksdb::ColumnFamilyHandle* cf, const std::string& lo,
-                          const std::string& hi) const {
+KeyRange EventLog::Around(Family family, const std::string& lo, const std::string& hi) const {
   KeyRange r;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf));
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->handle(family)));
   it->SeekForPrev(lo);
   if (it->Valid() && it->key().compare(lo) < 0) r.begin = it->key().ToString();
   it->Seek(hi);

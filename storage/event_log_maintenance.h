@@ -7,13 +7,12 @@
 #include <rocksdb/listener.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <thread>
 
+#include "engine/core/mutex.h"
 #include "storage/event_log.h"
 
 namespace streamrec::storage {
@@ -21,13 +20,13 @@ namespace streamrec::storage {
 // Shared by the EventLog and its listener (which RocksDB may call until
 // the database is closed).
 struct HealthState {
-  std::mutex mu;
-  std::condition_variable cv;                                      // wakes the maintenance thread
-  StoreHealth health;                                              // GUARDED_BY(mu)
-  bool stopping = false;                                           // GUARDED_BY(mu)
-  std::optional<std::chrono::steady_clock::time_point> purge_due;  // GUARDED_BY(mu)
+  Mutex mu;
+  CondVar cv;  // wakes the maintenance thread
+  StoreHealth health GUARDED_BY(mu);
+  bool stopping GUARDED_BY(mu) = false;
+  std::optional<std::chrono::steady_clock::time_point> purge_due GUARDED_BY(mu);
   // Per column family, the range to compact at the next purge.
-  std::map<rocksdb::ColumnFamilyHandle*, KeyRange> ranges;  // GUARDED_BY(mu)
+  std::map<rocksdb::ColumnFamilyHandle*, KeyRange> ranges GUARDED_BY(mu);
 };
 
 // Marks the log read-only when RocksDB stops writes and clears it when they

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "storage/event_log.h"
+#include "storage/event_log_impl.h"
 #include "storage/rocks_status.h"
 
 namespace streamrec::storage {
@@ -40,7 +41,7 @@ Status EventLog::Scan(uint64_t from, uint64_t to,
   rocksdb::ReadOptions ro;
   ro.verify_checksums = true;
   ro.readahead_size = 2 << 20;  // replay is a sequential read
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, events_));
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->events));
   StoredEvent e;
   for (it->Seek(SeqKey(from)); it->Valid(); it->Next()) {
     STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(it->key().ToStringView(), &e.seq));
@@ -54,32 +55,34 @@ Status EventLog::Scan(uint64_t from, uint64_t to,
 
 Status EventLog::PutSnapshot(uint64_t seq, std::string_view blob) {
   STREAMREC_RETURN_IF_ERROR(CheckWritable());
-  std::lock_guard<std::mutex> admin(admin_mu_);
+  MutexLock admin(&admin_mu_);
   rocksdb::WriteBatch wb;
-  wb.Put(model_, SeqKey(seq), rocksdb::Slice(blob.data(), blob.size()));
+  wb.Put(impl_->model, SeqKey(seq), rocksdb::Slice(blob.data(), blob.size()));
   // Keep the newest snapshots_to_keep (counting this one).
   std::vector<std::string> keys;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), model_));
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->model));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (it->key().ToStringView() != SeqKey(seq)) keys.push_back(it->key().ToString());
   }
   STREAMREC_RETURN_IF_ERROR(FromRocks(it->status(), "listing snapshots"));
   const size_t keep_old = options_.snapshots_to_keep > 1 ? options_.snapshots_to_keep - 1 : 0;
   size_t pruned = 0;
-  for (; pruned + keep_old < keys.size(); ++pruned) wb.Delete(model_, keys[pruned]);
+  for (; pruned + keep_old < keys.size(); ++pruned) wb.Delete(impl_->model, keys[pruned]);
   std::vector<std::string> kept(keys.begin() + pruned, keys.end());
   kept.push_back(SeqKey(seq));
   std::sort(kept.begin(), kept.end());
-  wb.Put(meta_, kSnapshotSeqsKey, EncodeSeqList(kept));
-  STREAMREC_RETURN_IF_ERROR(FromRocks(db_->Write(SyncedWrite(), &wb), "writing a snapshot"));
+  wb.Put(impl_->meta, kSnapshotSeqsKey, EncodeSeqList(kept));
+  STREAMREC_RETURN_IF_ERROR(FromRocks(impl_->db->Write(SyncedWrite(), &wb), "writing a snapshot"));
   // The pruned snapshots' bytes stay in the table files until a compaction
   // drops them: reclaim them now rather than after the next few.
-  if (pruned > 0) SchedulePurge(model_, {});
+  if (pruned > 0) SchedulePurge(Family::kModel, {});
   return Status::OK();
 }
 
 StatusOr<std::optional<Snapshot>> EventLog::LatestSnapshot() const {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), model_));
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->model));
   it->SeekToLast();
   if (!it->Valid()) {
     STREAMREC_RETURN_IF_ERROR(FromRocks(it->status(), "reading snapshots"));
@@ -95,7 +98,8 @@ std::vector<uint64_t> EventLog::SnapshotSeqs(std::string* problem) const {
   std::set<uint64_t> seqs;
   std::vector<std::string> problems;
   std::string list;
-  rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), meta_, kSnapshotSeqsKey, &list);
+  rocksdb::Status got =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->meta, kSnapshotSeqsKey, &list);
   if (got.ok() && list.size() % 8 == 0) {
     for (size_t at = 0; at < list.size(); at += 8) {
       uint64_t seq = 0;
@@ -117,12 +121,14 @@ std::vector<uint64_t> EventLog::SnapshotSeqs(std::string* problem) const {
     }
     return it->status();
   };
-  std::unique_ptr<rocksdb::Iterator> fwd(db_->NewIterator(rocksdb::ReadOptions(), model_));
+  std::unique_ptr<rocksdb::Iterator> fwd(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->model));
   fwd->SeekToFirst();
   rocksdb::Status s = collect(fwd.get(), /*forward=*/true);
   if (!s.ok()) {
     problems.push_back(fmt::format("listing snapshots: {}", s.ToString()));
-    std::unique_ptr<rocksdb::Iterator> bwd(db_->NewIterator(rocksdb::ReadOptions(), model_));
+    std::unique_ptr<rocksdb::Iterator> bwd(
+        impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->model));
     bwd->SeekToLast();
     // Its error, if any, is the same block's: not repeated.
     (void)collect(bwd.get(), /*forward=*/false);
@@ -140,7 +146,7 @@ StatusOr<std::string> EventLog::GetSnapshot(uint64_t seq) const {
   rocksdb::Slice upper(bound);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, model_));
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->model));
   it->Seek(key);
   const std::string what = fmt::format("reading the snapshot at seq {}", seq);
   STREAMREC_RETURN_IF_ERROR(FromRocks(it->status(), what));
@@ -151,30 +157,31 @@ StatusOr<std::string> EventLog::GetSnapshot(uint64_t seq) const {
 StatusOr<uint64_t> EventLog::DeleteUser(std::string_view user,
                                         std::vector<StoredEvent>* removed_events) {
   STREAMREC_RETURN_IF_ERROR(CheckWritable());
-  std::lock_guard<std::mutex> admin(admin_mu_);
+  MutexLock admin(&admin_mu_);
   rocksdb::WriteBatch wb;
   uint64_t removed = 0;
   // What the purge must compact (the seqs and event_ids the user had).
   uint64_t min_seq = UINT64_MAX, max_seq = 0;
   std::optional<std::string> min_id, max_id;
   const std::string prefix = UserIndexPrefix(user);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), user_index_));
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->user_index));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     const std::string_view key = it->key().ToStringView();
     if (key.size() != prefix.size() + 8) continue;  // a longer user sharing the prefix bytes
     uint64_t seq = 0;
     STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(key.substr(prefix.size()), &seq));
     std::string value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), events_, SeqKey(seq), &value);
+    rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->events, SeqKey(seq), &value);
     if (s.ok()) {
       StoredEvent e;
       STREAMREC_RETURN_IF_ERROR(DecodeEvent(value, &e));
       if (!e.event_id.empty()) {
-        wb.Delete(dedup_, e.event_id);
+        wb.Delete(impl_->dedup, e.event_id);
         if (!min_id || e.event_id < *min_id) min_id = e.event_id;
         if (!max_id || e.event_id > *max_id) max_id = e.event_id;
       }
-      wb.Delete(events_, SeqKey(seq));
+      wb.Delete(impl_->events, SeqKey(seq));
       min_seq = std::min(min_seq, seq);
       max_seq = std::max(max_seq, seq);
       ++removed;
@@ -185,36 +192,39 @@ StatusOr<uint64_t> EventLog::DeleteUser(std::string_view user,
     } else if (!s.IsNotFound()) {
       return FromRocks(s, "reading an event to delete");
     }
-    wb.Delete(user_index_, it->key());
+    wb.Delete(impl_->user_index, it->key());
   }
   STREAMREC_RETURN_IF_ERROR(FromRocks(it->status(), "scanning the user index"));
   if (wb.Count() == 0) return removed;  // nothing of theirs is stored
   // Snapshots embed the user's vector and seen items: drop them all.
-  std::unique_ptr<rocksdb::Iterator> snaps(db_->NewIterator(rocksdb::ReadOptions(), model_));
-  for (snaps->SeekToFirst(); snaps->Valid(); snaps->Next()) wb.Delete(model_, snaps->key());
+  std::unique_ptr<rocksdb::Iterator> snaps(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->model));
+  for (snaps->SeekToFirst(); snaps->Valid(); snaps->Next()) wb.Delete(impl_->model, snaps->key());
   STREAMREC_RETURN_IF_ERROR(FromRocks(snaps->status(), "listing snapshots"));
-  wb.Put(meta_, kSnapshotSeqsKey, "");
-  STREAMREC_RETURN_IF_ERROR(FromRocks(db_->Write(SyncedWrite(), &wb), "deleting a user"));
+  wb.Put(impl_->meta, kSnapshotSeqsKey, "");
+  STREAMREC_RETURN_IF_ERROR(FromRocks(impl_->db->Write(SyncedWrite(), &wb), "deleting a user"));
   // Seq keys name no one: the events' range is given as is. The index and
   // dedup keys may hold the id, so their bounds are the live neighbours.
-  if (removed > 0) SchedulePurge(events_, {SeqKey(min_seq), SeqKey(max_seq)});
-  if (min_id) SchedulePurge(dedup_, Around(dedup_, *min_id, *max_id));
-  SchedulePurge(user_index_, Around(user_index_, prefix, prefix + std::string(8, '\xff')));
-  SchedulePurge(model_, {});
+  if (removed > 0) SchedulePurge(Family::kEvents, {SeqKey(min_seq), SeqKey(max_seq)});
+  if (min_id) SchedulePurge(Family::kDedup, Around(Family::kDedup, *min_id, *max_id));
+  SchedulePurge(Family::kUserIndex,
+                Around(Family::kUserIndex, prefix, prefix + std::string(8, '\xff')));
+  SchedulePurge(Family::kModel, {});
   return removed;
 }
 
 Status EventLog::DropSnapshots() {
   STREAMREC_RETURN_IF_ERROR(CheckWritable());
-  std::lock_guard<std::mutex> admin(admin_mu_);
+  MutexLock admin(&admin_mu_);
   rocksdb::WriteBatch wb;
-  std::unique_ptr<rocksdb::Iterator> snaps(db_->NewIterator(rocksdb::ReadOptions(), model_));
-  for (snaps->SeekToFirst(); snaps->Valid(); snaps->Next()) wb.Delete(model_, snaps->key());
+  std::unique_ptr<rocksdb::Iterator> snaps(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->model));
+  for (snaps->SeekToFirst(); snaps->Valid(); snaps->Next()) wb.Delete(impl_->model, snaps->key());
   STREAMREC_RETURN_IF_ERROR(FromRocks(snaps->status(), "listing snapshots"));
   if (wb.Count() == 0) return Status::OK();
-  wb.Put(meta_, kSnapshotSeqsKey, "");
-  STREAMREC_RETURN_IF_ERROR(FromRocks(db_->Write(SyncedWrite(), &wb), "dropping snapshots"));
-  SchedulePurge(model_, {});
+  wb.Put(impl_->meta, kSnapshotSeqsKey, "");
+  STREAMREC_RETURN_IF_ERROR(FromRocks(impl_->db->Write(SyncedWrite(), &wb), "dropping snapshots"));
+  SchedulePurge(Family::kModel, {});
   return Status::OK();
 }
 
@@ -223,14 +233,15 @@ Status EventLog::PutItem(std::string_view item, const ItemMeta& meta) {
   STREAMREC_RETURN_IF_ERROR(CheckWritable());
   std::string v;
   EncodeItemMeta(meta, &v);
-  return FromRocks(db_->Put(SyncedWrite(), catalog_, rocksdb::Slice(item.data(), item.size()), v),
-                   "writing the catalog");
+  return FromRocks(
+      impl_->db->Put(SyncedWrite(), impl_->catalog, rocksdb::Slice(item.data(), item.size()), v),
+      "writing the catalog");
 }
 
 StatusOr<std::optional<ItemMeta>> EventLog::GetItem(std::string_view item) const {
   std::string v;
-  rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), catalog_, rocksdb::Slice(item.data(), item.size()), &v);
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->catalog,
+                                     rocksdb::Slice(item.data(), item.size()), &v);
   if (s.IsNotFound()) return std::optional<ItemMeta>();
   STREAMREC_RETURN_IF_ERROR(FromRocks(s, "reading the catalog"));
   ItemMeta m;
@@ -240,12 +251,14 @@ StatusOr<std::optional<ItemMeta>> EventLog::GetItem(std::string_view item) const
 
 Status EventLog::DeleteItem(std::string_view item) {
   STREAMREC_RETURN_IF_ERROR(CheckWritable());
-  return FromRocks(db_->Delete(SyncedWrite(), catalog_, rocksdb::Slice(item.data(), item.size())),
-                   "deleting from the catalog");
+  return FromRocks(
+      impl_->db->Delete(SyncedWrite(), impl_->catalog, rocksdb::Slice(item.data(), item.size())),
+      "deleting from the catalog");
 }
 
 Status EventLog::ScanItems(const std::function<bool(std::string_view, const ItemMeta&)>& fn) const {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), catalog_));
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->catalog));
   ItemMeta m;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     STREAMREC_RETURN_IF_ERROR(DecodeItemMeta(it->value().ToStringView(), &m));
@@ -257,7 +270,8 @@ Status EventLog::ScanItems(const std::function<bool(std::string_view, const Item
 StatusOr<LogStats> EventLog::Stats() const {
   LogStats st;
   st.next_seq = next_seq();
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->events));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     uint64_t seq = 0;
     STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(it->key().ToStringView(), &seq));
@@ -266,20 +280,22 @@ StatusOr<LogStats> EventLog::Stats() const {
     ++st.events;
   }
   STREAMREC_RETURN_IF_ERROR(FromRocks(it->status(), "counting events"));
-  std::unique_ptr<rocksdb::Iterator> snaps(db_->NewIterator(rocksdb::ReadOptions(), model_));
+  std::unique_ptr<rocksdb::Iterator> snaps(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->model));
   for (snaps->SeekToFirst(); snaps->Valid(); snaps->Next()) {
     ++st.snapshots;
     STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(snaps->key().ToStringView(), &st.snapshot_seq));
   }
-  std::unique_ptr<rocksdb::Iterator> cat(db_->NewIterator(rocksdb::ReadOptions(), catalog_));
+  std::unique_ptr<rocksdb::Iterator> cat(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->catalog));
   for (cat->SeekToFirst(); cat->Valid(); cat->Next()) ++st.catalog_items;
   uint64_t sst = 0, wal = 0;
-  for (auto* h : handles_) {
+  for (auto* h : impl_->handles) {
     uint64_t v = 0;
-    if (db_->GetIntProperty(h, "rocksdb.total-sst-files-size", &v)) sst += v;
+    if (impl_->db->GetIntProperty(h, "rocksdb.total-sst-files-size", &v)) sst += v;
   }
   rocksdb::VectorLogPtr logs;
-  if (db_->GetSortedWalFiles(logs).ok()) {
+  if (impl_->db->GetSortedWalFiles(logs).ok()) {
     for (const auto& l : logs) wal += l->SizeFileBytes();
   }
   st.disk_bytes = sst + wal;
@@ -287,18 +303,19 @@ StatusOr<LogStats> EventLog::Stats() const {
 }
 
 Status EventLog::VerifyChecksums() const {
-  return FromRocks(db_->VerifyChecksum(), "verifying table checksums");
+  return FromRocks(impl_->db->VerifyChecksum(), "verifying table checksums");
 }
 
 Status EventLog::VerifyIndexes() const {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), dedup_));
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->dedup));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     uint64_t seq = 0, fingerprint = 0;
     Status st = DecodeDedup(it->value().ToStringView(), &seq, &fingerprint);
     if (!st.ok()) return Status::Corruption(fmt::format("dedup entry: {}", st.message()));
   }
   STREAMREC_RETURN_IF_ERROR(FromRocks(it->status(), "scanning the dedup index"));
-  it.reset(db_->NewIterator(rocksdb::ReadOptions(), user_index_));
+  it.reset(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->user_index));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const std::string_view key = it->key().ToStringView();
     uint64_t seq = 0;
@@ -313,8 +330,8 @@ Status EventLog::Flush() {
   STREAMREC_RETURN_IF_ERROR(CheckWritable());
   rocksdb::FlushOptions fo;
   fo.wait = true;
-  STREAMREC_RETURN_IF_ERROR(FromRocks(db_->Flush(fo, handles_), "flushing"));
-  return FromRocks(db_->FlushWAL(/*sync=*/true), "syncing the WAL");
+  STREAMREC_RETURN_IF_ERROR(FromRocks(impl_->db->Flush(fo, impl_->handles), "flushing"));
+  return FromRocks(impl_->db->FlushWAL(/*sync=*/true), "syncing the WAL");
 }
 
 }  // namespace streamrec::storage

@@ -8,7 +8,9 @@
 namespace streamrec::storage {
 
 IdAdmission::IdAdmission(IdLimits limits, Clock::time_point now)
-    : limits_(limits), tokens_(static_cast<double>(limits.max_new_ids_per_second)), refilled_(now) {}
+    : limits_(limits),
+      tokens_(static_cast<double>(limits.max_new_ids_per_second)),
+      refilled_(now) {}
 
 void IdAdmission::Refill(Clock::time_point now) {
   if (limits_.max_new_ids_per_second == 0 || now <= refilled_) return;
@@ -18,15 +20,16 @@ void IdAdmission::Refill(Clock::time_point now) {
   refilled_ = now;
 }
 
-Status IdAdmission::Admit(const std::vector<NewEvent>& batch, const engine::Recommender& published,
-                          Clock::time_point now, Ticket* ticket) {
+Status IdAdmission::Admit(const std::vector<StoredEvent>& batch,
+                          const engine::Recommender& published, Clock::time_point now,
+                          Ticket* ticket) {
   ticket->users.clear();
   ticket->items.clear();
   if (!limits_.any()) return Status::OK();
   // The batch's distinct ids that neither the model nor an earlier batch
   // on its way there has.
   std::unordered_set<std::string_view> seen_users, seen_items;
-  for (const NewEvent& e : batch) {
+  for (const StoredEvent& e : batch) {
     if (seen_users.insert(e.user).second && !published.users().Find(e.user) &&
         !pending_users_.contains(e.user)) {
       ticket->users.push_back(e.user);
@@ -45,34 +48,34 @@ Status IdAdmission::Admit(const std::vector<NewEvent>& batch, const engine::Reco
   };
   if (new_ids == 0) return Status::OK();
   if (limits_.max_new_ids_per_request && new_ids > limits_.max_new_ids_per_request) {
-    return refuse(Status::InvalidArgument(fmt::format(
-        "the batch brings {} new ids ({} users, {} items); at most {} per request "
-        "([limits] max_new_ids_per_request): send it in smaller batches",
-        new_ids, new_users, new_items, limits_.max_new_ids_per_request)));
+    return refuse(Status::InvalidArgument(
+        fmt::format("the batch brings {} new ids ({} users, {} items); at most {} per request "
+                    "([limits] max_new_ids_per_request): send it in smaller batches",
+                    new_ids, new_users, new_items, limits_.max_new_ids_per_request)));
   }
   const uint64_t users_now = published.users().live() + pending_users_.size();
   if (limits_.max_users && new_users > 0 && users_now + new_users > limits_.max_users) {
-    return refuse(Status::CapacityExceeded(fmt::format(
-        "the server holds {} users and the batch brings {} new ones; at most {} "
-        "([limits] max_users): forget users or raise the limit",
-        users_now, new_users, limits_.max_users)));
+    return refuse(Status::CapacityExceeded(
+        fmt::format("the server holds {} users and the batch brings {} new ones; at most {} "
+                    "([limits] max_users): forget users or raise the limit",
+                    users_now, new_users, limits_.max_users)));
   }
   const uint64_t items_now = published.items().live() + pending_items_.size();
   if (limits_.max_items && new_items > 0 && items_now + new_items > limits_.max_items) {
-    return refuse(Status::CapacityExceeded(fmt::format(
-        "the server holds {} items and the batch brings {} new ones; at most {} "
-        "([limits] max_items): raise the limit",
-        items_now, new_items, limits_.max_items)));
+    return refuse(Status::CapacityExceeded(
+        fmt::format("the server holds {} items and the batch brings {} new ones; at most {} "
+                    "([limits] max_items): raise the limit",
+                    items_now, new_items, limits_.max_items)));
   }
   if (limits_.max_new_ids_per_second) {
     Refill(now);
     if (static_cast<double>(new_ids) > tokens_) {
       // Within max_new_ids_per_request <= a full bucket, so one second
       // from now it fits (unless others take the tokens first).
-      return refuse(Status::ResourceExhausted(fmt::format(
-          "too many new user and item ids: the batch brings {}, at most {} per second "
-          "([limits] max_new_ids_per_second); retry shortly",
-          new_ids, limits_.max_new_ids_per_second)));
+      return refuse(Status::ResourceExhausted(
+          fmt::format("too many new user and item ids: the batch brings {}, at most {} per second "
+                      "([limits] max_new_ids_per_second); retry shortly",
+                      new_ids, limits_.max_new_ids_per_second)));
     }
     tokens_ -= static_cast<double>(new_ids);
   }

@@ -58,7 +58,7 @@ class IdAdmission {
   // (`published`, with every event up to `applied_seq` in it). On OK the
   // ids are held as admitted (in *ticket) until Commit or Rollback; on
   // refusal nothing changes. Call Prune first.
-  Status Admit(const std::vector<NewEvent>& batch, const engine::Recommender& published,
+  Status Admit(const std::vector<StoredEvent>& batch, const engine::Recommender& published,
                Clock::time_point now, Ticket* ticket);
   // The batch is in the log; its newest event has seq `last_seq`: its ids
   // are held until Prune sees the model past it.

@@ -70,9 +70,12 @@ StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
   impl->validator = std::make_unique<engine::Recommender>(engine, std::move(types));
   if (options.ids.any()) impl->admission = std::make_unique<IdAdmission>(options.ids);
   impl->recovery = *recovered;
-  impl->snapshot_seq = recovered->snapshot_seq;
-  impl->have_snapshot = recovered->snapshot_seq > 0;
-  impl->snapshot_time = std::chrono::steady_clock::now();
+  {
+    MutexLock lock(&impl->status_mu);  // no thread runs yet: for the analysis
+    impl->snapshot_seq = recovered->snapshot_seq;
+    impl->have_snapshot = recovered->snapshot_seq > 0;
+    impl->snapshot_time = std::chrono::steady_clock::now();
+  }
   if (options.drift.enabled) {
     impl->drift = std::make_unique<LiveDrift>(options.drift, impl->types.get());
     // Drift is a diagnostic: a record it cannot read must not keep the
@@ -96,12 +99,12 @@ LiveStore::~LiveStore() {
   (void)Close();
 }
 
-Status LiveStore::Validate(const std::vector<NewEvent>& batch) const {
+Status LiveStore::Validate(const std::vector<StoredEvent>& batch) const {
   if (batch.empty()) return Status::InvalidArgument("the batch holds no events");
   return ValidateEvents(*impl_->validator, batch);
 }
 
-void LiveStore::IngestAsync(std::vector<NewEvent> batch, IngestCallback done) {
+void LiveStore::IngestAsync(std::vector<StoredEvent> batch, IngestCallback done) {
   if (impl_->closed.load()) {
     done(Status::FailedPrecondition("the store is shutting down"));
     return;
@@ -140,7 +143,7 @@ T Wait(Start&& start) {
 
 }  // namespace
 
-StatusOr<AppendResult> LiveStore::Ingest(std::vector<NewEvent> batch) {
+StatusOr<AppendResult> LiveStore::Ingest(std::vector<StoredEvent> batch) {
   return Wait<StatusOr<AppendResult>>(
       [&](IngestCallback cb) { IngestAsync(std::move(batch), std::move(cb)); });
 }
@@ -203,7 +206,7 @@ Status CheckRetrainAlgorithm(engine::Objective objective, engine::Algorithm algo
 
 Status LiveStore::Retrain() {
   // Close() joins the retrain thread under this lock: none may start after.
-  std::lock_guard<std::mutex> close_lock(impl_->close_mu);
+  MutexLock close_lock(&impl_->close_mu);
   if (impl_->closed.load()) return Status::FailedPrecondition("the store is shutting down");
   STREAMREC_RETURN_IF_ERROR(
       CheckRetrainAlgorithm(impl_->engine_options.objective, impl_->options.training.algorithm));
@@ -217,7 +220,7 @@ Status LiveStore::Retrain() {
   std::vector<std::string> users, items;
   impl_->ReadIds(&through, &users, &items, &epoch);
   {
-    std::lock_guard<std::mutex> lock(impl_->status_mu);
+    MutexLock lock(&impl_->status_mu);
     impl_->retrain.state = RetrainState::kRunning;
     impl_->retrain.error.clear();
     impl_->retrain.runs++;
@@ -252,7 +255,7 @@ LiveStatus LiveStore::status() const {
   s.pending_events = impl_->pending_events.load();
   s.store = impl_->log->health();
   s.closed = impl_->closed.load();
-  std::lock_guard<std::mutex> lock(impl_->status_mu);
+  MutexLock lock(&impl_->status_mu);
   s.snapshot_seq = impl_->snapshot_seq;
   if (impl_->have_snapshot) {
     s.snapshot_age_seconds =
@@ -273,7 +276,7 @@ LiveStatus LiveStore::status() const {
 }
 
 Status LiveStore::Close() {
-  std::lock_guard<std::mutex> lock(impl_->close_mu);
+  MutexLock lock(&impl_->close_mu);
   if (impl_->closed.exchange(true)) return impl_->close_status;
   // A running retrain finishes and queues its install before the model
   // thread stops, so its work is not lost.
@@ -288,7 +291,7 @@ Status LiveStore::Close() {
   Status flush = impl_->log->Flush();
   if (st.ok()) st = flush;
   if (st.ok()) {
-    std::lock_guard<std::mutex> s(impl_->status_mu);
+    MutexLock s(&impl_->status_mu);
     if (!impl_->last_error.empty()) st = Status::Internal(impl_->last_error);
   }
   impl_->close_status = st;

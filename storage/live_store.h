@@ -1,4 +1,4 @@
-// LiveStore: the server's database. A ModelStore made concurrent: many
+// LiveStore: the server's database, and the one ingest path: many
 // threads ingest, many threads read, and neither ever waits for the other.
 //
 //   IngestAsync ─► log thread: one group write per wake-up (one fsync for
@@ -34,14 +34,14 @@
 #include "storage/event_log.h"
 #include "storage/id_admission.h"
 #include "storage/live_drift.h"
-#include "storage/model_store.h"
 #include "storage/recovery.h"
+#include "storage/storage_options.h"
 
 namespace streamrec::storage {
 
 struct LiveStoreOptions {
-  // Durability, snapshot policy and snapshots kept (as for ModelStore).
-  ModelStoreOptions store;
+  // Durability, snapshot policy and snapshots kept ([storage]).
+  StorageOptions store;
   // Events accepted but not yet acknowledged, across all callers. Beyond
   // it IngestAsync fails fast with ResourceExhausted (HTTP 429) instead of
   // queueing without bound: a slow disk then pushes back on clients rather
@@ -137,7 +137,7 @@ class LiveStore {
   // Checks a batch against the engine's rules without storing it:
   // InvalidArgument naming the first bad event ("event 3: unknown type
   // 'clik' (known: ...)"). Cheap and pure; IngestAsync calls it too.
-  Status Validate(const std::vector<NewEvent>& batch) const;
+  Status Validate(const std::vector<StoredEvent>& batch) const;
 
   // Validates, appends durably, applies, publishes; then `done` gets the
   // seqs (see EventLog::Append: duplicates, Conflict). Errors:
@@ -146,9 +146,9 @@ class LiveStore {
   // pending), FailedPrecondition (closed), IOError (the log cannot write;
   // nothing stored). `done` may run before IngestAsync returns (errors
   // found up front).
-  void IngestAsync(std::vector<NewEvent> batch, IngestCallback done);
+  void IngestAsync(std::vector<StoredEvent> batch, IngestCallback done);
   // Blocking form, for tools and tests.
-  StatusOr<AppendResult> Ingest(std::vector<NewEvent> batch);
+  StatusOr<AppendResult> Ingest(std::vector<StoredEvent> batch);
 
   // Calls fn(const Replica&) on the published engine; wait-free.
   template <typename Fn>

@@ -5,15 +5,14 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <variant>
 
+#include "engine/core/mutex.h"
 #include "engine/live/drift.h"
 #include "storage/live_drift.h"
 #include "storage/live_store.h"
@@ -22,7 +21,7 @@ namespace streamrec::storage {
 
 // Work for the log thread, in arrival order.
 struct AppendJob {
-  std::vector<NewEvent> events;
+  std::vector<StoredEvent> events;
   LiveStore::IngestCallback done;
 };
 struct ForgetJob {
@@ -43,13 +42,13 @@ using LogJob = std::variant<AppendJob, ForgetJob, PutItemJob, DeleteItemJob>;
 // Work for the model thread, in log order. Every op but SnapshotOp changes
 // both engine copies the same way.
 struct ApplyOp {
-  std::vector<NewEvent> events;  // seq set; duplicates already dropped
+  std::vector<StoredEvent> events;  // seq set; duplicates already dropped
   AppendResult result;           // what the caller is told
   LiveStore::IngestCallback done;
 };
 struct ForgetOp {
   std::string user;
-  uint64_t removed = 0;              // events the log deleted
+  uint64_t removed = 0;             // events the log deleted
   std::vector<StoredEvent> events;  // those events, for the engine to take back
   LiveStore::CountCallback done;
 };
@@ -78,27 +77,30 @@ using ModelOp = std::variant<ApplyOp, ForgetOp, PutMetaOp, RemoveMetaOp, Snapsho
 // A queue drained whole by one consumer thread.
 template <typename T>
 struct WorkQueue {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<T> items;    // GUARDED_BY(mu)
-  bool stopping = false;  // GUARDED_BY(mu): no more pushes; drain and exit
+  Mutex mu;
+  CondVar cv;
+  std::deque<T> items GUARDED_BY(mu);
+  bool stopping GUARDED_BY(mu) = false;  // no more pushes; drain and exit
 
   // False (and `item` untouched) once stopping.
   template <typename U>
   bool Push(U&& item) {
     {
-      std::lock_guard<std::mutex> lock(mu);
+      MutexLock lock(&mu);
       if (stopping) return false;
       items.emplace_back(std::forward<U>(item));
     }
-    cv.notify_one();
+    cv.Signal();
     return true;
   }
   // Waits up to `timeout` for work; returns all of it (empty on timeout).
   // *done is set once stopping and drained.
   std::deque<T> Take(std::chrono::milliseconds timeout, bool* done) {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait_for(lock, timeout, [&] { return !items.empty() || stopping; });
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    MutexLock lock(&mu);
+    while (items.empty() && !stopping) {
+      if (!cv.WaitUntil(&mu, deadline)) break;  // timed out
+    }
     std::deque<T> out;
     out.swap(items);
     *done = out.empty() && stopping;
@@ -106,10 +108,10 @@ struct WorkQueue {
   }
   void Stop() {
     {
-      std::lock_guard<std::mutex> lock(mu);
+      MutexLock lock(&mu);
       stopping = true;
     }
-    cv.notify_all();
+    cv.SignalAll();
   }
 };
 
@@ -140,23 +142,23 @@ struct LiveStore::Impl {
   // way). A retrain queues its install only if the count is what it was,
   // and even, when it read the ids; otherwise the model may have learnt
   // from deleted events and is trained again (RunRetrain).
-  std::mutex forget_mu;
-  uint64_t forget_epoch = 0;  // GUARDED_BY(forget_mu)
-  std::mutex close_mu;  // serialises Close() callers
-  Status close_status;  // GUARDED_BY(close_mu)
+  Mutex forget_mu;
+  uint64_t forget_epoch GUARDED_BY(forget_mu) = 0;
+  Mutex close_mu;  // serialises Close() callers
+  Status close_status GUARDED_BY(close_mu);
 
   // Model-thread state, read by status() under status_mu.
-  mutable std::mutex status_mu;
+  mutable Mutex status_mu;
   RecoveryResult recovery;  // set before the threads start
-  uint64_t snapshot_seq = 0;
-  std::chrono::steady_clock::time_point snapshot_time;
-  bool have_snapshot = false;
-  uint64_t snapshots_written = 0;
+  uint64_t snapshot_seq GUARDED_BY(status_mu) = 0;
+  std::chrono::steady_clock::time_point snapshot_time GUARDED_BY(status_mu);
+  bool have_snapshot GUARDED_BY(status_mu) = false;
+  uint64_t snapshots_written GUARDED_BY(status_mu) = 0;
   // Set by a forget (snapshots dropped): when the coalesced snapshot is due.
-  std::optional<std::chrono::steady_clock::time_point> forget_snapshot_due;
-  RetrainStatus retrain;
-  std::string last_error;        // the model thread's newest failure, if any
-  LiveDriftStatus drift_status;  // the newest published drift report
+  std::optional<std::chrono::steady_clock::time_point> forget_snapshot_due GUARDED_BY(status_mu);
+  RetrainStatus retrain GUARDED_BY(status_mu);
+  std::string last_error GUARDED_BY(status_mu);        // the model thread's newest failure, if any
+  LiveDriftStatus drift_status GUARDED_BY(status_mu);  // the newest published drift report
 
   // Model-thread state (seeded by Open before the thread starts); null
   // when drift is disabled.
@@ -176,18 +178,18 @@ struct LiveStore::Impl {
                                 std::vector<std::string> items, RetrainStatus outcome);
   // The published ids, their seq and the forget epoch, read together.
   void ReadIds(uint64_t* through_seq, std::vector<std::string>* users,
-               std::vector<std::string>* items, uint64_t* epoch);
+               std::vector<std::string>* items, uint64_t* epoch) EXCLUDES(forget_mu);
 
   // Model thread helpers.
   void ApplyEvents(std::vector<ApplyOp>* run);
   void RunOp(ModelOp* op);
   // Snapshot of the published engine unless it is already stored (or
   // `force`). Returns the stored snapshot's seq.
-  StatusOr<uint64_t> WriteSnapshotNow(bool force);
-  void MaybeSnapshot();
+  StatusOr<uint64_t> WriteSnapshotNow(bool force) EXCLUDES(status_mu);
+  void MaybeSnapshot() EXCLUDES(status_mu);
   // Publishes drift's report to drift_status if one is due.
-  void MaybePublishDrift();
-  void NoteError(const Status& s);
+  void MaybePublishDrift() EXCLUDES(status_mu);
+  void NoteError(const Status& s) EXCLUDES(status_mu);
 };
 
 }  // namespace streamrec::storage

@@ -36,16 +36,16 @@ void LiveStore::Impl::LogLoop() {
         // The jobs the caps on new ids let through (all, without caps), in
         // order: their indices, events and tickets.
         std::vector<size_t> admitted;
-        std::vector<std::span<const NewEvent>> batches;
+        std::vector<std::span<const StoredEvent>> batches;
         std::vector<IdAdmission::Ticket> tickets(admission ? end - i : 0);
         std::vector<std::pair<size_t, Status>> refused;
         auto admit_all = [&](const Replica* published) {
           const IdAdmission::Clock::time_point now = IdAdmission::Clock::now();
           for (size_t k = i; k < end; ++k) {
             AppendJob& job = std::get<AppendJob>(jobs[k]);
-            Status st = published ? admission->Admit(job.events, *published->rec, now,
-                                                     &tickets[k - i])
-                                  : Status::OK();
+            Status st = published
+                            ? admission->Admit(job.events, *published->rec, now, &tickets[k - i])
+                            : Status::OK();
             if (st.ok()) {
               admitted.push_back(k);
               batches.emplace_back(job.events);
@@ -96,7 +96,7 @@ void LiveStore::Impl::LogLoop() {
           Overloaded{
               [&](ForgetJob& j) {
                 auto step_epoch = [&] {
-                  std::lock_guard<std::mutex> lock(forget_mu);
+                  MutexLock lock(&forget_mu);
                   ++forget_epoch;
                 };
                 step_epoch();  // odd: a retrain reading the log now may see the events
@@ -165,7 +165,7 @@ void LiveStore::Impl::ApplyEvents(std::vector<ApplyOp>* run) {
   auto apply = [&](Replica& r) {
     Status first_error;
     for (const ApplyOp& op : *run) {
-      for (const NewEvent& e : op.events) {
+      for (const StoredEvent& e : op.events) {
         // Validated before it was logged, so this cannot fail unless the
         // engine and the validator disagree: note it, keep going (both
         // copies skip the same event, so they stay equal).
@@ -187,7 +187,7 @@ void LiveStore::Impl::ApplyEvents(std::vector<ApplyOp>* run) {
   // Once per event (not per copy), after the acks: off their latency.
   if (drift) {
     for (const ApplyOp& op : *run) {
-      for (const NewEvent& e : op.events) drift->Observe(e);
+      for (const StoredEvent& e : op.events) drift->Observe(e);
     }
   }
 }
@@ -221,7 +221,7 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
             // seconds, for every delete until then (MaybeSnapshot).
             if (Status st = log->DropSnapshots(); !st.ok()) NoteError(st);
             {
-              std::lock_guard<std::mutex> lock(status_mu);
+              MutexLock lock(&status_mu);
               have_snapshot = false;
               snapshot_seq = 0;
               if (!forget_snapshot_due) {
@@ -281,7 +281,7 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
                 drift->NoteError(std::move(o.drift_error));
               }
             }
-            std::lock_guard<std::mutex> lock(status_mu);
+            MutexLock lock(&status_mu);
             retrain = o.outcome;
             retrain.state = st.ok() ? RetrainState::kSucceeded : RetrainState::kFailed;
             if (!st.ok()) retrain.error = st.ToString();
@@ -295,7 +295,7 @@ StatusOr<uint64_t> LiveStore::Impl::WriteSnapshotNow(bool force) {
   const Replica& r = replicas->published();
   if (r.applied_seq == 0) return uint64_t{0};  // nothing to keep
   {
-    std::lock_guard<std::mutex> lock(status_mu);
+    MutexLock lock(&status_mu);
     if (!force && have_snapshot && snapshot_seq == r.applied_seq) return snapshot_seq;
   }
   Status st = WriteSnapshot(log.get(), *r.rec, r.applied_seq);
@@ -303,7 +303,7 @@ StatusOr<uint64_t> LiveStore::Impl::WriteSnapshotNow(bool force) {
     NoteError(st);
     return st;
   }
-  std::lock_guard<std::mutex> lock(status_mu);
+  MutexLock lock(&status_mu);
   snapshot_seq = r.applied_seq;
   have_snapshot = true;
   snapshot_time = std::chrono::steady_clock::now();
@@ -317,7 +317,7 @@ void LiveStore::Impl::MaybeSnapshot() {
   double age = 0;
   bool after_forget = false;
   {
-    std::lock_guard<std::mutex> lock(status_mu);
+    MutexLock lock(&status_mu);
     since = applied - std::min(applied, snapshot_seq);
     const auto now = std::chrono::steady_clock::now();
     age = std::chrono::duration<double>(now - snapshot_time).count();
@@ -327,7 +327,7 @@ void LiveStore::Impl::MaybeSnapshot() {
   // Errors are noted by WriteSnapshotNow; a forget's snapshot is retried on
   // the next wake-up.
   if (WriteSnapshotNow(/*force=*/false).ok()) {
-    std::lock_guard<std::mutex> lock(status_mu);
+    MutexLock lock(&status_mu);
     forget_snapshot_due.reset();
   }
 }
@@ -337,12 +337,12 @@ void LiveStore::Impl::MaybePublishDrift() {
   const auto now = std::chrono::steady_clock::now();
   if (!drift->Due(now)) return;
   LiveDriftStatus s = drift->Publish(now);  // computed outside the lock
-  std::lock_guard<std::mutex> lock(status_mu);
+  MutexLock lock(&status_mu);
   drift_status = std::move(s);
 }
 
 void LiveStore::Impl::NoteError(const Status& s) {
-  std::lock_guard<std::mutex> lock(status_mu);
+  MutexLock lock(&status_mu);
   last_error = s.ToString();
 }
 
@@ -352,7 +352,7 @@ void LiveStore::Impl::ReadIds(uint64_t* through_seq, std::vector<std::string>* u
                               std::vector<std::string>* items, uint64_t* epoch) {
   // Under forget_mu, so the ids and the epoch belong together: no delete
   // can begin or end between the two reads.
-  std::lock_guard<std::mutex> lock(forget_mu);
+  MutexLock lock(&forget_mu);
   *epoch = forget_epoch;
   replicas->Read([&](const Replica& r) {
     *through_seq = r.applied_seq;
@@ -365,11 +365,11 @@ void LiveStore::Impl::RunRetrain(uint64_t through_seq, std::vector<std::string> 
                                  std::vector<std::string> items, uint64_t epoch) {
   RetrainStatus outcome;
   {
-    std::lock_guard<std::mutex> lock(status_mu);
+    MutexLock lock(&status_mu);
     outcome = retrain;
   }
   auto fail = [&](const Status& st) {
-    std::lock_guard<std::mutex> lock(status_mu);
+    MutexLock lock(&status_mu);
     retrain = outcome;
     retrain.state = RetrainState::kFailed;
     retrain.error = st.ToString();
@@ -385,7 +385,7 @@ void LiveStore::Impl::RunRetrain(uint64_t through_seq, std::vector<std::string> 
     {
       // Queued under forget_mu: a forget that has not begun by now is
       // applied after this install, in model order, like any later event.
-      std::lock_guard<std::mutex> lock(forget_mu);
+      MutexLock lock(&forget_mu);
       if (forget_epoch == epoch && epoch % 2 == 0) {
         if (!model_queue.Push(std::move(*install))) break;
         return;
@@ -402,15 +402,14 @@ void LiveStore::Impl::RunRetrain(uint64_t through_seq, std::vector<std::string> 
     }
     ReadIds(&through_seq, &users, &items, &epoch);
     ++outcome.restarts;
-    std::lock_guard<std::mutex> lock(status_mu);
+    MutexLock lock(&status_mu);
     retrain.trained_through_seq = through_seq;
     retrain.restarts = outcome.restarts;
   }
   fail(Status::FailedPrecondition("the store closed before the model could be installed"));
 }
 
-StatusOr<InstallOp> LiveStore::Impl::TrainOnce(uint64_t through_seq,
-                                               std::vector<std::string> users,
+StatusOr<InstallOp> LiveStore::Impl::TrainOnce(uint64_t through_seq, std::vector<std::string> users,
                                                std::vector<std::string> items,
                                                RetrainStatus outcome) {
   const auto t0 = std::chrono::steady_clock::now();

@@ -28,7 +28,7 @@ RocksInfoLog::RocksInfoLog(std::FILE* f)
 RocksInfoLog::~RocksInfoLog() { (void)CloseImpl(); }
 
 rocksdb::Status RocksInfoLog::CloseImpl() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (file_ != nullptr) std::fclose(file_);
   file_ = nullptr;
   return rocksdb::Status::OK();
@@ -47,7 +47,7 @@ void RocksInfoLog::Logv(const char* format, va_list ap) {
   const int body = std::vsnprintf(line + n, sizeof(line) - n, format, ap);
   size_t len = body < 0 ? static_cast<size_t>(n) : std::min(sizeof(line) - 2, size_t(n + body));
   if (len == 0 || line[len - 1] != '\n') line[len++] = '\n';
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (file_ == nullptr) return;
   // A failed write (ENOSPC) is a lost line, nothing more; the stream's error
   // flag is cleared so the next line is tried again.
@@ -58,7 +58,7 @@ void RocksInfoLog::Logv(const char* format, va_list ap) {
 }
 
 uint64_t RocksInfoLog::dropped() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return dropped_;
 }
 

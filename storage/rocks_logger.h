@@ -13,8 +13,9 @@
 
 #include <cstdio>
 #include <memory>
-#include <mutex>
 #include <string>
+
+#include "engine/core/mutex.h"
 
 namespace streamrec::storage {
 
@@ -39,9 +40,9 @@ class RocksInfoLog : public rocksdb::Logger {
   explicit RocksInfoLog(std::FILE* f);
   rocksdb::Status CloseImpl() override;
 
-  mutable std::mutex mu_;
-  std::FILE* file_;   // GUARDED_BY(mu_); null once closed or never opened
-  uint64_t dropped_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::FILE* file_ GUARDED_BY(mu_);  // null once closed or never opened
+  uint64_t dropped_ GUARDED_BY(mu_);
 };
 
 }  // namespace streamrec::storage

@@ -100,7 +100,7 @@ StatusOr<std::unique_ptr<OwnServer>> StartOwnServer(const HttpBenchOptions& o,
   so.items = o.items;
   so.events = o.preload_events;
   const std::vector<EventRecord> events = GenerateSynthetic(so);
-  std::vector<storage::NewEvent> batch;
+  std::vector<storage::StoredEvent> batch;
   for (size_t start = 0; start < events.size(); start += 10000) {
     batch.clear();
     for (size_t n = start; n < std::min(events.size(), start + 10000); ++n) {

@@ -23,7 +23,7 @@ double Since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-storage::NewEvent SyntheticEvent(uint64_t n) {
+storage::StoredEvent SyntheticEvent(uint64_t n) {
   return {0,
           fmt::format("e{}", n),
           fmt::format("u{}", (n * 2654435761u) % 100000),
@@ -46,7 +46,7 @@ StatusOr<double> AppendRate(const std::string& dir, storage::Durability mode, si
   std::atomic<bool> failed{false};
   const auto t0 = Clock::now();
   auto work = [&] {
-    std::vector<storage::NewEvent> b;
+    std::vector<storage::StoredEvent> b;
     while (!failed && Since(t0) < seconds) {
       const uint64_t start = next.fetch_add(batch);
       if (start >= max_events) break;
@@ -97,7 +97,7 @@ int BenchRecovery(const std::string& dir, uint64_t events, int rank) {
   {
     auto log = storage::EventLog::Open(db, o);
     if (!log.ok()) return fmt::print(stderr, "{}\n", log.status().message()), 1;
-    std::vector<storage::NewEvent> b;
+    std::vector<storage::StoredEvent> b;
     for (uint64_t n = 0; n < events; n += b.size()) {
       b.clear();
       for (uint64_t k = n; k < std::min(events, n + 10000); ++k) b.push_back(SyntheticEvent(k));

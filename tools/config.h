@@ -35,7 +35,7 @@
 #include "http/api.h"
 #include "http/server.h"
 #include "storage/live_store.h"
-#include "storage/model_store.h"
+#include "storage/storage_options.h"
 
 namespace streamrec::tools {
 
@@ -48,7 +48,7 @@ struct Config {
   engine::RecommenderOptions recommender;  // [model], [learner], [popularity]
   engine::EvalOptions training;            // [training] (+ [model] for its rank/seed)
   std::string algorithm;  // [training] algorithm ("": als, or ials under model.objective implicit)
-  storage::ModelStoreOptions store;      // [storage]
+  storage::StorageOptions store;         // [storage]
   std::string durability_name = "sync";  // [storage] durability, as written
 
   http::ServerOptions server;               // [server] (transport)

@@ -103,7 +103,7 @@ int RunAppend(const std::string& db, const std::string& events_path, size_t batc
   auto log = storage::EventLog::Open(db, o);
   if (!log.ok()) return Fail("log", log.status());
   size_t accepted = 0, duplicates = 0;
-  std::vector<storage::NewEvent> chunk;
+  std::vector<storage::StoredEvent> chunk;
   for (size_t start = 0; start < events->size(); start += batch) {
     chunk.clear();
     for (size_t n = start; n < std::min(events->size(), start + batch); ++n) {

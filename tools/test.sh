@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite.
 #   tools/test.sh            Release build (build/release)
+#   tools/test.sh clang      Release build with clang (build/clang), every test
+#                            as release; the lock annotations (GUARDED_BY,
+#                            REQUIRES) checked by -Wthread-safety, as errors
 #   tools/test.sh asan       AddressSanitizer + UBSan, all but the label quality
-#   tools/test.sh tsan       ThreadSanitizer, the tests labelled concurrent
+#   tools/test.sh tsan       ThreadSanitizer (clang, lock annotations checked
+#                            as in `clang`), the tests labelled concurrent
 #   tools/test.sh long       Release build, the tests labelled long (not in CI:
 #                            kill -9 of `serve` 200 times under HTTP ingest)
 # (CMakePresets.json holds each preset's filter; tests/CMakeLists.txt says
@@ -18,7 +22,10 @@ preset="${1:-release}"
 build_preset="$preset"
 [ "$preset" = long ] && build_preset=release
 source tools/lib/deps.sh
-streamrec_install_deps
+case "$preset" in
+  clang | tsan) streamrec_install_deps "${STREAMREC_CLANG_PACKAGES[@]}" ;;
+  *) streamrec_install_deps ;;
+esac
 
 jobs="$(nproc 2>/dev/null || echo 2)"
 cmake --preset "$build_preset"

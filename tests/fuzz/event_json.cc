@@ -28,7 +28,7 @@ namespace streamrec::fuzz {
 namespace {
 
 namespace json = boost::json;
-using storage::NewEvent;
+using storage::StoredEvent;
 
 // The server's defaults ([api] max_json_depth, [events]
 // max_future_skew_seconds), a fixed clock for reproducible runs, and a
@@ -49,13 +49,13 @@ void CheckRefusal(const Status& st, std::string_view what) {
       "{} refused with {}", what, st.ToString());
 }
 
-std::string EventText(const NewEvent& e) {
+std::string EventText(const StoredEvent& e) {
   return fmt::format("{{id '{}' user '{}' item '{}' type '{}' value {} ts {} assigned {}}}",
                      e.event_id, e.user, e.item, e.type, e.value, e.ts_ms, e.ts_assigned);
 }
 
 // The event as a client would send it, parsed again.
-void CheckJsonRoundTrip(const NewEvent& e, const http::EventParseOptions& opt) {
+void CheckJsonRoundTrip(const StoredEvent& e, const http::EventParseOptions& opt) {
   json::object o;
   if (!e.event_id.empty()) o["event_id"] = e.event_id;
   o["user"] = e.user;
@@ -64,11 +64,11 @@ void CheckJsonRoundTrip(const NewEvent& e, const http::EventParseOptions& opt) {
   o["value"] = static_cast<double>(e.value);
   if (!e.ts_assigned) o["ts"] = e.ts_ms;
   const std::string body = http::SerializeJson(o);
-  StatusOr<std::vector<NewEvent>> again = http::ParseEvents(body, http::EventFormat::kJson, opt);
+  StatusOr<std::vector<StoredEvent>> again = http::ParseEvents(body, http::EventFormat::kJson, opt);
   FUZZ_CHECK(again.ok(), "{} re-encoded as {} is refused: {}", EventText(e), body,
              again.status().ToString());
   FUZZ_CHECK(again->size() == 1, "one event re-encoded parses as {}", again->size());
-  const NewEvent& b = again->front();
+  const StoredEvent& b = again->front();
   // == on value: JSON has one zero, so -0 may come back as 0.
   FUZZ_CHECK(b.event_id == e.event_id && b.user == e.user && b.item == e.item && b.type == e.type &&
                  b.value == e.value && b.ts_ms == e.ts_ms && b.ts_assigned == e.ts_assigned,
@@ -76,7 +76,7 @@ void CheckJsonRoundTrip(const NewEvent& e, const http::EventParseOptions& opt) {
 }
 
 // The event as the log stores it, decoded again.
-void CheckCodecRoundTrip(const NewEvent& e) {
+void CheckCodecRoundTrip(const StoredEvent& e) {
   if (e.user.empty() || e.item.empty() || e.type.empty()) return;  // LiveStore::Validate refuses
   std::string record;
   storage::EncodeEvent(e, &record);
@@ -92,7 +92,7 @@ void CheckCodecRoundTrip(const NewEvent& e) {
 void CheckEvents(std::string_view body, http::EventFormat format) {
   const http::EventParseOptions opt = Options();
   std::vector<size_t> lines;
-  StatusOr<std::vector<NewEvent>> events = http::ParseEvents(body, format, opt, &lines);
+  StatusOr<std::vector<StoredEvent>> events = http::ParseEvents(body, format, opt, &lines);
   if (!events.ok()) {
     CheckRefusal(events.status(), "a body");
     return;
@@ -111,7 +111,7 @@ void CheckEvents(std::string_view body, http::EventFormat format) {
   } else {
     FUZZ_CHECK(lines.empty(), "a JSON body reports {} lines", lines.size());
   }
-  for (const NewEvent& e : *events) {
+  for (const StoredEvent& e : *events) {
     FUZZ_CHECK(e.ts_assigned ? e.ts_ms == opt.now_ms
                              : e.ts_ms >= 0 && e.ts_ms <= opt.now_ms + opt.max_future_skew_ms,
                "{} passed the ts bounds", EventText(e));

@@ -13,11 +13,11 @@
 
 #include "storage/event_log.h"
 
-using streamrec::storage::NewEvent;
+using streamrec::storage::StoredEvent;
 
 namespace {
 
-NewEvent EventFor(int cycle, int n) {
+StoredEvent EventFor(int cycle, int n) {
   return {0,
           fmt::format("c{}-{}", cycle, n),
           fmt::format("u{}", n % 50),
@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   }
   // First re-send the previous cycle's first ids: acknowledged ones must
   // come back as duplicates, the rest get stored now.
-  std::vector<NewEvent> batch;
+  std::vector<StoredEvent> batch;
   if (cycle > 0) {
     for (int n = 0; n < 20; ++n) batch.push_back(EventFor(cycle - 1, n));
     if (!(*log)->Append(batch).ok()) return 1;

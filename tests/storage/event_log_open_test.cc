@@ -34,7 +34,7 @@ std::map<std::string, std::string> Contents(const std::string& dir) {
 void Populate(const std::string& dir) {
   auto log = EventLog::Open(dir, {});
   ASSERT_TRUE(log.ok()) << log.status().ToString();
-  std::vector<NewEvent> batch;
+  std::vector<StoredEvent> batch;
   for (int n = 0; n < 500; ++n) {
     batch.push_back({0, fmt::format("e{}", n), fmt::format("u{}", n % 7), "item", "view", 0, 1});
   }

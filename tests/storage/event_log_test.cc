@@ -16,7 +16,7 @@ namespace {
 
 using testing::TempDir;
 
-NewEvent Ev(std::string id, std::string user, std::string item, float value = 0.0f,
+StoredEvent Ev(std::string id, std::string user, std::string item, float value = 0.0f,
             std::string type = "view", int64_t ts = 1000) {
   return {0, std::move(id), std::move(user), std::move(item), std::move(type), value, ts};
 }
@@ -42,13 +42,13 @@ TEST(EventLogTest, AppendAssignsConsecutiveSeqsAndScansInOrder) {
   TempDir dir;
   auto log = OpenOrDie(dir.path());
   ASSERT_EQ(log->next_seq(), 1u);
-  std::vector<NewEvent> b1 = {Ev("", "u1", "i1"), Ev("", "u2", "i2", 4.5f, "rating", -5)};
+  std::vector<StoredEvent> b1 = {Ev("", "u1", "i1"), Ev("", "u2", "i2", 4.5f, "rating", -5)};
   auto r1 = log->Append(b1);
   ASSERT_TRUE(r1.ok()) << r1.status().ToString();
   EXPECT_EQ(r1->accepted, 2u);
   EXPECT_EQ(r1->first_seq, 1u);
   EXPECT_EQ(r1->last_seq, 2u);
-  std::vector<NewEvent> b2 = {Ev("", "u3", "i3")};
+  std::vector<StoredEvent> b2 = {Ev("", "u3", "i3")};
   auto r2 = log->Append(b2);
   ASSERT_TRUE(r2.ok());
   EXPECT_EQ(r2->first_seq, 3u);
@@ -73,9 +73,9 @@ TEST(EventLogTest, AppendAssignsConsecutiveSeqsAndScansInOrder) {
 TEST(EventLogTest, DuplicateIdSamePayloadIsReportedNotStored) {
   TempDir dir;
   auto log = OpenOrDie(dir.path());
-  std::vector<NewEvent> b = {Ev("e1", "u", "i"), Ev("e2", "u", "j")};
+  std::vector<StoredEvent> b = {Ev("e1", "u", "i"), Ev("e2", "u", "j")};
   ASSERT_TRUE(log->Append(b).ok());
-  std::vector<NewEvent> retry = {Ev("e2", "u", "j"), Ev("e3", "u", "k"), Ev("e3", "u", "k")};
+  std::vector<StoredEvent> retry = {Ev("e2", "u", "j"), Ev("e3", "u", "k"), Ev("e3", "u", "k")};
   auto r = log->Append(retry);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->accepted, 1u);
@@ -94,9 +94,9 @@ TEST(EventLogTest, DuplicateIdSamePayloadIsReportedNotStored) {
 TEST(EventLogTest, ConflictingPayloadRefusesTheWholeBatch) {
   TempDir dir;
   auto log = OpenOrDie(dir.path());
-  std::vector<NewEvent> b = {Ev("e1", "u", "i", 1.0f)};
+  std::vector<StoredEvent> b = {Ev("e1", "u", "i", 1.0f)};
   ASSERT_TRUE(log->Append(b).ok());
-  std::vector<NewEvent> bad = {Ev("e9", "u", "x"), Ev("e1", "u", "i", 2.0f)};
+  std::vector<StoredEvent> bad = {Ev("e9", "u", "x"), Ev("e1", "u", "i", 2.0f)};
   auto r = log->Append(bad);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kConflict);
@@ -104,19 +104,19 @@ TEST(EventLogTest, ConflictingPayloadRefusesTheWholeBatch) {
   EXPECT_EQ(All(*log).size(), 1u) << "nothing of a refused batch is stored";
   EXPECT_EQ(log->next_seq(), 2u);
   // e9 was not stored, so it is new next time.
-  std::vector<NewEvent> ok = {Ev("e9", "u", "x")};
+  std::vector<StoredEvent> ok = {Ev("e9", "u", "x")};
   auto r2 = log->Append(ok);
   ASSERT_TRUE(r2.ok());
   EXPECT_EQ(r2->accepted, 1u);
   // Same id twice in one batch with different payloads is a conflict too.
-  std::vector<NewEvent> inner = {Ev("z", "u", "a"), Ev("z", "u", "b")};
+  std::vector<StoredEvent> inner = {Ev("z", "u", "a"), Ev("z", "u", "b")};
   EXPECT_EQ(log->Append(inner).status().code(), StatusCode::kConflict);
 }
 
 TEST(EventLogTest, InvalidEventsAreRefused) {
   TempDir dir;
   auto log = OpenOrDie(dir.path());
-  std::vector<NewEvent> b = {Ev("", "", "i")};
+  std::vector<StoredEvent> b = {Ev("", "", "i")};
   EXPECT_EQ(log->Append(b).status().code(), StatusCode::kInvalidArgument);
   b = {Ev("", "u", "")};
   EXPECT_EQ(log->Append(b).status().code(), StatusCode::kInvalidArgument);
@@ -127,13 +127,13 @@ TEST(EventLogTest, ReopenKeepsEventsSeqsAndDedup) {
   TempDir dir;
   {
     auto log = OpenOrDie(dir.path());
-    std::vector<NewEvent> b = {Ev("a", "u", "i"), Ev("b", "u", "j")};
+    std::vector<StoredEvent> b = {Ev("a", "u", "i"), Ev("b", "u", "j")};
     ASSERT_TRUE(log->Append(b).ok());
   }
   auto log = OpenOrDie(dir.path());
   EXPECT_EQ(log->next_seq(), 3u);
   EXPECT_EQ(All(*log).size(), 2u);
-  std::vector<NewEvent> retry = {Ev("a", "u", "i")};
+  std::vector<StoredEvent> retry = {Ev("a", "u", "i")};
   auto r = log->Append(retry);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->duplicates, 1u);
@@ -150,7 +150,7 @@ TEST(EventLogTest, ConcurrentAppendersAllLandExactlyOnce) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int b = 0; b < kBatches; ++b) {
-        std::vector<NewEvent> batch;
+        std::vector<StoredEvent> batch;
         for (int n = 0; n < kPerBatch; ++n) {
           batch.push_back(Ev(fmt::format("t{}-b{}-n{}", t, b, n), fmt::format("u{}", t), "i"));
         }
@@ -177,7 +177,7 @@ TEST(EventLogTest, ConcurrentAppendersAllLandExactlyOnce) {
 TEST(EventLogTest, DeleteUserRemovesEventsDedupAndSnapshots) {
   TempDir dir;
   auto log = OpenOrDie(dir.path());
-  std::vector<NewEvent> b = {Ev("a1", "alice", "i"), Ev("b1", "bob", "i"), Ev("a2", "alice", "j"),
+  std::vector<StoredEvent> b = {Ev("a1", "alice", "i"), Ev("b1", "bob", "i"), Ev("a2", "alice", "j"),
                              Ev("", "alice", "k"), Ev("", "alic", "k")};
   ASSERT_TRUE(log->Append(b).ok());
   ASSERT_TRUE(log->PutSnapshot(5, "blob").ok());
@@ -192,7 +192,7 @@ TEST(EventLogTest, DeleteUserRemovesEventsDedupAndSnapshots) {
   ASSERT_TRUE(snap.ok());
   EXPECT_FALSE(snap->has_value()) << "snapshots embed the user: all dropped";
   // Her event ids are forgotten: the same id is new again, with a new seq.
-  std::vector<NewEvent> again = {Ev("a1", "alice", "other")};
+  std::vector<StoredEvent> again = {Ev("a1", "alice", "other")};
   auto r = log->Append(again);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->accepted, 1u);
@@ -241,7 +241,7 @@ TEST(EventLogTest, CatalogPutGetDeleteScan) {
 TEST(EventLogTest, StatsCountWhatIsThere) {
   TempDir dir;
   auto log = OpenOrDie(dir.path());
-  std::vector<NewEvent> b = {Ev("", "u", "i"), Ev("", "u", "j"), Ev("", "v", "j")};
+  std::vector<StoredEvent> b = {Ev("", "u", "i"), Ev("", "u", "j"), Ev("", "v", "j")};
   ASSERT_TRUE(log->Append(b).ok());
   auto st = log->Stats();
   ASSERT_TRUE(st.ok());
@@ -313,7 +313,7 @@ TEST(EventLogTest, CorruptTableFileIsRefusedNotTruncated) {
   TempDir dir;
   {
     auto log = OpenOrDie(dir.path());
-    std::vector<NewEvent> b;
+    std::vector<StoredEvent> b;
     for (int n = 0; n < 2000; ++n) b.push_back(Ev("", fmt::format("u{}", n), "item"));
     ASSERT_TRUE(log->Append(b).ok());
     ASSERT_TRUE(log->Flush().ok());  // into an SST file

@@ -19,8 +19,8 @@ namespace {
 using Clock = IdAdmission::Clock;
 using testing::TempDir;
 
-NewEvent Ev(std::string user, std::string item) {
-  NewEvent e;
+StoredEvent Ev(std::string user, std::string item) {
+  StoredEvent e;
   e.user = std::move(user);
   e.item = std::move(item);
   e.type = "view";
@@ -34,8 +34,8 @@ engine::Recommender Empty() {
   return engine::Recommender(o, engine::EventTypes::Defaults());
 }
 
-void ApplyAll(const std::vector<NewEvent>& batch, engine::Recommender* rec) {
-  for (const NewEvent& e : batch) {
+void ApplyAll(const std::vector<StoredEvent>& batch, engine::Recommender* rec) {
+  for (const StoredEvent& e : batch) {
     ASSERT_TRUE(rec->Apply({e.user, e.item, 0, 0.0f, e.ts_ms}).ok());
   }
 }
@@ -45,7 +45,7 @@ TEST(IdAdmissionTest, TotalsCountIdsStillOnTheirWayIntoTheModel) {
   IdAdmission a({.max_users = 3});
   const Clock::time_point now = Clock::now();
   IdAdmission::Ticket t1, t2, t3;
-  const std::vector<NewEvent> first = {Ev("u1", "i1"), Ev("u2", "i1"), Ev("u1", "i2")};
+  const std::vector<StoredEvent> first = {Ev("u1", "i1"), Ev("u2", "i1"), Ev("u1", "i2")};
   ASSERT_TRUE(a.Admit(first, rec, now, &t1).ok());
   EXPECT_EQ(t1.users.size(), 2u);  // distinct ids, counted once
   EXPECT_EQ(t1.items.size(), 2u);
@@ -114,7 +114,7 @@ TEST(IdAdmissionTest, RateCapRefillsWithinASecond) {
   const Clock::time_point t0 = Clock::now();
   IdAdmission a({.max_new_ids_per_request = 10, .max_new_ids_per_second = 10}, t0);
   IdAdmission::Ticket t;
-  std::vector<NewEvent> ten;
+  std::vector<StoredEvent> ten;
   for (int k = 0; k < 5; ++k) ten.push_back(Ev(fmt::format("u{}", k), fmt::format("i{}", k)));
   ASSERT_TRUE(a.Admit(ten, rec, t0, &t).ok());  // the whole burst
   const Status s = a.Admit({Ev("u9", "i0")}, rec, t0, &t);
@@ -122,7 +122,7 @@ TEST(IdAdmissionTest, RateCapRefillsWithinASecond) {
   EXPECT_NE(s.message().find("max_new_ids_per_second"), std::string::npos);
   // 100 ms later one id's worth has come back; a second later a full batch.
   EXPECT_TRUE(a.Admit({Ev("u9", "i0")}, rec, t0 + std::chrono::milliseconds(100), &t).ok());
-  std::vector<NewEvent> next;
+  std::vector<StoredEvent> next;
   for (int k = 10; k < 15; ++k) next.push_back(Ev(fmt::format("u{}", k), fmt::format("i{}", k)));
   EXPECT_EQ(a.Admit(next, rec, t0 + std::chrono::milliseconds(500), &t).code(),
             StatusCode::kResourceExhausted);
@@ -173,7 +173,7 @@ TEST(LiveStoreIdCapsTest, ConcurrentWritersNeverPassTheTotal) {
   for (int w = 0; w < 4; ++w) {
     writers.emplace_back([&, w] {
       for (int k = 0; k < 30; ++k) {
-        std::vector<NewEvent> batch = {Ev(fmt::format("w{}-{}a", w, k), "i"),
+        std::vector<StoredEvent> batch = {Ev(fmt::format("w{}-{}a", w, k), "i"),
                                        Ev(fmt::format("w{}-{}b", w, k), "i")};
         auto r = store->Ingest(std::move(batch));
         if (r.ok()) {

@@ -48,10 +48,10 @@ std::unique_ptr<LiveStore> Open(const std::string& dir, const LiveStoreOptions& 
 // n events of one "population": items skewed towards the low end of
 // [item_base, item_base + 50), users uniform over 200, a third of them
 // ratings 1..5, the rest clicks. The seed only resamples it.
-std::vector<NewEvent> Stream(uint32_t seed, int n, int item_base) {
+std::vector<StoredEvent> Stream(uint32_t seed, int n, int item_base) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> u(0.0, 1.0);
-  std::vector<NewEvent> out;
+  std::vector<StoredEvent> out;
   for (int k = 0; k < n; ++k) {
     const double x = u(rng);
     const bool rating = k % 3 == 0;
@@ -63,9 +63,9 @@ std::vector<NewEvent> Stream(uint32_t seed, int n, int item_base) {
   return out;
 }
 
-void Ingest(LiveStore* s, const std::vector<NewEvent>& events) {
+void Ingest(LiveStore* s, const std::vector<StoredEvent>& events) {
   for (size_t i = 0; i < events.size(); i += 500) {
-    std::vector<NewEvent> batch(events.begin() + i,
+    std::vector<StoredEvent> batch(events.begin() + i,
                                 events.begin() + std::min(events.size(), i + 500));
     auto r = s->Ingest(std::move(batch));
     ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -141,7 +141,7 @@ TEST(LiveDriftTest, AFreshStoreGrowsItsReferenceThenFreezesAndSeesAShift) {
 TEST(LiveDriftTest, AForgottenUserLeavesTheReportedBuckets) {
   TempDir dir;
   auto store = Open(dir.path(), Options(2000));
-  std::vector<NewEvent> reference = Stream(1, 2000, 0);
+  std::vector<StoredEvent> reference = Stream(1, 2000, 0);
   for (size_t k = 0; k < reference.size(); k += 3) reference[k].user = "whale";
   Ingest(store.get(), reference);
   WaitDrift(*store, [](const LiveDriftStatus& d) { return d.frozen; });

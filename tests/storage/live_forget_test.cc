@@ -40,11 +40,11 @@ LiveStoreOptions Store() {
 
 // Twelve users over ten items, and "gone", who bought "z" (no one else
 // did) five times and viewed i0.
-std::vector<NewEvent> Events() {
-  std::vector<NewEvent> b;
+std::vector<StoredEvent> Events() {
+  std::vector<StoredEvent> b;
   int64_t ts = 1'700'000'000'000;
   for (int k = 0; k < 120; ++k) {
-    NewEvent e;
+    StoredEvent e;
     e.user = fmt::format("u{}", k % 12);
     e.item = fmt::format("i{}", (k * 7) % 10);
     e.type = k % 3 == 0 ? "purchase" : "view";
@@ -58,7 +58,7 @@ std::vector<NewEvent> Events() {
       b.push_back(e);
     }
   }
-  NewEvent v;
+  StoredEvent v;
   v.user = "gone";
   v.item = "i0";
   v.type = "view";

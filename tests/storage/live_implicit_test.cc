@@ -37,9 +37,9 @@ LiveStoreOptions Store(engine::Algorithm algorithm) {
 }
 
 // Every implicit type and some ratings; types with and without a rating.
-std::vector<NewEvent> Batch(int start, int n) {
+std::vector<StoredEvent> Batch(int start, int n) {
   static const char* kTypes[] = {"view", "click", "cart", "purchase", "rating"};
-  std::vector<NewEvent> b;
+  std::vector<StoredEvent> b;
   for (int k = start; k < start + n; ++k) {
     const char* type = kTypes[k % 5];
     const float value = k % 5 == 4 ? static_cast<float>(1 + k % 5) : 0.0f;
@@ -62,10 +62,10 @@ std::string State(const LiveStore& s) {
 }
 
 // The state a full replay of `events` gives.
-std::string Replayed(engine::Objective objective, const std::vector<NewEvent>& events) {
+std::string Replayed(engine::Objective objective, const std::vector<StoredEvent>& events) {
   engine::Recommender rec(Engine(objective), engine::EventTypes::Defaults());
   uint64_t seq = 0;
-  for (NewEvent e : events) {
+  for (StoredEvent e : events) {
     e.seq = ++seq;
     EXPECT_TRUE(ApplyStored(e, &rec).ok());
   }
@@ -80,7 +80,7 @@ void WaitForRetrain(const LiveStore& store) {
 
 TEST(LiveImplicitTest, SnapshotPlusLogTailEqualsAFullReplay) {
   TempDir dir;
-  const std::vector<NewEvent> first = Batch(0, 200), second = Batch(200, 150);
+  const std::vector<StoredEvent> first = Batch(0, 200), second = Batch(200, 150);
   {
     auto store = Open(dir.path(), engine::Objective::kImplicit);
     ASSERT_TRUE(store->Ingest(first).ok());
@@ -92,7 +92,7 @@ TEST(LiveImplicitTest, SnapshotPlusLogTailEqualsAFullReplay) {
   EXPECT_EQ(st.recovery.snapshot_seq, 200u) << st.recovery.snapshot_skipped;
   EXPECT_EQ(st.recovery.replayed, 0u);
   ASSERT_TRUE(store->Ingest(second).ok());
-  std::vector<NewEvent> all = first;
+  std::vector<StoredEvent> all = first;
   all.insert(all.end(), second.begin(), second.end());
   EXPECT_EQ(State(*store), Replayed(engine::Objective::kImplicit, all));
   store->Read([](const Replica& r) {
@@ -167,7 +167,7 @@ TEST(LiveImplicitTest, RetrainAlgorithmMustFitTheObjective) {
 // under other settings, so the whole log is replayed into the new model.
 TEST(LiveImplicitTest, SwitchingObjectiveReplaysTheLog) {
   TempDir dir;
-  const std::vector<NewEvent> events = Batch(0, 120);
+  const std::vector<StoredEvent> events = Batch(0, 120);
   {
     auto store = Open(dir.path(), engine::Objective::kRating, engine::Algorithm::kAls);
     ASSERT_TRUE(store->Ingest(events).ok());

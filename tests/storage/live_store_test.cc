@@ -29,13 +29,13 @@ LiveStoreOptions Fast() {
   return o;
 }
 
-NewEvent Ev(std::string id, std::string user, std::string item, std::string type = "rating",
+StoredEvent Ev(std::string id, std::string user, std::string item, std::string type = "rating",
             float value = 4.0f, int64_t ts = 1000) {
   return {0, std::move(id), std::move(user), std::move(item), std::move(type), value, ts};
 }
 
-std::vector<NewEvent> Batch(int start, int n) {
-  std::vector<NewEvent> b;
+std::vector<StoredEvent> Batch(int start, int n) {
+  std::vector<StoredEvent> b;
   for (int k = start; k < start + n; ++k) {
     b.push_back(Ev(fmt::format("e{}", k), fmt::format("u{}", k % 13), fmt::format("i{}", k % 17),
                    k % 2 ? "rating" : "click", k % 2 ? static_cast<float>(1 + k % 5) : 0.0f,

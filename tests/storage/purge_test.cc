@@ -42,7 +42,7 @@ std::unique_ptr<LiveStore> Open(const std::string& dir, int rank = 8) {
   return s.ok() ? std::move(s).value() : nullptr;
 }
 
-NewEvent Ev(std::string id, std::string user, std::string item) {
+StoredEvent Ev(std::string id, std::string user, std::string item) {
   return {0, std::move(id), std::move(user), std::move(item), "rating", 4.0f, 1000};
 }
 
@@ -84,7 +84,7 @@ TEST(PurgeTest, DeletedUserLeavesNoByteInAnyFileWithinThePurgeDelay) {
   const std::string secret = "secret-user-xyz";
   {
     auto store = Open(dir.path());
-    std::vector<NewEvent> b;
+    std::vector<StoredEvent> b;
     for (int k = 0; k < 40; ++k) {
       b.push_back(Ev(fmt::format("s{}", k), secret, fmt::format("i{}", k % 9)));
       b.push_back(Ev(fmt::format("o{}", k), fmt::format("other{}", k % 5), fmt::format("i{}", k)));
@@ -129,7 +129,7 @@ TEST(PurgeTest, DeleteChurnKeepsTheDirectoryBoundedAndRestartsRight) {
   auto store = Open(dir.path(), /*rank=*/32);
   // A model of 8000 users: a snapshot of a few MB.
   for (int start = 0; start < 24000; start += 4000) {
-    std::vector<NewEvent> b;
+    std::vector<StoredEvent> b;
     for (int k = start; k < start + 4000; ++k) {
       b.push_back(
           Ev(fmt::format("p{}", k), fmt::format("u{}", k % 8000), fmt::format("i{}", k % 300)));

@@ -20,10 +20,10 @@ engine::RecommenderOptions SmallOptions() {
 }
 
 // A seeded stream over 60 users and 40 items, mixed event types.
-std::vector<NewEvent> Stream(size_t n, uint64_t seed) {
+std::vector<StoredEvent> Stream(size_t n, uint64_t seed) {
   engine::SplitMix64 rng(seed);
   const char* types[] = {"view", "click", "cart", "purchase", "rating"};
-  std::vector<NewEvent> out;
+  std::vector<StoredEvent> out;
   for (size_t k = 0; k < n; ++k) {
     const char* type = types[rng.Uniform(5)];
     const bool rating = std::string_view(type) == "rating";
@@ -160,7 +160,7 @@ TEST(RecoveryTest, DeletedUserIsUnknownAfterRestart) {
 TEST(RecoveryTest, UnknownEventTypeStopsRecoveryWithItsName) {
   TempDir dir;
   auto log = Open(dir.path());
-  std::vector<NewEvent> b = {{0, "", "u", "i", "view", 0, 1}, {0, "", "u", "j", "wishlist", 0, 2}};
+  std::vector<StoredEvent> b = {{0, "", "u", "i", "view", 0, 1}, {0, "", "u", "j", "wishlist", 0, 2}};
   ASSERT_TRUE(log->Append(b).ok());
   engine::Recommender rec(SmallOptions(), engine::EventTypes::Defaults());
   auto r = Recover(*log, &rec);

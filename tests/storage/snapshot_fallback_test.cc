@@ -27,9 +27,9 @@ engine::RecommenderOptions Options() {
 }
 
 // n events over 2000 users and 50 items, so a snapshot is tens of KB.
-std::vector<NewEvent> Stream(size_t n) {
+std::vector<StoredEvent> Stream(size_t n) {
   engine::SplitMix64 rng(7);
-  std::vector<NewEvent> out;
+  std::vector<StoredEvent> out;
   for (size_t k = 0; k < n; ++k) {
     out.push_back({0, fmt::format("e{}", k), fmt::format("u{}", rng.Uniform(2000)),
                    fmt::format("i{}", rng.Uniform(50)), "rating",
@@ -50,7 +50,7 @@ void Build(const std::string& dir) {
     const size_t from = cut - 1500;
     ASSERT_TRUE((*log)->Append(std::span(events).subspan(from, 1500)).ok());
     for (size_t k = from; k < cut; ++k) {
-      NewEvent e = events[k];
+      StoredEvent e = events[k];
       e.seq = k + 1;
       ASSERT_TRUE(ApplyStored(e, &rec).ok());
     }

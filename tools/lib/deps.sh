@@ -2,8 +2,11 @@
 # packages streamrec needs that are missing. apt-get update runs at most once,
 # and only when something must be installed. Works as root, or via sudo.
 #   streamrec_install_deps [EXTRA_PACKAGE...]   (quickstart adds curl;
-#                                                tools/fuzz.sh the packages
-#                                                of STREAMREC_FUZZ_PACKAGES)
+#                                                tools/test.sh clang|tsan the
+#                                                packages of
+#                                                STREAMREC_CLANG_PACKAGES;
+#                                                tools/fuzz.sh those of
+#                                                STREAMREC_FUZZ_PACKAGES)
 # wrk, for the HTTP load benchmark, is optional: apt-get install wrk.
 
 STREAMREC_PACKAGES=(
@@ -11,6 +14,10 @@ STREAMREC_PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
   libeigen3-dev librocksdb-dev libfmt-dev libgtest-dev ccache
 )
+
+# The clang and tsan presets (tools/test.sh clang|tsan): clang, and its
+# sanitizer runtimes (ThreadSanitizer's), which clang only recommends.
+STREAMREC_CLANG_PACKAGES=(clang libclang-rt-14-dev)
 
 # The fuzz build (tools/fuzz.sh): clang, libFuzzer, and clang's sanitizer
 # runtimes, which clang only recommends (so --no-install-recommends would

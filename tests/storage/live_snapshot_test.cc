@@ -1,0 +1,144 @@
+// LiveStore's snapshot policy (storage/storage_options.h) and what a
+// restart makes of the snapshot and the log after it. (Ported from the
+// tests of ModelStore, LiveStore's single-threaded predecessor.)
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "engine/live/snapshot.h"
+#include "storage/live_store.h"
+#include "storage/recovery.h"
+#include "tests/storage/temp_dir.h"
+
+namespace streamrec::storage {
+namespace {
+
+using testing::TempDir;
+
+engine::RecommenderOptions Small() {
+  engine::RecommenderOptions o;
+  o.model.rank = 8;
+  return o;
+}
+
+LiveStoreOptions Snapshots(uint64_t every_events, double every_seconds) {
+  LiveStoreOptions o;
+  o.store.log.durability = Durability::kProcess;
+  o.store.snapshot_every_events = every_events;
+  o.store.snapshot_every_seconds = every_seconds;
+  return o;
+}
+
+std::vector<StoredEvent> Batch(int start, int n) {
+  std::vector<StoredEvent> b;
+  for (int k = start; k < start + n; ++k) {
+    b.push_back({0, fmt::format("e{}", k), fmt::format("u{}", k % 13), fmt::format("i{}", k % 17),
+                 k % 2 ? "rating" : "click", k % 2 ? static_cast<float>(1 + k % 5) : 0.0f,
+                 1000 + k});
+  }
+  return b;
+}
+
+std::unique_ptr<LiveStore> Open(const std::string& dir, const LiveStoreOptions& o) {
+  auto s = LiveStore::Open(dir, o, Small(), engine::EventTypes::Defaults());
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(s).value() : nullptr;
+}
+
+std::string State(const LiveStore& s) {
+  return s.Read([](const Replica& r) { return engine::EncodeSnapshot(*r.rec); });
+}
+
+// The state a full replay of `events` gives.
+std::string Replayed(const std::vector<StoredEvent>& events) {
+  engine::Recommender rec(Small(), engine::EventTypes::Defaults());
+  uint64_t seq = 0;
+  for (StoredEvent e : events) {
+    e.seq = ++seq;
+    EXPECT_TRUE(ApplyStored(e, &rec).ok());
+  }
+  return engine::EncodeSnapshot(rec);
+}
+
+TEST(LiveSnapshotTest, ByCountAtTheFirstBatchPastTheCountAndOnClose) {
+  TempDir dir;
+  const LiveStoreOptions o = Snapshots(25, 0);
+  std::string before;
+  {
+    auto store = Open(dir.path(), o);
+    // Each batch is acknowledged before the next is sent, and the model
+    // thread checks the policy after each before it applies the next.
+    for (int b = 0; b < 4; ++b) ASSERT_TRUE(store->Ingest(Batch(b * 10, 10)).ok());
+    EXPECT_EQ(store->status().snapshot_seq, 30u) << "first batch boundary past 25 events";
+    EXPECT_EQ(store->status().snapshots_written, 1u);
+    ASSERT_TRUE(store->Ingest(Batch(40, 3)).ok());
+    before = State(*store);
+    ASSERT_TRUE(store->Close().ok());
+    EXPECT_EQ(store->status().snapshot_seq, 43u) << "a clean shutdown snapshots";
+  }
+  auto store = Open(dir.path(), o);
+  EXPECT_EQ(store->status().recovery.snapshot_seq, 43u);
+  EXPECT_EQ(store->status().recovery.replayed, 0u);
+  EXPECT_EQ(State(*store), before);
+}
+
+TEST(LiveSnapshotTest, ByTimeOnlyAfterNewEvents) {
+  TempDir dir;
+  auto store = Open(dir.path(), Snapshots(0, 0.2));
+  ASSERT_TRUE(store->Ingest(Batch(0, 5)).ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (store->status().snapshot_seq == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(store->status().snapshot_seq, 5u);
+  const uint64_t written = store->status().snapshots_written;
+  EXPECT_EQ(written, 1u);
+  // Idle: the timer passes again and again, but nothing new is to be kept.
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  EXPECT_EQ(store->status().snapshots_written, written);
+}
+
+TEST(LiveSnapshotTest, RestartLoadsTheSnapshotAndReplaysTheLogAfterIt) {
+  TempDir dir;
+  const LiveStoreOptions o = Snapshots(0, 0);
+  const std::vector<StoredEvent> first = Batch(0, 40), tail = Batch(40, 7);
+  {
+    auto store = Open(dir.path(), o);
+    ASSERT_TRUE(store->Ingest(first).ok());
+    ASSERT_TRUE(store->Close().ok());  // the snapshot at 40
+  }
+  {
+    // Events logged after the snapshot and never applied by a store: what
+    // a crash between a log write and the next snapshot leaves.
+    auto log = EventLog::Open(dir.path(), o.store.log);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    ASSERT_TRUE((*log)->Append(tail).ok());
+  }
+  auto store = Open(dir.path(), o);
+  EXPECT_EQ(store->status().recovery.snapshot_seq, 40u);
+  EXPECT_EQ(store->status().recovery.replayed, 7u);
+  EXPECT_EQ(store->status().applied_seq, 47u);
+  std::vector<StoredEvent> all = first;
+  all.insert(all.end(), tail.begin(), tail.end());
+  EXPECT_EQ(State(*store), Replayed(all)) << "snapshot + tail = a full replay, bit for bit";
+}
+
+TEST(LiveSnapshotTest, AnInvalidEventRefusesItsWholeBatchBeforeAnythingIsLogged) {
+  TempDir dir;
+  auto store = Open(dir.path(), Snapshots(0, 0));
+  std::vector<StoredEvent> bad = Batch(0, 3);
+  bad[2].type = "teleport";
+  auto r = store->Ingest(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("teleport"), std::string::npos);
+  bad = Batch(0, 3);
+  bad[1].type = "rating";
+  bad[1].value = 99.0f;  // outside the rating range
+  EXPECT_EQ(store->Ingest(bad).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->status().durable_seq, 0u) << "nothing of a refused batch reached the log";
+}
+
+}  // namespace
+}  // namespace streamrec::storage
