@@ -11,8 +11,8 @@
 #include "engine/evaluation.h"
 #include "engine/implicit_data.h"
 #include "engine/implicit_online.h"
-#include "tools/dataset.h"
-#include "tools/importers.h"
+#include "tools/data/dataset.h"
+#include "tools/data/importers.h"
 
 namespace streamrec::tools {
 namespace {
