@@ -17,6 +17,7 @@
 #include "engine/topn.h"
 #include "tools/bench/bench_http.h"
 #include "tools/bench/bench_storage.h"
+#include "tools/cli/command_line.h"
 #include "tools/commands/commands.h"
 
 namespace streamrec::tools {
@@ -226,17 +227,7 @@ int RunBench(int argc, const char* const* argv) {
   po::positional_options_description pos;
   pos.add("what", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    fmt::print(stderr, "streamrec bench: {}\n", e.what());
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
+  if (auto rc = ParseCommandLine("bench", argc, argv, desc, &pos, &vm)) return *rc;
   if (rank < 1 || rank > engine::kMaxRank) {
     fmt::print(stderr, "streamrec bench: --rank must be in [1, {}]\n", engine::kMaxRank);
     return 2;

@@ -1,6 +1,5 @@
-// `streamrec generate` writes a synthetic stream; `streamrec demo` runs the
-// offline tour: generate -> write/read the event file -> evaluate -> learn
-// the stream online -> print sample recommendations.
+// `streamrec demo`: the offline tour: generate -> write/read the event file
+// -> evaluate -> learn the stream online -> print sample recommendations.
 #include <fmt/format.h>
 
 #include <boost/program_options.hpp>
@@ -8,7 +7,9 @@
 #include <iostream>
 
 #include "engine/recommender.h"
+#include "tools/cli/command_line.h"
 #include "tools/commands/commands.h"
+#include "tools/commands/synthetic_flags.h"
 #include "tools/config/config.h"
 #include "tools/data/dataset.h"
 #include "tools/data/event_file.h"
@@ -19,30 +20,7 @@ namespace {
 
 namespace po = boost::program_options;
 
-void AddSyntheticFlags(po::options_description* desc, SyntheticOptions* s) {
-  desc->add_options()("users", po::value(&s->users)->default_value(s->users), "number of users")(
-      "items", po::value(&s->items)->default_value(s->items), "number of items")(
-      "events", po::value(&s->events)->default_value(s->events), "number of events")(
-      "clusters", po::value(&s->clusters)->default_value(s->clusters), "item clusters (tastes)")(
-      "data-seed", po::value(&s->seed)->default_value(s->seed), "seed of the stream");
-}
-
-// Parses argv into vm; returns an exit code to stop with, or -1 to go on.
-int Parse(const char* name, int argc, const char* const* argv, const po::options_description& d,
-          po::variables_map* vm) {
-  try {
-    po::store(po::command_line_parser(argc, argv).options(d).run(), *vm);
-    po::notify(*vm);
-  } catch (const po::error& e) {
-    fmt::print(stderr, "streamrec {}: {}\n", name, e.what());
-    return 2;
-  }
-  if (vm->count("help")) {
-    std::cout << d << "\n";
-    return 0;
-  }
-  return -1;
-}
+constexpr std::string_view kDemo = "demo";
 
 void PrintList(const std::string& title, const std::vector<engine::NamedScore>& items,
                const SyntheticOptions& s) {
@@ -101,34 +79,6 @@ std::vector<uint32_t> SampleUsers(const engine::Recommender& rec, const Syntheti
 
 }  // namespace
 
-int RunGenerate(int argc, const char* const* argv) {
-  SyntheticOptions s;
-  std::string out;
-  po::options_description desc(
-      "streamrec generate: write a synthetic event stream (deterministic for a seed)\n\n"
-      "  streamrec generate --events 100000 --out demo.events\n\nOptions");
-  desc.add_options()("help,h", "show this help")("out,o", po::value(&out),
-                                                 "event file ('-': stdout)");
-  AddSyntheticFlags(&desc, &s);
-  po::variables_map vm;
-  if (int rc = Parse("generate", argc, argv, desc, &vm); rc >= 0) return rc;
-  if (out.empty()) {
-    fmt::print(stderr, "streamrec generate: --out is required\n");
-    return 2;
-  }
-  if (s.users == 0 || s.items == 0 || s.clusters == 0) {
-    fmt::print(stderr, "streamrec generate: --users, --items and --clusters must be >= 1\n");
-    return 2;
-  }
-  const auto events = GenerateSynthetic(s);
-  Status st = out == "-" ? WriteEventFile(events, std::cout) : WriteEventFile(events, out);
-  if (!st.ok()) {
-    fmt::print(stderr, "streamrec generate: {}\n", st.message());
-    return 1;
-  }
-  return 0;
-}
-
 int RunDemo(int argc, const char* const* argv) {
   SyntheticOptions s;
   std::string dir = "streamrec-demo";
@@ -139,34 +89,31 @@ int RunDemo(int argc, const char* const* argv) {
       "config", po::value(&config_path), "configuration file (config/streamrec.conf)");
   AddSyntheticFlags(&desc, &s);
   po::variables_map vm;
-  if (int rc = Parse("demo", argc, argv, desc, &vm); rc >= 0) return rc;
+  if (auto rc = ParseCommandLine(kDemo, argc, argv, desc, nullptr, &vm)) return *rc;
   if (s.users == 0 || s.items == 0 || s.clusters == 0 || s.events == 0) {
-    fmt::print(stderr, "streamrec demo: --users, --items, --clusters, --events must be >= 1\n");
-    return 2;
+    return Usage(kDemo, "--users, --items, --clusters, --events must be >= 1");
   }
 
   Config config;
   if (!config_path.empty()) {
     StatusOr<Config> loaded = LoadConfig(config_path);
-    if (!loaded.ok()) {
-      fmt::print(stderr, "streamrec demo: {}\n", loaded.status().message());
-      return 2;
-    }
+    // Any config problem, a missing file too, is bad usage here.
+    if (!loaded.ok()) return Usage(kDemo, loaded.status().message());
     config = std::move(loaded).value();
   }
+  // Every failure from here on is a runtime one (exit 1), whatever its
+  // code: the demo's own data is never bad input.
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   const std::string path = (std::filesystem::path(dir) / "demo.events").string();
   fmt::print("1. Generating {} events ({} users, {} items, {} taste clusters) -> {}\n", s.events,
              s.users, s.items, s.clusters, path);
   if (Status st = WriteEventFile(GenerateSynthetic(s), path); !st.ok()) {
-    fmt::print(stderr, "streamrec demo: {}\n", st.message());
-    return 1;
+    return Failure(kDemo, st.message());
   }
   auto events = LoadEvents(path);
   if (!events.ok()) {
-    fmt::print(stderr, "streamrec demo: {}\n", events.status().message());
-    return 1;
+    return Failure(kDemo, events.status().message());
   }
 
   fmt::print("2. Offline evaluation of batch {} on an 80/20 random split:\n",
@@ -177,8 +124,7 @@ int RunDemo(int argc, const char* const* argv) {
   const engine::EvalOptions& eo = config.training;
   auto res = dense.ok() ? engine::EvaluateSplit(dense->split, eo) : dense.status();
   if (!res.ok()) {
-    fmt::print(stderr, "streamrec demo: {}\n", res.status().message());
-    return 1;
+    return Failure(kDemo, res.status().message());
   }
   fmt::print("   RMSE {:.3f}  MAE {:.3f}  P@10 {:.3f}  NDCG@10 {:.3f}  ({:.1f}s)\n",
              res->rating.rmse, res->rating.mae, res->ranking.precision, res->ranking.ndcg,
@@ -191,8 +137,7 @@ int RunDemo(int argc, const char* const* argv) {
     Status st = type ? rec.Apply({e.user, e.item, *type, e.value, e.ts_ms})
                      : Status::InvalidArgument("unknown type " + e.type);
     if (!st.ok()) {
-      fmt::print(stderr, "streamrec demo: {}\n", st.message());
-      return 1;
+      return Failure(kDemo, st.message());
     }
   }
   fmt::print(
@@ -203,8 +148,7 @@ int RunDemo(int argc, const char* const* argv) {
   fmt::print("4. Retraining in batch ({}) over the whole stream and swapping the model in\n",
              engine::AlgorithmName(config.training.algorithm));
   if (Status st = Retrain(*events, types, config.training, &rec); !st.ok()) {
-    fmt::print(stderr, "streamrec demo: {}\n", st.message());
-    return 1;
+    return Failure(kDemo, st.message());
   }
   fmt::print(
       "   planted taste recovered: {:.0f}% of top-10 items in the user's favourite "

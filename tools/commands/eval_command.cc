@@ -8,11 +8,12 @@
 #include <iostream>
 
 #include "tools/cli/cli_util.h"
+#include "tools/cli/command_line.h"
 #include "tools/commands/commands.h"
-#include "tools/data/dataset.h"
-#include "tools/eval/eval_output.h"
-#include "tools/data/importers.h"
 #include "tools/config/model_flags.h"
+#include "tools/data/dataset.h"
+#include "tools/data/importers.h"
+#include "tools/eval/eval_output.h"
 
 namespace streamrec::tools {
 namespace {
@@ -87,10 +88,7 @@ void ReportComparison(const std::vector<AlgorithmResult>& results, const ModelFl
 
 // Bad input (malformed data, unknown event types) is exit 2; anything else
 // that fails while training is a runtime failure, exit 1.
-int Fail(const Status& st) {
-  fmt::print(stderr, "streamrec eval: {}\n", st.message());
-  return st.code() == StatusCode::kInvalidArgument ? 2 : 1;
-}
+constexpr std::string_view kEval = "eval";
 
 }  // namespace
 
@@ -125,17 +123,7 @@ int RunEval(int argc, const char* const* argv) {
       "also write a self-contained HTML report (metrics per algorithm, loss per epoch) here");
   AddModelFlags(&desc, &flags);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    fmt::print(stderr, "streamrec eval: {}\n", e.what());
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
+  if (auto rc = ParseCommandLine(kEval, argc, argv, desc, nullptr, &vm)) return *rc;
   auto usage = [](const std::string& msg) {
     fmt::print(stderr, "streamrec eval: {}\n", msg);
     return 2;
@@ -188,7 +176,7 @@ int RunEval(int argc, const char* const* argv) {
     engine::EvalOptions options = flags.options;
     options.algorithm = a;
     auto r = Evaluate(splits, options);
-    if (!r.ok()) return Fail(r.status());
+    if (!r.ok()) return Fail(kEval, r.status());
     results.push_back(std::move(r).value());
   }
   if (compare_spec.empty()) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "tools/cli/command_line.h"
 #include "tools/commands/commands.h"
 #include "tools/data/dataset.h"
 #include "tools/data/event_file.h"
@@ -30,17 +31,7 @@ int RunImport(int argc, const char* const* argv) {
   po::positional_options_description pos;
   pos.add("format", 1).add("path", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    fmt::print(stderr, "streamrec import: {}\n", e.what());
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
+  if (auto rc = ParseCommandLine("import", argc, argv, desc, &pos, &vm)) return *rc;
   auto fail = [](const std::string& msg) {
     fmt::print(stderr, "streamrec import: {}\n", msg);
     return 2;

@@ -11,6 +11,7 @@
 #include "storage/event_log.h"
 #include "storage/recovery.h"
 #include "storage/verify.h"
+#include "tools/cli/command_line.h"
 #include "tools/commands/commands.h"
 #include "tools/config/config.h"
 #include "tools/data/dataset.h"
@@ -21,33 +22,7 @@ namespace {
 namespace po = boost::program_options;
 namespace json = boost::json;
 
-int Fail(const char* cmd, const Status& st) {
-  fmt::print(stderr, "streamrec {}: {}\n", cmd, st.message());
-  return st.code() == StatusCode::kInvalidArgument ? 2 : 1;
-}
-
-int Usage(const char* cmd, const std::string& msg) {
-  fmt::print(stderr, "streamrec {}: {}\n", cmd, msg);
-  return 2;
-}
-
-// Parses argv; returns an exit code to stop with, or -1 to go on.
-int Parse(const char* cmd, int argc, const char* const* argv, const po::options_description& d,
-          const po::positional_options_description* pos, po::variables_map* vm) {
-  try {
-    auto parser = po::command_line_parser(argc, argv).options(d);
-    if (pos) parser.positional(*pos);
-    po::store(parser.run(), *vm);
-    po::notify(*vm);
-  } catch (const po::error& e) {
-    return Usage(cmd, e.what());
-  }
-  if (vm->count("help")) {
-    std::cout << d << "\n";
-    return 0;
-  }
-  return -1;
-}
+constexpr std::string_view kLog = "log";
 
 StatusOr<storage::Durability> ParseDurability(const std::string& s) {
   if (s == "sync") return storage::Durability::kSync;
@@ -69,9 +44,9 @@ json::object EventJson(const storage::StoredEvent& e) {
 
 int RunStats(const std::string& db) {
   auto log = OpenExisting(db);
-  if (!log.ok()) return Fail("log", log.status());
+  if (!log.ok()) return Fail(kLog, log.status());
   auto st = (*log)->Stats();
-  if (!st.ok()) return Fail("log", st.status());
+  if (!st.ok()) return Fail(kLog, st.status());
   const json::object o{{"next_seq", st->next_seq},           {"first_seq", st->first_seq},
                        {"last_seq", st->last_seq},           {"events", st->events},
                        {"snapshot_seq", st->snapshot_seq},   {"snapshots", st->snapshots},
@@ -82,26 +57,26 @@ int RunStats(const std::string& db) {
 
 int RunDump(const std::string& db, uint64_t from, uint64_t to) {
   auto log = OpenExisting(db);
-  if (!log.ok()) return Fail("log", log.status());
+  if (!log.ok()) return Fail(kLog, log.status());
   Status st = (*log)->Scan(from, to, [](const storage::StoredEvent& e) {
     std::cout << json::serialize(EventJson(e)) << "\n";
     return static_cast<bool>(std::cout);
   });
-  if (!st.ok()) return Fail("log", st);
+  if (!st.ok()) return Fail(kLog, st);
   return 0;
 }
 
 int RunAppend(const std::string& db, const std::string& events_path, size_t batch,
               const std::string& durability, const std::string& id_prefix) {
   auto mode = ParseDurability(durability);
-  if (!mode.ok()) return Fail("log", mode.status());
-  if (batch == 0) return Usage("log", "--batch must be >= 1");
+  if (!mode.ok()) return Fail(kLog, mode.status());
+  if (batch == 0) return Usage(kLog, "--batch must be >= 1");
   auto events = LoadEvents(events_path);
-  if (!events.ok()) return Fail("log", events.status());
+  if (!events.ok()) return Fail(kLog, events.status());
   storage::EventLogOptions o;
   o.durability = *mode;
   auto log = storage::EventLog::Open(db, o);
-  if (!log.ok()) return Fail("log", log.status());
+  if (!log.ok()) return Fail(kLog, log.status());
   size_t accepted = 0, duplicates = 0;
   std::vector<storage::NewEvent> chunk;
   for (size_t start = 0; start < events->size(); start += batch) {
@@ -112,7 +87,7 @@ int RunAppend(const std::string& db, const std::string& events_path, size_t batc
                        r.type, r.value, r.ts_ms});
     }
     auto res = (*log)->Append(chunk);
-    if (!res.ok()) return Fail("log", res.status());
+    if (!res.ok()) return Fail(kLog, res.status());
     accepted += res->accepted;
     duplicates += res->duplicates;
   }
@@ -124,7 +99,7 @@ int RunAppend(const std::string& db, const std::string& events_path, size_t batc
 // Exit 0 if every check passes, 1 (each problem on stderr) if not.
 int RunVerify(const std::string& db, const std::string& config_path) {
   auto config = config_path.empty() ? StatusOr<Config>(DefaultConfig()) : LoadConfig(config_path);
-  if (!config.ok()) return Fail("log", config.status());
+  if (!config.ok()) return Fail(kLog, config.status());
   auto log = OpenExisting(db);
   storage::VerifyReport r;
   if (log.ok()) {
@@ -134,7 +109,7 @@ int RunVerify(const std::string& db, const std::string& config_path) {
     // finding like the others.
     r.problems.push_back(log.status().ToString());
   } else {
-    return Fail("log", log.status());
+    return Fail(kLog, log.status());
   }
   json::array problems;
   for (const auto& p : r.problems) problems.emplace_back(p);
@@ -177,21 +152,21 @@ int RunLog(int argc, const char* const* argv) {
   po::positional_options_description pos;
   pos.add("what", 1);
   po::variables_map vm;
-  if (int rc = Parse("log", argc, argv, desc, &pos, &vm); rc >= 0) return rc;
-  if (db.empty()) return Usage("log", "--db is required");
+  if (auto rc = ParseCommandLine(kLog, argc, argv, desc, &pos, &vm)) return *rc;
+  if (db.empty()) return Usage(kLog, "--db is required");
   if (what == "verify") return RunVerify(db, config_path);
   if (!config_path.empty() && vm["durability"].defaulted()) {
     auto config = LoadConfig(config_path);
-    if (!config.ok()) return Fail("log", config.status());
+    if (!config.ok()) return Fail(kLog, config.status());
     durability = config->durability_name;
   }
   if (what == "stats") return RunStats(db);
   if (what == "dump") return RunDump(db, from, to);
   if (what == "append") {
-    if (events.empty()) return Usage("log", "--events is required");
+    if (events.empty()) return Usage(kLog, "--events is required");
     return RunAppend(db, events, batch, durability, id_prefix);
   }
-  return Usage("log", fmt::format("expected stats, dump, append or verify, got '{}'", what));
+  return Usage(kLog, fmt::format("expected stats, dump, append or verify, got '{}'", what));
 }
 
 }  // namespace streamrec::tools

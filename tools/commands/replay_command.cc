@@ -15,6 +15,7 @@
 #include "engine/evaluation.h"
 #include "storage/event_log.h"
 #include "storage/recovery.h"
+#include "tools/cli/command_line.h"
 #include "tools/commands/commands.h"
 #include "tools/config/config.h"
 #include "tools/data/event_file.h"
@@ -26,10 +27,7 @@ namespace {
 namespace po = boost::program_options;
 namespace json = boost::json;
 
-int Fail(const Status& st) {
-  fmt::print(stderr, "streamrec replay: {}\n", st.message());
-  return st.code() == StatusCode::kInvalidArgument ? 2 : 1;
-}
+constexpr std::string_view kReplay = "replay";
 
 // Replays [from, to] into `rec` from scratch.
 Status ReplayRange(const storage::EventLog& log, uint64_t from, uint64_t to,
@@ -135,14 +133,15 @@ int Evaluate(Flags& f, const Config& config, int argc, const char* const* argv) 
     storage::EventLogOptions lo;
     lo.create_if_missing = false;
     auto log = storage::EventLog::Open(f.db, lo);
-    if (!log.ok()) return Fail(log.status());
+    if (!log.ok()) return Fail(kReplay, log.status());
     uint64_t last_seq = 0;
-    if (Status st = LoadLog(**log, f.from, f.to, &events, &last_seq); !st.ok()) return Fail(st);
+    if (Status st = LoadLog(**log, f.from, f.to, &events, &last_seq); !st.ok())
+      return Fail(kReplay, st);
     db_fields = {{"replayed", events.size()}, {"last_seq", last_seq}, {"snapshot_seq", 0}};
     f.eval.source = fmt::format("database {} (seq {}..{})", f.db, f.from, last_seq);
   } else {
     auto loaded = ReadEventFile(f.events_path);
-    if (!loaded.ok()) return Fail(loaded.status());
+    if (!loaded.ok()) return Fail(kReplay, loaded.status());
     events = std::move(loaded).value();
     f.eval.source = f.events_path;
   }
@@ -161,9 +160,10 @@ int Evaluate(Flags& f, const Config& config, int argc, const char* const* argv) 
   }
   f.eval.command_line = CommandLine(argc, argv);
   auto result = EvaluateReplay(events, config.recommender, config.types, f.eval);
-  if (!result.ok()) return Fail(result.status());
+  if (!result.ok()) return Fail(kReplay, result.status());
   if (!f.report.empty()) {
-    if (Status st = WriteReplayReport(*result, f.eval, f.report); !st.ok()) return Fail(st);
+    if (Status st = WriteReplayReport(*result, f.eval, f.report); !st.ok())
+      return Fail(kReplay, st);
   }
   if (f.json) {
     json::object out = ReplayEvalJson(*result, f.eval);
@@ -197,79 +197,74 @@ int RunReplay(int argc, const char* const* argv) {
       "Options");
   AddFlags(&desc, &f);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    fmt::print(stderr, "streamrec replay: {}\n", e.what());
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
+  if (auto rc = ParseCommandLine(kReplay, argc, argv, desc, nullptr, &vm)) return *rc;
   if (f.db.empty() && f.events_path.empty()) {
-    return Fail(Status::InvalidArgument("--db is required (or --events FILE with --evaluate)"));
+    return Fail(kReplay,
+                Status::InvalidArgument("--db is required (or --events FILE with --evaluate)"));
   }
   if (!f.db.empty() && !f.events_path.empty()) {
-    return Fail(Status::InvalidArgument("--db and --events: give one source"));
+    return Fail(kReplay, Status::InvalidArgument("--db and --events: give one source"));
   }
   if (!f.events_path.empty() && !f.evaluate) {
-    return Fail(Status::InvalidArgument("--events needs --evaluate (a file has no snapshots)"));
+    return Fail(kReplay,
+                Status::InvalidArgument("--events needs --evaluate (a file has no snapshots)"));
   }
   if (f.from == 0 || f.from > f.to)
-    return Fail(Status::InvalidArgument("need 1 <= --from <= --to"));
+    return Fail(kReplay, Status::InvalidArgument("need 1 <= --from <= --to"));
   if (f.snapshot && f.from != 1) {
-    return Fail(Status::InvalidArgument(
-        "--snapshot needs the whole log from seq 1: a model of a slice is not the database's"));
+    return Fail(
+        kReplay,
+        Status::InvalidArgument(
+            "--snapshot needs the whole log from seq 1: a model of a slice is not the database's"));
   }
   if (f.snapshot && f.evaluate) {
-    return Fail(Status::InvalidArgument(
-        "--snapshot and --evaluate: run them separately (the evaluation replays from scratch)"));
+    return Fail(kReplay, Status::InvalidArgument("--snapshot and --evaluate: run them separately "
+                                                 "(the evaluation replays from scratch)"));
   }
   Config config = DefaultConfig();
   if (!f.config_path.empty()) {
     auto loaded = LoadConfig(f.config_path);
-    if (!loaded.ok()) return Fail(loaded.status());
+    if (!loaded.ok()) return Fail(kReplay, loaded.status());
     config = std::move(loaded).value();
   }
   if (!f.objective.empty()) {
     auto o = engine::ParseObjective(f.objective);
-    if (!o.ok()) return Fail(o.status());
+    if (!o.ok()) return Fail(kReplay, o.status());
     SetObjective(*o, &config);
   }
   if (f.evaluate) {
     engine::PrequentialOptions& p = f.eval.prequential;
-    if (Status st = ParseMethods(f.methods, &p.methods); !st.ok()) return Fail(st);
+    if (Status st = ParseMethods(f.methods, &p.methods); !st.ok()) return Fail(kReplay, st);
     p.retrain = config.training;
     if (!f.algo.empty()) {
       auto a = engine::ParseAlgorithm(f.algo);
-      if (!a.ok()) return Fail(Status::InvalidArgument(a.status().message()));
+      if (!a.ok()) return Fail(kReplay, Status::InvalidArgument(a.status().message()));
       p.retrain.algorithm = *a;
     }
     p.skip_repeats = !f.count_repeats;
     if (p.k == 0 || p.sample_every == 0) {
-      return Fail(Status::InvalidArgument("--k and --sample-every must be >= 1"));
+      return Fail(kReplay, Status::InvalidArgument("--k and --sample-every must be >= 1"));
     }
-    if (f.eval.drift.top_n == 0) return Fail(Status::InvalidArgument("--drift-top must be >= 1"));
+    if (f.eval.drift.top_n == 0)
+      return Fail(kReplay, Status::InvalidArgument("--drift-top must be >= 1"));
     return Evaluate(f, config, argc, argv);
   }
 
   storage::EventLogOptions lo;
   lo.create_if_missing = false;
   auto log = storage::EventLog::Open(f.db, lo);
-  if (!log.ok()) return Fail(log.status());
+  if (!log.ok()) return Fail(kReplay, log.status());
   engine::Recommender rec(config.recommender, config.types);
   json::object out;
   const auto t0 = std::chrono::steady_clock::now();
   uint64_t applied = 0, last_seq = 0;
   if (vm.count("from")) {
     Status st = ReplayRange(**log, f.from, f.to, &rec, &applied, &last_seq);
-    if (!st.ok()) return Fail(st);
+    if (!st.ok()) return Fail(kReplay, st);
     out["snapshot_seq"] = 0;
   } else {
     auto r = storage::Recover(**log, &rec, f.to);
-    if (!r.ok()) return Fail(r.status());
+    if (!r.ok()) return Fail(kReplay, r.status());
     applied = r->replayed;
     last_seq = r->last_seq;
     out["snapshot_seq"] = r->snapshot_seq;
@@ -282,7 +277,7 @@ int RunReplay(int argc, const char* const* argv) {
   out["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (f.snapshot && last_seq > 0) {
     Status st = storage::WriteSnapshot(log->get(), rec, last_seq);
-    if (!st.ok()) return Fail(st);
+    if (!st.ok()) return Fail(kReplay, st);
     out["snapshot_written"] = last_seq;
   }
   std::cout << json::serialize(out) << "\n";

@@ -24,6 +24,7 @@
 #include "http/auth.h"
 #include "http/server.h"
 #include "storage/live_store.h"
+#include "tools/cli/command_line.h"
 #include "tools/commands/commands.h"
 #include "tools/config/config.h"
 
@@ -44,10 +45,7 @@ constexpr const char* kHelp =
     "Exit status: 0 after a clean shutdown, 1 if the database cannot be opened or\n"
     "the port bound, 2 for bad flags or configuration.\n\nOptions";
 
-int Usage(const std::string& msg) {
-  fmt::print(stderr, "streamrec serve: {}\n", msg);
-  return 2;
-}
+constexpr std::string_view kServe = "serve";
 
 // Prints a line on stdout at once: tests and scripts wait for these.
 template <typename... Args>
@@ -100,41 +98,33 @@ int ParseArgs(int argc, const char* const* argv, Config* config) {
       "data-dir", po::value(&data_dir), "database directory (overrides [server] data_dir)")(
       "threads", po::value(&threads), "HTTP server threads (overrides [server] threads)");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return Usage(e.what());
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
+  if (auto rc = ParseCommandLine(kServe, argc, argv, desc, nullptr, &vm)) return *rc;
   if (!config_path.empty()) {
     StatusOr<Config> loaded = LoadConfig(config_path);
-    if (!loaded.ok()) return Usage(std::string(loaded.status().message()));
+    if (!loaded.ok()) return Usage(kServe, std::string(loaded.status().message()));
     *config = std::move(loaded).value();
   } else {
     *config = DefaultConfig();
   }
-  if (Status st = ApplyApiKeysFromEnv(config); !st.ok()) return Usage(std::string(st.message()));
+  if (Status st = ApplyApiKeysFromEnv(config); !st.ok())
+    return Usage(kServe, std::string(st.message()));
   if (Status st = http::ValidateApiKeys(config->api.keys); !st.ok()) {
-    return Usage(std::string(st.message()));
+    return Usage(kServe, std::string(st.message()));
   }
   if (vm.count("address")) {
-    if (address.empty()) return Usage("--address must not be empty");
+    if (address.empty()) return Usage(kServe, "--address must not be empty");
     config->server.address = address;
   }
   if (vm.count("port")) {
-    if (port < 0 || port > 65535) return Usage("--port must be in [0, 65535]");
+    if (port < 0 || port > 65535) return Usage(kServe, "--port must be in [0, 65535]");
     config->server.port = static_cast<uint16_t>(port);
   }
   if (vm.count("data-dir")) {
-    if (data_dir.empty()) return Usage("--data-dir must not be empty");
+    if (data_dir.empty()) return Usage(kServe, "--data-dir must not be empty");
     config->data_dir = data_dir;
   }
   if (vm.count("threads")) {
-    if (threads < 1 || threads > 1024) return Usage("--threads must be in [1, 1024]");
+    if (threads < 1 || threads > 1024) return Usage(kServe, "--threads must be in [1, 1024]");
     config->server.threads = threads;
   }
   // eval and replay may train any algorithm; the server's retrain must fit
@@ -143,15 +133,17 @@ int ParseArgs(int argc, const char* const* argv, Config* config) {
   if (Status st = storage::CheckRetrainAlgorithm(config->recommender.objective,
                                                  config->live.training.algorithm);
       !st.ok()) {
-    return Usage(fmt::format("{} ([model] objective = {})", st.message(),
-                             engine::ObjectiveName(config->recommender.objective)));
+    return Usage(kServe, fmt::format("{} ([model] objective = {})", st.message(),
+                                     engine::ObjectiveName(config->recommender.objective)));
   }
   if (config->api.keys.empty() && !IsLoopback(config->server.address)) {
-    return Usage(fmt::format(
-        "refusing to serve on '{}' without API keys: anyone who can reach it could write and "
-        "delete data. Configure keys ([api] keys or ${}) or bind a loopback address "
-        "(--address 127.0.0.1)",
-        config->server.address, kApiKeysEnv));
+    return Usage(
+        kServe,
+        fmt::format(
+            "refusing to serve on '{}' without API keys: anyone who can reach it could write and "
+            "delete data. Configure keys ([api] keys or ${}) or bind a loopback address "
+            "(--address 127.0.0.1)",
+            config->server.address, kApiKeysEnv));
   }
   return -1;
 }
