@@ -5,6 +5,9 @@
 #include <boost/program_options.hpp>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "engine/recommender.h"
 #include "tools/cli/command_line.h"
@@ -77,69 +80,141 @@ std::vector<uint32_t> SampleUsers(const engine::Recommender& rec, const Syntheti
   return out;
 }
 
-}  // namespace
+struct DemoFlags {
+  SyntheticOptions stream;
+  std::string dir = "streamrec-demo";  // where demo.events goes
+  std::string config_path;             // empty: built-in defaults
+};
 
-int RunDemo(int argc, const char* const* argv) {
-  SyntheticOptions s;
-  std::string dir = "streamrec-demo";
-  std::string config_path;
-  po::options_description desc("streamrec demo: the offline tour on a synthetic stream\n\nOptions");
-  desc.add_options()("help,h", "show this help")("dir", po::value(&dir)->default_value(dir),
-                                                 "where to write the demo event file")(
-      "config", po::value(&config_path), "configuration file (config/streamrec.conf)");
-  AddSyntheticFlags(&desc, &s);
-  po::variables_map vm;
-  if (auto rc = ParseCommandLine(kDemo, argc, argv, desc, nullptr, &vm)) return *rc;
-  if (s.users == 0 || s.items == 0 || s.clusters == 0 || s.events == 0) {
-    return Usage(kDemo, "--users, --items, --clusters, --events must be >= 1");
-  }
-
+// What the tour runs with, checked.
+struct DemoOptions {
+  SyntheticOptions stream;
+  std::string dir;
   Config config;
-  if (!config_path.empty()) {
-    StatusOr<Config> loaded = LoadConfig(config_path);
-    // Any config problem, a missing file too, is bad usage here.
-    if (!loaded.ok()) return Usage(kDemo, loaded.status().message());
-    config = std::move(loaded).value();
+};
+
+// Returns the exit code to stop with, or nullopt to go on.
+std::optional<int> ParseDemo(int argc, const char* const* argv, DemoFlags* f) {
+  po::options_description desc("streamrec demo: the offline tour on a synthetic stream\n\nOptions");
+  desc.add_options()("help,h", "show this help")("dir", po::value(&f->dir)->default_value(f->dir),
+                                                 "where to write the demo event file")(
+      "config", po::value(&f->config_path), "configuration file (config/streamrec.conf)");
+  AddSyntheticFlags(&desc, &f->stream);
+  po::variables_map vm;
+  return ParseCommandLine(kDemo, argc, argv, desc, nullptr, &vm);
+}
+
+StatusOr<DemoOptions> ValidateDemo(const DemoFlags& f) {
+  const SyntheticOptions& s = f.stream;
+  if (s.users == 0 || s.items == 0 || s.clusters == 0 || s.events == 0) {
+    return Status::InvalidArgument("--users, --items, --clusters, --events must be >= 1");
   }
-  // Every failure from here on is a runtime one (exit 1), whatever its
-  // code: the demo's own data is never bad input.
+  DemoOptions o{f.stream, f.dir, Config()};
+  if (!f.config_path.empty()) {
+    StatusOr<Config> loaded = LoadConfig(f.config_path);
+    // Any config problem, a missing file too, is bad usage here.
+    if (!loaded.ok()) return Status::InvalidArgument(loaded.status().message());
+    o.config = std::move(loaded).value();
+  }
+  return o;
+}
+
+// Step 1: the synthetic stream, written to <dir>/demo.events and read back.
+StatusOr<std::vector<EventRecord>> GenerateStream(const DemoOptions& o) {
+  const SyntheticOptions& s = o.stream;
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  const std::string path = (std::filesystem::path(dir) / "demo.events").string();
+  std::filesystem::create_directories(o.dir, ec);
+  const std::string path = (std::filesystem::path(o.dir) / "demo.events").string();
   fmt::print("1. Generating {} events ({} users, {} items, {} taste clusters) -> {}\n", s.events,
              s.users, s.items, s.clusters, path);
-  if (Status st = WriteEventFile(GenerateSynthetic(s), path); !st.ok()) {
-    return Failure(kDemo, st.message());
+  if (Status st = WriteEventFile(GenerateSynthetic(s), path); !st.ok()) return st;
+  return LoadEvents(path);
+}
+
+// Step 2: batch training evaluated on an 80/20 random split.
+Status EvaluateOffline(const std::vector<EventRecord>& events, const engine::EventTypes& types,
+                       const engine::EvalOptions& eo) {
+  auto [train, test] = RandomSplit(events, 0.8, 42);
+  auto dense = BuildSplit(train, test, types);
+  auto res = dense.ok() ? engine::EvaluateSplit(dense->split, eo) : dense.status();
+  if (!res.ok()) return res.status();
+  fmt::print("   RMSE {:.3f}  MAE {:.3f}  P@10 {:.3f}  NDCG@10 {:.3f}  ({:.1f}s)\n",
+             res->rating.rmse, res->rating.mae, res->ranking.precision, res->ranking.ndcg,
+             res->train_seconds);
+  return Status::OK();
+}
+
+// Step 3: every event through the online learner, in order.
+Status LearnOnline(const std::vector<EventRecord>& events, const engine::EventTypes& types,
+                   engine::Recommender* rec) {
+  for (const EventRecord& e : events) {
+    const auto type = types.Find(e.type);
+    Status st = type ? rec->Apply({e.user, e.item, *type, e.value, e.ts_ms})
+                     : Status::InvalidArgument("unknown type " + e.type);
+    if (!st.ok()) return st;
   }
-  auto events = LoadEvents(path);
-  if (!events.ok()) {
-    return Failure(kDemo, events.status().message());
+  return Status::OK();
+}
+
+// Step 5: lists for typical users, similar items, trending, and a newcomer
+// before and after a few ratings.
+void PrintSamples(const SyntheticOptions& s, const engine::EventTypes& types,
+                  engine::Recommender* rec) {
+  engine::RecommendRequest req;
+  req.n = 5;
+  for (uint32_t u : SampleUsers(*rec, s)) {
+    const std::string user = SyntheticUserId(u);
+    const auto r = rec->RecommendForUser(user, req);
+    PrintList(
+        fmt::format("{} ({} items seen, favourite cluster c{}), source {}:", user,
+                    rec->Seen(*rec->users().Find(user)).size(),
+                    SyntheticFavouriteCluster(s, u) % s.clusters, engine::SourceName(r.source)),
+        r.items, s);
   }
+  if (auto sim = rec->SimilarItems(SyntheticItemId(0), 5); sim.ok()) {
+    PrintList(fmt::format("items similar to item0 (cluster c{}):", SyntheticItemCluster(s, 0)),
+              *sim, s);
+  }
+  PrintList("trending now:", rec->Popular(5), s);
+  auto cold = rec->RecommendForUser("newcomer", req);
+  PrintList(fmt::format("newcomer, never seen before, source {}:", engine::SourceName(cold.source)),
+            cold.items, s);
+  // Real time: the newcomer rates a few items; the very next
+  // request is personalised (the learner re-solves a young user's vector).
+  const uint32_t c = 3 % s.clusters;
+  const engine::EventTypeId rating = *types.Find("rating");
+  const uint32_t other = (c + 1) % s.clusters;
+  for (uint32_t j = 0; j < 3; ++j) {
+    const uint32_t liked = std::min(s.items - 1, c + s.clusters * j);
+    (void)rec->Apply({"newcomer", SyntheticItemId(liked), rating, 5.0f, s.start_ms});
+    const uint32_t disliked = std::min(s.items - 1, other + s.clusters * j);
+    (void)rec->Apply({"newcomer", SyntheticItemId(disliked), rating, 1.0f, s.start_ms});
+  }
+  auto warm = rec->RecommendForUser("newcomer", req);
+  PrintList(fmt::format("newcomer after rating three c{} items 5 stars and three c{} items 1 "
+                        "star, source {}:",
+                        c, other, engine::SourceName(warm.source)),
+            warm.items, s);
+}
+
+// Every failure here is a runtime one (exit 1), whatever its code: the
+// demo's own data is never bad input.
+int ExecuteDemo(const DemoOptions& o) {
+  const SyntheticOptions& s = o.stream;
+  const Config& config = o.config;
+  auto events = GenerateStream(o);
+  if (!events.ok()) return Failure(kDemo, events.status().message());
 
   fmt::print("2. Offline evaluation of batch {} on an 80/20 random split:\n",
              engine::AlgorithmName(config.training.algorithm));
   const engine::EventTypes types = engine::EventTypes::Defaults();
-  auto [train, test] = RandomSplit(*events, 0.8, 42);
-  auto dense = BuildSplit(train, test, types);
-  const engine::EvalOptions& eo = config.training;
-  auto res = dense.ok() ? engine::EvaluateSplit(dense->split, eo) : dense.status();
-  if (!res.ok()) {
-    return Failure(kDemo, res.status().message());
+  if (Status st = EvaluateOffline(*events, types, config.training); !st.ok()) {
+    return Failure(kDemo, st.message());
   }
-  fmt::print("   RMSE {:.3f}  MAE {:.3f}  P@10 {:.3f}  NDCG@10 {:.3f}  ({:.1f}s)\n",
-             res->rating.rmse, res->rating.mae, res->ranking.precision, res->ranking.ndcg,
-             res->train_seconds);
 
   fmt::print("3. Learning the whole stream online, one event at a time (as the server does)\n");
   engine::Recommender rec(config.recommender, types);
-  for (const EventRecord& e : *events) {
-    const auto type = types.Find(e.type);
-    Status st = type ? rec.Apply({e.user, e.item, *type, e.value, e.ts_ms})
-                     : Status::InvalidArgument("unknown type " + e.type);
-    if (!st.ok()) {
-      return Failure(kDemo, st.message());
-    }
-  }
+  if (Status st = LearnOnline(*events, types, &rec); !st.ok()) return Failure(kDemo, st.message());
   fmt::print(
       "   planted taste recovered: {:.0f}% of top-10 items in the user's favourite "
       "cluster (random: {:.0f}%)\n",
@@ -156,42 +231,18 @@ int RunDemo(int argc, const char* const* argv) {
       100 * FavouriteShare(rec, s));
 
   fmt::print("5. Sample recommendations:\n");
-  engine::RecommendRequest req;
-  req.n = 5;
-  for (uint32_t u : SampleUsers(rec, s)) {
-    const std::string user = SyntheticUserId(u);
-    const auto r = rec.RecommendForUser(user, req);
-    PrintList(
-        fmt::format("{} ({} items seen, favourite cluster c{}), source {}:", user,
-                    rec.Seen(*rec.users().Find(user)).size(),
-                    SyntheticFavouriteCluster(s, u) % s.clusters, engine::SourceName(r.source)),
-        r.items, s);
-  }
-  if (auto sim = rec.SimilarItems(SyntheticItemId(0), 5); sim.ok()) {
-    PrintList(fmt::format("items similar to item0 (cluster c{}):", SyntheticItemCluster(s, 0)),
-              *sim, s);
-  }
-  PrintList("trending now:", rec.Popular(5), s);
-  auto cold = rec.RecommendForUser("newcomer", req);
-  PrintList(fmt::format("newcomer, never seen before, source {}:", engine::SourceName(cold.source)),
-            cold.items, s);
-  // Real time: the newcomer rates a few items; the very next
-  // request is personalised (the learner re-solves a young user's vector).
-  const uint32_t c = 3 % s.clusters;
-  const engine::EventTypeId rating = *types.Find("rating");
-  const uint32_t other = (c + 1) % s.clusters;
-  for (uint32_t j = 0; j < 3; ++j) {
-    const uint32_t liked = std::min(s.items - 1, c + s.clusters * j);
-    (void)rec.Apply({"newcomer", SyntheticItemId(liked), rating, 5.0f, s.start_ms});
-    const uint32_t disliked = std::min(s.items - 1, other + s.clusters * j);
-    (void)rec.Apply({"newcomer", SyntheticItemId(disliked), rating, 1.0f, s.start_ms});
-  }
-  auto warm = rec.RecommendForUser("newcomer", req);
-  PrintList(fmt::format("newcomer after rating three c{} items 5 stars and three c{} items 1 "
-                        "star, source {}:",
-                        c, other, engine::SourceName(warm.source)),
-            warm.items, s);
-  return 0;
+  PrintSamples(s, types, &rec);
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunDemo(int argc, const char* const* argv) {
+  DemoFlags f;
+  if (auto rc = ParseDemo(argc, argv, &f)) return *rc;
+  StatusOr<DemoOptions> options = ValidateDemo(f);
+  if (!options.ok()) return Fail(kDemo, options.status());
+  return ExecuteDemo(*options);
 }
 
 }  // namespace streamrec::tools

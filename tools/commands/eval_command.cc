@@ -6,6 +6,9 @@
 #include <boost/program_options.hpp>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "tools/cli/cli_util.h"
 #include "tools/cli/command_line.h"
@@ -90,17 +93,24 @@ void ReportComparison(const std::vector<AlgorithmResult>& results, const ModelFl
 // that fails while training is a runtime failure, exit 1.
 constexpr std::string_view kEval = "eval";
 
-}  // namespace
-
-int RunEval(int argc, const char* const* argv) {
-  std::string data, folds_spec, split_spec, compare_spec, report_path;
+struct EvalFlags {
+  std::string data;          // a MovieLens directory, a ratings or event file, "-"
+  std::string folds_spec;    // --folds: "u1..u5", "ua,ub"
+  std::string split_spec;    // --split: "75/25"
+  std::string compare_spec;  // --compare: a list, or "all"
+  std::string report_path;   // HTML report; empty: none
+  std::string config_path;
   uint64_t split_seed = 42;
   bool as_json = false;
-  ModelFlags flags;
-  std::string config_path;
-  if (Status st = ApplyConfigFromArgs(argc, argv, &flags, &config_path); !st.ok()) {
-    fmt::print(stderr, "streamrec eval: {}\n", st.message());
-    return 2;
+  ModelFlags model;
+  // Set by ValidateEval: --compare's algorithms, else the one of --algo.
+  std::vector<engine::Algorithm> algorithms;
+};
+
+// Returns the exit code to stop with, or nullopt to go on.
+std::optional<int> ParseEval(int argc, const char* const* argv, EvalFlags* f) {
+  if (Status st = ApplyConfigFromArgs(argc, argv, &f->model, &f->config_path); !st.ok()) {
+    return Usage(kEval, st.message());
   }
   po::options_description desc(
       "streamrec eval: train and evaluate a model offline\n\n"
@@ -108,94 +118,123 @@ int RunEval(int argc, const char* const* argv) {
       "  streamrec eval --data ratings.csv --split 75/25 --seed 42 --json\n"
       "  streamrec eval --data ../shared/data/ml-100k --split 75/25 --compare all\n\nOptions");
   desc.add_options()("help,h", "show this help")(
-      "data", po::value(&data),
+      "data", po::value(&f->data),
       "a MovieLens directory, a ratings file, a streamrec event file, or - for stdin")(
-      "folds", po::value(&folds_spec),
+      "folds", po::value(&f->folds_spec),
       "official folds in --data: NAME.base trains, NAME.test tests (e.g. u1..u5, ua,ub)")(
-      "split", po::value(&split_spec), "random TRAIN/TEST split of all of --data, e.g. 75/25")(
-      "seed", po::value(&split_seed)->default_value(split_seed), "seed of the --split shuffle")(
-      "json", po::bool_switch(&as_json),
-      "print JSON instead of a table (with --compare: an array, best first)")(
-      "compare", po::value(&compare_spec),
+      "split", po::value(&f->split_spec), "random TRAIN/TEST split of all of --data, e.g. 75/25")(
+      "seed", po::value(&f->split_seed)->default_value(f->split_seed),
+      "seed of the --split shuffle")("json", po::bool_switch(&f->as_json),
+                                     "print JSON instead of a table (with --compare: an array, "
+                                     "best first)")(
+      "compare", po::value(&f->compare_spec),
       "evaluate these algorithms on the same split and rank them by NDCG@K: a comma-separated "
       "list (sgd,als,online,bpmf,ials,bpr,popular,random) or all")(
-      "report", po::value(&report_path),
+      "report", po::value(&f->report_path),
       "also write a self-contained HTML report (metrics per algorithm, loss per epoch) here");
-  AddModelFlags(&desc, &flags);
+  AddModelFlags(&desc, &f->model);
   po::variables_map vm;
-  if (auto rc = ParseCommandLine(kEval, argc, argv, desc, nullptr, &vm)) return *rc;
-  auto usage = [](const std::string& msg) {
-    fmt::print(stderr, "streamrec eval: {}\n", msg);
-    return 2;
-  };
-  if (data.empty()) return usage("--data is required");
-  if (folds_spec.empty() == split_spec.empty()) {
-    return usage("give exactly one of --folds or --split");
-  }
-  if (Status st = FinishModelFlags(&flags); !st.ok()) return usage(st.message());
+  return ParseCommandLine(kEval, argc, argv, desc, nullptr, &vm);
+}
 
-  std::vector<engine::Algorithm> compare;
-  if (!compare_spec.empty()) {
-    auto list = ParseAlgorithmList(compare_spec);
-    if (!list.ok()) return usage(list.status().message());
-    compare = std::move(list).value();
+// Every problem is bad usage (InvalidArgument), whatever its code.
+Status ValidateEval(EvalFlags* f) {
+  if (f->data.empty()) return Status::InvalidArgument("--data is required");
+  if (f->folds_spec.empty() == f->split_spec.empty()) {
+    return Status::InvalidArgument("give exactly one of --folds or --split");
   }
+  if (Status st = FinishModelFlags(&f->model); !st.ok()) {
+    return Status::InvalidArgument(st.message());
+  }
+  if (!f->compare_spec.empty()) {
+    auto list = ParseAlgorithmList(f->compare_spec);
+    if (!list.ok()) return Status::InvalidArgument(list.status().message());
+    f->algorithms = std::move(list).value();
+  }
+  if (f->algorithms.empty()) f->algorithms.push_back(f->model.options.algorithm);
+  return Status::OK();
+}
 
+// --folds: NAME.base and NAME.test in --data for each fold. Every error is
+// InvalidArgument (bad input).
+StatusOr<std::vector<NamedSplit>> LoadFolds(const EvalFlags& f) {
+  StatusOr<std::vector<std::string>> folds = ParseFolds(f.folds_spec);
+  if (!folds.ok()) return Status::InvalidArgument(folds.status().message());
   std::vector<NamedSplit> splits;
-  if (!folds_spec.empty()) {
-    StatusOr<std::vector<std::string>> folds = ParseFolds(folds_spec);
-    if (!folds.ok()) return usage(folds.status().message());
-    for (const std::string& f : *folds) {
-      const auto base = (std::filesystem::path(data) / (f + ".base")).string();
-      const auto test = (std::filesystem::path(data) / (f + ".test")).string();
-      auto train_events = ReadRatingsFile(base);
-      if (!train_events.ok()) return usage(train_events.status().message());
-      auto test_events = ReadRatingsFile(test);
-      if (!test_events.ok()) return usage(test_events.status().message());
-      auto s = MakeSplit(f, *train_events, *test_events);
-      if (!s.ok()) return usage(s.status().message());
-      splits.push_back(std::move(s).value());
-    }
-  } else {
-    StatusOr<double> frac = ParseSplit(split_spec);
-    if (!frac.ok()) return usage(frac.status().message());
-    auto events = LoadEvents(data);
-    if (!events.ok()) return usage(events.status().message());
-    auto [train, test] = RandomSplit(std::move(events).value(), *frac, split_seed);
-    auto s = MakeSplit(split_spec, train, test);
-    if (!s.ok()) return usage(s.status().message());
+  for (const std::string& name : *folds) {
+    const auto base = (std::filesystem::path(f.data) / (name + ".base")).string();
+    const auto test = (std::filesystem::path(f.data) / (name + ".test")).string();
+    auto train_events = ReadRatingsFile(base);
+    if (!train_events.ok()) return Status::InvalidArgument(train_events.status().message());
+    auto test_events = ReadRatingsFile(test);
+    if (!test_events.ok()) return Status::InvalidArgument(test_events.status().message());
+    auto s = MakeSplit(name, *train_events, *test_events);
+    if (!s.ok()) return Status::InvalidArgument(s.status().message());
     splits.push_back(std::move(s).value());
   }
-  const std::string what = folds_spec.empty()
-                               ? fmt::format("{} split {} (seed {})", data, split_spec, split_seed)
-                               : fmt::format("{} folds {}", data, folds_spec);
+  return splits;
+}
 
+// --split: all of --data, shuffled with --seed. Every error is
+// InvalidArgument (bad input).
+StatusOr<std::vector<NamedSplit>> LoadRandomSplit(const EvalFlags& f) {
+  StatusOr<double> frac = ParseSplit(f.split_spec);
+  if (!frac.ok()) return Status::InvalidArgument(frac.status().message());
+  auto events = LoadEvents(f.data);
+  if (!events.ok()) return Status::InvalidArgument(events.status().message());
+  auto [train, test] = RandomSplit(std::move(events).value(), *frac, f.split_seed);
+  auto s = MakeSplit(f.split_spec, train, test);
+  if (!s.ok()) return Status::InvalidArgument(s.status().message());
+  std::vector<NamedSplit> splits;
+  splits.push_back(std::move(s).value());
+  return splits;
+}
+
+// Prints the results (and writes --report); returns the exit code.
+int ReportEval(const EvalFlags& f, std::vector<AlgorithmResult> results) {
+  const std::string what =
+      f.folds_spec.empty()
+          ? fmt::format("{} split {} (seed {})", f.data, f.split_spec, f.split_seed)
+          : fmt::format("{} folds {}", f.data, f.folds_spec);
+  if (f.compare_spec.empty()) {
+    Report(results.front(), f.model, f.as_json);
+  } else {
+    SortByNdcg(&results);
+    ReportComparison(results, f.model, what, f.as_json);
+  }
+  if (f.report_path.empty()) return kExitOk;
+  const std::string subtitle =
+      fmt::format("{}; rank {}; ranking over the full catalog, training items excluded.", what,
+                  f.model.options.model.rank);
+  if (Status st = WriteEvalReport(f.report_path, subtitle, results, f.model.options.k);
+      !st.ok()) {
+    return Failure(kEval, st.message());
+  }
+  if (!f.as_json) fmt::print("report written to {}\n", f.report_path);
+  return kExitOk;
+}
+
+int ExecuteEval(const EvalFlags& f) {
+  auto splits = f.folds_spec.empty() ? LoadRandomSplit(f) : LoadFolds(f);
+  if (!splits.ok()) return Fail(kEval, splits.status());
   std::vector<AlgorithmResult> results;
-  if (compare.empty()) compare.push_back(flags.options.algorithm);
-  for (engine::Algorithm a : compare) {
-    engine::EvalOptions options = flags.options;
+  for (engine::Algorithm a : f.algorithms) {
+    engine::EvalOptions options = f.model.options;
     options.algorithm = a;
-    auto r = Evaluate(splits, options);
+    auto r = Evaluate(*splits, options);
     if (!r.ok()) return Fail(kEval, r.status());
     results.push_back(std::move(r).value());
   }
-  if (compare_spec.empty()) {
-    Report(results.front(), flags, as_json);
-  } else {
-    SortByNdcg(&results);
-    ReportComparison(results, flags, what, as_json);
-  }
-  if (!report_path.empty()) {
-    const std::string subtitle =
-        fmt::format("{}; rank {}; ranking over the full catalog, training items excluded.", what,
-                    flags.options.model.rank);
-    if (Status st = WriteEvalReport(report_path, subtitle, results, flags.options.k); !st.ok()) {
-      fmt::print(stderr, "streamrec eval: {}\n", st.message());
-      return 1;
-    }
-    if (!as_json) fmt::print("report written to {}\n", report_path);
-  }
-  return 0;
+  return ReportEval(f, std::move(results));
+}
+
+}  // namespace
+
+int RunEval(int argc, const char* const* argv) {
+  EvalFlags f;
+  if (auto rc = ParseEval(argc, argv, &f)) return *rc;
+  if (Status st = ValidateEval(&f); !st.ok()) return Fail(kEval, st);
+  return ExecuteEval(f);
 }
 
 }  // namespace streamrec::tools
