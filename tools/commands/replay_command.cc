@@ -10,6 +10,7 @@
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "engine/evaluation.h"
@@ -67,6 +68,7 @@ struct Flags {
   uint64_t from = 1, to = UINT64_MAX;
   bool snapshot = false, evaluate = false, json = false, sort_by_time = false;
   bool count_repeats = false;
+  bool from_given = false;  // --from on the command line: replay from scratch
   ReplayEvalOptions eval;
 };
 
@@ -126,7 +128,7 @@ std::string CommandLine(int argc, const char* const* argv) {
 }
 
 // --evaluate: load the events, replay them through every method, print.
-int Evaluate(Flags& f, const Config& config, int argc, const char* const* argv) {
+int Evaluate(Flags& f, const Config& config) {
   std::vector<EventRecord> events;
   json::object db_fields;
   if (!f.db.empty()) {
@@ -158,7 +160,6 @@ int Evaluate(Flags& f, const Config& config, int argc, const char* const* argv) 
                f.db.empty() ? " (--sort-by-time replays in time order)" : "");
     f.eval.source += f.db.empty() ? " in file order" : "";
   }
-  f.eval.command_line = CommandLine(argc, argv);
   auto result = EvaluateReplay(events, config.recommender, config.types, f.eval);
   if (!result.ok()) return Fail(kReplay, result.status());
   if (!f.report.empty()) {
@@ -176,10 +177,8 @@ int Evaluate(Flags& f, const Config& config, int argc, const char* const* argv) 
   return 0;
 }
 
-}  // namespace
-
-int RunReplay(int argc, const char* const* argv) {
-  Flags f;
+// Returns the exit code to stop with, or nullopt to go on.
+std::optional<int> ParseReplay(int argc, const char* const* argv, Flags* f) {
   po::options_description desc(
       "streamrec replay: rebuild the model from a database's event log, or evaluate it\n\n"
       "  streamrec replay --db DIR                  newest snapshot + the log after it\n"
@@ -195,61 +194,70 @@ int RunReplay(int argc, const char* const* argv) {
       "nor repeats of an item the user already has (unless --count-repeats). Also: the online\n"
       "model's rating RMSE/MAE, and drift (PSI, KL) of each window against the first part.\n\n"
       "Options");
-  AddFlags(&desc, &f);
+  AddFlags(&desc, f);
   po::variables_map vm;
-  if (auto rc = ParseCommandLine(kReplay, argc, argv, desc, nullptr, &vm)) return *rc;
-  if (f.db.empty() && f.events_path.empty()) {
-    return Fail(kReplay,
-                Status::InvalidArgument("--db is required (or --events FILE with --evaluate)"));
-  }
-  if (!f.db.empty() && !f.events_path.empty()) {
-    return Fail(kReplay, Status::InvalidArgument("--db and --events: give one source"));
-  }
-  if (!f.events_path.empty() && !f.evaluate) {
-    return Fail(kReplay,
-                Status::InvalidArgument("--events needs --evaluate (a file has no snapshots)"));
-  }
-  if (f.from == 0 || f.from > f.to)
-    return Fail(kReplay, Status::InvalidArgument("need 1 <= --from <= --to"));
-  if (f.snapshot && f.from != 1) {
-    return Fail(
-        kReplay,
-        Status::InvalidArgument(
-            "--snapshot needs the whole log from seq 1: a model of a slice is not the database's"));
-  }
-  if (f.snapshot && f.evaluate) {
-    return Fail(kReplay, Status::InvalidArgument("--snapshot and --evaluate: run them separately "
-                                                 "(the evaluation replays from scratch)"));
-  }
-  Config config = DefaultConfig();
-  if (!f.config_path.empty()) {
-    auto loaded = LoadConfig(f.config_path);
-    if (!loaded.ok()) return Fail(kReplay, loaded.status());
-    config = std::move(loaded).value();
-  }
-  if (!f.objective.empty()) {
-    auto o = engine::ParseObjective(f.objective);
-    if (!o.ok()) return Fail(kReplay, o.status());
-    SetObjective(*o, &config);
-  }
-  if (f.evaluate) {
-    engine::PrequentialOptions& p = f.eval.prequential;
-    if (Status st = ParseMethods(f.methods, &p.methods); !st.ok()) return Fail(kReplay, st);
-    p.retrain = config.training;
-    if (!f.algo.empty()) {
-      auto a = engine::ParseAlgorithm(f.algo);
-      if (!a.ok()) return Fail(kReplay, Status::InvalidArgument(a.status().message()));
-      p.retrain.algorithm = *a;
-    }
-    p.skip_repeats = !f.count_repeats;
-    if (p.k == 0 || p.sample_every == 0) {
-      return Fail(kReplay, Status::InvalidArgument("--k and --sample-every must be >= 1"));
-    }
-    if (f.eval.drift.top_n == 0)
-      return Fail(kReplay, Status::InvalidArgument("--drift-top must be >= 1"));
-    return Evaluate(f, config, argc, argv);
-  }
+  if (auto rc = ParseCommandLine(kReplay, argc, argv, desc, nullptr, &vm)) return rc;
+  f->from_given = vm.count("from") > 0;
+  f->eval.command_line = CommandLine(argc, argv);
+  return std::nullopt;
+}
 
+// --evaluate's flags into f->eval.prequential.
+Status ValidateEvaluate(const Config& config, Flags* f) {
+  engine::PrequentialOptions& p = f->eval.prequential;
+  STREAMREC_RETURN_IF_ERROR(ParseMethods(f->methods, &p.methods));
+  p.retrain = config.training;
+  if (!f->algo.empty()) {
+    auto a = engine::ParseAlgorithm(f->algo);
+    if (!a.ok()) return Status::InvalidArgument(a.status().message());
+    p.retrain.algorithm = *a;
+  }
+  p.skip_repeats = !f->count_repeats;
+  if (p.k == 0 || p.sample_every == 0) {
+    return Status::InvalidArgument("--k and --sample-every must be >= 1");
+  }
+  if (f->eval.drift.top_n == 0) return Status::InvalidArgument("--drift-top must be >= 1");
+  return Status::OK();
+}
+
+// Checks the flags and loads --config (with --objective) into *config.
+Status ValidateReplay(Flags* f, Config* config) {
+  if (f->db.empty() && f->events_path.empty()) {
+    return Status::InvalidArgument("--db is required (or --events FILE with --evaluate)");
+  }
+  if (!f->db.empty() && !f->events_path.empty()) {
+    return Status::InvalidArgument("--db and --events: give one source");
+  }
+  if (!f->events_path.empty() && !f->evaluate) {
+    return Status::InvalidArgument("--events needs --evaluate (a file has no snapshots)");
+  }
+  if (f->from == 0 || f->from > f->to) return Status::InvalidArgument("need 1 <= --from <= --to");
+  if (f->snapshot && f->from != 1) {
+    return Status::InvalidArgument(
+        "--snapshot needs the whole log from seq 1: a model of a slice is not the database's");
+  }
+  if (f->snapshot && f->evaluate) {
+    return Status::InvalidArgument(
+        "--snapshot and --evaluate: run them separately (the evaluation replays from scratch)");
+  }
+  *config = DefaultConfig();
+  if (!f->config_path.empty()) {
+    auto loaded = LoadConfig(f->config_path);
+    if (!loaded.ok()) return loaded.status();
+    *config = std::move(loaded).value();
+  }
+  if (!f->objective.empty()) {
+    auto o = engine::ParseObjective(f->objective);
+    if (!o.ok()) return o.status();
+    SetObjective(*o, config);
+  }
+  return f->evaluate ? ValidateEvaluate(*config, f) : Status::OK();
+}
+
+// Without --evaluate: rebuild the model from the log (from a snapshot
+// unless --from), print what was replayed as JSON, and with --snapshot
+// store the result.
+int Rebuild(const Flags& f, const Config& config) {
   storage::EventLogOptions lo;
   lo.create_if_missing = false;
   auto log = storage::EventLog::Open(f.db, lo);
@@ -258,7 +266,7 @@ int RunReplay(int argc, const char* const* argv) {
   json::object out;
   const auto t0 = std::chrono::steady_clock::now();
   uint64_t applied = 0, last_seq = 0;
-  if (vm.count("from")) {
+  if (f.from_given) {
     Status st = ReplayRange(**log, f.from, f.to, &rec, &applied, &last_seq);
     if (!st.ok()) return Fail(kReplay, st);
     out["snapshot_seq"] = 0;
@@ -281,7 +289,21 @@ int RunReplay(int argc, const char* const* argv) {
     out["snapshot_written"] = last_seq;
   }
   std::cout << json::serialize(out) << "\n";
-  return 0;
+  return kExitOk;
+}
+
+int ExecuteReplay(Flags* f, const Config& config) {
+  return f->evaluate ? Evaluate(*f, config) : Rebuild(*f, config);
+}
+
+}  // namespace
+
+int RunReplay(int argc, const char* const* argv) {
+  Flags f;
+  if (auto rc = ParseReplay(argc, argv, &f)) return *rc;
+  Config config;
+  if (Status st = ValidateReplay(&f, &config); !st.ok()) return Fail(kReplay, st);
+  return ExecuteReplay(&f, config);
 }
 
 }  // namespace streamrec::tools
