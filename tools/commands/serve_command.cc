@@ -18,6 +18,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "http/api.h"
@@ -85,67 +87,95 @@ std::string RecoveryLine(const storage::LiveStatus& s) {
       engine::ObjectiveName(s.objective), s.users, s.items, s.applied_seq, s.rank, r.seconds, how);
 }
 
-// Parses flags and the configuration into *config. Returns an exit code to
-// stop with, or -1 to go on.
-int ParseArgs(int argc, const char* const* argv, Config* config) {
-  std::string config_path, address, data_dir;
-  int port = -1, threads = 0;
+struct ServeFlags {
+  std::string config_path;  // empty: built-in defaults
+  // Overrides of the configuration, each applied only when given.
+  std::string address;
+  int port = -1;
+  std::string data_dir;
+  int threads = 0;
+  bool address_given = false;
+  bool port_given = false;
+  bool data_dir_given = false;
+  bool threads_given = false;
+};
+
+// Returns the exit code to stop with, or nullopt to go on.
+std::optional<int> ParseServe(int argc, const char* const* argv, ServeFlags* f) {
   po::options_description desc(kHelp);
-  desc.add_options()("help,h", "show this help")("config", po::value(&config_path),
+  desc.add_options()("help,h", "show this help")("config", po::value(&f->config_path),
                                                  "configuration file (default: built-in defaults)")(
-      "address", po::value(&address), "address to bind (overrides [server] address)")(
-      "port", po::value(&port), "TCP port, 0 for an ephemeral one (overrides [server] port)")(
-      "data-dir", po::value(&data_dir), "database directory (overrides [server] data_dir)")(
-      "threads", po::value(&threads), "HTTP server threads (overrides [server] threads)");
+      "address", po::value(&f->address), "address to bind (overrides [server] address)")(
+      "port", po::value(&f->port), "TCP port, 0 for an ephemeral one (overrides [server] port)")(
+      "data-dir", po::value(&f->data_dir), "database directory (overrides [server] data_dir)")(
+      "threads", po::value(&f->threads), "HTTP server threads (overrides [server] threads)");
   po::variables_map vm;
-  if (auto rc = ParseCommandLine(kServe, argc, argv, desc, nullptr, &vm)) return *rc;
-  if (!config_path.empty()) {
-    StatusOr<Config> loaded = LoadConfig(config_path);
-    if (!loaded.ok()) return Usage(kServe, std::string(loaded.status().message()));
-    *config = std::move(loaded).value();
-  } else {
-    *config = DefaultConfig();
+  if (auto rc = ParseCommandLine(kServe, argc, argv, desc, nullptr, &vm)) return rc;
+  f->address_given = vm.count("address") > 0;
+  f->port_given = vm.count("port") > 0;
+  f->data_dir_given = vm.count("data-dir") > 0;
+  f->threads_given = vm.count("threads") > 0;
+  return std::nullopt;
+}
+
+// The flags over the configuration (--config, $STREAMREC_API_KEYS).
+StatusOr<Config> ApplyServeFlags(const ServeFlags& f) {
+  Config config = DefaultConfig();
+  if (!f.config_path.empty()) {
+    StatusOr<Config> loaded = LoadConfig(f.config_path);
+    if (!loaded.ok()) return Status::InvalidArgument(loaded.status().message());
+    config = std::move(loaded).value();
   }
-  if (Status st = ApplyApiKeysFromEnv(config); !st.ok())
-    return Usage(kServe, std::string(st.message()));
-  if (Status st = http::ValidateApiKeys(config->api.keys); !st.ok()) {
-    return Usage(kServe, std::string(st.message()));
+  if (Status st = ApplyApiKeysFromEnv(&config); !st.ok()) {
+    return Status::InvalidArgument(st.message());
   }
-  if (vm.count("address")) {
-    if (address.empty()) return Usage(kServe, "--address must not be empty");
-    config->server.address = address;
+  if (Status st = http::ValidateApiKeys(config.api.keys); !st.ok()) {
+    return Status::InvalidArgument(st.message());
   }
-  if (vm.count("port")) {
-    if (port < 0 || port > 65535) return Usage(kServe, "--port must be in [0, 65535]");
-    config->server.port = static_cast<uint16_t>(port);
+  if (f.address_given) {
+    if (f.address.empty()) return Status::InvalidArgument("--address must not be empty");
+    config.server.address = f.address;
   }
-  if (vm.count("data-dir")) {
-    if (data_dir.empty()) return Usage(kServe, "--data-dir must not be empty");
-    config->data_dir = data_dir;
+  if (f.port_given) {
+    if (f.port < 0 || f.port > 65535) return Status::InvalidArgument("--port must be in [0, 65535]");
+    config.server.port = static_cast<uint16_t>(f.port);
   }
-  if (vm.count("threads")) {
-    if (threads < 1 || threads > 1024) return Usage(kServe, "--threads must be in [1, 1024]");
-    config->server.threads = threads;
+  if (f.data_dir_given) {
+    if (f.data_dir.empty()) return Status::InvalidArgument("--data-dir must not be empty");
+    config.data_dir = f.data_dir;
   }
+  if (f.threads_given) {
+    if (f.threads < 1 || f.threads > 1024) {
+      return Status::InvalidArgument("--threads must be in [1, 1024]");
+    }
+    config.server.threads = f.threads;
+  }
+  return config;
+}
+
+// The configuration to serve with. Every problem is bad usage
+// (InvalidArgument, exit 2), whatever its code.
+StatusOr<Config> ValidateServe(const ServeFlags& f) {
+  StatusOr<Config> config = ApplyServeFlags(f);
+  if (!config.ok()) return config;
   // eval and replay may train any algorithm; the server's retrain must fit
   // its live model, and a config that says otherwise is refused at start
   // rather than at the first retrain.
   if (Status st = storage::CheckRetrainAlgorithm(config->recommender.objective,
                                                  config->live.training.algorithm);
       !st.ok()) {
-    return Usage(kServe, fmt::format("{} ([model] objective = {})", st.message(),
-                                     engine::ObjectiveName(config->recommender.objective)));
+    return Status::InvalidArgument(
+        fmt::format("{} ([model] objective = {})", st.message(),
+                    engine::ObjectiveName(config->recommender.objective)));
   }
   if (config->api.keys.empty() && !IsLoopback(config->server.address)) {
-    return Usage(
-        kServe,
-        fmt::format(
-            "refusing to serve on '{}' without API keys: anyone who can reach it could write and "
-            "delete data. Configure keys ([api] keys or ${}) or bind a loopback address "
-            "(--address 127.0.0.1)",
-            config->server.address, kApiKeysEnv));
+    return Status::InvalidArgument(fmt::format(
+        "refusing to serve on '{}' without API keys: anyone who can reach it could write and "
+        "delete data. Configure keys ([api] keys or ${}) or bind a loopback address "
+        "(--address 127.0.0.1)",
+        config->server.address, kApiKeysEnv));
   }
-  return -1;
+  return config;
 }
 
 // Waits for SIGINT/SIGTERM (blocked in every thread); returns its number.
@@ -156,38 +186,21 @@ int WaitForSignal(const sigset_t& set) {
   return sig;
 }
 
-}  // namespace
-
-int RunServe(int argc, const char* const* argv) {
-  // Before any thread starts (the store's and the server's inherit it).
+// SIGINT and SIGTERM, blocked in the calling thread (and so in every thread
+// started after).
+sigset_t BlockShutdownSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
 
-  Config config;
-  if (int rc = ParseArgs(argc, argv, &config); rc >= 0) return rc;
-
-  auto store =
-      storage::LiveStore::Open(config.data_dir, config.live, config.recommender, config.types);
-  if (!store.ok()) {
-    fmt::print(stderr, "streamrec serve: cannot open database '{}': {}\n", config.data_dir,
-               store.status().message());
-    return 1;
-  }
-  auto api = std::make_unique<http::Api>(store->get(), config.api);
-  auto server = http::Server::Create(config.server, api.get());
-  if (!server.ok()) {
-    fmt::print(stderr, "streamrec serve: cannot listen on {}:{}: {}\n", config.server.address,
-               config.server.port, server.status().message());
-    Status closed = (*store)->Close();
-    if (!closed.ok()) fmt::print(stderr, "streamrec serve: closing: {}\n", closed.message());
-    return server.status().code() == StatusCode::kInvalidArgument ? 2 : 1;
-  }
-  (*server)->Start();
-  Say("listening on http://{}:{}", HostForUrl(config.server.address), (*server)->port());
-  Say("data dir {}; {}", config.data_dir, RecoveryLine((*store)->status()));
+// The lines tests and scripts wait for, once the server listens.
+void Announce(const Config& config, const storage::LiveStore& store, uint16_t port) {
+  Say("listening on http://{}:{}", HostForUrl(config.server.address), port);
+  Say("data dir {}; {}", config.data_dir, RecoveryLine(store.status()));
   Say("event types: {}", config.types.Names());
   if (config.api.keys.empty()) {
     Say("auth off: no API keys configured, so serving on loopback only");
@@ -198,15 +211,49 @@ int RunServe(int argc, const char* const* argv) {
     }
     Say("auth on: {} API key(s): {}", config.api.keys.size(), names);
   }
+}
 
-  const int sig = WaitForSignal(set);
+// Closes the store (its final snapshot); returns the exit code.
+int CloseStore(storage::LiveStore* store) {
+  Status closed = store->Close();
+  if (!closed.ok()) {
+    fmt::print(stderr, "streamrec serve: closing the database: {}\n", closed.message());
+    return kExitFailure;
+  }
+  const storage::LiveStatus s = store->status();
+  Say("stopped: log at seq {}, snapshot at seq {}, database closed", s.durable_seq, s.snapshot_seq);
+  return kExitOk;
+}
+
+// Serves until the first of `signals`; returns the exit code.
+int ExecuteServe(const Config& config, const sigset_t& signals) {
+  auto store =
+      storage::LiveStore::Open(config.data_dir, config.live, config.recommender, config.types);
+  if (!store.ok()) {
+    fmt::print(stderr, "streamrec serve: cannot open database '{}': {}\n", config.data_dir,
+               store.status().message());
+    return kExitFailure;
+  }
+  auto api = std::make_unique<http::Api>(store->get(), config.api);
+  auto server = http::Server::Create(config.server, api.get());
+  if (!server.ok()) {
+    fmt::print(stderr, "streamrec serve: cannot listen on {}:{}: {}\n", config.server.address,
+               config.server.port, server.status().message());
+    Status closed = (*store)->Close();
+    if (!closed.ok()) fmt::print(stderr, "streamrec serve: closing: {}\n", closed.message());
+    return server.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
+  }
+  (*server)->Start();
+  Announce(config, **store, (*server)->port());
+
+  const int sig = WaitForSignal(signals);
   Say("{}: shutting down (finishing requests in flight, then a snapshot)",
       sig == SIGINT ? "SIGINT" : "SIGTERM");
   // A second signal: the operator will not wait. Nothing acknowledged is
   // lost (the log is durable); the next start replays what the snapshot
   // lacks.
-  std::thread([set] {
-    WaitForSignal(set);
+  std::thread([signals] {
+    WaitForSignal(signals);
     fmt::print(stderr, "streamrec serve: second signal, exiting without a snapshot\n");
     std::_Exit(1);
   }).detach();
@@ -220,14 +267,19 @@ int RunServe(int argc, const char* const* argv) {
   (*server)->Wait();
   server->reset();
   api.reset();
-  Status closed = (*store)->Close();
-  if (!closed.ok()) {
-    fmt::print(stderr, "streamrec serve: closing the database: {}\n", closed.message());
-    return 1;
-  }
-  const storage::LiveStatus s = (*store)->status();
-  Say("stopped: log at seq {}, snapshot at seq {}, database closed", s.durable_seq, s.snapshot_seq);
-  return 0;
+  return CloseStore(store->get());
+}
+
+}  // namespace
+
+int RunServe(int argc, const char* const* argv) {
+  // Before any thread starts (the store's and the server's inherit it).
+  const sigset_t signals = BlockShutdownSignals();
+  ServeFlags f;
+  if (auto rc = ParseServe(argc, argv, &f)) return *rc;
+  StatusOr<Config> config = ValidateServe(f);
+  if (!config.ok()) return Fail(kServe, config.status());
+  return ExecuteServe(*config, signals);
 }
 
 }  // namespace streamrec::tools
