@@ -5,6 +5,10 @@
 #include <boost/program_options.hpp>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "tools/cli/command_line.h"
 #include "tools/commands/commands.h"
@@ -13,64 +17,88 @@
 #include "tools/data/importers.h"
 
 namespace streamrec::tools {
+namespace {
 
 namespace po = boost::program_options;
 
-int RunImport(int argc, const char* const* argv) {
-  std::string format, path, out;
+constexpr std::string_view kImport = "import";
+
+struct ImportFlags {
+  std::string format;  // movielens | csv
+  std::string path;    // a file, or a MovieLens directory
+  std::string out;     // event file, "-" for stdout
+};
+
+// Returns the exit code to stop with, or nullopt to go on.
+std::optional<int> ParseImport(int argc, const char* const* argv, ImportFlags* f) {
   po::options_description desc(
       "streamrec import: convert ratings into a streamrec event file\n\n"
       "  streamrec import movielens ../shared/data/ml-100k --out ml100k.events\n"
       "  streamrec import movielens ml-1m/ratings.dat --out ml1m.events\n"
       "  streamrec import csv ratings.csv --out ratings.events   (header names the columns)\n"
       "\nWith --out -, the events go to standard output.\n\nOptions");
-  desc.add_options()("help,h", "show this help")("format", po::value(&format), "movielens | csv")(
-      "path", po::value(&path),
+  desc.add_options()("help,h", "show this help")("format", po::value(&f->format), "movielens | csv")(
+      "path", po::value(&f->path),
       "a file, or a MovieLens directory (u.data / ratings.dat / "
-      "ratings.csv inside)")("out,o", po::value(&out), "event file to write ('-' for stdout)");
+      "ratings.csv inside)")("out,o", po::value(&f->out), "event file to write ('-' for stdout)");
   po::positional_options_description pos;
   pos.add("format", 1).add("path", 1);
   po::variables_map vm;
-  if (auto rc = ParseCommandLine("import", argc, argv, desc, &pos, &vm)) return *rc;
-  auto fail = [](const std::string& msg) {
-    fmt::print(stderr, "streamrec import: {}\n", msg);
-    return 2;
-  };
-  if (format != "movielens" && format != "csv") {
-    return fail(fmt::format("format must be 'movielens' or 'csv', got '{}'", format));
+  return ParseCommandLine(kImport, argc, argv, desc, &pos, &vm);
+}
+
+Status ValidateImport(const ImportFlags& f) {
+  if (f.format != "movielens" && f.format != "csv") {
+    return Status::InvalidArgument(
+        fmt::format("format must be 'movielens' or 'csv', got '{}'", f.format));
   }
-  if (path.empty()) return fail("a path to import is required");
-  if (out.empty()) return fail("--out is required ('-' for standard output)");
-  // movielens: u.data, ratings.dat or (20M+) ratings.csv, told apart by
-  // their content; csv: strictly a CSV with a header naming the columns.
-  std::string file = path;
+  if (f.path.empty()) return Status::InvalidArgument("a path to import is required");
+  if (f.out.empty()) return Status::InvalidArgument("--out is required ('-' for standard output)");
+  return Status::OK();
+}
+
+// movielens: u.data, ratings.dat or (20M+) ratings.csv, told apart by
+// their content; csv: strictly a CSV with a header naming the columns.
+StatusOr<std::vector<EventRecord>> ReadImport(const ImportFlags& f) {
+  std::string file = f.path;
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    StatusOr<std::string> found = FindRatingsFile(path);
-    if (!found.ok()) return fail(found.status().message());
+  if (std::filesystem::is_directory(f.path, ec)) {
+    StatusOr<std::string> found = FindRatingsFile(f.path);
+    if (!found.ok()) return found.status();
     file = *found;
   }
-  StatusOr<std::vector<EventRecord>> events =
-      ReadRatingsFile(file, format == "csv" ? RatingsFormat::kCsv : RatingsFormat::kAuto);
-  if (!events.ok()) return fail(events.status().message());
-  Status st = out == "-" ? WriteEventFile(*events, std::cout) : WriteEventFile(*events, out);
-  if (!st.ok()) {
-    fmt::print(stderr, "streamrec import: {}\n", st.message());
-    return 1;
+  return ReadRatingsFile(file, f.format == "csv" ? RatingsFormat::kCsv : RatingsFormat::kAuto);
+}
+
+// Distinct users and items of `events`.
+std::pair<size_t, size_t> CountIds(const std::vector<EventRecord>& events) {
+  engine::IdMap u, i;
+  for (const auto& e : events) {
+    u.GetOrAdd(e.user);
+    i.GetOrAdd(e.item);
   }
-  size_t users = 0, items = 0;
-  {
-    engine::IdMap u, i;
-    for (const auto& e : *events) {
-      u.GetOrAdd(e.user);
-      i.GetOrAdd(e.item);
-    }
-    users = u.size();
-    items = i.size();
-  }
+  return {u.size(), i.size()};
+}
+
+int ExecuteImport(const ImportFlags& f) {
+  StatusOr<std::vector<EventRecord>> events = ReadImport(f);
+  // Unreadable input, whatever the error, is bad input (exit 2).
+  if (!events.ok()) return Usage(kImport, events.status().message());
+  Status st = f.out == "-" ? WriteEventFile(*events, std::cout) : WriteEventFile(*events, f.out);
+  if (!st.ok()) return Failure(kImport, st.message());
+  const auto [users, items] = CountIds(*events);
   fmt::print(stderr, "imported {} events ({} users, {} items) from {} into {}\n", events->size(),
-             users, items, path, out);
-  return 0;
+             users, items, f.path, f.out);
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunImport(int argc, const char* const* argv) {
+  ImportFlags f;
+  if (auto rc = ParseImport(argc, argv, &f)) return *rc;
+  if (Status st = ValidateImport(f); !st.ok()) return Fail(kImport, st);
+  return ExecuteImport(f);
 }
 
 }  // namespace streamrec::tools

@@ -6,6 +6,8 @@
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <iostream>
+#include <optional>
+#include <string>
 
 #include "engine/metrics.h"
 #include "storage/event_log.h"
@@ -67,14 +69,11 @@ int RunDump(const std::string& db, uint64_t from, uint64_t to) {
 }
 
 int RunAppend(const std::string& db, const std::string& events_path, size_t batch,
-              const std::string& durability, const std::string& id_prefix) {
-  auto mode = ParseDurability(durability);
-  if (!mode.ok()) return Fail(kLog, mode.status());
-  if (batch == 0) return Usage(kLog, "--batch must be >= 1");
+              storage::Durability durability, const std::string& id_prefix) {
   auto events = LoadEvents(events_path);
   if (!events.ok()) return Fail(kLog, events.status());
   storage::EventLogOptions o;
-  o.durability = *mode;
+  o.durability = durability;
   auto log = storage::EventLog::Open(db, o);
   if (!log.ok()) return Fail(kLog, log.status());
   size_t accepted = 0, duplicates = 0;
@@ -122,12 +121,23 @@ int RunVerify(const std::string& db, const std::string& config_path) {
   return r.problems.empty() ? 0 : 1;
 }
 
-}  // namespace
-
-int RunLog(int argc, const char* const* argv) {
-  std::string what, db, events, durability = "sync", id_prefix, config_path;
-  uint64_t from = 1, to = UINT64_MAX;
+struct LogFlags {
+  std::string what;  // stats | dump | append | verify
+  std::string db;
+  std::string events;  // append: the file to load
+  std::string durability = "sync";
+  bool durability_given = false;  // else [storage] durability of --config
+  std::string id_prefix;
+  std::string config_path;
+  uint64_t from = 1;
+  uint64_t to = UINT64_MAX;
   size_t batch = 1000;
+  // Set by ValidateLog for append: --durability (or the config's), parsed.
+  storage::Durability mode = storage::Durability::kSync;
+};
+
+// Returns the exit code to stop with, or nullopt to go on.
+std::optional<int> ParseLog(int argc, const char* const* argv, LogFlags* f) {
   po::options_description desc(
       "streamrec log: inspect or load a streamrec database (JSON lines out)\n\n"
       "  streamrec log stats --db DIR\n"
@@ -135,38 +145,65 @@ int RunLog(int argc, const char* const* argv) {
       "  streamrec log append --db DIR --events FILE [--batch 1000] [--id-prefix P]\n"
       "  streamrec log verify --db DIR [--config FILE]   (full checksum and decode scan;\n"
       "      exit 1 naming what is damaged)\n\nOptions");
-  desc.add_options()("help,h", "show this help")("what", po::value(&what),
+  desc.add_options()("help,h", "show this help")("what", po::value(&f->what),
                                                  "stats | dump | append | verify")(
-      "db", po::value(&db), "database directory")("from", po::value(&from)->default_value(from),
+      "db", po::value(&f->db), "database directory")("from", po::value(&f->from)->default_value(f->from),
                                                   "dump: first seq")(
-      "to", po::value(&to)->default_value(to), "dump: last seq")(
-      "events", po::value(&events), "append: an event file, ratings file, or - for stdin")(
-      "batch", po::value(&batch)->default_value(batch), "append: events per atomic batch")(
-      "durability", po::value(&durability)->default_value(durability),
+      "to", po::value(&f->to)->default_value(f->to), "dump: last seq")(
+      "events", po::value(&f->events), "append: an event file, ratings file, or - for stdin")(
+      "batch", po::value(&f->batch)->default_value(f->batch), "append: events per atomic batch")(
+      "durability", po::value(&f->durability)->default_value(f->durability),
       "append: sync | process (default: the config's, else sync)")(
-      "config", po::value(&config_path),
+      "config", po::value(&f->config_path),
       "configuration file ([storage] durability; verify: the model settings snapshots are "
       "decoded with)")(
-      "id-prefix", po::value(&id_prefix),
+      "id-prefix", po::value(&f->id_prefix),
       "append: give event n the event_id PREFIX<n>, so a re-run stores nothing twice");
   po::positional_options_description pos;
   pos.add("what", 1);
   po::variables_map vm;
-  if (auto rc = ParseCommandLine(kLog, argc, argv, desc, &pos, &vm)) return *rc;
-  if (db.empty()) return Usage(kLog, "--db is required");
-  if (what == "verify") return RunVerify(db, config_path);
-  if (!config_path.empty() && vm["durability"].defaulted()) {
-    auto config = LoadConfig(config_path);
-    if (!config.ok()) return Fail(kLog, config.status());
-    durability = config->durability_name;
+  if (auto rc = ParseCommandLine(kLog, argc, argv, desc, &pos, &vm)) return rc;
+  f->durability_given = !vm["durability"].defaulted();
+  return std::nullopt;
+}
+
+// --db, the subcommand and its flags; the durability from --config unless
+// --durability is given.
+Status ValidateLog(LogFlags* f) {
+  if (f->db.empty()) return Status::InvalidArgument("--db is required");
+  if (f->what == "verify") return Status::OK();  // loads --config itself
+  if (!f->config_path.empty() && !f->durability_given) {
+    auto config = LoadConfig(f->config_path);
+    if (!config.ok()) return config.status();
+    f->durability = config->durability_name;
   }
-  if (what == "stats") return RunStats(db);
-  if (what == "dump") return RunDump(db, from, to);
-  if (what == "append") {
-    if (events.empty()) return Usage(kLog, "--events is required");
-    return RunAppend(db, events, batch, durability, id_prefix);
+  if (f->what == "stats" || f->what == "dump") return Status::OK();
+  if (f->what != "append") {
+    return Status::InvalidArgument(
+        fmt::format("expected stats, dump, append or verify, got '{}'", f->what));
   }
-  return Usage(kLog, fmt::format("expected stats, dump, append or verify, got '{}'", what));
+  if (f->events.empty()) return Status::InvalidArgument("--events is required");
+  auto mode = ParseDurability(f->durability);
+  if (!mode.ok()) return mode.status();
+  f->mode = *mode;
+  if (f->batch == 0) return Status::InvalidArgument("--batch must be >= 1");
+  return Status::OK();
+}
+
+int ExecuteLog(const LogFlags& f) {
+  if (f.what == "verify") return RunVerify(f.db, f.config_path);
+  if (f.what == "stats") return RunStats(f.db);
+  if (f.what == "dump") return RunDump(f.db, f.from, f.to);
+  return RunAppend(f.db, f.events, f.batch, f.mode, f.id_prefix);
+}
+
+}  // namespace
+
+int RunLog(int argc, const char* const* argv) {
+  LogFlags f;
+  if (auto rc = ParseLog(argc, argv, &f)) return *rc;
+  if (Status st = ValidateLog(&f); !st.ok()) return Fail(kLog, st);
+  return ExecuteLog(f);
 }
 
 }  // namespace streamrec::tools
