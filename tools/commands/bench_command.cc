@@ -81,10 +81,12 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "batch", po::value(&f->batches)->multitoken(),
       "topn: batch sizes (default 8 32 128); log, ingest: events per batch")(
       "seed", po::value(&f->seed)->default_value(f->seed), "seed of the synthetic data")(
-      "dir", po::value(&f->dir)->default_value(f->dir), "log/recovery: where to create the database")(
+      "dir", po::value(&f->dir)->default_value(f->dir),
+      "log/recovery: where to create the database")(
       "threads", po::value(&f->threads)->default_value(f->threads), "log: concurrent writers")(
-      "seconds", po::value(&f->seconds)->default_value(f->seconds), "log, ingest: seconds per case")(
-      "url", po::value(&f->http.url), "freshness, ingest: HOST:PORT of a running server")(
+      "seconds", po::value(&f->seconds)->default_value(f->seconds),
+      "log, ingest: seconds per case")("url", po::value(&f->http.url),
+                                       "freshness, ingest: HOST:PORT of a running server")(
       "key", po::value(&f->http.api_key), "freshness, ingest: API key (read+write) for --url")(
       "connections", po::value(&f->connections)->default_value(f->connections),
       "ingest: client threads, each with its own keep-alive connection")(
@@ -106,9 +108,7 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
   return std::nullopt;
 }
 
-bool HasZero(const std::vector<size_t>& v) {
-  return std::count(v.begin(), v.end(), size_t{0}) > 0;
-}
+bool HasZero(const std::vector<size_t>& v) { return std::count(v.begin(), v.end(), size_t{0}) > 0; }
 
 Status ValidateLearner(const BenchFlags& f) {
   if (f.events == 0 || f.users == 0 || f.items == 0) {
@@ -157,8 +157,7 @@ Status ValidateHttp(BenchFlags* f) {
           fmt::format("--durability must be sync or process, got '{}'", d));
     }
   }
-  if (http.users == 0 || http.items == 0 || http.server_threads < 1 ||
-      http.server_threads > 256) {
+  if (http.users == 0 || http.items == 0 || http.server_threads < 1 || http.server_threads > 256) {
     return Status::InvalidArgument("need --users, --items >= 1, --server-threads in [1,256]");
   }
   if (f->what == "freshness") {
@@ -168,8 +167,7 @@ Status ValidateHttp(BenchFlags* f) {
   }
   if (f->batches.empty()) f->batches = {1, 1000};
   if (f->connections < 1 || f->connections > 1024 || !(f->seconds > 0) || HasZero(f->batches)) {
-    return Status::InvalidArgument(
-        "need --connections in [1,1024], --seconds > 0, --batch >= 1");
+    return Status::InvalidArgument("need --connections in [1,1024], --seconds > 0, --batch >= 1");
   }
   return Status::OK();
 }
@@ -184,8 +182,8 @@ Status ValidateBench(BenchFlags* f) {
   if (f->what == "log") return ValidateLog(f);
   if (f->what == "recovery") return ValidateRecovery(f);
   if (f->what == "freshness" || f->what == "ingest") return ValidateHttp(f);
-  return Status::InvalidArgument(fmt::format(
-      "expected learner, topn, log, recovery, freshness or ingest, got '{}'", f->what));
+  return Status::InvalidArgument(
+      fmt::format("expected learner, topn, log, recovery, freshness or ingest, got '{}'", f->what));
 }
 
 // Runs the benchmark ValidateBench accepted; returns its exit code.

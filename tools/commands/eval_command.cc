@@ -192,10 +192,9 @@ StatusOr<std::vector<NamedSplit>> LoadRandomSplit(const EvalFlags& f) {
 
 // Prints the results (and writes --report); returns the exit code.
 int ReportEval(const EvalFlags& f, std::vector<AlgorithmResult> results) {
-  const std::string what =
-      f.folds_spec.empty()
-          ? fmt::format("{} split {} (seed {})", f.data, f.split_spec, f.split_seed)
-          : fmt::format("{} folds {}", f.data, f.folds_spec);
+  const std::string what = f.folds_spec.empty() ? fmt::format("{} split {} (seed {})", f.data,
+                                                              f.split_spec, f.split_seed)
+                                                : fmt::format("{} folds {}", f.data, f.folds_spec);
   if (f.compare_spec.empty()) {
     Report(results.front(), f.model, f.as_json);
   } else {
@@ -206,8 +205,7 @@ int ReportEval(const EvalFlags& f, std::vector<AlgorithmResult> results) {
   const std::string subtitle =
       fmt::format("{}; rank {}; ranking over the full catalog, training items excluded.", what,
                   f.model.options.model.rank);
-  if (Status st = WriteEvalReport(f.report_path, subtitle, results, f.model.options.k);
-      !st.ok()) {
+  if (Status st = WriteEvalReport(f.report_path, subtitle, results, f.model.options.k); !st.ok()) {
     return Failure(kEval, st.message());
   }
   if (!f.as_json) fmt::print("report written to {}\n", f.report_path);

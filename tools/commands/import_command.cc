@@ -37,7 +37,8 @@ std::optional<int> ParseImport(int argc, const char* const* argv, ImportFlags* f
       "  streamrec import movielens ml-1m/ratings.dat --out ml1m.events\n"
       "  streamrec import csv ratings.csv --out ratings.events   (header names the columns)\n"
       "\nWith --out -, the events go to standard output.\n\nOptions");
-  desc.add_options()("help,h", "show this help")("format", po::value(&f->format), "movielens | csv")(
+  desc.add_options()("help,h", "show this help")("format", po::value(&f->format),
+                                                 "movielens | csv")(
       "path", po::value(&f->path),
       "a file, or a MovieLens directory (u.data / ratings.dat / "
       "ratings.csv inside)")("out,o", po::value(&f->out), "event file to write ('-' for stdout)");

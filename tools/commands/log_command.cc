@@ -145,10 +145,10 @@ std::optional<int> ParseLog(int argc, const char* const* argv, LogFlags* f) {
       "  streamrec log append --db DIR --events FILE [--batch 1000] [--id-prefix P]\n"
       "  streamrec log verify --db DIR [--config FILE]   (full checksum and decode scan;\n"
       "      exit 1 naming what is damaged)\n\nOptions");
-  desc.add_options()("help,h", "show this help")("what", po::value(&f->what),
-                                                 "stats | dump | append | verify")(
-      "db", po::value(&f->db), "database directory")("from", po::value(&f->from)->default_value(f->from),
-                                                  "dump: first seq")(
+  desc.add_options()("help,h", "show this help")(
+      "what", po::value(&f->what), "stats | dump | append | verify")("db", po::value(&f->db),
+                                                                     "database directory")(
+      "from", po::value(&f->from)->default_value(f->from), "dump: first seq")(
       "to", po::value(&f->to)->default_value(f->to), "dump: last seq")(
       "events", po::value(&f->events), "append: an event file, ratings file, or - for stdin")(
       "batch", po::value(&f->batch)->default_value(f->batch), "append: events per atomic batch")(

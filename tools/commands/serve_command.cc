@@ -137,7 +137,8 @@ StatusOr<Config> ApplyServeFlags(const ServeFlags& f) {
     config.server.address = f.address;
   }
   if (f.port_given) {
-    if (f.port < 0 || f.port > 65535) return Status::InvalidArgument("--port must be in [0, 65535]");
+    if (f.port < 0 || f.port > 65535)
+      return Status::InvalidArgument("--port must be in [0, 65535]");
     config.server.port = static_cast<uint16_t>(f.port);
   }
   if (f.data_dir_given) {
