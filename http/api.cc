@@ -10,7 +10,7 @@
 #include <exception>
 #include <utility>
 
-#include "engine/id_text.h"
+#include "engine/core/id_text.h"
 #include "http/api_internal.h"
 #include "http/api_json.h"
 #include "http/auth.h"

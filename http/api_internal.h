@@ -11,7 +11,7 @@
 #include <string_view>
 #include <utility>
 
-#include "engine/status.h"
+#include "engine/core/status.h"
 #include "http/api.h"
 #include "http/handler.h"
 #include "http/metrics.h"

@@ -8,7 +8,7 @@
 #include <iterator>
 #include <string>
 
-#include "engine/drift.h"
+#include "engine/live/drift.h"
 #include "http/event_json.h"
 
 namespace streamrec::http {

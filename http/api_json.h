@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/catalog.h"
-#include "engine/recommender.h"
-#include "engine/status.h"
+#include "engine/core/catalog.h"
+#include "engine/core/status.h"
+#include "engine/live/recommender.h"
 #include "storage/live_store.h"
 
 namespace streamrec::http {

@@ -6,7 +6,7 @@
 #include <boost/json/object.hpp>
 #include <optional>
 
-#include "engine/recommender.h"
+#include "engine/live/recommender.h"
 #include "http/api_internal.h"
 #include "http/api_json.h"
 #include "http/errors.h"

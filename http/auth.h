@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/status.h"
+#include "engine/core/status.h"
 #include "http/api.h"
 #include "http/handler.h"
 

@@ -6,7 +6,7 @@
 #include <boost/json/string.hpp>
 #include <string>
 
-#include "engine/id_text.h"
+#include "engine/core/id_text.h"
 
 namespace streamrec::http {
 

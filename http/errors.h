@@ -6,7 +6,7 @@
 #include <boost/beast/http/status.hpp>
 #include <string_view>
 
-#include "engine/status.h"
+#include "engine/core/status.h"
 #include "http/handler.h"
 
 namespace streamrec::http {

@@ -13,7 +13,7 @@
 #include <limits>
 #include <string>
 
-#include "engine/id_text.h"
+#include "engine/core/id_text.h"
 #include "http/json_keys.h"
 
 namespace streamrec::http {

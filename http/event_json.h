@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/status.h"
+#include "engine/core/status.h"
 #include "storage/event_log.h"
 
 namespace streamrec::http {

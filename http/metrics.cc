@@ -7,7 +7,7 @@
 #include <cmath>
 #include <iterator>
 
-#include "engine/drift.h"
+#include "engine/live/drift.h"
 
 namespace streamrec::http {
 namespace {

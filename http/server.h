@@ -29,7 +29,7 @@
 #include <memory>
 #include <string>
 
-#include "engine/status.h"
+#include "engine/core/status.h"
 #include "http/handler.h"
 
 namespace streamrec::http {

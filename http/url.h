@@ -22,7 +22,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/status.h"
+#include "engine/core/status.h"
 
 namespace streamrec::http {
 

@@ -17,8 +17,8 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/catalog.h"
-#include "engine/status.h"
+#include "engine/core/catalog.h"
+#include "engine/core/status.h"
 
 namespace streamrec::storage {
 

@@ -32,7 +32,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/status.h"
+#include "engine/core/status.h"
 #include "storage/event_codec.h"
 
 namespace streamrec::storage {

@@ -27,8 +27,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "engine/recommender.h"
-#include "engine/status.h"
+#include "engine/core/status.h"
+#include "engine/live/recommender.h"
 #include "storage/event_log.h"
 
 namespace streamrec::storage {

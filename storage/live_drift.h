@@ -1,4 +1,4 @@
-// LiveDrift: the live server's drift monitor (engine/drift.h) and the
+// LiveDrift: the live server's drift monitor (engine/live/drift.h) and the
 // policy that decides what its reference, "the data the model was trained
 // on", is:
 //
@@ -30,9 +30,9 @@
 #include <optional>
 #include <string>
 
-#include "engine/drift.h"
-#include "engine/event_types.h"
-#include "engine/status.h"
+#include "engine/core/event_types.h"
+#include "engine/core/status.h"
+#include "engine/live/drift.h"
 #include "storage/event_log.h"
 
 namespace streamrec::storage {
@@ -45,7 +45,7 @@ struct LiveDriftOptions {
   // catalog in it; costs a longer scan at Open and after each retrain, and
   // memory for the distinct ids while it is built.
   size_t reference_events = 100000;
-  // Buckets, window, smoothing and rating rounding (engine/drift.h).
+  // Buckets, window, smoothing and rating rounding (engine/live/drift.h).
   engine::DriftOptions drift;
   // The published report is recomputed at most this often (and whenever
   // the reference changes). Smaller is fresher and costs the model thread

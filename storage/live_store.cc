@@ -6,7 +6,7 @@
 
 #include <future>
 
-#include "engine/snapshot.h"
+#include "engine/live/snapshot.h"
 #include "storage/live_store_impl.h"
 
 namespace streamrec::storage {

@@ -5,7 +5,7 @@
 //     every batch queued meanwhile), deletes, catalog writes, all in log
 //     order ─► model thread: applies each op to the standby copy of the
 //     engine, publishes it, acknowledges (callbacks), then applies the same
-//     op to the other copy (engine/left_right.h) ─► Read(): wait-free.
+//     op to the other copy (engine/core/left_right.h) ─► Read(): wait-free.
 //
 // An acknowledged event is durable (per the durability option) and visible
 // to every Read() that starts after the acknowledgement: read-your-writes.
@@ -26,11 +26,11 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/catalog.h"
-#include "engine/evaluation.h"
-#include "engine/left_right.h"
-#include "engine/recommender.h"
-#include "engine/status.h"
+#include "engine/core/catalog.h"
+#include "engine/core/left_right.h"
+#include "engine/core/status.h"
+#include "engine/eval/evaluation.h"
+#include "engine/live/recommender.h"
 #include "storage/event_log.h"
 #include "storage/id_admission.h"
 #include "storage/live_drift.h"

@@ -14,7 +14,7 @@
 #include <thread>
 #include <variant>
 
-#include "engine/drift.h"
+#include "engine/live/drift.h"
 #include "storage/live_drift.h"
 #include "storage/live_store.h"
 

@@ -14,8 +14,8 @@
 #include <span>
 #include <string>
 
-#include "engine/recommender.h"
-#include "engine/status.h"
+#include "engine/core/status.h"
+#include "engine/live/recommender.h"
 #include "storage/event_log.h"
 #include "storage/recovery.h"
 

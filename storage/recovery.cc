@@ -5,8 +5,8 @@
 
 #include <chrono>
 
-#include "engine/id_text.h"
-#include "engine/snapshot.h"
+#include "engine/core/id_text.h"
+#include "engine/live/snapshot.h"
 
 namespace streamrec::storage {
 

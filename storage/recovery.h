@@ -1,7 +1,7 @@
 // Recovery and snapshots: the glue between the event log and the engine.
 // Open = load the newest snapshot, then apply every event logged after it;
 // the result is bit-identical to applying the whole log from the start,
-// because the snapshot holds the engine's complete state (engine/snapshot.h)
+// because the snapshot holds the engine's complete state (engine/live/snapshot.h)
 // and the learner is deterministic.
 //
 // Thread-safety: functions; the caller owns `rec` (the single writer).
@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
-#include "engine/recommender.h"
-#include "engine/status.h"
+#include "engine/core/status.h"
+#include "engine/live/recommender.h"
 #include "storage/event_log.h"
 
 namespace streamrec::storage {

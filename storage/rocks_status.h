@@ -7,7 +7,7 @@
 
 #include <string_view>
 
-#include "engine/status.h"
+#include "engine/core/status.h"
 
 namespace streamrec::storage {
 

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "engine/snapshot.h"
+#include "engine/live/snapshot.h"
 #include "storage/recovery.h"
 
 namespace streamrec::storage {
@@ -51,7 +51,7 @@ VerifyReport VerifyDatabase(const EventLog& log, const engine::RecommenderOption
       ++r.snapshots;
     } else if (st.code() == StatusCode::kFailedPrecondition && TrailerIntact(*blob)) {
       // Written under other settings: not decodable here, but its trailer
-      // (CRC32C of every byte before it, engine/snapshot.h) says the bytes
+      // (CRC32C of every byte before it, engine/live/snapshot.h) says the bytes
       // are as written.
       ++r.snapshots_foreign;
     } else {

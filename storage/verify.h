@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/event_types.h"
-#include "engine/recommender.h"
+#include "engine/core/event_types.h"
+#include "engine/live/recommender.h"
 #include "storage/event_log.h"
 
 namespace streamrec::storage {

@@ -1,4 +1,4 @@
-#include "engine/batch_trainer.h"
+#include "engine/train/batch_trainer.h"
 
 #include <gtest/gtest.h>
 

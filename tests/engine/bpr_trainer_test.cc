@@ -1,4 +1,4 @@
-#include "engine/bpr_trainer.h"
+#include "engine/train/bpr_trainer.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <limits>
 #include <vector>
 
-#include "engine/evaluation.h"
+#include "engine/eval/evaluation.h"
 #include "tests/engine/implicit_synthetic.h"
 
 namespace streamrec::engine {

@@ -1,12 +1,12 @@
-#include "engine/catalog.h"
+#include "engine/core/catalog.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "engine/recommender.h"
-#include "engine/snapshot.h"
+#include "engine/live/recommender.h"
+#include "engine/live/snapshot.h"
 
 namespace streamrec::engine {
 namespace {

@@ -1,4 +1,4 @@
-#include "engine/drift.h"
+#include "engine/live/drift.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/random.h"
+#include "engine/core/random.h"
 
 namespace streamrec::engine {
 namespace {

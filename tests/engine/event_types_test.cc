@@ -1,4 +1,4 @@
-#include "engine/event_types.h"
+#include "engine/core/event_types.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>

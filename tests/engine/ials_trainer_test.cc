@@ -1,4 +1,4 @@
-#include "engine/ials_trainer.h"
+#include "engine/train/ials_trainer.h"
 
 #include <gtest/gtest.h>
 
@@ -7,8 +7,8 @@
 #include <limits>
 #include <vector>
 
-#include "engine/evaluation.h"
-#include "engine/implicit_data.h"
+#include "engine/eval/evaluation.h"
+#include "engine/model/implicit_data.h"
 #include "tests/engine/implicit_synthetic.h"
 
 namespace streamrec::engine {

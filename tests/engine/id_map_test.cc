@@ -1,4 +1,4 @@
-#include "engine/id_map.h"
+#include "engine/core/id_map.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>

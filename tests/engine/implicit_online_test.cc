@@ -1,4 +1,4 @@
-#include "engine/implicit_online.h"
+#include "engine/online/implicit_online.h"
 
 #include <gtest/gtest.h>
 
@@ -8,8 +8,8 @@
 #include <limits>
 #include <vector>
 
-#include "engine/ials_trainer.h"
-#include "engine/topn.h"
+#include "engine/model/topn.h"
+#include "engine/train/ials_trainer.h"
 #include "tests/engine/implicit_synthetic.h"
 
 namespace streamrec::engine {

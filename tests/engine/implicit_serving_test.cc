@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/evaluation.h"
-#include "engine/random.h"
-#include "engine/recommender.h"
-#include "engine/snapshot.h"
+#include "engine/core/random.h"
+#include "engine/eval/evaluation.h"
+#include "engine/live/recommender.h"
+#include "engine/live/snapshot.h"
 
 namespace streamrec::engine {
 namespace {

@@ -17,10 +17,10 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/batch_trainer.h"
-#include "engine/evaluation.h"
-#include "engine/mf_model.h"
-#include "engine/random.h"
+#include "engine/core/random.h"
+#include "engine/eval/evaluation.h"
+#include "engine/model/mf_model.h"
+#include "engine/train/batch_trainer.h"
 
 namespace streamrec::engine::testdata {
 

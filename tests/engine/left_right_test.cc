@@ -1,4 +1,4 @@
-#include "engine/left_right.h"
+#include "engine/core/left_right.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "engine/mf_model.h"
+#include "engine/model/mf_model.h"
 
 #include <gtest/gtest.h>
 

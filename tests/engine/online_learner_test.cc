@@ -1,4 +1,4 @@
-#include "engine/online_learner.h"
+#include "engine/online/online_learner.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/batch_trainer.h"
+#include "engine/train/batch_trainer.h"
 #include "tests/engine/synthetic_data.h"
 
 namespace streamrec::engine {

@@ -1,4 +1,4 @@
-#include "engine/popularity.h"
+#include "engine/model/popularity.h"
 
 #include <gtest/gtest.h>
 

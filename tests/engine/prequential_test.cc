@@ -1,4 +1,4 @@
-#include "engine/prequential.h"
+#include "engine/eval/prequential.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/random.h"
+#include "engine/core/random.h"
 
 namespace streamrec::engine {
 namespace {

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/recommender.h"
+#include "engine/live/recommender.h"
 
 namespace streamrec::engine {
 namespace {

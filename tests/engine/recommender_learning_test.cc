@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/random.h"
-#include "engine/recommender.h"
+#include "engine/core/random.h"
+#include "engine/live/recommender.h"
 
 namespace streamrec::engine {
 namespace {

@@ -1,4 +1,4 @@
-#include "engine/recommender.h"
+#include "engine/live/recommender.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/batch_trainer.h"
-#include "engine/random.h"
+#include "engine/core/random.h"
+#include "engine/train/batch_trainer.h"
 
 namespace streamrec::engine {
 namespace {

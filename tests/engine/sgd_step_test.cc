@@ -1,10 +1,10 @@
-#include "engine/sgd_step.h"
+#include "engine/model/sgd_step.h"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-#include "engine/random.h"
+#include "engine/core/random.h"
 
 namespace streamrec::engine {
 namespace {

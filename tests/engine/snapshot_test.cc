@@ -1,4 +1,4 @@
-#include "engine/snapshot.h"
+#include "engine/live/snapshot.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/random.h"
+#include "engine/core/random.h"
 
 // Sanitizers reserve their shadow memory as address space: no cap there.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)

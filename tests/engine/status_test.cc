@@ -1,4 +1,4 @@
-#include "engine/status.h"
+#include "engine/core/status.h"
 
 #include <gtest/gtest.h>
 

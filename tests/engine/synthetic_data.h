@@ -8,8 +8,8 @@
 #include <span>
 #include <vector>
 
-#include "engine/batch_trainer.h"
-#include "engine/random.h"
+#include "engine/core/random.h"
+#include "engine/train/batch_trainer.h"
 
 namespace streamrec::engine::testdata {
 

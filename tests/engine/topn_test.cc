@@ -1,4 +1,4 @@
-#include "engine/topn.h"
+#include "engine/model/topn.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <span>
 #include <vector>
 
-#include "engine/random.h"
+#include "engine/core/random.h"
 
 namespace streamrec::engine {
 namespace {

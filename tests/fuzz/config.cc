@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/recommender.h"
+#include "engine/live/recommender.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace streamrec::fuzz {

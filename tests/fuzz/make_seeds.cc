@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/snapshot.h"
+#include "engine/live/snapshot.h"
 #include "storage/event_codec.h"
 #include "tests/fuzz/snapshot_fixture.h"
 

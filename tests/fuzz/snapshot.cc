@@ -1,4 +1,4 @@
-// Fuzz target: snapshot decoding (engine/snapshot.h), what recovery does
+// Fuzz target: snapshot decoding (engine/live/snapshot.h), what recovery does
 // with the newest snapshot on disk. Each input is decoded into a rating, an
 // implicit and a BPR recommender (snapshot_fixture.h; the seeds are theirs,
 // written by make_seeds.cc). The trailing CRC32C would stop almost every
@@ -20,7 +20,7 @@
 //   finiteness), a few events on which turn the state non-finite, which
 //   the decoder refuses. The codec promises nothing for such bytes (the
 //   CRC keeps damage out), so that is no finding.
-#include "engine/snapshot.h"
+#include "engine/live/snapshot.h"
 
 #include <cstdint>
 #include <cstring>

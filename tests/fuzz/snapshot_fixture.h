@@ -7,8 +7,8 @@
 
 #include <memory>
 
-#include "engine/event_types.h"
-#include "engine/recommender.h"
+#include "engine/core/event_types.h"
+#include "engine/live/recommender.h"
 
 namespace streamrec::fuzz {
 

@@ -22,7 +22,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/id_text.h"
+#include "engine/core/id_text.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace streamrec::fuzz {

@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <string>
 
-#include "engine/evaluation.h"
-#include "engine/implicit_data.h"
-#include "engine/implicit_online.h"
+#include "engine/eval/evaluation.h"
+#include "engine/model/implicit_data.h"
+#include "engine/online/implicit_online.h"
 #include "tools/data/dataset.h"
 #include "tools/data/importers.h"
 

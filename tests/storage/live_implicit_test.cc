@@ -6,7 +6,7 @@
 #include <chrono>
 #include <thread>
 
-#include "engine/snapshot.h"
+#include "engine/live/snapshot.h"
 #include "storage/live_store.h"
 #include "storage/recovery.h"
 #include "tests/storage/temp_dir.h"

@@ -7,7 +7,7 @@
 #include <future>
 #include <thread>
 
-#include "engine/snapshot.h"
+#include "engine/live/snapshot.h"
 #include "tests/storage/temp_dir.h"
 
 namespace streamrec::storage {

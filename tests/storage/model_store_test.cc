@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "engine/snapshot.h"
+#include "engine/live/snapshot.h"
 #include "tests/storage/temp_dir.h"
 
 namespace streamrec::storage {

@@ -12,7 +12,7 @@
 #include <sstream>
 #include <thread>
 
-#include "engine/snapshot.h"
+#include "engine/live/snapshot.h"
 #include "storage/live_store.h"
 #include "tests/storage/temp_dir.h"
 

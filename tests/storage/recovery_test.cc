@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "engine/random.h"
-#include "engine/snapshot.h"
+#include "engine/core/random.h"
+#include "engine/live/snapshot.h"
 #include "tests/storage/temp_dir.h"
 
 namespace streamrec::storage {

@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "engine/random.h"
-#include "engine/snapshot.h"
+#include "engine/core/random.h"
+#include "engine/live/snapshot.h"
 #include "storage/live_store.h"
 #include "storage/recovery.h"
 #include "storage/verify.h"

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/online_learner.h"
-#include "engine/random.h"
-#include "engine/recommender.h"
-#include "engine/topn.h"
+#include "engine/core/random.h"
+#include "engine/live/recommender.h"
+#include "engine/model/topn.h"
+#include "engine/online/online_learner.h"
 
 namespace streamrec::tools {
 namespace {
@@ -49,7 +49,7 @@ double MeasureReadBandwidth(size_t bytes) {
 // Seconds `rec` takes to apply every event of `xs` by the full path a
 // served event takes: string ids resolved, validated, learned, counted for
 // popularity and seen items.
-double TimeApply(const std::vector<engine::Interaction>& xs, const std::vector<std::string>& uid,
+double TimeApply(const std::vector<engine::IndexedEvent>& xs, const std::vector<std::string>& uid,
                  const std::vector<std::string>& iid, engine::Recommender* rec) {
   const auto t0 = Clock::now();
   for (const auto& x : xs) {
@@ -62,7 +62,7 @@ double TimeApply(const std::vector<engine::Interaction>& xs, const std::vector<s
 
 int BenchLearner(uint64_t events, uint32_t users, uint32_t items, int rank, uint64_t seed) {
   engine::SplitMix64 rng(seed);
-  std::vector<engine::Interaction> xs(events);
+  std::vector<engine::IndexedEvent> xs(events);
   const engine::EventTypes types = engine::EventTypes::Defaults();
   const engine::EventTypeId rating = *types.Find("rating");
   for (uint64_t n = 0; n < events; ++n) {

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "engine/recommender.h"
+#include "engine/live/recommender.h"
 #include "storage/event_log.h"
 #include "storage/recovery.h"
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/mf_model.h"
+#include "engine/model/mf_model.h"
 #include "tools/bench/bench_engine.h"
 #include "tools/bench/bench_http.h"
 #include "tools/bench/bench_storage.h"

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/recommender.h"
+#include "engine/live/recommender.h"
 #include "tools/cli/command_line.h"
 #include "tools/commands/commands.h"
 #include "tools/commands/synthetic_flags.h"

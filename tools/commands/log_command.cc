@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "engine/metrics.h"
+#include "engine/eval/metrics.h"
 #include "storage/event_log.h"
 #include "storage/recovery.h"
 #include "storage/verify.h"

@@ -13,7 +13,7 @@
 #include <optional>
 #include <sstream>
 
-#include "engine/evaluation.h"
+#include "engine/eval/evaluation.h"
 #include "storage/event_log.h"
 #include "storage/recovery.h"
 #include "tools/cli/command_line.h"

@@ -28,10 +28,10 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/evaluation.h"
-#include "engine/event_types.h"
-#include "engine/recommender.h"
-#include "engine/status.h"
+#include "engine/core/event_types.h"
+#include "engine/core/status.h"
+#include "engine/eval/evaluation.h"
+#include "engine/live/recommender.h"
 #include "http/api.h"
 #include "http/server.h"
 #include "storage/live_store.h"

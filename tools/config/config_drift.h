@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/status.h"
+#include "engine/core/status.h"
 #include "storage/live_drift.h"
 
 namespace streamrec::tools {

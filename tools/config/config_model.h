@@ -13,9 +13,9 @@
 #include <boost/program_options/options_description.hpp>
 #include <string>
 
-#include "engine/evaluation.h"
-#include "engine/recommender.h"
-#include "engine/status.h"
+#include "engine/core/status.h"
+#include "engine/eval/evaluation.h"
+#include "engine/live/recommender.h"
 
 namespace streamrec::tools {
 

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/event_types.h"
-#include "engine/status.h"
+#include "engine/core/event_types.h"
+#include "engine/core/status.h"
 #include "tools/config/config.h"
 #include "tools/config/config_model.h"
 

@@ -43,7 +43,7 @@ Status ApplyServerAndApi(const std::string& path, const Raw& raw, Config* c) {
            InRange(path, "events.max_past_age_seconds", raw.max_past_age_seconds, 0, kCentury),
            InRange(path, "limits.max_id_length", raw.max_id_length, 1,
                    static_cast<int64_t>(engine::RecommenderOptions{}.max_id_length)),
-           // Row indices are 32-bit (engine/id_map.h); 0: no cap.
+           // Row indices are 32-bit (engine/core/id_map.h); 0: no cap.
            InRange(path, "limits.max_users", raw.max_users, 0, kMax),
            InRange(path, "limits.max_items", raw.max_items, 0, kMax),
            InRange(path, "limits.max_new_ids_per_request", raw.max_new_ids_per_request, 0, kMax),

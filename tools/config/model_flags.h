@@ -6,8 +6,8 @@
 #include <boost/program_options.hpp>
 #include <string>
 
-#include "engine/evaluation.h"
-#include "engine/status.h"
+#include "engine/core/status.h"
+#include "engine/eval/evaluation.h"
 
 namespace streamrec::tools {
 

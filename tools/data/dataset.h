@@ -7,10 +7,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/evaluation.h"
-#include "engine/event_types.h"
-#include "engine/id_map.h"
-#include "engine/status.h"
+#include "engine/core/event_types.h"
+#include "engine/core/id_map.h"
+#include "engine/core/status.h"
+#include "engine/eval/evaluation.h"
 #include "tools/data/event_file.h"
 
 namespace streamrec::tools {

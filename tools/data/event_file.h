@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/status.h"
+#include "engine/core/status.h"
 
 namespace streamrec::tools {
 

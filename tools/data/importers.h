@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/status.h"
+#include "engine/core/status.h"
 #include "tools/data/event_file.h"
 
 namespace streamrec::tools {

@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/evaluation.h"
-#include "engine/status.h"
+#include "engine/core/status.h"
+#include "engine/eval/evaluation.h"
 
 namespace streamrec::tools {
 

@@ -1,7 +1,7 @@
 // `streamrec replay --evaluate`'s ranking half: the prequential comparison
-// of online, retrained, popularity and random (engine/prequential.h) over a
+// of online, retrained, popularity and random (engine/eval/prequential.h) over a
 // stream of events, drift of each window against the first part of the
-// stream (engine/drift.h), and the table, JSON and HTML report of the
+// stream (engine/live/drift.h), and the table, JSON and HTML report of the
 // result.
 //
 // Thread-safety: free functions; no shared state.
@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "engine/drift.h"
-#include "engine/event_types.h"
-#include "engine/prequential.h"
-#include "engine/recommender.h"
-#include "engine/status.h"
+#include "engine/core/event_types.h"
+#include "engine/core/status.h"
+#include "engine/eval/prequential.h"
+#include "engine/live/drift.h"
+#include "engine/live/recommender.h"
 #include "tools/data/event_file.h"
 
 namespace streamrec::tools {

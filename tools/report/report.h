@@ -29,7 +29,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/status.h"
+#include "engine/core/status.h"
 
 namespace streamrec::tools {
 

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <utility>
 
-#include "engine/status.h"
+#include "engine/core/status.h"
 
 namespace streamrec::tools::text {
 
