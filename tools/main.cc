@@ -4,7 +4,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "tools/commands.h"
+#include "tools/commands/commands.h"
 
 namespace {
 

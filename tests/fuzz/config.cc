@@ -1,4 +1,4 @@
-// Fuzz target: the configuration file (tools/config.h): ParseConfig, the
+// Fuzz target: the configuration file (tools/config/config.h): ParseConfig, the
 // stream form of LoadConfig, over Boost.Program_options' INI reader and
 // streamrec's checks of every section, [events] type lines and [api] keys;
 // and ParseApiKeys on the raw input, the syntax STREAMREC_API_KEYS shares.
@@ -10,7 +10,7 @@
 //   Recommender that takes events and answers, and its checked ranges
 //   hold (rank, API keys' names and secrets);
 // - API keys: names unique and valid, secrets long enough, scopes set.
-#include "tools/config.h"
+#include "tools/config/config.h"
 
 #include <algorithm>
 #include <cstdint>

@@ -1,11 +1,11 @@
-// Fuzz target: the event file reader (tools/event_file.h), what `eval`,
+// Fuzz target: the event file reader (tools/data/event_file.h), what `eval`,
 // `bench` and `replay` read and `import` writes.
 //
 // Invariants besides "no crash, no sanitizer report, no exception":
 // - a bad line is an InvalidArgument naming the file and the line;
 // - what is read writes back (WriteEventFile validates with the reader's
 //   rules) and reads again unchanged: reader and writer agree.
-#include "tools/event_file.h"
+#include "tools/data/event_file.h"
 
 #include <cstdint>
 #include <sstream>

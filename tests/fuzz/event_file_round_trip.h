@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "tests/fuzz/fuzz_check.h"
-#include "tools/event_file.h"
+#include "tools/data/event_file.h"
 
 namespace streamrec::fuzz {
 

@@ -1,4 +1,4 @@
-// Fuzz target: the rating importers' line parsers (tools/importers.h):
+// Fuzz target: the rating importers' line parsers (tools/data/importers.h):
 // ParseRatings in each format, MovieLens 100K (tab-separated), MovieLens
 // 1M/10M ratings.dat ('::') and CSV with a header, and in kAuto, which
 // picks one from the first line, as `streamrec import` does.
@@ -8,7 +8,7 @@
 // - what is imported can be written as an event file and read back
 //   unchanged (importers.cc promises every imported id can be written):
 //   type "rating", finite values, ids the event file accepts.
-#include "tools/importers.h"
+#include "tools/data/importers.h"
 
 #include <cmath>
 #include <cstdint>

@@ -11,8 +11,8 @@
 #include "engine/eval/evaluation.h"
 #include "engine/model/implicit_data.h"
 #include "engine/online/implicit_online.h"
-#include "tools/dataset.h"
-#include "tools/importers.h"
+#include "tools/data/dataset.h"
+#include "tools/data/importers.h"
 
 namespace streamrec::tools {
 namespace {
@@ -162,7 +162,7 @@ TEST_F(Ml100kQuality, IalsOnlineUpdatesCatchUpWithBatch) {
   auto cells =
       engine::BuildImplicitMatrix(half.train, full.num_users, full.num_items, o.ials.signal);
   ASSERT_TRUE(cells.ok());
-  engine::ImplicitOnlineUpdater updater(engine::ImplicitOnlineOptions::FromTraining(o.ials.objective()),
+  engine::ImplicitOnlineUpdater updater(engine::ImplicitOnlineOptions::FromTraining(o.ials),
                                         *model);
   updater.SetHistory(*cells);
   const auto t0 = std::chrono::steady_clock::now();

@@ -69,6 +69,24 @@ TEST_F(CliTest, UnknownOptionIsAUsageError) {
   ExpectUsageError(Run({"generate", "--out"}), {"streamrec generate:", "out"});
 }
 
+// Boost's po::error::what() fills its message's placeholders until none is
+// left, so a flag or value that holds one ("%canonical_option%") looped
+// forever. Every command words these errors with ProgramOptionsMessage
+// (tools/cli/command_line.h): a clean message, exit 2.
+TEST_F(CliTest, PlaceholderInFlagOrValueIsAUsageError) {
+  for (const std::string cmd :
+       {"serve", "import", "eval", "bench", "generate", "demo", "log", "replay"}) {
+    SCOPED_TRACE(cmd);
+    ExpectUsageError(Run({cmd, "--%canonical_option%"}),
+                     {"streamrec " + cmd + ": unrecognised option '--%canonical_option%'"});
+  }
+  ExpectUsageError(Run({"generate", "--events", "%canonical_option%", "--out", Path("x")}),
+                   {"streamrec generate: the argument ('%canonical_option%') for option "
+                    "'--events' is invalid"});
+  ExpectUsageError(Run({"eval", "--epochs", "%value%x"}),
+                   {"the argument ('%value%x') for option '--epochs' is invalid"});
+}
+
 // import and generate.
 
 TEST_F(CliTest, ImportMalformedFileNamesFileAndLineAndWritesNothing) {

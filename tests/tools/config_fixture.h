@@ -11,7 +11,7 @@
 #include <initializer_list>
 #include <string>
 
-#include "tools/config.h"
+#include "tools/config/config.h"
 
 namespace streamrec::tools::testing {
 

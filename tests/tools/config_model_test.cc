@@ -5,7 +5,7 @@
 #include <string>
 
 #include "tests/tools/config_fixture.h"
-#include "tools/config.h"
+#include "tools/config/config.h"
 
 namespace streamrec::tools {
 namespace {

@@ -1,7 +1,7 @@
 // LoadConfig for the serving sections: [server], [api] (keys, also from
 // STREAMREC_API_KEYS), [events] and [drift], good values and bad ones, and
 // the shipped config/streamrec.conf.
-#include "tools/config.h"
+#include "tools/config/config.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -79,7 +79,7 @@ TEST_F(ConfigTest, ShippedConfigMatchesBuiltInDefaults) {
   }
 }
 
-// Boost.Program_options' messages, reworded in tools/config.cc from the
+// Boost.Program_options' messages, reworded in tools/config/config.cc from the
 // error's parts: the same words as Boost's what().
 TEST_F(ConfigTest, SyntaxAndValueErrorsKeepBoostsWording) {
   ExpectError("[model]\nrank = 1e3\n", {"the argument ('1e3') for option 'model.rank' is invalid"});

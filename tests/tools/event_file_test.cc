@@ -1,4 +1,4 @@
-#include "tools/event_file.h"
+#include "tools/data/event_file.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

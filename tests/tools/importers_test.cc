@@ -1,4 +1,4 @@
-#include "tools/importers.h"
+#include "tools/data/importers.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

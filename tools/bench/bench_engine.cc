@@ -1,0 +1,165 @@
+// Engine micro-benchmarks (bench_engine.h).
+#include "tools/bench/bench_engine.h"
+
+#include <fmt/format.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "engine/core/random.h"
+#include "engine/live/recommender.h"
+#include "engine/model/topn.h"
+#include "engine/online/online_learner.h"
+
+namespace streamrec::tools {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const size_t idx = std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));
+  return v[idx];
+}
+
+// Single-thread read bandwidth: best of several passes summing a buffer far
+// larger than the caches. This is the floor a full scan cannot beat.
+double MeasureReadBandwidth(size_t bytes) {
+  std::vector<float> buf(bytes / sizeof(float), 1.0f);
+  Eigen::Map<Eigen::VectorXf> v(buf.data(), static_cast<Eigen::Index>(buf.size()));
+  double best = 1e9;
+  volatile float sink = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    const auto t0 = Clock::now();
+    sink = sink + v.sum();
+    best = std::min(best, Since(t0));
+  }
+  return static_cast<double>(bytes) / best;
+}
+
+// Seconds `rec` takes to apply every event of `xs` by the full path a
+// served event takes: string ids resolved, validated, learned, counted for
+// popularity and seen items.
+double TimeApply(const std::vector<engine::IndexedEvent>& xs, const std::vector<std::string>& uid,
+                 const std::vector<std::string>& iid, engine::Recommender* rec) {
+  const auto t0 = Clock::now();
+  for (const auto& x : xs) {
+    (void)rec->Apply({uid[x.user], iid[x.item], x.type, x.value, x.ts_ms});
+  }
+  return Since(t0);
+}
+
+}  // namespace
+
+int BenchLearner(uint64_t events, uint32_t users, uint32_t items, int rank, uint64_t seed) {
+  engine::SplitMix64 rng(seed);
+  std::vector<engine::IndexedEvent> xs(events);
+  const engine::EventTypes types = engine::EventTypes::Defaults();
+  const engine::EventTypeId rating = *types.Find("rating");
+  for (uint64_t n = 0; n < events; ++n) {
+    xs[n] = {static_cast<uint32_t>(rng.Uniform(users)), static_cast<uint32_t>(rng.Uniform(items)),
+             rating, static_cast<float>(1 + rng.Uniform(5)), static_cast<int64_t>(n)};
+  }
+  engine::ModelOptions mo;
+  mo.rank = rank;
+  engine::MFModel model(mo);
+  model.EnsureUsers(users);
+  model.EnsureItems(items);
+  engine::OnlineLearner learner(&model, &types, {});
+  const auto t0 = Clock::now();
+  for (const auto& x : xs) (void)learner.Apply(x);
+  const double dense_s = Since(t0);
+
+  // The full path a served event takes in the engine (TimeApply).
+  std::vector<std::string> uid(users), iid(items);
+  for (uint32_t u = 0; u < users; ++u) uid[u] = fmt::format("u{}", u);
+  for (uint32_t i = 0; i < items; ++i) iid[i] = fmt::format("i{}", i);
+  engine::RecommenderOptions ro;
+  ro.model = mo;
+  engine::Recommender rec(ro, types);
+  const double full_s = TimeApply(xs, uid, iid, &rec);
+  // The same path under the implicit objective (eALS-style updates of the
+  // user's and the item's vectors against cached Gramians).
+  ro.objective = engine::Objective::kImplicit;
+  engine::Recommender implicit(ro, types);
+  const double implicit_s = TimeApply(xs, uid, iid, &implicit);
+  ro.objective = engine::Objective::kBpr;
+  engine::Recommender bpr(ro, types);
+  const double bpr_s = TimeApply(xs, uid, iid, &bpr);
+  fmt::print("online learner, k={}, {} events over {} users x {} items, one thread\n", rank, events,
+             users, items);
+  fmt::print("  dense learner step   : {:>12.0f} events/s  ({:.0f} ns/event)\n", events / dense_s,
+             1e9 * dense_s / events);
+  fmt::print(
+      "  Recommender::Apply   : {:>12.0f} events/s  ({:.0f} ns/event; ids, validation, "
+      "popularity, seen items)\n",
+      events / full_s, 1e9 * full_s / events);
+  fmt::print(
+      "  ... implicit objective: {:>8.0f} events/s  ({:.0f} ns/event; user and item rows, at most "
+      "{}/{} cells each)\n",
+      events / implicit_s, 1e9 * implicit_s / events, ro.implicit.max_user_cells,
+      ro.implicit.max_item_cells);
+  fmt::print(
+      "  ... bpr objective     : {:>8.0f} events/s  ({:.0f} ns/event; {} sampled negatives)\n",
+      events / bpr_s, 1e9 * bpr_s / events, ro.bpr.negatives);
+  return 0;
+}
+
+int BenchTopN(const std::vector<uint32_t>& sizes, int rank, size_t n, size_t queries,
+              const std::vector<size_t>& batches, uint64_t seed) {
+  const double bw = MeasureReadBandwidth(size_t{1} << 30);
+  fmt::print("single-thread read bandwidth: {:.1f} GB/s\n", bw / 1e9);
+  fmt::print("top-{} exact scan, k={}, one thread\n", n, rank);
+  for (uint32_t items : sizes) {
+    engine::SplitMix64 rng(seed);
+    std::vector<float> mat(size_t{items} * rank), bias(items);
+    for (float& v : mat) v = rng.NextGaussian();
+    for (float& v : bias) v = 0.1f * rng.NextGaussian();
+    std::vector<float> qs(queries * rank);
+    for (float& v : qs) v = rng.NextGaussian();
+    engine::ScanOptions opt;
+    opt.item_bias = bias.data();
+    const double floor_ms = 1e3 * static_cast<double>(mat.size() * sizeof(float)) / bw;
+    // Single queries: latency distribution.
+    std::vector<double> lat;
+    for (size_t q = 0; q < queries; ++q) {
+      engine::ScanQuery sq;
+      sq.vector = &qs[q * rank];
+      const auto t0 = Clock::now();
+      auto r = engine::TopN(mat.data(), items, rank, sq, n, opt);
+      lat.push_back(1e3 * Since(t0));
+      if (r.empty()) return 1;
+    }
+    fmt::print("  {:>8} items ({:.1f} MB, full read at measured bandwidth {:.3f} ms)\n", items,
+               mat.size() * 4 / 1e6, floor_ms);
+    fmt::print("    batch   1: p50 {:.3f} ms  p99 {:.3f} ms  mean {:.3f} ms per query\n",
+               Percentile(lat, 0.5), Percentile(lat, 0.99),
+               std::accumulate(lat.begin(), lat.end(), 0.0) / lat.size());
+    for (size_t b : batches) {
+      if (b <= 1) continue;
+      std::vector<std::vector<engine::ScoredItem>> out;
+      const auto t0 = Clock::now();
+      size_t done = 0;
+      for (size_t q = 0; q + b <= queries; q += b) {
+        std::vector<engine::ScanQuery> batch(b);
+        for (size_t j = 0; j < b; ++j) batch[j].vector = &qs[(q + j) * rank];
+        engine::TopNScan(mat.data(), items, rank, batch, n, opt, &out);
+        done += b;
+      }
+      if (done == 0) continue;
+      fmt::print("    batch {:>3}: {:.3f} ms per query\n", b, 1e3 * Since(t0) / done);
+    }
+  }
+  return 0;
+}
+
+}  // namespace streamrec::tools

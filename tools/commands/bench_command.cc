@@ -1,0 +1,208 @@
+// `streamrec bench learner|topn|log|recovery|freshness|ingest`: parses and
+// checks the flags, then runs one benchmark: the engine's own
+// (tools/bench/bench_engine.h), the storage ones (bench_storage.h) or those
+// over HTTP (bench_http.h).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/program_options.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/model/mf_model.h"
+#include "tools/bench/bench_engine.h"
+#include "tools/bench/bench_http.h"
+#include "tools/bench/bench_storage.h"
+#include "tools/cli/command_line.h"
+#include "tools/commands/commands.h"
+
+namespace streamrec::tools {
+namespace {
+
+namespace po = boost::program_options;
+
+constexpr std::string_view kBench = "bench";
+
+// The command line as given. Defaults that depend on the benchmark (--events,
+// --batch, --catalog, --durability, --users, --items) are filled in by
+// ValidateBench.
+struct BenchFlags {
+  std::string what;  // learner | topn | log | recovery | freshness | ingest
+  uint64_t events = 2'000'000;
+  uint64_t seed = 1;
+  uint32_t users = 100'000;
+  uint32_t items = 100'000;
+  int rank = 64;
+  size_t n = 10;
+  size_t queries = 200;
+  std::vector<uint32_t> sizes;  // --catalog
+  std::vector<size_t> batches;  // --batch
+  std::string dir = "/tmp";
+  int threads = 1;
+  double seconds = 3.0;
+  int connections = 4;
+  HttpBenchOptions http;  // --url, --key, --durability, --preload, ...
+  // Whether --events, --users, --items were on the command line (their
+  // defaults differ per benchmark).
+  bool events_given = false;
+  bool users_given = false;
+  bool items_given = false;
+};
+
+// Returns the exit code to stop with, or nullopt to go on.
+std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) {
+  f->http.durability.clear();  // empty: the benchmark's default modes
+  po::options_description desc(
+      "streamrec bench: micro-benchmarks\n\n"
+      "  streamrec bench learner [--events 2000000 --rank 64]\n"
+      "  streamrec bench topn [--catalog 100000 --catalog 1000000 --batch 32]\n"
+      "  streamrec bench log [--batch 1 100 1000 --threads 1 --seconds 3 --dir /tmp]\n"
+      "  streamrec bench recovery [--events 1000000 --rank 64 --dir /tmp]\n"
+      "  streamrec bench freshness [--url HOST:PORT] [--events 1000]\n"
+      "  streamrec bench ingest [--url HOST:PORT] [--batch 1 1000 --connections 4 --seconds 3]\n"
+      "\nfreshness and ingest talk HTTP to the server at --url (they write events to it:\n"
+      "use a scratch database), or to one they start on a temporary database in --dir,\n"
+      "preloaded with a synthetic stream, once per --durability mode.\n\nOptions");
+  desc.add_options()("help,h", "show this help")(
+      "what", po::value(&f->what), "learner | topn | log | recovery | freshness | ingest")(
+      "events", po::value(&f->events)->default_value(f->events),
+      "learner: events to apply; freshness: iterations (default 1000)")(
+      "users", po::value(&f->users)->default_value(f->users),
+      "learner: users; freshness, ingest: users (default 5000)")(
+      "items", po::value(&f->items)->default_value(f->items),
+      "learner: items; freshness, ingest: items (default 2000)")(
+      "rank", po::value(&f->rank)->default_value(f->rank), "latent dimensions k")(
+      "catalog", po::value(&f->sizes)->multitoken(), "topn: catalog sizes (default 10k 100k 1M)")(
+      "n", po::value(&f->n)->default_value(f->n), "topn: list length")(
+      "queries", po::value(&f->queries)->default_value(f->queries), "topn: queries per size")(
+      "batch", po::value(&f->batches)->multitoken(),
+      "topn: batch sizes (default 8 32 128); log, ingest: events per batch")(
+      "seed", po::value(&f->seed)->default_value(f->seed), "seed of the synthetic data")(
+      "dir", po::value(&f->dir)->default_value(f->dir),
+      "log/recovery: where to create the database")(
+      "threads", po::value(&f->threads)->default_value(f->threads), "log: concurrent writers")(
+      "seconds", po::value(&f->seconds)->default_value(f->seconds),
+      "log, ingest: seconds per case")("url", po::value(&f->http.url),
+                                       "freshness, ingest: HOST:PORT of a running server")(
+      "key", po::value(&f->http.api_key), "freshness, ingest: API key (read+write) for --url")(
+      "connections", po::value(&f->connections)->default_value(f->connections),
+      "ingest: client threads, each with its own keep-alive connection")(
+      "durability", po::value(&f->http.durability)->multitoken(),
+      "freshness, ingest, own server: sync | process (default: freshness sync, ingest both)")(
+      "preload", po::value(&f->http.preload_events)->default_value(f->http.preload_events),
+      "freshness, ingest, own server: synthetic events loaded before measuring")(
+      "server-threads", po::value(&f->http.server_threads)->default_value(f->http.server_threads),
+      "freshness, ingest, own server: HTTP threads")(
+      "user-prefix", po::value(&f->http.user_prefix)->default_value(f->http.user_prefix),
+      "freshness, ingest: user ids are PREFIX<k>, k < --users (default 5000 here)");
+  po::positional_options_description pos;
+  pos.add("what", 1);
+  po::variables_map vm;
+  if (auto rc = ParseCommandLine(kBench, argc, argv, desc, &pos, &vm)) return rc;
+  f->events_given = vm.count("events") > 0 && !vm["events"].defaulted();
+  f->users_given = !vm["users"].defaulted();
+  f->items_given = !vm["items"].defaulted();
+  return std::nullopt;
+}
+
+bool HasZero(const std::vector<size_t>& v) { return std::count(v.begin(), v.end(), size_t{0}) > 0; }
+
+Status ValidateLearner(const BenchFlags& f) {
+  if (f.events == 0 || f.users == 0 || f.items == 0) {
+    return Status::InvalidArgument("--events, --users, --items must be >= 1");
+  }
+  return Status::OK();
+}
+
+Status ValidateTopN(BenchFlags* f) {
+  if (f->sizes.empty()) f->sizes = {10'000, 100'000, 1'000'000};
+  if (f->batches.empty()) f->batches = {8, 32, 128};
+  if (f->n == 0 || f->queries == 0 || std::count(f->sizes.begin(), f->sizes.end(), 0u) > 0) {
+    return Status::InvalidArgument("--n, --queries and --catalog must be >= 1");
+  }
+  return Status::OK();
+}
+
+Status ValidateLog(BenchFlags* f) {
+  if (f->batches.empty()) f->batches = {1, 100, 1000};
+  if (f->threads < 1 || f->threads > 256 || !(f->seconds > 0) || HasZero(f->batches)) {
+    return Status::InvalidArgument("need --threads in [1,256], --seconds > 0, --batch >= 1");
+  }
+  return Status::OK();
+}
+
+Status ValidateRecovery(BenchFlags* f) {
+  if (!f->events_given) f->events = 1'000'000;
+  if (f->events == 0) return Status::InvalidArgument("--events must be >= 1");
+  return Status::OK();
+}
+
+// freshness and ingest: the server's settings into f->http.
+Status ValidateHttp(BenchFlags* f) {
+  HttpBenchOptions& http = f->http;
+  http.dir = f->dir;
+  http.rank = f->rank;
+  if (f->users_given) http.users = f->users;
+  if (f->items_given) http.items = f->items;
+  if (http.durability.empty()) {
+    http.durability = f->what == "ingest" ? std::vector<std::string>{"sync", "process"}
+                                          : std::vector<std::string>{"sync"};
+  }
+  for (const std::string& d : http.durability) {
+    if (d != "sync" && d != "process") {
+      return Status::InvalidArgument(
+          fmt::format("--durability must be sync or process, got '{}'", d));
+    }
+  }
+  if (http.users == 0 || http.items == 0 || http.server_threads < 1 || http.server_threads > 256) {
+    return Status::InvalidArgument("need --users, --items >= 1, --server-threads in [1,256]");
+  }
+  if (f->what == "freshness") {
+    if (!f->events_given) f->events = 1000;
+    if (f->events == 0) return Status::InvalidArgument("--events must be >= 1");
+    return Status::OK();
+  }
+  if (f->batches.empty()) f->batches = {1, 1000};
+  if (f->connections < 1 || f->connections > 1024 || !(f->seconds > 0) || HasZero(f->batches)) {
+    return Status::InvalidArgument("need --connections in [1,1024], --seconds > 0, --batch >= 1");
+  }
+  return Status::OK();
+}
+
+// Fills in the benchmark's defaults and checks the flags it uses.
+Status ValidateBench(BenchFlags* f) {
+  if (f->rank < 1 || f->rank > engine::kMaxRank) {
+    return Status::InvalidArgument(fmt::format("--rank must be in [1, {}]", engine::kMaxRank));
+  }
+  if (f->what == "learner") return ValidateLearner(*f);
+  if (f->what == "topn") return ValidateTopN(f);
+  if (f->what == "log") return ValidateLog(f);
+  if (f->what == "recovery") return ValidateRecovery(f);
+  if (f->what == "freshness" || f->what == "ingest") return ValidateHttp(f);
+  return Status::InvalidArgument(
+      fmt::format("expected learner, topn, log, recovery, freshness or ingest, got '{}'", f->what));
+}
+
+// Runs the benchmark ValidateBench accepted; returns its exit code.
+int ExecuteBench(const BenchFlags& f) {
+  if (f.what == "learner") return BenchLearner(f.events, f.users, f.items, f.rank, f.seed);
+  if (f.what == "topn") return BenchTopN(f.sizes, f.rank, f.n, f.queries, f.batches, f.seed);
+  if (f.what == "log") return BenchLog(f.dir, f.batches, f.threads, f.seconds);
+  if (f.what == "recovery") return BenchRecovery(f.dir, f.events, f.rank);
+  if (f.what == "freshness") return BenchFreshness(f.http, f.events);
+  return BenchIngest(f.http, f.batches, f.connections, f.seconds);
+}
+
+}  // namespace
+
+int RunBench(int argc, const char* const* argv) {
+  BenchFlags f;
+  if (auto rc = ParseBench(argc, argv, &f)) return *rc;
+  if (Status st = ValidateBench(&f); !st.ok()) return Fail(kBench, st);
+  return ExecuteBench(f);
+}
+
+}  // namespace streamrec::tools
