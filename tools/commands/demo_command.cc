@@ -10,13 +10,6 @@
 #include <vector>
 
 #include "engine/live/recommender.h"
-<<<<<<< HEAD:tools/demo_command.cc
-#include "tools/commands.h"
-#include "tools/config.h"
-#include "tools/dataset.h"
-#include "tools/event_file.h"
-#include "tools/synthetic.h"
-=======
 #include "tools/cli/command_line.h"
 #include "tools/commands/commands.h"
 #include "tools/commands/synthetic_flags.h"
@@ -24,7 +17,6 @@
 #include "tools/data/dataset.h"
 #include "tools/data/event_file.h"
 #include "tools/data/synthetic.h"
->>>>>>> tools-layout:tools/commands/demo_command.cc
 
 namespace streamrec::tools {
 namespace {
