@@ -1,8 +1,8 @@
-// LiveStore's three threads: the log thread (every write of events, user
-// deletes and the catalog, in order; snapshots are written by the model
-// thread and Close(), maintenance by the EventLog's own thread), the model
-// thread (the single writer of the engine copies) and the retrain thread
-// (batch training off to the side).
+// LiveStore's log thread (every write of events, user deletes and the
+// catalog, in order; snapshots are written by the model thread and Close(),
+// maintenance by the EventLog's own thread) and model thread (the single
+// writer of the engine copies). The retrain thread is in
+// live_store_retrain.cc.
 #include <fmt/format.h>
 
 #include "storage/live_store_impl.h"
@@ -344,118 +344,6 @@ void LiveStore::Impl::MaybePublishDrift() {
 void LiveStore::Impl::NoteError(const Status& s) {
   MutexLock lock(&status_mu);
   last_error = s.ToString();
-}
-
-// ---- retrain thread -------------------------------------------------------
-
-void LiveStore::Impl::ReadIds(uint64_t* through_seq, std::vector<std::string>* users,
-                              std::vector<std::string>* items, uint64_t* epoch) {
-  // Under forget_mu, so the ids and the epoch belong together: no delete
-  // can begin or end between the two reads.
-  MutexLock lock(&forget_mu);
-  *epoch = forget_epoch;
-  replicas->Read([&](const Replica& r) {
-    *through_seq = r.applied_seq;
-    *users = r.rec->users().names();
-    *items = r.rec->items().names();
-  });
-}
-
-void LiveStore::Impl::RunRetrain(uint64_t through_seq, std::vector<std::string> users,
-                                 std::vector<std::string> items, uint64_t epoch) {
-  RetrainStatus outcome;
-  {
-    MutexLock lock(&status_mu);
-    outcome = retrain;
-  }
-  auto fail = [&](const Status& st) {
-    MutexLock lock(&status_mu);
-    retrain = outcome;
-    retrain.state = RetrainState::kFailed;
-    retrain.error = st.ToString();
-    retrain_running.store(false);
-  };
-  for (int attempt = 1;; ++attempt) {
-    outcome.trained_through_seq = through_seq;
-    StatusOr<InstallOp> install =
-        TrainOnce(through_seq, std::move(users), std::move(items), outcome);
-    if (!install.ok()) return fail(install.status());
-    if (options.retrain_trained_hook) options.retrain_trained_hook();
-    outcome = install->outcome;
-    {
-      // Queued under forget_mu: a forget that has not begun by now is
-      // applied after this install, in model order, like any later event.
-      MutexLock lock(&forget_mu);
-      if (forget_epoch == epoch && epoch % 2 == 0) {
-        if (!model_queue.Push(std::move(*install))) break;
-        return;
-      }
-    }
-    // A user was forgotten while it trained: the model (and the drift
-    // reference) may hold their events, and a forget cannot take back what
-    // a batch model learnt from them. Train again on the log as it is now.
-    if (attempt == kRetrainAttempts) {
-      return fail(Status::FailedPrecondition(
-          fmt::format("users were forgotten while each of {} attempts trained; start the retrain "
-                      "again",
-                      kRetrainAttempts)));
-    }
-    ReadIds(&through_seq, &users, &items, &epoch);
-    ++outcome.restarts;
-    MutexLock lock(&status_mu);
-    retrain.trained_through_seq = through_seq;
-    retrain.restarts = outcome.restarts;
-  }
-  fail(Status::FailedPrecondition("the store closed before the model could be installed"));
-}
-
-StatusOr<InstallOp> LiveStore::Impl::TrainOnce(uint64_t through_seq, std::vector<std::string> users,
-                                               std::vector<std::string> items,
-                                               RetrainStatus outcome) {
-  const auto t0 = std::chrono::steady_clock::now();
-  std::vector<engine::TrainingExample> examples;
-  const auto num_users = static_cast<uint32_t>(users.size());
-  const auto num_items = static_cast<uint32_t>(items.size());
-  StatusOr<engine::IdMap> user_ids = engine::IdMap::FromNames(std::move(users));
-  StatusOr<engine::IdMap> item_ids = engine::IdMap::FromNames(std::move(items));
-  if (!user_ids.ok()) return user_ids.status();
-  if (!item_ids.ok()) return item_ids.status();
-  // ials and bpr learn from every interaction, the rating models from
-  // events with a rating or implied rating (engine::TrainingTarget).
-  Status scan = log->Scan(1, through_seq, [&](const StoredEvent& e) {
-    const auto type = types->Find(e.type);
-    if (!type) return true;
-    const auto target = engine::TrainingTarget(*types, *type, e.value, options.training);
-    const auto u = user_ids->Find(e.user);
-    const auto i = item_ids->Find(e.item);
-    // Users forgotten since have no id; their rows are zeroed on install.
-    if (target && u && i) examples.push_back({*u, *i, *target, types->spec(*type).weight});
-    return true;
-  });
-  if (!scan.ok()) return scan;
-  if (examples.empty()) {
-    return Status::FailedPrecondition("the log holds no events that train the model");
-  }
-  std::vector<double> epochs;
-  StatusOr<engine::MFModel> model =
-      engine::TrainModel({examples, num_users, num_items}, options.training, &epochs);
-  outcome.examples = examples.size();
-  outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  outcome.train_rmse = epochs.empty() ? 0.0 : epochs.back();
-  if (!model.ok()) return model.status();
-  InstallOp install{std::move(model).value(), outcome, std::nullopt, {}};
-  if (options.drift.enabled) {
-    // Drift's new reference: the newest events of the prefix just trained
-    // on, scanned here so the model thread only swaps it in.
-    StatusOr<engine::DriftReference> ref = BuildDriftReference(
-        *log, *types, options.drift.drift, through_seq, options.drift.reference_events);
-    if (ref.ok()) {
-      install.drift_reference = std::move(ref).value();
-    } else {
-      install.drift_error = fmt::format("retrain reference: {}", ref.status().ToString());
-    }
-  }
-  return install;
 }
 
 }  // namespace streamrec::storage
