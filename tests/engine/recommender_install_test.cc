@@ -1,5 +1,6 @@
 // Recommender::InstallModel: a retrained model replaces the live one
 // without undoing what happened while it trained.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstring>

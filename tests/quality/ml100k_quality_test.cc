@@ -162,8 +162,8 @@ TEST_F(Ml100kQuality, IalsOnlineUpdatesCatchUpWithBatch) {
   auto cells =
       engine::BuildImplicitMatrix(half.train, full.num_users, full.num_items, o.ials.signal);
   ASSERT_TRUE(cells.ok());
-  engine::ImplicitOnlineUpdater updater(engine::ImplicitOnlineOptions::FromTraining(o.ials),
-                                        *model);
+  engine::ImplicitOnlineUpdater updater(
+      engine::ImplicitOnlineOptions::FromTraining(o.ials.objective()), *model);
   updater.SetHistory(*cells);
   const auto t0 = std::chrono::steady_clock::now();
   for (size_t n = half.train.size(); n < full.train.size(); ++n) {
