@@ -14,22 +14,12 @@
 #include "engine/live/recommender.h"
 #include "engine/model/topn.h"
 #include "engine/online/online_learner.h"
+#include "tools/bench/bench_util.h"
 
 namespace streamrec::tools {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double Since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  const size_t idx = std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));
-  return v[idx];
-}
 
 // Single-thread read bandwidth: best of several passes summing a buffer far
 // larger than the caches. This is the floor a full scan cannot beat.

@@ -21,6 +21,7 @@
 #include "http/client.h"
 #include "http/server.h"
 #include "storage/live_store.h"
+#include "tools/bench/bench_util.h"
 #include "tools/config/config.h"
 #include "tools/data/synthetic.h"
 
@@ -31,13 +32,6 @@ namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1,
-                    static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5))];
-}
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -13,15 +13,12 @@
 #include "engine/live/recommender.h"
 #include "storage/event_log.h"
 #include "storage/recovery.h"
+#include "tools/bench/bench_util.h"
 
 namespace streamrec::tools {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double Since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 storage::StoredEvent SyntheticEvent(uint64_t n) {
   return {0,

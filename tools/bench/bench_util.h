@@ -1,0 +1,29 @@
+// What every benchmark in tools/bench measures with: seconds since a start
+// on the steady clock, and the nearest-rank percentile of a sample.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <vector>
+
+namespace streamrec::tools {
+
+using BenchClock = std::chrono::steady_clock;
+
+inline double Since(BenchClock::time_point t0) {
+  return std::chrono::duration<double>(BenchClock::now() - t0).count();
+}
+
+// The value at rank round(p · (n − 1)) of the sorted sample (p in [0, 1]);
+// 0 for an empty one.
+inline double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1,
+                    static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5))];
+}
+
+}  // namespace streamrec::tools
