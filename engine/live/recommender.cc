@@ -46,6 +46,26 @@ StatusOr<Objective> ParseObjective(std::string_view name) {
       fmt::format("unknown model objective '{}' (known: rating, implicit, bpr)", name));
 }
 
+std::string_view TopNMethodName(TopNMethod m) {
+  switch (m) {
+    case TopNMethod::kExact:
+      return "exact";
+    case TopNMethod::kInt8:
+      return "int8";
+    case TopNMethod::kAuto:
+      break;
+  }
+  return "auto";
+}
+
+StatusOr<TopNMethod> ParseTopNMethod(std::string_view name) {
+  if (name == "auto") return TopNMethod::kAuto;
+  if (name == "exact") return TopNMethod::kExact;
+  if (name == "int8") return TopNMethod::kInt8;
+  return Status::InvalidArgument(
+      fmt::format("unknown top-N method '{}' (known: auto, exact, int8)", name));
+}
+
 Status Recommender::ValidateOptions(const RecommenderOptions& o) {
   STREAMREC_RETURN_IF_ERROR(ValidateModelOptions(o.model));
   const SgdParams& s = o.learner.sgd;
@@ -64,6 +84,11 @@ Status Recommender::ValidateOptions(const RecommenderOptions& o) {
     return Status::InvalidArgument("popularity half-life must be positive");
   }
   if (o.max_id_length < 1) return Status::InvalidArgument("max_id_length must be >= 1");
+  if (o.topn.int8.candidate_factor < 1 || o.topn.int8.candidate_factor > 1000 ||
+      o.topn.int8.min_candidates > 100000) {
+    return Status::InvalidArgument(
+        "int8 candidate factor must be in [1, 1000] and min candidates at most 100000");
+  }
   if (o.objective == Objective::kImplicit) {
     STREAMREC_RETURN_IF_ERROR(ImplicitOnlineUpdater::Validate(o.implicit));
   }
@@ -82,7 +107,8 @@ Recommender::Recommender(const RecommenderOptions& options, EventTypes types)
       types_(std::move(types)),
       model_(options.model),
       learner_(&model_, &types_, options.learner),
-      popularity_(options.popularity) {
+      popularity_(options.popularity),
+      quantized_(options.model.rank) {
   if (options_.objective == Objective::kImplicit) {
     implicit_ = std::make_unique<ImplicitOnlineUpdater>(options_.implicit, model_);
   }
@@ -134,6 +160,7 @@ Status Recommender::Apply(const Event& e) {
       BprLearn(x.user, x.item, w, events_applied_);
     }
   }
+  Requantize(x.item);
   popularity_.Add(x.item, types_.spec(x.type).weight, x.ts_ms);
   ++events_applied_;
   return Status::OK();
@@ -147,6 +174,7 @@ void Recommender::BprLearn(uint32_t u, uint32_t i, float w, uint64_t salt) {
     const uint32_t j = BprNegative(Seen(u), model_.num_items(), &rng);
     if (j == UINT32_MAX) return;  // the user has every item
     (void)BprStep(&model_, u, i, j, lr, o.regularization, o.bias_regularization);
+    Requantize(j);
   }
 }
 
@@ -161,6 +189,28 @@ void Recommender::Reset() {
   std::vector<std::vector<uint32_t>>().swap(seen_);
   events_applied_ = 0;
   catalog_.Clear();
+  quantized_ = QuantizedItems(options_.model.rank);
+}
+
+bool Recommender::UsesInt8Scan() const {
+  const TopNOptions& t = options_.topn;
+  return t.method == TopNMethod::kInt8 ||
+         (t.method == TopNMethod::kAuto && model_.num_items() >= t.int8_min_items);
+}
+
+void Recommender::Requantize(uint32_t i) {
+  if (options_.topn.method == TopNMethod::kExact) return;
+  const uint32_t had = quantized_.size();
+  if (had < model_.num_items()) {
+    quantized_.Resize(model_.num_items());
+    for (uint32_t r = had; r < model_.num_items(); ++r) quantized_.Set(r, model_.item_factors(r));
+  }
+  if (i < had) quantized_.Set(i, model_.item_factors(i));
+}
+
+void Recommender::RequantizeAll() {
+  if (options_.topn.method == TopNMethod::kExact) return;
+  quantized_.Assign(model_.item_factors(), model_.num_items(), model_.rank());
 }
 
 Status Recommender::InstallModel(MFModel trained) { return InstallModel(std::move(trained), {}); }
@@ -208,6 +258,7 @@ Status Recommender::InstallModel(MFModel trained, std::span<const Event> since) 
       (void)SgdStep(&model_, *u, *i, *target, types_.spec(e.type).weight, learner_.options().sgd);
     }
   }
+  RequantizeAll();
   return Status::OK();
 }
 
@@ -223,13 +274,6 @@ Status Recommender::SetItemMeta(std::string_view item, ItemMeta meta) {
 }
 
 bool Recommender::RemoveItemMeta(std::string_view item) { return catalog_.Remove(item, items_); }
-
-const uint8_t* Recommender::AllowedMask(std::string_view category,
-                                        std::vector<uint8_t>* mask) const {
-  if (category.empty() && !catalog_.any_hidden()) return nullptr;
-  catalog_.Mask(category, items_.size(), mask);
-  return mask->data();
-}
 
 bool Recommender::ForgetUser(std::string_view user, std::span<const Event> events) {
   const std::optional<uint32_t> u = users_.Forget(user);
@@ -250,7 +294,10 @@ bool Recommender::ForgetUser(std::string_view user, std::span<const Event> event
   learner_.RemoveFromMean(targets, target_sum);
   // The updater first: it takes the row out of its Gramian, so it must see
   // the row before it is zeroed.
-  if (implicit_) implicit_->ForgetUser(&model_, *u);
+  if (implicit_) {
+    implicit_->ForgetUser(&model_, *u);  // re-solves the items u had
+    for (uint32_t i : Seen(*u)) Requantize(i);
+  }
   if (*u < model_.num_users()) {
     std::fill_n(model_.user_factors(*u), model_.rank(), 0.0f);
     model_.user_bias(*u) = 0.0f;
@@ -263,108 +310,6 @@ bool Recommender::ForgetUser(std::string_view user, std::span<const Event> event
 std::span<const uint32_t> Recommender::Seen(uint32_t u) const {
   if (u >= seen_.size()) return {};
   return seen_[u];
-}
-
-std::vector<uint32_t> Recommender::ResolveSorted(const std::vector<std::string>& ids) const {
-  std::vector<uint32_t> out;
-  out.reserve(ids.size());
-  for (const auto& id : ids) {
-    if (auto i = items_.Find(id)) out.push_back(*i);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-std::vector<NamedScore> Recommender::Name(const std::vector<ScoredItem>& v) const {
-  std::vector<NamedScore> out;
-  out.reserve(v.size());
-  for (const auto& s : v) out.push_back({items_.Name(s.item), s.score});
-  return out;
-}
-
-Recommendations Recommender::RecommendForUser(std::string_view user,
-                                              const RecommendRequest& req) const {
-  const std::vector<uint32_t> exclude = ResolveSorted(req.exclude);
-  const std::optional<uint32_t> u = users_.Find(user);
-  std::span<const uint32_t> seen;
-  if (u && !req.include_seen) seen = Seen(*u);
-  std::vector<uint8_t> mask;
-  const uint8_t* allowed = AllowedMask(req.category, &mask);
-  Recommendations out;
-  if (!u || Seen(*u).size() < options_.cold_start_min_items) {
-    // Popular minus seen minus excluded: merge the two exclusion lists.
-    std::vector<uint32_t> skip(seen.begin(), seen.end());
-    skip.insert(skip.end(), exclude.begin(), exclude.end());
-    std::sort(skip.begin(), skip.end());
-    out.items = Name(popularity_.Top(req.n, skip, allowed));
-    out.source = RecommendationSource::kPopular;
-    return out;
-  }
-  ScanQuery q;
-  q.exclude_a = seen;
-  q.exclude_b = exclude;
-  ScanOptions opt;
-  opt.allowed = allowed;
-  if (options_.objective != Objective::kRating) {
-    // Preference p·q (+ b_i for BPR): a ranking score, not a rating.
-    q.vector = model_.user_factors(*u);
-    if (options_.objective == Objective::kBpr) opt.item_bias = model_.item_biases();
-    out.items = Name(TopN(model_.item_factors(), model_.num_items(), model_.rank(), q, req.n, opt));
-    out.source = RecommendationSource::kModel;
-    return out;
-  }
-  // A young user is scored with their exact fold-in (see LearnerOptions).
-  Eigen::VectorXf folded(model_.rank());
-  float user_bias = model_.user_bias(*u);
-  const bool young = learner_.FoldIn(*u, folded.data(), &user_bias);
-  q.vector = young ? folded.data() : model_.user_factors(*u);
-  opt.item_bias = model_.item_biases();
-  std::vector<ScoredItem> top =
-      TopN(model_.item_factors(), model_.num_items(), model_.rank(), q, req.n, opt);
-  // Report predicted ratings: the scan ranks by b_i + p·q, which differs
-  // from r̂ by the per-user constant μ + b_u.
-  const float offset = model_.global_mean() + user_bias;
-  for (auto& s : top) s.score += offset;
-  out.items = Name(top);
-  out.source = RecommendationSource::kModel;
-  return out;
-}
-
-StatusOr<std::vector<NamedScore>> Recommender::SimilarItems(std::string_view item, size_t n,
-                                                            std::string_view for_user) const {
-  SimilarRequest req;
-  req.n = n;
-  req.user = std::string(for_user);
-  return SimilarItems(item, req);
-}
-
-StatusOr<std::vector<NamedScore>> Recommender::SimilarItems(std::string_view item,
-                                                            const SimilarRequest& req) const {
-  const std::optional<uint32_t> i = items_.Find(item);
-  if (!i) return Status::NotFound(fmt::format("unknown item '{}'", item));
-  const int k = model_.rank();
-  Eigen::VectorXf q = Eigen::Map<const Eigen::VectorXf>(model_.item_factors(*i), k);
-  const float norm = q.norm();
-  if (norm > 0.0f) q /= norm;
-  // The item itself joins the request's exclusions.
-  std::vector<uint32_t> exclude = ResolveSorted(req.exclude);
-  exclude.insert(std::upper_bound(exclude.begin(), exclude.end(), *i), *i);
-  ScanQuery query;
-  query.vector = q.data();
-  query.exclude_a = exclude;
-  if (!req.user.empty()) {
-    if (auto u = users_.Find(req.user)) query.exclude_b = Seen(*u);
-  }
-  std::vector<uint8_t> mask;
-  ScanOptions opt;
-  opt.cosine = true;
-  opt.allowed = AllowedMask(req.category, &mask);
-  return Name(TopN(model_.item_factors(), model_.num_items(), k, query, req.n, opt));
-}
-
-std::vector<NamedScore> Recommender::Popular(size_t n, std::string_view category) const {
-  std::vector<uint8_t> mask;
-  return Name(popularity_.Top(n, {}, AllowedMask(category, &mask)));
 }
 
 }  // namespace streamrec::engine

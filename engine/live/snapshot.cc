@@ -416,6 +416,7 @@ Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec) {
   rec->users_ = std::move(d.users);
   rec->items_ = std::move(d.items);
   rec->model_ = std::move(d.model);  // same object: the learner's pointer stays valid
+  rec->RequantizeAll();
   rec->popularity_.Restore(d.anchor_ms, d.newest_ts_ms, std::move(d.scores), d.has_anchor);
   rec->seen_ = std::move(d.seen);
   rec->events_applied_ = d.events_applied;

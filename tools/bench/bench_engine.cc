@@ -6,12 +6,14 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <numeric>
 #include <string>
 #include <vector>
 
 #include "engine/core/random.h"
 #include "engine/live/recommender.h"
+#include "engine/model/quantized_items.h"
 #include "engine/model/topn.h"
 #include "engine/online/online_learner.h"
 #include "tools/bench/bench_util.h"
@@ -104,11 +106,70 @@ int BenchLearner(uint64_t events, uint32_t users, uint32_t items, int rank, uint
   return 0;
 }
 
+namespace {
+
+// A top-N path: the exact scan or the int8 first pass with exact re-rank.
+using ScanFn = std::function<void(std::span<const engine::ScanQuery>,
+                                  std::vector<std::vector<engine::ScoredItem>>*)>;
+
+// Single queries (latency percentiles), then batches: one line each.
+// False if a scan returned nothing.
+bool TimeScan(const ScanFn& scan, const std::vector<float>& qs, int rank, size_t queries,
+              const std::vector<size_t>& batches) {
+  std::vector<double> lat;
+  std::vector<std::vector<engine::ScoredItem>> out;
+  for (size_t q = 0; q < queries; ++q) {
+    engine::ScanQuery sq;
+    sq.vector = &qs[q * rank];
+    const auto t0 = Clock::now();
+    scan(std::span(&sq, 1), &out);
+    lat.push_back(1e3 * Since(t0));
+    if (out[0].empty()) return false;
+  }
+  fmt::print("      batch   1: p50 {:.3f} ms  p99 {:.3f} ms  mean {:.3f} ms per query\n",
+             Percentile(lat, 0.5), Percentile(lat, 0.99),
+             std::accumulate(lat.begin(), lat.end(), 0.0) / lat.size());
+  for (size_t b : batches) {
+    if (b <= 1 || b > queries) continue;
+    const auto t0 = Clock::now();
+    size_t done = 0;
+    for (size_t q = 0; q + b <= queries; q += b) {
+      std::vector<engine::ScanQuery> batch(b);
+      for (size_t j = 0; j < b; ++j) batch[j].vector = &qs[(q + j) * rank];
+      scan(batch, &out);
+      done += b;
+    }
+    fmt::print("      batch {:>3}: {:.3f} ms per query\n", b, 1e3 * Since(t0) / done);
+  }
+  return true;
+}
+
+// Mean recall@n of `approx` against `exact` over the same queries.
+double RecallOf(const ScanFn& exact, const ScanFn& approx, const std::vector<float>& qs, int rank,
+                size_t queries) {
+  std::vector<engine::ScanQuery> batch(queries);
+  for (size_t j = 0; j < queries; ++j) batch[j].vector = &qs[j * rank];
+  std::vector<std::vector<engine::ScoredItem>> want, got;
+  exact(batch, &want);
+  approx(batch, &got);
+  size_t hit = 0, total = 0;
+  for (size_t j = 0; j < queries; ++j) {
+    for (const auto& w : want[j]) {
+      hit += std::any_of(got[j].begin(), got[j].end(), [&](const auto& g) { return g.item == w.item; });
+    }
+    total += want[j].size();
+  }
+  return total == 0 ? 1.0 : static_cast<double>(hit) / static_cast<double>(total);
+}
+
+}  // namespace
+
 int BenchTopN(const std::vector<uint32_t>& sizes, int rank, size_t n, size_t queries,
               const std::vector<size_t>& batches, uint64_t seed) {
   const double bw = MeasureReadBandwidth(size_t{1} << 30);
   fmt::print("single-thread read bandwidth: {:.1f} GB/s\n", bw / 1e9);
-  fmt::print("top-{} exact scan, k={}, one thread\n", n, rank);
+  fmt::print("top-{}, k={}, one thread: exact float scan, and int8 first pass + exact re-rank{}\n",
+             n, rank, engine::QuantizedItems::UsesVnni() ? " (AVX-512 VNNI)" : " (portable loop)");
   for (uint32_t items : sizes) {
     engine::SplitMix64 rng(seed);
     std::vector<float> mat(size_t{items} * rank), bias(items);
@@ -118,36 +179,23 @@ int BenchTopN(const std::vector<uint32_t>& sizes, int rank, size_t n, size_t que
     for (float& v : qs) v = rng.NextGaussian();
     engine::ScanOptions opt;
     opt.item_bias = bias.data();
-    const double floor_ms = 1e3 * static_cast<double>(mat.size() * sizeof(float)) / bw;
-    // Single queries: latency distribution.
-    std::vector<double> lat;
-    for (size_t q = 0; q < queries; ++q) {
-      engine::ScanQuery sq;
-      sq.vector = &qs[q * rank];
-      const auto t0 = Clock::now();
-      auto r = engine::TopN(mat.data(), items, rank, sq, n, opt);
-      lat.push_back(1e3 * Since(t0));
-      if (r.empty()) return 1;
-    }
-    fmt::print("  {:>8} items ({:.1f} MB, full read at measured bandwidth {:.3f} ms)\n", items,
-               mat.size() * 4 / 1e6, floor_ms);
-    fmt::print("    batch   1: p50 {:.3f} ms  p99 {:.3f} ms  mean {:.3f} ms per query\n",
-               Percentile(lat, 0.5), Percentile(lat, 0.99),
-               std::accumulate(lat.begin(), lat.end(), 0.0) / lat.size());
-    for (size_t b : batches) {
-      if (b <= 1) continue;
-      std::vector<std::vector<engine::ScoredItem>> out;
-      const auto t0 = Clock::now();
-      size_t done = 0;
-      for (size_t q = 0; q + b <= queries; q += b) {
-        std::vector<engine::ScanQuery> batch(b);
-        for (size_t j = 0; j < b; ++j) batch[j].vector = &qs[(q + j) * rank];
-        engine::TopNScan(mat.data(), items, rank, batch, n, opt, &out);
-        done += b;
-      }
-      if (done == 0) continue;
-      fmt::print("    batch {:>3}: {:.3f} ms per query\n", b, 1e3 * Since(t0) / done);
-    }
+    engine::QuantizedItems quantized;
+    quantized.Assign(mat.data(), items, rank);
+    const ScanFn exact = [&](auto batch, auto* out) {
+      engine::TopNScan(mat.data(), items, rank, batch, n, opt, out);
+    };
+    const ScanFn int8 = [&](auto batch, auto* out) {
+      engine::QuantizedTopNScan(quantized, mat.data(), items, rank, batch, n, opt, {}, out);
+    };
+    fmt::print("  {:>8} items ({:.1f} MB float, {:.1f} MB int8; full float read at measured "
+               "bandwidth {:.3f} ms)\n",
+               items, mat.size() * 4 / 1e6, quantized.MemoryBytes() / 1e6,
+               1e3 * static_cast<double>(mat.size() * sizeof(float)) / bw);
+    fmt::print("    exact\n");
+    if (!TimeScan(exact, qs, rank, queries, batches)) return 1;
+    fmt::print("    int8, recall@{} vs exact {:.4f} (Gaussian vectors: the hard case)\n", n,
+               RecallOf(exact, int8, qs, rank, queries));
+    if (!TimeScan(int8, qs, rank, queries, batches)) return 1;
   }
   return 0;
 }

@@ -28,7 +28,10 @@ namespace {
 void Describe(po::options_description* d, Config* c, Raw* raw) {
   engine::RecommenderOptions& r = c->recommender;
   engine::EvalOptions& t = c->training;
-  d->add_options()("model.rank", po::value(&r.model.rank))(
+  d->add_options()("model.rank", po::value(&r.model.rank))("model.topn", po::value(&raw->topn))(
+      "model.topn_int8_min_items", po::value(&r.topn.int8_min_items))(
+      "model.topn_int8_candidate_factor", po::value(&r.topn.int8.candidate_factor))(
+      "model.topn_int8_min_candidates", po::value(&r.topn.int8.min_candidates))(
       "model.init_stddev", po::value(&r.model.init_stddev))("model.seed", po::value(&r.model.seed))(
       "learner.learning_rate", po::value(&r.learner.sgd.learning_rate))(
       "learner.regularization", po::value(&r.learner.sgd.regularization))(
@@ -92,6 +95,7 @@ void Describe(po::options_description* d, Config* c, Raw* raw) {
 Raw RawFrom(const Config& c) {
   Raw raw;
   raw.port = c.server.port;
+  raw.topn = engine::TopNMethodName(c.recommender.topn.method);
   raw.threads = c.server.threads;
   raw.body_limit = static_cast<int64_t>(c.server.body_limit);
   raw.header_limit = static_cast<int64_t>(c.server.header_limit);
@@ -117,6 +121,11 @@ Raw RawFrom(const Config& c) {
 Status Finish(const std::string& path, const Raw& raw, Config* c) {
   engine::RecommenderOptions& r = c->recommender;
   STREAMREC_RETURN_IF_ERROR(ApplyObjective(path, raw.objective, &r, &c->algorithm));
+  StatusOr<engine::TopNMethod> topn = engine::ParseTopNMethod(raw.topn);
+  if (!topn.ok()) {
+    return Status::InvalidArgument(fmt::format("{}: model.topn: {}", path, topn.status().message()));
+  }
+  r.topn.method = *topn;
   if (Status st = engine::ValidateModelOptions(r.model); !st.ok()) {
     return Status::InvalidArgument(fmt::format("{}: model.{}", path, st.message()));
   }

@@ -35,6 +35,7 @@ struct Raw {
   std::vector<std::string> keys;
   bool default_types = true;
   std::string objective = kDefaultObjective;  // model.objective, as written
+  std::string topn = "auto";                   // model.topn, as written
 };
 
 // Checks the range-checked keys of [server], [api], [events] and [limits]

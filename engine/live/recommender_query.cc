@@ -1,0 +1,175 @@
+// Recommender's queries: items for users (one at a time or batched into
+// one scan), items like an item, popular items. The state they read is
+// maintained by recommender.cc.
+#include <fmt/format.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+
+#include "engine/live/recommender.h"
+
+namespace streamrec::engine {
+
+const uint8_t* Recommender::AllowedMask(std::string_view category,
+                                        std::vector<uint8_t>* mask) const {
+  if (category.empty() && !catalog_.any_hidden()) return nullptr;
+  catalog_.Mask(category, items_.size(), mask);
+  return mask->data();
+}
+
+std::vector<uint32_t> Recommender::ResolveSorted(const std::vector<std::string>& ids) const {
+  std::vector<uint32_t> out;
+  out.reserve(ids.size());
+  for (const auto& id : ids) {
+    if (auto i = items_.Find(id)) out.push_back(*i);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<NamedScore> Recommender::Name(const std::vector<ScoredItem>& v) const {
+  std::vector<NamedScore> out;
+  out.reserve(v.size());
+  for (const auto& s : v) out.push_back({items_.Name(s.item), s.score});
+  return out;
+}
+
+void Recommender::Scan(std::span<const ScanQuery> queries, size_t n, const ScanOptions& options,
+                       std::vector<std::vector<ScoredItem>>* results) const {
+  if (UsesInt8Scan()) {
+    QuantizedTopNScan(quantized_, model_.item_factors(), model_.num_items(), model_.rank(),
+                      queries, n, options, options_.topn.int8, results);
+  } else {
+    TopNScan(model_.item_factors(), model_.num_items(), model_.rank(), queries, n, options,
+             results);
+  }
+}
+
+Recommendations Recommender::RecommendForUser(std::string_view user,
+                                              const RecommendRequest& req) const {
+  const UserQuery q{user, &req};
+  return std::move(RecommendForUsers(std::span(&q, 1))[0]);
+}
+
+// A batch query that the model answers, prepared for the scan.
+struct Recommender::ModelQuery {
+  size_t index = 0;  // in the batch
+  uint32_t user = 0;
+  std::vector<uint32_t> exclude;
+  std::span<const uint32_t> seen;
+  Eigen::VectorXf folded;  // kRating: a young user's fold-in (else empty)
+  float offset = 0.0f;     // kRating: μ + b_u, so scores are ratings
+};
+
+std::vector<Recommendations> Recommender::RecommendForUsers(
+    std::span<const UserQuery> queries) const {
+  std::vector<Recommendations> out(queries.size());
+  std::vector<ModelQuery> model;
+  model.reserve(queries.size());
+  for (size_t j = 0; j < queries.size(); ++j) {
+    const RecommendRequest& req = *queries[j].request;
+    const std::optional<uint32_t> u = users_.Find(queries[j].user);
+    ModelQuery m{j, u.value_or(0), ResolveSorted(req.exclude), {}, {}, 0.0f};
+    if (u && !req.include_seen) m.seen = Seen(*u);
+    if (!u || Seen(*u).size() < options_.cold_start_min_items) {
+      // Popular minus seen minus excluded: merge the two exclusion lists.
+      std::vector<uint32_t> skip(m.seen.begin(), m.seen.end());
+      skip.insert(skip.end(), m.exclude.begin(), m.exclude.end());
+      std::sort(skip.begin(), skip.end());
+      std::vector<uint8_t> mask;
+      out[j].items = Name(popularity_.Top(req.n, skip, AllowedMask(req.category, &mask)));
+      out[j].source = RecommendationSource::kPopular;
+      continue;
+    }
+    if (options_.objective == Objective::kRating) {
+      // A young user is scored with their exact fold-in (LearnerOptions).
+      m.folded.resize(model_.rank());
+      float user_bias = model_.user_bias(*u);
+      if (!learner_.FoldIn(*u, m.folded.data(), &user_bias)) m.folded.resize(0);
+      // The scan ranks by b_i + p·q, which differs from r̂ by μ + b_u.
+      m.offset = model_.global_mean() + user_bias;
+    }
+    model.push_back(std::move(m));
+  }
+  // One scan per category (the eligibility mask differs between them).
+  std::stable_sort(model.begin(), model.end(), [&](const ModelQuery& a, const ModelQuery& b) {
+    return queries[a.index].request->category < queries[b.index].request->category;
+  });
+  for (size_t begin = 0, end = 0; begin < model.size(); begin = end) {
+    const std::string& category = queries[model[begin].index].request->category;
+    end = begin;
+    while (end < model.size() && queries[model[end].index].request->category == category) ++end;
+    ScanModelQueries(std::span(model).subspan(begin, end - begin), queries, &out);
+  }
+  return out;
+}
+
+void Recommender::ScanModelQueries(std::span<ModelQuery> model, std::span<const UserQuery> queries,
+                                   std::vector<Recommendations>* out) const {
+  std::vector<uint8_t> mask;
+  ScanOptions opt;
+  opt.allowed = AllowedMask(queries[model[0].index].request->category, &mask);
+  // Preference p·q (+ b_i for BPR and the rating model's b_i + p·q).
+  if (options_.objective != Objective::kImplicit) opt.item_bias = model_.item_biases();
+  std::vector<ScanQuery> scan(model.size());
+  size_t n = 0;
+  for (size_t t = 0; t < model.size(); ++t) {
+    const ModelQuery& m = model[t];
+    scan[t].vector = m.folded.size() > 0 ? m.folded.data() : model_.user_factors(m.user);
+    scan[t].exclude_a = m.seen;
+    scan[t].exclude_b = m.exclude;
+    n = std::max(n, queries[m.index].request->n);
+  }
+  std::vector<std::vector<ScoredItem>> top;
+  Scan(scan, n, opt, &top);
+  for (size_t t = 0; t < model.size(); ++t) {
+    std::vector<ScoredItem>& items = top[t];
+    // The best n' of the best n are the best n' (the order is total).
+    items.resize(std::min(items.size(), queries[model[t].index].request->n));
+    for (ScoredItem& s : items) s.score += model[t].offset;
+    Recommendations& r = (*out)[model[t].index];
+    r.items = Name(items);
+    r.source = RecommendationSource::kModel;
+  }
+}
+
+StatusOr<std::vector<NamedScore>> Recommender::SimilarItems(std::string_view item, size_t n,
+                                                            std::string_view for_user) const {
+  SimilarRequest req;
+  req.n = n;
+  req.user = std::string(for_user);
+  return SimilarItems(item, req);
+}
+
+StatusOr<std::vector<NamedScore>> Recommender::SimilarItems(std::string_view item,
+                                                            const SimilarRequest& req) const {
+  const std::optional<uint32_t> i = items_.Find(item);
+  if (!i) return Status::NotFound(fmt::format("unknown item '{}'", item));
+  const int k = model_.rank();
+  Eigen::VectorXf q = Eigen::Map<const Eigen::VectorXf>(model_.item_factors(*i), k);
+  const float norm = q.norm();
+  if (norm > 0.0f) q /= norm;
+  // The item itself joins the request's exclusions.
+  std::vector<uint32_t> exclude = ResolveSorted(req.exclude);
+  exclude.insert(std::upper_bound(exclude.begin(), exclude.end(), *i), *i);
+  ScanQuery query;
+  query.vector = q.data();
+  query.exclude_a = exclude;
+  if (!req.user.empty()) {
+    if (auto u = users_.Find(req.user)) query.exclude_b = Seen(*u);
+  }
+  std::vector<uint8_t> mask;
+  ScanOptions opt;
+  opt.cosine = true;
+  opt.allowed = AllowedMask(req.category, &mask);
+  std::vector<std::vector<ScoredItem>> top;
+  Scan(std::span(&query, 1), req.n, opt, &top);
+  return Name(top[0]);
+}
+
+std::vector<NamedScore> Recommender::Popular(size_t n, std::string_view category) const {
+  std::vector<uint8_t> mask;
+  return Name(popularity_.Top(n, {}, AllowedMask(category, &mask)));
+}
+
+}  // namespace streamrec::engine

@@ -1,0 +1,323 @@
+#include "engine/model/quantized_items.h"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <bit>
+#include <cassert>
+#include <cmath>
+#include <limits>
+#if defined(__AVX512VNNI__) && defined(__AVX512F__)
+#include <immintrin.h>
+#define STREAMREC_VNNI 1
+#endif
+
+namespace streamrec::engine {
+namespace {
+
+constexpr uint8_t kZeroCode = 128;  // the unsigned code of 0
+
+// A query in int8: per dimension group, four signed codes packed as the
+// int32 VNNI broadcasts; `correction` takes the items' +128 offset back
+// out (Σ (y + 128) q = Σ y q + 128 Σ q).
+struct QueryCodeData {
+  std::vector<int32_t> groups;
+  float scale = 0.0f;
+  int32_t correction = 0;
+};
+
+QueryCodeData EncodeQuery(const float* q, int dim, size_t groups) {
+  QueryCodeData code;
+  code.groups.assign(groups, 0);
+  float max_abs = 0.0f;
+  for (int f = 0; f < dim; ++f) max_abs = std::max(max_abs, std::abs(q[f]));
+  if (!(max_abs > 0.0f) || !std::isfinite(max_abs)) return code;  // scores = bias
+  code.scale = max_abs / 127.0f;
+  const float inv = 127.0f / max_abs;
+  int32_t sum = 0;
+  for (int f = 0; f < dim; ++f) {
+    const auto c = static_cast<int8_t>(std::clamp(std::lround(q[f] * inv), -127L, 127L));
+    sum += c;
+    const auto byte = static_cast<uint32_t>(static_cast<uint8_t>(c));
+    code.groups[f / 4] |= static_cast<int32_t>(byte << (8 * (f % 4)));
+  }
+  code.correction = 128 * sum;
+  return code;
+}
+
+
+// The per-item factor of the first-pass score: s_i s_q, and 1/||y_i|| for
+// cosine. Shared by both paths so they round alike.
+inline float ItemFactor(float scale, float inv_norm, float query_scale, bool cosine) {
+  const float f = scale * query_scale;
+  return cosine ? f * inv_norm : f;
+}
+
+}  // namespace
+
+// The scans, with access to the block layout.
+struct QuantizedScan {
+  using QueryCode = QueryCodeData;
+
+  // Scores of the 16 items of block b into out[16] (lanes past size()
+  // hold garbage the caller masks).
+  static void ScorePortable(const QuantizedItems& q, uint32_t b, const QueryCode& code,
+                            bool cosine, const float* item_bias, float* out) {
+    const uint8_t* p = q.block(b);
+    int32_t acc[QuantizedItems::kBlock] = {};
+    for (size_t g = 0; g < q.groups(); ++g) {
+      const int32_t packed = code.groups[g];
+      for (uint32_t lane = 0; lane < QuantizedItems::kBlock; ++lane) {
+        const uint8_t* y = p + (g * QuantizedItems::kBlock + lane) * 4;
+        for (int t = 0; t < 4; ++t) {
+          acc[lane] += int32_t{y[t]} * static_cast<int8_t>(packed >> (8 * t));
+        }
+      }
+    }
+    const uint32_t first = b * QuantizedItems::kBlock;
+    for (uint32_t lane = 0; lane < QuantizedItems::kBlock; ++lane) {
+      const uint32_t i = std::min(first + lane, q.size_ - 1);
+      const float f = ItemFactor(q.scale_[i], q.inv_norm_[i], code.scale, cosine);
+      const float bias = item_bias != nullptr ? item_bias[i] : 0.0f;
+      out[lane] = std::fma(static_cast<float>(acc[lane] - code.correction), f, bias);
+    }
+  }
+
+#if defined(STREAMREC_VNNI)
+  static __m512 ScoreVnni(const QuantizedItems& q, uint32_t b, const QueryCode& code, bool cosine,
+                          const float* item_bias, __mmask16 valid) {
+    const uint8_t* p = q.block(b);
+    const size_t groups = q.groups();
+    // Eight independent chains hide the instruction's latency.
+    __m512i acc[8];
+    for (__m512i& a : acc) a = _mm512_setzero_si512();
+    size_t g = 0;
+    for (; g + 8 <= groups; g += 8) {
+      for (int c = 0; c < 8; ++c) {
+        acc[c] = _mm512_dpbusd_epi32(acc[c], _mm512_load_si512(p + (g + c) * 64),
+                                     _mm512_set1_epi32(code.groups[g + c]));
+      }
+    }
+    for (int c = 0; g < groups; ++g, ++c) {
+      acc[c] = _mm512_dpbusd_epi32(acc[c], _mm512_load_si512(p + g * 64),
+                                   _mm512_set1_epi32(code.groups[g]));
+    }
+    for (int c = 0; c < 4; ++c) acc[c] = _mm512_add_epi32(acc[c], acc[c + 4]);
+    const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(acc[0], acc[1]),
+                                         _mm512_add_epi32(acc[2], acc[3]));
+    const __m512 dot =
+        _mm512_cvtepi32_ps(_mm512_sub_epi32(sum, _mm512_set1_epi32(code.correction)));
+    const uint32_t first = b * QuantizedItems::kBlock;
+    __m512 f = _mm512_mul_ps(_mm512_maskz_loadu_ps(valid, q.scale_.data() + first),
+                             _mm512_set1_ps(code.scale));
+    if (cosine) f = _mm512_mul_ps(f, _mm512_maskz_loadu_ps(valid, q.inv_norm_.data() + first));
+    const __m512 bias = item_bias != nullptr ? _mm512_maskz_loadu_ps(valid, item_bias + first)
+                                             : _mm512_setzero_ps();
+    return _mm512_fmadd_ps(dot, f, bias);
+  }
+#endif
+
+  // Pushes the eligible lanes of `mask` (scores in s) into the heap.
+  static void PushLanes(const float* s, uint32_t mask, uint32_t first, const ScanQuery& query,
+                        const uint8_t* allowed, TopKHeap* heap) {
+    for (; mask != 0; mask &= mask - 1) {
+      const auto lane = static_cast<uint32_t>(std::countr_zero(mask));
+      const uint32_t item = first + lane;
+      if (allowed != nullptr && allowed[item] == 0) continue;
+      if (std::binary_search(query.exclude_a.begin(), query.exclude_a.end(), item) ||
+          std::binary_search(query.exclude_b.begin(), query.exclude_b.end(), item)) {
+        continue;
+      }
+      heap->Push(item, s[lane]);
+    }
+  }
+
+  // The first pass of one query over blocks [b0, b1).
+  static void Candidates(const QuantizedItems& q, uint32_t b0, uint32_t b1, uint32_t n_items,
+                         const QueryCode& code, const ScanQuery& query, const ScanOptions& options,
+                         TopKHeap* heap) {
+    for (uint32_t b = b0; b < b1; ++b) {
+      const uint32_t first = b * QuantizedItems::kBlock;
+      const uint32_t lanes = std::min(QuantizedItems::kBlock, n_items - first);
+      const uint32_t valid = (1u << lanes) - 1;
+      alignas(64) float s[QuantizedItems::kBlock];
+#if defined(STREAMREC_VNNI)
+      const __m512 v =
+          ScoreVnni(q, b, code, options.cosine, options.item_bias, static_cast<__mmask16>(valid));
+      const uint32_t mask =
+          _mm512_mask_cmp_ps_mask(static_cast<__mmask16>(valid), v,
+                                  _mm512_set1_ps(heap->threshold()), _CMP_GT_OQ);
+      if (mask == 0) continue;
+      _mm512_store_ps(s, v);
+#else
+      ScorePortable(q, b, code, options.cosine, options.item_bias, s);
+      const float thr = heap->threshold();
+      uint32_t mask = 0;
+      for (uint32_t lane = 0; lane < lanes; ++lane) mask |= uint32_t{s[lane] > thr} << lane;
+#endif
+      PushLanes(s, mask, first, query, options.allowed, heap);
+    }
+  }
+};
+
+QuantizedItems::QuantizedItems(int dim) : dim_(dim), groups_((dim + 3) / 4) {}
+
+bool QuantizedItems::UsesVnni() {
+#if defined(STREAMREC_VNNI)
+  return true;
+#else
+  return false;
+#endif
+}
+
+size_t QuantizedItems::MemoryBytes() const {
+  return codes_.capacity() * sizeof(Line) + (scale_.capacity() + inv_norm_.capacity()) * sizeof(float);
+}
+
+void QuantizedItems::Assign(const float* items, uint32_t n, int dim) {
+  dim_ = dim;
+  groups_ = (dim + 3) / 4;
+  size_ = 0;
+  codes_.clear();
+  scale_.clear();
+  inv_norm_.clear();
+  Resize(n);
+  for (uint32_t i = 0; i < n; ++i) Set(i, items + size_t{i} * dim);
+}
+
+void QuantizedItems::Resize(uint32_t n) {
+  // Lanes of removed rows inside the last kept block go back to zero codes.
+  for (uint32_t i = n; i < size_; ++i) ClearLane(i);
+  const size_t blocks = (size_t{n} + kBlock - 1) / kBlock;
+  Line zero;
+  std::fill_n(zero.bytes, 64, kZeroCode);
+  codes_.resize(blocks * groups_, zero);
+  size_ = n;
+  scale_.resize(n, 0.0f);
+  inv_norm_.resize(n, std::numeric_limits<float>::quiet_NaN());
+}
+
+void QuantizedItems::ClearLane(uint32_t i) {
+  uint8_t* block = this->block(i / kBlock);
+  for (size_t g = 0; g < groups_; ++g) {
+    std::fill_n(block + (g * kBlock + i % kBlock) * 4, 4, kZeroCode);
+  }
+}
+
+void QuantizedItems::Set(uint32_t i, const float* row) {
+  assert(i < size_);
+  float max_abs = 0.0f;
+  for (int f = 0; f < dim_; ++f) max_abs = std::max(max_abs, std::abs(row[f]));
+  // The norm as TopNScan computes it, so cosine scores agree with its.
+  const float norm = Eigen::Map<const Eigen::VectorXf>(row, dim_).norm();
+  const bool usable = max_abs > 0.0f && std::isfinite(max_abs);
+  const float inv = usable ? 127.0f / max_abs : 0.0f;
+  uint8_t* block = this->block(i / kBlock);
+  const uint32_t lane = i % kBlock;
+  for (size_t g = 0; g < groups_; ++g) {
+    uint8_t* out = block + (g * kBlock + lane) * 4;
+    for (int t = 0; t < 4; ++t) {
+      const size_t f = g * 4 + t;
+      const long c = f < size_t(dim_) && usable ? std::clamp(std::lround(row[f] * inv), -127L, 127L)
+                                                 : 0L;
+      out[t] = static_cast<uint8_t>(c + 128);
+    }
+  }
+  scale_[i] = usable ? max_abs / 127.0f : 0.0f;
+  inv_norm_[i] = norm > 0.0f ? 1.0f / norm : std::numeric_limits<float>::quiet_NaN();
+}
+
+void QuantizedItems::Decode(uint32_t i, float* out) const {
+  const uint8_t* b = block(i / kBlock);
+  const uint32_t lane = i % kBlock;
+  for (int f = 0; f < dim_; ++f) {
+    const uint8_t c = b[(size_t(f / 4) * kBlock + lane) * 4 + f % 4];
+    out[f] = scale_[i] * static_cast<float>(int{c} - 128);
+  }
+}
+
+void QuantizedItems::ApproximateScores(const float* query, uint32_t begin, uint32_t end,
+                                       bool cosine, const float* item_bias, float* out) const {
+#if defined(STREAMREC_VNNI)
+  const QueryCodeData code = EncodeQuery(query, dim_, groups_);
+  for (uint32_t b = begin / kBlock; b * kBlock < end; ++b) {
+    const uint32_t first = b * kBlock;
+    const uint32_t lanes = std::min(kBlock, size_ - first);
+    alignas(64) float s[kBlock];
+    _mm512_store_ps(s, QuantizedScan::ScoreVnni(*this, b, code, cosine, item_bias,
+                                                static_cast<__mmask16>((1u << lanes) - 1)));
+    for (uint32_t i = std::max(first, begin); i < std::min(first + kBlock, end); ++i) {
+      out[i - begin] = s[i - first];
+    }
+  }
+#else
+  ApproximateScoresPortable(query, begin, end, cosine, item_bias, out);
+#endif
+}
+
+void QuantizedItems::ApproximateScoresPortable(const float* query, uint32_t begin, uint32_t end,
+                                               bool cosine, const float* item_bias,
+                                               float* out) const {
+  const QueryCodeData code = EncodeQuery(query, dim_, groups_);
+  for (uint32_t b = begin / kBlock; b * kBlock < end; ++b) {
+    const uint32_t first = b * kBlock;
+    float s[kBlock];
+    QuantizedScan::ScorePortable(*this, b, code, cosine, item_bias, s);
+    for (uint32_t i = std::max(first, begin); i < std::min(first + kBlock, end); ++i) {
+      out[i - begin] = s[i - first];
+    }
+  }
+}
+
+namespace {
+
+// The exact score of item i, as TopNScan computes it (to rounding).
+float ExactScore(const float* items, int dim, uint32_t i, const float* query,
+                 const ScanOptions& options) {
+  const Eigen::Map<const Eigen::VectorXf> y(items + size_t{i} * dim, dim);
+  float s = y.dot(Eigen::Map<const Eigen::VectorXf>(query, dim));
+  if (options.cosine) {
+    const float norm = y.norm();
+    s *= norm > 0.0f ? 1.0f / norm : std::numeric_limits<float>::quiet_NaN();
+  }
+  if (options.item_bias != nullptr) s += options.item_bias[i];
+  return s;
+}
+
+}  // namespace
+
+void QuantizedTopNScan(const QuantizedItems& quantized, const float* items, uint32_t n_items,
+                       int dim, std::span<const ScanQuery> queries, size_t n,
+                       const ScanOptions& options, const QuantizedScanOptions& qoptions,
+                       std::vector<std::vector<ScoredItem>>* results) {
+  const size_t nq = queries.size();
+  results->assign(nq, {});
+  if (nq == 0 || n == 0) return;
+  n_items = std::min(n_items, quantized.size());
+  const size_t candidates = std::max(n * qoptions.candidate_factor, qoptions.min_candidates);
+  std::vector<QueryCodeData> codes;
+  codes.reserve(nq);
+  for (const ScanQuery& q : queries) {
+    codes.push_back(EncodeQuery(q.vector, quantized.dim(), (quantized.dim() + 3) / 4));
+  }
+  std::vector<TopKHeap> heaps(nq, TopKHeap(candidates));
+  // Blocks per chunk: a chunk's codes (64 KB at k = 64) stay in L2 while
+  // every query of the batch reads them.
+  const uint32_t chunk = std::max<uint32_t>(1, static_cast<uint32_t>(65536 / (dim + 3) / 16));
+  const uint32_t blocks = (n_items + QuantizedItems::kBlock - 1) / QuantizedItems::kBlock;
+  for (uint32_t b0 = 0; b0 < blocks; b0 += chunk) {
+    const uint32_t b1 = std::min(blocks, b0 + chunk);
+    for (size_t j = 0; j < nq; ++j) {
+      QuantizedScan::Candidates(quantized, b0, b1, n_items, codes[j], queries[j], options,
+                                &heaps[j]);
+    }
+  }
+  for (size_t j = 0; j < nq; ++j) {
+    TopKHeap top(n);
+    for (const ScoredItem& c : heaps[j].TakeSorted()) {
+      top.Push(c.item, ExactScore(items, dim, c.item, queries[j].vector, options));
+    }
+    (*results)[j] = top.TakeSorted();
+  }
+}
+
+}  // namespace streamrec::engine

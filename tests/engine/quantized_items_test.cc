@@ -1,0 +1,209 @@
+#include "engine/model/quantized_items.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <set>
+#include <vector>
+
+#include "engine/core/random.h"
+
+namespace streamrec::engine {
+namespace {
+
+// Item vectors shaped like a trained model's: a few taste clusters, each
+// item its cluster's centre plus noise, scaled by a popularity-like norm.
+std::vector<float> ModelLikeItems(uint32_t n, int dim, uint64_t seed) {
+  SplitMix64 rng(seed);
+  constexpr int kClusters = 24;
+  std::vector<float> centres(size_t{kClusters} * dim);
+  for (float& x : centres) x = rng.NextGaussian();
+  std::vector<float> items(size_t{n} * dim);
+  for (uint32_t i = 0; i < n; ++i) {
+    const size_t c = rng.Uniform(kClusters);
+    const float norm = 0.2f + static_cast<float>(rng.NextDouble());
+    for (int f = 0; f < dim; ++f) {
+      items[size_t{i} * dim + f] = norm * (centres[c * dim + f] + 0.7f * rng.NextGaussian());
+    }
+  }
+  return items;
+}
+
+std::vector<float> GaussianItems(uint32_t n, int dim, uint64_t seed) {
+  SplitMix64 rng(seed);
+  std::vector<float> items(size_t{n} * dim);
+  for (float& x : items) x = rng.NextGaussian();
+  return items;
+}
+
+// Mean recall@n of the quantised scan against the exact one, over
+// `queries` query vectors drawn from `query_source` rows.
+double Recall(const std::vector<float>& items, uint32_t n_items, int dim,
+              const std::vector<float>& query_source, size_t queries, size_t n,
+              const ScanOptions& options) {
+  QuantizedItems q;
+  q.Assign(items.data(), n_items, dim);
+  std::vector<ScanQuery> batch(queries);
+  for (size_t j = 0; j < queries; ++j) batch[j].vector = query_source.data() + j * dim;
+  std::vector<std::vector<ScoredItem>> exact, approx;
+  TopNScan(items.data(), n_items, dim, batch, n, options, &exact);
+  QuantizedTopNScan(q, items.data(), n_items, dim, batch, n, options, {}, &approx);
+  size_t hit = 0, total = 0;
+  for (size_t j = 0; j < queries; ++j) {
+    std::set<uint32_t> want;
+    for (const ScoredItem& s : exact[j]) want.insert(s.item);
+    for (const ScoredItem& s : approx[j]) hit += want.count(s.item);
+    total += want.size();
+  }
+  return static_cast<double>(hit) / static_cast<double>(total);
+}
+
+TEST(QuantizedItemsTest, DecodedRowsAreWithinHalfAStepOfTheFloats) {
+  const int dim = 30;  // not a multiple of 4: the last group is padded
+  const std::vector<float> items = GaussianItems(50, dim, 1);
+  QuantizedItems q;
+  q.Assign(items.data(), 50, dim);
+  std::vector<float> out(dim);
+  for (uint32_t i = 0; i < 50; ++i) {
+    q.Decode(i, out.data());
+    float max_abs = 0.0f;
+    for (int f = 0; f < dim; ++f) max_abs = std::max(max_abs, std::abs(items[i * dim + f]));
+    for (int f = 0; f < dim; ++f) {
+      EXPECT_LE(std::abs(out[f] - items[i * dim + f]), max_abs / 127.0f * 0.5001f) << i << " " << f;
+    }
+  }
+}
+
+TEST(QuantizedItemsTest, TheSimdPathScoresBitForBitLikeThePortableLoop) {
+  for (const int dim : {64, 30, 3}) {
+    const std::vector<float> items = ModelLikeItems(1003, dim, 2);
+    std::vector<float> bias(1003);
+    SplitMix64 rng(3);
+    for (float& b : bias) b = rng.NextGaussian();
+    QuantizedItems q;
+    q.Assign(items.data(), 1003, dim);
+    const std::vector<float> query = GaussianItems(1, dim, 4);
+    for (const bool cosine : {false, true}) {
+      for (const float* b : {static_cast<const float*>(nullptr), static_cast<const float*>(bias.data())}) {
+        std::vector<float> fast(1000), portable(1000);
+        q.ApproximateScores(query.data(), 3, 1003, cosine, b, fast.data());
+        q.ApproximateScoresPortable(query.data(), 3, 1003, cosine, b, portable.data());
+        EXPECT_EQ(std::memcmp(fast.data(), portable.data(), fast.size() * sizeof(float)), 0)
+            << "dim " << dim << " cosine " << cosine << " vnni " << QuantizedItems::UsesVnni();
+      }
+    }
+  }
+}
+
+TEST(QuantizedItemsTest, ApproximateScoresTrackTheExactOnes) {
+  const int dim = 64;
+  const std::vector<float> items = ModelLikeItems(500, dim, 5);
+  const std::vector<float> query = ModelLikeItems(1, dim, 6);
+  QuantizedItems q;
+  q.Assign(items.data(), 500, dim);
+  std::vector<float> approx(500);
+  q.ApproximateScores(query.data(), 0, 500, false, nullptr, approx.data());
+  for (uint32_t i = 0; i < 500; ++i) {
+    float exact = 0.0f, norm = 0.0f;
+    for (int f = 0; f < dim; ++f) {
+      exact += items[i * dim + f] * query[f];
+      norm += items[i * dim + f] * items[i * dim + f];
+    }
+    float qn = 0.0f;
+    for (float x : query) qn += x * x;
+    // Error of a dot of two 8-bit vectors: well under 2% of |y||q|.
+    EXPECT_NEAR(approx[i], exact, 0.02f * std::sqrt(norm * qn)) << i;
+  }
+}
+
+TEST(QuantizedItemsTest, RecallAtTenAgainstTheExactScanIsAtLeast099) {
+  const int dim = 64;
+  const uint32_t n_items = 20000;
+  ScanOptions plain;
+  const std::vector<float> model_like = ModelLikeItems(n_items, dim, 7);
+  const std::vector<float> users = ModelLikeItems(200, dim, 8);
+  EXPECT_GE(Recall(model_like, n_items, dim, users, 200, 10, plain), 0.99);
+  ScanOptions cosine;
+  cosine.cosine = true;
+  EXPECT_GE(Recall(model_like, n_items, dim, users, 200, 10, cosine), 0.99);
+  // Unstructured vectors are the hard case: near-orthogonal, close scores.
+  const std::vector<float> gaussian = GaussianItems(n_items, dim, 9);
+  const std::vector<float> gq = GaussianItems(200, dim, 10);
+  EXPECT_GE(Recall(gaussian, n_items, dim, gq, 200, 10, plain), 0.99);
+  std::vector<float> bias(n_items);
+  SplitMix64 rng(11);
+  for (float& b : bias) b = 0.5f * rng.NextGaussian();
+  ScanOptions biased;
+  biased.item_bias = bias.data();
+  EXPECT_GE(Recall(model_like, n_items, dim, users, 200, 10, biased), 0.99);
+}
+
+TEST(QuantizedItemsTest, ExclusionsAndTheMaskAreHonouredAndScoresAreExact) {
+  const int dim = 16;
+  const uint32_t n_items = 3000;
+  const std::vector<float> items = ModelLikeItems(n_items, dim, 12);
+  QuantizedItems q;
+  q.Assign(items.data(), n_items, dim);
+  std::vector<uint8_t> allowed(n_items, 0);
+  for (uint32_t i = 0; i < n_items; i += 7) allowed[i] = 1;
+  const std::vector<float> query = ModelLikeItems(1, dim, 13);
+  // The exact best allowed items, then exclude the top three of them.
+  ScanOptions opt;
+  opt.allowed = allowed.data();
+  ScanQuery sq{query.data(), {}, {}};
+  const std::vector<ScoredItem> exact = TopN(items.data(), n_items, dim, sq, 3, opt);
+  ASSERT_EQ(exact.size(), 3u);
+  std::vector<uint32_t> ex_a = {exact[0].item, exact[2].item};
+  std::vector<uint32_t> ex_b = {exact[1].item, 999999};
+  std::sort(ex_a.begin(), ex_a.end());
+  sq.exclude_a = ex_a;
+  sq.exclude_b = ex_b;
+  std::vector<std::vector<ScoredItem>> out;
+  QuantizedTopNScan(q, items.data(), n_items, dim, std::span(&sq, 1), 50, opt, {}, &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].size(), 50u);
+  for (const ScoredItem& s : out[0]) {
+    EXPECT_EQ(allowed[s.item], 1) << s.item;
+    EXPECT_NE(s.item, exact[0].item);
+    EXPECT_NE(s.item, exact[1].item);
+    EXPECT_NE(s.item, exact[2].item);
+    float dot = 0.0f;
+    for (int f = 0; f < dim; ++f) dot += items[s.item * dim + f] * query[f];
+    EXPECT_NEAR(s.score, dot, 1e-4f);
+  }
+  EXPECT_TRUE(std::is_sorted(out[0].begin(), out[0].end(), RanksBefore));
+}
+
+TEST(QuantizedItemsTest, SmallCatalogsZeroRowsAndResizing) {
+  const int dim = 8;
+  std::vector<float> items = ModelLikeItems(5, dim, 14);
+  std::fill_n(items.begin() + 2 * dim, dim, 0.0f);  // item 2 is a zero row
+  QuantizedItems q;
+  q.Assign(items.data(), 5, dim);
+  const std::vector<float> query = ModelLikeItems(1, dim, 15);
+  ScanQuery sq{query.data(), {}, {}};
+  ScanOptions cosine;
+  cosine.cosine = true;
+  std::vector<std::vector<ScoredItem>> out;
+  QuantizedTopNScan(q, items.data(), 5, dim, std::span(&sq, 1), 10, cosine, {}, &out);
+  EXPECT_EQ(out[0], TopN(items.data(), 5, dim, sq, 10, cosine));  // the zero row skipped
+  EXPECT_EQ(out[0].size(), 4u);
+  // Shrink then grow: the regrown rows are zero vectors until Set.
+  q.Resize(3);
+  q.Resize(6);
+  std::vector<float> row(dim);
+  q.Decode(4, row.data());
+  EXPECT_EQ(row, std::vector<float>(dim, 0.0f));
+  q.Set(4, items.data() + 4 * dim);
+  q.Decode(4, row.data());
+  for (int f = 0; f < dim; ++f) EXPECT_NEAR(row[f], items[4 * dim + f], 0.02f);
+  // An empty mirror answers nothing.
+  QuantizedItems empty(dim);
+  QuantizedTopNScan(empty, items.data(), 0, dim, std::span(&sq, 1), 10, {}, {}, &out);
+  EXPECT_TRUE(out[0].empty());
+}
+
+}  // namespace
+}  // namespace streamrec::engine
