@@ -173,7 +173,7 @@ RequestMaker RandomGets(const std::vector<std::string>& ids, std::string prefix,
                         uint64_t seed) {
   return [&ids, prefix = std::move(prefix), suffix = std::move(suffix), seed](
              int connection, uint64_t index, LoadRequest* r) {
-    engine::SplitMix64 rng(seed ^ (uint64_t(connection) << 48) ^ index);
+    engine::SplitMix64 rng(seed ^ (static_cast<uint64_t>(connection) << 48) ^ index);
     r->target = prefix + ids[rng.Uniform(ids.size())] + suffix;
   };
 }
