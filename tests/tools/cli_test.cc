@@ -298,9 +298,11 @@ TEST_F(CliTest, BenchTopN) {
 }
 
 TEST_F(CliTest, BenchUsageErrors) {
-  ExpectUsageError(Run({"bench", "nope"}),
-                   {"expected learner, topn, log, recovery, freshness or ingest, got 'nope'"});
-  ExpectUsageError(Run({"bench"}), {"expected learner, topn, log, recovery, freshness or ingest"});
+  ExpectUsageError(
+      Run({"bench", "nope"}),
+      {"expected learner, topn, log, recovery, freshness, ingest or scale, got 'nope'"});
+  ExpectUsageError(Run({"bench"}),
+                   {"expected learner, topn, log, recovery, freshness, ingest or scale"});
   ExpectUsageError(Run({"bench", "learner", "--events", "0"}), {"must be >= 1"});
   ExpectUsageError(Run({"bench", "topn", "--rank", "0"}), {"--rank must be in [1, 1024]"});
 }

@@ -3,25 +3,20 @@
 #include "tools/bench/bench_http.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <iterator>
-#include <map>
 #include <memory>
 #include <optional>
-#include <thread>
+#include <utility>
 
-#include "http/api.h"
 #include "http/client.h"
-#include "http/server.h"
 #include "storage/live_store.h"
+#include "tools/bench/bench_stream.h"
 #include "tools/bench/bench_util.h"
+#include "tools/bench/http_load.h"
 #include "tools/config/config.h"
 #include "tools/data/synthetic.h"
 
@@ -33,59 +28,18 @@ using Clock = std::chrono::steady_clock;
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// A server this process runs for the benchmark, on a temporary database
-// that is removed afterwards. Members are destroyed server first.
-struct OwnServer {
-  std::filesystem::path dir;
-  std::unique_ptr<storage::LiveStore> store;
-  std::unique_ptr<http::Api> api;
-  std::unique_ptr<http::Server> server;
-
-  ~OwnServer() {
-    if (server) {
-      server->Shutdown();
-      server->Wait();
-    }
-    server.reset();
-    api.reset();
-    if (store) {
-      // Best effort: the database is deleted next, a failed snapshot of a
-      // benchmark's scratch data loses nothing.
-      const Status st = store->Close();
-      if (!st.ok()) fmt::print(stderr, "streamrec bench: closing the store: {}\n", st.message());
-    }
-    store.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-};
-
-StatusOr<std::unique_ptr<OwnServer>> StartOwnServer(const HttpBenchOptions& o,
-                                                    const std::string& durability) {
+// Starts a server of its own on a scratch database, preloaded with a
+// synthetic stream.
+StatusOr<std::unique_ptr<ScratchServer>> StartOwnServer(const HttpBenchOptions& o,
+                                                        const std::string& durability) {
   Config c = DefaultConfig();
   c.recommender.model.rank = o.rank;
   c.live.store.log.durability =
       durability == "process" ? storage::Durability::kProcess : storage::Durability::kSync;
-  // Snapshots only on close: a periodic one mid-run would be measured as
-  // latency of whichever request happened to queue behind it.
-  c.live.store.snapshot_every_events = 0;
-  c.live.store.snapshot_every_seconds = 0;
-  // The preload brings hundreds of thousands of new ids at full speed; the
-  // caps on new ids are a defence against clients, not part of what is
-  // measured.
-  c.live.ids = {};
-  c.server.address = "127.0.0.1";
-  c.server.port = 0;
+  UseForBenchmark(&c);
   c.server.threads = o.server_threads;
-  auto own = std::make_unique<OwnServer>();
-  own->dir = std::filesystem::path(o.dir) / fmt::format("streamrec-bench-http-{}", getpid());
-  std::filesystem::remove_all(own->dir);
+  auto own = std::make_unique<ScratchServer>();
+  own->dir = FreshScratchDir(o.dir, "http");
   auto store = storage::LiveStore::Open(own->dir.string(), c.live, c.recommender, c.types);
   if (!store.ok()) return store.status();
   own->store = std::move(store).value();
@@ -93,29 +47,13 @@ StatusOr<std::unique_ptr<OwnServer>> StartOwnServer(const HttpBenchOptions& o,
   so.users = o.users;
   so.items = o.items;
   so.events = o.preload_events;
-  const std::vector<EventRecord> events = GenerateSynthetic(so);
-  std::vector<storage::StoredEvent> batch;
-  for (size_t start = 0; start < events.size(); start += 10000) {
-    batch.clear();
-    for (size_t n = start; n < std::min(events.size(), start + 10000); ++n) {
-      const EventRecord& e = events[n];
-      batch.push_back({0, fmt::format("pre{}", n), e.user, e.item, e.type, e.value, e.ts_ms});
-    }
-    auto r = own->store->Ingest(batch);
-    if (!r.ok()) return r.status();
-  }
-  own->api = std::make_unique<http::Api>(own->store.get(), c.api);
-  auto server = http::Server::Create(c.server, own->api.get());
-  if (!server.ok()) return server.status();
-  own->server = std::move(server).value();
-  own->server->Start();
+  STREAMREC_RETURN_IF_ERROR(
+      ForEachSyntheticBatch(so, "pre", 10000, [&](std::vector<storage::StoredEvent>& batch) {
+        return own->store->Ingest(std::move(batch)).status();
+      }));
+  STREAMREC_RETURN_IF_ERROR(own->StartServer(c));
   return own;
 }
-
-struct Endpoint {
-  std::string host;
-  uint16_t port = 0;
-};
 
 StatusOr<Endpoint> ParseUrl(std::string url) {
   if (url.starts_with("http://")) url.erase(0, 7);
@@ -154,11 +92,6 @@ std::string PathEscape(std::string_view s) {
     }
   }
   return out;
-}
-
-std::map<std::string, std::string> AuthHeaders(const HttpBenchOptions& o) {
-  if (o.api_key.empty()) return {};
-  return {{"Authorization", fmt::format("Bearer {}", o.api_key)}};
 }
 
 // A uint64 member of a JSON object body, or nullopt.
@@ -218,7 +151,7 @@ int ForEachTarget(const HttpBenchOptions& o, Fn&& fn) {
     const std::string label =
         fmt::format("own server 127.0.0.1:{}, durability {}, {} HTTP threads, rank {}",
                     (*own)->server->port(), mode, o.server_threads, o.rank);
-    if (int rc = fn(Endpoint{"127.0.0.1", (*own)->server->port()}, label); rc != 0) return rc;
+    if (int rc = fn((*own)->endpoint(), label); rc != 0) return rc;
   }
   return 0;
 }
@@ -235,7 +168,7 @@ int FreshnessRun(const HttpBenchOptions& o, uint64_t events, const Endpoint& ep,
   const auto headers = AuthHeaders(o);
   std::vector<double> ack_ms, send_ms, post_ms;
   uint64_t retried = 0, skipped = 0, never = 0;
-  const int64_t run_id = NowMs();
+  const int64_t run_id = UnixMs();
   for (uint64_t n = 0; n < events; ++n) {
     const std::string user =
         fmt::format("{}{}", o.user_prefix, (n * 2654435761u) % std::max(1u, o.users));
@@ -313,67 +246,6 @@ int FreshnessRun(const HttpBenchOptions& o, uint64_t events, const Endpoint& ep,
   return never == 0 ? 0 : 1;
 }
 
-struct IngestTotals {
-  uint64_t events = 0, requests = 0, errors = 0;
-  double seconds = 0.0;  // from the start until the last request returned
-  std::vector<double> latency_ms;
-  std::string first_error;
-};
-
-IngestTotals IngestRun(const HttpBenchOptions& o, const Endpoint& ep, size_t batch, int connections,
-                       double seconds) {
-  std::vector<IngestTotals> per(connections);
-  const int64_t run_id = NowMs();
-  const auto start = Clock::now();
-  const auto deadline =
-      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  auto work = [&](int t) {
-    IngestTotals& mine = per[t];
-    http::Client client(ep.host, ep.port);
-    const auto headers = AuthHeaders(o);
-    std::string body;
-    for (uint64_t req = 0; Clock::now() < deadline; ++req) {
-      body.clear();
-      body.push_back('[');
-      for (size_t j = 0; j < batch; ++j) {
-        const uint64_t n = (req * batch + j) * 64 + t;
-        fmt::format_to(
-            std::back_inserter(body),
-            R"({}{{"event_id":"ing-{}-{}-{}-{}","user":"{}{}","item":"item{}","type":"view"}})",
-            j ? "," : "", run_id, batch, t, req * batch + j, o.user_prefix,
-            (n * 2654435761u) % std::max(1u, o.users), (n * 40503u) % std::max(1u, o.items));
-      }
-      body.push_back(']');
-      const auto t0 = Clock::now();
-      auto r = client.Post("/v1/events", body, headers);
-      mine.latency_ms.push_back(Ms(Clock::now() - t0));
-      ++mine.requests;
-      if (r.ok() && r->status == 200) {
-        mine.events += batch;
-      } else {
-        ++mine.errors;
-        if (mine.first_error.empty()) {
-          mine.first_error = r.ok() ? fmt::format("HTTP {} {:.200}", r->status, r->body)
-                                    : std::string(r.status().message());
-        }
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 0; t < connections; ++t) pool.emplace_back(work, t);
-  for (auto& th : pool) th.join();
-  IngestTotals all;
-  all.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  for (IngestTotals& p : per) {
-    all.events += p.events;
-    all.requests += p.requests;
-    all.errors += p.errors;
-    all.latency_ms.insert(all.latency_ms.end(), p.latency_ms.begin(), p.latency_ms.end());
-    if (all.first_error.empty()) all.first_error = p.first_error;
-  }
-  return all;
-}
-
 }  // namespace
 
 int BenchFreshness(const HttpBenchOptions& options, uint64_t events) {
@@ -391,14 +263,13 @@ int BenchIngest(const HttpBenchOptions& options, const std::vector<size_t>& batc
                "p50 ms", "p99 ms", "errors");
     std::fflush(stdout);
     for (size_t b : batches) {
-      const IngestTotals r = IngestRun(options, ep, b, connections, seconds);
-      fmt::print("  {:>6} {:>12.0f} {:>10.0f} {:>10.3f} {:>10.3f} {:>8}\n", b,
-                 static_cast<double>(r.events) / r.seconds,
-                 static_cast<double>(r.requests) / r.seconds, Percentile(r.latency_ms, 0.5),
+      const LoadTotals r = IngestLoad(options, ep, b, connections, seconds);
+      fmt::print("  {:>6} {:>12.0f} {:>10.0f} {:>10.3f} {:>10.3f} {:>8}\n", b, r.units_per_second(),
+                 r.requests_per_second(), Percentile(r.latency_ms, 0.5),
                  Percentile(r.latency_ms, 0.99), r.errors);
       if (r.errors > 0) fmt::print("    first error: {}\n", r.first_error);
       std::fflush(stdout);
-      if (r.events == 0) return 1;
+      if (r.units == 0) return 1;
     }
     return 0;
   });

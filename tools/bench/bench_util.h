@@ -1,5 +1,6 @@
 // What every benchmark in tools/bench measures with: seconds since a start
-// on the steady clock, and the nearest-rank percentile of a sample.
+// on the steady clock, the nearest-rank percentile of a sample, and the
+// wall clock (for ids unique to a run).
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace streamrec::tools {
@@ -15,6 +17,13 @@ using BenchClock = std::chrono::steady_clock;
 
 inline double Since(BenchClock::time_point t0) {
   return std::chrono::duration<double>(BenchClock::now() - t0).count();
+}
+
+// Milliseconds since the Unix epoch.
+inline int64_t UnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // The value at rank round(p · (n − 1)) of the sorted sample (p in [0, 1]);

@@ -1,13 +1,14 @@
-// `streamrec bench learner|topn|log|recovery|freshness|ingest`: parses and
-// checks the flags, then runs one benchmark: the engine's own
-// (tools/bench/bench_engine.h), the storage ones (bench_storage.h) or those
-// over HTTP (bench_http.h).
+// `streamrec bench learner|topn|log|recovery|freshness|ingest|scale`:
+// parses and checks the flags, then runs one benchmark: the engine's own
+// (tools/bench/bench_engine.h), the storage ones (bench_storage.h), those
+// over HTTP (bench_http.h) or all of them at size (bench_scale.h).
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,9 +16,11 @@
 #include "engine/model/mf_model.h"
 #include "tools/bench/bench_engine.h"
 #include "tools/bench/bench_http.h"
+#include "tools/bench/bench_scale.h"
 #include "tools/bench/bench_storage.h"
 #include "tools/cli/command_line.h"
 #include "tools/commands/commands.h"
+#include "tools/config/config.h"
 
 namespace streamrec::tools {
 namespace {
@@ -27,10 +30,10 @@ namespace po = boost::program_options;
 constexpr std::string_view kBench = "bench";
 
 // The command line as given. Defaults that depend on the benchmark (--events,
-// --batch, --catalog, --durability, --users, --items) are filled in by
-// ValidateBench.
+// --batch, --catalog, --durability, --users, --items; for scale also
+// --connections and --seconds) are filled in by ValidateBench.
 struct BenchFlags {
-  std::string what;  // learner | topn | log | recovery | freshness | ingest
+  std::string what;  // learner | topn | log | recovery | freshness | ingest | scale
   uint64_t events = 2'000'000;
   uint64_t seed = 1;
   uint32_t users = 100'000;
@@ -44,12 +47,17 @@ struct BenchFlags {
   int threads = 1;
   double seconds = 3.0;
   int connections = 4;
-  HttpBenchOptions http;  // --url, --key, --durability, --preload, ...
-  // Whether --events, --users, --items were on the command line (their
-  // defaults differ per benchmark).
+  HttpBenchOptions http;    // --url, --key, --durability, --preload, ...
+  std::string config_path;  // --config (scale)
+  ScaleBenchOptions scale;  // filled in by ValidateScale
+  // Whether these were on the command line (their defaults differ per
+  // benchmark; scale takes its rank from the config unless --rank is given).
   bool events_given = false;
   bool users_given = false;
   bool items_given = false;
+  bool connections_given = false;
+  bool seconds_given = false;
+  bool rank_given = false;
 };
 
 // Returns the exit code to stop with, or nullopt to go on.
@@ -63,18 +71,28 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "  streamrec bench recovery [--events 1000000 --rank 64 --dir /tmp]\n"
       "  streamrec bench freshness [--url HOST:PORT] [--events 1000]\n"
       "  streamrec bench ingest [--url HOST:PORT] [--batch 1 1000 --connections 4 --seconds 3]\n"
+      "  streamrec bench scale [--users 500000 --items 100000 --events 5000000] [--config FILE]\n"
+      "                        [--dir /tmp --connections 16 --seconds 10 --seed 1]\n"
       "\nfreshness and ingest talk HTTP to the server at --url (they write events to it:\n"
       "use a scratch database), or to one they start on a temporary database in --dir,\n"
-      "preloaded with a synthetic stream, once per --durability mode.\n\nOptions");
+      "preloaded with a synthetic stream, once per --durability mode.\n"
+      "scale loads one synthetic stream into a temporary database in --dir and measures\n"
+      "append, recovery (log, snapshot), memory, reads and ingest over HTTP and the recall\n"
+      "of the served top-N against an exact scan, in one process (minutes at the defaults).\n"
+      "\nOptions");
   desc.add_options()("help,h", "show this help")(
-      "what", po::value(&f->what), "learner | topn | log | recovery | freshness | ingest")(
+      "what", po::value(&f->what), "learner | topn | log | recovery | freshness | ingest | scale")(
       "events", po::value(&f->events)->default_value(f->events),
-      "learner: events to apply; freshness: iterations (default 1000)")(
+      "learner: events to apply; freshness: iterations (default 1000); scale: events of the "
+      "stream (default 5000000)")(
       "users", po::value(&f->users)->default_value(f->users),
-      "learner: users; freshness, ingest: users (default 5000)")(
+      "learner: users; freshness, ingest: users (default 5000); scale: (default 500000)")(
       "items", po::value(&f->items)->default_value(f->items),
-      "learner: items; freshness, ingest: items (default 2000)")(
-      "rank", po::value(&f->rank)->default_value(f->rank), "latent dimensions k")(
+      "learner: items; freshness, ingest: items (default 2000); scale: (default 100000)")(
+      "rank", po::value(&f->rank)->default_value(f->rank),
+      "latent dimensions k (scale: overrides the config's)")(
+      "config", po::value(&f->config_path),
+      "scale: configuration file (default: the built-in settings, config/streamrec.conf's)")(
       "catalog", po::value(&f->sizes)->multitoken(), "topn: catalog sizes (default 10k 100k 1M)")(
       "n", po::value(&f->n)->default_value(f->n), "topn: list length")(
       "queries", po::value(&f->queries)->default_value(f->queries), "topn: queries per size")(
@@ -82,14 +100,15 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "topn: batch sizes (default 8 32 128); log, ingest: events per batch")(
       "seed", po::value(&f->seed)->default_value(f->seed), "seed of the synthetic data")(
       "dir", po::value(&f->dir)->default_value(f->dir),
-      "log/recovery: where to create the database")(
+      "log, recovery, scale, own server: where to create the database")(
       "threads", po::value(&f->threads)->default_value(f->threads), "log: concurrent writers")(
       "seconds", po::value(&f->seconds)->default_value(f->seconds),
-      "log, ingest: seconds per case")("url", po::value(&f->http.url),
-                                       "freshness, ingest: HOST:PORT of a running server")(
+      "log, ingest, scale: seconds per case (scale: default 10)")(
+      "url", po::value(&f->http.url), "freshness, ingest: HOST:PORT of a running server")(
       "key", po::value(&f->http.api_key), "freshness, ingest: API key (read+write) for --url")(
       "connections", po::value(&f->connections)->default_value(f->connections),
-      "ingest: client threads, each with its own keep-alive connection")(
+      "ingest, scale: client threads, each with its own keep-alive connection (scale: default "
+      "16; its ingest uses a quarter, at least 2)")(
       "durability", po::value(&f->http.durability)->multitoken(),
       "freshness, ingest, own server: sync | process (default: freshness sync, ingest both)")(
       "preload", po::value(&f->http.preload_events)->default_value(f->http.preload_events),
@@ -105,6 +124,9 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
   f->events_given = vm.count("events") > 0 && !vm["events"].defaulted();
   f->users_given = !vm["users"].defaulted();
   f->items_given = !vm["items"].defaulted();
+  f->connections_given = !vm["connections"].defaulted();
+  f->seconds_given = !vm["seconds"].defaulted();
+  f->rank_given = !vm["rank"].defaulted();
   return std::nullopt;
 }
 
@@ -172,6 +194,35 @@ Status ValidateHttp(BenchFlags* f) {
   return Status::OK();
 }
 
+// scale: the flags over ScaleBenchOptions' defaults, and the config file.
+Status ValidateScale(BenchFlags* f) {
+  ScaleBenchOptions& s = f->scale;
+  if (f->users_given) s.users = f->users;
+  if (f->items_given) s.items = f->items;
+  if (f->events_given) s.events = f->events;
+  if (f->connections_given) s.connections = f->connections;
+  if (f->seconds_given) s.seconds = f->seconds;
+  s.seed = f->seed;
+  s.dir = f->dir;
+  if (s.users == 0 || s.items == 0 || s.events == 0) {
+    return Status::InvalidArgument("--users, --items and --events must be >= 1");
+  }
+  if (s.connections < 1 || s.connections > 1024 || !(s.seconds > 0) || s.seconds > 3600) {
+    return Status::InvalidArgument("need --connections in [1,1024] and --seconds in (0, 3600]");
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_directory(s.dir, ec)) {
+    return Status::InvalidArgument(fmt::format("--dir '{}' is not a directory", s.dir));
+  }
+  if (!f->config_path.empty()) {
+    StatusOr<Config> loaded = LoadConfig(f->config_path);
+    if (!loaded.ok()) return Status::InvalidArgument(loaded.status().message());
+    s.config = std::move(loaded).value();
+  }
+  if (f->rank_given) s.config.recommender.model.rank = f->rank;
+  return Status::OK();
+}
+
 // Fills in the benchmark's defaults and checks the flags it uses.
 Status ValidateBench(BenchFlags* f) {
   if (f->rank < 1 || f->rank > engine::kMaxRank) {
@@ -182,8 +233,9 @@ Status ValidateBench(BenchFlags* f) {
   if (f->what == "log") return ValidateLog(f);
   if (f->what == "recovery") return ValidateRecovery(f);
   if (f->what == "freshness" || f->what == "ingest") return ValidateHttp(f);
-  return Status::InvalidArgument(
-      fmt::format("expected learner, topn, log, recovery, freshness or ingest, got '{}'", f->what));
+  if (f->what == "scale") return ValidateScale(f);
+  return Status::InvalidArgument(fmt::format(
+      "expected learner, topn, log, recovery, freshness, ingest or scale, got '{}'", f->what));
 }
 
 // Runs the benchmark ValidateBench accepted; returns its exit code.
@@ -193,6 +245,7 @@ int ExecuteBench(const BenchFlags& f) {
   if (f.what == "log") return BenchLog(f.dir, f.batches, f.threads, f.seconds);
   if (f.what == "recovery") return BenchRecovery(f.dir, f.events, f.rank);
   if (f.what == "freshness") return BenchFreshness(f.http, f.events);
+  if (f.what == "scale") return BenchScale(f.scale);
   return BenchIngest(f.http, f.batches, f.connections, f.seconds);
 }
 

@@ -33,10 +33,16 @@ uint32_t SyntheticFavouriteCluster(const SyntheticOptions& o, uint32_t user) {
 std::vector<EventRecord> GenerateSynthetic(const SyntheticOptions& o) {
   std::vector<EventRecord> out;
   if (o.users == 0 || o.items == 0) return out;
+  out.reserve(o.events);
+  ForEachSynthetic(o, [&](EventRecord e) { out.push_back(std::move(e)); });
+  return out;
+}
+
+void ForEachSynthetic(const SyntheticOptions& o, const std::function<void(EventRecord)>& fn) {
+  if (o.users == 0 || o.items == 0) return;
   const uint32_t clusters = std::max(1u, std::min(o.clusters, o.items));
   const uint32_t per_cluster = (o.items + clusters - 1) / clusters;
   engine::SplitMix64 rng(o.seed);
-  out.reserve(o.events);
   for (uint64_t n = 0; n < o.events; ++n) {
     // Activity skewed but bounded: density ~ x^(-1/3), so the busiest user
     // has well under 1% of the events, as in real logs.
@@ -62,9 +68,8 @@ std::vector<EventRecord> GenerateSynthetic(const SyntheticOptions& o) {
       e.type = f < 0.6 ? "view" : f < 0.85 ? "click" : f < 0.95 ? "cart" : "purchase";
       e.value = 0.0f;
     }
-    out.push_back(std::move(e));
+    fn(std::move(e));
   }
-  return out;
 }
 
 }  // namespace streamrec::tools

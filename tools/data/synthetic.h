@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ struct SyntheticOptions {
 };
 
 std::vector<EventRecord> GenerateSynthetic(const SyntheticOptions& options);
+// The same stream, one event at a time and never held whole (bench scale's
+// millions of events): fn(event) for each, in order.
+void ForEachSynthetic(const SyntheticOptions& options, const std::function<void(EventRecord)>& fn);
 
 // The planted ground truth, for tests and the demo's explanations.
 uint32_t SyntheticFavouriteCluster(const SyntheticOptions& options, uint32_t user);

@@ -1,0 +1,87 @@
+// `streamrec bench scale` through the real binary, at a size that runs in
+// about a second: every figure of the table is printed, the recall of the
+// served top-N against the exact scan is 1 under each objective (the served
+// path is the exact scan today), the scratch database is removed, and bad
+// flags are usage errors.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "tests/tools/cli_harness.h"
+
+namespace streamrec::tools {
+namespace {
+
+using testing::CliTest;
+using testing::Contains;
+using testing::ExpectUsageError;
+using testing::RunResult;
+using testing::WriteFile;
+namespace fs = std::filesystem;
+
+class BenchScaleTest : public CliTest {
+ protected:
+  // bench scale on 200 users x 100 items x 3000 events in Path("scale").
+  RunResult RunSmall(const std::vector<std::string>& extra) {
+    fs::create_directories(Path("scale"));
+    std::vector<std::string> args = {"bench",         "scale", "--users",  "200",
+                                     "--items",       "100",   "--events", "3000",
+                                     "--connections", "2",     "--dir",    Path("scale")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Run(args);
+  }
+};
+
+TEST_F(BenchScaleTest, PrintsEveryFigureAndRemovesItsDatabase) {
+  const RunResult r = RunSmall({"--seconds", "0.3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* row :
+       {"append (batches of 10000)", "recovery from the log", "recovery from a snapshot",
+        "RSS after recovery from the log (peak)", "raw factors, (users + items) x rank x 4 B",
+        "RSS / raw factors", "recommendations, 2 connections", "similar items, 2 connections",
+        "recall@10 vs exact scan", "ingest over HTTP, 2 x 1000-event batches"}) {
+    EXPECT_TRUE(Contains(r.out, row)) << row << " missing in:\n" << r.out;
+  }
+  EXPECT_TRUE(Contains(r.out, "3000 events")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "implicit, rank 64, durability sync")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "p50 ")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "1.000")) << r.out;
+  EXPECT_FALSE(Contains(r.out, "errors")) << r.out;
+  EXPECT_TRUE(Contains(r.err, "bench scale: recovered from the log")) << r.err;
+  EXPECT_TRUE(fs::is_empty(Path("scale")));
+}
+
+// The exact top-N the recall compares against scores each objective as
+// RecommendForUser does (fold-in and item biases under rating, biases
+// under bpr).
+TEST_F(BenchScaleTest, RecallIsExactUnderEveryObjective) {
+  for (const char* objective : {"rating", "bpr"}) {
+    const std::string conf = Path(std::string(objective) + ".conf");
+    WriteFile(conf, std::string("[model]\nobjective = ") + objective +
+                        "\nrank = 8\n[storage]\ndurability = process\n");
+    const RunResult r = RunSmall({"--seconds", "0.1", "--config", conf});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(Contains(r.out, std::string(objective) + ", rank 8, durability process")) << r.out;
+    EXPECT_TRUE(
+        std::regex_search(r.out, std::regex(R"(recall@10 vs exact scan \([0-9]+ users\) +1\.000)")))
+        << r.out;
+  }
+}
+
+TEST_F(BenchScaleTest, BadFlagsAreUsageErrors) {
+  ExpectUsageError(Run({"bench", "scale", "--connections", "0"}), {"--connections in [1,1024]"});
+  ExpectUsageError(RunSmall({"--seconds", "0"}), {"--seconds in (0, 3600]"});
+  ExpectUsageError(Run({"bench", "scale", "--events", "0"}),
+                   {"--users, --items and --events must be >= 1"});
+  ExpectUsageError(Run({"bench", "scale", "--dir", Path("absent")}), {"absent", "not a directory"});
+  ExpectUsageError(RunSmall({"--config", Path("absent.conf")}), {"absent.conf"});
+  WriteFile(Path("bad.conf"), "[model]\nrank = 0\n");
+  ExpectUsageError(RunSmall({"--config", Path("bad.conf")}), {"bad.conf", "rank"});
+  ExpectUsageError(RunSmall({"--rank", "0"}), {"--rank must be in [1, 1024]"});
+}
+
+}  // namespace
+}  // namespace streamrec::tools

@@ -1,0 +1,361 @@
+// `streamrec bench scale`: the stages of bench_scale.h, each a function
+// that fills in its figures, then one table.
+#include "tools/bench/bench_scale.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <future>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/core/random.h"
+#include "engine/live/recommender.h"
+#include "engine/model/topn.h"
+#include "storage/event_log.h"
+#include "storage/live_store.h"
+#include "tools/bench/bench_stream.h"
+#include "tools/bench/bench_util.h"
+#include "tools/bench/http_load.h"
+#include "tools/cli/cli_util.h"
+
+namespace streamrec::tools {
+namespace {
+
+// Events per append to the log (one fsync each under durability sync).
+constexpr size_t kAppendBatch = 10000;
+// Events per POST of the ingest stage.
+constexpr size_t kIngestBatch = 1000;
+constexpr size_t kRecallN = 10;
+
+struct ScaleFigures {
+  uint64_t last_seq = 0;  // of the stream in the log
+  double append_seconds = 0.0;
+  double log_recovery_seconds = 0.0;
+  double rss_mb = 0.0, peak_rss_mb = 0.0, raw_mb = 0.0;
+  uint64_t users = 0, items = 0;  // known to the model after recovery
+  double snapshot_seconds = 0.0, snapshot_recovery_seconds = 0.0;
+  LoadTotals recommendations, similar, ingest;
+  int ingest_connections = 0;
+  size_t ingest_batch = 0;
+  double recall = 0.0;
+  size_t recall_users = 0;
+};
+
+// Ids known to the recovered model, copied out of a replica: the load
+// threads pick from them without touching the store.
+struct KnownIds {
+  std::vector<std::string> users, items;
+};
+
+template <typename... Args>
+void Progress(fmt::format_string<Args...> format, Args&&... args) {
+  fmt::print(stderr, "bench scale: {}\n", fmt::format(format, std::forward<Args>(args)...));
+  std::fflush(stderr);
+}
+
+// VmRSS and VmHWM of /proc/self/status, in MB (1e6 bytes); 0 if absent.
+void ReadMemory(double* rss_mb, double* peak_mb) {
+  std::ifstream in("/proc/self/status");
+  std::string key;
+  double kib = 0;
+  while (in >> key) {
+    if (key == "VmRSS:" && in >> kib) *rss_mb = kib * 1024 / 1e6;
+    if (key == "VmHWM:" && in >> kib) *peak_mb = kib * 1024 / 1e6;
+  }
+}
+
+SyntheticOptions StreamOptions(const ScaleBenchOptions& o) {
+  SyntheticOptions so;
+  so.users = o.users;
+  so.items = o.items;
+  so.events = o.events;
+  so.seed = o.seed;
+  return so;
+}
+
+// Stage 1: the stream into a fresh log; only the appends are timed.
+Status AppendStream(const ScaleBenchOptions& o, const std::string& db, ScaleFigures* f) {
+  auto log = storage::EventLog::Open(db, o.config.live.store.log);
+  if (!log.ok()) return log.status();
+  uint64_t appended = 0;
+  const auto t0 = BenchClock::now();
+  auto append = [&](std::vector<storage::StoredEvent>& batch) -> Status {
+    const auto t = BenchClock::now();
+    const StatusOr<storage::AppendResult> r = (*log)->Append(batch);
+    f->append_seconds += Since(t);
+    if (!r.ok()) return r.status();
+    appended += batch.size();
+    if (appended % 1'000'000 < batch.size()) {
+      Progress("appended {} of {} events ({:.0f} s)", appended, o.events, Since(t0));
+    }
+    return Status::OK();
+  };
+  STREAMREC_RETURN_IF_ERROR(ForEachSyntheticBatch(StreamOptions(o), "s", kAppendBatch, append));
+  STREAMREC_RETURN_IF_ERROR((*log)->Flush());
+  f->last_seq = (*log)->next_seq() - 1;
+  Progress("append: {} events at {:.0f} events/s", appended, appended / f->append_seconds);
+  return Status::OK();
+}
+
+// Opens the store in s->dir and checks that it holds the whole stream.
+Status OpenStore(const ScaleBenchOptions& o, const ScaleFigures& f, ScratchServer* s,
+                 double* seconds) {
+  const auto t0 = BenchClock::now();
+  auto store = storage::LiveStore::Open(s->dir.string(), o.config.live, o.config.recommender,
+                                        o.config.types);
+  if (!store.ok()) return store.status();
+  *seconds = Since(t0);
+  s->store = std::move(store).value();
+  const uint64_t applied = s->store->status().applied_seq;
+  if (applied != f.last_seq) {
+    return Status::Internal(
+        fmt::format("the reopened store applied events up to seq {}, not {}", applied, f.last_seq));
+  }
+  return Status::OK();
+}
+
+// Stage 2: recovery from the log alone, then memory against raw factors.
+Status RecoverFromLog(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigures* f) {
+  STREAMREC_RETURN_IF_ERROR(OpenStore(o, *f, s, &f->log_recovery_seconds));
+  const storage::LiveStatus st = s->store->status();
+  if (st.recovery.snapshot_seq != 0) {
+    return Status::Internal("a fresh log already had a snapshot");
+  }
+  ReadMemory(&f->rss_mb, &f->peak_rss_mb);
+  f->users = st.users;
+  f->items = st.items;
+  f->raw_mb = static_cast<double>(st.users + st.items) * st.rank * sizeof(float) / 1e6;
+  Progress("recovered from the log in {:.1f} s; RSS {:.0f} MB, raw factors {:.1f} MB",
+           f->log_recovery_seconds, f->rss_mb, f->raw_mb);
+  return Status::OK();
+}
+
+// Stage 3: a snapshot, close, and recovery from it.
+Status SnapshotAndReopen(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigures* f) {
+  std::promise<StatusOr<uint64_t>> written;
+  const auto t0 = BenchClock::now();
+  s->store->SnapshotAsync([&written](StatusOr<uint64_t> seq) { written.set_value(seq); });
+  const StatusOr<uint64_t> seq = written.get_future().get();
+  f->snapshot_seconds = Since(t0);
+  if (!seq.ok()) return seq.status();
+  STREAMREC_RETURN_IF_ERROR(s->store->Close());
+  s->store.reset();
+  STREAMREC_RETURN_IF_ERROR(OpenStore(o, *f, s, &f->snapshot_recovery_seconds));
+  const storage::RecoveryResult r = s->store->status().recovery;
+  if (r.snapshot_seq != f->last_seq) {
+    return Status::Internal(
+        fmt::format("the reopened store did not start from the snapshot: {}", r.snapshot_skipped));
+  }
+  Progress("snapshot written in {:.1f} s, recovered from it in {:.1f} s", f->snapshot_seconds,
+           f->snapshot_recovery_seconds);
+  return Status::OK();
+}
+
+KnownIds CopyIds(const storage::LiveStore& store) {
+  KnownIds ids;
+  store.Read([&](const storage::Replica& r) {
+    ids.users = r.rec->users().names();
+    ids.items = r.rec->items().names();
+  });
+  return ids;
+}
+
+// GETs of prefix<id>suffix for ids drawn uniformly from `ids`, the same
+// draws for the same seed.
+RequestMaker RandomGets(const std::vector<std::string>& ids, std::string prefix, std::string suffix,
+                        uint64_t seed) {
+  return [&ids, prefix = std::move(prefix), suffix = std::move(suffix), seed](
+             int connection, uint64_t index, LoadRequest* r) {
+    engine::SplitMix64 rng(seed ^ (static_cast<uint64_t>(connection) << 48) ^ index);
+    r->target = prefix + ids[rng.Uniform(ids.size())] + suffix;
+  };
+}
+
+// Stage 4: reads over HTTP.
+void ServeReads(const ScaleBenchOptions& o, const Endpoint& ep, const KnownIds& ids,
+                ScaleFigures* f) {
+  const uint64_t seed = o.seed * 0x9E3779B97F4A7C15ull;
+  f->recommendations = DriveLoad(
+      ep, {}, o.connections, o.seconds,
+      RandomGets(ids.users, "/v1/users/", fmt::format("/recommendations?n={}", kRecallN), seed));
+  Progress("recommendations: {:.0f} req/s", f->recommendations.requests_per_second());
+  f->similar = DriveLoad(
+      ep, {}, o.connections, o.seconds,
+      RandomGets(ids.items, "/v1/items/", fmt::format("/similar?n={}", kRecallN), seed + 1));
+  Progress("similar items: {:.0f} req/s", f->similar.requests_per_second());
+}
+
+// The exact top-n for user u, scored as RecommendForUser scores a user with
+// model recommendations (its objective's query vector and item bias), the
+// user's seen items excluded, by a full scan. No eligibility mask: a
+// synthetic stream hides no items and names no categories.
+std::vector<engine::ScoredItem> ExactTopN(const engine::Recommender& rec, uint32_t u, size_t n) {
+  const engine::MFModel& m = rec.model();
+  engine::ScanQuery q;
+  q.vector = m.user_factors(u);
+  q.exclude_a = rec.Seen(u);
+  engine::ScanOptions opt;
+  std::vector<float> folded(m.rank());
+  float bias = 0.0f;
+  switch (rec.options().objective) {
+    case engine::Objective::kImplicit:
+      break;
+    case engine::Objective::kBpr:
+      opt.item_bias = m.item_biases();
+      break;
+    case engine::Objective::kRating:
+      // A young user is scored with their fold-in (LearnerOptions).
+      if (rec.learner().FoldIn(u, folded.data(), &bias)) q.vector = folded.data();
+      opt.item_bias = m.item_biases();
+      break;
+  }
+  return engine::TopN(m.item_factors(), m.num_items(), m.rank(), q, n, opt);
+}
+
+// Items of `exact` that `got` holds too.
+size_t Hits(const engine::Recommender& rec, const std::vector<engine::NamedScore>& got,
+            const std::vector<engine::ScoredItem>& exact) {
+  size_t hits = 0;
+  for (const engine::ScoredItem& e : exact) {
+    const std::string& name = rec.items().Name(e.item);
+    hits += std::any_of(got.begin(), got.end(), [&](const auto& g) { return g.item == name; });
+  }
+  return hits;
+}
+
+// Stage 5: recall@10 of the served path against ExactTopN, over random
+// users with model recommendations (cold-start users, who get popular
+// items, are skipped).
+void MeasureRecall(const ScaleBenchOptions& o, const storage::LiveStore& store, const KnownIds& ids,
+                   ScaleFigures* f) {
+  const size_t target = std::min(o.recall_users, ids.users.size());
+  engine::SplitMix64 rng(o.seed + 0x5CA1E);
+  size_t hits = 0, total = 0;
+  for (size_t tries = 0; f->recall_users < target && tries < 20 * target; ++tries) {
+    const std::string& user = ids.users[rng.Uniform(ids.users.size())];
+    store.Read([&](const storage::Replica& r) {
+      const engine::Recommender& rec = *r.rec;
+      engine::RecommendRequest req;
+      req.n = kRecallN;
+      const engine::Recommendations got = rec.RecommendForUser(user, req);
+      if (got.source != engine::RecommendationSource::kModel) return;
+      const std::vector<engine::ScoredItem> exact =
+          ExactTopN(rec, *rec.users().Find(user), kRecallN);
+      hits += Hits(rec, got.items, exact);
+      total += exact.size();
+      ++f->recall_users;
+    });
+  }
+  f->recall = total > 0 ? static_cast<double>(hits) / static_cast<double>(total) : 0.0;
+  Progress("recall@{}: {:.3f} over {} users", kRecallN, f->recall, f->recall_users);
+}
+
+// Stage 6: durable ingest over HTTP (bench ingest's load).
+void IngestOverHttp(const ScaleBenchOptions& o, const Endpoint& ep, ScaleFigures* f) {
+  HttpBenchOptions h;
+  h.user_prefix = "user";  // the synthetic stream's ids (SyntheticUserId)
+  h.users = o.users;
+  h.items = o.items;
+  f->ingest_connections = std::max(2, o.connections / 4);
+  f->ingest_batch = std::min(kIngestBatch, o.config.api.max_batch_events);
+  f->ingest = IngestLoad(h, ep, f->ingest_batch, f->ingest_connections, o.seconds);
+  Progress("ingest: {:.0f} events/s", f->ingest.units_per_second());
+}
+
+Status RunStages(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigures* f) {
+  Progress("{} events over {} users x {} items into {}", o.events, o.users, o.items,
+           s->dir.string());
+  STREAMREC_RETURN_IF_ERROR(AppendStream(o, s->dir.string(), f));
+  STREAMREC_RETURN_IF_ERROR(RecoverFromLog(o, s, f));
+  STREAMREC_RETURN_IF_ERROR(SnapshotAndReopen(o, s, f));
+  STREAMREC_RETURN_IF_ERROR(s->StartServer(o.config));
+  const KnownIds ids = CopyIds(*s->store);
+  if (ids.users.empty() || ids.items.empty()) return Status::Internal("the model knows no ids");
+  ServeReads(o, s->endpoint(), ids, f);
+  MeasureRecall(o, *s->store, ids, f);
+  IngestOverHttp(o, s->endpoint(), f);
+  return Status::OK();
+}
+
+std::string Rate(double per_second, std::string_view unit) {
+  return fmt::format("{:.0f} {}/s", per_second, unit);
+}
+
+// "12345 req/s, p50 1.234 ms, p99 5.678 ms" (p50 only if asked), with the
+// errors if any.
+std::string LoadCell(const LoadTotals& t, bool p50) {
+  std::string s = Rate(t.requests_per_second(), "req");
+  if (p50) s += fmt::format(", p50 {:.3f} ms", Percentile(t.latency_ms, 0.5));
+  s += fmt::format(", p99 {:.3f} ms", Percentile(t.latency_ms, 0.99));
+  if (t.errors > 0) s += fmt::format(" ({} errors)", t.errors);
+  return s;
+}
+
+void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
+  const Config& c = o.config;
+  const double events = static_cast<double>(f.last_seq);
+  fmt::print(
+      "bench scale: {} events, {} users x {} items known; {}, rank {}, durability {}, {} "
+      "HTTP threads\n",
+      f.last_seq, f.users, f.items, engine::ObjectiveName(c.recommender.objective),
+      c.recommender.model.rank, c.durability_name, c.server.threads);
+  const std::vector<std::vector<std::string>> rows = {
+      {fmt::format("append (batches of {})", kAppendBatch),
+       Rate(events / f.append_seconds, "events")},
+      {"recovery from the log", fmt::format("{:.2f} s ({})", f.log_recovery_seconds,
+                                            Rate(events / f.log_recovery_seconds, "events"))},
+      {"recovery from a snapshot", fmt::format("{:.2f} s", f.snapshot_recovery_seconds)},
+      {"RSS after recovery from the log (peak)",
+       fmt::format("{:.1f} MB ({:.1f} MB)", f.rss_mb, f.peak_rss_mb)},
+      {"raw factors, (users + items) x rank x 4 B", fmt::format("{:.1f} MB", f.raw_mb)},
+      {"RSS / raw factors", fmt::format("{:.1f}x", f.raw_mb > 0 ? f.rss_mb / f.raw_mb : 0.0)},
+      {fmt::format("recommendations, {} connections", o.connections),
+       LoadCell(f.recommendations, true)},
+      {fmt::format("similar items, {} connections", o.connections), LoadCell(f.similar, false)},
+      {fmt::format("recall@{} vs exact scan ({} users)", kRecallN, f.recall_users),
+       fmt::format("{:.3f}", f.recall)},
+      {fmt::format("ingest over HTTP, {} x {}-event batches", f.ingest_connections, f.ingest_batch),
+       Rate(f.ingest.units_per_second(), "events") +
+           (f.ingest.errors > 0 ? fmt::format(" ({} errors)", f.ingest.errors) : "")},
+  };
+  fmt::print("{}", FormatTable({"figure", "value"}, rows));
+  std::fflush(stdout);
+}
+
+// 1 (printing the first error) if a load saw errors, else 0.
+int LoadErrors(const ScaleFigures& f) {
+  for (const LoadTotals* t : {&f.recommendations, &f.similar, &f.ingest}) {
+    if (t->errors > 0) {
+      fmt::print(stderr, "streamrec bench: scale: first error: {}\n", t->first_error);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int BenchScale(const ScaleBenchOptions& options) {
+  ScaleBenchOptions o = options;
+  UseForBenchmark(&o.config);
+  ScaleFigures f;
+  ScratchServer s;  // removes the database on every path out
+  s.dir = FreshScratchDir(o.dir, "scale");
+  if (Status st = RunStages(o, &s, &f); !st.ok()) {
+    fmt::print(stderr, "streamrec bench: scale: {}\n", st.message());
+    return 1;
+  }
+  PrintTable(o, f);
+  const int rc = LoadErrors(f);
+  Progress("closing the store and removing {}", s.dir.string());
+  return rc;
+}
+
+}  // namespace streamrec::tools

@@ -1,0 +1,57 @@
+// `streamrec bench scale` (issue 11): the figures that decide whether one
+// process holds a catalogue of a given size, measured in one process on one
+// fixed-seed synthetic stream (500k users x 100k items x 5M events by
+// default):
+//   1. append: the stream written to a fresh event log, in the configured
+//      durability (events/s; generation not timed);
+//   2. recovery from the log alone (LiveStore::Open, no snapshot), then the
+//      process's RSS and peak RSS against the raw factors, (users + items)
+//      x rank x 4 bytes;
+//   3. a snapshot written, the store closed and reopened from it;
+//   4. the real HTTP server over that store, driven by keep-alive client
+//      connections: recommendations for random known users, then similar
+//      items for random items (req/s, latency percentiles);
+//   5. recall@10 of Recommender::RecommendForUser against an exact top-10
+//      computed here with engine::TopN over the model's item factors, for
+//      ~1000 random users that get model recommendations;
+//   6. durable ingest over HTTP, batches of 1000 events for known ids.
+// It prints progress to stderr and one table (figure | value) to stdout,
+// and removes its database afterwards.
+//
+// Thread-safety: BenchScale runs threads of its own; call it from one.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "tools/config/config.h"
+
+namespace streamrec::tools {
+
+struct ScaleBenchOptions {
+  // The synthetic stream (tools/data/synthetic.h): ids user<k>, item<j>.
+  uint32_t users = 500'000;
+  uint32_t items = 100'000;
+  uint64_t events = 5'000'000;
+  uint64_t seed = 1;
+  // Model, durability, HTTP threads and limits: a loaded --config, or the
+  // built-in defaults (those of config/streamrec.conf). BenchScale runs it
+  // as UseForBenchmark (tools/bench/http_load.h) says.
+  Config config = DefaultConfig();
+  // An existing directory; the database goes in a subdirectory of it.
+  std::string dir = "/tmp";
+  // Client connections of the read load (the ingest uses a quarter of
+  // them, at least 2) and seconds per load.
+  int connections = 16;
+  double seconds = 10.0;
+  // Users whose recommendations the recall check compares (fewer when the
+  // stream has fewer users with model recommendations).
+  size_t recall_users = 1000;
+};
+
+// Runs the six stages and prints the table. Returns the exit code: 0, or 1
+// if a stage failed or a load saw errors (the first one is printed).
+int BenchScale(const ScaleBenchOptions& options);
+
+}  // namespace streamrec::tools
