@@ -288,7 +288,10 @@ bool DecodeRequest(std::string_view raw_id, std::string_view raw_query, size_t m
 
 }  // namespace
 
-Api::Api(storage::LiveStore* store, const ApiOptions& options) : store_(store), options_(options) {}
+Api::Api(storage::LiveStore* store, const ApiOptions& options)
+    : store_(store),
+      options_(options),
+      batcher_(std::make_unique<QueryBatcher>(store, options.batching)) {}
 
 Api::~Api() = default;
 
@@ -328,7 +331,7 @@ void Api::Handle(Request req, Responder respond) {
       return;
     }
     if (!Authorize(options_.keys, req, m.pattern->scope, reply)) return;
-    internal::Call call{store_, &options_, &metrics_, &req, {}, {}, reply};
+    internal::Call call{store_, batcher_.get(), &options_, &metrics_, &req, {}, {}, reply};
     if (!DecodeRequest(m.raw_id, target.query, options_.max_id_length, &call)) return;
     m.pattern->handler(call);
   } catch (const std::exception& e) {

@@ -5,7 +5,7 @@
 // callback, so no server thread ever waits for disk or for the writer.
 //
 //   POST   /v1/events                      write
-//   GET    /v1/users/{user}/recommendations read
+//   GET    /v1/users/{user}/recommendations read (batched: query_batcher.h)
 //   DELETE /v1/users/{user}                 write
 //   GET    /v1/items/{item}/similar         read
 //   GET    /v1/items/popular                read
@@ -31,6 +31,7 @@
 
 #include "http/handler.h"
 #include "http/metrics.h"
+#include "http/query_batcher.h"
 #include "storage/live_store.h"
 
 namespace streamrec::http {
@@ -73,6 +74,9 @@ struct ApiOptions {
   // any age are taken (they count little: popularity decays them). A ts
   // before 1970 is always refused.
   int64_t max_past_age_seconds = 0;
+  // GET recommendations: concurrent requests answered from one scan
+  // (http/query_batcher.h); threads = 0 answers each on its server thread.
+  QueryBatcherOptions batching;
 };
 
 class Api : public Handler {
@@ -94,6 +98,7 @@ class Api : public Handler {
   storage::LiveStore* store_;
   ApiOptions options_;
   HttpMetrics metrics_;
+  std::unique_ptr<QueryBatcher> batcher_;
 };
 
 }  // namespace streamrec::http

@@ -71,6 +71,7 @@ class Reply {
 // One routed, authenticated request, as a route handler sees it.
 struct Call {
   storage::LiveStore* store;
+  QueryBatcher* batcher;
   const ApiOptions* options;
   HttpMetrics* metrics;
   Request* req;
@@ -87,7 +88,8 @@ inline bool Check(Call& c, const Status& s) {
   return false;
 }
 
-// Reads: answered on the calling thread (api_read.cc).
+// Reads: answered on the calling thread (api_read.cc), recommendations
+// from the batcher's.
 void GetRecommendations(Call& c);
 void GetSimilar(Call& c);
 void GetPopular(Call& c);

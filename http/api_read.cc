@@ -1,5 +1,7 @@
 // The read routes: each runs its query inside store->Read() on the calling
-// server thread (wait-free), copies the result out, and serializes after.
+// server thread (wait-free), copies the result out, and serializes after;
+// recommendations go through the QueryBatcher, which does the same for a
+// batch on its own thread.
 
 #include <algorithm>
 #include <boost/beast/http/field.hpp>
@@ -41,16 +43,13 @@ void GetRecommendations(Call& c) {
       !Take(c, c.query.Bool("include_seen", false), &rr.include_seen)) {
     return;
   }
-  engine::Recommendations recs;
-  uint64_t seq = 0;
-  c.store->Read([&](const storage::Replica& r) {
-    recs = r.rec->RecommendForUser(c.id, rr);
-    seq = r.applied_seq;
-  });
-  c.reply.Json(status::ok, json::object{{"user", c.id},
-                                        {"items", ScoresJson(recs.items)},
-                                        {"source", engine::SourceName(recs.source)},
-                                        {"seq", seq}});
+  c.batcher->Recommend(c.id, std::move(rr),
+                       [reply = c.reply, user = c.id](engine::Recommendations recs, uint64_t seq) {
+                         reply.Json(status::ok, json::object{{"user", user},
+                                                             {"items", ScoresJson(recs.items)},
+                                                             {"source", engine::SourceName(recs.source)},
+                                                             {"seq", seq}});
+                       });
 }
 
 void GetSimilar(Call& c) {

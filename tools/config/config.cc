@@ -68,7 +68,9 @@ void Describe(po::options_description* d, Config* c, Raw* raw) {
   DescribeModelKeys(d, &r, &t, &raw->objective);
   http::ServerOptions& s = c->server;
   d->add_options()("server.address", po::value(&s.address))("server.port", po::value(&raw->port))(
-      "server.threads", po::value(&raw->threads))("server.body_limit", po::value(&raw->body_limit))(
+      "server.threads", po::value(&raw->threads))("server.query_threads",
+                                                  po::value(&raw->query_threads))(
+      "server.max_query_batch", po::value(&raw->max_query_batch))("server.body_limit", po::value(&raw->body_limit))(
       "server.header_limit", po::value(&raw->header_limit))("server.read_timeout_seconds",
                                                             po::value(&s.read_timeout_seconds))(
       "server.write_timeout_seconds", po::value(&s.write_timeout_seconds))(
@@ -97,6 +99,8 @@ Raw RawFrom(const Config& c) {
   raw.port = c.server.port;
   raw.topn = engine::TopNMethodName(c.recommender.topn.method);
   raw.threads = c.server.threads;
+  raw.query_threads = c.api.batching.threads;
+  raw.max_query_batch = static_cast<int64_t>(c.api.batching.max_batch);
   raw.body_limit = static_cast<int64_t>(c.server.body_limit);
   raw.header_limit = static_cast<int64_t>(c.server.header_limit);
   raw.max_connections = static_cast<int64_t>(c.server.max_connections);

@@ -26,6 +26,8 @@ Status ApplyServerAndApi(const std::string& path, const Raw& raw, Config* c) {
   for (const Status& st : {
            InRange(path, "server.port", raw.port, 0, 65535),
            InRange(path, "server.threads", raw.threads, 1, 1024),
+           InRange(path, "server.query_threads", raw.query_threads, 0, 1024),
+           InRange(path, "server.max_query_batch", raw.max_query_batch, 1, 4096),
            InRange(path, "server.body_limit", raw.body_limit, 1, int64_t{1} << 32),
            InRange(path, "server.header_limit", raw.header_limit, 1, int64_t{1} << 24),
            InRange(path, "server.max_connections", raw.max_connections, 1, kMax),
@@ -68,6 +70,8 @@ Status ApplyServerAndApi(const std::string& path, const Raw& raw, Config* c) {
   }
   s.port = static_cast<uint16_t>(raw.port);
   s.threads = static_cast<int>(raw.threads);
+  c->api.batching.threads = static_cast<int>(raw.query_threads);
+  c->api.batching.max_batch = static_cast<size_t>(raw.max_query_batch);
   s.body_limit = static_cast<size_t>(raw.body_limit);
   s.header_limit = static_cast<size_t>(raw.header_limit);
   s.max_connections = static_cast<size_t>(raw.max_connections);
