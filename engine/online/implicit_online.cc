@@ -120,17 +120,17 @@ void ImplicitOnlineUpdater::TrackNewRows(const float* rows, uint32_t n, int k, u
 ImplicitOnlineUpdater::CellPos ImplicitOnlineUpdater::AddToCell(uint32_t u, uint32_t i, float w) {
   if (user_cells_.size() <= u) user_cells_.resize(size_t{u} + 1);
   if (item_cells_.size() <= i) item_cells_.resize(size_t{i} + 1);
-  auto [it, inserted] = cells_.try_emplace(Key(u, i), CellPos{0, 0});
+  const CellPos next{static_cast<uint32_t>(user_cells_[u].size()),
+                     static_cast<uint32_t>(item_cells_[i].size())};
+  auto [pos, inserted] = cells_.try_emplace(Key(u, i), next);
   if (inserted) {
-    it->second.in_user = static_cast<uint32_t>(user_cells_[u].size());
-    it->second.in_item = static_cast<uint32_t>(item_cells_[i].size());
     user_cells_[u].push_back({i, w});
     item_cells_[i].push_back({u, w});
   } else {
-    user_cells_[u][it->second.in_user].strength += w;
-    item_cells_[i][it->second.in_item].strength += w;
+    user_cells_[u][pos->in_user].strength += w;
+    item_cells_[i][pos->in_item].strength += w;
   }
-  return it->second;
+  return *pos;
 }
 
 Status ImplicitOnlineUpdater::RecordInteraction(uint32_t u, uint32_t i, float strength) {
@@ -286,15 +286,14 @@ void ImplicitOnlineUpdater::ForgetUser(MFModel* model, uint32_t u) {
   if (u < user_cells_.size()) {
     for (const Cell& cell : user_cells_[u]) {
       touched.push_back(cell.id);
-      auto it = cells_.find(Key(u, cell.id));
       auto& list = item_cells_[cell.id];
-      const uint32_t at = it->second.in_item;
+      const uint32_t at = cells_.at(Key(u, cell.id)).in_item;
       if (at + 1 != list.size()) {
         list[at] = list.back();
         cells_.at(Key(list[at].id, cell.id)).in_item = at;
       }
       list.pop_back();
-      cells_.erase(it);
+      cells_.erase(Key(u, cell.id));
     }
     user_cells_[u].clear();
     user_cells_[u].shrink_to_fit();
@@ -361,7 +360,7 @@ Status ImplicitOnlineUpdater::Restore(State state, uint32_t num_users, uint32_t 
   if (state.user_cells.size() > num_users || state.item_users.size() > num_items) {
     return Status::InvalidArgument("history rows beyond the model's");
   }
-  std::unordered_map<uint64_t, CellPos> cells;
+  FlatMap64<CellPos> cells;
   std::vector<std::vector<Cell>> item_cells(state.item_users.size());
   for (uint32_t u = 0; u < state.user_cells.size(); ++u) {
     const auto& row = state.user_cells[u];
@@ -384,14 +383,13 @@ Status ImplicitOnlineUpdater::Restore(State state, uint32_t num_users, uint32_t 
     item_total += users.size();
     item_cells[i].reserve(users.size());
     for (uint32_t at = 0; at < users.size(); ++at) {
-      auto it = cells.find(Key(users[at], i));
-      if (it == cells.end() || it->second.in_item != UINT32_MAX) {
+      CellPos* pos = cells.find(Key(users[at], i));
+      if (pos == nullptr || pos->in_item != UINT32_MAX) {
         return Status::InvalidArgument(
             fmt::format("item {}: user {} is not in that user's history once", i, users[at]));
       }
-      it->second.in_item = at;
-      item_cells[i].push_back(
-          {users[at], state.user_cells[users[at]][it->second.in_user].strength});
+      pos->in_item = at;
+      item_cells[i].push_back({users[at], state.user_cells[users[at]][pos->in_user].strength});
     }
   }
   if (item_total != cells.size()) {

@@ -28,9 +28,9 @@
 #include <Eigen/Core>
 #include <cstdint>
 #include <span>
-#include <unordered_map>
 #include <vector>
 
+#include "engine/core/flat_map.h"
 #include "engine/core/status.h"
 #include "engine/model/implicit_data.h"
 #include "engine/model/implicit_objective.h"
@@ -194,7 +194,7 @@ class ImplicitOnlineUpdater {
   uint64_t row_updates_ = 0;  // since the last Resync
   std::vector<std::vector<Cell>> user_cells_;
   std::vector<std::vector<Cell>> item_cells_;
-  std::unordered_map<uint64_t, CellPos> cells_;
+  FlatMap64<CellPos> cells_;  // (user, item) -> its positions
 
   // Scratch of UpdateRow, kept to avoid allocating per event.
   std::vector<uint32_t> ids_;  // m: the picked cells' other ids
