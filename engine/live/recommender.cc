@@ -199,8 +199,11 @@ bool Recommender::UsesInt8Scan() const {
 }
 
 void Recommender::Requantize(uint32_t i) {
-  if (options_.topn.method == TopNMethod::kExact) return;
+  // Kept only while in use: below TopNOptions::int8_min_items under kAuto
+  // (and always under kExact) the mirror stays empty and costs nothing.
+  if (!UsesInt8Scan()) return;
   const uint32_t had = quantized_.size();
+  if (had == 0) return RequantizeAll();  // just switched on
   if (had < model_.num_items()) {
     quantized_.Resize(model_.num_items());
     for (uint32_t r = had; r < model_.num_items(); ++r) quantized_.Set(r, model_.item_factors(r));
@@ -209,7 +212,10 @@ void Recommender::Requantize(uint32_t i) {
 }
 
 void Recommender::RequantizeAll() {
-  if (options_.topn.method == TopNMethod::kExact) return;
+  if (!UsesInt8Scan()) {
+    quantized_ = QuantizedItems(model_.rank());
+    return;
+  }
   quantized_.Assign(model_.item_factors(), model_.num_items(), model_.rank());
 }
 

@@ -174,7 +174,7 @@ class Recommender {
   std::vector<Recommendations> RecommendForUsers(std::span<const UserQuery> queries) const;
   // True when top-N queries take the int8 first pass now (TopNOptions).
   bool UsesInt8Scan() const;
-  // The int8 mirror of the item factors (empty under TopNMethod::kExact).
+  // The int8 mirror of the item factors (kept only while UsesInt8Scan()).
   const QuantizedItems& quantized_items() const { return quantized_; }
   // Items most like `item` by cosine of their vectors. NotFound for an
   // unknown item. `for_user` (optional) excludes that user's seen items.

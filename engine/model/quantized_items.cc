@@ -16,6 +16,15 @@ namespace {
 
 constexpr uint8_t kZeroCode = 128;  // the unsigned code of 0
 
+// round(x) clamped to [-127, 127], halves away from zero (as std::lround,
+// without its library call: Set runs for every item an event moves); NaN
+// codes as 0.
+inline int Code(float x) {
+  if (!(x > -127.5f)) return x != x ? 0 : -127;
+  if (!(x < 127.5f)) return 127;
+  return static_cast<int>(x + (x >= 0.0f ? 0.5f : -0.5f));
+}
+
 // A query in int8: per dimension group, four signed codes packed as the
 // int32 VNNI broadcasts; `correction` takes the items' +128 offset back
 // out (Σ (y + 128) q = Σ y q + 128 Σ q).
@@ -35,7 +44,7 @@ QueryCodeData EncodeQuery(const float* q, int dim, size_t groups) {
   const float inv = 127.0f / max_abs;
   int32_t sum = 0;
   for (int f = 0; f < dim; ++f) {
-    const auto c = static_cast<int8_t>(std::clamp(std::lround(q[f] * inv), -127L, 127L));
+    const auto c = static_cast<int8_t>(Code(q[f] * inv));
     sum += c;
     const auto byte = static_cast<uint32_t>(static_cast<uint8_t>(c));
     code.groups[f / 4] |= static_cast<int32_t>(byte << (8 * (f % 4)));
@@ -217,9 +226,7 @@ void QuantizedItems::Set(uint32_t i, const float* row) {
     uint8_t* out = block + (g * kBlock + lane) * 4;
     for (int t = 0; t < 4; ++t) {
       const size_t f = g * 4 + t;
-      const long c = f < size_t(dim_) && usable ? std::clamp(std::lround(row[f] * inv), -127L, 127L)
-                                                 : 0L;
-      out[t] = static_cast<uint8_t>(c + 128);
+      out[t] = f < size_t(dim_) ? static_cast<uint8_t>(Code(row[f] * inv) + 128) : kZeroCode;
     }
   }
   scale_[i] = usable ? max_abs / 127.0f : 0.0f;

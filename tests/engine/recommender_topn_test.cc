@@ -155,6 +155,7 @@ TEST(TopNMethodTest, AutoSwitchesAtTheConfiguredCatalogSize) {
   Recommender rec(o, EventTypes::Defaults());
   Feed(&rec, 10, 40, 200, 5);
   EXPECT_FALSE(rec.UsesInt8Scan());
+  EXPECT_EQ(rec.quantized_items().size(), 0u);  // not kept while unused
   Feed(&rec, 10, 200, 2000, 6);
   EXPECT_TRUE(rec.UsesInt8Scan());
   ExpectMirrorCurrent(rec, "auto");
