@@ -63,6 +63,9 @@ StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
   STREAMREC_RETURN_IF_ERROR(impl->log->ScanItems([&](std::string_view item, const ItemMeta& meta) {
     return second->SetItemMeta(item, meta).ok();
   }));
+  // One interaction history and Gramian for both copies (kImplicit): the
+  // copy applied second follows the first (Recommender::ShareUpdater).
+  second->ShareUpdater(*first);
   auto a = std::make_unique<Replica>(std::move(first));
   auto b = std::make_unique<Replica>(std::move(second));
   a->applied_seq = b->applied_seq = recovered->last_seq;

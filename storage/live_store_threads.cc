@@ -162,27 +162,29 @@ void LiveStore::Impl::ApplyEvents(std::vector<ApplyOp>* run) {
   for (const ApplyOp& op : *run) {
     if (!op.events.empty()) last = op.events.back().seq;
   }
-  auto apply = [&](Replica& r) {
+  // The leader (null for the first copy) is the copy applied first, which
+  // the second follows (Recommender::ApplyFollowing).
+  auto apply = [&](Replica& r, const Replica* leader) {
     Status first_error;
     for (const ApplyOp& op : *run) {
       for (const StoredEvent& e : op.events) {
         // Validated before it was logged, so this cannot fail unless the
         // engine and the validator disagree: note it, keep going (both
         // copies skip the same event, so they stay equal).
-        Status st = ApplyStored(e, r.rec.get());
+        Status st = ApplyStored(e, r.rec.get(), leader ? leader->rec.get() : nullptr);
         if (!st.ok() && first_error.ok()) first_error = st;
       }
     }
     if (last > r.applied_seq) r.applied_seq = last;
     return first_error;
   };
-  Status st = apply(replicas->standby());
+  Status st = apply(replicas->standby(), nullptr);
   replicas->Publish();
   for (ApplyOp& op : *run) {
     pending_events.fetch_sub(op.result.seqs.size());
     op.done(std::move(op.result));
   }
-  (void)apply(replicas->standby());  // the same status as the first copy's
+  (void)apply(replicas->standby(), &replicas->published());  // the first copy's status
   if (!st.ok()) NoteError(st);
   // Once per event (not per copy), after the acks: off their latency.
   if (drift) {
@@ -194,12 +196,14 @@ void LiveStore::Impl::ApplyEvents(std::vector<ApplyOp>* run) {
 
 void LiveStore::Impl::RunOp(ModelOp* op) {
   // Applies `fn` to both copies (publishing between) and returns the first
-  // copy's status; nothing is published if that fails.
+  // copy's status; nothing is published if that fails. fn(copy, leader):
+  // the leader is null for the first copy and the first copy for the
+  // second (Recommender's follower methods).
   auto both = [&](auto&& fn) -> Status {
-    Status st = fn(replicas->standby());
+    Status st = fn(replicas->standby(), static_cast<const Replica*>(nullptr));
     if (!st.ok()) return st;
     replicas->Publish();
-    (void)fn(replicas->standby());  // deterministic: the same outcome
+    (void)fn(replicas->standby(), &replicas->published());  // deterministic: the same outcome
     return Status::OK();
   };
   std::visit(
@@ -210,8 +214,8 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
             if (!known && o.removed == 0) {
               return o.done(Status::NotFound(fmt::format("unknown user '{}'", o.user)));
             }
-            (void)both([&](Replica& r) {
-              ForgetStored(o.user, o.events, r.rec.get());
+            (void)both([&](Replica& r, const Replica* leader) {
+              ForgetStored(o.user, o.events, r.rec.get(), leader ? leader->rec.get() : nullptr);
               return Status::OK();
             });
             if (drift) drift->ForgetUser(o.user);
@@ -234,10 +238,10 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
             o.done(o.removed);
           },
           [&](PutMetaOp& o) {
-            o.done(both([&](Replica& r) { return r.rec->SetItemMeta(o.item, o.meta); }));
+            o.done(both([&](Replica& r, const Replica*) { return r.rec->SetItemMeta(o.item, o.meta); }));
           },
           [&](RemoveMetaOp& o) {
-            o.done(both([&](Replica& r) {
+            o.done(both([&](Replica& r, const Replica*) {
               (void)r.rec->RemoveItemMeta(o.item);
               return Status::OK();
             }));
@@ -260,11 +264,12 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
               }
             }
             if (st.ok()) {
-              st = both([&, first = true](Replica& r) mutable {
-                // The first copy gets a clone, the second the original.
-                Status s = r.rec->InstallModel(first ? o.model.Clone() : std::move(o.model), since);
-                first = false;
-                return s;
+              st = both([&](Replica& r, const Replica* leader) {
+                // The second copy takes what the first made of the model
+                // (the trained rows, then the steps of `since` on them).
+                if (leader == nullptr) return r.rec->InstallModel(std::move(o.model), since);
+                r.rec->InstallModelFollowing(*leader->rec);
+                return Status::OK();
               });
             }
             if (st.ok()) {

@@ -10,14 +10,16 @@
 
 namespace streamrec::storage {
 
-Status ApplyStored(const StoredEvent& e, engine::Recommender* rec) {
+Status ApplyStored(const StoredEvent& e, engine::Recommender* rec,
+                   const engine::Recommender* leader) {
   const auto type = rec->types().Find(e.type);
   if (!type) {
     return Status::FailedPrecondition(
         fmt::format("event {} has type '{}', which the configuration does not define (known: {})",
                     e.seq, e.type, rec->types().Names()));
   }
-  Status st = rec->Apply({e.user, e.item, *type, e.value, e.ts_ms});
+  const engine::Event event{e.user, e.item, *type, e.value, e.ts_ms};
+  Status st = leader ? rec->ApplyFollowing(event, *leader) : rec->Apply(event);
   if (!st.ok()) {
     return Status(st.code(), fmt::format("event {}: {}", e.seq, st.message()));
   }
@@ -25,7 +27,7 @@ Status ApplyStored(const StoredEvent& e, engine::Recommender* rec) {
 }
 
 bool ForgetStored(std::string_view user, std::span<const StoredEvent> events,
-                  engine::Recommender* rec) {
+                  engine::Recommender* rec, const engine::Recommender* leader) {
   std::vector<engine::Event> mine;
   mine.reserve(events.size());
   for (const StoredEvent& e : events) {
@@ -34,7 +36,7 @@ bool ForgetStored(std::string_view user, std::span<const StoredEvent> events,
       mine.push_back({e.user, e.item, *type, e.value, e.ts_ms});
     }
   }
-  return rec->ForgetUser(user, mine);
+  return leader ? rec->ForgetUserFollowing(user, mine, *leader) : rec->ForgetUser(user, mine);
 }
 
 Status ValidateEvents(const engine::Recommender& rec, std::span<const StoredEvent> batch) {

@@ -20,14 +20,17 @@ namespace streamrec::storage {
 
 // Applies one logged event to the engine. The type is resolved by name:
 // FailedPrecondition if the configuration no longer defines it (replaying
-// it as something else would silently change the model).
-Status ApplyStored(const StoredEvent& e, engine::Recommender* rec);
+// it as something else would silently change the model). With `leader`,
+// as the follower of a Left-Right pair (Recommender::ApplyFollowing).
+Status ApplyStored(const StoredEvent& e, engine::Recommender* rec,
+                   const engine::Recommender* leader = nullptr);
 
 // Forgets `user` in the engine, taking back what `events` (their events
 // as EventLog::DeleteUser returned them) added (Recommender::ForgetUser).
-// False if the engine does not know the user.
+// False if the engine does not know the user. With `leader`, as the
+// follower of a Left-Right pair (Recommender::ForgetUserFollowing).
 bool ForgetStored(std::string_view user, std::span<const StoredEvent> events,
-                  engine::Recommender* rec);
+                  engine::Recommender* rec, const engine::Recommender* leader = nullptr);
 
 // Checks a batch against the engine's rules (type known, ids, rating
 // range) without applying it: InvalidArgument naming the event's index.

@@ -110,7 +110,7 @@ Recommender::Recommender(const RecommenderOptions& options, EventTypes types)
       popularity_(options.popularity),
       quantized_(options.model.rank) {
   if (options_.objective == Objective::kImplicit) {
-    implicit_ = std::make_unique<ImplicitOnlineUpdater>(options_.implicit, model_);
+    implicit_ = std::make_shared<ImplicitOnlineUpdater>(options_.implicit, model_);
   }
 }
 
@@ -133,8 +133,7 @@ Status Recommender::Validate(const Event& e) const {
   return Status::OK();
 }
 
-Status Recommender::Apply(const Event& e) {
-  STREAMREC_RETURN_IF_ERROR(Validate(e));
+IndexedEvent Recommender::Index(const Event& e) {
   IndexedEvent x;
   x.user = users_.GetOrAdd(e.user);
   bool new_item = false;
@@ -148,6 +147,18 @@ Status Recommender::Apply(const Event& e) {
   auto& seen = seen_[x.user];
   auto it = std::lower_bound(seen.begin(), seen.end(), x.item);
   if (it == seen.end() || *it != x.item) seen.insert(it, x.item);
+  return x;
+}
+
+void Recommender::Count(const IndexedEvent& x) {
+  Requantize(x.item);
+  popularity_.Add(x.item, types_.spec(x.type).weight, x.ts_ms);
+  ++events_applied_;
+}
+
+Status Recommender::Apply(const Event& e) {
+  STREAMREC_RETURN_IF_ERROR(Validate(e));
+  const IndexedEvent x = Index(e);
   if (options_.objective == Objective::kRating) {
     (void)learner_.Apply(x);  // the error value is for evaluation only
   } else {
@@ -160,10 +171,35 @@ Status Recommender::Apply(const Event& e) {
       BprLearn(x.user, x.item, w, events_applied_);
     }
   }
-  Requantize(x.item);
-  popularity_.Add(x.item, types_.spec(x.type).weight, x.ts_ms);
-  ++events_applied_;
+  Count(x);
   return Status::OK();
+}
+
+void Recommender::ShareUpdater(const Recommender& leader) {
+  if (implicit_ && leader.implicit_) implicit_ = leader.implicit_;
+}
+
+bool Recommender::SharesUpdaterWith(const Recommender& other) const {
+  return implicit_ != nullptr && implicit_ == other.implicit_;
+}
+
+Status Recommender::ApplyFollowing(const Event& e, const Recommender& leader) {
+  if (!SharesUpdaterWith(leader)) return Apply(e);
+  STREAMREC_RETURN_IF_ERROR(Validate(e));
+  const IndexedEvent x = Index(e);
+  model_.EnsureUsers(x.user + 1);
+  model_.EnsureItems(x.item + 1);
+  // What the updater's step did to the two rows, as the leader has them.
+  const int k = model_.rank();
+  std::copy_n(leader.model_.user_factors(x.user), k, model_.user_factors(x.user));
+  std::copy_n(leader.model_.item_factors(x.item), k, model_.item_factors(x.item));
+  Count(x);
+  return Status::OK();
+}
+
+void Recommender::InstallModelFollowing(const Recommender& leader) {
+  model_ = leader.model_.Clone();  // same object: the learner's pointer stays valid
+  RequantizeAll();
 }
 
 void Recommender::BprLearn(uint32_t u, uint32_t i, float w, uint64_t salt) {
@@ -184,7 +220,7 @@ void Recommender::Reset() {
   model_ = MFModel(options_.model);
   // The learner points at model_, whose address has not changed.
   learner_ = OnlineLearner(&model_, &types_, options_.learner);
-  if (implicit_) implicit_ = std::make_unique<ImplicitOnlineUpdater>(options_.implicit, model_);
+  if (implicit_) implicit_ = std::make_shared<ImplicitOnlineUpdater>(options_.implicit, model_);
   popularity_ = Popularity(options_.popularity);
   std::vector<std::vector<uint32_t>>().swap(seen_);
   events_applied_ = 0;
@@ -282,6 +318,16 @@ Status Recommender::SetItemMeta(std::string_view item, ItemMeta meta) {
 bool Recommender::RemoveItemMeta(std::string_view item) { return catalog_.Remove(item, items_); }
 
 bool Recommender::ForgetUser(std::string_view user, std::span<const Event> events) {
+  return Forget(user, events, nullptr);
+}
+
+bool Recommender::ForgetUserFollowing(std::string_view user, std::span<const Event> events,
+                                      const Recommender& leader) {
+  return Forget(user, events, SharesUpdaterWith(leader) ? &leader : nullptr);
+}
+
+bool Recommender::Forget(std::string_view user, std::span<const Event> events,
+                         const Recommender* leader) {
   const std::optional<uint32_t> u = users_.Forget(user);
   if (!u) return false;
   uint64_t targets = 0;
@@ -301,7 +347,16 @@ bool Recommender::ForgetUser(std::string_view user, std::span<const Event> event
   // The updater first: it takes the row out of its Gramian, so it must see
   // the row before it is zeroed.
   if (implicit_) {
-    implicit_->ForgetUser(&model_, *u);  // re-solves the items u had
+    if (leader == nullptr) {
+      implicit_->ForgetUser(&model_, *u);  // re-solves the items u had
+    } else {
+      // The leader's updater step did: take the re-solved rows from it.
+      for (uint32_t i : Seen(*u)) {
+        if (i < model_.num_items() && i < leader->model_.num_items()) {
+          std::copy_n(leader->model_.item_factors(i), model_.rank(), model_.item_factors(i));
+        }
+      }
+    }
     for (uint32_t i : Seen(*u)) Requantize(i);
   }
   if (*u < model_.num_users()) {

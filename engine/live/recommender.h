@@ -229,10 +229,43 @@ class Recommender {
   // ids, rows, counts, seen items or item metadata.
   void Reset();
 
+  // ---- The second copy of a Left-Right pair (storage/live_store.cc) ----
+  // Under kImplicit the two copies of the live model share one
+  // ImplicitOnlineUpdater: its interaction history and Gramians are the
+  // largest state only the writer reads (~40-50 bytes per distinct
+  // (user, item) cell), and its step is most of Apply's cost. The copy a
+  // change is applied to first (the leader) steps the updater; the other
+  // (the follower) repeats everything cheap (ids, seen items, popularity,
+  // counts) and copies the rows the step moved from the leader. Under
+  // kRating and kBpr there is no updater and the follower methods are the
+  // plain ones (their steps are cheap and deterministic).
+  //
+  // Makes this recommender use `leader`'s updater, dropping its own. The
+  // two must be equal (e.g. one decoded from the other's snapshot).
+  void ShareUpdater(const Recommender& leader);
+  bool SharesUpdaterWith(const Recommender& other) const;
+  // Apply / ForgetUser as the follower: `leader` shares the updater and
+  // has applied the same change already, possibly with later ones of the
+  // same run of changes. Rows are copied as the leader has them now, so the
+  // two are equal (bit for bit) once the follower has applied the run too.
+  Status ApplyFollowing(const Event& e, const Recommender& leader);
+  bool ForgetUserFollowing(std::string_view user, std::span<const Event> events,
+                           const Recommender& leader);
+  // InstallModel as the follower: takes the leader's model (which already
+  // holds the trained rows and the steps on them).
+  void InstallModelFollowing(const Recommender& leader);
+
  private:
   // engine/live/snapshot.h: reads and replaces the whole state.
   friend struct SnapshotCodec;
 
+  // Apply's parts: the ids, catalog and seen items of an event (validated);
+  // then popularity, counts and the int8 mirror after the model moved.
+  IndexedEvent Index(const Event& e);
+  void Count(const IndexedEvent& x);
+  // ForgetUser, with the updater step replaced by a copy of the moved rows
+  // from `leader` when it is non-null (ForgetUserFollowing).
+  bool Forget(std::string_view user, std::span<const Event> events, const Recommender* leader);
   std::vector<uint32_t> ResolveSorted(const std::vector<std::string>& ids) const;
   // The top-N scan the options choose, over every item.
   void Scan(std::span<const ScanQuery> queries, size_t n, const ScanOptions& options,
@@ -260,7 +293,7 @@ class Recommender {
   IdMap items_;
   MFModel model_;
   OnlineLearner learner_;                            // kRating
-  std::unique_ptr<ImplicitOnlineUpdater> implicit_;  // kImplicit
+  std::shared_ptr<ImplicitOnlineUpdater> implicit_;  // kImplicit (ShareUpdater)
   Popularity popularity_;
   std::vector<std::vector<uint32_t>> seen_;  // per user, sorted
   // Not part of snapshots: storage keeps it in its own column family.

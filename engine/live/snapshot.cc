@@ -410,8 +410,17 @@ Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec) {
   Status st = rec->learner_.Restore(d.mean_count, std::move(d.user_events), std::move(d.histories));
   if (!st.ok()) return Corrupt(kLearner, st.message());
   if (rec->implicit_) {
-    st = rec->implicit_->Restore(std::move(d.implicit), d.model.num_users(), d.model.num_items());
-    if (!st.ok()) return Corrupt(kImplicit, st.message());
+    // An updater shared with another copy (Recommender::ShareUpdater) is
+    // not this one's to overwrite: the restored state goes into its own.
+    if (rec->implicit_.use_count() > 1) {
+      auto own = std::make_shared<ImplicitOnlineUpdater>(rec->options_.implicit, rec->model_);
+      st = own->Restore(std::move(d.implicit), d.model.num_users(), d.model.num_items());
+      if (!st.ok()) return Corrupt(kImplicit, st.message());
+      rec->implicit_ = std::move(own);
+    } else {
+      st = rec->implicit_->Restore(std::move(d.implicit), d.model.num_users(), d.model.num_items());
+      if (!st.ok()) return Corrupt(kImplicit, st.message());
+    }
   }
   rec->users_ = std::move(d.users);
   rec->items_ = std::move(d.items);

@@ -1,0 +1,113 @@
+// The Left-Right follower: two copies sharing one implicit updater, each
+// change applied to the leader and then followed by the other, with the
+// roles alternating as they do in the live store, stay bit-identical to
+// each other and to one recommender that applied everything itself.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "engine/core/random.h"
+#include "engine/live/recommender.h"
+#include "engine/live/snapshot.h"
+#include "tests/engine/recommender_fixture.h"
+
+namespace streamrec::engine {
+namespace {
+
+std::vector<Event> RandomEvents(const EventTypes& types, std::vector<std::string>* ids,
+                                uint32_t n, uint64_t seed) {
+  SplitMix64 rng(seed);
+  std::vector<Event> out;
+  ids->reserve(2 * n);  // the events point into it
+  for (uint32_t e = 0; e < n; ++e) {
+    ids->push_back("u" + std::to_string(rng.Uniform(40)));
+    const std::string_view user = ids->back();
+    ids->push_back("i" + std::to_string(rng.Uniform(1 + rng.Uniform(90))));
+    const bool rated = rng.Uniform(3) == 0;
+    out.push_back({.user = user,
+                   .item = ids->back(),
+                   .type = *types.Find(rated ? "rating" : "click"),
+                   .value = rated ? static_cast<float>(1 + rng.Uniform(5)) : 0.0f,
+                   .ts_ms = 1'700'000'000'000 + int64_t{e} * 1000});
+  }
+  return out;
+}
+
+class FollowTest : public ::testing::TestWithParam<Objective> {};
+
+TEST_P(FollowTest, CopiesFollowingEachOtherStayEqualToOneThatAppliedEverything) {
+  RecommenderOptions o = SmallOptions();
+  o.objective = GetParam();
+  o.topn.method = TopNMethod::kInt8;  // the mirror follows too
+  Recommender a(o, EventTypes::Defaults()), b(o, EventTypes::Defaults()),
+      alone(o, EventTypes::Defaults());
+  b.ShareUpdater(a);
+  EXPECT_EQ(b.SharesUpdaterWith(a), GetParam() == Objective::kImplicit);
+  std::vector<std::string> ids;
+  const std::vector<Event> events = RandomEvents(a.types(), &ids, 3000, 1);
+  Recommender* leader = &a;
+  Recommender* follower = &b;
+  for (size_t begin = 0; begin < events.size(); begin += 250) {
+    const std::span<const Event> run = std::span(events).subspan(begin, 250);
+    for (const Event& e : run) ASSERT_TRUE(leader->Apply(e).ok());
+    for (const Event& e : run) ASSERT_TRUE(follower->ApplyFollowing(e, *leader).ok());
+    for (const Event& e : run) ASSERT_TRUE(alone.Apply(e).ok());
+    if (begin == 1000) {  // a user forgotten with their events
+      std::vector<Event> mine;
+      for (const Event& e : std::span(events).subspan(0, begin + 250)) {
+        if (e.user == "u7") mine.push_back(e);
+      }
+      ASSERT_TRUE(leader->ForgetUser("u7", mine));
+      ASSERT_TRUE(follower->ForgetUserFollowing("u7", mine, *leader));
+      ASSERT_TRUE(alone.ForgetUser("u7", mine));
+    }
+    if (begin == 2000) {  // a retrained model installed, with steps after it
+      MFModel trained = alone.model().Clone();
+      trained.Reinitialize();
+      const std::span<const Event> since = std::span(events).subspan(begin - 100, 100);
+      ASSERT_TRUE(leader->InstallModel(trained.Clone(), since).ok());
+      follower->InstallModelFollowing(*leader);
+      ASSERT_TRUE(alone.InstallModel(std::move(trained), since).ok());
+    }
+    const std::string want = EncodeSnapshot(alone);
+    ASSERT_EQ(EncodeSnapshot(a), want) << "after event " << begin + 250;
+    ASSERT_EQ(EncodeSnapshot(b), want) << "after event " << begin + 250;
+    for (int u = 0; u < 40; u += 7) {
+      const std::string user = "u" + std::to_string(u);
+      const auto want_recs = alone.RecommendForUser(user, Req(5));
+      const auto got = follower->RecommendForUser(user, Req(5));
+      ASSERT_EQ(got.items.size(), want_recs.items.size());
+      for (size_t t = 0; t < got.items.size(); ++t) {
+        ASSERT_EQ(got.items[t].item, want_recs.items[t].item);
+      }
+    }
+    std::swap(leader, follower);  // as Left-Right alternates the copies
+  }
+}
+
+TEST_P(FollowTest, ASnapshotDecodedIntoASharingCopyLeavesTheLeaderAlone) {
+  RecommenderOptions o = SmallOptions();
+  o.objective = GetParam();
+  Recommender a(o, EventTypes::Defaults()), b(o, EventTypes::Defaults()),
+      other(o, EventTypes::Defaults());
+  std::vector<std::string> ids;
+  for (const Event& e : RandomEvents(a.types(), &ids, 500, 2)) ASSERT_TRUE(a.Apply(e).ok());
+  ASSERT_TRUE(DecodeSnapshot(EncodeSnapshot(a), &b).ok());
+  b.ShareUpdater(a);
+  const std::string before = EncodeSnapshot(a);
+  std::vector<std::string> more;
+  for (const Event& e : RandomEvents(a.types(), &more, 300, 3)) ASSERT_TRUE(other.Apply(e).ok());
+  ASSERT_TRUE(DecodeSnapshot(EncodeSnapshot(other), &b).ok());
+  EXPECT_FALSE(b.SharesUpdaterWith(a));
+  EXPECT_EQ(EncodeSnapshot(a), before);
+  EXPECT_EQ(EncodeSnapshot(b), EncodeSnapshot(other));
+}
+
+INSTANTIATE_TEST_SUITE_P(Objectives, FollowTest,
+                         ::testing::Values(Objective::kRating, Objective::kImplicit,
+                                           Objective::kBpr),
+                         [](const auto& info) { return std::string(ObjectiveName(info.param)); });
+
+}  // namespace
+}  // namespace streamrec::engine
