@@ -60,4 +60,15 @@ StatusOr<IdMap> IdMap::FromNames(std::vector<std::string> names) {
   return m;
 }
 
+size_t IdMap::MemoryBytes() const {
+  size_t heap = 0;  // strings too long for the small-string buffer
+  for (const std::string& n : names_) {
+    if (n.capacity() > 15) heap += n.capacity() + 1;
+  }
+  // A node: next pointer, the (key, index) pair, the cached hash.
+  const size_t node = sizeof(void*) + sizeof(std::pair<const std::string, uint32_t>) + sizeof(size_t);
+  return names_.capacity() * sizeof(std::string) + index_.bucket_count() * sizeof(void*) +
+         index_.size() * node + 2 * heap;
+}
+
 }  // namespace streamrec::engine

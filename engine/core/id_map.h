@@ -36,6 +36,9 @@ class IdMap {
 
   // All ids, index order (snapshots store this); "" marks a forgotten one.
   const std::vector<std::string>& names() const { return names_; }
+  // Bytes held, estimated from the containers (each id is stored twice: as
+  // the hash map's key and in names()); allocator headers not counted.
+  size_t MemoryBytes() const;
   // The map whose index i is names[i]: how a snapshot rebuilds one.
   // Corruption if a non-empty name repeats (two indices for one id would
   // split a user's rows); empty names are tombstones.

@@ -228,6 +228,26 @@ void Recommender::Reset() {
   quantized_ = QuantizedItems(options_.model.rank);
 }
 
+std::vector<MemoryPart> Recommender::MemoryUsage() const {
+  const size_t k = static_cast<size_t>(model_.rank());
+  const size_t rows = size_t{model_.num_users()} + model_.num_items();
+  size_t seen = seen_.capacity() * sizeof(std::vector<uint32_t>);
+  for (const auto& s : seen_) seen += s.capacity() * sizeof(uint32_t);
+  std::vector<MemoryPart> parts = {
+      {"factors and biases", rows * (k + 1) * sizeof(float)},
+      {"int8 item mirror", quantized_.MemoryBytes()},
+      {"id maps", users_.MemoryBytes() + items_.MemoryBytes()},
+      {"seen-item lists", seen},
+      {"popularity", popularity_.raw_scores().capacity() * sizeof(double)},
+  };
+  if (implicit_) {
+    const bool shared = implicit_.use_count() > 1;
+    parts.push_back({"implicit history: cell index", implicit_->IndexBytes(), shared});
+    parts.push_back({"implicit history: row lists", implicit_->RowBytes(), shared});
+  }
+  return parts;
+}
+
 bool Recommender::UsesInt8Scan() const {
   const TopNOptions& t = options_.topn;
   return t.method == TopNMethod::kInt8 ||

@@ -94,6 +94,14 @@ struct RecommenderOptions {
   TopNOptions topn;
 };
 
+// Bytes one part of a Recommender holds (Recommender::MemoryUsage).
+struct MemoryPart {
+  std::string_view name;
+  size_t bytes = 0;
+  // Held once for both Left-Right copies (Recommender::ShareUpdater).
+  bool shared = false;
+};
+
 struct NamedScore {
   std::string item;
   float score = 0.0f;
@@ -207,6 +215,9 @@ class Recommender {
   // Items user u has interacted with, sorted ascending.
   std::span<const uint32_t> Seen(uint32_t u) const;
   uint64_t events_applied() const { return events_applied_; }
+  // Where the memory goes, by part, estimated from the containers' sizes
+  // (allocator headers not counted): `streamrec bench scale` prints it.
+  std::vector<MemoryPart> MemoryUsage() const;
 
   // Forgets a user (right to be forgotten). `events` are the user's events
   // this recommender applied (the log's copies; others are ignored): what

@@ -407,6 +407,15 @@ Status ImplicitOnlineUpdater::Restore(State state, uint32_t num_users, uint32_t 
   return Status::OK();
 }
 
+size_t ImplicitOnlineUpdater::RowBytes() const {
+  size_t bytes = 0;
+  for (const auto* side : {&user_cells_, &item_cells_}) {
+    bytes += side->capacity() * sizeof(std::vector<Cell>);
+    for (const std::vector<Cell>& row : *side) bytes += row.capacity() * sizeof(Cell);
+  }
+  return bytes;
+}
+
 std::span<const ImplicitOnlineUpdater::Cell> ImplicitOnlineUpdater::UserCells(uint32_t u) const {
   if (u >= user_cells_.size()) return {};
   return user_cells_[u];

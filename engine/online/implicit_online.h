@@ -155,6 +155,11 @@ class ImplicitOnlineUpdater {
   static constexpr uint32_t kMaxResolveCells = 65536;
   void ResolveItem(MFModel* model, uint32_t i);
 
+  // Bytes held by the history: the (user, item) index and the per-row
+  // cell lists (both sides).
+  size_t IndexBytes() const { return cells_.MemoryBytes(); }
+  size_t RowBytes() const;
+
   // A row's history (unordered).
   std::span<const Cell> UserCells(uint32_t u) const;
   std::span<const Cell> ItemCells(uint32_t i) const;

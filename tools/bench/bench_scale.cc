@@ -46,6 +46,7 @@ struct ScaleFigures {
   size_t ingest_batch = 0;
   double recall = 0.0;
   size_t recall_users = 0;
+  std::vector<engine::MemoryPart> memory;  // one engine copy's, after recovery
 };
 
 // Ids known to the recovered model, copied out of a replica: the load
@@ -129,6 +130,7 @@ Status RecoverFromLog(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigures
     return Status::Internal("a fresh log already had a snapshot");
   }
   ReadMemory(&f->rss_mb, &f->peak_rss_mb);
+  s->store->Read([&](const storage::Replica& r) { f->memory = r.rec->MemoryUsage(); });
   f->users = st.users;
   f->items = st.items;
   f->raw_mb = static_cast<double>(st.users + st.items) * st.rank * sizeof(float) / 1e6;
@@ -306,7 +308,7 @@ void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
       "HTTP threads\n",
       f.last_seq, f.users, f.items, engine::ObjectiveName(c.recommender.objective),
       c.recommender.model.rank, c.durability_name, c.server.threads);
-  const std::vector<std::vector<std::string>> rows = {
+  std::vector<std::vector<std::string>> rows = {
       {fmt::format("append (batches of {})", kAppendBatch),
        Rate(events / f.append_seconds, "events")},
       {"recovery from the log", fmt::format("{:.2f} s ({})", f.log_recovery_seconds,
@@ -316,6 +318,18 @@ void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
        fmt::format("{:.1f} MB ({:.1f} MB)", f.rss_mb, f.peak_rss_mb)},
       {"raw factors, (users + items) x rank x 4 B", fmt::format("{:.1f} MB", f.raw_mb)},
       {"RSS / raw factors", fmt::format("{:.1f}x", f.raw_mb > 0 ? f.rss_mb / f.raw_mb : 0.0)},
+  };
+  // What the engine holds, by part (two Left-Right copies but shared parts).
+  double engine_mb = 0.0;
+  for (const engine::MemoryPart& p : f.memory) {
+    const double mb = static_cast<double>(p.bytes) / 1e6;
+    engine_mb += p.shared ? mb : 2 * mb;
+    rows.push_back({fmt::format("  engine: {}", p.name),
+                    p.shared ? fmt::format("{:.1f} MB, shared", mb)
+                             : fmt::format("{:.1f} MB x 2 copies", mb)});
+  }
+  rows.push_back({"  engine: total of the above", fmt::format("{:.1f} MB", engine_mb)});
+  const std::vector<std::vector<std::string>> load_rows = {
       {fmt::format("recommendations, {} connections", o.connections),
        LoadCell(f.recommendations, true)},
       {fmt::format("similar items, {} connections", o.connections), LoadCell(f.similar, false)},
@@ -325,6 +339,7 @@ void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
        Rate(f.ingest.units_per_second(), "events") +
            (f.ingest.errors > 0 ? fmt::format(" ({} errors)", f.ingest.errors) : "")},
   };
+  rows.insert(rows.end(), load_rows.begin(), load_rows.end());
   fmt::print("{}", FormatTable({"figure", "value"}, rows));
   std::fflush(stdout);
 }
