@@ -22,7 +22,10 @@ QueryBatcher::~QueryBatcher() {
 
 void QueryBatcher::Recommend(std::string user, engine::RecommendRequest request, Done done) {
   Pending p{std::move(user), std::move(request), std::move(done)};
-  if (workers_.empty()) {  // batching off: answer here
+  const bool small = options_.min_items > 0 && store_->Read([this](const storage::Replica& r) {
+    return r.rec->model().num_items() < options_.min_items;
+  });
+  if (workers_.empty() || small) {  // batching off, or not worth it: answer here
     std::vector<Pending> one;
     one.push_back(std::move(p));
     Answer(&one);

@@ -16,6 +16,9 @@
 // Read-your-writes holds: every request is answered from a Read() that
 // starts after it was queued, so after any acknowledgement it followed.
 //
+// Below QueryBatcherOptions::min_items items a request is answered on the
+// calling thread, as with no workers.
+//
 // Thread-safety: Recommend() from any thread. The destructor answers
 // everything queued, then joins the workers.
 #pragma once
@@ -41,6 +44,12 @@ struct QueryBatcherOptions {
   int threads = 2;
   // Most requests one scan answers.
   size_t max_batch = 32;
+  // Catalogs smaller than this are answered on the caller's thread: their
+  // scan is cheap (~0.04 ms at 1,700 items), and handing a request to a
+  // worker and back costs more than sharing it saves (ml-100k under wrk,
+  // one run: 25k req/s inline, 21k batched, though runs vary by ~20%;
+  // 100k items: 1.3k inline, 4k batched).
+  uint32_t min_items = 20000;
 };
 
 class QueryBatcher {

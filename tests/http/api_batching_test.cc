@@ -47,6 +47,7 @@ class BatchingTest : public ApiTest, public ::testing::WithParamInterface<int> {
 TEST_P(BatchingTest, ConcurrentClientsGetWhatTheEngineAnswersEachAlone) {
   api_options_.batching.threads = GetParam();
   api_options_.batching.max_batch = 8;
+  api_options_.batching.min_items = 0;  // batch whatever the catalog's size
   Start();
   Feed();
   constexpr int kClients = 8, kRequests = 40;
@@ -89,7 +90,7 @@ TEST_F(ApiTest, ADestroyedBatcherAnswersEverythingItHadQueued) {
   Ingest(EventJson("u1", "i1"));
   std::atomic<int> answered{0};
   {
-    QueryBatcher batcher(store_.get(), {.threads = 1, .max_batch = 4});
+    QueryBatcher batcher(store_.get(), {.threads = 1, .max_batch = 4, .min_items = 0});
     std::vector<std::thread> callers;
     for (int t = 0; t < 4; ++t) {
       callers.emplace_back([&] {

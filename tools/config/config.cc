@@ -70,7 +70,8 @@ void Describe(po::options_description* d, Config* c, Raw* raw) {
   d->add_options()("server.address", po::value(&s.address))("server.port", po::value(&raw->port))(
       "server.threads", po::value(&raw->threads))("server.query_threads",
                                                   po::value(&raw->query_threads))(
-      "server.max_query_batch", po::value(&raw->max_query_batch))("server.body_limit", po::value(&raw->body_limit))(
+      "server.max_query_batch", po::value(&raw->max_query_batch))(
+      "server.query_batch_min_items", po::value(&raw->query_batch_min_items))("server.body_limit", po::value(&raw->body_limit))(
       "server.header_limit", po::value(&raw->header_limit))("server.read_timeout_seconds",
                                                             po::value(&s.read_timeout_seconds))(
       "server.write_timeout_seconds", po::value(&s.write_timeout_seconds))(
@@ -101,6 +102,7 @@ Raw RawFrom(const Config& c) {
   raw.threads = c.server.threads;
   raw.query_threads = c.api.batching.threads;
   raw.max_query_batch = static_cast<int64_t>(c.api.batching.max_batch);
+  raw.query_batch_min_items = c.api.batching.min_items;
   raw.body_limit = static_cast<int64_t>(c.server.body_limit);
   raw.header_limit = static_cast<int64_t>(c.server.header_limit);
   raw.max_connections = static_cast<int64_t>(c.server.max_connections);

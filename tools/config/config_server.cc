@@ -28,6 +28,7 @@ Status ApplyServerAndApi(const std::string& path, const Raw& raw, Config* c) {
            InRange(path, "server.threads", raw.threads, 1, 1024),
            InRange(path, "server.query_threads", raw.query_threads, 0, 1024),
            InRange(path, "server.max_query_batch", raw.max_query_batch, 1, 4096),
+           InRange(path, "server.query_batch_min_items", raw.query_batch_min_items, 0, kMax),
            InRange(path, "server.body_limit", raw.body_limit, 1, int64_t{1} << 32),
            InRange(path, "server.header_limit", raw.header_limit, 1, int64_t{1} << 24),
            InRange(path, "server.max_connections", raw.max_connections, 1, kMax),
@@ -72,6 +73,7 @@ Status ApplyServerAndApi(const std::string& path, const Raw& raw, Config* c) {
   s.threads = static_cast<int>(raw.threads);
   c->api.batching.threads = static_cast<int>(raw.query_threads);
   c->api.batching.max_batch = static_cast<size_t>(raw.max_query_batch);
+  c->api.batching.min_items = static_cast<uint32_t>(raw.query_batch_min_items);
   s.body_limit = static_cast<size_t>(raw.body_limit);
   s.header_limit = static_cast<size_t>(raw.header_limit);
   s.max_connections = static_cast<size_t>(raw.max_connections);
