@@ -367,17 +367,15 @@ bool Recommender::Forget(std::string_view user, std::span<const Event> events,
   // The updater first: it takes the row out of its Gramian, so it must see
   // the row before it is zeroed.
   if (implicit_) {
-    if (leader == nullptr) {
-      implicit_->ForgetUser(&model_, *u);  // re-solves the items u had
-    } else {
-      // The leader's updater step did: take the re-solved rows from it.
-      for (uint32_t i : Seen(*u)) {
-        if (i < model_.num_items() && i < leader->model_.num_items()) {
-          std::copy_n(leader->model_.item_factors(i), model_.rank(), model_.item_factors(i));
-        }
+    // The updater re-solves the items u had; a follower takes those rows
+    // from the leader, whose updater step it was.
+    if (leader == nullptr) implicit_->ForgetUser(&model_, *u);
+    for (uint32_t i : Seen(*u)) {
+      if (leader != nullptr && i < model_.num_items() && i < leader->model_.num_items()) {
+        std::copy_n(leader->model_.item_factors(i), model_.rank(), model_.item_factors(i));
       }
+      Requantize(i);
     }
-    for (uint32_t i : Seen(*u)) Requantize(i);
   }
   if (*u < model_.num_users()) {
     std::fill_n(model_.user_factors(*u), model_.rank(), 0.0f);

@@ -125,6 +125,34 @@ struct QuantizedScan {
   }
 #endif
 
+  // Scores of items [begin, end) into out: ApproximateScores with the
+  // VNNI kernel where built (unless `portable`), else the portable loop.
+  static void Approximate(const QuantizedItems& q, const float* query, uint32_t begin,
+                          uint32_t end, bool cosine, const float* item_bias, bool portable,
+                          float* out) {
+    const QueryCode code = EncodeQuery(query, q.dim_, q.groups_);
+    for (uint32_t b = begin / QuantizedItems::kBlock; b * QuantizedItems::kBlock < end; ++b) {
+      const uint32_t first = b * QuantizedItems::kBlock;
+      alignas(64) float s[QuantizedItems::kBlock];
+#if defined(STREAMREC_VNNI)
+      const uint32_t lanes = std::min(QuantizedItems::kBlock, q.size_ - first);
+      if (!portable) {
+        _mm512_store_ps(s, ScoreVnni(q, b, code, cosine, item_bias,
+                                     static_cast<__mmask16>((1u << lanes) - 1)));
+      } else {
+        ScorePortable(q, b, code, cosine, item_bias, s);
+      }
+#else
+      (void)portable;
+      ScorePortable(q, b, code, cosine, item_bias, s);
+#endif
+      for (uint32_t i = std::max(first, begin); i < std::min(first + QuantizedItems::kBlock, end);
+           ++i) {
+        out[i - begin] = s[i - first];
+      }
+    }
+  }
+
   // Pushes the eligible lanes of `mask` (scores in s) into the heap.
   static void PushLanes(const float* s, uint32_t mask, uint32_t first, const ScanQuery& query,
                         const uint8_t* allowed, TopKHeap* heap) {
@@ -244,35 +272,13 @@ void QuantizedItems::Decode(uint32_t i, float* out) const {
 
 void QuantizedItems::ApproximateScores(const float* query, uint32_t begin, uint32_t end,
                                        bool cosine, const float* item_bias, float* out) const {
-#if defined(STREAMREC_VNNI)
-  const QueryCodeData code = EncodeQuery(query, dim_, groups_);
-  for (uint32_t b = begin / kBlock; b * kBlock < end; ++b) {
-    const uint32_t first = b * kBlock;
-    const uint32_t lanes = std::min(kBlock, size_ - first);
-    alignas(64) float s[kBlock];
-    _mm512_store_ps(s, QuantizedScan::ScoreVnni(*this, b, code, cosine, item_bias,
-                                                static_cast<__mmask16>((1u << lanes) - 1)));
-    for (uint32_t i = std::max(first, begin); i < std::min(first + kBlock, end); ++i) {
-      out[i - begin] = s[i - first];
-    }
-  }
-#else
-  ApproximateScoresPortable(query, begin, end, cosine, item_bias, out);
-#endif
+  QuantizedScan::Approximate(*this, query, begin, end, cosine, item_bias, /*portable=*/false, out);
 }
 
 void QuantizedItems::ApproximateScoresPortable(const float* query, uint32_t begin, uint32_t end,
                                                bool cosine, const float* item_bias,
                                                float* out) const {
-  const QueryCodeData code = EncodeQuery(query, dim_, groups_);
-  for (uint32_t b = begin / kBlock; b * kBlock < end; ++b) {
-    const uint32_t first = b * kBlock;
-    float s[kBlock];
-    QuantizedScan::ScorePortable(*this, b, code, cosine, item_bias, s);
-    for (uint32_t i = std::max(first, begin); i < std::min(first + kBlock, end); ++i) {
-      out[i - begin] = s[i - first];
-    }
-  }
+  QuantizedScan::Approximate(*this, query, begin, end, cosine, item_bias, /*portable=*/true, out);
 }
 
 namespace {
