@@ -3,8 +3,13 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/core/random.h"
 
 namespace streamrec::engine {
 namespace {
@@ -105,6 +110,48 @@ TEST(IdMapTest, ForgetLeavesATombstoneThatFromNamesAccepts) {
   EXPECT_FALSE(back->Find("").has_value());
   EXPECT_FALSE(IdMap::FromNames({"", "", "x", "x"}).ok()) << "only empty names may repeat";
   EXPECT_TRUE(IdMap::FromNames({"", "", "x"}).ok());
+}
+
+// Random adds, forgets and lookups against a reference, through many
+// growths: the flat index's probe runs and backward-shift deletion.
+TEST(IdMapTest, RandomAddsAndForgetsMatchAReference) {
+  IdMap m;
+  std::unordered_map<std::string, uint32_t> want;
+  std::vector<std::string> names;
+  SplitMix64 rng(3);
+  for (int step = 0; step < 100000; ++step) {
+    const std::string id = "id" + std::to_string(rng.Uniform(20000));
+    if (rng.Uniform(4) == 0) {
+      const std::optional<uint32_t> got = m.Forget(id);
+      const auto it = want.find(id);
+      ASSERT_EQ(got.has_value(), it != want.end()) << id;
+      if (it != want.end()) {
+        ASSERT_EQ(*got, it->second);
+        names[it->second].clear();
+        want.erase(it);
+      }
+    } else {
+      bool inserted = false;
+      const uint32_t idx = m.GetOrAdd(id, &inserted);
+      const auto [it, fresh] = want.try_emplace(id, static_cast<uint32_t>(names.size()));
+      ASSERT_EQ(inserted, fresh) << id;
+      ASSERT_EQ(idx, it->second) << id;
+      if (fresh) names.push_back(id);
+    }
+    ASSERT_EQ(m.live(), want.size());
+  }
+  ASSERT_EQ(m.names(), names);
+  for (const auto& [id, idx] : want) ASSERT_EQ(m.Find(id), idx);
+  auto rebuilt = IdMap::FromNames(names);
+  ASSERT_TRUE(rebuilt.ok());
+  for (const auto& [id, idx] : want) ASSERT_EQ(rebuilt->Find(id), idx);
+  EXPECT_EQ(rebuilt->live(), want.size());
+}
+
+TEST(IdMapTest, AShortIdCostsAboutFortyBytes) {
+  IdMap m;
+  for (int i = 0; i < 100000; ++i) m.GetOrAdd("user" + std::to_string(i));
+  EXPECT_LE(m.MemoryBytes(), size_t{100000} * 56);
 }
 
 }  // namespace
