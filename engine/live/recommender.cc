@@ -52,6 +52,8 @@ std::string_view TopNMethodName(TopNMethod m) {
       return "exact";
     case TopNMethod::kInt8:
       return "int8";
+    case TopNMethod::kIvf:
+      return "ivf";
     case TopNMethod::kAuto:
       break;
   }
@@ -62,8 +64,9 @@ StatusOr<TopNMethod> ParseTopNMethod(std::string_view name) {
   if (name == "auto") return TopNMethod::kAuto;
   if (name == "exact") return TopNMethod::kExact;
   if (name == "int8") return TopNMethod::kInt8;
+  if (name == "ivf") return TopNMethod::kIvf;
   return Status::InvalidArgument(
-      fmt::format("unknown top-N method '{}' (known: auto, exact, int8)", name));
+      fmt::format("unknown top-N method '{}' (known: auto, exact, int8, ivf)", name));
 }
 
 Status Recommender::ValidateOptions(const RecommenderOptions& o) {
@@ -89,6 +92,14 @@ Status Recommender::ValidateOptions(const RecommenderOptions& o) {
     return Status::InvalidArgument(
         "int8 candidate factor must be in [1, 1000] and min candidates at most 100000");
   }
+  if (o.topn.ivf.lists > (1u << 20) || o.topn.ivf.probe > (1u << 20)) {
+    return Status::InvalidArgument("ivf lists and probe must be at most 1048576");
+  }
+  if (o.topn.ivf.kmeans_iterations < 1 || o.topn.ivf.kmeans_iterations > 100 ||
+      o.topn.ivf.kmeans_points_per_list < 1) {
+    return Status::InvalidArgument(
+        "ivf k-means iterations must be in [1, 100] and points per list at least 1");
+  }
   if (o.objective == Objective::kImplicit) {
     STREAMREC_RETURN_IF_ERROR(ImplicitOnlineUpdater::Validate(o.implicit));
   }
@@ -108,7 +119,8 @@ Recommender::Recommender(const RecommenderOptions& options, EventTypes types)
       model_(options.model),
       learner_(&model_, &types_, options.learner),
       popularity_(options.popularity),
-      quantized_(options.model.rank) {
+      quantized_(options.model.rank),
+      ivf_(options.model.rank) {
   if (options_.objective == Objective::kImplicit) {
     implicit_ = std::make_shared<ImplicitOnlineUpdater>(options_.implicit, model_);
   }
@@ -199,7 +211,10 @@ Status Recommender::ApplyFollowing(const Event& e, const Recommender& leader) {
 
 void Recommender::InstallModelFollowing(const Recommender& leader) {
   model_ = leader.model_.Clone();  // same object: the learner's pointer stays valid
-  RequantizeAll();
+  // The leader's mirror and index were made from these very rows: a copy
+  // is bit-identical and spares a second k-means.
+  quantized_ = leader.quantized_;
+  ivf_ = leader.ivf_;
 }
 
 void Recommender::BprLearn(uint32_t u, uint32_t i, float w, uint64_t salt) {
@@ -226,6 +241,7 @@ void Recommender::Reset() {
   events_applied_ = 0;
   catalog_.Clear();
   quantized_ = QuantizedItems(options_.model.rank);
+  ivf_ = IvfIndex(options_.model.rank);
 }
 
 std::vector<MemoryPart> Recommender::MemoryUsage() const {
@@ -236,6 +252,7 @@ std::vector<MemoryPart> Recommender::MemoryUsage() const {
   std::vector<MemoryPart> parts = {
       {"factors and biases", rows * (k + 1) * sizeof(float)},
       {"int8 item mirror", quantized_.MemoryBytes()},
+      {"ivf index", ivf_.MemoryBytes()},
       {"id maps", users_.MemoryBytes() + items_.MemoryBytes()},
       {"seen-item lists", seen},
       {"popularity", popularity_.raw_scores().capacity() * sizeof(double)},
@@ -248,31 +265,52 @@ std::vector<MemoryPart> Recommender::MemoryUsage() const {
   return parts;
 }
 
-bool Recommender::UsesInt8Scan() const {
+TopNMethod Recommender::ActiveTopN() const {
   const TopNOptions& t = options_.topn;
-  return t.method == TopNMethod::kInt8 ||
-         (t.method == TopNMethod::kAuto && model_.num_items() >= t.int8_min_items);
+  if (t.method != TopNMethod::kAuto) return t.method;
+  if (model_.num_items() >= t.ivf_min_items) return TopNMethod::kIvf;
+  if (model_.num_items() >= t.int8_min_items) return TopNMethod::kInt8;
+  return TopNMethod::kExact;
 }
 
 void Recommender::Requantize(uint32_t i) {
-  // Kept only while in use: below TopNOptions::int8_min_items under kAuto
-  // (and always under kExact) the mirror stays empty and costs nothing.
-  if (!UsesInt8Scan()) return;
-  const uint32_t had = quantized_.size();
-  if (had == 0) return RequantizeAll();  // just switched on
-  if (had < model_.num_items()) {
-    quantized_.Resize(model_.num_items());
-    for (uint32_t r = had; r < model_.num_items(); ++r) quantized_.Set(r, model_.item_factors(r));
+  // Kept only while in use: under kAuto below its threshold (and always
+  // under kExact) neither the mirror nor the index exists or costs.
+  const TopNMethod active = ActiveTopN();
+  if (active == TopNMethod::kInt8) {
+    const uint32_t had = quantized_.size();
+    if (had == 0) return RequantizeAll();  // just switched on
+    if (had < model_.num_items()) {
+      quantized_.Resize(model_.num_items());
+      for (uint32_t r = had; r < model_.num_items(); ++r) {
+        quantized_.Set(r, model_.item_factors(r));
+      }
+    }
+    if (i < had) quantized_.Set(i, model_.item_factors(i));
+  } else if (active == TopNMethod::kIvf) {
+    // Retrained when switched on and when the catalog has doubled since:
+    // the cells of a catalog half its size no longer fit it.
+    const uint32_t had = ivf_.size();
+    if (ivf_.lists() == 0 || model_.num_items() >= 2 * uint64_t{ivf_.trained_items()}) {
+      return RequantizeAll();
+    }
+    for (uint32_t r = had; r < model_.num_items(); ++r) ivf_.Update(r, model_.item_factors());
+    if (i < had) ivf_.Update(i, model_.item_factors());
   }
-  if (i < had) quantized_.Set(i, model_.item_factors(i));
 }
 
 void Recommender::RequantizeAll() {
-  if (!UsesInt8Scan()) {
+  const TopNMethod active = ActiveTopN();
+  if (active == TopNMethod::kInt8) {
+    quantized_.Assign(model_.item_factors(), model_.num_items(), model_.rank());
+  } else {
     quantized_ = QuantizedItems(model_.rank());
-    return;
   }
-  quantized_.Assign(model_.item_factors(), model_.num_items(), model_.rank());
+  if (active == TopNMethod::kIvf) {
+    ivf_.Build(model_.item_factors(), model_.num_items(), model_.rank(), options_.topn.ivf);
+  } else {
+    ivf_ = IvfIndex(model_.rank());
+  }
 }
 
 Status Recommender::InstallModel(MFModel trained) { return InstallModel(std::move(trained), {}); }

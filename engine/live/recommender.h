@@ -26,6 +26,7 @@
 #include "engine/model/implicit_data.h"
 #include "engine/model/mf_model.h"
 #include "engine/model/popularity.h"
+#include "engine/model/ivf_index.h"
 #include "engine/model/quantized_items.h"
 #include "engine/model/topn.h"
 #include "engine/online/bpr_online.h"
@@ -56,10 +57,15 @@ StatusOr<Objective> ParseObjective(std::string_view name);
 //   kInt8   an int8 first pass over every item, the best candidates
 //           re-scored in float (quantized_items.h): ~4x fewer bytes per
 //           query, recall@10 >= 0.99 against kExact (measured).
-//   kAuto   kInt8 from TopNOptions::int8_min_items items on, else kExact.
-enum class TopNMethod : uint8_t { kAuto = 0, kExact = 1, kInt8 = 2 };
+//   kIvf    an inverted-file index (ivf_index.h): the int8 first pass over
+//           the cells nearest the query only, re-scored in float; for
+//           catalogs where even kInt8 is too slow. Recall@10 >= 0.95
+//           (measured).
+//   kAuto   kIvf from TopNOptions::ivf_min_items items on, else kInt8 from
+//           int8_min_items on, else kExact.
+enum class TopNMethod : uint8_t { kAuto = 0, kExact = 1, kInt8 = 2, kIvf = 3 };
 std::string_view TopNMethodName(TopNMethod m);
-// "auto", "exact" or "int8"; InvalidArgument otherwise.
+// "auto", "exact", "int8" or "ivf"; InvalidArgument otherwise.
 StatusOr<TopNMethod> ParseTopNMethod(std::string_view name);
 
 struct TopNOptions {
@@ -67,8 +73,12 @@ struct TopNOptions {
   // kAuto: the catalog size from which the int8 pass is used. Below it an
   // exact scan reads a few MB at most.
   uint32_t int8_min_items = 20000;
-  // kInt8: how many first-pass candidates are re-scored exactly.
+  // kInt8 and kIvf: how many first-pass candidates are re-scored exactly.
   QuantizedScanOptions int8;
+  // kAuto: the catalog size from which the IVF index is used.
+  uint32_t ivf_min_items = 500000;
+  // kIvf: cells and cells probed (IvfOptions).
+  IvfOptions ivf;
 };
 
 struct RecommenderOptions {
@@ -180,10 +190,14 @@ class Recommender {
   // server batches concurrent requests this way): result j answers
   // queries[j], exactly as RecommendForUser would.
   std::vector<Recommendations> RecommendForUsers(std::span<const UserQuery> queries) const;
-  // True when top-N queries take the int8 first pass now (TopNOptions).
-  bool UsesInt8Scan() const;
+  // How top-N queries read the items now: kExact, kInt8 or kIvf (kAuto
+  // resolved by the catalog's size).
+  TopNMethod ActiveTopN() const;
+  bool UsesInt8Scan() const { return ActiveTopN() == TopNMethod::kInt8; }
   // The int8 mirror of the item factors (kept only while UsesInt8Scan()).
   const QuantizedItems& quantized_items() const { return quantized_; }
+  // The IVF index (kept only while ActiveTopN() is kIvf).
+  const IvfIndex& ivf_index() const { return ivf_; }
   // Items most like `item` by cosine of their vectors. NotFound for an
   // unknown item. `for_user` (optional) excludes that user's seen items.
   StatusOr<std::vector<NamedScore>> SimilarItems(std::string_view item, size_t n,
@@ -286,8 +300,10 @@ class Recommender {
   struct ModelQuery;
   void ScanModelQueries(std::span<ModelQuery> model, std::span<const UserQuery> queries,
                         std::vector<Recommendations>* out) const;
-  // The int8 mirror's upkeep: new item rows added, then row i re-coded
-  // (call after item i's factors changed); or every row.
+  // The upkeep of the int8 mirror or the IVF index (whichever
+  // ActiveTopN() reads): new item rows added, then row i re-coded (call
+  // after item i's factors changed); or every row (the IVF index
+  // retrained).
   void Requantize(uint32_t i);
   void RequantizeAll();
   // kBpr: the steps of one event (u, i) of strength w; `salt` (distinct per
@@ -311,6 +327,8 @@ class Recommender {
   Catalog catalog_;
   // The item factors in int8 (TopNOptions), kept in step with model_.
   QuantizedItems quantized_;
+  // The IVF index over the item factors (TopNOptions), kept in step too.
+  IvfIndex ivf_;
   uint64_t events_applied_ = 0;
 };
 

@@ -36,9 +36,13 @@ std::vector<NamedScore> Recommender::Name(const std::vector<ScoredItem>& v) cons
 
 void Recommender::Scan(std::span<const ScanQuery> queries, size_t n, const ScanOptions& options,
                        std::vector<std::vector<ScoredItem>>* results) const {
-  if (UsesInt8Scan()) {
+  const TopNMethod active = ActiveTopN();
+  if (active == TopNMethod::kInt8) {
     QuantizedTopNScan(quantized_, model_.item_factors(), model_.num_items(), model_.rank(),
                       queries, n, options, options_.topn.int8, results);
+  } else if (active == TopNMethod::kIvf && ivf_.size() == model_.num_items()) {
+    IvfTopNScan(ivf_, model_.item_factors(), model_.num_items(), model_.rank(), queries, n,
+                options, options_.topn.ivf, options_.topn.int8, results);
   } else {
     TopNScan(model_.item_factors(), model_.num_items(), model_.rank(), queries, n, options,
              results);
@@ -118,7 +122,8 @@ void Recommender::ScanModelQueries(std::span<ModelQuery> model, std::span<const 
     scan[t].vector = m.folded.size() > 0 ? m.folded.data() : model_.user_factors(m.user);
     scan[t].exclude_a = m.seen;
     scan[t].exclude_b = m.exclude;
-    n = std::max(n, queries[m.index].request->n);
+    scan[t].n = queries[m.index].request->n;
+    n = std::max(n, scan[t].n);
   }
   std::vector<std::vector<ScoredItem>> top;
   Scan(scan, n, opt, &top);

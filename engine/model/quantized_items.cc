@@ -25,17 +25,8 @@ inline int Code(float x) {
   return static_cast<int>(x + (x >= 0.0f ? 0.5f : -0.5f));
 }
 
-// A query in int8: per dimension group, four signed codes packed as the
-// int32 VNNI broadcasts; `correction` takes the items' +128 offset back
-// out (Σ (y + 128) q = Σ y q + 128 Σ q).
-struct QueryCodeData {
-  std::vector<int32_t> groups;
-  float scale = 0.0f;
-  int32_t correction = 0;
-};
-
-QueryCodeData EncodeQuery(const float* q, int dim, size_t groups) {
-  QueryCodeData code;
+QuantizedQuery EncodeQuery(const float* q, int dim, size_t groups) {
+  QuantizedQuery code;
   code.groups.assign(groups, 0);
   float max_abs = 0.0f;
   for (int f = 0; f < dim; ++f) max_abs = std::max(max_abs, std::abs(q[f]));
@@ -53,7 +44,6 @@ QueryCodeData EncodeQuery(const float* q, int dim, size_t groups) {
   return code;
 }
 
-
 // The per-item factor of the first-pass score: s_i s_q, and 1/||y_i|| for
 // cosine. Shared by both paths so they round alike.
 inline float ItemFactor(float scale, float inv_norm, float query_scale, bool cosine) {
@@ -65,7 +55,7 @@ inline float ItemFactor(float scale, float inv_norm, float query_scale, bool cos
 
 // The scans, with access to the block layout.
 struct QuantizedScan {
-  using QueryCode = QueryCodeData;
+  using QueryCode = QuantizedQuery;
 
   // Scores of the 16 items of block b into out[16] (lanes past size()
   // hold garbage the caller masks).
@@ -130,7 +120,7 @@ struct QuantizedScan {
   static void Approximate(const QuantizedItems& q, const float* query, uint32_t begin,
                           uint32_t end, bool cosine, const float* item_bias, bool portable,
                           float* out) {
-    const QueryCode code = EncodeQuery(query, q.dim_, q.groups_);
+    const QuantizedQuery code = EncodeQuery(query, q.dim_, q.groups_);
     for (uint32_t b = begin / QuantizedItems::kBlock; b * QuantizedItems::kBlock < end; ++b) {
       const uint32_t first = b * QuantizedItems::kBlock;
       alignas(64) float s[QuantizedItems::kBlock];
@@ -154,11 +144,13 @@ struct QuantizedScan {
   }
 
   // Pushes the eligible lanes of `mask` (scores in s) into the heap.
-  static void PushLanes(const float* s, uint32_t mask, uint32_t first, const ScanQuery& query,
-                        const uint8_t* allowed, TopKHeap* heap) {
+  // Row first + lane stands for item ids[first + lane] (first + lane
+  // itself when ids is null).
+  static void PushLanes(const float* s, uint32_t mask, uint32_t first, const uint32_t* ids,
+                        const ScanQuery& query, const uint8_t* allowed, TopKHeap* heap) {
     for (; mask != 0; mask &= mask - 1) {
       const auto lane = static_cast<uint32_t>(std::countr_zero(mask));
-      const uint32_t item = first + lane;
+      const uint32_t item = ids != nullptr ? ids[first + lane] : first + lane;
       if (allowed != nullptr && allowed[item] == 0) continue;
       if (std::binary_search(query.exclude_a.begin(), query.exclude_a.end(), item) ||
           std::binary_search(query.exclude_b.begin(), query.exclude_b.end(), item)) {
@@ -168,30 +160,40 @@ struct QuantizedScan {
     }
   }
 
-  // The first pass of one query over blocks [b0, b1).
-  static void Candidates(const QuantizedItems& q, uint32_t b0, uint32_t b1, uint32_t n_items,
-                         const QueryCode& code, const ScanQuery& query, const ScanOptions& options,
-                         TopKHeap* heap) {
+  // The first pass of one query over blocks [b0, b1). Row r stands for
+  // item ids[r] (r itself when ids is null): the item bias, the
+  // eligibility and the id pushed are the item's.
+  static void Candidates(const QuantizedItems& q, uint32_t b0, uint32_t b1, uint32_t n_rows,
+                         const uint32_t* ids, const QueryCode& code, const ScanQuery& query,
+                         const ScanOptions& options, TopKHeap* heap) {
+    const float* row_bias = ids == nullptr ? options.item_bias : nullptr;
     for (uint32_t b = b0; b < b1; ++b) {
       const uint32_t first = b * QuantizedItems::kBlock;
-      const uint32_t lanes = std::min(QuantizedItems::kBlock, n_items - first);
+      const uint32_t lanes = std::min(QuantizedItems::kBlock, n_rows - first);
       const uint32_t valid = (1u << lanes) - 1;
       alignas(64) float s[QuantizedItems::kBlock];
 #if defined(STREAMREC_VNNI)
-      const __m512 v =
-          ScoreVnni(q, b, code, options.cosine, options.item_bias, static_cast<__mmask16>(valid));
+      const auto valid16 = static_cast<__mmask16>(valid);
+      __m512 v = ScoreVnni(q, b, code, options.cosine, row_bias, valid16);
+      if (ids != nullptr && options.item_bias != nullptr) {
+        const __m512i at = _mm512_maskz_loadu_epi32(valid16, ids + first);
+        v = _mm512_add_ps(
+            v, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid16, at, options.item_bias, 4));
+      }
       const uint32_t mask =
-          _mm512_mask_cmp_ps_mask(static_cast<__mmask16>(valid), v,
-                                  _mm512_set1_ps(heap->threshold()), _CMP_GT_OQ);
+          _mm512_mask_cmp_ps_mask(valid16, v, _mm512_set1_ps(heap->threshold()), _CMP_GT_OQ);
       if (mask == 0) continue;
       _mm512_store_ps(s, v);
 #else
-      ScorePortable(q, b, code, options.cosine, options.item_bias, s);
+      ScorePortable(q, b, code, options.cosine, row_bias, s);
+      if (ids != nullptr && options.item_bias != nullptr) {
+        for (uint32_t lane = 0; lane < lanes; ++lane) s[lane] += options.item_bias[ids[first + lane]];
+      }
       const float thr = heap->threshold();
       uint32_t mask = 0;
       for (uint32_t lane = 0; lane < lanes; ++lane) mask |= uint32_t{s[lane] > thr} << lane;
 #endif
-      PushLanes(s, mask, first, query, options.allowed, heap);
+      PushLanes(s, mask, first, ids, query, options.allowed, heap);
     }
   }
 };
@@ -306,13 +308,15 @@ void QuantizedTopNScan(const QuantizedItems& quantized, const float* items, uint
   results->assign(nq, {});
   if (nq == 0 || n == 0) return;
   n_items = std::min(n_items, quantized.size());
-  const size_t candidates = std::max(n * qoptions.candidate_factor, qoptions.min_candidates);
-  std::vector<QueryCodeData> codes;
+  std::vector<QuantizedQuery> codes;
+  std::vector<TopKHeap> heaps;
   codes.reserve(nq);
+  heaps.reserve(nq);
   for (const ScanQuery& q : queries) {
     codes.push_back(EncodeQuery(q.vector, quantized.dim(), (quantized.dim() + 3) / 4));
+    heaps.emplace_back(
+        std::max(QueryLength(q, n) * qoptions.candidate_factor, qoptions.min_candidates));
   }
-  std::vector<TopKHeap> heaps(nq, TopKHeap(candidates));
   // Blocks per chunk: a chunk's codes (64 KB at k = 64) stay in L2 while
   // every query of the batch reads them.
   const uint32_t chunk = std::max<uint32_t>(1, static_cast<uint32_t>(65536 / (dim + 3) / 16));
@@ -320,17 +324,35 @@ void QuantizedTopNScan(const QuantizedItems& quantized, const float* items, uint
   for (uint32_t b0 = 0; b0 < blocks; b0 += chunk) {
     const uint32_t b1 = std::min(blocks, b0 + chunk);
     for (size_t j = 0; j < nq; ++j) {
-      QuantizedScan::Candidates(quantized, b0, b1, n_items, codes[j], queries[j], options,
-                                &heaps[j]);
+      QuantizedScan::Candidates(quantized, b0, b1, n_items, nullptr, codes[j], queries[j],
+                                options, &heaps[j]);
     }
   }
   for (size_t j = 0; j < nq; ++j) {
-    TopKHeap top(n);
-    for (const ScoredItem& c : heaps[j].TakeSorted()) {
-      top.Push(c.item, ExactScore(items, dim, c.item, queries[j].vector, options));
-    }
-    (*results)[j] = top.TakeSorted();
+    (*results)[j] = RescoreExactly(items, dim, heaps[j].TakeSorted(), queries[j].vector, options,
+                                   QueryLength(queries[j], n));
   }
+}
+
+QuantizedQuery QuantizedQuery::Encode(const float* query, int dim) {
+  return EncodeQuery(query, dim, (dim + 3) / 4);
+}
+
+void QuantizedCandidates(const QuantizedItems& rows, const uint32_t* ids,
+                         const QuantizedQuery& code, const ScanQuery& query,
+                         const ScanOptions& options, TopKHeap* heap) {
+  const uint32_t blocks = (rows.size() + QuantizedItems::kBlock - 1) / QuantizedItems::kBlock;
+  QuantizedScan::Candidates(rows, 0, blocks, rows.size(), ids, code, query, options, heap);
+}
+
+std::vector<ScoredItem> RescoreExactly(const float* items, int dim,
+                                       const std::vector<ScoredItem>& candidates,
+                                       const float* query, const ScanOptions& options, size_t n) {
+  TopKHeap top(n);
+  for (const ScoredItem& c : candidates) {
+    top.Push(c.item, ExactScore(items, dim, c.item, query, options));
+  }
+  return top.TakeSorted();
 }
 
 }  // namespace streamrec::engine

@@ -90,6 +90,32 @@ class QuantizedItems {
   std::vector<float> inv_norm_;  // 1 / ||y_i|| (NaN for a zero row)
 };
 
+// A query in the first pass's int8 code: per dimension group, four signed
+// codes packed as the int32 VNNI broadcasts; `correction` takes the items'
+// +128 offset back out (Σ (y + 128) q = Σ y q + 128 Σ q).
+struct QuantizedQuery {
+  static QuantizedQuery Encode(const float* query, int dim);
+
+  std::vector<int32_t> groups;
+  float scale = 0.0f;  // 0 for a zero query: every score is its bias
+  int32_t correction = 0;
+};
+
+// The first pass of one query over every row of `rows`, row r standing for
+// item ids[r]: each row whose item is eligible (options.allowed, the
+// query's exclusions) and whose approximate score, plus
+// options.item_bias[ids[r]], beats the heap's threshold is pushed as
+// ids[r]. What an IVF index (ivf_index.h) runs on each list it probes.
+void QuantizedCandidates(const QuantizedItems& rows, const uint32_t* ids,
+                         const QuantizedQuery& code, const ScanQuery& query,
+                         const ScanOptions& options, TopKHeap* heap);
+
+// The n best of `candidates` by their exact score against `items` (as
+// TopNScan computes it, to rounding), best first.
+std::vector<ScoredItem> RescoreExactly(const float* items, int dim,
+                                       const std::vector<ScoredItem>& candidates,
+                                       const float* query, const ScanOptions& options, size_t n);
+
 struct QuantizedScanOptions {
   // First-pass candidates re-scored exactly per query: max(n * factor,
   // minimum). More costs a little per query and raises recall.

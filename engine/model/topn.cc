@@ -58,7 +58,9 @@ void TopNScan(const float* items, uint32_t n_items, int dim, std::span<const Sca
   for (size_t j = 0; j < nq; ++j) {
     q.col(j) = Eigen::Map<const Eigen::VectorXf>(queries[j].vector, dim);
   }
-  std::vector<TopKHeap> heaps(nq, TopKHeap(n));
+  std::vector<TopKHeap> heaps;
+  heaps.reserve(nq);
+  for (const ScanQuery& q : queries) heaps.emplace_back(QueryLength(q, n));
   std::vector<size_t> cursor_a(nq, 0), cursor_b(nq, 0);
   // Never larger than the catalog: the score buffer is block x nq floats.
   const size_t block = std::clamp<size_t>(options.block_rows, 1, std::max<uint32_t>(n_items, 1));

@@ -54,7 +54,17 @@ struct ScanQuery {
   // hold duplicates and ids beyond the catalog.
   std::span<const uint32_t> exclude_a;
   std::span<const uint32_t> exclude_b;
+  // This query's list length when non-zero and below the call's n. The
+  // exact scan's answer is the same either way (the best n' of the best n
+  // are the best n'); the approximate ones size their candidate lists by
+  // it, so a query is answered alike alone and in any batch.
+  size_t n = 0;
 };
+
+// The list length `query` asks for in a call for n.
+inline size_t QueryLength(const ScanQuery& query, size_t n) {
+  return query.n > 0 ? std::min(query.n, n) : n;
+}
 
 struct ScanOptions {
   // Added to every item's score (the item bias of a rating model); size
@@ -72,7 +82,8 @@ struct ScanOptions {
 };
 
 // For each query, the n best items of `items` (n_items x dim, row-major).
-// results: resized to queries.size(), each at most n items, best first.
+// results: resized to queries.size(), each at most QueryLength(query, n)
+// items, best first.
 void TopNScan(const float* items, uint32_t n_items, int dim, std::span<const ScanQuery> queries,
               size_t n, const ScanOptions& options, std::vector<std::vector<ScoredItem>>* results);
 

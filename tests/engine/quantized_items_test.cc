@@ -9,34 +9,13 @@
 #include <vector>
 
 #include "engine/core/random.h"
+#include "tests/engine/item_vectors.h"
 
 namespace streamrec::engine {
 namespace {
 
-// Item vectors shaped like a trained model's: a few taste clusters, each
-// item its cluster's centre plus noise, scaled by a popularity-like norm.
-std::vector<float> ModelLikeItems(uint32_t n, int dim, uint64_t seed) {
-  SplitMix64 rng(seed);
-  constexpr int kClusters = 24;
-  std::vector<float> centres(size_t{kClusters} * dim);
-  for (float& x : centres) x = rng.NextGaussian();
-  std::vector<float> items(size_t{n} * dim);
-  for (uint32_t i = 0; i < n; ++i) {
-    const size_t c = rng.Uniform(kClusters);
-    const float norm = 0.2f + static_cast<float>(rng.NextDouble());
-    for (int f = 0; f < dim; ++f) {
-      items[size_t{i} * dim + f] = norm * (centres[c * dim + f] + 0.7f * rng.NextGaussian());
-    }
-  }
-  return items;
-}
-
-std::vector<float> GaussianItems(uint32_t n, int dim, uint64_t seed) {
-  SplitMix64 rng(seed);
-  std::vector<float> items(size_t{n} * dim);
-  for (float& x : items) x = rng.NextGaussian();
-  return items;
-}
+using testdata::GaussianItems;
+using testdata::ModelLikeItems;
 
 // Mean recall@n of the quantised scan against the exact one, over
 // `queries` query vectors drawn from `query_source` rows.

@@ -295,6 +295,13 @@ TEST_F(CliTest, BenchTopN) {
   EXPECT_TRUE(Contains(r.out, "1000 items")) << r.out;
   EXPECT_TRUE(Contains(r.out, "p50")) << r.out;
   EXPECT_TRUE(Contains(r.out, " ms")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "ivf, 8 of 32 cells")) << r.out;
+  const RunResult c = Run({"bench", "topn", "--catalog", "1000", "--queries", "5", "--vectors",
+                           "clustered", "--probe", "4", "32"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_TRUE(Contains(c.out, "clustered")) << c.out;
+  EXPECT_TRUE(Contains(c.out, "ivf, 4 of 32 cells")) << c.out;
+  EXPECT_TRUE(Contains(c.out, "ivf, 32 of 32 cells")) << c.out;
 }
 
 TEST_F(CliTest, BenchUsageErrors) {
@@ -305,6 +312,9 @@ TEST_F(CliTest, BenchUsageErrors) {
                    {"expected learner, topn, log, recovery, freshness, ingest or scale"});
   ExpectUsageError(Run({"bench", "learner", "--events", "0"}), {"must be >= 1"});
   ExpectUsageError(Run({"bench", "topn", "--rank", "0"}), {"--rank must be in [1, 1024]"});
+  ExpectUsageError(Run({"bench", "topn", "--vectors", "sparse"}),
+                   {"--vectors must be gaussian or clustered, got 'sparse'"});
+  ExpectUsageError(Run({"bench", "topn", "--probe", "0"}), {"--probe must be >= 1"});
 }
 
 TEST_F(CliTest, Demo) {

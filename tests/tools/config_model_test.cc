@@ -102,6 +102,28 @@ TEST_F(ConfigModelTest, BprObjectiveLearnsWithTheBprKeys) {
   EXPECT_EQ(d.training.algorithm, engine::Algorithm::kAls);
 }
 
+TEST_F(ConfigModelTest, TopNKeysChooseTheScanAndSizeTheIvfIndex) {
+  StatusOr<Config> c = Load(
+      "[model]\ntopn = ivf\ntopn_ivf_min_items = 7\ntopn_ivf_lists = 100\ntopn_ivf_probe = 12\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->recommender.topn.method, engine::TopNMethod::kIvf);
+  EXPECT_EQ(c->recommender.topn.ivf_min_items, 7u);
+  EXPECT_EQ(c->recommender.topn.ivf.lists, 100u);
+  EXPECT_EQ(c->recommender.topn.ivf.probe, 12u);
+  // The shipped file spells out the built-in thresholds.
+  StatusOr<Config> shipped =
+      LoadConfig(std::string(STREAMREC_SOURCE_DIR) + "/config/streamrec.conf");
+  ASSERT_TRUE(shipped.ok()) << shipped.status().message();
+  const Config d = DefaultConfig();
+  EXPECT_EQ(shipped->recommender.topn.method, d.recommender.topn.method);
+  EXPECT_EQ(shipped->recommender.topn.int8_min_items, d.recommender.topn.int8_min_items);
+  EXPECT_EQ(shipped->recommender.topn.ivf_min_items, d.recommender.topn.ivf_min_items);
+  EXPECT_EQ(shipped->recommender.topn.ivf.lists, d.recommender.topn.ivf.lists);
+  EXPECT_EQ(shipped->recommender.topn.ivf.probe, d.recommender.topn.ivf.probe);
+  ExpectError("[model]\ntopn = hnsw\n", {"model.topn", "hnsw", "ivf"});
+  ExpectError("[model]\ntopn_ivf_lists = 2000000\n", {"ivf lists"});
+}
+
 TEST_F(ConfigModelTest, BadValuesNameTheKey) {
   ExpectError("[model]\nobjective = ranking\n", {"model.objective", "ranking"});
   ExpectError("[training]\nials_alpha = -1\n", {"training.ials_"});

@@ -13,6 +13,7 @@
 
 #include "engine/core/random.h"
 #include "engine/live/recommender.h"
+#include "engine/model/ivf_index.h"
 #include "engine/model/quantized_items.h"
 #include "engine/model/topn.h"
 #include "engine/online/online_learner.h"
@@ -164,19 +165,51 @@ double RecallOf(const ScanFn& exact, const ScanFn& approx, const std::vector<flo
 
 }  // namespace
 
-int BenchTopN(const std::vector<uint32_t>& sizes, int rank, size_t n, size_t queries,
-              const std::vector<size_t>& batches, uint64_t seed) {
+namespace {
+
+// `count` vectors: Gaussian, or (clustered) each a taste cluster's centre
+// plus noise, scaled by a popularity-like norm, as trained factors are.
+// Items and queries drawn with the same `centres` share the clusters.
+std::vector<float> BenchVectors(size_t count, int rank, const std::vector<float>* centres,
+                                engine::SplitMix64* rng) {
+  std::vector<float> out(count * rank);
+  if (centres == nullptr) {
+    for (float& v : out) v = rng->NextGaussian();
+    return out;
+  }
+  const size_t clusters = centres->size() / rank;
+  for (size_t i = 0; i < count; ++i) {
+    const size_t c = rng->Uniform(clusters);
+    const float norm = 0.2f + static_cast<float>(rng->NextDouble());
+    for (int f = 0; f < rank; ++f) {
+      out[i * rank + f] = norm * ((*centres)[c * rank + f] + 0.7f * rng->NextGaussian());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int BenchTopN(const TopNBenchOptions& o) {
   const double bw = MeasureReadBandwidth(size_t{1} << 30);
+  const int rank = o.rank;
+  const size_t n = o.n;
+  const size_t queries = o.queries;
   fmt::print("single-thread read bandwidth: {:.1f} GB/s\n", bw / 1e9);
-  fmt::print("top-{}, k={}, one thread: exact float scan, and int8 first pass + exact re-rank{}\n",
-             n, rank, engine::QuantizedItems::UsesVnni() ? " (AVX-512 VNNI)" : " (portable loop)");
-  for (uint32_t items : sizes) {
-    engine::SplitMix64 rng(seed);
-    std::vector<float> mat(size_t{items} * rank), bias(items);
-    for (float& v : mat) v = rng.NextGaussian();
+  fmt::print(
+      "top-{}, k={}, one thread, {} vectors: exact float scan; int8 first pass + exact re-rank{}; "
+      "IVF cells + int8 + exact re-rank\n",
+      n, rank, o.clustered ? "clustered (64 taste clusters)" : "Gaussian (the hard case)",
+      engine::QuantizedItems::UsesVnni() ? " (AVX-512 VNNI)" : " (portable loop)");
+  for (uint32_t items : o.sizes) {
+    engine::SplitMix64 rng(o.seed);
+    std::vector<float> centres;
+    if (o.clustered) centres = BenchVectors(64, rank, nullptr, &rng);
+    const std::vector<float>* cp = o.clustered ? &centres : nullptr;
+    const std::vector<float> mat = BenchVectors(items, rank, cp, &rng);
+    std::vector<float> bias(items);
     for (float& v : bias) v = 0.1f * rng.NextGaussian();
-    std::vector<float> qs(queries * rank);
-    for (float& v : qs) v = rng.NextGaussian();
+    const std::vector<float> qs = BenchVectors(queries, rank, cp, &rng);
     engine::ScanOptions opt;
     opt.item_bias = bias.data();
     engine::QuantizedItems quantized;
@@ -192,10 +225,26 @@ int BenchTopN(const std::vector<uint32_t>& sizes, int rank, size_t n, size_t que
                items, mat.size() * 4 / 1e6, quantized.MemoryBytes() / 1e6,
                1e3 * static_cast<double>(mat.size() * sizeof(float)) / bw);
     fmt::print("    exact\n");
-    if (!TimeScan(exact, qs, rank, queries, batches)) return 1;
-    fmt::print("    int8, recall@{} vs exact {:.4f} (Gaussian vectors: the hard case)\n", n,
-               RecallOf(exact, int8, qs, rank, queries));
-    if (!TimeScan(int8, qs, rank, queries, batches)) return 1;
+    if (!TimeScan(exact, qs, rank, queries, o.batches)) return 1;
+    fmt::print("    int8, recall@{} vs exact {:.4f}\n", n, RecallOf(exact, int8, qs, rank, queries));
+    if (!TimeScan(int8, qs, rank, queries, o.batches)) return 1;
+    engine::IvfIndex index;
+    const auto t0 = Clock::now();
+    index.Build(mat.data(), items, rank, {});
+    const double build_s = Since(t0);
+    const std::vector<uint32_t> probes =
+        o.probes.empty() ? std::vector<uint32_t>{engine::DefaultProbe(index.lists())} : o.probes;
+    for (const uint32_t probe : probes) {
+      engine::IvfOptions io;
+      io.probe = probe;
+      const ScanFn ivf = [&](auto batch, auto* out) {
+        engine::IvfTopNScan(index, mat.data(), items, rank, batch, n, opt, io, {}, out);
+      };
+      fmt::print("    ivf, {} of {} cells (built in {:.2f} s, {:.1f} MB), recall@{} vs exact {:.4f}\n",
+                 std::min(probe, index.lists()), index.lists(), build_s,
+                 index.MemoryBytes() / 1e6, n, RecallOf(exact, ivf, qs, rank, queries));
+      if (!TimeScan(ivf, qs, rank, queries, o.batches)) return 1;
+    }
   }
   return 0;
 }

@@ -17,11 +17,25 @@ namespace streamrec::tools {
 // rating, implicit and BPR objectives. Returns the exit code.
 int BenchLearner(uint64_t events, uint32_t users, uint32_t items, int rank, uint64_t seed);
 
-// For each catalog size in `sizes`: `queries` single top-`n` queries
-// (latency percentiles), then the same queries in batches of each size in
-// `batches` (sizes <= 1 skipped). Returns the exit code (1 if a scan
-// returned nothing).
-int BenchTopN(const std::vector<uint32_t>& sizes, int rank, size_t n, size_t queries,
-              const std::vector<size_t>& batches, uint64_t seed);
+struct TopNBenchOptions {
+  std::vector<uint32_t> sizes;  // catalog sizes
+  int rank = 64;
+  size_t n = 10;
+  size_t queries = 200;
+  std::vector<size_t> batches;
+  uint64_t seed = 1;
+  // Clustered vectors (taste clusters, as trained factors have) instead of
+  // Gaussian ones, which no index can partition (the hard case).
+  bool clustered = false;
+  // IVF cells read per query, one run each; empty: the default.
+  std::vector<uint32_t> probes;
+};
+
+// For each catalog size: `queries` single top-`n` queries (latency
+// percentiles), then the same queries in batches of each size in `batches`
+// (sizes <= 1 skipped), for the exact scan, the int8 pass and the IVF
+// index, with the recall of the last two. Returns the exit code (1 if a
+// scan returned nothing).
+int BenchTopN(const TopNBenchOptions& options);
 
 }  // namespace streamrec::tools

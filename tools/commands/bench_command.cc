@@ -43,6 +43,8 @@ struct BenchFlags {
   size_t queries = 200;
   std::vector<uint32_t> sizes;  // --catalog
   std::vector<size_t> batches;  // --batch
+  std::string vectors = "gaussian";  // --vectors (topn)
+  std::vector<uint32_t> probes;      // --probe (topn)
   std::string dir = "/tmp";
   int threads = 1;
   double seconds = 3.0;
@@ -67,6 +69,7 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "streamrec bench: micro-benchmarks\n\n"
       "  streamrec bench learner [--events 2000000 --rank 64]\n"
       "  streamrec bench topn [--catalog 100000 --catalog 1000000 --batch 32]\n"
+      "                       [--vectors gaussian|clustered --probe 32 64]\n"
       "  streamrec bench log [--batch 1 100 1000 --threads 1 --seconds 3 --dir /tmp]\n"
       "  streamrec bench recovery [--events 1000000 --rank 64 --dir /tmp]\n"
       "  streamrec bench freshness [--url HOST:PORT] [--events 1000]\n"
@@ -98,6 +101,11 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "queries", po::value(&f->queries)->default_value(f->queries), "topn: queries per size")(
       "batch", po::value(&f->batches)->multitoken(),
       "topn: batch sizes (default 8 32 128); log, ingest: events per batch")(
+      "vectors", po::value(&f->vectors)->default_value(f->vectors),
+      "topn: gaussian (no structure: the hard case) or clustered (taste clusters, as trained "
+      "factors)")(
+      "probe", po::value(&f->probes)->multitoken(),
+      "topn: IVF cells read per query, one run each (default: cells / 16, at least 8)")(
       "seed", po::value(&f->seed)->default_value(f->seed), "seed of the synthetic data")(
       "dir", po::value(&f->dir)->default_value(f->dir),
       "log, recovery, scale, own server: where to create the database")(
@@ -144,6 +152,13 @@ Status ValidateTopN(BenchFlags* f) {
   if (f->batches.empty()) f->batches = {8, 32, 128};
   if (f->n == 0 || f->queries == 0 || std::count(f->sizes.begin(), f->sizes.end(), 0u) > 0) {
     return Status::InvalidArgument("--n, --queries and --catalog must be >= 1");
+  }
+  if (f->vectors != "gaussian" && f->vectors != "clustered") {
+    return Status::InvalidArgument(
+        fmt::format("--vectors must be gaussian or clustered, got '{}'", f->vectors));
+  }
+  if (std::count(f->probes.begin(), f->probes.end(), 0u) > 0) {
+    return Status::InvalidArgument("--probe must be >= 1");
   }
   return Status::OK();
 }
@@ -241,7 +256,16 @@ Status ValidateBench(BenchFlags* f) {
 // Runs the benchmark ValidateBench accepted; returns its exit code.
 int ExecuteBench(const BenchFlags& f) {
   if (f.what == "learner") return BenchLearner(f.events, f.users, f.items, f.rank, f.seed);
-  if (f.what == "topn") return BenchTopN(f.sizes, f.rank, f.n, f.queries, f.batches, f.seed);
+  if (f.what == "topn") {
+    return BenchTopN({.sizes = f.sizes,
+                      .rank = f.rank,
+                      .n = f.n,
+                      .queries = f.queries,
+                      .batches = f.batches,
+                      .seed = f.seed,
+                      .clustered = f.vectors == "clustered",
+                      .probes = f.probes});
+  }
   if (f.what == "log") return BenchLog(f.dir, f.batches, f.threads, f.seconds);
   if (f.what == "recovery") return BenchRecovery(f.dir, f.events, f.rank);
   if (f.what == "freshness") return BenchFreshness(f.http, f.events);

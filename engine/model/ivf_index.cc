@@ -1,0 +1,272 @@
+#include "engine/model/ivf_index.h"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <utility>
+
+namespace streamrec::engine {
+namespace {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using ConstRows = Eigen::Map<const RowMatrix>;
+
+// Rows scored against the centroids at once: bounds the score block
+// (rows x lists floats) while Build files a million items.
+constexpr uint32_t kAssignChunk = 4096;
+
+// For each row of `x`, the centroid nearest in L2: argmax <x, c> - |c|^2/2,
+// ties to the lower cell.
+void AssignRows(const ConstRows& x, const ConstRows& centroids,
+                const Eigen::VectorXf& half_sq_norms, std::vector<uint32_t>* out) {
+  out->resize(x.rows());
+  RowMatrix scores;
+  for (Eigen::Index r0 = 0; r0 < x.rows(); r0 += kAssignChunk) {
+    const Eigen::Index rows = std::min<Eigen::Index>(kAssignChunk, x.rows() - r0);
+    scores.noalias() = x.middleRows(r0, rows) * centroids.transpose();
+    scores.rowwise() -= half_sq_norms.transpose();
+    for (Eigen::Index r = 0; r < rows; ++r) {
+      Eigen::Index best = 0;
+      scores.row(r).maxCoeff(&best);
+      (*out)[r0 + r] = static_cast<uint32_t>(best);
+    }
+  }
+}
+
+}  // namespace
+
+uint32_t DefaultProbe(uint32_t lists) { return std::min(lists, std::max<uint32_t>(8, lists / 16)); }
+
+size_t IvfIndex::MemoryBytes() const {
+  size_t bytes = (centroids_.capacity() + half_sq_norms_.capacity() + inv_norms_.capacity()) *
+                     sizeof(float) +
+                 (list_of_.capacity() + row_of_.capacity()) * sizeof(uint32_t) +
+                 cells_.capacity() * sizeof(Cell);
+  for (const Cell& c : cells_) bytes += c.codes.MemoryBytes() + c.ids.capacity() * sizeof(uint32_t);
+  return bytes;
+}
+
+void IvfIndex::Build(const float* items, uint32_t n, int dim, const IvfOptions& options) {
+  dim_ = dim;
+  trained_items_ = n;
+  cells_.clear();
+  centroids_.clear();
+  half_sq_norms_.clear();
+  inv_norms_.clear();
+  list_of_.clear();
+  row_of_.clear();
+  if (n == 0 || dim <= 0) return;
+
+  const auto auto_lists = static_cast<uint32_t>(std::lround(std::sqrt(double(n))));
+  const uint32_t lists =
+      std::min(n, options.lists > 0 ? options.lists : std::max<uint32_t>(16, auto_lists));
+  // A fixed-seed sample of distinct rows; its first `lists` rows are the
+  // initial centroids.
+  std::mt19937_64 rng(options.seed);
+  std::vector<uint32_t> order(n);
+  std::iota(order.begin(), order.end(), 0u);
+  const uint32_t sample = static_cast<uint32_t>(std::min<uint64_t>(
+      n, std::max<uint64_t>(lists, uint64_t{lists} * options.kmeans_points_per_list)));
+  for (uint32_t k = 0; k < sample; ++k) {
+    std::swap(order[k], order[k + rng() % (n - k)]);
+  }
+  RowMatrix x(sample, dim);
+  for (uint32_t k = 0; k < sample; ++k) {
+    x.row(k) = Eigen::Map<const Eigen::RowVectorXf>(items + size_t{order[k]} * dim, dim);
+  }
+  RowMatrix c = x.topRows(lists);
+  Eigen::VectorXf half = 0.5f * c.rowwise().squaredNorm();
+  std::vector<uint32_t> assign;
+  for (int it = 0; it < options.kmeans_iterations; ++it) {
+    AssignRows(ConstRows(x.data(), x.rows(), dim), ConstRows(c.data(), lists, dim), half, &assign);
+    RowMatrix sum = RowMatrix::Zero(lists, dim);
+    std::vector<uint32_t> count(lists, 0);
+    for (uint32_t k = 0; k < sample; ++k) {
+      sum.row(assign[k]) += x.row(k);
+      ++count[assign[k]];
+    }
+    for (uint32_t l = 0; l < lists; ++l) {
+      // An empty cell restarts on a random sample point.
+      c.row(l) = count[l] > 0 ? RowMatrix(sum.row(l) / float(count[l])) : x.row(rng() % sample);
+    }
+    half = 0.5f * c.rowwise().squaredNorm();
+  }
+
+  centroids_.assign(c.data(), c.data() + size_t{lists} * dim);
+  half_sq_norms_.assign(half.data(), half.data() + lists);
+  inv_norms_.resize(lists);
+  for (uint32_t l = 0; l < lists; ++l) {
+    const float norm = c.row(l).norm();
+    inv_norms_[l] = norm > 0.0f ? 1.0f / norm : 0.0f;
+  }
+  cells_.resize(lists);
+  for (Cell& cell : cells_) cell.codes = QuantizedItems(dim);
+  AssignRows(ConstRows(items, n, dim), ConstRows(centroids_.data(), lists, dim), half, &assign);
+  std::vector<uint32_t> sizes(lists, 0);
+  for (uint32_t i = 0; i < n; ++i) ++sizes[assign[i]];
+  for (uint32_t l = 0; l < lists; ++l) {
+    cells_[l].codes.Resize(sizes[l]);
+    cells_[l].ids.reserve(sizes[l]);
+  }
+  list_of_.resize(n);
+  row_of_.resize(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    Cell& cell = cells_[assign[i]];
+    const auto r = static_cast<uint32_t>(cell.ids.size());
+    cell.codes.Set(r, items + size_t{i} * dim);
+    cell.ids.push_back(i);
+    list_of_[i] = assign[i];
+    row_of_[i] = r;
+  }
+}
+
+uint32_t IvfIndex::Nearest(const float* row) const {
+  const ConstRows c(centroids_.data(), lists(), dim_);
+  const Eigen::VectorXf s =
+      c * Eigen::Map<const Eigen::VectorXf>(row, dim_) -
+      Eigen::Map<const Eigen::VectorXf>(half_sq_norms_.data(), lists());
+  Eigen::Index best = 0;
+  s.maxCoeff(&best);
+  return static_cast<uint32_t>(best);
+}
+
+void IvfIndex::File(uint32_t c, uint32_t i, const float* row) {
+  Cell& cell = cells_[c];
+  const auto r = static_cast<uint32_t>(cell.ids.size());
+  cell.codes.Resize(r + 1);
+  cell.codes.Set(r, row);
+  cell.ids.push_back(i);
+  list_of_[i] = c;
+  row_of_[i] = r;
+}
+
+void IvfIndex::Unfile(uint32_t i, const float* items) {
+  Cell& cell = cells_[list_of_[i]];
+  const uint32_t r = row_of_[i];
+  const auto last = static_cast<uint32_t>(cell.ids.size() - 1);
+  if (r != last) {
+    const uint32_t moved = cell.ids[last];
+    cell.codes.Set(r, items + size_t{moved} * dim_);
+    cell.ids[r] = moved;
+    row_of_[moved] = r;
+  }
+  cell.ids.pop_back();
+  cell.codes.Resize(last);
+}
+
+void IvfIndex::Update(uint32_t i, const float* items) {
+  assert(lists() > 0 && i <= size());
+  const float* row = items + size_t{i} * dim_;
+  const uint32_t c = Nearest(row);
+  if (i == size()) {
+    list_of_.push_back(0);
+    row_of_.push_back(0);
+    File(c, i, row);
+  } else if (c == list_of_[i]) {
+    cells_[c].codes.Set(row_of_[i], row);
+  } else {
+    Unfile(i, items);
+    File(c, i, row);
+  }
+}
+
+namespace {
+
+// The cells by descending score (ties: lower cell first).
+struct RankedCells {
+  std::vector<std::pair<float, uint32_t>> order;  // (-score, cell): ascending sorts best first
+  size_t sorted = 0;                              // order[0, sorted) is in final order
+
+  // Makes order[0, k) final.
+  void SortFirst(size_t k) {
+    k = std::min(k, order.size());
+    if (k <= sorted) return;
+    std::partial_sort(order.begin() + sorted, order.begin() + k, order.end());
+    sorted = k;
+  }
+};
+
+RankedCells Rank(const float* centroids, const float* inv_norms, uint32_t lists, int dim,
+                 const float* query, bool cosine) {
+  const ConstRows c(centroids, lists, dim);
+  const Eigen::VectorXf s = c * Eigen::Map<const Eigen::VectorXf>(query, dim);
+  RankedCells r;
+  r.order.resize(lists);
+  for (uint32_t l = 0; l < lists; ++l) {
+    const float score = cosine ? s[l] * inv_norms[l] : s[l];
+    // A NaN score (a NaN query) ranks last, deterministically.
+    r.order[l] = {std::isnan(score) ? std::numeric_limits<float>::infinity() : -score, l};
+  }
+  return r;
+}
+
+}  // namespace
+
+std::vector<uint32_t> IvfIndex::RankLists(const float* query, bool cosine) const {
+  RankedCells r = Rank(centroids_.data(), inv_norms_.data(), lists(), dim_, query, cosine);
+  r.SortFirst(r.order.size());
+  std::vector<uint32_t> out;
+  out.reserve(r.order.size());
+  for (const auto& [score, cell] : r.order) out.push_back(cell);
+  return out;
+}
+
+void IvfTopNScan(const IvfIndex& index, const float* items, uint32_t n_items, int dim,
+                 std::span<const ScanQuery> queries, size_t n, const ScanOptions& options,
+                 const IvfOptions& ivf, const QuantizedScanOptions& rescore,
+                 std::vector<std::vector<ScoredItem>>* results) {
+  const size_t nq = queries.size();
+  results->assign(nq, {});
+  if (nq == 0 || n == 0 || index.lists() == 0) return;
+  assert(index.dim() == dim);
+  const uint32_t lists = index.lists();
+  const uint32_t probe = std::min(lists, ivf.probe > 0 ? ivf.probe : DefaultProbe(lists));
+
+  std::vector<QuantizedQuery> codes;
+  std::vector<RankedCells> ranked;
+  codes.reserve(nq);
+  ranked.reserve(nq);
+  std::vector<std::pair<uint32_t, uint32_t>> visits;  // (cell, query)
+  visits.reserve(nq * probe);
+  for (size_t j = 0; j < nq; ++j) {
+    codes.push_back(QuantizedQuery::Encode(queries[j].vector, dim));
+    ranked.push_back(Rank(index.centroids_.data(), index.inv_norms_.data(), lists, dim,
+                          queries[j].vector, options.cosine));
+    ranked[j].SortFirst(probe);
+    for (uint32_t k = 0; k < probe; ++k) {
+      visits.emplace_back(ranked[j].order[k].second, static_cast<uint32_t>(j));
+    }
+  }
+  // Cell by cell, so a cell several queries of the batch probe is read
+  // from memory once.
+  std::sort(visits.begin(), visits.end());
+  std::vector<TopKHeap> heaps;
+  heaps.reserve(nq);
+  for (const ScanQuery& q : queries) {
+    heaps.emplace_back(std::max(QueryLength(q, n) * rescore.candidate_factor, rescore.min_candidates));
+  }
+  for (const auto& [cell, j] : visits) {
+    const IvfIndex::Cell& c = index.cells_[cell];
+    QuantizedCandidates(c.codes, c.ids.data(), codes[j], queries[j], options, &heaps[j]);
+  }
+  for (size_t j = 0; j < nq; ++j) {
+    // Too few eligible items in the probed cells (a narrow filter, many
+    // exclusions): read on, best cell first.
+    const size_t nj = QueryLength(queries[j], n);
+    for (uint32_t k = probe; heaps[j].size() < nj && k < lists; ++k) {
+      ranked[j].SortFirst(k + 1);
+      const IvfIndex::Cell& c = index.cells_[ranked[j].order[k].second];
+      QuantizedCandidates(c.codes, c.ids.data(), codes[j], queries[j], options, &heaps[j]);
+    }
+    std::vector<ScoredItem> found = heaps[j].TakeSorted();
+    // Rows the index holds beyond the matrix the caller passed are not
+    // items of this scan.
+    std::erase_if(found, [n_items](const ScoredItem& s) { return s.item >= n_items; });
+    (*results)[j] = RescoreExactly(items, dim, found, queries[j].vector, options, nj);
+  }
+}
+
+}  // namespace streamrec::engine

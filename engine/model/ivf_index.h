@@ -1,0 +1,127 @@
+// IvfIndex: an inverted-file index over the item factors for top-N when
+// even the int8 scan of every item is too slow (a million items: ~6 ms a
+// query on two cores, `streamrec bench topn`).
+//
+// k-means splits the items into `lists` cells around centroids; each cell
+// keeps its members' int8 codes (QuantizedItems, contiguous, so a probed
+// cell is one sequential read) and their item ids. A query ranks the
+// cells by <q, centroid> and runs the int8 first pass over the best
+// `probe` of them only; the candidates are re-scored exactly in float as
+// in QuantizedTopNScan. Recall@10 against the exact scan is below 1 by
+// design and measured (ivf_index_test.cc, `streamrec bench topn`).
+//
+// Kept current: the model moves an item's vector with every event on it,
+// and Update(i) re-codes the row and moves it to its nearest centroid if
+// that changed (one small GEMV over the centroids). The centroids stay as
+// trained until the next Build, which the Recommender runs when the model
+// is installed or restored and when the catalog has doubled since.
+//
+// Filters are honoured exactly as by the other scans (allowed mask,
+// per-query exclusions, item bias); a query whose probed cells hold fewer
+// than n eligible items probes further cells, best first, until it has n
+// or has read them all, so a narrow category filter still fills its page.
+//
+// Thread-safety: const methods from any number of threads; Build and
+// Update from one writer with no concurrent reader (the Recommender's
+// Left-Right discipline).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "engine/model/quantized_items.h"
+#include "engine/model/topn.h"
+
+namespace streamrec::engine {
+
+struct IvfOptions {
+  // Cells; 0: ~sqrt(items) (at least 16).
+  uint32_t lists = 0;
+  // Cells read per query; 0: lists / 16 (at least 8). More reads more and
+  // raises recall.
+  uint32_t probe = 0;
+  // k-means: iterations, and training points per cell (a sample).
+  int kmeans_iterations = 8;
+  uint32_t kmeans_points_per_list = 64;
+  uint64_t seed = 20261201;
+};
+
+class IvfIndex {
+ public:
+  explicit IvfIndex(int dim = 0) : dim_(dim) {}
+
+  int dim() const { return dim_; }
+  // Items indexed: rows [0, size()) of the matrix given to Build/Update.
+  uint32_t size() const { return static_cast<uint32_t>(list_of_.size()); }
+  uint32_t lists() const { return static_cast<uint32_t>(cells_.size()); }
+  // Items there were when the centroids were trained.
+  uint32_t trained_items() const { return trained_items_; }
+  // The cell item i (< size()) is in.
+  uint32_t ListOf(uint32_t i) const { return list_of_[i]; }
+  // Item i's row as its cell's int8 codes give it back (out size dim):
+  // tests check the index against the model with it.
+  void Decode(uint32_t i, float* out) const { cells_[list_of_[i]].codes.Decode(row_of_[i], out); }
+  // The items filed in cell c (< lists()).
+  std::span<const uint32_t> ListItems(uint32_t c) const { return cells_[c].ids; }
+  size_t MemoryBytes() const;
+
+  // Trains centroids on rows [0, n) of `items` (n x dim, row-major) and
+  // files every row: deterministic for the same rows and options. n = 0
+  // leaves the index empty.
+  void Build(const float* items, uint32_t n, int dim, const IvfOptions& options);
+
+  // Row i of `items` changed, or is new (i == size(): appended; rows must
+  // be added in order): re-codes it and re-files it under its nearest
+  // centroid. The index must have been built (lists() > 0).
+  void Update(uint32_t i, const float* items);
+
+  // The cells in the order a query reads them: best <q, c> first (divided
+  // by |c| for cosine), ties by cell number.
+  std::vector<uint32_t> RankLists(const float* query, bool cosine) const;
+
+ private:
+  friend void IvfTopNScan(const IvfIndex&, const float*, uint32_t, int,
+                          std::span<const ScanQuery>, size_t, const ScanOptions&,
+                          const IvfOptions&, const QuantizedScanOptions&,
+                          std::vector<std::vector<ScoredItem>>*);
+
+  struct Cell {
+    QuantizedItems codes;
+    std::vector<uint32_t> ids;  // codes row r is item ids[r]
+  };
+
+  // The centroid nearest (L2) to `row`.
+  uint32_t Nearest(const float* row) const;
+  // Appends item i (row `row`) to cell c.
+  void File(uint32_t c, uint32_t i, const float* row);
+  // Takes item i out of its cell (the cell's last row takes its place).
+  void Unfile(uint32_t i, const float* items);
+
+  int dim_ = 0;
+  uint32_t trained_items_ = 0;
+  std::vector<float> centroids_;       // lists x dim, row-major
+  std::vector<float> half_sq_norms_;   // |c|^2 / 2 per cell (L2 assignment)
+  std::vector<float> inv_norms_;       // 1 / |c| per cell (cosine ranking; 0 for a zero centroid)
+  std::vector<Cell> cells_;
+  std::vector<uint32_t> list_of_;  // item -> cell
+  std::vector<uint32_t> row_of_;   // item -> row in its cell
+};
+
+// TopNScan's contract (topn.h) answered through `index` (which must hold
+// rows [0, n_items) of `items`) and re-scored exactly from `items`: the
+// same eligible items, exact scores and tie order for those it returns; an
+// item is missed when its cell was not probed or its approximate score
+// fell outside the candidates (recall measured). `ivf.probe` cells are
+// read; `rescore` says how many candidates are re-scored, as for
+// QuantizedTopNScan.
+void IvfTopNScan(const IvfIndex& index, const float* items, uint32_t n_items, int dim,
+                 std::span<const ScanQuery> queries, size_t n, const ScanOptions& options,
+                 const IvfOptions& ivf, const QuantizedScanOptions& rescore,
+                 std::vector<std::vector<ScoredItem>>* results);
+
+// The cells a query reads by default for an index of `lists` cells.
+uint32_t DefaultProbe(uint32_t lists);
+
+}  // namespace streamrec::engine

@@ -1,0 +1,229 @@
+#include "engine/model/ivf_index.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <vector>
+
+#include "engine/core/random.h"
+#include "tests/engine/item_vectors.h"
+
+namespace streamrec::engine {
+namespace {
+
+using testdata::ClusteredVectors;
+using testdata::GaussianItems;
+
+constexpr int kDim = 32;
+
+std::vector<ScanQuery> Queries(const std::vector<float>& vectors, size_t count, int dim) {
+  std::vector<ScanQuery> q(count);
+  for (size_t j = 0; j < count; ++j) q[j].vector = vectors.data() + j * dim;
+  return q;
+}
+
+// Mean recall@n of the index's answers against the exact scan.
+double Recall(const IvfIndex& index, const std::vector<float>& items, uint32_t n_items,
+              std::span<const ScanQuery> queries, size_t n, const ScanOptions& options,
+              const IvfOptions& ivf = {}) {
+  std::vector<std::vector<ScoredItem>> exact, approx;
+  TopNScan(items.data(), n_items, kDim, queries, n, options, &exact);
+  IvfTopNScan(index, items.data(), n_items, kDim, queries, n, options, ivf, {}, &approx);
+  size_t hit = 0, total = 0;
+  for (size_t j = 0; j < queries.size(); ++j) {
+    std::set<uint32_t> want;
+    for (const ScoredItem& s : exact[j]) want.insert(s.item);
+    for (const ScoredItem& s : approx[j]) hit += want.count(s.item);
+    total += want.size();
+  }
+  return total == 0 ? 1.0 : static_cast<double>(hit) / static_cast<double>(total);
+}
+
+// Every item 0..n-1 is filed exactly once, in the cell ListOf names.
+void ExpectEachItemFiledOnce(const IvfIndex& index, uint32_t n) {
+  ASSERT_EQ(index.size(), n);
+  std::vector<int> seen(n, 0);
+  for (uint32_t c = 0; c < index.lists(); ++c) {
+    for (const uint32_t i : index.ListItems(c)) {
+      ASSERT_LT(i, n);
+      EXPECT_EQ(index.ListOf(i), c) << i;
+      ++seen[i];
+    }
+  }
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), static_cast<long>(n));
+}
+
+// The same items in the same order, scores equal to rounding (the exact
+// re-score and TopNScan's GEMM sum in different orders).
+void ExpectSameAnswer(const std::vector<ScoredItem>& got, const std::vector<ScoredItem>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t k = 0; k < got.size(); ++k) {
+    EXPECT_EQ(got[k].item, want[k].item) << k;
+    EXPECT_NEAR(got[k].score, want[k].score, 1e-4f) << k;
+  }
+}
+
+TEST(IvfIndexTest, RecallAtTenAgainstTheExactScanIsAtLeast095) {
+  const uint32_t n_items = 20000;
+  const std::vector<float> items = ClusteredVectors(n_items, kDim, 1, 2);
+  const std::vector<float> users = ClusteredVectors(300, kDim, 1, 3);
+  IvfIndex index;
+  index.Build(items.data(), n_items, kDim, {});
+  EXPECT_EQ(index.lists(), 141u);  // ~sqrt(20000)
+  ExpectEachItemFiledOnce(index, n_items);
+  const auto queries = Queries(users, 300, kDim);
+  EXPECT_GE(Recall(index, items, n_items, queries, 10, {}), 0.95);
+  ScanOptions cosine;
+  cosine.cosine = true;
+  EXPECT_GE(Recall(index, items, n_items, queries, 10, cosine), 0.95);
+  std::vector<float> bias(n_items);
+  SplitMix64 rng(4);
+  for (float& b : bias) b = 0.1f * rng.NextGaussian();
+  ScanOptions biased;
+  biased.item_bias = bias.data();
+  EXPECT_GE(Recall(index, items, n_items, queries, 10, biased), 0.95);
+  // Reading every cell leaves only the int8 first pass's misses.
+  IvfOptions all;
+  all.probe = index.lists();
+  EXPECT_GE(Recall(index, items, n_items, queries, 10, {}, all), 0.99);
+}
+
+TEST(IvfIndexTest, MoreProbesNeverLowerRecallOnUnstructuredVectors) {
+  // Gaussian vectors have no cells to find: the hard case. Recall grows
+  // with the cells read and reaches the int8 scan's at all of them.
+  const uint32_t n_items = 8000;
+  const std::vector<float> items = GaussianItems(n_items, kDim, 5);
+  const std::vector<float> users = GaussianItems(100, kDim, 6);
+  IvfIndex index;
+  index.Build(items.data(), n_items, kDim, {});
+  const auto queries = Queries(users, 100, kDim);
+  double last = 0.0;
+  for (const uint32_t probe : {8u, 22u, 45u, index.lists()}) {
+    IvfOptions o;
+    o.probe = probe;
+    const double r = Recall(index, items, n_items, queries, 10, {}, o);
+    EXPECT_GE(r, last) << probe;
+    last = r;
+  }
+  EXPECT_GE(last, 0.99);
+}
+
+TEST(IvfIndexTest, FiltersAreHonouredAndANarrowOneStillFillsThePage) {
+  const uint32_t n_items = 6000;
+  const std::vector<float> items = ClusteredVectors(n_items, kDim, 7, 8);
+  const std::vector<float> user = ClusteredVectors(1, kDim, 7, 9);
+  IvfIndex index;
+  index.Build(items.data(), n_items, kDim, {});
+  // 25 eligible items scattered over the catalog, fewer than asked for:
+  // the index must read on until it has seen them all.
+  std::vector<uint8_t> allowed(n_items, 0);
+  for (uint32_t i = 0; i < n_items; i += 240) allowed[i] = 1;
+  ScanOptions opt;
+  opt.allowed = allowed.data();
+  ScanQuery q{user.data(), {}, {}};
+  const std::vector<ScoredItem> exact = TopN(items.data(), n_items, kDim, q, 30, opt);
+  ASSERT_EQ(exact.size(), 25u);
+  std::vector<uint32_t> ex_a = {exact[0].item, exact[3].item};
+  std::vector<uint32_t> ex_b = {exact[1].item, 999999};
+  std::sort(ex_a.begin(), ex_a.end());
+  q.exclude_a = ex_a;
+  q.exclude_b = ex_b;
+  std::vector<std::vector<ScoredItem>> out;
+  IvfTopNScan(index, items.data(), n_items, kDim, std::span(&q, 1), 30, opt, {}, {}, &out);
+  ASSERT_EQ(out.size(), 1u);
+  std::vector<ScoredItem> want = exact;
+  std::erase_if(want, [&](const ScoredItem& s) {
+    return s.item == exact[0].item || s.item == exact[1].item || s.item == exact[3].item;
+  });
+  ExpectSameAnswer(out[0], want);
+}
+
+TEST(IvfIndexTest, UpdatesKeepEveryItemFiledAndFindable) {
+  uint32_t n_items = 5000;
+  std::vector<float> items = ClusteredVectors(n_items, kDim, 10, 11);
+  IvfIndex index;
+  index.Build(items.data(), n_items, kDim, {});
+  const uint32_t cells = index.lists();
+  // Move a third of the items to other clusters' vectors, one at a time as
+  // the online learner does, and append new items.
+  const std::vector<float> moved = ClusteredVectors(n_items, kDim, 10, 12);
+  SplitMix64 rng(13);
+  size_t refiled = 0;
+  for (uint32_t k = 0; k < n_items / 3; ++k) {
+    const auto i = static_cast<uint32_t>(rng.Uniform(n_items));
+    const uint32_t before = index.ListOf(i);
+    std::copy_n(moved.data() + size_t{i} * kDim, kDim, items.data() + size_t{i} * kDim);
+    index.Update(i, items.data());
+    refiled += index.ListOf(i) != before;
+  }
+  EXPECT_GT(refiled, 100u) << "the moves should change cells";
+  const std::vector<float> added = ClusteredVectors(1000, kDim, 10, 14);
+  items.insert(items.end(), added.begin(), added.end());
+  for (uint32_t i = n_items; i < n_items + 1000; ++i) index.Update(i, items.data());
+  n_items += 1000;
+  EXPECT_EQ(index.lists(), cells);  // updates never retrain
+  ExpectEachItemFiledOnce(index, n_items);
+  // An item pushed far along one user's direction is that user's first
+  // answer: the update reached its cell and its codes.
+  const std::vector<float> user = ClusteredVectors(1, kDim, 10, 15);
+  for (int f = 0; f < kDim; ++f) items[size_t{42} * kDim + f] = 10.0f * user[f];
+  index.Update(42, items.data());
+  ScanQuery q{user.data(), {}, {}};
+  std::vector<std::vector<ScoredItem>> out;
+  IvfTopNScan(index, items.data(), n_items, kDim, std::span(&q, 1), 5, {}, {}, {}, &out);
+  ASSERT_FALSE(out[0].empty());
+  EXPECT_EQ(out[0][0].item, 42u);
+  const std::vector<float> users = ClusteredVectors(200, kDim, 10, 16);
+  EXPECT_GE(Recall(index, items, n_items, Queries(users, 200, kDim), 10, {}), 0.95);
+}
+
+TEST(IvfIndexTest, TheSameRowsAndUpdatesGiveTheSameIndex) {
+  // The two Left-Right copies build and update their own indexes: they
+  // must agree on every answer.
+  std::vector<float> items = ClusteredVectors(3000, kDim, 17, 18);
+  IvfIndex a, b;
+  a.Build(items.data(), 3000, kDim, {});
+  b.Build(items.data(), 3000, kDim, {});
+  SplitMix64 rng(19);
+  for (int k = 0; k < 500; ++k) {
+    const auto i = static_cast<uint32_t>(rng.Uniform(3000));
+    for (int f = 0; f < kDim; ++f) items[size_t{i} * kDim + f] += 0.5f * rng.NextGaussian();
+    a.Update(i, items.data());
+    b.Update(i, items.data());
+  }
+  for (uint32_t i = 0; i < 3000; ++i) ASSERT_EQ(a.ListOf(i), b.ListOf(i)) << i;
+  const std::vector<float> users = ClusteredVectors(50, kDim, 17, 20);
+  const auto queries = Queries(users, 50, kDim);
+  std::vector<std::vector<ScoredItem>> ra, rb;
+  IvfTopNScan(a, items.data(), 3000, kDim, queries, 10, {}, {}, {}, &ra);
+  IvfTopNScan(b, items.data(), 3000, kDim, queries, 10, {}, {}, {}, &rb);
+  EXPECT_EQ(ra, rb);
+}
+
+TEST(IvfIndexTest, EmptyAndTinyIndexes) {
+  IvfIndex empty;
+  empty.Build(nullptr, 0, kDim, {});
+  EXPECT_EQ(empty.lists(), 0u);
+  const std::vector<float> user = GaussianItems(1, kDim, 21);
+  ScanQuery q{user.data(), {}, {}};
+  std::vector<std::vector<ScoredItem>> out;
+  IvfTopNScan(empty, nullptr, 0, kDim, std::span(&q, 1), 10, {}, {}, {}, &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].empty());
+  // Fewer items than the minimum of 16 cells: one cell per item, and every
+  // item is found.
+  const std::vector<float> items = GaussianItems(5, kDim, 22);
+  IvfIndex tiny;
+  tiny.Build(items.data(), 5, kDim, {});
+  EXPECT_EQ(tiny.lists(), 5u);
+  IvfTopNScan(tiny, items.data(), 5, kDim, std::span(&q, 1), 10, {}, {}, {}, &out);
+  ExpectSameAnswer(out[0], TopN(items.data(), 5, kDim, q, 10, {}));
+  // Rows the index holds beyond the matrix passed are never returned.
+  IvfTopNScan(tiny, items.data(), 3, kDim, std::span(&q, 1), 10, {}, {}, {}, &out);
+  ExpectSameAnswer(out[0], TopN(items.data(), 3, kDim, q, 10, {}));
+}
+
+}  // namespace
+}  // namespace streamrec::engine
