@@ -76,7 +76,7 @@ struct TopNOptions {
   // kInt8 and kIvf: how many first-pass candidates are re-scored exactly.
   QuantizedScanOptions int8;
   // kAuto: the catalog size from which the IVF index is used.
-  uint32_t ivf_min_items = 500000;
+  uint32_t ivf_min_items = 50000;
   // kIvf: cells and cells probed (IvfOptions).
   IvfOptions ivf;
 };

@@ -225,47 +225,29 @@ void IvfTopNScan(const IvfIndex& index, const float* items, uint32_t n_items, in
   const uint32_t lists = index.lists();
   const uint32_t probe = std::min(lists, ivf.probe > 0 ? ivf.probe : DefaultProbe(lists));
 
-  std::vector<QuantizedQuery> codes;
-  std::vector<RankedCells> ranked;
-  codes.reserve(nq);
-  ranked.reserve(nq);
-  std::vector<std::pair<uint32_t, uint32_t>> visits;  // (cell, query)
-  visits.reserve(nq * probe);
+  // Query by query, each reading its cells best first: the candidate
+  // list's threshold rises at once and later cells push little. (Grouping
+  // a batch's visits by cell saves little: a cell is ~sqrt(n) items, a few
+  // tens of KB, and the queries of a batch share few of them.)
   for (size_t j = 0; j < nq; ++j) {
-    codes.push_back(QuantizedQuery::Encode(queries[j].vector, dim));
-    ranked.push_back(Rank(index.centroids_.data(), index.inv_norms_.data(), lists, dim,
-                          queries[j].vector, options.cosine));
-    ranked[j].SortFirst(probe);
-    for (uint32_t k = 0; k < probe; ++k) {
-      visits.emplace_back(ranked[j].order[k].second, static_cast<uint32_t>(j));
+    const ScanQuery& q = queries[j];
+    const size_t nj = QueryLength(q, n);
+    const QuantizedQuery code = QuantizedQuery::Encode(q.vector, dim);
+    RankedCells ranked =
+        Rank(index.centroids_.data(), index.inv_norms_.data(), lists, dim, q.vector, options.cosine);
+    TopKHeap heap(std::max(nj * rescore.candidate_factor, rescore.min_candidates));
+    // Past the probed cells only while fewer than nj eligible items were
+    // seen (a narrow filter, many exclusions): read on, best cell first.
+    for (uint32_t k = 0; k < lists && (k < probe || heap.size() < nj); ++k) {
+      ranked.SortFirst(k < probe ? probe : k + 1);
+      const IvfIndex::Cell& c = index.cells_[ranked.order[k].second];
+      QuantizedCandidates(c.codes, c.ids.data(), code, q, options, &heap);
     }
-  }
-  // Cell by cell, so a cell several queries of the batch probe is read
-  // from memory once.
-  std::sort(visits.begin(), visits.end());
-  std::vector<TopKHeap> heaps;
-  heaps.reserve(nq);
-  for (const ScanQuery& q : queries) {
-    heaps.emplace_back(std::max(QueryLength(q, n) * rescore.candidate_factor, rescore.min_candidates));
-  }
-  for (const auto& [cell, j] : visits) {
-    const IvfIndex::Cell& c = index.cells_[cell];
-    QuantizedCandidates(c.codes, c.ids.data(), codes[j], queries[j], options, &heaps[j]);
-  }
-  for (size_t j = 0; j < nq; ++j) {
-    // Too few eligible items in the probed cells (a narrow filter, many
-    // exclusions): read on, best cell first.
-    const size_t nj = QueryLength(queries[j], n);
-    for (uint32_t k = probe; heaps[j].size() < nj && k < lists; ++k) {
-      ranked[j].SortFirst(k + 1);
-      const IvfIndex::Cell& c = index.cells_[ranked[j].order[k].second];
-      QuantizedCandidates(c.codes, c.ids.data(), codes[j], queries[j], options, &heaps[j]);
-    }
-    std::vector<ScoredItem> found = heaps[j].TakeSorted();
+    std::vector<ScoredItem> found = heap.TakeSorted();
     // Rows the index holds beyond the matrix the caller passed are not
     // items of this scan.
     std::erase_if(found, [n_items](const ScoredItem& s) { return s.item >= n_items; });
-    (*results)[j] = RescoreExactly(items, dim, found, queries[j].vector, options, nj);
+    (*results)[j] = RescoreExactly(items, dim, found, q.vector, options, nj);
   }
 }
 
