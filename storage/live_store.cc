@@ -56,10 +56,12 @@ StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
   });
   STREAMREC_RETURN_IF_ERROR(catalog);
   // The second copy: the same state through the snapshot codec (bit-exact)
-  // rather than a second replay of the log. The catalog is not snapshot
-  // state, so it is copied separately.
+  // rather than a second replay of the log, taking the first's int8 mirror
+  // or IVF index as they are. The catalog is not snapshot state, so it is
+  // copied separately.
   auto second = std::make_unique<engine::Recommender>(engine, types);
-  STREAMREC_RETURN_IF_ERROR(engine::DecodeSnapshot(engine::EncodeSnapshot(*first), second.get()));
+  STREAMREC_RETURN_IF_ERROR(
+      engine::DecodeSnapshot(engine::EncodeSnapshot(*first), second.get(), first.get()));
   STREAMREC_RETURN_IF_ERROR(impl->log->ScanItems([&](std::string_view item, const ItemMeta& meta) {
     return second->SetItemMeta(item, meta).ok();
   }));

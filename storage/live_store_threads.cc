@@ -95,18 +95,27 @@ void LiveStore::Impl::LogLoop() {
       std::visit(
           Overloaded{
               [&](ForgetJob& j) {
-                auto step_epoch = [&] {
+                {
                   MutexLock lock(&forget_mu);
-                  ++forget_epoch;
-                };
-                step_epoch();  // odd: a retrain reading the log now may see the events
+                  ++forget_epoch;  // odd: a retrain reading the log now may see the events
+                }
                 std::vector<StoredEvent> events;
                 StatusOr<uint64_t> removed = log->DeleteUser(j.user, &events);
-                if (removed.ok()) {
-                  model_queue.Push(
-                      ForgetOp{std::move(j.user), *removed, std::move(events), std::move(j.done)});
+                {
+                  // Even again, and the forget queued, in one step: a
+                  // retrain that sees the even epoch queues its install
+                  // behind the forget, and the forget's caller (answered
+                  // by the model thread) never sees the odd epoch of a
+                  // forget that has finished. Stepping after the push let
+                  // a retrain on a loaded machine restart five times on
+                  // one finished forget.
+                  MutexLock lock(&forget_mu);
+                  ++forget_epoch;
+                  if (removed.ok()) {
+                    model_queue.Push(ForgetOp{std::move(j.user), *removed, std::move(events),
+                                              std::move(j.done)});
+                  }
                 }
-                step_epoch();
                 if (!removed.ok()) j.done(removed.status());
               },
               [&](PutItemJob& j) {

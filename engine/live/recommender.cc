@@ -162,8 +162,8 @@ IndexedEvent Recommender::Index(const Event& e) {
   return x;
 }
 
-void Recommender::Count(const IndexedEvent& x) {
-  Requantize(x.item);
+void Recommender::Count(const IndexedEvent& x, const Recommender* leader) {
+  Requantize(x.item, leader);
   popularity_.Add(x.item, types_.spec(x.type).weight, x.ts_ms);
   ++events_applied_;
 }
@@ -205,7 +205,7 @@ Status Recommender::ApplyFollowing(const Event& e, const Recommender& leader) {
   const int k = model_.rank();
   std::copy_n(leader.model_.user_factors(x.user), k, model_.user_factors(x.user));
   std::copy_n(leader.model_.item_factors(x.item), k, model_.item_factors(x.item));
-  Count(x);
+  Count(x, &leader);
   return Status::OK();
 }
 
@@ -273,7 +273,7 @@ TopNMethod Recommender::ActiveTopN() const {
   return TopNMethod::kExact;
 }
 
-void Recommender::Requantize(uint32_t i) {
+void Recommender::Requantize(uint32_t i, const Recommender* leader) {
   // Kept only while in use: under kAuto below its threshold (and always
   // under kExact) neither the mirror nor the index exists or costs.
   const TopNMethod active = ActiveTopN();
@@ -292,21 +292,27 @@ void Recommender::Requantize(uint32_t i) {
     // the cells of a catalog half its size no longer fit it.
     const uint32_t had = ivf_.size();
     if (ivf_.lists() == 0 || model_.num_items() >= 2 * uint64_t{ivf_.trained_items()}) {
-      return RequantizeAll();
+      return RequantizeAll(leader);
     }
     for (uint32_t r = had; r < model_.num_items(); ++r) ivf_.Update(r, model_.item_factors());
     if (i < had) ivf_.Update(i, model_.item_factors());
   }
 }
 
-void Recommender::RequantizeAll() {
+void Recommender::RequantizeAll(const Recommender* leader) {
   const TopNMethod active = ActiveTopN();
   if (active == TopNMethod::kInt8) {
     quantized_.Assign(model_.item_factors(), model_.num_items(), model_.rank());
   } else {
     quantized_ = QuantizedItems(model_.rank());
   }
-  if (active == TopNMethod::kIvf) {
+  if (active == TopNMethod::kIvf && leader != nullptr && leader->ivf_.lists() > 0) {
+    // A follower runs behind its leader, whose rows it copies as they are
+    // at the end of the leader's run: a k-means of its own here would see
+    // other rows than the leader's did and give other cells. It takes the
+    // leader's centroids instead (the leader trained at this same event).
+    ivf_.Adopt(leader->ivf_, model_.item_factors(), model_.num_items());
+  } else if (active == TopNMethod::kIvf) {
     ivf_.Build(model_.item_factors(), model_.num_items(), model_.rank(), options_.topn.ivf);
   } else {
     ivf_ = IvfIndex(model_.rank());
@@ -412,7 +418,7 @@ bool Recommender::Forget(std::string_view user, std::span<const Event> events,
       if (leader != nullptr && i < model_.num_items() && i < leader->model_.num_items()) {
         std::copy_n(leader->model_.item_factors(i), model_.rank(), model_.item_factors(i));
       }
-      Requantize(i);
+      Requantize(i, leader);
     }
   }
   if (*u < model_.num_users()) {

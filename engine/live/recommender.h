@@ -287,7 +287,8 @@ class Recommender {
   // Apply's parts: the ids, catalog and seen items of an event (validated);
   // then popularity, counts and the int8 mirror after the model moved.
   IndexedEvent Index(const Event& e);
-  void Count(const IndexedEvent& x);
+  // `leader`: as in ApplyFollowing (the IVF index adopts its centroids).
+  void Count(const IndexedEvent& x, const Recommender* leader = nullptr);
   // ForgetUser, with the updater step replaced by a copy of the moved rows
   // from `leader` when it is non-null (ForgetUserFollowing).
   bool Forget(std::string_view user, std::span<const Event> events, const Recommender* leader);
@@ -304,8 +305,9 @@ class Recommender {
   // ActiveTopN() reads): new item rows added, then row i re-coded (call
   // after item i's factors changed); or every row (the IVF index
   // retrained).
-  void Requantize(uint32_t i);
-  void RequantizeAll();
+  // `leader` (a follower's, or null): see RequantizeAll.
+  void Requantize(uint32_t i, const Recommender* leader = nullptr);
+  void RequantizeAll(const Recommender* leader = nullptr);
   // kBpr: the steps of one event (u, i) of strength w; `salt` (distinct per
   // step sequence) seeds the negative draws.
   void BprLearn(uint32_t u, uint32_t i, float w, uint64_t salt);

@@ -369,7 +369,7 @@ Status CheckEnvelope(std::string_view bytes) {
 // The friend of Recommender that reads and replaces its private state.
 struct SnapshotCodec {
   static std::string Encode(const Recommender& rec);
-  static Status Decode(std::string_view bytes, Recommender* rec);
+  static Status Decode(std::string_view bytes, Recommender* rec, const Recommender* encoded_from);
 };
 
 std::string SnapshotCodec::Encode(const Recommender& rec) {
@@ -396,7 +396,8 @@ std::string SnapshotCodec::Encode(const Recommender& rec) {
   return out;
 }
 
-Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec) {
+Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec,
+                             const Recommender* encoded_from) {
   STREAMREC_RETURN_IF_ERROR(CheckEnvelope(bytes));
   const auto version = Load<uint32_t>(bytes.data() + sizeof(kSnapshotMagic));
   Decoded d(rec->options_, version);
@@ -425,7 +426,12 @@ Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec) {
   rec->users_ = std::move(d.users);
   rec->items_ = std::move(d.items);
   rec->model_ = std::move(d.model);  // same object: the learner's pointer stays valid
-  rec->RequantizeAll();
+  if (encoded_from != nullptr) {
+    rec->quantized_ = encoded_from->quantized_;
+    rec->ivf_ = encoded_from->ivf_;
+  } else {
+    rec->RequantizeAll();
+  }
   rec->popularity_.Restore(d.anchor_ms, d.newest_ts_ms, std::move(d.scores), d.has_anchor);
   rec->seen_ = std::move(d.seen);
   rec->events_applied_ = d.events_applied;
@@ -435,8 +441,8 @@ Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec) {
 
 std::string EncodeSnapshot(const Recommender& rec) { return SnapshotCodec::Encode(rec); }
 
-Status DecodeSnapshot(std::string_view bytes, Recommender* rec) {
-  return SnapshotCodec::Decode(bytes, rec);
+Status DecodeSnapshot(std::string_view bytes, Recommender* rec, const Recommender* encoded_from) {
+  return SnapshotCodec::Decode(bytes, rec, encoded_from);
 }
 
 uint32_t Crc32c(std::string_view data) {

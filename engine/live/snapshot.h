@@ -90,7 +90,13 @@ std::string EncodeSnapshot(const Recommender& rec);
 // init_stddev, fold_in_max_events or objective differ from rec's
 // configured options;
 // Unimplemented for a newer format version.
-Status DecodeSnapshot(std::string_view bytes, Recommender* rec);
+//
+// `encoded_from` (optional) is the recommender `bytes` were just encoded
+// from, unchanged since and configured alike: its int8 mirror and IVF index
+// describe the decoded item factors bit for bit, so they are copied rather
+// than built again (a k-means at open).
+Status DecodeSnapshot(std::string_view bytes, Recommender* rec,
+                      const Recommender* encoded_from = nullptr);
 
 // CRC32C of `data` as the snapshot trailer uses it (exposed for tests and
 // tools that patch a snapshot and must re-seal it).

@@ -21,7 +21,8 @@ constexpr uint32_t kAssignChunk = 4096;
 // For each row of `x`, the centroid nearest in L2: argmax <x, c> - |c|^2/2,
 // ties to the lower cell.
 void AssignRows(const ConstRows& x, const ConstRows& centroids,
-                const Eigen::VectorXf& half_sq_norms, std::vector<uint32_t>* out) {
+                const Eigen::Ref<const Eigen::VectorXf>& half_sq_norms,
+                std::vector<uint32_t>* out) {
   out->resize(x.rows());
   RowMatrix scores;
   for (Eigen::Index r0 = 0; r0 < x.rows(); r0 += kAssignChunk) {
@@ -102,9 +103,30 @@ void IvfIndex::Build(const float* items, uint32_t n, int dim, const IvfOptions& 
     const float norm = c.row(l).norm();
     inv_norms_[l] = norm > 0.0f ? 1.0f / norm : 0.0f;
   }
+  FileAll(items, n);
+}
+
+void IvfIndex::Adopt(const IvfIndex& trained, const float* items, uint32_t n) {
+  dim_ = trained.dim_;
+  trained_items_ = trained.trained_items_;
+  centroids_ = trained.centroids_;
+  half_sq_norms_ = trained.half_sq_norms_;
+  inv_norms_ = trained.inv_norms_;
+  FileAll(items, n);
+}
+
+void IvfIndex::FileAll(const float* items, uint32_t n) {
+  const auto lists = static_cast<uint32_t>(half_sq_norms_.size());
+  const int dim = dim_;
+  cells_.clear();
   cells_.resize(lists);
   for (Cell& cell : cells_) cell.codes = QuantizedItems(dim);
-  AssignRows(ConstRows(items, n, dim), ConstRows(centroids_.data(), lists, dim), half, &assign);
+  list_of_.clear();
+  row_of_.clear();
+  if (n == 0 || lists == 0) return;
+  std::vector<uint32_t> assign;
+  AssignRows(ConstRows(items, n, dim), ConstRows(centroids_.data(), lists, dim),
+             Eigen::Map<const Eigen::VectorXf>(half_sq_norms_.data(), lists), &assign);
   std::vector<uint32_t> sizes(lists, 0);
   for (uint32_t i = 0; i < n; ++i) ++sizes[assign[i]];
   for (uint32_t l = 0; l < lists; ++l) {

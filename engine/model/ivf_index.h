@@ -72,6 +72,12 @@ class IvfIndex {
   // leaves the index empty.
   void Build(const float* items, uint32_t n, int dim, const IvfOptions& options);
 
+  // `trained`'s centroids, as if trained when it was, with rows [0, n) of
+  // `items` filed under them: what a Left-Right follower does instead of
+  // training its own when the leader trained (its own k-means would see
+  // the rows at another moment and give other cells).
+  void Adopt(const IvfIndex& trained, const float* items, uint32_t n);
+
   // Row i of `items` changed, or is new (i == size(): appended; rows must
   // be added in order): re-codes it and re-files it under its nearest
   // centroid. The index must have been built (lists() > 0).
@@ -92,6 +98,8 @@ class IvfIndex {
     std::vector<uint32_t> ids;  // codes row r is item ids[r]
   };
 
+  // Files rows [0, n) of `items` afresh under the centroids.
+  void FileAll(const float* items, uint32_t n);
   // The centroid nearest (L2) to `row`.
   uint32_t Nearest(const float* row) const;
   // Appends item i (row `row`) to cell c.

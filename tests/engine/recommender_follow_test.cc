@@ -36,14 +36,16 @@ std::vector<Event> RandomEvents(const EventTypes& types, std::vector<std::string
 
 class FollowTest : public ::testing::TestWithParam<Objective> {};
 
-TEST_P(FollowTest, CopiesFollowingEachOtherStayEqualToOneThatAppliedEverything) {
+// The int8 mirror or the IVF index (whichever the method keeps) follows
+// too: the follower's answers are the lone copy's.
+void FollowAndCompare(Objective objective, TopNMethod method) {
   RecommenderOptions o = SmallOptions();
-  o.objective = GetParam();
-  o.topn.method = TopNMethod::kInt8;  // the mirror follows too
+  o.objective = objective;
+  o.topn.method = method;
   Recommender a(o, EventTypes::Defaults()), b(o, EventTypes::Defaults()),
       alone(o, EventTypes::Defaults());
   b.ShareUpdater(a);
-  EXPECT_EQ(b.SharesUpdaterWith(a), GetParam() == Objective::kImplicit);
+  EXPECT_EQ(b.SharesUpdaterWith(a), objective == Objective::kImplicit);
   std::vector<std::string> ids;
   const std::vector<Event> events = RandomEvents(a.types(), &ids, 3000, 1);
   Recommender* leader = &a;
@@ -82,7 +84,20 @@ TEST_P(FollowTest, CopiesFollowingEachOtherStayEqualToOneThatAppliedEverything) 
         ASSERT_EQ(got.items[t].item, want_recs.items[t].item);
       }
     }
+    if (method == TopNMethod::kIvf) {
+      for (uint32_t i = 0; i < alone.model().num_items(); ++i) {
+        ASSERT_EQ(a.ivf_index().ListOf(i), alone.ivf_index().ListOf(i)) << i;
+        ASSERT_EQ(b.ivf_index().ListOf(i), alone.ivf_index().ListOf(i)) << i;
+      }
+    }
     std::swap(leader, follower);  // as Left-Right alternates the copies
+  }
+}
+
+TEST_P(FollowTest, CopiesFollowingEachOtherStayEqualToOneThatAppliedEverything) {
+  for (const TopNMethod method : {TopNMethod::kInt8, TopNMethod::kIvf}) {
+    SCOPED_TRACE(std::string(TopNMethodName(method)));
+    FollowAndCompare(GetParam(), method);
   }
 }
 

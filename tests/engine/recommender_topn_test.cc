@@ -99,6 +99,13 @@ TEST_P(TopNObjectives, TheIvfIndexFollowsEveryChangeOfTheItemVectors) {
   Recommender restored(WithTopN(GetParam(), TopNMethod::kIvf), EventTypes::Defaults());
   ASSERT_TRUE(DecodeSnapshot(EncodeSnapshot(rec), &restored).ok());
   ExpectIndexCurrent(restored, "after a snapshot");
+  // Decoded with the copy it was encoded from: its index is taken as is.
+  Recommender second(WithTopN(GetParam(), TopNMethod::kIvf), EventTypes::Defaults());
+  ASSERT_TRUE(DecodeSnapshot(EncodeSnapshot(rec), &second, &rec).ok());
+  ExpectIndexCurrent(second, "after a snapshot decoded beside its source");
+  for (uint32_t i = 0; i < rec.model().num_items(); ++i) {
+    ASSERT_EQ(second.ivf_index().ListOf(i), rec.ivf_index().ListOf(i)) << i;
+  }
   const uint32_t trained = restored.ivf_index().trained_items();
   Feed(&restored, 50, 70, 300, 2);  // new users and items on a restored model
   ExpectIndexCurrent(restored, "after Apply on the restored model");
