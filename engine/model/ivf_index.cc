@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <utility>
@@ -118,6 +119,22 @@ void IvfIndex::Adopt(const IvfIndex& trained, const float* items, uint32_t n) {
 void IvfIndex::FileAll(const float* items, uint32_t n) {
   const auto lists = static_cast<uint32_t>(half_sq_norms_.size());
   const int dim = dim_;
+  // |a - b|^2 = |a|^2 + |b|^2 - 2 a.b for every pair of centroids.
+  safe_sq_radius_.assign(lists, 0.0f);
+  if (lists > 1) {
+    const ConstRows c(centroids_.data(), lists, dim);
+    const RowMatrix dots = c * c.transpose();
+    for (uint32_t a = 0; a < lists; ++a) {
+      float nearest = std::numeric_limits<float>::infinity();
+      for (uint32_t b = 0; b < lists; ++b) {
+        if (b == a) continue;
+        nearest = std::min(nearest, 2.0f * (half_sq_norms_[a] + half_sq_norms_[b]) - 2.0f * dots(a, b));
+      }
+      // A quarter of the squared distance, less a margin for rounding: the
+      // skip must never keep a row whose GEMV would have moved it.
+      safe_sq_radius_[a] = std::max(0.0f, 0.25f * nearest * 0.999f - 1e-6f);
+    }
+  }
   cells_.clear();
   cells_.resize(lists);
   for (Cell& cell : cells_) cell.codes = QuantizedItems(dim);
@@ -182,6 +199,18 @@ void IvfIndex::Unfile(uint32_t i, const float* items) {
 void IvfIndex::Update(uint32_t i, const float* items) {
   assert(lists() > 0 && i <= size());
   const float* row = items + size_t{i} * dim_;
+  if (i < size()) {
+    // Still within its cell's safe radius: no other centroid can be
+    // nearer, so only the codes change (k flops instead of lists x k).
+    const uint32_t own = list_of_[i];
+    const float sq = (Eigen::Map<const Eigen::VectorXf>(row, dim_) -
+                      Eigen::Map<const Eigen::VectorXf>(centroids_.data() + size_t{own} * dim_, dim_))
+                         .squaredNorm();
+    if (sq <= safe_sq_radius_[own]) {
+      cells_[own].codes.Set(row_of_[i], row);
+      return;
+    }
+  }
   const uint32_t c = Nearest(row);
   if (i == size()) {
     list_of_.push_back(0);

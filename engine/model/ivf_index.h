@@ -78,6 +78,13 @@ class IvfIndex {
   // the rows at another moment and give other cells).
   void Adopt(const IvfIndex& trained, const float* items, uint32_t n);
 
+  // Row i (< size()) changed a little: re-codes it in its cell without
+  // looking for a nearer centroid. Cheaper than Update (no GEMV); the item
+  // is re-filed at its next Update or training.
+  void Recode(uint32_t i, const float* items) {
+    cells_[list_of_[i]].codes.Set(row_of_[i], items + size_t{i} * dim_);
+  }
+
   // Row i of `items` changed, or is new (i == size(): appended; rows must
   // be added in order): re-codes it and re-files it under its nearest
   // centroid. The index must have been built (lists() > 0).
@@ -98,7 +105,8 @@ class IvfIndex {
     std::vector<uint32_t> ids;  // codes row r is item ids[r]
   };
 
-  // Files rows [0, n) of `items` afresh under the centroids.
+  // Files rows [0, n) of `items` afresh under the centroids (and derives
+  // safe_sq_radius_ from them).
   void FileAll(const float* items, uint32_t n);
   // The centroid nearest (L2) to `row`.
   uint32_t Nearest(const float* row) const;
@@ -112,6 +120,10 @@ class IvfIndex {
   std::vector<float> centroids_;       // lists x dim, row-major
   std::vector<float> half_sq_norms_;   // |c|^2 / 2 per cell (L2 assignment)
   std::vector<float> inv_norms_;       // 1 / |c| per cell (cosine ranking; 0 for a zero centroid)
+  // Per cell, (half the distance to the nearest other centroid)^2: a row
+  // within that of its own centroid has no nearer one (the triangle
+  // inequality), so Update skips the GEMV over all centroids.
+  std::vector<float> safe_sq_radius_;
   std::vector<Cell> cells_;
   std::vector<uint32_t> list_of_;  // item -> cell
   std::vector<uint32_t> row_of_;   // item -> row in its cell
