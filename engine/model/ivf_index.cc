@@ -52,14 +52,8 @@ size_t IvfIndex::MemoryBytes() const {
 }
 
 void IvfIndex::Build(const float* items, uint32_t n, int dim, const IvfOptions& options) {
-  dim_ = dim;
+  *this = IvfIndex(dim);  // every field, the safe radii too
   trained_items_ = n;
-  cells_.clear();
-  centroids_.clear();
-  half_sq_norms_.clear();
-  inv_norms_.clear();
-  list_of_.clear();
-  row_of_.clear();
   if (n == 0 || dim <= 0) return;
 
   const auto auto_lists = static_cast<uint32_t>(std::lround(std::sqrt(double(n))));
@@ -255,15 +249,6 @@ RankedCells Rank(const float* centroids, const float* inv_norms, uint32_t lists,
 }
 
 }  // namespace
-
-std::vector<uint32_t> IvfIndex::RankLists(const float* query, bool cosine) const {
-  RankedCells r = Rank(centroids_.data(), inv_norms_.data(), lists(), dim_, query, cosine);
-  r.SortFirst(r.order.size());
-  std::vector<uint32_t> out;
-  out.reserve(r.order.size());
-  for (const auto& [score, cell] : r.order) out.push_back(cell);
-  return out;
-}
 
 void IvfTopNScan(const IvfIndex& index, const float* items, uint32_t n_items, int dim,
                  std::span<const ScanQuery> queries, size_t n, const ScanOptions& options,

@@ -90,10 +90,6 @@ class IvfIndex {
   // centroid. The index must have been built (lists() > 0).
   void Update(uint32_t i, const float* items);
 
-  // The cells in the order a query reads them: best <q, c> first (divided
-  // by |c| for cosine), ties by cell number.
-  std::vector<uint32_t> RankLists(const float* query, bool cosine) const;
-
  private:
   friend void IvfTopNScan(const IvfIndex&, const float*, uint32_t, int,
                           std::span<const ScanQuery>, size_t, const ScanOptions&,
