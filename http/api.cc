@@ -6,6 +6,7 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/json/serialize.hpp>
+#include <charconv>
 #include <cstdio>
 #include <exception>
 #include <utility>
@@ -54,8 +55,10 @@ void Reply::Error(const Status& s) const {
   Response res;
   // A full capacity (507) is configuration the caller may know about: its
   // message names the [limits] key, nothing on disk.
+  // Unavailable (a cluster electing its leader, a replica behind a
+  // min_seq) says what passes and when to retry, nothing of the disk.
   if (status >= beast_http::status::internal_server_error &&
-      s.code() != StatusCode::kCapacityExceeded) {
+      s.code() != StatusCode::kCapacityExceeded && s.code() != StatusCode::kUnavailable) {
     // A server-side failure: its message names files under the data
     // directory and RocksDB internals, which are the operator's business,
     // not the caller's. The log gets it whole; the caller, what happened.
@@ -73,7 +76,8 @@ void Reply::Error(const Status& s) const {
     res = ErrorResponse(s, version(), keep_alive());
   }
   // 429 (too much pending) and 503 (the store is read-only after a disk
-  // error; writes resume by themselves) are worth retrying.
+  // error, writes resume by themselves; a cluster without a leader; a
+  // replica behind) are worth retrying.
   if (status == beast_http::status::too_many_requests ||
       status == beast_http::status::service_unavailable) {
     res.set(beast_http::field::retry_after, "1");
@@ -286,6 +290,29 @@ bool DecodeRequest(std::string_view raw_id, std::string_view raw_query, size_t m
   return true;
 }
 
+// The `min_seq` of a read, removed from the call's query: nullopt if
+// absent; answers 400 and returns false if it is malformed, repeated or
+// given to a route that is not a read.
+bool TakeMinSeq(const Pattern& p, internal::Call* call, std::optional<uint64_t>* min_seq) {
+  std::vector<std::string> values = call->query.Remove("min_seq");
+  if (values.empty()) return true;
+  auto refuse = [&](std::string_view why) {
+    call->reply.Error(beast_http::status::bad_request, "invalid_argument",
+                      fmt::format("query parameter 'min_seq': {}", why));
+    return false;
+  };
+  if (p.scope != kScopeRead) return refuse("only the read routes take it");
+  if (values.size() > 1) return refuse("given more than once");
+  const std::string& v = values.front();
+  uint64_t seq = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seq);
+  if (v.empty() || ec != std::errc() || end != v.data() + v.size() || seq > (uint64_t{1} << 62)) {
+    return refuse(fmt::format("expected a seq (a non-negative integer), got '{}'", v.substr(0, 40)));
+  }
+  *min_seq = seq;
+  return true;
+}
+
 }  // namespace
 
 Api::Api(storage::LiveStore* store, const ApiOptions& options)
@@ -333,7 +360,33 @@ void Api::Handle(Request req, Responder respond) {
     if (!Authorize(options_.keys, req, m.pattern->scope, reply)) return;
     internal::Call call{store_, batcher_.get(), &options_, &metrics_, &req, {}, {}, reply};
     if (!DecodeRequest(m.raw_id, target.query, options_.max_id_length, &call)) return;
-    m.pattern->handler(call);
+    std::optional<uint64_t> min_seq;
+    if (!TakeMinSeq(*m.pattern, &call, &min_seq)) return;
+    if (!min_seq) {
+      m.pattern->handler(call);
+      return;
+    }
+    // Read-your-writes across replicas: answered once this replica has
+    // applied min_seq (at once if it has), or 503 after min_seq_wait_ms.
+    // The wait's callback may run on the store's model thread: the read
+    // routes answer without blocking (recommendations through the
+    // batcher).
+    struct Waiting {
+      Request req;
+      internal::Call call;
+    };
+    auto w = std::make_shared<Waiting>(Waiting{std::move(req), std::move(call)});
+    w->call.req = &w->req;
+    store_->WaitForSeqAsync(*min_seq, std::chrono::milliseconds(options_.min_seq_wait_ms),
+                            [w, handler = m.pattern->handler](Status st) {
+                              if (!st.ok()) return w->call.reply.Error(st);
+                              try {
+                                handler(w->call);
+                              } catch (const std::exception& e) {
+                                w->call.reply.Error(beast_http::status::internal_server_error,
+                                                    "internal", e.what());
+                              }
+                            });
   } catch (const std::exception& e) {
     // Exceptions stop here (allocation failures, a bug in a handler). If the
     // handler had answered already, Reply drops this second answer.

@@ -74,6 +74,10 @@ struct ApiOptions {
   // any age are taken (they count little: popularity decays them). A ts
   // before 1970 is always refused.
   int64_t max_past_age_seconds = 0;
+  // Reads with `min_seq` (read your own write on another replica of a
+  // cluster) wait up to this long for the replica to apply that seq, then
+  // answer 503 with Retry-After.
+  int min_seq_wait_ms = 2000;
   // GET recommendations: concurrent requests answered from one scan
   // (http/query_batcher.h); threads = 0 answers each on its server thread.
   QueryBatcherOptions batching;

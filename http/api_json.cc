@@ -214,6 +214,18 @@ json::object LiveStatusJson(const storage::LiveStatus& s) {
   out["recovery"] = std::move(recovery);
   out["retrain"] = std::move(retrain);
   out["drift"] = DriftJson(s.drift);
+  const storage::ClusterStatus& c = s.cluster;
+  if (c.enabled) {
+    out["cluster"] = json::object{{"stream", c.stream},
+                                  {"applied_stream_seq", c.applied_stream_seq},
+                                  {"stream_last_seq", c.stream_last_seq},
+                                  {"lag", c.lag},
+                                  {"published", c.published},
+                                  {"publish_failures", c.publish_failures},
+                                  {"last_error", c.last_error}};
+  } else {
+    out["cluster"] = nullptr;
+  }
   return out;
 }
 

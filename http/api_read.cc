@@ -3,6 +3,8 @@
 // recommendations go through the QueryBatcher, which does the same for a
 // batch on its own thread.
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <boost/beast/http/field.hpp>
 #include <boost/json/object.hpp>
@@ -114,8 +116,25 @@ void GetItem(Call& c) {
 }
 
 void GetStatus(Call& c) {
-  if (!Check(c, c.query.OnlyAllowed({}))) return;
-  c.reply.Json(status::ok, LiveStatusJson(c.store->status()));
+  bool want_checksum = false;
+  if (!Check(c, c.query.OnlyAllowed({"checksum"})) ||
+      !Take(c, c.query.Bool("checksum", false), &want_checksum)) {
+    return;
+  }
+  json::object out = LiveStatusJson(c.store->status());
+  if (want_checksum) {
+    // Read together: replicas at the same seqs must show the same value.
+    uint64_t checksum = 0, applied = 0, stream_seq = 0;
+    c.store->Read([&](const storage::Replica& r) {
+      checksum = storage::ModelChecksum(*r.rec);
+      applied = r.applied_seq;
+      stream_seq = r.stream_seq;
+    });
+    out["model_checksum"] = json::object{{"value", fmt::format("{:016x}", checksum)},
+                                         {"applied_seq", applied},
+                                         {"applied_stream_seq", stream_seq}};
+  }
+  c.reply.Json(status::ok, out);
 }
 
 // Liveness: 200 while the process serves (reads work even while the store

@@ -69,6 +69,7 @@ bhttp::status HttpStatusFor(StatusCode code) {
     case StatusCode::kCapacityExceeded:
       return bhttp::status::insufficient_storage;
     case StatusCode::kIOError:
+    case StatusCode::kUnavailable:
       return bhttp::status::service_unavailable;
     case StatusCode::kCorruption:
     case StatusCode::kUnimplemented:
@@ -100,6 +101,8 @@ std::string_view ErrorCodeName(StatusCode code) {
       return "corruption";
     case StatusCode::kIOError:
       return "io_error";
+    case StatusCode::kUnavailable:
+      return "unavailable";
     case StatusCode::kUnimplemented:
       return "unimplemented";
     case StatusCode::kInternal:

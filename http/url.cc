@@ -120,6 +120,16 @@ StatusOr<Query> Query::Parse(std::string_view raw) {
   return q;
 }
 
+std::vector<std::string> Query::Remove(std::string_view name) {
+  std::vector<std::string> out;
+  std::erase_if(params_, [&](std::pair<std::string, std::string>& p) {
+    if (p.first != name) return false;
+    out.push_back(std::move(p.second));
+    return true;
+  });
+  return out;
+}
+
 Status Query::OnlyAllowed(std::initializer_list<std::string_view> allowed) const {
   std::vector<std::string_view> unknown;
   for (const auto& [name, value] : params_) {

@@ -75,6 +75,10 @@ class Query {
   // are skipped, each id at most max_length bytes.
   StatusOr<std::vector<std::string>> IdList(std::string_view name, size_t max_length) const;
 
+  // Removes every value of `name` and returns them, in order (for a
+  // parameter the router answers itself, such as min_seq).
+  std::vector<std::string> Remove(std::string_view name);
+
   const std::vector<std::pair<std::string, std::string>>& params() const { return params_; }
 
  private:

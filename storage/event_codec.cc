@@ -5,8 +5,6 @@
 #include <cstring>
 
 namespace streamrec::storage {
-namespace {
-
 void PutVarint32(std::string* out, uint32_t v) {
   while (v >= 0x80) {
     out->push_back(static_cast<char>((v & 0x7f) | 0x80));
@@ -42,6 +40,8 @@ bool GetString(std::string_view* in, std::string* s) {
   in->remove_prefix(n);
   return true;
 }
+
+namespace {
 
 template <typename T>
 void PutFixedLE(std::string* out, T v) {

@@ -67,6 +67,15 @@ Status DecodeDedup(std::string_view in, uint64_t* seq, uint64_t* fingerprint);
 std::string UserIndexPrefix(std::string_view user);
 std::string UserIndexKey(std::string_view user, uint64_t seq);
 
+// The varint and length-prefixed string pieces of these encodings, shared
+// with the cluster's stream records (storage/stream_record.h). The Get
+// forms return false, consuming an unspecified prefix, on truncated or
+// overlong input.
+void PutVarint32(std::string* out, uint32_t v);
+bool GetVarint32(std::string_view* in, uint32_t* v);
+void PutString(std::string* out, std::string_view s);
+bool GetString(std::string_view* in, std::string* s);
+
 // Item metadata kept in the catalog column family (the engine's type).
 using ItemMeta = engine::ItemMeta;
 void EncodeItemMeta(const ItemMeta& m, std::string* out);

@@ -27,6 +27,7 @@ constexpr const char* kCatalogCf = "catalog";
 constexpr const char* kMetaCf = "meta";
 constexpr const char* kSchemaKey = "schema_version";
 constexpr const char* kNextSeqKey = "next_seq";
+constexpr const char* kStreamSeqKey = "stream_seq";
 
 // Decides what Open may do with `dir` before RocksDB touches it. RocksDB
 // treats a directory without CURRENT as a new database: it writes a fresh
@@ -263,8 +264,17 @@ Status EventLog::LoadMeta(const std::string& dir) {
     }
   }
   STREAMREC_RETURN_IF_ERROR(FromRocks(it->status(), "scanning events"));
+  std::string cursor;
+  uint64_t stream_seq = 0;
+  s = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta, kStreamSeqKey, &cursor);
+  if (s.ok()) {
+    STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(cursor, &stream_seq));
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "reading stream_seq");
+  }
   MutexLock lock(&mu_);  // no other thread has the log yet: for the analysis
   next_seq_ = next_seq;
+  stream_seq_ = stream_seq;
   return Status::OK();
 }
 
@@ -283,6 +293,24 @@ EventLog::~EventLog() {
 uint64_t EventLog::next_seq() const {
   MutexLock lock(&mu_);
   return next_seq_;
+}
+
+uint64_t EventLog::stream_seq() const {
+  MutexLock lock(&mu_);
+  return stream_seq_;
+}
+
+Status EventLog::SetStreamSeq(uint64_t stream_seq) {
+  MutexLock admin(&admin_mu_);
+  STREAMREC_RETURN_IF_ERROR(CheckWritable());
+  rocksdb::WriteBatch wb;
+  wb.Put(impl_->meta, kStreamSeqKey, SeqKey(stream_seq));
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.durability == Durability::kSync;
+  STREAMREC_RETURN_IF_ERROR(FromRocks(impl_->db->Write(wo, &wb), "writing stream_seq"));
+  MutexLock lock(&mu_);
+  stream_seq_ = std::max(stream_seq_, stream_seq);
+  return Status::OK();
 }
 
 }  // namespace streamrec::storage

@@ -5,7 +5,9 @@
 //   user_index len-prefixed user + seq -> "" (finds a user's events to forget)
 //   model      8-byte big-endian seq -> snapshot blob (the model after seq)
 //   catalog    item id -> item metadata (categories, hidden)
-//   meta       "schema_version", "next_seq", "snapshot_seqs" (the model
+//   meta       "schema_version", "next_seq", "stream_seq" (cluster mode:
+//              the newest message of the replicated stream taken in),
+//              "snapshot_seqs" (the model
 //              family's keys), "last_purge", "probe" (written to test
 //              whether writes resume after a disk error)
 //
@@ -142,6 +144,13 @@ class EventLog {
   // results[i] is batch i's.
   std::vector<StatusOr<AppendResult>> AppendBatches(
       std::span<const std::span<const StoredEvent>> batches);
+  // Cluster mode (storage/replicated_log.h): the batches of the stream's
+  // message `stream_seq`, appended as above and, in the same write, that
+  // message recorded as taken in (stream_seq()), even when every batch was
+  // refused or a duplicate: a restart resumes the stream after it, and a
+  // crash cannot leave the events without the position or the reverse.
+  std::vector<StatusOr<AppendResult>> AppendBatches(
+      std::span<const std::span<const StoredEvent>> batches, uint64_t stream_seq);
 
   // Calls fn for each stored event with from <= seq <= to, in seq order,
   // until fn returns false. Corruption if a record cannot be decoded.
@@ -149,6 +158,12 @@ class EventLog {
 
   // The seq the next appended event will get; last appended is one less.
   uint64_t next_seq() const;
+  // Cluster mode: the newest stream message taken in (0: none), and
+  // recording one taken in by something other than an append (a forget, a
+  // catalog write: those are idempotent, so they are written first and the
+  // position after them).
+  uint64_t stream_seq() const;
+  Status SetStreamSeq(uint64_t stream_seq);
 
   // Writes a snapshot of the model after `seq` and prunes old ones.
   Status PutSnapshot(uint64_t seq, std::string_view blob);
@@ -213,7 +228,10 @@ class EventLog {
   void LeadGroup() REQUIRES(mu_);
   // Leader only: writes the group's batches in one WriteBatch. Returns the
   // status of the write itself; per-writer conflicts go into w->status.
-  Status CommitGroup(const std::vector<Writer*>& group, uint64_t* next_seq) REQUIRES(admin_mu_);
+  // *stream_seq: the largest stream position of the group's writers (0:
+  // none), written with the group; left 0 if the write failed.
+  Status CommitGroup(const std::vector<Writer*>& group, uint64_t* next_seq, uint64_t* stream_seq)
+      REQUIRES(admin_mu_);
 
   // Background work (event_log_maintenance.cc): purges, resuming writes.
   struct Maintenance;
@@ -243,6 +261,7 @@ class EventLog {
   mutable Mutex mu_;
   std::deque<Writer*> writers_ GUARDED_BY(mu_);
   uint64_t next_seq_ GUARDED_BY(mu_) = 1;
+  uint64_t stream_seq_ GUARDED_BY(mu_) = 0;
   // Serialises DeleteUser/PutSnapshot with group commits so a deletion
   // cannot interleave with an append that reads the same dedup keys.
   Mutex admin_mu_;

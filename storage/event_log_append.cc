@@ -2,6 +2,9 @@
 #include <fmt/format.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+#include <cstdint>
+
 #include "storage/event_log.h"
 #include "storage/event_log_impl.h"
 #include "storage/rocks_status.h"
@@ -14,6 +17,7 @@ struct EventLog::Writer {
   AppendResult result;
   bool done = false;
   size_t slot = 0;  // index in AppendBatches' results
+  uint64_t stream_seq = 0;  // cluster mode: the stream message it came from
   CondVar cv;       // waited on with mu_
 };
 
@@ -42,6 +46,11 @@ StatusOr<AppendResult> EventLog::Append(std::span<const StoredEvent> batch) {
 
 std::vector<StatusOr<AppendResult>> EventLog::AppendBatches(
     std::span<const std::span<const StoredEvent>> batches) {
+  return AppendBatches(batches, 0);
+}
+
+std::vector<StatusOr<AppendResult>> EventLog::AppendBatches(
+    std::span<const std::span<const StoredEvent>> batches, uint64_t stream_seq) {
   std::vector<StatusOr<AppendResult>> out;
   out.reserve(batches.size());
   // Writers hold a condition variable: they stay where they are built.
@@ -54,6 +63,15 @@ std::vector<StatusOr<AppendResult>> EventLog::AppendBatches(
     mine.back()->batch = batch;
     mine.back()->slot = out.size() - 1;
   }
+  if (stream_seq > 0) {
+    // The position is written even if no batch is valid: a writer with no
+    // events carries it.
+    if (mine.empty()) {
+      mine.push_back(std::make_unique<Writer>());
+      mine.back()->slot = SIZE_MAX;
+    }
+    mine.back()->stream_seq = stream_seq;
+  }
   if (mine.empty()) return out;
   MutexLock lock(&mu_);
   for (const auto& w : mine) writers_.push_back(w.get());
@@ -65,6 +83,13 @@ std::vector<StatusOr<AppendResult>> EventLog::AppendBatches(
   }
   lock.Unlock();
   for (const auto& w : mine) {
+    if (w->slot == SIZE_MAX) {
+      // The position-only writer: its write failing fails every batch.
+      if (!w->status.ok()) {
+        for (auto& r : out) r = w->status;
+      }
+      continue;
+    }
     out[w->slot] = w->status.ok() ? StatusOr<AppendResult>(std::move(w->result)) : w->status;
   }
   return out;
@@ -80,14 +105,18 @@ void EventLog::LeadGroup() {
     events += x->batch.size();
   }
   uint64_t next = next_seq_;
+  uint64_t stream_seq = 0;
   mu_.Unlock();
   Status write_status;
   {
     MutexLock admin(&admin_mu_);
-    write_status = CommitGroup(group, &next);
+    write_status = CommitGroup(group, &next, &stream_seq);
   }
   mu_.Lock();
-  if (write_status.ok()) next_seq_ = next;
+  if (write_status.ok()) {
+    next_seq_ = next;
+    stream_seq_ = std::max(stream_seq_, stream_seq);
+  }
   for (Writer* x : group) {
     writers_.pop_front();
     if (!write_status.ok() && x->status.ok()) x->status = write_status;
@@ -97,24 +126,32 @@ void EventLog::LeadGroup() {
   if (!writers_.empty()) writers_.front()->cv.Signal();
 }
 
-Status EventLog::CommitGroup(const std::vector<Writer*>& group, uint64_t* next_seq) {
+Status EventLog::CommitGroup(const std::vector<Writer*>& group, uint64_t* next_seq,
+                             uint64_t* stream_seq) {
   rocksdb::WriteBatch wb;
   PendingIds pending;
   const uint64_t start = *next_seq;
+  uint64_t position = 0;
   for (Writer* w : group) {
+    position = std::max(position, w->stream_seq);
     // A conflict refuses that writer's batch alone; the others go on.
-    w->status = impl_->PrepareWriter(w, next_seq, &wb, &pending);
+    if (w->slot != SIZE_MAX) w->status = impl_->PrepareWriter(w, next_seq, &wb, &pending);
   }
-  if (*next_seq == start) return Status::OK();  // nothing new: no write needed
+  if (*next_seq == start && position == 0) return Status::OK();  // nothing new: no write needed
   if (Status st = CheckWritable(); !st.ok()) {
     *next_seq = start;
     return st;
   }
-  wb.Put(impl_->meta, "next_seq", SeqKey(*next_seq));
+  if (*next_seq != start) wb.Put(impl_->meta, "next_seq", SeqKey(*next_seq));
+  if (position > 0) wb.Put(impl_->meta, "stream_seq", SeqKey(position));
   rocksdb::WriteOptions wo;
   wo.sync = options_.durability == Durability::kSync;
   const Status s = FromRocks(impl_->db->Write(wo, &wb), "writing the event log");
-  if (!s.ok()) *next_seq = start;
+  if (!s.ok()) {
+    *next_seq = start;
+  } else {
+    *stream_seq = position;
+  }
   return s;
 }
 

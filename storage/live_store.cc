@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <future>
+#include <random>
 
 #include "engine/live/snapshot.h"
 #include "storage/live_store_impl.h"
@@ -93,7 +94,21 @@ StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
   }
 
   Impl* p = impl.get();
-  impl->log_thread = std::thread([p] { p->LogLoop(); });
+  if (options.cluster) {
+    impl->stream = options.cluster.get();
+    // Record ids: unique per process start, never reused by a restart.
+    std::random_device rd;
+    impl->record_prefix = fmt::format("{:08x}{:08x}", rd(), rd());
+    impl->stream_taken.store(impl->log->stream_seq());
+    // No thread runs yet: both copies are the writer's.
+    impl->replicas->standby().stream_seq = impl->log->stream_seq();
+    impl->replicas->Publish();
+    impl->replicas->standby().stream_seq = impl->log->stream_seq();
+    impl->log_thread = std::thread([p] { p->PublishLoop(); });
+    impl->stream_thread = std::thread([p] { p->StreamLoop(); });
+  } else {
+    impl->log_thread = std::thread([p] { p->LogLoop(); });
+  }
   impl->model_thread = std::thread([p] { p->ModelLoop(); });
   return std::unique_ptr<LiveStore>(new LiveStore(std::move(impl)));
 }
@@ -182,6 +197,22 @@ void LiveStore::DeleteItemAsync(std::string item, DoneCallback done) {
   }
 }
 
+void LiveStore::WaitForSeqAsync(uint64_t seq, std::chrono::milliseconds timeout,
+                                DoneCallback done) {
+  bool visible = false;
+  Read([&](const Replica& r) { visible = r.applied_seq >= seq; });
+  if (visible) return done(Status::OK());
+  if (impl_->closed.load()) return done(Status::FailedPrecondition("the store is shutting down"));
+  {
+    MutexLock lock(&impl_->seq_waiters_mu);
+    impl_->seq_waiters.push_back(
+        SeqWaiter{seq, std::chrono::steady_clock::now() + timeout, std::move(done)});
+  }
+  // Wakes the model thread, so that it waits with the short timeout; it
+  // also answers this waiter if the seq became visible meanwhile.
+  impl_->model_queue.Push(WakeOp{});
+}
+
 void LiveStore::SnapshotAsync(CountCallback done) {
   SnapshotOp op{std::move(done)};
   if (!impl_->model_queue.Push(std::move(op))) {
@@ -213,6 +244,13 @@ Status LiveStore::Retrain() {
   // Close() joins the retrain thread under this lock: none may start after.
   MutexLock close_lock(&impl_->close_mu);
   if (impl_->closed.load()) return Status::FailedPrecondition("the store is shutting down");
+  if (impl_->stream != nullptr) {
+    // A retrain installs when it finishes, at a point in the stream that
+    // differs between replicas: their models would no longer agree.
+    return Status::FailedPrecondition(
+        "retraining is not available in cluster mode yet: replicas would install the retrained "
+        "model at different points of the stream and stop agreeing (docs/DESIGN.md section 10)");
+  }
   STREAMREC_RETURN_IF_ERROR(
       CheckRetrainAlgorithm(impl_->engine_options.objective, impl_->options.training.algorithm));
   if (impl_->retrain_running.exchange(true)) {
@@ -247,6 +285,7 @@ LiveStatus LiveStore::status() const {
   Read([&](const Replica& r) {
     const engine::Recommender& rec = *r.rec;
     s.applied_seq = r.applied_seq;
+    s.cluster.applied_stream_seq = r.stream_seq;
     s.events_applied = rec.events_applied();
     s.users = rec.users().live();  // not the forgotten users' rows
     s.items = rec.items().live();
@@ -260,7 +299,17 @@ LiveStatus LiveStore::status() const {
   s.pending_events = impl_->pending_events.load();
   s.store = impl_->log->health();
   s.closed = impl_->closed.load();
+  if (impl_->stream != nullptr) {
+    s.cluster.enabled = true;
+    s.cluster.stream = impl_->stream->Describe();
+    s.cluster.stream_last_seq =
+        std::max(impl_->stream_last_seq.load(), s.cluster.applied_stream_seq);
+    s.cluster.lag = s.cluster.stream_last_seq - s.cluster.applied_stream_seq;
+    s.cluster.published = impl_->records_published.load();
+    s.cluster.publish_failures = impl_->publish_failures.load();
+  }
   MutexLock lock(&impl_->status_mu);
+  if (impl_->stream != nullptr) s.cluster.last_error = impl_->stream_error;
   s.snapshot_seq = impl_->snapshot_seq;
   if (impl_->have_snapshot) {
     s.snapshot_age_seconds =
@@ -289,6 +338,34 @@ Status LiveStore::Close() {
   // The log thread feeds the model thread: drain it first.
   impl_->log_queue.Stop();
   impl_->log_thread.join();
+  if (impl_->stream_thread.joinable()) {
+    // Cluster mode: what this replica published is answered from the
+    // stream; take it in first (bounded: the stream may be unreachable).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (impl_->stream_taken.load() < impl_->last_published.load() &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    impl_->stream_stop.store(true);
+    impl_->stream_thread.join();
+    // Callers whose records were published but not taken in.
+    std::unordered_map<std::string, RecordWaiter> left;
+    {
+      MutexLock w(&impl_->waiters_mu);
+      left.swap(impl_->waiters);
+    }
+    const Status closing = Status::Unavailable(
+        "the replica shut down before the write came back from the stream; it may have been "
+        "stored: retry with the same event_ids");
+    for (auto& [origin, waiter] : left) {
+      for (size_t k = 0; k < waiter.ingest.size(); ++k) {
+        impl_->pending_events.fetch_sub(waiter.batch_events[k]);
+        waiter.ingest[k](closing);
+      }
+      if (waiter.forget) waiter.forget(closing);
+      if (waiter.done) waiter.done(closing);
+    }
+  }
   impl_->model_queue.Stop();
   impl_->model_thread.join();
   impl_->MaybePublishDrift();  // the model thread is gone: its state is ours

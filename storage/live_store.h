@@ -18,6 +18,7 @@
 // synchronously.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -35,6 +36,7 @@
 #include "storage/id_admission.h"
 #include "storage/live_drift.h"
 #include "storage/recovery.h"
+#include "storage/replicated_log.h"
 #include "storage/storage_options.h"
 
 namespace streamrec::storage {
@@ -58,6 +60,13 @@ struct LiveStoreOptions {
   // Tests only: runs on the retrain thread after each training, before its
   // install is queued (to land a forget there). Null in production.
   std::function<void()> retrain_trained_hook;
+  // Cluster mode (README "Cluster", docs/DESIGN.md section 10): the
+  // replicated stream that is the log of record. Every write (event
+  // batches, user deletes, item metadata) is published to it, and every
+  // replica, this one included, applies the stream in order, caching it in
+  // the local EventLog under the same seqs on every replica. Null (the
+  // default): the single process, which never touches a stream.
+  std::shared_ptr<ReplicatedLog> cluster;
 };
 
 // What the model thread has published, as readers see it.
@@ -65,6 +74,25 @@ struct Replica {
   explicit Replica(std::unique_ptr<engine::Recommender> r) : rec(std::move(r)) {}
   std::unique_ptr<engine::Recommender> rec;
   uint64_t applied_seq = 0;  // every event with seq <= this is in rec
+  uint64_t stream_seq = 0;   // cluster mode: every stream message <= this is in rec
+};
+
+// A 64-bit fingerprint of a model's state: its factors, biases and id maps
+// in index order. Replicas of a cluster that applied the same stream prefix
+// have the same one (GET /v1/admin/status shows it). Reads every factor:
+// ~50 ms per 100 MB.
+uint64_t ModelChecksum(const engine::Recommender& rec);
+
+// Cluster mode's part of LiveStatus.
+struct ClusterStatus {
+  bool enabled = false;
+  std::string stream;            // the ReplicatedLog's Describe()
+  uint64_t applied_stream_seq = 0;  // newest stream message applied here
+  uint64_t stream_last_seq = 0;  // the stream's newest, as last read (<= 1 s old)
+  uint64_t lag = 0;              // messages of the stream not yet applied here
+  uint64_t published = 0;        // records this replica published since Open
+  uint64_t publish_failures = 0;  // appends that failed (callers got 503)
+  std::string last_error;        // the stream's newest error, if any
 };
 
 enum class RetrainState { kIdle, kRunning, kSucceeded, kFailed };
@@ -101,6 +129,7 @@ struct LiveStatus {
   RecoveryResult recovery;  // what Open did
   RetrainStatus retrain;
   LiveDriftStatus drift;  // enabled = false when drift is off
+  ClusterStatus cluster;
   // Whether the database takes writes (false after a disk error such as a
   // full disk, until writes resume by themselves), why not, and the purges
   // of deleted users' bytes (EventLog::health()).
@@ -167,6 +196,12 @@ class LiveStore {
   // DeleteItemAsync: NotFound if the item has no metadata.
   void PutItemAsync(std::string item, engine::ItemMeta meta, DoneCallback done);
   void DeleteItemAsync(std::string item, DoneCallback done);
+
+  // Calls `done` once events through `seq` are visible to Read(): OK at
+  // once if they are, else from the model thread when they are, or
+  // Unavailable after `timeout`. For reads that must see a write made on
+  // another replica (`min_seq`). `done` must not block.
+  void WaitForSeqAsync(uint64_t seq, std::chrono::milliseconds timeout, DoneCallback done);
 
   // Writes a snapshot now (after everything acknowledged so far); `done`
   // gets its seq (the existing one if nothing changed, 0 for an empty log).

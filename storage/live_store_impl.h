@@ -10,12 +10,14 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <variant>
 
 #include "engine/core/mutex.h"
 #include "engine/live/drift.h"
 #include "storage/live_drift.h"
 #include "storage/live_store.h"
+#include "storage/stream_record.h"
 
 namespace streamrec::storage {
 
@@ -41,25 +43,34 @@ using LogJob = std::variant<AppendJob, ForgetJob, PutItemJob, DeleteItemJob>;
 
 // Work for the model thread, in log order. Every op but SnapshotOp changes
 // both engine copies the same way.
+// stream_seq (cluster mode): the stream message the op came from, 0
+// otherwise.
 struct ApplyOp {
   std::vector<StoredEvent> events;  // seq set; duplicates already dropped
   AppendResult result;           // what the caller is told
   LiveStore::IngestCallback done;
+  uint64_t stream_seq = 0;
+  // Whether the events count in pending_events (false for another
+  // replica's events, taken in from the stream).
+  bool pending = true;
 };
 struct ForgetOp {
   std::string user;
   uint64_t removed = 0;             // events the log deleted
   std::vector<StoredEvent> events;  // those events, for the engine to take back
   LiveStore::CountCallback done;
+  uint64_t stream_seq = 0;
 };
 struct PutMetaOp {
   std::string item;
   engine::ItemMeta meta;
   LiveStore::DoneCallback done;
+  uint64_t stream_seq = 0;
 };
 struct RemoveMetaOp {
   std::string item;
   LiveStore::DoneCallback done;
+  uint64_t stream_seq = 0;
 };
 struct SnapshotOp {
   LiveStore::CountCallback done;
@@ -72,7 +83,10 @@ struct InstallOp {
   std::optional<engine::DriftReference> drift_reference;
   std::string drift_error;
 };
-using ModelOp = std::variant<ApplyOp, ForgetOp, PutMetaOp, RemoveMetaOp, SnapshotOp, InstallOp>;
+// Only wakes the model thread (a Read started waiting for a seq).
+struct WakeOp {};
+using ModelOp =
+    std::variant<ApplyOp, ForgetOp, PutMetaOp, RemoveMetaOp, SnapshotOp, InstallOp, WakeOp>;
 
 // A queue drained whole by one consumer thread.
 template <typename T>
@@ -113,6 +127,24 @@ struct WorkQueue {
     }
     cv.SignalAll();
   }
+};
+
+// Cluster mode: the callers waiting for a record this replica published,
+// answered when the stream thread takes the record in (or the append
+// fails).
+struct RecordWaiter {
+  std::vector<LiveStore::IngestCallback> ingest;  // per batch of an events record
+  std::vector<uint64_t> batch_events;             // their sizes, for pending_events
+  std::vector<IdAdmission::Ticket> tickets;       // per batch, with caps on new ids
+  LiveStore::CountCallback forget;
+  LiveStore::DoneCallback done;  // put or delete item
+};
+
+// A Read waiting for a seq (WaitForSeqAsync).
+struct SeqWaiter {
+  uint64_t seq = 0;
+  std::chrono::steady_clock::time_point deadline;
+  LiveStore::DoneCallback done;
 };
 
 struct LiveStore::Impl {
@@ -163,6 +195,47 @@ struct LiveStore::Impl {
   // Model-thread state (seeded by Open before the thread starts); null
   // when drift is disabled.
   std::unique_ptr<LiveDrift> drift;
+
+  // Reads waiting for a seq, answered by the model thread.
+  Mutex seq_waiters_mu;
+  std::vector<SeqWaiter> seq_waiters GUARDED_BY(seq_waiters_mu);
+  // Answers the waiters whose seq is visible, and (check_deadlines) those
+  // past their deadline, or (expire_all: closing) all the others, with
+  // Unavailable.
+  void AnswerSeqWaiters(bool check_deadlines, bool expire_all = false) EXCLUDES(seq_waiters_mu);
+
+  // ---- cluster mode (live_store_cluster.cc); stream null otherwise ----
+  ReplicatedLog* stream = nullptr;  // options.cluster
+  std::thread stream_thread;        // takes the stream in (StreamLoop)
+  std::atomic<bool> stream_stop{false};
+  // This process's prefix of record ids (random per Open, so ids never
+  // repeat across restarts or replicas) and the next record's number.
+  std::string record_prefix;
+  uint64_t next_record = 0;  // publish thread only
+  Mutex waiters_mu;
+  std::unordered_map<std::string, RecordWaiter> waiters GUARDED_BY(waiters_mu);
+  // The caps on new ids are checked when a record is published and
+  // committed when it is taken in: two threads.
+  Mutex admission_mu;
+  std::atomic<uint64_t> stream_taken{0};      // newest message in the local log
+  std::atomic<uint64_t> stream_last_seq{0};   // the stream's newest, as last read
+  std::atomic<uint64_t> last_published{0};    // newest seq this replica appended
+  std::atomic<uint64_t> records_published{0};
+  std::atomic<uint64_t> publish_failures{0};
+  std::string stream_error GUARDED_BY(status_mu);
+
+  // The log thread in cluster mode: publishes queued writes, one record per
+  // run of appends (up to the stream's message size) or per other write.
+  void PublishLoop();
+  void PublishRecord(StreamRecord record, RecordWaiter waiter);
+  // The stream thread: reads the stream from the local log's position on,
+  // writes each message into the local log and queues it for the model
+  // thread.
+  void StreamLoop();
+  // One message; false if the local log could not take it (retry it).
+  bool TakeIn(const StreamMessage& m);
+  std::optional<RecordWaiter> TakeWaiter(const std::string& origin) EXCLUDES(waiters_mu);
+  void NoteStreamError(const Status& s) EXCLUDES(status_mu);
 
   void LogLoop();
   void ModelLoop();

@@ -5,12 +5,15 @@
 // live_store_retrain.cc.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "storage/live_store_impl.h"
 
 namespace streamrec::storage {
 namespace {
 
 constexpr std::chrono::milliseconds kIdleWake{500};
+constexpr std::chrono::milliseconds kWaiterWake{20};
 
 template <typename... F>
 struct Overloaded : F... {
@@ -147,8 +150,17 @@ void LiveStore::Impl::LogLoop() {
 void LiveStore::Impl::ModelLoop() {
   for (;;) {
     bool done = false;
-    std::deque<ModelOp> ops = model_queue.Take(kIdleWake, &done);
-    if (done) return;
+    bool waiting = false;
+    {
+      MutexLock lock(&seq_waiters_mu);
+      waiting = !seq_waiters.empty();
+    }
+    // Reads waiting for a seq time out within ~kWaiterWake of their bound.
+    std::deque<ModelOp> ops = model_queue.Take(waiting ? kWaiterWake : kIdleWake, &done);
+    if (done) {
+      AnswerSeqWaiters(/*check_deadlines=*/true, /*expire_all=*/true);
+      return;
+    }
     for (size_t i = 0; i < ops.size();) {
       // Consecutive appends share one publish.
       std::vector<ApplyOp> run;
@@ -161,15 +173,46 @@ void LiveStore::Impl::ModelLoop() {
       }
       RunOp(&ops[i++]);
     }
+    AnswerSeqWaiters(/*check_deadlines=*/true);
     MaybeSnapshot();
     MaybePublishDrift();
   }
 }
 
+void LiveStore::Impl::AnswerSeqWaiters(bool check_deadlines, bool expire_all) {
+  uint64_t applied = 0;
+  replicas->Read([&](const Replica& r) { applied = r.applied_seq; });
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<SeqWaiter> ready, expired;
+  {
+    MutexLock lock(&seq_waiters_mu);
+    for (size_t k = 0; k < seq_waiters.size();) {
+      SeqWaiter& w = seq_waiters[k];
+      if (w.seq <= applied) {
+        ready.push_back(std::move(w));
+      } else if ((check_deadlines && now >= w.deadline) || expire_all) {
+        expired.push_back(std::move(w));
+      } else {
+        ++k;
+        continue;
+      }
+      w = std::move(seq_waiters.back());
+      seq_waiters.pop_back();
+    }
+  }
+  for (SeqWaiter& w : ready) w.done(Status::OK());
+  for (SeqWaiter& w : expired) {
+    w.done(Status::Unavailable(
+        fmt::format("this replica has applied events through seq {}, not yet {}; retry shortly",
+                    applied, w.seq)));
+  }
+}
+
 void LiveStore::Impl::ApplyEvents(std::vector<ApplyOp>* run) {
-  uint64_t last = 0;
+  uint64_t last = 0, stream_last = 0;
   for (const ApplyOp& op : *run) {
     if (!op.events.empty()) last = op.events.back().seq;
+    stream_last = std::max(stream_last, op.stream_seq);
   }
   // The leader (null for the first copy) is the copy applied first, which
   // the second follows (Recommender::ApplyFollowing).
@@ -185,12 +228,14 @@ void LiveStore::Impl::ApplyEvents(std::vector<ApplyOp>* run) {
       }
     }
     if (last > r.applied_seq) r.applied_seq = last;
+    if (stream_last > r.stream_seq) r.stream_seq = stream_last;
     return first_error;
   };
   Status st = apply(replicas->standby(), nullptr);
   replicas->Publish();
+  AnswerSeqWaiters(/*check_deadlines=*/false);
   for (ApplyOp& op : *run) {
-    pending_events.fetch_sub(op.result.seqs.size());
+    if (op.pending) pending_events.fetch_sub(op.result.seqs.size());
     op.done(std::move(op.result));
   }
   (void)apply(replicas->standby(), &replicas->published());  // the first copy's status
@@ -208,12 +253,24 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
   // copy's status; nothing is published if that fails. fn(copy, leader):
   // the leader is null for the first copy and the first copy for the
   // second (Recommender's follower methods).
+  // The stream message the op came from (cluster mode), recorded in both
+  // copies with the op, whatever its outcome.
+  const uint64_t stream_seq = std::visit(
+      Overloaded{[](const ForgetOp& o) { return o.stream_seq; },
+                 [](const PutMetaOp& o) { return o.stream_seq; },
+                 [](const RemoveMetaOp& o) { return o.stream_seq; },
+                 [](const auto&) { return uint64_t{0}; }},
+      *op);
   auto both = [&](auto&& fn) -> Status {
-    Status st = fn(replicas->standby(), static_cast<const Replica*>(nullptr));
-    if (!st.ok()) return st;
+    Replica& first = replicas->standby();
+    Status st = fn(first, static_cast<const Replica*>(nullptr));
+    first.stream_seq = std::max(first.stream_seq, stream_seq);
+    if (!st.ok() && stream_seq == 0) return st;
     replicas->Publish();
-    (void)fn(replicas->standby(), &replicas->published());  // deterministic: the same outcome
-    return Status::OK();
+    Replica& second = replicas->standby();
+    (void)fn(second, &replicas->published());  // deterministic: the same outcome
+    second.stream_seq = std::max(second.stream_seq, stream_seq);
+    return st;
   };
   std::visit(
       Overloaded{
@@ -221,6 +278,8 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
           [&](ForgetOp& o) {
             const bool known = replicas->published().rec->users().Find(o.user).has_value();
             if (!known && o.removed == 0) {
+              // Nothing to forget; a stream message is still recorded.
+              if (o.stream_seq != 0) (void)both([](Replica&, const Replica*) { return Status::OK(); });
               return o.done(Status::NotFound(fmt::format("unknown user '{}'", o.user)));
             }
             (void)both([&](Replica& r, const Replica* leader) {
@@ -256,6 +315,7 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
             }));
           },
           [&](SnapshotOp& o) { o.done(WriteSnapshotNow(/*force=*/false)); },
+          [](WakeOp&) {},
           [&](InstallOp& o) {
             // What the serving model learned while the retrain ran is
             // stepped again on the retrained rows (Recommender::InstallModel).

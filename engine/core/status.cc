@@ -24,6 +24,8 @@ std::string_view StatusCodeName(StatusCode code) {
       return "Corruption";
     case StatusCode::kIOError:
       return "IOError";
+    case StatusCode::kUnavailable:
+      return "Unavailable";
     case StatusCode::kUnimplemented:
       return "Unimplemented";
     case StatusCode::kInternal:

@@ -25,6 +25,8 @@ enum class StatusCode {
                         // help until something is removed or the limit raised
   kCorruption,          // stored data failed validation
   kIOError,             // the OS or the store failed
+  kUnavailable,         // not now, for a reason that passes (a cluster electing its
+                        // leader, a replica behind a write): retry shortly
   kUnimplemented,       // a format or feature this build does not handle
   kInternal,            // a bug; should never be seen
 };
@@ -56,6 +58,9 @@ class [[nodiscard]] Status {
   }
   static Status Corruption(std::string msg) { return {StatusCode::kCorruption, std::move(msg)}; }
   static Status IOError(std::string msg) { return {StatusCode::kIOError, std::move(msg)}; }
+  static Status Unavailable(std::string msg) {
+    return {StatusCode::kUnavailable, std::move(msg)};
+  }
   static Status Unimplemented(std::string msg) {
     return {StatusCode::kUnimplemented, std::move(msg)};
   }

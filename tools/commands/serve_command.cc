@@ -25,6 +25,7 @@
 #include "http/api.h"
 #include "http/auth.h"
 #include "http/server.h"
+#include "storage/jetstream/jetstream_log.h"
 #include "storage/live_store.h"
 #include "tools/cli/command_line.h"
 #include "tools/commands/commands.h"
@@ -203,6 +204,10 @@ void Announce(const Config& config, const storage::LiveStore& store, uint16_t po
   Say("listening on http://{}:{}", HostForUrl(config.server.address), port);
   Say("data dir {}; {}", config.data_dir, RecoveryLine(store.status()));
   Say("event types: {}", config.types.Names());
+  if (const storage::LiveStatus s = store.status(); s.cluster.enabled) {
+    Say("cluster: {}; applied through stream seq {}", s.cluster.stream,
+        s.cluster.applied_stream_seq);
+  }
   if (config.api.keys.empty()) {
     Say("auth off: no API keys configured, so serving on loopback only");
   } else {
@@ -228,8 +233,22 @@ int CloseStore(storage::LiveStore* store) {
 
 // Serves until the first of `signals`; returns the exit code.
 int ExecuteServe(const Config& config, const sigset_t& signals) {
-  auto store =
-      storage::LiveStore::Open(config.data_dir, config.live, config.recommender, config.types);
+  storage::LiveStoreOptions live = config.live;
+  if (config.cluster.enabled()) {
+    storage::JetStreamOptions js;
+    js.urls = config.cluster.nats;
+    js.stream = config.cluster.stream;
+    js.replicas = config.cluster.replicas;
+    js.publish_timeout = std::chrono::milliseconds(
+        static_cast<int64_t>(config.cluster.publish_timeout_seconds * 1000));
+    auto log = storage::JetStreamLog::Open(js);
+    if (!log.ok()) {
+      fmt::print(stderr, "streamrec serve: cannot join the cluster: {}\n", log.status().message());
+      return kExitFailure;
+    }
+    live.cluster = std::shared_ptr<storage::ReplicatedLog>(std::move(log).value());
+  }
+  auto store = storage::LiveStore::Open(config.data_dir, live, config.recommender, config.types);
   if (!store.ok()) {
     fmt::print(stderr, "streamrec serve: cannot open database '{}': {}\n", config.data_dir,
                store.status().message());

@@ -96,6 +96,54 @@ void Describe(po::options_description* d, Config* c, Raw* raw) {
       "limits.max_items", po::value(&raw->max_items))("limits.max_new_ids_per_request",
                                                       po::value(&raw->max_new_ids_per_request))(
       "limits.max_new_ids_per_second", po::value(&raw->max_new_ids_per_second));
+  d->add_options()("cluster.nats", po::value(&raw->cluster_nats))(
+      "cluster.stream", po::value(&c->cluster.stream))("cluster.replicas",
+                                                       po::value(&raw->cluster_replicas))(
+      "cluster.publish_timeout_seconds", po::value(&c->cluster.publish_timeout_seconds))(
+      "api.min_seq_wait_ms", po::value(&raw->min_seq_wait_ms));
+}
+
+// [cluster] and the min_seq bound of [api].
+Status ApplyCluster(const std::string& path, const Raw& raw, Config* c) {
+  ClusterConfig& k = c->cluster;
+  k.nats.clear();
+  std::string_view rest = raw.cluster_nats;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    std::string_view url = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    while (!url.empty() && url.front() == ' ') url.remove_prefix(1);
+    while (!url.empty() && url.back() == ' ') url.remove_suffix(1);
+    if (url.empty()) continue;
+    if (!url.starts_with("nats://") && !url.starts_with("tls://")) {
+      return Status::InvalidArgument(fmt::format(
+          "{}: cluster.nats: '{}' is not a NATS URL (nats://host:port or tls://host:port)", path,
+          url));
+    }
+    k.nats.emplace_back(url);
+  }
+  if (raw.cluster_replicas != 1 && raw.cluster_replicas != 3 && raw.cluster_replicas != 5) {
+    return Status::InvalidArgument(
+        fmt::format("{}: cluster.replicas must be 1, 3 or 5, got {}", path, raw.cluster_replicas));
+  }
+  k.replicas = static_cast<int>(raw.cluster_replicas);
+  if (k.stream.empty() || k.stream.size() > 64 ||
+      k.stream.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+          std::string::npos) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: cluster.stream must be 1-64 letters, digits, '_' or '-', got '{}'", path, k.stream));
+  }
+  if (!(k.publish_timeout_seconds > 0) || k.publish_timeout_seconds > 3600) {
+    return Status::InvalidArgument(
+        fmt::format("{}: cluster.publish_timeout_seconds must be in (0, 3600]", path));
+  }
+  if (raw.min_seq_wait_ms < 0 || raw.min_seq_wait_ms > 60000) {
+    return Status::InvalidArgument(
+        fmt::format("{}: api.min_seq_wait_ms must be in [0, 60000], got {}", path,
+                    raw.min_seq_wait_ms));
+  }
+  c->api.min_seq_wait_ms = static_cast<int>(raw.min_seq_wait_ms);
+  return Status::OK();
 }
 
 Raw RawFrom(const Config& c) {
@@ -123,6 +171,11 @@ Raw RawFrom(const Config& c) {
   raw.max_items = static_cast<int64_t>(c.live.ids.max_items);
   raw.max_new_ids_per_request = static_cast<int64_t>(c.live.ids.max_new_ids_per_request);
   raw.max_new_ids_per_second = static_cast<int64_t>(c.live.ids.max_new_ids_per_second);
+  for (const std::string& url : c.cluster.nats) {
+    raw.cluster_nats += (raw.cluster_nats.empty() ? "" : ",") + url;
+  }
+  raw.cluster_replicas = c.cluster.replicas;
+  raw.min_seq_wait_ms = c.api.min_seq_wait_ms;
   return raw;
 }
 
@@ -237,6 +290,7 @@ StatusOr<Config> ParseConfig(std::istream& in, const std::string& path) {
   if (Status st = Finish(path, raw, &c); !st.ok()) return st;
   if (Status st = config_internal::ApplyServerAndApi(path, raw, &c); !st.ok()) return st;
   if (Status st = ApplyDriftSection(path, drift, &c.live.drift); !st.ok()) return st;
+  if (Status st = ApplyCluster(path, raw, &c); !st.ok()) return st;
   StatusOr<engine::EventTypes> types =
       config_internal::BuildTypes(path, raw.default_types, type_lines);
   if (!types.ok()) return types.status();

@@ -1,7 +1,7 @@
 // The streamrec configuration file (config/streamrec.conf documents every
 // field): INI sections [model], [learner], [popularity], [training],
-// [storage], and for `streamrec serve` [server], [api], [events] and
-// [drift] (tools/config/config_drift.h). Only `main`-level code turns it into the
+// [storage], and for `streamrec serve` [server], [api], [events], [drift]
+// (tools/config/config_drift.h) and [cluster]. Only `main`-level code turns it into the
 // engine's, the store's and the HTTP layer's option structs, here.
 //
 // Unknown sections or keys are errors (a typo must not silently fall back to
@@ -44,6 +44,16 @@ inline constexpr const char* kApiKeysEnv = "STREAMREC_API_KEYS";
 // Shortest secret accepted: a guessable key is no key.
 inline constexpr size_t kMinApiSecretLength = 16;
 
+// [cluster]: several replicas on one NATS JetStream stream (README
+// "Cluster"). No `nats` servers (the default): the single process.
+struct ClusterConfig {
+  std::vector<std::string> nats;  // server URLs
+  std::string stream = "streamrec";
+  int replicas = 3;  // of the stream, when this replica creates it
+  double publish_timeout_seconds = 10;
+  bool enabled() const { return !nats.empty(); }
+};
+
 struct Config {
   engine::RecommenderOptions recommender;  // [model], [learner], [popularity]
   engine::EvalOptions training;            // [training] (+ [model] for its rank/seed)
@@ -55,6 +65,7 @@ struct Config {
   http::ApiOptions api;                     // [api] (+ STREAMREC_API_KEYS via ApplyApiKeysFromEnv)
   std::string data_dir = "streamrec-data";  // [server] data_dir: the database directory
   engine::EventTypes types = engine::EventTypes::Defaults();  // [events]
+  ClusterConfig cluster;                                      // [cluster]
   // What `serve` opens the store with: .store and .training are copies of
   // `store` and `training` above (made by LoadConfig/DefaultConfig), plus
   // [server] max_pending_events and [drift] (.drift).

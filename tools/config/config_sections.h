@@ -38,6 +38,9 @@ struct Raw {
   bool default_types = true;
   std::string objective = kDefaultObjective;  // model.objective, as written
   std::string topn = "auto";                   // model.topn, as written
+  std::string cluster_nats;                    // cluster.nats, as written
+  int64_t cluster_replicas = 3;
+  int64_t min_seq_wait_ms = 0;                 // api.min_seq_wait_ms
 };
 
 // Checks the range-checked keys of [server], [api], [events] and [limits]

@@ -1,18 +1,24 @@
-# Sourced by tools/test.sh and tools/quickstart.sh: installs the Debian
-# packages streamrec needs that are missing. apt-get update runs at most once,
-# and only when something must be installed. Works as root, or via sudo.
-#   streamrec_install_deps [EXTRA_PACKAGE...]   (quickstart adds curl;
+# Sourced by tools/test.sh, tools/quickstart.sh and tools/cluster.sh:
+# installs the Debian packages streamrec needs that are missing. apt-get
+# update runs at most once, and only when something must be installed. Works
+# as root, or via sudo.
+#   streamrec_install_deps [EXTRA_PACKAGE...]   (quickstart and
+#                                                tools/cluster.sh add curl;
 #                                                tools/test.sh clang|tsan the
 #                                                packages of
 #                                                STREAMREC_CLANG_PACKAGES;
 #                                                tools/fuzz.sh those of
 #                                                STREAMREC_FUZZ_PACKAGES)
 # wrk, for the HTTP load benchmark, is optional: apt-get install wrk.
+# nats-server is no build dependency: the cluster tests and tools/cluster.sh
+# run real JetStream clusters with it (libnats-dev is the client streamrec
+# links).
 
 STREAMREC_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
   libeigen3-dev librocksdb-dev libfmt-dev libgtest-dev ccache
+  libnats-dev nats-server
 )
 
 # The clang and tsan presets (tools/test.sh clang|tsan): clang, and its

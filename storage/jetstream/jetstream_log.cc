@@ -1,0 +1,369 @@
+#include "storage/jetstream/jetstream_log.h"
+
+#include <fmt/format.h>
+#include <nats/nats.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+#include <unordered_set>
+
+namespace streamrec::storage {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string NatsError(std::string_view what, natsStatus s, jsErrCode jerr) {
+  std::string text = fmt::format("{}: {}", what, natsStatus_GetText(s));
+  if (jerr != 0) text += fmt::format(" (JetStream error {})", static_cast<int>(jerr));
+  // The client's own detail ("no server available", the server's -ERR).
+  natsStatus last = NATS_OK;
+  const char* detail = nats_GetLastError(&last);
+  if (detail != nullptr && *detail != '\0' && last == s) text += fmt::format(": {}", detail);
+  return text;
+}
+
+// Errors that pass: the stream's leader is being elected, the connection is
+// failing over, a request timed out.
+bool Transient(natsStatus s, jsErrCode jerr) {
+  if (jerr == JSStreamMessageExceedsMaximumErr || jerr == JSStreamNotFoundErr) return false;
+  return s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS || s == NATS_NOT_YET_CONNECTED ||
+         s == NATS_CONNECTION_DISCONNECTED || s == NATS_IO_ERROR || s == NATS_ERR ||
+         s == NATS_NO_SERVER || s == NATS_STALE_CONNECTION ||
+         jerr == JSClusterNotAvailErr;
+}
+
+}  // namespace
+
+struct JetStreamLog::Impl {
+  JetStreamOptions options;
+  std::string subject;
+  natsConnection* nc = nullptr;
+  jsCtx* js = nullptr;
+
+  // Reader thread's state.
+  natsSubscription* sub = nullptr;
+  uint64_t next = 1;  // the seq Read hands out next
+  Clock::time_point last_progress = Clock::now();
+  std::atomic<uint64_t> restarts{0};
+
+  ~Impl() {
+    if (sub != nullptr) natsSubscription_Destroy(sub);
+    if (js != nullptr) jsCtx_Destroy(js);
+    if (nc != nullptr) {
+      natsConnection_Close(nc);
+      natsConnection_Destroy(nc);
+    }
+  }
+
+  jsOptions RequestOptions() const {
+    jsOptions o;
+    jsOptions_Init(&o);
+    o.Wait = options.request_timeout.count();
+    return o;
+  }
+
+  Status EnsureStream() {
+    const Clock::time_point deadline = Clock::now() + options.open_timeout;
+    std::string last;
+    for (;;) {
+      jsStreamInfo* si = nullptr;
+      jsErrCode jerr = static_cast<jsErrCode>(0);
+      jsOptions o = RequestOptions();
+      natsStatus s = js_GetStreamInfo(&si, js, options.stream.c_str(), &o, &jerr);
+      if (s == NATS_OK) {
+        const jsStreamConfig& c = *si->Config;
+        const bool limited = c.MaxMsgs > 0 || c.MaxBytes > 0 || c.MaxAge > 0 ||
+                             c.MaxMsgsPerSubject > 0 || c.Retention != js_LimitsPolicy;
+        bool has_subject = false;
+        for (int k = 0; k < c.SubjectsLen; ++k) has_subject |= subject == c.Subjects[k];
+        jsStreamInfo_Destroy(si);
+        if (limited) {
+          return Status::FailedPrecondition(fmt::format(
+              "JetStream stream '{}' has limits or a retention policy that drop messages; "
+              "streamrec's replicas replay the whole stream, so it must keep every message",
+              options.stream));
+        }
+        if (!has_subject) {
+          return Status::FailedPrecondition(fmt::format(
+              "JetStream stream '{}' exists but does not take subject '{}'", options.stream,
+              subject));
+        }
+        return Status::OK();
+      }
+      if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
+        jsStreamConfig cfg;
+        jsStreamConfig_Init(&cfg);
+        cfg.Name = options.stream.c_str();
+        const char* subjects[] = {subject.c_str()};
+        cfg.Subjects = subjects;
+        cfg.SubjectsLen = 1;
+        cfg.Storage = js_FileStorage;
+        cfg.Replicas = options.replicas;
+        cfg.Retention = js_LimitsPolicy;
+        // Two minutes of message ids: longer than any retry of one append.
+        cfg.Duplicates = int64_t{120} * 1000 * 1000 * 1000;
+        jerr = static_cast<jsErrCode>(0);
+        s = js_AddStream(&si, js, &cfg, &o, &jerr);
+        if (s == NATS_OK) {
+          jsStreamInfo_Destroy(si);
+          return Status::OK();
+        }
+        // Another replica may have created it meanwhile: look again.
+        last = NatsError("creating the stream", s, jerr);
+      } else {
+        last = NatsError("reading the stream's info", s, jerr);
+      }
+      if (Clock::now() >= deadline) {
+        return Status::Unavailable(fmt::format("JetStream stream '{}' not ready after {} s: {}",
+                                               options.stream,
+                                               options.open_timeout.count() / 1000, last));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+
+  // (Re)creates the ordered consumer at `next`.
+  Status Subscribe() {
+    if (sub != nullptr) {
+      natsSubscription_Destroy(sub);
+      sub = nullptr;
+    }
+    jsOptions o = RequestOptions();
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = options.stream.c_str();
+    so.Ordered = true;
+    so.Config.DeliverPolicy = js_DeliverByStartSequence;
+    so.Config.OptStartSeq = next;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    natsStatus s = js_SubscribeSync(&sub, js, subject.c_str(), &o, &so, &jerr);
+    if (s != NATS_OK) {
+      sub = nullptr;
+      return Status::Unavailable(NatsError("starting the stream's consumer", s, jerr));
+    }
+    // Flow control bounds what the server sends ahead; the client's own
+    // slow-consumer limit must not drop what it let through.
+    natsSubscription_SetPendingLimits(sub, -1, 256 << 20);
+    last_progress = Clock::now();
+    return Status::OK();
+  }
+
+  void Restart() {
+    restarts.fetch_add(1);
+    (void)Subscribe();  // on failure Read tries again
+  }
+
+  // Whether every seq in [from, to) was deleted (or lies below the first
+  // message, which deletes move up).
+  StatusOr<bool> Deleted(uint64_t from, uint64_t to) {
+    jsOptions o = RequestOptions();
+    o.Stream.Info.DeletedDetails = true;
+    jsStreamInfo* si = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    natsStatus s = js_GetStreamInfo(&si, js, options.stream.c_str(), &o, &jerr);
+    if (s != NATS_OK) return Status::Unavailable(NatsError("reading the stream's info", s, jerr));
+    std::unordered_set<uint64_t> deleted(si->State.Deleted, si->State.Deleted + si->State.DeletedLen);
+    const uint64_t first = si->State.FirstSeq;
+    jsStreamInfo_Destroy(si);
+    for (uint64_t k = from; k < to; ++k) {
+      if (k >= first && !deleted.contains(k)) return false;
+    }
+    return true;
+  }
+};
+
+JetStreamLog::JetStreamLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+JetStreamLog::~JetStreamLog() = default;
+
+StatusOr<std::unique_ptr<JetStreamLog>> JetStreamLog::Open(const JetStreamOptions& options) {
+  if (options.urls.empty()) return Status::InvalidArgument("no NATS server URL");
+  if (options.stream.empty() ||
+      options.stream.find_first_of(" .*>\t\r\n/\\") != std::string::npos) {
+    return Status::InvalidArgument(fmt::format(
+        "stream name '{}': must be non-empty, without spaces, '.', '*', '>', '/' or '\\'",
+        options.stream));
+  }
+  if (options.replicas != 1 && options.replicas != 3 && options.replicas != 5) {
+    return Status::InvalidArgument(
+        fmt::format("stream replicas {}: must be 1, 3 or 5", options.replicas));
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->subject = options.stream + ".log";
+  natsOptions* no = nullptr;
+  if (natsOptions_Create(&no) != NATS_OK) return Status::Internal("natsOptions_Create failed");
+  std::vector<const char*> servers;
+  for (const std::string& u : options.urls) servers.push_back(u.c_str());
+  natsStatus s = natsOptions_SetServers(no, servers.data(), static_cast<int>(servers.size()));
+  // Reconnect for ever: a replica outlives any one NATS server's restart.
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(no, -1);
+  if (s == NATS_OK) s = natsOptions_SetReconnectWait(no, 100);
+  if (s == NATS_OK) s = natsOptions_SetTimeout(no, options.request_timeout.count());
+  if (s == NATS_OK) s = natsOptions_SetNoRandomize(no, false);
+  if (s != NATS_OK) {
+    natsOptions_Destroy(no);
+    return Status::InvalidArgument(NatsError("NATS options", s, static_cast<jsErrCode>(0)));
+  }
+  const Clock::time_point deadline = Clock::now() + options.open_timeout;
+  for (;;) {
+    s = natsConnection_Connect(&impl->nc, no);
+    if (s == NATS_OK || Clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  natsOptions_Destroy(no);
+  if (s != NATS_OK) {
+    impl->nc = nullptr;
+    return Status::Unavailable(NatsError(
+        fmt::format("connecting to NATS at {}", fmt::join(options.urls, ",")), s,
+        static_cast<jsErrCode>(0)));
+  }
+  jsOptions o = impl->RequestOptions();
+  s = natsConnection_JetStream(&impl->js, impl->nc, &o);
+  if (s != NATS_OK) {
+    impl->js = nullptr;
+    return Status::Unavailable(NatsError("JetStream context", s, static_cast<jsErrCode>(0)));
+  }
+  STREAMREC_RETURN_IF_ERROR(impl->EnsureStream());
+  return std::unique_ptr<JetStreamLog>(new JetStreamLog(std::move(impl)));
+}
+
+StatusOr<uint64_t> JetStreamLog::Append(std::string_view id, std::string_view data) {
+  if (data.size() > max_message_bytes()) {
+    return Status::InvalidArgument(fmt::format(
+        "a stream message of {} bytes is over the NATS servers' max_payload of {} bytes",
+        data.size(), max_message_bytes()));
+  }
+  const std::string msg_id(id);
+  const Clock::time_point deadline = Clock::now() + impl_->options.publish_timeout;
+  std::string last;
+  for (int attempt = 0;; ++attempt) {
+    natsMsg* msg = nullptr;
+    natsStatus s = natsMsg_Create(&msg, impl_->subject.c_str(), nullptr, data.data(),
+                                  static_cast<int>(data.size()));
+    if (s != NATS_OK) return Status::Internal(NatsError("natsMsg_Create", s, static_cast<jsErrCode>(0)));
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MsgId = msg_id.c_str();
+    po.MaxWait = impl_->options.request_timeout.count();
+    jsPubAck* ack = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    s = js_PublishMsg(&ack, impl_->js, msg, &po, &jerr);
+    natsMsg_Destroy(msg);
+    if (s == NATS_OK) {
+      const uint64_t seq = ack->Sequence;
+      jsPubAck_Destroy(ack);
+      return seq;
+    }
+    last = NatsError("publishing to the stream", s, jerr);
+    if (s == NATS_MAX_PAYLOAD || jerr == JSStreamMessageExceedsMaximumErr) {
+      return Status::InvalidArgument(last);
+    }
+    if (!Transient(s, jerr) || Clock::now() >= deadline) break;
+    // A short pause, growing: an election takes seconds, a blip less.
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(50 * (attempt + 1), 500)));
+  }
+  return Status::Unavailable(
+      fmt::format("the cluster's stream takes no writes now (retry shortly): {}", last));
+}
+
+size_t JetStreamLog::max_message_bytes() const {
+  const int64_t m = natsConnection_GetMaxPayload(impl_->nc);
+  // Room for the headers (Nats-Msg-Id) within the server's limit.
+  return m > 1024 ? static_cast<size_t>(m - 1024) : 0;
+}
+
+Status JetStreamLog::StartReading(uint64_t from) {
+  impl_->next = std::max<uint64_t>(from, 1);
+  return impl_->Subscribe();
+}
+
+StatusOr<std::vector<StreamMessage>> JetStreamLog::Read(size_t max,
+                                                        std::chrono::milliseconds timeout) {
+  std::vector<StreamMessage> out;
+  Impl& r = *impl_;
+  if (r.sub == nullptr) {
+    std::this_thread::sleep_for(std::min(timeout, std::chrono::milliseconds(200)));
+    STREAMREC_RETURN_IF_ERROR(r.Subscribe());
+  }
+  int64_t wait_ms = std::max<int64_t>(timeout.count(), 1);
+  while (out.size() < max) {
+    natsMsg* msg = nullptr;
+    natsStatus s = natsSubscription_NextMsg(&msg, r.sub, wait_ms);
+    if (s == NATS_TIMEOUT) {
+      if (out.empty() && Clock::now() - r.last_progress >= r.options.stall_timeout) {
+        // Nothing for a while: fine if the stream has nothing new, a dead
+        // consumer if it has.
+        StatusOr<StreamPosition> pos = Position();
+        r.last_progress = Clock::now();
+        if (pos.ok() && pos->last_seq >= r.next) r.Restart();
+      }
+      break;
+    }
+    if (s != NATS_OK) {
+      // Missed heartbeats, a closed subscription: start again where we are.
+      r.Restart();
+      break;
+    }
+    jsMsgMetaData* meta = nullptr;
+    s = natsMsg_GetMetaData(&meta, msg);
+    if (s != NATS_OK) {
+      natsMsg_Destroy(msg);
+      continue;  // not a stream message (a status the client passed on)
+    }
+    const uint64_t seq = meta->Sequence.Stream;
+    jsMsgMetaData_Destroy(meta);
+    if (seq < r.next) {  // seen already (a restarted consumer)
+      natsMsg_Destroy(msg);
+      continue;
+    }
+    if (seq > r.next) {
+      StatusOr<bool> deleted = r.Deleted(r.next, seq);
+      if (!deleted.ok() || !*deleted) {
+        natsMsg_Destroy(msg);
+        r.Restart();  // from r.next, the first one missing
+        break;
+      }
+    }
+    out.push_back(StreamMessage{
+        seq, std::string(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)))});
+    natsMsg_Destroy(msg);
+    r.next = seq + 1;
+    r.last_progress = Clock::now();
+    wait_ms = 1;  // the rest: only what has arrived
+    int pending = 0, bytes = 0;
+    if (natsSubscription_GetPending(r.sub, &pending, &bytes) != NATS_OK || pending == 0) break;
+  }
+  return out;
+}
+
+StatusOr<StreamPosition> JetStreamLog::Position() {
+  jsOptions o = impl_->RequestOptions();
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&si, impl_->js, impl_->options.stream.c_str(), &o, &jerr);
+  if (s != NATS_OK) return Status::Unavailable(NatsError("reading the stream's info", s, jerr));
+  StreamPosition p{si->State.Msgs > 0 ? si->State.FirstSeq : 0, si->State.LastSeq};
+  jsStreamInfo_Destroy(si);
+  return p;
+}
+
+Status JetStreamLog::Delete(uint64_t seq) {
+  jsOptions o = impl_->RequestOptions();
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_DeleteMsg(impl_->js, impl_->options.stream.c_str(), seq, &o, &jerr);
+  if (s == NATS_OK) return Status::OK();
+  if (jerr == JSNoMessageFoundErr || jerr == JSSequenceNotFoundErr) {
+    return Status::NotFound(fmt::format("stream message {} is not there", seq));
+  }
+  return Status::Unavailable(NatsError(fmt::format("deleting stream message {}", seq), s, jerr));
+}
+
+std::string JetStreamLog::Describe() const {
+  return fmt::format("{} stream {} (R{})", fmt::join(impl_->options.urls, ","),
+                     impl_->options.stream, impl_->options.replicas);
+}
+
+uint64_t JetStreamLog::reader_restarts() const { return impl_->restarts.load(); }
+
+}  // namespace streamrec::storage

@@ -1,0 +1,376 @@
+// LiveStore in cluster mode (LiveStoreOptions::cluster): the publish thread
+// (which takes the log thread's place: writes go to the replicated stream,
+// not straight into the local log) and the stream thread (which reads the
+// stream in order and feeds the local log and the model thread, for this
+// replica's writes and every other's alike). docs/DESIGN.md section 10.
+//
+//   IngestAsync ─► publish thread: one record per wake-up (every batch
+//     queued meanwhile) ─► ReplicatedLog::Append ─► stream ─► stream thread
+//     (on every replica): EventLog::AppendBatches with the message's seq
+//     (dedup and conflicts decided here, the same on every replica) ─►
+//     model thread: applies, publishes, answers the waiting caller.
+#include <fmt/format.h>
+
+#include <bit>
+#include <cstring>
+#include <random>
+
+#include "storage/live_store_impl.h"
+
+namespace streamrec::storage {
+namespace {
+
+constexpr std::chrono::milliseconds kIdleWake{500};
+constexpr std::chrono::milliseconds kRetryPause{500};
+// Messages the stream thread takes per read: one RocksDB write each.
+constexpr size_t kReadBatch = 512;
+// Room for a record's header and counts within the stream's message limit.
+constexpr size_t kRecordOverhead = 256;
+
+template <typename... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <typename... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+// 64-bit mixing of 8-byte words (the finalizer of MurmurHash3): a
+// fingerprint for comparing replicas, not a defence against forgery.
+struct Hasher {
+  uint64_t h = 0x9e3779b97f4a7c15ull;
+  void Word(uint64_t w) {
+    w *= 0xff51afd7ed558ccdull;
+    w ^= w >> 33;
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
+  }
+  void Bytes(const void* data, size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    Word(n);
+    for (; n >= 8; n -= 8, p += 8) {
+      uint64_t w = 0;
+      std::memcpy(&w, p, 8);
+      Word(w);
+    }
+    uint64_t tail = 0;
+    std::memcpy(&tail, p, n);
+    Word(tail);
+  }
+};
+
+}  // namespace
+
+uint64_t ModelChecksum(const engine::Recommender& rec) {
+  Hasher h;
+  const engine::MFModel& m = rec.model();
+  const size_t k = static_cast<size_t>(m.rank());
+  h.Word(static_cast<uint64_t>(k));
+  h.Word(std::bit_cast<uint32_t>(m.global_mean()));
+  h.Bytes(m.user_factors(), size_t{m.num_users()} * k * sizeof(float));
+  h.Bytes(m.user_biases(), size_t{m.num_users()} * sizeof(float));
+  h.Bytes(m.item_factors(), size_t{m.num_items()} * k * sizeof(float));
+  h.Bytes(m.item_biases(), size_t{m.num_items()} * sizeof(float));
+  for (uint32_t u = 0; u < rec.users().size(); ++u) h.Bytes(rec.users().Name(u).data(), rec.users().Name(u).size());
+  for (uint32_t i = 0; i < rec.items().size(); ++i) h.Bytes(rec.items().Name(i).data(), rec.items().Name(i).size());
+  h.Word(rec.events_applied());
+  return h.h;
+}
+
+// ---- publish thread -------------------------------------------------------
+
+void LiveStore::Impl::PublishLoop() {
+  const size_t limit = stream->max_message_bytes();
+  for (;;) {
+    bool done = false;
+    std::deque<LogJob> jobs = log_queue.Take(kIdleWake, &done);
+    if (done) return;
+    StreamRecord record;
+    RecordWaiter waiter;
+    size_t bytes = kRecordOverhead;
+    auto flush = [&] {
+      if (waiter.ingest.empty()) return;
+      PublishRecord(std::move(record), std::move(waiter));
+      record = StreamRecord();
+      waiter = RecordWaiter();
+      bytes = kRecordOverhead;
+    };
+    for (LogJob& job : jobs) {
+      if (auto* a = std::get_if<AppendJob>(&job)) {
+        const uint64_t n = a->events.size();
+        size_t size = 16;
+        for (const StoredEvent& e : a->events) size += EncodedEventSize(e);
+        if (size + kRecordOverhead > limit) {
+          pending_events.fetch_sub(n);
+          a->done(Status::InvalidArgument(fmt::format(
+              "the batch takes {} bytes in the cluster's stream, over its message limit of {} "
+              "bytes: send it in smaller batches",
+              size, limit)));
+          continue;
+        }
+        IdAdmission::Ticket ticket;
+        if (admission) {
+          Status st;
+          MutexLock lock(&admission_mu);
+          replicas->Read([&](const Replica& r) {
+            admission->Prune(r.applied_seq);
+            st = admission->Admit(a->events, *r.rec, IdAdmission::Clock::now(), &ticket);
+          });
+          if (!st.ok()) {
+            pending_events.fetch_sub(n);
+            a->done(std::move(st));
+            continue;
+          }
+        }
+        if (bytes + size > limit) flush();
+        record.kind = RecordKind::kEvents;
+        record.batches.push_back(std::move(a->events));
+        waiter.ingest.push_back(std::move(a->done));
+        waiter.batch_events.push_back(n);
+        if (admission) waiter.tickets.push_back(std::move(ticket));
+        bytes += size;
+        continue;
+      }
+      flush();  // the appends before it go first
+      StreamRecord r;
+      RecordWaiter w;
+      std::visit(Overloaded{
+                     [&](ForgetJob& j) {
+                       r.kind = RecordKind::kForgetUser;
+                       r.id = std::move(j.user);
+                       w.forget = std::move(j.done);
+                     },
+                     [&](PutItemJob& j) {
+                       r.kind = RecordKind::kPutItem;
+                       r.id = std::move(j.item);
+                       r.meta = std::move(j.meta);
+                       w.done = std::move(j.done);
+                     },
+                     [&](DeleteItemJob& j) {
+                       r.kind = RecordKind::kDeleteItem;
+                       r.id = std::move(j.item);
+                       w.done = std::move(j.done);
+                     },
+                     [](AppendJob&) {},  // handled above
+                 },
+                 job);
+      PublishRecord(std::move(r), std::move(w));
+    }
+    flush();
+  }
+}
+
+void LiveStore::Impl::PublishRecord(StreamRecord record, RecordWaiter waiter) {
+  record.origin = fmt::format("{}-{}", record_prefix, ++next_record);
+  std::string data;
+  EncodeRecord(record, &data);
+  {
+    // Registered first: the stream thread may take the record in before
+    // Append returns.
+    MutexLock lock(&waiters_mu);
+    waiters.emplace(record.origin, std::move(waiter));
+  }
+  StatusOr<uint64_t> seq = stream->Append(record.origin, data);
+  if (seq.ok()) {
+    records_published.fetch_add(1);
+    uint64_t prev = last_published.load();
+    while (prev < *seq && !last_published.compare_exchange_weak(prev, *seq)) {
+    }
+    return;
+  }
+  publish_failures.fetch_add(1);
+  NoteStreamError(seq.status());
+  std::optional<RecordWaiter> mine = TakeWaiter(record.origin);
+  if (!mine) return;  // taken in meanwhile (stored after all) and answered
+  // The stream may still have stored it (an answer lost in an election):
+  // a retry with the same event_ids is then a duplicate, not a double.
+  const Status st = seq.status();
+  for (size_t k = 0; k < mine->ingest.size(); ++k) {
+    if (admission) {
+      MutexLock lock(&admission_mu);
+      admission->Rollback(mine->tickets[k]);
+    }
+    pending_events.fetch_sub(mine->batch_events[k]);
+    mine->ingest[k](st);
+  }
+  if (mine->forget) mine->forget(st);
+  if (mine->done) mine->done(st);
+}
+
+std::optional<RecordWaiter> LiveStore::Impl::TakeWaiter(const std::string& origin) {
+  MutexLock lock(&waiters_mu);
+  auto it = waiters.find(origin);
+  if (it == waiters.end()) return std::nullopt;
+  RecordWaiter w = std::move(it->second);
+  waiters.erase(it);
+  return w;
+}
+
+void LiveStore::Impl::NoteStreamError(const Status& s) {
+  MutexLock lock(&status_mu);
+  stream_error = s.ToString();
+}
+
+// ---- stream thread --------------------------------------------------------
+
+void LiveStore::Impl::StreamLoop() {
+  uint64_t from = log->stream_seq() + 1;
+  bool reading = false;
+  auto last_position = std::chrono::steady_clock::time_point();
+  while (!stream_stop.load()) {
+    if (!reading) {
+      if (Status st = stream->StartReading(from); !st.ok()) {
+        NoteStreamError(st);
+        std::this_thread::sleep_for(kRetryPause);
+        continue;
+      }
+      reading = true;
+    }
+    StatusOr<std::vector<StreamMessage>> got =
+        stream->Read(kReadBatch, std::chrono::milliseconds(200));
+    if (!got.ok()) {
+      NoteStreamError(got.status());
+      reading = false;
+      std::this_thread::sleep_for(kRetryPause);
+      continue;
+    }
+    for (const StreamMessage& m : *got) {
+      // Only this replica's disk can refuse a message (every replica
+      // decides the rest the same way): wait for it, never skip it.
+      while (!TakeIn(m)) {
+        if (stream_stop.load()) return;
+        std::this_thread::sleep_for(kRetryPause);
+      }
+      from = m.seq + 1;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_position >= std::chrono::seconds(1)) {
+      last_position = now;
+      if (StatusOr<StreamPosition> pos = stream->Position(); pos.ok()) {
+        stream_last_seq.store(pos->last_seq);
+      }
+    }
+  }
+}
+
+bool LiveStore::Impl::TakeIn(const StreamMessage& m) {
+  stream_last_seq.store(std::max(stream_last_seq.load(), m.seq));
+  StreamRecord record;
+  if (Status st = DecodeRecord(m.data, &record); !st.ok()) {
+    // Not streamrec's (or a newer version's): every replica skips it alike.
+    NoteStreamError(Status::Corruption(fmt::format("stream message {} skipped: {}", m.seq,
+                                                   st.message())));
+    if (!log->SetStreamSeq(m.seq).ok()) return false;
+    model_queue.Push(ApplyOp{{}, {}, [](StatusOr<AppendResult>) {}, m.seq, false});
+    stream_taken.store(m.seq);
+    return true;
+  }
+  std::optional<RecordWaiter> w = TakeWaiter(record.origin);
+  auto put_back = [&] {
+    if (!w) return;
+    MutexLock lock(&waiters_mu);
+    waiters.emplace(record.origin, std::move(*w));
+  };
+  auto noop_count = [](StatusOr<uint64_t>) {};
+  auto noop_done = [](Status) {};
+  switch (record.kind) {
+    case RecordKind::kEvents: {
+      std::vector<std::span<const StoredEvent>> spans(record.batches.begin(), record.batches.end());
+      std::vector<StatusOr<AppendResult>> results = log->AppendBatches(spans, m.seq);
+      for (const StatusOr<AppendResult>& r : results) {
+        // The write itself failed (a full disk): nothing was stored.
+        if (!r.ok() && r.status().code() == StatusCode::kIOError) {
+          NoteStreamError(r.status());
+          put_back();
+          return false;
+        }
+      }
+      bool queued = false;
+      for (size_t k = 0; k < results.size(); ++k) {
+        const bool mine = w && k < w->ingest.size();
+        if (!results[k].ok()) {
+          if (mine) {
+            if (admission) {
+              MutexLock lock(&admission_mu);
+              admission->Rollback(w->tickets[k]);
+            }
+            pending_events.fetch_sub(w->batch_events[k]);
+            w->ingest[k](results[k].status());
+          }
+          continue;
+        }
+        if (mine && admission) {
+          MutexLock lock(&admission_mu);
+          admission->Commit(std::move(w->tickets[k]), results[k]->last_seq);
+        }
+        ApplyOp op{{}, std::move(results[k]).value(),
+                   mine ? std::move(w->ingest[k]) : [](StatusOr<AppendResult>) {}, m.seq, mine};
+        for (size_t n = 0; n < record.batches[k].size(); ++n) {
+          if (op.result.duplicate[n]) continue;
+          op.events.push_back(std::move(record.batches[k][n]));
+          op.events.back().seq = op.result.seqs[n];
+        }
+        model_queue.Push(std::move(op));
+        queued = true;
+      }
+      if (!queued) model_queue.Push(ApplyOp{{}, {}, [](StatusOr<AppendResult>) {}, m.seq, false});
+      break;
+    }
+    case RecordKind::kForgetUser: {
+      {
+        MutexLock lock(&forget_mu);
+        ++forget_epoch;  // odd: see LogLoop
+      }
+      std::vector<StoredEvent> events;
+      StatusOr<uint64_t> removed = log->DeleteUser(record.id, &events);
+      Status pos = removed.ok() ? log->SetStreamSeq(m.seq) : removed.status();
+      MutexLock lock(&forget_mu);
+      ++forget_epoch;
+      if (!pos.ok()) {
+        NoteStreamError(pos);
+        put_back();
+        return false;  // DeleteUser again on the retry: it is idempotent
+      }
+      ForgetOp op{std::move(record.id), *removed, std::move(events),
+                  w && w->forget ? std::move(w->forget) : noop_count, m.seq};
+      model_queue.Push(std::move(op));
+      break;
+    }
+    case RecordKind::kPutItem: {
+      Status st = log->PutItem(record.id, record.meta);
+      if (st.ok()) st = log->SetStreamSeq(m.seq);
+      if (!st.ok()) {
+        NoteStreamError(st);
+        put_back();
+        return false;
+      }
+      model_queue.Push(PutMetaOp{std::move(record.id), std::move(record.meta),
+                                 w && w->done ? std::move(w->done) : noop_done, m.seq});
+      break;
+    }
+    case RecordKind::kDeleteItem: {
+      StatusOr<std::optional<ItemMeta>> prior = log->GetItem(record.id);
+      Status st = prior.status();
+      if (st.ok() && *prior) st = log->DeleteItem(record.id);
+      if (st.ok()) st = log->SetStreamSeq(m.seq);
+      if (!st.ok()) {
+        NoteStreamError(st);
+        put_back();
+        return false;
+      }
+      if (*prior) {
+        model_queue.Push(RemoveMetaOp{std::move(record.id),
+                                      w && w->done ? std::move(w->done) : noop_done, m.seq});
+      } else {
+        if (w && w->done) {
+          w->done(Status::NotFound(fmt::format("item '{}' has no metadata", record.id)));
+        }
+        model_queue.Push(ApplyOp{{}, {}, [](StatusOr<AppendResult>) {}, m.seq, false});
+      }
+      break;
+    }
+  }
+  stream_taken.store(m.seq);
+  return true;
+}
+
+}  // namespace streamrec::storage
