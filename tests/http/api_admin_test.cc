@@ -385,5 +385,61 @@ TEST_F(ApiTest, ConcurrentWritersAndReadersSeeTheirOwnWrites) {
   EXPECT_EQ(store_->status().applied_seq, 36u + 75u);
 }
 
+// min_seq: a read waits for the replica to apply that seq (in a single
+// process an acknowledged seq is always visible), 503 with Retry-After after
+// the bound; malformed or misplaced, a 400 naming it.
+TEST_F(ApiTest, MinSeqReadsWaitForTheirSeqOrAnswer503) {
+  api_options_.min_seq_wait_ms = 150;
+  Start();
+  const json::value ack = Ingest("[" + EventJson("ms", "i1", "view") + "]");
+  const int64_t seq = ack.at("last_seq").as_int64();
+  for (const std::string target :
+       {"/v1/users/ms/recommendations?n=3", "/v1/items/i1/similar", "/v1/items/popular",
+        "/v1/items/i1"}) {
+    ClientResponse r = Get(fmt::format("{}{}min_seq={}", target,
+                                       target.find('?') == std::string::npos ? "?" : "&", seq));
+    EXPECT_EQ(r.status, 200u) << target << " " << r.body;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  ClientResponse ahead = Get(fmt::format("/v1/users/ms/recommendations?min_seq={}", seq + 5));
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(ahead.status, 503u) << ahead.body;
+  EXPECT_EQ(ahead.headers["retry-after"], "1");
+  EXPECT_EQ(Json(ahead).at("error").at("code"), "unavailable");
+  EXPECT_GE(waited, 0.14);
+  // Answered once the seq arrives, before the bound.
+  api_options_.min_seq_wait_ms = 5000;
+  Stop();
+  Start();
+  std::thread later([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    Client other("127.0.0.1", server_->port(), 10.0);
+    auto r = other.Post("/v1/events", "[" + EventJson("ms", "i2", "view") + "]");
+    EXPECT_TRUE(r.ok() && r->status == 200u);
+  });
+  ClientResponse waited_for = Get(fmt::format("/v1/users/ms/recommendations?min_seq={}", seq + 1));
+  later.join();
+  EXPECT_EQ(waited_for.status, 200u) << waited_for.body;
+  EXPECT_GE(Json(waited_for).at("seq").as_int64(), seq + 1);
+
+  for (const std::string bad : {"/v1/items/popular?min_seq=abc", "/v1/items/popular?min_seq=-1",
+                                "/v1/items/popular?min_seq=1&min_seq=2"}) {
+    ClientResponse r = Get(bad);
+    EXPECT_EQ(r.status, 400u) << bad;
+    EXPECT_NE(r.body.find("min_seq"), std::string::npos) << r.body;
+  }
+  ClientResponse write = Post("/v1/events?min_seq=1", "[" + EventJson("ms", "i3", "view") + "]");
+  EXPECT_EQ(write.status, 400u) << write.body;
+  EXPECT_NE(write.body.find("only the read routes"), std::string::npos) << write.body;
+
+  // The model checksum, on request; single process: no cluster section.
+  ClientResponse st = Get("/v1/admin/status?checksum=true");
+  ASSERT_EQ(st.status, 200u) << st.body;
+  EXPECT_EQ(Json(st).at("model_checksum").at("value").as_string().size(), 16u);
+  EXPECT_TRUE(Json(st).at("cluster").is_null());
+  EXPECT_FALSE(Json(Get("/v1/admin/status")).as_object().contains("model_checksum"));
+}
+
 }  // namespace
 }  // namespace streamrec::http::testing

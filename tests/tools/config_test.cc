@@ -342,4 +342,28 @@ TEST_F(ConfigTest, ApiKeysFromEnvironmentExtendAndReplace) {
 }
 
 }  // namespace
+TEST_F(ConfigTest, ClusterSectionAndMinSeqWait) {
+  StatusOr<Config> c = Load("");
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->cluster.enabled());  // the single process by default
+  EXPECT_EQ(c->api.min_seq_wait_ms, 2000);
+  c = Load(
+      "[cluster]\nnats = nats://10.0.0.1:4222, nats://10.0.0.2:4222 ,\nstream = shop-1\n"
+      "replicas = 5\npublish_timeout_seconds = 3.5\n[api]\nmin_seq_wait_ms = 250\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->cluster.enabled());
+  EXPECT_EQ(c->cluster.nats,
+            (std::vector<std::string>{"nats://10.0.0.1:4222", "nats://10.0.0.2:4222"}));
+  EXPECT_EQ(c->cluster.stream, "shop-1");
+  EXPECT_EQ(c->cluster.replicas, 5);
+  EXPECT_DOUBLE_EQ(c->cluster.publish_timeout_seconds, 3.5);
+  EXPECT_EQ(c->api.min_seq_wait_ms, 250);
+  ExpectError("[cluster]\nnats = http://x:4222\n", {"cluster.nats", "http://x:4222"});
+  ExpectError("[cluster]\nreplicas = 2\n", {"cluster.replicas", "1, 3 or 5"});
+  ExpectError("[cluster]\nstream = a.b\n", {"cluster.stream"});
+  ExpectError("[cluster]\npublish_timeout_seconds = 0\n", {"cluster.publish_timeout_seconds"});
+  ExpectError("[api]\nmin_seq_wait_ms = -1\n", {"api.min_seq_wait_ms"});
+  ExpectError("[cluster]\nnatz = nats://x:1\n", {"cluster.natz"});
+}
+
 }  // namespace streamrec::tools
