@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A local streamrec cluster on loopback, for trying replication by hand and
 # for CI: a 3-node NATS JetStream cluster and streamrec replicas sharing it
-# (each replica's config is config/streamrec.conf plus a [cluster] section).
+# (each replica's config is config/streamrec.conf with [cluster] nats set).
 #   tools/cluster.sh up DIR           starts the 3 NATS nodes, then 2 replicas;
 #                                     once every one answers its /healthz,
 #                                     prints one line per process:
@@ -238,9 +238,9 @@ start_replica() {
   pick_port port || return 1
   [ "${2:-}" != fresh ] || rm -rf "$rdir/data"
   mkdir -p "$rdir"
-  cp config/streamrec.conf "$rdir/streamrec.conf"
-  printf '\n[cluster]\nnats = %s\nstream = streamrec\nreplicas = 3\n' "$NATS_URLS" \
-    >>"$rdir/streamrec.conf"
+  # The shipped file with its [cluster] section's `nats =` filled in (the
+  # section's other keys keep their defaults: stream streamrec, R3).
+  sed "s|^nats =.*|nats = $NATS_URLS|" config/streamrec.conf >"$rdir/streamrec.conf"
   setsid "$bin" serve --config "$rdir/streamrec.conf" --data-dir "$rdir/data" --port "$port" \
     </dev/null >"$rdir/serve.log" 2>&1 &
   REPLICA_PID=$!
