@@ -28,6 +28,7 @@ constexpr const char* kMetaCf = "meta";
 constexpr const char* kSchemaKey = "schema_version";
 constexpr const char* kNextSeqKey = "next_seq";
 constexpr const char* kStreamSeqKey = "stream_seq";
+constexpr const char* kClusterStateKey = "cluster_state";
 
 // Decides what Open may do with `dir` before RocksDB touches it. RocksDB
 // treats a directory without CURRENT as a new database: it writes a fresh
@@ -272,9 +273,22 @@ Status EventLog::LoadMeta(const std::string& dir) {
   } else if (!s.IsNotFound()) {
     return FromRocks(s, "reading stream_seq");
   }
+  ClusterState state;
+  std::string state_bytes;
+  s = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta, kClusterStateKey, &state_bytes);
+  if (s.ok()) {
+    if (state_bytes.size() != 16) return Status::Corruption("unreadable cluster_state");
+    STREAMREC_RETURN_IF_ERROR(
+        DecodeSeqKey(std::string_view(state_bytes).substr(0, 8), &state.retrain_pending));
+    STREAMREC_RETURN_IF_ERROR(
+        DecodeSeqKey(std::string_view(state_bytes).substr(8), &state.last_forget));
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "reading cluster_state");
+  }
   MutexLock lock(&mu_);  // no other thread has the log yet: for the analysis
   next_seq_ = next_seq;
   stream_seq_ = stream_seq;
+  cluster_state_ = state;
   return Status::OK();
 }
 
@@ -300,16 +314,26 @@ uint64_t EventLog::stream_seq() const {
   return stream_seq_;
 }
 
-Status EventLog::SetStreamSeq(uint64_t stream_seq) {
+ClusterState EventLog::cluster_state() const {
+  MutexLock lock(&mu_);
+  return cluster_state_;
+}
+
+Status EventLog::SetStreamSeq(uint64_t stream_seq, const ClusterState* state) {
   MutexLock admin(&admin_mu_);
   STREAMREC_RETURN_IF_ERROR(CheckWritable());
   rocksdb::WriteBatch wb;
   wb.Put(impl_->meta, kStreamSeqKey, SeqKey(stream_seq));
+  if (state != nullptr) {
+    wb.Put(impl_->meta, kClusterStateKey,
+           SeqKey(state->retrain_pending) + SeqKey(state->last_forget));
+  }
   rocksdb::WriteOptions wo;
   wo.sync = options_.durability == Durability::kSync;
   STREAMREC_RETURN_IF_ERROR(FromRocks(impl_->db->Write(wo, &wb), "writing stream_seq"));
   MutexLock lock(&mu_);
   stream_seq_ = std::max(stream_seq_, stream_seq);
+  if (state != nullptr) cluster_state_ = *state;
   return Status::OK();
 }
 

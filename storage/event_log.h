@@ -5,8 +5,9 @@
 //   user_index len-prefixed user + seq -> "" (finds a user's events to forget)
 //   model      8-byte big-endian seq -> snapshot blob (the model after seq)
 //   catalog    item id -> item metadata (categories, hidden)
-//   meta       "schema_version", "next_seq", "stream_seq" (cluster mode:
-//              the newest message of the replicated stream taken in),
+//   meta       "schema_version", "next_seq", "stream_seq" and
+//              "cluster_state" (cluster mode: the newest message of the
+//              replicated stream taken in, the retrain bookkeeping),
 //              "snapshot_seqs" (the model
 //              family's keys), "last_purge", "probe" (written to test
 //              whether writes resume after a disk error)
@@ -108,6 +109,15 @@ struct Snapshot {
   std::string blob;
 };
 
+// Cluster mode: the retrain bookkeeping the stream thread keeps with its
+// stream position (docs/DESIGN.md section 10), so a restarted replica
+// decides the next retrain and install records as the others do.
+struct ClusterState {
+  uint64_t retrain_pending = 0;  // stream seq of the retrain not yet installed (0: none)
+  uint64_t last_forget = 0;      // stream seq of the newest forget record
+  bool operator==(const ClusterState&) const = default;
+};
+
 struct LogStats {
   uint64_t next_seq = 1;
   uint64_t first_seq = 0;  // 0 when empty
@@ -163,7 +173,9 @@ class EventLog {
   // catalog write: those are idempotent, so they are written first and the
   // position after them).
   uint64_t stream_seq() const;
-  Status SetStreamSeq(uint64_t stream_seq);
+  // `state` (if not null) is written in the same write.
+  Status SetStreamSeq(uint64_t stream_seq, const ClusterState* state = nullptr);
+  ClusterState cluster_state() const;
 
   // Writes a snapshot of the model after `seq` and prunes old ones.
   Status PutSnapshot(uint64_t seq, std::string_view blob);
@@ -262,6 +274,7 @@ class EventLog {
   std::deque<Writer*> writers_ GUARDED_BY(mu_);
   uint64_t next_seq_ GUARDED_BY(mu_) = 1;
   uint64_t stream_seq_ GUARDED_BY(mu_) = 0;
+  ClusterState cluster_state_ GUARDED_BY(mu_);
   // Serialises DeleteUser/PutSnapshot with group commits so a deletion
   // cannot interleave with an append that reads the same dedup keys.
   Mutex admin_mu_;

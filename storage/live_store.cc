@@ -100,6 +100,7 @@ StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
     std::random_device rd;
     impl->record_prefix = fmt::format("{:08x}{:08x}", rd(), rd());
     impl->stream_taken.store(impl->log->stream_seq());
+    impl->cluster_state = impl->log->cluster_state();
     // No thread runs yet: both copies are the writer's.
     impl->replicas->standby().stream_seq = impl->log->stream_seq();
     impl->replicas->Publish();
@@ -244,12 +245,23 @@ Status LiveStore::Retrain() {
   // Close() joins the retrain thread under this lock: none may start after.
   MutexLock close_lock(&impl_->close_mu);
   if (impl_->closed.load()) return Status::FailedPrecondition("the store is shutting down");
+  STREAMREC_RETURN_IF_ERROR(
+      CheckRetrainAlgorithm(impl_->engine_options.objective, impl_->options.training.algorithm));
   if (impl_->stream != nullptr) {
-    // A retrain installs when it finishes, at a point in the stream that
-    // differs between replicas: their models would no longer agree.
-    return Status::FailedPrecondition(
-        "retraining is not available in cluster mode yet: replicas would install the retrained "
-        "model at different points of the stream and stop agreeing (docs/DESIGN.md section 10)");
+    // Cluster mode: a retrain record in the stream, so that every replica
+    // trains on the same prefix and installs at the same later record
+    // (section 10). Answered once this replica has taken the record in.
+    auto promise = std::make_shared<std::promise<Status>>();
+    std::future<Status> started = promise->get_future();
+    RetrainJob job{[promise](Status st) { promise->set_value(std::move(st)); }};
+    if (!impl_->log_queue.Push(std::move(job))) {
+      return Status::FailedPrecondition("the store is shutting down");
+    }
+    close_lock.Unlock();  // Close answers the job if it comes first
+    if (started.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+      return Status::Unavailable("the retrain record was not taken in within 60 s; see status");
+    }
+    return started.get();
   }
   STREAMREC_RETURN_IF_ERROR(
       CheckRetrainAlgorithm(impl_->engine_options.objective, impl_->options.training.algorithm));
@@ -348,6 +360,14 @@ Status LiveStore::Close() {
     }
     impl_->stream_stop.store(true);
     impl_->stream_thread.join();
+    // Cluster trainings: their install records come from the stream, which
+    // is no longer read; the next start trains at the install if needed.
+    std::map<uint64_t, std::thread> trainers;
+    {
+      MutexLock t(&impl_->trainers_mu);
+      trainers.swap(impl_->trainers);
+    }
+    for (auto& [seq, thread] : trainers) thread.join();
     // Callers whose records were published but not taken in.
     std::unordered_map<std::string, RecordWaiter> left;
     {

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <future>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,7 +41,11 @@ struct DeleteItemJob {
   std::string item;
   LiveStore::DoneCallback done;
 };
-using LogJob = std::variant<AppendJob, ForgetJob, PutItemJob, DeleteItemJob>;
+// Cluster mode only: a retrain, published as a record (section 10).
+struct RetrainJob {
+  LiveStore::DoneCallback done;
+};
+using LogJob = std::variant<AppendJob, ForgetJob, PutItemJob, DeleteItemJob, RetrainJob>;
 
 // Work for the model thread, in log order. Every op but SnapshotOp changes
 // both engine copies the same way.
@@ -85,8 +91,21 @@ struct InstallOp {
 };
 // Only wakes the model thread (a Read started waiting for a seq).
 struct WakeOp {};
-using ModelOp =
-    std::variant<ApplyOp, ForgetOp, PutMetaOp, RemoveMetaOp, SnapshotOp, InstallOp, WakeOp>;
+// Cluster mode: a retrain record (start training in the background on the
+// state as of here) and an install record (install that training's model
+// here, training it now if this replica has not).
+struct RetrainStartOp {
+  uint64_t stream_seq = 0;  // the retrain record's
+  LiveStore::DoneCallback done;
+};
+struct InstallAtOp {
+  InstallInfo info;
+  bool voided = false;  // a forget record came between the retrain and here
+  uint64_t stream_seq = 0;
+  std::shared_ptr<std::promise<void>> installed;  // set once done (the stream thread waits)
+};
+using ModelOp = std::variant<ApplyOp, ForgetOp, PutMetaOp, RemoveMetaOp, SnapshotOp, InstallOp,
+                             WakeOp, RetrainStartOp, InstallAtOp>;
 
 // A queue drained whole by one consumer thread.
 template <typename T>
@@ -223,6 +242,22 @@ struct LiveStore::Impl {
   std::atomic<uint64_t> records_published{0};
   std::atomic<uint64_t> publish_failures{0};
   std::string stream_error GUARDED_BY(status_mu);
+  // The stream thread's retrain bookkeeping (mirrors the log's).
+  ClusterState cluster_state;
+  // Background trainings, by the stream seq of their retrain record, and
+  // what each produced; a newer retrain record supersedes an older one
+  // (its install record is then ignored by every replica).
+  Mutex trainers_mu;
+  std::map<uint64_t, std::thread> trainers GUARDED_BY(trainers_mu);
+  std::map<uint64_t, StatusOr<InstallOp>> trained GUARDED_BY(trainers_mu);
+  // Trainings still reading the local log: a forget waits for them, so a
+  // training installed before the forget read every event it should.
+  std::atomic<int> trainings_reading{0};
+  // A retrain thread: trains as `info` says and publishes the install
+  // record (the first replica's is stored; the others' are duplicates).
+  void ClusterTrain(InstallInfo info, std::vector<std::string> users,
+                    std::vector<std::string> items, RetrainStatus outcome);
+  void RunClusterOp(ModelOp* op);  // RetrainStartOp, InstallAtOp
 
   // The log thread in cluster mode: publishes queued writes, one record per
   // run of appends (up to the stream's message size) or per other write.

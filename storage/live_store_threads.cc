@@ -138,6 +138,9 @@ void LiveStore::Impl::LogLoop() {
                 model_queue.Push(RemoveMetaOp{std::move(j.item), std::move(j.done)});
               },
               [](AppendJob&) {},  // handled above
+              [](RetrainJob& j) {  // queued by cluster mode only
+                j.done(Status::FailedPrecondition("not a cluster"));
+              },
           },
           jobs[i]);
       ++i;
@@ -316,6 +319,8 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
           },
           [&](SnapshotOp& o) { o.done(WriteSnapshotNow(/*force=*/false)); },
           [](WakeOp&) {},
+          [&](RetrainStartOp&) { RunClusterOp(op); },
+          [&](InstallAtOp&) { RunClusterOp(op); },
           [&](InstallOp& o) {
             // What the serving model learned while the retrain ran is
             // stepped again on the retrained rows (Recommender::InstallModel).

@@ -7,6 +7,18 @@ namespace {
 
 constexpr uint8_t kTsAssigned = 1;
 
+void PutFixed64(std::string* out, uint64_t v) {
+  for (int k = 0; k < 8; ++k) out->push_back(static_cast<char>((v >> (8 * k)) & 0xff));
+}
+
+bool GetFixed64(std::string_view* in, uint64_t* v) {
+  if (in->size() < 8) return false;
+  *v = 0;
+  for (int k = 0; k < 8; ++k) *v |= uint64_t{static_cast<uint8_t>((*in)[k])} << (8 * k);
+  in->remove_prefix(8);
+  return true;
+}
+
 Status Damaged(std::string_view what) {
   return Status::Corruption(fmt::format("stream record: {}", what));
 }
@@ -40,6 +52,14 @@ void EncodeRecord(const StreamRecord& r, std::string* out) {
     case RecordKind::kDeleteItem:
       PutString(out, r.id);
       break;
+    case RecordKind::kRetrain:
+      break;
+    case RecordKind::kInstall:
+      PutFixed64(out, r.install.retrain_seq);
+      PutFixed64(out, r.install.through_seq);
+      PutFixed64(out, r.install.num_users);
+      PutFixed64(out, r.install.num_items);
+      break;
   }
 }
 
@@ -51,7 +71,7 @@ Status DecodeRecord(std::string_view in, StreamRecord* r) {
                                static_cast<uint8_t>(in[0]), kStreamRecordVersion));
   }
   const auto kind = static_cast<uint8_t>(in[1]);
-  if (kind < 1 || kind > 4) return Damaged(fmt::format("unknown kind {}", kind));
+  if (kind < 1 || kind > 6) return Damaged(fmt::format("unknown kind {}", kind));
   r->kind = static_cast<RecordKind>(kind);
   in.remove_prefix(2);
   if (!GetString(&in, &r->origin)) return Damaged("bad origin");
@@ -86,6 +106,14 @@ Status DecodeRecord(std::string_view in, StreamRecord* r) {
     case RecordKind::kForgetUser:
     case RecordKind::kDeleteItem:
       if (!GetString(&in, &r->id)) return Damaged("truncated id");
+      break;
+    case RecordKind::kRetrain:
+      break;
+    case RecordKind::kInstall:
+      if (!GetFixed64(&in, &r->install.retrain_seq) || !GetFixed64(&in, &r->install.through_seq) ||
+          !GetFixed64(&in, &r->install.num_users) || !GetFixed64(&in, &r->install.num_items)) {
+        return Damaged("truncated install");
+      }
       break;
   }
   if (!in.empty()) return Damaged(fmt::format("{} trailing bytes", in.size()));

@@ -31,7 +31,10 @@ TEST(StreamRecordTest, EveryKindRoundTrips) {
   put.meta.categories = {"books", "sale"};
   put.meta.hidden = true;
   StreamRecord del{RecordKind::kDeleteItem, "abc-4", {}, "i9", {}};
-  for (const StreamRecord& r : {events, forget, put, del}) {
+  StreamRecord retrain{RecordKind::kRetrain, "abc-5", {}, {}, {}};
+  StreamRecord install{RecordKind::kInstall, "install-17", {}, {}, {}};
+  install.install = {17, 1ull << 40, 500000, 100000};
+  for (const StreamRecord& r : {events, forget, put, del, retrain, install}) {
     std::string bytes;
     EncodeRecord(r, &bytes);
     StreamRecord back;
@@ -42,6 +45,7 @@ TEST(StreamRecordTest, EveryKindRoundTrips) {
     EXPECT_EQ(back.id, r.id);
     EXPECT_EQ(back.meta.categories, r.meta.categories);
     EXPECT_EQ(back.meta.hidden, r.meta.hidden);
+    EXPECT_EQ(back.install, r.install);
   }
 }
 
@@ -111,7 +115,15 @@ TEST(StreamRecordTest, TheLogRecordsTheStreamPositionWithTheEvents) {
   auto again = EventLog::Open(dir.path(), EventLogOptions());
   ASSERT_TRUE(again.ok());
   EXPECT_EQ((*again)->stream_seq(), 9u);
-  EXPECT_EQ((*again)->next_seq(), 3u);
+  EXPECT_EQ((*again)->cluster_state(), ClusterState());
+  const ClusterState state{12, 11};
+  EXPECT_TRUE((*again)->SetStreamSeq(12, &state).ok());
+  again->reset();
+  auto third = EventLog::Open(dir.path(), EventLogOptions());
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ((*third)->cluster_state(), state);
+  EXPECT_EQ((*third)->stream_seq(), 12u);
+  EXPECT_EQ((*third)->next_seq(), 3u);
 }
 
 }  // namespace

@@ -277,5 +277,71 @@ TEST_F(ClusterTest, StreamLeaderKilledDuringIngestLosesNoAcknowledgedEvent) {
   RecordProperty("unavailable_answers", unavailable.load());
 }
 
+// A retrain is a record in the stream: every replica trains on the same log
+// prefix and installs at the same later record, so replicas still agree
+// after it; one that was down meanwhile trains at the install itself.
+TEST_F(ClusterTest, ReplicasAgreeAfterARetrain) {
+  Server a, b;
+  StartReplica(&a, "a");
+  StartReplica(&b, "b");
+  http::Client ca("127.0.0.1", a.port), cb("127.0.0.1", b.port);
+  for (int k = 0; k < 20; ++k) {
+    auto ack = (k % 2 ? cb : ca).Post("/v1/events", Batch("r", k * 50, 50, 70, 45));
+    ASSERT_TRUE(ack.ok() && ack->status == 200);
+  }
+  auto retrained = [](http::Client& c, int runs) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = c.Get("/v1/admin/status");
+      if (r.ok() && r->status == 200) {
+        const json::object o = json::parse(r->body).as_object();
+        const json::object& t = o.at("retrain").as_object();
+        if (t.at("runs").to_number<int>() >= runs && t.at("state").as_string() != "running") {
+          return std::string(t.at("state").as_string());
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return std::string("timeout");
+  };
+  auto started = cb.Post("/v1/admin/retrain", "");
+  ASSERT_TRUE(started.ok());
+  EXPECT_EQ(started->status, 202u) << started->body;
+  // Writes go on while it trains; they are stepped again on the retrained
+  // rows at the install, on both replicas alike.
+  for (int k = 20; k < 30; ++k) {
+    auto ack = ca.Post("/v1/events", Batch("r", k * 50, 50, 70, 45));
+    ASSERT_TRUE(ack.ok() && ack->status == 200);
+  }
+  EXPECT_EQ(retrained(ca, 1), "succeeded");
+  EXPECT_EQ(retrained(cb, 1), "succeeded");
+  std::vector<ReplicaState> st = Settle({a.port, b.port});
+  ASSERT_EQ(st.size(), 2u);
+  EXPECT_EQ(st[0].applied_seq, 1500u);
+  EXPECT_EQ(st[0].checksum, st[1].checksum);
+
+  // B is down while the next retrain starts and installs; it restarts,
+  // reads both records from the stream and trains at the install.
+  EXPECT_EQ(Stop(&b), 0);
+  auto again = ca.Post("/v1/admin/retrain", "");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->status, 202u) << again->body;
+  EXPECT_EQ(retrained(ca, 2), "succeeded");
+  Server b2;
+  StartReplica(&b2, "b");
+  st = Settle({a.port, b2.port});
+  ASSERT_EQ(st.size(), 2u);
+  EXPECT_EQ(st[0].checksum, st[1].checksum);
+  http::Client cb2("127.0.0.1", b2.port);
+  for (int u = 0; u < 70; u += 9) {
+    const std::string target = fmt::format("/v1/users/u{}/recommendations?n=10", u);
+    auto ra = ca.Get(target), rb = cb2.Get(target);
+    ASSERT_TRUE(ra.ok() && rb.ok());
+    EXPECT_EQ(ra->body, rb->body) << target;
+  }
+  EXPECT_EQ(Stop(&a), 0);
+  EXPECT_EQ(Stop(&b2), 0);
+}
+
 }  // namespace
 }  // namespace streamrec::tools::testing
