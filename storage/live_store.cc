@@ -105,7 +105,9 @@ StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
     impl->replicas->standby().stream_seq = impl->log->stream_seq();
     impl->replicas->Publish();
     impl->replicas->standby().stream_seq = impl->log->stream_seq();
-    impl->log_thread = std::thread([p] { p->PublishLoop(); });
+    for (int k = 0; k < Impl::kPublishThreads; ++k) {
+      impl->publish_threads.emplace_back([p] { p->PublishLoop(); });
+    }
     impl->stream_thread = std::thread([p] { p->StreamLoop(); });
   } else {
     impl->log_thread = std::thread([p] { p->LogLoop(); });
@@ -349,7 +351,8 @@ Status LiveStore::Close() {
   if (impl_->retrain_thread.joinable()) impl_->retrain_thread.join();
   // The log thread feeds the model thread: drain it first.
   impl_->log_queue.Stop();
-  impl_->log_thread.join();
+  if (impl_->log_thread.joinable()) impl_->log_thread.join();
+  for (std::thread& t : impl_->publish_threads) t.join();
   if (impl_->stream_thread.joinable()) {
     // Cluster mode: what this replica published is answered from the
     // stream; take it in first (bounded: the stream may be unreachable).

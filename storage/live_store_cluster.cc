@@ -164,7 +164,7 @@ void LiveStore::Impl::PublishLoop() {
 }
 
 void LiveStore::Impl::PublishRecord(StreamRecord record, RecordWaiter waiter) {
-  record.origin = fmt::format("{}-{}", record_prefix, ++next_record);
+  record.origin = fmt::format("{}-{}", record_prefix, next_record.fetch_add(1) + 1);
   std::string data;
   EncodeRecord(record, &data);
   {

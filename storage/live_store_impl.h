@@ -107,7 +107,8 @@ struct InstallAtOp {
 using ModelOp = std::variant<ApplyOp, ForgetOp, PutMetaOp, RemoveMetaOp, SnapshotOp, InstallOp,
                              WakeOp, RetrainStartOp, InstallAtOp>;
 
-// A queue drained whole by one consumer thread.
+// A queue drained whole by one consumer thread at a time (cluster mode's
+// publish threads share the log queue: each takes what is there).
 template <typename T>
 struct WorkQueue {
   Mutex mu;
@@ -230,7 +231,12 @@ struct LiveStore::Impl {
   // This process's prefix of record ids (random per Open, so ids never
   // repeat across restarts or replicas) and the next record's number.
   std::string record_prefix;
-  uint64_t next_record = 0;  // publish thread only
+  std::atomic<uint64_t> next_record{0};
+  // More publish threads than the log thread they replace: a publish waits
+  // for the stream's replicas (a round trip or two), so one thread would
+  // cap single-event writes at one record per round trip.
+  static constexpr int kPublishThreads = 4;
+  std::vector<std::thread> publish_threads;
   Mutex waiters_mu;
   std::unordered_map<std::string, RecordWaiter> waiters GUARDED_BY(waiters_mu);
   // The caps on new ids are checked when a record is published and

@@ -307,9 +307,14 @@ TEST_F(CliTest, BenchTopN) {
 TEST_F(CliTest, BenchUsageErrors) {
   ExpectUsageError(
       Run({"bench", "nope"}),
-      {"expected learner, topn, log, recovery, freshness, ingest or scale, got 'nope'"});
+      {"expected learner, topn, log, recovery, freshness, ingest, scale or cluster, got 'nope'"});
   ExpectUsageError(Run({"bench"}),
-                   {"expected learner, topn, log, recovery, freshness, ingest or scale"});
+                   {"expected learner, topn, log, recovery, freshness, ingest, scale or cluster"});
+  ExpectUsageError(Run({"bench", "cluster", "--replica", "127.0.0.1:1"}),
+                   {"two or more --replica HOST:PORT"});
+  ExpectUsageError(Run({"bench", "cluster", "--replica", "127.0.0.1:1", "--replica",
+                        "127.0.0.1:2", "--events", "0"}),
+                   {"--events >= 1"});
   ExpectUsageError(Run({"bench", "learner", "--events", "0"}), {"must be >= 1"});
   ExpectUsageError(Run({"bench", "topn", "--rank", "0"}), {"--rank must be in [1, 1024]"});
   ExpectUsageError(Run({"bench", "topn", "--vectors", "sparse"}),

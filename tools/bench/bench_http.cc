@@ -55,33 +55,6 @@ StatusOr<std::unique_ptr<ScratchServer>> StartOwnServer(const HttpBenchOptions& 
   return own;
 }
 
-StatusOr<Endpoint> ParseUrl(std::string url) {
-  if (url.starts_with("http://")) url.erase(0, 7);
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  const size_t colon = url.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == url.size()) {
-    return Status::InvalidArgument(fmt::format("--url must be host:port, got '{}'", url));
-  }
-  Endpoint e;
-  e.host = url.substr(0, colon);
-  if (e.host.size() > 2 && e.host.front() == '[' && e.host.back() == ']') {
-    e.host = e.host.substr(1, e.host.size() - 2);
-  }
-  int port = 0;
-  try {
-    size_t used = 0;
-    port = std::stoi(url.substr(colon + 1), &used);
-    if (used != url.size() - colon - 1) port = -1;
-  } catch (const std::exception&) {
-    port = -1;
-  }
-  if (port < 1 || port > 65535) {
-    return Status::InvalidArgument(fmt::format("--url: bad port in '{}'", url));
-  }
-  e.port = static_cast<uint16_t>(port);
-  return e;
-}
-
 std::string PathEscape(std::string_view s) {
   std::string out;
   for (unsigned char ch : s) {
@@ -247,6 +220,34 @@ int FreshnessRun(const HttpBenchOptions& o, uint64_t events, const Endpoint& ep,
 }
 
 }  // namespace
+
+StatusOr<Endpoint> ParseUrl(std::string url) {
+  if (url.starts_with("http://")) url.erase(0, 7);
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  const size_t colon = url.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == url.size()) {
+    return Status::InvalidArgument(fmt::format("--url must be host:port, got '{}'", url));
+  }
+  Endpoint e;
+  e.host = url.substr(0, colon);
+  if (e.host.size() > 2 && e.host.front() == '[' && e.host.back() == ']') {
+    e.host = e.host.substr(1, e.host.size() - 2);
+  }
+  int port = 0;
+  try {
+    size_t used = 0;
+    port = std::stoi(url.substr(colon + 1), &used);
+    if (used != url.size() - colon - 1) port = -1;
+  } catch (const std::exception&) {
+    port = -1;
+  }
+  if (port < 1 || port > 65535) {
+    return Status::InvalidArgument(fmt::format("--url: bad port in '{}'", url));
+  }
+  e.port = static_cast<uint16_t>(port);
+  return e;
+}
+
 
 int BenchFreshness(const HttpBenchOptions& options, uint64_t events) {
   return ForEachTarget(options, [&](const Endpoint& ep, const std::string& label) {

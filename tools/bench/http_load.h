@@ -100,6 +100,10 @@ LoadTotals DriveLoad(const Endpoint& ep, const std::map<std::string, std::string
 LoadTotals IngestLoad(const HttpBenchOptions& o, const Endpoint& ep, size_t batch, int connections,
                       double seconds);
 
+// "host:port" or "http://host:port" (IPv6 hosts in brackets); the error
+// names --url.
+StatusOr<Endpoint> ParseUrl(std::string url);
+
 // {"Authorization": "Bearer <key>"} when o.api_key is set.
 std::map<std::string, std::string> AuthHeaders(const HttpBenchOptions& o);
 

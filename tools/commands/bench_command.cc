@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/model/mf_model.h"
+#include "tools/bench/bench_cluster.h"
 #include "tools/bench/bench_engine.h"
 #include "tools/bench/bench_http.h"
 #include "tools/bench/bench_scale.h"
@@ -33,7 +34,7 @@ constexpr std::string_view kBench = "bench";
 // --batch, --catalog, --durability, --users, --items; for scale also
 // --connections and --seconds) are filled in by ValidateBench.
 struct BenchFlags {
-  std::string what;  // learner | topn | log | recovery | freshness | ingest | scale
+  std::string what;  // learner | topn | log | recovery | freshness | ingest | scale | cluster
   uint64_t events = 2'000'000;
   uint64_t seed = 1;
   uint32_t users = 100'000;
@@ -52,6 +53,8 @@ struct BenchFlags {
   HttpBenchOptions http;    // --url, --key, --durability, --preload, ...
   std::string config_path;  // --config (scale)
   ScaleBenchOptions scale;  // filled in by ValidateScale
+  std::vector<std::string> replicas;  // --replica (cluster)
+  std::string nats;                   // --nats (cluster)
   // Whether these were on the command line (their defaults differ per
   // benchmark; scale takes its rank from the config unless --rank is given).
   bool events_given = false;
@@ -76,15 +79,21 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "  streamrec bench ingest [--url HOST:PORT] [--batch 1 1000 --connections 4 --seconds 3]\n"
       "  streamrec bench scale [--users 500000 --items 100000 --events 5000000] [--config FILE]\n"
       "                        [--dir /tmp --connections 16 --seconds 10 --seed 1]\n"
+      "  streamrec bench cluster --replica HOST:PORT --replica HOST:PORT [--nats URLS]\n"
+      "                          [--batch 1 1000 --connections 4 --seconds 3 --events 300]\n"
       "\nfreshness and ingest talk HTTP to the server at --url (they write events to it:\n"
       "use a scratch database), or to one they start on a temporary database in --dir,\n"
       "preloaded with a synthetic stream, once per --durability mode.\n"
       "scale loads one synthetic stream into a temporary database in --dir and measures\n"
       "append, recovery (log, snapshot), memory, reads and ingest over HTTP and the recall\n"
       "of the served top-N against an exact scan, in one process (minutes at the defaults).\n"
+      "cluster writes to the first replica of a running cluster (tools/cluster.sh up) and\n"
+      "measures ingest, the time until a write is visible on the second (min_seq), and with\n"
+      "--nats the catch-up of a new replica it starts on an empty data dir in --dir.\n"
       "\nOptions");
   desc.add_options()("help,h", "show this help")(
-      "what", po::value(&f->what), "learner | topn | log | recovery | freshness | ingest | scale")(
+      "what", po::value(&f->what),
+      "learner | topn | log | recovery | freshness | ingest | scale | cluster")(
       "events", po::value(&f->events)->default_value(f->events),
       "learner: events to apply; freshness: iterations (default 1000); scale: events of the "
       "stream (default 5000000)")(
@@ -124,7 +133,11 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "server-threads", po::value(&f->http.server_threads)->default_value(f->http.server_threads),
       "freshness, ingest, own server: HTTP threads")(
       "user-prefix", po::value(&f->http.user_prefix)->default_value(f->http.user_prefix),
-      "freshness, ingest: user ids are PREFIX<k>, k < --users (default 5000 here)");
+      "freshness, ingest: user ids are PREFIX<k>, k < --users (default 5000 here)")(
+      "replica", po::value(&f->replicas)->multitoken(),
+      "cluster: HOST:PORT of two or more replicas (the first takes the writes)")(
+      "nats", po::value(&f->nats),
+      "cluster: the cluster's NATS URLs; also time a new replica catching up");
   po::positional_options_description pos;
   pos.add("what", 1);
   po::variables_map vm;
@@ -249,8 +262,25 @@ Status ValidateBench(BenchFlags* f) {
   if (f->what == "recovery") return ValidateRecovery(f);
   if (f->what == "freshness" || f->what == "ingest") return ValidateHttp(f);
   if (f->what == "scale") return ValidateScale(f);
+  if (f->what == "cluster") {
+    if (f->replicas.size() < 2) {
+      return Status::InvalidArgument("cluster: give two or more --replica HOST:PORT");
+    }
+    if (!f->events_given) f->events = 300;
+    if (f->batches.empty()) f->batches = {1, 1000};
+    if (f->users_given) f->http.users = f->users;
+    if (f->items_given) f->http.items = f->items;
+    if (f->events == 0 || f->connections < 1 || f->connections > 1024 || !(f->seconds > 0) ||
+        HasZero(f->batches) || f->http.users == 0 || f->http.items == 0) {
+      return Status::InvalidArgument(
+          "need --events >= 1, --connections in [1,1024], --seconds > 0, --batch >= 1, "
+          "--users, --items >= 1");
+    }
+    return Status::OK();
+  }
   return Status::InvalidArgument(fmt::format(
-      "expected learner, topn, log, recovery, freshness, ingest or scale, got '{}'", f->what));
+      "expected learner, topn, log, recovery, freshness, ingest, scale or cluster, got '{}'",
+      f->what));
 }
 
 // Runs the benchmark ValidateBench accepted; returns its exit code.
@@ -270,6 +300,19 @@ int ExecuteBench(const BenchFlags& f) {
   if (f.what == "recovery") return BenchRecovery(f.dir, f.events, f.rank);
   if (f.what == "freshness") return BenchFreshness(f.http, f.events);
   if (f.what == "scale") return BenchScale(f.scale);
+  if (f.what == "cluster") {
+    ClusterBenchOptions c;
+    c.replicas = f.replicas;
+    c.http = f.http;
+    c.batches = f.batches;
+    c.connections = f.connections;
+    c.seconds = f.seconds;
+    c.lag_events = f.events;
+    c.nats = f.nats;
+    c.config = f.config_path;
+    c.dir = f.dir;
+    return BenchCluster(c);
+  }
   return BenchIngest(f.http, f.batches, f.connections, f.seconds);
 }
 

@@ -1,0 +1,249 @@
+#include "tools/bench/bench_cluster.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "http/client.h"
+#include "tools/bench/bench_util.h"
+#include "tools/bench/http_load.h"
+
+extern char** environ;
+
+namespace streamrec::tools {
+namespace {
+
+namespace json = boost::json;
+using Clock = std::chrono::steady_clock;
+
+double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+void Row(std::string_view name, const std::vector<double>& ms) {
+  fmt::print("  {:<34} {:>9.3f} {:>9.3f} {:>9.3f} {:>9.3f}\n", name, Percentile(ms, 0.5),
+             Percentile(ms, 0.9), Percentile(ms, 0.99), Percentile(ms, 1.0));
+}
+
+// The replica's /v1/admin/status, or an error.
+StatusOr<json::object> ReplicaStatus(http::Client* c, const HttpBenchOptions& o) {
+  auto r = c->Get("/v1/admin/status", AuthHeaders(o));
+  if (!r.ok()) return r.status();
+  if (r->status != 200) {
+    return Status::Unavailable(fmt::format("status answered {}: {}", r->status, r->body));
+  }
+  json::value v = json::parse(r->body);
+  if (!v.is_object() || !v.as_object().contains("cluster") ||
+      !v.as_object().at("cluster").is_object()) {
+    return Status::FailedPrecondition("the server is not a cluster replica (no \"cluster\" status)");
+  }
+  return v.as_object();
+}
+
+uint64_t Field(const json::object& o, std::string_view a, std::string_view b = {}) {
+  const json::value& v = b.empty() ? o.at(a) : o.at(a).at(b);
+  return v.to_number<uint64_t>();
+}
+
+// ack on the first replica -> visible on the second (min_seq), and send ->
+// visible, for o.lag_events single-event writes.
+int MeasureLag(const ClusterBenchOptions& o, const Endpoint& writer, const Endpoint& reader) {
+  http::Client w(writer.host, writer.port), r(reader.host, reader.port);
+  const auto headers = AuthHeaders(o.http);
+  std::vector<double> ack_ms, visible_ms, send_ms;
+  uint64_t missed = 0;
+  for (uint64_t k = 0; k < o.lag_events; ++k) {
+    const std::string body = fmt::format(
+        R"([{{"event_id":"lag-{}-{}","user":"{}{}","item":"item{}","type":"view"}}])", getpid(), k,
+        o.http.user_prefix, k % o.http.users, (k * 7919) % o.http.items);
+    const auto t0 = Clock::now();
+    auto ack = w.Post("/v1/events", body, headers);
+    const auto t1 = Clock::now();
+    if (!ack.ok() || ack->status != 200) {
+      fmt::print(stderr, "bench cluster: write failed: {}\n",
+                 ack.ok() ? ack->body : ack.status().ToString());
+      return 1;
+    }
+    const uint64_t seq = json::parse(ack->body).at("last_seq").to_number<uint64_t>();
+    auto seen = r.Get(fmt::format("/v1/items/popular?n=1&min_seq={}", seq), headers);
+    const auto t2 = Clock::now();
+    if (!seen.ok() || seen->status != 200) {
+      ++missed;  // not applied within the server's min_seq_wait_ms
+      continue;
+    }
+    send_ms.push_back(Ms(t2 - t0));
+    ack_ms.push_back(Ms(t1 - t0));
+    visible_ms.push_back(Ms(t2 - t1));
+  }
+  fmt::print("lag: {} single-event writes on {}:{}, read on {}:{} with min_seq\n", o.lag_events,
+             writer.host, writer.port, reader.host, reader.port);
+  fmt::print("  {:<34} {:>9} {:>9} {:>9} {:>9}\n", "ms", "p50", "p90", "p99", "max");
+  Row("POST on the first (ack)", ack_ms);
+  Row("ack -> visible on the second", visible_ms);
+  Row("send -> visible on the second", send_ms);
+  fmt::print("  {} of {} not visible on the second within its min_seq wait\n", missed,
+             o.lag_events);
+  std::fflush(stdout);
+  return 0;
+}
+
+// Starts this binary's `serve` on an empty directory against o.nats and
+// times it until it has applied the stream as far as the writer had.
+int MeasureCatchUp(const ClusterBenchOptions& o, const Endpoint& writer) {
+  http::Client w(writer.host, writer.port);
+  StatusOr<json::object> before = ReplicaStatus(&w, o.http);
+  if (!before.ok()) {
+    fmt::print(stderr, "bench cluster: {}\n", before.status().ToString());
+    return 1;
+  }
+  const uint64_t target = Field(*before, "cluster", "stream_last_seq");
+  const uint64_t events = Field(*before, "applied_seq");
+  const std::filesystem::path dir = FreshScratchDir(o.dir, "catchup");
+  std::filesystem::create_directories(dir);
+  std::string conf;
+  if (!o.config.empty()) {
+    std::ifstream in(o.config);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    conf = ss.str();
+  }
+  const std::regex nats_line(R"((^|\n)[ \t]*nats[ \t]*=[^\n]*)");
+  if (std::regex_search(conf, nats_line)) {
+    conf = std::regex_replace(conf, nats_line, "$1nats = " + o.nats);
+  } else {
+    conf += "\n[cluster]\nnats = " + o.nats + "\n";
+  }
+  const std::string conf_path = (dir / "streamrec.conf").string();
+  std::ofstream(conf_path) << conf;
+  const std::string out_path = (dir / "serve.log").string();
+  std::vector<std::string> args = {"/proc/self/exe", "serve",  "--config",
+                                   conf_path,        "--port", "0",
+                                   "--data-dir",     (dir / "data").string()};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  pid_t pid = -1;
+  const auto t0 = Clock::now();
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    fmt::print(stderr, "bench cluster: cannot start serve: {}\n", std::strerror(rc));
+    return 1;
+  }
+  auto read_log = [&] {
+    std::ifstream in(out_path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  int code = 1;
+  uint16_t port = 0;
+  const auto deadline = t0 + std::chrono::minutes(30);
+  const std::regex listening(R"(listening on http://[^ ]+:([0-9]+))");
+  while (Clock::now() < deadline) {
+    std::smatch m;
+    const std::string log = read_log();
+    if (port == 0 && std::regex_search(log, m, listening)) {
+      port = static_cast<uint16_t>(std::stoi(m[1].str()));
+    }
+    if (waitpid(pid, nullptr, WNOHANG) == pid) {
+      fmt::print(stderr, "bench cluster: the new replica exited:\n{}\n", log);
+      pid = -1;
+      break;
+    }
+    if (port != 0) {
+      http::Client c("127.0.0.1", port);
+      StatusOr<json::object> s = ReplicaStatus(&c, o.http);
+      if (s.ok() && Field(*s, "cluster", "applied_stream_seq") >= target) {
+        const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+        fmt::print(
+            "catch-up: a new replica from an empty data dir applied {} stream messages ({} "
+            "events) in {:.2f} s, start-up included: {:.0f} events/s, {:.0f} messages/s\n",
+            target, events, seconds, static_cast<double>(events) / seconds,
+            static_cast<double>(target) / seconds);
+        code = 0;
+        break;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (pid > 0) {
+    kill(pid, SIGTERM);
+    waitpid(pid, nullptr, 0);
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  std::fflush(stdout);
+  return code;
+}
+
+}  // namespace
+
+int BenchCluster(const ClusterBenchOptions& o) {
+  std::vector<Endpoint> eps;
+  for (const std::string& url : o.replicas) {
+    StatusOr<Endpoint> e = ParseUrl(url);
+    if (!e.ok()) {
+      fmt::print(stderr, "bench cluster: {}\n", e.status().message());
+      return 2;
+    }
+    eps.push_back(*e);
+  }
+  for (const Endpoint& e : eps) {
+    http::Client c(e.host, e.port);
+    if (StatusOr<json::object> s = ReplicaStatus(&c, o.http); !s.ok()) {
+      fmt::print(stderr, "bench cluster: {}:{}: {}\n", e.host, e.port, s.status().ToString());
+      return 1;
+    }
+  }
+  fmt::print("ingest through the cluster: POST on {}:{}, {} connection(s), {} s per batch size\n",
+             eps[0].host, eps[0].port, o.connections, o.seconds);
+  fmt::print("  {:>6} {:>12} {:>10} {:>10} {:>10} {:>8}\n", "batch", "events/s", "req/s",
+             "p50 ms", "p99 ms", "errors");
+  for (size_t b : o.batches) {
+    const LoadTotals r = IngestLoad(o.http, eps[0], b, o.connections, o.seconds);
+    fmt::print("  {:>6} {:>12.0f} {:>10.0f} {:>10.3f} {:>10.3f} {:>8}\n", b, r.units_per_second(),
+               r.requests_per_second(), Percentile(r.latency_ms, 0.5),
+               Percentile(r.latency_ms, 0.99), r.errors);
+    if (r.errors > 0) fmt::print("    first error: {}\n", r.first_error);
+    std::fflush(stdout);
+    if (r.units == 0) return 1;
+  }
+  if (int rc = MeasureLag(o, eps[0], eps[1]); rc != 0) return rc;
+  // The replicas agree once the second has applied what the first has.
+  http::Client a(eps[0].host, eps[0].port), b(eps[1].host, eps[1].port);
+  StatusOr<json::object> sa = ReplicaStatus(&a, o.http);
+  if (sa.ok()) {
+    const uint64_t seq = Field(*sa, "applied_seq");
+    auto seen = b.Get(fmt::format("/v1/items/popular?n=1&min_seq={}", seq), AuthHeaders(o.http));
+    auto ca = a.Get("/v1/admin/status?checksum=true", AuthHeaders(o.http));
+    auto cb = b.Get("/v1/admin/status?checksum=true", AuthHeaders(o.http));
+    if (seen.ok() && ca.ok() && cb.ok() && ca->status == 200 && cb->status == 200) {
+      const json::value va = json::parse(ca->body), vb = json::parse(cb->body);
+      fmt::print("agreement: first {} at stream seq {}, second {} at stream seq {}\n",
+                 va.at("model_checksum").at("value").as_string().c_str(),
+                 Field(va.as_object(), "model_checksum", "applied_stream_seq"),
+                 vb.at("model_checksum").at("value").as_string().c_str(),
+                 Field(vb.as_object(), "model_checksum", "applied_stream_seq"));
+    }
+  }
+  if (!o.nats.empty()) return MeasureCatchUp(o, eps[0]);
+  return 0;
+}
+
+}  // namespace streamrec::tools
