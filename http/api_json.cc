@@ -222,6 +222,7 @@ json::object LiveStatusJson(const storage::LiveStatus& s) {
                                   {"lag", c.lag},
                                   {"published", c.published},
                                   {"publish_failures", c.publish_failures},
+                                  {"config_mismatches", c.config_mismatches},
                                   {"last_error", c.last_error}};
   } else {
     out["cluster"] = nullptr;

@@ -101,6 +101,7 @@ StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
     impl->record_prefix = fmt::format("{:08x}{:08x}", rd(), rd());
     impl->stream_taken.store(impl->log->stream_seq());
     impl->cluster_state = impl->log->cluster_state();
+    impl->config_fingerprint = ConfigFingerprint(*impl->validator);
     // No thread runs yet: both copies are the writer's.
     impl->replicas->standby().stream_seq = impl->log->stream_seq();
     impl->replicas->Publish();
@@ -321,6 +322,7 @@ LiveStatus LiveStore::status() const {
     s.cluster.lag = s.cluster.stream_last_seq - s.cluster.applied_stream_seq;
     s.cluster.published = impl_->records_published.load();
     s.cluster.publish_failures = impl_->publish_failures.load();
+    s.cluster.config_mismatches = impl_->config_mismatches.load();
   }
   MutexLock lock(&impl_->status_mu);
   if (impl_->stream != nullptr) s.cluster.last_error = impl_->stream_error;

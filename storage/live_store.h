@@ -92,6 +92,9 @@ struct ClusterStatus {
   uint64_t lag = 0;              // messages of the stream not yet applied here
   uint64_t published = 0;        // records this replica published since Open
   uint64_t publish_failures = 0;  // appends that failed (callers got 503)
+  // Records applied here that a replica with other model settings
+  // published: the replicas cannot agree (last_error says which).
+  uint64_t config_mismatches = 0;
   std::string last_error;        // the stream's newest error, if any
 };
 

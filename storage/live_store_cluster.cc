@@ -165,6 +165,7 @@ void LiveStore::Impl::PublishLoop() {
 
 void LiveStore::Impl::PublishRecord(StreamRecord record, RecordWaiter waiter) {
   record.origin = fmt::format("{}-{}", record_prefix, next_record.fetch_add(1) + 1);
+  record.config = config_fingerprint;
   std::string data;
   EncodeRecord(record, &data);
   {
@@ -267,6 +268,16 @@ bool LiveStore::Impl::TakeIn(const StreamMessage& m) {
     model_queue.Push(ApplyOp{{}, {}, [](StatusOr<AppendResult>) {}, m.seq, false});
     stream_taken.store(m.seq);
     return true;
+  }
+  if (record.config != config_fingerprint) {
+    // Applied all the same (refusing would stop this replica for good);
+    // the status says the replicas cannot agree and why.
+    config_mismatches.fetch_add(1);
+    NoteStreamError(Status::FailedPrecondition(fmt::format(
+        "stream message {} came from a replica with other model settings (fingerprint {:016x}, "
+        "here {:016x}): replicas applying one stream agree only with the same [model], "
+        "[learner], [popularity], [events] and [limits]",
+        m.seq, record.config, config_fingerprint)));
   }
   std::optional<RecordWaiter> w = TakeWaiter(record.origin);
   auto put_back = [&] {
@@ -547,6 +558,7 @@ void LiveStore::Impl::ClusterTrain(InstallInfo info, std::vector<std::string> us
   // One id for every replica's install of this retrain: the stream keeps
   // the first and answers the others as duplicates.
   record.origin = fmt::format("install-{}", info.retrain_seq);
+  record.config = config_fingerprint;
   record.install = info;
   std::string data;
   EncodeRecord(record, &data);

@@ -232,6 +232,8 @@ struct LiveStore::Impl {
   // repeat across restarts or replicas) and the next record's number.
   std::string record_prefix;
   std::atomic<uint64_t> next_record{0};
+  uint64_t config_fingerprint = 0;  // ConfigFingerprint, stamped on every record
+  std::atomic<uint64_t> config_mismatches{0};  // records from replicas configured otherwise
   // More publish threads than the log thread they replace: a publish waits
   // for the stream's replicas (a round trip or two), so one thread would
   // cap single-event writes at one record per round trip.

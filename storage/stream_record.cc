@@ -30,6 +30,7 @@ void EncodeRecord(const StreamRecord& r, std::string* out) {
   out->push_back(static_cast<char>(kStreamRecordVersion));
   out->push_back(static_cast<char>(r.kind));
   PutString(out, r.origin);
+  PutFixed64(out, r.config);
   std::string value;
   switch (r.kind) {
     case RecordKind::kEvents:
@@ -74,7 +75,7 @@ Status DecodeRecord(std::string_view in, StreamRecord* r) {
   if (kind < 1 || kind > 6) return Damaged(fmt::format("unknown kind {}", kind));
   r->kind = static_cast<RecordKind>(kind);
   in.remove_prefix(2);
-  if (!GetString(&in, &r->origin)) return Damaged("bad origin");
+  if (!GetString(&in, &r->origin) || !GetFixed64(&in, &r->config)) return Damaged("bad origin");
   std::string value;
   switch (r->kind) {
     case RecordKind::kEvents: {

@@ -10,6 +10,9 @@
 //            5 retrain, 6 install
 //   varint32 length + bytes: origin (the publishing replica's message id;
 //            it finds the callers waiting for this record there)
+//   8 bytes  little-endian: the publisher's ConfigFingerprint (recovery.h):
+//            a replica configured otherwise applies the same stream to a
+//            different model, and says so
 //   events:  varint32 batch count; per batch a varint32 event count, per
 //            event a flags byte (bit 0: ts_assigned, which the dedup
 //            fingerprint needs) and a length-prefixed event value
@@ -59,6 +62,7 @@ struct InstallInfo {
 struct StreamRecord {
   RecordKind kind = RecordKind::kEvents;
   std::string origin;
+  uint64_t config = 0;                            // the publisher's ConfigFingerprint
   std::vector<std::vector<StoredEvent>> batches;  // kEvents
   std::string id;                                 // the user or item of the other kinds
   ItemMeta meta;                                  // kPutItem

@@ -51,12 +51,13 @@ class ClusterTest : public ServeTest {
     nats_.reset();
   }
 
-  // Starts replica `name` (its own data dir) on the cluster.
-  void StartReplica(Server* s, const std::string& name) {
+  // Starts replica `name` (its own data dir) on the cluster; `extra` is
+  // added to its config file.
+  void StartReplica(Server* s, const std::string& name, const std::string& extra = "") {
     const std::string conf = Path(name + ".conf");
     WriteFile(conf, fmt::format("[cluster]\nnats = {}\nstream = streamrec\nreplicas = 3\n"
-                                "publish_timeout_seconds = 2\n[storage]\ndurability = process\n",
-                                nats_->urls()));
+                                "publish_timeout_seconds = 2\n[storage]\ndurability = process\n{}",
+                                nats_->urls(), extra));
     Start(s, {"--config", conf, "--data-dir", Path(name + "-data"), "--port", "0"});
   }
 
@@ -341,6 +342,33 @@ TEST_F(ClusterTest, ReplicasAgreeAfterARetrain) {
   }
   EXPECT_EQ(Stop(&a), 0);
   EXPECT_EQ(Stop(&b2), 0);
+}
+
+// Replicas agree only with the same model settings: one configured
+// otherwise applies the stream all the same and says in its status why it
+// will not agree.
+TEST_F(ClusterTest, AReplicaConfiguredOtherwiseSaysSo) {
+  Server a, odd;
+  StartReplica(&a, "a");
+  StartReplica(&odd, "odd", "[model]\nrank = 8\n");
+  http::Client ca("127.0.0.1", a.port), co("127.0.0.1", odd.port);
+  auto ack = ca.Post("/v1/events", Batch("x", 0, 10, 5, 5));
+  ASSERT_TRUE(ack.ok() && ack->status == 200);
+  auto seen = co.Get(fmt::format("/v1/items/popular?min_seq={}", LastSeq(ack->body)));
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ(seen->status, 200u) << seen->body;
+  auto st = co.Get("/v1/admin/status");
+  ASSERT_TRUE(st.ok());
+  const json::object o = json::parse(st->body).as_object();
+  EXPECT_GE(o.at("cluster").at("config_mismatches").to_number<int>(), 1);
+  EXPECT_NE(std::string(o.at("cluster").at("last_error").as_string()).find("other model settings"),
+            std::string::npos)
+      << st->body;
+  auto fine = ca.Get("/v1/admin/status");
+  ASSERT_TRUE(fine.ok());
+  EXPECT_EQ(json::parse(fine->body).at("cluster").at("config_mismatches").to_number<int>(), 0);
+  EXPECT_EQ(Stop(&a), 0);
+  EXPECT_EQ(Stop(&odd), 0);
 }
 
 }  // namespace
