@@ -27,8 +27,6 @@ constexpr const char* kCatalogCf = "catalog";
 constexpr const char* kMetaCf = "meta";
 constexpr const char* kSchemaKey = "schema_version";
 constexpr const char* kNextSeqKey = "next_seq";
-constexpr const char* kStreamSeqKey = "stream_seq";
-constexpr const char* kClusterStateKey = "cluster_state";
 
 // Decides what Open may do with `dir` before RocksDB touches it. RocksDB
 // treats a directory without CURRENT as a new database: it writes a fresh

@@ -198,6 +198,15 @@ class EventLog {
   // number of events removed; `removed` (optional) gets them, in seq order,
   // for the engine to take back what they added.
   StatusOr<uint64_t> DeleteUser(std::string_view user, std::vector<StoredEvent>* removed = nullptr);
+  // Cluster mode's forget (docs/DESIGN.md section 10): the model forgets
+  // and is snapshotted first, then the log deletes. Snapshots from
+  // `keep_snapshots_from` on (written after the model forgot the user) are
+  // kept, older ones dropped; the stream position and `state` are written
+  // in the same write, so a crash leaves either all of it or none.
+  StatusOr<uint64_t> DeleteUserAt(std::string_view user, uint64_t keep_snapshots_from,
+                                  uint64_t stream_seq, const ClusterState& state);
+  // A user's stored events, in seq order (nothing deleted).
+  Status ReadUser(std::string_view user, std::vector<StoredEvent>* events) const;
   // Deletes every snapshot (and schedules their purge): for a snapshot
   // written from a model that had not yet forgotten a deleted user.
   Status DropSnapshots();
@@ -235,6 +244,11 @@ class EventLog {
 
   EventLog();
   Status LoadMeta(const std::string& dir);
+  // DeleteUser and DeleteUserAt: drops snapshots below keep_snapshots_from
+  // (UINT64_MAX: all); stream_seq > 0 writes the position and `state`.
+  StatusOr<uint64_t> DeleteUserImpl(std::string_view user, std::vector<StoredEvent>* removed,
+                                    uint64_t keep_snapshots_from, uint64_t stream_seq,
+                                    const ClusterState* state);
   // The front writer leads: commits a group from the queue head and wakes
   // its members. Called and returns with mu_ held; drops it while writing.
   void LeadGroup() REQUIRES(mu_);

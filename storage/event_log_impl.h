@@ -17,6 +17,10 @@
 
 namespace streamrec::storage {
 
+// Cluster mode's keys in the meta family (event_log.h).
+inline constexpr const char* kStreamSeqKey = "stream_seq";
+inline constexpr const char* kClusterStateKey = "cluster_state";
+
 // Thread-safety: the handles are set once by EventLog::Open and then only
 // read; rocksdb::DB is safe to use from any thread.
 struct EventLog::Impl {

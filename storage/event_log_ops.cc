@@ -156,6 +156,39 @@ StatusOr<std::string> EventLog::GetSnapshot(uint64_t seq) const {
 
 StatusOr<uint64_t> EventLog::DeleteUser(std::string_view user,
                                         std::vector<StoredEvent>* removed_events) {
+  return DeleteUserImpl(user, removed_events, UINT64_MAX, 0, nullptr);
+}
+
+StatusOr<uint64_t> EventLog::DeleteUserAt(std::string_view user, uint64_t keep_snapshots_from,
+                                          uint64_t stream_seq, const ClusterState& state) {
+  return DeleteUserImpl(user, nullptr, keep_snapshots_from, stream_seq, &state);
+}
+
+Status EventLog::ReadUser(std::string_view user, std::vector<StoredEvent>* events) const {
+  const std::string prefix = UserIndexPrefix(user);
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->user_index));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (key.size() != prefix.size() + 8) continue;  // a longer user sharing the prefix bytes
+    uint64_t seq = 0;
+    STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(key.substr(prefix.size()), &seq));
+    std::string value;
+    rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->events, SeqKey(seq), &value);
+    if (s.IsNotFound()) continue;
+    if (!s.ok()) return FromRocks(s, "reading a user's event");
+    StoredEvent e;
+    STREAMREC_RETURN_IF_ERROR(DecodeEvent(value, &e));
+    e.seq = seq;
+    events->push_back(std::move(e));
+  }
+  return FromRocks(it->status(), "scanning the user index");
+}
+
+StatusOr<uint64_t> EventLog::DeleteUserImpl(std::string_view user,
+                                            std::vector<StoredEvent>* removed_events,
+                                            uint64_t keep_snapshots_from, uint64_t stream_seq,
+                                            const ClusterState* state) {
   STREAMREC_RETURN_IF_ERROR(CheckWritable());
   MutexLock admin(&admin_mu_);
   rocksdb::WriteBatch wb;
@@ -195,14 +228,38 @@ StatusOr<uint64_t> EventLog::DeleteUser(std::string_view user,
     wb.Delete(impl_->user_index, it->key());
   }
   STREAMREC_RETURN_IF_ERROR(FromRocks(it->status(), "scanning the user index"));
-  if (wb.Count() == 0) return removed;  // nothing of theirs is stored
-  // Snapshots embed the user's vector and seen items: drop them all.
-  std::unique_ptr<rocksdb::Iterator> snaps(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->model));
-  for (snaps->SeekToFirst(); snaps->Valid(); snaps->Next()) wb.Delete(impl_->model, snaps->key());
-  STREAMREC_RETURN_IF_ERROR(FromRocks(snaps->status(), "listing snapshots"));
-  wb.Put(impl_->meta, kSnapshotSeqsKey, "");
+  const bool theirs = wb.Count() > 0;  // anything of theirs was stored
+  if (stream_seq > 0) {
+    wb.Put(impl_->meta, kStreamSeqKey, SeqKey(stream_seq));
+    wb.Put(impl_->meta, kClusterStateKey,
+           SeqKey(state->retrain_pending) + SeqKey(state->last_forget));
+  }
+  if (wb.Count() == 0) return removed;  // nothing to write
+  if (theirs) {
+    // Snapshots embed the user's vector and seen items: drop those written
+    // before the model forgot them (all of them, outside cluster mode).
+    std::vector<std::string> kept;
+    std::unique_ptr<rocksdb::Iterator> snaps(
+        impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->model));
+    for (snaps->SeekToFirst(); snaps->Valid(); snaps->Next()) {
+      uint64_t seq = 0;
+      if (keep_snapshots_from != UINT64_MAX &&
+          DecodeSeqKey(snaps->key().ToStringView(), &seq).ok() && seq >= keep_snapshots_from) {
+        kept.push_back(snaps->key().ToString());
+        continue;
+      }
+      wb.Delete(impl_->model, snaps->key());
+    }
+    STREAMREC_RETURN_IF_ERROR(FromRocks(snaps->status(), "listing snapshots"));
+    wb.Put(impl_->meta, kSnapshotSeqsKey, EncodeSeqList(kept));
+  }
   STREAMREC_RETURN_IF_ERROR(FromRocks(impl_->db->Write(SyncedWrite(), &wb), "deleting a user"));
+  if (stream_seq > 0) {
+    MutexLock lock(&mu_);
+    stream_seq_ = std::max(stream_seq_, stream_seq);
+    cluster_state_ = *state;
+  }
+  if (!theirs) return removed;
   // Seq keys name no one: the events' range is given as is. The index and
   // dedup keys may hold the id, so their bounds are the live neighbours.
   if (removed > 0) SchedulePurge(Family::kEvents, {SeqKey(min_seq), SeqKey(max_seq)});

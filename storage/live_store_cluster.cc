@@ -336,26 +336,43 @@ bool LiveStore::Impl::TakeIn(const StreamMessage& m) {
       while (trainings_reading.load() > 0 && !stream_stop.load()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
-      {
-        MutexLock lock(&forget_mu);
-        ++forget_epoch;  // odd: see LogLoop
-      }
+      // The model forgets and is snapshotted first, the log deletes after
+      // (with the position, in one write): a crash in between restarts
+      // from that snapshot and takes this record in again, which then
+      // finds the user forgotten and only deletes.
       std::vector<StoredEvent> events;
-      StatusOr<uint64_t> removed = log->DeleteUser(record.id, &events);
+      if (Status st = log->ReadUser(record.id, &events); !st.ok()) {
+        NoteStreamError(st);
+        put_back();
+        return false;
+      }
+      const uint64_t count = events.size();
+      auto snapshotted = std::make_shared<std::promise<StatusOr<uint64_t>>>();
+      std::future<StatusOr<uint64_t>> snap = snapshotted->get_future();
+      model_queue.Push(ForgetOp{record.id, count, std::move(events), noop_count, m.seq,
+                                std::move(snapshotted)});
+      StatusOr<uint64_t> snapshot = snap.get();
       ClusterState state = cluster_state;
       state.last_forget = m.seq;
-      Status pos = removed.ok() ? log->SetStreamSeq(m.seq, &state) : removed.status();
-      if (pos.ok()) cluster_state = state;
-      MutexLock lock(&forget_mu);
-      ++forget_epoch;
-      if (!pos.ok()) {
-        NoteStreamError(pos);
-        put_back();
-        return false;  // DeleteUser again on the retry: it is idempotent
+      if (!snapshot.ok() && snapshot.status().code() == StatusCode::kNotFound) {
+        if (Status st = log->SetStreamSeq(m.seq, &state); !st.ok()) {
+          NoteStreamError(st);
+          put_back();
+          return false;
+        }
+        cluster_state = state;
+        if (w && w->forget) w->forget(snapshot.status());
+        break;
       }
-      ForgetOp op{std::move(record.id), *removed, std::move(events),
-                  w && w->forget ? std::move(w->forget) : noop_count, m.seq};
-      model_queue.Push(std::move(op));
+      StatusOr<uint64_t> removed =
+          snapshot.ok() ? log->DeleteUserAt(record.id, *snapshot, m.seq, state) : snapshot.status();
+      if (!removed.ok()) {
+        NoteStreamError(removed.status());
+        put_back();
+        return false;  // again on the retry: every step is idempotent
+      }
+      cluster_state = state;
+      if (w && w->forget) w->forget(*removed);
       break;
     }
     case RecordKind::kPutItem: {

@@ -66,6 +66,10 @@ struct ForgetOp {
   std::vector<StoredEvent> events;  // those events, for the engine to take back
   LiveStore::CountCallback done;
   uint64_t stream_seq = 0;
+  // Cluster mode: instead of answering `done`, the model thread forgets,
+  // writes a snapshot, and sets this to its seq; the stream thread then
+  // deletes the events from the log (keeping that snapshot) and answers.
+  std::shared_ptr<std::promise<StatusOr<uint64_t>>> snapshotted;
 };
 struct PutMetaOp {
   std::string item;

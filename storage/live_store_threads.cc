@@ -280,6 +280,25 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
           [&](ApplyOp&) {},  // ModelLoop batches these
           [&](ForgetOp& o) {
             const bool known = replicas->published().rec->users().Find(o.user).has_value();
+            if (o.snapshotted) {
+              // Cluster mode (section 10): forget (unless a replay of this
+              // record after a crash finds it done), snapshot, and let the
+              // stream thread delete from the log after that, so a crash
+              // at any point restarts from a state the other replicas had.
+              if (!known && o.removed == 0) {
+                (void)both([](Replica&, const Replica*) { return Status::OK(); });
+                return o.snapshotted->set_value(
+                    Status::NotFound(fmt::format("unknown user '{}'", o.user)));
+              }
+              (void)both([&](Replica& r, const Replica* leader) {
+                if (known) {
+                  ForgetStored(o.user, o.events, r.rec.get(), leader ? leader->rec.get() : nullptr);
+                }
+                return Status::OK();
+              });
+              if (drift) drift->ForgetUser(o.user);
+              return o.snapshotted->set_value(WriteSnapshotNow(/*force=*/true));
+            }
             if (!known && o.removed == 0) {
               // Nothing to forget; a stream message is still recorded.
               if (o.stream_seq != 0) (void)both([](Replica&, const Replica*) { return Status::OK(); });

@@ -128,5 +128,41 @@ TEST(StreamRecordTest, TheLogRecordsTheStreamPositionWithTheEvents) {
   EXPECT_EQ((*third)->next_seq(), 3u);
 }
 
+// Cluster mode's forget deletes after the model forgot and was
+// snapshotted: that snapshot stays, older ones go, and the stream position
+// moves in the same write.
+TEST(StreamRecordTest, DeleteUserAtKeepsTheSnapshotTakenAfterTheForget) {
+  testing::TempDir dir;
+  auto log = EventLog::Open(dir.path(), EventLogOptions());
+  ASSERT_TRUE(log.ok());
+  const std::vector<StoredEvent> a = {Ev("e1", "u1", "i1"), Ev("e2", "u1", "i2"),
+                                      Ev("e3", "u2", "i1")};
+  ASSERT_TRUE((*log)->Append(a).ok());
+  ASSERT_TRUE((*log)->PutSnapshot(2, "before the forget").ok());
+  ASSERT_TRUE((*log)->PutSnapshot(3, "after the forget").ok());
+  std::vector<StoredEvent> theirs;
+  ASSERT_TRUE((*log)->ReadUser("u1", &theirs).ok());
+  ASSERT_EQ(theirs.size(), 2u);
+  EXPECT_EQ(theirs[1].seq, 2u);
+  const ClusterState state{0, 9};
+  StatusOr<uint64_t> removed = (*log)->DeleteUserAt("u1", 3, 9, state);
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  EXPECT_EQ(*removed, 2u);
+  EXPECT_EQ((*log)->SnapshotSeqs(nullptr), (std::vector<uint64_t>{3}));
+  EXPECT_EQ((*log)->stream_seq(), 9u);
+  EXPECT_EQ((*log)->cluster_state(), state);
+  theirs.clear();
+  ASSERT_TRUE((*log)->ReadUser("u1", &theirs).ok());
+  EXPECT_TRUE(theirs.empty());
+  // The same record again (after a crash): nothing left to delete, the
+  // position still written.
+  const ClusterState later{0, 10};
+  removed = (*log)->DeleteUserAt("u1", 3, 10, later);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 0u);
+  EXPECT_EQ((*log)->stream_seq(), 10u);
+  EXPECT_EQ((*log)->SnapshotSeqs(nullptr), (std::vector<uint64_t>{3}));
+}
+
 }  // namespace
 }  // namespace streamrec::storage
