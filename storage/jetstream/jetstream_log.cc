@@ -268,9 +268,12 @@ StatusOr<uint64_t> JetStreamLog::Append(std::string_view id, std::string_view da
 }
 
 size_t JetStreamLog::max_message_bytes() const {
-  const int64_t m = natsConnection_GetMaxPayload(impl_->nc);
-  // Room for the headers (Nats-Msg-Id) within the server's limit.
-  return m > 1024 ? static_cast<size_t>(m - 1024) : 0;
+  // The servers' max_payload as the connection last learned it (0 while
+  // disconnected: then NATS's default, 1 MB), less room for the headers
+  // (Nats-Msg-Id).
+  int64_t m = natsConnection_GetMaxPayload(impl_->nc);
+  if (m <= 4096) m = int64_t{1} << 20;
+  return static_cast<size_t>(m - 1024);
 }
 
 Status JetStreamLog::StartReading(uint64_t from) {
