@@ -6,6 +6,9 @@ namespace streamrec::storage {
 namespace {
 
 constexpr uint8_t kTsAssigned = 1;
+// The least an event takes in a record: flags, the value's length, and the
+// value itself (version, four string lengths, value, ts).
+constexpr size_t kMinEventBytes = 1 + 1 + 1 + 4 + 4 + 8;
 
 void PutFixed64(std::string* out, uint64_t v) {
   for (int k = 0; k < 8; ++k) out->push_back(static_cast<char>((v >> (8 * k)) & 0xff));
@@ -86,7 +89,11 @@ Status DecodeRecord(std::string_view in, StreamRecord* r) {
       r->batches.resize(batches);
       for (std::vector<StoredEvent>& batch : r->batches) {
         uint32_t n = 0;
-        if (!GetVarint32(&in, &n) || n > in.size()) return Damaged("bad event count");
+        // Each event takes at least kMinEventBytes: a count the bytes left
+        // cannot hold is damage, not a reason to allocate.
+        if (!GetVarint32(&in, &n) || n > in.size() / kMinEventBytes) {
+          return Damaged("bad event count");
+        }
         batch.resize(n);
         for (StoredEvent& e : batch) {
           if (in.empty()) return Damaged("truncated event");

@@ -4,7 +4,7 @@
 #   tools/fuzz.sh                     every target, 30 s each
 #   tools/fuzz.sh TARGET [SECONDS]    one target
 #   tools/fuzz.sh all SECONDS         every target, SECONDS each
-# Targets: event_json url event_codec snapshot config importers event_file
+# Targets: event_json url event_codec stream_record snapshot config importers event_file
 # (tests/fuzz/<target>.cc says what each feeds and checks).
 #
 # A run starts from the seeds in tests/fuzz/corpus/<target> plus what
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 
-all_targets=(event_json url event_codec snapshot config importers event_file)
+all_targets=(event_json url event_codec stream_record snapshot config importers event_file)
 want="${1:-all}"
 seconds="${2:-30}"
 if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
