@@ -426,26 +426,30 @@ bool LiveStore::Impl::TakeIn(const StreamMessage& m) {
       const InstallInfo& info = record.install;
       ClusterState state = cluster_state;
       const bool current = state.retrain_pending == info.retrain_seq && info.retrain_seq != 0;
-      if (current) state.retrain_pending = 0;
+      if (current) {
+        auto installed = std::make_shared<std::promise<void>>();
+        std::future<void> done = installed->get_future();
+        model_queue.Push(
+            InstallAtOp{info, state.last_forget > info.retrain_seq, m.seq, std::move(installed)});
+        // The model thread installs (training first if this replica has
+        // no model for it) and snapshots the result before the position
+        // moves past this record: a crash before that takes the record in
+        // again, and installing again is idempotent (the trained rows,
+        // then the same events stepped on them). The stream also waits so
+        // that a forget after this record cannot delete events that
+        // training still reads.
+        done.wait();
+        state.retrain_pending = 0;
+      } else {
+        // Another replica's copy of an install already taken, or one of a
+        // superseded retrain: nothing, on every replica.
+        model_queue.Push(ApplyOp{{}, {}, [](StatusOr<AppendResult>) {}, m.seq, false});
+      }
       if (Status st = log->SetStreamSeq(m.seq, &state); !st.ok()) {
         NoteStreamError(st);
         return false;
       }
       cluster_state = state;
-      if (!current) {
-        // Another replica's copy of an install already taken, or one of a
-        // superseded retrain: nothing, on every replica.
-        model_queue.Push(ApplyOp{{}, {}, [](StatusOr<AppendResult>) {}, m.seq, false});
-        break;
-      }
-      auto installed = std::make_shared<std::promise<void>>();
-      std::future<void> done = installed->get_future();
-      model_queue.Push(
-          InstallAtOp{info, state.last_forget > info.retrain_seq, m.seq, std::move(installed)});
-      // The model thread installs (training first if this replica has no
-      // model for it) before the stream reads on: a forget after this
-      // record must not delete events that training still reads.
-      done.wait();
       break;
     }
   }
