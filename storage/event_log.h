@@ -244,6 +244,13 @@ class EventLog {
 
   EventLog();
   Status LoadMeta(const std::string& dir);
+  // Calls fn for each of a user's index entries, in seq order, with the
+  // event it names (seq set), or null if that event is gone; `reading`
+  // names a failed read in the error.
+  Status ScanUser(std::string_view user,
+                  const std::function<void(std::string_view index_key, uint64_t seq,
+                                           StoredEvent* e)>& fn,
+                  const char* reading) const;
   // DeleteUser and DeleteUserAt: drops snapshots below keep_snapshots_from
   // (UINT64_MAX: all); stream_seq > 0 writes the position and `state`.
   StatusOr<uint64_t> DeleteUserImpl(std::string_view user, std::vector<StoredEvent>* removed,

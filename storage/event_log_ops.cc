@@ -164,7 +164,10 @@ StatusOr<uint64_t> EventLog::DeleteUserAt(std::string_view user, uint64_t keep_s
   return DeleteUserImpl(user, nullptr, keep_snapshots_from, stream_seq, &state);
 }
 
-Status EventLog::ReadUser(std::string_view user, std::vector<StoredEvent>* events) const {
+Status EventLog::ScanUser(
+    std::string_view user,
+    const std::function<void(std::string_view index_key, uint64_t seq, StoredEvent* e)>& fn,
+    const char* reading) const {
   const std::string prefix = UserIndexPrefix(user);
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->user_index));
@@ -175,14 +178,26 @@ Status EventLog::ReadUser(std::string_view user, std::vector<StoredEvent>* event
     STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(key.substr(prefix.size()), &seq));
     std::string value;
     rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->events, SeqKey(seq), &value);
-    if (s.IsNotFound()) continue;
-    if (!s.ok()) return FromRocks(s, "reading a user's event");
+    if (s.IsNotFound()) {
+      fn(key, seq, nullptr);
+      continue;
+    }
+    if (!s.ok()) return FromRocks(s, reading);
     StoredEvent e;
     STREAMREC_RETURN_IF_ERROR(DecodeEvent(value, &e));
     e.seq = seq;
-    events->push_back(std::move(e));
+    fn(key, seq, &e);
   }
   return FromRocks(it->status(), "scanning the user index");
+}
+
+Status EventLog::ReadUser(std::string_view user, std::vector<StoredEvent>* events) const {
+  return ScanUser(
+      user,
+      [&](std::string_view, uint64_t, StoredEvent* e) {
+        if (e != nullptr) events->push_back(std::move(*e));
+      },
+      "reading a user's event");
 }
 
 StatusOr<uint64_t> EventLog::DeleteUserImpl(std::string_view user,
@@ -197,37 +212,23 @@ StatusOr<uint64_t> EventLog::DeleteUserImpl(std::string_view user,
   uint64_t min_seq = UINT64_MAX, max_seq = 0;
   std::optional<std::string> min_id, max_id;
   const std::string prefix = UserIndexPrefix(user);
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->user_index));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    const std::string_view key = it->key().ToStringView();
-    if (key.size() != prefix.size() + 8) continue;  // a longer user sharing the prefix bytes
-    uint64_t seq = 0;
-    STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(key.substr(prefix.size()), &seq));
-    std::string value;
-    rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->events, SeqKey(seq), &value);
-    if (s.ok()) {
-      StoredEvent e;
-      STREAMREC_RETURN_IF_ERROR(DecodeEvent(value, &e));
-      if (!e.event_id.empty()) {
-        wb.Delete(impl_->dedup, e.event_id);
-        if (!min_id || e.event_id < *min_id) min_id = e.event_id;
-        if (!max_id || e.event_id > *max_id) max_id = e.event_id;
-      }
-      wb.Delete(impl_->events, SeqKey(seq));
-      min_seq = std::min(min_seq, seq);
-      max_seq = std::max(max_seq, seq);
-      ++removed;
-      if (removed_events != nullptr) {
-        e.seq = seq;
-        removed_events->push_back(std::move(e));
-      }
-    } else if (!s.IsNotFound()) {
-      return FromRocks(s, "reading an event to delete");
-    }
-    wb.Delete(impl_->user_index, it->key());
-  }
-  STREAMREC_RETURN_IF_ERROR(FromRocks(it->status(), "scanning the user index"));
+  STREAMREC_RETURN_IF_ERROR(ScanUser(
+      user,
+      [&](std::string_view index_key, uint64_t seq, StoredEvent* e) {
+        wb.Delete(impl_->user_index, index_key);
+        if (e == nullptr) return;  // an index entry whose event is gone
+        if (!e->event_id.empty()) {
+          wb.Delete(impl_->dedup, e->event_id);
+          if (!min_id || e->event_id < *min_id) min_id = e->event_id;
+          if (!max_id || e->event_id > *max_id) max_id = e->event_id;
+        }
+        wb.Delete(impl_->events, SeqKey(seq));
+        min_seq = std::min(min_seq, seq);
+        max_seq = std::max(max_seq, seq);
+        ++removed;
+        if (removed_events != nullptr) removed_events->push_back(std::move(*e));
+      },
+      "reading an event to delete"));
   const bool theirs = wb.Count() > 0;  // anything of theirs was stored
   if (stream_seq > 0) {
     wb.Put(impl_->meta, kStreamSeqKey, SeqKey(stream_seq));

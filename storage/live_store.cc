@@ -266,8 +266,6 @@ Status LiveStore::Retrain() {
     }
     return started.get();
   }
-  STREAMREC_RETURN_IF_ERROR(
-      CheckRetrainAlgorithm(impl_->engine_options.objective, impl_->options.training.algorithm));
   if (impl_->retrain_running.exchange(true)) {
     return Status::FailedPrecondition("a retrain is already running");
   }
@@ -382,14 +380,7 @@ Status LiveStore::Close() {
     const Status closing = Status::Unavailable(
         "the replica shut down before the write came back from the stream; it may have been "
         "stored: retry with the same event_ids");
-    for (auto& [origin, waiter] : left) {
-      for (size_t k = 0; k < waiter.ingest.size(); ++k) {
-        impl_->pending_events.fetch_sub(waiter.batch_events[k]);
-        waiter.ingest[k](closing);
-      }
-      if (waiter.forget) waiter.forget(closing);
-      if (waiter.done) waiter.done(closing);
-    }
+    for (auto& [origin, waiter] : left) impl_->FailWaiter(&waiter, closing);
   }
   impl_->model_queue.Stop();
   impl_->model_thread.join();

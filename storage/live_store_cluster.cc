@@ -9,6 +9,7 @@
 //     (on every replica): EventLog::AppendBatches with the message's seq
 //     (dedup and conflicts decided here, the same on every replica) ─►
 //     model thread: applies, publishes, answers the waiting caller.
+// Retrain and install records: live_store_cluster_retrain.cc.
 #include <fmt/format.h>
 
 #include <bit>
@@ -20,19 +21,10 @@
 namespace streamrec::storage {
 namespace {
 
-constexpr std::chrono::milliseconds kIdleWake{500};
-constexpr std::chrono::milliseconds kRetryPause{500};
 // Messages the stream thread takes per read: one RocksDB write each.
 constexpr size_t kReadBatch = 512;
 // Room for a record's header and counts within the stream's message limit.
 constexpr size_t kRecordOverhead = 256;
-
-template <typename... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <typename... F>
-Overloaded(F...) -> Overloaded<F...>;
 
 // 64-bit mixing of 8-byte words (the finalizer of MurmurHash3): a
 // fingerprint for comparing replicas, not a defence against forgery.
@@ -188,17 +180,24 @@ void LiveStore::Impl::PublishRecord(StreamRecord record, RecordWaiter waiter) {
   if (!mine) return;  // taken in meanwhile (stored after all) and answered
   // The stream may still have stored it (an answer lost in an election):
   // a retry with the same event_ids is then a duplicate, not a double.
-  const Status st = seq.status();
-  for (size_t k = 0; k < mine->ingest.size(); ++k) {
-    if (admission) {
+  FailWaiter(&*mine, seq.status());
+}
+
+void LiveStore::Impl::FailWaiter(RecordWaiter* w, const Status& st) {
+  for (size_t k = 0; k < w->ingest.size(); ++k) {
+    if (admission && k < w->tickets.size()) {
       MutexLock lock(&admission_mu);
-      admission->Rollback(mine->tickets[k]);
+      admission->Rollback(w->tickets[k]);
     }
-    pending_events.fetch_sub(mine->batch_events[k]);
-    mine->ingest[k](st);
+    pending_events.fetch_sub(w->batch_events[k]);
+    w->ingest[k](st);
   }
-  if (mine->forget) mine->forget(st);
-  if (mine->done) mine->done(st);
+  if (w->forget) w->forget(st);
+  if (w->done) w->done(st);
+}
+
+void LiveStore::Impl::MarkTaken(uint64_t seq) {
+  model_queue.Push(ApplyOp{{}, {}, [](StatusOr<AppendResult>) {}, seq, false});
 }
 
 std::optional<RecordWaiter> LiveStore::Impl::TakeWaiter(const std::string& origin) {
@@ -265,7 +264,7 @@ bool LiveStore::Impl::TakeIn(const StreamMessage& m) {
     NoteStreamError(Status::Corruption(fmt::format("stream message {} skipped: {}", m.seq,
                                                    st.message())));
     if (!log->SetStreamSeq(m.seq).ok()) return false;
-    model_queue.Push(ApplyOp{{}, {}, [](StatusOr<AppendResult>) {}, m.seq, false});
+    MarkTaken(m.seq);
     stream_taken.store(m.seq);
     return true;
   }
@@ -327,7 +326,7 @@ bool LiveStore::Impl::TakeIn(const StreamMessage& m) {
         model_queue.Push(std::move(op));
         queued = true;
       }
-      if (!queued) model_queue.Push(ApplyOp{{}, {}, [](StatusOr<AppendResult>) {}, m.seq, false});
+      if (!queued) MarkTaken(m.seq);
       break;
     }
     case RecordKind::kForgetUser: {
@@ -404,7 +403,7 @@ bool LiveStore::Impl::TakeIn(const StreamMessage& m) {
         if (w && w->done) {
           w->done(Status::NotFound(fmt::format("item '{}' has no metadata", record.id)));
         }
-        model_queue.Push(ApplyOp{{}, {}, [](StatusOr<AppendResult>) {}, m.seq, false});
+        MarkTaken(m.seq);
       }
       break;
     }
@@ -443,7 +442,7 @@ bool LiveStore::Impl::TakeIn(const StreamMessage& m) {
       } else {
         // Another replica's copy of an install already taken, or one of a
         // superseded retrain: nothing, on every replica.
-        model_queue.Push(ApplyOp{{}, {}, [](StatusOr<AppendResult>) {}, m.seq, false});
+        MarkTaken(m.seq);
       }
       if (Status st = log->SetStreamSeq(m.seq, &state); !st.ok()) {
         NoteStreamError(st);
@@ -455,140 +454,6 @@ bool LiveStore::Impl::TakeIn(const StreamMessage& m) {
   }
   stream_taken.store(m.seq);
   return true;
-}
-
-// ---- cluster retrains (model thread and retrain threads) ------------------
-
-void LiveStore::Impl::RunClusterOp(ModelOp* op) {
-  // Records the op's stream message in both copies.
-  auto record = [&](uint64_t stream_seq) {
-    replicas->standby().stream_seq = std::max(replicas->standby().stream_seq, stream_seq);
-    replicas->Publish();
-    replicas->standby().stream_seq = std::max(replicas->standby().stream_seq, stream_seq);
-  };
-  if (auto* start = std::get_if<RetrainStartOp>(op)) {
-    // The state as of the retrain record, the same on every replica.
-    const Replica& r = replicas->published();
-    std::vector<std::string> users = r.rec->users().names();
-    std::vector<std::string> items = r.rec->items().names();
-    const InstallInfo info{start->stream_seq, r.applied_seq, users.size(), items.size()};
-    RetrainStatus outcome;
-    {
-      MutexLock lock(&status_mu);
-      retrain.state = RetrainState::kRunning;
-      retrain.error.clear();
-      retrain.runs++;
-      retrain.restarts = 0;
-      retrain.trained_through_seq = info.through_seq;
-      retrain.algorithm = std::string(engine::AlgorithmName(options.training.algorithm));
-      outcome = retrain;
-    }
-    retrain_running.store(true);
-    trainings_reading.fetch_add(1);
-    {
-      MutexLock lock(&trainers_mu);
-      trainers[info.retrain_seq] = std::thread(
-          [this, info, u = std::move(users), i = std::move(items), outcome]() mutable {
-            ClusterTrain(info, std::move(u), std::move(i), outcome);
-          });
-    }
-    record(start->stream_seq);
-    start->done(Status::OK());
-    return;
-  }
-  auto* at = std::get_if<InstallAtOp>(op);
-  if (at == nullptr) return;
-  const uint64_t seq = at->info.retrain_seq;
-  std::thread mine;
-  {
-    MutexLock lock(&trainers_mu);
-    if (auto it = trainers.find(seq); it != trainers.end()) {
-      mine = std::move(it->second);
-      trainers.erase(it);
-    }
-  }
-  if (mine.joinable()) mine.join();  // this replica's own training of it
-  std::optional<StatusOr<InstallOp>> result;
-  {
-    MutexLock lock(&trainers_mu);
-    if (auto it = trained.find(seq); it != trained.end()) {
-      result.emplace(std::move(it->second));
-    }
-    // Older ones were superseded: their models are never installed.
-    trained.erase(trained.begin(), trained.upper_bound(seq));
-  }
-  auto fail = [&](const Status& st) {
-    MutexLock lock(&status_mu);
-    retrain.state = RetrainState::kFailed;
-    retrain.error = st.ToString();
-    retrain_running.store(false);
-  };
-  if (at->voided) {
-    fail(Status::FailedPrecondition(fmt::format(
-        "a user was forgotten while the retrain of stream seq {} trained; start it again", seq)));
-  } else {
-    if (!result) {
-      // Not trained here (this replica restarted since the retrain
-      // record): train now, on what every replica trained on.
-      const Replica& r = replicas->published();
-      std::vector<std::string> users = r.rec->users().names();
-      std::vector<std::string> items = r.rec->items().names();
-      users.resize(std::min<size_t>(users.size(), at->info.num_users));
-      items.resize(std::min<size_t>(items.size(), at->info.num_items));
-      RetrainStatus outcome;
-      {
-        MutexLock lock(&status_mu);
-        outcome = retrain;
-      }
-      outcome.trained_through_seq = at->info.through_seq;
-      result.emplace(TrainOnce(at->info.through_seq, std::move(users), std::move(items), outcome));
-    }
-    if (!result->ok()) {
-      fail(result->status());
-    } else {
-      ModelOp install = std::move(*result).value();
-      RunOp(&install);  // installs, snapshots, sets the retrain status
-    }
-  }
-  record(at->stream_seq);
-  at->installed->set_value();
-}
-
-void LiveStore::Impl::ClusterTrain(InstallInfo info, std::vector<std::string> users,
-                                   std::vector<std::string> items, RetrainStatus outcome) {
-  outcome.trained_through_seq = info.through_seq;
-  StatusOr<InstallOp> result =
-      TrainOnce(info.through_seq, std::move(users), std::move(items), outcome);
-  trainings_reading.fetch_sub(1);
-  const bool ok = result.ok();
-  if (!ok) {
-    // Every replica fails alike (the same data); the status says why and
-    // the install record never comes (a new retrain supersedes this one).
-    MutexLock lock(&status_mu);
-    retrain.state = RetrainState::kFailed;
-    retrain.error = result.status().ToString();
-    retrain_running.store(false);
-  }
-  {
-    MutexLock lock(&trainers_mu);
-    trained.insert_or_assign(info.retrain_seq, std::move(result));
-  }
-  if (!ok) return;
-  StreamRecord record;
-  record.kind = RecordKind::kInstall;
-  // One id for every replica's install of this retrain: the stream keeps
-  // the first and answers the others as duplicates.
-  record.origin = fmt::format("install-{}", info.retrain_seq);
-  record.config = config_fingerprint;
-  record.install = info;
-  std::string data;
-  EncodeRecord(record, &data);
-  while (!stream_stop.load()) {
-    StatusOr<uint64_t> seq = stream->Append(record.origin, data);
-    if (seq.ok()) return;
-    NoteStreamError(seq.status());
-    std::this_thread::sleep_for(kRetryPause);
-  }
 }
 
 }  // namespace streamrec::storage

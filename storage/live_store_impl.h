@@ -23,6 +23,22 @@
 
 namespace streamrec::storage {
 
+// How long the store's threads sleep with nothing to do before they look
+// at their timers (snapshots, drift).
+inline constexpr std::chrono::milliseconds kIdleWake{500};
+
+// Cluster mode: the pause before retrying what the stream or the local log
+// refused (a full disk, an unreachable stream).
+inline constexpr std::chrono::milliseconds kRetryPause{500};
+
+// std::visit over the job and op variants with one lambda per alternative.
+template <typename... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <typename... F>
+Overloaded(F...) -> Overloaded<F...>;
+
 // Work for the log thread, in arrival order.
 struct AppendJob {
   std::vector<StoredEvent> events;
@@ -69,7 +85,7 @@ struct ForgetOp {
   // Cluster mode: instead of answering `done`, the model thread forgets,
   // writes a snapshot, and sets this to its seq; the stream thread then
   // deletes the events from the log (keeping that snapshot) and answers.
-  std::shared_ptr<std::promise<StatusOr<uint64_t>>> snapshotted;
+  std::shared_ptr<std::promise<StatusOr<uint64_t>>> snapshotted = nullptr;
 };
 struct PutMetaOp {
   std::string item;
@@ -282,6 +298,13 @@ struct LiveStore::Impl {
   // One message; false if the local log could not take it (retry it).
   bool TakeIn(const StreamMessage& m);
   std::optional<RecordWaiter> TakeWaiter(const std::string& origin) EXCLUDES(waiters_mu);
+  // Answers every caller of `w` with `st` (a record that failed to publish,
+  // or was never taken in before Close), giving back its pending events
+  // and the ids its caps held.
+  void FailWaiter(RecordWaiter* w, const Status& st) EXCLUDES(admission_mu);
+  // Moves the replica's stream position past message `seq` through the
+  // model thread, for a message that changes nothing.
+  void MarkTaken(uint64_t seq);
   void NoteStreamError(const Status& s) EXCLUDES(status_mu);
 
   void LogLoop();

@@ -12,15 +12,7 @@
 namespace streamrec::storage {
 namespace {
 
-constexpr std::chrono::milliseconds kIdleWake{500};
 constexpr std::chrono::milliseconds kWaiterWake{20};
-
-template <typename... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <typename... F>
-Overloaded(F...) -> Overloaded<F...>;
 
 }  // namespace
 
