@@ -27,13 +27,6 @@ namespace {
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-void Row(std::string_view name, const std::vector<double>& ms) {
-  fmt::print("  {:<34} {:>9.3f} {:>9.3f} {:>9.3f} {:>9.3f}\n", name, Percentile(ms, 0.5),
-             Percentile(ms, 0.9), Percentile(ms, 0.99), Percentile(ms, 1.0));
-}
-
 // The replica's /v1/admin/status, or an error.
 StatusOr<json::object> ReplicaStatus(http::Client* c, const HttpBenchOptions& o) {
   auto r = c->Get("/v1/admin/status", AuthHeaders(o));
@@ -87,9 +80,9 @@ int MeasureLag(const ClusterBenchOptions& o, const Endpoint& writer, const Endpo
   fmt::print("lag: {} single-event writes on {}:{}, read on {}:{} with min_seq\n", o.lag_events,
              writer.host, writer.port, reader.host, reader.port);
   fmt::print("  {:<34} {:>9} {:>9} {:>9} {:>9}\n", "ms", "p50", "p90", "p99", "max");
-  Row("POST on the first (ack)", ack_ms);
-  Row("ack -> visible on the second", visible_ms);
-  Row("send -> visible on the second", send_ms);
+  PrintLatencyRow("POST on the first (ack)", ack_ms, 34);
+  PrintLatencyRow("ack -> visible on the second", visible_ms, 34);
+  PrintLatencyRow("send -> visible on the second", send_ms, 34);
   fmt::print("  {} of {} not visible on the second within its min_seq wait\n", missed,
              o.lag_events);
   std::fflush(stdout);
@@ -213,16 +206,8 @@ int BenchCluster(const ClusterBenchOptions& o) {
   }
   fmt::print("ingest through the cluster: POST on {}:{}, {} connection(s), {} s per batch size\n",
              eps[0].host, eps[0].port, o.connections, o.seconds);
-  fmt::print("  {:>6} {:>12} {:>10} {:>10} {:>10} {:>8}\n", "batch", "events/s", "req/s",
-             "p50 ms", "p99 ms", "errors");
-  for (size_t b : o.batches) {
-    const LoadTotals r = IngestLoad(o.http, eps[0], b, o.connections, o.seconds);
-    fmt::print("  {:>6} {:>12.0f} {:>10.0f} {:>10.3f} {:>10.3f} {:>8}\n", b, r.units_per_second(),
-               r.requests_per_second(), Percentile(r.latency_ms, 0.5),
-               Percentile(r.latency_ms, 0.99), r.errors);
-    if (r.errors > 0) fmt::print("    first error: {}\n", r.first_error);
-    std::fflush(stdout);
-    if (r.units == 0) return 1;
+  if (int rc = PrintIngestTable(o.http, eps[0], o.batches, o.connections, o.seconds); rc != 0) {
+    return rc;
   }
   if (int rc = MeasureLag(o, eps[0], eps[1]); rc != 0) return rc;
   // The replicas agree once the second has applied what the first has.

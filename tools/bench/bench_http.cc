@@ -26,7 +26,6 @@ namespace {
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 // Starts a server of its own on a scratch database, preloaded with a
 // synthetic stream.
@@ -129,12 +128,6 @@ int ForEachTarget(const HttpBenchOptions& o, Fn&& fn) {
   return 0;
 }
 
-void PrintRow(std::string_view name, const std::vector<double>& ms) {
-  fmt::print("  {:<16} {:>9.3f} {:>9.3f} {:>9.3f} {:>9.3f}\n", name, Percentile(ms, 0.5),
-             Percentile(ms, 0.9), Percentile(ms, 0.99),
-             ms.empty() ? 0.0 : *std::max_element(ms.begin(), ms.end()));
-}
-
 int FreshnessRun(const HttpBenchOptions& o, uint64_t events, const Endpoint& ep,
                  const std::string& label) {
   http::Client client(ep.host, ep.port);
@@ -210,9 +203,9 @@ int FreshnessRun(const HttpBenchOptions& o, uint64_t events, const Endpoint& ep,
   }
   fmt::print("freshness over HTTP: {} events, {}\n", ack_ms.size(), label);
   fmt::print("  {:<16} {:>9} {:>9} {:>9} {:>9}   (ms)\n", "", "p50", "p90", "p99", "max");
-  PrintRow("ack -> visible", ack_ms);
-  PrintRow("send -> visible", send_ms);
-  PrintRow("POST (ack)", post_ms);
+  PrintLatencyRow("ack -> visible", ack_ms, 16);
+  PrintLatencyRow("send -> visible", send_ms, 16);
+  PrintLatencyRow("POST (ack)", post_ms, 16);
   fmt::print("  {} of {} needed a second GET; {} never visible within 5 s; {} skipped (no items)\n",
              retried, ack_ms.size() + never, never, skipped);
   std::fflush(stdout);
@@ -260,20 +253,30 @@ int BenchIngest(const HttpBenchOptions& options, const std::vector<size_t>& batc
   return ForEachTarget(options, [&](const Endpoint& ep, const std::string& label) {
     fmt::print("ingest over HTTP: {} connection(s), {} s per batch size, {}\n", connections,
                seconds, label);
-    fmt::print("  {:>6} {:>12} {:>10} {:>10} {:>10} {:>8}\n", "batch", "events/s", "req/s",
-               "p50 ms", "p99 ms", "errors");
-    std::fflush(stdout);
-    for (size_t b : batches) {
-      const LoadTotals r = IngestLoad(options, ep, b, connections, seconds);
-      fmt::print("  {:>6} {:>12.0f} {:>10.0f} {:>10.3f} {:>10.3f} {:>8}\n", b, r.units_per_second(),
-                 r.requests_per_second(), Percentile(r.latency_ms, 0.5),
-                 Percentile(r.latency_ms, 0.99), r.errors);
-      if (r.errors > 0) fmt::print("    first error: {}\n", r.first_error);
-      std::fflush(stdout);
-      if (r.units == 0) return 1;
-    }
-    return 0;
+    return PrintIngestTable(options, ep, batches, connections, seconds);
   });
+}
+
+void PrintLatencyRow(std::string_view name, const std::vector<double>& ms, int width) {
+  fmt::print("  {:<{}} {:>9.3f} {:>9.3f} {:>9.3f} {:>9.3f}\n", name, width, Percentile(ms, 0.5),
+             Percentile(ms, 0.9), Percentile(ms, 0.99), Percentile(ms, 1.0));
+}
+
+int PrintIngestTable(const HttpBenchOptions& o, const Endpoint& ep,
+                     const std::vector<size_t>& batches, int connections, double seconds) {
+  fmt::print("  {:>6} {:>12} {:>10} {:>10} {:>10} {:>8}\n", "batch", "events/s", "req/s",
+             "p50 ms", "p99 ms", "errors");
+  std::fflush(stdout);
+  for (size_t b : batches) {
+    const LoadTotals r = IngestLoad(o, ep, b, connections, seconds);
+    fmt::print("  {:>6} {:>12.0f} {:>10.0f} {:>10.3f} {:>10.3f} {:>8}\n", b, r.units_per_second(),
+               r.requests_per_second(), Percentile(r.latency_ms, 0.5),
+               Percentile(r.latency_ms, 0.99), r.errors);
+    if (r.errors > 0) fmt::print("    first error: {}\n", r.first_error);
+    std::fflush(stdout);
+    if (r.units == 0) return 1;
+  }
+  return 0;
 }
 
 }  // namespace streamrec::tools

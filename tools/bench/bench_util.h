@@ -19,6 +19,10 @@ inline double Since(BenchClock::time_point t0) {
   return std::chrono::duration<double>(BenchClock::now() - t0).count();
 }
 
+inline double Ms(BenchClock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
 // Milliseconds since the Unix epoch.
 inline int64_t UnixMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -104,6 +104,15 @@ LoadTotals IngestLoad(const HttpBenchOptions& o, const Endpoint& ep, size_t batc
 // names --url.
 StatusOr<Endpoint> ParseUrl(std::string url);
 
+// One row of a latency table: `name` left-aligned in `width` columns, then
+// p50, p90, p99 and max of `ms`.
+void PrintLatencyRow(std::string_view name, const std::vector<double>& ms, int width);
+
+// IngestLoad for each batch size, printed as a table (events/s, req/s,
+// p50/p99, errors). Returns 1 if a size stored nothing, else 0.
+int PrintIngestTable(const HttpBenchOptions& o, const Endpoint& ep,
+                     const std::vector<size_t>& batches, int connections, double seconds);
+
 // {"Authorization": "Bearer <key>"} when o.api_key is set.
 std::map<std::string, std::string> AuthHeaders(const HttpBenchOptions& o);
 
