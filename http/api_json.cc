@@ -223,7 +223,16 @@ json::object LiveStatusJson(const storage::LiveStatus& s) {
                                   {"published", c.published},
                                   {"publish_failures", c.publish_failures},
                                   {"config_mismatches", c.config_mismatches},
-                                  {"last_error", c.last_error}};
+                                  {"last_error", c.last_error},
+                                  {"behind_trim", c.behind_trim},
+                                  {"images", json::object{
+                                                 {"stored", c.images.stored},
+                                                 {"last_seq", c.images.last_seq},
+                                                 {"last_bytes", c.images.last_bytes},
+                                                 {"last_seconds", c.images.last_seconds},
+                                                 {"trimmed_through", c.images.trimmed_through},
+                                                 {"pending_trim", c.images.pending_trim},
+                                                 {"last_error", c.images.last_error}}}};
   } else {
     out["cluster"] = nullptr;
   }

@@ -150,15 +150,20 @@ void GetHealthz(Call& c) {
 }
 
 // Readiness for writes: 503 with Retry-After while the store is read-only
-// (a full disk) or closed, naming why.
+// (a full disk), closed, or (cluster) behind a trim of the stream, naming
+// why.
 void GetReadyz(Call& c) {
   if (!Check(c, c.query.OnlyAllowed({}))) return;
   const storage::LiveStatus s = c.store->status();
-  if (s.closed || s.store.read_only) {
-    Response res = ErrorResponse(
-        status::service_unavailable, s.closed ? "unavailable" : "read_only",
-        s.closed ? "the store is closed" : "the store is read-only: " + s.store.reason,
-        c.reply.version(), c.reply.keep_alive());
+  if (s.closed || s.store.read_only || s.cluster.behind_trim) {
+    const char* code = s.closed ? "unavailable" : s.store.read_only ? "read_only" : "behind_trim";
+    const std::string why =
+        s.closed            ? "the store is closed"
+        : s.store.read_only ? "the store is read-only: " + s.store.reason
+                            : "the cluster's stream was trimmed past this replica's position: "
+                              "restart it to load the newest image";
+    Response res = ErrorResponse(status::service_unavailable, code, why, c.reply.version(),
+                                 c.reply.keep_alive());
     res.set(boost::beast::http::field::retry_after, "1");
     c.reply.Send(std::move(res));
     return;

@@ -233,6 +233,13 @@ class EventLog {
 
   StoreHealth health() const;
 
+  // Cluster mode's image (docs/DESIGN.md section 10): runs the pending
+  // purge now (deleted records leave the files), then writes a consistent
+  // copy of the database into `dir` (it must not exist; on the same file
+  // system, table files are hard-linked). Returns the stream position the
+  // copy holds. Writes wait while the copy is made.
+  StatusOr<uint64_t> Checkpoint(const std::string& dir);
+
  private:
   struct Impl;  // the RocksDB handles (event_log_impl.h)
   struct Writer;

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <rocksdb/listener.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <chrono>
@@ -184,6 +185,32 @@ Status EventLog::RunPurge() {
                 "purge: marking");
   if (s.ok()) s = FromRocks(impl_->db->Flush(fo, impl_->meta), "purge: flushing the marker");
   return finish(s);
+}
+
+StatusOr<uint64_t> EventLog::Checkpoint(const std::string& dir) {
+  STREAMREC_RETURN_IF_ERROR(CheckWritable());
+  STREAMREC_RETURN_IF_ERROR(RunPurge());
+  rocksdb::Checkpoint* raw = nullptr;
+  STREAMREC_RETURN_IF_ERROR(
+      FromRocks(rocksdb::Checkpoint::Create(impl_->db.get(), &raw), "image: checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  // No write moves the position while the copy is made (every one holds
+  // admin_mu_), and it is read from the database itself: stream_seq_ is
+  // updated after a group commit lets admin_mu_ go.
+  MutexLock admin(&admin_mu_);
+  uint64_t position = 0;
+  std::string cursor;
+  rocksdb::Status got = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta, kStreamSeqKey, &cursor);
+  if (got.ok()) {
+    STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(cursor, &position));
+  } else if (!got.IsNotFound()) {
+    return FromRocks(got, "image: reading stream_seq");
+  }
+  // log_size_for_flush 0: every memtable is flushed into the copy's table
+  // files first.
+  STREAMREC_RETURN_IF_ERROR(
+      FromRocks(cp->CreateCheckpoint(dir, 0), fmt::format("image: copying into '{}'", dir)));
+  return position;
 }
 
 StoreHealth EventLog::health() const {

@@ -43,6 +43,7 @@ StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
   impl->options.training.model = engine.model;
   impl->engine_options = engine;
   impl->types = std::make_unique<engine::EventTypes>(types);
+  impl->dir = dir;
   auto log = EventLog::Open(dir, options.store.log);
   if (!log.ok()) return log.status();
   impl->log = std::move(log).value();
@@ -110,6 +111,7 @@ StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
       impl->publish_threads.emplace_back([p] { p->PublishLoop(); });
     }
     impl->stream_thread = std::thread([p] { p->StreamLoop(); });
+    impl->image_thread = std::thread([p] { p->ImageLoop(); });
   } else {
     impl->log_thread = std::thread([p] { p->LogLoop(); });
   }
@@ -321,9 +323,13 @@ LiveStatus LiveStore::status() const {
     s.cluster.published = impl_->records_published.load();
     s.cluster.publish_failures = impl_->publish_failures.load();
     s.cluster.config_mismatches = impl_->config_mismatches.load();
+    s.cluster.behind_trim = impl_->behind_trim.load();
   }
   MutexLock lock(&impl_->status_mu);
-  if (impl_->stream != nullptr) s.cluster.last_error = impl_->stream_error;
+  if (impl_->stream != nullptr) {
+    s.cluster.last_error = impl_->stream_error;
+    s.cluster.images = impl_->images;
+  }
   s.snapshot_seq = impl_->snapshot_seq;
   if (impl_->have_snapshot) {
     s.snapshot_age_seconds =
@@ -363,6 +369,9 @@ Status LiveStore::Close() {
     }
     impl_->stream_stop.store(true);
     impl_->stream_thread.join();
+    // Its forgets' images and trims finish (and answer) first.
+    impl_->image_queue.Stop();
+    impl_->image_thread.join();
     // Cluster trainings: their install records come from the stream, which
     // is no longer read; the next start trains at the install if needed.
     std::map<uint64_t, std::thread> trainers;

@@ -83,6 +83,17 @@ struct Replica {
 // ~50 ms per 100 MB.
 uint64_t ModelChecksum(const engine::Recommender& rec);
 
+// Images stored and stream trims by this replica (section 10).
+struct ImageStatus {
+  uint64_t stored = 0;          // images this replica stored since Open
+  uint64_t last_seq = 0;        // the stream seq of its newest
+  uint64_t last_bytes = 0;
+  double last_seconds = 0.0;    // checkpoint + upload + trim of the newest
+  uint64_t trimmed_through = 0;  // the stream seq it last trimmed through
+  uint64_t pending_trim = 0;    // a forget whose trim failed and is being retried (0: none)
+  std::string last_error;
+};
+
 // Cluster mode's part of LiveStatus.
 struct ClusterStatus {
   bool enabled = false;
@@ -96,6 +107,10 @@ struct ClusterStatus {
   // published: the replicas cannot agree (last_error says which).
   uint64_t config_mismatches = 0;
   std::string last_error;        // the stream's newest error, if any
+  // The stream was trimmed past this replica's position: it stopped
+  // applying and must be restarted (it then loads the newest image).
+  bool behind_trim = false;
+  ImageStatus images;
 };
 
 enum class RetrainState { kIdle, kRunning, kSucceeded, kFailed };

@@ -17,6 +17,7 @@
 #include <random>
 
 #include "storage/live_store_impl.h"
+#include "storage/replica_image.h"
 
 namespace streamrec::storage {
 namespace {
@@ -156,6 +157,10 @@ void LiveStore::Impl::PublishLoop() {
 }
 
 void LiveStore::Impl::PublishRecord(StreamRecord record, RecordWaiter waiter) {
+  if (behind_trim.load()) {
+    FailWaiter(&waiter, BehindTrimError());
+    return;
+  }
   record.origin = fmt::format("{}-{}", record_prefix, next_record.fetch_add(1) + 1);
   record.config = config_fingerprint;
   std::string data;
@@ -214,6 +219,93 @@ void LiveStore::Impl::NoteStreamError(const Status& s) {
   stream_error = s.ToString();
 }
 
+Status LiveStore::Impl::BehindTrimError() {
+  return Status::Unavailable(
+      "this replica fell behind the cluster's stream, which was trimmed past its position (a "
+      "user DELETE stores an image and trims the stream): restart it to load the image, or "
+      "send this to another replica");
+}
+
+void LiveStore::Impl::StopBehindTrim() {
+  if (behind_trim.exchange(true)) return;
+  // Nothing this replica published can be taken in here any more.
+  std::unordered_map<std::string, RecordWaiter> orphans;
+  {
+    MutexLock lock(&waiters_mu);
+    orphans.swap(waiters);
+  }
+  for (auto& [origin, w] : orphans) FailWaiter(&w, BehindTrimError());
+}
+
+// ---- images and trims ----------------------------------------------------
+
+void LiveStore::Impl::AnswerForget(RecordWaiter* w, StatusOr<uint64_t> removed, uint64_t seq) {
+  if (!w->forget) return;
+  if (!removed.ok()) {
+    // NotFound: nothing of the user was here, so nothing is in the stream
+    // either (unless an earlier trim failed: that one is being retried).
+    w->forget(removed.status());
+    return;
+  }
+  LiveStore::CountCallback done = std::move(w->forget);
+  if (!image_queue.Push(ImageJob{seq, removed, done})) {
+    done(Status::FailedPrecondition("the store is shutting down"));
+  }
+}
+
+void LiveStore::Impl::ImageLoop() {
+  uint64_t pending = 0;  // a forget not yet trimmed (its DELETE was answered 503)
+  auto last_try = std::chrono::steady_clock::now();
+  for (;;) {
+    bool done = false;
+    std::deque<ImageJob> jobs = image_queue.Take(kIdleWake, &done);
+    if (done) return;
+    uint64_t through = pending;
+    for (const ImageJob& j : jobs) through = std::max(through, j.forget_seq);
+    if (through == 0) continue;
+    if (jobs.empty() && std::chrono::steady_clock::now() - last_try < kTrimRetry) continue;
+    last_try = std::chrono::steady_clock::now();
+    // Several DELETEs queued meanwhile share one image and one trim.
+    const Status st = ImageAndTrim(through);
+    pending = st.ok() ? 0 : through;
+    for (ImageJob& j : jobs) {
+      if (st.ok()) {
+        j.done(j.removed);
+      } else {
+        j.done(Status::Unavailable(fmt::format(
+            "the user is forgotten on every replica, but their events could not yet be taken "
+            "out of the cluster's stream (this replica keeps trying): {}",
+            st.message())));
+      }
+    }
+  }
+}
+
+Status LiveStore::Impl::ImageAndTrim(uint64_t through) {
+  const auto start = std::chrono::steady_clock::now();
+  StatusOr<StreamImage> image = PublishImage(log.get(), dir, stream);
+  Status st = image.status();
+  // The image holds the log as of some P >= through (the forget is in
+  // it): older images, which may hold the user, go; then the messages.
+  if (st.ok()) st = stream->DropImagesBefore(image->seq);
+  if (st.ok()) st = stream->Trim(through);
+  MutexLock lock(&status_mu);
+  if (!st.ok()) {
+    images.pending_trim = through;
+    images.last_error = st.ToString();
+    return st;
+  }
+  ++images.stored;
+  images.last_seq = image->seq;
+  images.last_bytes = image->bytes;
+  images.last_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  images.trimmed_through = through;
+  images.pending_trim = 0;
+  images.last_error.clear();
+  return st;
+}
+
 // ---- stream thread --------------------------------------------------------
 
 void LiveStore::Impl::StreamLoop() {
@@ -221,9 +313,14 @@ void LiveStore::Impl::StreamLoop() {
   bool reading = false;
   auto last_position = std::chrono::steady_clock::time_point();
   while (!stream_stop.load()) {
+    if (behind_trim.load()) {
+      std::this_thread::sleep_for(kIdleWake);
+      continue;
+    }
     if (!reading) {
       if (Status st = stream->StartReading(from); !st.ok()) {
         NoteStreamError(st);
+        if (st.code() == StatusCode::kFailedPrecondition) StopBehindTrim();
         std::this_thread::sleep_for(kRetryPause);
         continue;
       }
@@ -233,6 +330,7 @@ void LiveStore::Impl::StreamLoop() {
         stream->Read(kReadBatch, std::chrono::milliseconds(200));
     if (!got.ok()) {
       NoteStreamError(got.status());
+      if (got.status().code() == StatusCode::kFailedPrecondition) StopBehindTrim();
       reading = false;
       std::this_thread::sleep_for(kRetryPause);
       continue;
@@ -360,7 +458,7 @@ bool LiveStore::Impl::TakeIn(const StreamMessage& m) {
           return false;
         }
         cluster_state = state;
-        if (w && w->forget) w->forget(snapshot.status());
+        if (w) AnswerForget(&*w, snapshot.status(), m.seq);
         break;
       }
       StatusOr<uint64_t> removed =
@@ -371,7 +469,7 @@ bool LiveStore::Impl::TakeIn(const StreamMessage& m) {
         return false;  // again on the retry: every step is idempotent
       }
       cluster_state = state;
-      if (w && w->forget) w->forget(*removed);
+      if (w) AnswerForget(&*w, *removed, m.seq);
       break;
     }
     case RecordKind::kPutItem: {

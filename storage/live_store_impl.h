@@ -287,6 +287,35 @@ struct LiveStore::Impl {
                     std::vector<std::string> items, RetrainStatus outcome);
   void RunClusterOp(ModelOp* op);  // RetrainStartOp, InstallAtOp
 
+  // Images and trims (section 10): once this replica's forget record F is
+  // taken in, the image thread stores an image of the local log (at some
+  // P >= F), drops older images and trims the stream through F, and only
+  // then answers the DELETE. A trim that failed is tried again every
+  // kTrimRetry until it succeeds.
+  struct ImageJob {
+    uint64_t forget_seq = 0;
+    StatusOr<uint64_t> removed;
+    LiveStore::CountCallback done;
+  };
+  static constexpr std::chrono::seconds kTrimRetry{5};
+  WorkQueue<ImageJob> image_queue;
+  std::thread image_thread;
+  std::string dir;  // the local log's directory (images are written beside it)
+  void ImageLoop();
+  // An image at or after `through`, older images dropped, the stream
+  // trimmed through `through`.
+  Status ImageAndTrim(uint64_t through) EXCLUDES(status_mu);
+  // Answers this replica's forget record, taken in at stream seq `seq`: a
+  // forget that removed events goes through the image thread first.
+  void AnswerForget(RecordWaiter* w, StatusOr<uint64_t> removed, uint64_t seq);
+  // Set when the stream was trimmed past this replica's position: it
+  // cannot go on and must restart (loading an image). Writes then fail
+  // fast.
+  std::atomic<bool> behind_trim{false};
+  void StopBehindTrim() EXCLUDES(waiters_mu);
+  static Status BehindTrimError();
+  ImageStatus images GUARDED_BY(status_mu);
+
   // The log thread in cluster mode: publishes queued writes, one record per
   // run of appends (up to the stream's message size) or per other write.
   void PublishLoop();

@@ -6,12 +6,21 @@
 // only sees this interface, so storage/ itself never needs NATS and the
 // single process (no ReplicatedLog) never touches it.
 //
-// Thread-safety: Append, Delete, Position and Describe from any thread;
-// StartReading and Read from one reader thread at a time.
+// Images: the stream cannot keep every message for ever, and a user's
+// DELETE must take their events out of it. A replica's local database as of
+// a stream seq (an image) stands in for the messages up to there: once an
+// image of seq P is stored, the messages up to P may be trimmed, and a
+// replica whose position is behind where the stream now starts loads the
+// image instead of replaying (storage/replica_image.h).
+//
+// Thread-safety: Append, Delete, Position, Describe and the image and trim
+// calls from any thread; StartReading and Read from one reader thread at a
+// time.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,8 +35,18 @@ struct StreamMessage {
 };
 
 struct StreamPosition {
-  uint64_t first_seq = 0;  // oldest message held (0: empty)
+  // Oldest message held; after a trim of every message, last_seq + 1; 0
+  // when nothing was ever appended.
+  uint64_t first_seq = 0;
   uint64_t last_seq = 0;   // newest message appended (0: none ever)
+};
+
+// A stored image: the files of a local database that had taken in every
+// stream message up to `seq`.
+struct StreamImage {
+  uint64_t seq = 0;
+  uint64_t files = 0;
+  uint64_t bytes = 0;
 };
 
 class ReplicatedLog {
@@ -47,15 +66,16 @@ class ReplicatedLog {
   virtual size_t max_message_bytes() const = 0;
 
   // Positions the reader: Read returns the messages from seq `from` (>= 1)
-  // on. FailedPrecondition if messages from `from` on are no longer held
-  // (the stream's first seq is beyond it and the ones between were not
-  // deleted one by one): this replica cannot catch up from the stream.
+  // on.
   virtual Status StartReading(uint64_t from) = 0;
   // Up to `max` messages in stream order, waiting up to `timeout` for the
   // first (none: an empty vector). Never skips one: a seq beyond the
   // previous one + 1 is accepted only when the messages between were
-  // deleted; otherwise the reader starts again from the first missing one.
-  // A reader that stalls while the stream is ahead is restarted.
+  // deleted one by one; otherwise the reader starts again from the first
+  // missing one. A reader that stalls while the stream is ahead is
+  // restarted. FailedPrecondition when the next message was trimmed (the
+  // stream now starts beyond it): this replica cannot catch up from the
+  // stream and must load an image.
   virtual StatusOr<std::vector<StreamMessage>> Read(size_t max,
                                                     std::chrono::milliseconds timeout) = 0;
 
@@ -66,6 +86,23 @@ class ReplicatedLog {
   virtual Status Delete(uint64_t seq) = 0;
   // For status pages: "nats://127.0.0.1:4222 stream streamrec (R3)".
   virtual std::string Describe() const = 0;
+
+  // Removes every message with seq <= `seq` from the stream. Only behind a
+  // stored image of `seq` or later.
+  virtual Status Trim(uint64_t seq) = 0;
+  // Stores the regular files of directory `dir` (names without
+  // whitespace or '/') as the image of stream seq `seq`; an image is
+  // complete only once every file is stored.
+  virtual Status PutImage(uint64_t seq, const std::string& dir) = 0;
+  // The newest complete image; nullopt if there is none.
+  virtual StatusOr<std::optional<StreamImage>> LatestImage() = 0;
+  // Writes image `seq`'s files into directory `dir` (created; it must not
+  // exist), checking each file's size. NotFound if there is no complete
+  // image of `seq`.
+  virtual Status GetImage(uint64_t seq, const std::string& dir) = 0;
+  // Removes the images of seqs below `seq` (they may hold what a delete
+  // since took out).
+  virtual Status DropImagesBefore(uint64_t seq) = 0;
 };
 
 }  // namespace streamrec::storage

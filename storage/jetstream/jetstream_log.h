@@ -13,7 +13,12 @@
 //           accepted only when the messages in it were deleted, otherwise
 //           the consumer is started again at the first missing seq; one
 //           that delivers nothing for stall_timeout while the stream is
-//           ahead is started again too (its server may have died).
+//           ahead is started again too (its server may have died). A
+//           seq below the stream's first (trimmed) is FailedPrecondition.
+//   Images  a second stream, "<stream>-images", one subject per image
+//           upload ("<stream>.images.<seq>_<upload id>"): the files in
+//           chunks of up to 1 MiB, then a manifest naming every chunk's
+//           seq there. Trim purges the log stream up to a seq.
 //
 // Thread-safety: as ReplicatedLog. libnats connections are thread-safe;
 // the reader's state is the reader thread's.
@@ -66,6 +71,11 @@ class JetStreamLog final : public ReplicatedLog {
   StatusOr<StreamPosition> Position() override;
   Status Delete(uint64_t seq) override;
   std::string Describe() const override;
+  Status Trim(uint64_t seq) override;
+  Status PutImage(uint64_t seq, const std::string& dir) override;
+  StatusOr<std::optional<StreamImage>> LatestImage() override;
+  Status GetImage(uint64_t seq, const std::string& dir) override;
+  Status DropImagesBefore(uint64_t seq) override;
 
   // Times the reader was started again (gaps, stalls, errors): for status.
   uint64_t reader_restarts() const;

@@ -8,11 +8,16 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <future>
 #include <mutex>
 #include <thread>
 
 #include "storage/live_store.h"
+#include "storage/replica_image.h"
+#include "storage/stream_record.h"
 #include "tests/storage/temp_dir.h"
 
 namespace streamrec::storage {
@@ -21,10 +26,9 @@ namespace {
 using testing::TempDir;
 
 // A totally ordered in-memory stream with JetStream's duplicate window (by
-// id, for the whole test) and per-reader cursors.
+// id, for the whole test), trims, images, and per-reader cursors.
 class MemoryStream {
  public:
-  class Reader;
   uint64_t Append(std::string_view id, std::string_view data) {
     std::lock_guard lock(mu_);
     if (auto it = ids_.find(std::string(id)); it != ids_.end()) return it->second;
@@ -33,10 +37,13 @@ class MemoryStream {
     cv_.notify_all();
     return messages_.size();
   }
-  // Messages from seq `from` on, up to `max`, waiting up to `timeout`.
-  std::vector<StreamMessage> Read(uint64_t from, size_t max, std::chrono::milliseconds timeout) {
+  // Messages from seq `from` on, up to `max`, waiting up to `timeout`;
+  // FailedPrecondition if `from` was trimmed.
+  StatusOr<std::vector<StreamMessage>> Read(uint64_t from, size_t max,
+                                            std::chrono::milliseconds timeout) {
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, timeout, [&] { return messages_.size() >= from; });
+    if (from <= trimmed_) return Status::FailedPrecondition("trimmed");
     std::vector<StreamMessage> out;
     for (uint64_t s = from; s <= messages_.size() && out.size() < max; ++s) {
       out.push_back({s, messages_[s - 1]});
@@ -47,12 +54,48 @@ class MemoryStream {
     std::lock_guard lock(mu_);
     return messages_.size();
   }
+  uint64_t first() {
+    std::lock_guard lock(mu_);
+    return messages_.empty() ? 0 : trimmed_ + 1;
+  }
+  void Trim(uint64_t seq) {
+    std::lock_guard lock(mu_);
+    trimmed_ = std::max(trimmed_, std::min<uint64_t>(seq, messages_.size()));
+    for (uint64_t s = 1; s <= trimmed_; ++s) messages_[s - 1].clear();  // gone
+  }
+  // The messages still held.
+  std::vector<std::string> Held() {
+    std::lock_guard lock(mu_);
+    return {messages_.begin() + static_cast<std::ptrdiff_t>(trimmed_), messages_.end()};
+  }
+  using Files = std::map<std::string, std::string>;
+  void PutImage(uint64_t seq, Files files) {
+    std::lock_guard lock(mu_);
+    images_[seq] = std::move(files);
+  }
+  std::optional<std::pair<uint64_t, Files>> Image(uint64_t seq) {  // 0: the newest
+    std::lock_guard lock(mu_);
+    if (images_.empty()) return std::nullopt;
+    auto it = seq == 0 ? std::prev(images_.end()) : images_.find(seq);
+    if (it == images_.end()) return std::nullopt;
+    return *it;
+  }
+  void DropImagesBefore(uint64_t seq) {
+    std::lock_guard lock(mu_);
+    images_.erase(images_.begin(), images_.lower_bound(seq));
+  }
+  size_t images() {
+    std::lock_guard lock(mu_);
+    return images_.size();
+  }
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::string> messages_;
+  uint64_t trimmed_ = 0;
   std::map<std::string, uint64_t> ids_;
+  std::map<uint64_t, Files> images_;
 };
 
 // One replica's view of the MemoryStream.
@@ -64,17 +107,51 @@ class MemoryLog final : public ReplicatedLog {
   }
   size_t max_message_bytes() const override { return 64 << 10; }  // splits big batches
   Status StartReading(uint64_t from) override {
+    if (s_->first() > from) return Status::FailedPrecondition("trimmed");
     next_ = from;
     return Status::OK();
   }
   StatusOr<std::vector<StreamMessage>> Read(size_t max, std::chrono::milliseconds t) override {
-    std::vector<StreamMessage> got = s_->Read(next_, max, t);
-    if (!got.empty()) next_ = got.back().seq + 1;
+    StatusOr<std::vector<StreamMessage>> got = s_->Read(next_, max, t);
+    if (got.ok() && !got->empty()) next_ = got->back().seq + 1;
     return got;
   }
-  StatusOr<StreamPosition> Position() override { return StreamPosition{1, s_->last()}; }
+  StatusOr<StreamPosition> Position() override {
+    return StreamPosition{s_->first(), s_->last()};
+  }
   Status Delete(uint64_t) override { return Status::Unimplemented("not here"); }
   std::string Describe() const override { return "memory"; }
+  Status Trim(uint64_t seq) override {
+    s_->Trim(seq);
+    return Status::OK();
+  }
+  Status PutImage(uint64_t seq, const std::string& dir) override {
+    MemoryStream::Files files;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      std::ifstream in(e.path(), std::ios::binary);
+      files[e.path().filename().string()] = {std::istreambuf_iterator<char>(in), {}};
+    }
+    s_->PutImage(seq, std::move(files));
+    return Status::OK();
+  }
+  StatusOr<std::optional<StreamImage>> LatestImage() override {
+    auto image = s_->Image(0);
+    if (!image) return std::optional<StreamImage>();
+    return std::optional<StreamImage>(StreamImage{image->first, image->second.size(), 0});
+  }
+  Status GetImage(uint64_t seq, const std::string& dir) override {
+    auto image = s_->Image(seq);
+    if (!image) return Status::NotFound("no image");
+    std::filesystem::create_directory(dir);
+    for (const auto& [name, bytes] : image->second) {
+      std::ofstream(std::filesystem::path(dir) / name, std::ios::binary) << bytes;
+    }
+    return Status::OK();
+  }
+  Status DropImagesBefore(uint64_t seq) override {
+    s_->DropImagesBefore(seq);
+    return Status::OK();
+  }
 
  private:
   MemoryStream* s_;
@@ -89,12 +166,19 @@ engine::RecommenderOptions Small() {
   return o;
 }
 
-std::unique_ptr<LiveStore> OpenReplica(const std::string& dir, MemoryStream* stream) {
+// Opens a replica as `serve` does: loading the newest image first if the
+// stream was trimmed past its position (unless `load_image` is false).
+std::unique_ptr<LiveStore> OpenReplica(const std::string& dir, MemoryStream* stream,
+                                       bool load_image = true) {
   LiveStoreOptions o;
   o.store.log.durability = Durability::kProcess;
   o.training.algorithm = engine::Algorithm::kIals;
   o.training.ials.iterations = 2;
   o.cluster = std::make_shared<MemoryLog>(stream);
+  if (load_image) {
+    StatusOr<ImageLoad> loaded = LoadImageIfBehind(o.cluster.get(), dir, o.store.log);
+    EXPECT_TRUE(loaded.ok()) << loaded.status().ToString();
+  }
   auto s = LiveStore::Open(dir, o, Small(), engine::EventTypes::Defaults());
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   return s.ok() ? std::move(s).value() : nullptr;
@@ -117,6 +201,19 @@ void WaitApplied(const LiveStore& s, uint64_t seq) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   ASSERT_GE(s.status().cluster.applied_stream_seq, seq);
+}
+
+// Events of `user` in the events records of `messages`.
+size_t CountUserEvents(const std::vector<std::string>& messages, const std::string& user) {
+  size_t n = 0;
+  for (const std::string& m : messages) {
+    StreamRecord r;
+    if (!DecodeRecord(m, &r).ok() || r.kind != RecordKind::kEvents) continue;
+    for (const auto& batch : r.batches) {
+      for (const StoredEvent& e : batch) n += e.user == user;
+    }
+  }
+  return n;
 }
 
 uint64_t Checksum(const LiveStore& s) {
@@ -158,6 +255,15 @@ TEST(LiveClusterTest, TwoStoresOnOneStreamEndInTheSameState) {
   StatusOr<uint64_t> removed = forgot.get_future().get();
   ASSERT_TRUE(removed.ok()) << removed.status().ToString();
   EXPECT_GT(*removed, 0u);
+  // Answered only once the user's events are out of the stream: an image
+  // stored, the stream trimmed through the forget record.
+  const ClusterStatus after_forget = b->status().cluster;
+  EXPECT_EQ(after_forget.images.stored, 1u);
+  EXPECT_GT(after_forget.images.trimmed_through, 0u);
+  EXPECT_GE(after_forget.images.last_seq, after_forget.images.trimmed_through);
+  EXPECT_EQ(stream.first(), after_forget.images.trimmed_through + 1);
+  EXPECT_EQ(stream.images(), 1u);
+  EXPECT_EQ(CountUserEvents(stream.Held(), "u5"), 0u);
   // min_seq from the other replica.
   std::promise<Status> visible;
   a->WaitForSeqAsync(b->status().applied_seq, std::chrono::seconds(10),
@@ -178,7 +284,8 @@ TEST(LiveClusterTest, TwoStoresOnOneStreamEndInTheSameState) {
   EXPECT_EQ(b->status().retrain.state, RetrainState::kSucceeded) << b->status().retrain.error;
   EXPECT_EQ(a->status().applied_seq, b->status().applied_seq);
   EXPECT_EQ(Checksum(*a), Checksum(*b));
-  // A third from empty replays the stream to the same state.
+  // A third from empty loads the image (the stream no longer starts at 1)
+  // and replays the rest, retrain included, to the same state.
   TempDir dc;
   auto c = OpenReplica(dc.path(), &stream);
   ASSERT_TRUE(c);
@@ -199,6 +306,49 @@ TEST(LiveClusterTest, TwoStoresOnOneStreamEndInTheSameState) {
   ASSERT_TRUE(a2);
   EXPECT_EQ(a2->status().cluster.applied_stream_seq, stream.last());
   EXPECT_EQ(Checksum(*a2), before);
+}
+
+TEST(LiveClusterTest, AReplicaBehindATrimStopsAndCatchesUpFromTheImage) {
+  TempDir da, db;
+  MemoryStream stream;
+  auto a = OpenReplica(da.path(), &stream);
+  auto b = OpenReplica(db.path(), &stream);
+  ASSERT_TRUE(a && b);
+  for (int k = 0; k < 10; ++k) ASSERT_TRUE(a->Ingest(Batch("e", k * 20, 20)).ok());
+  WaitApplied(*b, stream.last());
+  // b goes down; a forgets a user and trims the stream past b's position.
+  ASSERT_TRUE(b->Close().ok());
+  b.reset();
+  for (int k = 10; k < 15; ++k) ASSERT_TRUE(a->Ingest(Batch("e", k * 20, 20)).ok());
+  std::promise<StatusOr<uint64_t>> forgot;
+  a->ForgetUserAsync("u3", [&](StatusOr<uint64_t> n) { forgot.set_value(std::move(n)); });
+  ASSERT_TRUE(forgot.get_future().get().ok());
+  EXPECT_EQ(CountUserEvents(stream.Held(), "u3"), 0u);
+  // (u3 comes back with new events: a new user, after the delete.)
+  for (int k = 15; k < 20; ++k) ASSERT_TRUE(a->Ingest(Batch("e", k * 20, 20)).ok());
+  // Started without the image, b cannot go on: it says so and refuses
+  // writes, its state untouched.
+  auto stale = OpenReplica(db.path(), &stream, /*load_image=*/false);
+  ASSERT_TRUE(stale);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!stale->status().cluster.behind_trim && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(stale->status().cluster.behind_trim);
+  EXPECT_EQ(stale->Ingest(Batch("x", 0, 3)).status().code(), StatusCode::kUnavailable);
+  ASSERT_TRUE(stale->Close().ok());
+  stale.reset();
+  // Restarted as serve does: the image replaces its database (u3 gone
+  // with it), the rest comes from the stream, and it agrees with a.
+  auto b2 = OpenReplica(db.path(), &stream);
+  ASSERT_TRUE(b2);
+  WaitApplied(*b2, stream.last());
+  WaitApplied(*a, stream.last());
+  EXPECT_FALSE(b2->status().cluster.behind_trim);
+  EXPECT_EQ(b2->status().applied_seq, a->status().applied_seq);
+  EXPECT_EQ(Checksum(*b2), Checksum(*a));
+  EXPECT_TRUE(a->Close().ok());
+  EXPECT_TRUE(b2->Close().ok());
 }
 
 }  // namespace

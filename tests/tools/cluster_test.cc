@@ -15,6 +15,8 @@
 #include <set>
 
 #include "http/client.h"
+#include "storage/jetstream/jetstream_log.h"
+#include "storage/stream_record.h"
 #include "tests/storage/nats_cluster.h"
 #include "tests/tools/serve_harness.h"
 
@@ -108,6 +110,47 @@ class ClusterTest : public ServeTest {
     return json::parse(body).as_object().at("last_seq").to_number<uint64_t>();
   }
 
+  // The stream as a client of NATS sees it (not through any replica).
+  std::unique_ptr<storage::JetStreamLog> OpenStream() {
+    storage::JetStreamOptions o;
+    for (size_t at = 0; at <= nats_->urls().size();) {
+      const size_t comma = std::min(nats_->urls().find(',', at), nats_->urls().size());
+      o.urls.push_back(nats_->urls().substr(at, comma - at));
+      at = comma + 1;
+    }
+    auto log = storage::JetStreamLog::Open(o);
+    EXPECT_TRUE(log.ok()) << log.status().ToString();
+    return log.ok() ? std::move(log).value() : nullptr;
+  }
+  uint64_t StreamFirstSeq() {
+    auto log = OpenStream();
+    return log ? log->Position()->first_seq : 0;
+  }
+  // Events of `user` in the messages the stream holds.
+  size_t CountUserEvents(const std::string& user) {
+    auto log = OpenStream();
+    if (!log) return 0;
+    const storage::StreamPosition pos = log->Position().value();
+    EXPECT_TRUE(log->StartReading(std::max<uint64_t>(pos.first_seq, 1)).ok());
+    size_t n = 0;
+    for (uint64_t next = pos.first_seq; next <= pos.last_seq;) {
+      auto got = log->Read(512, std::chrono::seconds(5));
+      if (!got.ok() || got->empty()) {
+        ADD_FAILURE() << "the stream ended early at " << next;
+        break;
+      }
+      for (const storage::StreamMessage& m : *got) {
+        next = m.seq + 1;
+        storage::StreamRecord r;
+        if (!storage::DecodeRecord(m.data, &r).ok()) continue;
+        for (const auto& batch : r.batches) {
+          for (const storage::StoredEvent& e : batch) n += e.user == user;
+        }
+      }
+    }
+    return n;
+  }
+
   std::unique_ptr<NatsCluster> nats_;
 };
 
@@ -173,10 +216,21 @@ TEST_F(ClusterTest, WritesOnEitherReplicaAreReadableOnTheOtherAndReplicasAgree) 
   ASSERT_TRUE(ahead.ok());
   EXPECT_EQ(ahead->status, 503u);
   EXPECT_EQ(ahead->headers["retry-after"], "1");
-  // Deleting a user on one replica reaches the other, also after a restart.
+  // Deleting a user on one replica: gone from the stream before the 200
+  // (an image stored, the stream trimmed through the forget), from A and
+  // from B, also after B restarts; a replica added from empty loads the
+  // image and agrees.
+  ASSERT_GT(CountUserEvents("u7"), 0u);
   auto del = ca.Send("DELETE", "/v1/users/u7");
   ASSERT_TRUE(del.ok());
   EXPECT_EQ(del->status, 200u) << del->body;
+  EXPECT_EQ(CountUserEvents("u7"), 0u);
+  const json::object images = json::parse(ca.Get("/v1/admin/status")->body)
+                                  .as_object().at("cluster").at("images").as_object();
+  EXPECT_EQ(images.at("stored").to_number<uint64_t>(), 1u);
+  const uint64_t trimmed = images.at("trimmed_through").to_number<uint64_t>();
+  EXPECT_GT(trimmed, 0u);
+  EXPECT_EQ(StreamFirstSeq(), trimmed + 1);
   const std::vector<ReplicaState> after = Settle({a.port, b.port});
   ASSERT_EQ(after.size(), 2u);
   EXPECT_EQ(after[0].checksum, after[1].checksum);
@@ -184,14 +238,27 @@ TEST_F(ClusterTest, WritesOnEitherReplicaAreReadableOnTheOtherAndReplicasAgree) 
   ASSERT_TRUE(gone.ok());
   EXPECT_NE(gone->body.find(R"("source":"popular")"), std::string::npos) << gone->body;
   EXPECT_EQ(Stop(&b), 0);
-  Server b2;
+  Server b2, c;
   StartReplica(&b2, "b");
-  http::Client cb2("127.0.0.1", b2.port);
-  auto still_gone = cb2.Get("/v1/users/u7/recommendations?n=3");
-  ASSERT_TRUE(still_gone.ok());
-  EXPECT_NE(still_gone->body.find(R"("source":"popular")"), std::string::npos) << still_gone->body;
+  StartReplica(&c, "c");
+  const std::string c_out = ReadFile(c.out_path);
+  EXPECT_NE(c_out.find("loaded the image of seq"), std::string::npos) << c_out;
+  http::Client cb2("127.0.0.1", b2.port), cc("127.0.0.1", c.port);
+  for (http::Client* client : {&cb2, &cc}) {
+    auto still_gone = client->Get("/v1/users/u7/recommendations?n=3");
+    ASSERT_TRUE(still_gone.ok());
+    EXPECT_NE(still_gone->body.find(R"("source":"popular")"), std::string::npos)
+        << still_gone->body;
+  }
+  ASSERT_EQ(cc.Post("/v1/events", Batch("c", 0, 20, 60, 40))->status, 200u);
+  const std::vector<ReplicaState> three = Settle({a.port, b2.port, c.port});
+  ASSERT_EQ(three.size(), 3u);
+  EXPECT_EQ(three[0].checksum, three[1].checksum);
+  EXPECT_EQ(three[0].checksum, three[2].checksum);
+  EXPECT_EQ(three[0].applied_seq, three[2].applied_seq);
   EXPECT_EQ(Stop(&a), 0);
   EXPECT_EQ(Stop(&b2), 0);
+  EXPECT_EQ(Stop(&c), 0);
 }
 
 TEST_F(ClusterTest, KilledReplicaCatchesUpAndANewOneConverges) {

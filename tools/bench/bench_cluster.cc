@@ -166,7 +166,8 @@ int MeasureCatchUp(const ClusterBenchOptions& o, const Endpoint& writer) {
         const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
         fmt::print(
             "catch-up: a new replica from an empty data dir applied {} stream messages ({} "
-            "events) in {:.2f} s, start-up included: {:.0f} events/s, {:.0f} messages/s\n",
+            "events) in {:.2f} s, start-up (and image load after a delete) included: {:.0f} "
+            "events/s, {:.0f} messages/s\n",
             target, events, seconds, static_cast<double>(events) / seconds,
             static_cast<double>(target) / seconds);
         code = 0;
@@ -183,6 +184,34 @@ int MeasureCatchUp(const ClusterBenchOptions& o, const Endpoint& writer) {
   std::filesystem::remove_all(dir, ec);
   std::fflush(stdout);
   return code;
+}
+
+// DELETEs o.delete_user on the writer and prints what it took: the
+// forget on every replica, the image of the writer's database and the trim.
+int MeasureDelete(const ClusterBenchOptions& o, const Endpoint& writer) {
+  http::Client w(writer.host, writer.port);
+  const auto t0 = Clock::now();
+  auto r = w.Send("DELETE", "/v1/users/" + o.delete_user, {}, {}, AuthHeaders(o.http));
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  if (!r.ok() || r->status != 200) {
+    fmt::print(stderr, "bench cluster: DELETE {}: {}\n", o.delete_user,
+               r.ok() ? r->body : r.status().ToString());
+    return 1;
+  }
+  StatusOr<json::object> s = ReplicaStatus(&w, o.http);
+  if (!s.ok()) {
+    fmt::print(stderr, "bench cluster: {}\n", s.status().ToString());
+    return 1;
+  }
+  const json::object& images = s->at("cluster").at("images").as_object();
+  fmt::print(
+      "delete: DELETE /v1/users/{} answered in {:.0f} ms: forgotten on every replica, an image "
+      "of stream seq {} ({:.1f} MB) stored and the stream trimmed through {} ({:.0f} ms of it)\n",
+      o.delete_user, ms, Field(images, "last_seq"),
+      static_cast<double>(Field(images, "last_bytes")) / 1e6, Field(images, "trimmed_through"),
+      images.at("last_seconds").to_number<double>() * 1000);
+  std::fflush(stdout);
+  return 0;
 }
 
 }  // namespace
@@ -226,6 +255,9 @@ int BenchCluster(const ClusterBenchOptions& o) {
                  vb.at("model_checksum").at("value").as_string().c_str(),
                  Field(vb.as_object(), "model_checksum", "applied_stream_seq"));
     }
+  }
+  if (!o.delete_user.empty()) {
+    if (int rc = MeasureDelete(o, eps[0]); rc != 0) return rc;
   }
   if (!o.nats.empty()) return MeasureCatchUp(o, eps[0]);
   return 0;

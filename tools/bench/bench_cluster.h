@@ -30,6 +30,10 @@ struct ClusterBenchOptions {
   // `config` if given) is started and timed until it has applied the stream.
   std::string nats;
   std::string config;
+  // If set: DELETE this user on the first replica after the ingest (timed:
+  // the forget, the image upload and the stream trim), before the catch-up,
+  // which then starts from the image.
+  std::string delete_user;
   std::string dir = "/tmp";
 };
 

@@ -55,6 +55,7 @@ struct BenchFlags {
   ScaleBenchOptions scale;  // filled in by ValidateScale
   std::vector<std::string> replicas;  // --replica (cluster)
   std::string nats;                   // --nats (cluster)
+  std::string delete_user;            // --delete-user (cluster)
   // Whether these were on the command line (their defaults differ per
   // benchmark; scale takes its rank from the config unless --rank is given).
   bool events_given = false;
@@ -80,6 +81,7 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "  streamrec bench scale [--users 500000 --items 100000 --events 5000000] [--config FILE]\n"
       "                        [--dir /tmp --connections 16 --seconds 10 --seed 1]\n"
       "  streamrec bench cluster --replica HOST:PORT --replica HOST:PORT [--nats URLS]\n"
+      "                        [--delete-user USER]\n"
       "                          [--batch 1 1000 --connections 4 --seconds 3 --events 300]\n"
       "\nfreshness and ingest talk HTTP to the server at --url (they write events to it:\n"
       "use a scratch database), or to one they start on a temporary database in --dir,\n"
@@ -137,7 +139,9 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "replica", po::value(&f->replicas)->multitoken(),
       "cluster: HOST:PORT of two or more replicas (the first takes the writes)")(
       "nats", po::value(&f->nats),
-      "cluster: the cluster's NATS URLs; also time a new replica catching up");
+      "cluster: the cluster's NATS URLs; also time a new replica catching up")(
+      "delete-user", po::value(&f->delete_user),
+      "cluster: DELETE this user on the first replica and time it (forget, image, trim)");
   po::positional_options_description pos;
   pos.add("what", 1);
   po::variables_map vm;
@@ -309,6 +313,7 @@ int ExecuteBench(const BenchFlags& f) {
     c.seconds = f.seconds;
     c.lag_events = f.events;
     c.nats = f.nats;
+    c.delete_user = f.delete_user;
     c.config = f.config_path;
     c.dir = f.dir;
     return BenchCluster(c);

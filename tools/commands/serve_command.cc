@@ -27,6 +27,7 @@
 #include "http/server.h"
 #include "storage/jetstream/jetstream_log.h"
 #include "storage/live_store.h"
+#include "storage/replica_image.h"
 #include "tools/cli/command_line.h"
 #include "tools/commands/commands.h"
 #include "tools/config/config.h"
@@ -247,6 +248,20 @@ int ExecuteServe(const Config& config, const sigset_t& signals) {
       return kExitFailure;
     }
     live.cluster = std::shared_ptr<storage::ReplicatedLog>(std::move(log).value());
+    // Behind where the stream now starts (new, or down while a DELETE
+    // trimmed it): the newest image replaces the local database.
+    auto image = storage::LoadImageIfBehind(live.cluster.get(), config.data_dir, live.store.log);
+    if (!image.ok()) {
+      fmt::print(stderr, "streamrec serve: cannot catch up with the cluster: {}\n",
+                 image.status().message());
+      return kExitFailure;
+    }
+    if (image->loaded) {
+      Say("cluster: the stream starts at seq {} (this database was at {}): loaded the image of "
+          "seq {} ({} files, {:.1f} MB) in {:.1f} s",
+          image->stream_first, image->local_seq, image->image.seq, image->image.files,
+          image->image.bytes / 1e6, image->seconds);
+    }
   }
   auto store = storage::LiveStore::Open(config.data_dir, live, config.recommender, config.types);
   if (!store.ok()) {
