@@ -114,7 +114,7 @@ struct Snapshot {
 // decides the next retrain and install records as the others do.
 struct ClusterState {
   uint64_t retrain_pending = 0;  // stream seq of the retrain not yet installed (0: none)
-  uint64_t last_forget = 0;      // stream seq of the newest forget record
+  uint64_t last_forget = 0;      // stream seq of the newest forget record that removed a user
   bool operator==(const ClusterState&) const = default;
 };
 

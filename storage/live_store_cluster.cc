@@ -239,35 +239,65 @@ void LiveStore::Impl::StopBehindTrim() {
 
 // ---- images and trims ----------------------------------------------------
 
-void LiveStore::Impl::AnswerForget(RecordWaiter* w, StatusOr<uint64_t> removed, uint64_t seq) {
+void LiveStore::Impl::AnswerForget(RecordWaiter* w, StatusOr<uint64_t> removed, uint64_t seq,
+                                   uint64_t previous_forget) {
   if (!w->forget) return;
-  if (!removed.ok()) {
-    // NotFound: nothing of the user was here, so nothing is in the stream
-    // either (unless an earlier trim failed: that one is being retried).
-    w->forget(removed.status());
-    return;
-  }
   LiveStore::CountCallback done = std::move(w->forget);
-  if (!image_queue.Push(ImageJob{seq, removed, done})) {
-    done(Status::FailedPrecondition("the store is shutting down"));
+  ImageJob job{seq, removed, nullptr, false};
+  if (!removed.ok()) {
+    if (removed.status().code() != StatusCode::kNotFound || previous_forget == 0) {
+      done(removed.status());
+      return;
+    }
+    // An unknown user: nothing of theirs is here or in the stream, unless
+    // this is the retry of a DELETE whose trim never happened (the replica
+    // that took it died first). Then the earlier forget is trimmed first.
+    job.forget_seq = previous_forget;
+    job.if_untrimmed = true;
+  }
+  job.done = std::move(done);
+  if (!image_queue.Push(std::move(job))) {
+    job.done(Status::FailedPrecondition("the store is shutting down"));
   }
 }
 
 void LiveStore::Impl::ImageLoop() {
-  uint64_t pending = 0;  // a forget not yet trimmed (its DELETE was answered 503)
-  auto last_try = std::chrono::steady_clock::now();
+  uint64_t pending = 0;  // a forget of ours not yet trimmed (its DELETE was answered 503)
+  // A forget record still in the stream that no job asked for (its
+  // replica died before trimming), and since when this one has seen it.
+  uint64_t watched = 0;
+  auto watched_since = std::chrono::steady_clock::now();
+  auto last_check = watched_since;
   for (;;) {
     bool done = false;
     std::deque<ImageJob> jobs = image_queue.Take(kIdleWake, &done);
     if (done) return;
-    uint64_t through = pending;
-    for (const ImageJob& j : jobs) through = std::max(through, j.forget_seq);
-    if (through == 0) continue;
-    if (jobs.empty() && std::chrono::steady_clock::now() - last_try < kTrimRetry) continue;
-    last_try = std::chrono::steady_clock::now();
+    const auto now = std::chrono::steady_clock::now();
+    if (jobs.empty() && now - last_check < kTrimRetry) continue;
+    last_check = now;
+    // Where the stream starts: a forget record at or after it is untrimmed.
+    StatusOr<StreamPosition> pos = stream->Position();
+    const uint64_t first = pos.ok() ? pos->first_seq : 0;
+    auto untrimmed = [&](uint64_t seq) { return !pos.ok() || (first != 0 && seq >= first); };
+    uint64_t through = untrimmed(pending) ? pending : 0;
+    for (const ImageJob& j : jobs) {
+      if (!j.if_untrimmed || untrimmed(j.forget_seq)) through = std::max(through, j.forget_seq);
+    }
+    if (jobs.empty() && through == 0 && pos.ok()) {
+      const uint64_t last_forget = log->cluster_state().last_forget;
+      if (last_forget == 0 || !untrimmed(last_forget)) {
+        watched = 0;
+      } else if (watched != last_forget) {
+        watched = last_forget;
+        watched_since = now;
+      } else if (now - watched_since >= kTrimTakeover) {
+        through = last_forget;  // take over the trim
+      }
+    }
     // Several DELETEs queued meanwhile share one image and one trim.
-    const Status st = ImageAndTrim(through);
+    const Status st = through == 0 ? Status::OK() : ImageAndTrim(through);
     pending = st.ok() ? 0 : through;
+    if (st.ok()) watched = 0;
     for (ImageJob& j : jobs) {
       if (st.ok()) {
         j.done(j.removed);
@@ -450,17 +480,19 @@ bool LiveStore::Impl::TakeIn(const StreamMessage& m) {
                                 std::move(snapshotted)});
       StatusOr<uint64_t> snapshot = snap.get();
       ClusterState state = cluster_state;
-      state.last_forget = m.seq;
       if (!snapshot.ok() && snapshot.status().code() == StatusCode::kNotFound) {
+        // Nothing of the user anywhere: not a forget for the retrain rule
+        // or the trims (last_forget stays), only a position.
         if (Status st = log->SetStreamSeq(m.seq, &state); !st.ok()) {
           NoteStreamError(st);
           put_back();
           return false;
         }
         cluster_state = state;
-        if (w) AnswerForget(&*w, snapshot.status(), m.seq);
+        if (w) AnswerForget(&*w, snapshot.status(), m.seq, cluster_state.last_forget);
         break;
       }
+      state.last_forget = m.seq;
       StatusOr<uint64_t> removed =
           snapshot.ok() ? log->DeleteUserAt(record.id, *snapshot, m.seq, state) : snapshot.status();
       if (!removed.ok()) {
@@ -468,8 +500,9 @@ bool LiveStore::Impl::TakeIn(const StreamMessage& m) {
         put_back();
         return false;  // again on the retry: every step is idempotent
       }
+      const uint64_t previous_forget = cluster_state.last_forget;
       cluster_state = state;
-      if (w) AnswerForget(&*w, *removed, m.seq);
+      if (w) AnswerForget(&*w, *removed, m.seq, previous_forget);
       break;
     }
     case RecordKind::kPutItem: {

@@ -291,13 +291,19 @@ struct LiveStore::Impl {
   // taken in, the image thread stores an image of the local log (at some
   // P >= F), drops older images and trims the stream through F, and only
   // then answers the DELETE. A trim that failed is tried again every
-  // kTrimRetry until it succeeds.
+  // kTrimRetry until it succeeds; a forget record any replica sees left in
+  // the stream for kTrimTakeover (its replica died before trimming) is
+  // trimmed by that replica.
   struct ImageJob {
     uint64_t forget_seq = 0;
     StatusOr<uint64_t> removed;
     LiveStore::CountCallback done;
+    // A DELETE of an unknown user: trims forget_seq (an earlier forget)
+    // only if the stream still holds it.
+    bool if_untrimmed = false;
   };
   static constexpr std::chrono::seconds kTrimRetry{5};
+  static constexpr std::chrono::seconds kTrimTakeover{30};
   WorkQueue<ImageJob> image_queue;
   std::thread image_thread;
   std::string dir;  // the local log's directory (images are written beside it)
@@ -305,9 +311,11 @@ struct LiveStore::Impl {
   // An image at or after `through`, older images dropped, the stream
   // trimmed through `through`.
   Status ImageAndTrim(uint64_t through) EXCLUDES(status_mu);
-  // Answers this replica's forget record, taken in at stream seq `seq`: a
-  // forget that removed events goes through the image thread first.
-  void AnswerForget(RecordWaiter* w, StatusOr<uint64_t> removed, uint64_t seq);
+  // Answers this replica's forget record, taken in at stream seq `seq`
+  // (`previous_forget`: the forget record before it, 0 if none): a forget
+  // that removed events goes through the image thread first.
+  void AnswerForget(RecordWaiter* w, StatusOr<uint64_t> removed, uint64_t seq,
+                    uint64_t previous_forget);
   // Set when the stream was trimmed past this replica's position: it
   // cannot go on and must restart (loading an image). Writes then fail
   // fast.

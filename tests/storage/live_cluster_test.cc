@@ -58,10 +58,14 @@ class MemoryStream {
     std::lock_guard lock(mu_);
     return messages_.empty() ? 0 : trimmed_ + 1;
   }
-  void Trim(uint64_t seq) {
+  // Tests: trims fail (as when the stream has no leader) while set.
+  std::atomic<bool> fail_trims{false};
+  Status Trim(uint64_t seq) {
+    if (fail_trims.load()) return Status::Unavailable("no leader");
     std::lock_guard lock(mu_);
     trimmed_ = std::max(trimmed_, std::min<uint64_t>(seq, messages_.size()));
     for (uint64_t s = 1; s <= trimmed_; ++s) messages_[s - 1].clear();  // gone
+    return Status::OK();
   }
   // The messages still held.
   std::vector<std::string> Held() {
@@ -121,10 +125,7 @@ class MemoryLog final : public ReplicatedLog {
   }
   Status Delete(uint64_t) override { return Status::Unimplemented("not here"); }
   std::string Describe() const override { return "memory"; }
-  Status Trim(uint64_t seq) override {
-    s_->Trim(seq);
-    return Status::OK();
-  }
+  Status Trim(uint64_t seq) override { return s_->Trim(seq); }
   Status PutImage(uint64_t seq, const std::string& dir) override {
     MemoryStream::Files files;
     for (const auto& e : std::filesystem::directory_iterator(dir)) {
@@ -349,6 +350,45 @@ TEST(LiveClusterTest, AReplicaBehindATrimStopsAndCatchesUpFromTheImage) {
   EXPECT_EQ(Checksum(*b2), Checksum(*a));
   EXPECT_TRUE(a->Close().ok());
   EXPECT_TRUE(b2->Close().ok());
+}
+
+TEST(LiveClusterTest, ADeleteWhoseTrimFailedIsTrimmedByTheRetry) {
+  TempDir da, db;
+  MemoryStream stream;
+  auto a = OpenReplica(da.path(), &stream);
+  auto b = OpenReplica(db.path(), &stream);
+  ASSERT_TRUE(a && b);
+  for (int k = 0; k < 10; ++k) ASSERT_TRUE(a->Ingest(Batch("e", k * 20, 20)).ok());
+  auto forget = [](LiveStore* s, const std::string& user) {
+    std::promise<StatusOr<uint64_t>> p;
+    s->ForgetUserAsync(user, [&](StatusOr<uint64_t> n) { p.set_value(std::move(n)); });
+    return p.get_future().get();
+  };
+  // The stream cannot be trimmed: the user is forgotten everywhere, but
+  // the DELETE says the stream still holds their events (503).
+  stream.fail_trims = true;
+  StatusOr<uint64_t> first = forget(a.get(), "u4");
+  EXPECT_EQ(first.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(first.status().message().find("could not yet be taken out"), std::string::npos)
+      << first.status().ToString();
+  const uint64_t pending = a->status().cluster.images.pending_trim;
+  EXPECT_GT(pending, 0u);
+  EXPECT_GT(CountUserEvents(stream.Held(), "u4"), 0u);
+  // Its replica goes before its own retry; the client sends the DELETE
+  // again, to the other replica: the user is unknown there (404), and the
+  // earlier forget is trimmed before that answer.
+  ASSERT_TRUE(a->Close().ok());
+  a.reset();
+  stream.fail_trims = false;
+  StatusOr<uint64_t> again = forget(b.get(), "u4");
+  EXPECT_EQ(again.status().code(), StatusCode::kNotFound) << again.status().ToString();
+  EXPECT_EQ(CountUserEvents(stream.Held(), "u4"), 0u);
+  EXPECT_GT(stream.first(), pending);
+  EXPECT_EQ(b->status().cluster.images.stored, 1u);
+  // Another unknown user, with nothing left to trim: no image.
+  EXPECT_EQ(forget(b.get(), "nobody").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(b->status().cluster.images.stored, 1u);
+  EXPECT_TRUE(b->Close().ok());
 }
 
 }  // namespace
