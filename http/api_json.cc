@@ -128,6 +128,26 @@ json::array ScoresJson(const std::vector<engine::NamedScore>& items) {
   return out;
 }
 
+json::array ExplainedJson(const engine::Explanation& why) {
+  json::array out;
+  out.reserve(why.items.size());
+  for (const engine::ItemExplanation& e : why.items) {
+    json::array because;
+    because.reserve(e.because.size());
+    for (const engine::Contribution& c : e.because) {
+      because.push_back(json::object{{"item", c.item},
+                                     {"value", ShortestFloat(c.value)},
+                                     {"share", ShortestFloat(c.share)}});
+    }
+    json::object o{{"item", e.item}, {"score", ShortestFloat(e.score)}, {"because", std::move(because)}};
+    if (why.method == engine::ExplanationMethod::kExact) {
+      o["unexplained"] = ShortestFloat(e.unexplained);
+    }
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
 StatusOr<engine::ItemMeta> ParseItemMeta(std::string_view body, int max_json_depth) {
   StatusOr<json::value> v = ParseJson(body, max_json_depth);
   if (!v.ok()) return v.status();

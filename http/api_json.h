@@ -25,6 +25,10 @@ std::string SerializeJson(const boost::json::value& v);
 // [{"item": "i1", "score": 0.93}, ...]; scores are floats, written with
 // the digits that identify the float (not its double widening's).
 boost::json::array ScoresJson(const std::vector<engine::NamedScore>& items);
+// Recommendations with explain=true: each item's score, the history items
+// behind it ("because": item, value, share) and, for the exact method, the
+// part of the score the online updates left from the ridge solve.
+boost::json::array ExplainedJson(const engine::Explanation& why);
 
 // {"categories": ["a", "b"], "hidden": false}, both optional (absent:
 // none, false); unknown fields and wrong types are InvalidArgument, and so

@@ -28,6 +28,9 @@ bool Take(Call& c, StatusOr<T> v, T* out) {
   return true;
 }
 
+// History items named per recommended item with explain=true, at most.
+constexpr size_t kMaxExplainItems = 50;
+
 // n, at most max_results, default 10 (or max_results if smaller).
 bool TakeN(Call& c, size_t* n) {
   const size_t max = c.options->max_results;
@@ -38,11 +41,34 @@ bool TakeN(Call& c, size_t* n) {
 
 void GetRecommendations(Call& c) {
   engine::RecommendRequest rr;
-  if (!Check(c, c.query.OnlyAllowed({"n", "exclude", "category", "include_seen"})) ||
+  bool explain = false;
+  size_t explain_n = 0;
+  if (!Check(c, c.query.OnlyAllowed(
+                    {"n", "exclude", "category", "include_seen", "explain", "explain_n"})) ||
       !TakeN(c, &rr.n) ||
       !Take(c, c.query.IdList("exclude", c.options->max_id_length), &rr.exclude) ||
       !Take(c, c.query.Id("category", c.options->max_id_length), &rr.category) ||
-      !Take(c, c.query.Bool("include_seen", false), &rr.include_seen)) {
+      !Take(c, c.query.Bool("include_seen", false), &rr.include_seen) ||
+      !Take(c, c.query.Bool("explain", false), &explain) ||
+      !Take(c, c.query.Size("explain_n", 1, kMaxExplainItems, 3), &explain_n)) {
+    return;
+  }
+  if (explain) {
+    // Not batched: the explanation is read from the same state as the
+    // answer, so its terms add up to the scores returned.
+    engine::Recommendations recs;
+    engine::Explanation why;
+    uint64_t seq = 0;
+    c.store->Read([&](const storage::Replica& r) {
+      recs = r.rec->RecommendForUser(c.id, rr);
+      why = r.rec->Explain(c.id, recs, explain_n);
+      seq = r.applied_seq;
+    });
+    c.reply.Json(status::ok, json::object{{"user", c.id},
+                                          {"items", ExplainedJson(why)},
+                                          {"source", engine::SourceName(recs.source)},
+                                          {"explanation", engine::ExplanationMethodName(why.method)},
+                                          {"seq", seq}});
     return;
   }
   c.batcher->Recommend(c.id, std::move(rr),

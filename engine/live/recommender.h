@@ -125,6 +125,42 @@ struct Recommendations {
   RecommendationSource source = RecommendationSource::kPopular;
 };
 
+// Why an item is recommended (Recommender::Explain).
+//   kExact       kImplicit: the user's vector is (approximately) the ridge
+//                solve over their history, p_u ≈ A⁻¹ Σ_j c_j q_j with
+//                A = QᵀQ + Σ_j (c_j − 1) q_j q_jᵀ + λ_u I (Hu, Koren &
+//                Volinsky, ICDM 2008, section 5), so the score q_iᵀ p_u
+//                splits into one term per history item j, c_j q_iᵀ A⁻¹ q_j,
+//                plus q_iᵀ A⁻¹ r for r = A p_u − Σ_j c_j q_j, the part the
+//                online updates left from the exact solve (`unexplained`).
+//                The terms and `unexplained` sum to the score exactly.
+//   kSimilarity  kRating and kBpr, whose user vectors are no linear function
+//                of the history: each history item's cosine similarity to
+//                the recommended item (the item-item view of the same
+//                factors). Shares, not a split of the score.
+//   kPopular     the user is cold: the items are the popular ones, no
+//                history item is behind them.
+enum class ExplanationMethod : uint8_t { kExact, kSimilarity, kPopular };
+std::string_view ExplanationMethodName(ExplanationMethod m);
+
+struct Contribution {
+  std::string item;    // a history item of the user
+  float value = 0.0f;  // kExact: its term of the score; kSimilarity: the cosine
+  float share = 0.0f;  // value / Σ |value| over the whole history
+};
+
+struct ItemExplanation {
+  std::string item;
+  float score = 0.0f;               // the score explained
+  std::vector<Contribution> because;  // largest value first
+  float unexplained = 0.0f;         // kExact only (see above)
+};
+
+struct Explanation {
+  ExplanationMethod method = ExplanationMethod::kPopular;
+  std::vector<ItemExplanation> items;  // in the order asked
+};
+
 struct RecommendRequest {
   size_t n = 10;
   std::vector<std::string> exclude;  // item ids never to return
@@ -204,6 +240,13 @@ class Recommender {
                                                  std::string_view for_user = {}) const;
   StatusOr<std::vector<NamedScore>> SimilarItems(std::string_view item,
                                                  const SimilarRequest& req) const;
+  // Why each of `items` (an answer of RecommendForUser for `user`, read
+  // from the same state) scores as it does: the `top` history items that
+  // contribute most (ExplanationMethod says how). Popular answers (source
+  // kPopular) and unknown users get kPopular and no history items. Costs
+  // O(k³ + n k² + |items| n k) for n history items: only on request.
+  Explanation Explain(std::string_view user, const Recommendations& answer, size_t top) const;
+
   // The n most popular visible items, of `category` if non-empty.
   std::vector<NamedScore> Popular(size_t n, std::string_view category = {}) const;
 

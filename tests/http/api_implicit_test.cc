@@ -49,6 +49,58 @@ TEST_F(ImplicitApiTest, RecommendsFromTheUsersTasteAndStatusNamesTheObjective) {
   EXPECT_EQ(Json(s).at("objective"), "implicit");
 }
 
+TEST_F(ImplicitApiTest, ExplainNamesTheHistoryItemsBehindEachScore) {
+  Start();
+  SeedTwoTastes();
+  ASSERT_EQ(Post("/v1/admin/retrain", "").status, 202u);
+  json::value status;
+  ASSERT_NO_FATAL_FAILURE(WaitForRetrain(&status));
+  // Every history item (a user has fewer than 10): the terms and the
+  // unexplained rest add up to the score.
+  const ClientResponse r = Get("/v1/users/a4/recommendations?n=3&explain=true&explain_n=20");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const json::value doc = Json(r);
+  const json::object& o = doc.as_object();
+  EXPECT_EQ(o.at("explanation"), "exact") << r.body;
+  EXPECT_EQ(o.at("source"), "model");
+  ASSERT_EQ(o.at("items").as_array().size(), 3u);
+  for (const json::value& v : o.at("items").as_array()) {
+    const json::object& item = v.as_object();
+    double sum = item.at("unexplained").to_number<double>();
+    const json::array& because = item.at("because").as_array();
+    ASSERT_FALSE(because.empty()) << r.body;
+    for (const json::value& b : because) {
+      EXPECT_EQ(b.at("item").as_string()[0], 'a') << r.body;  // a4's own history
+      sum += b.at("value").to_number<double>();
+    }
+    const double score = item.at("score").to_number<double>();
+    EXPECT_NEAR(sum, score, 1e-4 * std::max(1.0, std::abs(score))) << r.body;
+  }
+  // The same answer as without explain; explain_n cuts the list.
+  const ClientResponse plain = Get("/v1/users/a4/recommendations?n=3");
+  EXPECT_EQ(Items(plain), Items(r));
+  const ClientResponse one = Get("/v1/users/a4/recommendations?n=3&explain=true&explain_n=1");
+  ASSERT_EQ(one.status, 200u) << one.body;
+  const json::value one_doc = Json(one);
+  for (const json::value& v : one_doc.at("items").as_array()) {
+    EXPECT_EQ(v.at("because").as_array().size(), 1u);
+  }
+  // A cold user: popular items, no history behind them.
+  const ClientResponse cold = Get("/v1/users/nobody/recommendations?explain=true");
+  ASSERT_EQ(cold.status, 200u);
+  EXPECT_EQ(Json(cold).at("explanation"), "popular");
+  // Bad values are 400s naming the parameter.
+  for (const char* bad : {"explain=maybe", "explain=true&explain_n=0", "explain_n=51"}) {
+    const ClientResponse e = Get(fmt::format("/v1/users/a4/recommendations?{}", bad));
+    EXPECT_EQ(e.status, 400u) << bad;
+    EXPECT_NE(ErrorMessage(e).find(std::string(bad).find("explain_n") != std::string::npos
+                                       ? "explain_n"
+                                       : "explain"),
+              std::string::npos)
+        << e.body;
+  }
+}
+
 TEST_F(ImplicitApiTest, AnEventMovesTheUserAtOnce) {
   Start();
   SeedTwoTastes();

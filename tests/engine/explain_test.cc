@@ -1,0 +1,140 @@
+// Recommender::Explain: the history items behind a recommendation. Under
+// the implicit objective the split is exact (the terms and the part the
+// online updates left from the ridge solve add up to the score); under
+// rating and bpr it is the similarity of the items' vectors.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+#include "engine/core/random.h"
+#include "engine/eval/evaluation.h"
+#include "engine/live/recommender.h"
+#include "engine/train/train.h"
+
+namespace streamrec::engine {
+namespace {
+
+constexpr uint32_t kTastes = 3, kUsers = 60, kItems = 300;
+
+// User u clicks items of taste u % 3 (item i has taste i % 3), in a fixed
+// pseudo-random order; then (implicit) an iALS retrain is installed, as the
+// server does, so that the vectors carry the tastes.
+std::unique_ptr<Recommender> Trained(Objective objective) {
+  RecommenderOptions o;
+  o.objective = objective;
+  o.model.rank = 8;
+  auto rec = std::make_unique<Recommender>(o, EventTypes::Defaults());
+  const EventTypeId click = *rec->types().Find("click");
+  SplitMix64 rng(7);
+  EvalSplit split;
+  for (int e = 0; e < 4000; ++e) {
+    const uint32_t u = static_cast<uint32_t>(rng.Uniform(kUsers));
+    const uint32_t i = static_cast<uint32_t>(rng.Uniform(kItems / kTastes)) * kTastes + u % kTastes;
+    const std::string user = fmt::format("u{}", u), item = fmt::format("i{}", i);
+    const Status st = rec->Apply(Event{user, item, click, 0.0f, 1'700'000'000'000 + e});
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    split.train.push_back({*rec->users().Find(user), *rec->items().Find(item),
+                           ImplicitTarget(rec->types(), click, 0.0f, rec->options().signal),
+                           rec->types().spec(click).weight});
+  }
+  if (objective == Objective::kImplicit) {
+    split.num_users = rec->users().size();
+    split.num_items = rec->items().size();
+    EvalOptions eo;
+    eo.algorithm = Algorithm::kIals;
+    eo.model = o.model;
+    eo.ials.iterations = 6;
+    StatusOr<MFModel> trained = TrainModel(split, eo, nullptr);
+    EXPECT_TRUE(trained.ok()) << trained.status().ToString();
+    EXPECT_TRUE(rec->InstallModel(std::move(trained).value()).ok());
+  }
+  return rec;
+}
+
+TEST(ExplainTest, ImplicitTermsAddUpToTheScore) {
+  auto rec = Trained(Objective::kImplicit);
+  RecommendRequest req;
+  req.n = 5;
+  for (uint32_t u = 0; u < kUsers; u += 7) {
+    const std::string user = fmt::format("u{}", u);
+    const Recommendations recs = rec->RecommendForUser(user, req);
+    ASSERT_EQ(recs.source, RecommendationSource::kModel);
+    // Every history item, so the terms can be added up.
+    const Explanation all = rec->Explain(user, recs, 1000);
+    EXPECT_EQ(all.method, ExplanationMethod::kExact);
+    ASSERT_EQ(all.items.size(), recs.items.size());
+    const std::set<uint32_t> seen(rec->Seen(*rec->users().Find(user)).begin(),
+                                  rec->Seen(*rec->users().Find(user)).end());
+    for (size_t k = 0; k < recs.items.size(); ++k) {
+      const ItemExplanation& e = all.items[k];
+      EXPECT_EQ(e.item, recs.items[k].item);
+      EXPECT_EQ(e.score, recs.items[k].score);
+      ASSERT_EQ(e.because.size(), seen.size());
+      double sum = e.unexplained, shares = 0.0;
+      for (const Contribution& c : e.because) {
+        EXPECT_TRUE(seen.contains(*rec->items().Find(c.item))) << c.item;
+        sum += c.value;
+        shares += std::abs(c.share);
+      }
+      EXPECT_NEAR(sum, e.score, 1e-4 * std::max(1.0f, std::abs(e.score))) << user << " " << e.item;
+      EXPECT_NEAR(shares, 1.0, 1e-4);
+      // After a retrain the user's vector is close to the ridge solve:
+      // nearly all of the score is the history's.
+      EXPECT_LT(std::abs(e.unexplained), 0.05 * std::abs(e.score)) << user << " " << e.item;
+      // Largest first, and the largest is of the user's taste (as the
+      // recommended item is).
+      for (size_t j = 1; j < e.because.size(); ++j) {
+        EXPECT_GE(e.because[j - 1].value, e.because[j].value);
+      }
+      const uint32_t taste = u % kTastes;
+      EXPECT_EQ(std::stoul(e.item.substr(1)) % kTastes, taste) << e.item;
+      EXPECT_EQ(std::stoul(e.because[0].item.substr(1)) % kTastes, taste) << e.because[0].item;
+    }
+    // `top` cuts the list, shares stay shares of the whole history.
+    const Explanation top = rec->Explain(user, recs, 2);
+    for (size_t k = 0; k < top.items.size(); ++k) {
+      ASSERT_EQ(top.items[k].because.size(), 2u);
+      EXPECT_EQ(top.items[k].because[0].item, all.items[k].because[0].item);
+      EXPECT_EQ(top.items[k].because[0].share, all.items[k].because[0].share);
+    }
+  }
+}
+
+TEST(ExplainTest, RatingAndBprUseTheItemsSimilarity) {
+  for (Objective objective : {Objective::kRating, Objective::kBpr}) {
+    auto rec = Trained(objective);
+    RecommendRequest req;
+    req.n = 4;
+    const Recommendations recs = rec->RecommendForUser("u4", req);
+    ASSERT_EQ(recs.source, RecommendationSource::kModel);
+    const Explanation ex = rec->Explain("u4", recs, 3);
+    EXPECT_EQ(ex.method, ExplanationMethod::kSimilarity) << ObjectiveName(objective);
+    for (const ItemExplanation& e : ex.items) {
+      ASSERT_EQ(e.because.size(), 3u);
+      for (const Contribution& c : e.because) {
+        EXPECT_LE(std::abs(c.value), 1.0f + 1e-5f);  // a cosine
+        EXPECT_LE(std::abs(c.share), 1.0f);
+      }
+      EXPECT_GE(e.because[0].value, e.because[2].value);
+    }
+  }
+}
+
+TEST(ExplainTest, PopularAnswersAndUnknownUsersHaveNoHistoryBehindThem) {
+  auto rec = Trained(Objective::kImplicit);
+  RecommendRequest req;
+  const Recommendations recs = rec->RecommendForUser("stranger", req);
+  EXPECT_EQ(recs.source, RecommendationSource::kPopular);
+  const Explanation ex = rec->Explain("stranger", recs, 3);
+  EXPECT_EQ(ex.method, ExplanationMethod::kPopular);
+  ASSERT_EQ(ex.items.size(), recs.items.size());
+  for (const ItemExplanation& e : ex.items) EXPECT_TRUE(e.because.empty());
+  EXPECT_EQ(ExplanationMethodName(ExplanationMethod::kExact), "exact");
+  EXPECT_EQ(ExplanationMethodName(ExplanationMethod::kSimilarity), "similarity");
+  EXPECT_EQ(ExplanationMethodName(ExplanationMethod::kPopular), "popular");
+}
+
+}  // namespace
+}  // namespace streamrec::engine
