@@ -118,10 +118,12 @@ using R = RouteId;
 // methods fall through to the pattern with the id, so PUT
 // /v1/items/popular sets the item named "popular" (GET reaches it as
 // /v1/items/%70opular: segments are matched before decoding).
-constexpr std::array<Pattern, 15> kPatterns = {{
+constexpr std::array<Pattern, 16> kPatterns = {{
     {V::post, "/v1/events", R::kEvents, kScopeWrite, internal::PostEvents},
     {V::get, "/v1/users/{}/recommendations", R::kRecommendations, kScopeRead,
      internal::GetRecommendations},
+    {V::post, "/v1/recommendations", R::kSessionRecommendations, kScopeRead,
+     internal::PostSessionRecommendations},
     {V::delete_, "/v1/users/{}", R::kDeleteUser, kScopeWrite, internal::DeleteUser},
     {V::get, "/v1/items/popular", R::kPopular, kScopeRead, internal::GetPopular},
     {V::get, "/v1/items/{}/similar", R::kSimilar, kScopeRead, internal::GetSimilar},

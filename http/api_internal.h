@@ -90,7 +90,12 @@ inline bool Check(Call& c, const Status& s) {
 
 // Reads: answered on the calling thread (api_read.cc), recommendations
 // from the batcher's.
+// The request's Content-Type ("" if none), and the 415 naming what `want`s.
+std::string_view ContentType(const Call& c);
+void UnsupportedMediaType(Call& c, std::string_view want);
+
 void GetRecommendations(Call& c);
+void PostSessionRecommendations(Call& c);
 void GetSimilar(Call& c);
 void GetPopular(Call& c);
 void GetItem(Call& c);

@@ -148,6 +148,123 @@ json::array ExplainedJson(const engine::Explanation& why) {
   return out;
 }
 
+namespace {
+
+StatusOr<std::string> StringField(const json::value& v, std::string_view what) {
+  const json::string* s = v.if_string();
+  if (s == nullptr) {
+    return Status::InvalidArgument(
+        fmt::format("{} must be a string, got {}", what, JsonKindName(v)));
+  }
+  return std::string(s->data(), s->size());
+}
+
+}  // namespace
+
+StatusOr<SessionRequest> ParseSessionRequest(std::string_view body, int max_json_depth,
+                                             size_t max_results, size_t max_history) {
+  StatusOr<json::value> v = ParseJson(body, max_json_depth);
+  if (!v.ok()) return v.status();
+  const json::object* o = v->if_object();
+  if (o == nullptr) {
+    return Status::InvalidArgument(fmt::format("expected a JSON object, got {}", JsonKindName(*v)));
+  }
+  SessionRequest out;
+  bool has_history = false;
+  for (const auto& kv : *o) {
+    const std::string_view key = kv.key();
+    const json::value& val = kv.value();
+    if (key == "history") {
+      const json::array* a = val.if_array();
+      if (a == nullptr) {
+        return Status::InvalidArgument(fmt::format(
+            "field 'history' must be an array of events, got {}", JsonKindName(val)));
+      }
+      if (a->size() > max_history) {
+        return Status::InvalidArgument(fmt::format(
+            "field 'history' has {} events, more than the {} allowed", a->size(), max_history));
+      }
+      has_history = true;
+      for (size_t n = 0; n < a->size(); ++n) {
+        const json::object* e = (*a)[n].if_object();
+        if (e == nullptr) {
+          return Status::InvalidArgument(fmt::format("history[{}] must be an object, got {}", n,
+                                                     JsonKindName((*a)[n])));
+        }
+        engine::HistoryEvent h;
+        std::string type;
+        bool has_item = false, has_type = false;
+        for (const auto& f : *e) {
+          if (f.key() == "item") {
+            StatusOr<std::string> s = StringField(f.value(), fmt::format("history[{}].item", n));
+            if (!s.ok()) return s.status();
+            h.item = std::move(*s);
+            has_item = true;
+          } else if (f.key() == "type") {
+            StatusOr<std::string> s = StringField(f.value(), fmt::format("history[{}].type", n));
+            if (!s.ok()) return s.status();
+            type = std::move(*s);
+            has_type = true;
+          } else if (f.key() == "value") {
+            if (!f.value().is_number()) {
+              return Status::InvalidArgument(fmt::format(
+                  "history[{}].value must be a number, got {}", n, JsonKindName(f.value())));
+            }
+            h.value = static_cast<float>(f.value().to_number<double>());
+          } else {
+            return Status::InvalidArgument(fmt::format(
+                "history[{}]: unknown field '{}' (item, type, value)", n, std::string(f.key())));
+          }
+        }
+        if (!has_item || !has_type) {
+          return Status::InvalidArgument(
+              fmt::format("history[{}] needs 'item' and 'type'", n));
+        }
+        out.history.push_back(std::move(h));
+        out.history_types.push_back(std::move(type));
+      }
+    } else if (key == "n") {
+      const std::optional<int64_t> n = val.is_int64()    ? std::optional(val.as_int64())
+                                       : val.is_uint64() ? std::optional<int64_t>(
+                                                               val.as_uint64() > INT64_MAX
+                                                                   ? INT64_MAX
+                                                                   : static_cast<int64_t>(val.as_uint64()))
+                                                         : std::nullopt;
+      if (!n || *n < 1 || static_cast<uint64_t>(*n) > max_results) {
+        return Status::InvalidArgument(
+            fmt::format("field 'n' must be an integer from 1 to {}", max_results));
+      }
+      out.request.n = static_cast<size_t>(*n);
+    } else if (key == "exclude") {
+      const json::array* a = val.if_array();
+      if (a == nullptr) {
+        return Status::InvalidArgument(fmt::format(
+            "field 'exclude' must be an array of item ids, got {}", JsonKindName(val)));
+      }
+      for (size_t n = 0; n < a->size(); ++n) {
+        StatusOr<std::string> s = StringField((*a)[n], fmt::format("exclude[{}]", n));
+        if (!s.ok()) return s.status();
+        out.request.exclude.push_back(std::move(*s));
+      }
+    } else if (key == "category") {
+      StatusOr<std::string> s = StringField(val, "field 'category'");
+      if (!s.ok()) return s.status();
+      out.request.category = std::move(*s);
+    } else if (key == "include_seen") {
+      if (!val.is_bool()) {
+        return Status::InvalidArgument(
+            fmt::format("field 'include_seen' must be true or false, got {}", JsonKindName(val)));
+      }
+      out.request.include_seen = val.as_bool();
+    } else {
+      return Status::InvalidArgument(fmt::format(
+          "unknown field '{}' (history, n, exclude, category, include_seen)", std::string(key)));
+    }
+  }
+  if (!has_history) return Status::InvalidArgument("field 'history' is required");
+  return out;
+}
+
 StatusOr<engine::ItemMeta> ParseItemMeta(std::string_view body, int max_json_depth) {
   StatusOr<json::value> v = ParseJson(body, max_json_depth);
   if (!v.ok()) return v.status();

@@ -30,6 +30,20 @@ boost::json::array ScoresJson(const std::vector<engine::NamedScore>& items);
 // part of the score the online updates left from the ridge solve.
 boost::json::array ExplainedJson(const engine::Explanation& why);
 
+// POST /v1/recommendations: an anonymous visitor's session.
+//   {"history": [{"item": "i1", "type": "view", "value": 4.5}, ...],
+//    "n": 10, "exclude": ["i9"], "category": "books", "include_seen": false}
+// history is required (up to max_history events; "value" is the rating of
+// explicit types); the rest optional. Event type names are resolved later
+// against the served model's types (history_types).
+struct SessionRequest {
+  std::vector<engine::HistoryEvent> history;  // type unresolved
+  std::vector<std::string> history_types;     // per event
+  engine::RecommendRequest request;
+};
+StatusOr<SessionRequest> ParseSessionRequest(std::string_view body, int max_json_depth,
+                                             size_t max_results, size_t max_history);
+
 // {"categories": ["a", "b"], "hidden": false}, both optional (absent:
 // none, false); unknown fields and wrong types are InvalidArgument, and so
 // is metadata the catalog refuses (engine::Catalog::Validate).

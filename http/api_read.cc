@@ -14,6 +14,7 @@
 #include "http/api_internal.h"
 #include "http/api_json.h"
 #include "http/errors.h"
+#include "http/event_json.h"
 
 namespace streamrec::http::internal {
 namespace {
@@ -27,6 +28,9 @@ bool Take(Call& c, StatusOr<T> v, T* out) {
   *out = std::move(*v);
   return true;
 }
+
+// Events in an anonymous session's history, at most.
+constexpr size_t kMaxSessionHistory = 1000;
 
 // History items named per recommended item with explain=true, at most.
 constexpr size_t kMaxExplainItems = 50;
@@ -78,6 +82,42 @@ void GetRecommendations(Call& c) {
                                                              {"source", engine::SourceName(recs.source)},
                                                              {"seq", seq}});
                        });
+}
+
+void PostSessionRecommendations(Call& c) {
+  if (!Check(c, c.query.OnlyAllowed({}))) return;
+  if (EventFormatFor(ContentType(c)) != EventFormat::kJson) {
+    UnsupportedMediaType(c, "application/json");
+    return;
+  }
+  StatusOr<SessionRequest> parsed = ParseSessionRequest(
+      c.req->body(), c.options->max_json_depth, c.options->max_results, kMaxSessionHistory);
+  if (!Check(c, parsed.status())) return;
+  SessionRequest& s = *parsed;
+  StatusOr<engine::Recommendations> recs = Status::OK();
+  engine::SessionInfo info;
+  uint64_t seq = 0;
+  c.store->Read([&](const storage::Replica& r) {
+    for (size_t n = 0; n < s.history.size(); ++n) {
+      const std::optional<engine::EventTypeId> t = r.rec->types().Find(s.history_types[n]);
+      if (!t) {
+        recs = Status::InvalidArgument(
+            fmt::format("history[{}]: unknown event type '{}'", n, s.history_types[n]));
+        return;
+      }
+      s.history[n].type = *t;
+    }
+    recs = r.rec->RecommendForHistory(s.history, s.request, &info);
+    seq = r.applied_seq;
+  });
+  if (!Check(c, recs.status())) return;
+  json::array unknown;
+  for (const std::string& item : info.unknown) unknown.push_back(json::string(item));
+  c.reply.Json(status::ok, json::object{{"items", ScoresJson(recs->items)},
+                                        {"source", engine::SourceName(recs->source)},
+                                        {"history_used", info.used},
+                                        {"unknown_items", std::move(unknown)},
+                                        {"seq", seq}});
 }
 
 void GetSimilar(Call& c) {

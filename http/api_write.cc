@@ -14,8 +14,6 @@
 #include "http/event_json.h"
 
 namespace streamrec::http::internal {
-namespace {
-
 namespace json = boost::json;
 using boost::beast::http::status;
 
@@ -30,6 +28,8 @@ void UnsupportedMediaType(Call& c, std::string_view want) {
                 fmt::format("Content-Type must be {}, got '{}'", want,
                             got.empty() ? "none" : got.substr(0, 100)));
 }
+
+namespace {
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -20,6 +20,7 @@ const std::chrono::steady_clock::time_point kProcessStart = std::chrono::steady_
 std::string_view RouteMethod(RouteId r) {
   switch (r) {
     case RouteId::kEvents:
+    case RouteId::kSessionRecommendations:
     case RouteId::kSnapshot:
     case RouteId::kRetrain:
       return "POST";
@@ -116,6 +117,8 @@ std::string_view RouteLabel(RouteId r) {
       return "/v1/events";
     case RouteId::kRecommendations:
       return "/v1/users/{user}/recommendations";
+    case RouteId::kSessionRecommendations:
+      return "/v1/recommendations";
     case RouteId::kDeleteUser:
       return "/v1/users/{user}";
     case RouteId::kSimilar:

@@ -23,6 +23,7 @@ namespace streamrec::http {
 enum class RouteId : uint8_t {
   kEvents,
   kRecommendations,
+  kSessionRecommendations,
   kDeleteUser,
   kSimilar,
   kPopular,

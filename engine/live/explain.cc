@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/live/fold_in.h"
 #include "engine/live/recommender.h"
 
 namespace streamrec::engine {
@@ -66,19 +67,14 @@ Explanation Recommender::Explain(std::string_view user, const Recommendations& a
       if (cell.id < model_.num_items()) history.emplace_back(cell.id, 1.0f + alpha * cell.strength);
     }
     std::sort(history.begin(), history.end());
-    // A = QᵀQ + Σ_j (c_j − 1) q_j q_jᵀ + λ_u I and b = Σ_j c_j q_j, in
-    // double: the terms must add up to the float score.
-    Eigen::MatrixXd a = implicit_->item_gramian().cast<double>();
-    Vec b = Vec::Zero(k);
+    Eigen::MatrixXd a;
+    Vec b;
+    ImplicitRowSystem(model_, implicit_->item_gramian(), history,
+                      implicit_->options().objective(), &a, &b);
     Eigen::MatrixXd q(k, static_cast<Eigen::Index>(history.size()));
     for (size_t n = 0; n < history.size(); ++n) {
-      const Vec y = item_vec(history[n].first);
-      q.col(static_cast<Eigen::Index>(n)) = y;
-      a.selfadjointView<Eigen::Lower>().rankUpdate(y, history[n].second - 1.0);
-      b += history[n].second * y;
+      q.col(static_cast<Eigen::Index>(n)) = item_vec(history[n].first);
     }
-    a = a.selfadjointView<Eigen::Lower>();
-    a.diagonal().array() += implicit_->options().objective().RowLambda(history.size());
     const Eigen::LDLT<Eigen::MatrixXd> solve(a);
     const Vec p = Eigen::Map<const Eigen::VectorXf>(model_.user_factors(*u), k).cast<double>();
     const Vec r = a * p - b;  // 0 for the exact ridge solve

@@ -168,6 +168,19 @@ struct RecommendRequest {
   std::string category;              // only items of this category ("" = any)
 };
 
+// One event of an anonymous visitor's history (RecommendForHistory).
+struct HistoryEvent {
+  std::string item;
+  EventTypeId type = 0;
+  float value = 0.0f;  // the rating, for explicit types
+};
+
+// What RecommendForHistory folded in and what it could not.
+struct SessionInfo {
+  size_t used = 0;                    // history events of known items
+  std::vector<std::string> unknown;   // items no event has named, once each, in order
+};
+
 // One user's request in a batch (RecommendForUsers); `request` must
 // outlive the call.
 struct UserQuery {
@@ -240,6 +253,24 @@ class Recommender {
                                                  std::string_view for_user = {}) const;
   StatusOr<std::vector<NamedScore>> SimilarItems(std::string_view item,
                                                  const SimilarRequest& req) const;
+  // Recommendations for a visitor with no user id, from the events of
+  // their session: folded in at query time into a user vector and scored
+  // like a user's, storing nothing. The history's items are not returned
+  // (unless req.include_seen). The fold-in, by objective:
+  //   kImplicit  the exact iALS row solve (fold_in.h): the vector a user
+  //              with that history would get from a retrain;
+  //   kRating    the ridge regression of the events' ratings (or implied
+  //              ratings) less μ and the item biases on the item vectors,
+  //              with a user bias ([learner] fold_in_regularization);
+  //   kBpr       the strength-weighted mean of the history's item vectors
+  //              (BPR has no closed-form row solve).
+  // Unknown items are skipped and listed in `info`; a history with no
+  // known item gets popular items (source kPopular). InvalidArgument for
+  // an event Validate would refuse (bad type or rating).
+  StatusOr<Recommendations> RecommendForHistory(std::span<const HistoryEvent> history,
+                                                const RecommendRequest& req,
+                                                SessionInfo* info) const;
+
   // Why each of `items` (an answer of RecommendForUser for `user`, read
   // from the same state) scores as it does: the `top` history items that
   // contribute most (ExplanationMethod says how). Popular answers (source

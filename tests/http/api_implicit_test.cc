@@ -101,6 +101,64 @@ TEST_F(ImplicitApiTest, ExplainNamesTheHistoryItemsBehindEachScore) {
   }
 }
 
+TEST_F(ImplicitApiTest, AnAnonymousSessionIsFoldedInAndStoredNowhere) {
+  Start();
+  SeedTwoTastes();
+  const uint64_t events_before = store_->status().applied_seq;
+  const ClientResponse r = Post("/v1/recommendations",
+                                R"({"history": [{"item": "b0", "type": "purchase"},
+                                                {"item": "b1", "type": "click"},
+                                                {"item": "zz-new", "type": "view"},
+                                                {"item": "b2", "type": "rating", "value": 5}],
+                                    "n": 3})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(Json(r).at("source"), "model") << r.body;
+  EXPECT_EQ(Json(r).at("history_used"), 3);
+  ASSERT_EQ(Json(r).at("unknown_items").as_array().size(), 1u) << r.body;
+  EXPECT_EQ(Json(r).at("unknown_items").as_array()[0], "zz-new");
+  const std::vector<std::string> items = Items(r);
+  ASSERT_EQ(items.size(), 3u);
+  for (const std::string& item : items) {
+    EXPECT_EQ(item[0], 'b') << r.body;
+    EXPECT_TRUE(item != "b0" && item != "b1" && item != "b2") << r.body;  // not what they have
+  }
+  // Exclusions and the other side's taste.
+  const ClientResponse other = Post(
+      "/v1/recommendations",
+      R"({"history": [{"item": "a1", "type": "cart"}, {"item": "a2", "type": "cart"}], "n": 2,
+          "exclude": ["a3"]})");
+  ASSERT_EQ(other.status, 200u) << other.body;
+  for (const std::string& item : Items(other)) {
+    EXPECT_EQ(item[0], 'a') << other.body;
+    EXPECT_NE(item, "a3");
+  }
+  // Nothing known: popular items.
+  const ClientResponse none =
+      Post("/v1/recommendations", R"({"history": [{"item": "zz", "type": "view"}]})");
+  ASSERT_EQ(none.status, 200u) << none.body;
+  EXPECT_EQ(Json(none).at("source"), "popular");
+  // Stored nowhere: no event, no user.
+  EXPECT_EQ(store_->status().applied_seq, events_before);
+  EXPECT_EQ(Get("/v1/users/zz-new/recommendations").status, 200u);  // a cold user, as before
+  // Bad bodies are 400s naming the problem; a body that is not JSON, 415.
+  const std::pair<const char*, const char*> bad[] = {
+      {R"({"n": 3})", "'history' is required"},
+      {R"({"history": [{"item": "b0", "type": "zap"}]})", "unknown event type 'zap'"},
+      {R"({"history": [{"item": "b0"}]})", "history[0] needs 'item' and 'type'"},
+      {R"({"history": [], "n": 0})", "'n' must be an integer"},
+      {R"({"history": [], "colour": "red"})", "unknown field 'colour'"},
+      {R"({"history": [{"item": "b0", "type": "rating", "value": 99}]})", "history[0]"},
+      {R"({"history": "b0"})", "'history' must be an array"},
+  };
+  for (const auto& [body, want] : bad) {
+    const ClientResponse e = Post("/v1/recommendations", body);
+    EXPECT_EQ(e.status, 400u) << body << " -> " << e.body;
+    EXPECT_NE(ErrorMessage(e).find(want), std::string::npos) << body << " -> " << e.body;
+  }
+  const ClientResponse text = Send("POST", "/v1/recommendations", "history", "text/plain", {});
+  EXPECT_EQ(text.status, 415u) << text.body;
+}
+
 TEST_F(ImplicitApiTest, AnEventMovesTheUserAtOnce) {
   Start();
   SeedTwoTastes();

@@ -1,7 +1,9 @@
-// Recommender::Explain: the history items behind a recommendation. Under
-// the implicit objective the split is exact (the terms and the part the
-// online updates left from the ridge solve add up to the score); under
-// rating and bpr it is the similarity of the items' vectors.
+// What the engine computes from a history at query time (fold_in.h):
+// Recommender::Explain, the history items behind a recommendation (under
+// the implicit objective an exact split: the terms and the part the online
+// updates left from the ridge solve add up to the score; under rating and
+// bpr the similarity of the items' vectors), and RecommendForHistory, an
+// anonymous visitor's recommendations.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -134,6 +136,92 @@ TEST(ExplainTest, PopularAnswersAndUnknownUsersHaveNoHistoryBehindThem) {
   EXPECT_EQ(ExplanationMethodName(ExplanationMethod::kExact), "exact");
   EXPECT_EQ(ExplanationMethodName(ExplanationMethod::kSimilarity), "similarity");
   EXPECT_EQ(ExplanationMethodName(ExplanationMethod::kPopular), "popular");
+}
+
+// The history of `user` as a session would send it.
+std::vector<HistoryEvent> HistoryOf(const Recommender& rec, const std::string& user) {
+  std::vector<HistoryEvent> h;
+  const EventTypeId click = *rec.types().Find("click");
+  for (uint32_t i : rec.Seen(*rec.users().Find(user))) {
+    h.push_back({std::string(rec.items().Name(i)), click, 0.0f});
+  }
+  return h;
+}
+
+TEST(SessionTest, AVisitorWithAUsersHistoryGetsThatUsersRecommendations) {
+  auto rec = Trained(Objective::kImplicit);
+  RecommendRequest req;
+  req.n = 5;
+  for (uint32_t u = 1; u < kUsers; u += 11) {
+    const std::string user = fmt::format("u{}", u);
+    std::vector<HistoryEvent> history = HistoryOf(*rec, user);
+    history.push_back({"never-seen", 0, 0.0f});
+    history.push_back({"never-seen", 0, 0.0f});
+    SessionInfo info;
+    StatusOr<Recommendations> got = rec->RecommendForHistory(history, req, &info);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(got->source, RecommendationSource::kModel);
+    EXPECT_EQ(info.used, history.size() - 2);
+    EXPECT_EQ(info.unknown, std::vector<std::string>{"never-seen"});
+    // The exact row solve is what a retrain gave the user (their events
+    // were clicks too, one per event: the strengths differ, the taste not).
+    const Recommendations mine = rec->RecommendForUser(user, req);
+    std::set<std::string> theirs;
+    for (const NamedScore& s : mine.items) theirs.insert(s.item);
+    size_t common = 0;
+    for (const NamedScore& s : got->items) {
+      common += theirs.contains(s.item);
+      EXPECT_EQ(std::stoul(s.item.substr(1)) % kTastes, u % kTastes) << s.item;
+      for (const HistoryEvent& h : history) EXPECT_NE(s.item, h.item);  // not what they have
+    }
+    EXPECT_GE(common, 3u) << user;
+  }
+}
+
+TEST(SessionTest, EveryObjectiveFoldsInTheSessionsTaste) {
+  for (Objective objective : {Objective::kImplicit, Objective::kRating, Objective::kBpr}) {
+    auto rec = Trained(objective);
+    RecommendRequest req;
+    req.n = 5;
+    const EventTypeId purchase = *rec->types().Find("purchase");
+    const EventTypeId rating = *rec->types().Find("rating");
+    // Items of taste 2 bought and rated well.
+    const std::vector<HistoryEvent> history = {
+        {"i2", purchase, 0.0f}, {"i5", purchase, 0.0f}, {"i8", rating, 5.0f}, {"i11", rating, 4.5f}};
+    SessionInfo info;
+    StatusOr<Recommendations> got = rec->RecommendForHistory(history, req, &info);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(got->source, RecommendationSource::kModel) << ObjectiveName(objective);
+    size_t in_taste = 0;
+    for (const NamedScore& s : got->items) in_taste += std::stoul(s.item.substr(1)) % kTastes == 2;
+    if (objective == Objective::kRating) {
+      // Clicks all imply one rating: the rating model has no taste to
+      // learn here. Its scores are ratings (μ + b_u + b_i + p·q).
+      for (const NamedScore& s : got->items) EXPECT_GT(s.score, 3.0f) << s.item;
+    } else {
+      EXPECT_GE(in_taste, 4u) << ObjectiveName(objective);
+    }
+    // A filter and an exclusion apply as for users.
+    req.exclude = {got->items[0].item};
+    StatusOr<Recommendations> again = rec->RecommendForHistory(history, req, &info);
+    ASSERT_TRUE(again.ok());
+    for (const NamedScore& s : again->items) EXPECT_NE(s.item, got->items[0].item);
+  }
+}
+
+TEST(SessionTest, NothingKnownIsPopularAndBadEventsAreRefused) {
+  auto rec = Trained(Objective::kImplicit);
+  RecommendRequest req;
+  SessionInfo info;
+  StatusOr<Recommendations> empty = rec->RecommendForHistory({}, req, &info);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(empty->source, RecommendationSource::kPopular);
+  EXPECT_EQ(empty->items.size(), 10u);
+  const std::vector<HistoryEvent> bad = {{"i1", 0, 0.0f}, {"i2", 200, 0.0f}};
+  StatusOr<Recommendations> refused = rec->RecommendForHistory(bad, req, &info);
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("history[1]"), std::string::npos)
+      << refused.status().ToString();
 }
 
 }  // namespace
