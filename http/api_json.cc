@@ -256,9 +256,51 @@ StatusOr<SessionRequest> ParseSessionRequest(std::string_view body, int max_json
             fmt::format("field 'include_seen' must be true or false, got {}", JsonKindName(val)));
       }
       out.request.include_seen = val.as_bool();
+    } else if (key == "categories" || key == "exclude_categories") {
+      const json::array* a = val.if_array();
+      if (a == nullptr) {
+        return Status::InvalidArgument(fmt::format("field '{}' must be an array of strings, got {}",
+                                                   std::string(key), JsonKindName(val)));
+      }
+      std::vector<std::string>& to =
+          key == "categories" ? out.request.categories : out.request.exclude_categories;
+      for (size_t n = 0; n < a->size(); ++n) {
+        StatusOr<std::string> s = StringField((*a)[n], fmt::format("{}[{}]", std::string(key), n));
+        if (!s.ok()) return s.status();
+        to.push_back(std::move(*s));
+      }
+    } else if (key == "boost") {
+      const json::object* b = val.if_object();
+      if (b == nullptr) {
+        return Status::InvalidArgument(fmt::format(
+            "field 'boost' must be an object of category: factor, got {}", JsonKindName(val)));
+      }
+      for (const auto& f : *b) {
+        const double factor = f.value().is_number() ? f.value().to_number<double>() : -1.0;
+        if (!(factor >= 0.01 && factor <= 100.0)) {
+          return Status::InvalidArgument(fmt::format(
+              "boost factor of '{}' must be a number from 0.01 to 100", std::string(f.key())));
+        }
+        out.request.rules.boosts.emplace_back(std::string(f.key()), static_cast<float>(factor));
+      }
+    } else if (key == "max_per_category") {
+      if (!val.is_int64() || val.as_int64() < 0 ||
+          static_cast<uint64_t>(val.as_int64()) > max_results) {
+        return Status::InvalidArgument(
+            fmt::format("field 'max_per_category' must be an integer from 0 to {}", max_results));
+      }
+      out.request.rules.max_per_category = static_cast<size_t>(val.as_int64());
+    } else if (key == "diversity") {
+      const double d = val.is_number() ? val.to_number<double>() : -1.0;
+      if (!(d >= 0.0 && d <= 1.0)) {
+        return Status::InvalidArgument("field 'diversity' must be a number from 0 to 1");
+      }
+      out.request.rules.diversity = static_cast<float>(d);
     } else {
       return Status::InvalidArgument(fmt::format(
-          "unknown field '{}' (history, n, exclude, category, include_seen)", std::string(key)));
+          "unknown field '{}' (history, n, exclude, category, categories, exclude_categories, "
+          "include_seen, boost, max_per_category, diversity)",
+          std::string(key)));
     }
   }
   if (!has_history) return Status::InvalidArgument("field 'history' is required");

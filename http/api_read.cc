@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <boost/beast/http/field.hpp>
 #include <boost/json/object.hpp>
 #include <optional>
@@ -41,15 +43,62 @@ bool TakeN(Call& c, size_t* n) {
   return Take(c, c.query.Size("n", 1, max, std::min<size_t>(10, max)), n);
 }
 
+// A number in [lo, hi]: InvalidArgument naming `what` otherwise.
+StatusOr<float> ParseFactor(std::string_view text, float lo, float hi, std::string_view what) {
+  float v = 0.0f;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(v) || v < lo ||
+      v > hi) {
+    return Status::InvalidArgument(
+        fmt::format("{} must be a number from {} to {}, got '{}'", what, lo, hi, text));
+  }
+  return v;
+}
+
+// The filters and rules every list route takes (engine::RankRules):
+// categories=a,b, exclude_categories=c, boost=category:factor (repeatable),
+// max_per_category=N, diversity=0..1.
+bool TakeRules(Call& c, std::vector<std::string>* categories,
+               std::vector<std::string>* exclude_categories, engine::RankRules* rules) {
+  if (!Take(c, c.query.IdList("categories", engine::Catalog::kMaxCategoryLength), categories) ||
+      !Take(c, c.query.IdList("exclude_categories", engine::Catalog::kMaxCategoryLength),
+            exclude_categories) ||
+      !Take(c, c.query.Size("max_per_category", 0, c.options->max_results, 0),
+            &rules->max_per_category)) {
+    return false;
+  }
+  if (StatusOr<std::optional<std::string>> d = c.query.Single("diversity"); !Check(c, d.status())) {
+    return false;
+  } else if (*d) {
+    StatusOr<float> v = ParseFactor(**d, 0.0f, 1.0f, "diversity");
+    if (!Check(c, v.status())) return false;
+    rules->diversity = *v;
+  }
+  for (const std::string& b : c.query.All("boost")) {
+    const size_t colon = b.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+      Check(c, Status::InvalidArgument(
+                   fmt::format("boost must be category:factor (e.g. books:1.5), got '{}'", b)));
+      return false;
+    }
+    StatusOr<float> f = ParseFactor(std::string_view(b).substr(colon + 1), 0.01f, 100.0f,
+                                    fmt::format("boost factor of '{}'", b.substr(0, colon)));
+    if (!Check(c, f.status())) return false;
+    rules->boosts.emplace_back(b.substr(0, colon), *f);
+  }
+  return true;
+}
+
 }  // namespace
 
 void GetRecommendations(Call& c) {
   engine::RecommendRequest rr;
   bool explain = false;
   size_t explain_n = 0;
-  if (!Check(c, c.query.OnlyAllowed(
-                    {"n", "exclude", "category", "include_seen", "explain", "explain_n"})) ||
-      !TakeN(c, &rr.n) ||
+  if (!Check(c, c.query.OnlyAllowed({"n", "exclude", "category", "include_seen", "explain",
+                                      "explain_n", "categories", "exclude_categories", "boost",
+                                      "max_per_category", "diversity"})) ||
+      !TakeN(c, &rr.n) || !TakeRules(c, &rr.categories, &rr.exclude_categories, &rr.rules) ||
       !Take(c, c.query.IdList("exclude", c.options->max_id_length), &rr.exclude) ||
       !Take(c, c.query.Id("category", c.options->max_id_length), &rr.category) ||
       !Take(c, c.query.Bool("include_seen", false), &rr.include_seen) ||
@@ -122,7 +171,10 @@ void PostSessionRecommendations(Call& c) {
 
 void GetSimilar(Call& c) {
   engine::SimilarRequest sr;
-  if (!Check(c, c.query.OnlyAllowed({"n", "user", "exclude", "category"})) || !TakeN(c, &sr.n) ||
+  if (!Check(c, c.query.OnlyAllowed({"n", "user", "exclude", "category", "categories",
+                                      "exclude_categories", "boost", "max_per_category",
+                                      "diversity"})) ||
+      !TakeN(c, &sr.n) || !TakeRules(c, &sr.categories, &sr.exclude_categories, &sr.rules) ||
       !Take(c, c.query.Id("user", c.options->max_id_length), &sr.user) ||
       !Take(c, c.query.IdList("exclude", c.options->max_id_length), &sr.exclude) ||
       !Take(c, c.query.Id("category", c.options->max_id_length), &sr.category)) {

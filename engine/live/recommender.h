@@ -161,11 +161,40 @@ struct Explanation {
   std::vector<ItemExplanation> items;  // in the order asked
 };
 
+// Per-request re-ranking of the best candidates (README "Rules and
+// diversity"; engine/live/rules.cc). The candidates are the filtered
+// catalog's best max(5n, n + 50) by the model (max(20n, n + 200) with
+// diversity; more, repeatedly, while the caps leave fewer than n), so an
+// answer has n items when the catalog allows it.
+//   boosts            (category, factor > 0): an item's score is multiplied
+//                     by the factor of each of its categories that has one
+//                     (divided for a negative score): > 1 boosts, < 1 buries;
+//   max_per_category  at most this many items of one category in the
+//                     answer (an item counts for each of its categories;
+//                     0: no cap);
+//   diversity         d in [0, 1]: maximal marginal relevance (Carbonell &
+//                     Goldstein 1998): each next item maximises
+//                     (1 − d)·relevance − d·(its largest cosine to an item
+//                     already chosen), relevance the boosted score scaled
+//                     to [0, 1] over the candidates. 0: plain order.
+// Scores returned are the boosted ones; the order is the re-ranked one.
+struct RankRules {
+  std::vector<std::pair<std::string, float>> boosts;
+  size_t max_per_category = 0;
+  float diversity = 0.0f;
+  bool active() const { return !boosts.empty() || max_per_category > 0 || diversity > 0.0f; }
+};
+
 struct RecommendRequest {
   size_t n = 10;
   std::vector<std::string> exclude;  // item ids never to return
   bool include_seen = false;         // return items the user already has
   std::string category;              // only items of this category ("" = any)
+  // Only items of at least one of these categories (empty: any), and none
+  // of an item of these: filters, applied before the cut to n.
+  std::vector<std::string> categories;
+  std::vector<std::string> exclude_categories;
+  RankRules rules;
 };
 
 // One event of an anonymous visitor's history (RecommendForHistory).
@@ -193,6 +222,9 @@ struct SimilarRequest {
   std::string user;                  // exclude this user's seen items ("" = none)
   std::vector<std::string> exclude;  // item ids never to return
   std::string category;              // only items of this category ("" = any)
+  std::vector<std::string> categories;          // as RecommendRequest's
+  std::vector<std::string> exclude_categories;
+  RankRules rules;
 };
 
 class Recommender {
@@ -387,8 +419,22 @@ class Recommender {
   void BprLearn(uint32_t u, uint32_t i, float w, uint64_t salt);
   std::vector<NamedScore> Name(const std::vector<ScoredItem>& v) const;
   // The eligibility mask for TopN/Popularity (visible items, of `category`
-  // if non-empty) built in *mask, or null when every item is eligible.
+  // if non-empty, of one of `any_of` if non-empty, of none of `none_of`)
+  // built in *mask, or null when every item is eligible.
   const uint8_t* AllowedMask(std::string_view category, std::vector<uint8_t>* mask) const;
+  const uint8_t* AllowedMask(std::string_view category, std::span<const std::string> any_of,
+                             std::span<const std::string> none_of,
+                             std::vector<uint8_t>* mask) const;
+  // rules.cc: a request with active RankRules: the plain request for a
+  // growing candidate pool, re-ranked.
+  Recommendations RecommendWithRules(std::string_view user, const RecommendRequest& req) const;
+  StatusOr<std::vector<NamedScore>> SimilarWithRules(std::string_view item,
+                                                     const SimilarRequest& req) const;
+  StatusOr<Recommendations> SessionWithRules(std::span<const HistoryEvent> history,
+                                             const RecommendRequest& req, SessionInfo* info) const;
+  // The first n of `candidates` (best first) under `rules`.
+  std::vector<NamedScore> Rerank(std::vector<NamedScore> candidates, const RankRules& rules,
+                                 size_t n) const;
 
   RecommenderOptions options_;
   EventTypes types_;

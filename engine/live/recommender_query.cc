@@ -5,6 +5,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <tuple>
 
 #include "engine/live/recommender.h"
 
@@ -14,6 +15,29 @@ const uint8_t* Recommender::AllowedMask(std::string_view category,
                                         std::vector<uint8_t>* mask) const {
   if (category.empty() && !catalog_.any_hidden()) return nullptr;
   catalog_.Mask(category, items_.size(), mask);
+  return mask->data();
+}
+
+const uint8_t* Recommender::AllowedMask(std::string_view category,
+                                        std::span<const std::string> any_of,
+                                        std::span<const std::string> none_of,
+                                        std::vector<uint8_t>* mask) const {
+  if (any_of.empty() && none_of.empty()) return AllowedMask(category, mask);
+  const uint32_t n = static_cast<uint32_t>(items_.size());
+  catalog_.Mask(category, n, mask);
+  std::vector<uint8_t> one;
+  if (!any_of.empty()) {
+    std::vector<uint8_t> any(n, 0);
+    for (const std::string& c : any_of) {
+      catalog_.Mask(c, n, &one);
+      for (uint32_t i = 0; i < n; ++i) any[i] |= one[i];
+    }
+    for (uint32_t i = 0; i < n; ++i) (*mask)[i] &= any[i];
+  }
+  for (const std::string& c : none_of) {
+    catalog_.Mask(c, n, &one);
+    for (uint32_t i = 0; i < n; ++i) (*mask)[i] &= static_cast<uint8_t>(one[i] == 0);
+  }
   return mask->data();
 }
 
@@ -72,6 +96,10 @@ std::vector<Recommendations> Recommender::RecommendForUsers(
   model.reserve(queries.size());
   for (size_t j = 0; j < queries.size(); ++j) {
     const RecommendRequest& req = *queries[j].request;
+    if (req.rules.active()) {
+      out[j] = RecommendWithRules(queries[j].user, req);
+      continue;
+    }
     const std::optional<uint32_t> u = users_.Find(queries[j].user);
     ModelQuery m{j, u.value_or(0), ResolveSorted(req.exclude), {}, {}, 0.0f};
     if (u && !req.include_seen) m.seen = Seen(*u);
@@ -81,7 +109,8 @@ std::vector<Recommendations> Recommender::RecommendForUsers(
       skip.insert(skip.end(), m.exclude.begin(), m.exclude.end());
       std::sort(skip.begin(), skip.end());
       std::vector<uint8_t> mask;
-      out[j].items = Name(popularity_.Top(req.n, skip, AllowedMask(req.category, &mask)));
+      out[j].items = Name(popularity_.Top(
+          req.n, skip, AllowedMask(req.category, req.categories, req.exclude_categories, &mask)));
       out[j].source = RecommendationSource::kPopular;
       continue;
     }
@@ -95,14 +124,18 @@ std::vector<Recommendations> Recommender::RecommendForUsers(
     }
     model.push_back(std::move(m));
   }
-  // One scan per category (the eligibility mask differs between them).
+  // One scan per set of filters (the eligibility mask differs between
+  // them).
+  auto filters = [&](const ModelQuery& m) {
+    const RecommendRequest& r = *queries[m.index].request;
+    return std::tie(r.category, r.categories, r.exclude_categories);
+  };
   std::stable_sort(model.begin(), model.end(), [&](const ModelQuery& a, const ModelQuery& b) {
-    return queries[a.index].request->category < queries[b.index].request->category;
+    return filters(a) < filters(b);
   });
   for (size_t begin = 0, end = 0; begin < model.size(); begin = end) {
-    const std::string& category = queries[model[begin].index].request->category;
     end = begin;
-    while (end < model.size() && queries[model[end].index].request->category == category) ++end;
+    while (end < model.size() && filters(model[end]) == filters(model[begin])) ++end;
     ScanModelQueries(std::span(model).subspan(begin, end - begin), queries, &out);
   }
   return out;
@@ -112,7 +145,8 @@ void Recommender::ScanModelQueries(std::span<ModelQuery> model, std::span<const 
                                    std::vector<Recommendations>* out) const {
   std::vector<uint8_t> mask;
   ScanOptions opt;
-  opt.allowed = AllowedMask(queries[model[0].index].request->category, &mask);
+  const RecommendRequest& first = *queries[model[0].index].request;
+  opt.allowed = AllowedMask(first.category, first.categories, first.exclude_categories, &mask);
   // Preference p·q (+ b_i for BPR and the rating model's b_i + p·q).
   if (options_.objective != Objective::kImplicit) opt.item_bias = model_.item_biases();
   std::vector<ScanQuery> scan(model.size());
@@ -150,6 +184,7 @@ StatusOr<std::vector<NamedScore>> Recommender::SimilarItems(std::string_view ite
                                                             const SimilarRequest& req) const {
   const std::optional<uint32_t> i = items_.Find(item);
   if (!i) return Status::NotFound(fmt::format("unknown item '{}'", item));
+  if (req.rules.active()) return SimilarWithRules(item, req);
   const int k = model_.rank();
   Eigen::VectorXf q = Eigen::Map<const Eigen::VectorXf>(model_.item_factors(*i), k);
   const float norm = q.norm();
@@ -166,7 +201,7 @@ StatusOr<std::vector<NamedScore>> Recommender::SimilarItems(std::string_view ite
   std::vector<uint8_t> mask;
   ScanOptions opt;
   opt.cosine = true;
-  opt.allowed = AllowedMask(req.category, &mask);
+  opt.allowed = AllowedMask(req.category, req.categories, req.exclude_categories, &mask);
   std::vector<std::vector<ScoredItem>> top;
   Scan(std::span(&query, 1), req.n, opt, &top);
   return Name(top[0]);

@@ -17,6 +17,7 @@ namespace streamrec::engine {
 StatusOr<Recommendations> Recommender::RecommendForHistory(std::span<const HistoryEvent> history,
                                                            const RecommendRequest& req,
                                                            SessionInfo* info) const {
+  if (req.rules.active()) return SessionWithRules(history, req, info);
   *info = SessionInfo();
   // Per known item: summed strength (implicit, bpr) or its ratings.
   std::map<uint32_t, float> strength;
@@ -103,12 +104,13 @@ StatusOr<Recommendations> Recommender::RecommendForHistory(std::span<const Histo
   if (!folded) {
     skip.insert(skip.end(), excluded.begin(), excluded.end());
     std::sort(skip.begin(), skip.end());
-    out.items = Name(popularity_.Top(req.n, skip, AllowedMask(req.category, &mask)));
+    out.items = Name(popularity_.Top(
+        req.n, skip, AllowedMask(req.category, req.categories, req.exclude_categories, &mask)));
     out.source = RecommendationSource::kPopular;
     return out;
   }
   ScanOptions opt;
-  opt.allowed = AllowedMask(req.category, &mask);
+  opt.allowed = AllowedMask(req.category, req.categories, req.exclude_categories, &mask);
   if (options_.objective != Objective::kImplicit) opt.item_bias = model_.item_biases();
   ScanQuery q;
   q.vector = p.data();

@@ -159,6 +159,59 @@ TEST_F(ImplicitApiTest, AnAnonymousSessionIsFoldedInAndStoredNowhere) {
   EXPECT_EQ(text.status, 415u) << text.body;
 }
 
+TEST_F(ImplicitApiTest, CategoryFiltersBoostsCapsAndDiversityPerRequest) {
+  Start();
+  SeedTwoTastes();
+  // a-items are "red", b-items "blue"; a5..a9 also "sale".
+  for (int i = 0; i < 10; ++i) {
+    for (const char side : {'a', 'b'}) {
+      const std::string cats = side == 'a' ? (i >= 5 ? R"(["red","sale"])" : R"(["red"])")
+                                           : R"(["blue"])";
+      ASSERT_EQ(Send("PUT", fmt::format("/v1/items/{}{}", side, i),
+                     fmt::format(R"({{"categories":{}}})", cats), "application/json", {})
+                    .status,
+                200u);
+    }
+  }
+  // A filter applies before the cut: a0 (red taste) asking for blue gets n blue items.
+  const ClientResponse blue = Get("/v1/users/a0/recommendations?n=4&categories=blue");
+  ASSERT_EQ(blue.status, 200u) << blue.body;
+  ASSERT_EQ(Items(blue).size(), 4u) << blue.body;
+  for (const std::string& item : Items(blue)) EXPECT_EQ(item[0], 'b') << blue.body;
+  const ClientResponse no_red = Get("/v1/users/a0/recommendations?n=3&exclude_categories=red");
+  for (const std::string& item : Items(no_red)) EXPECT_EQ(item[0], 'b') << no_red.body;
+  // A cap of one per category: one red (which is also the only sale one
+  // allowed), then blue.
+  const ClientResponse capped = Get("/v1/users/a0/recommendations?n=3&max_per_category=1");
+  ASSERT_EQ(capped.status, 200u) << capped.body;
+  int red = 0;
+  for (const std::string& item : Items(capped)) red += item[0] == 'a';
+  EXPECT_EQ(red, 1) << capped.body;
+  // A big boost of blue puts blue first for a red user; repeated boosts multiply.
+  const ClientResponse boosted =
+      Get("/v1/users/a0/recommendations?n=2&boost=blue:100&boost=red:0.01");
+  ASSERT_EQ(boosted.status, 200u) << boosted.body;
+  for (const std::string& item : Items(boosted)) EXPECT_EQ(item[0], 'b') << boosted.body;
+  // Diversity: accepted on every list route (similar items, sessions).
+  EXPECT_EQ(Get("/v1/users/a0/recommendations?n=3&diversity=0.5").status, 200u);
+  const ClientResponse similar = Get("/v1/items/a1/similar?n=3&max_per_category=1&diversity=0.3");
+  ASSERT_EQ(similar.status, 200u) << similar.body;
+  const ClientResponse session =
+      Post("/v1/recommendations", R"({"history": [{"item": "a1", "type": "cart"}], "n": 3,
+                                      "categories": ["blue"], "boost": {"blue": 2},
+                                      "max_per_category": 3, "diversity": 0.2})");
+  ASSERT_EQ(session.status, 200u) << session.body;
+  for (const std::string& item : Items(session)) EXPECT_EQ(item[0], 'b') << session.body;
+  // Bad values: 400 naming the parameter.
+  for (const char* bad : {"diversity=2", "diversity=x", "boost=blue", "boost=blue:0",
+                          "boost=:2", "max_per_category=-1"}) {
+    const ClientResponse e = Get(fmt::format("/v1/users/a0/recommendations?{}", bad));
+    EXPECT_EQ(e.status, 400u) << bad << " -> " << e.body;
+    const std::string name = std::string(bad).substr(0, std::string(bad).find('='));
+    EXPECT_NE(ErrorMessage(e).find(name), std::string::npos) << bad << " -> " << e.body;
+  }
+}
+
 TEST_F(ImplicitApiTest, AnEventMovesTheUserAtOnce) {
   Start();
   SeedTwoTastes();

@@ -1,13 +1,17 @@
-// What the engine computes from a history at query time (fold_in.h):
+// The per-request features of the engine's queries. What it computes from a
+// history at query time (fold_in.h):
 // Recommender::Explain, the history items behind a recommendation (under
 // the implicit objective an exact split: the terms and the part the online
 // updates left from the ridge solve add up to the score; under rating and
 // bpr the similarity of the items' vectors), and RecommendForHistory, an
-// anonymous visitor's recommendations.
+// anonymous visitor's recommendations; and the rules (RankRules: boosts,
+// caps per category, diversity) and category filters.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <Eigen/Core>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "engine/core/random.h"
@@ -222,6 +226,128 @@ TEST(SessionTest, NothingKnownIsPopularAndBadEventsAreRefused) {
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(refused.status().message().find("history[1]"), std::string::npos)
       << refused.status().ToString();
+}
+
+// Item i carries category "t<i % 3>" (its taste).
+std::unique_ptr<Recommender> Categorised() {
+  auto rec = Trained(Objective::kImplicit);
+  for (uint32_t i = 0; i < kItems; ++i) {
+    EXPECT_TRUE(rec->SetItemMeta(fmt::format("i{}", i), ItemMeta{{fmt::format("t{}", i % kTastes)}, false}).ok());
+  }
+  return rec;
+}
+
+std::string TasteOf(const std::string& item) { return fmt::format("t{}", std::stoul(item.substr(1)) % kTastes); }
+
+TEST(RulesTest, CategoryFiltersApplyBeforeTheCut) {
+  auto rec = Categorised();
+  RecommendRequest req;
+  req.n = 8;
+  req.categories = {"t1", "t2"};  // not the user's own taste (u0: t0)
+  const Recommendations only = rec->RecommendForUser("u0", req);
+  ASSERT_EQ(only.items.size(), 8u);
+  for (const NamedScore& s : only.items) EXPECT_NE(TasteOf(s.item), "t0") << s.item;
+  req.categories.clear();
+  req.exclude_categories = {"t0", "t2"};
+  const Recommendations dropped = rec->RecommendForUser("u0", req);
+  ASSERT_EQ(dropped.items.size(), 8u);
+  for (const NamedScore& s : dropped.items) EXPECT_EQ(TasteOf(s.item), "t1") << s.item;
+  SimilarRequest sr;
+  sr.n = 5;
+  sr.exclude_categories = {"t0"};
+  StatusOr<std::vector<NamedScore>> similar = rec->SimilarItems("i0", sr);
+  ASSERT_TRUE(similar.ok());
+  ASSERT_EQ(similar->size(), 5u);
+  for (const NamedScore& s : *similar) EXPECT_NE(TasteOf(s.item), "t0") << s.item;
+}
+
+TEST(RulesTest, BoostsRescoreTheCandidatesAndCapsHoldWithNItems) {
+  auto rec = Categorised();
+  RecommendRequest plain;
+  plain.n = 60;  // the pool an answer of 10 re-ranks
+  const Recommendations base = rec->RecommendForUser("u3", plain);
+  RecommendRequest req;
+  req.n = 10;
+  req.rules.boosts = {{"t1", 3.0f}, {"t0", 0.5f}};
+  const Recommendations boosted = rec->RecommendForUser("u3", req);
+  // The same as boosting the plain pool by hand and cutting to 10.
+  std::vector<NamedScore> want = base.items;
+  for (NamedScore& s : want) {
+    const float f = TasteOf(s.item) == "t1" ? 3.0f : TasteOf(s.item) == "t0" ? 0.5f : 1.0f;
+    s.score = s.score >= 0 ? s.score * f : s.score / f;
+  }
+  std::stable_sort(want.begin(), want.end(),
+                   [](const NamedScore& a, const NamedScore& b) { return a.score > b.score; });
+  want.resize(10);
+  ASSERT_EQ(boosted.items.size(), 10u);
+  for (size_t k = 0; k < 10; ++k) {
+    EXPECT_EQ(boosted.items[k].item, want[k].item);
+    EXPECT_FLOAT_EQ(boosted.items[k].score, want[k].score);
+  }
+  // At most two per category: u3's own taste fills two places, and the
+  // pool grows until the other tastes fill the rest.
+  RecommendRequest capped;
+  capped.n = 6;
+  capped.rules.max_per_category = 2;
+  const Recommendations c = rec->RecommendForUser("u3", capped);
+  ASSERT_EQ(c.items.size(), 6u);
+  std::map<std::string, int> per;
+  for (const NamedScore& s : c.items) ++per[TasteOf(s.item)];
+  EXPECT_EQ(per, (std::map<std::string, int>{{"t0", 2}, {"t1", 2}, {"t2", 2}}));
+  // One per category: the catalog allows three.
+  capped.rules.max_per_category = 1;
+  capped.n = 5;
+  EXPECT_EQ(rec->RecommendForUser("u3", capped).items.size(), 3u);
+  // On similar items and anonymous sessions too.
+  SimilarRequest sr;
+  sr.n = 4;
+  sr.rules.max_per_category = 2;
+  StatusOr<std::vector<NamedScore>> similar = rec->SimilarItems("i0", sr);
+  ASSERT_TRUE(similar.ok());
+  ASSERT_EQ(similar->size(), 4u);
+  per.clear();
+  for (const NamedScore& s : *similar) ++per[TasteOf(s.item)];
+  for (const auto& [taste, count] : per) EXPECT_LE(count, 2) << taste;
+  SessionInfo info;
+  StatusOr<Recommendations> session = rec->RecommendForHistory(
+      std::vector<HistoryEvent>{{"i0", 1, 0.0f}, {"i3", 1, 0.0f}}, capped, &info);
+  ASSERT_TRUE(session.ok());
+  EXPECT_EQ(session->items.size(), 3u);
+}
+
+TEST(RulesTest, DiversitySpreadsTheAnswerAndZeroKeepsTheOrder) {
+  auto rec = Categorised();
+  auto mean_cosine = [&](const std::vector<NamedScore>& items) {
+    double sum = 0.0;
+    int pairs = 0;
+    for (size_t a = 0; a < items.size(); ++a) {
+      for (size_t b = a + 1; b < items.size(); ++b) {
+        const int k = rec->model().rank();
+        Eigen::Map<const Eigen::VectorXf> x(rec->model().item_factors(*rec->items().Find(items[a].item)), k);
+        Eigen::Map<const Eigen::VectorXf> y(rec->model().item_factors(*rec->items().Find(items[b].item)), k);
+        sum += x.dot(y) / (x.norm() * y.norm());
+        ++pairs;
+      }
+    }
+    return sum / pairs;
+  };
+  RecommendRequest plain;
+  plain.n = 8;
+  const Recommendations base = rec->RecommendForUser("u6", plain);
+  RecommendRequest zero = plain;
+  zero.rules.max_per_category = 100;  // active, but changes nothing here
+  const Recommendations same = rec->RecommendForUser("u6", zero);
+  ASSERT_EQ(same.items.size(), base.items.size());
+  for (size_t k = 0; k < base.items.size(); ++k) EXPECT_EQ(same.items[k].item, base.items[k].item);
+  RecommendRequest diverse = plain;
+  diverse.rules.diversity = 0.7f;
+  const Recommendations spread = rec->RecommendForUser("u6", diverse);
+  ASSERT_EQ(spread.items.size(), 8u);
+  EXPECT_EQ(spread.items[0].item, base.items[0].item);  // the most relevant first
+  EXPECT_LT(mean_cosine(spread.items), mean_cosine(base.items) - 0.05);
+  std::set<std::string> tastes;
+  for (const NamedScore& s : spread.items) tastes.insert(TasteOf(s.item));
+  EXPECT_GE(tastes.size(), 2u);
 }
 
 }  // namespace
