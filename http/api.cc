@@ -118,10 +118,11 @@ using R = RouteId;
 // methods fall through to the pattern with the id, so PUT
 // /v1/items/popular sets the item named "popular" (GET reaches it as
 // /v1/items/%70opular: segments are matched before decoding).
-constexpr std::array<Pattern, 16> kPatterns = {{
+constexpr std::array<Pattern, 17> kPatterns = {{
     {V::post, "/v1/events", R::kEvents, kScopeWrite, internal::PostEvents},
     {V::get, "/v1/users/{}/recommendations", R::kRecommendations, kScopeRead,
      internal::GetRecommendations},
+    {V::get, "/v1/users/{}/rows", R::kRows, kScopeRead, internal::GetRows},
     {V::post, "/v1/recommendations", R::kSessionRecommendations, kScopeRead,
      internal::PostSessionRecommendations},
     {V::delete_, "/v1/users/{}", R::kDeleteUser, kScopeWrite, internal::DeleteUser},

@@ -96,6 +96,7 @@ void UnsupportedMediaType(Call& c, std::string_view want);
 
 void GetRecommendations(Call& c);
 void PostSessionRecommendations(Call& c);
+void GetRows(Call& c);
 void GetSimilar(Call& c);
 void GetPopular(Call& c);
 void GetItem(Call& c);

@@ -31,6 +31,11 @@ bool Take(Call& c, StatusOr<T> v, T* out) {
   return true;
 }
 
+// Rows on one page, at most, and the user's newest events read for
+// "Because you watched".
+constexpr size_t kMaxRows = 20;
+constexpr size_t kRecentEventsForRows = 50;
+
 // Events in an anonymous session's history, at most.
 constexpr size_t kMaxSessionHistory = 1000;
 
@@ -131,6 +136,47 @@ void GetRecommendations(Call& c) {
                                                              {"source", engine::SourceName(recs.source)},
                                                              {"seq", seq}});
                        });
+}
+
+void GetRows(Call& c) {
+  engine::RowsRequest rr;
+  if (!Check(c, c.query.OnlyAllowed({"rows", "n", "because", "exclude", "categories",
+                                      "exclude_categories", "boost", "max_per_category",
+                                      "diversity"})) ||
+      !Take(c, c.query.Size("rows", 1, kMaxRows, 6), &rr.rows) || !TakeN(c, &rr.n) ||
+      !Take(c, c.query.Size("because", 0, kMaxRows, 2), &rr.because) ||
+      !Take(c, c.query.IdList("exclude", c.options->max_id_length), &rr.exclude) ||
+      !TakeRules(c, &rr.categories, &rr.exclude_categories, &rr.rules)) {
+    return;
+  }
+  // "Because you watched": the user's newest distinct items, from the log.
+  StatusOr<std::vector<storage::StoredEvent>> recent =
+      c.store->RecentEvents(c.id, kRecentEventsForRows);
+  if (!recent.ok()) {
+    c.reply.StoreError(recent.status());
+    return;
+  }
+  for (const storage::StoredEvent& e : *recent) {
+    if (std::find(rr.recent.begin(), rr.recent.end(), e.item) == rr.recent.end()) {
+      rr.recent.push_back(e.item);
+    }
+  }
+  std::vector<engine::Row> rows;
+  uint64_t seq = 0;
+  c.store->Read([&](const storage::Replica& r) {
+    rows = r.rec->Rows(c.id, rr);
+    seq = r.applied_seq;
+  });
+  json::array out;
+  for (engine::Row& row : rows) {
+    json::object o{{"title", row.title},
+                   {"kind", engine::RowKindName(row.kind)},
+                   {"items", ScoresJson(row.items)}};
+    if (row.kind == engine::RowKind::kBecause) o["item"] = row.key;
+    if (row.kind == engine::RowKind::kCategory) o["category"] = row.key;
+    out.push_back(std::move(o));
+  }
+  c.reply.Json(status::ok, json::object{{"user", c.id}, {"rows", std::move(out)}, {"seq", seq}});
 }
 
 void PostSessionRecommendations(Call& c) {

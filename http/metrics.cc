@@ -30,6 +30,7 @@ std::string_view RouteMethod(RouteId r) {
     case RouteId::kDeleteItem:
       return "DELETE";
     case RouteId::kRecommendations:
+    case RouteId::kRows:
     case RouteId::kSimilar:
     case RouteId::kPopular:
     case RouteId::kGetItem:
@@ -119,6 +120,8 @@ std::string_view RouteLabel(RouteId r) {
       return "/v1/users/{user}/recommendations";
     case RouteId::kSessionRecommendations:
       return "/v1/recommendations";
+    case RouteId::kRows:
+      return "/v1/users/{user}/rows";
     case RouteId::kDeleteUser:
       return "/v1/users/{user}";
     case RouteId::kSimilar:

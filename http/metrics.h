@@ -24,6 +24,7 @@ enum class RouteId : uint8_t {
   kEvents,
   kRecommendations,
   kSessionRecommendations,
+  kRows,
   kDeleteUser,
   kSimilar,
   kPopular,

@@ -207,6 +207,8 @@ class EventLog {
                                   uint64_t stream_seq, const ClusterState& state);
   // A user's stored events, in seq order (nothing deleted).
   Status ReadUser(std::string_view user, std::vector<StoredEvent>* events) const;
+  // A user's newest `max` stored events, newest first.
+  Status RecentUserEvents(std::string_view user, size_t max, std::vector<StoredEvent>* events) const;
   // Deletes every snapshot (and schedules their purge): for a snapshot
   // written from a model that had not yet forgotten a deleted user.
   Status DropSnapshots();

@@ -200,6 +200,31 @@ Status EventLog::ReadUser(std::string_view user, std::vector<StoredEvent>* event
       "reading a user's event");
 }
 
+Status EventLog::RecentUserEvents(std::string_view user, size_t max,
+                                  std::vector<StoredEvent>* events) const {
+  const std::string prefix = UserIndexPrefix(user);
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->user_index));
+  // The user's keys are the prefix and a big-endian seq: the newest is the
+  // last one at or below prefix + 0xff..ff.
+  for (it->SeekForPrev(prefix + std::string(8, '\xff'));
+       it->Valid() && it->key().starts_with(prefix) && events->size() < max; it->Prev()) {
+    const std::string_view key = it->key().ToStringView();
+    if (key.size() != prefix.size() + 8) continue;  // a longer user sharing the prefix bytes
+    uint64_t seq = 0;
+    STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(key.substr(prefix.size()), &seq));
+    std::string value;
+    rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->events, SeqKey(seq), &value);
+    if (s.IsNotFound()) continue;
+    if (!s.ok()) return FromRocks(s, "reading a user's recent event");
+    StoredEvent e;
+    STREAMREC_RETURN_IF_ERROR(DecodeEvent(value, &e));
+    e.seq = seq;
+    events->push_back(std::move(e));
+  }
+  return FromRocks(it->status(), "scanning the user index");
+}
+
 StatusOr<uint64_t> EventLog::DeleteUserImpl(std::string_view user,
                                             std::vector<StoredEvent>* removed_events,
                                             uint64_t keep_snapshots_from, uint64_t stream_seq,

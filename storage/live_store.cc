@@ -174,6 +174,13 @@ StatusOr<AppendResult> LiveStore::Ingest(std::vector<StoredEvent> batch) {
       [&](IngestCallback cb) { IngestAsync(std::move(batch), std::move(cb)); });
 }
 
+StatusOr<std::vector<StoredEvent>> LiveStore::RecentEvents(std::string_view user,
+                                                           size_t max) const {
+  std::vector<StoredEvent> events;
+  STREAMREC_RETURN_IF_ERROR(impl_->log->RecentUserEvents(user, max, &events));
+  return events;
+}
+
 void LiveStore::ForgetUserAsync(std::string user, CountCallback done) {
   if (user.empty()) {
     done(Status::InvalidArgument("user id is empty"));

@@ -203,6 +203,10 @@ class LiveStore {
     return replicas_->Read(std::forward<Fn>(fn));
   }
 
+  // The user's newest `max` events in the log, newest first (empty for
+  // an unknown user).
+  StatusOr<std::vector<StoredEvent>> RecentEvents(std::string_view user, size_t max) const;
+
   // Forgets a user: their events, dedup entries and snapshots in the log,
   // their id, vector and seen items in the engine; then a fresh snapshot.
   // `done` gets the number of events removed; NotFound if the user is

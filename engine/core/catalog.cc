@@ -91,6 +91,18 @@ void Catalog::Clear() {
   by_category_.clear();
 }
 
+std::vector<std::pair<std::string, size_t>> Catalog::CategorySizes() const {
+  std::vector<std::pair<std::string, size_t>> out;
+  out.reserve(by_category_.size());
+  for (const auto& [name, items] : by_category_) {
+    if (!items.empty()) out.emplace_back(name, items.size());
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.second > b.second || (a.second == b.second && a.first < b.first);
+  });
+  return out;
+}
+
 void Catalog::Mask(std::string_view category, uint32_t n, std::vector<uint8_t>* mask) const {
   if (category.empty()) {
     mask->assign(n, 1);

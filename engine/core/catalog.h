@@ -58,6 +58,9 @@ class Catalog {
   // Fills *mask (resized to n) with 1 for visible items of `category`
   // (every visible item if category is empty) and 0 elsewhere.
   void Mask(std::string_view category, uint32_t n, std::vector<uint8_t>* mask) const;
+  // Every category with the number of indexed items carrying it, largest
+  // first (ties by name).
+  std::vector<std::pair<std::string, size_t>> CategorySizes() const;
 
  private:
   struct Hash {

@@ -210,6 +210,31 @@ struct SessionInfo {
   std::vector<std::string> unknown;   // items no event has named, once each, in order
 };
 
+// A page of named lists for one user, Netflix style (Recommender::Rows).
+struct RowsRequest {
+  size_t rows = 6;     // at most this many rows
+  size_t n = 10;       // items per row
+  size_t because = 2;  // "Because you watched" rows, at most
+  // The user's recent items, newest first (the store knows them; the
+  // engine keeps no order of a user's history).
+  std::vector<std::string> recent;
+  std::vector<std::string> exclude;  // never in any row
+  // Filters and rules for every row (as RecommendRequest's).
+  std::vector<std::string> categories;
+  std::vector<std::string> exclude_categories;
+  RankRules rules;
+};
+
+enum class RowKind : uint8_t { kTopPicks, kBecause, kTrending, kCategory };
+std::string_view RowKindName(RowKind k);  // "top_picks", "because", "trending", "category"
+
+struct Row {
+  RowKind kind = RowKind::kTopPicks;
+  std::string title;  // "Top picks for you", "Because you watched i7", ...
+  std::string key;    // kBecause: the item; kCategory: the category; else ""
+  std::vector<NamedScore> items;
+};
+
 // One user's request in a batch (RecommendForUsers); `request` must
 // outlive the call.
 struct UserQuery {
@@ -302,6 +327,15 @@ class Recommender {
   StatusOr<Recommendations> RecommendForHistory(std::span<const HistoryEvent> history,
                                                 const RecommendRequest& req,
                                                 SessionInfo* info) const;
+
+  // A page of rows for `user`, in this order, up to req.rows of them, none
+  // empty and no item in two: "Top picks for you" (RecommendForUser; the
+  // popular items for a cold user), "Because you watched X" for up to
+  // req.because of req.recent's items the model knows (items similar to X
+  // the user has not seen), "Trending now" (popular, unseen), then one row
+  // per catalog category: the categories of the top picks first, then by
+  // size. Every row honours the request's filters and rules.
+  std::vector<Row> Rows(std::string_view user, const RowsRequest& req) const;
 
   // Why each of `items` (an answer of RecommendForUser for `user`, read
   // from the same state) scores as it does: the `top` history items that

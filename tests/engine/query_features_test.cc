@@ -350,5 +350,59 @@ TEST(RulesTest, DiversitySpreadsTheAnswerAndZeroKeepsTheOrder) {
   EXPECT_GE(tastes.size(), 2u);
 }
 
+TEST(RowsTest, APageOfNamedRowsWithNoItemTwice) {
+  auto rec = Categorised();
+  RowsRequest req;
+  req.rows = 6;
+  req.n = 5;
+  req.because = 2;
+  req.recent = {"i0", "unknown-item", "i0", "i3", "i6"};
+  const std::vector<Row> rows = rec->Rows("u0", req);
+  ASSERT_EQ(rows.size(), 6u);
+  const std::vector<std::pair<RowKind, std::string>> want = {
+      {RowKind::kTopPicks, ""}, {RowKind::kBecause, "i0"}, {RowKind::kBecause, "i3"},
+      {RowKind::kTrending, ""}, {RowKind::kCategory, "t0"},  // the top picks' category first
+      {RowKind::kCategory, "t1"}};
+  std::set<std::string> all;
+  const std::set<uint32_t> seen(rec->Seen(*rec->users().Find("u0")).begin(),
+                                rec->Seen(*rec->users().Find("u0")).end());
+  for (size_t r = 0; r < rows.size(); ++r) {
+    EXPECT_EQ(rows[r].kind, want[r].first) << r;
+    EXPECT_EQ(rows[r].key, want[r].second) << r;
+    EXPECT_EQ(rows[r].items.size(), 5u) << rows[r].title;
+    for (const NamedScore& s : rows[r].items) {
+      EXPECT_TRUE(all.insert(s.item).second) << s.item << " twice";
+      EXPECT_FALSE(seen.contains(*rec->items().Find(s.item))) << s.item << " seen, in " << rows[r].title;
+      if (rows[r].kind == RowKind::kCategory) EXPECT_EQ(TasteOf(s.item), rows[r].key);
+    }
+  }
+  EXPECT_EQ(rows[1].title, "Because you watched i0");
+  // The top picks are the plain recommendations.
+  RecommendRequest plain;
+  plain.n = 5;
+  const Recommendations picks = rec->RecommendForUser("u0", plain);
+  for (size_t k = 0; k < 5; ++k) EXPECT_EQ(rows[0].items[k].item, picks.items[k].item);
+  // Fewer rows, filters and rules for every row.
+  req.rows = 3;
+  req.exclude_categories = {"t2"};
+  req.rules.max_per_category = 4;
+  for (const Row& row : rec->Rows("u0", req)) {
+    EXPECT_LE(row.items.size(), 5u);
+    for (const NamedScore& s : row.items) EXPECT_NE(TasteOf(s.item), "t2") << row.title;
+  }
+  EXPECT_EQ(rec->Rows("u0", req).size(), 3u);
+  // A cold user: popular picks, no history rows, trending without repeats.
+  RowsRequest cold;
+  cold.n = 4;
+  const std::vector<Row> c = rec->Rows("stranger", cold);
+  ASSERT_GE(c.size(), 2u);
+  EXPECT_EQ(c[0].kind, RowKind::kTopPicks);
+  EXPECT_EQ(c[1].kind, RowKind::kTrending);
+  for (const NamedScore& s : c[1].items) {
+    for (const NamedScore& t : c[0].items) EXPECT_NE(s.item, t.item);
+  }
+  EXPECT_EQ(RowKindName(RowKind::kBecause), "because");
+}
+
 }  // namespace
 }  // namespace streamrec::engine

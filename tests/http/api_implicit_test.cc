@@ -2,6 +2,8 @@
 // implicit): recommendations are preferences learned online from every
 // event type, the admin retrain installs iALS, and status says which model
 // runs.
+#include <set>
+
 #include "tests/http/api_fixture.h"
 
 namespace streamrec::http::testing {
@@ -209,6 +211,55 @@ TEST_F(ImplicitApiTest, CategoryFiltersBoostsCapsAndDiversityPerRequest) {
     EXPECT_EQ(e.status, 400u) << bad << " -> " << e.body;
     const std::string name = std::string(bad).substr(0, std::string(bad).find('='));
     EXPECT_NE(ErrorMessage(e).find(name), std::string::npos) << bad << " -> " << e.body;
+  }
+}
+
+TEST_F(ImplicitApiTest, RowsMakeAPageWithNoItemTwice) {
+  Start();
+  SeedTwoTastes();
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(Send("PUT", fmt::format("/v1/items/b{}", i), R"({"categories":["blue"]})",
+                   "application/json", {})
+                  .status,
+              200u);
+  }
+  // a0's newest event: the last "Because you watched" source.
+  Ingest("[" + EventJson("a0", "a3", "purchase", 0.0, 1'700'000'100'000) + "]");
+  const ClientResponse r = Get("/v1/users/a0/rows?rows=5&n=2&because=1");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  const json::value doc = Json(r);
+  const json::array& rows = doc.at("rows").as_array();
+  ASSERT_GE(rows.size(), 3u) << r.body;
+  EXPECT_EQ(rows[0].at("kind"), "top_picks");
+  EXPECT_EQ(rows[0].at("title"), "Top picks for you");
+  EXPECT_EQ(rows[1].at("kind"), "because");
+  EXPECT_EQ(rows[1].at("item"), "a3") << r.body;
+  EXPECT_EQ(rows[1].at("title"), "Because you watched a3");
+  EXPECT_EQ(rows[2].at("kind"), "trending");
+  std::set<std::string> seen;
+  bool blue_row = false;
+  for (const json::value& row : rows) {
+    for (const json::value& item : row.at("items").as_array()) {
+      EXPECT_TRUE(seen.insert(std::string(item.at("item").as_string())).second)
+          << item << " twice: " << r.body;
+    }
+    if (row.at("kind") == "category") {
+      EXPECT_EQ(row.at("category"), "blue");
+      blue_row = true;
+      for (const json::value& item : row.at("items").as_array()) {
+        EXPECT_EQ(item.at("item").as_string()[0], 'b');
+      }
+    }
+  }
+  EXPECT_TRUE(blue_row) << r.body;
+  // rows caps the page; bad values are 400s naming the parameter.
+  EXPECT_EQ(Json(Get("/v1/users/a0/rows?rows=1")).at("rows").as_array().size(), 1u);
+  for (const char* bad : {"rows=0", "rows=21", "because=x", "n=0"}) {
+    const ClientResponse e = Get(fmt::format("/v1/users/a0/rows?{}", bad));
+    EXPECT_EQ(e.status, 400u) << bad;
+    EXPECT_NE(ErrorMessage(e).find(std::string(bad).substr(0, std::string(bad).find('='))),
+              std::string::npos)
+        << e.body;
   }
 }
 
