@@ -164,8 +164,16 @@ size_t PrequentialEvaluator::RankOf(PrequentialMethod m, const Event& e,
       const Recommender& rec = m == PrequentialMethod::kOnline ? *online_ : *hybrid_;
       RecommendRequest req;
       req.n = options_.k;
+      req.rules = options_.online_rules;
       const Recommendations r = rec.RecommendForUser(e.user, req);
       *popular = r.source == RecommendationSource::kPopular;
+      std::vector<uint8_t>& shown = shown_[m];
+      for (const NamedScore& s : r.items) {
+        if (const std::optional<uint32_t> i = rec.items().Find(s.item)) {
+          if (*i >= shown.size()) shown.resize(*i + 1, 0);
+          shown[*i] = 1;
+        }
+      }
       for (size_t i = 0; i < r.items.size(); ++i) {
         if (r.items[i].item == e.item) return i + 1;
       }
@@ -282,6 +290,14 @@ PrequentialResult PrequentialEvaluator::Result() const {
                                                 : std::numeric_limits<double>::quiet_NaN());
     }
     mr.seconds = a.seconds;
+    mr.coverage = std::numeric_limits<double>::quiet_NaN();
+    if (mr.method == PrequentialMethod::kOnline ||
+        mr.method == PrequentialMethod::kOnlineRetrained) {
+      const auto it = shown_.find(mr.method);
+      const size_t items = online_->items().size();
+      const size_t n = it == shown_.end() ? 0 : std::count(it->second.begin(), it->second.end(), 1);
+      mr.coverage = items > 0 ? static_cast<double>(n) / static_cast<double>(items) : 0.0;
+    }
     r.methods.push_back(std::move(mr));
   }
   return r;

@@ -38,6 +38,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -82,6 +83,9 @@ struct PrequentialOptions {
   bool skip_repeats = true;
   // Seed of the random baseline.
   uint64_t seed = 1;
+  // Re-ranking of the online methods' lists (diversity, caps: RankRules),
+  // to measure what it costs in hits and gains in coverage.
+  RankRules online_rules;
 };
 
 struct PrequentialMethodResult {
@@ -98,6 +102,10 @@ struct PrequentialMethodResult {
   // (NaN where none was). Same length as PrequentialResult::window_end.
   std::vector<double> hr_by_window;
   double seconds = 0.0;  // time spent ranking for this method
+  // Share of the items known at the end that were in at least one of the
+  // method's scored lists; NaN for methods that rank without listing
+  // (retrained, popularity, random).
+  double coverage = 0.0;
 };
 
 struct PrequentialResult {
@@ -164,6 +172,8 @@ class PrequentialEvaluator {
   std::vector<uint32_t> scratch_;
   RatingAccumulator rating_;
   std::vector<Accumulator> acc_;  // one per options_.methods
+  // Per method (by enum value): whether each item was in one of its lists.
+  std::map<PrequentialMethod, std::vector<uint8_t>> shown_;
   PrequentialResult counts_;      // the counters; methods filled by Result()
 };
 

@@ -210,4 +210,38 @@ TEST(PrequentialTest, ModelsBeatBaselinesOnPlantedStructure) {
 }
 
 }  // namespace
+TEST(PrequentialTest, DiversityTradesHitsForCoverage) {
+  const EventTypes types = EventTypes::Defaults();
+  const EventTypeId click = *types.Find("click");
+  SplitMix64 rng(11);
+  std::vector<std::pair<std::string, std::string>> log;
+  for (int n = 0; n < 6000; ++n) {
+    // Skewed within each taste: a few items take most events.
+    const int u = static_cast<int>(rng.Uniform(150)), cluster = u % 4;
+    const double r = rng.NextDouble();
+    const int item = cluster * 250 + static_cast<int>(250 * r * r * r);
+    log.emplace_back("u" + std::to_string(u), "i" + std::to_string(item));
+  }
+  RecommenderOptions ro;
+  ro.objective = Objective::kImplicit;
+  ro.model.rank = 8;
+  auto run = [&](float diversity) {
+    PrequentialOptions o;
+    o.methods = {M::kOnline, M::kPopularity};
+    o.retrain_every = 0;
+    o.online_rules.diversity = diversity;
+    auto ev = PrequentialEvaluator::Create(ro, types, o);
+    EXPECT_TRUE(ev.ok());
+    for (const auto& [u, i] : log) EXPECT_TRUE((*ev)->Observe({u, i, click, 0.0f, 0}).ok());
+    return (*ev)->Result();
+  };
+  const PrequentialResult plain = run(0.0f), diverse = run(0.8f);
+  const double c0 = plain.methods[0].coverage, c1 = diverse.methods[0].coverage;
+  EXPECT_GT(c0, 0.0);
+  EXPECT_LE(c0, 1.0);
+  EXPECT_GT(c1, c0);  // more of the catalog shown
+  EXPECT_TRUE(std::isnan(plain.methods[1].coverage));  // popularity lists nothing here
+  RecordProperty("coverage", std::to_string(c0) + " -> " + std::to_string(c1));
+}
+
 }  // namespace streamrec::engine

@@ -97,6 +97,10 @@ void AddFlags(po::options_description* desc, Flags* f) {
       "count-repeats", po::bool_switch(&f->count_repeats),
       "score events of an item the user already has (as misses) instead of skipping them")(
       "seed", po::value(&p.seed)->default_value(1), "seed of the random baseline")(
+      "diversity", po::value(&p.online_rules.diversity)->default_value(0.0f, "0"),
+      "re-rank the online methods' lists by maximal marginal relevance with this weight (0..1)")(
+      "max-per-category", po::value(&p.online_rules.max_per_category)->default_value(0),
+      "at most N items of one category in the online methods' lists (0: no cap)")(
       "drift-top", po::value(&f->eval.drift.top_n)->default_value(50),
       "values per id dimension with a drift bucket of their own (the rest: 'other')")(
       "reference", po::value(&f->eval.reference_fraction)->default_value(0.5),
@@ -215,6 +219,9 @@ Status ValidateEvaluate(const Config& config, Flags* f) {
   p.skip_repeats = !f->count_repeats;
   if (p.k == 0 || p.sample_every == 0) {
     return Status::InvalidArgument("--k and --sample-every must be >= 1");
+  }
+  if (!(p.online_rules.diversity >= 0.0f && p.online_rules.diversity <= 1.0f)) {
+    return Status::InvalidArgument("--diversity must be from 0 to 1");
   }
   if (f->eval.drift.top_n == 0) return Status::InvalidArgument("--drift-top must be >= 1");
   return Status::OK();

@@ -106,16 +106,23 @@ void PrintReplayTable(const ReplayEvalResult& r, const ReplayEvalOptions& option
                engine::AlgorithmName(po.retrain.algorithm), po.retrain_every, p.retrains,
                p.retrain_seconds);
   }
-  fmt::print(out, "\n  {:<16} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8}\n", "method",
+  if (po.online_rules.active()) {
+    fmt::print(out, "  online lists re-ranked: diversity {}, at most {} per category\n",
+               po.online_rules.diversity, po.online_rules.max_per_category);
+  }
+  fmt::print(out, "\n  {:<16} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>8}\n", "method",
              fmt::format("HR@{}", p.k), fmt::format("NDCG@{}", p.k), fmt::format("MRR@{}", p.k),
-             "scored", "popular%", "rank s");
+             "scored", "popular%", "coverage", "rank s");
   for (const engine::PrequentialMethodResult& m : p.methods) {
     const double popular = m.scored ? 100.0 * m.popular_answers / m.scored : 0.0;
-    fmt::print(out, "  {:<16} {:>8.4f} {:>8.4f} {:>8.4f} {:>8} {:>8.1f}% {:>8.2f}\n", m.name,
-               m.hit_rate, m.ndcg, m.mrr, m.scored, popular, m.seconds);
+    const std::string coverage =
+        std::isnan(m.coverage) ? std::string("-") : fmt::format("{:.1f}%", 100.0 * m.coverage);
+    fmt::print(out, "  {:<16} {:>8.4f} {:>8.4f} {:>8.4f} {:>8} {:>8.1f}% {:>9} {:>8.2f}\n",
+               m.name, m.hit_rate, m.ndcg, m.mrr, m.scored, popular, coverage, m.seconds);
   }
   fmt::print(out,
-             "  popular%: scored events answered with popular items (the cold-start answer)\n");
+             "  popular%: scored events answered with popular items (the cold-start answer)\n"
+             "  coverage: share of the catalog in at least one scored list (listing methods)\n");
   if (p.rating.count > 0) {
     fmt::print(out,
                "\n  online rating error (predict, then learn): RMSE {:.4f}, MAE {:.4f} over {}\n",
@@ -168,6 +175,7 @@ json::object ReplayEvalJson(const ReplayEvalResult& r, const ReplayEvalOptions& 
                        {"mrr", m.mrr},
                        {"scored", m.scored},
                        {"popular_answers", m.popular_answers},
+                       {"coverage", NumberOrNull(m.coverage)},
                        {"seconds", m.seconds}});
     json::array hr;
     for (double v : m.hr_by_window) hr.push_back(NumberOrNull(v));
