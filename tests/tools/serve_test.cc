@@ -170,6 +170,18 @@ TEST_F(ServeTest, HttpBenchmarksRunAgainstTheirOwnServer) {
   ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
   EXPECT_TRUE(Contains(ingest.out, "durability process")) << ingest.out;
   EXPECT_TRUE(std::regex_search(ingest.out, std::regex(R"(\n +20 +[0-9]+ )"))) << ingest.out;
+  const RunResult features =
+      Run({"bench", "features", "--seconds", "0.2", "--connections", "2", "--preload", "3000",
+           "--users", "300", "--items", "200", "--rank", "8", "--dir", Path("b")});
+  ASSERT_EQ(features.exit_code, 0) << features.err;
+  for (const char* row : {"plain", "explain=true", "rows (4 x 10)", "session (5 items)",
+                          "diversity=0.3", "max_per_category=2"}) {
+    // Every feature answered, none with an error.
+    EXPECT_TRUE(std::regex_search(
+        features.out, std::regex(std::string("\n  ") + std::regex_replace(row, std::regex(R"([()=+.])"), R"(\$&)") +
+                                 R"( +[1-9][0-9]* .* 0\n)")))
+        << row << "\n" << features.out;
+  }
   EXPECT_TRUE(fs::is_empty(Path("b")));  // the temporary database is removed
   ExpectUsageError(Run({"bench", "ingest", "--durability", "fast"}), {"--durability"});
   ExpectUsageError(Run({"bench", "freshness", "--url", "nowhere"}), {"--url"});

@@ -257,6 +257,58 @@ int BenchIngest(const HttpBenchOptions& options, const std::vector<size_t>& batc
   });
 }
 
+int BenchFeatures(const HttpBenchOptions& options, int connections, double seconds) {
+  return ForEachTarget(options, [&](const Endpoint& ep, const std::string& label) {
+    fmt::print("read features over HTTP: {} connection(s), {} s each, {}\n", connections, seconds,
+               label);
+    struct Feature {
+      std::string name;
+      std::string method;
+      std::string query;  // after /v1/users/<u>/recommendations, or the route itself
+    };
+    const std::vector<Feature> features = {
+        {"plain", "GET", "recommendations?n=10"},
+        {"explain=true", "GET", "recommendations?n=10&explain=true"},
+        {"rows (4 x 10)", "GET", "rows?rows=4&n=10"},
+        {"session (5 items)", "POST", ""},
+        {"diversity=0.3", "GET", "recommendations?n=10&diversity=0.3"},
+        {"max_per_category=2", "GET", "recommendations?n=10&max_per_category=2"},
+    };
+    fmt::print("  {:<20} {:>9} {:>9} {:>9} {:>10} {:>10} {:>7}\n", "feature", "req/s", "p50 ms",
+               "p99 ms", "+p50 ms", "+p99 ms", "errors");
+    double plain50 = 0.0, plain99 = 0.0;
+    for (const Feature& f : features) {
+      const LoadTotals r = DriveLoad(
+          ep, AuthHeaders(options), connections, seconds,
+          [&](int connection, uint64_t index, LoadRequest* req) {
+            const uint64_t n = index * 2654435761u + static_cast<uint64_t>(connection) * 40503u;
+            const std::string user =
+                fmt::format("{}{}", options.user_prefix, n % std::max(1u, options.users));
+            if (f.method == "POST") {
+              req->method = "POST";
+              req->target = "/v1/recommendations";
+              std::string history;
+              for (uint64_t j = 0; j < 5; ++j) {
+                history += fmt::format(R"({}{{"item":"item{}","type":"view"}})", j ? "," : "",
+                                       (n / 7 + j * 13) % std::max(1u, options.items));
+              }
+              req->body = fmt::format(R"({{"history":[{}],"n":10}})", history);
+            } else {
+              req->target = fmt::format("/v1/users/{}/{}", PathEscape(user), f.query);
+            }
+          });
+      const double p50 = Percentile(r.latency_ms, 0.5), p99 = Percentile(r.latency_ms, 0.99);
+      if (f.name == "plain") plain50 = p50, plain99 = p99;
+      fmt::print("  {:<20} {:>9.0f} {:>9.3f} {:>9.3f} {:>+10.3f} {:>+10.3f} {:>7}\n", f.name,
+                 r.requests_per_second(), p50, p99, p50 - plain50, p99 - plain99, r.errors);
+      if (r.errors > 0) fmt::print("    first error: {}\n", r.first_error);
+      std::fflush(stdout);
+      if (r.requests == 0) return 1;
+    }
+    return 0;
+  });
+}
+
 void PrintLatencyRow(std::string_view name, const std::vector<double>& ms, int width) {
   fmt::print("  {:<{}} {:>9.3f} {:>9.3f} {:>9.3f} {:>9.3f}\n", name, width, Percentile(ms, 0.5),
              Percentile(ms, 0.9), Percentile(ms, 0.99), Percentile(ms, 1.0));

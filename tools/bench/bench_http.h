@@ -50,4 +50,11 @@ int BenchFreshness(const HttpBenchOptions& options, uint64_t events);
 int BenchIngest(const HttpBenchOptions& options, const std::vector<size_t>& batches,
                 int connections, double seconds);
 
+// The read features against plain recommendations, in one run: each of
+// plain, explain=true, rows, an anonymous session (POST, 5 history items),
+// diversity=0.3 and max_per_category=2 for `seconds` with `connections`
+// client threads over random users. Prints req/s and p50/p99 per feature
+// and what each adds to plain's p50/p99. Returns the exit code.
+int BenchFeatures(const HttpBenchOptions& options, int connections, double seconds);
+
 }  // namespace streamrec::tools

@@ -34,7 +34,8 @@ constexpr std::string_view kBench = "bench";
 // --batch, --catalog, --durability, --users, --items; for scale also
 // --connections and --seconds) are filled in by ValidateBench.
 struct BenchFlags {
-  std::string what;  // learner | topn | log | recovery | freshness | ingest | scale | cluster
+  // learner | topn | log | recovery | freshness | ingest | features | scale | cluster
+  std::string what;
   uint64_t events = 2'000'000;
   uint64_t seed = 1;
   uint32_t users = 100'000;
@@ -77,6 +78,7 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "  streamrec bench log [--batch 1 100 1000 --threads 1 --seconds 3 --dir /tmp]\n"
       "  streamrec bench recovery [--events 1000000 --rank 64 --dir /tmp]\n"
       "  streamrec bench freshness [--url HOST:PORT] [--events 1000]\n"
+      "  streamrec bench features [--url HOST:PORT] [--connections 4] [--seconds 3]\n"
       "  streamrec bench ingest [--url HOST:PORT] [--batch 1 1000 --connections 4 --seconds 3]\n"
       "  streamrec bench scale [--users 500000 --items 100000 --events 5000000] [--config FILE]\n"
       "                        [--dir /tmp --connections 16 --seconds 10 --seed 1]\n"
@@ -95,7 +97,7 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "\nOptions");
   desc.add_options()("help,h", "show this help")(
       "what", po::value(&f->what),
-      "learner | topn | log | recovery | freshness | ingest | scale | cluster")(
+      "learner | topn | log | recovery | freshness | ingest | features | scale | cluster")(
       "events", po::value(&f->events)->default_value(f->events),
       "learner: events to apply; freshness: iterations (default 1000); scale: events of the "
       "stream (default 5000000)")(
@@ -264,7 +266,9 @@ Status ValidateBench(BenchFlags* f) {
   if (f->what == "topn") return ValidateTopN(f);
   if (f->what == "log") return ValidateLog(f);
   if (f->what == "recovery") return ValidateRecovery(f);
-  if (f->what == "freshness" || f->what == "ingest") return ValidateHttp(f);
+  if (f->what == "freshness" || f->what == "ingest" || f->what == "features") {
+    return ValidateHttp(f);
+  }
   if (f->what == "scale") return ValidateScale(f);
   if (f->what == "cluster") {
     if (f->replicas.size() < 2) {
@@ -283,7 +287,8 @@ Status ValidateBench(BenchFlags* f) {
     return Status::OK();
   }
   return Status::InvalidArgument(fmt::format(
-      "expected learner, topn, log, recovery, freshness, ingest, scale or cluster, got '{}'",
+      "expected learner, topn, log, recovery, freshness, ingest, features, scale or cluster, got "
+      "'{}'",
       f->what));
 }
 
@@ -318,6 +323,7 @@ int ExecuteBench(const BenchFlags& f) {
     c.dir = f.dir;
     return BenchCluster(c);
   }
+  if (f.what == "features") return BenchFeatures(f.http, f.connections, f.seconds);
   return BenchIngest(f.http, f.batches, f.connections, f.seconds);
 }
 
