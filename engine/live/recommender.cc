@@ -87,6 +87,11 @@ Status Recommender::ValidateOptions(const RecommenderOptions& o) {
     return Status::InvalidArgument("popularity half-life must be positive");
   }
   if (o.max_id_length < 1) return Status::InvalidArgument("max_id_length must be >= 1");
+  if (!(o.exploration.share >= 0.0f && o.exploration.share <= 0.5f) ||
+      o.exploration.newest_items < 1) {
+    return Status::InvalidArgument(
+        "exploration share must be from 0 to 0.5 and exploration newest items at least 1");
+  }
   if (o.topn.int8.candidate_factor < 1 || o.topn.int8.candidate_factor > 1000 ||
       o.topn.int8.min_candidates > 100000) {
     return Status::InvalidArgument(

@@ -81,6 +81,17 @@ struct TopNOptions {
   IvfOptions ivf;
 };
 
+// Exposure for new items (README "Item freshness"): a share of each plain
+// recommendation list is given to the newest items (the last
+// `newest_items` to appear in the stream: item indices follow first
+// appearance), the best of them for the user by the model (newest first
+// for a cold user), so a new product is shown before it has many clicks.
+// They take the last places of the list. Off (share 0) by default.
+struct ExplorationOptions {
+  float share = 0.0f;           // of the list's n, at least one place when > 0; at most 0.5
+  uint32_t newest_items = 200;  // which items count as new
+};
+
 struct RecommenderOptions {
   Objective objective = Objective::kRating;
   ModelOptions model;
@@ -102,6 +113,7 @@ struct RecommenderOptions {
   // Longest id accepted for users and items, in bytes.
   size_t max_id_length = 256;
   TopNOptions topn;
+  ExplorationOptions exploration;
 };
 
 // Bytes one part of a Recommender holds (Recommender::MemoryUsage).
@@ -195,6 +207,8 @@ struct RecommendRequest {
   std::vector<std::string> categories;
   std::vector<std::string> exclude_categories;
   RankRules rules;
+  // Whether ExplorationOptions applies (lists with rules never explore).
+  bool explore = true;
 };
 
 // One event of an anonymous visitor's history (RecommendForHistory).
@@ -466,6 +480,9 @@ class Recommender {
                                                      const SimilarRequest& req) const;
   StatusOr<Recommendations> SessionWithRules(std::span<const HistoryEvent> history,
                                              const RecommendRequest& req, SessionInfo* info) const;
+  // ExplorationOptions: gives the last places of `answer` (for the query
+  // `q`, not yet cut below its n) to the best new items.
+  void Explore(const UserQuery& q, Recommendations* answer) const;
   // The first n of `candidates` (best first) under `rules`.
   std::vector<NamedScore> Rerank(std::vector<NamedScore> candidates, const RankRules& rules,
                                  size_t n) const;

@@ -138,7 +138,67 @@ std::vector<Recommendations> Recommender::RecommendForUsers(
     while (end < model.size() && filters(model[end]) == filters(model[begin])) ++end;
     ScanModelQueries(std::span(model).subspan(begin, end - begin), queries, &out);
   }
+  if (options_.exploration.share > 0.0f) {
+    for (size_t j = 0; j < queries.size(); ++j) {
+      const RecommendRequest& req = *queries[j].request;
+      if (req.explore && !req.rules.active()) Explore(queries[j], &out[j]);
+    }
+  }
   return out;
+}
+
+void Recommender::Explore(const UserQuery& q, Recommendations* answer) const {
+  const RecommendRequest& req = *q.request;
+  const ExplorationOptions& x = options_.exploration;
+  const size_t slots = std::min(
+      req.n, std::max<size_t>(1, static_cast<size_t>(x.share * static_cast<float>(req.n) + 0.5f)));
+  const uint32_t n_items = static_cast<uint32_t>(std::min<size_t>(items_.size(), model_.num_items()));
+  const uint32_t first_new = n_items > x.newest_items ? n_items - x.newest_items : 0;
+  if (first_new >= n_items) return;
+  // The places kept for the model's own list, then the new items not in it.
+  const size_t keep = std::min(answer->items.size(), req.n - slots);
+  std::vector<uint32_t> skip = ResolveSorted(req.exclude);
+  for (size_t k = 0; k < keep; ++k) {
+    if (const std::optional<uint32_t> i = items_.Find(answer->items[k].item)) skip.push_back(*i);
+  }
+  const std::optional<uint32_t> u = users_.Find(q.user);
+  if (u && !req.include_seen) {
+    const std::span<const uint32_t> seen = Seen(*u);
+    skip.insert(skip.end(), seen.begin(), seen.end());
+  }
+  std::sort(skip.begin(), skip.end());
+  std::vector<uint8_t> mask;
+  const uint8_t* allowed = AllowedMask(req.category, req.categories, req.exclude_categories, &mask);
+  const bool personal = u && *u < model_.num_users() &&
+                        answer->source == RecommendationSource::kModel;
+  const int k = model_.rank();
+  std::vector<ScoredItem> candidates;
+  for (uint32_t i = first_new; i < n_items; ++i) {
+    if ((allowed != nullptr && allowed[i] == 0) ||
+        std::binary_search(skip.begin(), skip.end(), i)) {
+      continue;
+    }
+    float score = static_cast<float>(i);  // newest first, without a user vector
+    if (personal) {
+      score = Eigen::Map<const Eigen::VectorXf>(model_.user_factors(*u), k)
+                  .dot(Eigen::Map<const Eigen::VectorXf>(model_.item_factors(i), k));
+      if (options_.objective != Objective::kImplicit) score += model_.item_bias(i);
+    }
+    candidates.push_back({i, score});
+  }
+  const size_t take = std::min(slots, candidates.size());
+  if (take == 0) return;
+  std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(take),
+                    candidates.end(), [](const ScoredItem& a, const ScoredItem& b) {
+                      return a.score > b.score || (a.score == b.score && a.item > b.item);
+                    });
+  candidates.resize(take);
+  if (!personal) {
+    // Shown with their popularity, as the rest of a cold user's list.
+    for (ScoredItem& c : candidates) c.score = static_cast<float>(popularity_.Score(c.item));
+  }
+  answer->items.resize(std::min(answer->items.size(), req.n - take));
+  for (NamedScore& s : Name(candidates)) answer->items.push_back(std::move(s));
 }
 
 void Recommender::ScanModelQueries(std::span<ModelQuery> model, std::span<const UserQuery> queries,

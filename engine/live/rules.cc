@@ -128,6 +128,7 @@ Recommendations Recommender::RecommendWithRules(std::string_view user,
                                                 const RecommendRequest& req) const {
   RecommendRequest plain = req;
   plain.rules = RankRules();
+  plain.explore = false;
   return Grow(
       req.n, req.rules, items_.size(),
       [&](size_t pool) {

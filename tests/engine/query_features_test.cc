@@ -404,5 +404,52 @@ TEST(RowsTest, APageOfNamedRowsWithNoItemTwice) {
   EXPECT_EQ(RowKindName(RowKind::kBecause), "because");
 }
 
+TEST(ExplorationTest, TheNewestItemsTakeTheLastPlaces) {
+  RecommenderOptions o;
+  o.objective = Objective::kImplicit;
+  o.model.rank = 8;
+  o.exploration.share = 0.2f;
+  o.exploration.newest_items = 10;
+  RecommenderOptions off = o;
+  off.exploration.share = 0.0f;
+  Recommender rec(o, EventTypes::Defaults()), plain(off, EventTypes::Defaults());
+  const EventTypeId click = *rec.types().Find("click");
+  SplitMix64 rng(3);
+  auto both = [&](const std::string& user, const std::string& item, int64_t t) {
+    ASSERT_TRUE(rec.Apply(Event{user, item, click, 0.0f, t}).ok());
+    ASSERT_TRUE(plain.Apply(Event{user, item, click, 0.0f, t}).ok());
+  };
+  for (int e = 0; e < 3000; ++e) {
+    both(fmt::format("u{}", rng.Uniform(40)), fmt::format("i{}", rng.Uniform(100)), e);
+  }
+  for (int j = 0; j < 10; ++j) both("z", fmt::format("n{}", j), 3000 + j);  // new items, one click
+  RecommendRequest req;
+  req.n = 10;
+  const Recommendations with = rec.RecommendForUser("u1", req);
+  const Recommendations without = plain.RecommendForUser("u1", req);
+  ASSERT_EQ(with.items.size(), 10u);
+  for (const NamedScore& s : without.items) EXPECT_NE(s.item[0], 'n') << s.item;
+  // Two places (0.2 of 10), the last ones; the first eight are the plain list's.
+  for (size_t k = 0; k < 8; ++k) EXPECT_EQ(with.items[k].item, without.items[k].item);
+  EXPECT_EQ(with.items[8].item[0], 'n');
+  EXPECT_EQ(with.items[9].item[0], 'n');
+  // A cold user: the newest first.
+  const Recommendations cold = rec.RecommendForUser("stranger", req);
+  ASSERT_EQ(cold.items.size(), 10u);
+  EXPECT_EQ(cold.items[8].item, "n9");
+  EXPECT_EQ(cold.items[9].item, "n8");
+  // Lists with rules are left alone; one place at least for a short list.
+  RecommendRequest ruled = req;
+  ruled.rules.max_per_category = 10;
+  for (const NamedScore& s : rec.RecommendForUser("u1", ruled).items) EXPECT_NE(s.item[0], 'n');
+  RecommendRequest three;
+  three.n = 3;
+  EXPECT_EQ(rec.RecommendForUser("u1", three).items.back().item[0], 'n');
+  // Options are checked.
+  RecommenderOptions bad = o;
+  bad.exploration.share = 0.7f;
+  EXPECT_EQ(Recommender::ValidateOptions(bad).code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace streamrec::engine

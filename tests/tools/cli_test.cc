@@ -305,11 +305,11 @@ TEST_F(CliTest, BenchTopN) {
 }
 
 TEST_F(CliTest, BenchUsageErrors) {
-  ExpectUsageError(
-      Run({"bench", "nope"}),
-      {"expected learner, topn, log, recovery, freshness, ingest, scale or cluster, got 'nope'"});
-  ExpectUsageError(Run({"bench"}),
-                   {"expected learner, topn, log, recovery, freshness, ingest, scale or cluster"});
+  ExpectUsageError(Run({"bench", "nope"}),
+                   {"expected learner, topn, log, recovery, freshness, ingest, features, scale or "
+                    "cluster, got 'nope'"});
+  ExpectUsageError(Run({"bench"}), {"expected learner, topn, log, recovery, freshness, ingest, "
+                                    "features, scale or cluster"});
   ExpectUsageError(Run({"bench", "cluster", "--replica", "127.0.0.1:1"}),
                    {"two or more --replica HOST:PORT"});
   ExpectUsageError(Run({"bench", "cluster", "--replica", "127.0.0.1:1", "--replica",

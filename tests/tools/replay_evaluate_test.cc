@@ -139,6 +139,30 @@ TEST_F(ReplayEvaluateTest, UsageErrors) {
   ExpectUsageError(Run({"replay", "--events", events, "--evaluate", "--k", "0"}), {"--k"});
   ExpectUsageError(Run({"replay", "--db", Path("d"), "--evaluate", "--snapshot"}),
                    {"run them separately"});
+  ExpectUsageError(Run({"replay", "--events", events, "--evaluate", "--diversity", "1.5"}),
+                   {"--diversity"});
+  ExpectUsageError(
+      Run({"replay", "--events", events, "--evaluate", "--exploration-share", "0.9"}),
+      {"exploration share"});
+}
+
+TEST_F(ReplayEvaluateTest, ExplorationAndDiversityWidenCoverage) {
+  // A catalog the plain lists do not cover.
+  const std::string events = Path("wide.events");
+  ASSERT_EQ(Run({"generate", "--events", "3000", "--users", "100", "--items", "2000", "--out",
+                 events})
+                .exit_code,
+            0);
+  auto coverage = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), {"--events", events, "--methods", "online"});
+    const json::object o = Evaluate(extra);
+    return o.at("ranking").at("methods").as_array()[0].at("coverage").as_double();
+  };
+  const double plain = coverage({});
+  EXPECT_GT(plain, 0.0);
+  EXPECT_LT(plain, 0.9);
+  EXPECT_GT(coverage({"--exploration-share", "0.2"}), plain);
+  EXPECT_GT(coverage({"--diversity", "0.8"}), plain);
 }
 
 // MovieLens 100K in timestamp order, sampled to stay quick: the order of

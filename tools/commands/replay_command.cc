@@ -65,6 +65,7 @@ size_t OutOfOrder(const std::vector<EventRecord>& events) {
 struct Flags {
   std::string db, events_path, config_path, report, methods = "online,retrained,popularity,random";
   std::string algo, objective;
+  std::optional<float> exploration_share;
   uint64_t from = 1, to = UINT64_MAX;
   bool snapshot = false, evaluate = false, json = false, sort_by_time = false;
   bool count_repeats = false;
@@ -97,6 +98,10 @@ void AddFlags(po::options_description* desc, Flags* f) {
       "count-repeats", po::bool_switch(&f->count_repeats),
       "score events of an item the user already has (as misses) instead of skipping them")(
       "seed", po::value(&p.seed)->default_value(1), "seed of the random baseline")(
+      "exploration-share",
+      po::value<float>()->notifier([f](float v) { f->exploration_share = v; }),
+      "give this share of the online lists to the newest items (default: [model] "
+      "exploration_share)")(
       "diversity", po::value(&p.online_rules.diversity)->default_value(0.0f, "0"),
       "re-rank the online methods' lists by maximal marginal relevance with this weight (0..1)")(
       "max-per-category", po::value(&p.online_rules.max_per_category)->default_value(0),
@@ -257,6 +262,11 @@ Status ValidateReplay(Flags* f, Config* config) {
     auto o = engine::ParseObjective(f->objective);
     if (!o.ok()) return o.status();
     SetObjective(*o, config);
+  }
+  if (f->exploration_share) {
+    if (!f->evaluate) return Status::InvalidArgument("--exploration-share needs --evaluate");
+    config->recommender.exploration.share = *f->exploration_share;
+    STREAMREC_RETURN_IF_ERROR(engine::Recommender::ValidateOptions(config->recommender));
   }
   return f->evaluate ? ValidateEvaluate(*config, f) : Status::OK();
 }
