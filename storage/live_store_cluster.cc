@@ -318,8 +318,14 @@ Status LiveStore::Impl::ImageAndTrim(uint64_t through) {
   // The image holds the log as of some P >= through (the forget is in
   // it): older images, which may hold the user, go; then the messages.
   if (st.ok()) st = stream->DropImagesBefore(image->seq);
+  // Running replicas get the messages up to the forget first (bounded: a
+  // replica that is far behind, or a dead one's consumer not yet expired,
+  // does not hold the DELETE up; the first must then restart from the
+  // image).
+  Status readers = st.ok() ? stream->WaitForReaders(through, kTrimWaitForReaders) : Status::OK();
   if (st.ok()) st = stream->Trim(through);
   MutexLock lock(&status_mu);
+  if (!readers.ok()) images.last_error = readers.ToString();
   if (!st.ok()) {
     images.pending_trim = through;
     images.last_error = st.ToString();
@@ -332,7 +338,7 @@ Status LiveStore::Impl::ImageAndTrim(uint64_t through) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   images.trimmed_through = through;
   images.pending_trim = 0;
-  images.last_error.clear();
+  if (readers.ok()) images.last_error.clear();
   return st;
 }
 

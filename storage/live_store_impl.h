@@ -304,6 +304,9 @@ struct LiveStore::Impl {
   };
   static constexpr std::chrono::seconds kTrimRetry{5};
   static constexpr std::chrono::seconds kTrimTakeover{30};
+  // How long a trim waits for the running replicas to be handed the
+  // messages it removes.
+  static constexpr std::chrono::seconds kTrimWaitForReaders{5};
   WorkQueue<ImageJob> image_queue;
   std::thread image_thread;
   std::string dir;  // the local log's directory (images are written beside it)

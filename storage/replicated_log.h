@@ -90,6 +90,10 @@ class ReplicatedLog {
   // Removes every message with seq <= `seq` from the stream. Only behind a
   // stored image of `seq` or later.
   virtual Status Trim(uint64_t seq) = 0;
+  // Waits up to `timeout` until every reader of the stream (every running
+  // replica's) has been handed message `seq`, so a trim through it leaves
+  // none behind; Unavailable saying how many still lag.
+  virtual Status WaitForReaders(uint64_t seq, std::chrono::milliseconds timeout) = 0;
   // Stores the regular files of directory `dir` (names without
   // whitespace or '/') as the image of stream seq `seq`; an image is
   // complete only once every file is stored.

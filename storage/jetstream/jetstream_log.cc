@@ -603,6 +603,34 @@ Status JetStreamLog::Trim(uint64_t seq) {
 }
 
 
+Status JetStreamLog::WaitForReaders(uint64_t seq, std::chrono::milliseconds timeout) {
+  // The replicas' ordered consumers: what each was handed last. A
+  // message handed over is in that replica's client buffer and is applied
+  // whatever happens to the stream after.
+  const Clock::time_point deadline = Clock::now() + timeout;
+  for (;;) {
+    jsOptions o = impl_->RequestOptions();
+    jsConsumerInfoList* list = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    natsStatus s = js_Consumers(&list, impl_->js, impl_->options.stream.c_str(), &o, &jerr);
+    if (s != NATS_OK && s != NATS_NOT_FOUND) {
+      return Status::Unavailable(NatsError("listing the stream's consumers", s, jerr));
+    }
+    int behind = 0;
+    if (list != nullptr) {
+      for (int k = 0; k < list->Count; ++k) behind += list->List[k]->Delivered.Stream < seq;
+      jsConsumerInfoList_Destroy(list);
+    }
+    if (behind == 0) return Status::OK();
+    if (Clock::now() >= deadline) {
+      return Status::Unavailable(fmt::format(
+          "{} reader(s) of the stream had not reached seq {} after {} ms", behind, seq,
+          timeout.count()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 Status JetStreamLog::PutImage(uint64_t seq, const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;

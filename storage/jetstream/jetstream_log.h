@@ -72,6 +72,7 @@ class JetStreamLog final : public ReplicatedLog {
   Status Delete(uint64_t seq) override;
   std::string Describe() const override;
   Status Trim(uint64_t seq) override;
+  Status WaitForReaders(uint64_t seq, std::chrono::milliseconds timeout) override;
   Status PutImage(uint64_t seq, const std::string& dir) override;
   StatusOr<std::optional<StreamImage>> LatestImage() override;
   Status GetImage(uint64_t seq, const std::string& dir) override;

@@ -126,6 +126,7 @@ class MemoryLog final : public ReplicatedLog {
   Status Delete(uint64_t) override { return Status::Unimplemented("not here"); }
   std::string Describe() const override { return "memory"; }
   Status Trim(uint64_t seq) override { return s_->Trim(seq); }
+  Status WaitForReaders(uint64_t, std::chrono::milliseconds) override { return Status::OK(); }
   Status PutImage(uint64_t seq, const std::string& dir) override {
     MemoryStream::Files files;
     for (const auto& e : std::filesystem::directory_iterator(dir)) {

@@ -93,7 +93,16 @@ class ClusterTest : public ServeTest {
       if (same) return out;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    ADD_FAILURE() << "replicas did not reach the same stream seq";
+    // What the replicas said (a crash, a stream error), for the report.
+    std::string logs;
+    for (const auto& e : fs::directory_iterator(Path(""))) {
+      const std::string name = e.path().filename().string();
+      if (!name.starts_with("serve") || !name.ends_with(".stderr")) continue;
+      const std::string text = ReadFile(e.path().string());
+      logs += fmt::format("\n--- {} ---\n{}", name,
+                          text.size() > 3000 ? text.substr(text.size() - 3000) : text);
+    }
+    ADD_FAILURE() << "replicas did not reach the same stream seq" << logs;
     return out;
   }
 
