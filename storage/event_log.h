@@ -253,13 +253,15 @@ class EventLog {
 
   EventLog();
   Status LoadMeta(const std::string& dir);
-  // Calls fn for each of a user's index entries, in seq order, with the
-  // event it names (seq set), or null if that event is gone; `reading`
+  // Calls fn for each of a user's index entries, in seq order (newest
+  // first if `newest_first`), with the event it names (seq set), or null
+  // if that event is gone, until `max_events` events were found; `reading`
   // names a failed read in the error.
   Status ScanUser(std::string_view user,
                   const std::function<void(std::string_view index_key, uint64_t seq,
                                            StoredEvent* e)>& fn,
-                  const char* reading) const;
+                  const char* reading, bool newest_first = false,
+                  size_t max_events = SIZE_MAX) const;
   // DeleteUser and DeleteUserAt: drops snapshots below keep_snapshots_from
   // (UINT64_MAX: all); stream_seq > 0 writes the position and `state`.
   StatusOr<uint64_t> DeleteUserImpl(std::string_view user, std::vector<StoredEvent>* removed,

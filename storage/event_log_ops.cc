@@ -167,11 +167,20 @@ StatusOr<uint64_t> EventLog::DeleteUserAt(std::string_view user, uint64_t keep_s
 Status EventLog::ScanUser(
     std::string_view user,
     const std::function<void(std::string_view index_key, uint64_t seq, StoredEvent* e)>& fn,
-    const char* reading) const {
+    const char* reading, bool newest_first, size_t max_events) const {
   const std::string prefix = UserIndexPrefix(user);
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->user_index));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+  // The user's keys are the prefix and a big-endian seq: the newest is the
+  // last one at or below prefix + 0xff..ff.
+  if (newest_first) {
+    it->SeekForPrev(prefix + std::string(8, '\xff'));
+  } else {
+    it->Seek(prefix);
+  }
+  size_t found = 0;
+  for (; it->Valid() && it->key().starts_with(prefix) && found < max_events;
+       newest_first ? it->Prev() : it->Next()) {
     const std::string_view key = it->key().ToStringView();
     if (key.size() != prefix.size() + 8) continue;  // a longer user sharing the prefix bytes
     uint64_t seq = 0;
@@ -186,6 +195,7 @@ Status EventLog::ScanUser(
     StoredEvent e;
     STREAMREC_RETURN_IF_ERROR(DecodeEvent(value, &e));
     e.seq = seq;
+    ++found;
     fn(key, seq, &e);
   }
   return FromRocks(it->status(), "scanning the user index");
@@ -202,27 +212,12 @@ Status EventLog::ReadUser(std::string_view user, std::vector<StoredEvent>* event
 
 Status EventLog::RecentUserEvents(std::string_view user, size_t max,
                                   std::vector<StoredEvent>* events) const {
-  const std::string prefix = UserIndexPrefix(user);
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->user_index));
-  // The user's keys are the prefix and a big-endian seq: the newest is the
-  // last one at or below prefix + 0xff..ff.
-  for (it->SeekForPrev(prefix + std::string(8, '\xff'));
-       it->Valid() && it->key().starts_with(prefix) && events->size() < max; it->Prev()) {
-    const std::string_view key = it->key().ToStringView();
-    if (key.size() != prefix.size() + 8) continue;  // a longer user sharing the prefix bytes
-    uint64_t seq = 0;
-    STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(key.substr(prefix.size()), &seq));
-    std::string value;
-    rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->events, SeqKey(seq), &value);
-    if (s.IsNotFound()) continue;
-    if (!s.ok()) return FromRocks(s, "reading a user's recent event");
-    StoredEvent e;
-    STREAMREC_RETURN_IF_ERROR(DecodeEvent(value, &e));
-    e.seq = seq;
-    events->push_back(std::move(e));
-  }
-  return FromRocks(it->status(), "scanning the user index");
+  return ScanUser(
+      user,
+      [&](std::string_view, uint64_t, StoredEvent* e) {
+        if (e != nullptr) events->push_back(std::move(*e));
+      },
+      "reading a user's recent event", /*newest_first=*/true, max);
 }
 
 StatusOr<uint64_t> EventLog::DeleteUserImpl(std::string_view user,

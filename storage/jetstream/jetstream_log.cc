@@ -164,23 +164,8 @@ struct JetStreamLog::Impl {
         return Status::OK();
       }
       if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
-        jsStreamConfig cfg;
-        jsStreamConfig_Init(&cfg);
-        cfg.Name = options.stream.c_str();
-        const char* subjects[] = {subject.c_str()};
-        cfg.Subjects = subjects;
-        cfg.SubjectsLen = 1;
-        cfg.Storage = js_FileStorage;
-        cfg.Replicas = options.replicas;
-        cfg.Retention = js_LimitsPolicy;
-        // Two minutes of message ids: longer than any retry of one append.
-        cfg.Duplicates = int64_t{120} * 1000 * 1000 * 1000;
-        jerr = static_cast<jsErrCode>(0);
-        s = js_AddStream(&si, js, &cfg, &o, &jerr);
-        if (s == NATS_OK) {
-          jsStreamInfo_Destroy(si);
-          return Status::OK();
-        }
+        s = AddStream(options.stream, subject, &jerr);
+        if (s == NATS_OK) return Status::OK();
         // Another replica may have created it meanwhile: look again.
         last = NatsError("creating the stream", s, jerr);
       } else {
@@ -193,6 +178,28 @@ struct JetStreamLog::Impl {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
+  }
+
+  // Creates stream `name` on `subject`: file storage, options.replicas,
+  // no limits, two minutes of message ids (longer than any retry of one
+  // append or image chunk).
+  natsStatus AddStream(const std::string& name, const std::string& subj, jsErrCode* jerr) {
+    jsOptions o = RequestOptions();
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = name.c_str();
+    const char* subjects[] = {subj.c_str()};
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.Storage = js_FileStorage;
+    cfg.Replicas = options.replicas;
+    cfg.Retention = js_LimitsPolicy;
+    cfg.Duplicates = int64_t{120} * 1000 * 1000 * 1000;
+    *jerr = static_cast<jsErrCode>(0);
+    jsStreamInfo* si = nullptr;
+    const natsStatus s = js_AddStream(&si, js, &cfg, &o, jerr);
+    if (s == NATS_OK) jsStreamInfo_Destroy(si);
+    return s;
   }
 
   // Finds or creates the images stream (kept until dropped, like the log).
@@ -208,22 +215,8 @@ struct JetStreamLog::Impl {
     if (s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr) {
       return Status::Unavailable(NatsError("reading the images stream's info", s, jerr));
     }
-    jsStreamConfig cfg;
-    jsStreamConfig_Init(&cfg);
-    cfg.Name = images_stream.c_str();
-    const std::string subjects_all = images_prefix + "*";
-    const char* subjects[] = {subjects_all.c_str()};
-    cfg.Subjects = subjects;
-    cfg.SubjectsLen = 1;
-    cfg.Storage = js_FileStorage;
-    cfg.Replicas = options.replicas;
-    cfg.Retention = js_LimitsPolicy;
-    jerr = static_cast<jsErrCode>(0);
-    s = js_AddStream(&si, js, &cfg, &o, &jerr);
-    if (s == NATS_OK) {
-      jsStreamInfo_Destroy(si);
-      return Status::OK();
-    }
+    s = AddStream(images_stream, images_prefix + "*", &jerr);
+    if (s == NATS_OK) return Status::OK();
     // Another replica may have created it meanwhile.
     jerr = static_cast<jsErrCode>(0);
     if (js_GetStreamInfo(&si, js, images_stream.c_str(), &o, &jerr) == NATS_OK) {

@@ -218,6 +218,13 @@ size_t CountUserEvents(const std::vector<std::string>& messages, const std::stri
   return n;
 }
 
+// Forgets `user` through `s` and waits for the answer.
+StatusOr<uint64_t> Forget(LiveStore* s, const std::string& user) {
+  std::promise<StatusOr<uint64_t>> p;
+  s->ForgetUserAsync(user, [&](StatusOr<uint64_t> n) { p.set_value(std::move(n)); });
+  return p.get_future().get();
+}
+
 uint64_t Checksum(const LiveStore& s) {
   return s.Read([](const Replica& r) { return ModelChecksum(*r.rec); });
 }
@@ -252,9 +259,7 @@ TEST(LiveClusterTest, TwoStoresOnOneStreamEndInTheSameState) {
   std::promise<Status> put;
   a->PutItemAsync("i3", engine::ItemMeta{{"books"}, false}, [&](Status st) { put.set_value(st); });
   EXPECT_TRUE(put.get_future().get().ok());
-  std::promise<StatusOr<uint64_t>> forgot;
-  b->ForgetUserAsync("u5", [&](StatusOr<uint64_t> n) { forgot.set_value(std::move(n)); });
-  StatusOr<uint64_t> removed = forgot.get_future().get();
+  StatusOr<uint64_t> removed = Forget(b.get(), "u5");
   ASSERT_TRUE(removed.ok()) << removed.status().ToString();
   EXPECT_GT(*removed, 0u);
   // Answered only once the user's events are out of the stream: an image
@@ -322,9 +327,7 @@ TEST(LiveClusterTest, AReplicaBehindATrimStopsAndCatchesUpFromTheImage) {
   ASSERT_TRUE(b->Close().ok());
   b.reset();
   for (int k = 10; k < 15; ++k) ASSERT_TRUE(a->Ingest(Batch("e", k * 20, 20)).ok());
-  std::promise<StatusOr<uint64_t>> forgot;
-  a->ForgetUserAsync("u3", [&](StatusOr<uint64_t> n) { forgot.set_value(std::move(n)); });
-  ASSERT_TRUE(forgot.get_future().get().ok());
+  ASSERT_TRUE(Forget(a.get(), "u3").ok());
   EXPECT_EQ(CountUserEvents(stream.Held(), "u3"), 0u);
   // (u3 comes back with new events: a new user, after the delete.)
   for (int k = 15; k < 20; ++k) ASSERT_TRUE(a->Ingest(Batch("e", k * 20, 20)).ok());
@@ -360,15 +363,10 @@ TEST(LiveClusterTest, ADeleteWhoseTrimFailedIsTrimmedByTheRetry) {
   auto b = OpenReplica(db.path(), &stream);
   ASSERT_TRUE(a && b);
   for (int k = 0; k < 10; ++k) ASSERT_TRUE(a->Ingest(Batch("e", k * 20, 20)).ok());
-  auto forget = [](LiveStore* s, const std::string& user) {
-    std::promise<StatusOr<uint64_t>> p;
-    s->ForgetUserAsync(user, [&](StatusOr<uint64_t> n) { p.set_value(std::move(n)); });
-    return p.get_future().get();
-  };
   // The stream cannot be trimmed: the user is forgotten everywhere, but
   // the DELETE says the stream still holds their events (503).
   stream.fail_trims = true;
-  StatusOr<uint64_t> first = forget(a.get(), "u4");
+  StatusOr<uint64_t> first = Forget(a.get(), "u4");
   EXPECT_EQ(first.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(first.status().message().find("could not yet be taken out"), std::string::npos)
       << first.status().ToString();
@@ -381,13 +379,13 @@ TEST(LiveClusterTest, ADeleteWhoseTrimFailedIsTrimmedByTheRetry) {
   ASSERT_TRUE(a->Close().ok());
   a.reset();
   stream.fail_trims = false;
-  StatusOr<uint64_t> again = forget(b.get(), "u4");
+  StatusOr<uint64_t> again = Forget(b.get(), "u4");
   EXPECT_EQ(again.status().code(), StatusCode::kNotFound) << again.status().ToString();
   EXPECT_EQ(CountUserEvents(stream.Held(), "u4"), 0u);
   EXPECT_GT(stream.first(), pending);
   EXPECT_EQ(b->status().cluster.images.stored, 1u);
   // Another unknown user, with nothing left to trim: no image.
-  EXPECT_EQ(forget(b.get(), "nobody").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Forget(b.get(), "nobody").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(b->status().cluster.images.stored, 1u);
   EXPECT_TRUE(b->Close().ok());
 }
