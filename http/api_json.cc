@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <iterator>
+#include <limits>
 #include <string>
 
 #include "engine/live/drift.h"
@@ -339,9 +340,36 @@ StatusOr<engine::ItemMeta> ParseItemMeta(std::string_view body, int max_json_dep
             fmt::format("field 'hidden' must be a bool, got {}", JsonKindName(kv.value())));
       }
       meta.hidden = *b;
+    } else if (kv.key() == "created") {
+      // As an event's ts: integer epoch milliseconds or an RFC 3339 string.
+      const json::value& c = kv.value();
+      if (const int64_t* i = c.if_int64()) {
+        meta.created_ms = *i;
+      } else if (const uint64_t* u = c.if_uint64()) {
+        if (*u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+          return Status::InvalidArgument("field 'created' is out of range");
+        }
+        meta.created_ms = static_cast<int64_t>(*u);
+      } else if (const json::string* t = c.if_string()) {
+        const std::optional<int64_t> ms = ParseRfc3339Ms(*t);
+        if (!ms) {
+          return Status::InvalidArgument(fmt::format(
+              "field 'created' is not an RFC 3339 timestamp (e.g. 2024-05-01T12:00:00Z): '{}'",
+              std::string_view(*t).substr(0, 64)));
+        }
+        meta.created_ms = *ms;
+      } else {
+        return Status::InvalidArgument(fmt::format(
+            "field 'created' must be integer epoch milliseconds or an RFC 3339 string, got {}",
+            JsonKindName(c)));
+      }
+      if (meta.created_ms <= 0) {
+        return Status::InvalidArgument("field 'created' must be after 1970-01-01T00:00:00Z");
+      }
     } else {
-      return Status::InvalidArgument(fmt::format("unknown field '{}' (known: categories, hidden)",
-                                                 std::string_view(kv.key()).substr(0, 64)));
+      return Status::InvalidArgument(
+          fmt::format("unknown field '{}' (known: categories, hidden, created)",
+                      std::string_view(kv.key()).substr(0, 64)));
     }
   }
   STREAMREC_RETURN_IF_ERROR(engine::Catalog::Validate(meta));
@@ -351,8 +379,10 @@ StatusOr<engine::ItemMeta> ParseItemMeta(std::string_view body, int max_json_dep
 json::object ItemMetaJson(std::string_view item, const engine::ItemMeta& meta) {
   json::array categories;
   for (const std::string& c : meta.categories) categories.emplace_back(c);
-  return json::object{
+  json::object out{
       {"item", item}, {"categories", std::move(categories)}, {"hidden", meta.hidden}};
+  if (meta.created_ms != 0) out["created"] = meta.created_ms;
+  return out;
 }
 
 json::object LiveStatusJson(const storage::LiveStatus& s) {

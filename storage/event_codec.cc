@@ -157,16 +157,20 @@ std::string UserIndexKey(std::string_view user, uint64_t seq) {
   return k;
 }
 
+// Version 1: hidden byte, categories. Version 2 appends the created time
+// (big-endian 64-bit ms); version 1 records read as "not said" (0).
 void EncodeItemMeta(const ItemMeta& m, std::string* out) {
   out->clear();
-  out->push_back(1);  // format version
+  out->push_back(2);  // format version
   out->push_back(m.hidden ? 1 : 0);
   PutVarint32(out, static_cast<uint32_t>(m.categories.size()));
   for (const auto& c : m.categories) PutString(out, c);
+  PutBE64(out, static_cast<uint64_t>(m.created_ms));
 }
 
 Status DecodeItemMeta(std::string_view in, ItemMeta* m) {
-  if (in.size() < 2 || in[0] != 1) return Status::Corruption("bad catalog record");
+  if (in.size() < 2 || (in[0] != 1 && in[0] != 2)) return Status::Corruption("bad catalog record");
+  const int version = in[0];
   m->hidden = in[1] != 0;
   in.remove_prefix(2);
   uint32_t n = 0;
@@ -174,6 +178,12 @@ Status DecodeItemMeta(std::string_view in, ItemMeta* m) {
   m->categories.assign(n, {});
   for (auto& c : m->categories) {
     if (!GetString(&in, &c)) return Status::Corruption("truncated catalog record");
+  }
+  m->created_ms = 0;
+  if (version == 2) {
+    if (in.size() < 8) return Status::Corruption("truncated catalog record");
+    m->created_ms = static_cast<int64_t>(GetBE64(in));
+    in.remove_prefix(8);
   }
   if (!in.empty()) return Status::Corruption("trailing bytes after catalog record");
   return Status::OK();

@@ -9,6 +9,9 @@
 namespace streamrec::engine {
 
 Status Catalog::Validate(const ItemMeta& meta) {
+  if (meta.created_ms < 0) {
+    return Status::InvalidArgument("created is before 1970-01-01T00:00:00Z");
+  }
   if (meta.categories.size() > kMaxCategories) {
     return Status::InvalidArgument(fmt::format("{} categories; at most {} are allowed",
                                                meta.categories.size(), kMaxCategories));
@@ -30,6 +33,13 @@ void Catalog::Index(uint32_t index, const ItemMeta& meta, int sign) {
     visible_[index] = sign > 0 ? 0 : 1;
     hidden_count_ += sign > 0 ? 1 : -1;
   }
+  if (meta.created_ms != 0) {
+    if (sign > 0) {
+      created_.emplace(meta.created_ms, index);
+    } else {
+      created_.erase({meta.created_ms, index});
+    }
+  }
   for (const std::string& c : meta.categories) {
     auto& v = by_category_[c];
     if (sign > 0) {
@@ -41,6 +51,16 @@ void Catalog::Index(uint32_t index, const ItemMeta& meta, int sign) {
   }
 }
 
+void Catalog::Unseen(std::string_view item, const ItemMeta& meta, int sign) {
+  if (meta.hidden) return;
+  if (sign > 0) {
+    unseen_.emplace(meta.created_ms, std::string(item));
+  } else if (auto it = unseen_.find(std::pair<int64_t, std::string>(meta.created_ms, item));
+             it != unseen_.end()) {
+    unseen_.erase(it);
+  }
+}
+
 void Catalog::Put(std::string_view item, ItemMeta meta, const IdMap& items) {
   // Duplicate categories would be indexed once but unindexed once too.
   std::sort(meta.categories.begin(), meta.categories.end());
@@ -49,18 +69,30 @@ void Catalog::Put(std::string_view item, ItemMeta meta, const IdMap& items) {
   const std::optional<uint32_t> index = items.Find(item);
   auto it = meta_.find(item);
   if (it != meta_.end()) {
-    if (index) Index(*index, it->second, -1);
+    if (index) {
+      Index(*index, it->second, -1);
+    } else {
+      Unseen(item, it->second, -1);
+    }
     it->second = std::move(meta);
   } else {
     it = meta_.emplace(std::string(item), std::move(meta)).first;
   }
-  if (index) Index(*index, it->second, +1);
+  if (index) {
+    Index(*index, it->second, +1);
+  } else {
+    Unseen(item, it->second, +1);
+  }
 }
 
 bool Catalog::Remove(std::string_view item, const IdMap& items) {
   auto it = meta_.find(item);
   if (it == meta_.end()) return false;
-  if (const auto index = items.Find(item)) Index(*index, it->second, -1);
+  if (const auto index = items.Find(item)) {
+    Index(*index, it->second, -1);
+  } else {
+    Unseen(item, it->second, -1);
+  }
   meta_.erase(it);
   return true;
 }
@@ -72,15 +104,25 @@ const ItemMeta* Catalog::Find(std::string_view item) const {
 
 void Catalog::OnNewItem(uint32_t index, const IdMap& items) {
   if (index >= visible_.size()) visible_.resize(index + 1, 1);
-  if (const ItemMeta* m = Find(items.Name(index))) Index(index, *m, +1);
+  const std::string_view item = items.Name(index);
+  if (const ItemMeta* m = Find(item)) {
+    Unseen(item, *m, -1);
+    Index(index, *m, +1);
+  }
 }
 
 void Catalog::Reindex(const IdMap& items) {
   visible_.assign(items.size(), 1);
   hidden_count_ = 0;
   by_category_.clear();
+  unseen_.clear();
+  created_.clear();
   for (const auto& [id, meta] : meta_) {
-    if (const auto index = items.Find(id)) Index(*index, meta, +1);
+    if (const auto index = items.Find(id)) {
+      Index(*index, meta, +1);
+    } else {
+      Unseen(id, meta, +1);
+    }
   }
 }
 
@@ -89,6 +131,8 @@ void Catalog::Clear() {
   visible_.clear();
   hidden_count_ = 0;
   by_category_.clear();
+  unseen_.clear();
+  created_.clear();
 }
 
 std::vector<std::pair<std::string, size_t>> Catalog::CategorySizes() const {

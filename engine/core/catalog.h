@@ -1,13 +1,15 @@
-// Catalog: what the application says about its items (categories, hidden),
-// kept by item id and indexed by the engine's dense item indices so that
-// top-N filters cost a mask, not a lookup per item. Items may be described
-// before any event names them; they are indexed when they first appear.
+// Catalog: what the application says about its items (categories, hidden,
+// when they were created), kept by item id and indexed by the engine's dense
+// item indices so that top-N filters cost a mask, not a lookup per item.
+// Items may be described before any event names them ("unseen" items, which
+// exploration can show); they are indexed when they first appear.
 //
 // Thread-safety: not synchronised; it lives inside a Recommender and
 // follows its contract (one writer, readers on a published copy).
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,6 +26,9 @@ struct ItemMeta {
   // Hidden items are never recommended, listed as similar or as popular
   // (out of stock, withdrawn); their vectors keep learning.
   bool hidden = false;
+  // When the item was created (ms since the Unix epoch; 0: not said).
+  // Exploration counts an item created recently as new.
+  int64_t created_ms = 0;
   bool operator==(const ItemMeta&) const = default;
 };
 
@@ -62,12 +67,19 @@ class Catalog {
   // first (ties by name).
   std::vector<std::pair<std::string, size_t>> CategorySizes() const;
 
+  // Visible items described but not yet named by any event, keyed by
+  // (created_ms, id): the newest are last.
+  const std::set<std::pair<int64_t, std::string>>& unseen() const { return unseen_; }
+  // Indexed items with a created time, keyed by (created_ms, index).
+  const std::set<std::pair<int64_t, uint32_t>>& created() const { return created_; }
+
  private:
   struct Hash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   void Index(uint32_t index, const ItemMeta& meta, int sign);
+  void Unseen(std::string_view item, const ItemMeta& meta, int sign);
 
   std::unordered_map<std::string, ItemMeta, Hash, std::equal_to<>> meta_;
   std::vector<uint8_t> visible_;  // per item index
@@ -75,6 +87,8 @@ class Catalog {
   // category -> item indices carrying it (unsorted; order does not matter
   // for a mask).
   std::unordered_map<std::string, std::vector<uint32_t>, Hash, std::equal_to<>> by_category_;
+  std::set<std::pair<int64_t, std::string>> unseen_;
+  std::set<std::pair<int64_t, uint32_t>> created_;
 };
 
 }  // namespace streamrec::engine

@@ -164,6 +164,7 @@ size_t PrequentialEvaluator::RankOf(PrequentialMethod m, const Event& e,
       const Recommender& rec = m == PrequentialMethod::kOnline ? *online_ : *hybrid_;
       RecommendRequest req;
       req.n = options_.k;
+      req.now_ms = e.ts_ms;  // "recently created" as of the event
       req.rules = options_.online_rules;
       const Recommendations r = rec.RecommendForUser(e.user, req);
       *popular = r.source == RecommendationSource::kPopular;

@@ -88,9 +88,10 @@ Status Recommender::ValidateOptions(const RecommenderOptions& o) {
   }
   if (o.max_id_length < 1) return Status::InvalidArgument("max_id_length must be >= 1");
   if (!(o.exploration.share >= 0.0f && o.exploration.share <= 0.5f) ||
-      o.exploration.newest_items < 1) {
+      o.exploration.newest_items < 1 || o.exploration.new_days > 36500) {
     return Status::InvalidArgument(
-        "exploration share must be from 0 to 0.5 and exploration newest items at least 1");
+        "exploration share must be from 0 to 0.5, exploration newest items at least 1 and "
+        "exploration new days at most 36500");
   }
   if (o.topn.int8.candidate_factor < 1 || o.topn.int8.candidate_factor > 1000 ||
       o.topn.int8.min_candidates > 100000) {

@@ -82,14 +82,21 @@ struct TopNOptions {
 };
 
 // Exposure for new items (README "Item freshness"): a share of each plain
-// recommendation list is given to the newest items (the last
-// `newest_items` to appear in the stream: item indices follow first
-// appearance), the best of them for the user by the model (newest first
-// for a cold user), so a new product is shown before it has many clicks.
-// They take the last places of the list. Off (share 0) by default.
+// recommendation list is given to new items, so a new product is shown
+// before it has clicks. They take the last places of the list. New are:
+//  - items described (catalog PUT) that no event has named yet: they have
+//    no vector, so they are shown in turn, each user a different one of the
+//    newest `newest_items` (by `created`, then id), up to half the places;
+//  - items whose `created` time is at most `new_days` days before the
+//    request;
+//  - items without a `created` time among the last `newest_items` to
+//    appear in the stream (item indices follow first appearance);
+// the last two ranked for the user by the model (newest first for a cold
+// user). Off (share 0) by default.
 struct ExplorationOptions {
   float share = 0.0f;           // of the list's n, at least one place when > 0; at most 0.5
-  uint32_t newest_items = 200;  // which items count as new
+  uint32_t newest_items = 200;  // how many of the newest count as new, of each kind
+  uint32_t new_days = 30;       // an item created this recently is new
 };
 
 struct RecommenderOptions {
@@ -209,6 +216,9 @@ struct RecommendRequest {
   RankRules rules;
   // Whether ExplorationOptions applies (lists with rules never explore).
   bool explore = true;
+  // The request's time (ms since the Unix epoch) for what counts as
+  // recently created; 0: the clock's. Replays pass the event's time.
+  int64_t now_ms = 0;
 };
 
 // One event of an anonymous visitor's history (RecommendForHistory).

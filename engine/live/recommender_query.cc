@@ -5,6 +5,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <chrono>
 #include <tuple>
 
 #include "engine/live/recommender.h"
@@ -147,17 +148,72 @@ std::vector<Recommendations> Recommender::RecommendForUsers(
   return out;
 }
 
+namespace {
+
+// Whether an item described by `meta` passes a request's category filters
+// (the mask AllowedMask builds, for an item that has no index yet).
+bool PassesFilters(const ItemMeta& meta, const RecommendRequest& req) {
+  auto has = [&](std::string_view c) {
+    return std::binary_search(meta.categories.begin(), meta.categories.end(), c);
+  };
+  if (!req.category.empty() && !has(req.category)) return false;
+  if (!req.categories.empty() && std::none_of(req.categories.begin(), req.categories.end(), has)) {
+    return false;
+  }
+  return std::none_of(req.exclude_categories.begin(), req.exclude_categories.end(), has);
+}
+
+// A stable spread of users over unseen items (FNV-1a).
+uint64_t UserTurn(std::string_view user) {
+  uint64_t h = 1469598103934665603ull;
+  for (const char c : user) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
+  return h;
+}
+
+}  // namespace
+
 void Recommender::Explore(const UserQuery& q, Recommendations* answer) const {
   const RecommendRequest& req = *q.request;
   const ExplorationOptions& x = options_.exploration;
   const size_t slots = std::min(
       req.n, std::max<size_t>(1, static_cast<size_t>(x.share * static_cast<float>(req.n) + 0.5f)));
+  const std::vector<uint32_t> excluded = ResolveSorted(req.exclude);
+  auto is_excluded_id = [&](std::string_view item) {
+    return std::find(req.exclude.begin(), req.exclude.end(), item) != req.exclude.end();
+  };
+  // Items no event has named: no vector, shown in turn (newest first).
+  std::vector<const std::string*> unseen;
+  const auto& described = catalog_.unseen();
+  for (auto it = described.rbegin(); it != described.rend() && unseen.size() < x.newest_items;
+       ++it) {
+    const ItemMeta* meta = catalog_.Find(it->second);
+    if (meta != nullptr && PassesFilters(*meta, req) && !is_excluded_id(it->second)) {
+      unseen.push_back(&it->second);
+    }
+  }
+  // Items with vectors: created recently, or among the newest to appear.
   const uint32_t n_items = static_cast<uint32_t>(std::min<size_t>(items_.size(), model_.num_items()));
+  std::vector<uint32_t> fresh;
+  const int64_t now_ms =
+      req.now_ms != 0 ? req.now_ms
+                      : std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  const int64_t recent_ms = now_ms - int64_t{x.new_days} * 86'400'000;
+  const auto& created = catalog_.created();
+  for (auto it = created.rbegin();
+       it != created.rend() && it->first >= recent_ms && fresh.size() < x.newest_items; ++it) {
+    if (it->second < n_items) fresh.push_back(it->second);
+  }
   const uint32_t first_new = n_items > x.newest_items ? n_items - x.newest_items : 0;
-  if (first_new >= n_items) return;
+  for (uint32_t i = n_items; i > first_new; --i) {
+    const ItemMeta* meta = catalog_.Find(items_.Name(i - 1));
+    if (meta == nullptr || meta->created_ms == 0) fresh.push_back(i - 1);  // else created decides
+  }
+  if (unseen.empty() && fresh.empty()) return;
   // The places kept for the model's own list, then the new items not in it.
   const size_t keep = std::min(answer->items.size(), req.n - slots);
-  std::vector<uint32_t> skip = ResolveSorted(req.exclude);
+  std::vector<uint32_t> skip = excluded;
   for (size_t k = 0; k < keep; ++k) {
     if (const std::optional<uint32_t> i = items_.Find(answer->items[k].item)) skip.push_back(*i);
   }
@@ -173,12 +229,14 @@ void Recommender::Explore(const UserQuery& q, Recommendations* answer) const {
                         answer->source == RecommendationSource::kModel;
   const int k = model_.rank();
   std::vector<ScoredItem> candidates;
-  for (uint32_t i = first_new; i < n_items; ++i) {
+  for (size_t pos = 0; pos < fresh.size(); ++pos) {
+    const uint32_t i = fresh[pos];
     if ((allowed != nullptr && allowed[i] == 0) ||
         std::binary_search(skip.begin(), skip.end(), i)) {
       continue;
     }
-    float score = static_cast<float>(i);  // newest first, without a user vector
+    // Without a user vector: newest first (the order `fresh` was built in).
+    float score = -static_cast<float>(pos);
     if (personal) {
       score = Eigen::Map<const Eigen::VectorXf>(model_.user_factors(*u), k)
                   .dot(Eigen::Map<const Eigen::VectorXf>(model_.item_factors(i), k));
@@ -186,8 +244,11 @@ void Recommender::Explore(const UserQuery& q, Recommendations* answer) const {
     }
     candidates.push_back({i, score});
   }
-  const size_t take = std::min(slots, candidates.size());
-  if (take == 0) return;
+  // Unseen items take up to half the places (all when nothing else is new).
+  size_t take_unseen = std::min(unseen.size(), candidates.empty() ? slots : (slots + 1) / 2);
+  const size_t take = std::min(slots - take_unseen, candidates.size());
+  take_unseen = std::min(unseen.size(), slots - take);
+  if (take + take_unseen == 0) return;
   std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(take),
                     candidates.end(), [](const ScoredItem& a, const ScoredItem& b) {
                       return a.score > b.score || (a.score == b.score && a.item > b.item);
@@ -197,8 +258,13 @@ void Recommender::Explore(const UserQuery& q, Recommendations* answer) const {
     // Shown with their popularity, as the rest of a cold user's list.
     for (ScoredItem& c : candidates) c.score = static_cast<float>(popularity_.Score(c.item));
   }
-  answer->items.resize(std::min(answer->items.size(), req.n - take));
+  answer->items.resize(std::min(answer->items.size(), req.n - take - take_unseen));
   for (NamedScore& s : Name(candidates)) answer->items.push_back(std::move(s));
+  // No evidence for them yet: score 0. Each user starts at their own turn.
+  const size_t turn = take_unseen == 0 ? 0 : static_cast<size_t>(UserTurn(q.user) % unseen.size());
+  for (size_t j = 0; j < take_unseen; ++j) {
+    answer->items.push_back({*unseen[(turn + j) % unseen.size()], 0.0f});
+  }
 }
 
 void Recommender::ScanModelQueries(std::span<ModelQuery> model, std::span<const UserQuery> queries,

@@ -451,5 +451,107 @@ TEST(ExplorationTest, TheNewestItemsTakeTheLastPlaces) {
   EXPECT_EQ(Recommender::ValidateOptions(bad).code(), StatusCode::kInvalidArgument);
 }
 
+TEST(ExplorationTest, DescribedItemsWithoutEventsAndRecentlyCreatedOnesAreShown) {
+  RecommenderOptions o;
+  o.objective = Objective::kImplicit;
+  o.model.rank = 8;
+  o.exploration.share = 0.2f;  // two places of ten
+  o.exploration.newest_items = 50;
+  o.exploration.new_days = 7;
+  Recommender rec(o, EventTypes::Defaults());
+  const EventTypeId click = *rec.types().Find("click");
+  const int64_t day = 86'400'000;
+  const int64_t now = 1'700'000'000'000;
+  SplitMix64 rng(5);
+  // 100 old items (the catalog says they were created long ago, so
+  // appearing last in the stream does not make them new).
+  for (int i = 0; i < 100; ++i) {
+    ItemMeta old;
+    old.created_ms = now - 400 * day;
+    ASSERT_TRUE(rec.SetItemMeta(fmt::format("i{}", i), old).ok());
+  }
+  for (int e = 0; e < 3000; ++e) {
+    ASSERT_TRUE(rec.Apply(Event{fmt::format("u{}", rng.Uniform(40)),
+                                fmt::format("i{}", rng.Uniform(100)), click, 0.0f, now - day})
+                    .ok());
+  }
+  // Three products described, no event yet; one more hidden, one in c2.
+  for (int j = 0; j < 3; ++j) {
+    ItemMeta m;
+    m.created_ms = now - j * day;
+    m.categories = {"c1"};
+    ASSERT_TRUE(rec.SetItemMeta(fmt::format("new{}", j), m).ok());
+  }
+  ItemMeta hidden;
+  hidden.hidden = true;
+  ASSERT_TRUE(rec.SetItemMeta("hidden-new", hidden).ok());
+  ItemMeta other;
+  other.categories = {"c2"};
+  ASSERT_TRUE(rec.SetItemMeta("new-c2", other).ok());
+  RecommendRequest req;
+  req.n = 10;
+  req.now_ms = now;
+  auto unseen_shown = [&](const Recommendations& r) {
+    std::vector<std::string> out;
+    for (const NamedScore& s : r.items) {
+      if (s.item.starts_with("new") || s.item == "hidden-new") out.push_back(s.item);
+    }
+    return out;
+  };
+  // One unseen item per list (half the two places; nothing else is new
+  // but... the old items are not), never the hidden one; users are spread
+  // over the unseen items.
+  std::set<std::string> seen_by_someone;
+  for (int u = 0; u < 40; ++u) {
+    const Recommendations r = rec.RecommendForUser(fmt::format("u{}", u), req);
+    ASSERT_EQ(r.items.size(), 10u);
+    const std::vector<std::string> shown = unseen_shown(r);
+    ASSERT_EQ(shown.size(), 2u) << "no other new item: both places";
+    for (const std::string& s : shown) {
+      EXPECT_NE(s, "hidden-new");
+      seen_by_someone.insert(s);
+    }
+    EXPECT_EQ(r.items[9].score, 0.0f);
+  }
+  EXPECT_EQ(seen_by_someone.size(), 4u);  // new0..2 and new-c2
+  // Category filters hold for them; excluded ones stay out.
+  RecommendRequest c1 = req;
+  c1.exclude_categories = {"c2"};
+  c1.exclude = {"new0"};
+  for (int u = 0; u < 40; ++u) {
+    for (const std::string& s : unseen_shown(rec.RecommendForUser(fmt::format("u{}", u), c1))) {
+      EXPECT_TRUE(s == "new1" || s == "new2") << s;
+    }
+  }
+  // An event names new1: it has a vector now, and its created time (a
+  // day ago, within new_days) keeps it new: one place for it, one for an
+  // unseen item.
+  ASSERT_TRUE(rec.Apply(Event{"z", "new1", click, 0.0f, now}).ok());
+  const Recommendations r = rec.RecommendForUser("u3", req);
+  ASSERT_EQ(r.items.size(), 10u);
+  EXPECT_EQ(r.items[8].item, "new1");
+  EXPECT_NE(r.items[9].item, "new1");
+  EXPECT_TRUE(r.items[9].item.starts_with("new")) << r.items[9].item;
+  // A week later new1 is no longer new.
+  RecommendRequest later = req;
+  later.now_ms = now + 8 * day;
+  for (const NamedScore& s : rec.RecommendForUser("u3", later).items) EXPECT_NE(s.item, "new1");
+  // Removing metadata (or hiding) takes an unseen item out.
+  ASSERT_TRUE(rec.RemoveItemMeta("new-c2"));
+  ASSERT_TRUE(rec.SetItemMeta("new0", hidden).ok());
+  ItemMeta m2;
+  m2.created_ms = now - 2 * day;
+  m2.categories = {"c1"};
+  ASSERT_TRUE(rec.SetItemMeta("new2", m2).ok());  // put again: replaced, not doubled
+  ASSERT_EQ(rec.catalog().unseen().size(), 1u);
+  EXPECT_EQ(rec.catalog().unseen().begin()->second, "new2");
+}
+
+TEST(CatalogValidateTest, CreatedBeforeTheEpochIsRefused) {
+  ItemMeta m;
+  m.created_ms = -1;
+  EXPECT_EQ(Catalog::Validate(m).code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace streamrec::engine

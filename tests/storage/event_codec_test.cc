@@ -112,7 +112,9 @@ TEST(EventCodecTest, DedupAndUserIndexKeys) {
 }
 
 TEST(EventCodecTest, ItemMetaRoundTripAndDamage) {
-  const ItemMeta m{{"a", "", "long category"}, true};
+  const ItemMeta m{.categories = {"a", "", "long category"},
+                   .hidden = true,
+                   .created_ms = 1'714'564'800'123};
   std::string bytes;
   EncodeItemMeta(m, &bytes);
   ItemMeta back;
@@ -121,6 +123,12 @@ TEST(EventCodecTest, ItemMetaRoundTripAndDamage) {
   for (size_t n = 0; n < bytes.size(); ++n) {
     EXPECT_FALSE(DecodeItemMeta(std::string_view(bytes).substr(0, n), &back).ok()) << n;
   }
+  bytes.push_back('x');
+  EXPECT_FALSE(DecodeItemMeta(bytes, &back).ok());
+  // A version-1 record (written before created times): no created time.
+  const std::string v1("\x01\x00\x01\x05" "books", 9);
+  ASSERT_TRUE(DecodeItemMeta(v1, &back).ok());
+  EXPECT_EQ(back, (ItemMeta{.categories = {"books"}, .hidden = false, .created_ms = 0}));
 }
 
 }  // namespace

@@ -58,11 +58,16 @@ StatusOr<uint64_t> Snapshot(LiveStore* s) {
   return p.get_future().get();
 }
 
-// The files of `dir` that contain `needle`.
+// The files of `dir` that contain `needle`. The open database's background
+// jobs delete files while this walks the directory: a file gone between
+// listing and reading holds nothing.
 std::vector<std::string> FilesContaining(const std::string& dir, const std::string& needle) {
   std::vector<std::string> out;
-  for (const auto& f : fs::recursive_directory_iterator(dir)) {
-    if (!f.is_regular_file()) continue;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::directory_entry& f = *it;
+    std::error_code type_ec;
+    if (!f.is_regular_file(type_ec)) continue;
     std::ifstream in(f.path(), std::ios::binary);
     std::ostringstream s;
     s << in.rdbuf();
@@ -71,10 +76,14 @@ std::vector<std::string> FilesContaining(const std::string& dir, const std::stri
   return out;
 }
 
+// Bytes under `dir`; a file deleted while this walks counts as 0.
 uint64_t DirBytes(const std::string& dir) {
   uint64_t n = 0;
-  for (const auto& f : fs::recursive_directory_iterator(dir)) {
-    if (f.is_regular_file()) n += f.file_size();
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code size_ec;
+    const uintmax_t size = it->is_regular_file(size_ec) ? fs::file_size(it->path(), size_ec) : 0;
+    if (!size_ec) n += size;
   }
   return n;
 }

@@ -98,9 +98,12 @@ class ClusterTest : public ServeTest {
     for (const auto& e : fs::directory_iterator(Path(""))) {
       const std::string name = e.path().filename().string();
       if (!name.starts_with("serve") || !name.ends_with(".stderr")) continue;
+      // A sanitizer report starts with what went wrong: its head and tail.
       const std::string text = ReadFile(e.path().string());
-      logs += fmt::format("\n--- {} ---\n{}", name,
-                          text.size() > 3000 ? text.substr(text.size() - 3000) : text);
+      logs += fmt::format("\n--- {} ({} bytes) ---\n{}", name, text.size(),
+                          text.size() > 8000 ? text.substr(0, 5000) + "\n[...]\n" +
+                                                   text.substr(text.size() - 3000)
+                                             : text);
     }
     ADD_FAILURE() << "replicas did not reach the same stream seq" << logs;
     return out;

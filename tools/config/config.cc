@@ -43,6 +43,7 @@ void Describe(po::options_description* d, Config* c, Raw* raw) {
       "learner.cold_start_min_items", po::value(&r.cold_start_min_items))(
       "model.exploration_share", po::value(&r.exploration.share))(
       "model.exploration_newest_items", po::value(&r.exploration.newest_items))(
+      "model.exploration_new_days", po::value(&r.exploration.new_days))(
       "learner.fold_in_max_events", po::value(&r.learner.fold_in_max_events))(
       "learner.fold_in_regularization", po::value(&r.learner.fold_in_regularization))(
       "learner.fold_in_bias_regularization", po::value(&r.learner.fold_in_bias_regularization))(
