@@ -28,7 +28,10 @@ case "$preset" in
 esac
 
 jobs="$(nproc 2>/dev/null || echo 2)"
-cmake --preset "$build_preset"
+# CI builds warning-free or fails (STREAMREC_WERROR); a local build warns.
+werror=()
+[ "${CI:-}" = true ] && werror=(-DSTREAMREC_WERROR=ON)
+cmake --preset "$build_preset" "${werror[@]}"
 # A sanitizer run builds only the test programs its filter runs.
 case "$preset" in
   tsan) targets=(--target engine_test http_server_test http_api_test storage_test tools_test) ;;

@@ -1,5 +1,6 @@
 #include "engine/core/catalog.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -7,6 +8,7 @@
 
 #include "engine/live/recommender.h"
 #include "engine/live/snapshot.h"
+#include "tests/engine/recommender_fixture.h"
 
 namespace streamrec::engine {
 namespace {
@@ -39,7 +41,7 @@ class CatalogTest : public ::testing::Test {
   // Ten items; item iK bought K+1 times (i9 most popular), u0 bought i0.
   void Populate() {
     for (int k = 0; k < 10; ++k) {
-      for (int c = 0; c <= k; ++c) Add("buyer" + std::to_string(c), "i" + std::to_string(k));
+      for (int c = 0; c <= k; ++c) Add(fmt::format("buyer{}", c), fmt::format("i{}", k));
     }
     Add("u0", "i0");
   }
@@ -52,9 +54,11 @@ TEST_F(CatalogTest, HiddenItemsAreNeverReturned) {
   ASSERT_TRUE(Contains(rec_.Popular(3), "i9"));
   ASSERT_TRUE(rec_.SetItemMeta("i9", {{}, true}).ok());
   EXPECT_FALSE(Contains(rec_.Popular(20), "i9"));
-  EXPECT_FALSE(Contains(rec_.RecommendForUser("u0", {.n = 20}).items, "i9"));
-  EXPECT_FALSE(Contains(rec_.RecommendForUser("nobody", {.n = 20}).items, "i9"));
-  auto similar = rec_.SimilarItems("i8", SimilarRequest{.n = 20});
+  EXPECT_FALSE(Contains(rec_.RecommendForUser("u0", Req(20)).items, "i9"));
+  EXPECT_FALSE(Contains(rec_.RecommendForUser("nobody", Req(20)).items, "i9"));
+  SimilarRequest similar20;
+  similar20.n = 20;
+  auto similar = rec_.SimilarItems("i8", similar20);
   ASSERT_TRUE(similar.ok());
   EXPECT_FALSE(Contains(*similar, "i9"));
   EXPECT_EQ(similar->size(), 8u);  // ten items less i8 itself, less hidden i9
@@ -72,7 +76,8 @@ TEST_F(CatalogTest, CategoryFilterKeepsOnlyItsItems) {
   EXPECT_EQ(Names(rec_.Popular(10, "books")), (std::vector<std::string>{"i5", "i2"}));
   EXPECT_EQ(Names(rec_.Popular(10, "sale")), (std::vector<std::string>{"i2"}));
   EXPECT_TRUE(rec_.Popular(10, "nothing").empty());
-  RecommendRequest req{.n = 10, .category = "books"};
+  RecommendRequest req = Req(10);
+  req.category = "books";
   const auto recs = rec_.RecommendForUser("u0", req);
   for (const auto& s : recs.items) EXPECT_TRUE(s.item == "i2" || s.item == "i5") << s.item;
   // Changing an item's categories moves it.

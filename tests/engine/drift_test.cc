@@ -1,5 +1,6 @@
 #include "engine/live/drift.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -40,7 +41,7 @@ Stream Draw(size_t n, uint64_t seed, int item_offset = 0, float mean_rating = 4.
     const double x = rng.NextDouble() * total;
     const int k = static_cast<int>(std::lower_bound(cdf.begin(), cdf.end(), x) - cdf.begin());
     const float r = std::clamp(std::round(mean_rating + rng.NextGaussian()), 1.0f, 5.0f);
-    s.Add("u" + std::to_string(rng.Uniform(50)), "i" + std::to_string(k + item_offset), type,
+    s.Add(fmt::format("u{}", rng.Uniform(50)), fmt::format("i{}", k + item_offset), type,
           type == "rating" ? std::optional<float>(r) : std::nullopt);
   }
   return s;

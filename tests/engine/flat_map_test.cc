@@ -30,7 +30,9 @@ TEST(FlatMapTest, BehavesLikeUnorderedMapUnderRandomOperations) {
       const uint32_t* v = map.find(key);
       const auto it = want.find(key);
       ASSERT_EQ(v != nullptr, it != want.end());
-      if (v != nullptr) ASSERT_EQ(*v, it->second);
+      if (v != nullptr) {
+        ASSERT_EQ(*v, it->second);
+      }
     } else if (uint32_t* v = map.find(key)) {
       *v += 1;
       want[key] += 1;

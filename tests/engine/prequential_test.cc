@@ -1,5 +1,6 @@
 #include "engine/eval/prequential.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -173,7 +174,7 @@ TEST(PrequentialTest, ModelsBeatBaselinesOnPlantedStructure) {
     const int c = liked ? cluster : static_cast<int>(rng.Uniform(5));
     const int item = c * 20 + static_cast<int>(rng.Uniform(20));
     const float v = c == cluster ? 4.0f + rng.Uniform(2) : 1.0f + rng.Uniform(2);
-    log.push_back({"u" + std::to_string(u), "i" + std::to_string(item), v});
+    log.push_back({fmt::format("u{}", u), fmt::format("i{}", item), v});
   }
   RecommenderOptions ro;
   ro.model.rank = 16;
@@ -220,7 +221,7 @@ TEST(PrequentialTest, DiversityTradesHitsForCoverage) {
     const int u = static_cast<int>(rng.Uniform(150)), cluster = u % 4;
     const double r = rng.NextDouble();
     const int item = cluster * 250 + static_cast<int>(250 * r * r * r);
-    log.emplace_back("u" + std::to_string(u), "i" + std::to_string(item));
+    log.emplace_back(fmt::format("u{}", u), fmt::format("i{}", item));
   }
   RecommenderOptions ro;
   ro.objective = Objective::kImplicit;
@@ -239,7 +240,7 @@ TEST(PrequentialTest, DiversityTradesHitsForCoverage) {
   const double c0 = plain.methods[0].coverage, c1 = diverse.methods[0].coverage;
   EXPECT_GT(c0, 0.0);
   EXPECT_LE(c0, 1.0);
-  EXPECT_GT(c1, c0);  // more of the catalog shown
+  EXPECT_GT(c1, c0);                                   // more of the catalog shown
   EXPECT_TRUE(std::isnan(plain.methods[1].coverage));  // popularity lists nothing here
   RecordProperty("coverage", std::to_string(c0) + " -> " + std::to_string(c1));
 }

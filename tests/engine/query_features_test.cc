@@ -190,8 +190,10 @@ TEST(SessionTest, EveryObjectiveFoldsInTheSessionsTaste) {
     const EventTypeId purchase = *rec->types().Find("purchase");
     const EventTypeId rating = *rec->types().Find("rating");
     // Items of taste 2 bought and rated well.
-    const std::vector<HistoryEvent> history = {
-        {"i2", purchase, 0.0f}, {"i5", purchase, 0.0f}, {"i8", rating, 5.0f}, {"i11", rating, 4.5f}};
+    const std::vector<HistoryEvent> history = {{"i2", purchase, 0.0f},
+                                               {"i5", purchase, 0.0f},
+                                               {"i8", rating, 5.0f},
+                                               {"i11", rating, 4.5f}};
     SessionInfo info;
     StatusOr<Recommendations> got = rec->RecommendForHistory(history, req, &info);
     ASSERT_TRUE(got.ok()) << got.status().ToString();
@@ -232,12 +234,16 @@ TEST(SessionTest, NothingKnownIsPopularAndBadEventsAreRefused) {
 std::unique_ptr<Recommender> Categorised() {
   auto rec = Trained(Objective::kImplicit);
   for (uint32_t i = 0; i < kItems; ++i) {
-    EXPECT_TRUE(rec->SetItemMeta(fmt::format("i{}", i), ItemMeta{{fmt::format("t{}", i % kTastes)}, false}).ok());
+    EXPECT_TRUE(
+        rec->SetItemMeta(fmt::format("i{}", i), ItemMeta{{fmt::format("t{}", i % kTastes)}, false})
+            .ok());
   }
   return rec;
 }
 
-std::string TasteOf(const std::string& item) { return fmt::format("t{}", std::stoul(item.substr(1)) % kTastes); }
+std::string TasteOf(const std::string& item) {
+  return fmt::format("t{}", std::stoul(item.substr(1)) % kTastes);
+}
 
 TEST(RulesTest, CategoryFiltersApplyBeforeTheCut) {
   auto rec = Categorised();
@@ -323,8 +329,10 @@ TEST(RulesTest, DiversitySpreadsTheAnswerAndZeroKeepsTheOrder) {
     for (size_t a = 0; a < items.size(); ++a) {
       for (size_t b = a + 1; b < items.size(); ++b) {
         const int k = rec->model().rank();
-        Eigen::Map<const Eigen::VectorXf> x(rec->model().item_factors(*rec->items().Find(items[a].item)), k);
-        Eigen::Map<const Eigen::VectorXf> y(rec->model().item_factors(*rec->items().Find(items[b].item)), k);
+        Eigen::Map<const Eigen::VectorXf> x(
+            rec->model().item_factors(*rec->items().Find(items[a].item)), k);
+        Eigen::Map<const Eigen::VectorXf> y(
+            rec->model().item_factors(*rec->items().Find(items[b].item)), k);
         sum += x.dot(y) / (x.norm() * y.norm());
         ++pairs;
       }
@@ -360,8 +368,8 @@ TEST(RowsTest, APageOfNamedRowsWithNoItemTwice) {
   const std::vector<Row> rows = rec->Rows("u0", req);
   ASSERT_EQ(rows.size(), 6u);
   const std::vector<std::pair<RowKind, std::string>> want = {
-      {RowKind::kTopPicks, ""}, {RowKind::kBecause, "i0"}, {RowKind::kBecause, "i3"},
-      {RowKind::kTrending, ""}, {RowKind::kCategory, "t0"},  // the top picks' category first
+      {RowKind::kTopPicks, ""},  {RowKind::kBecause, "i0"},  {RowKind::kBecause, "i3"},
+      {RowKind::kTrending, ""},  {RowKind::kCategory, "t0"},  // the top picks' category first
       {RowKind::kCategory, "t1"}};
   std::set<std::string> all;
   const std::set<uint32_t> seen(rec->Seen(*rec->users().Find("u0")).begin(),
@@ -372,8 +380,11 @@ TEST(RowsTest, APageOfNamedRowsWithNoItemTwice) {
     EXPECT_EQ(rows[r].items.size(), 5u) << rows[r].title;
     for (const NamedScore& s : rows[r].items) {
       EXPECT_TRUE(all.insert(s.item).second) << s.item << " twice";
-      EXPECT_FALSE(seen.contains(*rec->items().Find(s.item))) << s.item << " seen, in " << rows[r].title;
-      if (rows[r].kind == RowKind::kCategory) EXPECT_EQ(TasteOf(s.item), rows[r].key);
+      EXPECT_FALSE(seen.contains(*rec->items().Find(s.item)))
+          << s.item << " seen, in " << rows[r].title;
+      if (rows[r].kind == RowKind::kCategory) {
+        EXPECT_EQ(TasteOf(s.item), rows[r].key);
+      }
     }
   }
   EXPECT_EQ(rows[1].title, "Because you watched i0");

@@ -2,6 +2,7 @@
 // change applied to the leader and then followed by the other, with the
 // roles alternating as they do in the live store, stay bit-identical to
 // each other and to one recommender that applied everything itself.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -15,15 +16,15 @@
 namespace streamrec::engine {
 namespace {
 
-std::vector<Event> RandomEvents(const EventTypes& types, std::vector<std::string>* ids,
-                                uint32_t n, uint64_t seed) {
+std::vector<Event> RandomEvents(const EventTypes& types, std::vector<std::string>* ids, uint32_t n,
+                                uint64_t seed) {
   SplitMix64 rng(seed);
   std::vector<Event> out;
   ids->reserve(2 * n);  // the events point into it
   for (uint32_t e = 0; e < n; ++e) {
-    ids->push_back("u" + std::to_string(rng.Uniform(40)));
+    ids->push_back(fmt::format("u{}", rng.Uniform(40)));
     const std::string_view user = ids->back();
-    ids->push_back("i" + std::to_string(rng.Uniform(1 + rng.Uniform(90))));
+    ids->push_back(fmt::format("i{}", rng.Uniform(1 + rng.Uniform(90))));
     const bool rated = rng.Uniform(3) == 0;
     out.push_back({.user = user,
                    .item = ids->back(),
@@ -76,7 +77,7 @@ void FollowAndCompare(Objective objective, TopNMethod method) {
     ASSERT_EQ(EncodeSnapshot(a), want) << "after event " << begin + 250;
     ASSERT_EQ(EncodeSnapshot(b), want) << "after event " << begin + 250;
     for (int u = 0; u < 40; u += 7) {
-      const std::string user = "u" + std::to_string(u);
+      const std::string user = fmt::format("u{}", u);
       const auto want_recs = alone.RecommendForUser(user, Req(5));
       const auto got = follower->RecommendForUser(user, Req(5));
       ASSERT_EQ(got.items.size(), want_recs.items.size());

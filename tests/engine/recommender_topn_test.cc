@@ -1,6 +1,7 @@
 // The Recommender's top-N paths: the int8 mirror stays in step with the
 // model through every way item vectors change, batched queries answer as
 // single ones do, and the int8 path finds what the exact scan finds.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -32,7 +33,7 @@ void Feed(Recommender* rec, uint32_t users, uint32_t items, uint32_t events, uin
     const auto u = static_cast<uint32_t>(rng.Uniform(users));
     const auto i = static_cast<uint32_t>(rng.Uniform(1 + rng.Uniform(items)));
     const bool rated = rng.Uniform(2) == 0;
-    const std::string user = "u" + std::to_string(u), item = "i" + std::to_string(i);
+    const std::string user = fmt::format("u{}", u), item = fmt::format("i{}", i);
     const Event ev{.user = user,
                    .item = item,
                    .type = rated ? rate : click,
@@ -53,7 +54,8 @@ void ExpectMirrorCurrent(const Recommender& rec, const char* when) {
   for (uint32_t i = 0; i < m.num_items(); ++i) {
     rec.quantized_items().Decode(i, a.data());
     fresh.Decode(i, b.data());
-    ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << when << " item " << i;
+    ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0)
+        << when << " item " << i;
   }
 }
 
@@ -78,7 +80,8 @@ void ExpectIndexCurrent(const Recommender& rec, const char* when) {
   for (uint32_t i = 0; i < m.num_items(); ++i) {
     index.Decode(i, a.data());
     fresh.Decode(i, b.data());
-    ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << when << " item " << i;
+    ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0)
+        << when << " item " << i;
   }
 }
 
@@ -144,7 +147,8 @@ TEST_P(TopNObjectives, ABatchAnswersAsSingleQueriesDo) {
     Feed(&rec, 30, 80, 1500, 3);
     ItemMeta books;
     books.categories = {"books"};
-    for (int i = 0; i < 80; i += 3) ASSERT_TRUE(rec.SetItemMeta("i" + std::to_string(i), books).ok());
+    for (int i = 0; i < 80; i += 3)
+      ASSERT_TRUE(rec.SetItemMeta("i" + std::to_string(i), books).ok());
     ItemMeta hidden;
     hidden.hidden = true;
     ASSERT_TRUE(rec.SetItemMeta("i1", hidden).ok());
@@ -153,7 +157,8 @@ TEST_P(TopNObjectives, ABatchAnswersAsSingleQueriesDo) {
     for (int j = 0; j < 24; ++j) {
       users.push_back(j == 5 ? "nobody" : "u" + std::to_string(j));  // one unknown user
       // One long list among short ones: each is sized by its own n.
-      RecommendRequest r = Req(j == 7 ? 30 : 1 + j % 12, {"i" + std::to_string(j), "i0"}, j % 4 == 0);
+      RecommendRequest r =
+          Req(j == 7 ? 30 : 1 + j % 12, {"i" + std::to_string(j), "i0"}, j % 4 == 0);
       if (j % 3 == 0) r.category = "books";
       reqs.push_back(r);
     }
@@ -167,7 +172,8 @@ TEST_P(TopNObjectives, ABatchAnswersAsSingleQueriesDo) {
       ASSERT_EQ(got[j].items.size(), one.items.size()) << j;
       for (size_t t = 0; t < one.items.size(); ++t) {
         EXPECT_EQ(got[j].items[t].item, one.items[t].item) << j;
-        EXPECT_NEAR(got[j].items[t].score, one.items[t].score, 1e-5f) << j;  // GEMM vs GEMV rounding
+        EXPECT_NEAR(got[j].items[t].score, one.items[t].score, 1e-5f)
+            << j;                               // GEMM vs GEMV rounding
         EXPECT_NE(got[j].items[t].item, "i1");  // hidden
       }
     }
@@ -179,7 +185,7 @@ TEST_P(TopNObjectives, ABatchAnswersAsSingleQueriesDo) {
 double RecallAgainst(const Recommender& exact, const Recommender& approx) {
   size_t hit = 0, total = 0;
   for (int u = 0; u < 200; ++u) {
-    const std::string user = "u" + std::to_string(u);
+    const std::string user = fmt::format("u{}", u);
     const Recommendations a = exact.RecommendForUser(user, Req(10));
     const Recommendations b = approx.RecommendForUser(user, Req(10));
     EXPECT_EQ(a.source, b.source);
@@ -187,8 +193,8 @@ double RecallAgainst(const Recommender& exact, const Recommender& approx) {
     for (const NamedScore& s : a.items) want.insert(s.item);
     for (const NamedScore& s : b.items) hit += want.count(s.item);
     total += want.size();
-    const auto sim_a = exact.SimilarItems("i" + std::to_string(u), 10);
-    const auto sim_b = approx.SimilarItems("i" + std::to_string(u), 10);
+    const auto sim_a = exact.SimilarItems(fmt::format("i{}", u), 10);
+    const auto sim_b = approx.SimilarItems(fmt::format("i{}", u), 10);
     EXPECT_EQ(sim_a.ok(), sim_b.ok());
     if (!sim_a.ok() || !sim_b.ok()) continue;
     std::set<std::string> sim_want;

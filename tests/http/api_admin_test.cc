@@ -391,11 +391,10 @@ TEST_F(ApiTest, ConcurrentWritersAndReadersSeeTheirOwnWrites) {
 TEST_F(ApiTest, MinSeqReadsWaitForTheirSeqOrAnswer503) {
   api_options_.min_seq_wait_ms = 150;
   Start();
-  const json::value ack = Ingest("[" + EventJson("ms", "i1", "view") + "]");
+  const json::value ack = Ingest(fmt::format("[{}]", EventJson("ms", "i1", "view")));
   const int64_t seq = ack.at("last_seq").as_int64();
-  for (const std::string target :
-       {"/v1/users/ms/recommendations?n=3", "/v1/items/i1/similar", "/v1/items/popular",
-        "/v1/items/i1"}) {
+  for (const std::string target : {"/v1/users/ms/recommendations?n=3", "/v1/items/i1/similar",
+                                   "/v1/items/popular", "/v1/items/i1"}) {
     ClientResponse r = Get(fmt::format("{}{}min_seq={}", target,
                                        target.find('?') == std::string::npos ? "?" : "&", seq));
     EXPECT_EQ(r.status, 200u) << target << " " << r.body;
@@ -415,7 +414,7 @@ TEST_F(ApiTest, MinSeqReadsWaitForTheirSeqOrAnswer503) {
   std::thread later([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     Client other("127.0.0.1", server_->port(), 10.0);
-    auto r = other.Post("/v1/events", "[" + EventJson("ms", "i2", "view") + "]");
+    auto r = other.Post("/v1/events", fmt::format("[{}]", EventJson("ms", "i2", "view")));
     EXPECT_TRUE(r.ok() && r->status == 200u);
   });
   ClientResponse waited_for = Get(fmt::format("/v1/users/ms/recommendations?min_seq={}", seq + 1));
@@ -429,7 +428,8 @@ TEST_F(ApiTest, MinSeqReadsWaitForTheirSeqOrAnswer503) {
     EXPECT_EQ(r.status, 400u) << bad;
     EXPECT_NE(r.body.find("min_seq"), std::string::npos) << r.body;
   }
-  ClientResponse write = Post("/v1/events?min_seq=1", "[" + EventJson("ms", "i3", "view") + "]");
+  ClientResponse write =
+      Post("/v1/events?min_seq=1", fmt::format("[{}]", EventJson("ms", "i3", "view")));
   EXPECT_EQ(write.status, 400u) << write.body;
   EXPECT_NE(write.body.find("only the read routes"), std::string::npos) << write.body;
 

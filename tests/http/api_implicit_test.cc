@@ -95,10 +95,10 @@ TEST_F(ImplicitApiTest, ExplainNamesTheHistoryItemsBehindEachScore) {
   for (const char* bad : {"explain=maybe", "explain=true&explain_n=0", "explain_n=51"}) {
     const ClientResponse e = Get(fmt::format("/v1/users/a4/recommendations?{}", bad));
     EXPECT_EQ(e.status, 400u) << bad;
-    EXPECT_NE(ErrorMessage(e).find(std::string(bad).find("explain_n") != std::string::npos
-                                       ? "explain_n"
-                                       : "explain"),
-              std::string::npos)
+    EXPECT_NE(
+        ErrorMessage(e).find(std::string(bad).find("explain_n") != std::string::npos ? "explain_n"
+                                                                                     : "explain"),
+        std::string::npos)
         << e.body;
   }
 }
@@ -125,9 +125,9 @@ TEST_F(ImplicitApiTest, AnAnonymousSessionIsFoldedInAndStoredNowhere) {
     EXPECT_TRUE(item != "b0" && item != "b1" && item != "b2") << r.body;  // not what they have
   }
   // Exclusions and the other side's taste.
-  const ClientResponse other = Post(
-      "/v1/recommendations",
-      R"({"history": [{"item": "a1", "type": "cart"}, {"item": "a2", "type": "cart"}], "n": 2,
+  const ClientResponse other =
+      Post("/v1/recommendations",
+           R"({"history": [{"item": "a1", "type": "cart"}, {"item": "a2", "type": "cart"}], "n": 2,
           "exclude": ["a3"]})");
   ASSERT_EQ(other.status, 200u) << other.body;
   for (const std::string& item : Items(other)) {
@@ -167,8 +167,8 @@ TEST_F(ImplicitApiTest, CategoryFiltersBoostsCapsAndDiversityPerRequest) {
   // a-items are "red", b-items "blue"; a5..a9 also "sale".
   for (int i = 0; i < 10; ++i) {
     for (const char side : {'a', 'b'}) {
-      const std::string cats = side == 'a' ? (i >= 5 ? R"(["red","sale"])" : R"(["red"])")
-                                           : R"(["blue"])";
+      const std::string cats =
+          side == 'a' ? (i >= 5 ? R"(["red","sale"])" : R"(["red"])") : R"(["blue"])";
       ASSERT_EQ(Send("PUT", fmt::format("/v1/items/{}{}", side, i),
                      fmt::format(R"({{"categories":{}}})", cats), "application/json", {})
                     .status,
@@ -205,8 +205,8 @@ TEST_F(ImplicitApiTest, CategoryFiltersBoostsCapsAndDiversityPerRequest) {
   ASSERT_EQ(session.status, 200u) << session.body;
   for (const std::string& item : Items(session)) EXPECT_EQ(item[0], 'b') << session.body;
   // Bad values: 400 naming the parameter.
-  for (const char* bad : {"diversity=2", "diversity=x", "boost=blue", "boost=blue:0",
-                          "boost=:2", "max_per_category=-1"}) {
+  for (const char* bad : {"diversity=2", "diversity=x", "boost=blue", "boost=blue:0", "boost=:2",
+                          "max_per_category=-1"}) {
     const ClientResponse e = Get(fmt::format("/v1/users/a0/recommendations?{}", bad));
     EXPECT_EQ(e.status, 400u) << bad << " -> " << e.body;
     const std::string name = std::string(bad).substr(0, std::string(bad).find('='));
@@ -224,7 +224,7 @@ TEST_F(ImplicitApiTest, RowsMakeAPageWithNoItemTwice) {
               200u);
   }
   // a0's newest event: the last "Because you watched" source.
-  Ingest("[" + EventJson("a0", "a3", "purchase", 0.0, 1'700'000'100'000) + "]");
+  Ingest(fmt::format("[{}]", EventJson("a0", "a3", "purchase", 0.0, 1'700'000'100'000)));
   const ClientResponse r = Get("/v1/users/a0/rows?rows=5&n=2&because=1");
   ASSERT_EQ(r.status, 200u) << r.body;
   const json::value doc = Json(r);
@@ -267,8 +267,8 @@ TEST_F(ImplicitApiTest, AnEventMovesTheUserAtOnce) {
   Start();
   SeedTwoTastes();
   // a new user buys three b items: the very next answer is b items.
-  Ingest("[" + EventJson("newbie", "b0", "purchase") + "," + EventJson("newbie", "b1", "purchase") +
-         "," + EventJson("newbie", "b2", "purchase") + "]");
+  Ingest(fmt::format("[{},{},{}]", EventJson("newbie", "b0", "purchase"),
+                     EventJson("newbie", "b1", "purchase"), EventJson("newbie", "b2", "purchase")));
   const ClientResponse r = Get("/v1/users/newbie/recommendations?n=3");
   ASSERT_EQ(r.status, 200u);
   EXPECT_EQ(Json(r).at("source"), "model") << r.body;
@@ -307,9 +307,9 @@ TEST_F(ImplicitApiTest, ADescribedItemWithoutEventsIsExploredAndItsCreatedTimeKe
                 200u);
     }
   }
-  const ClientResponse put = Send("PUT", "/v1/items/brand-new",
-                                  R"({"categories":["shoes"],"created":"2026-11-30T08:00:00Z"})",
-                                  "application/json", {});
+  const ClientResponse put =
+      Send("PUT", "/v1/items/brand-new",
+           R"({"categories":["shoes"],"created":"2026-11-30T08:00:00Z"})", "application/json", {});
   ASSERT_EQ(put.status, 200u) << put.body;
   auto item_created = [&] {
     const ClientResponse r = Get("/v1/items/brand-new");
@@ -327,8 +327,8 @@ TEST_F(ImplicitApiTest, ADescribedItemWithoutEventsIsExploredAndItsCreatedTimeKe
   for (const std::string& item : Items(Get("/v1/users/a0/recommendations?n=10&category=red"))) {
     EXPECT_NE(item, "brand-new");
   }
-  for (const char* bad : {R"({"created":"yesterday"})", R"({"created":-5})",
-                          R"({"created":true})"}) {
+  for (const char* bad :
+       {R"({"created":"yesterday"})", R"({"created":-5})", R"({"created":true})"}) {
     const ClientResponse e = Send("PUT", "/v1/items/x", bad, "application/json", {});
     EXPECT_EQ(e.status, 400u) << bad;
     EXPECT_NE(ErrorMessage(e).find("created"), std::string::npos) << e.body;

@@ -9,6 +9,7 @@
 #include "engine/live/snapshot.h"
 #include "storage/live_store.h"
 #include "storage/recovery.h"
+#include "tests/engine/recommender_fixture.h"
 #include "tests/storage/temp_dir.h"
 
 namespace streamrec::storage {
@@ -96,7 +97,7 @@ TEST(LiveImplicitTest, SnapshotPlusLogTailEqualsAFullReplay) {
   all.insert(all.end(), second.begin(), second.end());
   EXPECT_EQ(State(*store), Replayed(engine::Objective::kImplicit, all));
   store->Read([](const Replica& r) {
-    const auto rec = r.rec->RecommendForUser("u1", {.n = 5});
+    const auto rec = r.rec->RecommendForUser("u1", engine::Req(5));
     EXPECT_EQ(rec.source, engine::RecommendationSource::kModel);
     EXPECT_NE(r.rec->implicit(), nullptr);
   });

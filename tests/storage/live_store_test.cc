@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "engine/live/snapshot.h"
+#include "tests/engine/recommender_fixture.h"
 #include "tests/storage/temp_dir.h"
 
 namespace streamrec::storage {
@@ -30,7 +31,7 @@ LiveStoreOptions Fast() {
 }
 
 StoredEvent Ev(std::string id, std::string user, std::string item, std::string type = "rating",
-            float value = 4.0f, int64_t ts = 1000) {
+               float value = 4.0f, int64_t ts = 1000) {
   return {0, std::move(id), std::move(user), std::move(item), std::move(type), value, ts};
 }
 
@@ -52,14 +53,6 @@ std::unique_ptr<LiveStore> Open(const std::string& dir, LiveStoreOptions o = Fas
 
 std::string State(const LiveStore& s) {
   return s.Read([](const Replica& r) { return engine::EncodeSnapshot(*r.rec); });
-}
-
-std::vector<std::string> Recs(const LiveStore& s, const std::string& user, size_t n = 20) {
-  return s.Read([&](const Replica& r) {
-    std::vector<std::string> out;
-    for (const auto& x : r.rec->RecommendForUser(user, {.n = n}).items) out.push_back(x.item);
-    return out;
-  });
 }
 
 TEST(LiveStoreTest, AnAcknowledgedEventIsVisibleToTheNextRead) {
@@ -195,7 +188,7 @@ TEST(LiveStoreTest, ConcurrentIngestAndReadsEndInTheReplayedState) {
         store->Read([&](const Replica& r) {
           EXPECT_GE(r.applied_seq, last);  // never goes back
           last = r.applied_seq;
-          (void)r.rec->RecommendForUser(fmt::format("u{}", t), {.n = 5});
+          (void)r.rec->RecommendForUser(fmt::format("u{}", t), engine::Req(5));
         });
         reads.fetch_add(1);
       }

@@ -167,7 +167,13 @@ void KillAndReap(pid_t pid) {
 bool NatsCluster::Available() { return !FindBinary().empty(); }
 
 NatsCluster::NatsCluster(std::string dir, int nodes) : dir_(std::move(dir)), nodes_(nodes) {
-  for (int i = 0; i < nodes; ++i) nodes_[i].name = "n" + std::to_string(i + 1);
+  for (int i = 0; i < nodes; ++i) {
+    // Not "n" + to_string(): GCC 12 warns about that (-Wrestrict, a false
+    // positive, GCC bug 105329).
+    std::string name = std::to_string(i + 1);
+    name.insert(name.begin(), 'n');
+    nodes_[i].name = std::move(name);
+  }
 }
 
 NatsCluster::~NatsCluster() {
@@ -212,7 +218,7 @@ bool NatsCluster::Start(std::string* error) {
 
 std::string NatsCluster::urls() const {
   std::string out;
-  for (int i = 0; i < size(); ++i) out += (i > 0 ? "," : "") + url(i);
+  for (int i = 0; i < size(); ++i) out += std::string(i > 0 ? "," : "") + url(i);
   return out;
 }
 
@@ -259,7 +265,7 @@ void NatsCluster::Stop() {
 int NatsCluster::StreamLeader(const std::string& stream) const {
   std::string running;
   for (int i = 0; i < size(); ++i) {
-    if (nodes_[i].pid >= 0) running += (running.empty() ? "" : ",") + url(i);
+    if (nodes_[i].pid >= 0) running += std::string(running.empty() ? "" : ",") + url(i);
   }
   if (running.empty()) return -1;
   natsConnection* nc = nullptr;

@@ -27,13 +27,13 @@ TEST(StreamRecordTest, EveryKindRoundTrips) {
   events.origin = "abc-1";
   events.config = 0x0123456789abcdefull;
   events.batches = {{Ev("e1", "u1", "i1", true), Ev("", "u2", "i2")}, {Ev("e3", "u3", "i1")}};
-  StreamRecord forget{RecordKind::kForgetUser, "abc-2", 0, {}, "u1", {}};
-  StreamRecord put{RecordKind::kPutItem, "abc-3", 0, {}, "i9", {}};
+  StreamRecord forget{RecordKind::kForgetUser, "abc-2", 0, {}, "u1", {}, {}};
+  StreamRecord put{RecordKind::kPutItem, "abc-3", 0, {}, "i9", {}, {}};
   put.meta.categories = {"books", "sale"};
   put.meta.hidden = true;
-  StreamRecord del{RecordKind::kDeleteItem, "abc-4", 0, {}, "i9", {}};
-  StreamRecord retrain{RecordKind::kRetrain, "abc-5", 0, {}, {}, {}};
-  StreamRecord install{RecordKind::kInstall, "install-17", 0, {}, {}, {}};
+  StreamRecord del{RecordKind::kDeleteItem, "abc-4", 0, {}, "i9", {}, {}};
+  StreamRecord retrain{RecordKind::kRetrain, "abc-5", 0, {}, {}, {}, {}};
+  StreamRecord install{RecordKind::kInstall, "install-17", 0, {}, {}, {}, {}};
   install.install = {17, 1ull << 40, 500000, 100000};
   for (const StreamRecord& r : {events, forget, put, del, retrain, install}) {
     std::string bytes;

@@ -73,8 +73,8 @@ HtmlReport MakeReport() {
   line.title = "HR@10 over time";
   line.x_label = "events";
   line.y_label = "HR@10";
-  line.series.push_back({"online", {5000, 10000, 15000}, {0.03, 0.05, 0.06}});
-  line.series.push_back({"<script>alert(2)</script>", {5000, 10000, 15000}, {0.08, NAN, 0.07}});
+  line.series.push_back({"online", {5000, 10000, 15000}, {0.03, 0.05, 0.06}, ""});
+  line.series.push_back({"<script>alert(2)</script>", {5000, 10000, 15000}, {0.08, NAN, 0.07}, ""});
   line.x_markers.push_back({10000, "retrain <1>"});
   r.AddLineChart(line);
   BarChart bars;
@@ -134,7 +134,7 @@ TEST(ChartTest, EmptyAndDegenerateChartsStillRender) {
   const std::string a = RenderLineChartSvg(empty);
   EXPECT_NE(a.find("no data"), std::string::npos);
   LineChart flat;
-  flat.series.push_back({"", {1, 2, 3}, {0.5, 0.5, 0.5}});
+  flat.series.push_back({"", {1, 2, 3}, {0.5, 0.5, 0.5}, ""});
   const std::string b = RenderLineChartSvg(flat);
   EXPECT_EQ(b.find("nan"), std::string::npos);
   EXPECT_EQ(b.find("inf"), std::string::npos);
@@ -145,7 +145,7 @@ TEST(ChartTest, EmptyAndDegenerateChartsStillRender) {
 TEST(ChartTest, LogAxesSkipNonPositivePointsAndLabelDecades) {
   LineChart c;
   c.log_x = c.log_y = true;
-  c.series.push_back({"s", {0, 1, 10, 100, 1000}, {-1, 1000, 100, 10, 1}});
+  c.series.push_back({"s", {0, 1, 10, 100, 1000}, {-1, 1000, 100, 10, 1}, ""});
   const std::string svg = RenderLineChartSvg(c);
   EXPECT_EQ(svg.find("nan"), std::string::npos);
   for (const char* label : {">1<", ">10<", ">100<", ">1000<"}) {
