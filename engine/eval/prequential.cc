@@ -6,15 +6,18 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <map>
 
+#include "engine/live/fold_in.h"
 #include "engine/model/topn.h"
 
 namespace streamrec::engine {
 namespace {
 
 constexpr PrequentialMethod kAllMethods[] = {
-    PrequentialMethod::kOnline, PrequentialMethod::kRetrained, PrequentialMethod::kOnlineRetrained,
-    PrequentialMethod::kPopularity, PrequentialMethod::kRandom};
+    PrequentialMethod::kOnline,          PrequentialMethod::kRetrained,
+    PrequentialMethod::kOnlineRetrained, PrequentialMethod::kPopularity,
+    PrequentialMethod::kRandom,          PrequentialMethod::kRetrainedFoldIn};
 
 // 1-based position of `item` in `list` (first k entries), 0 if absent.
 size_t PositionOf(const std::vector<ScoredItem>& list, uint32_t item) {
@@ -42,6 +45,8 @@ std::string_view PrequentialMethodName(PrequentialMethod m) {
       return "popularity";
     case PrequentialMethod::kRandom:
       return "random";
+    case PrequentialMethod::kRetrainedFoldIn:
+      return "retrained+fold-in";
   }
   return "?";
 }
@@ -51,7 +56,9 @@ StatusOr<PrequentialMethod> ParsePrequentialMethod(std::string_view name) {
     if (PrequentialMethodName(m) == name) return m;
   }
   return Status::InvalidArgument(fmt::format(
-      "unknown method '{}' (known: online, retrained, online+retrain, popularity, random)", name));
+      "unknown method '{}' (known: online, retrained, retrained+fold-in, online+retrain, "
+      "popularity, random)",
+      name));
 }
 
 // Running sums of one method, overall and in the current window.
@@ -82,8 +89,9 @@ StatusOr<std::unique_ptr<PrequentialEvaluator>> PrequentialEvaluator::Create(
   if (options.sample_every == 0) return Status::InvalidArgument("sample_every must be >= 1");
   if (options.methods.empty()) return Status::InvalidArgument("no method to evaluate");
   for (PrequentialMethod m : options.methods) {
-    const bool batch =
-        m == PrequentialMethod::kRetrained || m == PrequentialMethod::kOnlineRetrained;
+    const bool batch = m == PrequentialMethod::kRetrained ||
+                       m == PrequentialMethod::kOnlineRetrained ||
+                       m == PrequentialMethod::kRetrainedFoldIn;
     if (batch && options.retrain_every == 0) {
       return Status::InvalidArgument(fmt::format(
           "method '{}' needs a retrain interval (retrain_every > 0)", PrequentialMethodName(m)));
@@ -102,9 +110,11 @@ PrequentialEvaluator::PrequentialEvaluator(const RecommenderOptions& recommender
     if (m == PrequentialMethod::kOnlineRetrained && !hybrid_) {
       hybrid_ = std::make_unique<Recommender>(recommender, types);
     }
-    if (m == PrequentialMethod::kRetrained || m == PrequentialMethod::kOnlineRetrained) {
+    if (m == PrequentialMethod::kRetrained || m == PrequentialMethod::kOnlineRetrained ||
+        m == PrequentialMethod::kRetrainedFoldIn) {
       needs_batch_ = true;
     }
+    if (m == PrequentialMethod::kRetrainedFoldIn) keeps_user_events_ = true;
   }
   acc_.resize(options_.methods.size());
   counts_.k = options_.k;
@@ -143,6 +153,11 @@ Status PrequentialEvaluator::Observe(const Event& e) {
   }
   // Learn: every method after every method has been judged.
   STREAMREC_RETURN_IF_ERROR(online_->Apply(e));
+  if (keeps_user_events_) {
+    const uint32_t u = *online_->users().Find(e.user);
+    if (u >= user_events_.size()) user_events_.resize(u + 1);
+    user_events_[u].push_back({*online_->items().Find(e.item), e.type, e.value});
+  }
   if (hybrid_) STREAMREC_RETURN_IF_ERROR(hybrid_->Apply(e));
   ++counts_.events;
   if (needs_batch_) {
@@ -181,7 +196,9 @@ size_t PrequentialEvaluator::RankOf(PrequentialMethod m, const Event& e,
       return 0;
     }
     case PrequentialMethod::kRetrained:
-      return RankRetrained(user, item, popular);
+      return RankRetrained(user, item, /*fold_in=*/false, popular);
+    case PrequentialMethod::kRetrainedFoldIn:
+      return RankRetrained(user, item, /*fold_in=*/true, popular);
     case PrequentialMethod::kPopularity:
       *popular = true;
       return RankPopular(user, item);
@@ -197,13 +214,39 @@ size_t PrequentialEvaluator::RankPopular(std::optional<uint32_t> user, uint32_t 
 }
 
 size_t PrequentialEvaluator::RankRetrained(std::optional<uint32_t> user, uint32_t item,
-                                           bool* popular) const {
+                                           bool fold_in, bool* popular) const {
   const bool modelled = batch_ && user && *user < batch_user_items_.size() &&
                         batch_user_items_[*user] >= online_->options().cold_start_min_items;
-  *popular = !modelled;
-  if (!modelled) return RankPopular(user, item);
+  Eigen::VectorXf folded;
+  if (!modelled && fold_in && batch_ && user && *user < user_events_.size()) {
+    // The user's events so far on items the batch model knows.
+    const EventTypes& types = online_->types();
+    const RecommenderOptions& ro = online_->options();
+    std::map<uint32_t, float> strength;
+    std::map<uint32_t, std::pair<double, int>> ratings;
+    for (const UserEvent& ev : user_events_[*user]) {
+      if (ev.item >= batch_->num_items()) continue;
+      strength[ev.item] += EventStrength(types, ev.type, ev.value, ro.signal);
+      if (const std::optional<float> r = types.Target(ev.type, ev.value)) {
+        ratings[ev.item].first += *r;
+        ++ratings[ev.item].second;
+      }
+    }
+    FoldInSettings s;
+    s.objective = ro.objective;
+    s.alpha = ro.implicit.alpha;
+    s.implicit = ro.implicit.objective();
+    s.regularization = ro.learner.fold_in_regularization;
+    s.bias_regularization = ro.learner.fold_in_bias_regularization;
+    float offset = 0.0f;
+    if (!FoldInRow(*batch_, &batch_gramian_, s, strength, ratings, &folded, &offset)) {
+      folded.resize(0);
+    }
+  }
+  *popular = !modelled && folded.size() == 0;
+  if (*popular) return RankPopular(user, item);
   ScanQuery q;
-  q.vector = batch_->user_factors(*user);
+  q.vector = modelled ? batch_->user_factors(*user) : folded.data();
   q.exclude_a = online_->Seen(*user);
   ScanOptions opt;
   opt.item_bias = batch_->item_biases();
@@ -251,6 +294,11 @@ Status PrequentialEvaluator::Retrain() {
     batch_user_items_[u] = static_cast<uint32_t>(online_->Seen(u).size());
   }
   if (hybrid_) STREAMREC_RETURN_IF_ERROR(hybrid_->InstallModel(trained->Clone()));
+  if (keeps_user_events_ && online_->options().objective == Objective::kImplicit) {
+    const Eigen::Map<const Eigen::MatrixXf> q(trained->item_factors(), trained->rank(),
+                                              trained->num_items());
+    batch_gramian_ = q * q.transpose();
+  }
   batch_.emplace(std::move(trained).value());
   ++counts_.retrains;
   counts_.retrain_seconds +=

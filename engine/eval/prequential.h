@@ -37,6 +37,7 @@
 // computation, no I/O.
 #pragma once
 
+#include <Eigen/Core>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -54,9 +55,21 @@
 
 namespace streamrec::engine {
 
-enum class PrequentialMethod { kOnline, kRetrained, kOnlineRetrained, kPopularity, kRandom };
+// kRetrained answers users the last batch did not model (new since, or
+// with fewer than cold_start_min_items then) with popular items;
+// kRetrainedFoldIn folds them in against the frozen batch item vectors
+// from their events so far, as the server does for a session (FoldInRow).
+enum class PrequentialMethod {
+  kOnline,
+  kRetrained,
+  kOnlineRetrained,
+  kPopularity,
+  kRandom,
+  kRetrainedFoldIn
+};
 std::string_view PrequentialMethodName(PrequentialMethod m);
-// "online", "retrained", "online+retrain", "popularity", "random".
+// "online", "retrained", "online+retrain", "popularity", "random",
+// "retrained+fold-in".
 StatusOr<PrequentialMethod> ParsePrequentialMethod(std::string_view name);
 
 struct PrequentialOptions {
@@ -155,7 +168,8 @@ class PrequentialEvaluator {
   // unknown user), 0 if absent. *popular: the answer was popular items.
   size_t RankOf(PrequentialMethod m, const Event& e, std::optional<uint32_t> user, uint32_t item,
                 bool* popular);
-  size_t RankRetrained(std::optional<uint32_t> user, uint32_t item, bool* popular) const;
+  size_t RankRetrained(std::optional<uint32_t> user, uint32_t item, bool fold_in,
+                       bool* popular) const;
   size_t RankPopular(std::optional<uint32_t> user, uint32_t item) const;
   size_t RankRandom(std::optional<uint32_t> user, uint32_t item);
   Status Retrain();
@@ -167,6 +181,16 @@ class PrequentialEvaluator {
   std::optional<MFModel> batch_;            // the frozen retrained model
   std::vector<uint32_t> batch_user_items_;  // per user: distinct items at the retrain
   std::vector<TrainingExample> history_;    // every training example so far
+  // kRetrainedFoldIn: each user's events (by online_ user index) and the
+  // batch model's item Gramian QᵀQ (kImplicit).
+  struct UserEvent {
+    uint32_t item;
+    EventTypeId type;
+    float value;
+  };
+  bool keeps_user_events_ = false;
+  std::vector<std::vector<UserEvent>> user_events_;
+  Eigen::MatrixXf batch_gramian_;
   bool needs_batch_ = false;
   SplitMix64 rng_;
   std::vector<uint32_t> scratch_;
@@ -174,7 +198,7 @@ class PrequentialEvaluator {
   std::vector<Accumulator> acc_;  // one per options_.methods
   // Per method (by enum value): whether each item was in one of its lists.
   std::map<PrequentialMethod, std::vector<uint8_t>> shown_;
-  PrequentialResult counts_;      // the counters; methods filled by Result()
+  PrequentialResult counts_;  // the counters; methods filled by Result()
 };
 
 }  // namespace streamrec::engine

@@ -47,60 +47,18 @@ StatusOr<Recommendations> Recommender::RecommendForHistory(std::span<const Histo
   const std::vector<uint32_t> excluded = ResolveSorted(req.exclude);
   Recommendations out;
   std::vector<uint8_t> mask;
-  const int k = model_.rank();
-  Eigen::VectorXf p = Eigen::VectorXf::Zero(k);
+  Eigen::VectorXf p;
   float offset = 0.0f;
-  bool folded = false;
-  switch (options_.objective) {
-    case Objective::kImplicit: {
-      if (strength.empty() || implicit_ == nullptr || implicit_->item_gramian().rows() != k) break;
-      std::vector<std::pair<uint32_t, float>> cells;
-      for (const auto& [i, w] : strength) {
-        cells.emplace_back(i, 1.0f + implicit_->options().alpha * w);
-      }
-      Eigen::MatrixXd a;
-      Eigen::VectorXd b;
-      ImplicitRowSystem(model_, implicit_->item_gramian(), cells,
-                        implicit_->options().objective(), &a, &b);
-      p = a.ldlt().solve(b).cast<float>();
-      folded = true;
-      break;
-    }
-    case Objective::kRating: {
-      if (ratings.empty()) break;
-      // [p; b_u] minimising Σ (r − μ − b_i − b_u − p·q_i)² + λ‖p‖² + λ_b b_u².
-      Eigen::MatrixXd a = Eigen::MatrixXd::Zero(k + 1, k + 1);
-      Eigen::VectorXd b = Eigen::VectorXd::Zero(k + 1);
-      for (const auto& [i, sum] : ratings) {
-        Eigen::VectorXd x(k + 1);
-        x.head(k) = Eigen::Map<const Eigen::VectorXf>(model_.item_factors(i), k).cast<double>();
-        x(k) = 1.0;
-        const double target = sum.first / sum.second - model_.global_mean() - model_.item_bias(i);
-        a.selfadjointView<Eigen::Lower>().rankUpdate(x, 1.0);
-        b += target * x;
-      }
-      a = a.selfadjointView<Eigen::Lower>();
-      a.diagonal().head(k).array() += options_.learner.fold_in_regularization;
-      a(k, k) += options_.learner.fold_in_bias_regularization;
-      const Eigen::VectorXd solved = a.ldlt().solve(b);
-      p = solved.head(k).cast<float>();
-      offset = model_.global_mean() + static_cast<float>(solved(k));
-      folded = true;
-      break;
-    }
-    case Objective::kBpr: {
-      double total = 0.0;
-      Eigen::VectorXd sum = Eigen::VectorXd::Zero(k);
-      for (const auto& [i, w] : strength) {
-        sum += w * Eigen::Map<const Eigen::VectorXf>(model_.item_factors(i), k).cast<double>();
-        total += w;
-      }
-      if (total <= 0.0) break;
-      p = (sum / total).cast<float>();
-      folded = true;
-      break;
-    }
+  FoldInSettings fold;
+  fold.objective = options_.objective;
+  if (implicit_ != nullptr) {
+    fold.alpha = implicit_->options().alpha;
+    fold.implicit = implicit_->options().objective();
   }
+  fold.regularization = options_.learner.fold_in_regularization;
+  fold.bias_regularization = options_.learner.fold_in_bias_regularization;
+  const bool folded = FoldInRow(model_, implicit_ != nullptr ? &implicit_->item_gramian() : nullptr,
+                                fold, strength, ratings, &p, &offset);
   if (!folded) {
     skip.insert(skip.end(), excluded.begin(), excluded.end());
     std::sort(skip.begin(), skip.end());

@@ -245,4 +245,51 @@ TEST(PrequentialTest, DiversityTradesHitsForCoverage) {
   RecordProperty("coverage", std::to_string(c0) + " -> " + std::to_string(c1));
 }
 
+// Users who arrive after a retrain: "retrained" answers them with popular
+// items until the next retrain, "retrained+fold-in" folds them in against
+// the frozen item vectors from their events, and finds their taste.
+TEST(PrequentialTest, FoldingInUsersTheBatchDidNotModelFindsTheirTaste) {
+  const EventTypes types = EventTypes::Defaults();
+  for (const Objective objective : {Objective::kImplicit, Objective::kRating}) {
+    SCOPED_TRACE(static_cast<int>(objective));
+    const EventTypeId type = *types.Find(objective == Objective::kRating ? "rating" : "click");
+    SplitMix64 rng(17);
+    // 4 tastes of 25 items; a new wave of users every 1,000 events, each
+    // user with ~30 events, 80% of their taste (rated 5; others 1).
+    struct E {
+      std::string user, item;
+      float value;
+    };
+    std::vector<E> log;
+    for (int wave = 0; wave < 6; ++wave) {
+      for (int n = 0; n < 1000; ++n) {
+        const int u = wave * 33 + static_cast<int>(rng.Uniform(33));
+        const bool own = rng.NextDouble() < 0.8;
+        const int cluster = own ? u % 4 : static_cast<int>(rng.Uniform(4));
+        log.push_back({fmt::format("u{}", u),
+                       fmt::format("i{}", cluster * 25 + static_cast<int>(rng.Uniform(25))),
+                       cluster == u % 4 ? 5.0f : 1.0f});
+      }
+    }
+    RecommenderOptions ro;
+    ro.objective = objective;
+    ro.model.rank = 8;
+    PrequentialOptions o;
+    o.methods = {M::kRetrained, M::kRetrainedFoldIn};
+    o.retrain_every = 1000;
+    o.retrain.algorithm = objective == Objective::kRating ? Algorithm::kAls : Algorithm::kIals;
+    auto ev = PrequentialEvaluator::Create(ro, types, o);
+    ASSERT_TRUE(ev.ok()) << ev.status().ToString();
+    for (const E& e : log) {
+      ASSERT_TRUE((*ev)->Observe({e.user, e.item, type, e.value, 0}).ok());
+    }
+    const PrequentialResult r = (*ev)->Result();
+    const PrequentialMethodResult &frozen = r.methods[0], &folded = r.methods[1];
+    EXPECT_EQ(folded.name, "retrained+fold-in");
+    EXPECT_LT(folded.popular_answers * 3, frozen.popular_answers);
+    EXPECT_GT(folded.hit_rate, 1.5 * frozen.hit_rate);
+    RecordProperty("hr", fmt::format("{} -> {}", frozen.hit_rate, folded.hit_rate));
+  }
+}
+
 }  // namespace streamrec::engine

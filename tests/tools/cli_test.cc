@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 #include <cmath>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -185,11 +186,57 @@ TEST_F(CliTest, EvalTableOnGeneratedData) {
   EXPECT_TRUE(Contains(r.out, "\n75/25 ")) << r.out;
 }
 
+TEST_F(CliTest, EvalFixedTrainAndTestFiles) {
+  // One generated stream cut in two files: the first 800 events train, the
+  // rest test.
+  const std::string text = ReadFile(Generate("gen.events", "1000"));
+  std::istringstream in(text);
+  std::string header, line, train = "", test = "";
+  std::getline(in, header);
+  for (int n = 0; std::getline(in, line); ++n) (n < 800 ? train : test) += line + "\n";
+  WriteFile(Path("train.events"), header + "\n" + train);
+  WriteFile(Path("test.events"), header + "\n" + test);
+  const RunResult r = Run({"eval", "--train", Path("train.events"), "--test", Path("test.events"),
+                           "--json", "--epochs", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::object root = json::parse(r.out).as_object();
+  EXPECT_EQ(root.at("folds").as_array()[0].at("fold").as_string(), "train/test");
+  EXPECT_GT(root.at("folds").as_array()[0].at("test_ratings").to_number<double>(), 0);
+  // Numbers as people write them ("0.3468", not "3.468E-1").
+  EXPECT_FALSE(std::regex_search(r.out, std::regex("[0-9]E[-+]?[0-9]"))) << r.out;
+  EXPECT_TRUE(Contains(root.at("map_definition").as_string().c_str(), "min(10"));
+  // The table says how MAP@K is computed.
+  const RunResult table = Run(
+      {"eval", "--train", Path("train.events"), "--test", Path("test.events"), "--epochs", "3"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_TRUE(Contains(table.out, "MAP@10: the mean over test users")) << table.out;
+  ExpectUsageError(Run({"eval", "--train", Path("train.events")}),
+                   {"--train and --test go together"});
+  ExpectUsageError(Run({"eval", "--train", Path("train.events"), "--test", Path("test.events"),
+                        "--split", "80/20"}),
+                   {"--train/--test replace --data, --folds and --split"});
+  ExpectUsageError(Run({"eval", "--train", Path("nope.events"), "--test", Path("test.events")}),
+                   {"nope.events"});
+}
+
+TEST_F(CliTest, HelpShowsDefaultsAsWritten) {
+  for (const char* cmd : {"eval", "replay", "bench", "serve", "generate"}) {
+    const RunResult r = Run({cmd, "--help"});
+    ASSERT_EQ(r.exit_code, 0) << cmd << r.err;
+    // A float default printed with its binary noise, e.g. "0.100000001".
+    EXPECT_FALSE(std::regex_search(r.out, std::regex("[0-9]\\.[0-9]*0000000[0-9]"))) << cmd << "\n"
+                                                                                     << r.out;
+    EXPECT_FALSE(std::regex_search(r.out, std::regex("[0-9]\\.[0-9]*9999999[0-9]"))) << cmd << "\n"
+                                                                                     << r.out;
+  }
+  EXPECT_TRUE(Contains(Run({"eval", "--help"}).out, "(=0.1)")) << "some default of 0.1 expected";
+}
+
 TEST_F(CliTest, EvalUsageErrors) {
   const std::string data = Generate("gen.events");
   ExpectUsageError(Run({"eval", "--split", "80/20"}), {"--data is required"});
   ExpectUsageError(Run({"eval", "--data", data, "--folds", "u1", "--split", "80/20"}),
-                   {"give exactly one of --folds or --split"});
+                   {"give exactly one of --folds or --split (or --train/--test)"});
   ExpectUsageError(Run({"eval", "--data", data}), {"give exactly one of --folds or --split"});
   ExpectUsageError(Run({"eval", "--data", data, "--split", "70/20"}), {"bad split '70/20'"});
   ExpectUsageError(Run({"eval", "--data", data, "--folds", "u5..u1"}), {"bad fold range 'u5..u1'"});
@@ -312,8 +359,8 @@ TEST_F(CliTest, BenchUsageErrors) {
                                     "features, scale or cluster"});
   ExpectUsageError(Run({"bench", "cluster", "--replica", "127.0.0.1:1"}),
                    {"two or more --replica HOST:PORT"});
-  ExpectUsageError(Run({"bench", "cluster", "--replica", "127.0.0.1:1", "--replica",
-                        "127.0.0.1:2", "--events", "0"}),
+  ExpectUsageError(Run({"bench", "cluster", "--replica", "127.0.0.1:1", "--replica", "127.0.0.1:2",
+                        "--events", "0"}),
                    {"--events >= 1"});
   ExpectUsageError(Run({"bench", "learner", "--events", "0"}), {"must be >= 1"});
   ExpectUsageError(Run({"bench", "topn", "--rank", "0"}), {"--rank must be in [1, 1024]"});

@@ -7,6 +7,8 @@
 // Thread-safety: free functions; they write to stdout/stderr.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <boost/program_options.hpp>
 #include <optional>
 #include <string>
@@ -19,6 +21,14 @@ namespace streamrec::tools {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // a runtime failure
 inline constexpr int kExitUsage = 2;    // bad usage or bad input
+
+// A flag bound to *target whose default is the value *target holds, shown
+// in --help as people write it ("0.1", where Boost's own text for a float
+// is "0.100000001").
+template <class T>
+boost::program_options::typed_value<T>* Defaulted(T* target) {
+  return boost::program_options::value(target)->default_value(*target, fmt::format("{}", *target));
+}
 
 // Prints "streamrec <command>: <message>"; returns kExitUsage.
 int Usage(std::string_view command, std::string_view message);

@@ -43,17 +43,17 @@ struct BenchFlags {
   int rank = 64;
   size_t n = 10;
   size_t queries = 200;
-  std::vector<uint32_t> sizes;  // --catalog
-  std::vector<size_t> batches;  // --batch
+  std::vector<uint32_t> sizes;       // --catalog
+  std::vector<size_t> batches;       // --batch
   std::string vectors = "gaussian";  // --vectors (topn)
   std::vector<uint32_t> probes;      // --probe (topn)
   std::string dir = "/tmp";
   int threads = 1;
   double seconds = 3.0;
   int connections = 4;
-  HttpBenchOptions http;    // --url, --key, --durability, --preload, ...
-  std::string config_path;  // --config (scale)
-  ScaleBenchOptions scale;  // filled in by ValidateScale
+  HttpBenchOptions http;              // --url, --key, --durability, --preload, ...
+  std::string config_path;            // --config (scale)
+  ScaleBenchOptions scale;            // filled in by ValidateScale
   std::vector<std::string> replicas;  // --replica (cluster)
   std::string nats;                   // --nats (cluster)
   std::string delete_user;            // --delete-user (cluster)
@@ -98,45 +98,42 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
   desc.add_options()("help,h", "show this help")(
       "what", po::value(&f->what),
       "learner | topn | log | recovery | freshness | ingest | features | scale | cluster")(
-      "events", po::value(&f->events)->default_value(f->events),
+      "events", Defaulted(&f->events),
       "learner: events to apply; freshness: iterations (default 1000); scale: events of the "
       "stream (default 5000000)")(
-      "users", po::value(&f->users)->default_value(f->users),
+      "users", Defaulted(&f->users),
       "learner: users; freshness, ingest: users (default 5000); scale: (default 500000)")(
-      "items", po::value(&f->items)->default_value(f->items),
+      "items", Defaulted(&f->items),
       "learner: items; freshness, ingest: items (default 2000); scale: (default 100000)")(
-      "rank", po::value(&f->rank)->default_value(f->rank),
-      "latent dimensions k (scale: overrides the config's)")(
+      "rank", Defaulted(&f->rank), "latent dimensions k (scale: overrides the config's)")(
       "config", po::value(&f->config_path),
       "scale: configuration file (default: the built-in settings, config/streamrec.conf's)")(
       "catalog", po::value(&f->sizes)->multitoken(), "topn: catalog sizes (default 10k 100k 1M)")(
-      "n", po::value(&f->n)->default_value(f->n), "topn: list length")(
-      "queries", po::value(&f->queries)->default_value(f->queries), "topn: queries per size")(
+      "n", Defaulted(&f->n), "topn: list length")("queries", Defaulted(&f->queries),
+                                                  "topn: queries per size")(
       "batch", po::value(&f->batches)->multitoken(),
       "topn: batch sizes (default 8 32 128); log, ingest: events per batch")(
-      "vectors", po::value(&f->vectors)->default_value(f->vectors),
+      "vectors", Defaulted(&f->vectors),
       "topn: gaussian (no structure: the hard case) or clustered (taste clusters, as trained "
-      "factors)")(
-      "probe", po::value(&f->probes)->multitoken(),
-      "topn: IVF cells read per query, one run each (default: cells / 16, at least 8)")(
-      "seed", po::value(&f->seed)->default_value(f->seed), "seed of the synthetic data")(
-      "dir", po::value(&f->dir)->default_value(f->dir),
-      "log, recovery, scale, own server: where to create the database")(
-      "threads", po::value(&f->threads)->default_value(f->threads), "log: concurrent writers")(
-      "seconds", po::value(&f->seconds)->default_value(f->seconds),
+      "factors)")("probe", po::value(&f->probes)->multitoken(),
+                  "topn: IVF cells read per query, one run each (default: cells / 16, at least 8)")(
+      "seed", Defaulted(&f->seed), "seed of the synthetic data")(
+      "dir", Defaulted(&f->dir), "log, recovery, scale, own server: where to create the database")(
+      "threads", Defaulted(&f->threads), "log: concurrent writers")(
+      "seconds", Defaulted(&f->seconds),
       "log, ingest, scale: seconds per case (scale: default 10)")(
       "url", po::value(&f->http.url), "freshness, ingest: HOST:PORT of a running server")(
       "key", po::value(&f->http.api_key), "freshness, ingest: API key (read+write) for --url")(
-      "connections", po::value(&f->connections)->default_value(f->connections),
+      "connections", Defaulted(&f->connections),
       "ingest, scale: client threads, each with its own keep-alive connection (scale: default "
       "16; its ingest uses a quarter, at least 2)")(
       "durability", po::value(&f->http.durability)->multitoken(),
       "freshness, ingest, own server: sync | process (default: freshness sync, ingest both)")(
-      "preload", po::value(&f->http.preload_events)->default_value(f->http.preload_events),
+      "preload", Defaulted(&f->http.preload_events),
       "freshness, ingest, own server: synthetic events loaded before measuring")(
-      "server-threads", po::value(&f->http.server_threads)->default_value(f->http.server_threads),
+      "server-threads", Defaulted(&f->http.server_threads),
       "freshness, ingest, own server: HTTP threads")(
-      "user-prefix", po::value(&f->http.user_prefix)->default_value(f->http.user_prefix),
+      "user-prefix", Defaulted(&f->http.user_prefix),
       "freshness, ingest: user ids are PREFIX<k>, k < --users (default 5000 here)")(
       "replica", po::value(&f->replicas)->multitoken(),
       "cluster: HOST:PORT of two or more replicas (the first takes the writes)")(

@@ -96,7 +96,7 @@ struct DemoOptions {
 // Returns the exit code to stop with, or nullopt to go on.
 std::optional<int> ParseDemo(int argc, const char* const* argv, DemoFlags* f) {
   po::options_description desc("streamrec demo: the offline tour on a synthetic stream\n\nOptions");
-  desc.add_options()("help,h", "show this help")("dir", po::value(&f->dir)->default_value(f->dir),
+  desc.add_options()("help,h", "show this help")("dir", Defaulted(&f->dir),
                                                  "where to write the demo event file")(
       "config", po::value(&f->config_path), "configuration file (config/streamrec.conf)");
   AddSyntheticFlags(&desc, &f->stream);

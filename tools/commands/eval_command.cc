@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "http/api_json.h"
 #include "tools/cli/cli_util.h"
 #include "tools/cli/command_line.h"
 #include "tools/commands/commands.h"
@@ -67,8 +68,9 @@ void Report(const AlgorithmResult& result, const ModelFlags& flags, bool as_json
     json::object root{{"algorithm", flags.algorithm},
                       {"rank", o.model.rank},
                       {"folds", std::move(arr)},
-                      {"mean", MetricsJson(result.mean)}};
-    std::cout << json::serialize(root) << "\n";
+                      {"mean", MetricsJson(result.mean)},
+                      {"map_definition", MapDefinition(o.k)}};
+    std::cout << http::SerializeJson(root) << "\n";
     return;
   }
   fmt::print("algorithm {} rank {}; ranking over the full catalog, training items excluded\n",
@@ -79,7 +81,7 @@ void Report(const AlgorithmResult& result, const ModelFlags& flags, bool as_json
 void ReportComparison(const std::vector<AlgorithmResult>& results, const ModelFlags& flags,
                       const std::string& what, bool as_json) {
   if (as_json) {
-    std::cout << json::serialize(CompareJson(results)) << "\n";
+    std::cout << http::SerializeJson(CompareJson(results)) << "\n";
     return;
   }
   fmt::print(
@@ -94,9 +96,11 @@ void ReportComparison(const std::vector<AlgorithmResult>& results, const ModelFl
 constexpr std::string_view kEval = "eval";
 
 struct EvalFlags {
-  std::string data;          // a MovieLens directory, a ratings or event file, "-"
-  std::string folds_spec;    // --folds: "u1..u5", "ua,ub"
-  std::string split_spec;    // --split: "75/25"
+  std::string data;        // a MovieLens directory, a ratings or event file, "-"
+  std::string folds_spec;  // --folds: "u1..u5", "ua,ub"
+  std::string split_spec;  // --split: "75/25"
+  std::string train_path;  // --train and --test: a fixed split in two files
+  std::string test_path;
   std::string compare_spec;  // --compare: a list, or "all"
   std::string report_path;   // HTML report; empty: none
   std::string config_path;
@@ -116,6 +120,7 @@ std::optional<int> ParseEval(int argc, const char* const* argv, EvalFlags* f) {
       "streamrec eval: train and evaluate a model offline\n\n"
       "  streamrec eval --data ../shared/data/ml-100k --folds u1..u5\n"
       "  streamrec eval --data ratings.csv --split 75/25 --seed 42 --json\n"
+      "  streamrec eval --train train.events --test test.events\n"
       "  streamrec eval --data ../shared/data/ml-100k --split 75/25 --compare all\n\nOptions");
   desc.add_options()("help,h", "show this help")(
       "data", po::value(&f->data),
@@ -123,10 +128,13 @@ std::optional<int> ParseEval(int argc, const char* const* argv, EvalFlags* f) {
       "folds", po::value(&f->folds_spec),
       "official folds in --data: NAME.base trains, NAME.test tests (e.g. u1..u5, ua,ub)")(
       "split", po::value(&f->split_spec), "random TRAIN/TEST split of all of --data, e.g. 75/25")(
-      "seed", po::value(&f->split_seed)->default_value(f->split_seed),
-      "seed of the --split shuffle")("json", po::bool_switch(&f->as_json),
-                                     "print JSON instead of a table (with --compare: an array, "
-                                     "best first)")(
+      "train", po::value(&f->train_path),
+      "a fixed split: train on this file (any format --data reads), test on --test")(
+      "test", po::value(&f->test_path), "the test file of --train")(
+      "seed", Defaulted(&f->split_seed), "seed of the --split shuffle")(
+      "json", po::bool_switch(&f->as_json),
+      "print JSON instead of a table (with --compare: an array, "
+      "best first)")(
       "compare", po::value(&f->compare_spec),
       "evaluate these algorithms on the same split and rank them by NDCG@K: a comma-separated "
       "list (sgd,als,online,bpmf,ials,bpr,popular,random) or all")(
@@ -139,9 +147,19 @@ std::optional<int> ParseEval(int argc, const char* const* argv, EvalFlags* f) {
 
 // Every problem is bad usage (InvalidArgument), whatever its code.
 Status ValidateEval(EvalFlags* f) {
-  if (f->data.empty()) return Status::InvalidArgument("--data is required");
-  if (f->folds_spec.empty() == f->split_spec.empty()) {
-    return Status::InvalidArgument("give exactly one of --folds or --split");
+  if (f->train_path.empty() != f->test_path.empty()) {
+    return Status::InvalidArgument("--train and --test go together");
+  }
+  const bool fixed = !f->train_path.empty();
+  if (fixed) {
+    if (!f->data.empty() || !f->folds_spec.empty() || !f->split_spec.empty()) {
+      return Status::InvalidArgument("--train/--test replace --data, --folds and --split");
+    }
+  } else {
+    if (f->data.empty()) return Status::InvalidArgument("--data is required (or --train/--test)");
+    if (f->folds_spec.empty() == f->split_spec.empty()) {
+      return Status::InvalidArgument("give exactly one of --folds or --split (or --train/--test)");
+    }
   }
   if (Status st = FinishModelFlags(&f->model); !st.ok()) {
     return Status::InvalidArgument(st.message());
@@ -190,11 +208,31 @@ StatusOr<std::vector<NamedSplit>> LoadRandomSplit(const EvalFlags& f) {
   return splits;
 }
 
+// --train and --test: two files, each in any format LoadEvents reads. Every
+// error is InvalidArgument (bad input).
+StatusOr<std::vector<NamedSplit>> LoadFixedSplit(const EvalFlags& f) {
+  auto train = LoadEvents(f.train_path);
+  if (!train.ok()) return Status::InvalidArgument(train.status().message());
+  auto test = LoadEvents(f.test_path);
+  if (!test.ok()) return Status::InvalidArgument(test.status().message());
+  if (train->empty() || test->empty()) {
+    return Status::InvalidArgument(
+        fmt::format("{} is empty", train->empty() ? f.train_path : f.test_path));
+  }
+  auto s = MakeSplit("train/test", *train, *test);
+  if (!s.ok()) return Status::InvalidArgument(s.status().message());
+  std::vector<NamedSplit> splits;
+  splits.push_back(std::move(s).value());
+  return splits;
+}
+
 // Prints the results (and writes --report); returns the exit code.
 int ReportEval(const EvalFlags& f, std::vector<AlgorithmResult> results) {
-  const std::string what = f.folds_spec.empty() ? fmt::format("{} split {} (seed {})", f.data,
-                                                              f.split_spec, f.split_seed)
-                                                : fmt::format("{} folds {}", f.data, f.folds_spec);
+  const std::string what =
+      !f.train_path.empty() ? fmt::format("train {}, test {}", f.train_path, f.test_path)
+      : f.folds_spec.empty()
+          ? fmt::format("{} split {} (seed {})", f.data, f.split_spec, f.split_seed)
+          : fmt::format("{} folds {}", f.data, f.folds_spec);
   if (f.compare_spec.empty()) {
     Report(results.front(), f.model, f.as_json);
   } else {
@@ -213,7 +251,9 @@ int ReportEval(const EvalFlags& f, std::vector<AlgorithmResult> results) {
 }
 
 int ExecuteEval(const EvalFlags& f) {
-  auto splits = f.folds_spec.empty() ? LoadRandomSplit(f) : LoadFolds(f);
+  auto splits = !f.train_path.empty()  ? LoadFixedSplit(f)
+                : f.folds_spec.empty() ? LoadRandomSplit(f)
+                                       : LoadFolds(f);
   if (!splits.ok()) return Fail(kEval, splits.status());
   std::vector<AlgorithmResult> results;
   for (engine::Algorithm a : f.algorithms) {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "engine/eval/metrics.h"
+#include "http/api_json.h"
 #include "storage/event_log.h"
 #include "storage/recovery.h"
 #include "storage/verify.h"
@@ -53,7 +54,7 @@ int RunStats(const std::string& db) {
                        {"last_seq", st->last_seq},           {"events", st->events},
                        {"snapshot_seq", st->snapshot_seq},   {"snapshots", st->snapshots},
                        {"catalog_items", st->catalog_items}, {"disk_bytes", st->disk_bytes}};
-  std::cout << json::serialize(o) << "\n";
+  std::cout << http::SerializeJson(o) << "\n";
   return 0;
 }
 
@@ -61,7 +62,7 @@ int RunDump(const std::string& db, uint64_t from, uint64_t to) {
   auto log = OpenExisting(db);
   if (!log.ok()) return Fail(kLog, log.status());
   Status st = (*log)->Scan(from, to, [](const storage::StoredEvent& e) {
-    std::cout << json::serialize(EventJson(e)) << "\n";
+    std::cout << http::SerializeJson(EventJson(e)) << "\n";
     return static_cast<bool>(std::cout);
   });
   if (!st.ok()) return Fail(kLog, st);
@@ -116,7 +117,7 @@ int RunVerify(const std::string& db, const std::string& config_path) {
       {"ok", r.problems.empty()},         {"events", r.events},
       {"snapshots", r.snapshots},         {"snapshots_other_settings", r.snapshots_foreign},
       {"catalog_items", r.catalog_items}, {"problems", std::move(problems)}};
-  std::cout << json::serialize(o) << "\n";
+  std::cout << http::SerializeJson(o) << "\n";
   for (const auto& p : r.problems) fmt::print(stderr, "streamrec log verify: {}: {}\n", db, p);
   return r.problems.empty() ? 0 : 1;
 }
@@ -148,11 +149,10 @@ std::optional<int> ParseLog(int argc, const char* const* argv, LogFlags* f) {
   desc.add_options()("help,h", "show this help")(
       "what", po::value(&f->what), "stats | dump | append | verify")("db", po::value(&f->db),
                                                                      "database directory")(
-      "from", po::value(&f->from)->default_value(f->from), "dump: first seq")(
-      "to", po::value(&f->to)->default_value(f->to), "dump: last seq")(
+      "from", Defaulted(&f->from), "dump: first seq")("to", Defaulted(&f->to), "dump: last seq")(
       "events", po::value(&f->events), "append: an event file, ratings file, or - for stdin")(
-      "batch", po::value(&f->batch)->default_value(f->batch), "append: events per atomic batch")(
-      "durability", po::value(&f->durability)->default_value(f->durability),
+      "batch", Defaulted(&f->batch), "append: events per atomic batch")(
+      "durability", Defaulted(&f->durability),
       "append: sync | process (default: the config's, else sync)")(
       "config", po::value(&f->config_path),
       "configuration file ([storage] durability; verify: the model settings snapshots are "

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "engine/eval/evaluation.h"
+#include "http/api_json.h"
 #include "storage/event_log.h"
 #include "storage/recovery.h"
 #include "tools/cli/command_line.h"
@@ -63,7 +64,8 @@ size_t OutOfOrder(const std::vector<EventRecord>& events) {
 }
 
 struct Flags {
-  std::string db, events_path, config_path, report, methods = "online,retrained,popularity,random";
+  std::string db, events_path, config_path, report,
+      methods = "online,retrained,retrained+fold-in,popularity,random";
   std::string algo, objective;
   std::optional<float> exploration_share;
   uint64_t from = 1, to = UINT64_MAX;
@@ -83,10 +85,10 @@ void AddFlags(po::options_description* desc, Flags* f) {
       "snapshot", po::bool_switch(&f->snapshot), "store the rebuilt model as the newest snapshot")(
       "evaluate", po::bool_switch(&f->evaluate), "prequential evaluation (see above)")(
       "k", po::value(&p.k)->default_value(10), "list length K")(
-      "methods", po::value(&f->methods)->default_value(f->methods),
-      "comma-separated: online, retrained, online+retrain, popularity, random")(
-      "retrain-every", po::value(&p.retrain_every)->default_value(10000),
-      "batch retrain after every N events (0: no retrained methods)")(
+      "methods", Defaulted(&f->methods),
+      "comma-separated: online, retrained, retrained+fold-in, online+retrain, popularity, "
+      "random")("retrain-every", po::value(&p.retrain_every)->default_value(10000),
+                "batch retrain after every N events (0: no retrained methods)")(
       "algo", po::value(&f->algo), "batch algorithm of the retrains (default: [training])")(
       "objective", po::value(&f->objective),
       "what the online model learns: rating or implicit (default: [model] objective); "
@@ -98,8 +100,7 @@ void AddFlags(po::options_description* desc, Flags* f) {
       "count-repeats", po::bool_switch(&f->count_repeats),
       "score events of an item the user already has (as misses) instead of skipping them")(
       "seed", po::value(&p.seed)->default_value(1), "seed of the random baseline")(
-      "exploration-share",
-      po::value<float>()->notifier([f](float v) { f->exploration_share = v; }),
+      "exploration-share", po::value<float>()->notifier([f](float v) { f->exploration_share = v; }),
       "give this share of the online lists to the newest items (default: [model] "
       "exploration_share)")(
       "diversity", po::value(&p.online_rules.diversity)->default_value(0.0f, "0"),
@@ -178,7 +179,7 @@ int Evaluate(Flags& f, const Config& config) {
   if (f.json) {
     json::object out = ReplayEvalJson(*result, f.eval);
     for (auto& [k, v] : db_fields) out[k] = v;
-    std::cout << json::serialize(out) << "\n";
+    std::cout << http::SerializeJson(out) << "\n";
   } else {
     PrintReplayTable(*result, f.eval, stdout);
     if (!f.report.empty()) fmt::print("\nreport written to {}\n", f.report);
@@ -198,8 +199,11 @@ std::optional<int> ParseReplay(int argc, const char* const* argv, Flags* f) {
       "--evaluate: for each event in order, each method ranks the full catalog for the user\n"
       "(seen items excluded) and scores HR/NDCG/MRR@K on the event's item, then learns it.\n"
       "Methods: the online model; the same model retrained in batch every N events and frozen\n"
-      "in between; online+retrain (the online model with each retrain installed); time-decayed\n"
-      "popularity; random. Events of items never seen before are not scored (cold items),\n"
+      "in between (users it did not model answered with popular items), and the same with\n"
+      "those users folded in from their events against its item vectors (retrained+fold-in,\n"
+      "as the server does); online+retrain (the online model with each retrain installed);\n"
+      "time-decayed popularity; random. Events of items never seen before are not scored (cold "
+      "items),\n"
       "nor repeats of an item the user already has (unless --count-repeats). Also: the online\n"
       "model's rating RMSE/MAE, and drift (PSI, KL) of each window against the first part.\n\n"
       "Options");
@@ -305,7 +309,7 @@ int Rebuild(const Flags& f, const Config& config) {
     if (!st.ok()) return Fail(kReplay, st);
     out["snapshot_written"] = last_seq;
   }
-  std::cout << json::serialize(out) << "\n";
+  std::cout << http::SerializeJson(out) << "\n";
   return kExitOk;
 }
 

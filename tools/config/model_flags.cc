@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "tools/cli/command_line.h"
 #include "tools/config/config.h"
 
 namespace streamrec::tools {
@@ -32,78 +33,51 @@ void AddModelFlags(po::options_description* desc, ModelFlags* f) {
   engine::EvalOptions& o = f->options;
   desc->add_options()("config", po::value<std::string>(),
                       "read [model] and [training] defaults from this file (flags override it)")(
-      "algo", po::value(&f->algorithm)->default_value(f->algorithm),
+      "algo", Defaulted(&f->algorithm),
       "training algorithm: sgd (batch SGD epochs), als (alternating least squares), "
       "online (one pass in time order, as the live server learns), "
       "bpmf (Bayesian MF by Gibbs sampling: most accurate, no λ to tune), "
       "ials (implicit-feedback weighted MF: best ranking), bpr (Bayesian personalised ranking), "
-      "popular or random (baselines)")(
-      "rank", po::value(&o.model.rank)->default_value(o.model.rank), "latent dimensions k")(
-      "init-std", po::value(&o.model.init_stddev)->default_value(o.model.init_stddev),
-      "std-dev of initial factors")("model-seed",
-                                    po::value(&o.model.seed)->default_value(o.model.seed),
-                                    "seed of the initial factors")(
-      "epochs", po::value(&o.sgd.epochs)->default_value(o.sgd.epochs), "SGD epochs")(
-      "lr", po::value(&o.sgd.params.learning_rate)->default_value(o.sgd.params.learning_rate),
-      "SGD learning rate of the factors")(
-      "reg", po::value(&o.sgd.params.regularization)->default_value(o.sgd.params.regularization),
-      "SGD L2 regularisation of the factors")(
-      "bias-lr",
-      po::value(&o.sgd.params.bias_learning_rate)->default_value(o.sgd.params.bias_learning_rate),
-      "SGD learning rate of the biases")(
-      "bias-reg",
-      po::value(&o.sgd.params.bias_regularization)->default_value(o.sgd.params.bias_regularization),
-      "SGD L2 regularisation of the biases")("decay",
-                                             po::value(&o.sgd.decay)->default_value(o.sgd.decay),
+      "popular or random (baselines)")("rank", Defaulted(&o.model.rank), "latent dimensions k")(
+      "init-std", Defaulted(&o.model.init_stddev), "std-dev of initial factors")(
+      "model-seed", Defaulted(&o.model.seed), "seed of the initial factors")(
+      "epochs", Defaulted(&o.sgd.epochs), "SGD epochs")(
+      "lr", Defaulted(&o.sgd.params.learning_rate), "SGD learning rate of the factors")(
+      "reg", Defaulted(&o.sgd.params.regularization), "SGD L2 regularisation of the factors")(
+      "bias-lr", Defaulted(&o.sgd.params.bias_learning_rate), "SGD learning rate of the biases")(
+      "bias-reg", Defaulted(&o.sgd.params.bias_regularization),
+      "SGD L2 regularisation of the biases")("decay", Defaulted(&o.sgd.decay),
                                              "SGD learning-rate decay per epoch")(
-      "als-iters", po::value(&o.als.iterations)->default_value(o.als.iterations), "ALS iterations")(
-      "als-reg", po::value(&o.als.regularization)->default_value(o.als.regularization),
-      "ALS ridge per observation (λ·n_u)")(
-      "als-bias-reg",
-      po::value(&o.als.bias_regularization)->default_value(o.als.bias_regularization),
-      "ALS ridge on the biases")("threads", po::value(&o.als.threads)->default_value(o.als.threads),
-                                 "ALS threads")(
-      "sweeps", po::value(&o.bpmf.sweeps)->default_value(o.bpmf.sweeps), "BPMF Gibbs sweeps")(
-      "burn-in", po::value(&o.bpmf.burn_in)->default_value(o.bpmf.burn_in),
-      "BPMF sweeps discarded before averaging")(
-      "noise-precision",
-      po::value(&o.bpmf.observation_precision)->default_value(o.bpmf.observation_precision),
+      "als-iters", Defaulted(&o.als.iterations), "ALS iterations")(
+      "als-reg", Defaulted(&o.als.regularization), "ALS ridge per observation (λ·n_u)")(
+      "als-bias-reg", Defaulted(&o.als.bias_regularization), "ALS ridge on the biases")(
+      "threads", Defaulted(&o.als.threads), "ALS threads")("sweeps", Defaulted(&o.bpmf.sweeps),
+                                                           "BPMF Gibbs sweeps")(
+      "burn-in", Defaulted(&o.bpmf.burn_in), "BPMF sweeps discarded before averaging")(
+      "noise-precision", Defaulted(&o.bpmf.observation_precision),
       "BPMF precision α of a rating around p·q (1/α = noise variance)")(
-      "alpha", po::value(&o.ials.alpha)->default_value(o.ials.alpha),
-      "iALS confidence slope α: c = 1 + α·w")(
-      "ials-iters", po::value(&o.ials.iterations)->default_value(o.ials.iterations),
-      "iALS iterations")("ials-reg",
-                         po::value(&o.ials.regularization)->default_value(o.ials.regularization),
-                         "iALS ridge λ")(
-      "ials-reg-exp",
-      po::value(&o.ials.regularization_exponent)->default_value(o.ials.regularization_exponent),
+      "alpha", Defaulted(&o.ials.alpha), "iALS confidence slope α: c = 1 + α·w")(
+      "ials-iters", Defaulted(&o.ials.iterations), "iALS iterations")(
+      "ials-reg", Defaulted(&o.ials.regularization), "iALS ridge λ")(
+      "ials-reg-exp", Defaulted(&o.ials.regularization_exponent),
       "iALS frequency scaling ν of the ridge: λ·n^ν for a row with n interactions")(
-      "ials-rating-exp",
-      po::value(&o.ials.signal.target_exponent)->default_value(o.ials.signal.target_exponent),
+      "ials-rating-exp", Defaulted(&o.ials.signal.target_exponent),
       "iALS: an interaction's strength is its event weight · (rating/5)^this (0: every rating "
-      "counts as one plain interaction)")(
-      "bpr-epochs", po::value(&o.bpr.epochs)->default_value(o.bpr.epochs), "BPR epochs")(
-      "bpr-lr", po::value(&o.bpr.learning_rate)->default_value(o.bpr.learning_rate),
-      "BPR learning rate")("bpr-reg",
-                           po::value(&o.bpr.regularization)->default_value(o.bpr.regularization),
-                           "BPR L2 regularisation of the factors")(
-      "bpr-rating-exp",
-      po::value(&o.bpr.signal.target_exponent)->default_value(o.bpr.signal.target_exponent),
+      "counts as one plain interaction)")("bpr-epochs", Defaulted(&o.bpr.epochs), "BPR epochs")(
+      "bpr-lr", Defaulted(&o.bpr.learning_rate), "BPR learning rate")(
+      "bpr-reg", Defaulted(&o.bpr.regularization), "BPR L2 regularisation of the factors")(
+      "bpr-rating-exp", Defaulted(&o.bpr.signal.target_exponent),
       "BPR: positives are drawn in proportion to event weight · (rating/5)^this")(
-      "online-passes", po::value(&o.online_passes)->default_value(o.online_passes),
+      "online-passes", Defaulted(&o.online_passes),
       "passes of the online learner over the training stream")(
-      "online-lr",
-      po::value(&o.online.sgd.learning_rate)->default_value(o.online.sgd.learning_rate),
-      "online learning rate (factors and biases)")(
-      "online-reg",
-      po::value(&o.online.sgd.regularization)->default_value(o.online.sgd.regularization),
-      "online L2 regularisation of the factors")(
-      "fold-in",
-      po::value(&o.online.fold_in_max_events)->default_value(o.online.fold_in_max_events),
+      "online-lr", Defaulted(&o.online.sgd.learning_rate),
+      "online learning rate (factors and biases)")("online-reg",
+                                                   Defaulted(&o.online.sgd.regularization),
+                                                   "online L2 regularisation of the factors")(
+      "fold-in", Defaulted(&o.online.fold_in_max_events),
       "online: users with at most this many events are scored by an exact fold-in (0: off)")(
-      "k", po::value(&o.k)->default_value(o.k), "ranking list length K")(
-      "relevance-threshold",
-      po::value(&o.relevance_threshold)->default_value(o.relevance_threshold),
+      "k", Defaulted(&o.k), "ranking list length K")(
+      "relevance-threshold", Defaulted(&o.relevance_threshold),
       "held-out items with a rating >= this count as relevant (0: all)");
 }
 

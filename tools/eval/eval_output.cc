@@ -141,7 +141,16 @@ std::string FoldTable(const std::vector<FoldResult>& folds, size_t k) {
   return FormatTable({"fold", "RMSE", "MAE", fmt::format("P@{}", k), fmt::format("R@{}", k),
                       fmt::format("NDCG@{}", k), fmt::format("MAP@{}", k), fmt::format("HR@{}", k),
                       "coverage", "train s"},
-                     rows);
+                     rows) +
+         MapDefinition(k) + "\n";
+}
+
+std::string MapDefinition(size_t k) {
+  return fmt::format(
+      "MAP@{0}: the mean over test users of AP@{0} = sum of P@r at each hit r <= {0}, divided "
+      "by min({0}, the user's relevant items); tables that divide by the relevant items alone "
+      "report lower figures.",
+      k);
 }
 
 void SortByNdcg(std::vector<AlgorithmResult>* results) {
@@ -151,7 +160,7 @@ void SortByNdcg(std::vector<AlgorithmResult>* results) {
 }
 
 std::string CompareTable(const std::vector<AlgorithmResult>& results, size_t k) {
-  return FormatTable(CompareHeader(k), CompareRows(results));
+  return FormatTable(CompareHeader(k), CompareRows(results)) + MapDefinition(k) + "\n";
 }
 
 json::array CompareJson(const std::vector<AlgorithmResult>& results) {

@@ -42,6 +42,10 @@ engine::EvalResult MeanOfFolds(const std::vector<FoldResult>& folds);
 // One result as JSON: rating metrics null where undefined.
 boost::json::object MetricsJson(const engine::EvalResult& r);
 
+// How MAP@K is computed, as one sentence printed under the tables: AP@K
+// divides by min(K, relevant), unlike some published tables.
+std::string MapDefinition(size_t k);
+
 // The single-algorithm table (one row per fold, plus the mean).
 std::string FoldTable(const std::vector<FoldResult>& folds, size_t k);
 
