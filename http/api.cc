@@ -65,11 +65,13 @@ void Reply::Error(const Status& s) const {
     std::fprintf(stderr, "streamrec http: %s\n", s.ToString().c_str());
     std::string_view what = "internal error (details in the server log)";
     if (status == beast_http::status::service_unavailable) {
-      what = "the store cannot take writes now (read-only after a disk error, or closing); "
-             "retry later (details in the server log)";
+      what =
+          "the store cannot take writes now (read-only after a disk error, or closing); "
+          "retry later (details in the server log)";
     } else if (s.code() == StatusCode::kIOError) {
-      what = "the database could not complete the request; retry later (details in the "
-             "server log)";
+      what =
+          "the database could not complete the request; retry later (details in the "
+          "server log)";
     }
     res = ErrorResponse(status, ErrorCodeName(s.code()), what, version(), keep_alive());
   } else {
@@ -118,7 +120,7 @@ using R = RouteId;
 // methods fall through to the pattern with the id, so PUT
 // /v1/items/popular sets the item named "popular" (GET reaches it as
 // /v1/items/%70opular: segments are matched before decoding).
-constexpr std::array<Pattern, 17> kPatterns = {{
+constexpr std::array<Pattern, 18> kPatterns = {{
     {V::post, "/v1/events", R::kEvents, kScopeWrite, internal::PostEvents},
     {V::get, "/v1/users/{}/recommendations", R::kRecommendations, kScopeRead,
      internal::GetRecommendations},
@@ -138,6 +140,7 @@ constexpr std::array<Pattern, 17> kPatterns = {{
     {V::get, "/readyz", R::kReadyz, 0, internal::GetReadyz},
     {V::get, "/metrics", R::kMetrics, 0, internal::GetMetrics},
     {V::get, "/dashboard", R::kDashboard, 0, internal::GetDashboard},
+    {V::get, "/openapi.json", R::kOpenApi, 0, internal::GetOpenApi},
 }};
 
 // Whether the raw path `segments` match `pattern`; *id gets the raw id
@@ -310,13 +313,22 @@ bool TakeMinSeq(const Pattern& p, internal::Call* call, std::optional<uint64_t>*
   uint64_t seq = 0;
   const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seq);
   if (v.empty() || ec != std::errc() || end != v.data() + v.size() || seq > (uint64_t{1} << 62)) {
-    return refuse(fmt::format("expected a seq (a non-negative integer), got '{}'", v.substr(0, 40)));
+    return refuse(
+        fmt::format("expected a seq (a non-negative integer), got '{}'", v.substr(0, 40)));
   }
   *min_seq = seq;
   return true;
 }
 
 }  // namespace
+
+std::vector<RouteDescription> Routes() {
+  std::vector<RouteDescription> out;
+  for (const Pattern& p : kPatterns) {
+    out.push_back({std::string(beast_http::to_string(p.method)), std::string(p.path)});
+  }
+  return out;
+}
 
 Api::Api(storage::LiveStore* store, const ApiOptions& options)
     : store_(store),

@@ -19,6 +19,8 @@
 //   GET    /readyz                          open (readiness: 503 while read-only)
 //   GET    /metrics                         open (Prometheus text)
 //   GET    /dashboard                       open (an HTML page over the above)
+//   GET    /openapi.json                    open (the OpenAPI 3 description,
+//                                           docs/openapi.json compiled in)
 //
 // Thread-safety: Handle() from any number of server threads at once.
 #pragma once
@@ -27,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "http/handler.h"
@@ -41,7 +44,7 @@ namespace streamrec::http {
 enum Scope : uint32_t { kScopeRead = 1, kScopeWrite = 2, kScopeAdmin = 4 };
 
 struct ApiKey {
-  std::string name;   // for logs and metrics; never the secret
+  std::string name;    // for logs and metrics; never the secret
   std::string secret;  // sent as "Authorization: Bearer <secret>" or "X-API-Key"
   uint32_t scopes = 0;
 };
@@ -82,6 +85,18 @@ struct ApiOptions {
   // (http/query_batcher.h); threads = 0 answers each on its server thread.
   QueryBatcherOptions batching;
 };
+
+// One route the router answers: its method ("GET") and path, with "{}"
+// for the id segment ("/v1/items/{}"). The OpenAPI test compares these
+// with docs/openapi.json.
+struct RouteDescription {
+  std::string method;
+  std::string path;
+};
+std::vector<RouteDescription> Routes();
+
+// docs/openapi.json as built into the binary (GET /openapi.json).
+std::string_view OpenApiJson();
 
 class Api : public Handler {
  public:

@@ -106,6 +106,8 @@ void GetReadyz(Call& c);
 void GetMetrics(Call& c);
 // http/dashboard.cc: the live dashboard page (reads /metrics).
 void GetDashboard(Call& c);
+// http/openapi.cc: docs/openapi.json.
+void GetOpenApi(Call& c);
 
 // Writes: answered from the store's callbacks (api_write.cc).
 void PostEvents(Call& c);

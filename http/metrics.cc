@@ -39,6 +39,7 @@ std::string_view RouteMethod(RouteId r) {
     case RouteId::kReadyz:
     case RouteId::kMetrics:
     case RouteId::kDashboard:
+    case RouteId::kOpenApi:
       return "GET";
     case RouteId::kNotFound:
     case RouteId::kTransport:
@@ -146,6 +147,8 @@ std::string_view RouteLabel(RouteId r) {
       return "/metrics";
     case RouteId::kDashboard:
       return "/dashboard";
+    case RouteId::kOpenApi:
+      return "/openapi.json";
     case RouteId::kNotFound:
       return "unmatched";
     case RouteId::kTransport:

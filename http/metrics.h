@@ -38,6 +38,7 @@ enum class RouteId : uint8_t {
   kReadyz,
   kMetrics,
   kDashboard,
+  kOpenApi,
   kNotFound,   // no route matched (404/405)
   kTransport,  // refused by the transport before routing
   kCount,
