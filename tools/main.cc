@@ -14,7 +14,8 @@ usage: streamrec <command> [options]    (streamrec <command> --help for its opti
 
 commands:
   serve     run the engine as an HTTP service (recommendations, ingest, admin)
-  import    convert MovieLens / CSV ratings into a streamrec event file
+  import    convert a public data set (MovieLens, Amazon, Netflix...) into an event file
+  datasets  the public data sets import reads: size, license, where to get them
   eval      train offline and report RMSE/MAE and ranking metrics (folds or a split)
   bench     measure the learner, top-N, the log, and the server over HTTP
   generate  write a synthetic event stream with planted structure (fixed seed)
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   using namespace streamrec::tools;
   if (cmd == "serve") return RunServe(sub_argc, sub_argv);
   if (cmd == "import") return RunImport(sub_argc, sub_argv);
+  if (cmd == "datasets") return RunDatasets(sub_argc, sub_argv);
   if (cmd == "eval") return RunEval(sub_argc, sub_argv);
   if (cmd == "bench") return RunBench(sub_argc, sub_argv);
   if (cmd == "generate") return RunGenerate(sub_argc, sub_argv);

@@ -6,6 +6,7 @@
 namespace streamrec::tools {
 
 int RunImport(int argc, const char* const* argv);
+int RunDatasets(int argc, const char* const* argv);
 int RunEval(int argc, const char* const* argv);
 int RunBench(int argc, const char* const* argv);
 int RunDemo(int argc, const char* const* argv);

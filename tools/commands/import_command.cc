@@ -1,12 +1,16 @@
-// `streamrec import movielens|csv <path> --out FILE`: converts public rating
-// data into a streamrec event file.
+// `streamrec import FORMAT PATH --out FILE`: converts a public data set
+// (tools/data/public_datasets.h; `streamrec datasets` lists them) or a
+// ratings CSV into a streamrec event file.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
-#include <filesystem>
 #include <iostream>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -24,24 +28,52 @@ namespace po = boost::program_options;
 constexpr std::string_view kImport = "import";
 
 struct ImportFlags {
-  std::string format;  // movielens | csv
-  std::string path;    // a file, or a MovieLens directory
+  std::string format;  // movielens | csv | a data set's format (ImportFormats())
+  std::string path;    // a file, or a directory as the data set unpacks
   std::string out;     // event file, "-" for stdout
 };
 
+// The data sets' formats: ImportFormats() after movielens and csv.
+std::span<const std::string_view> DatasetFormats() {
+  return std::span<const std::string_view>(ImportFormats()).subspan(2);
+}
+
+// The data sets' formats for --help, comma-separated, wrapped and indented.
+std::string WrappedDatasetFormats() {
+  std::string out = "  ";
+  size_t line_start = 0;
+  for (std::string_view name : DatasetFormats()) {
+    if (out.size() > 2) out += ",";
+    if (out.size() - line_start + name.size() + 2 > 80) {
+      line_start = out.size() + 1;
+      out += "\n  ";
+    } else if (out.size() > 2) {
+      out += " ";
+    }
+    out += name;
+  }
+  return out;
+}
+
 // Returns the exit code to stop with, or nullopt to go on.
 std::optional<int> ParseImport(int argc, const char* const* argv, ImportFlags* f) {
-  po::options_description desc(
-      "streamrec import: convert ratings into a streamrec event file\n\n"
+  const std::string intro = fmt::format(
+      "streamrec import: convert a public data set or ratings into a streamrec event file\n\n"
       "  streamrec import movielens ../shared/data/ml-100k --out ml100k.events\n"
       "  streamrec import movielens ml-1m/ratings.dat --out ml1m.events\n"
       "  streamrec import csv ratings.csv --out ratings.events   (header names the columns)\n"
-      "\nWith --out -, the events go to standard output.\n\nOptions");
+      "  streamrec import retailrocket events.csv --out retailrocket.events\n"
+      "  streamrec import netflix netflix-prize-data --out netflix.events\n"
+      "\nFORMAT is movielens (u.data, ratings.dat or ratings.csv, told apart by content), csv,\n"
+      "or a data set's own format (`streamrec datasets` says what each is, its license and\n"
+      "where to get it):\n{}\n\nWith --out -, the events go to standard output.\n\nOptions",
+      WrappedDatasetFormats());
+  po::options_description desc(intro);
   desc.add_options()("help,h", "show this help")("format", po::value(&f->format),
-                                                 "movielens | csv")(
+                                                 "movielens | csv | a data set's format")(
       "path", po::value(&f->path),
-      "a file, or a MovieLens directory (u.data / ratings.dat / "
-      "ratings.csv inside)")("out,o", po::value(&f->out), "event file to write ('-' for stdout)");
+      "a file, or a directory as the data set unpacks (ml-100k, ml-1m, the Netflix "
+      "training_set, ...)")("out,o", po::value(&f->out), "event file to write ('-' for stdout)");
   po::positional_options_description pos;
   pos.add("format", 1).add("path", 1);
   po::variables_map vm;
@@ -49,26 +81,16 @@ std::optional<int> ParseImport(int argc, const char* const* argv, ImportFlags* f
 }
 
 Status ValidateImport(const ImportFlags& f) {
-  if (f.format != "movielens" && f.format != "csv") {
-    return Status::InvalidArgument(
-        fmt::format("format must be 'movielens' or 'csv', got '{}'", f.format));
+  const std::vector<std::string_view>& known = ImportFormats();
+  if (std::find(known.begin(), known.end(), f.format) == known.end()) {
+    return Status::InvalidArgument(fmt::format(
+        "format must be 'movielens' or 'csv', got '{}' (or a data set's: {}; see `streamrec "
+        "datasets`)",
+        f.format, fmt::join(DatasetFormats(), ", ")));
   }
   if (f.path.empty()) return Status::InvalidArgument("a path to import is required");
   if (f.out.empty()) return Status::InvalidArgument("--out is required ('-' for standard output)");
   return Status::OK();
-}
-
-// movielens: u.data, ratings.dat or (20M+) ratings.csv, told apart by
-// their content; csv: strictly a CSV with a header naming the columns.
-StatusOr<std::vector<EventRecord>> ReadImport(const ImportFlags& f) {
-  std::string file = f.path;
-  std::error_code ec;
-  if (std::filesystem::is_directory(f.path, ec)) {
-    StatusOr<std::string> found = FindRatingsFile(f.path);
-    if (!found.ok()) return found.status();
-    file = *found;
-  }
-  return ReadRatingsFile(file, f.format == "csv" ? RatingsFormat::kCsv : RatingsFormat::kAuto);
 }
 
 // Distinct users and items of `events`.
@@ -82,7 +104,7 @@ std::pair<size_t, size_t> CountIds(const std::vector<EventRecord>& events) {
 }
 
 int ExecuteImport(const ImportFlags& f) {
-  StatusOr<std::vector<EventRecord>> events = ReadImport(f);
+  StatusOr<std::vector<EventRecord>> events = ImportPath(f.format, f.path);
   // Unreadable input, whatever the error, is bad input (exit 2).
   if (!events.ok()) return Usage(kImport, events.status().message());
   Status st = f.out == "-" ? WriteEventFile(*events, std::cout) : WriteEventFile(*events, f.out);
