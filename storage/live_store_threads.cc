@@ -117,7 +117,7 @@ void LiveStore::Impl::LogLoop() {
                 Status st = log->PutItem(j.item, j.meta);
                 if (!st.ok()) return j.done(st);
                 model_queue.Push(
-                    PutMetaOp{std::move(j.item), std::move(j.meta), std::move(j.done)});
+                    PutMetaOp{std::move(j.item), std::move(j.meta), std::move(j.done), 0});
               },
               [&](DeleteItemJob& j) {
                 StatusOr<std::optional<ItemMeta>> prior = log->GetItem(j.item);
@@ -127,7 +127,7 @@ void LiveStore::Impl::LogLoop() {
                 }
                 Status st = log->DeleteItem(j.item);
                 if (!st.ok()) return j.done(st);
-                model_queue.Push(RemoveMetaOp{std::move(j.item), std::move(j.done)});
+                model_queue.Push(RemoveMetaOp{std::move(j.item), std::move(j.done), 0});
               },
               [](AppendJob&) {},  // handled above
               [](RetrainJob& j) {  // queued by cluster mode only

@@ -307,7 +307,7 @@ TEST(SnapshotTest, ResealedFlipsAreRefusedOrCanonical) {
 // test could not tell from success).
 class AddressSpaceCap {
  public:
-  explicit AddressSpaceCap(size_t headroom) {
+  explicit AddressSpaceCap([[maybe_unused]] size_t headroom) {
 #ifndef SNAPSHOT_TEST_SANITIZED
     size_t pages = 0;
     std::ifstream("/proc/self/statm") >> pages;
