@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <iterator>
-#include <limits>
 #include <string>
 
 #include "engine/live/drift.h"
@@ -136,11 +135,11 @@ json::array ExplainedJson(const engine::Explanation& why) {
     json::array because;
     because.reserve(e.because.size());
     for (const engine::Contribution& c : e.because) {
-      because.push_back(json::object{{"item", c.item},
-                                     {"value", ShortestFloat(c.value)},
-                                     {"share", ShortestFloat(c.share)}});
+      because.push_back(json::object{
+          {"item", c.item}, {"value", ShortestFloat(c.value)}, {"share", ShortestFloat(c.share)}});
     }
-    json::object o{{"item", e.item}, {"score", ShortestFloat(e.score)}, {"because", std::move(because)}};
+    json::object o{
+        {"item", e.item}, {"score", ShortestFloat(e.score)}, {"because", std::move(because)}};
     if (why.method == engine::ExplanationMethod::kExact) {
       o["unexplained"] = ShortestFloat(e.unexplained);
     }
@@ -178,8 +177,8 @@ StatusOr<SessionRequest> ParseSessionRequest(std::string_view body, int max_json
     if (key == "history") {
       const json::array* a = val.if_array();
       if (a == nullptr) {
-        return Status::InvalidArgument(fmt::format(
-            "field 'history' must be an array of events, got {}", JsonKindName(val)));
+        return Status::InvalidArgument(
+            fmt::format("field 'history' must be an array of events, got {}", JsonKindName(val)));
       }
       if (a->size() > max_history) {
         return Status::InvalidArgument(fmt::format(
@@ -189,8 +188,8 @@ StatusOr<SessionRequest> ParseSessionRequest(std::string_view body, int max_json
       for (size_t n = 0; n < a->size(); ++n) {
         const json::object* e = (*a)[n].if_object();
         if (e == nullptr) {
-          return Status::InvalidArgument(fmt::format("history[{}] must be an object, got {}", n,
-                                                     JsonKindName((*a)[n])));
+          return Status::InvalidArgument(
+              fmt::format("history[{}] must be an object, got {}", n, JsonKindName((*a)[n])));
         }
         engine::HistoryEvent h;
         std::string type;
@@ -218,19 +217,18 @@ StatusOr<SessionRequest> ParseSessionRequest(std::string_view body, int max_json
           }
         }
         if (!has_item || !has_type) {
-          return Status::InvalidArgument(
-              fmt::format("history[{}] needs 'item' and 'type'", n));
+          return Status::InvalidArgument(fmt::format("history[{}] needs 'item' and 'type'", n));
         }
         out.history.push_back(std::move(h));
         out.history_types.push_back(std::move(type));
       }
     } else if (key == "n") {
-      const std::optional<int64_t> n = val.is_int64()    ? std::optional(val.as_int64())
-                                       : val.is_uint64() ? std::optional<int64_t>(
-                                                               val.as_uint64() > INT64_MAX
-                                                                   ? INT64_MAX
-                                                                   : static_cast<int64_t>(val.as_uint64()))
-                                                         : std::nullopt;
+      const std::optional<int64_t> n =
+          val.is_int64() ? std::optional(val.as_int64())
+          : val.is_uint64()
+              ? std::optional<int64_t>(
+                    val.as_uint64() > INT64_MAX ? INT64_MAX : static_cast<int64_t>(val.as_uint64()))
+              : std::nullopt;
       if (!n || *n < 1 || static_cast<uint64_t>(*n) > max_results) {
         return Status::InvalidArgument(
             fmt::format("field 'n' must be an integer from 1 to {}", max_results));
@@ -239,8 +237,8 @@ StatusOr<SessionRequest> ParseSessionRequest(std::string_view body, int max_json
     } else if (key == "exclude") {
       const json::array* a = val.if_array();
       if (a == nullptr) {
-        return Status::InvalidArgument(fmt::format(
-            "field 'exclude' must be an array of item ids, got {}", JsonKindName(val)));
+        return Status::InvalidArgument(
+            fmt::format("field 'exclude' must be an array of item ids, got {}", JsonKindName(val)));
       }
       for (size_t n = 0; n < a->size(); ++n) {
         StatusOr<std::string> s = StringField((*a)[n], fmt::format("exclude[{}]", n));
@@ -342,27 +340,7 @@ StatusOr<engine::ItemMeta> ParseItemMeta(std::string_view body, int max_json_dep
       meta.hidden = *b;
     } else if (kv.key() == "created") {
       // As an event's ts: integer epoch milliseconds or an RFC 3339 string.
-      const json::value& c = kv.value();
-      if (const int64_t* i = c.if_int64()) {
-        meta.created_ms = *i;
-      } else if (const uint64_t* u = c.if_uint64()) {
-        if (*u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-          return Status::InvalidArgument("field 'created' is out of range");
-        }
-        meta.created_ms = static_cast<int64_t>(*u);
-      } else if (const json::string* t = c.if_string()) {
-        const std::optional<int64_t> ms = ParseRfc3339Ms(*t);
-        if (!ms) {
-          return Status::InvalidArgument(fmt::format(
-              "field 'created' is not an RFC 3339 timestamp (e.g. 2024-05-01T12:00:00Z): '{}'",
-              std::string_view(*t).substr(0, 64)));
-        }
-        meta.created_ms = *ms;
-      } else {
-        return Status::InvalidArgument(fmt::format(
-            "field 'created' must be integer epoch milliseconds or an RFC 3339 string, got {}",
-            JsonKindName(c)));
-      }
+      STREAMREC_RETURN_IF_ERROR(ParseTimeField(kv.value(), "", "created", &meta.created_ms));
       if (meta.created_ms <= 0) {
         return Status::InvalidArgument("field 'created' must be after 1970-01-01T00:00:00Z");
       }
@@ -379,8 +357,7 @@ StatusOr<engine::ItemMeta> ParseItemMeta(std::string_view body, int max_json_dep
 json::object ItemMetaJson(std::string_view item, const engine::ItemMeta& meta) {
   json::array categories;
   for (const std::string& c : meta.categories) categories.emplace_back(c);
-  json::object out{
-      {"item", item}, {"categories", std::move(categories)}, {"hidden", meta.hidden}};
+  json::object out{{"item", item}, {"categories", std::move(categories)}, {"hidden", meta.hidden}};
   if (meta.created_ms != 0) out["created"] = meta.created_ms;
   return out;
 }
@@ -425,23 +402,23 @@ json::object LiveStatusJson(const storage::LiveStatus& s) {
   out["drift"] = DriftJson(s.drift);
   const storage::ClusterStatus& c = s.cluster;
   if (c.enabled) {
-    out["cluster"] = json::object{{"stream", c.stream},
-                                  {"applied_stream_seq", c.applied_stream_seq},
-                                  {"stream_last_seq", c.stream_last_seq},
-                                  {"lag", c.lag},
-                                  {"published", c.published},
-                                  {"publish_failures", c.publish_failures},
-                                  {"config_mismatches", c.config_mismatches},
-                                  {"last_error", c.last_error},
-                                  {"behind_trim", c.behind_trim},
-                                  {"images", json::object{
-                                                 {"stored", c.images.stored},
-                                                 {"last_seq", c.images.last_seq},
-                                                 {"last_bytes", c.images.last_bytes},
-                                                 {"last_seconds", c.images.last_seconds},
-                                                 {"trimmed_through", c.images.trimmed_through},
-                                                 {"pending_trim", c.images.pending_trim},
-                                                 {"last_error", c.images.last_error}}}};
+    out["cluster"] =
+        json::object{{"stream", c.stream},
+                     {"applied_stream_seq", c.applied_stream_seq},
+                     {"stream_last_seq", c.stream_last_seq},
+                     {"lag", c.lag},
+                     {"published", c.published},
+                     {"publish_failures", c.publish_failures},
+                     {"config_mismatches", c.config_mismatches},
+                     {"last_error", c.last_error},
+                     {"behind_trim", c.behind_trim},
+                     {"images", json::object{{"stored", c.images.stored},
+                                             {"last_seq", c.images.last_seq},
+                                             {"last_bytes", c.images.last_bytes},
+                                             {"last_seconds", c.images.last_seconds},
+                                             {"trimmed_through", c.images.trimmed_through},
+                                             {"pending_trim", c.images.pending_trim},
+                                             {"last_error", c.images.last_error}}}};
   } else {
     out["cluster"] = nullptr;
   }

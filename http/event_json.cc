@@ -5,9 +5,9 @@
 #include <strings.h>
 
 #include <array>
-#include <charconv>
 #include <boost/json/error.hpp>
 #include <boost/json/parser.hpp>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -82,9 +82,9 @@ Status ValueField(const json::object& o, const Where& w, float* out) {
   }
   // Values are stored as float: 1e308 would become inf, 1e400 already is.
   if (!std::isfinite(d) || std::fabs(d) > std::numeric_limits<float>::max()) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: field 'value' is out of range: at most {:g} in magnitude, finite", w.str(),
-        std::numeric_limits<float>::max()));
+    return Status::InvalidArgument(
+        fmt::format("{}: field 'value' is out of range: at most {:g} in magnitude, finite", w.str(),
+                    std::numeric_limits<float>::max()));
   }
   *out = static_cast<float>(d);
   return Status::OK();
@@ -93,8 +93,8 @@ Status ValueField(const json::object& o, const Where& w, float* out) {
 // A client's ts against the bounds of `opt` (README "Event timestamps").
 Status CheckTs(int64_t ts, const Where& w, const EventParseOptions& opt) {
   if (ts < 0) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: field 'ts' ({}) is before 1970-01-01T00:00:00Z", w.str(), FormatTimeMs(ts)));
+    return Status::InvalidArgument(fmt::format("{}: field 'ts' ({}) is before 1970-01-01T00:00:00Z",
+                                               w.str(), FormatTimeMs(ts)));
   }
   if (opt.max_future_skew_ms >= 0 && ts > opt.now_ms &&
       static_cast<uint64_t>(ts) - static_cast<uint64_t>(opt.now_ms) >
@@ -120,29 +120,8 @@ Status TsField(const json::object& o, const Where& w, const EventParseOptions& o
   const json::value* v = o.if_contains("ts");
   *assigned = v == nullptr || v->is_null();
   if (*assigned) return Status::OK();
-  if (const int64_t* i = v->if_int64()) {
-    *out = *i;
-    return CheckTs(*out, w, opt);
-  }
-  if (const uint64_t* u = v->if_uint64()) {
-    if (*u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      return Status::InvalidArgument(fmt::format("{}: field 'ts' is out of range", w.str()));
-    }
-    *out = static_cast<int64_t>(*u);
-    return CheckTs(*out, w, opt);
-  }
-  if (const json::string* s = v->if_string()) {
-    const std::optional<int64_t> ms = ParseRfc3339Ms(*s);
-    if (!ms) {
-      return Status::InvalidArgument(
-          fmt::format("{}: field 'ts' is not an RFC 3339 timestamp (e.g. 2024-05-01T12:00:00Z): "
-                      "'{}'",
-                      w.str(), std::string_view(*s).substr(0, 64)));
-    }
-    *out = *ms;
-    return CheckTs(*out, w, opt);
-  }
-  return TypeError(w, "ts", "integer epoch milliseconds or an RFC 3339 string", *v);
+  STREAMREC_RETURN_IF_ERROR(ParseTimeField(*v, w.str() + ": ", "ts", out));
+  return CheckTs(*out, w, opt);
 }
 
 Status ParseEvent(const json::value& v, const Where& w, const EventParseOptions& opt,
@@ -169,8 +148,8 @@ Status ParseEvent(const json::value& v, const Where& w, const EventParseOptions&
   STREAMREC_RETURN_IF_ERROR(StringField(*o, "event_id", false, w, &e->event_id));
   STREAMREC_RETURN_IF_ERROR(StringField(*o, "user", true, w, &e->user));
   STREAMREC_RETURN_IF_ERROR(StringField(*o, "item", true, w, &e->item));
-  for (auto [name, id] : {std::pair<std::string_view, const std::string*>{"user", &e->user},
-                          {"item", &e->item}}) {
+  for (auto [name, id] :
+       {std::pair<std::string_view, const std::string*>{"user", &e->user}, {"item", &e->item}}) {
     if (id->size() > opt.max_id_length) {
       return Status::InvalidArgument(
           fmt::format("{}: field '{}' is {} bytes long; at most {} ([limits] max_id_length)",
@@ -188,8 +167,8 @@ Status TooMany(size_t max_events) {
 }
 
 StatusOr<std::vector<storage::StoredEvent>> ParseNdjson(std::string_view body,
-                                                     const EventParseOptions& options,
-                                                     std::vector<size_t>* lines) {
+                                                        const EventParseOptions& options,
+                                                        std::vector<size_t>* lines) {
   // Count first, so an oversized batch is refused before any parsing.
   size_t count = 0;
   for (std::string_view rest = body; !rest.empty();) {
@@ -292,8 +271,8 @@ std::optional<EventFormat> EventFormatFor(std::string_view content_type) {
 }
 
 StatusOr<std::vector<storage::StoredEvent>> ParseEvents(std::string_view body, EventFormat format,
-                                                     const EventParseOptions& options,
-                                                     std::vector<size_t>* lines) {
+                                                        const EventParseOptions& options,
+                                                        std::vector<size_t>* lines) {
   if (lines != nullptr) lines->clear();
   if (format == EventFormat::kNdjson) return ParseNdjson(body, options, lines);
   if (TrimSpace(body).empty()) {
@@ -317,6 +296,34 @@ StatusOr<std::vector<storage::StoredEvent>> ParseEvents(std::string_view body, E
   }
   STREAMREC_RETURN_IF_ERROR(ParseEvent(*v, Where{0, 0}, options, &events.emplace_back()));
   return events;
+}
+
+Status ParseTimeField(const json::value& v, std::string_view context, std::string_view field,
+                      int64_t* ms) {
+  if (const int64_t* i = v.if_int64()) {
+    *ms = *i;
+    return Status::OK();
+  }
+  if (const uint64_t* u = v.if_uint64()) {
+    if (*u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return Status::InvalidArgument(fmt::format("{}field '{}' is out of range", context, field));
+    }
+    *ms = static_cast<int64_t>(*u);
+    return Status::OK();
+  }
+  if (const json::string* s = v.if_string()) {
+    const std::optional<int64_t> parsed = ParseRfc3339Ms(*s);
+    if (!parsed) {
+      return Status::InvalidArgument(
+          fmt::format("{}field '{}' is not an RFC 3339 timestamp (e.g. 2024-05-01T12:00:00Z): '{}'",
+                      context, field, std::string_view(*s).substr(0, 64)));
+    }
+    *ms = *parsed;
+    return Status::OK();
+  }
+  return Status::InvalidArgument(
+      fmt::format("{}field '{}' must be integer epoch milliseconds or an RFC 3339 string, got {}",
+                  context, field, JsonKindName(v)));
 }
 
 std::optional<int64_t> ParseRfc3339Ms(std::string_view s) {

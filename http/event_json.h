@@ -73,6 +73,11 @@ std::string NameLines(std::string_view message, std::span<const size_t> lines);
 // to milliseconds since the Unix epoch (fractions beyond ms truncated).
 // nullopt if malformed or out of range.
 std::optional<int64_t> ParseRfc3339Ms(std::string_view s);
+// A time as clients send it (an event's ts, an item's created): integer
+// epoch milliseconds or an RFC 3339 string, into *ms. InvalidArgument
+// naming `field`, after `context` ("event 3: " or ""), otherwise.
+Status ParseTimeField(const boost::json::value& v, std::string_view context, std::string_view field,
+                      int64_t* ms);
 // The inverse for years 0001-9999: "2023-11-14T22:13:20.000Z"; outside
 // them, the number of milliseconds.
 std::string FormatTimeMs(int64_t ms);
