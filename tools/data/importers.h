@@ -1,4 +1,6 @@
-// Importers for public interaction data sets into EventRecords.
+// Importers for public interaction data sets into EventRecords: the rating
+// files in importers.cc, the event logs in log_importers.cc, ImportPath in
+// import_path.cc, the field parsing they share in import_fields.h.
 //
 // Rating files (ParseRatings, type "rating"):
 // - MovieLens 100K: u.data and its splits u1.base .. u5.test, ua/ub:
