@@ -120,11 +120,12 @@ using R = RouteId;
 // methods fall through to the pattern with the id, so PUT
 // /v1/items/popular sets the item named "popular" (GET reaches it as
 // /v1/items/%70opular: segments are matched before decoding).
-constexpr std::array<Pattern, 18> kPatterns = {{
+constexpr std::array<Pattern, 20> kPatterns = {{
     {V::post, "/v1/events", R::kEvents, kScopeWrite, internal::PostEvents},
     {V::get, "/v1/users/{}/recommendations", R::kRecommendations, kScopeRead,
      internal::GetRecommendations},
     {V::get, "/v1/users/{}/rows", R::kRows, kScopeRead, internal::GetRows},
+    {V::get, "/v1/users/{}/events", R::kUserEvents, kScopeRead, internal::GetUserEvents},
     {V::post, "/v1/recommendations", R::kSessionRecommendations, kScopeRead,
      internal::PostSessionRecommendations},
     {V::delete_, "/v1/users/{}", R::kDeleteUser, kScopeWrite, internal::DeleteUser},
@@ -136,6 +137,7 @@ constexpr std::array<Pattern, 18> kPatterns = {{
     {V::post, "/v1/admin/snapshot", R::kSnapshot, kScopeAdmin, internal::PostSnapshot},
     {V::post, "/v1/admin/retrain", R::kRetrain, kScopeAdmin, internal::PostRetrain},
     {V::get, "/v1/admin/status", R::kStatus, kScopeAdmin, internal::GetStatus},
+    {V::get, "/v1/admin/drift", R::kDrift, kScopeAdmin, internal::GetDrift},
     {V::get, "/healthz", R::kHealthz, 0, internal::GetHealthz},
     {V::get, "/readyz", R::kReadyz, 0, internal::GetReadyz},
     {V::get, "/metrics", R::kMetrics, 0, internal::GetMetrics},

@@ -6,6 +6,9 @@
 //
 //   POST   /v1/events                      write
 //   GET    /v1/users/{user}/recommendations read (batched: query_batcher.h)
+//   GET    /v1/users/{user}/rows            read
+//   GET    /v1/users/{user}/events          read (the user's newest events)
+//   POST   /v1/recommendations              read (anonymous sessions)
 //   DELETE /v1/users/{user}                 write
 //   GET    /v1/items/{item}/similar         read
 //   GET    /v1/items/popular                read
@@ -15,6 +18,7 @@
 //   POST   /v1/admin/snapshot               admin
 //   POST   /v1/admin/retrain                admin
 //   GET    /v1/admin/status                 admin
+//   GET    /v1/admin/drift                  admin (drift in full, with history)
 //   GET    /healthz                         open (liveness: 200 while serving)
 //   GET    /readyz                          open (readiness: 503 while read-only)
 //   GET    /metrics                         open (Prometheus text)

@@ -47,7 +47,9 @@ json::object DriftJson(const storage::LiveDriftStatus& d) {
                      {"other_window", Finite(x.other_window)},
                      {"top_bucket", x.top_bucket},
                      {"top_reference", Finite(x.top_reference)},
-                     {"top_window", Finite(x.top_window)}};
+                     {"top_window", Finite(x.top_window)},
+                     {"noise_floor", FiniteOrNull(x.noise_floor)},
+                     {"enough_data", x.enough_data}};
   }
   json::object out{{"enabled", true},
                    {"reference_events", d.reference_events},
@@ -62,6 +64,20 @@ json::object DriftJson(const storage::LiveDriftStatus& d) {
                    {"error", d.error}};
   out["dimensions"] = std::move(dimensions);
   return out;
+}
+
+json::object RetrainJson(const storage::RetrainStatus& t) {
+  return json::object{{"state", storage::RetrainStateName(t.state)},
+                      {"runs", t.runs},
+                      {"trained_through_seq", t.trained_through_seq},
+                      {"examples", t.examples},
+                      {"seconds", Finite(t.seconds)},
+                      {"train_rmse", Finite(t.train_rmse)},
+                      {"algorithm", t.algorithm},
+                      {"error", t.error},
+                      {"restarts", t.restarts},
+                      {"started_ms", t.started_ms},
+                      {"finished_ms", t.finished_ms}};
 }
 
 void Write(const json::value& v, std::string* out) {
@@ -369,15 +385,6 @@ json::object LiveStatusJson(const storage::LiveStatus& s) {
                         {"last_seq", r.last_seq},
                         {"seconds", Finite(r.seconds)},
                         {"snapshot_skipped", r.snapshot_skipped}};
-  const storage::RetrainStatus& t = s.retrain;
-  json::object retrain{{"state", storage::RetrainStateName(t.state)},
-                       {"runs", t.runs},
-                       {"trained_through_seq", t.trained_through_seq},
-                       {"examples", t.examples},
-                       {"seconds", Finite(t.seconds)},
-                       {"train_rmse", Finite(t.train_rmse)},
-                       {"algorithm", t.algorithm},
-                       {"error", t.error}};
   json::object out{{"applied_seq", s.applied_seq},
                    {"durable_seq", s.durable_seq},
                    {"events_applied", s.events_applied},
@@ -398,7 +405,17 @@ json::object LiveStatusJson(const storage::LiveStatus& s) {
                               {"errors", h.errors},       {"resumed", h.resumed},
                               {"purges", h.purges},       {"last_purge_error", h.last_purge_error}};
   out["recovery"] = std::move(recovery);
-  out["retrain"] = std::move(retrain);
+  out["retrain"] = RetrainJson(s.retrain);
+  json::array retrains, snapshots;
+  for (const storage::RetrainStatus& t : s.retrain_history) retrains.push_back(RetrainJson(t));
+  for (const storage::SnapshotRecord& x : s.snapshot_history) {
+    snapshots.push_back(json::object{{"time_ms", x.time_ms},
+                                     {"seq", x.seq},
+                                     {"seconds", Finite(x.seconds)},
+                                     {"reason", x.reason}});
+  }
+  out["retrain_history"] = std::move(retrains);
+  out["snapshot_history"] = std::move(snapshots);
   out["drift"] = DriftJson(s.drift);
   const storage::ClusterStatus& c = s.cluster;
   if (c.enabled) {
@@ -423,6 +440,44 @@ json::object LiveStatusJson(const storage::LiveStatus& s) {
     out["cluster"] = nullptr;
   }
   return out;
+}
+
+json::object DriftDetailJson(const storage::LiveDriftStatus& d) {
+  json::object out = DriftJson(d);
+  if (!d.enabled) return out;
+  json::object& dims = out["dimensions"].as_object();
+  for (const engine::DimensionDrift& x : d.report.dimensions) {
+    json::array shares;
+    for (const engine::BucketShare& b : x.shares) {
+      shares.push_back(json::object{
+          {"label", b.label}, {"reference", Finite(b.reference)}, {"window", Finite(b.window)}});
+    }
+    dims[engine::DriftDimensionName(x.dimension)].as_object()["shares"] = std::move(shares);
+  }
+  json::array history;
+  for (const storage::DriftPoint& p : d.history) {
+    json::object psi, enough;
+    for (size_t i = 0; i < engine::kDriftDimensions; ++i) {
+      const std::string_view name =
+          engine::DriftDimensionName(static_cast<engine::DriftDimension>(i));
+      psi[name] = FiniteOrNull(p.psi[i]);
+      enough[name] = p.enough_data[i];
+    }
+    history.push_back(json::object{{"time_ms", p.time_ms},
+                                   {"observed", p.observed},
+                                   {"window_events", p.window_events},
+                                   {"reference_through_seq", p.reference_through_seq},
+                                   {"psi", std::move(psi)},
+                                   {"enough_data", std::move(enough)}});
+  }
+  out["history"] = std::move(history);
+  out["noise_limit"] = engine::kDriftNoiseLimit;
+  return out;
+}
+
+json::object StoredEventJson(const storage::StoredEvent& e) {
+  return {{"seq", e.seq},   {"event_id", e.event_id}, {"user", e.user}, {"item", e.item},
+          {"type", e.type}, {"value", ShortestFloat(e.value)}, {"ts", e.ts_ms}};
 }
 
 }  // namespace streamrec::http

@@ -55,7 +55,18 @@ boost::json::object ItemMetaJson(std::string_view item, const engine::ItemMeta& 
 // Every field of LiveStatus, with "recovery", "retrain" and "drift" as
 // objects ("drift": {"enabled": false} when drift is off; otherwise its
 // reference and, under "dimensions", per dimension psi, kl, window_events,
-// other_reference, other_window, top_bucket, top_reference, top_window).
+// other_reference, other_window, top_bucket, top_reference, top_window,
+// noise_floor, enough_data), and the retrain and snapshot histories.
 boost::json::object LiveStatusJson(const storage::LiveStatus& s);
+
+// GET /v1/admin/drift: the status' "drift" plus, per dimension, "shares"
+// (the reference's largest buckets and "(other)": label, reference,
+// window) and "history" (DriftPoint: time_ms, observed, window_events,
+// reference_through_seq, and psi and enough_data per dimension).
+boost::json::object DriftDetailJson(const storage::LiveDriftStatus& d);
+
+// {"seq", "event_id", "user", "item", "type", "value", "ts"}: a stored
+// event as GET /v1/users/{user}/events and `streamrec log dump` write it.
+boost::json::object StoredEventJson(const storage::StoredEvent& e);
 
 }  // namespace streamrec::http

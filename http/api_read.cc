@@ -35,6 +35,8 @@ bool Take(Call& c, StatusOr<T> v, T* out) {
 // "Because you watched".
 constexpr size_t kMaxRows = 20;
 constexpr size_t kRecentEventsForRows = 50;
+// Most events GET /v1/users/{user}/events answers.
+constexpr size_t kMaxUserEvents = 1000;
 
 // Events in an anonymous session's history, at most.
 constexpr size_t kMaxSessionHistory = 1000;
@@ -279,6 +281,33 @@ void GetItem(Call& c) {
   c.reply.Json(status::ok, out);
 }
 
+// The user's newest events, newest first, from the log (what the rows'
+// "because you watched" and the dashboard's explorer show).
+void GetUserEvents(Call& c) {
+  size_t limit = 0;
+  if (!Check(c, c.query.OnlyAllowed({"limit"})) ||
+      !Take(c, c.query.Size("limit", 1, kMaxUserEvents, 50), &limit)) {
+    return;
+  }
+  StatusOr<std::vector<storage::StoredEvent>> recent = c.store->RecentEvents(c.id, limit);
+  if (!recent.ok()) {
+    c.reply.StoreError(recent.status());
+    return;
+  }
+  bool known = false;
+  uint64_t seq = 0;
+  c.store->Read([&](const storage::Replica& r) {
+    known = r.rec->users().Find(c.id).has_value();
+    seq = r.applied_seq;
+  });
+  json::array events;
+  for (const storage::StoredEvent& e : *recent) events.push_back(StoredEventJson(e));
+  c.reply.Json(status::ok, json::object{{"user", c.id},
+                                        {"known", known},
+                                        {"events", std::move(events)},
+                                        {"seq", seq}});
+}
+
 void GetStatus(Call& c) {
   bool want_checksum = false;
   if (!Check(c, c.query.OnlyAllowed({"checksum"})) ||
@@ -299,6 +328,13 @@ void GetStatus(Call& c) {
                                          {"applied_stream_seq", stream_seq}};
   }
   c.reply.Json(status::ok, out);
+}
+
+// Drift in full: the status' drift plus each dimension's largest buckets
+// on both sides and the PSI history (the dashboard's drift charts).
+void GetDrift(Call& c) {
+  if (!Check(c, c.query.OnlyAllowed({}))) return;
+  c.reply.Json(status::ok, DriftDetailJson(c.store->status().drift));
 }
 
 // Liveness: 200 while the process serves (reads work even while the store

@@ -31,10 +31,12 @@ std::string_view RouteMethod(RouteId r) {
       return "DELETE";
     case RouteId::kRecommendations:
     case RouteId::kRows:
+    case RouteId::kUserEvents:
     case RouteId::kSimilar:
     case RouteId::kPopular:
     case RouteId::kGetItem:
     case RouteId::kStatus:
+    case RouteId::kDrift:
     case RouteId::kHealthz:
     case RouteId::kReadyz:
     case RouteId::kMetrics:
@@ -123,6 +125,8 @@ std::string_view RouteLabel(RouteId r) {
       return "/v1/recommendations";
     case RouteId::kRows:
       return "/v1/users/{user}/rows";
+    case RouteId::kUserEvents:
+      return "/v1/users/{user}/events";
     case RouteId::kDeleteUser:
       return "/v1/users/{user}";
     case RouteId::kSimilar:
@@ -139,6 +143,8 @@ std::string_view RouteLabel(RouteId r) {
       return "/v1/admin/retrain";
     case RouteId::kStatus:
       return "/v1/admin/status";
+    case RouteId::kDrift:
+      return "/v1/admin/drift";
     case RouteId::kHealthz:
       return "/healthz";
     case RouteId::kReadyz:

@@ -139,6 +139,25 @@ LiveDriftStatus LiveDrift::Publish(std::chrono::steady_clock::time_point now) {
   s.reference_through_seq = reference_through_seq_;
   s.computed_at = now;
   s.error = error_;
+  if (s.frozen && s.report.window_events > 0 &&
+      (history_.empty() || std::chrono::duration<double>(now - history_at_).count() >=
+                               options_.history_every_seconds)) {
+    DriftPoint p;
+    p.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+    p.observed = s.report.observed;
+    p.window_events = s.report.window_events;
+    p.reference_through_seq = reference_through_seq_;
+    for (size_t i = 0; i < engine::kDriftDimensions; ++i) {
+      p.psi[i] = s.report.dimensions[i].psi;
+      p.enough_data[i] = s.report.dimensions[i].enough_data;
+    }
+    history_.push_back(p);
+    if (history_.size() > kDriftHistoryPoints) history_.pop_front();
+    history_at_ = now;
+  }
+  s.history.assign(history_.begin(), history_.end());
   published_observed_ = observed_;
   published_at_ = now;
   dirty_ = false;

@@ -24,11 +24,14 @@
 // log and may run on any thread. LiveDriftStatus is a plain value.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/core/event_types.h"
 #include "engine/core/status.h"
@@ -51,6 +54,25 @@ struct LiveDriftOptions {
   // the reference changes). Smaller is fresher and costs the model thread
   // one O(4 * top_n) report per period; 0 recomputes after every batch.
   double report_every_seconds = 1.0;
+  // A published report joins the history (LiveDriftStatus::history) at
+  // most this often; the history keeps the newest kDriftHistoryPoints.
+  double history_every_seconds = 5.0;
+};
+
+// The newest reports kept for the history: 30 minutes at the default
+// period.
+inline constexpr size_t kDriftHistoryPoints = 360;
+
+// One report of the history: when, how full the window was, and per
+// dimension (DriftDimension order) its PSI and whether the window held
+// enough events for it to mean something (DimensionDrift::enough_data).
+struct DriftPoint {
+  int64_t time_ms = 0;  // wall clock, ms since the epoch
+  uint64_t observed = 0;
+  uint64_t window_events = 0;
+  uint64_t reference_through_seq = 0;  // changes when the reference does
+  std::array<double, engine::kDriftDimensions> psi{};
+  std::array<bool, engine::kDriftDimensions> enough_data{};
 };
 
 // Where the current reference came from.
@@ -74,6 +96,9 @@ struct LiveDriftStatus {
   // Why the newest retrain's reference could not be built (the old one
   // stays); empty if none failed.
   std::string error;
+  // The frozen reports of the last kDriftHistoryPoints periods, oldest
+  // first (history_every_seconds apart, or more when no events came).
+  std::vector<DriftPoint> history;
 };
 
 // The event as drift sees it (views into `e`): the rating only for a type
@@ -130,6 +155,8 @@ class LiveDrift {
   uint64_t published_observed_ = 0;
   bool dirty_ = true;  // the reference changed since the last report
   std::chrono::steady_clock::time_point published_at_{};
+  std::deque<DriftPoint> history_;
+  std::chrono::steady_clock::time_point history_at_{};
 };
 
 }  // namespace streamrec::storage

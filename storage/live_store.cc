@@ -286,10 +286,7 @@ Status LiveStore::Retrain() {
   impl_->ReadIds(&through, &users, &items, &epoch);
   {
     MutexLock lock(&impl_->status_mu);
-    impl_->retrain.state = RetrainState::kRunning;
-    impl_->retrain.error.clear();
-    impl_->retrain.runs++;
-    impl_->retrain.restarts = 0;
+    impl_->StartRetrainLocked();
     impl_->retrain.trained_through_seq = through;
     impl_->retrain.algorithm =
         std::string(engine::AlgorithmName(impl_->options.training.algorithm));
@@ -346,6 +343,8 @@ LiveStatus LiveStore::status() const {
   s.snapshots_written = impl_->snapshots_written;
   s.recovery = impl_->recovery;
   s.retrain = impl_->retrain;
+  s.retrain_history.assign(impl_->retrain_history.begin(), impl_->retrain_history.end());
+  s.snapshot_history.assign(impl_->snapshot_history.begin(), impl_->snapshot_history.end());
   s.last_error = impl_->last_error;
   s.drift = impl_->drift_status;
   if (s.drift.enabled) {
@@ -401,7 +400,7 @@ Status LiveStore::Close() {
   impl_->model_queue.Stop();
   impl_->model_thread.join();
   impl_->MaybePublishDrift();  // the model thread is gone: its state is ours
-  Status st = impl_->WriteSnapshotNow(/*force=*/false).status();
+  Status st = impl_->WriteSnapshotNow(/*force=*/false, "close").status();
   Status flush = impl_->log->Flush();
   if (st.ok()) st = flush;
   if (st.ok()) {

@@ -128,7 +128,25 @@ struct RetrainStatus {
   // Trainings of the last run thrown away because a user was forgotten
   // while they ran (each is followed by another over the log as it is).
   uint64_t restarts = 0;
+  // Wall clock, ms since the epoch: when the run started and ended (0:
+  // not yet).
+  int64_t started_ms = 0;
+  int64_t finished_ms = 0;
 };
+
+// One snapshot written, for the history.
+struct SnapshotRecord {
+  int64_t time_ms = 0;  // wall clock when it was written, ms since the epoch
+  uint64_t seq = 0;     // the log position it holds
+  double seconds = 0.0;  // how long writing it took
+  // Why: "schedule" (snapshot_every_*), "admin" (POST /v1/admin/snapshot),
+  // "retrain" (a retrained model installed), "forget" (a user forgotten),
+  // "close" (shutdown).
+  std::string reason;
+};
+
+// Finished retrains and written snapshots kept for LiveStatus' histories.
+inline constexpr size_t kHistoryRuns = 20;
 
 struct LiveStatus {
   uint64_t applied_seq = 0;  // newest event visible to readers
@@ -146,6 +164,10 @@ struct LiveStatus {
   uint64_t snapshots_written = 0;
   RecoveryResult recovery;  // what Open did
   RetrainStatus retrain;
+  // The newest kHistoryRuns finished retrains and snapshots written since
+  // Open, oldest first.
+  std::vector<RetrainStatus> retrain_history;
+  std::vector<SnapshotRecord> snapshot_history;
   LiveDriftStatus drift;  // enabled = false when drift is off
   ClusterStatus cluster;
   // Whether the database takes writes (false after a disk error such as a

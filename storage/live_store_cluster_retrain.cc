@@ -27,10 +27,7 @@ void LiveStore::Impl::RunClusterOp(ModelOp* op) {
     RetrainStatus outcome;
     {
       MutexLock lock(&status_mu);
-      retrain.state = RetrainState::kRunning;
-      retrain.error.clear();
-      retrain.runs++;
-      retrain.restarts = 0;
+      StartRetrainLocked();
       retrain.trained_through_seq = info.through_seq;
       retrain.algorithm = std::string(engine::AlgorithmName(options.training.algorithm));
       outcome = retrain;
@@ -71,8 +68,7 @@ void LiveStore::Impl::RunClusterOp(ModelOp* op) {
   }
   auto fail = [&](const Status& st) {
     MutexLock lock(&status_mu);
-    retrain.state = RetrainState::kFailed;
-    retrain.error = st.ToString();
+    FinishRetrainLocked(st);
     retrain_running.store(false);
   };
   if (at->voided) {
@@ -117,8 +113,7 @@ void LiveStore::Impl::ClusterTrain(InstallInfo info, std::vector<std::string> us
     // Every replica fails alike (the same data); the status says why and
     // the install record never comes (a new retrain supersedes this one).
     MutexLock lock(&status_mu);
-    retrain.state = RetrainState::kFailed;
-    retrain.error = result.status().ToString();
+    FinishRetrainLocked(result.status());
     retrain_running.store(false);
   }
   {

@@ -229,6 +229,12 @@ struct LiveStore::Impl {
   // Set by a forget (snapshots dropped): when the coalesced snapshot is due.
   std::optional<std::chrono::steady_clock::time_point> forget_snapshot_due GUARDED_BY(status_mu);
   RetrainStatus retrain GUARDED_BY(status_mu);
+  std::deque<RetrainStatus> retrain_history GUARDED_BY(status_mu);
+  std::deque<SnapshotRecord> snapshot_history GUARDED_BY(status_mu);
+  // Marks `retrain` started (state, runs, clears the last run's fields) or
+  // finished (state and error from `st`; joins the history).
+  void StartRetrainLocked() REQUIRES(status_mu);
+  void FinishRetrainLocked(const Status& st) REQUIRES(status_mu);
   std::string last_error GUARDED_BY(status_mu);        // the model thread's newest failure, if any
   LiveDriftStatus drift_status GUARDED_BY(status_mu);  // the newest published drift report
 
@@ -368,7 +374,8 @@ struct LiveStore::Impl {
   void RunOp(ModelOp* op);
   // Snapshot of the published engine unless it is already stored (or
   // `force`). Returns the stored snapshot's seq.
-  StatusOr<uint64_t> WriteSnapshotNow(bool force) EXCLUDES(status_mu);
+  // `reason` names it in the snapshot history (SnapshotRecord::reason).
+  StatusOr<uint64_t> WriteSnapshotNow(bool force, std::string_view reason) EXCLUDES(status_mu);
   void MaybeSnapshot() EXCLUDES(status_mu);
   // Publishes drift's report to drift_status if one is due.
   void MaybePublishDrift() EXCLUDES(status_mu);

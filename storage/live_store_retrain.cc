@@ -32,8 +32,7 @@ void LiveStore::Impl::RunRetrain(uint64_t through_seq, std::vector<std::string> 
   auto fail = [&](const Status& st) {
     MutexLock lock(&status_mu);
     retrain = outcome;
-    retrain.state = RetrainState::kFailed;
-    retrain.error = st.ToString();
+    FinishRetrainLocked(st);
     retrain_running.store(false);
   };
   for (int attempt = 1;; ++attempt) {

@@ -12,6 +12,12 @@
 namespace streamrec::storage {
 namespace {
 
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 constexpr std::chrono::milliseconds kWaiterWake{20};
 
 }  // namespace
@@ -289,7 +295,7 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
                 return Status::OK();
               });
               if (drift) drift->ForgetUser(o.user);
-              return o.snapshotted->set_value(WriteSnapshotNow(/*force=*/true));
+              return o.snapshotted->set_value(WriteSnapshotNow(/*force=*/true, "forget"));
             }
             if (!known && o.removed == 0) {
               // Nothing to forget; a stream message is still recorded.
@@ -328,7 +334,7 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
               return Status::OK();
             }));
           },
-          [&](SnapshotOp& o) { o.done(WriteSnapshotNow(/*force=*/false)); },
+          [&](SnapshotOp& o) { o.done(WriteSnapshotNow(/*force=*/false, "admin")); },
           [](WakeOp&) {},
           [&](RetrainStartOp&) { RunClusterOp(op); },
           [&](InstallAtOp&) { RunClusterOp(op); },
@@ -360,7 +366,7 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
             if (st.ok()) {
               // The retrained model is not what a replay of the log gives:
               // only a snapshot keeps it across a restart.
-              StatusOr<uint64_t> snap = WriteSnapshotNow(/*force=*/true);
+              StatusOr<uint64_t> snap = WriteSnapshotNow(/*force=*/true, "retrain");
               if (!snap.ok()) NoteError(snap.status());
             }
             if (st.ok() && drift) {
@@ -373,27 +379,49 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
             }
             MutexLock lock(&status_mu);
             retrain = o.outcome;
-            retrain.state = st.ok() ? RetrainState::kSucceeded : RetrainState::kFailed;
-            if (!st.ok()) retrain.error = st.ToString();
+            FinishRetrainLocked(st);
             retrain_running.store(false);
           },
       },
       *op);
 }
 
-StatusOr<uint64_t> LiveStore::Impl::WriteSnapshotNow(bool force) {
+void LiveStore::Impl::StartRetrainLocked() {
+  retrain.state = RetrainState::kRunning;
+  retrain.error.clear();
+  retrain.runs++;
+  retrain.restarts = 0;
+  retrain.started_ms = WallMs();
+  retrain.finished_ms = 0;
+}
+
+void LiveStore::Impl::FinishRetrainLocked(const Status& st) {
+  retrain.state = st.ok() ? RetrainState::kSucceeded : RetrainState::kFailed;
+  if (!st.ok()) retrain.error = st.ToString();
+  retrain.finished_ms = WallMs();
+  retrain_history.push_back(retrain);
+  if (retrain_history.size() > kHistoryRuns) retrain_history.pop_front();
+}
+
+StatusOr<uint64_t> LiveStore::Impl::WriteSnapshotNow(bool force, std::string_view reason) {
   const Replica& r = replicas->published();
   if (r.applied_seq == 0) return uint64_t{0};  // nothing to keep
   {
     MutexLock lock(&status_mu);
     if (!force && have_snapshot && snapshot_seq == r.applied_seq) return snapshot_seq;
   }
+  const auto started = std::chrono::steady_clock::now();
   Status st = WriteSnapshot(log.get(), *r.rec, r.applied_seq);
   if (!st.ok()) {
     NoteError(st);
     return st;
   }
   MutexLock lock(&status_mu);
+  snapshot_history.push_back(
+      {WallMs(), r.applied_seq,
+       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+       std::string(reason)});
+  if (snapshot_history.size() > kHistoryRuns) snapshot_history.pop_front();
   snapshot_seq = r.applied_seq;
   have_snapshot = true;
   snapshot_time = std::chrono::steady_clock::now();
@@ -416,7 +444,7 @@ void LiveStore::Impl::MaybeSnapshot() {
   if (!after_forget && !SnapshotDue(options.store, since, age)) return;
   // Errors are noted by WriteSnapshotNow; a forget's snapshot is retried on
   // the next wake-up.
-  if (WriteSnapshotNow(/*force=*/false).ok()) {
+  if (WriteSnapshotNow(/*force=*/false, after_forget ? "forget" : "schedule").ok()) {
     MutexLock lock(&status_mu);
     forget_snapshot_due.reset();
   }

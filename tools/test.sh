@@ -23,8 +23,9 @@ build_preset="$preset"
 [ "$preset" = long ] && build_preset=release
 source tools/lib/deps.sh
 case "$preset" in
-  clang | tsan) streamrec_install_deps "${STREAMREC_CLANG_PACKAGES[@]}" ;;
-  *) streamrec_install_deps ;;
+  clang | tsan)
+    streamrec_install_deps "${STREAMREC_TEST_PACKAGES[@]}" "${STREAMREC_CLANG_PACKAGES[@]}" ;;
+  *) streamrec_install_deps "${STREAMREC_TEST_PACKAGES[@]}" ;;
 esac
 
 jobs="$(nproc 2>/dev/null || echo 2)"

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <limits>
 
 namespace streamrec::engine {
 namespace {
@@ -30,6 +31,42 @@ double PsiTerm(double r, double a) {
   if (r <= 0.0 && a <= 0.0) return 0.0;
   if (r <= 0.0 || a <= 0.0) return HUGE_VAL;
   return (a - r) * std::log(a / r);
+}
+
+// The `labels` buckets' plain shares on both sides: the kDriftShares
+// largest in the reference (ties by label), then the last, "other" one.
+void Shares(const std::vector<std::string>& labels, std::span<const double> reference,
+            std::span<const double> window, std::vector<BucketShare>* out) {
+  double nr = 0, nw = 0;
+  for (double c : reference) nr += c;
+  for (double c : window) nw += c;
+  const auto share = [](double c, double n) { return n > 0 ? c / n : 0.0; };
+  std::vector<size_t> order(labels.size() - 1);  // the tracked buckets
+  for (size_t b = 0; b < order.size(); ++b) order[b] = b;
+  const size_t n = std::min(order.size(), kDriftShares);
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), order.end(),
+                    [&](size_t a, size_t b) {
+                      if (reference[a] != reference[b]) return reference[a] > reference[b];
+                      return labels[a] < labels[b];
+                    });
+  order.resize(n);
+  order.push_back(labels.size() - 1);
+  out->clear();
+  for (size_t b : order) {
+    out->push_back({labels[b], share(reference[b], nr), share(window[b], nw)});
+  }
+}
+
+double NoiseFloor(std::span<const double> reference, std::span<const double> window) {
+  double nr = 0, nw = 0, buckets = 0;
+  for (size_t b = 0; b < reference.size(); ++b) {
+    nr += reference[b];
+    nw += window[b];
+    if (reference[b] > 0 || window[b] > 0) buckets += 1;
+  }
+  if (nw <= 0) return std::numeric_limits<double>::infinity();
+  if (nr <= 0) return std::numeric_limits<double>::infinity();
+  return std::max(buckets - 1, 0.0) * (1.0 / nr + 1.0 / nw);
 }
 
 }  // namespace
@@ -210,6 +247,9 @@ DriftReport DriftMonitor::Report() const {
     out.dimension = d;
     out.window_events = window_totals_[i];
     const std::vector<double>& ref = reference_.counts(d);
+    Shares(reference_.labels(d), ref, window_counts_[i], &out.shares);
+    out.noise_floor = NoiseFloor(ref, window_counts_[i]);
+    out.enough_data = out.noise_floor <= kDriftNoiseLimit;
     if (window_totals_[i] == 0) continue;
     out.psi = PopulationStabilityIndex(ref, window_counts_[i], alpha);
     out.kl = KlDivergence(window_counts_[i], ref, alpha);

@@ -130,6 +130,20 @@ class DriftReferenceBuilder {
   std::string rating_buf_;
 };
 
+// The shares are plain proportions (count / events), not the smoothed ones
+// PSI uses: what an operator compares by eye.
+struct BucketShare {
+  std::string label;
+  double reference = 0.0;
+  double window = 0.0;
+};
+
+// How many of the reference's largest buckets a report lists (shares).
+inline constexpr size_t kDriftShares = 10;
+// A PSI whose noise floor (below) is above this is not reported as a
+// measure: the window holds too few events to tell drift from chance.
+inline constexpr double kDriftNoiseLimit = 0.05;
+
 struct DimensionDrift {
   DriftDimension dimension = DriftDimension::kItem;
   double psi = 0.0;
@@ -141,6 +155,17 @@ struct DimensionDrift {
   std::string top_bucket;
   double top_reference = 0.0;
   double top_window = 0.0;
+  // The reference's kDriftShares largest tracked buckets, largest first,
+  // then "(other)", with their shares on both sides.
+  std::vector<BucketShare> shares;
+  // The PSI that two samples of these sizes drawn from one distribution
+  // show on average, (B - 1) * (1 / reference + 1 / window) over the B
+  // buckets either side has events in (PSI ~ sum (a - r)^2 / p for small
+  // shifts); +inf with an empty window. A stable stream reads about this.
+  double noise_floor = 0.0;
+  // noise_floor <= kDriftNoiseLimit: psi says something about the stream
+  // rather than about the window's size.
+  bool enough_data = false;
 };
 
 struct DriftReport {

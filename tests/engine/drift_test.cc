@@ -177,6 +177,54 @@ TEST(DriftMonitorTest, WindowSlidesWithFixedSize) {
   EXPECT_EQ(Dim(m.Report(), DriftDimension::kItem).psi, 0.0);
 }
 
+// The shares an operator compares: the reference's largest buckets with
+// plain proportions on both sides, "(other)" last; and a PSI over too few
+// events flagged rather than reported as drift.
+TEST(DriftMonitorTest, SharesAndTheNoiseFloor) {
+  DriftOptions o;
+  o.top_n = 20;
+  o.window = 100000;
+  const Stream base = Draw(20000, 1);
+  DriftMonitor m(Reference(base, o));
+  DriftReport r = m.Report();
+  const DimensionDrift& empty = Dim(r, DriftDimension::kItem);
+  EXPECT_TRUE(std::isinf(empty.noise_floor));
+  EXPECT_FALSE(empty.enough_data);
+  ASSERT_EQ(empty.shares.size(), kDriftShares + 1);
+  // Zipf: i0 is the largest, then i1; shares are count / events.
+  EXPECT_EQ(empty.shares[0].label, "i0");
+  EXPECT_EQ(empty.shares[1].label, "i1");
+  EXPECT_EQ(empty.shares.back().label, "(other)");
+  double counted = 0;
+  for (size_t n = 0; n < base.size(); ++n) counted += base.items[n] == "i0";
+  EXPECT_DOUBLE_EQ(empty.shares[0].reference, counted / base.size());
+  EXPECT_EQ(empty.shares[0].window, 0.0);
+  for (size_t k = 1; k < kDriftShares; ++k) {
+    EXPECT_GE(empty.shares[k - 1].reference, empty.shares[k].reference);
+  }
+
+  // 20 events of the same distribution: PSI well above 0.25 from chance
+  // alone, and flagged as such.
+  const Stream fresh = Draw(20000, 2);
+  for (size_t n = 0; n < 20; ++n) m.Observe(fresh.At(n));
+  r = m.Report();
+  const DimensionDrift& few = Dim(r, DriftDimension::kItem);
+  EXPECT_GT(few.psi, 0.25);
+  EXPECT_FALSE(few.enough_data);
+  EXPECT_GT(few.noise_floor, kDriftNoiseLimit);
+  // 20,000: the PSI is about its noise floor, and means something.
+  for (size_t n = 20; n < fresh.size(); ++n) m.Observe(fresh.At(n));
+  r = m.Report();
+  const DimensionDrift& many = Dim(r, DriftDimension::kItem);
+  EXPECT_TRUE(many.enough_data);
+  EXPECT_LT(many.noise_floor, 0.01);
+  EXPECT_LT(many.psi, 3 * many.noise_floor);
+  double sum = 0;
+  for (const BucketShare& s : many.shares) sum += s.window;
+  EXPECT_LE(sum, 1.0 + 1e-9);
+  EXPECT_NEAR(many.shares[0].window, many.shares[0].reference, 0.02);
+}
+
 TEST(DriftMonitorTest, EmptyReferenceIsUsable) {
   DriftMonitor m{DriftReference()};
   m.Observe({"u", "i", "view", std::nullopt});

@@ -154,11 +154,58 @@ TEST_F(ApiTest, AdminSnapshotRetrainAndStatus) {
   EXPECT_EQ(status.at("applied_seq"), 36);
   EXPECT_EQ(status.at("rank"), 8);
   EXPECT_TRUE(status.at("recovery").as_object().contains("replayed"));
+  // The histories: the admin snapshot, then the retrain and its snapshot.
+  const json::array& snapshots = status.at("snapshot_history").as_array();
+  ASSERT_GE(snapshots.size(), 2u) << status;
+  EXPECT_EQ(snapshots[0].at("reason"), "admin");
+  EXPECT_EQ(snapshots[0].at("seq"), 36);
+  EXPECT_EQ(snapshots[1].at("reason"), "retrain");
+  const json::array& retrains = status.at("retrain_history").as_array();
+  ASSERT_GE(retrains.size(), 1u) << status;
+  EXPECT_EQ(retrains.back(), status.at("retrain"));
+  EXPECT_EQ(retrains.back().at("trained_through_seq"), 36);
+  EXPECT_LE(retrains.back().at("started_ms").as_int64(),
+            retrains.back().at("finished_ms").as_int64());
 
   r = Get("/v1/users/o1/recommendations?n=3&include_seen=true");
   EXPECT_EQ(r.status, 200u);
   EXPECT_EQ(Json(r).at("source"), "model");
   EXPECT_EQ(Items(r).size(), 3u);
+}
+
+// A user's newest events, newest first, as stored; none for an unknown or
+// forgotten user.
+TEST_F(ApiTest, UserEventsAreTheNewestFirst) {
+  Start();
+  for (int k = 0; k < 5; ++k) {
+    Ingest(EventJson("h", fmt::format("i{}", k), k == 2 ? "rating" : "view", k == 2 ? 4.5 : 0,
+                     1'700'000'000'000 + k, fmt::format("h{}", k)));
+  }
+  ClientResponse r = Get("/v1/users/h/events?limit=3");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  json::value v = Json(r);
+  EXPECT_EQ(v.at("user"), "h");
+  EXPECT_EQ(v.at("known"), true);
+  EXPECT_EQ(v.at("seq"), 5);
+  const json::array& events = v.at("events").as_array();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0], json::parse(R"({"seq":5,"event_id":"h4","user":"h","item":"i4",)"
+                                   R"("type":"view","value":0,"ts":1700000000004})"));
+  EXPECT_EQ(events[2].at("item"), "i2");
+  EXPECT_EQ(events[2].at("value").to_number<double>(), 4.5);
+  EXPECT_EQ(Json(Get("/v1/users/h/events")).at("events").as_array().size(), 5u);
+  v = Json(Get("/v1/users/nobody/events"));
+  EXPECT_EQ(v.at("known"), false);
+  EXPECT_TRUE(v.at("events").as_array().empty());
+  for (const char* bad : {"limit=0", "limit=1001", "limit=x", "n=3"}) {
+    r = Get(fmt::format("/v1/users/h/events?{}", bad));
+    EXPECT_EQ(r.status, 400u) << bad;
+    EXPECT_NE(r.body.find(std::string_view(bad).substr(0, 1)), std::string::npos) << r.body;
+  }
+  ASSERT_EQ(Send("DELETE", "/v1/users/h").status, 200u);
+  v = Json(Get("/v1/users/h/events"));
+  EXPECT_EQ(v.at("known"), false);
+  EXPECT_TRUE(v.at("events").as_array().empty());
 }
 
 TEST_F(ApiTest, MetricsCountEveryRoute) {
@@ -264,30 +311,6 @@ TEST_F(ApiTest, DriftIsInMetricsAndStatusUnlessDisabled) {
   Start();
   EXPECT_EQ(Get("/metrics").body.find("streamrec_drift_"), std::string::npos);
   EXPECT_EQ(Json(Get("/v1/admin/status")).at("drift"), json::parse(R"({"enabled":false})"));
-}
-
-// The dashboard is one self-contained page that reads /metrics: open like
-// /metrics, no external resources, and every gauge it shows exists.
-TEST_F(ApiTest, DashboardIsASelfContainedPageOverMetrics) {
-  Start();
-  ClientResponse page = Get("/dashboard");
-  ASSERT_EQ(page.status, 200u);
-  EXPECT_EQ(page.headers["content-type"], "text/html; charset=utf-8");
-  EXPECT_NE(page.headers["content-security-policy"].find("default-src 'none'"), std::string::npos);
-  EXPECT_NE(page.body.find("fetch(\"/metrics\""), std::string::npos);
-  EXPECT_EQ(page.body.find("http://"), std::string::npos);
-  EXPECT_EQ(page.body.find("https://"), std::string::npos);
-  const std::string metrics = Get("/metrics").body;
-  for (const char* name :
-       {"streamrec_events_applied_total", "streamrec_log_seq", "streamrec_pending_events",
-        "streamrec_model_users", "streamrec_model_items", "streamrec_model_bytes",
-        "streamrec_snapshot_age_seconds", "streamrec_retrain_running", "streamrec_uptime_seconds",
-        "streamrec_http_request_duration_seconds_bucket",
-        "streamrec_drift_psi{dimension=", "streamrec_drift_reference_frozen"}) {
-    EXPECT_NE(page.body.find(name), std::string::npos) << name;
-    EXPECT_NE(metrics.find(name), std::string::npos) << name;
-  }
-  EXPECT_EQ(Get("/dashboard?x=1").status, 400u);
 }
 
 TEST_F(ApiTest, AClosedStoreIsUnhealthyAndRefusesWrites) {

@@ -195,6 +195,8 @@ TEST_F(OpenApiTest, RealAnswersValidateAgainstTheSchemas) {
   engine_options_.objective = engine::Objective::kImplicit;
   store_options_.training.algorithm = engine::Algorithm::kIals;
   store_options_.training.ials.iterations = 2;
+  store_options_.drift.report_every_seconds = 0;
+  store_options_.drift.history_every_seconds = 0;
   Start();
   // The served description is docs/openapi.json.
   const ClientResponse served = Get("/openapi.json");
@@ -228,6 +230,30 @@ TEST_F(OpenApiTest, RealAnswersValidateAgainstTheSchemas) {
   Expect("post", "/v1/admin/retrain", Post("/v1/admin/retrain", ""), 202);
   json::value status;
   ASSERT_NO_FATAL_FAILURE(WaitForRetrain(&status));
+  // After the retrain: its history, a snapshot's, and drift against the
+  // reference it set, with a window and a history.
+  Expect("post", "/v1/events",
+         Post("/v1/events", "[" + EventJson("u1", "i3", "view", 0.0, 1'700'000'001'000, "late1") +
+                                "," +
+                                EventJson("u7", "i9", "view", 0.0, 1'700'000'001'001, "late2") + "]"),
+         200);
+  const ClientResponse after = Get("/v1/admin/status");
+  Expect("get", "/v1/admin/status", after, 200);
+  EXPECT_EQ(json::parse(after.body).at("retrain_history").as_array().size(), 1u) << after.body;
+  EXPECT_FALSE(json::parse(after.body).at("snapshot_history").as_array().empty()) << after.body;
+  const ClientResponse drift = Get("/v1/admin/drift");
+  Expect("get", "/v1/admin/drift", drift, 200);
+  EXPECT_FALSE(json::parse(drift.body).at("history").as_array().empty()) << drift.body;
+  EXPECT_FALSE(json::parse(drift.body)
+                   .at("dimensions")
+                   .at("item")
+                   .at("shares")
+                   .as_array()
+                   .empty())
+      << drift.body;
+  Expect("get", "/v1/users/{user}/events", Get("/v1/users/u1/events?limit=5"), 200);
+  Expect("get", "/v1/users/{user}/events", Get("/v1/users/nobody/events"), 200);
+  Expect("get", "/v1/users/{user}/events", Get("/v1/users/u1/events?limit=0"), 400);
   Expect("get", "/healthz", Get("/healthz"), 200);
   Expect("get", "/readyz", Get("/readyz"), 200);
   Expect("delete", "/v1/items/{item}", Send("DELETE", "/v1/items/i1"), 200);
@@ -240,7 +266,7 @@ TEST_F(OpenApiTest, RealAnswersValidateAgainstTheSchemas) {
          400);
   Expect("post", "/v1/events",
          Post("/v1/events", EventJson("u1", "i1", "view", 0.0, 1'700'000'000'001, "e0")), 409);
-  EXPECT_EQ(checked_, 22);  // every Expect above ran its checks
+  EXPECT_EQ(checked_, 28);  // every Expect above ran its checks
   // Text routes answer the content type the description names.
   const ClientResponse metrics = Get("/metrics");
   EXPECT_EQ(metrics.status, 200u);

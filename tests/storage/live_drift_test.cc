@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -197,7 +198,9 @@ TEST(LiveDriftTest, ReopenBuildsTheReferenceFromTheNewestLogEvents) {
 
 TEST(LiveDriftTest, ARetrainMakesItsTrainingDataTheReference) {
   TempDir dir;
-  auto store = Open(dir.path(), Options(1000));
+  LiveStoreOptions o = Options(1000);
+  o.drift.history_every_seconds = 0;  // every report joins the history
+  auto store = Open(dir.path(), o);
   Ingest(store.get(), Stream(1, 1000, 0));    // the first reference
   Ingest(store.get(), Stream(2, 1500, 500));  // then traffic moves
   LiveDriftStatus d = WaitObserved(*store, 1500);
@@ -217,6 +220,40 @@ TEST(LiveDriftTest, ARetrainMakesItsTrainingDataTheReference) {
   Ingest(store.get(), Stream(3, 1000, 500));
   d = WaitObserved(*store, 1000);
   EXPECT_LT(d.report.dimensions[kItem].psi, 0.1);
+
+  // The history: reports before the retrain (the first reference, a major
+  // shift), then after it (the retrain's reference, stable), oldest first;
+  // the newest is the report itself.
+  ASSERT_FALSE(d.history.empty());
+  for (size_t k = 1; k < d.history.size(); ++k) {
+    EXPECT_GE(d.history[k].time_ms, d.history[k - 1].time_ms);
+    EXPECT_LE(d.history[k].reference_through_seq - d.history[k - 1].reference_through_seq, 1500u);
+  }
+  EXPECT_EQ(d.history.front().reference_through_seq, 1000u);
+  EXPECT_EQ(d.history.back().reference_through_seq, 2500u);
+  EXPECT_EQ(d.history.back().psi[kItem], d.report.dimensions[kItem].psi);
+  EXPECT_EQ(d.history.back().window_events, 1000u);
+  EXPECT_TRUE(d.history.back().enough_data[kItem]);
+  const auto before = std::find_if(d.history.begin(), d.history.end(), [](const DriftPoint& p) {
+    return p.reference_through_seq == 1000 && p.window_events == 1000;
+  });
+  ASSERT_NE(before, d.history.end());
+  EXPECT_GT(before->psi[kItem], 0.25);
+  // The retrain and its snapshot are in the store's histories.
+  const LiveStatus after = store->status();
+  ASSERT_EQ(after.retrain_history.size(), 1u);
+  const RetrainStatus& run = after.retrain_history[0];
+  EXPECT_EQ(run.state, RetrainState::kSucceeded);
+  EXPECT_EQ(run.trained_through_seq, 2500u);
+  EXPECT_GT(run.started_ms, 0);
+  EXPECT_GE(run.finished_ms, run.started_ms);
+  EXPECT_EQ(run.runs, 1u);
+  const auto snap = std::find_if(
+      after.snapshot_history.begin(), after.snapshot_history.end(),
+      [](const SnapshotRecord& s) { return s.reason == "retrain"; });
+  ASSERT_NE(snap, after.snapshot_history.end());
+  EXPECT_EQ(snap->seq, 2500u);
+  EXPECT_GE(snap->time_ms, run.started_ms);
 }
 
 TEST(LiveDriftTest, DisabledDriftIsAbsentFromStatus) {

@@ -40,11 +40,6 @@ StatusOr<std::unique_ptr<storage::EventLog>> OpenExisting(const std::string& db)
   return storage::EventLog::Open(db, o);
 }
 
-json::object EventJson(const storage::StoredEvent& e) {
-  return {{"seq", e.seq},   {"event_id", e.event_id}, {"user", e.user}, {"item", e.item},
-          {"type", e.type}, {"value", e.value},       {"ts", e.ts_ms}};
-}
-
 int RunStats(const std::string& db) {
   auto log = OpenExisting(db);
   if (!log.ok()) return Fail(kLog, log.status());
@@ -62,7 +57,7 @@ int RunDump(const std::string& db, uint64_t from, uint64_t to) {
   auto log = OpenExisting(db);
   if (!log.ok()) return Fail(kLog, log.status());
   Status st = (*log)->Scan(from, to, [](const storage::StoredEvent& e) {
-    std::cout << http::SerializeJson(EventJson(e)) << "\n";
+    std::cout << http::SerializeJson(http::StoredEventJson(e)) << "\n";
     return static_cast<bool>(std::cout);
   });
   if (!st.ok()) return Fail(kLog, st);

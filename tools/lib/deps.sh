@@ -4,8 +4,9 @@
 # as root, or via sudo.
 #   streamrec_install_deps [EXTRA_PACKAGE...]   (quickstart and
 #                                                tools/cluster.sh add curl;
-#                                                tools/test.sh clang|tsan the
-#                                                packages of
+#                                                tools/test.sh those of
+#                                                STREAMREC_TEST_PACKAGES, and
+#                                                for clang|tsan those of
 #                                                STREAMREC_CLANG_PACKAGES;
 #                                                tools/fuzz.sh those of
 #                                                STREAMREC_FUZZ_PACKAGES)
@@ -20,6 +21,10 @@ STREAMREC_PACKAGES=(
   libeigen3-dev librocksdb-dev libfmt-dev libgtest-dev ccache
   libnats-dev nats-server
 )
+
+# Every test run (tools/test.sh): headless Chromium renders the dashboard
+# in tests/http/dashboard_test.cc (without it that one test is skipped).
+STREAMREC_TEST_PACKAGES=(chromium)
 
 # The clang and tsan presets (tools/test.sh clang|tsan): clang, and its
 # sanitizer runtimes (ThreadSanitizer's), which clang only recommends.
