@@ -85,6 +85,14 @@ void RenderDrift(const storage::LiveDriftStatus& d, std::string* out) {
     fmt::format_to(it, "streamrec_drift_psi{{dimension=\"{}\"}} {}\n",
                    engine::DriftDimensionName(x.dimension), Number(x.psi));
   }
+  Header(out, "streamrec_drift_enough_data", "gauge",
+         "1 when the window holds enough events for its PSI to tell drift from chance (the PSI "
+         "two samples of one distribution show at these sizes is at most 0.05); alert on "
+         "streamrec_drift_psi only where this is 1.");
+  for (const engine::DimensionDrift& x : dims) {
+    fmt::format_to(it, "streamrec_drift_enough_data{{dimension=\"{}\"}} {}\n",
+                   engine::DriftDimensionName(x.dimension), x.enough_data ? 1 : 0);
+  }
   Header(out, "streamrec_drift_kl", "gauge",
          "KL divergence (nats) of the recent window from the drift reference.");
   for (const engine::DimensionDrift& x : dims) {

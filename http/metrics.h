@@ -67,6 +67,7 @@ class HttpMetrics {
   // streamrec_model_items, streamrec_model_bytes, streamrec_snapshot_seq,
   // streamrec_snapshot_age_seconds, streamrec_retrain_running, the
   // uptime and, unless drift is off, streamrec_drift_psi{dimension},
+  // streamrec_drift_enough_data{dimension},
   // streamrec_drift_kl{dimension}, streamrec_drift_other_share{dimension,
   // side}, streamrec_drift_window_events, streamrec_drift_reference_events
   // and streamrec_drift_reference_frozen.

@@ -268,6 +268,8 @@ TEST_F(ApiTest, DriftIsInMetricsAndStatusUnlessDisabled) {
            "streamrec_drift_psi{dimension=\"rating\"} ",
            "# TYPE streamrec_drift_kl gauge\n",
            "streamrec_drift_kl{dimension=\"user\"} ",
+           // 10 events against 20: far too few for the PSI to say anything.
+           "streamrec_drift_enough_data{dimension=\"item\"} 0\n",
            "# HELP streamrec_drift_other_share ",
            "streamrec_drift_other_share{dimension=\"type\",side=\"reference\"} ",
            "streamrec_drift_other_share{dimension=\"item\",side=\"window\"} ",
@@ -297,6 +299,9 @@ TEST_F(ApiTest, DriftIsInMetricsAndStatusUnlessDisabled) {
   // i5..i8: the item mix moved. Every event is a purchase: the type did not.
   const double item_psi = drift.at("dimensions").at("item").at("psi").as_double();
   EXPECT_GT(item_psi, 0.25);
+  // ... but over 10 events against 20, which chance alone moves that far.
+  EXPECT_EQ(drift.at("dimensions").at("item").at("enough_data"), false);
+  EXPECT_GT(drift.at("dimensions").at("item").at("noise_floor").as_double(), 0.05);
   EXPECT_LT(drift.at("dimensions").at("type").at("psi").as_double(), item_psi / 10);
 
   // A restart rebuilds the reference from the log's newest events.
