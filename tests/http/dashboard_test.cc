@@ -248,9 +248,12 @@ TEST_F(DashboardTest, RenderedInChromiumItShowsTheAnswersValues) {
   ASSERT_NO_FATAL_FAILURE(StartWithData());
   const storage::testing::TempDir profile;  // Chromium's own files
   const std::string dom = RunCommand(fmt::format(
-      "timeout 90 '{}' --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage "
-      "--no-first-run --user-data-dir='{}' --virtual-time-budget=6000 --dump-dom "
-      "'http://127.0.0.1:{}/dashboard#user=u1' 2>/dev/null",
+      // Its home in the temporary directory too: CI's may be missing or
+      // read-only.
+      "HOME='{1}' XDG_CONFIG_HOME='{1}' XDG_CACHE_HOME='{1}' timeout 90 '{0}' --headless=new "
+      "--no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run --user-data-dir='{1}' "
+      "--virtual-time-budget=6000 --dump-dom 'http://127.0.0.1:{2}/dashboard#user=u1' "
+      "2>/dev/null",
       chromium, profile.path(), server_->port()));
   ASSERT_NE(dom.find("id=\"overview\""), std::string::npos) << dom.substr(0, 2000);
   const json::value status = Answer("status"), drift = Answer("drift");
