@@ -455,7 +455,8 @@ json::object DriftDetailJson(const storage::LiveDriftStatus& d) {
     dims[engine::DriftDimensionName(x.dimension)].as_object()["shares"] = std::move(shares);
   }
   json::array history;
-  for (const storage::DriftPoint& p : d.history) {
+  const std::vector<storage::DriftPoint> none;
+  for (const storage::DriftPoint& p : d.history ? *d.history : none) {
     json::object psi, enough;
     for (size_t i = 0; i < engine::kDriftDimensions; ++i) {
       const std::string_view name =

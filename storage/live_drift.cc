@@ -140,8 +140,8 @@ LiveDriftStatus LiveDrift::Publish(std::chrono::steady_clock::time_point now) {
   s.computed_at = now;
   s.error = error_;
   if (s.frozen && s.report.window_events > 0 &&
-      (history_.empty() || std::chrono::duration<double>(now - history_at_).count() >=
-                               options_.history_every_seconds)) {
+      (history_ == nullptr || std::chrono::duration<double>(now - history_at_).count() >=
+                                  options_.history_every_seconds)) {
     DriftPoint p;
     p.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch())
@@ -153,11 +153,18 @@ LiveDriftStatus LiveDrift::Publish(std::chrono::steady_clock::time_point now) {
       p.psi[i] = s.report.dimensions[i].psi;
       p.enough_data[i] = s.report.dimensions[i].enough_data;
     }
-    history_.push_back(p);
-    if (history_.size() > kDriftHistoryPoints) history_.pop_front();
+    // A new vector each time (360 points every 5 s at most): the published
+    // one may be read by any number of status copies.
+    auto next = std::make_shared<std::vector<DriftPoint>>();
+    if (history_ != nullptr) {
+      const size_t keep = std::min(history_->size(), kDriftHistoryPoints - 1);
+      next->assign(history_->end() - static_cast<std::ptrdiff_t>(keep), history_->end());
+    }
+    next->push_back(p);
+    history_ = std::move(next);
     history_at_ = now;
   }
-  s.history.assign(history_.begin(), history_.end());
+  s.history = history_;
   published_observed_ = observed_;
   published_at_ = now;
   dirty_ = false;

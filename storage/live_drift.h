@@ -28,7 +28,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -97,8 +97,10 @@ struct LiveDriftStatus {
   // stays); empty if none failed.
   std::string error;
   // The frozen reports of the last kDriftHistoryPoints periods, oldest
-  // first (history_every_seconds apart, or more when no events came).
-  std::vector<DriftPoint> history;
+  // first (history_every_seconds apart, or more when no events came); null
+  // before the first. Shared and immutable: a status copies no points
+  // (/healthz and /metrics read the status too).
+  std::shared_ptr<const std::vector<DriftPoint>> history;
 };
 
 // The event as drift sees it (views into `e`): the rating only for a type
@@ -155,7 +157,7 @@ class LiveDrift {
   uint64_t published_observed_ = 0;
   bool dirty_ = true;  // the reference changed since the last report
   std::chrono::steady_clock::time_point published_at_{};
-  std::deque<DriftPoint> history_;
+  std::shared_ptr<const std::vector<DriftPoint>> history_;  // replaced per point
   std::chrono::steady_clock::time_point history_at_{};
 };
 

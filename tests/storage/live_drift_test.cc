@@ -224,20 +224,22 @@ TEST(LiveDriftTest, ARetrainMakesItsTrainingDataTheReference) {
   // The history: reports before the retrain (the first reference, a major
   // shift), then after it (the retrain's reference, stable), oldest first;
   // the newest is the report itself.
-  ASSERT_FALSE(d.history.empty());
-  for (size_t k = 1; k < d.history.size(); ++k) {
-    EXPECT_GE(d.history[k].time_ms, d.history[k - 1].time_ms);
-    EXPECT_LE(d.history[k].reference_through_seq - d.history[k - 1].reference_through_seq, 1500u);
+  ASSERT_NE(d.history, nullptr);
+  const std::vector<DriftPoint>& history = *d.history;
+  ASSERT_FALSE(history.empty());
+  for (size_t k = 1; k < history.size(); ++k) {
+    EXPECT_GE(history[k].time_ms, history[k - 1].time_ms);
+    EXPECT_LE(history[k].reference_through_seq - history[k - 1].reference_through_seq, 1500u);
   }
-  EXPECT_EQ(d.history.front().reference_through_seq, 1000u);
-  EXPECT_EQ(d.history.back().reference_through_seq, 2500u);
-  EXPECT_EQ(d.history.back().psi[kItem], d.report.dimensions[kItem].psi);
-  EXPECT_EQ(d.history.back().window_events, 1000u);
-  EXPECT_TRUE(d.history.back().enough_data[kItem]);
-  const auto before = std::find_if(d.history.begin(), d.history.end(), [](const DriftPoint& p) {
+  EXPECT_EQ(history.front().reference_through_seq, 1000u);
+  EXPECT_EQ(history.back().reference_through_seq, 2500u);
+  EXPECT_EQ(history.back().psi[kItem], d.report.dimensions[kItem].psi);
+  EXPECT_EQ(history.back().window_events, 1000u);
+  EXPECT_TRUE(history.back().enough_data[kItem]);
+  const auto before = std::find_if(history.begin(), history.end(), [](const DriftPoint& p) {
     return p.reference_through_seq == 1000 && p.window_events == 1000;
   });
-  ASSERT_NE(before, d.history.end());
+  ASSERT_NE(before, history.end());
   EXPECT_GT(before->psi[kItem], 0.25);
   // The retrain and its snapshot are in the store's histories.
   const LiveStatus after = store->status();
@@ -254,6 +256,50 @@ TEST(LiveDriftTest, ARetrainMakesItsTrainingDataTheReference) {
   ASSERT_NE(snap, after.snapshot_history.end());
   EXPECT_EQ(snap->seq, 2500u);
   EXPECT_GE(snap->time_ms, run.started_ms);
+}
+
+// The history keeps the newest kDriftHistoryPoints reports, at most one
+// per history_every_seconds, and a published history never changes.
+TEST(LiveDriftTest, TheHistoryKeepsTheNewestPointsAtItsPeriod) {
+  const engine::EventTypes types = engine::EventTypes::Defaults();
+  LiveDriftOptions o;
+  o.reference_events = 10;
+  o.report_every_seconds = 0;
+  o.history_every_seconds = 5;
+  LiveDrift drift(o, &types);
+  auto now = std::chrono::steady_clock::now();
+  uint64_t seq = 0;
+  const auto observe = [&] {
+    StoredEvent e;
+    e.seq = ++seq;
+    e.user = fmt::format("u{}", seq % 3);
+    e.item = fmt::format("i{}", seq % 4);
+    e.type = "click";
+    e.ts_ms = 1000;
+    drift.Observe(e);
+  };
+  for (int k = 0; k < 10; ++k) observe();  // the reference, frozen
+  EXPECT_EQ(drift.Publish(now).history, nullptr);  // no window yet
+  observe();
+  const LiveDriftStatus first = drift.Publish(now);
+  ASSERT_NE(first.history, nullptr);
+  EXPECT_EQ(first.history->size(), 1u);
+  // Within the period: reports, but no point.
+  observe();
+  now += std::chrono::seconds(4);
+  EXPECT_EQ(drift.Publish(now).history->size(), 1u);
+  for (size_t k = 0; k < kDriftHistoryPoints + 40; ++k) {
+    observe();
+    now += std::chrono::seconds(5);
+    drift.Publish(now);
+  }
+  observe();
+  const LiveDriftStatus last = drift.Publish(now + std::chrono::seconds(5));
+  ASSERT_EQ(last.history->size(), kDriftHistoryPoints);
+  EXPECT_EQ(last.history->back().observed, seq - 10);
+  EXPECT_EQ(last.history->front().observed, seq - 10 - kDriftHistoryPoints + 1);
+  EXPECT_EQ(first.history->size(), 1u);  // what was published stays
+  EXPECT_EQ(first.history->front().observed, 1u);
 }
 
 TEST(LiveDriftTest, DisabledDriftIsAbsentFromStatus) {
