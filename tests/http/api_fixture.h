@@ -123,6 +123,17 @@ class ApiTest : public ::testing::Test {
     return Json(r);
   }
 
+  // Before Start(): the implicit objective, retrained by a 2-iteration
+  // iALS, and a drift report and history point after every batch, so that
+  // a test sees a retrain's outcome and drift's answers filled at once.
+  void UseImplicitWithEveryDriftReport() {
+    engine_options_.objective = engine::Objective::kImplicit;
+    store_options_.training.algorithm = engine::Algorithm::kIals;
+    store_options_.training.ials.iterations = 2;
+    store_options_.drift.report_every_seconds = 0;
+    store_options_.drift.history_every_seconds = 0;
+  }
+
   // Polls GET /v1/admin/status (each must answer 200) until the retrain is
   // no longer running, for up to 30 s; *status gets the last answer. Call
   // it under ASSERT_NO_FATAL_FAILURE.
@@ -135,6 +146,20 @@ class ApiTest : public ::testing::Test {
       if (status->at("retrain").at("state") != "running") return;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+  }
+
+  // Polls GET /v1/admin/drift until its history holds a point, for up to
+  // 20 s: the model thread observes events just after they are
+  // acknowledged, so the report trails the write a little.
+  void WaitForDriftHistory() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      const ClientResponse r = Get("/v1/admin/drift");
+      ASSERT_EQ(r.status, 200u) << r.body;
+      if (!Json(r).at("history").as_array().empty()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    FAIL() << "no drift history point after 20 s";
   }
 
   // Item ids of a response's "items".

@@ -78,11 +78,7 @@ class DashboardTest : public ApiTest {
   // retrain (its history, a frozen drift reference), events after it (a
   // drift window and history), a snapshot.
   void StartWithData() {
-    engine_options_.objective = engine::Objective::kImplicit;
-    store_options_.training.algorithm = engine::Algorithm::kIals;
-    store_options_.training.ials.iterations = 2;
-    store_options_.drift.report_every_seconds = 0;
-    store_options_.drift.history_every_seconds = 0;
+    UseImplicitWithEveryDriftReport();
     Start();
     std::string events = "[";
     for (int k = 0; k < 80; ++k) {
@@ -102,6 +98,7 @@ class DashboardTest : public ApiTest {
                 200u);
     }
     ASSERT_EQ(Post("/v1/admin/snapshot", "").status, 200u);
+    ASSERT_NO_FATAL_FAILURE(WaitForDriftHistory());
   }
 
   // The answer of `source` for user u1 and item i1.

@@ -192,11 +192,7 @@ class OpenApiTest : public ApiTest {
 };
 
 TEST_F(OpenApiTest, RealAnswersValidateAgainstTheSchemas) {
-  engine_options_.objective = engine::Objective::kImplicit;
-  store_options_.training.algorithm = engine::Algorithm::kIals;
-  store_options_.training.ials.iterations = 2;
-  store_options_.drift.report_every_seconds = 0;
-  store_options_.drift.history_every_seconds = 0;
+  UseImplicitWithEveryDriftReport();
   Start();
   // The served description is docs/openapi.json.
   const ClientResponse served = Get("/openapi.json");
@@ -237,6 +233,7 @@ TEST_F(OpenApiTest, RealAnswersValidateAgainstTheSchemas) {
                                 "," +
                                 EventJson("u7", "i9", "view", 0.0, 1'700'000'001'001, "late2") + "]"),
          200);
+  ASSERT_NO_FATAL_FAILURE(WaitForDriftHistory());
   const ClientResponse after = Get("/v1/admin/status");
   Expect("get", "/v1/admin/status", after, 200);
   EXPECT_EQ(json::parse(after.body).at("retrain_history").as_array().size(), 1u) << after.body;
