@@ -7,8 +7,8 @@
 
 #include <boost/beast/http/field.hpp>
 #include <boost/json/object.hpp>
-#include <chrono>
 
+#include "engine/core/event.h"
 #include "http/api_internal.h"
 #include "http/api_json.h"
 #include "http/event_json.h"
@@ -29,16 +29,6 @@ void UnsupportedMediaType(Call& c, std::string_view want) {
                             got.empty() ? "none" : got.substr(0, 100)));
 }
 
-namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 void PostEvents(Call& c) {
   if (!Check(c, c.query.OnlyAllowed({}))) return;
   const std::optional<EventFormat> format = EventFormatFor(ContentType(c));
@@ -49,7 +39,7 @@ void PostEvents(Call& c) {
   EventParseOptions opts;
   opts.max_events = c.options->max_batch_events;
   opts.max_json_depth = c.options->max_json_depth;
-  opts.now_ms = NowMs();
+  opts.now_ms = engine::WallClockMs();
   opts.max_future_skew_ms =
       c.options->max_future_skew_seconds < 0 ? -1 : c.options->max_future_skew_seconds * 1000;
   opts.max_past_age_ms = c.options->max_past_age_seconds * 1000;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "engine/core/event.h"
+
 namespace streamrec::storage {
 namespace {
 
@@ -143,9 +145,7 @@ LiveDriftStatus LiveDrift::Publish(std::chrono::steady_clock::time_point now) {
       (history_ == nullptr || std::chrono::duration<double>(now - history_at_).count() >=
                                   options_.history_every_seconds)) {
     DriftPoint p;
-    p.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+    p.time_ms = engine::WallClockMs();
     p.observed = s.report.observed;
     p.window_events = s.report.window_events;
     p.reference_through_seq = reference_through_seq_;

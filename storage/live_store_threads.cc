@@ -7,16 +7,11 @@
 
 #include <algorithm>
 
+#include "engine/core/event.h"
 #include "storage/live_store_impl.h"
 
 namespace streamrec::storage {
 namespace {
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 constexpr std::chrono::milliseconds kWaiterWake{20};
 
@@ -391,14 +386,14 @@ void LiveStore::Impl::StartRetrainLocked() {
   retrain.error.clear();
   retrain.runs++;
   retrain.restarts = 0;
-  retrain.started_ms = WallMs();
+  retrain.started_ms = engine::WallClockMs();
   retrain.finished_ms = 0;
 }
 
 void LiveStore::Impl::FinishRetrainLocked(const Status& st) {
   retrain.state = st.ok() ? RetrainState::kSucceeded : RetrainState::kFailed;
   if (!st.ok()) retrain.error = st.ToString();
-  retrain.finished_ms = WallMs();
+  retrain.finished_ms = engine::WallClockMs();
   retrain_history.push_back(retrain);
   if (retrain_history.size() > kHistoryRuns) retrain_history.pop_front();
 }
@@ -418,7 +413,7 @@ StatusOr<uint64_t> LiveStore::Impl::WriteSnapshotNow(bool force, std::string_vie
   }
   MutexLock lock(&status_mu);
   snapshot_history.push_back(
-      {WallMs(), r.applied_seq,
+      {engine::WallClockMs(), r.applied_seq,
        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
        std::string(reason)});
   if (snapshot_history.size() > kHistoryRuns) snapshot_history.pop_front();

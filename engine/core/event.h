@@ -10,6 +10,7 @@
 // Thread-safety: value types.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string_view>
 
@@ -35,5 +36,14 @@ struct IndexedEvent {
   float value = 0.0f;  // the rating for explicit types; ignored otherwise
   int64_t ts_ms = 0;   // event time, milliseconds since the Unix epoch
 };
+
+// Now on the wall clock, in the unit of ts_ms: milliseconds since the Unix
+// epoch (what an event without a time gets, and what "recent" is judged
+// against).
+inline int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace streamrec::engine

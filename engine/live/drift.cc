@@ -6,6 +6,7 @@
 #include <cassert>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 namespace streamrec::engine {
 namespace {
@@ -35,11 +36,10 @@ double PsiTerm(double r, double a) {
 
 // The `labels` buckets' plain shares on both sides: the kDriftShares
 // largest in the reference (ties by label), then the last, "other" one.
+// nr, nw: the sums of `reference` and `window`.
 void Shares(const std::vector<std::string>& labels, std::span<const double> reference,
-            std::span<const double> window, std::vector<BucketShare>* out) {
-  double nr = 0, nw = 0;
-  for (double c : reference) nr += c;
-  for (double c : window) nw += c;
+            std::span<const double> window, double nr, double nw,
+            std::vector<BucketShare>* out) {
   const auto share = [](double c, double n) { return n > 0 ? c / n : 0.0; };
   std::vector<size_t> order(labels.size() - 1);  // the tracked buckets
   for (size_t b = 0; b < order.size(); ++b) order[b] = b;
@@ -57,15 +57,14 @@ void Shares(const std::vector<std::string>& labels, std::span<const double> refe
   }
 }
 
-double NoiseFloor(std::span<const double> reference, std::span<const double> window) {
-  double nr = 0, nw = 0, buckets = 0;
+// DimensionDrift::noise_floor; nr, nw as for Shares.
+double NoiseFloor(std::span<const double> reference, std::span<const double> window, double nr,
+                  double nw) {
+  if (nw <= 0 || nr <= 0) return std::numeric_limits<double>::infinity();
+  double buckets = 0;
   for (size_t b = 0; b < reference.size(); ++b) {
-    nr += reference[b];
-    nw += window[b];
     if (reference[b] > 0 || window[b] > 0) buckets += 1;
   }
-  if (nw <= 0) return std::numeric_limits<double>::infinity();
-  if (nr <= 0) return std::numeric_limits<double>::infinity();
   return std::max(buckets - 1, 0.0) * (1.0 / nr + 1.0 / nw);
 }
 
@@ -247,8 +246,10 @@ DriftReport DriftMonitor::Report() const {
     out.dimension = d;
     out.window_events = window_totals_[i];
     const std::vector<double>& ref = reference_.counts(d);
-    Shares(reference_.labels(d), ref, window_counts_[i], &out.shares);
-    out.noise_floor = NoiseFloor(ref, window_counts_[i]);
+    const double nr = std::accumulate(ref.begin(), ref.end(), 0.0);
+    const auto nw = static_cast<double>(window_totals_[i]);
+    Shares(reference_.labels(d), ref, window_counts_[i], nr, nw, &out.shares);
+    out.noise_floor = NoiseFloor(ref, window_counts_[i], nr, nw);
     out.enough_data = out.noise_floor <= kDriftNoiseLimit;
     if (window_totals_[i] == 0) continue;
     out.psi = PopulationStabilityIndex(ref, window_counts_[i], alpha);

@@ -194,11 +194,7 @@ void Recommender::Explore(const UserQuery& q, Recommendations* answer) const {
   // Items with vectors: created recently, or among the newest to appear.
   const uint32_t n_items = static_cast<uint32_t>(std::min<size_t>(items_.size(), model_.num_items()));
   std::vector<uint32_t> fresh;
-  const int64_t now_ms =
-      req.now_ms != 0 ? req.now_ms
-                      : std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+  const int64_t now_ms = req.now_ms != 0 ? req.now_ms : WallClockMs();
   const int64_t recent_ms = now_ms - int64_t{x.new_days} * 86'400'000;
   const auto& created = catalog_.created();
   for (auto it = created.rbegin();

@@ -12,6 +12,7 @@
 #include <optional>
 #include <utility>
 
+#include "engine/core/event.h"
 #include "http/client.h"
 #include "storage/live_store.h"
 #include "tools/bench/bench_stream.h"
@@ -134,7 +135,7 @@ int FreshnessRun(const HttpBenchOptions& o, uint64_t events, const Endpoint& ep,
   const auto headers = AuthHeaders(o);
   std::vector<double> ack_ms, send_ms, post_ms;
   uint64_t retried = 0, skipped = 0, never = 0;
-  const int64_t run_id = UnixMs();
+  const int64_t run_id = engine::WallClockMs();
   for (uint64_t n = 0; n < events; ++n) {
     const std::string user =
         fmt::format("{}{}", o.user_prefix, (n * 2654435761u) % std::max(1u, o.users));

@@ -23,13 +23,6 @@ inline double Ms(BenchClock::duration d) {
   return std::chrono::duration<double, std::milli>(d).count();
 }
 
-// Milliseconds since the Unix epoch.
-inline int64_t UnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // The value at rank round(p · (n − 1)) of the sorted sample (p in [0, 1]);
 // 0 for an empty one.
 inline double Percentile(std::vector<double> v, double p) {

@@ -10,6 +10,7 @@
 #include <iterator>
 #include <thread>
 
+#include "engine/core/event.h"
 #include "http/client.h"
 #include "tools/bench/bench_util.h"
 
@@ -115,7 +116,7 @@ LoadTotals DriveLoad(const Endpoint& ep, const std::map<std::string, std::string
 
 LoadTotals IngestLoad(const HttpBenchOptions& o, const Endpoint& ep, size_t batch, int connections,
                       double seconds) {
-  const int64_t run_id = UnixMs();
+  const int64_t run_id = engine::WallClockMs();
   auto make = [&](int t, uint64_t req, LoadRequest* r) {
     r->method = "POST";
     r->target = "/v1/events";
