@@ -63,7 +63,7 @@ Explanation Recommender::Explain(std::string_view user, const Recommendations& a
     out.method = ExplanationMethod::kExact;
     std::vector<std::pair<uint32_t, float>> history;  // (item, confidence c_j)
     const float alpha = implicit_->options().alpha;
-    for (const ImplicitOnlineUpdater::Cell& cell : implicit_->UserCells(*u)) {
+    for (const ImplicitOnlineUpdater::UserCell& cell : implicit_->UserCells(*u)) {
       if (cell.id < model_.num_items()) history.emplace_back(cell.id, 1.0f + alpha * cell.strength);
     }
     std::sort(history.begin(), history.end());

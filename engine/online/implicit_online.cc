@@ -4,6 +4,7 @@
 
 #include <Eigen/Cholesky>
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #if defined(__AVX__)
 #include <immintrin.h>
@@ -117,20 +118,45 @@ void ImplicitOnlineUpdater::TrackNewRows(const float* rows, uint32_t n, int k, u
   }
 }
 
+uint32_t ImplicitOnlineUpdater::FindInUser(uint32_t u, uint32_t i) const {
+  if (u >= user_cells_.size()) return UINT32_MAX;
+  const std::vector<UserCell>& row = user_cells_[u];
+  if (row.size() > kShortRow) {
+    const uint32_t* at = long_rows_.find(Key(u, i));
+    return at == nullptr ? UINT32_MAX : *at;
+  }
+  for (uint32_t at = 0; at < row.size(); ++at) {
+    if (row[at].id == i) return at;
+  }
+  return UINT32_MAX;
+}
+
+void ImplicitOnlineUpdater::IndexRow(uint32_t u) {
+  const std::vector<UserCell>& row = user_cells_[u];
+  for (uint32_t at = 0; at < row.size(); ++at) long_rows_.try_emplace(Key(u, row[at].id), at);
+}
+
 ImplicitOnlineUpdater::CellPos ImplicitOnlineUpdater::AddToCell(uint32_t u, uint32_t i, float w) {
   if (user_cells_.size() <= u) user_cells_.resize(size_t{u} + 1);
   if (item_cells_.size() <= i) item_cells_.resize(size_t{i} + 1);
-  const CellPos next{static_cast<uint32_t>(user_cells_[u].size()),
-                     static_cast<uint32_t>(item_cells_[i].size())};
-  auto [pos, inserted] = cells_.try_emplace(Key(u, i), next);
-  if (inserted) {
-    user_cells_[u].push_back({i, w});
-    item_cells_[i].push_back({u, w});
-  } else {
-    user_cells_[u][pos->in_user].strength += w;
-    item_cells_[i][pos->in_item].strength += w;
+  std::vector<UserCell>& row = user_cells_[u];
+  const uint32_t at = FindInUser(u, i);
+  if (at != UINT32_MAX) {
+    UserCell& cell = row[at];
+    cell.strength += w;
+    item_cells_[i][cell.in_item].strength += w;
+    return {at, cell.in_item};
   }
-  return *pos;
+  const CellPos next{static_cast<uint32_t>(row.size()),
+                     static_cast<uint32_t>(item_cells_[i].size())};
+  row.push_back({i, w, next.in_item});
+  item_cells_[i].push_back({u, w});
+  if (row.size() == kShortRow + 1) {
+    IndexRow(u);
+  } else if (row.size() > kShortRow + 1) {
+    long_rows_.try_emplace(Key(u, i), next.in_user);
+  }
+  return next;
 }
 
 Status ImplicitOnlineUpdater::RecordInteraction(uint32_t u, uint32_t i, float strength) {
@@ -145,8 +171,7 @@ Status ImplicitOnlineUpdater::RecordInteraction(uint32_t u, uint32_t i, float st
 void ImplicitOnlineUpdater::SetHistory(const ImplicitMatrix& by_user) {
   user_cells_.assign(by_user.rows, {});
   item_cells_.assign(by_user.cols, {});
-  cells_.clear();
-  cells_.reserve(by_user.nnz());
+  long_rows_.clear();
   for (uint32_t u = 0; u < by_user.rows; ++u) {
     for (size_t e = by_user.offsets[u]; e < by_user.offsets[u + 1]; ++e) {
       AddToCell(u, by_user.indices[e], by_user.strength[e]);
@@ -176,7 +201,7 @@ Status ImplicitOnlineUpdater::Step(MFModel* model, uint32_t u, uint32_t i) {
   if (u >= model->num_users() || i >= model->num_items()) {
     return Status::InvalidArgument(fmt::format("no model rows for user {} / item {}", u, i));
   }
-  if (!cells_.contains(Key(u, i))) {
+  if (FindInUser(u, i) == UINT32_MAX) {
     return Status::InvalidArgument(fmt::format("user {} has no history with item {}", u, i));
   }
   UpdateRows(model, u, i);
@@ -187,16 +212,19 @@ void ImplicitOnlineUpdater::UpdateRows(MFModel* model, uint32_t u, uint32_t i) {
   if (row_updates_ >= options_.gramian_refresh_interval) Resync(*model);
   TrackNewRows(model->user_factors(), model->num_users(), rank_, &users_tracked_, &user_gramian_);
   TrackNewRows(model->item_factors(), model->num_items(), rank_, &items_tracked_, &item_gramian_);
-  const CellPos pos = cells_.at(Key(u, i));
-  UpdateRow(model->user_factors(u), user_cells_[u], pos.in_user, options_.max_user_cells,
-            model->item_factors(), item_gramian_, &user_gramian_);
+  const uint32_t in_user = FindInUser(u, i);
+  assert(in_user != UINT32_MAX);
+  const uint32_t in_item = user_cells_[u][in_user].in_item;
+  UpdateRow(model->user_factors(u), std::span<const UserCell>(user_cells_[u]), in_user,
+            options_.max_user_cells, model->item_factors(), item_gramian_, &user_gramian_);
   if (options_.update_items) {
-    UpdateRow(model->item_factors(i), item_cells_[i], pos.in_item, options_.max_item_cells,
-              model->user_factors(), user_gramian_, &item_gramian_);
+    UpdateRow(model->item_factors(i), std::span<const Cell>(item_cells_[i]), in_item,
+              options_.max_item_cells, model->user_factors(), user_gramian_, &item_gramian_);
   }
 }
 
-void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const Cell> cells, uint32_t newest,
+template <typename C>
+void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const C> cells, uint32_t newest,
                                       uint32_t max_cells, const float* other,
                                       const Eigen::MatrixXf& other_gramian,
                                       Eigen::MatrixXf* own_gramian) {
@@ -227,7 +255,7 @@ void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const Cell> cells, uin
         s = scale;
       }
     }
-    const Cell& cell = cells[idx];
+    const C& cell = cells[idx];
     ids_[t] = cell.id;
     const float c = 1.0f + options_.alpha * cell.strength;
     a_[t] = s * c;
@@ -284,16 +312,19 @@ void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const Cell> cells, uin
 void ImplicitOnlineUpdater::ForgetUser(MFModel* model, uint32_t u) {
   std::vector<uint32_t> touched;
   if (u < user_cells_.size()) {
-    for (const Cell& cell : user_cells_[u]) {
+    const bool indexed = user_cells_[u].size() > kShortRow;
+    for (const UserCell& cell : user_cells_[u]) {
       touched.push_back(cell.id);
       auto& list = item_cells_[cell.id];
-      const uint32_t at = cells_.at(Key(u, cell.id)).in_item;
+      const uint32_t at = cell.in_item;
       if (at + 1 != list.size()) {
+        // The item's last cell takes the slot: its user's copy must say so.
         list[at] = list.back();
-        cells_.at(Key(list[at].id, cell.id)).in_item = at;
+        const uint32_t v = list[at].id;
+        user_cells_[v][FindInUser(v, cell.id)].in_item = at;
       }
       list.pop_back();
-      cells_.erase(Key(u, cell.id));
+      if (indexed) long_rows_.erase(Key(u, cell.id));
     }
     user_cells_[u].clear();
     user_cells_[u].shrink_to_fit();
@@ -360,10 +391,14 @@ Status ImplicitOnlineUpdater::Restore(State state, uint32_t num_users, uint32_t 
   if (state.user_cells.size() > num_users || state.item_users.size() > num_items) {
     return Status::InvalidArgument("history rows beyond the model's");
   }
-  FlatMap64<CellPos> cells;
-  std::vector<std::vector<Cell>> item_cells(state.item_users.size());
+  // The user rows, checked, with their item positions filled in below.
+  std::vector<std::vector<UserCell>> user_cells(state.user_cells.size());
+  FlatMap64<uint32_t> long_rows;
+  size_t user_total = 0;
   for (uint32_t u = 0; u < state.user_cells.size(); ++u) {
     const auto& row = state.user_cells[u];
+    user_total += row.size();
+    user_cells[u].reserve(row.size());
     for (uint32_t at = 0; at < row.size(); ++at) {
       const Cell& c = row[at];
       if (c.id >= state.item_users.size()) {
@@ -372,51 +407,68 @@ Status ImplicitOnlineUpdater::Restore(State state, uint32_t num_users, uint32_t 
       if (!(c.strength > 0.0f) || !std::isfinite(c.strength)) {
         return Status::InvalidArgument(fmt::format("user {}: a strength is not finite and > 0", u));
       }
-      if (!cells.try_emplace(Key(u, c.id), CellPos{at, UINT32_MAX}).second) {
-        return Status::InvalidArgument(fmt::format("user {}: item {} twice", u, c.id));
-      }
+      const bool twice = row.size() > kShortRow
+                             ? !long_rows.try_emplace(Key(u, c.id), at).second
+                             : std::any_of(row.begin(), row.begin() + at,
+                                           [&](const Cell& b) { return b.id == c.id; });
+      if (twice) return Status::InvalidArgument(fmt::format("user {}: item {} twice", u, c.id));
+      user_cells[u].push_back({c.id, c.strength, UINT32_MAX});
     }
   }
+  // FindInUser over the rows being built.
+  auto find = [&](uint32_t u, uint32_t i) -> UserCell* {
+    if (u >= user_cells.size()) return nullptr;
+    std::vector<UserCell>& row = user_cells[u];
+    if (row.size() > kShortRow) {
+      const uint32_t* at = long_rows.find(Key(u, i));
+      return at == nullptr ? nullptr : &row[*at];
+    }
+    for (UserCell& c : row) {
+      if (c.id == i) return &c;
+    }
+    return nullptr;
+  };
+  std::vector<std::vector<Cell>> item_cells(state.item_users.size());
   size_t item_total = 0;
   for (uint32_t i = 0; i < state.item_users.size(); ++i) {
     const auto& users = state.item_users[i];
     item_total += users.size();
     item_cells[i].reserve(users.size());
     for (uint32_t at = 0; at < users.size(); ++at) {
-      CellPos* pos = cells.find(Key(users[at], i));
-      if (pos == nullptr || pos->in_item != UINT32_MAX) {
+      UserCell* cell = find(users[at], i);
+      if (cell == nullptr || cell->in_item != UINT32_MAX) {
         return Status::InvalidArgument(
             fmt::format("item {}: user {} is not in that user's history once", i, users[at]));
       }
-      pos->in_item = at;
-      item_cells[i].push_back({users[at], state.user_cells[users[at]][pos->in_user].strength});
+      cell->in_item = at;
+      item_cells[i].push_back({users[at], cell->strength});
     }
   }
-  if (item_total != cells.size()) {
+  if (item_total != user_total) {
     return Status::InvalidArgument(
-        fmt::format("{} cells by user but {} by item", cells.size(), item_total));
+        fmt::format("{} cells by user but {} by item", user_total, item_total));
   }
   user_gramian_ = std::move(state.user_gramian);
   item_gramian_ = std::move(state.item_gramian);
   users_tracked_ = state.users_tracked;
   items_tracked_ = state.items_tracked;
   row_updates_ = state.row_updates;
-  user_cells_ = std::move(state.user_cells);
+  user_cells_ = std::move(user_cells);
   item_cells_ = std::move(item_cells);
-  cells_ = std::move(cells);
+  long_rows_ = std::move(long_rows);
   return Status::OK();
 }
 
 size_t ImplicitOnlineUpdater::RowBytes() const {
-  size_t bytes = 0;
-  for (const auto* side : {&user_cells_, &item_cells_}) {
-    bytes += side->capacity() * sizeof(std::vector<Cell>);
-    for (const std::vector<Cell>& row : *side) bytes += row.capacity() * sizeof(Cell);
-  }
+  size_t bytes = user_cells_.capacity() * sizeof(std::vector<UserCell>) +
+                 item_cells_.capacity() * sizeof(std::vector<Cell>);
+  for (const std::vector<UserCell>& row : user_cells_) bytes += row.capacity() * sizeof(UserCell);
+  for (const std::vector<Cell>& row : item_cells_) bytes += row.capacity() * sizeof(Cell);
   return bytes;
 }
 
-std::span<const ImplicitOnlineUpdater::Cell> ImplicitOnlineUpdater::UserCells(uint32_t u) const {
+std::span<const ImplicitOnlineUpdater::UserCell> ImplicitOnlineUpdater::UserCells(
+    uint32_t u) const {
   if (u >= user_cells_.size()) return {};
   return user_cells_[u];
 }

@@ -81,6 +81,14 @@ class ImplicitOnlineUpdater {
     uint32_t id;     // the item (in a user's history) or user (in an item's)
     float strength;  // summed strength w of the cell
   };
+  // A cell in its user's history: also where it sits in its item's, so
+  // adding to a cell finds both copies of its strength without a global
+  // (user, item) index.
+  struct UserCell {
+    uint32_t id;  // the item
+    float strength;
+    uint32_t in_item;  // its position in ItemCells(id)
+  };
 
   // Reads the model's factors into the Gramians. The history starts empty
   // (SetHistory or RecordInteraction fill it). Options are checked by Apply
@@ -155,13 +163,19 @@ class ImplicitOnlineUpdater {
   static constexpr uint32_t kMaxResolveCells = 65536;
   void ResolveItem(MFModel* model, uint32_t i);
 
-  // Bytes held by the history: the (user, item) index and the per-row
-  // cell lists (both sides).
-  size_t IndexBytes() const { return cells_.MemoryBytes(); }
+  // Bytes held by the history: the (user, item) index of long user rows
+  // and the per-row cell lists (both sides).
+  size_t IndexBytes() const { return long_rows_.MemoryBytes(); }
   size_t RowBytes() const;
 
+  // A user's history has an index entry per cell once it is longer than
+  // this; shorter ones are searched (a few cache lines, which the row
+  // update reads anyway). A global (user, item) index cost ~27 bytes per
+  // cell at 5M cells, more than the rows themselves.
+  static constexpr size_t kShortRow = 32;
+
   // A row's history (unordered).
-  std::span<const Cell> UserCells(uint32_t u) const;
+  std::span<const UserCell> UserCells(uint32_t u) const;
   std::span<const Cell> ItemCells(uint32_t i) const;
   const ImplicitOnlineOptions& options() const { return options_; }
   // Gramians: k x k, Σ p pᵀ over users / Σ q qᵀ over items.
@@ -176,6 +190,10 @@ class ImplicitOnlineUpdater {
   };
   static uint64_t Key(uint32_t u, uint32_t i) { return (uint64_t{u} << 32) | i; }
 
+  // Where item i sits in user u's history, or UINT32_MAX.
+  uint32_t FindInUser(uint32_t u, uint32_t i) const;
+  // Indexes every cell of user u's history (it has grown past kShortRow).
+  void IndexRow(uint32_t u);
   // Adds w to (u, i); returns its positions.
   CellPos AddToCell(uint32_t u, uint32_t i, float w);
   // The row updates of Apply and Step for an existing cell.
@@ -186,7 +204,8 @@ class ImplicitOnlineUpdater {
   // Coordinate descent on one row x (size k) against `other`, then patches
   // `own_gramian` with the change of x. `newest`: index of the new cell in
   // `cells`.
-  void UpdateRow(float* x, std::span<const Cell> cells, uint32_t newest, uint32_t max_cells,
+  template <typename C>
+  void UpdateRow(float* x, std::span<const C> cells, uint32_t newest, uint32_t max_cells,
                  const float* other, const Eigen::MatrixXf& other_gramian,
                  Eigen::MatrixXf* own_gramian);
 
@@ -197,9 +216,11 @@ class ImplicitOnlineUpdater {
   uint32_t users_tracked_ = 0;    // rows already in user_gramian_
   uint32_t items_tracked_ = 0;
   uint64_t row_updates_ = 0;  // since the last Resync
-  std::vector<std::vector<Cell>> user_cells_;
+  std::vector<std::vector<UserCell>> user_cells_;
   std::vector<std::vector<Cell>> item_cells_;
-  FlatMap64<CellPos> cells_;  // (user, item) -> its positions
+  // (user, item) -> position in the user's history, for the users whose
+  // history is longer than kShortRow only.
+  FlatMap64<uint32_t> long_rows_;
 
   // Scratch of UpdateRow, kept to avoid allocating per event.
   std::vector<uint32_t> ids_;  // m: the picked cells' other ids

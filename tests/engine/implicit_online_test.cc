@@ -6,6 +6,8 @@
 #include <cmath>
 #include <ctime>
 #include <limits>
+#include <map>
+#include <utility>
 #include <vector>
 
 #include "engine/model/topn.h"
@@ -188,6 +190,97 @@ TEST(ImplicitOnlineTest, ForgetUserDropsTheirHistoryAndVector) {
   const float w = up.UserCells(other).front().strength;
   ASSERT_TRUE(up.Apply(&t.model, other, item, 1.0f).ok());
   EXPECT_FLOAT_EQ(up.UserCells(other).front().strength, w + 1.0f);
+}
+
+// Every cell is in its user's and its item's history once, with the same
+// strength, the user's copy knowing where the item's is; and the strengths
+// are `want`'s ((user, item) -> summed strength).
+void ExpectHistory(const ImplicitOnlineUpdater& up,
+                   const std::map<std::pair<uint32_t, uint32_t>, float>& want) {
+  size_t by_user = 0, by_item = 0;
+  for (uint32_t u = 0; u < up.user_rows(); ++u) {
+    for (const ImplicitOnlineUpdater::UserCell& c : up.UserCells(u)) {
+      ++by_user;
+      const auto it = want.find({u, c.id});
+      ASSERT_NE(it, want.end()) << "user " << u << " item " << c.id;
+      EXPECT_EQ(c.strength, it->second) << "user " << u << " item " << c.id;
+      const auto item = up.ItemCells(c.id);
+      ASSERT_LT(c.in_item, item.size()) << "user " << u << " item " << c.id;
+      EXPECT_EQ(item[c.in_item].id, u);
+      EXPECT_EQ(item[c.in_item].strength, c.strength);
+    }
+  }
+  for (uint32_t i = 0; i < up.item_rows(); ++i) by_item += up.ItemCells(i).size();
+  EXPECT_EQ(by_user, want.size());
+  EXPECT_EQ(by_item, want.size());
+}
+
+TEST(ImplicitOnlineTest, LongHistoriesAreIndexedAndStayConsistent) {
+  // Users 0 and 1 outgrow kShortRow (their cells are then found by the
+  // index), user 2 stays short; repeats, a forget and a restore must keep
+  // both copies of every cell in step.
+  ModelOptions mo;
+  mo.rank = 8;
+  MFModel m(mo);
+  ImplicitOnlineUpdater up({}, m);
+  std::map<std::pair<uint32_t, uint32_t>, float> want;
+  const uint32_t sizes[] = {3 * ImplicitOnlineUpdater::kShortRow,
+                            ImplicitOnlineUpdater::kShortRow + 1, 10};
+  std::vector<std::pair<uint32_t, uint32_t>> events;
+  for (int pass = 0; pass < 3; ++pass) {
+    for (uint32_t u = 0; u < 3; ++u) {
+      for (uint32_t n = 0; n < sizes[u]; ++n) events.emplace_back(u, (n * 7 + pass * 3) % 150);
+    }
+  }
+  for (size_t e = 0; e < events.size(); ++e) {
+    const auto [u, i] = events[e];
+    const float w = 1.0f + static_cast<float>(e % 3);
+    ASSERT_TRUE(up.Apply(&m, u, i, w).ok());
+    want[{u, i}] += w;
+  }
+  ASSERT_GT(up.UserCells(0).size(), ImplicitOnlineUpdater::kShortRow);
+  ExpectHistory(up, want);
+  EXPECT_GT(up.IndexBytes(), 0u);
+  ASSERT_TRUE(up.Step(&m, 0, events.front().second).ok());
+  EXPECT_EQ(up.Step(&m, 0, 149).code(), StatusCode::kInvalidArgument);  // not in 0's history
+
+  up.ForgetUser(&m, 1);
+  std::erase_if(want, [](const auto& kv) { return kv.first.first == 1; });
+  ExpectHistory(up, want);
+  ASSERT_TRUE(up.Apply(&m, 0, events.back().second, 1.0f).ok());
+  want[{0, events.back().second}] += 1.0f;
+  ExpectHistory(up, want);
+
+  // A restored copy finds the same cells and steps bit-identically.
+  ImplicitOnlineUpdater::State st;
+  st.user_gramian = up.user_gramian();
+  st.item_gramian = up.item_gramian();
+  st.users_tracked = up.users_tracked();
+  st.items_tracked = up.items_tracked();
+  st.row_updates = up.row_updates();
+  for (uint32_t u = 0; u < up.user_rows(); ++u) {
+    st.user_cells.emplace_back();
+    for (const auto& c : up.UserCells(u)) st.user_cells.back().push_back({c.id, c.strength});
+  }
+  for (uint32_t i = 0; i < up.item_rows(); ++i) {
+    st.item_users.emplace_back();
+    for (const auto& c : up.ItemCells(i)) st.item_users.back().push_back(c.id);
+  }
+  MFModel copy = m.Clone();
+  ImplicitOnlineUpdater restored({}, copy);
+  ImplicitOnlineUpdater::State twice = st;
+  twice.user_cells[0].push_back(twice.user_cells[0].front());  // a long row with an item twice
+  twice.item_users[twice.user_cells[0].front().id].push_back(0);
+  EXPECT_EQ(restored.Restore(std::move(twice), m.num_users(), m.num_items()).code(),
+            StatusCode::kInvalidArgument);
+  ASSERT_TRUE(restored.Restore(std::move(st), m.num_users(), m.num_items()).ok());
+  ExpectHistory(restored, want);
+  for (size_t e = 0; e < 50; ++e) {
+    const auto [u, i] = events[e * 5 % events.size()];
+    ASSERT_TRUE(up.Apply(&m, u == 1 ? 2 : u, i, 2.0f).ok());
+    ASSERT_TRUE(restored.Apply(&copy, u == 1 ? 2 : u, i, 2.0f).ok());
+  }
+  EXPECT_TRUE(testdata::SameParameters(m, copy));
 }
 
 TEST(ImplicitOnlineTest, RefusesBadEventsAndOptions) {

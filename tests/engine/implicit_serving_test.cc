@@ -141,7 +141,7 @@ TEST(ImplicitServingTest, EachEventAddsItsStrengthAndMovesTheUser) {
   const std::vector<float> before(rec.model().user_factors(a),
                                   rec.model().user_factors(a) + rec.model().rank());
   ASSERT_TRUE(rec.Apply({"a", "x", *types.Find("purchase"), 0.0f, kStartMs + 1}).ok());
-  const std::span<const ImplicitOnlineUpdater::Cell> cells = rec.implicit()->UserCells(a);
+  const std::span<const ImplicitOnlineUpdater::UserCell> cells = rec.implicit()->UserCells(a);
   ASSERT_EQ(cells.size(), 1u);
   // The default signal scales by the rating (implied for implicit types).
   const ImplicitSignalOptions& sig = rec.options().signal;
