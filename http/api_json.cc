@@ -395,6 +395,7 @@ json::object LiveStatusJson(const storage::LiveStatus& s) {
                    {"rank", s.rank},
                    {"objective", engine::ObjectiveName(s.objective)},
                    {"model_bytes", s.model_bytes},
+                   {"log_memory_bytes", s.log_memory_bytes},
                    {"snapshot_seq", s.snapshot_seq},
                    {"snapshot_age_seconds", Finite(s.snapshot_age_seconds)},
                    {"snapshots_written", s.snapshots_written},
@@ -477,7 +478,7 @@ json::object DriftDetailJson(const storage::LiveDriftStatus& d) {
 }
 
 json::object StoredEventJson(const storage::StoredEvent& e) {
-  return {{"seq", e.seq},   {"event_id", e.event_id}, {"user", e.user}, {"item", e.item},
+  return {{"seq", e.seq},   {"event_id", e.event_id},          {"user", e.user}, {"item", e.item},
           {"type", e.type}, {"value", ShortestFloat(e.value)}, {"ts", e.ts_ms}};
 }
 

@@ -256,6 +256,9 @@ std::string HttpMetrics::Render(const storage::LiveStatus& store) const {
          store.catalog_items);
   Sample(&out, "streamrec_model_bytes", "gauge", "Bytes of one copy of the model's factors.",
          store.model_bytes);
+  Sample(&out, "streamrec_log_memory_bytes", "gauge",
+         "Bytes the event log holds in memory (memtables, table readers, block cache).",
+         store.log_memory_bytes);
   Sample(&out, "streamrec_snapshot_seq", "gauge", "Seq of the newest snapshot (0: none).",
          store.snapshot_seq);
   Sample(&out, "streamrec_snapshot_age_seconds", "gauge",

@@ -208,7 +208,8 @@ class EventLog {
   // A user's stored events, in seq order (nothing deleted).
   Status ReadUser(std::string_view user, std::vector<StoredEvent>* events) const;
   // A user's newest `max` stored events, newest first.
-  Status RecentUserEvents(std::string_view user, size_t max, std::vector<StoredEvent>* events) const;
+  Status RecentUserEvents(std::string_view user, size_t max,
+                          std::vector<StoredEvent>* events) const;
   // Deletes every snapshot (and schedules their purge): for a snapshot
   // written from a model that had not yet forgotten a deleted user.
   Status DropSnapshots();
@@ -219,6 +220,10 @@ class EventLog {
   Status ScanItems(const std::function<bool(std::string_view, const ItemMeta&)>& fn) const;
 
   StatusOr<LogStats> Stats() const;
+  // Bytes RocksDB holds in memory for this log: memtables (the writes not
+  // yet flushed, up to the configured write buffers), table readers
+  // (indexes and filters) and the block cache in use. Cheap (no scan).
+  uint64_t MemoryBytes() const;
 
   // Reads every block of every table file and checks its checksum
   // (rocksdb::DB::VerifyChecksum); Corruption naming the file otherwise.
@@ -257,11 +262,10 @@ class EventLog {
   // first if `newest_first`), with the event it names (seq set), or null
   // if that event is gone, until `max_events` events were found; `reading`
   // names a failed read in the error.
-  Status ScanUser(std::string_view user,
-                  const std::function<void(std::string_view index_key, uint64_t seq,
-                                           StoredEvent* e)>& fn,
-                  const char* reading, bool newest_first = false,
-                  size_t max_events = SIZE_MAX) const;
+  Status ScanUser(
+      std::string_view user,
+      const std::function<void(std::string_view index_key, uint64_t seq, StoredEvent* e)>& fn,
+      const char* reading, bool newest_first = false, size_t max_events = SIZE_MAX) const;
   // DeleteUser and DeleteUserAt: drops snapshots below keep_snapshots_from
   // (UINT64_MAX: all); stream_seq > 0 writes the position and `state`.
   StatusOr<uint64_t> DeleteUserImpl(std::string_view user, std::vector<StoredEvent>* removed,

@@ -380,6 +380,17 @@ StatusOr<LogStats> EventLog::Stats() const {
   return st;
 }
 
+uint64_t EventLog::MemoryBytes() const {
+  uint64_t bytes = 0;
+  for (const char* p : {"rocksdb.size-all-mem-tables", "rocksdb.estimate-table-readers-mem"}) {
+    uint64_t v = 0;
+    if (impl_->db->GetAggregatedIntProperty(p, &v)) bytes += v;
+  }
+  uint64_t cache = 0;  // one cache for every column family
+  if (impl_->db->GetIntProperty(rocksdb::DB::Properties::kBlockCacheUsage, &cache)) bytes += cache;
+  return bytes;
+}
+
 Status EventLog::VerifyChecksums() const {
   return FromRocks(impl_->db->VerifyChecksum(), "verifying table checksums");
 }

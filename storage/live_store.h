@@ -85,28 +85,28 @@ uint64_t ModelChecksum(const engine::Recommender& rec);
 
 // Images stored and stream trims by this replica (section 10).
 struct ImageStatus {
-  uint64_t stored = 0;          // images this replica stored since Open
-  uint64_t last_seq = 0;        // the stream seq of its newest
+  uint64_t stored = 0;    // images this replica stored since Open
+  uint64_t last_seq = 0;  // the stream seq of its newest
   uint64_t last_bytes = 0;
-  double last_seconds = 0.0;    // checkpoint + upload + trim of the newest
+  double last_seconds = 0.0;     // checkpoint + upload + trim of the newest
   uint64_t trimmed_through = 0;  // the stream seq it last trimmed through
-  uint64_t pending_trim = 0;    // a forget whose trim failed and is being retried (0: none)
+  uint64_t pending_trim = 0;     // a forget whose trim failed and is being retried (0: none)
   std::string last_error;
 };
 
 // Cluster mode's part of LiveStatus.
 struct ClusterStatus {
   bool enabled = false;
-  std::string stream;            // the ReplicatedLog's Describe()
+  std::string stream;               // the ReplicatedLog's Describe()
   uint64_t applied_stream_seq = 0;  // newest stream message applied here
-  uint64_t stream_last_seq = 0;  // the stream's newest, as last read (<= 1 s old)
-  uint64_t lag = 0;              // messages of the stream not yet applied here
-  uint64_t published = 0;        // records this replica published since Open
-  uint64_t publish_failures = 0;  // appends that failed (callers got 503)
+  uint64_t stream_last_seq = 0;     // the stream's newest, as last read (<= 1 s old)
+  uint64_t lag = 0;                 // messages of the stream not yet applied here
+  uint64_t published = 0;           // records this replica published since Open
+  uint64_t publish_failures = 0;    // appends that failed (callers got 503)
   // Records applied here that a replica with other model settings
   // published: the replicas cannot agree (last_error says which).
   uint64_t config_mismatches = 0;
-  std::string last_error;        // the stream's newest error, if any
+  std::string last_error;  // the stream's newest error, if any
   // The stream was trimmed past this replica's position: it stopped
   // applying and must be restarted (it then loads the newest image).
   bool behind_trim = false;
@@ -136,8 +136,8 @@ struct RetrainStatus {
 
 // One snapshot written, for the history.
 struct SnapshotRecord {
-  int64_t time_ms = 0;  // wall clock when it was written, ms since the epoch
-  uint64_t seq = 0;     // the log position it holds
+  int64_t time_ms = 0;   // wall clock when it was written, ms since the epoch
+  uint64_t seq = 0;      // the log position it holds
   double seconds = 0.0;  // how long writing it took
   // Why: "schedule" (snapshot_every_*), "admin" (POST /v1/admin/snapshot),
   // "retrain" (a retrained model installed), "forget" (a user forgotten),
@@ -159,6 +159,7 @@ struct LiveStatus {
   int rank = 0;
   engine::Objective objective = engine::Objective::kRating;  // what the live model learns
   uint64_t model_bytes = 0;                                  // one copy's factors and biases
+  uint64_t log_memory_bytes = 0;       // RocksDB's memtables, table readers, block cache
   uint64_t snapshot_seq = 0;           // newest snapshot written or loaded (0: none)
   double snapshot_age_seconds = -1.0;  // -1: none yet
   uint64_t snapshots_written = 0;

@@ -262,9 +262,12 @@ void WriteImplicit(Writer& w, const ImplicitOnlineUpdater* up) {
   w.Bulk(up->item_gramian().data(), up->item_gramian().size());
   w.U32(static_cast<uint32_t>(up->user_rows()));
   for (uint32_t u = 0; u < up->user_rows(); ++u) {
-    const std::span<const Cell> cells = up->UserCells(u);
+    const std::span<const ImplicitOnlineUpdater::UserCell> cells = up->UserCells(u);
     w.U32(static_cast<uint32_t>(cells.size()));
-    w.Bulk(cells.data(), cells.size());
+    for (const ImplicitOnlineUpdater::UserCell& c : cells) {
+      w.U32(c.id);
+      w.F32(c.strength);
+    }
   }
   w.U32(static_cast<uint32_t>(up->item_rows()));
   for (uint32_t i = 0; i < up->item_rows(); ++i) {
@@ -413,7 +416,12 @@ Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec,
   if (rec->implicit_) {
     // An updater shared with another copy (Recommender::ShareUpdater) is
     // not this one's to overwrite: the restored state goes into its own.
-    if (rec->implicit_.use_count() > 1) {
+    // Unless it is shared with the copy the bytes were encoded from, which
+    // holds exactly that state: it stays shared (the second Left-Right copy
+    // at open), sparing a second history built only to be dropped.
+    if (encoded_from != nullptr && rec->implicit_ == encoded_from->implicit_) {
+      // Nothing to restore.
+    } else if (rec->implicit_.use_count() > 1) {
       auto own = std::make_shared<ImplicitOnlineUpdater>(rec->options_.implicit, rec->model_);
       st = own->Restore(std::move(d.implicit), d.model.num_users(), d.model.num_items());
       if (!st.ok()) return Corrupt(kImplicit, st.message());

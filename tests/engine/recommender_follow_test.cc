@@ -120,6 +120,33 @@ TEST_P(FollowTest, ASnapshotDecodedIntoASharingCopyLeavesTheLeaderAlone) {
   EXPECT_EQ(EncodeSnapshot(b), EncodeSnapshot(other));
 }
 
+TEST_P(FollowTest, ACopyDecodedFromItsLeaderKeepsTheSharedUpdater) {
+  // The second Left-Right copy at open: shares first, then decodes the
+  // leader's bytes; the history is not built a second time.
+  RecommenderOptions o = SmallOptions();
+  o.objective = GetParam();
+  Recommender a(o, EventTypes::Defaults()), b(o, EventTypes::Defaults()),
+      alone(o, EventTypes::Defaults());
+  std::vector<std::string> ids;
+  const std::vector<Event> events = RandomEvents(a.types(), &ids, 800, 4);
+  for (size_t e = 0; e < 500; ++e) {
+    ASSERT_TRUE(a.Apply(events[e]).ok());
+    ASSERT_TRUE(alone.Apply(events[e]).ok());
+  }
+  b.ShareUpdater(a);
+  const std::string bytes = EncodeSnapshot(a);
+  ASSERT_TRUE(DecodeSnapshot(bytes, &b, &a).ok());
+  EXPECT_EQ(b.SharesUpdaterWith(a), GetParam() == Objective::kImplicit);
+  EXPECT_EQ(EncodeSnapshot(b), bytes);
+  for (size_t e = 500; e < events.size(); ++e) {
+    ASSERT_TRUE(a.Apply(events[e]).ok());
+    ASSERT_TRUE(b.ApplyFollowing(events[e], a).ok());
+    ASSERT_TRUE(alone.Apply(events[e]).ok());
+  }
+  EXPECT_EQ(EncodeSnapshot(a), EncodeSnapshot(alone));
+  EXPECT_EQ(EncodeSnapshot(b), EncodeSnapshot(alone));
+}
+
 INSTANTIATE_TEST_SUITE_P(Objectives, FollowTest,
                          ::testing::Values(Objective::kRating, Objective::kImplicit,
                                            Objective::kBpr),

@@ -39,6 +39,7 @@ struct ScaleFigures {
   double append_seconds = 0.0;
   double log_recovery_seconds = 0.0;
   double rss_mb = 0.0, peak_rss_mb = 0.0, raw_mb = 0.0;
+  double log_mb = 0.0;            // the event log's memtables, table readers and block cache
   uint64_t users = 0, items = 0;  // known to the model after recovery
   double snapshot_seconds = 0.0, snapshot_recovery_seconds = 0.0;
   LoadTotals recommendations, similar, ingest;
@@ -134,6 +135,7 @@ Status RecoverFromLog(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigures
   f->users = st.users;
   f->items = st.items;
   f->raw_mb = static_cast<double>(st.users + st.items) * st.rank * sizeof(float) / 1e6;
+  f->log_mb = static_cast<double>(st.log_memory_bytes) / 1e6;
   Progress("recovered from the log in {:.1f} s; RSS {:.0f} MB, raw factors {:.1f} MB",
            f->log_recovery_seconds, f->rss_mb, f->raw_mb);
   return Status::OK();
@@ -318,15 +320,18 @@ void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
        fmt::format("{:.1f} MB ({:.1f} MB)", f.rss_mb, f.peak_rss_mb)},
       {"raw factors, (users + items) x rank x 4 B", fmt::format("{:.1f} MB", f.raw_mb)},
       {"RSS / raw factors", fmt::format("{:.1f}x", f.raw_mb > 0 ? f.rss_mb / f.raw_mb : 0.0)},
+      {"  event log in memory (RocksDB memtables and caches)", fmt::format("{:.1f} MB", f.log_mb)},
+      {"  RSS less the event log / raw factors",
+       fmt::format("{:.1f}x", f.raw_mb > 0 ? (f.rss_mb - f.log_mb) / f.raw_mb : 0.0)},
   };
   // What the engine holds, by part (two Left-Right copies but shared parts).
   double engine_mb = 0.0;
   for (const engine::MemoryPart& p : f.memory) {
     const double mb = static_cast<double>(p.bytes) / 1e6;
     engine_mb += p.shared ? mb : 2 * mb;
-    rows.push_back({fmt::format("  engine: {}", p.name),
-                    p.shared ? fmt::format("{:.1f} MB, shared", mb)
-                             : fmt::format("{:.1f} MB x 2 copies", mb)});
+    rows.push_back(
+        {fmt::format("  engine: {}", p.name), p.shared ? fmt::format("{:.1f} MB, shared", mb)
+                                                       : fmt::format("{:.1f} MB x 2 copies", mb)});
   }
   rows.push_back({"  engine: total of the above", fmt::format("{:.1f} MB", engine_mb)});
   const std::vector<std::vector<std::string>> load_rows = {
