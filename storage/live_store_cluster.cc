@@ -38,15 +38,34 @@ struct Hasher {
     h ^= h >> 29;
   }
   void Bytes(const void* data, size_t n) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    Word(n);
-    for (; n >= 8; n -= 8, p += 8) {
-      uint64_t w = 0;
-      std::memcpy(&w, p, 8);
-      Word(w);
-    }
+    Pieces(n, [&](const auto& piece) { piece(data, n); });
+  }
+  // As Bytes over the concatenation of the pieces (`total` bytes in all)
+  // that for_each(piece) passes to piece(data, n), in order.
+  template <typename ForEach>
+  void Pieces(size_t total, ForEach&& for_each) {
+    Word(total);
+    unsigned char buf[8];
+    size_t fill = 0;
+    for_each([&](const void* data, size_t n) {
+      const auto* p = static_cast<const unsigned char*>(data);
+      for (; fill > 0 && fill < 8 && n > 0; --n) buf[fill++] = *p++;
+      if (fill == 8) {
+        uint64_t w = 0;
+        std::memcpy(&w, buf, 8);
+        Word(w);
+        fill = 0;
+      }
+      if (fill > 0) return;  // the piece ended inside a word
+      for (; n >= 8; n -= 8, p += 8) {
+        uint64_t w = 0;
+        std::memcpy(&w, p, 8);
+        Word(w);
+      }
+      for (; n > 0; --n) buf[fill++] = *p++;
+    });
     uint64_t tail = 0;
-    std::memcpy(&tail, p, n);
+    std::memcpy(&tail, buf, fill);
     Word(tail);
   }
 };
@@ -59,12 +78,18 @@ uint64_t ModelChecksum(const engine::Recommender& rec) {
   const size_t k = static_cast<size_t>(m.rank());
   h.Word(static_cast<uint64_t>(k));
   h.Word(std::bit_cast<uint32_t>(m.global_mean()));
-  h.Bytes(m.user_factors(), size_t{m.num_users()} * k * sizeof(float));
+  h.Pieces(size_t{m.num_users()} * k * sizeof(float), [&](const auto& piece) {
+    m.ForEachUserBlock([&](uint32_t, uint32_t count, const float* rows) {
+      piece(rows, size_t{count} * k * sizeof(float));
+    });
+  });
   h.Bytes(m.user_biases(), size_t{m.num_users()} * sizeof(float));
   h.Bytes(m.item_factors(), size_t{m.num_items()} * k * sizeof(float));
   h.Bytes(m.item_biases(), size_t{m.num_items()} * sizeof(float));
-  for (uint32_t u = 0; u < rec.users().size(); ++u) h.Bytes(rec.users().Name(u).data(), rec.users().Name(u).size());
-  for (uint32_t i = 0; i < rec.items().size(); ++i) h.Bytes(rec.items().Name(i).data(), rec.items().Name(i).size());
+  for (uint32_t u = 0; u < rec.users().size(); ++u)
+    h.Bytes(rec.users().Name(u).data(), rec.users().Name(u).size());
+  for (uint32_t i = 0; i < rec.items().size(); ++i)
+    h.Bytes(rec.items().Name(i).data(), rec.items().Name(i).size());
   h.Word(rec.events_applied());
   return h.h;
 }
@@ -395,8 +420,8 @@ bool LiveStore::Impl::TakeIn(const StreamMessage& m) {
   StreamRecord record;
   if (Status st = DecodeRecord(m.data, &record); !st.ok()) {
     // Not streamrec's (or a newer version's): every replica skips it alike.
-    NoteStreamError(Status::Corruption(fmt::format("stream message {} skipped: {}", m.seq,
-                                                   st.message())));
+    NoteStreamError(
+        Status::Corruption(fmt::format("stream message {} skipped: {}", m.seq, st.message())));
     if (!log->SetStreamSeq(m.seq).ok()) return false;
     MarkTaken(m.seq);
     stream_taken.store(m.seq);
@@ -450,8 +475,11 @@ bool LiveStore::Impl::TakeIn(const StreamMessage& m) {
           MutexLock lock(&admission_mu);
           admission->Commit(std::move(w->tickets[k]), results[k]->last_seq);
         }
-        ApplyOp op{{}, std::move(results[k]).value(),
-                   mine ? std::move(w->ingest[k]) : [](StatusOr<AppendResult>) {}, m.seq, mine};
+        ApplyOp op{{},
+                   std::move(results[k]).value(),
+                   mine ? std::move(w->ingest[k]) : [](StatusOr<AppendResult>) {},
+                   m.seq,
+                   mine};
         for (size_t n = 0; n < record.batches[k].size(); ++n) {
           if (op.result.duplicate[n]) continue;
           op.events.push_back(std::move(record.batches[k][n]));
@@ -482,8 +510,8 @@ bool LiveStore::Impl::TakeIn(const StreamMessage& m) {
       const uint64_t count = events.size();
       auto snapshotted = std::make_shared<std::promise<StatusOr<uint64_t>>>();
       std::future<StatusOr<uint64_t>> snap = snapshotted->get_future();
-      model_queue.Push(ForgetOp{record.id, count, std::move(events), noop_count, m.seq,
-                                std::move(snapshotted)});
+      model_queue.Push(
+          ForgetOp{record.id, count, std::move(events), noop_count, m.seq, std::move(snapshotted)});
       StatusOr<uint64_t> snapshot = snap.get();
       ClusterState state = cluster_state;
       if (!snapshot.ok() && snapshot.status().code() == StatusCode::kNotFound) {

@@ -205,12 +205,16 @@ Status Recommender::ApplyFollowing(const Event& e, const Recommender& leader) {
   if (!SharesUpdaterWith(leader)) return Apply(e);
   STREAMREC_RETURN_IF_ERROR(Validate(e));
   const IndexedEvent x = Index(e);
-  model_.EnsureUsers(x.user + 1);
+  // What the updater's step did to the two rows, as the leader has them:
+  // the user's page is shared (MFModel), the item's row copied (the item
+  // block stays one contiguous scan per copy).
+  if (x.user >= model_.num_users()) {
+    model_.ShareUsers(leader.model_, x.user + 1);
+  } else {
+    model_.ShareUserPage(leader.model_, x.user);
+  }
   model_.EnsureItems(x.item + 1);
-  // What the updater's step did to the two rows, as the leader has them.
-  const int k = model_.rank();
-  std::copy_n(leader.model_.user_factors(x.user), k, model_.user_factors(x.user));
-  std::copy_n(leader.model_.item_factors(x.item), k, model_.item_factors(x.item));
+  std::copy_n(leader.model_.item_factors(x.item), model_.rank(), model_.item_factors(x.item));
   Count(x, &leader);
   return Status::OK();
 }
@@ -260,11 +264,17 @@ void Recommender::Reset() {
 
 std::vector<MemoryPart> Recommender::MemoryUsage() const {
   const size_t k = static_cast<size_t>(model_.rank());
-  const size_t rows = size_t{model_.num_users()} + model_.num_items();
+  const size_t page = size_t{MFModel::kUserPageRows} * k * sizeof(float);
+  const size_t own_pages = model_.OwnUserPages();
   size_t seen = seen_.capacity() * sizeof(std::vector<uint32_t>);
   for (const auto& s : seen_) seen += s.capacity() * sizeof(uint32_t);
   std::vector<MemoryPart> parts = {
-      {"factors and biases", rows * (k + 1) * sizeof(float)},
+      {"item factors and all biases",
+       (size_t{model_.num_items()} * (k + 1) + model_.num_users()) * sizeof(float)},
+      // Pages this copy holds alone, and those it shares (with the other
+      // Left-Right copy, or a retrain's fork).
+      {"user factors, own pages", own_pages * page},
+      {"user factors, shared pages", (model_.UserPages() - own_pages) * page, true},
       {"int8 item mirror", quantized_.MemoryBytes()},
       {"ivf index", ivf_.MemoryBytes()},
       {"id maps", users_.MemoryBytes() + items_.MemoryBytes()},
@@ -436,7 +446,11 @@ bool Recommender::Forget(std::string_view user, std::span<const Event> events,
     }
   }
   if (*u < model_.num_users()) {
-    std::fill_n(model_.user_factors(*u), model_.rank(), 0.0f);
+    if (leader != nullptr && *u < leader->model_.num_users()) {
+      model_.ShareUserPage(leader->model_, *u);  // the leader zeroed the row
+    } else {
+      std::fill_n(model_.user_factors(*u), model_.rank(), 0.0f);
+    }
     model_.user_bias(*u) = 0.0f;
   }
   learner_.ForgetUser(*u);

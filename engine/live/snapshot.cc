@@ -141,7 +141,8 @@ void WriteModel(Writer& w, const MFModel& m) {
   w.F32(m.global_mean());
   w.U32(m.num_users());
   w.U32(m.num_items());
-  w.Bulk(m.user_factors(), m.num_users() * k);
+  m.ForEachUserBlock(
+      [&](uint32_t, uint32_t count, const float* rows) { w.Bulk(rows, size_t{count} * k); });
   w.Bulk(m.item_factors(), m.num_items() * k);
   w.Bulk(m.user_biases(), m.num_users());
   w.Bulk(m.item_biases(), m.num_items());
@@ -435,6 +436,8 @@ Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec,
   rec->items_ = std::move(d.items);
   rec->model_ = std::move(d.model);  // same object: the learner's pointer stays valid
   if (encoded_from != nullptr) {
+    // Equal rows bit for bit: held once (MFModel's shared user pages).
+    rec->model_.ShareAllUsers(encoded_from->model_);
     rec->quantized_ = encoded_from->quantized_;
     rec->ivf_ = encoded_from->ivf_;
   } else {

@@ -94,7 +94,8 @@ std::string EncodeSnapshot(const Recommender& rec);
 // `encoded_from` (optional) is the recommender `bytes` were just encoded
 // from, unchanged since and configured alike: its int8 mirror and IVF index
 // describe the decoded item factors bit for bit, so they are copied rather
-// than built again (a k-means at open). If rec already shares its
+// than built again (a k-means at open), and its user factor pages are
+// shared (MFModel::ShareAllUsers). If rec already shares its
 // implicit updater with it (Recommender::ShareUpdater), the updater is
 // kept as it is, shared.
 Status DecodeSnapshot(std::string_view bytes, Recommender* rec,

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <limits>
@@ -27,7 +28,7 @@ MFModel::MFModel(const ModelOptions& options) : options_(options) { assert(optio
 MFModel MFModel::Clone() const {
   MFModel m(options_);
   m.global_mean_ = global_mean_;
-  m.user_factors_ = user_factors_;
+  m.user_pages_ = user_pages_;  // shared until written (OwnUserPage)
   m.item_factors_ = item_factors_;
   m.user_bias_ = user_bias_;
   m.item_bias_ = item_bias_;
@@ -44,12 +45,73 @@ void MFModel::InitialVector(char kind, uint32_t row, float* out) const {
   for (int d = 0; d < rank(); ++d) out[d] = options_.init_stddev * rng.NextGaussian();
 }
 
+float* MFModel::OwnUserPage(uint32_t p) {
+  std::shared_ptr<UserPage>& page = user_pages_[p];
+  if (page.use_count() > 1) page = std::make_shared<UserPage>(*page);
+  return page->data();
+}
+
+void MFModel::ResizeUserPages(uint32_t n) {
+  const size_t pages = (size_t{n} + kUserPageRows - 1) / kUserPageRows;
+  const size_t floats = size_t{kUserPageRows} * rank();
+  if (pages < user_pages_.size()) user_pages_.resize(pages);
+  while (user_pages_.size() < pages) user_pages_.push_back(std::make_shared<UserPage>(floats));
+}
+
 void MFModel::EnsureUsers(uint32_t n) {
   const uint32_t old = num_users();
   if (n <= old) return;
-  user_factors_.resize(size_t{n} * rank());
+  ResizeUserPages(n);
   user_bias_.resize(n, 0.0f);
   for (uint32_t u = old; u < n; ++u) InitialVector('u', u, user_factors(u));
+}
+
+void MFModel::ShareUsers(const MFModel& other, uint32_t n) {
+  assert(n <= other.num_users() && rank() == other.rank());
+  const uint32_t old = num_users();
+  ResizeUserPages(n);
+  user_bias_.resize(n, 0.0f);
+  std::copy(other.user_bias_.begin() + old, other.user_bias_.begin() + n, user_bias_.begin() + old);
+  for (size_t p = old / kUserPageRows; p < user_pages_.size(); ++p) {
+    user_pages_[p] = other.user_pages_[p];
+  }
+}
+
+void MFModel::ShareUserPage(const MFModel& other, uint32_t u) {
+  assert(u < num_users() && u < other.num_users());
+  user_pages_[u / kUserPageRows] = other.user_pages_[u / kUserPageRows];
+}
+
+void MFModel::ShareAllUsers(const MFModel& other) {
+  assert(num_users() == other.num_users() && rank() == other.rank());
+  user_pages_ = other.user_pages_;
+}
+
+void MFModel::OwnAllUserPages() {
+  for (uint32_t p = 0; p < user_pages_.size(); ++p) (void)OwnUserPage(p);
+}
+
+size_t MFModel::OwnUserPages() const {
+  size_t own = 0;
+  for (const auto& page : user_pages_) own += page.use_count() == 1;
+  return own;
+}
+
+RowMatrixXf MFModel::UserRows() const {
+  RowMatrixXf rows(num_users(), rank());
+  ForEachUserBlock([&](uint32_t first, uint32_t count, const float* block) {
+    std::copy_n(block, size_t{count} * rank(), rows.data() + size_t{first} * rank());
+  });
+  return rows;
+}
+
+void MFModel::SetUserRows(const RowMatrixXf& rows) {
+  assert(rows.rows() == num_users() && rows.cols() == rank());
+  for (uint32_t first = 0; first < num_users(); first += kUserPageRows) {
+    const uint32_t count = std::min(kUserPageRows, num_users() - first);
+    std::copy_n(rows.data() + size_t{first} * rank(), size_t{count} * rank(),
+                OwnUserPage(first / kUserPageRows));
+  }
 }
 
 void MFModel::EnsureItems(uint32_t n) {
@@ -60,12 +122,6 @@ void MFModel::EnsureItems(uint32_t n) {
   for (uint32_t i = old; i < n; ++i) InitialVector('i', i, item_factors(i));
 }
 
-Eigen::Map<RowMatrixXf> MFModel::UserMatrix() {
-  return {user_factors_.data(), num_users(), rank()};
-}
-Eigen::Map<const RowMatrixXf> MFModel::UserMatrix() const {
-  return {user_factors_.data(), num_users(), rank()};
-}
 Eigen::Map<RowMatrixXf> MFModel::ItemMatrix() {
   return {item_factors_.data(), num_items(), rank()};
 }
@@ -105,7 +161,13 @@ Status MFModel::SetRows(float global_mean, std::vector<float> user_factors,
         user_factors.size(), user_bias.size(), item_factors.size(), item_bias.size()));
   }
   global_mean_ = global_mean;
-  user_factors_ = std::move(user_factors);
+  user_pages_.clear();
+  ResizeUserPages(static_cast<uint32_t>(user_bias.size()));
+  for (size_t first = 0; first < user_bias.size(); first += kUserPageRows) {
+    const size_t count = std::min<size_t>(kUserPageRows, user_bias.size() - first);
+    std::copy_n(user_factors.data() + first * k, count * k,
+                user_pages_[first / kUserPageRows]->data());
+  }
   item_factors_ = std::move(item_factors);
   user_bias_ = std::move(user_bias);
   item_bias_ = std::move(item_bias);

@@ -2,17 +2,27 @@
 //
 // Storage is laid out for scanning: item factors are one contiguous
 // row-major block (item i at item_factors() + i * rank()), so a top-N query
-// is a single pass over memory. Rows are appended as new users and items are
+// is a single pass over memory. User factors are pages of kUserPageRows
+// rows, shared copy-on-write between copies of a model (Clone, ShareUsers):
+// the two Left-Right copies of the live model hold the users' rows once
+// (they are most of the model: 500k users x k = 64 are 128 MB), and a
+// write through user_factors(u) first copies the page if another model
+// holds it too. Rows are appended as new users and items are
 // seen; a new row starts from a small random vector that depends only on
 // (seed, kind, row), so the same events give bit-identical models whatever
 // else happened in between.
 //
 // Thread-safety: not synchronised. One writer mutates it; concurrent readers
-// need their own copy (Clone()).
+// need their own copy (Clone()). A model may be read while another that
+// shares its pages is written: writes never go to a shared page, and page
+// reference counts change only in the writer's calls (Clone, ShareUsers,
+// assignment) and in a copy's destruction.
 #pragma once
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "engine/core/status.h"
@@ -43,13 +53,17 @@ Status ValidateModelOptions(const ModelOptions& options);
 
 class MFModel {
  public:
+  // Users per page of user factors (16 KB at k = 64).
+  static constexpr uint32_t kUserPageRows = 64;
+
   explicit MFModel(const ModelOptions& options);
   MFModel(const MFModel&) = delete;
   MFModel& operator=(const MFModel&) = delete;
   MFModel(MFModel&&) = default;
   MFModel& operator=(MFModel&&) = default;
 
-  // A deep copy, for publishing to readers or forking a retrain.
+  // A copy, for publishing to readers or forking a retrain. User pages are
+  // shared until either model writes them.
   MFModel Clone() const;
 
   const ModelOptions& options() const { return options_; }
@@ -62,13 +76,48 @@ class MFModel {
   void EnsureItems(uint32_t n);
 
   // user_factors(u): size rank(). item_factors(): size num_items() * rank().
-  float* user_factors(uint32_t u) { return &user_factors_[size_t{u} * rank()]; }
-  const float* user_factors(uint32_t u) const { return &user_factors_[size_t{u} * rank()]; }
+  // The non-const user_factors(u) is for writing: it makes u's page this
+  // model's own first (a copy if it is shared). Read through a const model.
+  float* user_factors(uint32_t u) {
+    return OwnUserPage(u / kUserPageRows) + size_t{u % kUserPageRows} * rank();
+  }
+  const float* user_factors(uint32_t u) const {
+    return user_pages_[u / kUserPageRows]->data() + size_t{u % kUserPageRows} * rank();
+  }
   float* item_factors(uint32_t i) { return &item_factors_[size_t{i} * rank()]; }
   const float* item_factors(uint32_t i) const { return &item_factors_[size_t{i} * rank()]; }
   const float* item_factors() const { return item_factors_.data(); }
-  // All user factors, num_users() * rank(), row-major (valid when empty too).
-  const float* user_factors() const { return user_factors_.data(); }
+  // The user rows [first, first + count) of one page, contiguous: calls
+  // fn(first, count, rows) for each page in order (for whole-matrix work
+  // such as a Gramian or a checksum).
+  template <typename Fn>
+  void ForEachUserBlock(Fn&& fn) const {
+    for (uint32_t first = 0; first < num_users(); first += kUserPageRows) {
+      fn(first, std::min(kUserPageRows, num_users() - first),
+         static_cast<const float*>(user_pages_[first / kUserPageRows]->data()));
+    }
+  }
+  // All user factors as one num_users() x rank() matrix (a copy), and
+  // back (batch training works on the copy).
+  RowMatrixXf UserRows() const;
+  void SetUserRows(const RowMatrixXf& rows);
+  // Grows this model to n users (n <= other.num_users()) by sharing
+  // `other`'s pages and copying its biases: the pages that hold the new
+  // users become other's whole, rows before num_users() in the first of
+  // them included. The follower of a Left-Right pair takes the rows its
+  // leader's step moved this way (Recommender::ApplyFollowing), as it
+  // takes user u's page with ShareUserPage (u < both num_users()).
+  void ShareUsers(const MFModel& other, uint32_t n);
+  void ShareUserPage(const MFModel& other, uint32_t u);
+  // Shares every user page of `other`, which has as many users (a model
+  // decoded from other's snapshot, equal bit for bit).
+  void ShareAllUsers(const MFModel& other);
+  // Makes every user page this model's own (copies the shared ones): after
+  // it, threads may write distinct user rows at once.
+  void OwnAllUserPages();
+  // User pages this model holds that no other model shares, and in all.
+  size_t OwnUserPages() const;
+  size_t UserPages() const { return user_pages_.size(); }
 
   float& user_bias(uint32_t u) { return user_bias_[u]; }
   float user_bias(uint32_t u) const { return user_bias_[u]; }
@@ -79,10 +128,8 @@ class MFModel {
   float& global_mean() { return global_mean_; }
   float global_mean() const { return global_mean_; }
 
-  // Eigen views over the factor blocks: users num_users() x rank(),
-  // items num_items() x rank(). Invalidated by Ensure*().
-  Eigen::Map<RowMatrixXf> UserMatrix();
-  Eigen::Map<const RowMatrixXf> UserMatrix() const;
+  // An Eigen view over the item block: num_items() x rank(). Invalidated
+  // by EnsureItems().
   Eigen::Map<RowMatrixXf> ItemMatrix();
   Eigen::Map<const RowMatrixXf> ItemMatrix() const;
 
@@ -103,9 +150,18 @@ class MFModel {
                  std::vector<float> item_bias);
 
  private:
+  using UserPage = std::vector<float>;  // kUserPageRows * rank() floats
+
+  // Page p, copied first if another model shares it.
+  float* OwnUserPage(uint32_t p);
+  // Pages for n users (new ones zeroed, owned).
+  void ResizeUserPages(uint32_t n);
+
   ModelOptions options_;
   float global_mean_ = 0.0f;
-  std::vector<float> user_factors_;  // num_users() * rank()
+  // ceil(num_users() / kUserPageRows) pages; rows past num_users() in the
+  // last one are unused (zero, or another model's rows after ShareUsers).
+  std::vector<std::shared_ptr<UserPage>> user_pages_;
   std::vector<float> item_factors_;  // num_items() * rank()
   std::vector<float> user_bias_;
   std::vector<float> item_bias_;

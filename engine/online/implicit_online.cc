@@ -37,17 +37,18 @@ inline void Transpose8x8(__m256 r[8]) {
 }
 #endif
 
-// out[f * m + t] = rows[ids[t]][f]: the picked rows of a row-major matrix,
+// out[f * m + t] = row(ids[t])[f]: the picked rows (row(id): its k floats),
 // gathered column-major (coordinate f of every row contiguous), which is
 // how the coordinate loop reads them. 8 x 8 register transposes where AVX
 // is available; the result is the same either way (a copy).
-void GatherColumns(const float* rows, int k, std::span<const uint32_t> ids, float* out) {
+template <typename Row>
+void GatherColumns(const Row& row, int k, std::span<const uint32_t> ids, float* out) {
   const auto m = static_cast<uint32_t>(ids.size());
   uint32_t t = 0;
 #if defined(__AVX__)
   for (; t + 8 <= m; t += 8) {
     const float* src[8];
-    for (int j = 0; j < 8; ++j) src[j] = rows + size_t{ids[t + j]} * k;
+    for (int j = 0; j < 8; ++j) src[j] = row(ids[t + j]);
     int f = 0;
     for (; f + 8 <= k; f += 8) {
       __m256 r[8];
@@ -61,7 +62,7 @@ void GatherColumns(const float* rows, int k, std::span<const uint32_t> ids, floa
   }
 #endif
   for (; t < m; ++t) {
-    const float* src = rows + size_t{ids[t]} * k;
+    const float* src = row(ids[t]);
     for (int f = 0; f < k; ++f) out[size_t(f) * m + t] = src[f];
   }
 }
@@ -70,6 +71,16 @@ Eigen::MatrixXf Gramian(const float* rows, uint32_t n, int k) {
   if (n == 0) return Eigen::MatrixXf::Zero(k, k);
   Eigen::Map<const RowMatrixXf> m(rows, n, k);
   return m.transpose() * m;
+}
+
+// The users' Gramian, page by page (MFModel::ForEachUserBlock).
+Eigen::MatrixXf UserGramian(const MFModel& model) {
+  Eigen::MatrixXf g = Eigen::MatrixXf::Zero(model.rank(), model.rank());
+  model.ForEachUserBlock([&](uint32_t, uint32_t count, const float* rows) {
+    Eigen::Map<const RowMatrixXf> m(rows, count, model.rank());
+    g.noalias() += m.transpose() * m;
+  });
+  return g;
 }
 
 }  // namespace
@@ -103,18 +114,22 @@ Status ImplicitOnlineUpdater::Validate(const ImplicitOnlineOptions& o) {
 }
 
 void ImplicitOnlineUpdater::Resync(const MFModel& model) {
-  user_gramian_ = Gramian(model.user_factors(), model.num_users(), rank_);
+  user_gramian_ = UserGramian(model);
   item_gramian_ = Gramian(model.item_factors(), model.num_items(), rank_);
   users_tracked_ = model.num_users();
   items_tracked_ = model.num_items();
   row_updates_ = 0;
 }
 
-void ImplicitOnlineUpdater::TrackNewRows(const float* rows, uint32_t n, int k, uint32_t* tracked,
-                                         Eigen::MatrixXf* gramian) {
-  for (; *tracked < n; ++*tracked) {
-    const Eigen::Map<const Eigen::VectorXf> y(rows + size_t{*tracked} * k, k);
-    gramian->noalias() += y * y.transpose();
+void ImplicitOnlineUpdater::TrackNewRows(const MFModel& model) {
+  const int k = rank_;
+  for (; users_tracked_ < model.num_users(); ++users_tracked_) {
+    const Eigen::Map<const Eigen::VectorXf> y(model.user_factors(users_tracked_), k);
+    user_gramian_.noalias() += y * y.transpose();
+  }
+  for (; items_tracked_ < model.num_items(); ++items_tracked_) {
+    const Eigen::Map<const Eigen::VectorXf> y(model.item_factors(items_tracked_), k);
+    item_gramian_.noalias() += y * y.transpose();
   }
 }
 
@@ -210,22 +225,30 @@ Status ImplicitOnlineUpdater::Step(MFModel* model, uint32_t u, uint32_t i) {
 
 void ImplicitOnlineUpdater::UpdateRows(MFModel* model, uint32_t u, uint32_t i) {
   if (row_updates_ >= options_.gramian_refresh_interval) Resync(*model);
-  TrackNewRows(model->user_factors(), model->num_users(), rank_, &users_tracked_, &user_gramian_);
-  TrackNewRows(model->item_factors(), model->num_items(), rank_, &items_tracked_, &item_gramian_);
+  TrackNewRows(*model);
   const uint32_t in_user = FindInUser(u, i);
   assert(in_user != UINT32_MAX);
   const uint32_t in_item = user_cells_[u][in_user].in_item;
-  UpdateRow(model->user_factors(u), std::span<const UserCell>(user_cells_[u]), in_user,
-            options_.max_user_cells, model->item_factors(), item_gramian_, &user_gramian_);
+  // Reads through a const model: the non-const user_factors(u) is for
+  // writing (it takes the page for this copy, MFModel).
+  const MFModel& rows = *model;
+  const float* items = rows.item_factors();
+  const int k = rank_;
+  UpdateRow(
+      model->user_factors(u), std::span<const UserCell>(user_cells_[u]), in_user,
+      options_.max_user_cells, [&](uint32_t j) { return items + size_t{j} * k; }, item_gramian_,
+      &user_gramian_);
   if (options_.update_items) {
-    UpdateRow(model->item_factors(i), std::span<const Cell>(item_cells_[i]), in_item,
-              options_.max_item_cells, model->user_factors(), user_gramian_, &item_gramian_);
+    UpdateRow(
+        model->item_factors(i), std::span<const Cell>(item_cells_[i]), in_item,
+        options_.max_item_cells, [&](uint32_t v) { return rows.user_factors(v); }, user_gramian_,
+        &item_gramian_);
   }
 }
 
-template <typename C>
+template <typename C, typename Row>
 void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const C> cells, uint32_t newest,
-                                      uint32_t max_cells, const float* other,
+                                      uint32_t max_cells, const Row& other,
                                       const Eigen::MatrixXf& other_gramian,
                                       Eigen::MatrixXf* own_gramian) {
   const int k = rank_;
@@ -260,7 +283,7 @@ void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const C> cells, uint32
     const float c = 1.0f + options_.alpha * cell.strength;
     a_[t] = s * c;
     d_[t] = s * (c - 1.0f);
-    const char* row = reinterpret_cast<const char*>(other + size_t{cell.id} * k);
+    const char* row = reinterpret_cast<const char*>(other(cell.id));
     for (size_t byte = 0; byte < sizeof(float) * k; byte += 64) __builtin_prefetch(row + byte);
   }
   cols_.resize(m, k);
@@ -344,8 +367,8 @@ void ImplicitOnlineUpdater::ForgetUser(MFModel* model, uint32_t u) {
 
 void ImplicitOnlineUpdater::ResolveItem(MFModel* model, uint32_t i) {
   if (i >= model->num_items()) return;
-  TrackNewRows(model->user_factors(), model->num_users(), rank_, &users_tracked_, &user_gramian_);
-  TrackNewRows(model->item_factors(), model->num_items(), rank_, &items_tracked_, &item_gramian_);
+  TrackNewRows(*model);
+  const MFModel& rows = *model;  // reads (MFModel::user_factors)
   const std::span<const Cell> cells = ItemCells(i);
   if (cells.size() > kMaxResolveCells) return;
   const int k = rank_;
@@ -360,7 +383,7 @@ void ImplicitOnlineUpdater::ResolveItem(MFModel* model, uint32_t i) {
     Eigen::VectorXd b = Eigen::VectorXd::Zero(k);
     for (const Cell& cell : cells) {
       const Eigen::VectorXd p =
-          Eigen::Map<const Eigen::VectorXf>(model->user_factors(cell.id), k).cast<double>();
+          Eigen::Map<const Eigen::VectorXf>(rows.user_factors(cell.id), k).cast<double>();
       const double c = 1.0 + double{options_.alpha} * cell.strength;
       a.selfadjointView<Eigen::Lower>().rankUpdate(p, c - 1.0);
       b += c * p;

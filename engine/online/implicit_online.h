@@ -198,15 +198,14 @@ class ImplicitOnlineUpdater {
   CellPos AddToCell(uint32_t u, uint32_t i, float w);
   // The row updates of Apply and Step for an existing cell.
   void UpdateRows(MFModel* model, uint32_t u, uint32_t i);
-  // Adds rows [*tracked, n) of `rows` to `gramian`.
-  static void TrackNewRows(const float* rows, uint32_t n, int k, uint32_t* tracked,
-                           Eigen::MatrixXf* gramian);
-  // Coordinate descent on one row x (size k) against `other`, then patches
-  // `own_gramian` with the change of x. `newest`: index of the new cell in
-  // `cells`.
-  template <typename C>
+  // Adds the model's rows not yet tracked to the Gramians.
+  void TrackNewRows(const MFModel& model);
+  // Coordinate descent on one row x (size k) against the other side's rows
+  // (other(id): its k floats), then patches `own_gramian` with the change
+  // of x. `newest`: index of the new cell in `cells`.
+  template <typename C, typename Row>
   void UpdateRow(float* x, std::span<const C> cells, uint32_t newest, uint32_t max_cells,
-                 const float* other, const Eigen::MatrixXf& other_gramian,
+                 const Row& other, const Eigen::MatrixXf& other_gramian,
                  Eigen::MatrixXf* own_gramian);
 
   ImplicitOnlineOptions options_;

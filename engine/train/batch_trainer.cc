@@ -66,6 +66,10 @@ void SolveSide(std::span<const TrainingExample> data, const Grouping& g, bool us
                const AlsTrainOptions& o, MFModel* model) {
   const int k = model->rank();
   const uint32_t n_rows = users ? model->num_users() : model->num_items();
+  // The threads write user rows: no page may be shared (MFModel) when
+  // they start. They read through a const view.
+  model->OwnAllUserPages();
+  const MFModel& rows = *model;
   auto solve_range = [&](uint32_t begin, uint32_t end) {
     Eigen::MatrixXf ata(k + 1, k + 1);
     Eigen::VectorXf aty(k + 1);
@@ -79,7 +83,7 @@ void SolveSide(std::span<const TrainingExample> data, const Grouping& g, bool us
       for (size_t e = lo; e < hi; ++e) {
         const TrainingExample& x = data[g.index[e]];
         const uint32_t other = users ? x.item : x.user;
-        const float* v = users ? model->item_factors(other) : model->user_factors(other);
+        const float* v = users ? rows.item_factors(other) : rows.user_factors(other);
         const float other_bias = users ? model->item_bias(other) : model->user_bias(other);
         a.head(k) = Eigen::Map<const Eigen::VectorXf>(v, k);
         a[k] = 1.0f;

@@ -110,7 +110,7 @@ void SolveImplicitRow(const Eigen::MatrixXf& gramian, const float* other, int k,
 double IalsObjective(const ImplicitMatrix& by_user, const IalsTrainOptions& o,
                      const MFModel& model) {
   const int k = model.rank();
-  const auto x = model.UserMatrix();
+  const RowMatrixXf x = model.UserRows();
   const auto y = model.ItemMatrix();
   // Σ over every cell of (x·y)² = trace(XᵀX YᵀY); the observed cells then
   // swap their (x·y)² for c (1 − x·y)².
@@ -126,7 +126,7 @@ double IalsObjective(const ImplicitMatrix& by_user, const IalsTrainOptions& o,
       loss += c * (1.0 - s) * (1.0 - s) - s * s;
     }
   }
-  loss += RegularizationTerm(by_user, o, model.user_factors(), k);
+  loss += RegularizationTerm(by_user, o, x.data(), k);
   // Item row sizes: count per column.
   std::vector<size_t> item_count(by_user.cols, 0);
   for (uint32_t i : by_user.indices) ++item_count[i];
@@ -150,11 +150,13 @@ Status TrainIals(std::span<const TrainingExample> data, const IalsTrainOptions& 
   std::fill_n(&model->user_bias(0), model->num_users(), 0.0f);
   std::fill_n(&model->item_bias(0), model->num_items(), 0.0f);
   const int k = model->rank();
+  // The user rows as one block for the solves (the model keeps them in
+  // pages, MFModel), written back after each iteration.
+  RowMatrixXf users = model->UserRows();
   for (int it = 1; it <= options.iterations; ++it) {
-    SolveSide(*by_user, model->item_factors(), model->num_items(), k, options,
-              model->user_factors(0));
-    SolveSide(by_item, model->user_factors(), model->num_users(), k, options,
-              model->item_factors(0));
+    SolveSide(*by_user, model->item_factors(), model->num_items(), k, options, users.data());
+    SolveSide(by_item, users.data(), model->num_users(), k, options, model->item_factors(0));
+    model->SetUserRows(users);
     if (on_iteration && !on_iteration(it, IalsObjective(*by_user, options, *model))) break;
   }
   return Status::OK();

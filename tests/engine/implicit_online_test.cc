@@ -160,7 +160,7 @@ TEST(ImplicitOnlineTest, GramiansStayInStepWithTheModel) {
     ASSERT_TRUE(up.Apply(&t.model, u, i, 1.0f).ok());
   }
   up.ForgetUser(&t.model, 3);
-  const auto p = t.model.UserMatrix();
+  const RowMatrixXf p = t.model.UserRows();
   const auto q = t.model.ItemMatrix();
   const Eigen::MatrixXd gu = (p.transpose() * p).cast<double>();
   const Eigen::MatrixXd gi = (q.transpose() * q).cast<double>();

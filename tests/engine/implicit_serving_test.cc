@@ -169,8 +169,7 @@ TEST(ImplicitServingTest, ForgetUserDropsTheirHistoryAndVector) {
   }
   for (int f = 0; f < rec.model().rank(); ++f) EXPECT_EQ(rec.model().user_factors(u)[f], 0.0f);
   // The user's Gramian lost exactly their row: it equals a fresh sum.
-  const RowMatrixXf p = Eigen::Map<const RowMatrixXf>(rec.model().user_factors(),
-                                                      rec.model().num_users(), rec.model().rank());
+  const RowMatrixXf p = rec.model().UserRows();
   const Eigen::MatrixXf g = p.transpose() * p;
   EXPECT_LT((g - rec.implicit()->user_gramian()).norm(), 1e-3f * g.norm());
   // Coming back is a new user who starts cold.

@@ -162,11 +162,60 @@ TEST(MFModelTest, ItemFactorsAreOneContiguousRowMajorBlock) {
   }
   EXPECT_EQ(m.ItemMatrix().rows(), 6);
   EXPECT_EQ(m.ItemMatrix().cols(), 5);
-  EXPECT_EQ(m.UserMatrix().rows(), 3);
-  m.UserMatrix()(2, 4) = 9.0f;
-  EXPECT_EQ(m.user_factors(2)[4], 9.0f);
+  EXPECT_EQ(m.UserRows().rows(), 3);
+  m.user_factors(2)[4] = 9.0f;
+  EXPECT_EQ(m.UserRows()(2, 4), 9.0f);
   m.item_bias(3) = 0.5f;
   EXPECT_EQ(m.item_biases()[3], 0.5f);
+}
+
+TEST(MFModelTest, UserPagesAreSharedUntilWritten) {
+  const uint32_t kRows = MFModel::kUserPageRows;
+  MFModel a(Options(4));
+  a.EnsureUsers(2 * kRows + 5);  // three pages, the last partly used
+  a.EnsureItems(3);
+  EXPECT_EQ(a.UserPages(), 3u);
+  EXPECT_EQ(a.OwnUserPages(), 3u);
+  const RowMatrixXf before = a.UserRows();
+  ASSERT_EQ(before.rows(), 2 * kRows + 5);
+  for (uint32_t u = 0; u < a.num_users(); ++u) {
+    for (int d = 0; d < 4; ++d) ASSERT_EQ(before(u, d), a.user_factors(u)[d]) << u;
+  }
+  MFModel b = a.Clone();
+  EXPECT_EQ(a.OwnUserPages(), 0u);
+  // A write copies the page first: the other model keeps its rows.
+  b.user_factors(kRows + 1)[2] = 7.0f;
+  EXPECT_EQ(b.OwnUserPages(), 1u);
+  EXPECT_EQ(a.UserRows(), before);
+  EXPECT_EQ(b.UserRows()(kRows + 1, 2), 7.0f);
+  // Sharing one page back, and growing by sharing.
+  a.ShareUserPage(b, kRows + 1);
+  EXPECT_EQ(a.user_factors(kRows + 1)[2], 7.0f);
+  EXPECT_EQ(a.UserRows(), b.UserRows());
+  b.EnsureUsers(3 * kRows + 1);  // writes the new rows' start vectors
+  a.ShareUsers(b, 3 * kRows);
+  EXPECT_EQ(a.num_users(), 3 * kRows);
+  for (uint32_t u = 0; u < a.num_users(); ++u) {
+    for (int d = 0; d < 4; ++d) ASSERT_EQ(a.user_factors(u)[d], b.user_factors(u)[d]) << u;
+  }
+  a.EnsureUsers(3 * kRows + 1);  // its own start vector, as b's
+  EXPECT_EQ(a.UserRows(), b.UserRows());
+  // Whole-block reads and writes, and threads' ownership.
+  RowMatrixXf rows = RowMatrixXf::Constant(a.num_users(), 4, 0.5f);
+  a.SetUserRows(rows);
+  EXPECT_EQ(a.UserRows(), rows);
+  EXPECT_NE(b.UserRows(), rows);
+  MFModel c = b.Clone();
+  c.OwnAllUserPages();
+  EXPECT_EQ(c.OwnUserPages(), c.UserPages());
+  EXPECT_EQ(c.UserRows(), b.UserRows());
+  uint32_t seen = 0;
+  c.ForEachUserBlock([&](uint32_t first, uint32_t count, const float* block) {
+    EXPECT_EQ(first, seen);
+    EXPECT_EQ(block, c.user_factors(first));
+    seen += count;
+  });
+  EXPECT_EQ(seen, c.num_users());
 }
 
 TEST(MFModelTest, PredictIsMeanPlusBiasesPlusDot) {

@@ -27,8 +27,7 @@ bool BitIdentical(const MFModel& a, const MFModel& b) {
   const float mean_a = a.global_mean(), mean_b = b.global_mean();
   return std::memcmp(&mean_a, &mean_b, sizeof(float)) == 0 &&
          std::memcmp(a.item_factors(), b.item_factors(), sizeof(float) * k * a.num_items()) == 0 &&
-         (a.num_users() == 0 || std::memcmp(a.user_factors(0), b.user_factors(0),
-                                            sizeof(float) * k * a.num_users()) == 0) &&
+         (a.num_users() == 0 || a.UserRows() == b.UserRows()) &&
          std::memcmp(a.item_biases(), b.item_biases(), sizeof(float) * a.num_items()) == 0 && [&] {
            for (uint32_t u = 0; u < a.num_users(); ++u) {
              const float x = a.user_bias(u), y = b.user_bias(u);

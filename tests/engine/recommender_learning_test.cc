@@ -52,8 +52,9 @@ TEST(RecommenderDeterminismTest, SameEventsSameModel) {
   const size_t k = static_cast<size_t>(ma.rank());
   EXPECT_EQ(std::memcmp(ma.item_factors(), mb.item_factors(), sizeof(float) * k * ma.num_items()),
             0);
-  EXPECT_EQ(std::memcmp(ma.user_factors(0), mb.user_factors(0), sizeof(float) * k * ma.num_users()),
-            0);
+  EXPECT_EQ(
+      std::memcmp(ma.UserRows().data(), mb.UserRows().data(), sizeof(float) * k * ma.num_users()),
+      0);
   EXPECT_EQ(std::memcmp(ma.item_biases(), mb.item_biases(), sizeof(float) * ma.num_items()), 0);
   for (uint32_t u = 0; u < ma.num_users(); ++u) ASSERT_EQ(ma.user_bias(u), mb.user_bias(u));
   EXPECT_EQ(ma.global_mean(), mb.global_mean());
