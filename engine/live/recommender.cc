@@ -357,8 +357,9 @@ Status Recommender::InstallModel(MFModel trained, std::span<const Event> since) 
   const uint32_t old_users = trained.num_users(), old_items = trained.num_items();
   trained.EnsureUsers(model_.num_users());
   trained.EnsureItems(model_.num_items());
+  const MFModel& live = model_;  // reads (a non-const user_factors(u) takes the page)
   for (uint32_t u = old_users; u < model_.num_users(); ++u) {
-    std::copy_n(model_.user_factors(u), model_.rank(), trained.user_factors(u));
+    std::copy_n(live.user_factors(u), model_.rank(), trained.user_factors(u));
     trained.user_bias(u) = model_.user_bias(u);
   }
   for (uint32_t i = old_items; i < model_.num_items(); ++i) {
