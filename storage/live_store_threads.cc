@@ -130,7 +130,7 @@ void LiveStore::Impl::LogLoop() {
                 if (!st.ok()) return j.done(st);
                 model_queue.Push(RemoveMetaOp{std::move(j.item), std::move(j.done), 0});
               },
-              [](AppendJob&) {},  // handled above
+              [](AppendJob&) {},   // handled above
               [](RetrainJob& j) {  // queued by cluster mode only
                 j.done(Status::FailedPrecondition("not a cluster"));
               },
@@ -235,6 +235,7 @@ void LiveStore::Impl::ApplyEvents(std::vector<ApplyOp>* run) {
     op.done(std::move(op.result));
   }
   (void)apply(replicas->standby(), &replicas->published());  // the first copy's status
+  replicas->standby().rec->FinishFollowing(*replicas->published().rec);
   if (!st.ok()) NoteError(st);
   // Once per event (not per copy), after the acks: off their latency.
   if (drift) {
@@ -251,12 +252,12 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
   // second (Recommender's follower methods).
   // The stream message the op came from (cluster mode), recorded in both
   // copies with the op, whatever its outcome.
-  const uint64_t stream_seq = std::visit(
-      Overloaded{[](const ForgetOp& o) { return o.stream_seq; },
-                 [](const PutMetaOp& o) { return o.stream_seq; },
-                 [](const RemoveMetaOp& o) { return o.stream_seq; },
-                 [](const auto&) { return uint64_t{0}; }},
-      *op);
+  const uint64_t stream_seq =
+      std::visit(Overloaded{[](const ForgetOp& o) { return o.stream_seq; },
+                            [](const PutMetaOp& o) { return o.stream_seq; },
+                            [](const RemoveMetaOp& o) { return o.stream_seq; },
+                            [](const auto&) { return uint64_t{0}; }},
+                 *op);
   auto both = [&](auto&& fn) -> Status {
     Replica& first = replicas->standby();
     Status st = fn(first, static_cast<const Replica*>(nullptr));
@@ -265,6 +266,7 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
     replicas->Publish();
     Replica& second = replicas->standby();
     (void)fn(second, &replicas->published());  // deterministic: the same outcome
+    second.rec->FinishFollowing(*replicas->published().rec);
     second.stream_seq = std::max(second.stream_seq, stream_seq);
     return st;
   };
@@ -294,7 +296,8 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
             }
             if (!known && o.removed == 0) {
               // Nothing to forget; a stream message is still recorded.
-              if (o.stream_seq != 0) (void)both([](Replica&, const Replica*) { return Status::OK(); });
+              if (o.stream_seq != 0)
+                (void)both([](Replica&, const Replica*) { return Status::OK(); });
               return o.done(Status::NotFound(fmt::format("unknown user '{}'", o.user)));
             }
             (void)both([&](Replica& r, const Replica* leader) {
@@ -321,7 +324,8 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
             o.done(o.removed);
           },
           [&](PutMetaOp& o) {
-            o.done(both([&](Replica& r, const Replica*) { return r.rec->SetItemMeta(o.item, o.meta); }));
+            o.done(both(
+                [&](Replica& r, const Replica*) { return r.rec->SetItemMeta(o.item, o.meta); }));
           },
           [&](RemoveMetaOp& o) {
             o.done(both([&](Replica& r, const Replica*) {

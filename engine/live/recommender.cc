@@ -227,6 +227,10 @@ void Recommender::InstallModelFollowing(const Recommender& leader) {
   ivf_ = leader.ivf_;
 }
 
+void Recommender::FinishFollowing(const Recommender& leader) {
+  model_.ShareWrittenUserPages(leader.model_);
+}
+
 void Recommender::BprLearn(uint32_t u, uint32_t i, float w, uint64_t salt) {
   const BprOnlineOptions& o = options_.bpr;
   SplitMix64 rng(o.seed ^ ((salt + 1) * 0x9E3779B97F4A7C15ull));

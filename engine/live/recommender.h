@@ -24,9 +24,9 @@
 #include "engine/core/id_map.h"
 #include "engine/core/status.h"
 #include "engine/model/implicit_data.h"
+#include "engine/model/ivf_index.h"
 #include "engine/model/mf_model.h"
 #include "engine/model/popularity.h"
-#include "engine/model/ivf_index.h"
 #include "engine/model/quantized_items.h"
 #include "engine/model/topn.h"
 #include "engine/online/bpr_online.h"
@@ -170,9 +170,9 @@ struct Contribution {
 
 struct ItemExplanation {
   std::string item;
-  float score = 0.0f;               // the score explained
+  float score = 0.0f;                 // the score explained
   std::vector<Contribution> because;  // largest value first
-  float unexplained = 0.0f;         // kExact only (see above)
+  float unexplained = 0.0f;           // kExact only (see above)
 };
 
 struct Explanation {
@@ -230,8 +230,8 @@ struct HistoryEvent {
 
 // What RecommendForHistory folded in and what it could not.
 struct SessionInfo {
-  size_t used = 0;                    // history events of known items
-  std::vector<std::string> unknown;   // items no event has named, once each, in order
+  size_t used = 0;                   // history events of known items
+  std::vector<std::string> unknown;  // items no event has named, once each, in order
 };
 
 // A page of named lists for one user, Netflix style (Recommender::Rows).
@@ -268,10 +268,10 @@ struct UserQuery {
 
 struct SimilarRequest {
   size_t n = 10;
-  std::string user;                  // exclude this user's seen items ("" = none)
-  std::vector<std::string> exclude;  // item ids never to return
-  std::string category;              // only items of this category ("" = any)
-  std::vector<std::string> categories;          // as RecommendRequest's
+  std::string user;                     // exclude this user's seen items ("" = none)
+  std::vector<std::string> exclude;     // item ids never to return
+  std::string category;                 // only items of this category ("" = any)
+  std::vector<std::string> categories;  // as RecommendRequest's
   std::vector<std::string> exclude_categories;
   RankRules rules;
 };
@@ -443,6 +443,13 @@ class Recommender {
   // InstallModel as the follower: takes the leader's model (which already
   // holds the trained rows and the steps on them).
   void InstallModelFollowing(const Recommender& leader);
+  // Ends a run of changes the follower applied after `leader` (follower
+  // methods, or under kRating and kBpr the plain ones): the user factor
+  // pages it wrote in the run are equal to the leader's bit for bit and
+  // become the leader's, so the two copies hold them once
+  // (MFModel::ShareWrittenUserPages). Under kImplicit the follower methods
+  // share them already and this changes nothing.
+  void FinishFollowing(const Recommender& leader);
 
  private:
   // engine/live/snapshot.h: reads and replaces the whole state.

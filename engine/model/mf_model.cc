@@ -48,14 +48,30 @@ void MFModel::InitialVector(char kind, uint32_t row, float* out) const {
 float* MFModel::OwnUserPage(uint32_t p) {
   std::shared_ptr<UserPage>& page = user_pages_[p];
   if (page.use_count() > 1) page = std::make_shared<UserPage>(*page);
+  NoteWritten(p);
   return page->data();
+}
+
+void MFModel::ShareWrittenUserPages(const MFModel& other) {
+  assert(rank() == other.rank());
+  for (uint32_t p : written_) {
+    written_mark_[p] = 0;
+    if (p < user_pages_.size() && p < other.user_pages_.size() &&
+        user_pages_[p] != other.user_pages_[p] && user_pages_[p].use_count() == 1) {
+      user_pages_[p] = other.user_pages_[p];
+    }
+  }
+  written_.clear();
 }
 
 void MFModel::ResizeUserPages(uint32_t n) {
   const size_t pages = (size_t{n} + kUserPageRows - 1) / kUserPageRows;
   const size_t floats = size_t{kUserPageRows} * rank();
   if (pages < user_pages_.size()) user_pages_.resize(pages);
-  while (user_pages_.size() < pages) user_pages_.push_back(std::make_shared<UserPage>(floats));
+  while (user_pages_.size() < pages) {
+    NoteWritten(static_cast<uint32_t>(user_pages_.size()));
+    user_pages_.push_back(std::make_shared<UserPage>(floats));
+  }
 }
 
 void MFModel::EnsureUsers(uint32_t n) {
@@ -69,7 +85,9 @@ void MFModel::EnsureUsers(uint32_t n) {
 void MFModel::ShareUsers(const MFModel& other, uint32_t n) {
   assert(n <= other.num_users() && rank() == other.rank());
   const uint32_t old = num_users();
-  ResizeUserPages(n);
+  if (n <= old) return;
+  // Every slot from old's page on is assigned below: no page is made.
+  user_pages_.resize((size_t{n} + kUserPageRows - 1) / kUserPageRows);
   user_bias_.resize(n, 0.0f);
   std::copy(other.user_bias_.begin() + old, other.user_bias_.begin() + n, user_bias_.begin() + old);
   for (size_t p = old / kUserPageRows; p < user_pages_.size(); ++p) {

@@ -53,8 +53,10 @@ Status ValidateModelOptions(const ModelOptions& options);
 
 class MFModel {
  public:
-  // Users per page of user factors (16 KB at k = 64).
-  static constexpr uint32_t kUserPageRows = 64;
+  // Users per page of user factors: 4 KB at k = 64, so the copy a write
+  // to a shared page makes (once per page and run of changes) costs about
+  // a tenth of an implicit step.
+  static constexpr uint32_t kUserPageRows = 16;
 
   explicit MFModel(const ModelOptions& options);
   MFModel(const MFModel&) = delete;
@@ -115,6 +117,11 @@ class MFModel {
   // Makes every user page this model's own (copies the shared ones): after
   // it, threads may write distinct user rows at once.
   void OwnAllUserPages();
+  // Takes `other`'s page in place of each page this model wrote since the
+  // last call (through user_factors(u), or new) and holds alone: for a
+  // model that has just applied what `other` applied, so the pages are
+  // equal bit for bit and are then held once (Recommender::FinishFollowing).
+  void ShareWrittenUserPages(const MFModel& other);
   // User pages this model holds that no other model shares, and in all.
   size_t OwnUserPages() const;
   size_t UserPages() const { return user_pages_.size(); }
@@ -152,8 +159,15 @@ class MFModel {
  private:
   using UserPage = std::vector<float>;  // kUserPageRows * rank() floats
 
-  // Page p, copied first if another model shares it.
+  // Page p, copied first if another model shares it; noted as written.
   float* OwnUserPage(uint32_t p);
+  void NoteWritten(uint32_t p) {
+    if (written_mark_.size() <= p) written_mark_.resize(size_t{p} + 1, 0);
+    if (written_mark_[p] == 0) {
+      written_mark_[p] = 1;
+      written_.push_back(p);
+    }
+  }
   // Pages for n users (new ones zeroed, owned).
   void ResizeUserPages(uint32_t n);
 
@@ -162,6 +176,9 @@ class MFModel {
   // ceil(num_users() / kUserPageRows) pages; rows past num_users() in the
   // last one are unused (zero, or another model's rows after ShareUsers).
   std::vector<std::shared_ptr<UserPage>> user_pages_;
+  // Pages written since the last ShareWrittenUserPages (each once).
+  std::vector<uint32_t> written_;
+  std::vector<uint8_t> written_mark_;
   std::vector<float> item_factors_;  // num_items() * rank()
   std::vector<float> user_bias_;
   std::vector<float> item_bias_;

@@ -73,6 +73,10 @@ void FollowAndCompare(Objective objective, TopNMethod method) {
       follower->InstallModelFollowing(*leader);
       ASSERT_TRUE(alone.InstallModel(std::move(trained), since).ok());
     }
+    // The run's end: every user page is held once, by both copies.
+    follower->FinishFollowing(*leader);
+    EXPECT_EQ(a.model().OwnUserPages(), 0u) << "after event " << begin + 250;
+    EXPECT_EQ(b.model().OwnUserPages(), 0u) << "after event " << begin + 250;
     const std::string want = EncodeSnapshot(alone);
     ASSERT_EQ(EncodeSnapshot(a), want) << "after event " << begin + 250;
     ASSERT_EQ(EncodeSnapshot(b), want) << "after event " << begin + 250;
