@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <thread>
 
@@ -209,6 +210,16 @@ TEST(LiveStoreTest, ConcurrentIngestAndReadsEndInTheReplayedState) {
   stop.store(true);
   for (auto& t : readers) t.join();
   EXPECT_GT(reads.load(), 0);
+  // The two copies hold the user factors once (MFModel's shared pages)
+  // once the second copy has followed the last run, which comes after the
+  // last acknowledgement.
+  size_t alone = 0;
+  for (int tries = 0; tries < 500; ++tries) {
+    alone = store->Read([](const Replica& r) { return r.rec->model().OwnUserPages(); });
+    if (alone == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(alone, 0u);
   const std::string live = State(*store);
   ASSERT_TRUE(store->Close().ok());
   store.reset();  // releases the database
