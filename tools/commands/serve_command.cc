@@ -200,9 +200,9 @@ sigset_t BlockShutdownSignals() {
   return set;
 }
 
-// The lines tests and scripts wait for, once the server listens.
+// What the server serves, once it listens. "listening on" comes last:
+// tests and scripts wait for it, and then every other line is there.
 void Announce(const Config& config, const storage::LiveStore& store, uint16_t port) {
-  Say("listening on http://{}:{}", HostForUrl(config.server.address), port);
   Say("data dir {}; {}", config.data_dir, RecoveryLine(store.status()));
   Say("event types: {}", config.types.Names());
   if (const storage::LiveStatus s = store.status(); s.cluster.enabled) {
@@ -218,6 +218,7 @@ void Announce(const Config& config, const storage::LiveStore& store, uint16_t po
     }
     Say("auth on: {} API key(s): {}", config.api.keys.size(), names);
   }
+  Say("listening on http://{}:{}", HostForUrl(config.server.address), port);
 }
 
 // Closes the store (its final snapshot); returns the exit code.
