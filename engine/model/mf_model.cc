@@ -125,9 +125,13 @@ RowMatrixXf MFModel::UserRows() const {
 
 void MFModel::SetUserRows(const RowMatrixXf& rows) {
   assert(rows.rows() == num_users() && rows.cols() == rank());
+  CopyUserRowsIn(rows.data());
+}
+
+void MFModel::CopyUserRowsIn(const float* rows) {
   for (uint32_t first = 0; first < num_users(); first += kUserPageRows) {
     const uint32_t count = std::min(kUserPageRows, num_users() - first);
-    std::copy_n(rows.data() + size_t{first} * rank(), size_t{count} * rank(),
+    std::copy_n(rows + size_t{first} * rank(), size_t{count} * rank(),
                 OwnUserPage(first / kUserPageRows));
   }
 }
@@ -179,15 +183,11 @@ Status MFModel::SetRows(float global_mean, std::vector<float> user_factors,
         user_factors.size(), user_bias.size(), item_factors.size(), item_bias.size()));
   }
   global_mean_ = global_mean;
-  user_pages_.clear();
-  ResizeUserPages(static_cast<uint32_t>(user_bias.size()));
-  for (size_t first = 0; first < user_bias.size(); first += kUserPageRows) {
-    const size_t count = std::min<size_t>(kUserPageRows, user_bias.size() - first);
-    std::copy_n(user_factors.data() + first * k, count * k,
-                user_pages_[first / kUserPageRows]->data());
-  }
-  item_factors_ = std::move(item_factors);
   user_bias_ = std::move(user_bias);
+  user_pages_.clear();
+  ResizeUserPages(num_users());
+  CopyUserRowsIn(user_factors.data());
+  item_factors_ = std::move(item_factors);
   item_bias_ = std::move(item_bias);
   return Status::OK();
 }

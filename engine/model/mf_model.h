@@ -170,6 +170,8 @@ class MFModel {
   }
   // Pages for n users (new ones zeroed, owned).
   void ResizeUserPages(uint32_t n);
+  // Writes num_users() rows of k floats, row-major, into the pages.
+  void CopyUserRowsIn(const float* rows);
 
   ModelOptions options_;
   float global_mean_ = 0.0f;

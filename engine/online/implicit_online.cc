@@ -4,7 +4,6 @@
 
 #include <Eigen/Cholesky>
 #include <algorithm>
-#include <cassert>
 #include <cmath>
 #if defined(__AVX__)
 #include <immintrin.h>
@@ -133,11 +132,13 @@ void ImplicitOnlineUpdater::TrackNewRows(const MFModel& model) {
   }
 }
 
-uint32_t ImplicitOnlineUpdater::FindInUser(uint32_t u, uint32_t i) const {
-  if (u >= user_cells_.size()) return UINT32_MAX;
-  const std::vector<UserCell>& row = user_cells_[u];
+uint32_t ImplicitOnlineUpdater::FindIn(const std::vector<std::vector<UserCell>>& rows,
+                                       const FlatMap64<uint32_t>& long_rows, uint32_t u,
+                                       uint32_t i) {
+  if (u >= rows.size()) return UINT32_MAX;
+  const std::vector<UserCell>& row = rows[u];
   if (row.size() > kShortRow) {
-    const uint32_t* at = long_rows_.find(Key(u, i));
+    const uint32_t* at = long_rows.find(Key(u, i));
     return at == nullptr ? UINT32_MAX : *at;
   }
   for (uint32_t at = 0; at < row.size(); ++at) {
@@ -174,11 +175,16 @@ ImplicitOnlineUpdater::CellPos ImplicitOnlineUpdater::AddToCell(uint32_t u, uint
   return next;
 }
 
-Status ImplicitOnlineUpdater::RecordInteraction(uint32_t u, uint32_t i, float strength) {
+Status ImplicitOnlineUpdater::CheckInteraction(uint32_t u, uint32_t i, float strength) {
   if (!(strength > 0.0f) || !std::isfinite(strength)) {
     return Status::InvalidArgument(fmt::format("strength {} is not finite and > 0", strength));
   }
   if (u >= kMaxId || i >= kMaxId) return Status::InvalidArgument("user or item index too large");
+  return Status::OK();
+}
+
+Status ImplicitOnlineUpdater::RecordInteraction(uint32_t u, uint32_t i, float strength) {
+  STREAMREC_RETURN_IF_ERROR(CheckInteraction(u, i, strength));
   AddToCell(u, i, strength);
   return Status::OK();
 }
@@ -200,10 +206,11 @@ Status ImplicitOnlineUpdater::Apply(MFModel* model, uint32_t u, uint32_t i, floa
     return Status::InvalidArgument(
         fmt::format("model rank {} differs from the updater's {}", model->rank(), rank_));
   }
-  STREAMREC_RETURN_IF_ERROR(RecordInteraction(u, i, strength));
+  STREAMREC_RETURN_IF_ERROR(CheckInteraction(u, i, strength));
+  const CellPos pos = AddToCell(u, i, strength);
   model->EnsureUsers(u + 1);
   model->EnsureItems(i + 1);
-  UpdateRows(model, u, i);
+  UpdateRows(model, u, i, pos);
   return Status::OK();
 }
 
@@ -216,31 +223,29 @@ Status ImplicitOnlineUpdater::Step(MFModel* model, uint32_t u, uint32_t i) {
   if (u >= model->num_users() || i >= model->num_items()) {
     return Status::InvalidArgument(fmt::format("no model rows for user {} / item {}", u, i));
   }
-  if (FindInUser(u, i) == UINT32_MAX) {
+  const uint32_t in_user = FindInUser(u, i);
+  if (in_user == UINT32_MAX) {
     return Status::InvalidArgument(fmt::format("user {} has no history with item {}", u, i));
   }
-  UpdateRows(model, u, i);
+  UpdateRows(model, u, i, {in_user, user_cells_[u][in_user].in_item});
   return Status::OK();
 }
 
-void ImplicitOnlineUpdater::UpdateRows(MFModel* model, uint32_t u, uint32_t i) {
+void ImplicitOnlineUpdater::UpdateRows(MFModel* model, uint32_t u, uint32_t i, CellPos pos) {
   if (row_updates_ >= options_.gramian_refresh_interval) Resync(*model);
   TrackNewRows(*model);
-  const uint32_t in_user = FindInUser(u, i);
-  assert(in_user != UINT32_MAX);
-  const uint32_t in_item = user_cells_[u][in_user].in_item;
   // Reads through a const model: the non-const user_factors(u) is for
   // writing (it takes the page for this copy, MFModel).
   const MFModel& rows = *model;
   const float* items = rows.item_factors();
   const int k = rank_;
   UpdateRow(
-      model->user_factors(u), std::span<const UserCell>(user_cells_[u]), in_user,
+      model->user_factors(u), std::span<const UserCell>(user_cells_[u]), pos.in_user,
       options_.max_user_cells, [&](uint32_t j) { return items + size_t{j} * k; }, item_gramian_,
       &user_gramian_);
   if (options_.update_items) {
     UpdateRow(
-        model->item_factors(i), std::span<const Cell>(item_cells_[i]), in_item,
+        model->item_factors(i), std::span<const Cell>(item_cells_[i]), pos.in_item,
         options_.max_item_cells, [&](uint32_t v) { return rows.user_factors(v); }, user_gramian_,
         &item_gramian_);
   }
@@ -438,19 +443,6 @@ Status ImplicitOnlineUpdater::Restore(State state, uint32_t num_users, uint32_t 
       user_cells[u].push_back({c.id, c.strength, UINT32_MAX});
     }
   }
-  // FindInUser over the rows being built.
-  auto find = [&](uint32_t u, uint32_t i) -> UserCell* {
-    if (u >= user_cells.size()) return nullptr;
-    std::vector<UserCell>& row = user_cells[u];
-    if (row.size() > kShortRow) {
-      const uint32_t* at = long_rows.find(Key(u, i));
-      return at == nullptr ? nullptr : &row[*at];
-    }
-    for (UserCell& c : row) {
-      if (c.id == i) return &c;
-    }
-    return nullptr;
-  };
   std::vector<std::vector<Cell>> item_cells(state.item_users.size());
   size_t item_total = 0;
   for (uint32_t i = 0; i < state.item_users.size(); ++i) {
@@ -458,13 +450,14 @@ Status ImplicitOnlineUpdater::Restore(State state, uint32_t num_users, uint32_t 
     item_total += users.size();
     item_cells[i].reserve(users.size());
     for (uint32_t at = 0; at < users.size(); ++at) {
-      UserCell* cell = find(users[at], i);
-      if (cell == nullptr || cell->in_item != UINT32_MAX) {
+      const uint32_t in_user = FindIn(user_cells, long_rows, users[at], i);
+      if (in_user == UINT32_MAX || user_cells[users[at]][in_user].in_item != UINT32_MAX) {
         return Status::InvalidArgument(
             fmt::format("item {}: user {} is not in that user's history once", i, users[at]));
       }
-      cell->in_item = at;
-      item_cells[i].push_back({users[at], cell->strength});
+      UserCell& cell = user_cells[users[at]][in_user];
+      cell.in_item = at;
+      item_cells[i].push_back({users[at], cell.strength});
     }
   }
   if (item_total != user_total) {

@@ -190,14 +190,21 @@ class ImplicitOnlineUpdater {
   };
   static uint64_t Key(uint32_t u, uint32_t i) { return (uint64_t{u} << 32) | i; }
 
-  // Where item i sits in user u's history, or UINT32_MAX.
-  uint32_t FindInUser(uint32_t u, uint32_t i) const;
+  // Where item i sits in user u's history, or UINT32_MAX: in `rows` with
+  // `long_rows` (Restore's, being built), or in this updater's.
+  static uint32_t FindIn(const std::vector<std::vector<UserCell>>& rows,
+                         const FlatMap64<uint32_t>& long_rows, uint32_t u, uint32_t i);
+  uint32_t FindInUser(uint32_t u, uint32_t i) const {
+    return FindIn(user_cells_, long_rows_, u, i);
+  }
+  // InvalidArgument unless the strength is finite and > 0 and both ids fit.
+  static Status CheckInteraction(uint32_t u, uint32_t i, float strength);
   // Indexes every cell of user u's history (it has grown past kShortRow).
   void IndexRow(uint32_t u);
   // Adds w to (u, i); returns its positions.
   CellPos AddToCell(uint32_t u, uint32_t i, float w);
-  // The row updates of Apply and Step for an existing cell.
-  void UpdateRows(MFModel* model, uint32_t u, uint32_t i);
+  // The row updates of Apply and Step for the existing cell (u, i) at `pos`.
+  void UpdateRows(MFModel* model, uint32_t u, uint32_t i, CellPos pos);
   // Adds the model's rows not yet tracked to the Gramians.
   void TrackNewRows(const MFModel& model);
   // Coordinate descent on one row x (size k) against the other side's rows

@@ -151,14 +151,16 @@ Status TrainIals(std::span<const TrainingExample> data, const IalsTrainOptions& 
   std::fill_n(&model->item_bias(0), model->num_items(), 0.0f);
   const int k = model->rank();
   // The user rows as one block for the solves (the model keeps them in
-  // pages, MFModel), written back after each iteration.
+  // pages, MFModel), written back before the model is read.
   RowMatrixXf users = model->UserRows();
   for (int it = 1; it <= options.iterations; ++it) {
     SolveSide(*by_user, model->item_factors(), model->num_items(), k, options, users.data());
     SolveSide(by_item, users.data(), model->num_users(), k, options, model->item_factors(0));
+    if (!on_iteration) continue;
     model->SetUserRows(users);
-    if (on_iteration && !on_iteration(it, IalsObjective(*by_user, options, *model))) break;
+    if (!on_iteration(it, IalsObjective(*by_user, options, *model))) break;
   }
+  model->SetUserRows(users);
   return Status::OK();
 }
 
