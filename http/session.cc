@@ -339,9 +339,14 @@ void Session::OnReadDeadline(beast::error_code ec) {
     return;
   }
   read_deadline_fired_ = true;
-  // Cancel, not close: the 408 still has to be written.
-  error_code ignored;  // cancel fails only on a closed socket: nothing to stop
+  // Cancel, not close: the 408 still has to be written. The cancel stops
+  // only a read pending now; between two reads of the header (one just
+  // completed, its handler queued) it stops nothing, and the next read
+  // would wait for the client. Shutting the receiving side makes every
+  // later read end at once, so the 408 goes out either way.
+  error_code ignored;  // both fail only on a closed socket: nothing to stop
   stream_.socket().cancel(ignored);
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_receive, ignored);
 }
 
 void Session::OnReadError(beast::error_code ec) {
