@@ -74,6 +74,9 @@ StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
     return first->SetItemMeta(item, meta).ok();
   });
   STREAMREC_RETURN_IF_ERROR(catalog);
+  // Rows grown one event at a time by the replay hold up to twice their
+  // size; the second copy shares what the first holds, so trim it first.
+  first->CompactMemory();
   // The second copy: the same state through the snapshot codec (bit-exact)
   // rather than a second replay of the log, taking the first's int8 mirror
   // or IVF index as they are. The catalog is not snapshot state, so it is

@@ -161,10 +161,7 @@ IndexedEvent Recommender::Index(const Event& e) {
   x.value = e.value;
   x.ts_ms = e.ts_ms;
   // Seen first: BPR's negatives are drawn from the items not seen.
-  if (x.user >= seen_.size()) seen_.resize(x.user + 1);
-  auto& seen = seen_[x.user];
-  auto it = std::lower_bound(seen.begin(), seen.end(), x.item);
-  if (it == seen.end() || *it != x.item) seen.insert(it, x.item);
+  seen_.Insert(x.user, x.item);
   return x;
 }
 
@@ -229,6 +226,12 @@ void Recommender::InstallModelFollowing(const Recommender& leader) {
 
 void Recommender::FinishFollowing(const Recommender& leader) {
   model_.ShareWrittenUserPages(leader.model_);
+  seen_.ShareWritten(leader.seen_);
+}
+
+void Recommender::CompactMemory() {
+  seen_.Compact();
+  if (implicit_) implicit_->Compact();
 }
 
 void Recommender::BprLearn(uint32_t u, uint32_t i, float w, uint64_t salt) {
@@ -259,7 +262,7 @@ void Recommender::Reset() {
   learner_ = OnlineLearner(&model_, &types_, options_.learner);
   if (implicit_) implicit_ = std::make_shared<ImplicitOnlineUpdater>(options_.implicit, model_);
   popularity_ = Popularity(options_.popularity);
-  std::vector<std::vector<uint32_t>>().swap(seen_);
+  seen_.Reset();
   events_applied_ = 0;
   catalog_.Clear();
   quantized_ = QuantizedItems(options_.model.rank);
@@ -270,8 +273,6 @@ std::vector<MemoryPart> Recommender::MemoryUsage() const {
   const size_t k = static_cast<size_t>(model_.rank());
   const size_t page = size_t{MFModel::kUserPageRows} * k * sizeof(float);
   const size_t own_pages = model_.OwnUserPages();
-  size_t seen = seen_.capacity() * sizeof(std::vector<uint32_t>);
-  for (const auto& s : seen_) seen += s.capacity() * sizeof(uint32_t);
   std::vector<MemoryPart> parts = {
       {"item factors and all biases",
        (size_t{model_.num_items()} * (k + 1) + model_.num_users()) * sizeof(float)},
@@ -282,7 +283,8 @@ std::vector<MemoryPart> Recommender::MemoryUsage() const {
       {"int8 item mirror", quantized_.MemoryBytes()},
       {"ivf index", ivf_.MemoryBytes()},
       {"id maps", users_.MemoryBytes() + items_.MemoryBytes()},
-      {"seen-item lists", seen},
+      {"seen-item lists, own pages", seen_.MemoryBytes(false)},
+      {"seen-item lists, shared pages", seen_.MemoryBytes(true), true},
       {"popularity", popularity_.raw_scores().capacity() * sizeof(double)},
   };
   if (implicit_) {
@@ -459,13 +461,10 @@ bool Recommender::Forget(std::string_view user, std::span<const Event> events,
     model_.user_bias(*u) = 0.0f;
   }
   learner_.ForgetUser(*u);
-  if (*u < seen_.size()) std::vector<uint32_t>().swap(seen_[*u]);
+  seen_.Clear(*u);
   return true;
 }
 
-std::span<const uint32_t> Recommender::Seen(uint32_t u) const {
-  if (u >= seen_.size()) return {};
-  return seen_[u];
-}
+std::span<const uint32_t> Recommender::Seen(uint32_t u) const { return seen_.Get(u); }
 
 }  // namespace streamrec::engine

@@ -23,6 +23,7 @@
 #include "engine/core/event_types.h"
 #include "engine/core/id_map.h"
 #include "engine/core/status.h"
+#include "engine/live/seen_lists.h"
 #include "engine/model/implicit_data.h"
 #include "engine/model/ivf_index.h"
 #include "engine/model/mf_model.h"
@@ -386,6 +387,7 @@ class Recommender {
   const IdMap& users() const { return users_; }
   const IdMap& items() const { return items_; }
   const MFModel& model() const { return model_; }
+  const SeenLists& seen_lists() const { return seen_; }
   const Popularity& popularity() const { return popularity_; }
   const OnlineLearner& learner() const { return learner_; }
   // The implicit updater (kImplicit), null under kRating.
@@ -445,11 +447,15 @@ class Recommender {
   void InstallModelFollowing(const Recommender& leader);
   // Ends a run of changes the follower applied after `leader` (follower
   // methods, or under kRating and kBpr the plain ones): the user factor
-  // pages it wrote in the run are equal to the leader's bit for bit and
-  // become the leader's, so the two copies hold them once
-  // (MFModel::ShareWrittenUserPages). Under kImplicit the follower methods
-  // share them already and this changes nothing.
+  // pages and seen-list pages it wrote in the run are equal to the
+  // leader's and become the leader's, so the two copies hold them once
+  // (MFModel::ShareWrittenUserPages, SeenLists::ShareWritten). Under
+  // kImplicit the follower methods share the factor pages already.
   void FinishFollowing(const Recommender& leader);
+  // Returns the growth slack of rows grown one event at a time (seen
+  // lists, the implicit history): after a replay, before the state is
+  // shared with a second copy.
+  void CompactMemory();
 
  private:
   // engine/live/snapshot.h: reads and replaces the whole state.
@@ -512,7 +518,7 @@ class Recommender {
   OnlineLearner learner_;                            // kRating
   std::shared_ptr<ImplicitOnlineUpdater> implicit_;  // kImplicit (ShareUpdater)
   Popularity popularity_;
-  std::vector<std::vector<uint32_t>> seen_;  // per user, sorted
+  SeenLists seen_;  // per user, sorted
   // Not part of snapshots: storage keeps it in its own column family.
   Catalog catalog_;
   // The item factors in int8 (TopNOptions), kept in step with model_.

@@ -229,9 +229,10 @@ Status ReadPopularity(Reader& r, Decoded* d) {
   return Status::OK();
 }
 
-void WriteSeen(Writer& w, const std::vector<std::vector<uint32_t>>& seen) {
-  w.U32(static_cast<uint32_t>(seen.size()));
-  for (const auto& items : seen) {
+void WriteSeen(Writer& w, const SeenLists& seen) {
+  w.U32(seen.users());
+  for (uint32_t u = 0; u < seen.users(); ++u) {
+    const std::span<const uint32_t> items = seen.Get(u);
     w.U32(static_cast<uint32_t>(items.size()));
     w.Bulk(items.data(), items.size());
   }
@@ -444,7 +445,11 @@ Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec,
     rec->RequantizeAll();
   }
   rec->popularity_.Restore(d.anchor_ms, d.newest_ts_ms, std::move(d.scores), d.has_anchor);
-  rec->seen_ = std::move(d.seen);
+  if (encoded_from != nullptr) {
+    rec->seen_.ShareAll(encoded_from->seen_);  // equal lists, held once
+  } else {
+    rec->seen_.Assign(std::move(d.seen));
+  }
   rec->events_applied_ = d.events_applied;
   rec->catalog_.Reindex(rec->items_);  // metadata is not snapshot state; indices are
   return Status::OK();

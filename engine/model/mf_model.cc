@@ -46,10 +46,15 @@ void MFModel::InitialVector(char kind, uint32_t row, float* out) const {
 }
 
 float* MFModel::OwnUserPage(uint32_t p) {
-  std::shared_ptr<UserPage>& page = user_pages_[p];
-  if (page.use_count() > 1) page = std::make_shared<UserPage>(*page);
+  UserPage& page = user_pages_[p];
+  if (page.use_count() > 1) {
+    const size_t floats = size_t{kUserPageRows} * rank();
+    UserPage copy = std::make_shared_for_overwrite<float[]>(floats);
+    std::copy_n(page.get(), floats, copy.get());
+    page = std::move(copy);
+  }
   NoteWritten(p);
-  return page->data();
+  return page.get();
 }
 
 void MFModel::ShareWrittenUserPages(const MFModel& other) {
@@ -70,7 +75,7 @@ void MFModel::ResizeUserPages(uint32_t n) {
   if (pages < user_pages_.size()) user_pages_.resize(pages);
   while (user_pages_.size() < pages) {
     NoteWritten(static_cast<uint32_t>(user_pages_.size()));
-    user_pages_.push_back(std::make_shared<UserPage>(floats));
+    user_pages_.push_back(std::make_shared<float[]>(floats));  // zeroed
   }
 }
 

@@ -84,7 +84,7 @@ class MFModel {
     return OwnUserPage(u / kUserPageRows) + size_t{u % kUserPageRows} * rank();
   }
   const float* user_factors(uint32_t u) const {
-    return user_pages_[u / kUserPageRows]->data() + size_t{u % kUserPageRows} * rank();
+    return user_pages_[u / kUserPageRows].get() + size_t{u % kUserPageRows} * rank();
   }
   float* item_factors(uint32_t i) { return &item_factors_[size_t{i} * rank()]; }
   const float* item_factors(uint32_t i) const { return &item_factors_[size_t{i} * rank()]; }
@@ -96,7 +96,7 @@ class MFModel {
   void ForEachUserBlock(Fn&& fn) const {
     for (uint32_t first = 0; first < num_users(); first += kUserPageRows) {
       fn(first, std::min(kUserPageRows, num_users() - first),
-         static_cast<const float*>(user_pages_[first / kUserPageRows]->data()));
+         static_cast<const float*>(user_pages_[first / kUserPageRows].get()));
     }
   }
   // All user factors as one num_users() x rank() matrix (a copy), and
@@ -157,7 +157,10 @@ class MFModel {
                  std::vector<float> item_bias);
 
  private:
-  using UserPage = std::vector<float>;  // kUserPageRows * rank() floats
+  // kUserPageRows * rank() floats. The shared_ptr holds the floats' address
+  // itself, so reading a row is one dependent load, not two (the learners
+  // gather dozens of random rows per event).
+  using UserPage = std::shared_ptr<float[]>;
 
   // Page p, copied first if another model shares it; noted as written.
   float* OwnUserPage(uint32_t p);
@@ -177,7 +180,7 @@ class MFModel {
   float global_mean_ = 0.0f;
   // ceil(num_users() / kUserPageRows) pages; rows past num_users() in the
   // last one are unused (zero, or another model's rows after ShareUsers).
-  std::vector<std::shared_ptr<UserPage>> user_pages_;
+  std::vector<UserPage> user_pages_;
   // Pages written since the last ShareWrittenUserPages (each once).
   std::vector<uint32_t> written_;
   std::vector<uint8_t> written_mark_;

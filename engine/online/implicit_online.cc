@@ -475,6 +475,13 @@ Status ImplicitOnlineUpdater::Restore(State state, uint32_t num_users, uint32_t 
   return Status::OK();
 }
 
+void ImplicitOnlineUpdater::Compact() {
+  for (std::vector<UserCell>& row : user_cells_) row.shrink_to_fit();
+  for (std::vector<Cell>& row : item_cells_) row.shrink_to_fit();
+  user_cells_.shrink_to_fit();
+  item_cells_.shrink_to_fit();
+}
+
 size_t ImplicitOnlineUpdater::RowBytes() const {
   size_t bytes = user_cells_.capacity() * sizeof(std::vector<UserCell>) +
                  item_cells_.capacity() * sizeof(std::vector<Cell>);

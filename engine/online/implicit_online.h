@@ -167,6 +167,9 @@ class ImplicitOnlineUpdater {
   // and the per-row cell lists (both sides).
   size_t IndexBytes() const { return long_rows_.MemoryBytes(); }
   size_t RowBytes() const;
+  // Gives every history row exactly the memory it holds (rows grown one
+  // event at a time keep up to twice that). Changes no cell.
+  void Compact();
 
   // A user's history has an index entry per cell once it is longer than
   // this; shorter ones are searched (a few cache lines, which the row

@@ -73,10 +73,14 @@ void FollowAndCompare(Objective objective, TopNMethod method) {
       follower->InstallModelFollowing(*leader);
       ASSERT_TRUE(alone.InstallModel(std::move(trained), since).ok());
     }
-    // The run's end: every user page is held once, by both copies.
+    // The run's end: every user page and seen-list page is held once, by
+    // both copies.
     follower->FinishFollowing(*leader);
     EXPECT_EQ(a.model().OwnUserPages(), 0u) << "after event " << begin + 250;
     EXPECT_EQ(b.model().OwnUserPages(), 0u) << "after event " << begin + 250;
+    EXPECT_EQ(a.seen_lists().OwnPages(), 0u) << "after event " << begin + 250;
+    EXPECT_EQ(b.seen_lists().OwnPages(), 0u) << "after event " << begin + 250;
+    EXPECT_EQ(a.seen_lists().Pages(), b.seen_lists().Pages());
     const std::string want = EncodeSnapshot(alone);
     ASSERT_EQ(EncodeSnapshot(a), want) << "after event " << begin + 250;
     ASSERT_EQ(EncodeSnapshot(b), want) << "after event " << begin + 250;
@@ -142,6 +146,8 @@ TEST_P(FollowTest, ACopyDecodedFromItsLeaderKeepsTheSharedUpdater) {
   ASSERT_TRUE(DecodeSnapshot(bytes, &b, &a).ok());
   EXPECT_EQ(b.SharesUpdaterWith(a), GetParam() == Objective::kImplicit);
   EXPECT_EQ(EncodeSnapshot(b), bytes);
+  EXPECT_EQ(b.seen_lists().OwnPages(), 0u);  // held once
+  EXPECT_GT(b.seen_lists().Pages(), 0u);
   for (size_t e = 500; e < events.size(); ++e) {
     ASSERT_TRUE(a.Apply(events[e]).ok());
     ASSERT_TRUE(b.ApplyFollowing(events[e], a).ok());

@@ -210,12 +210,14 @@ TEST(LiveStoreTest, ConcurrentIngestAndReadsEndInTheReplayedState) {
   stop.store(true);
   for (auto& t : readers) t.join();
   EXPECT_GT(reads.load(), 0);
-  // The two copies hold the user factors once (MFModel's shared pages)
+  // The two copies hold the user factors and seen lists once (shared pages)
   // once the second copy has followed the last run, which comes after the
   // last acknowledgement.
   size_t alone = 0;
   for (int tries = 0; tries < 500; ++tries) {
-    alone = store->Read([](const Replica& r) { return r.rec->model().OwnUserPages(); });
+    alone = store->Read([](const Replica& r) {
+      return r.rec->model().OwnUserPages() + r.rec->seen_lists().OwnPages();
+    });
     if (alone == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

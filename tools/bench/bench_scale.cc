@@ -42,6 +42,7 @@ struct ScaleFigures {
   double log_mb = 0.0;            // the event log's memtables, table readers and block cache
   uint64_t users = 0, items = 0;  // known to the model after recovery
   double snapshot_seconds = 0.0, snapshot_recovery_seconds = 0.0;
+  double snapshot_rss_mb = 0.0;  // after recovery from the snapshot
   LoadTotals recommendations, similar, ingest;
   int ingest_connections = 0;
   size_t ingest_batch = 0;
@@ -157,8 +158,10 @@ Status SnapshotAndReopen(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigu
     return Status::Internal(
         fmt::format("the reopened store did not start from the snapshot: {}", r.snapshot_skipped));
   }
-  Progress("snapshot written in {:.1f} s, recovered from it in {:.1f} s", f->snapshot_seconds,
-           f->snapshot_recovery_seconds);
+  double peak = 0.0;
+  ReadMemory(&f->snapshot_rss_mb, &peak);
+  Progress("snapshot written in {:.1f} s, recovered from it in {:.1f} s; RSS {:.0f} MB",
+           f->snapshot_seconds, f->snapshot_recovery_seconds, f->snapshot_rss_mb);
   return Status::OK();
 }
 
@@ -318,6 +321,9 @@ void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
       {"recovery from a snapshot", fmt::format("{:.2f} s", f.snapshot_recovery_seconds)},
       {"RSS after recovery from the log (peak)",
        fmt::format("{:.1f} MB ({:.1f} MB)", f.rss_mb, f.peak_rss_mb)},
+      {"RSS after recovery from the snapshot (same process)",
+       fmt::format("{:.1f} MB, {:.1f}x raw", f.snapshot_rss_mb,
+                   f.raw_mb > 0 ? f.snapshot_rss_mb / f.raw_mb : 0.0)},
       {"raw factors, (users + items) x rank x 4 B", fmt::format("{:.1f} MB", f.raw_mb)},
       {"RSS / raw factors", fmt::format("{:.1f}x", f.raw_mb > 0 ? f.rss_mb / f.raw_mb : 0.0)},
       {"  event log in memory (RocksDB memtables and caches)", fmt::format("{:.1f} MB", f.log_mb)},
