@@ -131,6 +131,11 @@ StatusOr<RecoveryResult> Recover(const EventLog& log, engine::Recommender* rec, 
     skipped.push_back(fmt::format("snapshot at seq {}: {}", *it, st.ToString()));
   }
   r.snapshot_skipped = fmt::format("{}", fmt::join(skipped, "; "));
+  // The whole log into a fresh recommender: its top-N index is built once
+  // at the end. After a snapshot (whose decode built it) the tail is short
+  // and kept up event by event.
+  const bool whole_log = r.snapshot_seq == 0;
+  if (whole_log) rec->BeginReplay();
   Status apply_status;
   Status scan = log.Scan(r.snapshot_seq + 1, up_to, [&](const StoredEvent& e) {
     apply_status = ApplyStored(e, rec);
@@ -139,6 +144,7 @@ StatusOr<RecoveryResult> Recover(const EventLog& log, engine::Recommender* rec, 
     r.last_seq = e.seq;
     return true;
   });
+  if (whole_log) rec->EndReplay();
   STREAMREC_RETURN_IF_ERROR(scan);
   STREAMREC_RETURN_IF_ERROR(apply_status);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -303,7 +303,14 @@ TopNMethod Recommender::ActiveTopN() const {
   return TopNMethod::kExact;
 }
 
+void Recommender::EndReplay() {
+  if (!index_deferred_) return;
+  index_deferred_ = false;
+  RequantizeAll();
+}
+
 void Recommender::Requantize(uint32_t i, const Recommender* leader) {
+  if (index_deferred_) return;  // EndReplay builds it
   // Kept only while in use: under kAuto below its threshold (and always
   // under kExact) neither the mirror nor the index exists or costs.
   const TopNMethod active = ActiveTopN();

@@ -223,6 +223,41 @@ TEST_P(TopNObjectives, TheApproximatePathsFindWhatTheExactScanFinds) {
   EXPECT_GE(RecallAgainst(exact, ivf_all), 0.99);
 }
 
+TEST_P(TopNObjectives, AReplayBuildsTheIndexOnceAtItsEndWithTheSameModel) {
+  for (const TopNMethod method : {TopNMethod::kInt8, TopNMethod::kIvf}) {
+    SCOPED_TRACE(std::string(TopNMethodName(method)));
+    RecommenderOptions all_cells = WithTopN(GetParam(), method);
+    all_cells.topn.ivf.probe = 1u << 20;
+    Recommender kept(all_cells, EventTypes::Defaults()),
+        replayed(all_cells, EventTypes::Defaults());
+    Feed(&kept, 200, 3000, 20000, 4);
+    replayed.BeginReplay();
+    Feed(&replayed, 200, 3000, 20000, 4);
+    // Not kept up in between: nothing filed or coded yet.
+    EXPECT_EQ(replayed.quantized_items().size() + replayed.ivf_index().size(), 0u);
+    replayed.EndReplay();
+    // The same model, popularity, seen lists and learner state...
+    EXPECT_EQ(EncodeSnapshot(replayed), EncodeSnapshot(kept));
+    // ...and an index of the final rows.
+    if (method == TopNMethod::kInt8) {
+      ExpectMirrorCurrent(replayed, "after EndReplay");
+    } else {
+      ExpectIndexCurrent(replayed, "after EndReplay");
+    }
+    // The mirror is a function of the rows: it answers as the one kept
+    // event by event. The IVF index (cells of other k-means runs) reads
+    // every cell here, so both find what the kept one finds.
+    EXPECT_GE(RecallAgainst(kept, replayed), 0.99);
+    // Kept up from here on.
+    Feed(&replayed, 220, 3100, 500, 5);
+    if (method == TopNMethod::kInt8) {
+      ExpectMirrorCurrent(replayed, "after more events");
+    } else {
+      ExpectIndexCurrent(replayed, "after more events");
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Objectives, TopNObjectives,
                          ::testing::Values(Objective::kRating, Objective::kImplicit,
                                            Objective::kBpr),
