@@ -278,7 +278,7 @@ std::vector<MemoryPart> Recommender::MemoryUsage() const {
        (size_t{model_.num_items()} * (k + 1) + model_.num_users()) * sizeof(float)},
       // Pages this copy holds alone, and those it shares (with the other
       // Left-Right copy, or a retrain's fork).
-      {"user factors, own pages", own_pages * page},
+      {"user factors, own pages", own_pages * page + model_.UserPageTableBytes()},
       {"user factors, shared pages", (model_.UserPages() - own_pages) * page, true},
       {"int8 item mirror", quantized_.MemoryBytes()},
       {"ivf index", ivf_.MemoryBytes()},

@@ -6,27 +6,15 @@
 namespace streamrec::engine {
 
 SeenLists::Page& SeenLists::OwnPage(uint32_t p) {
-  std::shared_ptr<Page>& page = pages_[p];
-  if (page.use_count() > 1) page = std::make_shared<Page>(*page);
-  NoteWritten(p);
-  return *page;
-}
-
-void SeenLists::NoteWritten(uint32_t p) {
-  if (written_mark_.size() <= p) written_mark_.resize(size_t{p} + 1, 0);
-  if (written_mark_[p] == 0) {
-    written_mark_[p] = 1;
-    written_.push_back(p);
-  }
+  return *pages_.Own(p, [](const std::shared_ptr<Page>& page) {
+    return std::make_shared<Page>(*page);
+  });
 }
 
 bool SeenLists::Insert(uint32_t u, uint32_t item) {
   if (u >= users_) {
     users_ = u + 1;
-    while (pages_.size() * kPageUsers < users_) {
-      NoteWritten(static_cast<uint32_t>(pages_.size()));
-      pages_.push_back(std::make_shared<Page>());
-    }
+    while (pages_.size() * kPageUsers < users_) pages_.PushBack(std::make_shared<Page>());
   }
   // Read first: most events are for an item the user already has, and
   // those must not copy a shared page.
@@ -46,55 +34,37 @@ void SeenLists::Clear(uint32_t u) {
 
 void SeenLists::Reset() {
   users_ = 0;
-  pages_.clear();
-  pages_.shrink_to_fit();
-  written_.clear();
-  written_mark_.clear();
+  pages_.Clear();
 }
 
 void SeenLists::Assign(std::vector<std::vector<uint32_t>> lists) {
-  Reset();
-  users_ = static_cast<uint32_t>(lists.size());
-  pages_.resize((lists.size() + kPageUsers - 1) / kPageUsers);
-  for (uint32_t p = 0; p < pages_.size(); ++p) {
-    pages_[p] = std::make_shared<Page>();
-    for (uint32_t r = 0; r < kPageUsers && p * kPageUsers + r < users_; ++r) {
-      (*pages_[p])[r] = std::move(lists[p * kPageUsers + r]);
+  std::vector<std::shared_ptr<Page>> pages((lists.size() + kPageUsers - 1) / kPageUsers);
+  for (uint32_t p = 0; p < pages.size(); ++p) {
+    pages[p] = std::make_shared<Page>();
+    for (uint32_t r = 0; r < kPageUsers && p * kPageUsers + r < lists.size(); ++r) {
+      (*pages[p])[r] = std::move(lists[p * kPageUsers + r]);
     }
   }
+  users_ = static_cast<uint32_t>(lists.size());
+  pages_.Assign(std::move(pages));
 }
 
 void SeenLists::Compact() {
-  for (auto& page : pages_) {
-    if (page.use_count() > 1) continue;  // another copy's too: not written
-    for (std::vector<uint32_t>& list : *page) list.shrink_to_fit();
+  for (size_t p = 0; p < pages_.size(); ++p) {
+    if (pages_.shared(p)) continue;  // another copy's too: not written
+    for (std::vector<uint32_t>& list : *pages_[p]) list.shrink_to_fit();
   }
 }
 
 void SeenLists::ShareAll(const SeenLists& other) {
   users_ = other.users_;
-  pages_ = other.pages_;
+  pages_.ShareAll(other.pages_);
 }
 
-void SeenLists::ShareWritten(const SeenLists& other) {
-  for (uint32_t p : written_) {
-    written_mark_[p] = 0;
-    if (p < pages_.size() && p < other.pages_.size() && pages_[p] != other.pages_[p] &&
-        pages_[p].use_count() == 1) {
-      pages_[p] = other.pages_[p];
-    }
-  }
-  written_.clear();
-}
-
-size_t SeenLists::OwnPages() const {
-  size_t own = 0;
-  for (const auto& page : pages_) own += page.use_count() == 1;
-  return own;
-}
+void SeenLists::ShareWritten(const SeenLists& other) { pages_.ShareWritten(other.pages_); }
 
 size_t SeenLists::MemoryBytes(bool shared) const {
-  size_t bytes = shared ? 0 : pages_.capacity() * sizeof(std::shared_ptr<Page>);
+  size_t bytes = shared ? 0 : pages_.TableBytes();
   for (const auto& page : pages_) {
     if ((page.use_count() > 1) != shared) continue;
     bytes += sizeof(Page);

@@ -1,19 +1,17 @@
 // SeenLists: per user, the items the user has interacted with, sorted and
 // distinct (what recommendations exclude and BPR draws negatives against).
 //
-// Users are kept in pages of kPageUsers lists behind shared_ptr, shared
+// Users are kept in pages of kPageUsers lists, CowPages shared
 // copy-on-write between copies, as MFModel keeps user factors: the two
 // Left-Right copies of the live Recommender hold every list once between
 // runs (at 500k users x 5M events that is ~40 MB a copy saved). A write
-// (Insert, Clear, Compact) first copies its page if another copy holds it
-// too, and notes the page as written; a follower that has just applied
-// what its leader applied adopts the leader's version of each page it
-// wrote (ShareWritten), whose lists are then equal to its own.
+// (Insert, Clear) first copies its page if another copy holds it too; a
+// follower that has just applied what its leader applied adopts the
+// leader's version of each page it wrote (ShareWritten), whose lists are
+// then equal to its own.
 //
-// Thread-safety: as MFModel. One writer; readers of a copy need the writer
-// to leave that copy alone (Left-Right). A copy may be read while another
-// that shares its pages is written: writes never go to a shared page, and
-// reference counts change only in the writer's calls and in destruction.
+// Thread-safety: as CowPages. One writer; readers of a copy need the
+// writer to leave that copy alone (Left-Right).
 #pragma once
 
 #include <array>
@@ -22,6 +20,8 @@
 #include <memory>
 #include <span>
 #include <vector>
+
+#include "engine/core/cow_pages.h"
 
 namespace streamrec::engine {
 
@@ -57,7 +57,7 @@ class SeenLists {
   void ShareWritten(const SeenLists& other);
 
   // Pages this copy holds that no other copy shares, and in all.
-  size_t OwnPages() const;
+  size_t OwnPages() const { return pages_.OwnPages(); }
   size_t Pages() const { return pages_.size(); }
   // Bytes of the lists and slots, in the pages this copy holds alone
   // (shared == false) or shares (true).
@@ -68,12 +68,9 @@ class SeenLists {
 
   // Page p, copied first if another copy holds it; noted as written.
   Page& OwnPage(uint32_t p);
-  void NoteWritten(uint32_t p);
 
   uint32_t users_ = 0;
-  std::vector<std::shared_ptr<Page>> pages_;  // ceil(users_ / kPageUsers)
-  std::vector<uint32_t> written_;             // since the last ShareWritten, each once
-  std::vector<uint8_t> written_mark_;
+  CowPages<Page> pages_;  // ceil(users_ / kPageUsers)
 };
 
 }  // namespace streamrec::engine

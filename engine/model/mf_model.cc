@@ -28,7 +28,7 @@ MFModel::MFModel(const ModelOptions& options) : options_(options) { assert(optio
 MFModel MFModel::Clone() const {
   MFModel m(options_);
   m.global_mean_ = global_mean_;
-  m.user_pages_ = user_pages_;  // shared until written (OwnUserPage)
+  m.user_pages_.ShareAll(user_pages_);  // shared until written (OwnUserPage)
   m.item_factors_ = item_factors_;
   m.user_bias_ = user_bias_;
   m.item_bias_ = item_bias_;
@@ -46,37 +46,27 @@ void MFModel::InitialVector(char kind, uint32_t row, float* out) const {
 }
 
 float* MFModel::OwnUserPage(uint32_t p) {
-  UserPage& page = user_pages_[p];
-  if (page.use_count() > 1) {
-    const size_t floats = size_t{kUserPageRows} * rank();
-    UserPage copy = std::make_shared_for_overwrite<float[]>(floats);
-    std::copy_n(page.get(), floats, copy.get());
-    page = std::move(copy);
-  }
-  NoteWritten(p);
-  return page.get();
+  const size_t floats = size_t{kUserPageRows} * rank();
+  return user_pages_
+      .Own(p,
+           [floats](const std::shared_ptr<float[]>& page) {
+             auto copy = std::make_shared_for_overwrite<float[]>(floats);
+             std::copy_n(page.get(), floats, copy.get());
+             return copy;
+           })
+      .get();
 }
 
 void MFModel::ShareWrittenUserPages(const MFModel& other) {
   assert(rank() == other.rank());
-  for (uint32_t p : written_) {
-    written_mark_[p] = 0;
-    if (p < user_pages_.size() && p < other.user_pages_.size() &&
-        user_pages_[p] != other.user_pages_[p] && user_pages_[p].use_count() == 1) {
-      user_pages_[p] = other.user_pages_[p];
-    }
-  }
-  written_.clear();
+  user_pages_.ShareWritten(other.user_pages_);
 }
 
 void MFModel::ResizeUserPages(uint32_t n) {
   const size_t pages = (size_t{n} + kUserPageRows - 1) / kUserPageRows;
   const size_t floats = size_t{kUserPageRows} * rank();
-  if (pages < user_pages_.size()) user_pages_.resize(pages);
-  while (user_pages_.size() < pages) {
-    NoteWritten(static_cast<uint32_t>(user_pages_.size()));
-    user_pages_.push_back(std::make_shared<float[]>(floats));  // zeroed
-  }
+  if (pages < user_pages_.size()) user_pages_.Resize(pages);
+  while (user_pages_.size() < pages) user_pages_.PushBack(std::make_shared<float[]>(floats));
 }
 
 void MFModel::EnsureUsers(uint32_t n) {
@@ -92,33 +82,29 @@ void MFModel::ShareUsers(const MFModel& other, uint32_t n) {
   const uint32_t old = num_users();
   if (n <= old) return;
   // Every slot from old's page on is assigned below: no page is made.
-  user_pages_.resize((size_t{n} + kUserPageRows - 1) / kUserPageRows);
+  user_pages_.Resize((size_t{n} + kUserPageRows - 1) / kUserPageRows);
   user_bias_.resize(n, 0.0f);
   std::copy(other.user_bias_.begin() + old, other.user_bias_.begin() + n, user_bias_.begin() + old);
   for (size_t p = old / kUserPageRows; p < user_pages_.size(); ++p) {
-    user_pages_[p] = other.user_pages_[p];
+    user_pages_.Share(p, other.user_pages_);
   }
 }
 
 void MFModel::ShareUserPage(const MFModel& other, uint32_t u) {
   assert(u < num_users() && u < other.num_users());
-  user_pages_[u / kUserPageRows] = other.user_pages_[u / kUserPageRows];
+  user_pages_.Share(u / kUserPageRows, other.user_pages_);
 }
 
 void MFModel::ShareAllUsers(const MFModel& other) {
   assert(num_users() == other.num_users() && rank() == other.rank());
-  user_pages_ = other.user_pages_;
+  user_pages_.ShareAll(other.user_pages_);
 }
 
 void MFModel::OwnAllUserPages() {
   for (uint32_t p = 0; p < user_pages_.size(); ++p) (void)OwnUserPage(p);
 }
 
-size_t MFModel::OwnUserPages() const {
-  size_t own = 0;
-  for (const auto& page : user_pages_) own += page.use_count() == 1;
-  return own;
-}
+size_t MFModel::OwnUserPages() const { return user_pages_.OwnPages(); }
 
 RowMatrixXf MFModel::UserRows() const {
   RowMatrixXf rows(num_users(), rank());
@@ -189,7 +175,7 @@ Status MFModel::SetRows(float global_mean, std::vector<float> user_factors,
   }
   global_mean_ = global_mean;
   user_bias_ = std::move(user_bias);
-  user_pages_.clear();
+  user_pages_.Clear();
   ResizeUserPages(num_users());
   CopyUserRowsIn(user_factors.data());
   item_factors_ = std::move(item_factors);

@@ -25,6 +25,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/core/cow_pages.h"
 #include "engine/core/status.h"
 
 namespace streamrec::engine {
@@ -125,6 +126,9 @@ class MFModel {
   // User pages this model holds that no other model shares, and in all.
   size_t OwnUserPages() const;
   size_t UserPages() const { return user_pages_.size(); }
+  // Bytes of the user page table (the pages are UserPages() x
+  // kUserPageRows x rank() floats).
+  size_t UserPageTableBytes() const { return user_pages_.TableBytes(); }
 
   float& user_bias(uint32_t u) { return user_bias_[u]; }
   float user_bias(uint32_t u) const { return user_bias_[u]; }
@@ -157,20 +161,8 @@ class MFModel {
                  std::vector<float> item_bias);
 
  private:
-  // kUserPageRows * rank() floats. The shared_ptr holds the floats' address
-  // itself, so reading a row is one dependent load, not two (the learners
-  // gather dozens of random rows per event).
-  using UserPage = std::shared_ptr<float[]>;
-
   // Page p, copied first if another model shares it; noted as written.
   float* OwnUserPage(uint32_t p);
-  void NoteWritten(uint32_t p) {
-    if (written_mark_.size() <= p) written_mark_.resize(size_t{p} + 1, 0);
-    if (written_mark_[p] == 0) {
-      written_mark_[p] = 1;
-      written_.push_back(p);
-    }
-  }
   // Pages for n users (new ones zeroed, owned).
   void ResizeUserPages(uint32_t n);
   // Writes num_users() rows of k floats, row-major, into the pages.
@@ -178,12 +170,12 @@ class MFModel {
 
   ModelOptions options_;
   float global_mean_ = 0.0f;
-  // ceil(num_users() / kUserPageRows) pages; rows past num_users() in the
-  // last one are unused (zero, or another model's rows after ShareUsers).
-  std::vector<UserPage> user_pages_;
-  // Pages written since the last ShareWrittenUserPages (each once).
-  std::vector<uint32_t> written_;
-  std::vector<uint8_t> written_mark_;
+  // ceil(num_users() / kUserPageRows) pages of kUserPageRows * rank()
+  // floats; rows past num_users() in the last one are unused (zero, or
+  // another model's rows after ShareUsers). A page is a bare float array:
+  // reading a row is one dependent load, not two (the learners gather
+  // dozens of random rows per event).
+  CowPages<float[]> user_pages_;
   std::vector<float> item_factors_;  // num_items() * rank()
   std::vector<float> user_bias_;
   std::vector<float> item_bias_;
