@@ -21,8 +21,8 @@ void LiveStore::Impl::RunClusterOp(ModelOp* op) {
   if (auto* start = std::get_if<RetrainStartOp>(op)) {
     // The state as of the retrain record, the same on every replica.
     const Replica& r = replicas->published();
-    std::vector<std::string> users = r.rec->users().names();
-    std::vector<std::string> items = r.rec->items().names();
+    std::vector<std::string> users = r.rec->users().Names();
+    std::vector<std::string> items = r.rec->items().Names();
     const InstallInfo info{start->stream_seq, r.applied_seq, users.size(), items.size()};
     RetrainStatus outcome;
     {
@@ -79,8 +79,8 @@ void LiveStore::Impl::RunClusterOp(ModelOp* op) {
       // Not trained here (this replica restarted since the retrain
       // record): train now, on what every replica trained on.
       const Replica& r = replicas->published();
-      std::vector<std::string> users = r.rec->users().names();
-      std::vector<std::string> items = r.rec->items().names();
+      std::vector<std::string> users = r.rec->users().Names();
+      std::vector<std::string> items = r.rec->items().Names();
       users.resize(std::min<size_t>(users.size(), at->info.num_users));
       items.resize(std::min<size_t>(items.size(), at->info.num_items));
       RetrainStatus outcome;

@@ -17,8 +17,8 @@ void LiveStore::Impl::ReadIds(uint64_t* through_seq, std::vector<std::string>* u
   *epoch = forget_epoch;
   replicas->Read([&](const Replica& r) {
     *through_seq = r.applied_seq;
-    *users = r.rec->users().names();
-    *items = r.rec->items().names();
+    *users = r.rec->users().Names();
+    *items = r.rec->items().Names();
   });
 }
 

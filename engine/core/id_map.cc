@@ -8,104 +8,185 @@
 
 namespace streamrec::engine {
 
+uint32_t& IdMap::OwnSlot(size_t p) {
+  const auto& page = slots_.Own(p / kSlotsPerPage, [](const std::shared_ptr<SlotPage>& old) {
+    return std::make_shared<SlotPage>(*old);
+  });
+  return (*page)[p % kSlotsPerPage];
+}
+
 size_t IdMap::Probe(std::string_view id) const {
-  const size_t mask = slots_.size() - 1;
-  for (size_t p = HashOf(id) & mask;; p = (p + 1) & mask) {
-    const uint32_t s = slots_[p];
-    if (s == kEmpty || names_[s] == id) return p;
+  for (size_t p = HashOf(id) & mask();; p = (p + 1) & mask()) {
+    const uint32_t s = Slot(p);
+    if (s == kEmpty || Name(s) == id) return p;
   }
 }
 
-void IdMap::Fit(size_t n) {
-  size_t size = std::max<size_t>(slots_.size(), 16);
+size_t IdMap::SlotsFor(size_t n) const {
+  size_t size = std::max<size_t>(slot_count_, kSlotsPerPage);
   while ((live_ + n) * 4 > size * 3) size *= 2;
-  if (size == slots_.size()) return;
-  std::vector<uint32_t> old(size, kEmpty);
-  old.swap(slots_);
-  for (const uint32_t idx : old) {
-    if (idx == kEmpty) continue;
-    const size_t p = Probe(names_[idx]);
-    slots_[p] = idx;
+  return size;
+}
+
+void IdMap::NewTable(size_t size) {
+  // Every page this copy's own (noted written: the other copy grows its
+  // table at the same point and shares them back).
+  slots_.Clear();
+  for (size_t p = 0; p < size / kSlotsPerPage; ++p) {
+    auto page = std::make_shared<SlotPage>();
+    page->fill(kEmpty);
+    slots_.PushBack(std::move(page));
   }
+  slot_count_ = size;
+}
+
+void IdMap::Fit(size_t n) {
+  const size_t size = SlotsFor(n);
+  if (size == slot_count_) return;
+  NewTable(size);
+  for (uint32_t idx = 0; idx < size_; ++idx) {
+    const std::string_view name = Name(idx);
+    if (name.empty()) continue;  // a forgotten id: not in the table
+    OwnSlot(Probe(name)) = idx;
+  }
+}
+
+void IdMap::AppendName(std::string_view id) {
+  assert(id.size() <= kMaxIdBytes);
+  if (size_ % kPageIds == 0) {
+    auto page = std::make_shared<NamePage>();
+    page->ends.reserve(kPageIds);
+    names_.PushBack(std::move(page));
+  }
+  NamePage& page = *names_.Own(size_ / kPageIds, [](const std::shared_ptr<NamePage>& old) {
+    auto copy = std::make_shared<NamePage>();
+    copy->ends.reserve(kPageIds);
+    copy->ends = old->ends;
+    copy->chars.reserve(old->chars.size() + old->chars.size() / 4);
+    copy->chars = old->chars;
+    return copy;
+  });
+  page.chars.append(id);
+  page.ends.push_back(static_cast<uint32_t>(page.chars.size()));
+  if (page.ends.size() == kPageIds) page.chars.shrink_to_fit();  // full: no more growth
+  ++size_;
 }
 
 uint32_t IdMap::GetOrAdd(std::string_view id, bool* inserted) {
   Fit(1);
   const size_t p = Probe(id);
-  if (slots_[p] != kEmpty) {
+  if (const uint32_t s = Slot(p); s != kEmpty) {
     if (inserted) *inserted = false;
-    return slots_[p];
+    return s;
   }
-  assert(names_.size() < kEmpty);
-  const auto idx = static_cast<uint32_t>(names_.size());
-  names_.emplace_back(id);
-  slots_[p] = idx;
+  assert(size_ < kEmpty);
+  const uint32_t idx = size_;
+  AppendName(id);
+  OwnSlot(p) = idx;
   ++live_;
   if (inserted) *inserted = true;
   return idx;
 }
 
 std::optional<uint32_t> IdMap::Find(std::string_view id) const {
-  if (slots_.empty()) return std::nullopt;
-  const uint32_t s = slots_[Probe(id)];
+  if (slot_count_ == 0) return std::nullopt;
+  const uint32_t s = Slot(Probe(id));
   if (s == kEmpty) return std::nullopt;
   return s;
 }
 
 std::optional<uint32_t> IdMap::Forget(std::string_view id) {
-  if (slots_.empty()) return std::nullopt;
+  if (slot_count_ == 0) return std::nullopt;
   size_t p = Probe(id);
-  const uint32_t idx = slots_[p];
+  const uint32_t idx = Slot(p);
   if (idx == kEmpty) return std::nullopt;
   // Backward shift: pull later entries of the probe run into the hole
   // unless their home lies cyclically in (hole, them].
-  const size_t mask = slots_.size() - 1;
-  for (size_t q = (p + 1) & mask; slots_[q] != kEmpty; q = (q + 1) & mask) {
-    const size_t home = HashOf(names_[slots_[q]]) & mask;
+  for (size_t q = (p + 1) & mask(); Slot(q) != kEmpty; q = (q + 1) & mask()) {
+    const size_t home = HashOf(Name(Slot(q))) & mask();
     const bool stays = p <= q ? (p < home && home <= q) : (p < home || home <= q);
     if (stays) continue;
-    slots_[p] = slots_[q];
+    OwnSlot(p) = Slot(q);
     p = q;
   }
-  slots_[p] = kEmpty;
+  OwnSlot(p) = kEmpty;
   --live_;
-  names_[idx].clear();
+  // The tombstone: the id's bytes cut out of its page (a page copied
+  // first, if shared, holds none of them afterwards).
+  NamePage& page = *names_.Own(idx / kPageIds, [](const std::shared_ptr<NamePage>& old) {
+    return std::make_shared<NamePage>(*old);
+  });
+  const uint32_t r = idx % kPageIds;
+  const uint32_t begin = r == 0 ? 0 : page.ends[r - 1];
+  const uint32_t len = page.ends[r] - begin;
+  page.chars.erase(begin, len);
+  for (uint32_t j = r; j < page.ends.size(); ++j) page.ends[j] -= len;
   return idx;
 }
 
-void IdMap::Reserve(size_t n) {
-  Fit(n > live_ ? n - live_ : 0);
-  names_.reserve(n);
+void IdMap::Reserve(size_t n) { Fit(n > live_ ? n - live_ : 0); }
+
+std::vector<std::string> IdMap::Names() const {
+  std::vector<std::string> names;
+  names.reserve(size_);
+  for (uint32_t i = 0; i < size_; ++i) names.emplace_back(Name(i));
+  return names;
 }
 
-StatusOr<IdMap> IdMap::FromNames(std::vector<std::string> names) {
+StatusOr<IdMap> IdMap::FromNames(const std::vector<std::string>& names) {
   if (names.size() >= kEmpty) {
     return Status::Corruption(fmt::format("{} ids do not fit 32-bit indices", names.size()));
   }
   IdMap m;
-  m.names_ = std::move(names);
-  m.Fit(m.names_.size());
-  for (uint32_t i = 0; i < m.names_.size(); ++i) {
-    const std::string& name = m.names_[i];
+  for (uint32_t i = 0; i < names.size(); ++i) {
+    if (names[i].size() > kMaxIdBytes) {
+      return Status::Corruption(fmt::format("id at index {} is {} bytes long; the limit is {}", i,
+                                            names[i].size(), kMaxIdBytes));
+    }
+    m.AppendName(names[i]);
+  }
+  size_t live = 0;
+  for (const std::string& name : names) live += !name.empty();
+  m.NewTable(m.SlotsFor(live));
+  for (uint32_t i = 0; i < names.size(); ++i) {
+    const std::string_view name = names[i];
     if (name.empty()) continue;  // a forgotten id
     const size_t p = m.Probe(name);
-    if (m.slots_[p] != kEmpty) {
+    if (const uint32_t s = m.Slot(p); s != kEmpty) {
       // Cap the echoed id: a corrupt one can be any length.
-      return Status::Corruption(fmt::format("id '{}' appears at indices {} and {}",
-                                            std::string_view(name).substr(0, 64), m.slots_[p], i));
+      return Status::Corruption(
+          fmt::format("id '{}' appears at indices {} and {}", name.substr(0, 64), s, i));
     }
-    m.slots_[p] = i;
+    m.OwnSlot(p) = i;
     ++m.live_;
   }
   return m;
 }
 
-size_t IdMap::MemoryBytes() const {
-  size_t heap = 0;  // strings too long for the small-string buffer
-  for (const std::string& n : names_) {
-    if (n.capacity() > 15) heap += n.capacity() + 1;
+void IdMap::ShareAll(const IdMap& other) {
+  names_.ShareAll(other.names_);
+  slots_.ShareAll(other.slots_);
+  slot_count_ = other.slot_count_;
+  size_ = other.size_;
+  live_ = other.live_;
+}
+
+void IdMap::ShareWritten(const IdMap& other) {
+  names_.ShareWritten(other.names_);
+  slots_.ShareWritten(other.slots_);
+}
+
+size_t IdMap::MemoryBytes(bool shared) const {
+  size_t bytes = shared ? 0 : names_.TableBytes() + slots_.TableBytes();
+  for (size_t p = 0; p < names_.size(); ++p) {
+    if (names_.shared(p) != shared) continue;
+    bytes += sizeof(NamePage) + names_[p]->ends.capacity() * sizeof(uint32_t) +
+             names_[p]->chars.capacity();
   }
-  return names_.capacity() * sizeof(std::string) + heap + slots_.capacity() * sizeof(uint32_t);
+  for (size_t p = 0; p < slots_.size(); ++p) {
+    if (slots_.shared(p) == shared) bytes += sizeof(SlotPage);
+  }
+  return bytes;
 }
 
 }  // namespace streamrec::engine

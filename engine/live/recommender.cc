@@ -86,7 +86,10 @@ Status Recommender::ValidateOptions(const RecommenderOptions& o) {
   if (!(o.popularity.half_life_ms > 0)) {
     return Status::InvalidArgument("popularity half-life must be positive");
   }
-  if (o.max_id_length < 1) return Status::InvalidArgument("max_id_length must be >= 1");
+  if (o.max_id_length < 1 || o.max_id_length > IdMap::kMaxIdBytes) {
+    return Status::InvalidArgument(
+        fmt::format("max_id_length must be in [1, {}], got {}", IdMap::kMaxIdBytes, o.max_id_length));
+  }
   if (!(o.exploration.share >= 0.0f && o.exploration.share <= 0.5f) ||
       o.exploration.newest_items < 1 || o.exploration.new_days > 36500) {
     return Status::InvalidArgument(
@@ -227,6 +230,8 @@ void Recommender::InstallModelFollowing(const Recommender& leader) {
 void Recommender::FinishFollowing(const Recommender& leader) {
   model_.ShareWrittenUserPages(leader.model_);
   seen_.ShareWritten(leader.seen_);
+  users_.ShareWritten(leader.users_);
+  items_.ShareWritten(leader.items_);
 }
 
 void Recommender::CompactMemory() {
@@ -282,7 +287,8 @@ std::vector<MemoryPart> Recommender::MemoryUsage() const {
       {"user factors, shared pages", (model_.UserPages() - own_pages) * page, true},
       {"int8 item mirror", quantized_.MemoryBytes()},
       {"ivf index", ivf_.MemoryBytes()},
-      {"id maps", users_.MemoryBytes() + items_.MemoryBytes()},
+      {"id maps, own pages", users_.MemoryBytes(false) + items_.MemoryBytes(false)},
+      {"id maps, shared pages", users_.MemoryBytes(true) + items_.MemoryBytes(true), true},
       {"seen-item lists, own pages", seen_.MemoryBytes(false)},
       {"seen-item lists, shared pages", seen_.MemoryBytes(true), true},
       {"popularity", popularity_.raw_scores().capacity() * sizeof(double)},

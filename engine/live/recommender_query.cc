@@ -55,7 +55,7 @@ std::vector<uint32_t> Recommender::ResolveSorted(const std::vector<std::string>&
 std::vector<NamedScore> Recommender::Name(const std::vector<ScoredItem>& v) const {
   std::vector<NamedScore> out;
   out.reserve(v.size());
-  for (const auto& s : v) out.push_back({items_.Name(s.item), s.score});
+  for (const auto& s : v) out.push_back({std::string(items_.Name(s.item)), s.score});
   return out;
 }
 

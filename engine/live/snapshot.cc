@@ -118,7 +118,8 @@ Status ReadConfig(Reader& r, Decoded* d) {
 
 void WriteIdMap(Writer& w, const IdMap& ids) {
   w.U32(ids.size());
-  for (const std::string& name : ids.names()) {
+  for (uint32_t i = 0; i < ids.size(); ++i) {
+    const std::string_view name = ids.Name(i);
     w.U32(static_cast<uint32_t>(name.size()));
     w.Bulk(name.data(), name.size());
   }
@@ -130,7 +131,7 @@ Status ReadIdMap(Section s, Reader& r, IdMap* out) {
   names.reserve(n);
   for (uint32_t i = 0; i < n && r.ok(); ++i) names.emplace_back(r.Bytes(r.U32()));
   if (!r.ok()) return Corrupt(s, "truncated or a count exceeds the data");
-  StatusOr<IdMap> m = IdMap::FromNames(std::move(names));
+  StatusOr<IdMap> m = IdMap::FromNames(names);
   if (!m.ok()) return Corrupt(s, m.status().message());
   *out = std::move(m).value();
   return Status::OK();
@@ -433,8 +434,13 @@ Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec,
       if (!st.ok()) return Corrupt(kImplicit, st.message());
     }
   }
-  rec->users_ = std::move(d.users);
-  rec->items_ = std::move(d.items);
+  if (encoded_from != nullptr) {
+    rec->users_.ShareAll(encoded_from->users_);  // equal ids, held once
+    rec->items_.ShareAll(encoded_from->items_);
+  } else {
+    rec->users_ = std::move(d.users);
+    rec->items_ = std::move(d.items);
+  }
   rec->model_ = std::move(d.model);  // same object: the learner's pointer stays valid
   if (encoded_from != nullptr) {
     // Equal rows bit for bit: held once (MFModel's shared user pages).

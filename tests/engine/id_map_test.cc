@@ -104,7 +104,7 @@ TEST(IdMapTest, ForgetLeavesATombstoneThatFromNamesAccepts) {
   EXPECT_EQ(m.size(), 3u);
   EXPECT_EQ(m.GetOrAdd("b"), 3u);
   m.Forget("a");
-  auto back = IdMap::FromNames(m.names());  // two tombstones? one, plus "b" at 3
+  auto back = IdMap::FromNames(m.Names());  // two tombstones? one, plus "b" at 3
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->Find("b"), std::optional<uint32_t>(3));
   EXPECT_FALSE(back->Find("").has_value());
@@ -140,7 +140,7 @@ TEST(IdMapTest, RandomAddsAndForgetsMatchAReference) {
     }
     ASSERT_EQ(m.live(), want.size());
   }
-  ASSERT_EQ(m.names(), names);
+  ASSERT_EQ(m.Names(), names);
   for (const auto& [id, idx] : want) ASSERT_EQ(m.Find(id), idx);
   auto rebuilt = IdMap::FromNames(names);
   ASSERT_TRUE(rebuilt.ok());
@@ -148,10 +148,71 @@ TEST(IdMapTest, RandomAddsAndForgetsMatchAReference) {
   EXPECT_EQ(rebuilt->live(), want.size());
 }
 
-TEST(IdMapTest, AShortIdCostsAboutFortyBytes) {
+TEST(IdMapTest, AShortIdCostsAboutTwentyBytes) {
   IdMap m;
   for (int i = 0; i < 100000; ++i) m.GetOrAdd("user" + std::to_string(i));
-  EXPECT_LE(m.MemoryBytes(), size_t{100000} * 56);
+  // 9 bytes of id, a 4-byte end, 4-byte slots at most 3/4 full.
+  EXPECT_LE(m.MemoryBytes(), size_t{100000} * 24);
+  EXPECT_EQ(m.MemoryBytes(/*shared=*/true), 0u);
+}
+
+TEST(IdMapTest, CopiesShareTheirPagesUntilWrittenAndShareBackWhatTheyWrote) {
+  IdMap a;
+  for (int i = 0; i < 3000; ++i) a.GetOrAdd("id" + std::to_string(i));
+  IdMap b;
+  b.ShareAll(a);
+  EXPECT_EQ(a.OwnPages(), 0u);
+  EXPECT_EQ(b.OwnPages(), 0u);
+  EXPECT_EQ(b.MemoryBytes(/*shared=*/true), a.MemoryBytes(/*shared=*/true));
+  // The same writes to both, leader first: b's copies are equal to a's.
+  for (IdMap* m : {&a, &b}) {
+    EXPECT_EQ(m->GetOrAdd("new"), 3000u);
+    EXPECT_EQ(m->Forget("id17"), 17u);
+  }
+  EXPECT_GT(b.OwnPages(), 0u);
+  EXPECT_EQ(b.Find("id17"), std::nullopt);
+  EXPECT_EQ(a.Find("new"), 3000u);
+  b.ShareWritten(a);
+  EXPECT_EQ(a.OwnPages(), 0u);
+  EXPECT_EQ(b.OwnPages(), 0u);
+  // A write to one copy is not seen in the other.
+  b.GetOrAdd("only-b");
+  b.Forget("id5");
+  EXPECT_FALSE(a.Find("only-b").has_value());
+  EXPECT_EQ(a.Find("id5"), 5u);
+  EXPECT_EQ(a.Name(5), "id5");
+  EXPECT_EQ(b.Name(5), "");
+  EXPECT_EQ(a.size(), 3001u);
+  EXPECT_EQ(b.size(), 3002u);
+  for (int i = 0; i < 3000; ++i) {
+    if (i == 5 || i == 17) continue;
+    const std::string id = "id" + std::to_string(i);
+    ASSERT_EQ(a.Find(id), static_cast<uint32_t>(i));
+    ASSERT_EQ(b.Find(id), static_cast<uint32_t>(i));
+    ASSERT_EQ(b.Name(i), id);
+  }
+}
+
+TEST(IdMapTest, AForgottenIdsBytesLeaveItsPage) {
+  IdMap m;
+  m.GetOrAdd("alice");
+  m.GetOrAdd("secret-user-id");
+  m.GetOrAdd("carol");
+  const size_t before = m.MemoryBytes();
+  ASSERT_EQ(m.Forget("secret-user-id"), 1u);
+  EXPECT_EQ(m.Name(0), "alice");
+  EXPECT_EQ(m.Name(1), "");
+  EXPECT_EQ(m.Name(2), "carol");
+  EXPECT_EQ(m.Find("carol"), 2u);
+  EXPECT_LE(m.MemoryBytes(), before);
+  const std::vector<std::string> names = m.Names();
+  EXPECT_EQ(names, (std::vector<std::string>{"alice", "", "carol"}));
+}
+
+TEST(IdMapTest, FromNamesRejectsAnIdPastTheLimit) {
+  const StatusOr<IdMap> m = IdMap::FromNames({"a", std::string(IdMap::kMaxIdBytes + 1, 'x')});
+  EXPECT_EQ(m.status().code(), StatusCode::kCorruption);
+  EXPECT_TRUE(IdMap::FromNames({"a", std::string(IdMap::kMaxIdBytes, 'x')}).ok());
 }
 
 }  // namespace

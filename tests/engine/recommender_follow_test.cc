@@ -73,14 +73,16 @@ void FollowAndCompare(Objective objective, TopNMethod method) {
       follower->InstallModelFollowing(*leader);
       ASSERT_TRUE(alone.InstallModel(std::move(trained), since).ok());
     }
-    // The run's end: every user page and seen-list page is held once, by
-    // both copies.
+    // The run's end: every user page, seen-list page and id page is held
+    // once, by both copies.
     follower->FinishFollowing(*leader);
     EXPECT_EQ(a.model().OwnUserPages(), 0u) << "after event " << begin + 250;
     EXPECT_EQ(b.model().OwnUserPages(), 0u) << "after event " << begin + 250;
     EXPECT_EQ(a.seen_lists().OwnPages(), 0u) << "after event " << begin + 250;
     EXPECT_EQ(b.seen_lists().OwnPages(), 0u) << "after event " << begin + 250;
     EXPECT_EQ(a.seen_lists().Pages(), b.seen_lists().Pages());
+    EXPECT_EQ(a.users().OwnPages() + a.items().OwnPages(), 0u) << "after event " << begin + 250;
+    EXPECT_EQ(b.users().OwnPages() + b.items().OwnPages(), 0u) << "after event " << begin + 250;
     const std::string want = EncodeSnapshot(alone);
     ASSERT_EQ(EncodeSnapshot(a), want) << "after event " << begin + 250;
     ASSERT_EQ(EncodeSnapshot(b), want) << "after event " << begin + 250;
@@ -147,6 +149,7 @@ TEST_P(FollowTest, ACopyDecodedFromItsLeaderKeepsTheSharedUpdater) {
   EXPECT_EQ(b.SharesUpdaterWith(a), GetParam() == Objective::kImplicit);
   EXPECT_EQ(EncodeSnapshot(b), bytes);
   EXPECT_EQ(b.seen_lists().OwnPages(), 0u);  // held once
+  EXPECT_EQ(b.users().OwnPages() + b.items().OwnPages(), 0u);
   EXPECT_GT(b.seen_lists().Pages(), 0u);
   for (size_t e = 500; e < events.size(); ++e) {
     ASSERT_TRUE(a.Apply(events[e]).ok());

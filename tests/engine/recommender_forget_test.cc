@@ -73,7 +73,7 @@ std::map<std::string, double> PopularScores(const Recommender& rec) {
   std::map<std::string, double> out;
   for (uint32_t i = 0; i < rec.items().size(); ++i) {
     const double s = rec.popularity().Score(i);
-    if (s != 0.0) out[rec.items().Name(i)] = s;
+    if (s != 0.0) out[std::string(rec.items().Name(i))] = s;
   }
   return out;
 }
@@ -120,7 +120,7 @@ TEST_P(ForgetTest, StateEqualsAReplayWithoutTheUser) {
     const std::string user = fmt::format("u{}", u);
     auto names = [&](const Recommender& r) {
       std::vector<std::string> out;
-      for (uint32_t i : r.Seen(*r.users().Find(user))) out.push_back(r.items().Name(i));
+      for (uint32_t i : r.Seen(*r.users().Find(user))) out.emplace_back(r.items().Name(i));
       std::sort(out.begin(), out.end());
       return out;
     };
@@ -132,9 +132,9 @@ TEST_P(ForgetTest, StateEqualsAReplayWithoutTheUser) {
     const MFModel& m = forgot.model();
     // Histories: every cell of every other user is the replay's, and no
     // item history holds gone's row.
+    const std::vector<std::string> user_names = forgot.users().Names();
     const uint32_t gone = static_cast<uint32_t>(
-        std::find(forgot.users().names().begin(), forgot.users().names().end(), "") -
-        forgot.users().names().begin());
+        std::find(user_names.begin(), user_names.end(), "") - user_names.begin());
     size_t cells = 0, replay_cells = 0;
     for (uint32_t i = 0; i < forgot.items().size(); ++i) {
       for (const auto& c : up.ItemCells(i)) EXPECT_NE(c.id, gone);

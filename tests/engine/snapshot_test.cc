@@ -196,7 +196,7 @@ TEST(SnapshotTest, RoundTripIsExactAndAnswersMatch) {
   ASSERT_TRUE(DecodeSnapshot(bytes, b.get()).ok());
   EXPECT_EQ(EncodeSnapshot(*b), bytes);
   EXPECT_EQ(b->events_applied(), s.events.size());
-  EXPECT_EQ(b->users().names(), a->users().names());
+  EXPECT_EQ(b->users().Names(), a->users().Names());
   ExpectSameAnswers(*a, *b, s);
 
   // Decoding replaces whatever a recommender held before.

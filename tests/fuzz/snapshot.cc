@@ -69,8 +69,8 @@ void Baseline(Recommender* rec) {
 // Queries, events and a forget on a decoded state; then its snapshot must
 // decode again.
 void Exercise(Recommender* rec, Recommender* scratch) {
-  const std::vector<std::string> users = rec->users().names();
-  const std::vector<std::string> items = rec->items().names();
+  const std::vector<std::string> users = rec->users().Names();
+  const std::vector<std::string> items = rec->items().Names();
   engine::RecommendRequest req;
   req.n = 3;
   for (size_t u = 0; u < users.size() && u < 3; ++u) (void)rec->RecommendForUser(users[u], req);

@@ -168,8 +168,8 @@ Status SnapshotAndReopen(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigu
 KnownIds CopyIds(const storage::LiveStore& store) {
   KnownIds ids;
   store.Read([&](const storage::Replica& r) {
-    ids.users = r.rec->users().names();
-    ids.items = r.rec->items().names();
+    ids.users = r.rec->users().Names();
+    ids.items = r.rec->items().Names();
   });
   return ids;
 }
@@ -231,7 +231,7 @@ size_t Hits(const engine::Recommender& rec, const std::vector<engine::NamedScore
             const std::vector<engine::ScoredItem>& exact) {
   size_t hits = 0;
   for (const engine::ScoredItem& e : exact) {
-    const std::string& name = rec.items().Name(e.item);
+    const std::string_view name = rec.items().Name(e.item);
     hits += std::any_of(got.begin(), got.end(), [&](const auto& g) { return g.item == name; });
   }
   return hits;
