@@ -15,6 +15,10 @@
 #include <utility>
 #include <vector>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "engine/core/random.h"
 #include "engine/live/recommender.h"
 #include "engine/model/topn.h"
@@ -43,6 +47,7 @@ struct ScaleFigures {
   uint64_t users = 0, items = 0;  // known to the model after recovery
   double snapshot_seconds = 0.0, snapshot_recovery_seconds = 0.0;
   double snapshot_rss_mb = 0.0;  // after recovery from the snapshot
+  double heap_mb = 0.0, snapshot_heap_mb = 0.0;  // malloc's bytes in use, at the two RSS reads
   LoadTotals recommendations, similar, ingest;
   int ingest_connections = 0;
   size_t ingest_batch = 0;
@@ -61,6 +66,17 @@ template <typename... Args>
 void Progress(fmt::format_string<Args...> format, Args&&... args) {
   fmt::print(stderr, "bench scale: {}\n", fmt::format(format, std::forward<Args>(args)...));
   std::fflush(stderr);
+}
+
+// Bytes malloc has handed out and not had back, in MB: RSS less this is
+// the binary, thread stacks and the heap's free but unreturned pages.
+double HeapInUseMb() {
+#if defined(__GLIBC__)
+  const struct mallinfo2 m = mallinfo2();
+  return static_cast<double>(m.uordblks + m.hblkhd) / 1e6;
+#else
+  return 0.0;
+#endif
 }
 
 // VmRSS and VmHWM of /proc/self/status, in MB (1e6 bytes); 0 if absent.
@@ -132,6 +148,7 @@ Status RecoverFromLog(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigures
     return Status::Internal("a fresh log already had a snapshot");
   }
   ReadMemory(&f->rss_mb, &f->peak_rss_mb);
+  f->heap_mb = HeapInUseMb();
   s->store->Read([&](const storage::Replica& r) { f->memory = r.rec->MemoryUsage(); });
   f->users = st.users;
   f->items = st.items;
@@ -160,6 +177,7 @@ Status SnapshotAndReopen(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigu
   }
   double peak = 0.0;
   ReadMemory(&f->snapshot_rss_mb, &peak);
+  f->snapshot_heap_mb = HeapInUseMb();
   Progress("snapshot written in {:.1f} s, recovered from it in {:.1f} s; RSS {:.0f} MB",
            f->snapshot_seconds, f->snapshot_recovery_seconds, f->snapshot_rss_mb);
   return Status::OK();
@@ -324,6 +342,8 @@ void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
       {"RSS after recovery from the snapshot (same process)",
        fmt::format("{:.1f} MB, {:.1f}x raw", f.snapshot_rss_mb,
                    f.raw_mb > 0 ? f.snapshot_rss_mb / f.raw_mb : 0.0)},
+      {"  of which malloc's bytes in use, after the log / the snapshot",
+       fmt::format("{:.1f} MB / {:.1f} MB", f.heap_mb, f.snapshot_heap_mb)},
       {"raw factors, (users + items) x rank x 4 B", fmt::format("{:.1f} MB", f.raw_mb)},
       {"RSS / raw factors", fmt::format("{:.1f}x", f.raw_mb > 0 ? f.rss_mb / f.raw_mb : 0.0)},
       {"  event log in memory (RocksDB memtables and caches)", fmt::format("{:.1f} MB", f.log_mb)},
