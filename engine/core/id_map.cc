@@ -8,17 +8,17 @@
 
 namespace streamrec::engine {
 
-uint32_t& IdMap::OwnSlot(size_t p) {
+uint64_t& IdMap::OwnSlot(size_t p) {
   const auto& page = slots_.Own(p / kSlotsPerPage, [](const std::shared_ptr<SlotPage>& old) {
     return std::make_shared<SlotPage>(*old);
   });
   return (*page)[p % kSlotsPerPage];
 }
 
-size_t IdMap::Probe(std::string_view id) const {
-  for (size_t p = HashOf(id) & mask();; p = (p + 1) & mask()) {
-    const uint32_t s = Slot(p);
-    if (s == kEmpty || Name(s) == id) return p;
+size_t IdMap::Probe(std::string_view id, uint32_t hash) const {
+  for (size_t p = hash & mask();; p = (p + 1) & mask()) {
+    const uint64_t s = Slot(p);
+    if (s == kEmptySlot || (HashIn(s) == hash && Name(PosOf(s)) == id)) return p;
   }
 }
 
@@ -34,7 +34,7 @@ void IdMap::NewTable(size_t size) {
   slots_.Clear();
   for (size_t p = 0; p < size / kSlotsPerPage; ++p) {
     auto page = std::make_shared<SlotPage>();
-    page->fill(kEmpty);
+    page->fill(kEmptySlot);
     slots_.PushBack(std::move(page));
   }
   slot_count_ = size;
@@ -43,11 +43,17 @@ void IdMap::NewTable(size_t size) {
 void IdMap::Fit(size_t n) {
   const size_t size = SlotsFor(n);
   if (size == slot_count_) return;
+  CowPages<SlotPage> old;
+  old.ShareAll(slots_);
   NewTable(size);
-  for (uint32_t idx = 0; idx < size_; ++idx) {
-    const std::string_view name = Name(idx);
-    if (name.empty()) continue;  // a forgotten id: not in the table
-    OwnSlot(Probe(name)) = idx;
+  // Each id's home comes from the hash in its slot: no id is read.
+  for (const std::shared_ptr<SlotPage>& page : old) {
+    for (const uint64_t s : *page) {
+      if (s == kEmptySlot) continue;
+      size_t p = HashIn(s) & mask();
+      while (Slot(p) != kEmptySlot) p = (p + 1) & mask();
+      OwnSlot(p) = s;
+    }
   }
 }
 
@@ -74,15 +80,16 @@ void IdMap::AppendName(std::string_view id) {
 
 uint32_t IdMap::GetOrAdd(std::string_view id, bool* inserted) {
   Fit(1);
-  const size_t p = Probe(id);
-  if (const uint32_t s = Slot(p); s != kEmpty) {
+  const uint32_t hash = HashOf(id);
+  const size_t p = Probe(id, hash);
+  if (const uint64_t s = Slot(p); s != kEmptySlot) {
     if (inserted) *inserted = false;
-    return s;
+    return PosOf(s);
   }
   assert(size_ < kEmpty);
   const uint32_t idx = size_;
   AppendName(id);
-  OwnSlot(p) = idx;
+  OwnSlot(p) = SlotOf(hash, idx);
   ++live_;
   if (inserted) *inserted = true;
   return idx;
@@ -90,26 +97,27 @@ uint32_t IdMap::GetOrAdd(std::string_view id, bool* inserted) {
 
 std::optional<uint32_t> IdMap::Find(std::string_view id) const {
   if (slot_count_ == 0) return std::nullopt;
-  const uint32_t s = Slot(Probe(id));
-  if (s == kEmpty) return std::nullopt;
-  return s;
+  const uint64_t s = Slot(Probe(id, HashOf(id)));
+  if (s == kEmptySlot) return std::nullopt;
+  return PosOf(s);
 }
 
 std::optional<uint32_t> IdMap::Forget(std::string_view id) {
   if (slot_count_ == 0) return std::nullopt;
-  size_t p = Probe(id);
-  const uint32_t idx = Slot(p);
-  if (idx == kEmpty) return std::nullopt;
+  size_t p = Probe(id, HashOf(id));
+  const uint64_t found = Slot(p);
+  if (found == kEmptySlot) return std::nullopt;
+  const uint32_t idx = PosOf(found);
   // Backward shift: pull later entries of the probe run into the hole
   // unless their home lies cyclically in (hole, them].
-  for (size_t q = (p + 1) & mask(); Slot(q) != kEmpty; q = (q + 1) & mask()) {
-    const size_t home = HashOf(Name(Slot(q))) & mask();
+  for (size_t q = (p + 1) & mask(); Slot(q) != kEmptySlot; q = (q + 1) & mask()) {
+    const size_t home = HashIn(Slot(q)) & mask();
     const bool stays = p <= q ? (p < home && home <= q) : (p < home || home <= q);
     if (stays) continue;
     OwnSlot(p) = Slot(q);
     p = q;
   }
-  OwnSlot(p) = kEmpty;
+  OwnSlot(p) = kEmptySlot;
   --live_;
   // The tombstone: the id's bytes cut out of its page (a page copied
   // first, if shared, holds none of them afterwards).
@@ -151,13 +159,14 @@ StatusOr<IdMap> IdMap::FromNames(const std::vector<std::string>& names) {
   for (uint32_t i = 0; i < names.size(); ++i) {
     const std::string_view name = names[i];
     if (name.empty()) continue;  // a forgotten id
-    const size_t p = m.Probe(name);
-    if (const uint32_t s = m.Slot(p); s != kEmpty) {
+    const uint32_t hash = HashOf(name);
+    const size_t p = m.Probe(name, hash);
+    if (const uint64_t s = m.Slot(p); s != kEmptySlot) {
       // Cap the echoed id: a corrupt one can be any length.
       return Status::Corruption(
-          fmt::format("id '{}' appears at indices {} and {}", name.substr(0, 64), s, i));
+          fmt::format("id '{}' appears at indices {} and {}", name.substr(0, 64), PosOf(s), i));
     }
-    m.OwnSlot(p) = i;
+    m.OwnSlot(p) = SlotOf(hash, i);
     ++m.live_;
   }
   return m;

@@ -5,8 +5,10 @@
 // Each id is stored once, in pages of kPageIds ids whose bytes are one
 // string (with each id's end offset): ~11 bytes per short id, where a
 // std::string each took 32. The index from id to position is a flat
-// open-addressing table of 4-byte positions (linear probing, at most 3/4
-// full, backward-shift deletion), in pages of kSlotsPerPage slots. Both
+// open-addressing table of 8-byte slots, each a position and the id's
+// 32-bit hash (linear probing, at most 3/4 full, backward-shift deletion),
+// in pages of kSlotsPerPage slots: a probe reads an id's bytes only when
+// the hashes match, and a rehash or deletion never reads them. Both
 // kinds of page are CowPages, shared copy-on-write between copies: the two
 // Left-Right copies of the live Recommender hold the ids once between runs
 // (a copy of the map is one reference per page; `streamrec bench scale`,
@@ -32,7 +34,7 @@ namespace streamrec::engine {
 class IdMap {
  public:
   static constexpr uint32_t kPageIds = 256;
-  static constexpr uint32_t kSlotsPerPage = 1024;
+  static constexpr uint32_t kSlotsPerPage = 512;
   // The longest id a map takes (a page's bytes stay under 4 GiB):
   // GetOrAdd asserts it, FromNames reports Corruption past it.
   static constexpr size_t kMaxIdBytes = size_t{1} << 20;
@@ -84,21 +86,30 @@ class IdMap {
 
  private:
   static constexpr uint32_t kEmpty = ~uint32_t{0};
+  static constexpr uint64_t kEmptySlot = ~uint64_t{0};
   // kPageIds ids (fewer in the last page): id r is chars[ends[r-1], ends[r]).
   struct NamePage {
     std::vector<uint32_t> ends;
     std::string chars;
   };
-  using SlotPage = std::array<uint32_t, kSlotsPerPage>;
+  // A slot: the id's hash in the high half, its position in the low;
+  // kEmptySlot if none.
+  using SlotPage = std::array<uint64_t, kSlotsPerPage>;
+  static uint64_t SlotOf(uint32_t hash, uint32_t pos) { return (uint64_t{hash} << 32) | pos; }
+  static uint32_t PosOf(uint64_t slot) { return static_cast<uint32_t>(slot); }
+  static uint32_t HashIn(uint64_t slot) { return static_cast<uint32_t>(slot >> 32); }
 
-  static size_t HashOf(std::string_view s) { return std::hash<std::string_view>{}(s); }
+  static uint32_t HashOf(std::string_view s) {
+    const size_t h = std::hash<std::string_view>{}(s);
+    return static_cast<uint32_t>(h ^ (h >> 32));
+  }
   size_t mask() const { return slot_count_ - 1; }
-  uint32_t Slot(size_t p) const { return (*slots_[p / kSlotsPerPage])[p % kSlotsPerPage]; }
+  uint64_t Slot(size_t p) const { return (*slots_[p / kSlotsPerPage])[p % kSlotsPerPage]; }
   // Slot p, to write (its page this copy's own first).
-  uint32_t& OwnSlot(size_t p);
-  // The slot holding `id`, or the empty slot where it would go. The table
-  // must not be empty.
-  size_t Probe(std::string_view id) const;
+  uint64_t& OwnSlot(size_t p);
+  // The slot holding `id` (whose HashOf is `hash`), or the empty slot
+  // where it would go. The table must not be empty.
+  size_t Probe(std::string_view id, uint32_t hash) const;
   // Slots for n more live ids than the table holds (at least its size).
   size_t SlotsFor(size_t n) const;
   // An empty table of `size` slots.
@@ -110,7 +121,7 @@ class IdMap {
 
   CowPages<NamePage> names_;  // ceil(size_ / kPageIds)
   CowPages<SlotPage> slots_;  // slot_count_ / kSlotsPerPage (at least one)
-  size_t slot_count_ = 0;     // positions in names, or kEmpty; a power of 2, or 0
+  size_t slot_count_ = 0;     // a power of 2, or 0
   uint32_t size_ = 0;
   uint32_t live_ = 0;  // ids in the table
 };
