@@ -146,15 +146,15 @@ StatusOr<IdMap> IdMap::FromNames(const std::vector<std::string>& names) {
     return Status::Corruption(fmt::format("{} ids do not fit 32-bit indices", names.size()));
   }
   IdMap m;
+  size_t live = 0;
   for (uint32_t i = 0; i < names.size(); ++i) {
     if (names[i].size() > kMaxIdBytes) {
       return Status::Corruption(fmt::format("id at index {} is {} bytes long; the limit is {}", i,
                                             names[i].size(), kMaxIdBytes));
     }
     m.AppendName(names[i]);
+    live += !names[i].empty();
   }
-  size_t live = 0;
-  for (const std::string& name : names) live += !name.empty();
   m.NewTable(m.SlotsFor(live));
   for (uint32_t i = 0; i < names.size(); ++i) {
     const std::string_view name = names[i];
