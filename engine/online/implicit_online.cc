@@ -239,16 +239,39 @@ void ImplicitOnlineUpdater::UpdateRows(MFModel* model, uint32_t u, uint32_t i, C
   const MFModel& rows = *model;
   const float* items = rows.item_factors();
   const int k = rank_;
+  auto user_row = [&](uint32_t v) { return rows.user_factors(v); };
   UpdateRow(
       model->user_factors(u), std::span<const UserCell>(user_cells_[u]), pos.in_user,
       options_.max_user_cells, [&](uint32_t j) { return items + size_t{j} * k; }, item_gramian_,
       &user_gramian_);
   if (options_.update_items) {
-    UpdateRow(
-        model->item_factors(i), std::span<const Cell>(item_cells_[i]), pos.in_item,
-        options_.max_item_cells, [&](uint32_t v) { return rows.user_factors(v); }, user_gramian_,
-        &item_gramian_);
+    UpdateRow(model->item_factors(i), std::span<const Cell>(item_cells_[i]), pos.in_item,
+              options_.max_item_cells, user_row, user_gramian_, &item_gramian_);
   }
+}
+
+ImplicitOnlineUpdater::Picks ImplicitOnlineUpdater::PickCells(uint32_t n, uint32_t max_cells,
+                                                              uint64_t updates) {
+  Picks p;
+  p.n = n;
+  p.m = std::min(n, max_cells);
+  // Cells beyond the cap: a strided subset of the others, each standing for
+  // (n-1)/(m-1) of them; the offset rotates so every cell takes its turn.
+  p.stride = p.m < n ? static_cast<double>(n - 1) / (p.m - 1) : 1.0;
+  p.offset =
+      p.m < n ? static_cast<uint32_t>(updates % static_cast<uint64_t>(p.stride)) : uint32_t{0};
+  return p;
+}
+
+uint32_t ImplicitOnlineUpdater::PickedIndex(const Picks& p, uint32_t t, uint32_t newest,
+                                            float* weight) {
+  if (weight) *weight = 1.0f;
+  if (p.m == p.n) return t;
+  if (t == p.m - 1) return newest;
+  if (weight) *weight = static_cast<float>(p.stride);
+  uint32_t idx = std::min(p.n - 2, p.offset + static_cast<uint32_t>(t * p.stride));
+  if (idx >= newest) ++idx;  // skip the newest: it is the last slot
+  return idx;
 }
 
 template <typename C, typename Row>
@@ -257,67 +280,68 @@ void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const C> cells, uint32
                                       const Eigen::MatrixXf& other_gramian,
                                       Eigen::MatrixXf* own_gramian) {
   const int k = rank_;
-  const auto n = static_cast<uint32_t>(cells.size());
-  const uint32_t m = std::min(n, max_cells);
-  // Cells beyond the cap: a strided subset of the others, each standing for
-  // (n-1)/(m-1) of them; the offset rotates so every cell takes its turn.
-  const double stride = m < n ? static_cast<double>(n - 1) / (m - 1) : 1.0;
-  const auto offset =
-      m < n ? static_cast<uint32_t>(row_updates_ % static_cast<uint64_t>(stride)) : uint32_t{0};
-  const auto scale = static_cast<float>(stride);
+  const Picks p = PickCells(static_cast<uint32_t>(cells.size()), max_cells, row_updates_);
+  const uint32_t n = p.n;
+  const uint32_t m = p.m;
   Eigen::Map<Eigen::VectorXf> xv(x, k);
+  // Scratch for m cells: grown to the longest row seen, never shrunk, so an
+  // event allocates nothing (resizing Eigen vectors to each row's m was a
+  // malloc and a free per vector per row).
+  if (m > scratch_cells_) {
+    scratch_cells_ = m;
+    ids_.resize(m);
+    a_.resize(m);
+    d_.resize(m);
+    e_.resize(m);
+    cols_.resize(size_t{m} * k);
+    dcols_.resize(size_t{m} * k);
+  }
+  Eigen::Map<Eigen::VectorXf> a(a_.data(), m), d(d_.data(), m), e(e_.data(), m);
+  Eigen::Map<Eigen::MatrixXf> cols(cols_.data(), m, k), dcols(dcols_.data(), m, k);
   // The picked cells' rows, prefetched first: the reads are random and
   // mostly cache misses, so issue them all before using any.
-  ids_.resize(m);
-  a_.resize(m);
-  d_.resize(m);
   for (uint32_t t = 0; t < m; ++t) {
-    uint32_t idx = t;
     float s = 1.0f;
-    if (m < n) {
-      if (t == m - 1) {
-        idx = newest;
-      } else {
-        idx = std::min(n - 2, offset + static_cast<uint32_t>(t * stride));
-        if (idx >= newest) ++idx;  // skip the newest: it is the last slot
-        s = scale;
-      }
-    }
+    const uint32_t idx = PickedIndex(p, t, newest, &s);
     const C& cell = cells[idx];
     ids_[t] = cell.id;
     const float c = 1.0f + options_.alpha * cell.strength;
-    a_[t] = s * c;
-    d_[t] = s * (c - 1.0f);
+    a[t] = s * c;
+    d[t] = s * (c - 1.0f);
     const char* row = reinterpret_cast<const char*>(other(cell.id));
     for (size_t byte = 0; byte < sizeof(float) * k; byte += 64) __builtin_prefetch(row + byte);
   }
-  cols_.resize(m, k);
-  GatherColumns(other, k, ids_, cols_.data());
+  GatherColumns(other, k, std::span<const uint32_t>(ids_.data(), m), cols.data());
   // With dcols = diag(d) cols and the weighted predictions e_j = d_j x·y_j,
   // coordinate f needs Σ_j e_j y_jf (one dot) and, after moving x_f by δ,
   // e += δ dcols_f (one axpy); Σ_j a_j y_jf and Σ_j d_j y_jf² are fixed.
-  dcols_ = d_.asDiagonal() * cols_;
-  e_.noalias() = dcols_ * xv;
-  col_a_.noalias() = cols_.transpose() * a_;
+  dcols.noalias() = d.asDiagonal() * cols;
+  e.noalias() = dcols * xv;
+  col_a_.noalias() = cols.transpose() * a;
   col_d_.resize(k);
-  for (int f = 0; f < k; ++f) col_d_[f] = cols_.col(f).dot(dcols_.col(f));
+  for (int f = 0; f < k; ++f) col_d_[f] = cols.col(f).dot(dcols.col(f));
   const auto lambda = static_cast<float>(
       options_.regularization_exponent == 0.0f
           ? double{options_.regularization}
           : options_.regularization *
                 std::pow(static_cast<double>(n), double{options_.regularization_exponent}));
+  // The denominators are fixed for the row: their reciprocals, all at once,
+  // keep a division off the coordinate loop's sequential path.
+  inv_denom_.resize(k);
+  inv_denom_.array() = (col_d_ + other_gramian.diagonal()).array() + lambda;
+  inv_denom_ = inv_denom_.cwiseInverse();
   old_x_ = xv;
   // g = S x, kept current by an axpy per coordinate (S symmetric: column f
   // is row f), which keeps a k-long reduction off the sequential path.
   g_.noalias() = other_gramian * xv;
   for (int sweep = 0; sweep < options_.sweeps; ++sweep) {
     for (int f = 0; f < k; ++f) {
-      const float observed = cols_.col(f).dot(e_) - xv[f] * col_d_[f];
+      const float observed = cols.col(f).dot(e) - xv[f] * col_d_[f];
       const float sff = other_gramian(f, f);
       const float unobserved = g_[f] - sff * xv[f];
-      const float next = (col_a_[f] - observed - unobserved) / (col_d_[f] + sff + lambda);
+      const float next = (col_a_[f] - observed - unobserved) * inv_denom_[f];
       const float delta = next - xv[f];
-      e_ += delta * dcols_.col(f);
+      e += delta * dcols.col(f);
       g_ += delta * other_gramian.col(f);
       xv[f] = next;
     }

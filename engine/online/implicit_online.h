@@ -217,6 +217,20 @@ class ImplicitOnlineUpdater {
   void UpdateRow(float* x, std::span<const C> cells, uint32_t newest, uint32_t max_cells,
                  const Row& other, const Eigen::MatrixXf& other_gramian,
                  Eigen::MatrixXf* own_gramian);
+  // Which cells of a row of n a row update uses: all when n <= max_cells,
+  // else max_cells of them, a strided subset of the others (each standing
+  // for `stride` cells, the offset rotating with `updates` so every cell
+  // takes its turn) and the newest last.
+  struct Picks {
+    uint32_t n = 0;
+    uint32_t m = 0;  // cells picked
+    double stride = 1.0;
+    uint32_t offset = 0;
+  };
+  static Picks PickCells(uint32_t n, uint32_t max_cells, uint64_t updates);
+  // The t-th pick's index in the row (newest: the new cell's); `weight`
+  // (if non-null): how many cells it stands for.
+  static uint32_t PickedIndex(const Picks& p, uint32_t t, uint32_t newest, float* weight);
 
   ImplicitOnlineOptions options_;
   int rank_;
@@ -231,11 +245,14 @@ class ImplicitOnlineUpdater {
   // history is longer than kShortRow only.
   FlatMap64<uint32_t> long_rows_;
 
-  // Scratch of UpdateRow, kept to avoid allocating per event.
-  std::vector<uint32_t> ids_;  // m: the picked cells' other ids
-  Eigen::MatrixXf cols_;       // m x k, column-major: their rows y_j
-  Eigen::MatrixXf dcols_;      // m x k: diag(d) cols_
-  Eigen::VectorXf a_, d_, e_, g_, col_a_, col_d_;
+  // Scratch of UpdateRow, kept to avoid allocating per event: the cell
+  // buffers hold scratch_cells_ cells (the most a row update has used).
+  uint32_t scratch_cells_ = 0;
+  std::vector<uint32_t> ids_;  // the picked cells' other ids
+  std::vector<float> cols_;    // m x k, column-major: their rows y_j
+  std::vector<float> dcols_;   // m x k: diag(d) cols
+  std::vector<float> a_, d_, e_;
+  Eigen::VectorXf g_, col_a_, col_d_, inv_denom_;
   Eigen::VectorXf old_x_;
 };
 
