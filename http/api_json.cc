@@ -413,6 +413,7 @@ json::object LiveStatusJson(const storage::LiveStatus& s) {
     snapshots.push_back(json::object{{"time_ms", x.time_ms},
                                      {"seq", x.seq},
                                      {"seconds", Finite(x.seconds)},
+                                     {"encode_seconds", Finite(x.encode_seconds)},
                                      {"reason", x.reason}});
   }
   out["retrain_history"] = std::move(retrains);

@@ -168,6 +168,10 @@ StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
   // write (a full disk): stdio instead, dropping what cannot be written.
   db_options.info_log = RocksInfoLog::Open(dir + "/LOG");
   db_options.max_total_wal_size = options.max_wal_bytes;
+  // Table files are synced as they are written, 1 MiB at a time, so no
+  // flush (a snapshot's is hundreds of MB) leaves a mass of dirty pages that
+  // the next WAL fsync, an acknowledged append's, has to wait out.
+  db_options.bytes_per_sync = 1 << 20;
   // Every version edit starts a new MANIFEST (and the old one is deleted),
   // so the first and last keys of files that a purge compacted away do not
   // linger in an old edit. A MANIFEST is a few KB here; edits come with

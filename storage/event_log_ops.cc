@@ -20,8 +20,8 @@ rocksdb::WriteOptions SyncedWrite() {
 }
 
 // meta "snapshot_seqs": the seqs of the stored snapshots (8-byte keys,
-// ascending), written in the same batch as every change of the model
-// column family. Recovery reads the snapshots by key from it: a damaged
+// ascending), written in the same batch as every deletion in the model
+// column family, and after a new snapshot's bytes are flushed. Recovery reads the snapshots by key from it: a damaged
 // table block hides only the snapshot in it, where an iterator over the
 // family stops at the first damaged file (RocksDB opens every level-0 file
 // on a seek).
@@ -55,22 +55,52 @@ Status EventLog::Scan(uint64_t from, uint64_t to,
 
 Status EventLog::PutSnapshot(uint64_t seq, std::string_view blob) {
   STREAMREC_RETURN_IF_ERROR(CheckWritable());
+  // The bytes go to a table file without the WAL: written, then the model
+  // family flushed (synced) before the list below names them. Through the
+  // WAL a snapshot (hundreds of MB at 500k users) was written twice, and
+  // the event appends queued behind its record for seconds (one WAL, one
+  // write group at a time). A crash before the list is written leaves
+  // bytes no list names: recovery reads only listed snapshots, and the
+  // next snapshot prunes them.
+  const std::string key = SeqKey(seq);
+  {
+    // admin_mu_ (which every group commit takes) is held while the bytes go
+    // into the memtable, not for the flush (seconds at 500k users). A drop
+    // of snapshots (DeleteUser, DropSnapshots) after this sees the bytes and
+    // deletes them.
+    MutexLock admin(&admin_mu_);
+    rocksdb::WriteOptions no_wal;
+    no_wal.disableWAL = true;
+    STREAMREC_RETURN_IF_ERROR(
+        FromRocks(impl_->db->Put(no_wal, impl_->model, key, rocksdb::Slice(blob.data(), blob.size())),
+                  "writing a snapshot"));
+  }
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  STREAMREC_RETURN_IF_ERROR(
+      FromRocks(impl_->db->Flush(fo, impl_->model), "writing a snapshot: flushing it"));
   MutexLock admin(&admin_mu_);
+  // Deleted by a drop meanwhile (a user delete: the snapshot may hold the
+  // user): not listed. A deletion is in the memtable, which KeyMayExist
+  // reads without IO; it answers "may exist" for bytes in a table file.
+  std::string unused;
+  if (!impl_->db->KeyMayExist(rocksdb::ReadOptions(), impl_->model, key, &unused)) {
+    return Status::OK();
+  }
   rocksdb::WriteBatch wb;
-  wb.Put(impl_->model, SeqKey(seq), rocksdb::Slice(blob.data(), blob.size()));
   // Keep the newest snapshots_to_keep (counting this one).
   std::vector<std::string> keys;
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->model));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (it->key().ToStringView() != SeqKey(seq)) keys.push_back(it->key().ToString());
+    if (it->key().ToStringView() != key) keys.push_back(it->key().ToString());
   }
   STREAMREC_RETURN_IF_ERROR(FromRocks(it->status(), "listing snapshots"));
   const size_t keep_old = options_.snapshots_to_keep > 1 ? options_.snapshots_to_keep - 1 : 0;
   size_t pruned = 0;
   for (; pruned + keep_old < keys.size(); ++pruned) wb.Delete(impl_->model, keys[pruned]);
   std::vector<std::string> kept(keys.begin() + pruned, keys.end());
-  kept.push_back(SeqKey(seq));
+  kept.push_back(key);
   std::sort(kept.begin(), kept.end());
   wb.Put(impl_->meta, kSnapshotSeqsKey, EncodeSeqList(kept));
   STREAMREC_RETURN_IF_ERROR(FromRocks(impl_->db->Write(SyncedWrite(), &wb), "writing a snapshot"));

@@ -9,8 +9,9 @@
 //
 // An acknowledged event is durable (per the durability option) and visible
 // to every Read() that starts after the acknowledgement: read-your-writes.
-// Snapshots are written by the model thread every N events / T seconds and
-// on Close(); a restart loads the newest and replays the log after it.
+// Snapshots are encoded by the model thread every N events / T seconds (and
+// stored by a writer thread meanwhile) and on Close(); a restart loads the
+// newest and replays the log after it.
 //
 // Thread-safety: every public method may be called from any thread.
 // Callbacks run on the store's own threads: they must not block (post the
@@ -138,7 +139,11 @@ struct RetrainStatus {
 struct SnapshotRecord {
   int64_t time_ms = 0;   // wall clock when it was written, ms since the epoch
   uint64_t seq = 0;      // the log position it holds
-  double seconds = 0.0;  // how long writing it took
+  double seconds = 0.0;  // how long writing it took, encoding included
+  // How long encoding it took: the time the model thread stopped applying
+  // events for it. A scheduled snapshot is stored to the log off the model
+  // thread (the rest of `seconds`); the others are stored on it.
+  double encode_seconds = 0.0;
   // Why: "schedule" (snapshot_every_*), "admin" (POST /v1/admin/snapshot),
   // "retrain" (a retrained model installed), "forget" (a user forgotten),
   // "close" (shutdown).

@@ -308,7 +308,10 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
             // DeleteUser dropped every snapshot (they held the user); one
             // this thread wrote since, from a model that still had them,
             // goes too. The next is written after snapshot_after_forget_
-            // seconds, for every delete until then (MaybeSnapshot).
+            // seconds, for every delete until then (MaybeSnapshot). One
+            // still being stored (the writer thread) lands before the drop,
+            // or it would outlive it.
+            JoinSnapshotWriter();
             if (Status st = log->DropSnapshots(); !st.ok()) NoteError(st);
             {
               MutexLock lock(&status_mu);
@@ -402,7 +405,28 @@ void LiveStore::Impl::FinishRetrainLocked(const Status& st) {
   if (retrain_history.size() > kHistoryRuns) retrain_history.pop_front();
 }
 
+void LiveStore::Impl::JoinSnapshotWriter() {
+  if (snapshot_writer.joinable()) snapshot_writer.join();
+}
+
+void LiveStore::Impl::NoteSnapshot(uint64_t seq, std::chrono::steady_clock::time_point started,
+                                   double encode_seconds, std::string_view reason) {
+  const auto now = std::chrono::steady_clock::now();
+  MutexLock lock(&status_mu);
+  snapshot_history.push_back({engine::WallClockMs(), seq,
+                              std::chrono::duration<double>(now - started).count(),
+                              encode_seconds, std::string(reason)});
+  if (snapshot_history.size() > kHistoryRuns) snapshot_history.pop_front();
+  snapshot_seq = seq;
+  have_snapshot = true;
+  snapshot_time = now;
+  ++snapshots_written;
+}
+
 StatusOr<uint64_t> LiveStore::Impl::WriteSnapshotNow(bool force, std::string_view reason) {
+  // A scheduled snapshot still being stored lands first: snapshots are
+  // stored in seq order, and the caller may drop or count on them.
+  JoinSnapshotWriter();
   const Replica& r = replicas->published();
   if (r.applied_seq == 0) return uint64_t{0};  // nothing to keep
   {
@@ -410,25 +434,22 @@ StatusOr<uint64_t> LiveStore::Impl::WriteSnapshotNow(bool force, std::string_vie
     if (!force && have_snapshot && snapshot_seq == r.applied_seq) return snapshot_seq;
   }
   const auto started = std::chrono::steady_clock::now();
-  Status st = WriteSnapshot(log.get(), *r.rec, r.applied_seq);
-  if (!st.ok()) {
+  const std::string blob = EncodeStoredSnapshot(*r.rec);
+  const double encode =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (Status st = log->PutSnapshot(r.applied_seq, blob); !st.ok()) {
     NoteError(st);
     return st;
   }
-  MutexLock lock(&status_mu);
-  snapshot_history.push_back(
-      {engine::WallClockMs(), r.applied_seq,
-       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
-       std::string(reason)});
-  if (snapshot_history.size() > kHistoryRuns) snapshot_history.pop_front();
-  snapshot_seq = r.applied_seq;
-  have_snapshot = true;
-  snapshot_time = std::chrono::steady_clock::now();
-  ++snapshots_written;
-  return snapshot_seq;
+  NoteSnapshot(r.applied_seq, started, encode, reason);
+  return r.applied_seq;
 }
 
 void LiveStore::Impl::MaybeSnapshot() {
+  // The previous scheduled one is still being stored: its seq is not yet
+  // noted, so it would look due again.
+  if (snapshot_writing.load(std::memory_order_acquire)) return;
+  JoinSnapshotWriter();  // finished: reap it
   const uint64_t applied = replicas->published().applied_seq;
   uint64_t since = 0;
   double age = 0;
@@ -441,9 +462,37 @@ void LiveStore::Impl::MaybeSnapshot() {
     after_forget = forget_snapshot_due && now >= *forget_snapshot_due;
   }
   if (!after_forget && !SnapshotDue(options.store, since, age)) return;
+  if (!after_forget) {
+    // Encoded here, where the published copy holds still; stored by the
+    // writer thread while this one goes on applying events. Its failure is
+    // noted (last_error) and the next wake-up tries again.
+    const Replica& r = replicas->published();
+    if (r.applied_seq == 0) return;
+    const uint64_t seq = r.applied_seq;
+    const auto started = std::chrono::steady_clock::now();
+    std::string blob = EncodeStoredSnapshot(*r.rec);
+    const double encode =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    snapshot_writing.store(true, std::memory_order_release);
+    snapshot_writer = std::thread([this, seq, started, encode, blob = std::move(blob)]() mutable {
+      Status st = log->PutSnapshot(seq, blob);
+      std::string().swap(blob);  // its hundreds of MB go before the next one
+      if (st.ok()) {
+        NoteSnapshot(seq, started, encode, "schedule");
+        // It holds every forget before it (a later one joins this thread
+        // before dropping snapshots): none is still waiting for one.
+        MutexLock lock(&status_mu);
+        forget_snapshot_due.reset();
+      } else {
+        NoteError(st);
+      }
+      snapshot_writing.store(false, std::memory_order_release);
+    });
+    return;
+  }
   // Errors are noted by WriteSnapshotNow; a forget's snapshot is retried on
   // the next wake-up.
-  if (WriteSnapshotNow(/*force=*/false, after_forget ? "forget" : "schedule").ok()) {
+  if (WriteSnapshotNow(/*force=*/false, "forget").ok()) {
     MutexLock lock(&status_mu);
     forget_snapshot_due.reset();
   }

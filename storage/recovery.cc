@@ -151,10 +151,12 @@ StatusOr<RecoveryResult> Recover(const EventLog& log, engine::Recommender* rec, 
   return r;
 }
 
+std::string EncodeStoredSnapshot(const engine::Recommender& rec) {
+  return engine::EncodeSnapshot(rec, SeqKey(ConfigFingerprint(rec)));  // 8 bytes big-endian
+}
+
 Status WriteSnapshot(EventLog* log, const engine::Recommender& rec, uint64_t seq) {
-  std::string value = SeqKey(ConfigFingerprint(rec));  // 8 bytes big-endian
-  value += engine::EncodeSnapshot(rec);
-  return log->PutSnapshot(seq, value);
+  return log->PutSnapshot(seq, EncodeStoredSnapshot(rec));
 }
 
 }  // namespace streamrec::storage

@@ -65,8 +65,14 @@ uint64_t ConfigFingerprint(const engine::Recommender& rec);
 // other settings (ConfigFingerprint). On error rec is untouched.
 Status LoadSnapshot(std::string_view stored, engine::Recommender* rec);
 
-// Encodes the engine and stores it as the snapshot after `seq`, prefixed
-// with its ConfigFingerprint (8 bytes, big-endian).
+// The bytes a snapshot of the engine is stored as: its ConfigFingerprint
+// (8 bytes, big-endian), then the encoded engine. Encoded where the engine
+// holds still; they may be stored later, from another thread (LiveStore
+// writes its scheduled snapshots off the model thread).
+std::string EncodeStoredSnapshot(const engine::Recommender& rec);
+
+// Encodes the engine and stores it as the snapshot after `seq`
+// (EncodeStoredSnapshot, then EventLog::PutSnapshot).
 Status WriteSnapshot(EventLog* log, const engine::Recommender& rec, uint64_t seq);
 
 }  // namespace streamrec::storage

@@ -82,6 +82,10 @@ inline constexpr uint32_t kSnapshotVersion = 2;
 // fold-in histories), Popularity (anchor, newest ts, has_anchor, raw
 // scores), seen items, events_applied, and the implicit updater's state.
 std::string EncodeSnapshot(const Recommender& rec);
+// `prefix` (a header of the caller's, outside the checksum), then
+// EncodeSnapshot(rec): storage's stored form without copying the snapshot
+// once more to put a header before it.
+std::string EncodeSnapshot(const Recommender& rec, std::string_view prefix);
 
 // Replaces rec's state with the snapshot's. On any error rec is left
 // exactly as it was. Corruption for truncated or garbled bytes (every count

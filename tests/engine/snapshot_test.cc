@@ -157,6 +157,21 @@ TEST(SnapshotTest, Crc32cMatchesTheStandardCheckValue) {
   const std::string text(1000, 'q');
   EXPECT_EQ(Crc32c(text), Crc32c(std::string(text)));
   EXPECT_NE(Crc32c(text), Crc32c(text.substr(1)));
+  // RFC 3720's check values: 32 bytes each, all through the 8-byte path.
+  EXPECT_EQ(Crc32c(std::string(32, '\0')), 0x8A9136AAu);
+  EXPECT_EQ(Crc32c(std::string(32, '\xff')), 0x62A8AB43u);
+  std::string ascending(32, '\0');
+  for (int b = 0; b < 32; ++b) ascending[b] = static_cast<char>(b);
+  EXPECT_EQ(Crc32c(ascending), 0x46DD794Eu);
+}
+
+TEST(SnapshotTest, APrefixedEncodingIsThePrefixThenTheSnapshot) {
+  auto rec = Fresh();
+  const Stream s = MakeStream(500, 3);
+  for (const Event& e : s.events) ASSERT_TRUE(rec->Apply(e).ok());
+  const std::string plain = EncodeSnapshot(*rec);
+  EXPECT_EQ(EncodeSnapshot(*rec, "header!!"), "header!!" + plain);
+  EXPECT_EQ(EncodeSnapshot(*rec, ""), plain);
 }
 
 TEST(SnapshotTest, EmptyRecommenderRoundTrips) {

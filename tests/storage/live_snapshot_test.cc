@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
 #include <thread>
 
 #include "engine/live/snapshot.h"
@@ -71,8 +72,19 @@ TEST(LiveSnapshotTest, ByCountAtTheFirstBatchPastTheCountAndOnClose) {
     // Each batch is acknowledged before the next is sent, and the model
     // thread checks the policy after each before it applies the next.
     for (int b = 0; b < 4; ++b) ASSERT_TRUE(store->Ingest(Batch(b * 10, 10)).ok());
+    // A scheduled snapshot is encoded on the model thread and stored by
+    // another: it is noted once stored.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (store->status().snapshots_written == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     EXPECT_EQ(store->status().snapshot_seq, 30u) << "first batch boundary past 25 events";
     EXPECT_EQ(store->status().snapshots_written, 1u);
+    ASSERT_EQ(store->status().snapshot_history.size(), 1u);
+    const SnapshotRecord& scheduled = store->status().snapshot_history[0];
+    EXPECT_EQ(scheduled.reason, "schedule");
+    EXPECT_GT(scheduled.encode_seconds, 0.0);
+    EXPECT_LE(scheduled.encode_seconds, scheduled.seconds);
     ASSERT_TRUE(store->Ingest(Batch(40, 3)).ok());
     before = State(*store);
     ASSERT_TRUE(store->Close().ok());
@@ -123,6 +135,52 @@ TEST(LiveSnapshotTest, RestartLoadsTheSnapshotAndReplaysTheLogAfterIt) {
   std::vector<StoredEvent> all = first;
   all.insert(all.end(), tail.begin(), tail.end());
   EXPECT_EQ(State(*store), Replayed(all)) << "snapshot + tail = a full replay, bit for bit";
+}
+
+// A scheduled snapshot is stored by a writer thread while the model thread
+// goes on: a forget that comes meanwhile must not leave it behind holding
+// the forgotten user (the forget drops every stored snapshot; one stored
+// after the drop would bring the user back at the next restart).
+TEST(LiveSnapshotTest, NoStoredSnapshotHoldsAForgottenUser) {
+  TempDir dir;
+  LiveStoreOptions o = Snapshots(1, 0);  // one after every batch
+  o.store.log.snapshots_to_keep = 1000;  // so that none is pruned away
+  o.store.snapshot_after_forget_seconds = 3600;
+  constexpr int kRounds = 40;
+  {
+    auto store = Open(dir.path(), o);
+    for (int round = 0; round < kRounds; ++round) {
+      std::vector<StoredEvent> b = Batch(round * 20, 20);
+      for (size_t k = 0; k < b.size(); k += 2) b[k].user = fmt::format("gone{}", round);
+      ASSERT_TRUE(store->Ingest(b).ok());
+      // The snapshot after that batch is being encoded or stored now.
+      std::promise<StatusOr<uint64_t>> p;
+      store->ForgetUserAsync(fmt::format("gone{}", round),
+                             [&](StatusOr<uint64_t> n) { p.set_value(std::move(n)); });
+      const StatusOr<uint64_t> removed = p.get_future().get();
+      ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+      EXPECT_EQ(*removed, 10u);
+      // More events after the forget, so a later snapshot is due again.
+      ASSERT_TRUE(store->Ingest(Batch(10000 + round * 5, 5)).ok());
+    }
+    ASSERT_TRUE(store->Close().ok());
+  }
+  auto log = EventLog::Open(dir.path(), o.store.log);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  std::string problem;
+  const std::vector<uint64_t> seqs = (*log)->SnapshotSeqs(&problem);
+  EXPECT_TRUE(problem.empty()) << problem;
+  ASSERT_FALSE(seqs.empty()) << "at least the one written at close";
+  for (const uint64_t seq : seqs) {
+    StatusOr<std::string> blob = (*log)->GetSnapshot(seq);
+    ASSERT_TRUE(blob.ok()) << blob.status().ToString();
+    engine::Recommender rec(Small(), engine::EventTypes::Defaults());
+    ASSERT_TRUE(LoadSnapshot(*blob, &rec).ok()) << "snapshot at " << seq;
+    for (int round = 0; round < kRounds; ++round) {
+      EXPECT_FALSE(rec.users().Find(fmt::format("gone{}", round)).has_value())
+          << "the snapshot at seq " << seq << " holds gone" << round;
+    }
+  }
 }
 
 TEST(LiveSnapshotTest, AnInvalidEventRefusesItsWholeBatchBeforeAnythingIsLogged) {
