@@ -80,8 +80,9 @@ TEST(LiveSnapshotTest, ByCountAtTheFirstBatchPastTheCountAndOnClose) {
     }
     EXPECT_EQ(store->status().snapshot_seq, 30u) << "first batch boundary past 25 events";
     EXPECT_EQ(store->status().snapshots_written, 1u);
-    ASSERT_EQ(store->status().snapshot_history.size(), 1u);
-    const SnapshotRecord& scheduled = store->status().snapshot_history[0];
+    const LiveStatus status = store->status();
+    ASSERT_EQ(status.snapshot_history.size(), 1u);
+    const SnapshotRecord& scheduled = status.snapshot_history[0];
     EXPECT_EQ(scheduled.reason, "schedule");
     EXPECT_GT(scheduled.encode_seconds, 0.0);
     EXPECT_LE(scheduled.encode_seconds, scheduled.seconds);
