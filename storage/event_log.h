@@ -109,6 +109,11 @@ struct Snapshot {
   std::string blob;
 };
 
+// PutSnapshot's answer for a snapshot it did not keep because a user delete
+// or a drop of snapshots came after it was encoded: not a failure of the
+// log (the next snapshot is written as usual).
+inline bool IsSnapshotRefused(const Status& s) { return s.code() == StatusCode::kUnavailable; }
+
 // Cluster mode: the retrain bookkeeping the stream thread keeps with its
 // stream position (docs/DESIGN.md section 10), so a restarted replica
 // decides the next retrain and install records as the others do.
@@ -178,7 +183,17 @@ class EventLog {
   ClusterState cluster_state() const;
 
   // Writes a snapshot of the model after `seq` and prunes old ones.
-  Status PutSnapshot(uint64_t seq, std::string_view blob);
+  // `deletes_applied`: how many of this log's user deletes (user_deletes())
+  // the model had forgotten when it was encoded. A live store's log deletes
+  // a user before its model forgets them, so a snapshot encoded in between
+  // holds the user; stored, a crash before the forget drops it would
+  // restore them from it. Such a snapshot is refused (IsSnapshotRefused),
+  // its bytes not kept. The default checks nothing: a tool with no live
+  // model. A drop of snapshots while the bytes are written refuses it too.
+  Status PutSnapshot(uint64_t seq, std::string_view blob, uint64_t deletes_applied = UINT64_MAX);
+  // The user deletes (DeleteUser, not the cluster's DeleteUserAt, whose
+  // model forgets first) that removed something, since this log opened.
+  uint64_t user_deletes() const;
   // The newest snapshot, or nullopt if none.
   StatusOr<std::optional<Snapshot>> LatestSnapshot() const;
   // The seqs of the stored snapshots, oldest first, from the list kept
@@ -313,7 +328,11 @@ class EventLog {
   ClusterState cluster_state_ GUARDED_BY(mu_);
   // Serialises DeleteUser/PutSnapshot with group commits so a deletion
   // cannot interleave with an append that reads the same dedup keys.
-  Mutex admin_mu_;
+  mutable Mutex admin_mu_;
+  // PutSnapshot's checks: user deletes (user_deletes()) and drops of
+  // snapshots (any of DeleteUser, DeleteUserAt, DropSnapshots) so far.
+  uint64_t user_deletes_ GUARDED_BY(admin_mu_) = 0;
+  uint64_t snapshot_drops_ GUARDED_BY(admin_mu_) = 0;
 };
 
 }  // namespace streamrec::storage

@@ -33,6 +33,23 @@ std::string EncodeSeqList(const std::vector<std::string>& keys) {
   return out;
 }
 
+// Deletes every snapshot but those at `kept` (sorted keys) with range
+// deletions: no key or value is read. An iterator over the model family
+// read every stored snapshot's bytes (hundreds of MB each at 500k users)
+// to name its key, under admin_mu_, which the appends' group commits take.
+// Bytes no list names (a crash between a snapshot's flush and its listing,
+// a refused snapshot) are in some gap and go too.
+void DeleteSnapshotsBut(const std::vector<std::string>& kept, rocksdb::ColumnFamilyHandle* model,
+                        rocksdb::WriteBatch* wb) {
+  std::string from;  // "": below every key
+  for (const std::string& key : kept) {
+    if (from < key) wb->DeleteRange(model, from, key);
+    from = key + '\0';  // the first key after `key`
+  }
+  // Seq keys are 8 bytes: 9 0xff bytes are past them all.
+  wb->DeleteRange(model, from, std::string(9, '\xff'));
+}
+
 }  // namespace
 
 Status EventLog::Scan(uint64_t from, uint64_t to,
@@ -53,7 +70,7 @@ Status EventLog::Scan(uint64_t from, uint64_t to,
   return FromRocks(it->status(), "scanning events");
 }
 
-Status EventLog::PutSnapshot(uint64_t seq, std::string_view blob) {
+Status EventLog::PutSnapshot(uint64_t seq, std::string_view blob, uint64_t deletes_applied) {
   STREAMREC_RETURN_IF_ERROR(CheckWritable());
   // The bytes go to a table file without the WAL: written, then the model
   // family flushed (synced) before the list below names them. Through the
@@ -61,14 +78,21 @@ Status EventLog::PutSnapshot(uint64_t seq, std::string_view blob) {
   // the event appends queued behind its record for seconds (one WAL, one
   // write group at a time). A crash before the list is written leaves
   // bytes no list names: recovery reads only listed snapshots, and the
-  // next snapshot prunes them.
+  // next snapshot deletes them.
   const std::string key = SeqKey(seq);
+  const auto refused = [&](std::string_view why) {
+    return Status::Unavailable(
+        fmt::format("the snapshot after seq {} was not kept: {}", seq, why));
+  };
+  constexpr std::string_view kBehindDelete =
+      "a user was deleted from the log after it was encoded, and it may hold them";
+  uint64_t drops = 0;
   {
     // admin_mu_ (which every group commit takes) is held while the bytes go
-    // into the memtable, not for the flush (seconds at 500k users). A drop
-    // of snapshots (DeleteUser, DropSnapshots) after this sees the bytes and
-    // deletes them.
+    // into the memtable, not for the flush (seconds at 500k users).
     MutexLock admin(&admin_mu_);
+    if (deletes_applied < user_deletes_) return refused(kBehindDelete);
+    drops = snapshot_drops_;
     rocksdb::WriteOptions no_wal;
     no_wal.disableWAL = true;
     STREAMREC_RETURN_IF_ERROR(
@@ -80,34 +104,41 @@ Status EventLog::PutSnapshot(uint64_t seq, std::string_view blob) {
   STREAMREC_RETURN_IF_ERROR(
       FromRocks(impl_->db->Flush(fo, impl_->model), "writing a snapshot: flushing it"));
   MutexLock admin(&admin_mu_);
-  // Deleted by a drop meanwhile (a user delete: the snapshot may hold the
-  // user): not listed. A deletion is in the memtable, which KeyMayExist
-  // reads without IO; it answers "may exist" for bytes in a table file.
-  std::string unused;
-  if (!impl_->db->KeyMayExist(rocksdb::ReadOptions(), impl_->model, key, &unused)) {
-    return Status::OK();
+  if (deletes_applied < user_deletes_ || drops != snapshot_drops_) {
+    // A drop (which may have been for a deleted user the snapshot holds)
+    // came after the bytes went in, or a user delete. Not listed, and the
+    // bytes go (if the drop has not deleted them already).
+    rocksdb::WriteBatch wb;
+    wb.Delete(impl_->model, key);
+    STREAMREC_RETURN_IF_ERROR(
+        FromRocks(impl_->db->Write(SyncedWrite(), &wb), "dropping a refused snapshot"));
+    SchedulePurge(Family::kModel, {});
+    return refused(drops != snapshot_drops_ ? "snapshots were dropped while it was written"
+                                            : kBehindDelete);
   }
-  rocksdb::WriteBatch wb;
-  // Keep the newest snapshots_to_keep (counting this one).
+  // Keep the newest snapshots_to_keep (counting this one), from the list.
   std::vector<std::string> keys;
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->model));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (it->key().ToStringView() != key) keys.push_back(it->key().ToString());
+  for (uint64_t listed : SnapshotSeqs(nullptr)) {
+    if (listed != seq) keys.push_back(SeqKey(listed));
   }
-  STREAMREC_RETURN_IF_ERROR(FromRocks(it->status(), "listing snapshots"));
   const size_t keep_old = options_.snapshots_to_keep > 1 ? options_.snapshots_to_keep - 1 : 0;
-  size_t pruned = 0;
-  for (; pruned + keep_old < keys.size(); ++pruned) wb.Delete(impl_->model, keys[pruned]);
+  const size_t pruned = keys.size() > keep_old ? keys.size() - keep_old : 0;
   std::vector<std::string> kept(keys.begin() + pruned, keys.end());
   kept.push_back(key);
   std::sort(kept.begin(), kept.end());
+  rocksdb::WriteBatch wb;
+  DeleteSnapshotsBut(kept, impl_->model, &wb);
   wb.Put(impl_->meta, kSnapshotSeqsKey, EncodeSeqList(kept));
   STREAMREC_RETURN_IF_ERROR(FromRocks(impl_->db->Write(SyncedWrite(), &wb), "writing a snapshot"));
   // The pruned snapshots' bytes stay in the table files until a compaction
   // drops them: reclaim them now rather than after the next few.
   if (pruned > 0) SchedulePurge(Family::kModel, {});
   return Status::OK();
+}
+
+uint64_t EventLog::user_deletes() const {
+  MutexLock admin(&admin_mu_);
+  return user_deletes_;
 }
 
 StatusOr<std::optional<Snapshot>> EventLog::LatestSnapshot() const {
@@ -290,21 +321,21 @@ StatusOr<uint64_t> EventLog::DeleteUserImpl(std::string_view user,
     // Snapshots embed the user's vector and seen items: drop those written
     // before the model forgot them (all of them, outside cluster mode).
     std::vector<std::string> kept;
-    std::unique_ptr<rocksdb::Iterator> snaps(
-        impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->model));
-    for (snaps->SeekToFirst(); snaps->Valid(); snaps->Next()) {
-      uint64_t seq = 0;
-      if (keep_snapshots_from != UINT64_MAX &&
-          DecodeSeqKey(snaps->key().ToStringView(), &seq).ok() && seq >= keep_snapshots_from) {
-        kept.push_back(snaps->key().ToString());
-        continue;
+    if (keep_snapshots_from != UINT64_MAX) {
+      for (uint64_t listed : SnapshotSeqs(nullptr)) {
+        if (listed >= keep_snapshots_from) kept.push_back(SeqKey(listed));
       }
-      wb.Delete(impl_->model, snaps->key());
     }
-    STREAMREC_RETURN_IF_ERROR(FromRocks(snaps->status(), "listing snapshots"));
+    DeleteSnapshotsBut(kept, impl_->model, &wb);
     wb.Put(impl_->meta, kSnapshotSeqsKey, EncodeSeqList(kept));
   }
   STREAMREC_RETURN_IF_ERROR(FromRocks(impl_->db->Write(SyncedWrite(), &wb), "deleting a user"));
+  if (theirs) {
+    ++snapshot_drops_;
+    // Outside cluster mode the log deletes before the model forgets: a
+    // snapshot encoded in between is refused (PutSnapshot).
+    if (keep_snapshots_from == UINT64_MAX) ++user_deletes_;
+  }
   if (stream_seq > 0) {
     MutexLock lock(&mu_);
     stream_seq_ = std::max(stream_seq_, stream_seq);
@@ -325,13 +356,10 @@ Status EventLog::DropSnapshots() {
   STREAMREC_RETURN_IF_ERROR(CheckWritable());
   MutexLock admin(&admin_mu_);
   rocksdb::WriteBatch wb;
-  std::unique_ptr<rocksdb::Iterator> snaps(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->model));
-  for (snaps->SeekToFirst(); snaps->Valid(); snaps->Next()) wb.Delete(impl_->model, snaps->key());
-  STREAMREC_RETURN_IF_ERROR(FromRocks(snaps->status(), "listing snapshots"));
-  if (wb.Count() == 0) return Status::OK();
+  DeleteSnapshotsBut({}, impl_->model, &wb);
   wb.Put(impl_->meta, kSnapshotSeqsKey, "");
   STREAMREC_RETURN_IF_ERROR(FromRocks(impl_->db->Write(SyncedWrite(), &wb), "dropping snapshots"));
+  ++snapshot_drops_;
   SchedulePurge(Family::kModel, {});
   return Status::OK();
 }

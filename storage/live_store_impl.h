@@ -86,6 +86,9 @@ struct ForgetOp {
   // writes a snapshot, and sets this to its seq; the stream thread then
   // deletes the events from the log (keeping that snapshot) and answers.
   std::shared_ptr<std::promise<StatusOr<uint64_t>>> snapshotted = nullptr;
+  // The log's user_deletes() after this delete: once the model has
+  // forgotten the user, snapshots are stored again (EventLog::PutSnapshot).
+  uint64_t log_deletes = 0;
 };
 struct PutMetaOp {
   std::string item;
@@ -238,6 +241,9 @@ struct LiveStore::Impl {
   // thread is gone). Anything that needs the stored snapshots settled (a
   // synchronous snapshot, a forget dropping them) joins it first.
   std::thread snapshot_writer;
+  // Model thread only: the log's user deletes (EventLog::user_deletes())
+  // the model has forgotten; a snapshot is encoded with it.
+  uint64_t log_deletes_applied = 0;
   std::atomic<bool> snapshot_writing{false};  // set until its write is noted
   void JoinSnapshotWriter();
   // Records a stored snapshot: its seq and time, the history.

@@ -108,8 +108,9 @@ void LiveStore::Impl::LogLoop() {
                   MutexLock lock(&forget_mu);
                   ++forget_epoch;
                   if (removed.ok()) {
-                    model_queue.Push(ForgetOp{std::move(j.user), *removed, std::move(events),
-                                              std::move(j.done)});
+                    ForgetOp op{std::move(j.user), *removed, std::move(events), std::move(j.done)};
+                    op.log_deletes = log->user_deletes();  // this thread alone deletes
+                    model_queue.Push(std::move(op));
                   }
                 }
                 if (!removed.ok()) j.done(removed.status());
@@ -274,6 +275,9 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
       Overloaded{
           [&](ApplyOp&) {},  // ModelLoop batches these
           [&](ForgetOp& o) {
+            // Every branch below forgets the user (or finds nothing to
+            // forget) before it encodes any snapshot.
+            log_deletes_applied = std::max(log_deletes_applied, o.log_deletes);
             const bool known = replicas->published().rec->users().Find(o.user).has_value();
             if (o.snapshotted) {
               // Cluster mode (section 10): forget (unless a replay of this
@@ -368,8 +372,9 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
             if (st.ok()) {
               // The retrained model is not what a replay of the log gives:
               // only a snapshot keeps it across a restart.
-              StatusOr<uint64_t> snap = WriteSnapshotNow(/*force=*/true, "retrain");
-              if (!snap.ok()) NoteError(snap.status());
+              // (Errors are noted there; a refused one is not an error: a
+              // forget is queued behind this install and snapshots after.)
+              (void)WriteSnapshotNow(/*force=*/true, "retrain");
             }
             if (st.ok() && drift) {
               // The data the new model was trained on is drift's reference.
@@ -437,8 +442,10 @@ StatusOr<uint64_t> LiveStore::Impl::WriteSnapshotNow(bool force, std::string_vie
   const std::string blob = EncodeStoredSnapshot(*r.rec);
   const double encode =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (Status st = log->PutSnapshot(r.applied_seq, blob); !st.ok()) {
-    NoteError(st);
+  if (Status st = log->PutSnapshot(r.applied_seq, blob, log_deletes_applied); !st.ok()) {
+    // Refused: a user delete's forget is queued behind this, and takes a
+    // snapshot of its own (forget_snapshot_due).
+    if (!IsSnapshotRefused(st)) NoteError(st);
     return st;
   }
   NoteSnapshot(r.applied_seq, started, encode, reason);
@@ -473,9 +480,11 @@ void LiveStore::Impl::MaybeSnapshot() {
     std::string blob = EncodeStoredSnapshot(*r.rec);
     const double encode =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const uint64_t deletes_applied = log_deletes_applied;
     snapshot_writing.store(true, std::memory_order_release);
-    snapshot_writer = std::thread([this, seq, started, encode, blob = std::move(blob)]() mutable {
-      Status st = log->PutSnapshot(seq, blob);
+    snapshot_writer = std::thread([this, seq, started, encode, deletes_applied,
+                                   blob = std::move(blob)]() mutable {
+      Status st = log->PutSnapshot(seq, blob, deletes_applied);
       std::string().swap(blob);  // its hundreds of MB go before the next one
       if (st.ok()) {
         NoteSnapshot(seq, started, encode, "schedule");
@@ -483,9 +492,11 @@ void LiveStore::Impl::MaybeSnapshot() {
         // before dropping snapshots): none is still waiting for one.
         MutexLock lock(&status_mu);
         forget_snapshot_due.reset();
-      } else {
+      } else if (!IsSnapshotRefused(st)) {
         NoteError(st);
       }
+      // Refused: a user delete came after it was encoded; that delete's
+      // forget drops the snapshots and schedules the next.
       snapshot_writing.store(false, std::memory_order_release);
     });
     return;

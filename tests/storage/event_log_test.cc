@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
 
+#include "storage/event_codec.h"
 #include "tests/storage/temp_dir.h"
 
 namespace streamrec::storage {
@@ -215,6 +217,78 @@ TEST(EventLogTest, SnapshotsKeepTheNewestTwo) {
   EXPECT_EQ((*snap)->seq, 30u);
   EXPECT_EQ((*snap)->blob, "m30");
   EXPECT_EQ(log->Stats()->snapshots, 2u);
+}
+
+// A live store's log deletes a user before its model forgets them: a
+// snapshot encoded in between holds the user, and a crash before the
+// forget's drop would bring them back from it. The log refuses it.
+TEST(EventLogTest, ASnapshotEncodedBeforeAUserDeleteIsRefused) {
+  TempDir dir;
+  auto log = OpenOrDie(dir.path());
+  std::vector<StoredEvent> b = {Ev("", "alice", "i"), Ev("", "bob", "i")};
+  ASSERT_TRUE(log->Append(b).ok());
+  EXPECT_EQ(log->user_deletes(), 0u);
+  ASSERT_EQ(*log->DeleteUser("nobody"), 0u);
+  EXPECT_EQ(log->user_deletes(), 0u) << "nothing of theirs: no snapshot was dropped";
+  ASSERT_EQ(*log->DeleteUser("alice"), 1u);
+  EXPECT_EQ(log->user_deletes(), 1u);
+
+  const Status refused = log->PutSnapshot(2, "holds alice", /*deletes_applied=*/0);
+  EXPECT_TRUE(IsSnapshotRefused(refused)) << refused.ToString();
+  EXPECT_NE(refused.message().find("deleted"), std::string::npos) << refused.message();
+  EXPECT_FALSE(log->LatestSnapshot()->has_value());
+  EXPECT_EQ(log->Stats()->snapshots, 0u) << "its bytes are not kept either";
+
+  // From a model that has forgotten her, it is kept.
+  ASSERT_TRUE(log->PutSnapshot(2, "without alice", /*deletes_applied=*/1).ok());
+  EXPECT_EQ((*log->LatestSnapshot())->blob, "without alice");
+  // A reopened log counts afresh (with a model recovered from it).
+  log.reset();
+  log = OpenOrDie(dir.path());
+  EXPECT_EQ(log->user_deletes(), 0u);
+  ASSERT_TRUE(log->PutSnapshot(3, "after a restart", 0).ok());
+  EXPECT_EQ(log->SnapshotSeqs(nullptr), (std::vector<uint64_t>{2, 3}));
+}
+
+// Snapshot bytes no list names (a crash between a snapshot's flush and its
+// listing) are deleted by the next snapshot, which reads no snapshot's bytes
+// to find them.
+TEST(EventLogTest, UnlistedSnapshotBytesGoWithTheNextSnapshot) {
+  TempDir dir;
+  {
+    auto log = OpenOrDie(dir.path());
+    for (uint64_t s : {10, 20}) ASSERT_TRUE(log->PutSnapshot(s, fmt::format("m{}", s)).ok());
+  }
+  {
+    // What a crash after the flush leaves: bytes at 15 and 25, unlisted.
+    rocksdb::DBOptions o;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir.path(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir.path(), cfs, &handles, &db).ok());
+    size_t model = std::find(names.begin(), names.end(), "model") - names.begin();
+    for (uint64_t s : {15, 25}) {
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[model], SeqKey(s), "orphan").ok());
+    }
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+  }
+  auto log = OpenOrDie(dir.path());
+  EXPECT_EQ(log->SnapshotSeqs(nullptr), (std::vector<uint64_t>{10, 20})) << "only listed ones";
+  EXPECT_EQ(log->Stats()->snapshots, 4u);
+  ASSERT_TRUE(log->PutSnapshot(30, "m30").ok());
+  EXPECT_EQ(log->SnapshotSeqs(nullptr), (std::vector<uint64_t>{20, 30}));
+  EXPECT_EQ(log->Stats()->snapshots, 2u) << "10 pruned, 15 and 25 deleted";
+  EXPECT_EQ(*log->GetSnapshot(20), "m20");
+  EXPECT_EQ(*log->GetSnapshot(30), "m30");
+  EXPECT_EQ(log->GetSnapshot(25).status().code(), StatusCode::kNotFound);
+  // A drop leaves nothing, listed or not.
+  ASSERT_TRUE(log->DropSnapshots().ok());
+  EXPECT_EQ(log->Stats()->snapshots, 0u);
+  EXPECT_TRUE(log->SnapshotSeqs(nullptr).empty());
 }
 
 TEST(EventLogTest, CatalogPutGetDeleteScan) {
