@@ -97,6 +97,49 @@ TEST(LiveSnapshotTest, ByCountAtTheFirstBatchPastTheCountAndOnClose) {
   EXPECT_EQ(State(*store), before);
 }
 
+TEST(SnapshotDueTest, SpacingWaitsForTheFactorTimesTheLastEncode) {
+  StorageOptions o;
+  o.snapshot_every_events = 100;
+  o.snapshot_every_seconds = 60;
+  o.snapshot_spacing_factor = 10;
+  EXPECT_FALSE(SnapshotDue(o, 0, 1000, 0)) << "nothing new";
+  EXPECT_FALSE(SnapshotDue(o, 99, 59, 0));
+  EXPECT_TRUE(SnapshotDue(o, 100, 0.1, 0)) << "no snapshot encoded yet: the count decides";
+  EXPECT_TRUE(SnapshotDue(o, 1, 60, 0));
+  // The last encode took 2 s: neither trigger fires before 20 s.
+  EXPECT_FALSE(SnapshotDue(o, 1000000, 19.9, 2.0));
+  EXPECT_TRUE(SnapshotDue(o, 100, 20.0, 2.0));
+  EXPECT_FALSE(SnapshotDue(o, 99, 20.0, 2.0));
+  o.snapshot_spacing_factor = 0;
+  EXPECT_TRUE(SnapshotDue(o, 100, 0.0, 2.0));
+}
+
+TEST(LiveSnapshotTest, ScheduledSnapshotsWaitForTheSpacing) {
+  TempDir dir;
+  LiveStoreOptions o = Snapshots(10, 0);
+  // Any encode (at least microseconds) times this is hours.
+  o.store.snapshot_spacing_factor = 1e6;
+  auto store = Open(dir.path(), o);
+  ASSERT_TRUE(store->Ingest(Batch(0, 10)).ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (store->status().snapshots_written == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(store->status().snapshots_written, 1u) << "the first waits for nothing";
+  EXPECT_GT(store->status().snapshot_history.back().encode_seconds, 0.0);
+  for (int b = 1; b < 6; ++b) ASSERT_TRUE(store->Ingest(Batch(b * 10, 10)).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(store->status().snapshots_written, 1u) << "50 events past the count, within the spacing";
+  EXPECT_EQ(store->status().snapshot_seq, 10u);
+  // Admin snapshots are not spaced.
+  std::promise<StatusOr<uint64_t>> admin;
+  store->SnapshotAsync([&](StatusOr<uint64_t> r) { admin.set_value(std::move(r)); });
+  const StatusOr<uint64_t> seq = admin.get_future().get();
+  ASSERT_TRUE(seq.ok()) << seq.status().ToString();
+  EXPECT_EQ(*seq, 60u);
+  EXPECT_EQ(store->status().snapshot_seq, 60u);
+}
+
 TEST(LiveSnapshotTest, ByTimeOnlyAfterNewEvents) {
   TempDir dir;
   auto store = Open(dir.path(), Snapshots(0, 0.2));
