@@ -195,6 +195,14 @@ StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
       rocksdb::BlockBasedTableOptions table;
       table.index_type = rocksdb::BlockBasedTableOptions::kBinarySearchWithFirstKey;
       cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+      // Snapshots are mostly float factors, which snappy cannot shrink: it
+      // only cost the flush and every compaction CPU.
+      cf.compression = rocksdb::kNoCompression;
+      // One table file per snapshot (hundreds of MB at 500k users): by size
+      // (L0 past max_bytes_for_level_base, 256 MB) two of them started a
+      // compaction that rewrote both. Compactions come by file count only,
+      // every few snapshots, and drop the pruned ones then.
+      cf.max_bytes_for_level_base = uint64_t{1} << 40;
     }
     cfs.emplace_back(name, cf);
   }

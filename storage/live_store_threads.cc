@@ -425,7 +425,7 @@ void LiveStore::Impl::NoteSnapshot(uint64_t seq, std::chrono::steady_clock::time
   snapshot_seq = seq;
   have_snapshot = true;
   snapshot_time = now;
-  snapshot_encode_seconds = encode_seconds;
+  snapshot_cost_seconds = std::chrono::duration<double>(now - started).count();
   ++snapshots_written;
 }
 
@@ -461,17 +461,17 @@ void LiveStore::Impl::MaybeSnapshot() {
   const uint64_t applied = replicas->published().applied_seq;
   uint64_t since = 0;
   double age = 0;
-  double last_encode = 0;
+  double last_cost = 0;
   bool after_forget = false;
   {
     MutexLock lock(&status_mu);
     since = applied - std::min(applied, snapshot_seq);
     const auto now = std::chrono::steady_clock::now();
     age = std::chrono::duration<double>(now - snapshot_time).count();
-    last_encode = snapshot_encode_seconds;
+    last_cost = snapshot_cost_seconds;
     after_forget = forget_snapshot_due && now >= *forget_snapshot_due;
   }
-  if (!after_forget && !SnapshotDue(options.store, since, age, last_encode)) return;
+  if (!after_forget && !SnapshotDue(options.store, since, age, last_cost)) return;
   if (!after_forget) {
     // Encoded here, where the published copy holds still; stored by the
     // writer thread while this one goes on applying events. Its failure is

@@ -19,15 +19,17 @@ struct StorageOptions {
   // ...or after this many seconds with at least one new event (0: never by
   // time).
   double snapshot_every_seconds = 600.0;
-  // ...but not before this many times the previous snapshot's encode time
-  // has passed since it was written (0: no wait). The encode stops the
-  // model thread, and with it every acknowledgement: a model of 500k users
-  // x 100k items encodes in ~1.5 s, and by count alone a server ingesting
-  // 60k events/s would stop for it every 1.7 s (measured: ingest 65k ->
-  // 25k events/s). At 10 the encodes take at most ~1/10 of the model
-  // thread, and a restart replays at most ~10 encode times of log after
-  // the newest snapshot. Small models encode in milliseconds: no change.
-  double snapshot_spacing_factor = 10.0;
+  // ...but not before this many times the previous snapshot's duration
+  // (encoded on the model thread, which stops every acknowledgement
+  // meanwhile, then stored by a writer thread) has passed since it was
+  // written (0: no wait). At 2M events over 500k users a snapshot is
+  // ~200 MB and takes ~4 s, and by count alone a server taking 60k events/s
+  // started one as soon as the last was stored (ingest 65k events/s
+  // without snapshots, 28k with them). At 5 snapshots take at most ~1/6
+  // of the time, and a restart replays at most ~5 snapshot durations of
+  // log after the newest one. Small models snapshot in milliseconds: no
+  // change.
+  double snapshot_spacing_factor = 5.0;
   // A user delete drops every snapshot (they hold the user) and the next
   // one is written this many seconds later, shared by every delete
   // meanwhile, instead of one whole-model snapshot per delete. Until then a
@@ -38,12 +40,12 @@ struct StorageOptions {
 };
 
 // Whether a snapshot is due under `options`' two triggers, given the events
-// applied and the seconds passed since the last one, and that one's encode
-// seconds (snapshot_spacing_factor; 0: none written yet).
+// applied and the seconds passed since the last one, and how long that one
+// took (snapshot_spacing_factor; 0: none written yet).
 inline bool SnapshotDue(const StorageOptions& options, uint64_t events_since, double seconds_since,
-                        double last_encode_seconds = 0.0) {
+                        double last_snapshot_seconds = 0.0) {
   if (events_since == 0) return false;
-  if (seconds_since < options.snapshot_spacing_factor * last_encode_seconds) return false;
+  if (seconds_since < options.snapshot_spacing_factor * last_snapshot_seconds) return false;
   return (options.snapshot_every_events > 0 && events_since >= options.snapshot_every_events) ||
          (options.snapshot_every_seconds > 0 && seconds_since >= options.snapshot_every_seconds);
 }

@@ -97,7 +97,7 @@ TEST(LiveSnapshotTest, ByCountAtTheFirstBatchPastTheCountAndOnClose) {
   EXPECT_EQ(State(*store), before);
 }
 
-TEST(SnapshotDueTest, SpacingWaitsForTheFactorTimesTheLastEncode) {
+TEST(SnapshotDueTest, SpacingWaitsForTheFactorTimesTheLastDuration) {
   StorageOptions o;
   o.snapshot_every_events = 100;
   o.snapshot_every_seconds = 60;
@@ -106,7 +106,7 @@ TEST(SnapshotDueTest, SpacingWaitsForTheFactorTimesTheLastEncode) {
   EXPECT_FALSE(SnapshotDue(o, 99, 59, 0));
   EXPECT_TRUE(SnapshotDue(o, 100, 0.1, 0)) << "no snapshot encoded yet: the count decides";
   EXPECT_TRUE(SnapshotDue(o, 1, 60, 0));
-  // The last encode took 2 s: neither trigger fires before 20 s.
+  // The last snapshot took 2 s: neither trigger fires before 20 s.
   EXPECT_FALSE(SnapshotDue(o, 1000000, 19.9, 2.0));
   EXPECT_TRUE(SnapshotDue(o, 100, 20.0, 2.0));
   EXPECT_FALSE(SnapshotDue(o, 99, 20.0, 2.0));
@@ -117,7 +117,7 @@ TEST(SnapshotDueTest, SpacingWaitsForTheFactorTimesTheLastEncode) {
 TEST(LiveSnapshotTest, ScheduledSnapshotsWaitForTheSpacing) {
   TempDir dir;
   LiveStoreOptions o = Snapshots(10, 0);
-  // Any encode (at least microseconds) times this is hours.
+  // Any snapshot's duration (at least microseconds) times this is hours.
   o.store.snapshot_spacing_factor = 1e6;
   auto store = Open(dir.path(), o);
   ASSERT_TRUE(store->Ingest(Batch(0, 10)).ok());
@@ -126,7 +126,7 @@ TEST(LiveSnapshotTest, ScheduledSnapshotsWaitForTheSpacing) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   ASSERT_EQ(store->status().snapshots_written, 1u) << "the first waits for nothing";
-  EXPECT_GT(store->status().snapshot_history.back().encode_seconds, 0.0);
+  EXPECT_GT(store->status().snapshot_history.back().seconds, 0.0);
   for (int b = 1; b < 6; ++b) ASSERT_TRUE(store->Ingest(Batch(b * 10, 10)).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(store->status().snapshots_written, 1u) << "50 events past the count, within the spacing";
