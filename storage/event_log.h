@@ -57,11 +57,13 @@ struct EventLogOptions {
   int snapshots_to_keep = 2;
   // Most events folded into one group commit (bounds a WriteBatch's size).
   size_t max_group_events = 100000;
-  // A user delete (and every dropped or pruned snapshot) is followed, this
-  // many seconds later, by a purge: every column family is flushed and the
-  // key ranges that held the deleted records are compacted to the bottom,
-  // so their bytes leave the table files, the WAL and the MANIFEST (see
+  // A user delete (and every dropped snapshot) is followed, this many
+  // seconds later, by a purge: every column family is flushed and the key
+  // ranges that held the deleted records are compacted to the bottom, so
+  // their bytes leave the table files, the WAL and the MANIFEST (see
   // README, "Deleting a user"). Deletes within the window share one purge.
+  // A snapshot pruned because newer ones were written is not purged: its
+  // bytes go with the model family's next compaction.
   // Smaller: the bytes go sooner; larger: fewer flushes and compactions
   // under delete-heavy traffic.
   double purge_delay_seconds = 1.0;
