@@ -7,9 +7,9 @@
 #include <bit>
 #if defined(__SSE4_2__)
 #include <nmmintrin.h>
+#endif
 #if defined(__linux__)
 #include <sys/mman.h>
-#endif
 #endif
 #include <cstring>
 #include <type_traits>

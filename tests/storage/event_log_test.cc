@@ -8,7 +8,10 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "storage/event_codec.h"
 #include "tests/storage/temp_dir.h"
@@ -38,6 +41,27 @@ std::unique_ptr<EventLog> OpenOrDie(const std::string& dir, EventLogOptions o = 
   auto log = EventLog::Open(dir, o);
   EXPECT_TRUE(log.ok()) << log.status().ToString();
   return log.ok() ? std::move(log).value() : nullptr;
+}
+
+// Writes `kv` straight into the family `family` of the closed database at
+// `dir`, past EventLog: what a crash or a future build leaves there.
+void PutRaw(const std::string& dir, const std::string& family,
+            const std::vector<std::pair<std::string, std::string>>& kv) {
+  rocksdb::DBOptions o;
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(o, dir, cfs, &handles, &db).ok());
+  const size_t at = std::find(names.begin(), names.end(), family) - names.begin();
+  ASSERT_LT(at, names.size()) << "no family " << family;
+  for (const auto& [key, value] : kv) {
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[at], key, value).ok());
+  }
+  for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  delete db;
 }
 
 TEST(EventLogTest, AppendAssignsConsecutiveSeqsAndScansInOrder) {
@@ -259,23 +283,9 @@ TEST(EventLogTest, UnlistedSnapshotBytesGoWithTheNextSnapshot) {
     auto log = OpenOrDie(dir.path());
     for (uint64_t s : {10, 20}) ASSERT_TRUE(log->PutSnapshot(s, fmt::format("m{}", s)).ok());
   }
-  {
-    // What a crash after the flush leaves: bytes at 15 and 25, unlisted.
-    rocksdb::DBOptions o;
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir.path(), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(o, dir.path(), cfs, &handles, &db).ok());
-    size_t model = std::find(names.begin(), names.end(), "model") - names.begin();
-    for (uint64_t s : {15, 25}) {
-      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[model], SeqKey(s), "orphan").ok());
-    }
-    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-    delete db;
-  }
+  // What a crash after the flush leaves: bytes at 15 and 25, unlisted.
+  ASSERT_NO_FATAL_FAILURE(
+      PutRaw(dir.path(), "model", {{SeqKey(15), "orphan"}, {SeqKey(25), "orphan"}}));
   auto log = OpenOrDie(dir.path());
   EXPECT_EQ(log->SnapshotSeqs(nullptr), (std::vector<uint64_t>{10, 20})) << "only listed ones";
   EXPECT_EQ(log->Stats()->snapshots, 4u);
@@ -329,21 +339,8 @@ TEST(EventLogTest, StatsCountWhatIsThere) {
 TEST(EventLogTest, RefusesANewerSchemaVersion) {
   TempDir dir;
   { OpenOrDie(dir.path()); }
-  {
-    // Rewrite the schema version as a future build would.
-    rocksdb::DBOptions o;
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir.path(), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(o, dir.path(), cfs, &handles, &db).ok());
-    size_t meta = std::find(names.begin(), names.end(), "meta") - names.begin();
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[meta], "schema_version", "99").ok());
-    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-    delete db;
-  }
+  // Rewrite the schema version as a future build would.
+  ASSERT_NO_FATAL_FAILURE(PutRaw(dir.path(), "meta", {{"schema_version", "99"}}));
   auto log = EventLog::Open(dir.path(), {});
   ASSERT_FALSE(log.ok());
   EXPECT_EQ(log.status().code(), StatusCode::kFailedPrecondition);
