@@ -208,12 +208,27 @@ StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
   }
   std::unique_ptr<EventLog> log(new EventLog());
   log->options_ = options;
+  log->dir_ = dir;
   log->maintenance_ = std::make_unique<Maintenance>();
   db_options.listeners.push_back(std::make_shared<HealthListener>(log->maintenance_->state));
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, dir, cfs, &log->impl_->handles, &raw);
   if (!s.ok()) return FromRocks(s, fmt::format("opening '{}'", dir));
   log->impl_->db.reset(raw);
+  // A snapshot's table file that a crash left before the database took it
+  // in (PutSnapshot): never named by any list, so never needed. After the
+  // open, whose LOCK keeps a second process (writing one of its own) out.
+  {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (name.starts_with(kSnapshotTablePrefix) && name.ends_with(kSnapshotTableSuffix)) {
+        std::error_code gone;
+        fs::remove(it->path(), gone);
+      }
+    }
+  }
   Impl& rocks = *log->impl_;
   rocks.events = rocks.handle(Family::kEvents);
   rocks.dedup = rocks.handle(Family::kDedup);

@@ -192,6 +192,8 @@ class EventLog {
   // restore them from it. Such a snapshot is refused (IsSnapshotRefused),
   // its bytes not kept. The default checks nothing: a tool with no live
   // model. A drop of snapshots while the bytes are written refuses it too.
+  // The bytes go in as a table file of their own (event_log_ops.cc), no
+  // lock held while it is written and taken in.
   Status PutSnapshot(uint64_t seq, std::string_view blob, uint64_t deletes_applied = UINT64_MAX);
   // The user deletes (DeleteUser, not the cluster's DeleteUserAt, whose
   // model forgets first) that removed something, since this log opened.
@@ -311,6 +313,16 @@ class EventLog {
   void TryResume();
   // IOError naming RocksDB's error while writes are stopped, else OK.
   Status CheckWritable() const;
+  // PutSnapshot's table file for the snapshot after `seq`, written in the
+  // database directory under a name RocksDB does not own, until the
+  // database takes it in (Open deletes any a crash left).
+  static constexpr const char* kSnapshotTablePrefix = "streamrec-snapshot-";
+  static constexpr const char* kSnapshotTableSuffix = ".sst.tmp";
+  std::string SnapshotTablePath(uint64_t seq) const;
+  Status WriteSnapshotTable(const std::string& path, const std::string& key,
+                            std::string_view blob) const;
+  // Whether PutSnapshot may hand RocksDB a table file (event_log_ops.cc).
+  bool CanIngestTables() const;
   // Live keys of `family` just outside [lo, hi] (open where there is
   // none): compaction bounds that cover deleted keys without naming them
   // (RocksDB prints a manual compaction's bounds in its LOG).
@@ -320,6 +332,7 @@ class EventLog {
   Mutex purge_mu_;                            // one purge at a time
   std::unique_ptr<Impl> impl_;
   EventLogOptions options_;
+  std::string dir_;  // the database directory
 
   // Group commit queue. mu_ guards writers_ and next_seq_; the leader drops
   // it while writing so followers can queue.

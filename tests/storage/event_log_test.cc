@@ -301,6 +301,52 @@ TEST(EventLogTest, UnlistedSnapshotBytesGoWithTheNextSnapshot) {
   EXPECT_TRUE(log->SnapshotSeqs(nullptr).empty());
 }
 
+// A snapshot is written as a table file of its own and handed to RocksDB
+// whole (no memtable, no flush): nothing is left under the temporary name,
+// and a temporary file a crash left (before RocksDB took it in) is deleted
+// at the next open, other files untouched.
+TEST(EventLogTest, SnapshotsAreIngestedTablesAndACrashLeftTableGoesAtOpen) {
+  TempDir dir;
+  namespace fs = std::filesystem;
+  const auto temporaries = [&] {
+    size_t n = 0;
+    for (const auto& entry : fs::directory_iterator(dir.path())) {
+      n += entry.path().filename().string().starts_with("streamrec-snapshot-");
+    }
+    return n;
+  };
+  {
+    auto log = OpenOrDie(dir.path());
+    std::vector<StoredEvent> b = {Ev("", "alice", "i")};
+    ASSERT_TRUE(log->Append(b).ok());
+    const std::string big(3 << 20, 'x');  // more than one table block
+    ASSERT_TRUE(log->PutSnapshot(1, big).ok());
+    EXPECT_EQ(*log->GetSnapshot(1), big);
+    EXPECT_EQ(temporaries(), 0u);
+    EXPECT_EQ(log->Stats()->snapshots, 1u);
+  }
+  const std::string left = dir.path() + "/streamrec-snapshot-00000000000000000002.sst.tmp";
+  const std::string other = dir.path() + "/notes.txt";
+  for (const std::string& path : {left, other}) {
+    std::ofstream(path) << "half a table";
+  }
+  auto log = OpenOrDie(dir.path());
+  EXPECT_FALSE(fs::exists(left)) << "the crash's temporary table is deleted at open";
+  EXPECT_TRUE(fs::exists(other)) << "a file that is not ours stays";
+  EXPECT_EQ(log->SnapshotSeqs(nullptr), (std::vector<uint64_t>{1}));
+  ASSERT_TRUE(log->PutSnapshot(2, "m2").ok());
+  ASSERT_TRUE(log->PutSnapshot(3, "m3").ok());
+  EXPECT_EQ(log->SnapshotSeqs(nullptr), (std::vector<uint64_t>{2, 3}));
+  EXPECT_EQ(*log->GetSnapshot(3), "m3");
+  EXPECT_EQ(log->GetSnapshot(1).status().code(), StatusCode::kNotFound) << "pruned";
+  EXPECT_EQ(temporaries(), 0u);
+  // Read back after a reopen, as recovery does.
+  log.reset();
+  log = OpenOrDie(dir.path());
+  EXPECT_EQ(*log->GetSnapshot(2), "m2");
+  EXPECT_EQ(*log->GetSnapshot(3), "m3");
+}
+
 TEST(EventLogTest, CatalogPutGetDeleteScan) {
   TempDir dir;
   auto log = OpenOrDie(dir.path());
