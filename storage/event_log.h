@@ -20,6 +20,7 @@
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -315,10 +316,11 @@ class EventLog {
   Status CheckWritable() const;
   // PutSnapshot's table file for the snapshot after `seq`, written in the
   // database directory under a name RocksDB does not own, until the
-  // database takes it in (Open deletes any a crash left).
+  // database takes it in (Open deletes any a crash left). Each call gets a
+  // name of its own, so two snapshots at one seq never share a file.
   static constexpr const char* kSnapshotTablePrefix = "streamrec-snapshot-";
   static constexpr const char* kSnapshotTableSuffix = ".sst.tmp";
-  std::string SnapshotTablePath(uint64_t seq) const;
+  std::string SnapshotTablePath(uint64_t seq);
   Status WriteSnapshotTable(const std::string& path, const std::string& key,
                             std::string_view blob) const;
   // Whether PutSnapshot may hand RocksDB a table file (event_log_ops.cc).
@@ -332,7 +334,8 @@ class EventLog {
   Mutex purge_mu_;                            // one purge at a time
   std::unique_ptr<Impl> impl_;
   EventLogOptions options_;
-  std::string dir_;  // the database directory
+  std::string dir_;                          // the database directory
+  std::atomic<uint64_t> tables_written_{0};  // SnapshotTablePath's serial
 
   // Group commit queue. mu_ guards writers_ and next_seq_; the leader drops
   // it while writing so followers can queue.

@@ -73,8 +73,9 @@ Status EventLog::Scan(uint64_t from, uint64_t to,
   return FromRocks(it->status(), "scanning events");
 }
 
-std::string EventLog::SnapshotTablePath(uint64_t seq) const {
-  return fmt::format("{}/{}{:020}{}", dir_, kSnapshotTablePrefix, seq, kSnapshotTableSuffix);
+std::string EventLog::SnapshotTablePath(uint64_t seq) {
+  return fmt::format("{}/{}{:020}-{}{}", dir_, kSnapshotTablePrefix, seq, tables_written_++,
+                     kSnapshotTableSuffix);
 }
 
 Status EventLog::WriteSnapshotTable(const std::string& path, const std::string& key,

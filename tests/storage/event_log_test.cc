@@ -325,7 +325,7 @@ TEST(EventLogTest, SnapshotsAreIngestedTablesAndACrashLeftTableGoesAtOpen) {
     EXPECT_EQ(temporaries(), 0u);
     EXPECT_EQ(log->Stats()->snapshots, 1u);
   }
-  const std::string left = dir.path() + "/streamrec-snapshot-00000000000000000002.sst.tmp";
+  const std::string left = dir.path() + "/streamrec-snapshot-00000000000000000002-0.sst.tmp";
   const std::string other = dir.path() + "/notes.txt";
   for (const std::string& path : {left, other}) {
     std::ofstream(path) << "half a table";
