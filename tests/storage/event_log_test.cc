@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
+#include <rocksdb/sst_file_reader.h>
+#include <rocksdb/table_properties.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -325,6 +327,20 @@ TEST(EventLogTest, SnapshotsAreIngestedTablesAndACrashLeftTableGoesAtOpen) {
     EXPECT_EQ(temporaries(), 0u);
     EXPECT_EQ(log->Stats()->snapshots, 1u);
   }
+  // The table that holds it is one RocksDB took in from outside (its
+  // properties carry the external file version), not one a flush wrote.
+  size_t ingested = 0;
+  for (const auto& entry : fs::directory_iterator(dir.path())) {
+    if (entry.path().extension() != ".sst") continue;
+    rocksdb::SstFileReader reader{rocksdb::Options()};
+    ASSERT_TRUE(reader.Open(entry.path().string()).ok()) << entry.path();
+    std::unique_ptr<rocksdb::Iterator> it(reader.NewIterator(rocksdb::ReadOptions()));
+    it->SeekToFirst();
+    if (!it->Valid() || it->key().ToString() != SeqKey(1)) continue;
+    const auto& props = reader.GetTableProperties()->user_collected_properties;
+    ingested += props.count("rocksdb.external_sst_file.version") > 0;
+  }
+  EXPECT_EQ(ingested, 1u) << "the snapshot's table was not an ingested file";
   const std::string left = dir.path() + "/streamrec-snapshot-00000000000000000002-0.sst.tmp";
   const std::string other = dir.path() + "/notes.txt";
   for (const std::string& path : {left, other}) {
