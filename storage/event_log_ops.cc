@@ -124,12 +124,6 @@ Status EventLog::PutSnapshot(uint64_t seq, std::string_view blob, uint64_t delet
   constexpr std::string_view kBehindDelete =
       "a user was deleted from the log after it was encoded, and it may hold them";
   const bool ingest = CanIngestTables();
-  const std::string table = SnapshotTablePath(seq);
-  const auto discard = [&](Status st) {
-    std::error_code ec;
-    std::filesystem::remove(table, ec);  // gone already after a successful ingest
-    return st;
-  };
   uint64_t drops = 0;
   {
     // admin_mu_ (which every group commit takes) is not held while a table
@@ -149,6 +143,12 @@ Status EventLog::PutSnapshot(uint64_t seq, std::string_view blob, uint64_t delet
     }
   }
   if (ingest) {
+    const std::string table = SnapshotTablePath(seq);
+    const auto discard = [&](Status st) {
+      std::error_code ec;
+      std::filesystem::remove(table, ec);  // gone already after a successful ingest
+      return st;
+    };
     if (Status st = WriteSnapshotTable(table, key, blob); !st.ok()) return discard(st);
     rocksdb::IngestExternalFileOptions in;
     in.move_files = true;  // a hard link, not a copy; RocksDB syncs it

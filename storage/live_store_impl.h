@@ -227,9 +227,6 @@ struct LiveStore::Impl {
   RecoveryResult recovery;  // set before the threads start
   uint64_t snapshot_seq GUARDED_BY(status_mu) = 0;
   std::chrono::steady_clock::time_point snapshot_time GUARDED_BY(status_mu);
-  // The newest snapshot's seconds, encoded and stored (SnapshotDue's
-  // spacing).
-  double snapshot_cost_seconds GUARDED_BY(status_mu) = 0.0;
   bool have_snapshot GUARDED_BY(status_mu) = false;
   uint64_t snapshots_written GUARDED_BY(status_mu) = 0;
   // Set by a forget (snapshots dropped): when the coalesced snapshot is due.

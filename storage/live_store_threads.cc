@@ -425,7 +425,6 @@ void LiveStore::Impl::NoteSnapshot(uint64_t seq, std::chrono::steady_clock::time
   snapshot_seq = seq;
   have_snapshot = true;
   snapshot_time = now;
-  snapshot_cost_seconds = std::chrono::duration<double>(now - started).count();
   ++snapshots_written;
 }
 
@@ -468,7 +467,9 @@ void LiveStore::Impl::MaybeSnapshot() {
     since = applied - std::min(applied, snapshot_seq);
     const auto now = std::chrono::steady_clock::now();
     age = std::chrono::duration<double>(now - snapshot_time).count();
-    last_cost = snapshot_cost_seconds;
+    // The newest snapshot's whole duration, encoded and stored (none
+    // written since the open: no spacing).
+    last_cost = snapshot_history.empty() ? 0.0 : snapshot_history.back().seconds;
     after_forget = forget_snapshot_due && now >= *forget_snapshot_due;
   }
   if (!after_forget && !SnapshotDue(options.store, since, age, last_cost)) return;
