@@ -2,7 +2,11 @@
 // reads and /healthz go on, /readyz and the status say read-only and why,
 // and writes resume by themselves once space is freed, with no restart.
 // Needs root and tmpfs (an 8 MB tmpfs is mounted in the test's directory);
-// skipped otherwise.
+// skipped otherwise. The mount is made in a mount namespace of the test
+// process's own, so it goes with the process even when the process dies
+// without its TearDown (an abort, a kill): a tmpfs left mounted in /tmp
+// once outlived a crashed run and broke a later one.
+#include <sched.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -26,6 +30,13 @@ class FullDiskTest : public ApiTest {
     if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
     mnt_ = dir_.Sub("mnt");
     std::filesystem::create_directories(mnt_);
+    // Only this thread (the test's main thread, which starts the server's
+    // threads afterwards) moves to the new namespace; private propagation
+    // keeps the tmpfs from reaching the namespace we came from.
+    if (unshare(CLONE_NEWNS) != 0 ||
+        mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      GTEST_SKIP() << "cannot make a private mount namespace: " << std::strerror(errno);
+    }
     if (mount("tmpfs", mnt_.c_str(), "tmpfs", 0, "size=8m") != 0) {
       GTEST_SKIP() << "cannot mount tmpfs: " << std::strerror(errno);
     }
