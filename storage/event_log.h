@@ -193,13 +193,15 @@ class EventLog {
   // restore them from it. Such a snapshot is refused (IsSnapshotRefused),
   // its bytes not kept. The default checks nothing: a tool with no live
   // model. A drop of snapshots while the bytes are written refuses it too.
-  // The bytes go in as a table file of their own (event_log_ops.cc), no
-  // lock held while it is written and taken in.
+  // The bytes go in as a table file of their own, in chunks of
+  // kSnapshotChunkBytes (event_log_snapshots.cc), no lock held while it is
+  // written and taken in.
   Status PutSnapshot(uint64_t seq, std::string_view blob, uint64_t deletes_applied = UINT64_MAX);
+  static constexpr size_t kSnapshotChunkBytes = size_t{4} << 20;
   // The user deletes (DeleteUser, not the cluster's DeleteUserAt, whose
   // model forgets first) that removed something, since this log opened.
   uint64_t user_deletes() const;
-  // The newest snapshot, or nullopt if none.
+  // The newest listed snapshot (SnapshotSeqs), or nullopt if none.
   StatusOr<std::optional<Snapshot>> LatestSnapshot() const;
   // The seqs of the stored snapshots, oldest first, from the list kept
   // next to them in the meta column family (a database written before it
@@ -321,9 +323,8 @@ class EventLog {
   static constexpr const char* kSnapshotTablePrefix = "streamrec-snapshot-";
   static constexpr const char* kSnapshotTableSuffix = ".sst.tmp";
   std::string SnapshotTablePath(uint64_t seq);
-  Status WriteSnapshotTable(const std::string& path, const std::string& key,
-                            std::string_view blob) const;
-  // Whether PutSnapshot may hand RocksDB a table file (event_log_ops.cc).
+  Status WriteSnapshotTable(const std::string& path, uint64_t seq, std::string_view blob) const;
+  // Whether PutSnapshot may hand RocksDB a table file.
   bool CanIngestTables() const;
   // Live keys of `family` just outside [lo, hi] (open where there is
   // none): compaction bounds that cover deleted keys without naming them

@@ -460,7 +460,7 @@ void LiveStore::Impl::MaybeSnapshot() {
   const uint64_t applied = replicas->published().applied_seq;
   uint64_t since = 0;
   double age = 0;
-  double last_cost = 0;
+  double last_cost = 0, last_encode = 0;
   bool after_forget = false;
   {
     MutexLock lock(&status_mu);
@@ -470,9 +470,10 @@ void LiveStore::Impl::MaybeSnapshot() {
     // The newest snapshot's whole duration, encoded and stored (none
     // written since the open: no spacing).
     last_cost = snapshot_history.empty() ? 0.0 : snapshot_history.back().seconds;
+    last_encode = snapshot_history.empty() ? 0.0 : snapshot_history.back().encode_seconds;
     after_forget = forget_snapshot_due && now >= *forget_snapshot_due;
   }
-  if (!after_forget && !SnapshotDue(options.store, since, age, last_cost)) return;
+  if (!after_forget && !SnapshotDue(options.store, since, age, last_cost, last_encode)) return;
   if (!after_forget) {
     // Encoded here, where the published copy holds still; stored by the
     // writer thread while this one goes on applying events. Its failure is

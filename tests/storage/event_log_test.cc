@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -361,6 +363,91 @@ TEST(EventLogTest, SnapshotsAreIngestedTablesAndACrashLeftTableGoesAtOpen) {
   log = OpenOrDie(dir.path());
   EXPECT_EQ(*log->GetSnapshot(2), "m2");
   EXPECT_EQ(*log->GetSnapshot(3), "m3");
+}
+
+// Runs fn on the database at `dir` opened straight through RocksDB, with
+// its column families by name (the EventLog closed).
+void WithRawDb(const std::string& dir,
+               const std::function<void(rocksdb::DB*,
+                                        std::map<std::string, rocksdb::ColumnFamilyHandle*>&)>& fn) {
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir, cfs, &handles, &db).ok());
+  std::map<std::string, rocksdb::ColumnFamilyHandle*> by_name;
+  for (auto* h : handles) by_name[h->GetName()] = h;
+  fn(db, by_name);
+  for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  delete db;
+}
+
+std::string ChunkKey(uint64_t seq, uint32_t i) {
+  std::string k = SeqKey(seq);
+  for (int shift = 24; shift >= 0; shift -= 8) k.push_back(static_cast<char>(i >> shift));
+  return k;
+}
+
+TEST(EventLogTest, SnapshotsAreStoredInChunksAndOnesStoredWholeAreStillRead) {
+  TempDir dir;
+  const size_t chunk = EventLog::kSnapshotChunkBytes;
+  std::string big(2 * chunk + 12345, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 + i / 4099);
+  const std::string whole = std::string("SRSNAP\0\0", 8) + "stored whole";
+  OpenOrDie(dir.path()).reset();  // the column families
+  // A database from before chunks: the whole snapshot under its seq, listed.
+  WithRawDb(dir.path(), [&](rocksdb::DB* db, auto& cf) {
+    ASSERT_TRUE(db->Put({}, cf["model"], SeqKey(5), whole).ok());
+    ASSERT_TRUE(db->Put({}, cf["meta"], "snapshot_seqs", SeqKey(5)).ok());
+  });
+  auto log = OpenOrDie(dir.path());
+  EXPECT_EQ(*log->GetSnapshot(5), whole);
+  ASSERT_TRUE(log->PutSnapshot(7, big).ok());
+  EXPECT_TRUE(*log->GetSnapshot(7) == big);
+  EXPECT_EQ(*log->GetSnapshot(5), whole) << "kept: the newest two";
+  EXPECT_EQ(log->SnapshotSeqs(nullptr), (std::vector<uint64_t>{5, 7}));
+  EXPECT_EQ(log->Stats()->snapshots, 2u);
+  // Written again at the same seq, smaller: the older one's later chunks,
+  // still stored, are not read into it.
+  ASSERT_TRUE(log->PutSnapshot(7, "small").ok());
+  EXPECT_EQ(*log->GetSnapshot(7), "small");
+  // A prune drops every key of the pruned snapshot and none of the kept.
+  ASSERT_TRUE(log->PutSnapshot(9, big).ok());
+  EXPECT_EQ(log->GetSnapshot(5).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(*log->GetSnapshot(7), "small");
+  EXPECT_TRUE(*log->GetSnapshot(9) == big);
+  EXPECT_EQ(log->Stats()->snapshots, 2u);
+  EXPECT_EQ(log->Stats()->snapshot_seq, 9u);
+  log.reset();
+
+  WithRawDb(dir.path(), [&](rocksdb::DB* db, auto& cf) {
+    std::vector<std::string> keys;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, cf["model"]));
+    for (it->Seek(SeqKey(9)); it->Valid(); it->Next()) keys.push_back(it->key().ToString());
+    EXPECT_EQ(keys, (std::vector<std::string>{SeqKey(9), ChunkKey(9, 0), ChunkKey(9, 1),
+                                              ChunkKey(9, 2)}))
+        << "a header and three chunks of " << chunk << " bytes";
+    std::string value;
+    ASSERT_TRUE(db->Get({}, cf["model"], ChunkKey(9, 2), &value).ok());
+    EXPECT_EQ(value.size(), 12345u);
+    // The list gone (a database from before it): the keys name the seqs.
+    ASSERT_TRUE(db->Delete({}, cf["meta"], "snapshot_seqs").ok());
+  });
+  log = OpenOrDie(dir.path());
+  std::string problem = "unset";
+  EXPECT_EQ(log->SnapshotSeqs(&problem), (std::vector<uint64_t>{7, 9}));
+  EXPECT_EQ(problem, "");
+  log.reset();
+  // A chunk gone is Corruption, never a shorter snapshot.
+  WithRawDb(dir.path(), [&](rocksdb::DB* db, auto& cf) {
+    ASSERT_TRUE(db->Delete({}, cf["model"], ChunkKey(9, 1)).ok());
+  });
+  log = OpenOrDie(dir.path());
+  const Status missing = log->GetSnapshot(9).status();
+  EXPECT_EQ(missing.code(), StatusCode::kCorruption) << missing.ToString();
+  EXPECT_NE(missing.message().find("chunk 1 of 3"), std::string::npos) << missing.ToString();
 }
 
 TEST(EventLogTest, CatalogPutGetDeleteScan) {

@@ -112,6 +112,15 @@ TEST(SnapshotDueTest, SpacingWaitsForTheFactorTimesTheLastDuration) {
   EXPECT_FALSE(SnapshotDue(o, 99, 20.0, 2.0));
   o.snapshot_spacing_factor = 0;
   EXPECT_TRUE(SnapshotDue(o, 100, 0.0, 2.0));
+  // Its encode took 0.5 s: not before 30 x 0.5 s either.
+  o.snapshot_encode_spacing_factor = 30;
+  EXPECT_FALSE(SnapshotDue(o, 1000000, 14.9, 2.0, 0.5));
+  EXPECT_TRUE(SnapshotDue(o, 100, 15.0, 2.0, 0.5));
+  o.snapshot_spacing_factor = 10;
+  EXPECT_FALSE(SnapshotDue(o, 100, 19.9, 2.0, 0.5)) << "the longer of the two waits";
+  EXPECT_TRUE(SnapshotDue(o, 100, 20.0, 2.0, 0.5));
+  o.snapshot_encode_spacing_factor = 0;
+  EXPECT_TRUE(SnapshotDue(o, 100, 20.0, 2.0, 1000.0));
 }
 
 TEST(LiveSnapshotTest, ScheduledSnapshotsWaitForTheSpacing) {

@@ -128,7 +128,7 @@ TEST_F(ConfigTest, ServerAndApiFields) {
       "idle_timeout_seconds = 3\nmax_connections = 7\ndata_dir = /tmp/x\n"
       "max_pending_events = 9\n[api]\nmax_batch_events = 11\nmax_json_depth = 5\n"
       "max_results = 13\n[storage]\ndurability = process\nsnapshot_every_events = 17\n"
-      "snapshot_spacing_factor = 2.5\n"
+      "snapshot_spacing_factor = 2.5\nsnapshot_encode_spacing_factor = 12\n"
       "[training]\nalgorithm = sgd\n");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->server.address, "0.0.0.0");
@@ -149,6 +149,7 @@ TEST_F(ConfigTest, ServerAndApiFields) {
   EXPECT_EQ(c->live.store.log.durability, storage::Durability::kProcess);
   EXPECT_EQ(c->live.store.snapshot_every_events, 17u);
   EXPECT_EQ(c->live.store.snapshot_spacing_factor, 2.5);
+  EXPECT_EQ(c->live.store.snapshot_encode_spacing_factor, 12.0);
   EXPECT_EQ(c->live.training.algorithm, engine::Algorithm::kSgd);
 }
 
@@ -156,6 +157,8 @@ TEST_F(ConfigTest, BadServerAndApiValuesNameTheKey) {
   ExpectError("[server]\nport = 70000\n", {"server.port", "[0, 65535]"});
   ExpectError("[storage]\nsnapshot_spacing_factor = -1\n", {"storage.snapshot_spacing_factor"});
   ExpectError("[storage]\nsnapshot_spacing_factor = nan\n", {"storage.snapshot_spacing_factor"});
+  ExpectError("[storage]\nsnapshot_encode_spacing_factor = -3\n",
+              {"storage.snapshot_encode_spacing_factor"});
   ExpectError("[server]\nport = -1\n", {"server.port"});
   ExpectError("[server]\nport = http\n", {"server.port"});
   ExpectError("[server]\nthreads = 0\n", {"server.threads"});

@@ -67,6 +67,8 @@ void Describe(po::options_description* d, Config* c, Raw* raw) {
       "storage.snapshot_every_events", po::value(&c->store.snapshot_every_events))(
       "storage.snapshot_every_seconds", po::value(&c->store.snapshot_every_seconds))(
       "storage.snapshot_spacing_factor", po::value(&c->store.snapshot_spacing_factor))(
+      "storage.snapshot_encode_spacing_factor",
+      po::value(&c->store.snapshot_encode_spacing_factor))(
       "storage.snapshots_to_keep", po::value(&c->store.log.snapshots_to_keep))(
       "storage.snapshot_after_forget_seconds", po::value(&c->store.snapshot_after_forget_seconds))(
       "storage.purge_delay_seconds", po::value(&c->store.log.purge_delay_seconds))(
@@ -216,9 +218,13 @@ Status Finish(const std::string& path, const Raw& raw, Config* c) {
     return Status::InvalidArgument(fmt::format(
         "{}: storage.snapshots_to_keep must be >= 1 and snapshot_every_seconds >= 0", path));
   }
-  if (!(c->store.snapshot_spacing_factor >= 0 && c->store.snapshot_spacing_factor <= 1e6)) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: storage.snapshot_spacing_factor must be in [0, 1000000] (0: no spacing)", path));
+  for (const auto& [name, factor] :
+       {std::pair{"snapshot_spacing_factor", c->store.snapshot_spacing_factor},
+        std::pair{"snapshot_encode_spacing_factor", c->store.snapshot_encode_spacing_factor}}) {
+    if (!(factor >= 0 && factor <= 1e6)) {
+      return Status::InvalidArgument(
+          fmt::format("{}: storage.{} must be in [0, 1000000] (0: no spacing)", path, name));
+    }
   }
   if (!(c->store.snapshot_after_forget_seconds >= 0) || !(c->store.log.purge_delay_seconds >= 0) ||
       !(c->store.log.resume_interval_seconds > 0) || raw.max_wal_mb < 1 ||
