@@ -1,16 +1,12 @@
 // EventLog: reads, deletion, catalog and stats (snapshots:
 // event_log_snapshots.cc).
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <set>
 
 #include "storage/event_log.h"
 #include "storage/event_log_impl.h"
-#include "storage/event_log_maintenance.h"
 #include "storage/rocks_status.h"
 
 namespace streamrec::storage {
