@@ -9,8 +9,6 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <functional>
-#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -18,12 +16,15 @@
 #include <vector>
 
 #include "storage/event_codec.h"
+#include "tests/storage/raw_db.h"
 #include "tests/storage/temp_dir.h"
 
 namespace streamrec::storage {
 namespace {
 
+using testing::RawFamilies;
 using testing::TempDir;
+using testing::WithRawDb;
 
 StoredEvent Ev(std::string id, std::string user, std::string item, float value = 0.0f,
             std::string type = "view", int64_t ts = 1000) {
@@ -51,21 +52,12 @@ std::unique_ptr<EventLog> OpenOrDie(const std::string& dir, EventLogOptions o = 
 // `dir`, past EventLog: what a crash or a future build leaves there.
 void PutRaw(const std::string& dir, const std::string& family,
             const std::vector<std::pair<std::string, std::string>>& kv) {
-  rocksdb::DBOptions o;
-  std::vector<std::string> names;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(o, dir, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(o, dir, cfs, &handles, &db).ok());
-  const size_t at = std::find(names.begin(), names.end(), family) - names.begin();
-  ASSERT_LT(at, names.size()) << "no family " << family;
-  for (const auto& [key, value] : kv) {
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[at], key, value).ok());
-  }
-  for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-  delete db;
+  WithRawDb(dir, [&](rocksdb::DB* db, RawFamilies& cf) {
+    ASSERT_TRUE(cf.count(family)) << "no family " << family;
+    for (const auto& [key, value] : kv) {
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), cf[family], key, value).ok());
+    }
+  });
 }
 
 TEST(EventLogTest, AppendAssignsConsecutiveSeqsAndScansInOrder) {
@@ -365,25 +357,6 @@ TEST(EventLogTest, SnapshotsAreIngestedTablesAndACrashLeftTableGoesAtOpen) {
   EXPECT_EQ(*log->GetSnapshot(3), "m3");
 }
 
-// Runs fn on the database at `dir` opened straight through RocksDB, with
-// its column families by name (the EventLog closed).
-void WithRawDb(const std::string& dir,
-               const std::function<void(rocksdb::DB*,
-                                        std::map<std::string, rocksdb::ColumnFamilyHandle*>&)>& fn) {
-  std::vector<std::string> names;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir, cfs, &handles, &db).ok());
-  std::map<std::string, rocksdb::ColumnFamilyHandle*> by_name;
-  for (auto* h : handles) by_name[h->GetName()] = h;
-  fn(db, by_name);
-  for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-  delete db;
-}
-
 std::string ChunkKey(uint64_t seq, uint32_t i) {
   std::string k = SeqKey(seq);
   for (int shift = 24; shift >= 0; shift -= 8) k.push_back(static_cast<char>(i >> shift));
@@ -398,10 +371,8 @@ TEST(EventLogTest, SnapshotsAreStoredInChunksAndOnesStoredWholeAreStillRead) {
   const std::string whole = std::string("SRSNAP\0\0", 8) + "stored whole";
   OpenOrDie(dir.path()).reset();  // the column families
   // A database from before chunks: the whole snapshot under its seq, listed.
-  WithRawDb(dir.path(), [&](rocksdb::DB* db, auto& cf) {
-    ASSERT_TRUE(db->Put({}, cf["model"], SeqKey(5), whole).ok());
-    ASSERT_TRUE(db->Put({}, cf["meta"], "snapshot_seqs", SeqKey(5)).ok());
-  });
+  PutRaw(dir.path(), "model", {{SeqKey(5), whole}});
+  PutRaw(dir.path(), "meta", {{"snapshot_seqs", SeqKey(5)}});
   auto log = OpenOrDie(dir.path());
   EXPECT_EQ(*log->GetSnapshot(5), whole);
   ASSERT_TRUE(log->PutSnapshot(7, big).ok());
@@ -422,7 +393,7 @@ TEST(EventLogTest, SnapshotsAreStoredInChunksAndOnesStoredWholeAreStillRead) {
   EXPECT_EQ(log->Stats()->snapshot_seq, 9u);
   log.reset();
 
-  WithRawDb(dir.path(), [&](rocksdb::DB* db, auto& cf) {
+  WithRawDb(dir.path(), [&](rocksdb::DB* db, RawFamilies& cf) {
     std::vector<std::string> keys;
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, cf["model"]));
     for (it->Seek(SeqKey(9)); it->Valid(); it->Next()) keys.push_back(it->key().ToString());
@@ -441,7 +412,7 @@ TEST(EventLogTest, SnapshotsAreStoredInChunksAndOnesStoredWholeAreStillRead) {
   EXPECT_EQ(problem, "");
   log.reset();
   // A chunk gone is Corruption, never a shorter snapshot.
-  WithRawDb(dir.path(), [&](rocksdb::DB* db, auto& cf) {
+  WithRawDb(dir.path(), [&](rocksdb::DB* db, RawFamilies& cf) {
     ASSERT_TRUE(db->Delete({}, cf["model"], ChunkKey(9, 1)).ok());
   });
   log = OpenOrDie(dir.path());

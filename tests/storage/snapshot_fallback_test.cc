@@ -14,12 +14,15 @@
 #include "storage/live_store.h"
 #include "storage/recovery.h"
 #include "storage/verify.h"
+#include "tests/storage/raw_db.h"
 #include "tests/storage/temp_dir.h"
 
 namespace streamrec::storage {
 namespace {
 
+using testing::RawFamilies;
 using testing::TempDir;
+using testing::WithRawDb;
 namespace fs = std::filesystem;
 
 engine::RecommenderOptions Options() {
@@ -89,15 +92,10 @@ void DamageBlob(EventLog* log, uint64_t seq) {
 // Flips bytes a third of the way into the table file of the model column
 // family that holds the snapshot at `seq` (in its chunk's data block).
 void DamageTableOf(const std::string& dir, uint64_t seq) {
-  std::vector<std::string> names;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir, cfs, &handles, &db).ok());
   std::vector<rocksdb::LiveFileMetaData> files;
-  db->GetLiveFilesMetaData(&files);
+  ASSERT_NO_FATAL_FAILURE(WithRawDb(
+      dir, [&](rocksdb::DB* db, RawFamilies&) { db->GetLiveFilesMetaData(&files); },
+      /*read_only=*/true));
   std::string path;
   for (const auto& f : files) {
     if (f.column_family_name != "model") continue;
@@ -119,8 +117,6 @@ void DamageTableOf(const std::string& dir, uint64_t seq) {
     ASSERT_TRUE(path.empty()) << "the snapshot at " << seq << " is in two files";
     path = f.db_path + "/" + f.name;
   }
-  for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-  delete db;
   ASSERT_FALSE(path.empty()) << "no table file holds the snapshot at " << seq;
   const auto size = fs::file_size(path);
   std::fstream io(path, std::ios::in | std::ios::out | std::ios::binary);
