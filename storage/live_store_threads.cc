@@ -467,10 +467,12 @@ void LiveStore::Impl::MaybeSnapshot() {
     since = applied - std::min(applied, snapshot_seq);
     const auto now = std::chrono::steady_clock::now();
     age = std::chrono::duration<double>(now - snapshot_time).count();
-    // The newest snapshot's whole duration, encoded and stored (none
-    // written since the open: no spacing).
-    last_cost = snapshot_history.empty() ? 0.0 : snapshot_history.back().seconds;
-    last_encode = snapshot_history.empty() ? 0.0 : snapshot_history.back().encode_seconds;
+    // The newest snapshot's whole duration, encoded and stored, and its
+    // encode (none written since the open: no spacing).
+    if (!snapshot_history.empty()) {
+      last_cost = snapshot_history.back().seconds;
+      last_encode = snapshot_history.back().encode_seconds;
+    }
     after_forget = forget_snapshot_due && now >= *forget_snapshot_due;
   }
   if (!after_forget && !SnapshotDue(options.store, since, age, last_cost, last_encode)) return;
