@@ -4,26 +4,43 @@
 #include <fmt/ranges.h>
 
 #include <chrono>
+#include <optional>
 
 #include "engine/core/id_text.h"
 #include "engine/live/snapshot.h"
 
 namespace streamrec::storage {
 
-Status ApplyStored(const StoredEvent& e, engine::Recommender* rec,
-                   const engine::Recommender* leader) {
-  const auto type = rec->types().Find(e.type);
+namespace {
+
+// ApplyStored's body: `apply` takes the engine event.
+template <typename Fn>
+Status ApplyResolved(const StoredEvent& e, const engine::EventTypes& types, Fn&& apply) {
+  const auto type = types.Find(e.type);
   if (!type) {
     return Status::FailedPrecondition(
         fmt::format("event {} has type '{}', which the configuration does not define (known: {})",
-                    e.seq, e.type, rec->types().Names()));
+                    e.seq, e.type, types.Names()));
   }
-  const engine::Event event{e.user, e.item, *type, e.value, e.ts_ms};
-  Status st = leader ? rec->ApplyFollowing(event, *leader) : rec->Apply(event);
+  Status st = apply(engine::Event{e.user, e.item, *type, e.value, e.ts_ms});
   if (!st.ok()) {
     return Status(st.code(), fmt::format("event {}: {}", e.seq, st.message()));
   }
   return Status::OK();
+}
+
+}  // namespace
+
+Status ApplyStored(const StoredEvent& e, engine::Recommender* rec,
+                   const engine::Recommender* leader) {
+  return ApplyResolved(e, rec->types(), [&](const engine::Event& event) {
+    return leader ? rec->ApplyFollowing(event, *leader) : rec->Apply(event);
+  });
+}
+
+Status ApplyStored(const StoredEvent& e, engine::ReplayPipeline* pipeline) {
+  return ApplyResolved(e, pipeline->recommender().types(),
+                       [&](const engine::Event& event) { return pipeline->Apply(event); });
 }
 
 bool ForgetStored(std::string_view user, std::span<const StoredEvent> events,
@@ -134,16 +151,21 @@ StatusOr<RecoveryResult> Recover(const EventLog& log, engine::Recommender* rec, 
   // The whole log into a fresh recommender: its top-N index is built once
   // at the end. After a snapshot (whose decode built it) the tail is short
   // and kept up event by event.
+  // Its events run through a ReplayPipeline: the model's steps on a
+  // second thread, bit-identical to applying them one by one here.
   const bool whole_log = r.snapshot_seq == 0;
   if (whole_log) rec->BeginReplay();
+  std::optional<engine::ReplayPipeline> pipeline;
+  if (whole_log) pipeline.emplace(rec);
   Status apply_status;
   Status scan = log.Scan(r.snapshot_seq + 1, up_to, [&](const StoredEvent& e) {
-    apply_status = ApplyStored(e, rec);
+    apply_status = pipeline ? ApplyStored(e, &*pipeline) : ApplyStored(e, rec);
     if (!apply_status.ok()) return false;
     ++r.replayed;
     r.last_seq = e.seq;
     return true;
   });
+  if (pipeline) pipeline->Finish();
   if (whole_log) rec->EndReplay();
   STREAMREC_RETURN_IF_ERROR(scan);
   STREAMREC_RETURN_IF_ERROR(apply_status);

@@ -14,6 +14,7 @@
 
 #include "engine/core/status.h"
 #include "engine/live/recommender.h"
+#include "engine/live/replay_pipeline.h"
 #include "storage/event_log.h"
 
 namespace streamrec::storage {
@@ -24,6 +25,8 @@ namespace streamrec::storage {
 // as the follower of a Left-Right pair (Recommender::ApplyFollowing).
 Status ApplyStored(const StoredEvent& e, engine::Recommender* rec,
                    const engine::Recommender* leader = nullptr);
+// The same through a ReplayPipeline (its model step may still be queued).
+Status ApplyStored(const StoredEvent& e, engine::ReplayPipeline* pipeline);
 
 // Forgets `user` in the engine, taking back what `events` (their events
 // as EventLog::DeleteUser returned them) added (Recommender::ForgetUser).

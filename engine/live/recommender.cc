@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 
@@ -87,8 +88,8 @@ Status Recommender::ValidateOptions(const RecommenderOptions& o) {
     return Status::InvalidArgument("popularity half-life must be positive");
   }
   if (o.max_id_length < 1 || o.max_id_length > IdMap::kMaxIdBytes) {
-    return Status::InvalidArgument(
-        fmt::format("max_id_length must be in [1, {}], got {}", IdMap::kMaxIdBytes, o.max_id_length));
+    return Status::InvalidArgument(fmt::format("max_id_length must be in [1, {}], got {}",
+                                               IdMap::kMaxIdBytes, o.max_id_length));
   }
   if (!(o.exploration.share >= 0.0f && o.exploration.share <= 0.5f) ||
       o.exploration.newest_items < 1 || o.exploration.new_days > 36500) {
@@ -168,8 +169,8 @@ IndexedEvent Recommender::Index(const Event& e) {
   return x;
 }
 
-void Recommender::Count(const IndexedEvent& x, const Recommender* leader) {
-  Requantize(x.item, leader);
+void Recommender::Count(const IndexedEvent& x, const Recommender* leader, float moved) {
+  Requantize(x.item, leader, moved);
   popularity_.Add(x.item, types_.spec(x.type).weight, x.ts_ms);
   ++events_applied_;
 }
@@ -177,6 +178,28 @@ void Recommender::Count(const IndexedEvent& x, const Recommender* leader) {
 Status Recommender::Apply(const Event& e) {
   STREAMREC_RETURN_IF_ERROR(Validate(e));
   const IndexedEvent x = Index(e);
+  const float moved = Learn(x);
+  Count(x, nullptr, moved);
+  return Status::OK();
+}
+
+namespace {
+
+// |row - before| over k floats.
+float Distance(const float* row, const float* before, int k) {
+  return (Eigen::Map<const Eigen::VectorXf>(row, k) - Eigen::Map<const Eigen::VectorXf>(before, k))
+      .norm();
+}
+
+}  // namespace
+
+float Recommender::Learn(const IndexedEvent& x) {
+  // The item's row before the step, where the IVF index will want to
+  // know how far it moved (an old row only: a new one is filed afresh).
+  const int k = model_.rank();
+  const bool track = !index_deferred_ && x.item < model_.num_items() &&
+                     ActiveTopN() == TopNMethod::kIvf && ivf_.lists() > 0;
+  if (track) item_before_.assign(model_.item_factors(x.item), model_.item_factors(x.item) + k);
   if (options_.objective == Objective::kRating) {
     (void)learner_.Apply(x);  // the error value is for evaluation only
   } else {
@@ -189,8 +212,8 @@ Status Recommender::Apply(const Event& e) {
       BprLearn(x.user, x.item, w, events_applied_);
     }
   }
-  Count(x);
-  return Status::OK();
+  return track ? Distance(model_.item_factors(x.item), item_before_.data(), k)
+               : IvfIndex::kUnknownMove;
 }
 
 void Recommender::ShareUpdater(const Recommender& leader) {
@@ -213,9 +236,14 @@ Status Recommender::ApplyFollowing(const Event& e, const Recommender& leader) {
   } else {
     model_.ShareUserPage(leader.model_, x.user);
   }
+  // How far the row moves here, for the IVF index (Learn).
+  const bool track = x.item < model_.num_items() && ActiveTopN() == TopNMethod::kIvf;
   model_.EnsureItems(x.item + 1);
-  std::copy_n(leader.model_.item_factors(x.item), model_.rank(), model_.item_factors(x.item));
-  Count(x, &leader);
+  const float* row = leader.model_.item_factors(x.item);
+  const float moved =
+      track ? Distance(row, model_.item_factors(x.item), model_.rank()) : IvfIndex::kUnknownMove;
+  std::copy_n(row, model_.rank(), model_.item_factors(x.item));
+  Count(x, &leader, moved);
   return Status::OK();
 }
 
@@ -315,7 +343,7 @@ void Recommender::EndReplay() {
   RequantizeAll();
 }
 
-void Recommender::Requantize(uint32_t i, const Recommender* leader) {
+void Recommender::Requantize(uint32_t i, const Recommender* leader, float moved) {
   if (index_deferred_) return;  // EndReplay builds it
   // Kept only while in use: under kAuto below its threshold (and always
   // under kExact) neither the mirror nor the index exists or costs.
@@ -338,7 +366,7 @@ void Recommender::Requantize(uint32_t i, const Recommender* leader) {
       return RequantizeAll(leader);
     }
     for (uint32_t r = had; r < model_.num_items(); ++r) ivf_.Update(r, model_.item_factors());
-    if (i < had) ivf_.Update(i, model_.item_factors());
+    if (i < had) ivf_.Update(i, model_.item_factors(), moved);
   }
 }
 

@@ -469,12 +469,20 @@ class Recommender {
  private:
   // engine/live/snapshot.h: reads and replaces the whole state.
   friend struct SnapshotCodec;
+  // engine/live/replay_pipeline.h: runs Apply's parts on two threads.
+  friend class ReplayPipeline;
 
   // Apply's parts: the ids, catalog and seen items of an event (validated);
-  // then popularity, counts and the int8 mirror after the model moved.
+  // the model's step on it (Learn: the learner and the factors, nothing
+  // Index or Count writes); then popularity, counts and the int8 mirror
+  // after the model moved.
+  // Learn returns how far (L2) item x.item's row moved, where the IVF
+  // index reads it (else IvfIndex::kUnknownMove), for Count to pass on.
   IndexedEvent Index(const Event& e);
+  float Learn(const IndexedEvent& x);
   // `leader`: as in ApplyFollowing (the IVF index adopts its centroids).
-  void Count(const IndexedEvent& x, const Recommender* leader = nullptr);
+  void Count(const IndexedEvent& x, const Recommender* leader = nullptr,
+             float moved = IvfIndex::kUnknownMove);
   // ForgetUser, with the updater step replaced by a copy of the moved rows
   // from `leader` when it is non-null (ForgetUserFollowing).
   bool Forget(std::string_view user, std::span<const Event> events, const Recommender* leader);
@@ -492,7 +500,9 @@ class Recommender {
   // after item i's factors changed); or every row (the IVF index
   // retrained).
   // `leader` (a follower's, or null): see RequantizeAll.
-  void Requantize(uint32_t i, const Recommender* leader = nullptr);
+  // `moved`: how far row i moved since the last upkeep (IvfIndex::Update).
+  void Requantize(uint32_t i, const Recommender* leader = nullptr,
+                  float moved = IvfIndex::kUnknownMove);
   void RequantizeAll(const Recommender* leader = nullptr);
   // kBpr: the steps of one event (u, i) of strength w; `salt` (distinct per
   // step sequence) seeds the negative draws.
@@ -535,7 +545,8 @@ class Recommender {
   // The IVF index over the item factors (TopNOptions), kept in step too.
   IvfIndex ivf_;
   uint64_t events_applied_ = 0;
-  bool index_deferred_ = false;  // BeginReplay
+  bool index_deferred_ = false;     // BeginReplay
+  std::vector<float> item_before_;  // Learn's scratch
 };
 
 }  // namespace streamrec::engine

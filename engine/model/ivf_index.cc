@@ -19,23 +19,54 @@ using ConstRows = Eigen::Map<const RowMatrix>;
 // (rows x lists floats) while Build files a million items.
 constexpr uint32_t kAssignChunk = 4096;
 
+// The best and the next best of `s` (ties to the lower index; next -1
+// for a single score).
+template <typename Scores>
+void BestTwo(const Scores& s, Eigen::Index* best, Eigen::Index* next) {
+  *best = 0;
+  *next = -1;
+  for (Eigen::Index l = 1; l < s.size(); ++l) {
+    if (s[l] > s[*best]) {
+      *next = *best;
+      *best = l;
+    } else if (*next < 0 || s[l] > s[*next]) {
+      *next = l;
+    }
+  }
+}
+
 // For each row of `x`, the centroid nearest in L2: argmax <x, c> - |c|^2/2,
-// ties to the lower cell.
+// ties to the lower cell; with `next`, also the one after it (UINT32_MAX
+// for a single centroid).
 void AssignRows(const ConstRows& x, const ConstRows& centroids,
-                const Eigen::Ref<const Eigen::VectorXf>& half_sq_norms,
-                std::vector<uint32_t>* out) {
+                const Eigen::Ref<const Eigen::VectorXf>& half_sq_norms, std::vector<uint32_t>* out,
+                std::vector<uint32_t>* next = nullptr) {
   out->resize(x.rows());
+  if (next) next->resize(x.rows());
   RowMatrix scores;
   for (Eigen::Index r0 = 0; r0 < x.rows(); r0 += kAssignChunk) {
     const Eigen::Index rows = std::min<Eigen::Index>(kAssignChunk, x.rows() - r0);
     scores.noalias() = x.middleRows(r0, rows) * centroids.transpose();
     scores.rowwise() -= half_sq_norms.transpose();
     for (Eigen::Index r = 0; r < rows; ++r) {
-      Eigen::Index best = 0;
-      scores.row(r).maxCoeff(&best);
+      Eigen::Index best = 0, after = -1;
+      if (next) {
+        BestTwo(scores.row(r), &best, &after);
+        (*next)[r0 + r] = after < 0 ? UINT32_MAX : static_cast<uint32_t>(after);
+      } else {
+        scores.row(r).maxCoeff(&best);
+      }
       (*out)[r0 + r] = static_cast<uint32_t>(best);
     }
   }
+}
+
+// |row - centroid| over `dim` floats, exactly: from the scores it would
+// lose digits to |row|^2 - 2 s for a row near the centroids.
+float Distance(const float* row, const float* centroid, int dim) {
+  return (Eigen::Map<const Eigen::VectorXf>(row, dim) -
+          Eigen::Map<const Eigen::VectorXf>(centroid, dim))
+      .norm();
 }
 
 }  // namespace
@@ -43,10 +74,10 @@ void AssignRows(const ConstRows& x, const ConstRows& centroids,
 uint32_t DefaultProbe(uint32_t lists) { return std::min(lists, std::max<uint32_t>(8, lists / 16)); }
 
 size_t IvfIndex::MemoryBytes() const {
-  size_t bytes = (centroids_.capacity() + half_sq_norms_.capacity() + inv_norms_.capacity()) *
-                     sizeof(float) +
-                 (list_of_.capacity() + row_of_.capacity()) * sizeof(uint32_t) +
-                 cells_.capacity() * sizeof(Cell);
+  size_t bytes =
+      (centroids_.capacity() + half_sq_norms_.capacity() + inv_norms_.capacity()) * sizeof(float) +
+      (list_of_.capacity() + row_of_.capacity()) * sizeof(uint32_t) +
+      margin_.capacity() * sizeof(float) + cells_.capacity() * sizeof(Cell);
   for (const Cell& c : cells_) bytes += c.codes.MemoryBytes() + c.ids.capacity() * sizeof(uint32_t);
   return bytes;
 }
@@ -122,7 +153,8 @@ void IvfIndex::FileAll(const float* items, uint32_t n) {
       float nearest = std::numeric_limits<float>::infinity();
       for (uint32_t b = 0; b < lists; ++b) {
         if (b == a) continue;
-        nearest = std::min(nearest, 2.0f * (half_sq_norms_[a] + half_sq_norms_[b]) - 2.0f * dots(a, b));
+        nearest =
+            std::min(nearest, 2.0f * (half_sq_norms_[a] + half_sq_norms_[b]) - 2.0f * dots(a, b));
       }
       // A quarter of the squared distance, less a margin for rounding: the
       // skip must never keep a row whose GEMV would have moved it.
@@ -134,10 +166,11 @@ void IvfIndex::FileAll(const float* items, uint32_t n) {
   for (Cell& cell : cells_) cell.codes = QuantizedItems(dim);
   list_of_.clear();
   row_of_.clear();
+  margin_.clear();
   if (n == 0 || lists == 0) return;
-  std::vector<uint32_t> assign;
+  std::vector<uint32_t> assign, next;
   AssignRows(ConstRows(items, n, dim), ConstRows(centroids_.data(), lists, dim),
-             Eigen::Map<const Eigen::VectorXf>(half_sq_norms_.data(), lists), &assign);
+             Eigen::Map<const Eigen::VectorXf>(half_sq_norms_.data(), lists), &assign, &next);
   std::vector<uint32_t> sizes(lists, 0);
   for (uint32_t i = 0; i < n; ++i) ++sizes[assign[i]];
   for (uint32_t l = 0; l < lists; ++l) {
@@ -146,7 +179,11 @@ void IvfIndex::FileAll(const float* items, uint32_t n) {
   }
   list_of_.resize(n);
   row_of_.resize(n);
+  margin_.resize(n);
   for (uint32_t i = 0; i < n; ++i) {
+    margin_[i] = next[i] == UINT32_MAX ? kUnknownMove
+                                       : Distance(items + size_t{i} * dim,
+                                                  centroids_.data() + size_t{next[i]} * dim, dim);
     Cell& cell = cells_[assign[i]];
     const auto r = static_cast<uint32_t>(cell.ids.size());
     cell.codes.Set(r, items + size_t{i} * dim);
@@ -156,13 +193,13 @@ void IvfIndex::FileAll(const float* items, uint32_t n) {
   }
 }
 
-uint32_t IvfIndex::Nearest(const float* row) const {
+uint32_t IvfIndex::Nearest(const float* row, float* second) const {
   const ConstRows c(centroids_.data(), lists(), dim_);
-  const Eigen::VectorXf s =
-      c * Eigen::Map<const Eigen::VectorXf>(row, dim_) -
-      Eigen::Map<const Eigen::VectorXf>(half_sq_norms_.data(), lists());
-  Eigen::Index best = 0;
-  s.maxCoeff(&best);
+  const Eigen::VectorXf s = c * Eigen::Map<const Eigen::VectorXf>(row, dim_) -
+                            Eigen::Map<const Eigen::VectorXf>(half_sq_norms_.data(), lists());
+  Eigen::Index best = 0, next = -1;
+  BestTwo(s, &best, &next);
+  *second = next < 0 ? kUnknownMove : Distance(row, centroids_.data() + next * dim_, dim_);
   return static_cast<uint32_t>(best);
 }
 
@@ -190,27 +227,38 @@ void IvfIndex::Unfile(uint32_t i, const float* items) {
   cell.codes.Resize(last);
 }
 
-void IvfIndex::Update(uint32_t i, const float* items) {
+void IvfIndex::Update(uint32_t i, const float* items, float moved) {
   assert(lists() > 0 && i <= size());
   const float* row = items + size_t{i} * dim_;
   if (i < size()) {
-    // Still within its cell's safe radius: no other centroid can be
-    // nearer, so only the codes change (k flops instead of lists x k).
+    // No other centroid can be nearer, so only the codes change (k flops
+    // instead of lists x k): while the row is within its cell's safe
+    // radius, or nearer its own centroid than its bound on every other
+    // (with a margin for rounding: the skip must never keep a row the GEMV
+    // would have moved by more than a rounding's worth).
     const uint32_t own = list_of_[i];
-    const float sq = (Eigen::Map<const Eigen::VectorXf>(row, dim_) -
-                      Eigen::Map<const Eigen::VectorXf>(centroids_.data() + size_t{own} * dim_, dim_))
-                         .squaredNorm();
-    if (sq <= safe_sq_radius_[own]) {
+    const float sq =
+        (Eigen::Map<const Eigen::VectorXf>(row, dim_) -
+         Eigen::Map<const Eigen::VectorXf>(centroids_.data() + size_t{own} * dim_, dim_))
+            .squaredNorm();
+    margin_[i] -= moved;  // NaN (an unknown bound less an unknown move) fails the test below
+    if (sq <= safe_sq_radius_[own] || std::sqrt(sq) <= 0.999f * margin_[i] - 1e-6f) {
       cells_[own].codes.Set(row_of_[i], row);
       return;
     }
   }
-  const uint32_t c = Nearest(row);
+  float second = 0.0f;
+  const uint32_t c = Nearest(row, &second);
+  ++full_searches_;
   if (i == size()) {
     list_of_.push_back(0);
     row_of_.push_back(0);
+    margin_.push_back(second);
     File(c, i, row);
-  } else if (c == list_of_[i]) {
+    return;
+  }
+  margin_[i] = second;
+  if (c == list_of_[i]) {
     cells_[c].codes.Set(row_of_[i], row);
   } else {
     Unfile(i, items);
@@ -269,8 +317,8 @@ void IvfTopNScan(const IvfIndex& index, const float* items, uint32_t n_items, in
     const ScanQuery& q = queries[j];
     const size_t nj = QueryLength(q, n);
     const QuantizedQuery code = QuantizedQuery::Encode(q.vector, dim);
-    RankedCells ranked =
-        Rank(index.centroids_.data(), index.inv_norms_.data(), lists, dim, q.vector, options.cosine);
+    RankedCells ranked = Rank(index.centroids_.data(), index.inv_norms_.data(), lists, dim,
+                              q.vector, options.cosine);
     TopKHeap heap(std::max(nj * rescore.candidate_factor, rescore.min_candidates));
     // Past the probed cells only while fewer than nj eligible items were
     // seen (a narrow filter, many exclusions): read on, best cell first.

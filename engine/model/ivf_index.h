@@ -12,7 +12,12 @@
 //
 // Kept current: the model moves an item's vector with every event on it,
 // and Update(i) re-codes the row and moves it to its nearest centroid if
-// that changed (one small GEMV over the centroids). The centroids stay as
+// that changed (one small GEMV over the centroids). Most updates skip the
+// GEMV: each row keeps a lower bound on its distance to every centroid but
+// its own (the second-nearest distance when it was filed, less how far it
+// has moved since, as the caller reports it), and while the row is nearer
+// its own centroid than that, no other can be nearer (the triangle
+// inequality, as in Hamerly's k-means). The centroids stay as
 // trained until the next Build, which the Recommender runs when the model
 // is installed or restored and when the catalog has doubled since.
 //
@@ -28,6 +33,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <vector>
 
@@ -66,6 +72,9 @@ class IvfIndex {
   // The items filed in cell c (< lists()).
   std::span<const uint32_t> ListItems(uint32_t c) const { return cells_[c].ids; }
   size_t MemoryBytes() const;
+  // Updates that ran the GEMV over every centroid (the rest were settled
+  // by a bound), since Build.
+  uint64_t full_searches() const { return full_searches_; }
 
   // Trains centroids on rows [0, n) of `items` (n x dim, row-major) and
   // files every row: deterministic for the same rows and options. n = 0
@@ -80,21 +89,26 @@ class IvfIndex {
 
   // Row i (< size()) changed a little: re-codes it in its cell without
   // looking for a nearer centroid. Cheaper than Update (no GEMV); the item
-  // is re-filed at its next Update or training.
+  // is re-filed at its next Update (which then runs the GEMV: how far the
+  // row moved here is not known) or training.
   void Recode(uint32_t i, const float* items) {
     cells_[list_of_[i]].codes.Set(row_of_[i], items + size_t{i} * dim_);
+    margin_[i] = -kUnknownMove;
   }
 
   // Row i of `items` changed, or is new (i == size(): appended; rows must
   // be added in order): re-codes it and re-files it under its nearest
-  // centroid. The index must have been built (lists() > 0).
-  void Update(uint32_t i, const float* items);
+  // centroid. `moved`: at most how far (L2) the row moved since the index
+  // last saw it (Update, Build, Adopt), or kUnknownMove; a bound too
+  // small may leave the row in a cell that is no longer the nearest. The
+  // index must have been built (lists() > 0).
+  static constexpr float kUnknownMove = std::numeric_limits<float>::infinity();
+  void Update(uint32_t i, const float* items, float moved = kUnknownMove);
 
  private:
-  friend void IvfTopNScan(const IvfIndex&, const float*, uint32_t, int,
-                          std::span<const ScanQuery>, size_t, const ScanOptions&,
-                          const IvfOptions&, const QuantizedScanOptions&,
-                          std::vector<std::vector<ScoredItem>>*);
+  friend void IvfTopNScan(const IvfIndex&, const float*, uint32_t, int, std::span<const ScanQuery>,
+                          size_t, const ScanOptions&, const IvfOptions&,
+                          const QuantizedScanOptions&, std::vector<std::vector<ScoredItem>>*);
 
   struct Cell {
     QuantizedItems codes;
@@ -104,8 +118,9 @@ class IvfIndex {
   // Files rows [0, n) of `items` afresh under the centroids (and derives
   // safe_sq_radius_ from them).
   void FileAll(const float* items, uint32_t n);
-  // The centroid nearest (L2) to `row`.
-  uint32_t Nearest(const float* row) const;
+  // The centroid nearest (L2) to `row`; *second: the row's distance to
+  // the next nearest (infinity with one cell).
+  uint32_t Nearest(const float* row, float* second) const;
   // Appends item i (row `row`) to cell c.
   void File(uint32_t c, uint32_t i, const float* row);
   // Takes item i out of its cell (the cell's last row takes its place).
@@ -113,9 +128,9 @@ class IvfIndex {
 
   int dim_ = 0;
   uint32_t trained_items_ = 0;
-  std::vector<float> centroids_;       // lists x dim, row-major
-  std::vector<float> half_sq_norms_;   // |c|^2 / 2 per cell (L2 assignment)
-  std::vector<float> inv_norms_;       // 1 / |c| per cell (cosine ranking; 0 for a zero centroid)
+  std::vector<float> centroids_;      // lists x dim, row-major
+  std::vector<float> half_sq_norms_;  // |c|^2 / 2 per cell (L2 assignment)
+  std::vector<float> inv_norms_;      // 1 / |c| per cell (cosine ranking; 0 for a zero centroid)
   // Per cell, (half the distance to the nearest other centroid)^2: a row
   // within that of its own centroid has no nearer one (the triangle
   // inequality), so Update skips the GEMV over all centroids.
@@ -123,6 +138,10 @@ class IvfIndex {
   std::vector<Cell> cells_;
   std::vector<uint32_t> list_of_;  // item -> cell
   std::vector<uint32_t> row_of_;   // item -> row in its cell
+  // Item -> a lower bound on its distance to every centroid but its own
+  // (Update); -infinity where none is known (Recoded).
+  std::vector<float> margin_;
+  uint64_t full_searches_ = 0;
 };
 
 // TopNScan's contract (topn.h) answered through `index` (which must hold

@@ -202,6 +202,46 @@ TEST(IvfIndexTest, TheSameRowsAndUpdatesGiveTheSameIndex) {
   EXPECT_EQ(ra, rb);
 }
 
+TEST(IvfIndexTest, ReportedMovesSkipMostSearchesAndKeepEveryItemInItsNearestCell) {
+  // Small steps, as the online learner takes them: told how far each row
+  // moved, the index skips the search over every centroid while a row's
+  // bound allows it; untold, it searches unless the row is within its
+  // cell's safe radius. Both must file every row in its nearest cell.
+  std::vector<float> items = ClusteredVectors(3000, kDim, 21, 22);
+  IvfIndex told, untold;
+  told.Build(items.data(), 3000, kDim, {});
+  untold.Build(items.data(), 3000, kDim, {});
+  SplitMix64 rng(23);
+  std::vector<float> before(kDim);
+  size_t refiled = 0;
+  for (int k = 0; k < 20000; ++k) {
+    const auto i = static_cast<uint32_t>(rng.Uniform(k < 3000 ? 300 : 3000));
+    float* row = items.data() + size_t{i} * kDim;
+    std::copy_n(row, kDim, before.begin());
+    for (int f = 0; f < kDim; ++f) row[f] += 0.02f * rng.NextGaussian();
+    float moved = 0.0f;
+    for (int f = 0; f < kDim; ++f) moved += (row[f] - before[f]) * (row[f] - before[f]);
+    const uint32_t cell = untold.ListOf(i);
+    told.Update(i, items.data(), std::sqrt(moved));
+    untold.Update(i, items.data());
+    ASSERT_EQ(told.ListOf(i), untold.ListOf(i)) << "update " << k << ", item " << i;
+    refiled += untold.ListOf(i) != cell;
+  }
+  // A move the index is not told of: Recode drops the row's bound.
+  const std::vector<float> far = ClusteredVectors(1, kDim, 24, 25);
+  for (uint32_t i = 0; i < 3000; i += 7) {
+    std::copy_n(far.begin(), kDim, items.begin() + size_t{i} * kDim);
+    told.Recode(i, items.data());
+    told.Update(i, items.data(), 0.0f);
+    untold.Update(i, items.data());
+  }
+  for (uint32_t i = 0; i < 3000; ++i) ASSERT_EQ(told.ListOf(i), untold.ListOf(i)) << i;
+  ExpectEachItemFiledOnce(told, 3000);
+  EXPECT_GT(refiled, 50u) << "the steps should move some rows across cells";
+  EXPECT_LT(told.full_searches() * 3, untold.full_searches())
+      << told.full_searches() << " vs " << untold.full_searches();
+}
+
 TEST(IvfIndexTest, EmptyAndTinyIndexes) {
   IvfIndex empty;
   empty.Build(nullptr, 0, kDim, {});

@@ -42,22 +42,31 @@ std::unique_ptr<EventLog> Open(const std::string& dir) {
 }
 
 TEST(RecoveryTest, SnapshotPlusTailEqualsFullReplayBitForBit) {
-  const auto events = Stream(1500, 3);
+  // A whole-log recovery (the snapshot's) runs the model's steps on a
+  // second thread (engine::ReplayPipeline), the tail after a snapshot
+  // event by event; the full replay below is event by event throughout.
+  const auto events = Stream(5000, 3);
   const engine::EventTypes types = engine::EventTypes::Defaults();
-  for (size_t cut : {1u, 200u, 777u, 1499u}) {
-    SCOPED_TRACE(cut);
+  for (const auto& [objective, cut] : {std::pair{engine::Objective::kRating, size_t{1}},
+                                       {engine::Objective::kRating, size_t{200}},
+                                       {engine::Objective::kRating, size_t{4500}},
+                                       {engine::Objective::kRating, size_t{4999}},
+                                       {engine::Objective::kImplicit, size_t{4500}}}) {
+    SCOPED_TRACE(fmt::format("{} {}", engine::ObjectiveName(objective), cut));
+    engine::RecommenderOptions options = SmallOptions();
+    options.objective = objective;
     TempDir d;
     auto l = Open(d.path());
     ASSERT_TRUE(l->Append(std::span(events).subspan(0, cut)).ok());
     {
       // A running server: applies, then snapshots at `cut`.
-      engine::Recommender live(SmallOptions(), types);
+      engine::Recommender live(options, types);
       auto r = Recover(*l, &live);
       ASSERT_TRUE(r.ok());
       ASSERT_TRUE(WriteSnapshot(l.get(), live, r->last_seq).ok());
     }
     ASSERT_TRUE(l->Append(std::span(events).subspan(cut)).ok());
-    engine::Recommender from_snapshot(SmallOptions(), types);
+    engine::Recommender from_snapshot(options, types);
     auto r = Recover(*l, &from_snapshot);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->snapshot_seq, cut);
@@ -66,7 +75,7 @@ TEST(RecoveryTest, SnapshotPlusTailEqualsFullReplayBitForBit) {
     EXPECT_TRUE(r->snapshot_skipped.empty());
 
     // The same log applied from scratch, ignoring the snapshot.
-    engine::Recommender full(SmallOptions(), types);
+    engine::Recommender full(options, types);
     ASSERT_TRUE(l->Scan(1, UINT64_MAX, [&](const StoredEvent& e) {
                    EXPECT_TRUE(ApplyStored(e, &full).ok());
                    return true;
@@ -120,10 +129,12 @@ TEST(RecoveryTest, SnapshotUnderOtherLearnerSettingsIsSkipped) {
   EXPECT_EQ(r->snapshot_seq, 0u);
   EXPECT_EQ(r->replayed, 300u);
   engine::Recommender full(SmallOptions(), types);
-  ASSERT_TRUE(log->Scan(1, UINT64_MAX, [&](const StoredEvent& e) {
-                   EXPECT_TRUE(ApplyStored(e, &full).ok());
-                   return true;
-                 }).ok());
+  ASSERT_TRUE(log->Scan(1, UINT64_MAX,
+                        [&](const StoredEvent& e) {
+                          EXPECT_TRUE(ApplyStored(e, &full).ok());
+                          return true;
+                        })
+                  .ok());
   EXPECT_TRUE(engine::EncodeSnapshot(full) == engine::EncodeSnapshot(rec));
   // The fingerprint covers event-type weights too.
   engine::EventTypeSpec view{"view", 0.2f, false, 3.5f, 0, 0};
@@ -160,7 +171,8 @@ TEST(RecoveryTest, DeletedUserIsUnknownAfterRestart) {
 TEST(RecoveryTest, UnknownEventTypeStopsRecoveryWithItsName) {
   TempDir dir;
   auto log = Open(dir.path());
-  std::vector<StoredEvent> b = {{0, "", "u", "i", "view", 0, 1}, {0, "", "u", "j", "wishlist", 0, 2}};
+  std::vector<StoredEvent> b = {{0, "", "u", "i", "view", 0, 1},
+                                {0, "", "u", "j", "wishlist", 0, 2}};
   ASSERT_TRUE(log->Append(b).ok());
   engine::Recommender rec(SmallOptions(), engine::EventTypes::Defaults());
   auto r = Recover(*log, &rec);

@@ -1,0 +1,74 @@
+#include "engine/live/replay_pipeline.h"
+
+#include <utility>
+
+namespace streamrec::engine {
+
+ReplayPipeline::ReplayPipeline(Recommender* rec) : rec_(rec) {
+  if (rec_->index_deferred_ && rec_->options().objective != Objective::kBpr &&
+      std::thread::hardware_concurrency() > 1) {
+    filling_.reserve(kBatch);
+    thread_ = std::thread([this] { ModelLoop(); });
+  }
+}
+
+ReplayPipeline::~ReplayPipeline() { Finish(); }
+
+Status ReplayPipeline::Apply(const Event& e) {
+  if (!split()) return rec_->Apply(e);
+  STREAMREC_RETURN_IF_ERROR(rec_->Validate(e));
+  const IndexedEvent x = rec_->Index(e);
+  // Recommender::Apply steps the model between these two; Count reads no
+  // factor while the index is deferred (the constructor checked).
+  rec_->Count(x);
+  filling_.push_back(x);
+  if (filling_.size() == kBatch) {
+    std::vector<IndexedEvent> next;
+    {
+      MutexLock lock(&mu_);
+      if (!spare_.empty()) {
+        next = std::move(spare_.back());
+        spare_.pop_back();
+      }
+    }
+    next.reserve(kBatch);
+    Hand(std::exchange(filling_, std::move(next)));
+  }
+  return Status::OK();
+}
+
+void ReplayPipeline::Hand(std::vector<IndexedEvent> batch) {
+  MutexLock lock(&mu_);
+  while (queue_.size() >= kMaxQueued) changed_.Wait(&mu_);
+  queue_.push_back(std::move(batch));
+  changed_.SignalAll();
+}
+
+void ReplayPipeline::Finish() {
+  if (!split()) return;
+  if (!filling_.empty()) Hand(std::exchange(filling_, {}));
+  {
+    MutexLock lock(&mu_);
+    closing_ = true;
+    changed_.SignalAll();
+  }
+  thread_.join();
+}
+
+void ReplayPipeline::ModelLoop() {
+  MutexLock lock(&mu_);
+  for (;;) {
+    while (queue_.empty() && !closing_) changed_.Wait(&mu_);
+    if (queue_.empty()) return;  // closing, and every step done
+    std::vector<IndexedEvent> batch = std::move(queue_.front());
+    queue_.pop_front();
+    changed_.SignalAll();  // room for the front
+    lock.Unlock();
+    for (const IndexedEvent& x : batch) rec_->Learn(x);
+    batch.clear();
+    lock.Lock();
+    spare_.push_back(std::move(batch));
+  }
+}
+
+}  // namespace streamrec::engine
