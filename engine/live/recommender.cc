@@ -178,9 +178,33 @@ void Recommender::Count(const IndexedEvent& x, const Recommender* leader, float 
 Status Recommender::Apply(const Event& e) {
   STREAMREC_RETURN_IF_ERROR(Validate(e));
   const IndexedEvent x = Index(e);
+  if (implicit_ && implicit_.use_count() > 1) led_.push_back(x);  // for the follower
   const float moved = Learn(x);
   Count(x, nullptr, moved);
   return Status::OK();
+}
+
+IndexedEvent Recommender::IndexFollowing(const Event& e, const Recommender& leader) {
+  if (followed_ < leader.led_.size()) {
+    const IndexedEvent& x = leader.led_[followed_];
+    const bool known = x.user < users_.size() && x.item < items_.size();
+    if (known && x.user < seen_.users() && x.user < leader.seen_.users() && x.type == e.type &&
+        users_.Name(x.user) == e.user && items_.Name(x.item) == e.item) {
+      ++followed_;
+      // The leader's page holds u's list with this item (and what the rest
+      // of the run adds): FinishFollowing would take it anyway.
+      seen_.SharePageOf(x.user, leader.seen_);
+      return IndexedEvent{x.user, x.item, e.type, e.value, e.ts_ms};
+    }
+    if (!known) {
+      // An id new to this copy: added here as the leader added it.
+      const IndexedEvent mine = Index(e);
+      followed_ = mine.user == x.user && mine.item == x.item ? followed_ + 1 : SIZE_MAX;
+      return mine;
+    }
+  }
+  followed_ = SIZE_MAX;  // the run is not the leader's: on our own from here
+  return Index(e);
 }
 
 namespace {
@@ -227,7 +251,7 @@ bool Recommender::SharesUpdaterWith(const Recommender& other) const {
 Status Recommender::ApplyFollowing(const Event& e, const Recommender& leader) {
   if (!SharesUpdaterWith(leader)) return Apply(e);
   STREAMREC_RETURN_IF_ERROR(Validate(e));
-  const IndexedEvent x = Index(e);
+  const IndexedEvent x = IndexFollowing(e, leader);
   // What the updater's step did to the two rows, as the leader has them:
   // the user's page is shared (MFModel), the item's row copied (the item
   // block stays one contiguous scan per copy).
@@ -256,6 +280,8 @@ void Recommender::InstallModelFollowing(const Recommender& leader) {
 }
 
 void Recommender::FinishFollowing(const Recommender& leader) {
+  led_.clear();
+  followed_ = 0;
   model_.ShareWrittenUserPages(leader.model_);
   seen_.ShareWritten(leader.seen_);
   users_.ShareWritten(leader.users_);
@@ -288,6 +314,8 @@ void Recommender::BprLearn(uint32_t u, uint32_t i, float w, uint64_t salt) {
 }
 
 void Recommender::Reset() {
+  led_.clear();
+  followed_ = 0;
   users_ = IdMap();
   items_ = IdMap();
   model_ = MFModel(options_.model);

@@ -479,6 +479,11 @@ class Recommender {
   // Learn returns how far (L2) item x.item's row moved, where the IVF
   // index reads it (else IvfIndex::kUnknownMove), for Count to pass on.
   IndexedEvent Index(const Event& e);
+  // Index as a follower: the indices the leader noted for the same event
+  // (led_), checked against the ids, with the leader's page of the user's
+  // seen list instead of an insert; Index(e) for ids new to this copy or
+  // once anything does not match.
+  IndexedEvent IndexFollowing(const Event& e, const Recommender& leader);
   float Learn(const IndexedEvent& x);
   // `leader`: as in ApplyFollowing (the IVF index adopts its centroids).
   void Count(const IndexedEvent& x, const Recommender* leader = nullptr,
@@ -547,6 +552,13 @@ class Recommender {
   uint64_t events_applied_ = 0;
   bool index_deferred_ = false;     // BeginReplay
   std::vector<float> item_before_;  // Learn's scratch
+  // Under a shared updater: the indices of the events this copy applied
+  // as the leader in its last run (Apply), read by its follower in order
+  // (IndexFollowing; followed_ counts those read, SIZE_MAX once they stop
+  // matching). FinishFollowing starts both over: by then the other copy
+  // has read this copy's.
+  std::vector<IndexedEvent> led_;
+  size_t followed_ = 0;
 };
 
 }  // namespace streamrec::engine

@@ -55,6 +55,11 @@ class SeenLists {
   // In place of each page this copy wrote since the last call, other's
   // version of it; pages past other's users stay as they are.
   void ShareWritten(const SeenLists& other);
+  // In place of the page of user u (< users(), < other.users()), other's:
+  // what a follower does instead of an Insert its leader made already.
+  void SharePageOf(uint32_t u, const SeenLists& other) {
+    pages_.Share(u / kPageUsers, other.pages_);
+  }
 
   // Pages this copy holds that no other copy shares, and in all.
   size_t OwnPages() const { return pages_.OwnPages(); }

@@ -55,6 +55,11 @@ void FollowAndCompare(Objective objective, TopNMethod method) {
     const std::span<const Event> run = std::span(events).subspan(begin, 250);
     for (const Event& e : run) ASSERT_TRUE(leader->Apply(e).ok());
     for (const Event& e : run) ASSERT_TRUE(follower->ApplyFollowing(e, *leader).ok());
+    if (objective == Objective::kImplicit && begin >= 500) {
+      // Every user known by now: the follower took the leader's indices
+      // and seen-list pages instead of inserting into pages of its own.
+      EXPECT_EQ(follower->seen_lists().OwnPages(), 0u) << "after event " << begin + 250;
+    }
     for (const Event& e : run) ASSERT_TRUE(alone.Apply(e).ok());
     if (begin == 1000) {  // a user forgotten with their events
       std::vector<Event> mine;
