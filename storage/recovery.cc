@@ -149,14 +149,16 @@ StatusOr<RecoveryResult> Recover(const EventLog& log, engine::Recommender* rec, 
   }
   r.snapshot_skipped = fmt::format("{}", fmt::join(skipped, "; "));
   // The whole log into a fresh recommender: its top-N index is built once
-  // at the end. After a snapshot (whose decode built it) the tail is short
-  // and kept up event by event.
-  // Its events run through a ReplayPipeline: the model's steps on a
-  // second thread, bit-identical to applying them one by one here.
+  // at the end, and its events run through a ReplayPipeline (the model's
+  // steps on a second thread, bit-identical to applying them one by one
+  // here). After a snapshot (whose decode built the index) the tail is
+  // short and kept up event by event.
   const bool whole_log = r.snapshot_seq == 0;
-  if (whole_log) rec->BeginReplay();
   std::optional<engine::ReplayPipeline> pipeline;
-  if (whole_log) pipeline.emplace(rec);
+  if (whole_log) {
+    rec->BeginReplay();
+    pipeline.emplace(rec);
+  }
   Status apply_status;
   Status scan = log.Scan(r.snapshot_seq + 1, up_to, [&](const StoredEvent& e) {
     apply_status = pipeline ? ApplyStored(e, &*pipeline) : ApplyStored(e, rec);

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 
@@ -207,22 +206,16 @@ IndexedEvent Recommender::IndexFollowing(const Event& e, const Recommender& lead
   return Index(e);
 }
 
-namespace {
-
-// |row - before| over k floats.
-float Distance(const float* row, const float* before, int k) {
-  return (Eigen::Map<const Eigen::VectorXf>(row, k) - Eigen::Map<const Eigen::VectorXf>(before, k))
-      .norm();
+bool Recommender::IndexWantsMove(uint32_t i) const {
+  return !index_deferred_ && i < model_.num_items() && ActiveTopN() == TopNMethod::kIvf &&
+         ivf_.lists() > 0;
 }
-
-}  // namespace
 
 float Recommender::Learn(const IndexedEvent& x) {
   // The item's row before the step, where the IVF index will want to
-  // know how far it moved (an old row only: a new one is filed afresh).
+  // know how far it moved.
   const int k = model_.rank();
-  const bool track = !index_deferred_ && x.item < model_.num_items() &&
-                     ActiveTopN() == TopNMethod::kIvf && ivf_.lists() > 0;
+  const bool track = IndexWantsMove(x.item);
   if (track) item_before_.assign(model_.item_factors(x.item), model_.item_factors(x.item) + k);
   if (options_.objective == Objective::kRating) {
     (void)learner_.Apply(x);  // the error value is for evaluation only
@@ -236,7 +229,7 @@ float Recommender::Learn(const IndexedEvent& x) {
       BprLearn(x.user, x.item, w, events_applied_);
     }
   }
-  return track ? Distance(model_.item_factors(x.item), item_before_.data(), k)
+  return track ? IvfIndex::Distance(model_.item_factors(x.item), item_before_.data(), k)
                : IvfIndex::kUnknownMove;
 }
 
@@ -261,11 +254,11 @@ Status Recommender::ApplyFollowing(const Event& e, const Recommender& leader) {
     model_.ShareUserPage(leader.model_, x.user);
   }
   // How far the row moves here, for the IVF index (Learn).
-  const bool track = x.item < model_.num_items() && ActiveTopN() == TopNMethod::kIvf;
+  const bool track = IndexWantsMove(x.item);
   model_.EnsureItems(x.item + 1);
   const float* row = leader.model_.item_factors(x.item);
-  const float moved =
-      track ? Distance(row, model_.item_factors(x.item), model_.rank()) : IvfIndex::kUnknownMove;
+  const float moved = track ? IvfIndex::Distance(row, model_.item_factors(x.item), model_.rank())
+                            : IvfIndex::kUnknownMove;
   std::copy_n(row, model_.rank(), model_.item_factors(x.item));
   Count(x, &leader, moved);
   return Status::OK();

@@ -476,15 +476,18 @@ class Recommender {
   // the model's step on it (Learn: the learner and the factors, nothing
   // Index or Count writes); then popularity, counts and the int8 mirror
   // after the model moved.
-  // Learn returns how far (L2) item x.item's row moved, where the IVF
-  // index reads it (else IvfIndex::kUnknownMove), for Count to pass on.
   IndexedEvent Index(const Event& e);
   // Index as a follower: the indices the leader noted for the same event
   // (led_), checked against the ids, with the leader's page of the user's
   // seen list instead of an insert; Index(e) for ids new to this copy or
   // once anything does not match.
   IndexedEvent IndexFollowing(const Event& e, const Recommender& leader);
+  // Returns how far (L2) item x.item's row moved where IndexWantsMove
+  // (else IvfIndex::kUnknownMove), for Count to pass on.
   float Learn(const IndexedEvent& x);
+  // Whether the IVF index is kept per event and holds item i (< the model's
+  // rows): then it skips most searches when told how far i's row moved.
+  bool IndexWantsMove(uint32_t i) const;
   // `leader`: as in ApplyFollowing (the IVF index adopts its centroids).
   void Count(const IndexedEvent& x, const Recommender* leader = nullptr,
              float moved = IvfIndex::kUnknownMove);

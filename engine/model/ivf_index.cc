@@ -61,15 +61,12 @@ void AssignRows(const ConstRows& x, const ConstRows& centroids,
   }
 }
 
-// |row - centroid| over `dim` floats, exactly: from the scores it would
-// lose digits to |row|^2 - 2 s for a row near the centroids.
-float Distance(const float* row, const float* centroid, int dim) {
-  return (Eigen::Map<const Eigen::VectorXf>(row, dim) -
-          Eigen::Map<const Eigen::VectorXf>(centroid, dim))
+}  // namespace
+
+float IvfIndex::Distance(const float* a, const float* b, int dim) {
+  return (Eigen::Map<const Eigen::VectorXf>(a, dim) - Eigen::Map<const Eigen::VectorXf>(b, dim))
       .norm();
 }
-
-}  // namespace
 
 uint32_t DefaultProbe(uint32_t lists) { return std::min(lists, std::max<uint32_t>(8, lists / 16)); }
 
@@ -181,6 +178,8 @@ void IvfIndex::FileAll(const float* items, uint32_t n) {
   row_of_.resize(n);
   margin_.resize(n);
   for (uint32_t i = 0; i < n; ++i) {
+    // Exactly, not from the scores: |row|^2 - 2 s loses digits for a row
+    // near the centroids.
     margin_[i] = next[i] == UINT32_MAX ? kUnknownMove
                                        : Distance(items + size_t{i} * dim,
                                                   centroids_.data() + size_t{next[i]} * dim, dim);

@@ -104,6 +104,8 @@ class IvfIndex {
   // index must have been built (lists() > 0).
   static constexpr float kUnknownMove = std::numeric_limits<float>::infinity();
   void Update(uint32_t i, const float* items, float moved = kUnknownMove);
+  // |a - b| over `dim` floats: the metric of the cells and of `moved`.
+  static float Distance(const float* a, const float* b, int dim);
 
  private:
   friend void IvfTopNScan(const IvfIndex&, const float*, uint32_t, int, std::span<const ScanQuery>,
