@@ -68,6 +68,14 @@ struct LiveStoreOptions {
   // the local EventLog under the same seqs on every replica. Null (the
   // default): the single process, which never touches a stream.
   std::shared_ptr<ReplicatedLog> cluster;
+  // Cluster mode: how long an event batch, once stored in the stream,
+  // waits for this replica to take it back in and apply it before the
+  // caller is answered Unavailable (HTTP 503; the batch is applied all the
+  // same when the stream thread gets to it, and a retry with the same
+  // event ids is a duplicate). Bounds a write's answer while the stream's
+  // consumer is being recreated after a NATS node died. `serve` sets
+  // [cluster] publish_timeout_seconds.
+  std::chrono::milliseconds cluster_take_in_wait{10000};
 };
 
 // What the model thread has published, as readers see it.

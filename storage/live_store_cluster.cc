@@ -15,6 +15,7 @@
 #include <bit>
 #include <cstring>
 #include <random>
+#include <utility>
 
 #include "storage/live_store_impl.h"
 #include "storage/replica_image.h"
@@ -198,6 +199,17 @@ void LiveStore::Impl::PublishRecord(StreamRecord record, RecordWaiter waiter) {
   }
   StatusOr<uint64_t> seq = stream->Append(record.origin, data);
   if (seq.ok()) {
+    {
+      MutexLock lock(&waiters_mu);
+      // Still here unless taken in already: from now on its answer waits
+      // only so long for this replica's stream thread.
+      if (auto it = waiters.find(record.origin);
+          it != waiters.end() && !it->second.ingest.empty()) {
+        it->second.take_in_deadline =
+            std::chrono::steady_clock::now() + options.cluster_take_in_wait;
+        it->second.stream_seq = *seq;
+      }
+    }
     records_published.fetch_add(1);
     uint64_t prev = last_published.load();
     while (prev < *seq && !last_published.compare_exchange_weak(prev, *seq)) {
@@ -237,6 +249,30 @@ std::optional<RecordWaiter> LiveStore::Impl::TakeWaiter(const std::string& origi
   RecordWaiter w = std::move(it->second);
   waiters.erase(it);
   return w;
+}
+
+void LiveStore::Impl::AnswerLateRecords() {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::pair<LiveStore::IngestCallback, uint64_t>> late;
+  {
+    MutexLock lock(&waiters_mu);
+    for (auto& [origin, w] : waiters) {
+      if (now < w.take_in_deadline) continue;
+      w.take_in_deadline = std::chrono::steady_clock::time_point::max();  // answered once
+      for (LiveStore::IngestCallback& cb : w.ingest) {
+        late.emplace_back(std::exchange(cb, [](StatusOr<AppendResult>) {}), w.stream_seq);
+      }
+    }
+  }
+  const double wait = std::chrono::duration<double>(options.cluster_take_in_wait).count();
+  for (auto& [cb, seq] : late) {
+    cb(Status::Unavailable(fmt::format(
+        "the batch is stored in the cluster's stream (message {}) but this replica has not "
+        "applied it within {:g} s (its stream reader is catching up, as after a NATS node "
+        "died); it will be applied: retry with the same event_ids, which makes the retry a "
+        "duplicate, not a double",
+        seq, wait)));
+  }
 }
 
 void LiveStore::Impl::NoteStreamError(const Status& s) {

@@ -69,7 +69,7 @@ using LogJob = std::variant<AppendJob, ForgetJob, PutItemJob, DeleteItemJob, Ret
 // otherwise.
 struct ApplyOp {
   std::vector<StoredEvent> events;  // seq set; duplicates already dropped
-  AppendResult result;           // what the caller is told
+  AppendResult result;              // what the caller is told
   LiveStore::IngestCallback done;
   uint64_t stream_seq = 0;
   // Whether the events count in pending_events (false for another
@@ -181,6 +181,12 @@ struct RecordWaiter {
   std::vector<IdAdmission::Ticket> tickets;       // per batch, with caps on new ids
   LiveStore::CountCallback forget;
   LiveStore::DoneCallback done;  // put or delete item
+  // An events record stored in the stream (at stream_seq) whose callers
+  // are answered Unavailable if it is not taken in by then
+  // (AnswerLateRecords); max until the stream has it, and once answered.
+  std::chrono::steady_clock::time_point take_in_deadline =
+      std::chrono::steady_clock::time_point::max();
+  uint64_t stream_seq = 0;
 };
 
 // A Read waiting for a seq (WaitForSeqAsync).
@@ -276,7 +282,7 @@ struct LiveStore::Impl {
   // repeat across restarts or replicas) and the next record's number.
   std::string record_prefix;
   std::atomic<uint64_t> next_record{0};
-  uint64_t config_fingerprint = 0;  // ConfigFingerprint, stamped on every record
+  uint64_t config_fingerprint = 0;             // ConfigFingerprint, stamped on every record
   std::atomic<uint64_t> config_mismatches{0};  // records from replicas configured otherwise
   // More publish threads than the log thread they replace: a publish waits
   // for the stream's replicas (a round trip or two), so one thread would
@@ -288,9 +294,9 @@ struct LiveStore::Impl {
   // The caps on new ids are checked when a record is published and
   // committed when it is taken in: two threads.
   Mutex admission_mu;
-  std::atomic<uint64_t> stream_taken{0};      // newest message in the local log
-  std::atomic<uint64_t> stream_last_seq{0};   // the stream's newest, as last read
-  std::atomic<uint64_t> last_published{0};    // newest seq this replica appended
+  std::atomic<uint64_t> stream_taken{0};     // newest message in the local log
+  std::atomic<uint64_t> stream_last_seq{0};  // the stream's newest, as last read
+  std::atomic<uint64_t> last_published{0};   // newest seq this replica appended
   std::atomic<uint64_t> records_published{0};
   std::atomic<uint64_t> publish_failures{0};
   std::string stream_error GUARDED_BY(status_mu);
@@ -362,6 +368,11 @@ struct LiveStore::Impl {
   // One message; false if the local log could not take it (retry it).
   bool TakeIn(const StreamMessage& m);
   std::optional<RecordWaiter> TakeWaiter(const std::string& origin) EXCLUDES(waiters_mu);
+  // Answers Unavailable the callers of each events record stored in the
+  // stream but not taken in by its take_in_deadline. The record stays
+  // registered, with callbacks that do nothing: taken in later, it is
+  // applied and counted as usual. The model thread calls it on each wake.
+  void AnswerLateRecords() EXCLUDES(waiters_mu);
   // Answers every caller of `w` with `st` (a record that failed to publish,
   // or was never taken in before Close), giving back its pending events
   // and the ids its caps held.

@@ -171,6 +171,7 @@ void LiveStore::Impl::ModelLoop() {
       RunOp(&ops[i++]);
     }
     AnswerSeqWaiters(/*check_deadlines=*/true);
+    if (stream != nullptr) AnswerLateRecords();
     MaybeSnapshot();
     MaybePublishDrift();
   }
@@ -235,9 +236,12 @@ void LiveStore::Impl::ApplyEvents(std::vector<ApplyOp>* run) {
     if (op.pending) pending_events.fetch_sub(op.result.seqs.size());
     op.done(std::move(op.result));
   }
-  (void)apply(replicas->standby(), &replicas->published());  // the first copy's status
+  // The first copy's status is the answer's; the second's can differ only
+  // if the copies diverged, which is noted too.
+  Status followed = apply(replicas->standby(), &replicas->published());
   replicas->standby().rec->FinishFollowing(*replicas->published().rec);
   if (!st.ok()) NoteError(st);
+  if (st.ok() && !followed.ok()) NoteError(followed);
   // Once per event (not per copy), after the acks: off their latency.
   if (drift) {
     for (const ApplyOp& op : *run) {
@@ -419,8 +423,8 @@ void LiveStore::Impl::NoteSnapshot(uint64_t seq, std::chrono::steady_clock::time
   const auto now = std::chrono::steady_clock::now();
   MutexLock lock(&status_mu);
   snapshot_history.push_back({engine::WallClockMs(), seq,
-                              std::chrono::duration<double>(now - started).count(),
-                              encode_seconds, std::string(reason)});
+                              std::chrono::duration<double>(now - started).count(), encode_seconds,
+                              std::string(reason)});
   if (snapshot_history.size() > kHistoryRuns) snapshot_history.pop_front();
   snapshot_seq = seq;
   have_snapshot = true;
@@ -489,23 +493,23 @@ void LiveStore::Impl::MaybeSnapshot() {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const uint64_t deletes_applied = log_deletes_applied;
     snapshot_writing.store(true, std::memory_order_release);
-    snapshot_writer = std::thread([this, seq, started, encode, deletes_applied,
-                                   blob = std::move(blob)]() mutable {
-      Status st = log->PutSnapshot(seq, blob, deletes_applied);
-      std::string().swap(blob);  // its hundreds of MB go before the next one
-      if (st.ok()) {
-        NoteSnapshot(seq, started, encode, "schedule");
-        // It holds every forget before it (a later one joins this thread
-        // before dropping snapshots): none is still waiting for one.
-        MutexLock lock(&status_mu);
-        forget_snapshot_due.reset();
-      } else if (!IsSnapshotRefused(st)) {
-        NoteError(st);
-      }
-      // Refused: a user delete came after it was encoded; that delete's
-      // forget drops the snapshots and schedules the next.
-      snapshot_writing.store(false, std::memory_order_release);
-    });
+    snapshot_writer = std::thread(
+        [this, seq, started, encode, deletes_applied, blob = std::move(blob)]() mutable {
+          Status st = log->PutSnapshot(seq, blob, deletes_applied);
+          std::string().swap(blob);  // its hundreds of MB go before the next one
+          if (st.ok()) {
+            NoteSnapshot(seq, started, encode, "schedule");
+            // It holds every forget before it (a later one joins this thread
+            // before dropping snapshots): none is still waiting for one.
+            MutexLock lock(&status_mu);
+            forget_snapshot_due.reset();
+          } else if (!IsSnapshotRefused(st)) {
+            NoteError(st);
+          }
+          // Refused: a user delete came after it was encoded; that delete's
+          // forget drops the snapshots and schedules the next.
+          snapshot_writing.store(false, std::memory_order_release);
+        });
     return;
   }
   // Errors are noted by WriteSnapshotNow; a forget's snapshot is retried on

@@ -87,6 +87,12 @@ class CowPages {
     written_.clear();
   }
 
+  // Forgets what was written, sharing nothing.
+  void ForgetWritten() {
+    for (const uint32_t p : written_) written_mark_[p] = 0;
+    written_.clear();
+  }
+
   // Pages no other copy shares.
   size_t OwnPages() const {
     size_t own = 0;

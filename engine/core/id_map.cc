@@ -40,9 +40,9 @@ void IdMap::NewTable(size_t size) {
   slot_count_ = size;
 }
 
-void IdMap::Fit(size_t n) {
+bool IdMap::Fit(size_t n) {
   const size_t size = SlotsFor(n);
-  if (size == slot_count_) return;
+  if (size == slot_count_) return false;
   CowPages<SlotPage> old;
   old.ShareAll(slots_);
   NewTable(size);
@@ -55,6 +55,7 @@ void IdMap::Fit(size_t n) {
       OwnSlot(p) = s;
     }
   }
+  return true;
 }
 
 void IdMap::AppendName(std::string_view id) {
@@ -79,13 +80,20 @@ void IdMap::AppendName(std::string_view id) {
 }
 
 uint32_t IdMap::GetOrAdd(std::string_view id, bool* inserted) {
-  Fit(1);
   const uint32_t hash = HashOf(id);
-  const size_t p = Probe(id, hash);
-  if (const uint64_t s = Slot(p); s != kEmptySlot) {
-    if (inserted) *inserted = false;
-    return PosOf(s);
+  size_t p = 0;
+  if (slot_count_ > 0) {
+    p = Probe(id, hash);
+    if (const uint64_t s = Slot(p); s != kEmptySlot) {
+      if (inserted) *inserted = false;
+      return PosOf(s);
+    }
   }
+  // The table grows only when an id goes in, never on a lookup: its layout
+  // then depends on the ids added alone, so a Left-Right follower that
+  // takes its leader's indices instead of looking known ids up grows at
+  // the same id as its leader (ShareWritten needs both laid out alike).
+  if (Fit(1)) p = Probe(id, hash);
   assert(size_ < kEmpty);
   const uint32_t idx = size_;
   AppendName(id);
@@ -181,6 +189,13 @@ void IdMap::ShareAll(const IdMap& other) {
 }
 
 void IdMap::ShareWritten(const IdMap& other) {
+  // A page of a map laid out otherwise would corrupt this one: maps that
+  // differ in shape (copies that should not have diverged) keep their own.
+  if (size_ != other.size_ || live_ != other.live_ || slot_count_ != other.slot_count_) {
+    names_.ForgetWritten();
+    slots_.ForgetWritten();
+    return;
+  }
   names_.ShareWritten(other.names_);
   slots_.ShareWritten(other.slots_);
 }

@@ -74,7 +74,8 @@ class IdMap {
   // Sharing with `other`, a copy that holds the same ids: every page
   // (at open, the second Left-Right copy), or each page this copy wrote
   // since the last call (a follower that has just applied what its leader
-  // applied: Recommender::FinishFollowing).
+  // applied: Recommender::FinishFollowing). A map that is not the same
+  // shape as `other` (size, live ids, table size) shares nothing.
   void ShareAll(const IdMap& other);
   void ShareWritten(const IdMap& other);
   // Pages (of ids and of slots) this copy holds that no other copy shares.
@@ -114,8 +115,8 @@ class IdMap {
   size_t SlotsFor(size_t n) const;
   // An empty table of `size` slots.
   void NewTable(size_t size);
-  // Grows the table until n more live ids fit.
-  void Fit(size_t n);
+  // Grows the table until n more live ids fit; true if it was rebuilt.
+  bool Fit(size_t n);
   // Appends an id's bytes at index size() (its page this copy's own first).
   void AppendName(std::string_view id);
 

@@ -245,6 +245,14 @@ Status Recommender::ApplyFollowing(const Event& e, const Recommender& leader) {
   if (!SharesUpdaterWith(leader)) return Apply(e);
   STREAMREC_RETURN_IF_ERROR(Validate(e));
   const IndexedEvent x = IndexFollowing(e, leader);
+  if (x.user >= leader.model_.num_users() || x.item >= leader.model_.num_items()) {
+    // The leader has no rows for these ids: the copies' ids diverged, and
+    // the rows to share are not there. Refused rather than read past them.
+    return Status::Internal(fmt::format(
+        "the follower copy gives ({}, {}) indices ({}, {}), past its leader's {} users and {} "
+        "items: the two copies diverged",
+        e.user, e.item, x.user, x.item, leader.model_.num_users(), leader.model_.num_items()));
+  }
   // What the updater's step did to the two rows, as the leader has them:
   // the user's page is shared (MFModel), the item's row copied (the item
   // block stays one contiguous scan per copy).

@@ -193,6 +193,49 @@ TEST(IdMapTest, CopiesShareTheirPagesUntilWrittenAndShareBackWhatTheyWrote) {
   }
 }
 
+// A Left-Right follower takes its leader's indices for the ids both know
+// and looks up only new ones (Recommender::IndexFollowing), so a lookup
+// must not grow the table: the leader, had it grown on the known id that
+// ended its run, would hand the follower slot pages of another layout.
+TEST(IdMapTest, ALookupNeverGrowsTheTableSoFollowersShareLikeLaidOutPages) {
+  IdMap a;
+  // 383 ids: the next one fills the 512-slot table to 3/4.
+  for (int i = 0; i < 383; ++i) a.GetOrAdd("id" + std::to_string(i));
+  IdMap b;
+  b.ShareAll(a);
+  // The leader's run: a new id, then one it knows, at the threshold.
+  EXPECT_EQ(a.GetOrAdd("new"), 383u);
+  EXPECT_EQ(a.GetOrAdd("id0"), 0u);
+  // The follower's: the new id only.
+  EXPECT_EQ(b.GetOrAdd("new"), 383u);
+  b.ShareWritten(a);
+  EXPECT_EQ(a.OwnPages() + b.OwnPages(), 0u);  // one table, held once
+  for (IdMap* m : {&a, &b}) {
+    for (int i = 0; i < 383; ++i) ASSERT_EQ(m->Find("id" + std::to_string(i)), uint32_t(i)) << i;
+    EXPECT_EQ(m->Find("new"), 383u);
+  }
+  // The next new id grows both tables alike.
+  for (IdMap* m : {&a, &b}) EXPECT_EQ(m->GetOrAdd("next"), 384u);
+  b.ShareWritten(a);
+  for (IdMap* m : {&a, &b}) {
+    for (int i = 0; i < 383; ++i) ASSERT_EQ(m->Find("id" + std::to_string(i)), uint32_t(i)) << i;
+    EXPECT_EQ(m->Find("next"), 384u);
+  }
+}
+
+// Maps of different shapes share nothing: a page of another layout would
+// corrupt the one that took it.
+TEST(IdMapTest, ShareWrittenBetweenMapsOfDifferentShapesSharesNothing) {
+  IdMap a, b;
+  for (int i = 0; i < 1000; ++i) a.GetOrAdd("id" + std::to_string(i));
+  for (int i = 0; i < 300; ++i) b.GetOrAdd("id" + std::to_string(i));
+  b.ShareWritten(a);
+  EXPECT_EQ(b.size(), 300u);
+  for (int i = 0; i < 300; ++i) ASSERT_EQ(b.Find("id" + std::to_string(i)), uint32_t(i)) << i;
+  EXPECT_FALSE(b.Find("id500").has_value());
+  EXPECT_GT(b.OwnPages(), 0u);
+}
+
 TEST(IdMapTest, AForgottenIdsBytesLeaveItsPage) {
   IdMap m;
   m.GetOrAdd("alice");

@@ -165,6 +165,44 @@ TEST_P(FollowTest, ACopyDecodedFromItsLeaderKeepsTheSharedUpdater) {
   EXPECT_EQ(EncodeSnapshot(b), EncodeSnapshot(alone));
 }
 
+// The runs that once crashed `bench ingest`: the leader's run ends on a
+// user it knows just as its id table is 3/4 full, and the follower takes
+// the leader's index for that user instead of looking it up. Both copies'
+// tables must grow at the same id, or the pages the follower shares back
+// are laid out otherwise and its lookups fail.
+TEST_P(FollowTest, ARunEndingOnAKnownIdAtTheIdTableThresholdKeepsTheCopiesEqual) {
+  RecommenderOptions o = SmallOptions();
+  o.objective = GetParam();
+  Recommender a(o, EventTypes::Defaults()), b(o, EventTypes::Defaults());
+  b.ShareUpdater(a);
+  std::vector<std::string> users;
+  for (int u = 0; u < 386; ++u) users.push_back(fmt::format("u{}", u));
+  const EventTypeId click = *a.types().Find("click");
+  auto event = [&](int u) {
+    return Event{
+        .user = users[u], .item = "i1", .type = click, .value = 0.0f, .ts_ms = 1'700'000'000'000};
+  };
+  Recommender* leader = &a;
+  Recommender* follower = &b;
+  auto run = [&](const std::vector<int>& us) {
+    for (const int u : us) ASSERT_TRUE(leader->Apply(event(u)).ok());
+    for (const int u : us) ASSERT_TRUE(follower->ApplyFollowing(event(u), *leader).ok());
+    follower->FinishFollowing(*leader);
+    std::swap(leader, follower);
+  };
+  std::vector<int> first(383);
+  for (int u = 0; u < 383; ++u) first[u] = u;
+  run(first);
+  run({383, 0});  // a new user, then a known one at the threshold
+  run({384, 1});
+  run({2, 385});
+  for (const Recommender* r : {&a, &b}) {
+    ASSERT_EQ(r->users().size(), 386u);
+    for (int u = 0; u < 386; ++u) ASSERT_EQ(r->users().Find(users[u]), uint32_t(u)) << u;
+  }
+  EXPECT_EQ(EncodeSnapshot(a), EncodeSnapshot(b));
+}
+
 INSTANTIATE_TEST_SUITE_P(Objectives, FollowTest,
                          ::testing::Values(Objective::kRating, Objective::kImplicit,
                                            Objective::kBpr),

@@ -10,8 +10,8 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <future>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -41,8 +41,13 @@ class MemoryStream {
   // FailedPrecondition if `from` was trimmed.
   StatusOr<std::vector<StreamMessage>> Read(uint64_t from, size_t max,
                                             std::chrono::milliseconds timeout) {
+    if (hold_reads.load()) {  // a consumer that delivers nothing
+      std::this_thread::sleep_for(timeout);
+      return std::vector<StreamMessage>();
+    }
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, timeout, [&] { return messages_.size() >= from; });
+    if (hold_reads.load()) return std::vector<StreamMessage>();  // held meanwhile
     if (from <= trimmed_) return Status::FailedPrecondition("trimmed");
     std::vector<StreamMessage> out;
     for (uint64_t s = from; s <= messages_.size() && out.size() < max; ++s) {
@@ -58,6 +63,9 @@ class MemoryStream {
     std::lock_guard lock(mu_);
     return messages_.empty() ? 0 : trimmed_ + 1;
   }
+  // Tests: reads deliver nothing (as a consumer being recreated after its
+  // node died) while set; appends are stored as usual.
+  std::atomic<bool> hold_reads{false};
   // Tests: trims fail (as when the stream has no leader) while set.
   std::atomic<bool> fail_trims{false};
   Status Trim(uint64_t seq) {
@@ -120,9 +128,7 @@ class MemoryLog final : public ReplicatedLog {
     if (got.ok() && !got->empty()) next_ = got->back().seq + 1;
     return got;
   }
-  StatusOr<StreamPosition> Position() override {
-    return StreamPosition{s_->first(), s_->last()};
-  }
+  StatusOr<StreamPosition> Position() override { return StreamPosition{s_->first(), s_->last()}; }
   Status Delete(uint64_t) override { return Status::Unimplemented("not here"); }
   std::string Describe() const override { return "memory"; }
   Status Trim(uint64_t seq) override { return s_->Trim(seq); }
@@ -170,9 +176,11 @@ engine::RecommenderOptions Small() {
 
 // Opens a replica as `serve` does: loading the newest image first if the
 // stream was trimmed past its position (unless `load_image` is false).
-std::unique_ptr<LiveStore> OpenReplica(const std::string& dir, MemoryStream* stream,
-                                       bool load_image = true) {
+std::unique_ptr<LiveStore> OpenReplica(
+    const std::string& dir, MemoryStream* stream, bool load_image = true,
+    std::chrono::milliseconds take_in_wait = std::chrono::milliseconds(10000)) {
   LiveStoreOptions o;
+  o.cluster_take_in_wait = take_in_wait;
   o.store.log.durability = Durability::kProcess;
   o.training.algorithm = engine::Algorithm::kIals;
   o.training.ials.iterations = 2;
@@ -313,6 +321,52 @@ TEST(LiveClusterTest, TwoStoresOnOneStreamEndInTheSameState) {
   ASSERT_TRUE(a2);
   EXPECT_EQ(a2->status().cluster.applied_stream_seq, stream.last());
   EXPECT_EQ(Checksum(*a2), before);
+}
+
+// A batch the stream stored while this replica's consumer delivers nothing
+// is answered Unavailable after the take-in wait, not held without bound;
+// it is applied once the consumer delivers again, and a retry with the
+// same event ids is a duplicate.
+TEST(LiveClusterTest, AStoredBatchNotTakenInInTimeIsAnswered503AndAppliedLater) {
+  TempDir d;
+  MemoryStream stream;
+  auto a = OpenReplica(d.path(), &stream, true, std::chrono::milliseconds(300));
+  ASSERT_TRUE(a);
+  auto first = a->Ingest(Batch("e", 0, 10));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  stream.hold_reads = true;
+  const auto started = std::chrono::steady_clock::now();
+  // Without the bound the Ingest would wait for the consumer: released
+  // after 5 s so that it fails rather than hangs.
+  std::atomic<bool> answered{false};
+  std::thread release([&] {
+    while (!answered.load() &&
+           std::chrono::steady_clock::now() - started < std::chrono::seconds(5)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    stream.hold_reads = false;
+  });
+  auto held = a->Ingest(Batch("h", 0, 10));
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_EQ(a->status().cluster.applied_stream_seq, 1u);
+  answered = true;
+  release.join();
+  ASSERT_FALSE(held.ok());
+  EXPECT_EQ(held.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(held.status().message().find("stored in the cluster's stream"), std::string::npos)
+      << held.status().ToString();
+  EXPECT_GE(waited, 0.3);
+  EXPECT_LT(waited, 5.0);
+  EXPECT_EQ(stream.last(), 2u);  // stored all the same
+  WaitApplied(*a, 2);
+  EXPECT_EQ(a->Read([](const Replica& r) { return r.applied_seq; }), 20u);
+  EXPECT_EQ(a->status().pending_events, 0u);
+  auto retry = a->Ingest(Batch("h", 0, 10));
+  ASSERT_TRUE(retry.ok()) << retry.status().ToString();
+  EXPECT_EQ(retry->accepted, 0u);
+  EXPECT_EQ(retry->duplicates, 10u);
+  EXPECT_EQ(a->Read([](const Replica& r) { return r.applied_seq; }), 20u);
 }
 
 TEST(LiveClusterTest, AReplicaBehindATrimStopsAndCatchesUpFromTheImage) {
