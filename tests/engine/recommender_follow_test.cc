@@ -203,6 +203,90 @@ TEST_P(FollowTest, ARunEndingOnAKnownIdAtTheIdTableThresholdKeepsTheCopiesEqual)
   EXPECT_EQ(EncodeSnapshot(a), EncodeSnapshot(b));
 }
 
+// Events over id pools that grow slowly (`users`/`items` at the end), so
+// most events name known ids and the id tables fill past each growth
+// point on a known id as often as on a new one.
+std::vector<Event> GrowingEvents(const EventTypes& types, std::vector<std::string>* ids, uint32_t n,
+                                 uint32_t users, uint32_t items, uint64_t seed) {
+  SplitMix64 rng(seed);
+  std::vector<Event> out;
+  ids->reserve(2 * n);  // the events point into it
+  for (uint32_t e = 0; e < n; ++e) {
+    const uint64_t grown = uint64_t{e} + 1;
+    ids->push_back(fmt::format("u{}", rng.Uniform(1 + grown * users / n)));
+    const std::string_view user = ids->back();
+    ids->push_back(fmt::format("i{}", rng.Uniform(1 + grown * items / n)));
+    out.push_back({.user = user,
+                   .item = ids->back(),
+                   .type = *types.Find(rng.Uniform(4) == 0 ? "view" : "click"),
+                   .value = 0.0f,
+                   .ts_ms = 1'700'000'000'000 + int64_t{e} * 1000});
+  }
+  return out;
+}
+
+// At the size where the shared structures page and grow (thousands of
+// ids: id tables past their first growths, user pages, seen-list pages),
+// with runs of random length, forgets among them, and the roles
+// alternating: both copies stay equal to one that applied everything.
+TEST_P(FollowTest, ThousandsOfIdsInRunsOfRandomLengthKeepTheCopiesEqualToALoneOne) {
+  RecommenderOptions o = SmallOptions();
+  o.objective = GetParam();
+  o.model.rank = 8;
+  Recommender a(o, EventTypes::Defaults()), b(o, EventTypes::Defaults()),
+      alone(o, EventTypes::Defaults());
+  b.ShareUpdater(a);
+  std::vector<std::string> ids;
+  const std::vector<Event> events = GrowingEvents(a.types(), &ids, 12000, 3000, 2000, 5);
+  SplitMix64 rng(6);
+  Recommender* leader = &a;
+  Recommender* follower = &b;
+  size_t runs = 0;
+  for (size_t begin = 0; begin < events.size(); ++runs) {
+    const size_t n =
+        std::min<size_t>(1 + rng.Uniform(runs % 5 == 0 ? 200 : 6), events.size() - begin);
+    const std::span<const Event> run = std::span(events).subspan(begin, n);
+    for (const Event& e : run) ASSERT_TRUE(leader->Apply(e).ok());
+    for (const Event& e : run) ASSERT_TRUE(follower->ApplyFollowing(e, *leader).ok());
+    for (const Event& e : run) ASSERT_TRUE(alone.Apply(e).ok());
+    begin += n;
+    if (runs % 97 == 96) {  // a user forgotten with their events so far
+      const std::string user = fmt::format("u{}", rng.Uniform(3000));
+      std::vector<Event> mine;
+      for (const Event& e : std::span(events).subspan(0, begin)) {
+        if (e.user == user) mine.push_back(e);
+      }
+      const bool known = leader->ForgetUser(user, mine);
+      ASSERT_EQ(follower->ForgetUserFollowing(user, mine, *leader), known);
+      ASSERT_EQ(alone.ForgetUser(user, mine), known);
+    }
+    follower->FinishFollowing(*leader);
+    if (runs % 50 == 0 || begin == events.size()) {
+      ASSERT_EQ(a.users().size(), alone.users().size()) << "after event " << begin;
+      ASSERT_EQ(b.users().size(), alone.users().size()) << "after event " << begin;
+      const std::string want = EncodeSnapshot(alone);
+      ASSERT_EQ(EncodeSnapshot(a), want) << "after event " << begin;
+      ASSERT_EQ(EncodeSnapshot(b), want) << "after event " << begin;
+    }
+    std::swap(leader, follower);
+  }
+  // Every id found where the lone copy has it, in both.
+  for (uint32_t u = 0; u < alone.users().size(); ++u) {
+    const std::string name(alone.users().Name(u));
+    if (name.empty()) continue;
+    ASSERT_EQ(a.users().Find(name), u);
+    ASSERT_EQ(b.users().Find(name), u);
+  }
+  for (uint32_t i = 0; i < alone.items().size(); ++i) {
+    const std::string name(alone.items().Name(i));
+    ASSERT_EQ(a.items().Find(name), i);
+    ASSERT_EQ(b.items().Find(name), i);
+  }
+  EXPECT_EQ(a.users().OwnPages() + a.items().OwnPages() + a.seen_lists().OwnPages() +
+                a.model().OwnUserPages(),
+            0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Objectives, FollowTest,
                          ::testing::Values(Objective::kRating, Objective::kImplicit,
                                            Objective::kBpr),
