@@ -74,7 +74,7 @@ struct LiveStoreOptions {
   // same when the stream thread gets to it, and a retry with the same
   // event ids is a duplicate). Bounds a write's answer while the stream's
   // consumer is being recreated after a NATS node died. `serve` sets
-  // [cluster] publish_timeout_seconds.
+  // [cluster] apply_timeout_seconds.
   std::chrono::milliseconds cluster_take_in_wait{10000};
 };
 

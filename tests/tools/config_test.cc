@@ -195,8 +195,9 @@ TEST_F(ConfigTest, LimitsFields) {
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->live.ids.max_new_ids_per_request, 300u);
   // Every cap off.
-  c = Load("[limits]\nmax_users = 0\nmax_items = 0\nmax_new_ids_per_request = 0\n"
-           "max_new_ids_per_second = 0\n");
+  c = Load(
+      "[limits]\nmax_users = 0\nmax_items = 0\nmax_new_ids_per_request = 0\n"
+      "max_new_ids_per_second = 0\n");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_FALSE(c->live.ids.any());
 }
@@ -356,7 +357,8 @@ TEST_F(ConfigTest, ClusterSectionAndMinSeqWait) {
   EXPECT_EQ(c->api.min_seq_wait_ms, 2000);
   c = Load(
       "[cluster]\nnats = nats://10.0.0.1:4222, nats://10.0.0.2:4222 ,\nstream = shop-1\n"
-      "replicas = 5\npublish_timeout_seconds = 3.5\n[api]\nmin_seq_wait_ms = 250\n");
+      "replicas = 5\npublish_timeout_seconds = 3.5\napply_timeout_seconds = 20\n"
+      "[api]\nmin_seq_wait_ms = 250\n");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_TRUE(c->cluster.enabled());
   EXPECT_EQ(c->cluster.nats,
@@ -364,11 +366,13 @@ TEST_F(ConfigTest, ClusterSectionAndMinSeqWait) {
   EXPECT_EQ(c->cluster.stream, "shop-1");
   EXPECT_EQ(c->cluster.replicas, 5);
   EXPECT_DOUBLE_EQ(c->cluster.publish_timeout_seconds, 3.5);
+  EXPECT_DOUBLE_EQ(c->cluster.apply_timeout_seconds, 20);
   EXPECT_EQ(c->api.min_seq_wait_ms, 250);
   ExpectError("[cluster]\nnats = http://x:4222\n", {"cluster.nats", "http://x:4222"});
   ExpectError("[cluster]\nreplicas = 2\n", {"cluster.replicas", "1, 3 or 5"});
   ExpectError("[cluster]\nstream = a.b\n", {"cluster.stream"});
   ExpectError("[cluster]\npublish_timeout_seconds = 0\n", {"cluster.publish_timeout_seconds"});
+  ExpectError("[cluster]\napply_timeout_seconds = -1\n", {"cluster.apply_timeout_seconds"});
   ExpectError("[api]\nmin_seq_wait_ms = -1\n", {"api.min_seq_wait_ms"});
   ExpectError("[cluster]\nnatz = nats://x:1\n", {"cluster.natz"});
 }

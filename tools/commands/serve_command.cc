@@ -249,7 +249,8 @@ int ExecuteServe(const Config& config, const sigset_t& signals) {
       return kExitFailure;
     }
     live.cluster = std::shared_ptr<storage::ReplicatedLog>(std::move(log).value());
-    live.cluster_take_in_wait = js.publish_timeout;
+    live.cluster_take_in_wait = std::chrono::milliseconds(
+        static_cast<int64_t>(config.cluster.apply_timeout_seconds * 1000));
     // Behind where the stream now starts (new, or down while a DELETE
     // trimmed it): the newest image replaces the local database.
     auto image = storage::LoadImageIfBehind(live.cluster.get(), config.data_dir, live.store.log);

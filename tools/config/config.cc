@@ -33,8 +33,8 @@ void Describe(po::options_description* d, Config* c, Raw* raw) {
       "model.topn_int8_candidate_factor", po::value(&r.topn.int8.candidate_factor))(
       "model.topn_int8_min_candidates", po::value(&r.topn.int8.min_candidates))(
       "model.topn_ivf_min_items", po::value(&r.topn.ivf_min_items))(
-      "model.topn_ivf_lists", po::value(&r.topn.ivf.lists))(
-      "model.topn_ivf_probe", po::value(&r.topn.ivf.probe))(
+      "model.topn_ivf_lists", po::value(&r.topn.ivf.lists))("model.topn_ivf_probe",
+                                                            po::value(&r.topn.ivf.probe))(
       "model.init_stddev", po::value(&r.model.init_stddev))("model.seed", po::value(&r.model.seed))(
       "learner.learning_rate", po::value(&r.learner.sgd.learning_rate))(
       "learner.regularization", po::value(&r.learner.sgd.regularization))(
@@ -77,10 +77,11 @@ void Describe(po::options_description* d, Config* c, Raw* raw) {
   DescribeModelKeys(d, &r, &t, &raw->objective);
   http::ServerOptions& s = c->server;
   d->add_options()("server.address", po::value(&s.address))("server.port", po::value(&raw->port))(
-      "server.threads", po::value(&raw->threads))("server.query_threads",
-                                                  po::value(&raw->query_threads))(
-      "server.max_query_batch", po::value(&raw->max_query_batch))(
-      "server.query_batch_min_items", po::value(&raw->query_batch_min_items))("server.body_limit", po::value(&raw->body_limit))(
+      "server.threads", po::value(&raw->threads))(
+      "server.query_threads", po::value(&raw->query_threads))("server.max_query_batch",
+                                                              po::value(&raw->max_query_batch))(
+      "server.query_batch_min_items", po::value(&raw->query_batch_min_items))(
+      "server.body_limit", po::value(&raw->body_limit))(
       "server.header_limit", po::value(&raw->header_limit))("server.read_timeout_seconds",
                                                             po::value(&s.read_timeout_seconds))(
       "server.write_timeout_seconds", po::value(&s.write_timeout_seconds))(
@@ -106,6 +107,7 @@ void Describe(po::options_description* d, Config* c, Raw* raw) {
       "cluster.stream", po::value(&c->cluster.stream))("cluster.replicas",
                                                        po::value(&raw->cluster_replicas))(
       "cluster.publish_timeout_seconds", po::value(&c->cluster.publish_timeout_seconds))(
+      "cluster.apply_timeout_seconds", po::value(&c->cluster.apply_timeout_seconds))(
       "api.min_seq_wait_ms", po::value(&raw->min_seq_wait_ms));
 }
 
@@ -134,7 +136,8 @@ Status ApplyCluster(const std::string& path, const Raw& raw, Config* c) {
   }
   k.replicas = static_cast<int>(raw.cluster_replicas);
   if (k.stream.empty() || k.stream.size() > 64 ||
-      k.stream.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+      k.stream.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
           std::string::npos) {
     return Status::InvalidArgument(fmt::format(
         "{}: cluster.stream must be 1-64 letters, digits, '_' or '-', got '{}'", path, k.stream));
@@ -143,10 +146,13 @@ Status ApplyCluster(const std::string& path, const Raw& raw, Config* c) {
     return Status::InvalidArgument(
         fmt::format("{}: cluster.publish_timeout_seconds must be in (0, 3600]", path));
   }
-  if (raw.min_seq_wait_ms < 0 || raw.min_seq_wait_ms > 60000) {
+  if (!(k.apply_timeout_seconds > 0) || k.apply_timeout_seconds > 3600) {
     return Status::InvalidArgument(
-        fmt::format("{}: api.min_seq_wait_ms must be in [0, 60000], got {}", path,
-                    raw.min_seq_wait_ms));
+        fmt::format("{}: cluster.apply_timeout_seconds must be in (0, 3600]", path));
+  }
+  if (raw.min_seq_wait_ms < 0 || raw.min_seq_wait_ms > 60000) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: api.min_seq_wait_ms must be in [0, 60000], got {}", path, raw.min_seq_wait_ms));
   }
   c->api.min_seq_wait_ms = static_cast<int>(raw.min_seq_wait_ms);
   return Status::OK();
@@ -191,7 +197,8 @@ Status Finish(const std::string& path, const Raw& raw, Config* c) {
   STREAMREC_RETURN_IF_ERROR(ApplyObjective(path, raw.objective, &r, &c->algorithm));
   StatusOr<engine::TopNMethod> topn = engine::ParseTopNMethod(raw.topn);
   if (!topn.ok()) {
-    return Status::InvalidArgument(fmt::format("{}: model.topn: {}", path, topn.status().message()));
+    return Status::InvalidArgument(
+        fmt::format("{}: model.topn: {}", path, topn.status().message()));
   }
   r.topn.method = *topn;
   if (Status st = engine::ValidateModelOptions(r.model); !st.ok()) {

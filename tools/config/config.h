@@ -51,6 +51,8 @@ struct ClusterConfig {
   std::string stream = "streamrec";
   int replicas = 3;  // of the stream, when this replica creates it
   double publish_timeout_seconds = 10;
+  // How long a stored event batch waits for this replica to apply it.
+  double apply_timeout_seconds = 10;
   bool enabled() const { return !nats.empty(); }
 };
 
