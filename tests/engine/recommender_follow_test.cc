@@ -16,23 +16,39 @@
 namespace streamrec::engine {
 namespace {
 
-std::vector<Event> RandomEvents(const EventTypes& types, std::vector<std::string>* ids, uint32_t n,
-                                uint64_t seed) {
+// n events, one a second, each from pick(e, rng, &event) (which sets the
+// type and value and returns the user and item numbers); their ids are
+// kept in *ids, which the events point into.
+template <typename Pick>
+std::vector<Event> MakeEvents(std::vector<std::string>* ids, uint32_t n, uint64_t seed, Pick pick) {
   SplitMix64 rng(seed);
   std::vector<Event> out;
   ids->reserve(2 * n);  // the events point into it
   for (uint32_t e = 0; e < n; ++e) {
-    ids->push_back(fmt::format("u{}", rng.Uniform(40)));
-    const std::string_view user = ids->back();
-    ids->push_back(fmt::format("i{}", rng.Uniform(1 + rng.Uniform(90))));
-    const bool rated = rng.Uniform(3) == 0;
-    out.push_back({.user = user,
-                   .item = ids->back(),
-                   .type = *types.Find(rated ? "rating" : "click"),
-                   .value = rated ? static_cast<float>(1 + rng.Uniform(5)) : 0.0f,
-                   .ts_ms = 1'700'000'000'000 + int64_t{e} * 1000});
+    Event event;
+    event.ts_ms = 1'700'000'000'000 + int64_t{e} * 1000;
+    const auto [u, i] = pick(e, rng, &event);
+    ids->push_back(fmt::format("u{}", u));
+    event.user = ids->back();
+    ids->push_back(fmt::format("i{}", i));
+    event.item = ids->back();
+    out.push_back(event);
   }
   return out;
+}
+
+// 40 users, 90 items (the low ones far more often), a third of the events
+// ratings and the rest clicks.
+std::vector<Event> RandomEvents(const EventTypes& types, std::vector<std::string>* ids, uint32_t n,
+                                uint64_t seed) {
+  return MakeEvents(ids, n, seed, [&](uint32_t, SplitMix64& rng, Event* event) {
+    const uint64_t u = rng.Uniform(40);
+    const uint64_t i = rng.Uniform(1 + rng.Uniform(90));
+    const bool rated = rng.Uniform(3) == 0;
+    event->type = *types.Find(rated ? "rating" : "click");
+    event->value = rated ? static_cast<float>(1 + rng.Uniform(5)) : 0.0f;
+    return std::pair{u, i};
+  });
 }
 
 class FollowTest : public ::testing::TestWithParam<Objective> {};
@@ -208,21 +224,13 @@ TEST_P(FollowTest, ARunEndingOnAKnownIdAtTheIdTableThresholdKeepsTheCopiesEqual)
 // point on a known id as often as on a new one.
 std::vector<Event> GrowingEvents(const EventTypes& types, std::vector<std::string>* ids, uint32_t n,
                                  uint32_t users, uint32_t items, uint64_t seed) {
-  SplitMix64 rng(seed);
-  std::vector<Event> out;
-  ids->reserve(2 * n);  // the events point into it
-  for (uint32_t e = 0; e < n; ++e) {
+  return MakeEvents(ids, n, seed, [&](uint32_t e, SplitMix64& rng, Event* event) {
     const uint64_t grown = uint64_t{e} + 1;
-    ids->push_back(fmt::format("u{}", rng.Uniform(1 + grown * users / n)));
-    const std::string_view user = ids->back();
-    ids->push_back(fmt::format("i{}", rng.Uniform(1 + grown * items / n)));
-    out.push_back({.user = user,
-                   .item = ids->back(),
-                   .type = *types.Find(rng.Uniform(4) == 0 ? "view" : "click"),
-                   .value = 0.0f,
-                   .ts_ms = 1'700'000'000'000 + int64_t{e} * 1000});
-  }
-  return out;
+    const uint64_t u = rng.Uniform(1 + grown * users / n);
+    const uint64_t i = rng.Uniform(1 + grown * items / n);
+    event->type = *types.Find(rng.Uniform(4) == 0 ? "view" : "click");
+    return std::pair{u, i};
+  });
 }
 
 // At the size where the shared structures page and grow (thousands of

@@ -142,13 +142,12 @@ Status ApplyCluster(const std::string& path, const Raw& raw, Config* c) {
     return Status::InvalidArgument(fmt::format(
         "{}: cluster.stream must be 1-64 letters, digits, '_' or '-', got '{}'", path, k.stream));
   }
-  if (!(k.publish_timeout_seconds > 0) || k.publish_timeout_seconds > 3600) {
-    return Status::InvalidArgument(
-        fmt::format("{}: cluster.publish_timeout_seconds must be in (0, 3600]", path));
-  }
-  if (!(k.apply_timeout_seconds > 0) || k.apply_timeout_seconds > 3600) {
-    return Status::InvalidArgument(
-        fmt::format("{}: cluster.apply_timeout_seconds must be in (0, 3600]", path));
+  for (auto [key, v] : {std::pair<std::string_view, double>{"publish", k.publish_timeout_seconds},
+                        {"apply", k.apply_timeout_seconds}}) {
+    if (!(v > 0) || v > 3600) {
+      return Status::InvalidArgument(
+          fmt::format("{}: cluster.{}_timeout_seconds must be in (0, 3600]", path, key));
+    }
   }
   if (raw.min_seq_wait_ms < 0 || raw.min_seq_wait_ms > 60000) {
     return Status::InvalidArgument(fmt::format(
