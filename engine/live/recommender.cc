@@ -183,29 +183,6 @@ Status Recommender::Apply(const Event& e) {
   return Status::OK();
 }
 
-IndexedEvent Recommender::IndexFollowing(const Event& e, const Recommender& leader) {
-  if (followed_ < leader.led_.size()) {
-    const IndexedEvent& x = leader.led_[followed_];
-    const bool known = x.user < users_.size() && x.item < items_.size();
-    if (known && x.user < seen_.users() && x.user < leader.seen_.users() && x.type == e.type &&
-        users_.Name(x.user) == e.user && items_.Name(x.item) == e.item) {
-      ++followed_;
-      // The leader's page holds u's list with this item (and what the rest
-      // of the run adds): FinishFollowing would take it anyway.
-      seen_.SharePageOf(x.user, leader.seen_);
-      return IndexedEvent{x.user, x.item, e.type, e.value, e.ts_ms};
-    }
-    if (!known) {
-      // An id new to this copy: added here as the leader added it.
-      const IndexedEvent mine = Index(e);
-      followed_ = mine.user == x.user && mine.item == x.item ? followed_ + 1 : SIZE_MAX;
-      return mine;
-    }
-  }
-  followed_ = SIZE_MAX;  // the run is not the leader's: on our own from here
-  return Index(e);
-}
-
 bool Recommender::IndexWantsMove(uint32_t i) const {
   return !index_deferred_ && i < model_.num_items() && ActiveTopN() == TopNMethod::kIvf &&
          ivf_.lists() > 0;
@@ -229,64 +206,9 @@ float Recommender::Learn(const IndexedEvent& x) {
       BprLearn(x.user, x.item, w, events_applied_);
     }
   }
+  TrainIndexIfDue();
   return track ? IvfIndex::Distance(model_.item_factors(x.item), item_before_.data(), k)
                : IvfIndex::kUnknownMove;
-}
-
-void Recommender::ShareUpdater(const Recommender& leader) {
-  if (implicit_ && leader.implicit_) implicit_ = leader.implicit_;
-}
-
-bool Recommender::SharesUpdaterWith(const Recommender& other) const {
-  return implicit_ != nullptr && implicit_ == other.implicit_;
-}
-
-Status Recommender::ApplyFollowing(const Event& e, const Recommender& leader) {
-  if (!SharesUpdaterWith(leader)) return Apply(e);
-  STREAMREC_RETURN_IF_ERROR(Validate(e));
-  const IndexedEvent x = IndexFollowing(e, leader);
-  if (x.user >= leader.model_.num_users() || x.item >= leader.model_.num_items()) {
-    // The leader has no rows for these ids: the copies' ids diverged, and
-    // the rows to share are not there. Refused rather than read past them.
-    return Status::Internal(fmt::format(
-        "the follower copy gives ({}, {}) indices ({}, {}), past its leader's {} users and {} "
-        "items: the two copies diverged",
-        e.user, e.item, x.user, x.item, leader.model_.num_users(), leader.model_.num_items()));
-  }
-  // What the updater's step did to the two rows, as the leader has them:
-  // the user's page is shared (MFModel), the item's row copied (the item
-  // block stays one contiguous scan per copy).
-  if (x.user >= model_.num_users()) {
-    model_.ShareUsers(leader.model_, x.user + 1);
-  } else {
-    model_.ShareUserPage(leader.model_, x.user);
-  }
-  // How far the row moves here, for the IVF index (Learn).
-  const bool track = IndexWantsMove(x.item);
-  model_.EnsureItems(x.item + 1);
-  const float* row = leader.model_.item_factors(x.item);
-  const float moved = track ? IvfIndex::Distance(row, model_.item_factors(x.item), model_.rank())
-                            : IvfIndex::kUnknownMove;
-  std::copy_n(row, model_.rank(), model_.item_factors(x.item));
-  Count(x, &leader, moved);
-  return Status::OK();
-}
-
-void Recommender::InstallModelFollowing(const Recommender& leader) {
-  model_ = leader.model_.Clone();  // same object: the learner's pointer stays valid
-  // The leader's mirror and index were made from these very rows: a copy
-  // is bit-identical and spares a second k-means.
-  quantized_ = leader.quantized_;
-  ivf_ = leader.ivf_;
-}
-
-void Recommender::FinishFollowing(const Recommender& leader) {
-  led_.clear();
-  followed_ = 0;
-  model_.ShareWrittenUserPages(leader.model_);
-  seen_.ShareWritten(leader.seen_);
-  users_.ShareWritten(leader.users_);
-  items_.ShareWritten(leader.items_);
 }
 
 void Recommender::CompactMemory() {
@@ -358,67 +280,6 @@ std::vector<MemoryPart> Recommender::MemoryUsage() const {
   return parts;
 }
 
-TopNMethod Recommender::ActiveTopN() const {
-  const TopNOptions& t = options_.topn;
-  if (t.method != TopNMethod::kAuto) return t.method;
-  if (model_.num_items() >= t.ivf_min_items) return TopNMethod::kIvf;
-  if (model_.num_items() >= t.int8_min_items) return TopNMethod::kInt8;
-  return TopNMethod::kExact;
-}
-
-void Recommender::EndReplay() {
-  if (!index_deferred_) return;
-  index_deferred_ = false;
-  RequantizeAll();
-}
-
-void Recommender::Requantize(uint32_t i, const Recommender* leader, float moved) {
-  if (index_deferred_) return;  // EndReplay builds it
-  // Kept only while in use: under kAuto below its threshold (and always
-  // under kExact) neither the mirror nor the index exists or costs.
-  const TopNMethod active = ActiveTopN();
-  if (active == TopNMethod::kInt8) {
-    const uint32_t had = quantized_.size();
-    if (had == 0) return RequantizeAll();  // just switched on
-    if (had < model_.num_items()) {
-      quantized_.Resize(model_.num_items());
-      for (uint32_t r = had; r < model_.num_items(); ++r) {
-        quantized_.Set(r, model_.item_factors(r));
-      }
-    }
-    if (i < had) quantized_.Set(i, model_.item_factors(i));
-  } else if (active == TopNMethod::kIvf) {
-    // Retrained when switched on and when the catalog has doubled since:
-    // the cells of a catalog half its size no longer fit it.
-    const uint32_t had = ivf_.size();
-    if (ivf_.lists() == 0 || model_.num_items() >= 2 * uint64_t{ivf_.trained_items()}) {
-      return RequantizeAll(leader);
-    }
-    for (uint32_t r = had; r < model_.num_items(); ++r) ivf_.Update(r, model_.item_factors());
-    if (i < had) ivf_.Update(i, model_.item_factors(), moved);
-  }
-}
-
-void Recommender::RequantizeAll(const Recommender* leader) {
-  const TopNMethod active = ActiveTopN();
-  if (active == TopNMethod::kInt8) {
-    quantized_.Assign(model_.item_factors(), model_.num_items(), model_.rank());
-  } else {
-    quantized_ = QuantizedItems(model_.rank());
-  }
-  if (active == TopNMethod::kIvf && leader != nullptr && leader->ivf_.lists() > 0) {
-    // A follower runs behind its leader, whose rows it copies as they are
-    // at the end of the leader's run: a k-means of its own here would see
-    // other rows than the leader's did and give other cells. It takes the
-    // leader's centroids instead (the leader trained at this same event).
-    ivf_.Adopt(leader->ivf_, model_.item_factors(), model_.num_items());
-  } else if (active == TopNMethod::kIvf) {
-    ivf_.Build(model_.item_factors(), model_.num_items(), model_.rank(), options_.topn.ivf);
-  } else {
-    ivf_ = IvfIndex(model_.rank());
-  }
-}
-
 Status Recommender::InstallModel(MFModel trained) { return InstallModel(std::move(trained), {}); }
 
 Status Recommender::InstallModel(MFModel trained, std::span<const Event> since) {
@@ -484,11 +345,6 @@ bool Recommender::RemoveItemMeta(std::string_view item) { return catalog_.Remove
 
 bool Recommender::ForgetUser(std::string_view user, std::span<const Event> events) {
   return Forget(user, events, nullptr);
-}
-
-bool Recommender::ForgetUserFollowing(std::string_view user, std::span<const Event> events,
-                                      const Recommender& leader) {
-  return Forget(user, events, SharesUpdaterWith(leader) ? &leader : nullptr);
 }
 
 bool Recommender::Forget(std::string_view user, std::span<const Event> events,

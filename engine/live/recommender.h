@@ -458,11 +458,12 @@ class Recommender {
   void CompactMemory();
   // A replay of many events into a fresh recommender (storage's recovery
   // from the log alone): between these two calls the int8 mirror or IVF
-  // index is not kept up per event, and EndReplay builds it once from the
-  // final rows (one k-means instead of an update per event and a k-means
-  // each time the catalog doubles; about a tenth of the replay). Nothing
-  // may be queried in between. The model and every other state are the
-  // same as without.
+  // index is not kept up per event, and EndReplay files every row once
+  // (an update per event was about a tenth of the replay). The IVF
+  // centroids are still trained at the events where a live copy trains
+  // them (TrainIndexIfDue), so the replayed index has the same cells.
+  // Nothing may be queried in between. The model and every other state
+  // are the same as without.
   void BeginReplay() { index_deferred_ = true; }
   void EndReplay();
 
@@ -512,6 +513,19 @@ class Recommender {
   void Requantize(uint32_t i, const Recommender* leader = nullptr,
                   float moved = IvfIndex::kUnknownMove);
   void RequantizeAll(const Recommender* leader = nullptr);
+  // Whether the IVF index is to be (re)trained now: ActiveTopN() is kIvf
+  // and it has no centroids, or the catalog has doubled since they were
+  // trained (the cells of a catalog half its size no longer fit it).
+  bool IndexDue() const;
+  // The end of every Learn: trains the IVF index where IndexDue(), so that
+  // a leader, a replay (which trains here and files at EndReplay) and a
+  // restored copy (whose snapshot keeps the centroids) all train at the
+  // same event, on the same rows, and agree on the cells.
+  void TrainIndexIfDue();
+  // After a snapshot's decode: the IVF index from the centroids it kept
+  // where they are this configuration's (`trained_with` equal to the
+  // options, not due), every row filed under them; else RequantizeAll.
+  void RestoreIndex(IvfIndex trained);
   // kBpr: the steps of one event (u, i) of strength w; `salt` (distinct per
   // step sequence) seeds the negative draws.
   void BprLearn(uint32_t u, uint32_t i, float w, uint64_t salt);

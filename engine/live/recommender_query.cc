@@ -63,11 +63,11 @@ void Recommender::Scan(std::span<const ScanQuery> queries, size_t n, const ScanO
                        std::vector<std::vector<ScoredItem>>* results) const {
   const TopNMethod active = ActiveTopN();
   if (active == TopNMethod::kInt8) {
-    QuantizedTopNScan(quantized_, model_.item_factors(), model_.num_items(), model_.rank(),
-                      queries, n, options, options_.topn.int8, results);
+    QuantizedTopNScan(quantized_, model_.item_factors(), model_.num_items(), model_.rank(), queries,
+                      n, options, options_.topn.int8, results);
   } else if (active == TopNMethod::kIvf && ivf_.size() == model_.num_items()) {
-    IvfTopNScan(ivf_, model_.item_factors(), model_.num_items(), model_.rank(), queries, n,
-                options, options_.topn.ivf, options_.topn.int8, results);
+    IvfTopNScan(ivf_, model_.item_factors(), model_.num_items(), model_.rank(), queries, n, options,
+                options_.topn.ivf, options_.topn.int8, results);
   } else {
     TopNScan(model_.item_factors(), model_.num_items(), model_.rank(), queries, n, options,
              results);
@@ -192,7 +192,8 @@ void Recommender::Explore(const UserQuery& q, Recommendations* answer) const {
     }
   }
   // Items with vectors: created recently, or among the newest to appear.
-  const uint32_t n_items = static_cast<uint32_t>(std::min<size_t>(items_.size(), model_.num_items()));
+  const uint32_t n_items =
+      static_cast<uint32_t>(std::min<size_t>(items_.size(), model_.num_items()));
   std::vector<uint32_t> fresh;
   const int64_t now_ms = req.now_ms != 0 ? req.now_ms : WallClockMs();
   const int64_t recent_ms = now_ms - int64_t{x.new_days} * 86'400'000;
@@ -221,8 +222,8 @@ void Recommender::Explore(const UserQuery& q, Recommendations* answer) const {
   std::sort(skip.begin(), skip.end());
   std::vector<uint8_t> mask;
   const uint8_t* allowed = AllowedMask(req.category, req.categories, req.exclude_categories, &mask);
-  const bool personal = u && *u < model_.num_users() &&
-                        answer->source == RecommendationSource::kModel;
+  const bool personal =
+      u && *u < model_.num_users() && answer->source == RecommendationSource::kModel;
   const int k = model_.rank();
   std::vector<ScoredItem> candidates;
   for (size_t pos = 0; pos < fresh.size(); ++pos) {

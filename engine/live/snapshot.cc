@@ -44,12 +44,16 @@ enum Section {
   kPopularity,
   kSeen,
   kCounters,
-  kImplicit
+  kImplicit,
+  kIvf
 };
-constexpr const char* kSectionNames[] = {"",        "config",     "users", "items",    "model",
-                                         "learner", "popularity", "seen",  "counters", "implicit"};
+constexpr const char* kSectionNames[] = {"",         "config",   "users",      "items",
+                                         "model",    "learner",  "popularity", "seen",
+                                         "counters", "implicit", "ivf"};
 // The last section of each format version.
-constexpr Section LastSection(uint32_t version) { return version == 1 ? kCounters : kImplicit; }
+constexpr Section LastSection(uint32_t version) {
+  return version == 1 ? kCounters : version == 2 ? kImplicit : kIvf;
+}
 constexpr size_t kHeaderBytes = sizeof(kSnapshotMagic) + 4;
 constexpr size_t kTrailerBytes = 4;
 
@@ -77,6 +81,7 @@ struct Decoded {
   std::vector<std::vector<uint32_t>> seen;
   uint64_t events_applied = 0;
   ImplicitOnlineUpdater::State implicit;
+  IvfIndex ivf{options.model.rank};  // no centroids unless the section has them
 };
 
 void WriteConfig(Writer& w, const MFModel& model, const LearnerOptions& learner,
@@ -330,6 +335,48 @@ Status ReadImplicit(Reader& r, Decoded* d) {
   return r.ok() ? Status::OK() : Corrupt(kImplicit, "truncated or a count exceeds the data");
 }
 
+// u32 lists; then, where lists > 0, the trained IVF index (see the header).
+void WriteIvf(Writer& w, const IvfIndex& ivf) {
+  w.U32(ivf.lists());
+  if (ivf.lists() == 0) return;
+  const IvfOptions& o = ivf.trained_with();
+  w.U32(ivf.trained_items());
+  w.U32(o.lists);
+  w.U32(static_cast<uint32_t>(o.kmeans_iterations));
+  w.U32(o.kmeans_points_per_list);
+  w.U64(o.seed);
+  w.Bulk(ivf.centroids().data(), ivf.centroids().size());
+}
+
+Status ReadIvf(Reader& r, Decoded* d) {
+  const uint32_t lists = r.U32();
+  if (!r.ok()) return Corrupt(kIvf, "truncated");
+  if (lists == 0) return Status::OK();
+  const uint32_t trained_items = r.U32();
+  IvfOptions o;
+  o.lists = r.U32();
+  const uint32_t iterations = r.U32();
+  o.kmeans_points_per_list = r.U32();
+  o.seed = r.U64();
+  if (!r.ok()) return Corrupt(kIvf, "truncated");
+  // The bounds RecommenderOptions accepts, and the cells Build picks.
+  if (iterations < 1 || iterations > 100 || o.kmeans_points_per_list < 1 || o.lists > (1u << 20)) {
+    return Corrupt(kIvf, "k-means options out of range");
+  }
+  o.kmeans_iterations = static_cast<int>(iterations);
+  if (trained_items > d->items.size() || lists != IvfIndex::ListsFor(trained_items, o)) {
+    return Corrupt(kIvf, fmt::format("{} cells trained on {} of {} items", lists, trained_items,
+                                     d->items.size()));
+  }
+  const size_t floats = size_t{lists} * static_cast<size_t>(d->options.model.rank);
+  if (floats * sizeof(float) > r.remaining()) return Corrupt(kIvf, "truncated");
+  StatusOr<IvfIndex> ivf =
+      IvfIndex::FromCentroids(d->options.model.rank, trained_items, o, r.Bulk<float>(floats));
+  if (!ivf.ok()) return Corrupt(kIvf, ivf.status().message());
+  d->ivf = std::move(*ivf);
+  return r.ok() ? Status::OK() : Corrupt(kIvf, "truncated");
+}
+
 using SectionReader = Status (*)(Reader&, Decoded*);
 constexpr SectionReader kReaders[] = {
     nullptr,
@@ -345,6 +392,7 @@ constexpr SectionReader kReaders[] = {
       return r.ok() ? Status::OK() : Corrupt(kCounters, "truncated");
     },
     ReadImplicit,
+    ReadIvf,
 };
 
 // Sections in their fixed order, each consumed exactly, nothing after them.
@@ -427,7 +475,8 @@ std::string SnapshotCodec::Encode(const Recommender& rec, std::string_view prefi
   // a new buffer each time (at 500k users that was a second). Reserved
   // bytes never written cost no memory.
   const size_t rows = size_t{m.num_users()} + m.num_items();
-  size_t bound = 4096 + rows * (static_cast<size_t>(m.rank()) + 1) * sizeof(float) +
+  size_t bound = 4096 + rec.ivf_.centroids().size() * sizeof(float) +
+                 rows * (static_cast<size_t>(m.rank()) + 1) * sizeof(float) +
                  rec.popularity_.raw_scores().size() * sizeof(double) + rows * 16;
   for (const IdMap* ids : {&rec.users_, &rec.items_}) {
     for (uint32_t i = 0; i < ids->size(); ++i) bound += 4 + ids->Name(i).size();
@@ -452,6 +501,7 @@ std::string SnapshotCodec::Encode(const Recommender& rec, std::string_view prefi
   w.AddSection(kSeen, [&] { WriteSeen(w, rec.seen_); });
   w.AddSection(kCounters, [&] { w.U64(rec.events_applied_); });
   w.AddSection(kImplicit, [&] { WriteImplicit(w, rec.implicit_.get()); });
+  w.AddSection(kIvf, [&] { WriteIvf(w, rec.ivf_); });
   w.U32(Crc32c(std::string_view(out).substr(prefix.size())));
   return out;
 }
@@ -502,7 +552,7 @@ Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec,
     rec->quantized_ = encoded_from->quantized_;
     rec->ivf_ = encoded_from->ivf_;
   } else {
-    rec->RequantizeAll();
+    rec->RestoreIndex(std::move(d.ivf));
   }
   rec->popularity_.Restore(d.anchor_ms, d.newest_ts_ms, std::move(d.scores), d.has_anchor);
   if (encoded_from != nullptr) {

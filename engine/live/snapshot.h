@@ -8,16 +8,17 @@
 // contract to hold; only the options the stored state itself depends on are
 // stored and checked.
 //
-// Format, version 2. Integers are little-endian; f32/f64 are IEEE-754 bit
+// Format, version 3. Integers are little-endian; f32/f64 are IEEE-754 bit
 // patterns written as u32/u64, so restore is bit-exact. (The codec copies
 // fields as they lie in memory and so builds for little-endian hosts only.)
 //
 //   magic     8 bytes  "SRSNAP\0\0"
-//   version   u32      2
-//   sections  each: tag u32, length u64 (payload bytes), payload. Version 2
-//             has exactly the nine below, in this order, each payload
-//             consumed exactly. Version 1 (still read: rating models only)
-//             has the first eight, and no objective in its config.
+//   version   u32      3
+//   sections  each: tag u32, length u64 (payload bytes), payload. Version 3
+//             has exactly the ten below, in this order, each payload
+//             consumed exactly. Version 2 (still read) has the first nine;
+//             version 1 (still read: rating models only) the first eight,
+//             and no objective in its config.
 //   checksum  u32      CRC32C (Castagnoli; init and final xor 0xFFFFFFFF)
 //                      of every byte before it.
 // Magic, version and the trailing CRC32C are the envelope of every version:
@@ -56,9 +57,26 @@
 //                 (<= items n), ni x {u32 count, count x u32 user} (each
 //                 item's cells in its history order; every cell once on
 //                 each side).
+//  10 ivf         u32 lists: 0 where no IVF index is kept. Else the index's
+//                 training: u32 trained_items (<= items n: the items there
+//                 were when it trained), the IvfOptions it trained with (u32
+//                 lists, u32 kmeans_iterations in [1, 100], u32
+//                 kmeans_points_per_list >= 1, u64 seed), and f32 centroids
+//                 [lists x rank]; lists is the count IvfIndex::Build picks
+//                 for trained_items and those options. The cells are not
+//                 kept: every row is filed under its nearest centroid again.
+//                 Derived state, kept so that a restored copy has the cells
+//                 of the copy that wrote it (a k-means on the restored rows
+//                 would give others) and retrains at the same event. Used
+//                 where the decoding recommender keeps an IVF index trained
+//                 with the same options and it is not due for retraining
+//                 (Recommender::RestoreIndex); otherwise the index is built
+//                 as for a version-2 snapshot, and the section re-encodes as
+//                 that index has it.
 //
-// The encoding is canonical: any version-2 byte string DecodeSnapshot
-// accepts re-encodes to itself (a version-1 one re-encodes as version 2).
+// The encoding is canonical: any version-3 byte string DecodeSnapshot
+// accepts re-encodes to itself, if its ivf section is used (see above);
+// version 1 and 2 ones re-encode as version 3.
 //
 // Thread-safety: EncodeSnapshot reads `rec` like a query (not concurrently
 // with Apply); DecodeSnapshot writes it like Apply.
@@ -74,7 +92,7 @@
 namespace streamrec::engine {
 
 inline constexpr char kSnapshotMagic[8] = {'S', 'R', 'S', 'N', 'A', 'P', '\0', '\0'};
-inline constexpr uint32_t kSnapshotVersion = 2;
+inline constexpr uint32_t kSnapshotVersion = 3;
 
 // Serialises everything Recommender::Apply reads or writes: both IdMaps, the
 // MFModel (options rank/seed/init_stddev, global mean, factors, biases), the

@@ -1,5 +1,7 @@
 #include "engine/model/ivf_index.h"
 
+#include <fmt/format.h>
+
 #include <Eigen/Core>
 #include <algorithm>
 #include <cassert>
@@ -79,14 +81,23 @@ size_t IvfIndex::MemoryBytes() const {
   return bytes;
 }
 
+uint32_t IvfIndex::ListsFor(uint32_t n, const IvfOptions& options) {
+  const auto auto_lists = static_cast<uint32_t>(std::lround(std::sqrt(double(n))));
+  return std::min(n, options.lists > 0 ? options.lists : std::max<uint32_t>(16, auto_lists));
+}
+
 void IvfIndex::Build(const float* items, uint32_t n, int dim, const IvfOptions& options) {
+  Train(items, n, dim, options);
+  FileAll(items, n);
+}
+
+void IvfIndex::Train(const float* items, uint32_t n, int dim, const IvfOptions& options) {
   *this = IvfIndex(dim);  // every field, the safe radii too
   trained_items_ = n;
+  trained_with_ = options;
   if (n == 0 || dim <= 0) return;
 
-  const auto auto_lists = static_cast<uint32_t>(std::lround(std::sqrt(double(n))));
-  const uint32_t lists =
-      std::min(n, options.lists > 0 ? options.lists : std::max<uint32_t>(16, auto_lists));
+  const uint32_t lists = ListsFor(n, options);
   // A fixed-seed sample of distinct rows; its first `lists` rows are the
   // initial centroids.
   std::mt19937_64 rng(options.seed);
@@ -118,20 +129,52 @@ void IvfIndex::Build(const float* items, uint32_t n, int dim, const IvfOptions& 
     }
     half = 0.5f * c.rowwise().squaredNorm();
   }
+  SetCentroids(std::vector<float>(c.data(), c.data() + size_t{lists} * dim));
+  FileAll(items, 0);  // the cells, empty
+}
 
-  centroids_.assign(c.data(), c.data() + size_t{lists} * dim);
-  half_sq_norms_.assign(half.data(), half.data() + lists);
+void IvfIndex::SetCentroids(std::vector<float> centroids) {
+  centroids_ = std::move(centroids);
+  const size_t lists = dim_ > 0 ? centroids_.size() / static_cast<size_t>(dim_) : 0;
+  half_sq_norms_.resize(lists);
   inv_norms_.resize(lists);
-  for (uint32_t l = 0; l < lists; ++l) {
-    const float norm = c.row(l).norm();
-    inv_norms_[l] = norm > 0.0f ? 1.0f / norm : 0.0f;
+  for (size_t l = 0; l < lists; ++l) {
+    double sq = 0.0;
+    for (int f = 0; f < dim_; ++f) {
+      const double v = centroids_[l * static_cast<size_t>(dim_) + static_cast<size_t>(f)];
+      sq += v * v;
+    }
+    half_sq_norms_[l] = static_cast<float>(0.5 * sq);
+    inv_norms_[l] = sq > 0.0 ? static_cast<float>(1.0 / std::sqrt(sq)) : 0.0f;
   }
-  FileAll(items, n);
+}
+
+StatusOr<IvfIndex> IvfIndex::FromCentroids(int dim, uint32_t trained_items,
+                                           const IvfOptions& options,
+                                           std::vector<float> centroids) {
+  if (dim <= 0) return Status::InvalidArgument(fmt::format("ivf dimension {}", dim));
+  const uint32_t lists = ListsFor(trained_items, options);
+  if (centroids.size() != size_t{lists} * static_cast<size_t>(dim)) {
+    return Status::InvalidArgument(
+        fmt::format("{} centroid floats where {} items train {} cells of {}", centroids.size(),
+                    trained_items, lists, dim));
+  }
+  if (!std::all_of(centroids.begin(), centroids.end(), [](float v) { return std::isfinite(v); })) {
+    return Status::InvalidArgument("a centroid is not finite");
+  }
+  IvfIndex index(dim);
+  index.trained_items_ = trained_items;
+  index.trained_with_ = options;
+  if (lists == 0) return index;
+  index.SetCentroids(std::move(centroids));
+  index.FileAll(nullptr, 0);  // the cells, empty
+  return index;
 }
 
 void IvfIndex::Adopt(const IvfIndex& trained, const float* items, uint32_t n) {
   dim_ = trained.dim_;
   trained_items_ = trained.trained_items_;
+  trained_with_ = trained.trained_with_;
   centroids_ = trained.centroids_;
   half_sq_norms_ = trained.half_sq_norms_;
   inv_norms_ = trained.inv_norms_;

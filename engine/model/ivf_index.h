@@ -37,6 +37,7 @@
 #include <span>
 #include <vector>
 
+#include "engine/core/status.h"
 #include "engine/model/quantized_items.h"
 #include "engine/model/topn.h"
 
@@ -80,6 +81,27 @@ class IvfIndex {
   // files every row: deterministic for the same rows and options. n = 0
   // leaves the index empty.
   void Build(const float* items, uint32_t n, int dim, const IvfOptions& options);
+  // Build's k-means alone: the centroids of rows [0, n), with nothing filed
+  // (size() 0; Refile files them). A replay trains at the event where the
+  // live index would have been built, and files once at its end.
+  void Train(const float* items, uint32_t n, int dim, const IvfOptions& options);
+  // Files rows [0, n) of `items` afresh under the centroids it has.
+  void Refile(const float* items, uint32_t n) { FileAll(items, n); }
+
+  // The trained state a snapshot keeps (engine/live/snapshot.cc): the
+  // centroids (lists x dim, row-major), the items there were when they were
+  // trained, and the options that trained them. The cells are not kept:
+  // every row belongs to its nearest centroid, which Refile finds again.
+  const std::vector<float>& centroids() const { return centroids_; }
+  const IvfOptions& trained_with() const { return trained_with_; }
+  // The centroids `Build(.., n = trained_items, .., options)` would have
+  // made: lists x dim floats, lists as Build picks it for trained_items and
+  // options.lists, all finite. Nothing filed (Refile). InvalidArgument,
+  // naming the problem, otherwise.
+  static StatusOr<IvfIndex> FromCentroids(int dim, uint32_t trained_items,
+                                          const IvfOptions& options, std::vector<float> centroids);
+  // The cells Build picks for n items under `options`.
+  static uint32_t ListsFor(uint32_t n, const IvfOptions& options);
 
   // `trained`'s centroids, as if trained when it was, with rows [0, n) of
   // `items` filed under them: what a Left-Right follower does instead of
@@ -120,6 +142,12 @@ class IvfIndex {
   // Files rows [0, n) of `items` afresh under the centroids (and derives
   // safe_sq_radius_ from them).
   void FileAll(const float* items, uint32_t n);
+  // Installs `centroids` (lists x dim_) with their norms. The norms are
+  // summed in a fixed order, in double, so the same centroids give the same
+  // bits wherever they lie in memory (Eigen's reductions start at an
+  // aligned address, so their order depends on it): a restored index must
+  // assign rows as the one that trained.
+  void SetCentroids(std::vector<float> centroids);
   // The centroid nearest (L2) to `row`; *second: the row's distance to
   // the next nearest (infinity with one cell).
   uint32_t Nearest(const float* row, float* second) const;
@@ -130,6 +158,7 @@ class IvfIndex {
 
   int dim_ = 0;
   uint32_t trained_items_ = 0;
+  IvfOptions trained_with_;
   std::vector<float> centroids_;      // lists x dim, row-major
   std::vector<float> half_sq_norms_;  // |c|^2 / 2 per cell (L2 assignment)
   std::vector<float> inv_norms_;      // 1 / |c| per cell (cosine ranking; 0 for a zero centroid)

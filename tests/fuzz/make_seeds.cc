@@ -55,23 +55,24 @@ void Feed(Recommender* rec, bool forget) {
   if (forget) (void)rec->ForgetUser("u3", applied);
 }
 
-// The same snapshot in format version 1 (rating models only): no
-// objective in the config section, no implicit section.
-std::string VersionOne(const std::string& v2) {
+// The same snapshot in an older format: version 2 has no ivf section (tag
+// 10); version 1 (rating models only) no implicit section (tag 9) either,
+// and no objective in the config section.
+std::string OlderVersion(const std::string& v3, uint32_t version) {
   constexpr size_t kHeader = sizeof(engine::kSnapshotMagic) + 4;
-  std::string out(v2.substr(0, kHeader));
-  const uint32_t one = 1;
-  std::memcpy(out.data() + sizeof(engine::kSnapshotMagic), &one, 4);
+  std::string out(v3.substr(0, kHeader));
+  std::memcpy(out.data() + sizeof(engine::kSnapshotMagic), &version, 4);
+  const uint32_t last = version == 1 ? 8 : 9;
   size_t at = kHeader;
-  while (at + 12 <= v2.size() - 4) {
+  while (at + 12 <= v3.size() - 4) {
     uint32_t tag = 0;
     uint64_t len = 0;
-    std::memcpy(&tag, v2.data() + at, 4);
-    std::memcpy(&len, v2.data() + at + 4, 8);
-    std::string payload = v2.substr(at + 12, len);
+    std::memcpy(&tag, v3.data() + at, 4);
+    std::memcpy(&len, v3.data() + at + 4, 8);
+    std::string payload = v3.substr(at + 12, len);
     at += 12 + len;
-    if (tag == 9) break;
-    if (tag == 1) payload.pop_back();  // the objective byte
+    if (tag > last) break;
+    if (tag == 1 && version == 1) payload.pop_back();  // the objective byte
     const uint64_t new_len = payload.size();
     out.append(reinterpret_cast<const char*>(&tag), 4);
     out.append(reinterpret_cast<const char*>(&new_len), 8);
@@ -91,7 +92,8 @@ bool Snapshots(const std::filesystem::path& dir) {
     Feed(rec.get(), false);
     const std::string fed = engine::EncodeSnapshot(*rec);
     ok &= Write(dir / fmt::format("{}-events.snap", name), fed);
-    if (o == engine::Objective::kRating) ok &= Write(dir / "rating-v1.snap", VersionOne(fed));
+    if (o == engine::Objective::kRating) ok &= Write(dir / "rating-v1.snap", OlderVersion(fed, 1));
+    ok &= Write(dir / fmt::format("{}-v2.snap", name), OlderVersion(fed, 2));
     rec = SnapshotRecommender(o);
     Feed(rec.get(), true);
     ok &= Write(dir / fmt::format("{}-forgotten.snap", name), engine::EncodeSnapshot(*rec));

@@ -2,7 +2,8 @@
 // make_seeds.cc writes its seed snapshots from. A snapshot only decodes
 // into a recommender with the rank, seed, init_stddev, fold_in_max_events
 // and objective it was written with, so the two must agree: rank 2 keeps
-// the seeds small (a few hundred bytes), the rest are the defaults.
+// the seeds small (a few hundred bytes), the IVF top-N at any catalog size
+// gives the seeds an ivf section, the rest are the defaults.
 #pragma once
 
 #include <memory>
@@ -19,6 +20,7 @@ inline engine::RecommenderOptions SnapshotOptions(engine::Objective objective) {
   engine::RecommenderOptions o;
   o.objective = objective;
   o.model.rank = 2;
+  o.topn.method = engine::TopNMethod::kIvf;
   return o;
 }
 

@@ -1,0 +1,227 @@
+// The IVF section of snapshots (engine/live/snapshot.h, version 3): a copy
+// restored from a snapshot has the centroids and the cells of the copy that
+// wrote it and retrains at the same event; a replay trains where a live copy
+// does; snapshots of other IVF options or of version 2 build the index
+// afresh; a damaged section is Corruption.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/random.h"
+#include "engine/live/snapshot.h"
+
+namespace streamrec::engine {
+namespace {
+
+constexpr int64_t kStartMs = 1'700'000'000'000;
+
+RecommenderOptions IvfOptionsFor(Objective objective) {
+  RecommenderOptions o;
+  o.objective = objective;
+  o.model.rank = 8;
+  o.topn.method = TopNMethod::kIvf;
+  return o;
+}
+
+struct Stream {
+  std::vector<std::string> users, items;
+  std::vector<Event> events;
+};
+
+// Events over a catalog that grows as they go (event n picks among the
+// first 50 + n / 3 items), so the index is retrained whenever it doubles.
+Stream Growing(size_t n, size_t users, size_t max_items, uint64_t seed) {
+  Stream s;
+  for (size_t u = 0; u < users; ++u) s.users.push_back(fmt::format("u{}", u));
+  for (size_t i = 0; i < max_items; ++i) s.items.push_back(fmt::format("i{}", i));
+  SplitMix64 rng(seed);
+  const EventTypes types = EventTypes::Defaults();
+  const EventTypeId view = *types.Find("view"), rating = *types.Find("rating");
+  for (size_t k = 0; k < n; ++k) {
+    const size_t pool = std::min(max_items, 50 + k / 3);
+    const bool rate = rng.Uniform(3) == 0;
+    s.events.push_back({s.users[rng.Uniform(users)], s.items[rng.Uniform(pool)],
+                        rate ? rating : view, rate ? static_cast<float>(1 + rng.Uniform(5)) : 0.0f,
+                        kStartMs + static_cast<int64_t>(k) * 1000});
+  }
+  return s;
+}
+
+void ApplyAll(Recommender* rec, std::span<const Event> events) {
+  for (const Event& e : events) ASSERT_TRUE(rec->Apply(e).ok());
+}
+
+std::unique_ptr<Recommender> Fresh(const RecommenderOptions& o) {
+  return std::make_unique<Recommender>(o, EventTypes::Defaults());
+}
+
+// Same centroids bit for bit, same training, and every item in the same cell.
+void ExpectSameIndex(const Recommender& a, const Recommender& b, const char* when) {
+  const IvfIndex& x = a.ivf_index();
+  const IvfIndex& y = b.ivf_index();
+  ASSERT_GT(x.lists(), 0u) << when;
+  ASSERT_EQ(x.trained_items(), y.trained_items()) << when;
+  ASSERT_EQ(x.centroids().size(), y.centroids().size()) << when;
+  EXPECT_EQ(
+      std::memcmp(x.centroids().data(), y.centroids().data(), x.centroids().size() * sizeof(float)),
+      0)
+      << when;
+  ASSERT_EQ(x.size(), y.size()) << when;
+  size_t moved = 0;
+  for (uint32_t i = 0; i < x.size(); ++i) moved += x.ListOf(i) != y.ListOf(i);
+  EXPECT_EQ(moved, 0u) << when << ": items in other cells";
+}
+
+class SnapshotIvf : public ::testing::TestWithParam<Objective> {};
+
+TEST_P(SnapshotIvf, ARestoredCopyHasTheWritersCellsAndRetrainsAtTheSameEvent) {
+  const RecommenderOptions o = IvfOptionsFor(GetParam());
+  const Stream s = Growing(9000, 150, 3000, 7);
+  auto writer = Fresh(o);
+  ApplyAll(writer.get(), std::span(s.events).first(4000));
+  // Trained at a smaller catalog than it has now: a k-means on today's rows
+  // (what a restore did before the section) gives other centroids.
+  ASSERT_LT(writer->ivf_index().trained_items(), writer->model().num_items());
+  const std::string bytes = EncodeSnapshot(*writer);
+  auto restored = Fresh(o);
+  ASSERT_TRUE(DecodeSnapshot(bytes, restored.get()).ok());
+  ExpectSameIndex(*writer, *restored, "restored");
+  EXPECT_EQ(EncodeSnapshot(*restored), bytes);  // canonical
+  // The same answers: the same cells probed.
+  RecommendRequest req;
+  req.n = 10;
+  for (const char* u : {"u1", "u2", "u3"}) {
+    const auto a = writer->RecommendForUser(u, req);
+    const auto b = restored->RecommendForUser(u, req);
+    ASSERT_EQ(a.items.size(), b.items.size());
+    for (size_t k = 0; k < a.items.size(); ++k) EXPECT_EQ(a.items[k].item, b.items[k].item);
+  }
+  // The rest of the stream doubles the catalog: both retrain at one event.
+  const uint32_t trained = writer->ivf_index().trained_items();
+  ApplyAll(writer.get(), std::span(s.events).subspan(4000));
+  ApplyAll(restored.get(), std::span(s.events).subspan(4000));
+  ASSERT_GT(writer->ivf_index().trained_items(), trained);
+  ExpectSameIndex(*writer, *restored, "after the retraining");
+  EXPECT_TRUE(EncodeSnapshot(*restored) == EncodeSnapshot(*writer));
+}
+
+TEST_P(SnapshotIvf, AReplayTrainsWhereTheLiveCopyTrainedAndFilesTheSameCells) {
+  const RecommenderOptions o = IvfOptionsFor(GetParam());
+  const Stream s = Growing(5000, 150, 1400, 11);
+  auto live = Fresh(o), replayed = Fresh(o);
+  ApplyAll(live.get(), s.events);
+  replayed->BeginReplay();
+  ApplyAll(replayed.get(), s.events);
+  replayed->EndReplay();
+  ASSERT_LT(live->ivf_index().trained_items(), live->model().num_items());
+  ExpectSameIndex(*live, *replayed, "replayed");
+  EXPECT_TRUE(EncodeSnapshot(*replayed) == EncodeSnapshot(*live));
+}
+
+INSTANTIATE_TEST_SUITE_P(Objectives, SnapshotIvf,
+                         ::testing::Values(Objective::kRating, Objective::kImplicit),
+                         [](const auto& info) { return std::string(ObjectiveName(info.param)); });
+
+// Offset of a section's payload, by walking the headers.
+size_t Payload(const std::string& b, uint32_t tag) {
+  for (size_t at = 12; at + 12 <= b.size();) {
+    uint32_t t;
+    uint64_t len;
+    std::memcpy(&t, b.data() + at, 4);
+    std::memcpy(&len, b.data() + at + 4, 8);
+    if (t == tag) return at + 12;
+    at += 12 + len;
+  }
+  ADD_FAILURE() << "no section " << tag;
+  return 0;
+}
+
+std::string Reseal(std::string b) {
+  b.resize(b.size() - 4);
+  const uint32_t crc = Crc32c(b);
+  b.append(reinterpret_cast<const char*>(&crc), 4);
+  return b;
+}
+
+template <typename T>
+void Patch(std::string* b, size_t at, T v) {
+  ASSERT_LE(at + sizeof(T), b->size());
+  std::memcpy(b->data() + at, &v, sizeof(T));
+}
+
+constexpr uint32_t kIvfTag = 10;
+
+// A recommender trained past its index's last training, and its snapshot.
+struct Written {
+  std::unique_ptr<Recommender> writer;
+  std::string bytes;
+};
+Written Write(const RecommenderOptions& o) {
+  Written w{Fresh(o), {}};
+  const Stream s = Growing(3000, 100, 900, 3);
+  for (const Event& e : s.events) EXPECT_TRUE(w.writer->Apply(e).ok());
+  EXPECT_LT(w.writer->ivf_index().trained_items(), w.writer->model().num_items());
+  w.bytes = EncodeSnapshot(*w.writer);
+  return w;
+}
+
+TEST(SnapshotIvfTest, OtherIvfOptionsOrAVersion2SnapshotBuildTheIndexAfresh) {
+  const RecommenderOptions o = IvfOptionsFor(Objective::kImplicit);
+  const std::string bytes = Write(o).bytes;
+  // Another k-means seed: the kept centroids are not this configuration's.
+  RecommenderOptions other = o;
+  other.topn.ivf.seed = o.topn.ivf.seed + 1;
+  auto reseeded = Fresh(other);
+  ASSERT_TRUE(DecodeSnapshot(bytes, reseeded.get()).ok());
+  EXPECT_EQ(reseeded->ivf_index().trained_items(), reseeded->model().num_items());
+  EXPECT_EQ(reseeded->ivf_index().trained_with().seed, other.topn.ivf.seed);
+  // No IVF index under this configuration: none is kept, and none written.
+  RecommenderOptions exact = o;
+  exact.topn.method = TopNMethod::kExact;
+  auto plain = Fresh(exact);
+  ASSERT_TRUE(DecodeSnapshot(bytes, plain.get()).ok());
+  EXPECT_EQ(plain->ivf_index().lists(), 0u);
+  const std::string rewritten = EncodeSnapshot(*plain);
+  uint32_t lists = 1;
+  std::memcpy(&lists, rewritten.data() + Payload(rewritten, kIvfTag), 4);
+  EXPECT_EQ(lists, 0u);
+  // Version 2: the same bytes without the ivf section.
+  const size_t section = Payload(bytes, kIvfTag) - 12;
+  std::string v2 = bytes.substr(0, section) + bytes.substr(bytes.size() - 4);
+  Patch(&v2, 8, uint32_t{2});
+  auto old = Fresh(o);
+  ASSERT_TRUE(DecodeSnapshot(Reseal(v2), old.get()).ok());
+  EXPECT_EQ(old->ivf_index().trained_items(), old->model().num_items());
+  EXPECT_TRUE(EncodeSnapshot(*old) != bytes);  // version 3, with the new centroids
+}
+
+TEST(SnapshotIvfTest, ADamagedIvfSectionIsCorruption) {
+  const RecommenderOptions o = IvfOptionsFor(Objective::kRating);
+  const std::string good = Write(o).bytes;
+  const size_t ivf = Payload(good, kIvfTag);
+  // lists, trained_items, options.lists, iterations, points, seed, centroids.
+  const auto expect = [&](size_t at, auto value, std::string_view msg) {
+    std::string bad = good;
+    Patch(&bad, at, value);
+    auto rec = Fresh(o);
+    const Status st = DecodeSnapshot(Reseal(std::move(bad)), rec.get());
+    EXPECT_EQ(st.code(), StatusCode::kCorruption) << msg;
+    EXPECT_NE(st.message().find(msg), std::string::npos) << st.message();
+    EXPECT_EQ(rec->model().num_items(), 0u);  // nothing installed
+  };
+  expect(ivf + 4 + 20 + 4, std::bit_cast<uint32_t>(std::numeric_limits<float>::quiet_NaN()),
+         "ivf section: a centroid is not finite");
+  expect(ivf + 4, uint32_t{100000}, "ivf section:");  // more items than there are
+  expect(ivf, uint32_t{3}, "ivf section: 3 cells");   // not the count Build picks
+  expect(ivf + 12, uint32_t{0}, "k-means options out of range");
+  expect(ivf + 16, uint32_t{0}, "k-means options out of range");
+}
+
+}  // namespace
+}  // namespace streamrec::engine
