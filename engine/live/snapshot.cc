@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #if defined(__SSE4_2__)
@@ -11,6 +12,7 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
+#include <cmath>
 #include <cstring>
 #include <type_traits>
 #include <utility>
@@ -337,8 +339,15 @@ Status ReadImplicit(Reader& r, Decoded* d) {
 
 // u32 lists; then, where lists > 0, the trained IVF index (see the header).
 void WriteIvf(Writer& w, const IvfIndex& ivf) {
+  // Centroids a k-means on huge rows overflowed are not kept (a reader
+  // refuses them): the restore trains afresh, as without the section.
+  const std::vector<float>& c = ivf.centroids();
+  if (ivf.lists() == 0 ||
+      !std::all_of(c.begin(), c.end(), [](float v) { return std::isfinite(v); })) {
+    w.U32(0);
+    return;
+  }
   w.U32(ivf.lists());
-  if (ivf.lists() == 0) return;
   const IvfOptions& o = ivf.trained_with();
   w.U32(ivf.trained_items());
   w.U32(o.lists);

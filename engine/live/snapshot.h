@@ -57,7 +57,8 @@
 //                 (<= items n), ni x {u32 count, count x u32 user} (each
 //                 item's cells in its history order; every cell once on
 //                 each side).
-//  10 ivf         u32 lists: 0 where no IVF index is kept. Else the index's
+//  10 ivf         u32 lists: 0 where no IVF index is kept (or its centroids
+//                 are not all finite: a k-means over huge rows). Else the index's
 //                 training: u32 trained_items (<= items n: the items there
 //                 were when it trained), the IvfOptions it trained with (u32
 //                 lists, u32 kmeans_iterations in [1, 100], u32

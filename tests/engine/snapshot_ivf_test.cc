@@ -6,7 +6,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -199,6 +201,37 @@ TEST(SnapshotIvfTest, OtherIvfOptionsOrAVersion2SnapshotBuildTheIndexAfresh) {
   ASSERT_TRUE(DecodeSnapshot(Reseal(v2), old.get()).ok());
   EXPECT_EQ(old->ivf_index().trained_items(), old->model().num_items());
   EXPECT_TRUE(EncodeSnapshot(*old) != bytes);  // version 3, with the new centroids
+}
+
+// Found by the fuzzer: rows so large that the k-means sums overflow give
+// centroids that are not finite. They are not written (the reader would
+// refuse them), so the snapshot of such a state still decodes.
+TEST(SnapshotIvfTest, CentroidsThatOverflowedAreNotKeptAndTheSnapshotDecodes) {
+  const RecommenderOptions o = IvfOptionsFor(Objective::kRating);
+  const Written w = Write(o);
+  // Version 2 (no ivf section) with every item factor 3e38: the restore's
+  // k-means adds such rows up to infinity.
+  const size_t section = Payload(w.bytes, kIvfTag) - 12;
+  std::string v2 = w.bytes.substr(0, section) + w.bytes.substr(w.bytes.size() - 4);
+  Patch(&v2, 8, uint32_t{2});
+  const size_t model = Payload(v2, 4);
+  const size_t users = w.writer->model().num_users(), items = w.writer->model().num_items();
+  const size_t first_item = model + 12 + users * o.model.rank * sizeof(float);
+  for (size_t f = 0; f < items * o.model.rank; ++f) {
+    Patch(&v2, first_item + f * sizeof(float), 3e38f);
+  }
+  auto huge = Fresh(o);
+  ASSERT_TRUE(DecodeSnapshot(Reseal(v2), huge.get()).ok());
+  const std::vector<float>& c = huge->ivf_index().centroids();
+  ASSERT_FALSE(std::all_of(c.begin(), c.end(), [](float v) { return std::isfinite(v); }));
+  const std::string bytes = EncodeSnapshot(*huge);
+  uint32_t lists = 1;
+  std::memcpy(&lists, bytes.data() + Payload(bytes, kIvfTag), 4);
+  EXPECT_EQ(lists, 0u);
+  auto again = Fresh(o);
+  const Status st = DecodeSnapshot(bytes, again.get());
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_TRUE(EncodeSnapshot(*again) == bytes);
 }
 
 TEST(SnapshotIvfTest, ADamagedIvfSectionIsCorruption) {
