@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <algorithm>
 #include <array>
 #include <bit>
 #if defined(__SSE4_2__)
@@ -12,7 +11,6 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
-#include <cmath>
 #include <cstring>
 #include <type_traits>
 #include <utility>
@@ -341,9 +339,7 @@ Status ReadImplicit(Reader& r, Decoded* d) {
 void WriteIvf(Writer& w, const IvfIndex& ivf) {
   // Centroids a k-means on huge rows overflowed are not kept (a reader
   // refuses them): the restore trains afresh, as without the section.
-  const std::vector<float>& c = ivf.centroids();
-  if (ivf.lists() == 0 ||
-      !std::all_of(c.begin(), c.end(), [](float v) { return std::isfinite(v); })) {
+  if (ivf.lists() == 0 || !ivf.CentroidsFinite()) {
     w.U32(0);
     return;
   }

@@ -133,6 +133,10 @@ void IvfIndex::Train(const float* items, uint32_t n, int dim, const IvfOptions& 
   FileAll(items, 0);  // the cells, empty
 }
 
+bool IvfIndex::AllFinite(const std::vector<float>& v) {
+  return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
+}
+
 void IvfIndex::SetCentroids(std::vector<float> centroids) {
   centroids_ = std::move(centroids);
   const size_t lists = dim_ > 0 ? centroids_.size() / static_cast<size_t>(dim_) : 0;
@@ -159,7 +163,7 @@ StatusOr<IvfIndex> IvfIndex::FromCentroids(int dim, uint32_t trained_items,
         fmt::format("{} centroid floats where {} items train {} cells of {}", centroids.size(),
                     trained_items, lists, dim));
   }
-  if (!std::all_of(centroids.begin(), centroids.end(), [](float v) { return std::isfinite(v); })) {
+  if (!AllFinite(centroids)) {
     return Status::InvalidArgument("a centroid is not finite");
   }
   IvfIndex index(dim);

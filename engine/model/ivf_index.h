@@ -94,6 +94,9 @@ class IvfIndex {
   // every row belongs to its nearest centroid, which Refile finds again.
   const std::vector<float>& centroids() const { return centroids_; }
   const IvfOptions& trained_with() const { return trained_with_; }
+  // Whether every centroid is finite (a k-means over rows so large that
+  // its sums overflow is not: FromCentroids refuses such centroids).
+  bool CentroidsFinite() const { return AllFinite(centroids_); }
   // The centroids `Build(.., n = trained_items, .., options)` would have
   // made: lists x dim floats, lists as Build picks it for trained_items and
   // options.lists, all finite. Nothing filed (Refile). InvalidArgument,
@@ -142,6 +145,7 @@ class IvfIndex {
   // Files rows [0, n) of `items` afresh under the centroids (and derives
   // safe_sq_radius_ from them).
   void FileAll(const float* items, uint32_t n);
+  static bool AllFinite(const std::vector<float>& v);
   // Installs `centroids` (lists x dim_) with their norms. The norms are
   // summed in a fixed order, in double, so the same centroids give the same
   // bits wherever they lie in memory (Eigen's reductions start at an

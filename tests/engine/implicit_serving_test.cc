@@ -16,9 +16,13 @@
 #include "engine/eval/evaluation.h"
 #include "engine/live/recommender.h"
 #include "engine/live/snapshot.h"
+#include "tests/engine/snapshot_bytes.h"
 
 namespace streamrec::engine {
 namespace {
+
+using snapshot_bytes::Header;
+using snapshot_bytes::Reseal;
 
 constexpr size_t kGroups = 4, kUsersPerGroup = 40, kItemsPerGroup = 100;
 constexpr int64_t kStartMs = 1'700'000'000'000;
@@ -82,27 +86,6 @@ double InGroupShare(const Recommender& rec, const Stream& s, size_t* model_answe
     }
   }
   return all == 0 ? 0.0 : static_cast<double>(in) / static_cast<double>(all);
-}
-
-std::string Reseal(std::string b) {
-  b.resize(b.size() - 4);
-  const uint32_t crc = Crc32c(b);
-  b.append(reinterpret_cast<const char*>(&crc), 4);
-  return b;
-}
-
-// Offset of a section's header, by walking the headers.
-size_t Header(const std::string& b, uint32_t tag) {
-  for (size_t at = 12; at + 12 <= b.size();) {
-    uint32_t t;
-    uint64_t len;
-    std::memcpy(&t, b.data() + at, 4);
-    std::memcpy(&len, b.data() + at + 4, 8);
-    if (t == tag) return at;
-    at += 12 + len;
-  }
-  ADD_FAILURE() << "no section " << tag;
-  return 0;
 }
 
 TEST(ImplicitServingTest, LearnsPlantedStructureOnlineAndBeatsPopularity) {

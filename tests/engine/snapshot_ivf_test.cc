@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <cmath>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -17,9 +16,14 @@
 
 #include "engine/core/random.h"
 #include "engine/live/snapshot.h"
+#include "tests/engine/snapshot_bytes.h"
 
 namespace streamrec::engine {
 namespace {
+
+using snapshot_bytes::Patch;
+using snapshot_bytes::Payload;
+using snapshot_bytes::Reseal;
 
 constexpr int64_t kStartMs = 1'700'000'000'000;
 
@@ -130,33 +134,6 @@ INSTANTIATE_TEST_SUITE_P(Objectives, SnapshotIvf,
                          ::testing::Values(Objective::kRating, Objective::kImplicit),
                          [](const auto& info) { return std::string(ObjectiveName(info.param)); });
 
-// Offset of a section's payload, by walking the headers.
-size_t Payload(const std::string& b, uint32_t tag) {
-  for (size_t at = 12; at + 12 <= b.size();) {
-    uint32_t t;
-    uint64_t len;
-    std::memcpy(&t, b.data() + at, 4);
-    std::memcpy(&len, b.data() + at + 4, 8);
-    if (t == tag) return at + 12;
-    at += 12 + len;
-  }
-  ADD_FAILURE() << "no section " << tag;
-  return 0;
-}
-
-std::string Reseal(std::string b) {
-  b.resize(b.size() - 4);
-  const uint32_t crc = Crc32c(b);
-  b.append(reinterpret_cast<const char*>(&crc), 4);
-  return b;
-}
-
-template <typename T>
-void Patch(std::string* b, size_t at, T v) {
-  ASSERT_LE(at + sizeof(T), b->size());
-  std::memcpy(b->data() + at, &v, sizeof(T));
-}
-
 constexpr uint32_t kIvfTag = 10;
 
 // A recommender trained past its index's last training, and its snapshot.
@@ -222,8 +199,7 @@ TEST(SnapshotIvfTest, CentroidsThatOverflowedAreNotKeptAndTheSnapshotDecodes) {
   }
   auto huge = Fresh(o);
   ASSERT_TRUE(DecodeSnapshot(Reseal(v2), huge.get()).ok());
-  const std::vector<float>& c = huge->ivf_index().centroids();
-  ASSERT_FALSE(std::all_of(c.begin(), c.end(), [](float v) { return std::isfinite(v); }));
+  ASSERT_FALSE(huge->ivf_index().CentroidsFinite());
   const std::string bytes = EncodeSnapshot(*huge);
   uint32_t lists = 1;
   std::memcpy(&lists, bytes.data() + Payload(bytes, kIvfTag), 4);

@@ -1,7 +1,8 @@
 // The snapshot codec (engine/live/snapshot.h): exact round trips, and every
 // kind of damage refused. ~500 lines in one file on purpose: the round-trip
-// and the corruption tests share the skewed stream and the byte-level
-// helpers below (Reseal, Patch, Payload), and the codec is one format.
+// and the corruption tests share the skewed stream below, and the codec is
+// one format. The byte-level helpers (Reseal, Patch, Payload) are in
+// snapshot_bytes.h; the IVF section's tests in snapshot_ivf_test.cc.
 #include "engine/live/snapshot.h"
 
 #include <fmt/format.h>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "engine/core/random.h"
+#include "tests/engine/snapshot_bytes.h"
 
 // Sanitizers reserve their shadow memory as address space: no cap there.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -34,6 +36,10 @@
 
 namespace streamrec::engine {
 namespace {
+
+using snapshot_bytes::Patch;
+using snapshot_bytes::Payload;
+using snapshot_bytes::Reseal;
 
 constexpr size_t kUsers = 300, kItems = 200;
 constexpr int64_t kStartMs = 1'700'000'000'000;
@@ -93,33 +99,6 @@ Stream MakeStream(size_t n, uint64_t seed) {
 
 void ApplyAll(Recommender* rec, std::span<const Event> events) {
   for (const Event& e : events) ASSERT_TRUE(rec->Apply(e).ok());
-}
-
-std::string Reseal(std::string b) {
-  b.resize(b.size() - 4);
-  const uint32_t crc = Crc32c(b);
-  b.append(reinterpret_cast<const char*>(&crc), 4);
-  return b;
-}
-
-template <typename T>
-void Patch(std::string* b, size_t at, T v) {
-  ASSERT_LE(at + sizeof(T), b->size());
-  std::memcpy(b->data() + at, &v, sizeof(T));
-}
-
-// Offset of a section's payload, by walking the headers.
-size_t Payload(const std::string& b, uint32_t tag) {
-  for (size_t at = 12; at + 12 <= b.size();) {
-    uint32_t t;
-    uint64_t len;
-    std::memcpy(&t, b.data() + at, 4);
-    std::memcpy(&len, b.data() + at + 4, 8);
-    if (t == tag) return at + 12;
-    at += 12 + len;
-  }
-  ADD_FAILURE() << "no section " << tag;
-  return 0;
 }
 
 // Answers as (item, score bits): equal means bit-identical.
