@@ -523,9 +523,14 @@ class Recommender {
   // same event, on the same rows, and agree on the cells.
   void TrainIndexIfDue();
   // After a snapshot's decode: the IVF index from the centroids it kept
-  // where they are this configuration's (`trained_with` equal to the
-  // options, not due), every row filed under them; else RequantizeAll.
+  // (checked by the decoder) where they are this configuration's (trained
+  // with its options, not due), every row filed under them; else
+  // RequantizeAll.
   void RestoreIndex(IvfIndex trained);
+  // Every row filed under the IVF centroids held where ActiveTopN() is kIvf
+  // and they are not due for retraining (EndReplay, RestoreIndex); else
+  // RequantizeAll.
+  void RefileOrRequantizeAll();
   // kBpr: the steps of one event (u, i) of strength w; `salt` (distinct per
   // step sequence) seeds the negative draws.
   void BprLearn(uint32_t u, uint32_t i, float w, uint64_t salt);

@@ -18,9 +18,13 @@ TopNMethod Recommender::ActiveTopN() const {
 void Recommender::EndReplay() {
   if (!index_deferred_) return;
   index_deferred_ = false;
-  if (ActiveTopN() == TopNMethod::kIvf && ivf_.lists() > 0 && !IndexDue()) {
-    // Trained during the replay where a live copy trained (TrainIndexIfDue):
-    // its rows filed now.
+  // Trained during the replay where a live copy trained (TrainIndexIfDue):
+  // its rows filed now.
+  RefileOrRequantizeAll();
+}
+
+void Recommender::RefileOrRequantizeAll() {
+  if (ActiveTopN() == TopNMethod::kIvf && !IndexDue()) {
     quantized_ = QuantizedItems(model_.rank());
     ivf_.Refile(model_.item_factors(), model_.num_items());
     return;
@@ -43,20 +47,10 @@ void Recommender::TrainIndexIfDue() {
 }
 
 void Recommender::RestoreIndex(IvfIndex trained) {
-  const IvfOptions& want = options_.topn.ivf;
-  const IvfOptions& had = trained.trained_with();
-  const bool same_options =
-      had.lists == want.lists && had.kmeans_iterations == want.kmeans_iterations &&
-      had.kmeans_points_per_list == want.kmeans_points_per_list && had.seed == want.seed;
-  if (ActiveTopN() == TopNMethod::kIvf && same_options && trained.lists() > 0 &&
-      trained.trained_items() <= model_.num_items() &&
-      model_.num_items() < 2 * uint64_t{trained.trained_items()}) {
-    quantized_ = QuantizedItems(model_.rank());
-    ivf_ = std::move(trained);
-    ivf_.Refile(model_.item_factors(), model_.num_items());
-    return;
-  }
-  RequantizeAll();
+  // Centroids of other k-means options are not this configuration's: none
+  // kept, so the index is trained afresh where one is kept.
+  ivf_ = trained.TrainedWith(options_.topn.ivf) ? std::move(trained) : IvfIndex(model_.rank());
+  RefileOrRequantizeAll();
 }
 
 void Recommender::Requantize(uint32_t i, const Recommender* leader, float moved) {

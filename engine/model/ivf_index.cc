@@ -113,9 +113,10 @@ void IvfIndex::Train(const float* items, uint32_t n, int dim, const IvfOptions& 
     x.row(k) = Eigen::Map<const Eigen::RowVectorXf>(items + size_t{order[k]} * dim, dim);
   }
   RowMatrix c = x.topRows(lists);
-  Eigen::VectorXf half = 0.5f * c.rowwise().squaredNorm();
+  Eigen::VectorXf half;
   std::vector<uint32_t> assign;
   for (int it = 0; it < options.kmeans_iterations; ++it) {
+    half = 0.5f * c.rowwise().squaredNorm();
     AssignRows(ConstRows(x.data(), x.rows(), dim), ConstRows(c.data(), lists, dim), half, &assign);
     RowMatrix sum = RowMatrix::Zero(lists, dim);
     std::vector<uint32_t> count(lists, 0);
@@ -127,7 +128,6 @@ void IvfIndex::Train(const float* items, uint32_t n, int dim, const IvfOptions& 
       // An empty cell restarts on a random sample point.
       c.row(l) = count[l] > 0 ? RowMatrix(sum.row(l) / float(count[l])) : x.row(rng() % sample);
     }
-    half = 0.5f * c.rowwise().squaredNorm();
   }
   SetCentroids(std::vector<float>(c.data(), c.data() + size_t{lists} * dim));
   FileAll(items, 0);  // the cells, empty

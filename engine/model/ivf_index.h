@@ -94,6 +94,13 @@ class IvfIndex {
   // every row belongs to its nearest centroid, which Refile finds again.
   const std::vector<float>& centroids() const { return centroids_; }
   const IvfOptions& trained_with() const { return trained_with_; }
+  // Whether `options` train as the ones this index was trained with (the
+  // k-means options; `probe` is a query's, not the training's).
+  bool TrainedWith(const IvfOptions& options) const {
+    const IvfOptions& t = trained_with_;
+    return t.lists == options.lists && t.kmeans_iterations == options.kmeans_iterations &&
+           t.kmeans_points_per_list == options.kmeans_points_per_list && t.seed == options.seed;
+  }
   // Whether every centroid is finite (a k-means over rows so large that
   // its sums overflow is not: FromCentroids refuses such centroids).
   bool CentroidsFinite() const { return AllFinite(centroids_); }
