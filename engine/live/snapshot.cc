@@ -1,451 +1,24 @@
 #include "engine/live/snapshot.h"
 
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-
-#include <array>
-#include <bit>
 #if defined(__SSE4_2__)
 #include <nmmintrin.h>
 #endif
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
-#include <cstring>
-#include <type_traits>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
 #include <utility>
-#include <vector>
 
-#include "engine/live/snapshot_io.h"
+#include "engine/live/snapshot_sections.h"
 
 namespace streamrec::engine {
-namespace {
 
+namespace sections = snapshot_internal;
 using snapshot_internal::kCrc;
 using snapshot_internal::Load;
-using snapshot_internal::Reader;
-using snapshot_internal::Writer;
-
-using HistoryEntry = OnlineLearner::HistoryEntry;
-using Cell = ImplicitOnlineUpdater::Cell;
-
-// The format is little-endian; fields and arrays (history entries included)
-// are copied as they lie in memory.
-static_assert(std::endian::native == std::endian::little, "snapshot codec needs little-endian");
-static_assert(sizeof(HistoryEntry) == 12 && std::is_trivially_copyable_v<HistoryEntry>);
-static_assert(sizeof(Cell) == 8 && std::is_trivially_copyable_v<Cell>);
-
-enum Section {
-  kConfig = 1,
-  kUsers,
-  kItems,
-  kModel,
-  kLearner,
-  kPopularity,
-  kSeen,
-  kCounters,
-  kImplicit,
-  kIvf
-};
-constexpr const char* kSectionNames[] = {"",         "config",   "users",      "items",
-                                         "model",    "learner",  "popularity", "seen",
-                                         "counters", "implicit", "ivf"};
-// The last section of each format version.
-constexpr Section LastSection(uint32_t version) {
-  return version == 1 ? kCounters : version == 2 ? kImplicit : kIvf;
-}
-constexpr size_t kHeaderBytes = sizeof(kSnapshotMagic) + 4;
-constexpr size_t kTrailerBytes = 4;
-
-Status Corrupt(Section s, std::string_view why) {
-  return Status::Corruption(fmt::format("snapshot {} section: {}", kSectionNames[s], why));
-}
-
-// Everything the sections hold, decoded and checked before any of it is
-// installed, so a failed decode leaves the recommender untouched.
-struct Decoded {
-  Decoded(const RecommenderOptions& o, uint32_t v) : options(o), version(v), model(o.model) {}
-
-  const RecommenderOptions& options;
-  uint32_t version;
-  Objective objective = Objective::kRating;
-  IdMap users, items;
-  MFModel model;
-  uint64_t mean_count = 0;
-  std::vector<uint32_t> user_events;
-  std::vector<std::vector<HistoryEntry>> histories;
-  bool has_anchor = false;
-  int64_t anchor_ms = 0;
-  int64_t newest_ts_ms = 0;
-  std::vector<double> scores;
-  std::vector<std::vector<uint32_t>> seen;
-  uint64_t events_applied = 0;
-  ImplicitOnlineUpdater::State implicit;
-  IvfIndex ivf{options.model.rank};  // no centroids unless the section has them
-};
-
-void WriteConfig(Writer& w, const MFModel& model, const LearnerOptions& learner,
-                 Objective objective) {
-  w.U32(static_cast<uint32_t>(model.rank()));
-  w.U64(model.options().seed);
-  w.F32(model.options().init_stddev);
-  w.U32(learner.fold_in_max_events);
-  w.U8(static_cast<uint8_t>(objective));
-}
-
-// Stored state only means the same thing under the same options, so a
-// mismatch is the caller's configuration, not damage: FailedPrecondition.
-Status ReadConfig(Reader& r, Decoded* d) {
-  const auto rank = static_cast<int32_t>(r.U32());
-  const uint64_t seed = r.U64();
-  const uint32_t stddev_bits = r.U32();
-  const uint32_t fold_in = r.U32();
-  const uint8_t objective = d->version >= 2 ? r.U8() : 0;  // version 1: rating models only
-  if (!r.ok()) return Corrupt(kConfig, "truncated");
-  if (objective > static_cast<uint8_t>(Objective::kBpr)) {
-    return Corrupt(kConfig, fmt::format("unknown objective {}", objective));
-  }
-  d->objective = static_cast<Objective>(objective);
-  const ModelOptions& m = d->options.model;
-  std::vector<std::string> diffs;
-  if (rank != m.rank) diffs.push_back(fmt::format("rank {} (configured {})", rank, m.rank));
-  if (seed != m.seed) diffs.push_back(fmt::format("seed {} (configured {})", seed, m.seed));
-  if (stddev_bits != std::bit_cast<uint32_t>(m.init_stddev)) {
-    diffs.push_back(fmt::format("init_stddev {} (configured {})", std::bit_cast<float>(stddev_bits),
-                                m.init_stddev));
-  }
-  const uint32_t want_fold_in = d->options.learner.fold_in_max_events;
-  if (fold_in != want_fold_in) {
-    diffs.push_back(fmt::format("fold_in_max_events {} (configured {})", fold_in, want_fold_in));
-  }
-  if (d->objective != d->options.objective) {
-    diffs.push_back(fmt::format("objective {} (configured {})", ObjectiveName(d->objective),
-                                ObjectiveName(d->options.objective)));
-  }
-  if (diffs.empty()) return Status::OK();
-  return Status::FailedPrecondition(
-      fmt::format("snapshot was written with {}", fmt::join(diffs, ", ")));
-}
-
-void WriteIdMap(Writer& w, const IdMap& ids) {
-  w.U32(ids.size());
-  for (uint32_t i = 0; i < ids.size(); ++i) {
-    const std::string_view name = ids.Name(i);
-    w.U32(static_cast<uint32_t>(name.size()));
-    w.Bulk(name.data(), name.size());
-  }
-}
-
-Status ReadIdMap(Section s, Reader& r, IdMap* out) {
-  const uint32_t n = r.Count(4);
-  std::vector<std::string> names;
-  names.reserve(n);
-  for (uint32_t i = 0; i < n && r.ok(); ++i) names.emplace_back(r.Bytes(r.U32()));
-  if (!r.ok()) return Corrupt(s, "truncated or a count exceeds the data");
-  StatusOr<IdMap> m = IdMap::FromNames(names);
-  if (!m.ok()) return Corrupt(s, m.status().message());
-  *out = std::move(m).value();
-  return Status::OK();
-}
-
-void WriteModel(Writer& w, const MFModel& m) {
-  const size_t k = static_cast<size_t>(m.rank());
-  w.F32(m.global_mean());
-  w.U32(m.num_users());
-  w.U32(m.num_items());
-  m.ForEachUserBlock(
-      [&](uint32_t, uint32_t count, const float* rows) { w.Bulk(rows, size_t{count} * k); });
-  w.Bulk(m.item_factors(), m.num_items() * k);
-  w.Bulk(m.user_biases(), m.num_users());
-  w.Bulk(m.item_biases(), m.num_items());
-}
-
-Status ReadModel(Reader& r, Decoded* d) {
-  const size_t k = static_cast<size_t>(d->options.model.rank);
-  const float mean = r.F32();
-  const uint32_t nu = r.U32(), ni = r.U32();
-  if (r.ok() && (nu != d->users.size() || ni != d->items.size())) {
-    return Corrupt(kModel, fmt::format("{} x {} rows for {} users and {} items", nu, ni,
-                                       d->users.size(), d->items.size()));
-  }
-  // Row counts now equal id counts already read, so these sizes are bounded
-  // by the snapshot's length; Bulk checks them against the bytes left too.
-  std::vector<float> uf = r.Bulk<float>(nu * k);
-  std::vector<float> itf = r.Bulk<float>(ni * k);
-  std::vector<float> ub = r.Bulk<float>(nu);
-  std::vector<float> ib = r.Bulk<float>(ni);
-  if (!r.ok()) return Corrupt(kModel, "truncated");
-  Status st = d->model.SetRows(mean, std::move(uf), std::move(itf), std::move(ub), std::move(ib));
-  return st.ok() ? st : Corrupt(kModel, st.message());
-}
-
-void WriteLearner(Writer& w, const OnlineLearner& l) {
-  w.U64(l.mean_count());
-  const auto& counts = l.user_event_counts();
-  const auto& histories = l.young_histories();
-  w.U32(static_cast<uint32_t>(counts.size()));
-  for (size_t u = 0; u < counts.size(); ++u) {
-    w.U32(counts[u]);
-    w.U32(static_cast<uint32_t>(histories[u].size()));
-    w.Bulk(histories[u].data(), histories[u].size());
-  }
-}
-
-Status ReadLearner(Reader& r, Decoded* d) {
-  d->mean_count = r.U64();
-  const uint32_t n = r.Count(8);
-  if (n > d->users.size()) {
-    return Corrupt(kLearner, fmt::format("{} users of {}", n, d->users.size()));
-  }
-  d->user_events.reserve(n);
-  d->histories.reserve(n);
-  for (uint32_t u = 0; u < n && r.ok(); ++u) {
-    d->user_events.push_back(r.U32());
-    d->histories.push_back(r.Bulk<HistoryEntry>(r.U32()));
-    for (const HistoryEntry& e : d->histories.back()) {
-      if (e.item >= d->items.size()) return Corrupt(kLearner, "history names an unknown item");
-    }
-  }
-  if (!r.ok()) return Corrupt(kLearner, "truncated or a count exceeds the data");
-  // The rating learner runs under the rating objective only.
-  if (d->objective != Objective::kRating && (d->mean_count != 0 || n != 0)) {
-    return Corrupt(kLearner, "rating-learner state in a ranking model");
-  }
-  return Status::OK();
-}
-
-void WritePopularity(Writer& w, const Popularity& p) {
-  w.U8(p.has_anchor() ? 1 : 0);
-  w.U64(static_cast<uint64_t>(p.anchor_ms()));
-  w.U64(static_cast<uint64_t>(p.newest_ts_ms()));
-  w.U32(p.num_items());
-  w.Bulk(p.raw_scores().data(), p.raw_scores().size());
-}
-
-Status ReadPopularity(Reader& r, Decoded* d) {
-  const uint8_t anchor = r.U8();
-  d->has_anchor = anchor == 1;
-  d->anchor_ms = static_cast<int64_t>(r.U64());
-  d->newest_ts_ms = static_cast<int64_t>(r.U64());
-  const uint32_t n = r.Count(8);
-  d->scores = r.Bulk<double>(n);
-  if (!r.ok()) return Corrupt(kPopularity, "truncated or a count exceeds the data");
-  if (anchor > 1) return Corrupt(kPopularity, fmt::format("has_anchor is {}", anchor));
-  if (n > d->items.size()) {
-    return Corrupt(kPopularity, fmt::format("{} scores for {} items", n, d->items.size()));
-  }
-  // Only Add() sets the anchor, and it also adds a score.
-  if (!d->has_anchor && (d->anchor_ms != 0 || d->newest_ts_ms != 0 || n != 0)) {
-    return Corrupt(kPopularity, "state without an anchor");
-  }
-  return Status::OK();
-}
-
-void WriteSeen(Writer& w, const SeenLists& seen) {
-  w.U32(seen.users());
-  for (uint32_t u = 0; u < seen.users(); ++u) {
-    const std::span<const uint32_t> items = seen.Get(u);
-    w.U32(static_cast<uint32_t>(items.size()));
-    w.Bulk(items.data(), items.size());
-  }
-}
-
-Status ReadSeen(Reader& r, Decoded* d) {
-  const uint32_t n = r.Count(4);
-  if (n > d->users.size()) return Corrupt(kSeen, fmt::format("{} users of {}", n, d->users.size()));
-  d->seen.resize(n);
-  for (uint32_t u = 0; u < n && r.ok(); ++u) {
-    const auto& items = d->seen[u] = r.Bulk<uint32_t>(r.U32());
-    for (size_t j = 0; j < items.size(); ++j) {
-      // Queries merge these lists assuming sorted, distinct, known items.
-      if (items[j] >= d->items.size() || (j > 0 && items[j] <= items[j - 1])) {
-        return Corrupt(kSeen, fmt::format("user {}: items not ascending or unknown", u));
-      }
-    }
-  }
-  return r.ok() ? Status::OK() : Corrupt(kSeen, "truncated or a count exceeds the data");
-}
-
-// Empty for a rating model; else the updater's State (see the header).
-void WriteImplicit(Writer& w, const ImplicitOnlineUpdater* up) {
-  if (up == nullptr) return;
-  w.U32(up->users_tracked());
-  w.U32(up->items_tracked());
-  w.U64(up->row_updates());
-  w.Bulk(up->user_gramian().data(), up->user_gramian().size());
-  w.Bulk(up->item_gramian().data(), up->item_gramian().size());
-  w.U32(static_cast<uint32_t>(up->user_rows()));
-  // A row's words gathered first and appended at once: millions of 4-byte
-  // appends were most of this section's time.
-  std::vector<uint32_t> words;
-  for (uint32_t u = 0; u < up->user_rows(); ++u) {
-    const std::span<const ImplicitOnlineUpdater::UserCell> cells = up->UserCells(u);
-    words.clear();
-    words.push_back(static_cast<uint32_t>(cells.size()));
-    for (const ImplicitOnlineUpdater::UserCell& c : cells) {
-      words.push_back(c.id);
-      words.push_back(std::bit_cast<uint32_t>(c.strength));
-    }
-    w.Bulk(words.data(), words.size());
-  }
-  w.U32(static_cast<uint32_t>(up->item_rows()));
-  for (uint32_t i = 0; i < up->item_rows(); ++i) {
-    const std::span<const Cell> cells = up->ItemCells(i);
-    words.clear();
-    words.push_back(static_cast<uint32_t>(cells.size()));
-    for (const Cell& c : cells) words.push_back(c.id);
-    w.Bulk(words.data(), words.size());
-  }
-}
-
-// An upper bound of WriteImplicit's bytes.
-size_t ImplicitBytes(const ImplicitOnlineUpdater* up) {
-  if (up == nullptr) return 0;
-  size_t n = 64 + (up->user_gramian().size() + up->item_gramian().size()) * sizeof(float);
-  for (uint32_t u = 0; u < up->user_rows(); ++u) n += 4 + 8 * up->UserCells(u).size();
-  for (uint32_t i = 0; i < up->item_rows(); ++i) n += 4 + 4 * up->ItemCells(i).size();
-  return n;
-}
-
-// Structure only; ImplicitOnlineUpdater::Restore checks the cells.
-Status ReadImplicit(Reader& r, Decoded* d) {
-  if (d->objective != Objective::kImplicit) return Status::OK();
-  ImplicitOnlineUpdater::State& st = d->implicit;
-  const auto k = static_cast<Eigen::Index>(d->options.model.rank);
-  st.users_tracked = r.U32();
-  st.items_tracked = r.U32();
-  st.row_updates = r.U64();
-  for (Eigen::MatrixXf* g : {&st.user_gramian, &st.item_gramian}) {
-    std::vector<float> v = r.Bulk<float>(static_cast<size_t>(k * k));
-    if (!r.ok()) return Corrupt(kImplicit, "truncated");
-    *g = Eigen::Map<Eigen::MatrixXf>(v.data(), k, k);
-  }
-  const uint32_t nu = r.Count(4);
-  if (nu > d->users.size()) {
-    return Corrupt(kImplicit, fmt::format("{} users of {}", nu, d->users.size()));
-  }
-  st.user_cells.resize(nu);
-  for (uint32_t u = 0; u < nu && r.ok(); ++u) st.user_cells[u] = r.Bulk<Cell>(r.U32());
-  const uint32_t ni = r.Count(4);
-  if (ni > d->items.size()) {
-    return Corrupt(kImplicit, fmt::format("{} items of {}", ni, d->items.size()));
-  }
-  st.item_users.resize(ni);
-  for (uint32_t i = 0; i < ni && r.ok(); ++i) st.item_users[i] = r.Bulk<uint32_t>(r.U32());
-  return r.ok() ? Status::OK() : Corrupt(kImplicit, "truncated or a count exceeds the data");
-}
-
-// u32 lists; then, where lists > 0, the trained IVF index (see the header).
-void WriteIvf(Writer& w, const IvfIndex& ivf) {
-  // Centroids a k-means on huge rows overflowed are not kept (a reader
-  // refuses them): the restore trains afresh, as without the section.
-  if (ivf.lists() == 0 || !ivf.CentroidsFinite()) {
-    w.U32(0);
-    return;
-  }
-  w.U32(ivf.lists());
-  const IvfOptions& o = ivf.trained_with();
-  w.U32(ivf.trained_items());
-  w.U32(o.lists);
-  w.U32(static_cast<uint32_t>(o.kmeans_iterations));
-  w.U32(o.kmeans_points_per_list);
-  w.U64(o.seed);
-  w.Bulk(ivf.centroids().data(), ivf.centroids().size());
-}
-
-Status ReadIvf(Reader& r, Decoded* d) {
-  const uint32_t lists = r.U32();
-  if (!r.ok()) return Corrupt(kIvf, "truncated");
-  if (lists == 0) return Status::OK();
-  const uint32_t trained_items = r.U32();
-  IvfOptions o;
-  o.lists = r.U32();
-  const uint32_t iterations = r.U32();
-  o.kmeans_points_per_list = r.U32();
-  o.seed = r.U64();
-  if (!r.ok()) return Corrupt(kIvf, "truncated");
-  // The bounds RecommenderOptions accepts, and the cells Build picks.
-  if (iterations < 1 || iterations > 100 || o.kmeans_points_per_list < 1 || o.lists > (1u << 20)) {
-    return Corrupt(kIvf, "k-means options out of range");
-  }
-  o.kmeans_iterations = static_cast<int>(iterations);
-  if (trained_items > d->items.size() || lists != IvfIndex::ListsFor(trained_items, o)) {
-    return Corrupt(kIvf, fmt::format("{} cells trained on {} of {} items", lists, trained_items,
-                                     d->items.size()));
-  }
-  const size_t floats = size_t{lists} * static_cast<size_t>(d->options.model.rank);
-  if (floats * sizeof(float) > r.remaining()) return Corrupt(kIvf, "truncated");
-  StatusOr<IvfIndex> ivf =
-      IvfIndex::FromCentroids(d->options.model.rank, trained_items, o, r.Bulk<float>(floats));
-  if (!ivf.ok()) return Corrupt(kIvf, ivf.status().message());
-  d->ivf = std::move(*ivf);
-  return r.ok() ? Status::OK() : Corrupt(kIvf, "truncated");
-}
-
-using SectionReader = Status (*)(Reader&, Decoded*);
-constexpr SectionReader kReaders[] = {
-    nullptr,
-    ReadConfig,
-    [](Reader& r, Decoded* d) { return ReadIdMap(kUsers, r, &d->users); },
-    [](Reader& r, Decoded* d) { return ReadIdMap(kItems, r, &d->items); },
-    ReadModel,
-    ReadLearner,
-    ReadPopularity,
-    ReadSeen,
-    [](Reader& r, Decoded* d) {
-      d->events_applied = r.U64();
-      return r.ok() ? Status::OK() : Corrupt(kCounters, "truncated");
-    },
-    ReadImplicit,
-    ReadIvf,
-};
-
-// Sections in their fixed order, each consumed exactly, nothing after them.
-Status ReadSections(std::string_view body, Decoded* d) {
-  Reader r(body);
-  for (uint32_t tag = kConfig; tag <= LastSection(d->version); ++tag) {
-    const auto s = static_cast<Section>(tag);
-    const uint32_t got = r.U32();
-    const uint64_t len = r.U64();
-    if (!r.ok() || got != tag || len > r.remaining()) {
-      return Corrupt(s, fmt::format("missing or malformed header (tag {})", got));
-    }
-    Reader section(r.Bytes(len));
-    STREAMREC_RETURN_IF_ERROR(kReaders[tag](section, d));
-    if (section.remaining() != 0) {
-      return Corrupt(s, fmt::format("{} bytes left over", section.remaining()));
-    }
-  }
-  if (r.remaining() != 0) {
-    return Status::Corruption(
-        fmt::format("snapshot: {} bytes after the last section", r.remaining()));
-  }
-  return Status::OK();
-}
-
-// Magic, then checksum, then version: see the header for why in this order.
-Status CheckEnvelope(std::string_view bytes) {
-  if (bytes.size() < kHeaderBytes + kTrailerBytes ||
-      std::memcmp(bytes.data(), kSnapshotMagic, sizeof(kSnapshotMagic)) != 0) {
-    return Status::Corruption("not a streamrec snapshot (bad magic or too short)");
-  }
-  const std::string_view sealed = bytes.substr(0, bytes.size() - kTrailerBytes);
-  const auto stored = Load<uint32_t>(bytes.data() + sealed.size());
-  const uint32_t actual = Crc32c(sealed);
-  if (stored != actual) {
-    return Status::Corruption(
-        fmt::format("snapshot checksum mismatch (stored {:08x}, computed {:08x})", stored, actual));
-  }
-  const auto version = Load<uint32_t>(bytes.data() + sizeof(kSnapshotMagic));
-  if (version > kSnapshotVersion) {
-    return Status::Unimplemented(fmt::format(
-        "snapshot format version {}; this build reads up to {}", version, kSnapshotVersion));
-  }
-  if (version < 1) return Status::Corruption(fmt::format("snapshot format version {}", version));
-  return Status::OK();
-}
-
-}  // namespace
 
 // The friend of Recommender that reads and replaces its private state.
 struct SnapshotCodec {
@@ -489,42 +62,46 @@ std::string SnapshotCodec::Encode(const Recommender& rec, std::string_view prefi
   for (uint32_t u = 0; u < rec.seen_.users(); ++u) bound += 4 + 4 * rec.seen_.Get(u).size();
   const auto& histories = rec.learner_.young_histories();
   for (const auto& h : histories) bound += 8 + sizeof(h[0]) * h.size();
-  bound += ImplicitBytes(rec.implicit_.get());
+  bound += sections::ImplicitBytes(rec.implicit_.get());
   std::string out;
   out.reserve(prefix.size() + bound);
   AdviseHugePages(out.data(), out.capacity());
   out.append(prefix);
   out.append(kSnapshotMagic, sizeof(kSnapshotMagic));
-  Writer w(&out);
+  sections::Writer w(&out);
   w.U32(kSnapshotVersion);
-  w.AddSection(kConfig, [&] { WriteConfig(w, m, rec.learner_.options(), rec.options_.objective); });
-  w.AddSection(kUsers, [&] { WriteIdMap(w, rec.users_); });
-  w.AddSection(kItems, [&] { WriteIdMap(w, rec.items_); });
-  w.AddSection(kModel, [&] { WriteModel(w, m); });
-  w.AddSection(kLearner, [&] { WriteLearner(w, rec.learner_); });
-  w.AddSection(kPopularity, [&] { WritePopularity(w, rec.popularity_); });
-  w.AddSection(kSeen, [&] { WriteSeen(w, rec.seen_); });
-  w.AddSection(kCounters, [&] { w.U64(rec.events_applied_); });
-  w.AddSection(kImplicit, [&] { WriteImplicit(w, rec.implicit_.get()); });
-  w.AddSection(kIvf, [&] { WriteIvf(w, rec.ivf_); });
+  w.AddSection(sections::kConfig, [&] {
+    sections::WriteConfig(w, m, rec.learner_.options(), rec.options_.objective);
+  });
+  w.AddSection(sections::kUsers, [&] { sections::WriteIdMap(w, rec.users_); });
+  w.AddSection(sections::kItems, [&] { sections::WriteIdMap(w, rec.items_); });
+  w.AddSection(sections::kModel, [&] { sections::WriteModel(w, m); });
+  w.AddSection(sections::kLearner, [&] { sections::WriteLearner(w, rec.learner_); });
+  w.AddSection(sections::kPopularity, [&] { sections::WritePopularity(w, rec.popularity_); });
+  w.AddSection(sections::kSeen, [&] { sections::WriteSeen(w, rec.seen_); });
+  w.AddSection(sections::kCounters, [&] { w.U64(rec.events_applied_); });
+  w.AddSection(sections::kImplicit, [&] { sections::WriteImplicit(w, rec.implicit_.get()); });
+  w.AddSection(sections::kIvf, [&] { sections::WriteIvf(w, rec.ivf_); });
   w.U32(Crc32c(std::string_view(out).substr(prefix.size())));
   return out;
 }
 
 Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec,
                              const Recommender* encoded_from) {
-  STREAMREC_RETURN_IF_ERROR(CheckEnvelope(bytes));
+  STREAMREC_RETURN_IF_ERROR(sections::CheckEnvelope(bytes));
   const auto version = Load<uint32_t>(bytes.data() + sizeof(kSnapshotMagic));
-  Decoded d(rec->options_, version);
-  STREAMREC_RETURN_IF_ERROR(
-      ReadSections(bytes.substr(kHeaderBytes, bytes.size() - kHeaderBytes - kTrailerBytes), &d));
+  sections::Decoded d(rec->options_, version);
+  STREAMREC_RETURN_IF_ERROR(sections::ReadSections(
+      bytes.substr(sections::kHeaderBytes,
+                   bytes.size() - sections::kHeaderBytes - sections::kTrailerBytes),
+      &d));
   // The restores of the learner and the implicit updater are the steps that
   // can still refuse, and each changes nothing when it does. Only one of
   // them has state: under kImplicit the learner's is empty (ReadLearner),
   // so restoring it changes nothing either. Everything after them cannot
   // fail.
   Status st = rec->learner_.Restore(d.mean_count, std::move(d.user_events), std::move(d.histories));
-  if (!st.ok()) return Corrupt(kLearner, st.message());
+  if (!st.ok()) return sections::Corrupt(sections::kLearner, st.message());
   if (rec->implicit_) {
     // An updater shared with another copy (Recommender::ShareUpdater) is
     // not this one's to overwrite: the restored state goes into its own.
@@ -536,11 +113,11 @@ Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec,
     } else if (rec->implicit_.use_count() > 1) {
       auto own = std::make_shared<ImplicitOnlineUpdater>(rec->options_.implicit, rec->model_);
       st = own->Restore(std::move(d.implicit), d.model.num_users(), d.model.num_items());
-      if (!st.ok()) return Corrupt(kImplicit, st.message());
+      if (!st.ok()) return sections::Corrupt(sections::kImplicit, st.message());
       rec->implicit_ = std::move(own);
     } else {
       st = rec->implicit_->Restore(std::move(d.implicit), d.model.num_users(), d.model.num_items());
-      if (!st.ok()) return Corrupt(kImplicit, st.message());
+      if (!st.ok()) return sections::Corrupt(sections::kImplicit, st.message());
     }
   }
   if (encoded_from != nullptr) {

@@ -1,6 +1,6 @@
-// The snapshot codec's byte-level tools (engine/live/snapshot.cc): fixed-width
-// little-endian fields written by Writer and read back by Reader with a
-// sticky failure, and the CRC32C tables. Not part of the engine's API.
+// The snapshot codec's byte-level tools (engine/live/snapshot.cc and
+// snapshot_sections.cc): fixed-width little-endian fields written by Writer
+// and read back by Reader with a sticky failure, and the CRC32C tables. Not part of the engine's API.
 //
 // Thread-safety: Writer and Reader are single-use values; the tables are
 // constants.

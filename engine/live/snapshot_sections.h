@@ -1,0 +1,87 @@
+// The snapshot's sections (engine/live/snapshot.h has the format): their
+// tags, the writer of each, and the reader of the whole sequence into a
+// Decoded, checked before any of it is installed. Used by the codec
+// (snapshot.cc) alone; not part of the engine's API.
+//
+// Thread-safety: functions of their arguments; the parts written are read
+// only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "engine/live/recommender.h"
+#include "engine/live/snapshot.h"
+#include "engine/live/snapshot_io.h"
+
+namespace streamrec::engine::snapshot_internal {
+
+enum Section {
+  kConfig = 1,
+  kUsers,
+  kItems,
+  kModel,
+  kLearner,
+  kPopularity,
+  kSeen,
+  kCounters,
+  kImplicit,
+  kIvf
+};
+// The last section of each format version.
+constexpr Section LastSection(uint32_t version) {
+  return version == 1 ? kCounters : version == 2 ? kImplicit : kIvf;
+}
+constexpr size_t kHeaderBytes = sizeof(kSnapshotMagic) + 4;
+constexpr size_t kTrailerBytes = 4;
+
+// Corruption naming section s.
+Status Corrupt(Section s, std::string_view why);
+
+// Everything the sections hold, decoded and checked before any of it is
+// installed, so a failed decode leaves the recommender untouched.
+struct Decoded {
+  Decoded(const RecommenderOptions& o, uint32_t v) : options(o), version(v), model(o.model) {}
+
+  const RecommenderOptions& options;
+  uint32_t version;
+  Objective objective = Objective::kRating;
+  IdMap users, items;
+  MFModel model;
+  uint64_t mean_count = 0;
+  std::vector<uint32_t> user_events;
+  std::vector<std::vector<OnlineLearner::HistoryEntry>> histories;
+  bool has_anchor = false;
+  int64_t anchor_ms = 0;
+  int64_t newest_ts_ms = 0;
+  std::vector<double> scores;
+  std::vector<std::vector<uint32_t>> seen;
+  uint64_t events_applied = 0;
+  ImplicitOnlineUpdater::State implicit;
+  IvfIndex ivf{options.model.rank};  // no centroids unless the section has them
+};
+
+// The sections' contents, in the order the format has them.
+void WriteConfig(Writer& w, const MFModel& model, const LearnerOptions& learner,
+                 Objective objective);
+void WriteIdMap(Writer& w, const IdMap& ids);
+void WriteModel(Writer& w, const MFModel& m);
+void WriteLearner(Writer& w, const OnlineLearner& l);
+void WritePopularity(Writer& w, const Popularity& p);
+void WriteSeen(Writer& w, const SeenLists& seen);
+// Empty for a rating model; else the updater's State.
+void WriteImplicit(Writer& w, const ImplicitOnlineUpdater* up);
+// An upper bound of WriteImplicit's bytes.
+size_t ImplicitBytes(const ImplicitOnlineUpdater* up);
+// u32 lists; then, where lists > 0, the trained IVF index.
+void WriteIvf(Writer& w, const IvfIndex& ivf);
+
+// The sections of `body` (the bytes between header and trailer) into d,
+// in their fixed order, each consumed exactly, nothing after them.
+Status ReadSections(std::string_view body, Decoded* d);
+// Magic, then checksum, then version: see snapshot.h for why in this order.
+Status CheckEnvelope(std::string_view bytes);
+
+}  // namespace streamrec::engine::snapshot_internal
