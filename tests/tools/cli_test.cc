@@ -336,6 +336,17 @@ TEST_F(CliTest, BenchLearner) {
   EXPECT_TRUE(Contains(r.out, "events/s")) << r.out;
 }
 
+// --repeat runs every case again on fresh models and shows the median with
+// the range.
+TEST_F(CliTest, BenchLearnerRepeats) {
+  const RunResult r = Run({"bench", "learner", "--events", "5000", "--users", "50", "--items",
+                           "50", "--repeat", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Contains(r.out, "median of 3 runs")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "; 3 runs ")) << r.out;
+  ExpectUsageError(Run({"bench", "learner", "--repeat", "0"}), {"--repeat must be in [1, 100]"});
+}
+
 TEST_F(CliTest, BenchTopN) {
   const RunResult r = Run({"bench", "topn", "--catalog", "1000", "--queries", "5"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -53,7 +53,8 @@ double TimeApply(const std::vector<engine::IndexedEvent>& xs, const std::vector<
 
 }  // namespace
 
-int BenchLearner(uint64_t events, uint32_t users, uint32_t items, int rank, uint64_t seed) {
+int BenchLearner(uint64_t events, uint32_t users, uint32_t items, int rank, uint64_t seed,
+                 int repeat) {
   engine::SplitMix64 rng(seed);
   std::vector<engine::IndexedEvent> xs(events);
   const engine::EventTypes types = engine::EventTypes::Defaults();
@@ -62,48 +63,60 @@ int BenchLearner(uint64_t events, uint32_t users, uint32_t items, int rank, uint
     xs[n] = {static_cast<uint32_t>(rng.Uniform(users)), static_cast<uint32_t>(rng.Uniform(items)),
              rating, static_cast<float>(1 + rng.Uniform(5)), static_cast<int64_t>(n)};
   }
-  engine::ModelOptions mo;
-  mo.rank = rank;
-  engine::MFModel model(mo);
-  model.EnsureUsers(users);
-  model.EnsureItems(items);
-  engine::OnlineLearner learner(&model, &types, {});
-  const auto t0 = Clock::now();
-  for (const auto& x : xs) (void)learner.Apply(x);
-  const double dense_s = Since(t0);
-
-  // The full path a served event takes in the engine (TimeApply).
   std::vector<std::string> uid(users), iid(items);
   for (uint32_t u = 0; u < users; ++u) uid[u] = fmt::format("u{}", u);
   for (uint32_t i = 0; i < items; ++i) iid[i] = fmt::format("i{}", i);
+  engine::ModelOptions mo;
+  mo.rank = rank;
   engine::RecommenderOptions ro;
   ro.model = mo;
-  engine::Recommender rec(ro, types);
-  const double full_s = TimeApply(xs, uid, iid, &rec);
-  // The same path under the implicit objective (eALS-style updates of the
-  // user's and the item's vectors against cached Gramians).
-  ro.objective = engine::Objective::kImplicit;
-  engine::Recommender implicit(ro, types);
-  const double implicit_s = TimeApply(xs, uid, iid, &implicit);
-  ro.objective = engine::Objective::kBpr;
-  engine::Recommender bpr(ro, types);
-  const double bpr_s = TimeApply(xs, uid, iid, &bpr);
-  fmt::print("online learner, k={}, {} events over {} users x {} items, one thread\n", rank, events,
-             users, items);
-  fmt::print("  dense learner step   : {:>12.0f} events/s  ({:.0f} ns/event)\n", events / dense_s,
-             1e9 * dense_s / events);
-  fmt::print(
-      "  Recommender::Apply   : {:>12.0f} events/s  ({:.0f} ns/event; ids, validation, "
-      "popularity, seen items)\n",
-      events / full_s, 1e9 * full_s / events);
-  fmt::print(
-      "  ... implicit objective: {:>8.0f} events/s  ({:.0f} ns/event; user and item rows, at most "
-      "{}/{} cells each)\n",
-      events / implicit_s, 1e9 * implicit_s / events, ro.implicit.max_user_cells,
-      ro.implicit.max_item_cells);
-  fmt::print(
-      "  ... bpr objective     : {:>8.0f} events/s  ({:.0f} ns/event; {} sampled negatives)\n",
-      events / bpr_s, 1e9 * bpr_s / events, ro.bpr.negatives);
+
+  // Seconds of each case, one entry per run.
+  std::vector<double> dense_s, full_s, implicit_s, bpr_s;
+  for (int run = 0; run < repeat; ++run) {
+    {
+      engine::MFModel model(mo);
+      model.EnsureUsers(users);
+      model.EnsureItems(items);
+      engine::OnlineLearner learner(&model, &types, {});
+      const auto t0 = Clock::now();
+      for (const auto& x : xs) (void)learner.Apply(x);
+      dense_s.push_back(Since(t0));
+    }
+    // The full path a served event takes in the engine (TimeApply); then
+    // the same under the implicit objective (eALS-style updates of the
+    // user's and the item's vectors against cached Gramians) and BPR. Each
+    // model is dropped before the next is built.
+    for (const auto& [objective, out] : {std::pair{engine::Objective::kRating, &full_s},
+                                         std::pair{engine::Objective::kImplicit, &implicit_s},
+                                         std::pair{engine::Objective::kBpr, &bpr_s}}) {
+      ro.objective = objective;
+      engine::Recommender rec(ro, types);
+      out->push_back(TimeApply(xs, uid, iid, &rec));
+    }
+  }
+  // "events/s (ns/event)" at the median run, and the range over runs.
+  const auto line = [&](std::vector<double> s, int width) {
+    std::sort(s.begin(), s.end());
+    const double median =
+        s.size() % 2 ? s[s.size() / 2] : (s[s.size() / 2 - 1] + s[s.size() / 2]) / 2;
+    std::string out = fmt::format("{:>{}.0f} events/s  ({:.0f} ns/event", events / median, width,
+                                  1e9 * median / events);
+    if (s.size() > 1) {
+      out += fmt::format("; {} runs {:.0f}-{:.0f}", s.size(), 1e9 * s.front() / events,
+                         1e9 * s.back() / events);
+    }
+    return out;
+  };
+  fmt::print("online learner, k={}, {} events over {} users x {} items, one thread{}\n", rank,
+             events, users, items, repeat > 1 ? fmt::format(", median of {} runs", repeat) : "");
+  fmt::print("  dense learner step   : {})\n", line(dense_s, 12));
+  fmt::print("  Recommender::Apply   : {}; ids, validation, popularity, seen items)\n",
+             line(full_s, 12));
+  fmt::print("  ... implicit objective: {}; user and item rows, at most {}/{} cells each)\n",
+             line(implicit_s, 8), ro.implicit.max_user_cells, ro.implicit.max_item_cells);
+  fmt::print("  ... bpr objective     : {}; {} sampled negatives)\n", line(bpr_s, 8),
+             ro.bpr.negatives);
   return 0;
 }
 
@@ -156,7 +169,8 @@ double RecallOf(const ScanFn& exact, const ScanFn& approx, const std::vector<flo
   size_t hit = 0, total = 0;
   for (size_t j = 0; j < queries; ++j) {
     for (const auto& w : want[j]) {
-      hit += std::any_of(got[j].begin(), got[j].end(), [&](const auto& g) { return g.item == w.item; });
+      hit += std::any_of(got[j].begin(), got[j].end(),
+                         [&](const auto& g) { return g.item == w.item; });
     }
     total += want[j].size();
   }
@@ -220,13 +234,15 @@ int BenchTopN(const TopNBenchOptions& o) {
     const ScanFn int8 = [&](auto batch, auto* out) {
       engine::QuantizedTopNScan(quantized, mat.data(), items, rank, batch, n, opt, {}, out);
     };
-    fmt::print("  {:>8} items ({:.1f} MB float, {:.1f} MB int8; full float read at measured "
-               "bandwidth {:.3f} ms)\n",
-               items, mat.size() * 4 / 1e6, quantized.MemoryBytes() / 1e6,
-               1e3 * static_cast<double>(mat.size() * sizeof(float)) / bw);
+    fmt::print(
+        "  {:>8} items ({:.1f} MB float, {:.1f} MB int8; full float read at measured "
+        "bandwidth {:.3f} ms)\n",
+        items, mat.size() * 4 / 1e6, quantized.MemoryBytes() / 1e6,
+        1e3 * static_cast<double>(mat.size() * sizeof(float)) / bw);
     fmt::print("    exact\n");
     if (!TimeScan(exact, qs, rank, queries, o.batches)) return 1;
-    fmt::print("    int8, recall@{} vs exact {:.4f}\n", n, RecallOf(exact, int8, qs, rank, queries));
+    fmt::print("    int8, recall@{} vs exact {:.4f}\n", n,
+               RecallOf(exact, int8, qs, rank, queries));
     if (!TimeScan(int8, qs, rank, queries, o.batches)) return 1;
     engine::IvfIndex index;
     const auto t0 = Clock::now();
@@ -240,9 +256,10 @@ int BenchTopN(const TopNBenchOptions& o) {
       const ScanFn ivf = [&](auto batch, auto* out) {
         engine::IvfTopNScan(index, mat.data(), items, rank, batch, n, opt, io, {}, out);
       };
-      fmt::print("    ivf, {} of {} cells (built in {:.2f} s, {:.1f} MB), recall@{} vs exact {:.4f}\n",
-                 std::min(probe, index.lists()), index.lists(), build_s,
-                 index.MemoryBytes() / 1e6, n, RecallOf(exact, ivf, qs, rank, queries));
+      fmt::print(
+          "    ivf, {} of {} cells (built in {:.2f} s, {:.1f} MB), recall@{} vs exact {:.4f}\n",
+          std::min(probe, index.lists()), index.lists(), build_s, index.MemoryBytes() / 1e6, n,
+          RecallOf(exact, ivf, qs, rank, queries));
       if (!TimeScan(ivf, qs, rank, queries, o.batches)) return 1;
     }
   }

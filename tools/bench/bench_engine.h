@@ -14,8 +14,11 @@ namespace streamrec::tools {
 
 // Applies `events` random ratings of `users` x `items` with rank-`rank`
 // factors: the dense learner step, then Recommender::Apply under the
-// rating, implicit and BPR objectives. Returns the exit code.
-int BenchLearner(uint64_t events, uint32_t users, uint32_t items, int rank, uint64_t seed);
+// rating, implicit and BPR objectives, `repeat` times on fresh models
+// (the median and the range are shown: this machine's runs spread by
+// ~10%). Returns the exit code.
+int BenchLearner(uint64_t events, uint32_t users, uint32_t items, int rank, uint64_t seed,
+                 int repeat = 1);
 
 struct TopNBenchOptions {
   std::vector<uint32_t> sizes;  // catalog sizes

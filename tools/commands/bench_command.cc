@@ -41,6 +41,7 @@ struct BenchFlags {
   uint32_t users = 100'000;
   uint32_t items = 100'000;
   int rank = 64;
+  int repeat = 1;  // --repeat (learner)
   size_t n = 10;
   size_t queries = 200;
   std::vector<uint32_t> sizes;       // --catalog
@@ -72,7 +73,7 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
   f->http.durability.clear();  // empty: the benchmark's default modes
   po::options_description desc(
       "streamrec bench: micro-benchmarks\n\n"
-      "  streamrec bench learner [--events 2000000 --rank 64]\n"
+      "  streamrec bench learner [--events 2000000 --rank 64 --repeat 1]\n"
       "  streamrec bench topn [--catalog 100000 --catalog 1000000 --batch 32]\n"
       "                       [--vectors gaussian|clustered --probe 32 64]\n"
       "  streamrec bench log [--batch 1 100 1000 --threads 1 --seconds 3 --dir /tmp]\n"
@@ -106,6 +107,9 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "items", Defaulted(&f->items),
       "learner: items; freshness, ingest: items (default 2000); scale: (default 100000)")(
       "rank", Defaulted(&f->rank), "latent dimensions k (scale: overrides the config's)")(
+      "repeat", Defaulted(&f->repeat),
+      "learner: runs of every case, each on fresh models; the median is shown, with the "
+      "range")(
       "config", po::value(&f->config_path),
       "scale: configuration file (default: the built-in settings, config/streamrec.conf's)")(
       "catalog", po::value(&f->sizes)->multitoken(), "topn: catalog sizes (default 10k 100k 1M)")(
@@ -159,6 +163,9 @@ bool HasZero(const std::vector<size_t>& v) { return std::count(v.begin(), v.end(
 Status ValidateLearner(const BenchFlags& f) {
   if (f.events == 0 || f.users == 0 || f.items == 0) {
     return Status::InvalidArgument("--events, --users, --items must be >= 1");
+  }
+  if (f.repeat < 1 || f.repeat > 100) {
+    return Status::InvalidArgument(fmt::format("--repeat must be in [1, 100], got {}", f.repeat));
   }
   return Status::OK();
 }
@@ -291,7 +298,8 @@ Status ValidateBench(BenchFlags* f) {
 
 // Runs the benchmark ValidateBench accepted; returns its exit code.
 int ExecuteBench(const BenchFlags& f) {
-  if (f.what == "learner") return BenchLearner(f.events, f.users, f.items, f.rank, f.seed);
+  if (f.what == "learner")
+    return BenchLearner(f.events, f.users, f.items, f.rank, f.seed, f.repeat);
   if (f.what == "topn") {
     return BenchTopN({.sizes = f.sizes,
                       .rank = f.rank,
