@@ -274,7 +274,7 @@ struct LiveStore::Impl {
   // Unavailable.
   void AnswerSeqWaiters(bool check_deadlines, bool expire_all = false) EXCLUDES(seq_waiters_mu);
 
-  // ---- cluster mode (live_store_cluster.cc); stream null otherwise ----
+  // ---- cluster mode (live_store_cluster*.cc); stream null otherwise ----
   ReplicatedLog* stream = nullptr;  // options.cluster
   std::thread stream_thread;        // takes the stream in (StreamLoop)
   std::atomic<bool> stream_stop{false};
