@@ -95,16 +95,15 @@ int BenchLearner(uint64_t events, uint32_t users, uint32_t items, int rank, uint
       out->push_back(TimeApply(xs, uid, iid, &rec));
     }
   }
-  // "events/s (ns/event)" at the median run, and the range over runs.
-  const auto line = [&](std::vector<double> s, int width) {
-    std::sort(s.begin(), s.end());
-    const double median =
-        s.size() % 2 ? s[s.size() / 2] : (s[s.size() / 2 - 1] + s[s.size() / 2]) / 2;
+  // "events/s (ns/event)" at the median run, and the range over runs
+  // (Percentile: the median is a run's own figure).
+  const auto line = [&](const std::vector<double>& s, int width) {
+    const double median = Percentile(s, 0.5);
     std::string out = fmt::format("{:>{}.0f} events/s  ({:.0f} ns/event", events / median, width,
                                   1e9 * median / events);
     if (s.size() > 1) {
-      out += fmt::format("; {} runs {:.0f}-{:.0f}", s.size(), 1e9 * s.front() / events,
-                         1e9 * s.back() / events);
+      out += fmt::format("; {} runs {:.0f}-{:.0f}", s.size(), 1e9 * Percentile(s, 0.0) / events,
+                         1e9 * Percentile(s, 1.0) / events);
     }
     return out;
   };
