@@ -178,7 +178,7 @@ Status Recommender::Apply(const Event& e) {
   STREAMREC_RETURN_IF_ERROR(Validate(e));
   const IndexedEvent x = Index(e);
   if (implicit_ && implicit_.use_count() > 1) led_.push_back(x);  // for the follower
-  const float moved = Learn(x);
+  const float moved = Learn(x, events_applied_);
   Count(x, nullptr, moved);
   return Status::OK();
 }
@@ -188,7 +188,7 @@ bool Recommender::IndexWantsMove(uint32_t i) const {
          ivf_.lists() > 0;
 }
 
-float Recommender::Learn(const IndexedEvent& x) {
+float Recommender::Learn(const IndexedEvent& x, uint64_t ordinal) {
   // The item's row before the step, where the IVF index will want to
   // know how far it moved.
   const int k = model_.rank();
@@ -206,7 +206,7 @@ float Recommender::Learn(const IndexedEvent& x) {
       BprLearn(x.user, x.item, w, events_applied_);
     }
   }
-  TrainIndexIfDue();
+  TrainIndexIfDue(ordinal);
   return track ? IvfIndex::Distance(model_.item_factors(x.item), item_before_.data(), k)
                : IvfIndex::kUnknownMove;
 }

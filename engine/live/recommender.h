@@ -78,6 +78,13 @@ struct TopNOptions {
   QuantizedScanOptions int8;
   // kAuto: the catalog size from which the IVF index is used.
   uint32_t ivf_min_items = 50000;
+  // kIvf: the centroids are trained again every this many times the items
+  // they were trained on, in events (and whenever the catalog has doubled).
+  // Every event moves an item vector, so cells drawn around the vectors of
+  // long ago lose recall: at 5M events on 100k items (`bench scale`),
+  // recall@10 fell to 0.67 with retraining on doubling alone. 0: only
+  // when the catalog doubles.
+  uint32_t ivf_retrain_factor = 4;
   // kIvf: cells and cells probed (IvfOptions).
   IvfOptions ivf;
 };
@@ -485,7 +492,9 @@ class Recommender {
   IndexedEvent IndexFollowing(const Event& e, const Recommender& leader);
   // Returns how far (L2) item x.item's row moved where IndexWantsMove
   // (else IvfIndex::kUnknownMove), for Count to pass on.
-  float Learn(const IndexedEvent& x);
+  // `ordinal`: the events applied before x (events_applied() as Apply
+  // sees it), which decides where the IVF index retrains.
+  float Learn(const IndexedEvent& x, uint64_t ordinal);
   // Whether the IVF index is kept per event and holds item i (< the model's
   // rows): then it skips most searches when told how far i's row moved.
   bool IndexWantsMove(uint32_t i) const;
@@ -517,11 +526,18 @@ class Recommender {
   // and it has no centroids, or the catalog has doubled since they were
   // trained (the cells of a catalog half its size no longer fit it).
   bool IndexDue() const;
-  // The end of every Learn: trains the IVF index where IndexDue(), so that
-  // a leader, a replay (which trains here and files at EndReplay) and a
-  // restored copy (whose snapshot keeps the centroids) all train at the
-  // same event, on the same rows, and agree on the cells.
-  void TrainIndexIfDue();
+  // Whether it is to be retrained at the event after `ordinal` others
+  // because the vectors have moved on (TopNOptions::ivf_retrain_factor):
+  // every factor x trained_items events, counted from the first event.
+  // A function of the event's place in the stream and of state a snapshot
+  // keeps, so every copy and every replay retrains at the same events.
+  bool IndexRetrainDue(uint64_t ordinal) const;
+  // The end of every Learn: trains the IVF index where IndexDue() or
+  // IndexRetrainDue(ordinal), so that a leader, a replay (which trains here
+  // and files at EndReplay) and a restored copy (whose snapshot keeps the
+  // centroids) all train at the same event, on the same rows, and agree on
+  // the cells.
+  void TrainIndexIfDue(uint64_t ordinal);
   // After a snapshot's decode: the IVF index from the centroids it kept
   // (checked by the decoder) where they are this configuration's (trained
   // with its options, not due), every row filed under them; else

@@ -37,8 +37,13 @@ bool Recommender::IndexDue() const {
          (ivf_.lists() == 0 || model_.num_items() >= 2 * uint64_t{ivf_.trained_items()});
 }
 
-void Recommender::TrainIndexIfDue() {
-  if (!IndexDue()) return;
+bool Recommender::IndexRetrainDue(uint64_t ordinal) const {
+  const uint64_t every = uint64_t{options_.topn.ivf_retrain_factor} * ivf_.trained_items();
+  return every > 0 && ActiveTopN() == TopNMethod::kIvf && (ordinal + 1) % every == 0;
+}
+
+void Recommender::TrainIndexIfDue(uint64_t ordinal) {
+  if (!IndexDue() && !IndexRetrainDue(ordinal)) return;
   if (index_deferred_) {
     ivf_.Train(model_.item_factors(), model_.num_items(), model_.rank(), options_.topn.ivf);
   } else {
@@ -69,7 +74,7 @@ void Recommender::Requantize(uint32_t i, const Recommender* leader, float moved)
     }
     if (i < had) quantized_.Set(i, model_.item_factors(i));
   } else if (active == TopNMethod::kIvf) {
-    if (IndexDue()) {
+    if (IndexDue() || IndexRetrainDue(events_applied_)) {
       // A follower takes the centroids its leader trained at this event.
       // A leader trains at the end of Learn (TrainIndexIfDue), so it is due
       // here only inside Learn (a BPR negative), where it waits for that.

@@ -18,12 +18,12 @@ Status ReplayPipeline::Apply(const Event& e) {
   if (!split()) return rec_->Apply(e);
   STREAMREC_RETURN_IF_ERROR(rec_->Validate(e));
   const IndexedEvent x = rec_->Index(e);
+  filling_.push_back({x, rec_->events_applied()});
   // Recommender::Apply steps the model between these two; Count reads no
   // factor while the index is deferred (the constructor checked).
   rec_->Count(x);
-  filling_.push_back(x);
   if (filling_.size() == kBatch) {
-    std::vector<IndexedEvent> next;
+    std::vector<Step> next;
     {
       MutexLock lock(&mu_);
       if (!spare_.empty()) {
@@ -37,7 +37,7 @@ Status ReplayPipeline::Apply(const Event& e) {
   return Status::OK();
 }
 
-void ReplayPipeline::Hand(std::vector<IndexedEvent> batch) {
+void ReplayPipeline::Hand(std::vector<Step> batch) {
   MutexLock lock(&mu_);
   while (queue_.size() >= kMaxQueued) changed_.Wait(&mu_);
   queue_.push_back(std::move(batch));
@@ -60,11 +60,11 @@ void ReplayPipeline::ModelLoop() {
   for (;;) {
     while (queue_.empty() && !closing_) changed_.Wait(&mu_);
     if (queue_.empty()) return;  // closing, and every step done
-    std::vector<IndexedEvent> batch = std::move(queue_.front());
+    std::vector<Step> batch = std::move(queue_.front());
     queue_.pop_front();
     changed_.SignalAll();  // room for the front
     lock.Unlock();
-    for (const IndexedEvent& x : batch) rec_->Learn(x);
+    for (const Step& step : batch) rec_->Learn(step.x, step.ordinal);
     batch.clear();
     lock.Lock();
     spare_.push_back(std::move(batch));

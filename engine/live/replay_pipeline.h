@@ -62,15 +62,22 @@ class ReplayPipeline {
   static constexpr size_t kBatch = 4096;
   static constexpr size_t kMaxQueued = 8;
 
-  void Hand(std::vector<IndexedEvent> batch);
+  // A resolved event and the events applied before it (Learn's ordinal:
+  // the front's count runs ahead of the steps).
+  struct Step {
+    IndexedEvent x;
+    uint64_t ordinal;
+  };
+
+  void Hand(std::vector<Step> batch);
   void ModelLoop();
 
   Recommender* const rec_;
-  std::vector<IndexedEvent> filling_;  // the caller's thread only
+  std::vector<Step> filling_;  // the caller's thread only
   Mutex mu_;
   CondVar changed_;
-  std::deque<std::vector<IndexedEvent>> queue_ GUARDED_BY(mu_);
-  std::vector<std::vector<IndexedEvent>> spare_ GUARDED_BY(mu_);  // stepped, for reuse
+  std::deque<std::vector<Step>> queue_ GUARDED_BY(mu_);
+  std::vector<std::vector<Step>> spare_ GUARDED_BY(mu_);  // stepped, for reuse
   bool closing_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

@@ -19,7 +19,9 @@
 // its own centroid than that, no other can be nearer (the triangle
 // inequality, as in Hamerly's k-means). The centroids stay as
 // trained until the next Build, which the Recommender runs when the model
-// is installed or restored and when the catalog has doubled since.
+// is installed, when the catalog has doubled since, and every
+// TopNOptions::ivf_retrain_factor x trained_items() events (the vectors
+// move away from cells drawn around them); a restore keeps them.
 //
 // Filters are honoured exactly as by the other scans (allowed mask,
 // per-query exclusions, item bias); a query whose probed cells hold fewer

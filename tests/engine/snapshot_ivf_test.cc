@@ -130,6 +130,52 @@ TEST_P(SnapshotIvf, AReplayTrainsWhereTheLiveCopyTrainedAndFilesTheSameCells) {
   EXPECT_TRUE(EncodeSnapshot(*replayed) == EncodeSnapshot(*live));
 }
 
+TEST_P(SnapshotIvf, TheIndexRetrainsAsTheVectorsMoveAtTheSameEventInEveryCopy) {
+  // A catalog that stops growing at 300 items: after that only the
+  // retrain factor trains the centroids again.
+  RecommenderOptions o = IvfOptionsFor(GetParam());
+  o.topn.ivf_retrain_factor = 2;
+  const Stream s = Growing(6000, 120, 300, 5);
+  auto live = Fresh(o);
+  ApplyAll(live.get(), std::span(s.events).first(2500));
+  const uint32_t trained = live->ivf_index().trained_items();
+  ASSERT_LT(live->model().num_items(), 2 * trained);  // and will not double
+  const std::string before = EncodeSnapshot(*live);
+  // Event by event to the next training: it comes at the first event
+  // whose count is a multiple of 2 x trained, and never earlier.
+  const std::vector<float> old_centroids = live->ivf_index().centroids();
+  size_t at = 2500;
+  while (at < s.events.size() && live->ivf_index().centroids() == old_centroids) {
+    ASSERT_TRUE(live->Apply(s.events[at]).ok());
+    ++at;
+  }
+  ASSERT_LT(at, s.events.size()) << "never retrained";
+  EXPECT_EQ(at % (2 * trained), 0u) << "retrained after event " << at;
+  EXPECT_EQ(live->ivf_index().trained_items(), live->model().num_items());
+  EXPECT_GT(at, 2 * trained);  // not at the start: at a multiple since
+  // A copy restored from before it, and a replay of the whole stream, train
+  // at the same event on the same rows: the same cells at the end.
+  ApplyAll(live.get(), std::span(s.events).subspan(at));
+  auto restored = Fresh(o);
+  ASSERT_TRUE(DecodeSnapshot(before, restored.get()).ok());
+  ApplyAll(restored.get(), std::span(s.events).subspan(2500));
+  ExpectSameIndex(*live, *restored, "restored");
+  auto replayed = Fresh(o);
+  replayed->BeginReplay();
+  ApplyAll(replayed.get(), s.events);
+  replayed->EndReplay();
+  ExpectSameIndex(*live, *replayed, "replayed");
+  EXPECT_TRUE(EncodeSnapshot(*replayed) == EncodeSnapshot(*live));
+  // Factor 0: the cells of the first training stay (the catalog does not
+  // double), wherever the vectors go.
+  o.topn.ivf_retrain_factor = 0;
+  auto frozen = Fresh(o);
+  ApplyAll(frozen.get(), std::span(s.events).first(2500));
+  const std::vector<float> first = frozen->ivf_index().centroids();
+  ApplyAll(frozen.get(), std::span(s.events).subspan(2500));
+  EXPECT_TRUE(frozen->ivf_index().centroids() == first);
+}
+
 INSTANTIATE_TEST_SUITE_P(Objectives, SnapshotIvf,
                          ::testing::Values(Objective::kRating, Objective::kImplicit),
                          [](const auto& info) { return std::string(ObjectiveName(info.param)); });

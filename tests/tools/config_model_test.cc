@@ -104,12 +104,14 @@ TEST_F(ConfigModelTest, BprObjectiveLearnsWithTheBprKeys) {
 
 TEST_F(ConfigModelTest, TopNKeysChooseTheScanAndSizeTheIvfIndex) {
   StatusOr<Config> c = Load(
-      "[model]\ntopn = ivf\ntopn_ivf_min_items = 7\ntopn_ivf_lists = 100\ntopn_ivf_probe = 12\n");
+      "[model]\ntopn = ivf\ntopn_ivf_min_items = 7\ntopn_ivf_lists = 100\ntopn_ivf_probe = 12\n"
+      "topn_ivf_retrain_factor = 9\n");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->recommender.topn.method, engine::TopNMethod::kIvf);
   EXPECT_EQ(c->recommender.topn.ivf_min_items, 7u);
   EXPECT_EQ(c->recommender.topn.ivf.lists, 100u);
   EXPECT_EQ(c->recommender.topn.ivf.probe, 12u);
+  EXPECT_EQ(c->recommender.topn.ivf_retrain_factor, 9u);
   // The shipped file spells out the built-in thresholds.
   StatusOr<Config> shipped =
       LoadConfig(std::string(STREAMREC_SOURCE_DIR) + "/config/streamrec.conf");
@@ -120,6 +122,7 @@ TEST_F(ConfigModelTest, TopNKeysChooseTheScanAndSizeTheIvfIndex) {
   EXPECT_EQ(shipped->recommender.topn.ivf_min_items, d.recommender.topn.ivf_min_items);
   EXPECT_EQ(shipped->recommender.topn.ivf.lists, d.recommender.topn.ivf.lists);
   EXPECT_EQ(shipped->recommender.topn.ivf.probe, d.recommender.topn.ivf.probe);
+  EXPECT_EQ(shipped->recommender.topn.ivf_retrain_factor, d.recommender.topn.ivf_retrain_factor);
   ExpectError("[model]\ntopn = hnsw\n", {"model.topn", "hnsw", "ivf"});
   ExpectError("[model]\ntopn_ivf_lists = 2000000\n", {"ivf lists"});
 }
