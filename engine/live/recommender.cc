@@ -211,6 +211,10 @@ float Recommender::Learn(const IndexedEvent& x, uint64_t ordinal) {
                : IvfIndex::kUnknownMove;
 }
 
+void Recommender::PrefetchLearn(const IndexedEvent& x, int stage) const {
+  if (implicit_) implicit_->Prefetch(model_, x.user, x.item, stage);
+}
+
 void Recommender::CompactMemory() {
   seen_.Compact();
   if (implicit_) implicit_->Compact();

@@ -495,6 +495,9 @@ class Recommender {
   // `ordinal`: the events applied before x (events_applied() as Apply
   // sees it), which decides where the IVF index retrains.
   float Learn(const IndexedEvent& x, uint64_t ordinal);
+  // ImplicitOnlineUpdater::Prefetch for the step Learn(x) will take: a
+  // caller stepping a batch hints the events ahead of the one it steps.
+  void PrefetchLearn(const IndexedEvent& x, int stage) const;
   // Whether the IVF index is kept per event and holds item i (< the model's
   // rows): then it skips most searches when told how far i's row moved.
   bool IndexWantsMove(uint32_t i) const;

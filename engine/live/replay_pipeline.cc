@@ -64,7 +64,16 @@ void ReplayPipeline::ModelLoop() {
     queue_.pop_front();
     changed_.SignalAll();  // room for the front
     lock.Unlock();
-    for (const Step& step : batch) rec_->Learn(step.x, step.ordinal);
+    // Each step hints the memory of the three after it, one stage of its
+    // chain of reads each (Recommender::PrefetchLearn).
+    for (size_t n = 0; n < batch.size(); ++n) {
+      for (size_t ahead = 3; ahead >= 1; --ahead) {
+        if (n + ahead < batch.size()) {
+          rec_->PrefetchLearn(batch[n + ahead].x, static_cast<int>(ahead) - 1);
+        }
+      }
+      rec_->Learn(batch[n].x, batch[n].ordinal);
+    }
     batch.clear();
     lock.Lock();
     spare_.push_back(std::move(batch));

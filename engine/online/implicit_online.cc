@@ -152,6 +152,73 @@ void ImplicitOnlineUpdater::IndexRow(uint32_t u) {
   for (uint32_t at = 0; at < row.size(); ++at) long_rows_.try_emplace(Key(u, row[at].id), at);
 }
 
+namespace {
+
+void PrefetchBytes(const void* p, size_t bytes) {
+  const char* c = static_cast<const char*>(p);
+  for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(c + b);
+}
+
+}  // namespace
+
+void ImplicitOnlineUpdater::Prefetch(const MFModel& model, uint32_t u, uint32_t i,
+                                     int stage) const {
+  const bool user_known = u < user_cells_.size();
+  const bool item_known = i < item_cells_.size();
+  const size_t row_bytes = sizeof(float) * static_cast<size_t>(rank_);
+  // Row updates before the event's: it is stage + 1 events ahead.
+  const uint64_t per_event = options_.update_items ? 2 : 1;
+  const uint64_t updates = row_updates_ + per_event * static_cast<uint64_t>(stage + 1);
+  // The picks of a row of n cells as its update will take them (PickCells),
+  // taking the event's cell to be a new one (the row then has n + 1 cells,
+  // the newest not yet there to read).
+  const auto for_picks = [&](uint32_t n, uint32_t max_cells, uint64_t updates, const auto& fn) {
+    const Picks p = PickCells(n + 1, max_cells, updates);
+    for (uint32_t t = 0; t < p.m; ++t) {
+      const uint32_t idx = PickedIndex(p, t, n, nullptr);
+      if (idx < n) fn(idx);
+    }
+  };
+  if (stage >= 2) {
+    if (user_known) __builtin_prefetch(&user_cells_[u]);
+    if (item_known) __builtin_prefetch(&item_cells_[i]);
+    if (i < model.num_items()) PrefetchBytes(model.item_factors(i), row_bytes);
+    return;
+  }
+  if (stage == 1) {
+    if (user_known && !user_cells_[u].empty()) {
+      const auto& row = user_cells_[u];
+      for_picks(static_cast<uint32_t>(row.size()), options_.max_user_cells, updates,
+                [&](uint32_t idx) { __builtin_prefetch(&row[idx]); });
+    }
+    if (item_known && !item_cells_[i].empty()) {
+      const auto& row = item_cells_[i];
+      for_picks(static_cast<uint32_t>(row.size()), options_.max_item_cells, updates + 1,
+                [&](uint32_t idx) { __builtin_prefetch(&row[idx]); });
+    }
+    if (u < model.num_users()) PrefetchBytes(model.user_factors(u), row_bytes);
+    return;
+  }
+  if (user_known && !user_cells_[u].empty()) {
+    const auto& row = user_cells_[u];
+    for_picks(static_cast<uint32_t>(row.size()), options_.max_user_cells, updates,
+              [&](uint32_t idx) {
+                if (row[idx].id < model.num_items()) {
+                  PrefetchBytes(model.item_factors(row[idx].id), row_bytes);
+                }
+              });
+  }
+  if (options_.update_items && item_known && !item_cells_[i].empty()) {
+    const auto& row = item_cells_[i];
+    for_picks(static_cast<uint32_t>(row.size()), options_.max_item_cells, updates + 1,
+              [&](uint32_t idx) {
+                if (row[idx].id < model.num_users()) {
+                  PrefetchBytes(model.user_factors(row[idx].id), row_bytes);
+                }
+              });
+  }
+}
+
 ImplicitOnlineUpdater::CellPos ImplicitOnlineUpdater::AddToCell(uint32_t u, uint32_t i, float w) {
   if (user_cells_.size() <= u) user_cells_.resize(size_t{u} + 1);
   if (item_cells_.size() <= i) item_cells_.resize(size_t{i} + 1);

@@ -104,6 +104,15 @@ class ImplicitOnlineUpdater {
   // strength that is not finite and > 0, bad options, or ids >= 2^31.
   Status Apply(MFModel* model, uint32_t u, uint32_t i, float strength);
 
+  // A hint for an event (u, i) the caller will Apply soon: touches the
+  // memory its row updates will read, so that the cache misses of several
+  // events overlap instead of each stalling its own update. Reads are
+  // chained (a row's history header, then its cells, then the rows the
+  // cells name), so a caller walking a batch issues stage 2 for the event
+  // three ahead, 1 for the one two ahead and 0 for the next. Changes
+  // nothing; ids unknown to the updater or the model are skipped.
+  void Prefetch(const MFModel& model, uint32_t u, uint32_t i, int stage) const;
+
   // Adds to the history without moving any factor (rebuilding the history
   // of a model restored from a snapshot or trained in batch).
   Status RecordInteraction(uint32_t u, uint32_t i, float strength);

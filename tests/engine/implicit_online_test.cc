@@ -135,13 +135,29 @@ TEST(ImplicitOnlineTest, BitIdenticalForTheSameEvents) {
   ImplicitOnlineUpdater ua(o, a), ub(o, b);
   ua.SetHistory(t.by_user);
   ub.SetHistory(t.by_user);
+  struct Ev {
+    uint32_t u, i;
+    float w;
+  };
+  std::vector<Ev> evs;
   SplitMix64 rng(9);
   for (int n = 0; n < 500; ++n) {
     const auto u = static_cast<uint32_t>(rng.Uniform(a.num_users() + 5));
     const auto i = static_cast<uint32_t>(rng.Uniform(a.num_items() + 5));
-    const float w = 0.1f + static_cast<float>(rng.NextDouble());
-    ASSERT_TRUE(ua.Apply(&a, u, i, w).ok());
-    ASSERT_TRUE(ub.Apply(&b, u, i, w).ok());
+    evs.push_back({u, i, 0.1f + static_cast<float>(rng.NextDouble())});
+  }
+  for (size_t n = 0; n < evs.size(); ++n) {
+    ASSERT_TRUE(ua.Apply(&a, evs[n].u, evs[n].i, evs[n].w).ok());
+    // b is also given the hints a batch gives (Prefetch), for the next three
+    // events (ids the model may not have yet) and for ids far past it: they
+    // change nothing.
+    for (size_t ahead = 1; ahead <= 3 && n + ahead < evs.size(); ++ahead) {
+      const int stage = static_cast<int>(ahead) - 1;
+      ub.Prefetch(b, evs[n + ahead].u, evs[n + ahead].i, stage);
+      ub.Prefetch(b, 4'000'000'000u, evs[n + ahead].i, stage);
+      ub.Prefetch(b, evs[n + ahead].u, 4'000'000'000u, stage);
+    }
+    ASSERT_TRUE(ub.Apply(&b, evs[n].u, evs[n].i, evs[n].w).ok());
   }
   EXPECT_TRUE(testdata::SameParameters(a, b));
   EXPECT_FALSE(testdata::SameParameters(a, t.model.Clone()));
