@@ -172,8 +172,8 @@ void ImplicitOnlineUpdater::Prefetch(const MFModel& model, uint32_t u, uint32_t 
   // The picks of a row of n cells as its update will take them (PickCells),
   // taking the event's cell to be a new one (the row then has n + 1 cells,
   // the newest not yet there to read).
-  const auto for_picks = [&](uint32_t n, uint32_t max_cells, uint64_t updates, const auto& fn) {
-    const Picks p = PickCells(n + 1, max_cells, updates);
+  const auto for_picks = [&](uint32_t n, uint32_t max_cells, uint64_t rotation, const auto& fn) {
+    const Picks p = PickCells(n + 1, max_cells, rotation);
     for (uint32_t t = 0; t < p.m; ++t) {
       const uint32_t idx = PickedIndex(p, t, n, nullptr);
       if (idx < n) fn(idx);
