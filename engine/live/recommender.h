@@ -535,6 +535,9 @@ class Recommender {
   // A function of the event's place in the stream and of state a snapshot
   // keeps, so every copy and every replay retrains at the same events.
   bool IndexRetrainDue(uint64_t ordinal) const;
+  // IndexDue() or IndexRetrainDue(ordinal): where a leader trains and its
+  // follower adopts, one test for both.
+  bool IndexTrainingDue(uint64_t ordinal) const { return IndexDue() || IndexRetrainDue(ordinal); }
   // The end of every Learn: trains the IVF index where IndexDue() or
   // IndexRetrainDue(ordinal), so that a leader, a replay (which trains here
   // and files at EndReplay) and a restored copy (whose snapshot keeps the

@@ -43,7 +43,7 @@ bool Recommender::IndexRetrainDue(uint64_t ordinal) const {
 }
 
 void Recommender::TrainIndexIfDue(uint64_t ordinal) {
-  if (!IndexDue() && !IndexRetrainDue(ordinal)) return;
+  if (!IndexTrainingDue(ordinal)) return;
   if (index_deferred_) {
     ivf_.Train(model_.item_factors(), model_.num_items(), model_.rank(), options_.topn.ivf);
   } else {
@@ -74,7 +74,7 @@ void Recommender::Requantize(uint32_t i, const Recommender* leader, float moved)
     }
     if (i < had) quantized_.Set(i, model_.item_factors(i));
   } else if (active == TopNMethod::kIvf) {
-    if (IndexDue() || IndexRetrainDue(events_applied_)) {
+    if (IndexTrainingDue(events_applied_)) {
       // A follower takes the centroids its leader trained at this event.
       // A leader trains at the end of Learn (TrainIndexIfDue), so it is due
       // here only inside Learn (a BPR negative), where it waits for that.

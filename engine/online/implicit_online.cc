@@ -375,8 +375,7 @@ void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const C> cells, uint32
     const float c = 1.0f + options_.alpha * cell.strength;
     a[t] = s * c;
     d[t] = s * (c - 1.0f);
-    const char* row = reinterpret_cast<const char*>(other(cell.id));
-    for (size_t byte = 0; byte < sizeof(float) * k; byte += 64) __builtin_prefetch(row + byte);
+    PrefetchBytes(other(cell.id), sizeof(float) * k);
   }
   GatherColumns(other, k, std::span<const uint32_t>(ids_.data(), m), cols.data());
   // With dcols = diag(d) cols and the weighted predictions e_j = d_j x·y_j,
