@@ -169,6 +169,9 @@ IndexedEvent Recommender::Index(const Event& e) {
 }
 
 void Recommender::Count(const IndexedEvent& x, const Recommender* leader, float moved) {
+  // A leader's upkeep ends its Learn; a follower, which takes the step
+  // instead of taking it (ApplyFollowing), has its here, on the same rows.
+  if (leader != nullptr) IndexUpkeep(events_applied_, leader);
   Requantize(x.item, leader, moved);
   popularity_.Add(x.item, types_.spec(x.type).weight, x.ts_ms);
   ++events_applied_;
@@ -206,7 +209,7 @@ float Recommender::Learn(const IndexedEvent& x, uint64_t ordinal) {
       BprLearn(x.user, x.item, w, events_applied_);
     }
   }
-  TrainIndexIfDue(ordinal);
+  IndexUpkeep(ordinal, nullptr);
   return track ? IvfIndex::Distance(model_.item_factors(x.item), item_before_.data(), k)
                : IvfIndex::kUnknownMove;
 }
@@ -242,6 +245,7 @@ void Recommender::BprLearn(uint32_t u, uint32_t i, float w, uint64_t salt) {
 
 void Recommender::Reset() {
   led_.clear();
+  trained_led_.clear();
   followed_ = 0;
   users_ = IdMap();
   items_ = IdMap();
@@ -255,6 +259,7 @@ void Recommender::Reset() {
   catalog_.Clear();
   quantized_ = QuantizedItems(options_.model.rank);
   ivf_ = IvfIndex(options_.model.rank);
+  DropRetraining();
 }
 
 std::vector<MemoryPart> Recommender::MemoryUsage() const {
@@ -270,6 +275,8 @@ std::vector<MemoryPart> Recommender::MemoryUsage() const {
       {"user factors, shared pages", (model_.UserPages() - own_pages) * page, true},
       {"int8 item mirror", quantized_.MemoryBytes()},
       {"ivf index", ivf_.MemoryBytes()},
+      // Both copies hold the same retraining (IndexUpkeep).
+      {"ivf index, retraining", ivf_next_ ? ivf_next_->MemoryBytes() : 0, true},
       {"id maps, own pages", users_.MemoryBytes(false) + items_.MemoryBytes(false)},
       {"id maps, shared pages", users_.MemoryBytes(true) + items_.MemoryBytes(true), true},
       {"seen-item lists, own pages", seen_.MemoryBytes(false)},

@@ -26,6 +26,7 @@
 #include "engine/live/seen_lists.h"
 #include "engine/model/implicit_data.h"
 #include "engine/model/ivf_index.h"
+#include "engine/model/ivf_training.h"
 #include "engine/model/mf_model.h"
 #include "engine/model/popularity.h"
 #include "engine/model/quantized_items.h"
@@ -336,6 +337,11 @@ class Recommender {
   const QuantizedItems& quantized_items() const { return quantized_; }
   // The IVF index (kept only while ActiveTopN() is kIvf).
   const IvfIndex& ivf_index() const { return ivf_; }
+  // Where a retraining of its centroids is under way (IndexUpkeep): the
+  // ordinal of the event after which it replaces them.
+  std::optional<uint64_t> ivf_retraining_at() const {
+    return ivf_next_ ? std::optional<uint64_t>(ivf_next_->install_at()) : std::nullopt;
+  }
   // Items most like `item` by cosine of their vectors. NotFound for an
   // unknown item. `for_user` (optional) excludes that user's seen items.
   StatusOr<std::vector<NamedScore>> SimilarItems(std::string_view item, size_t n,
@@ -531,24 +537,43 @@ class Recommender {
   bool IndexDue() const;
   // Whether it is to be retrained at the event after `ordinal` others
   // because the vectors have moved on (TopNOptions::ivf_retrain_factor):
-  // every factor x trained_items events, counted from the first event.
-  // A function of the event's place in the stream and of state a snapshot
-  // keeps, so every copy and every replay retrains at the same events.
+  // every factor x trained_items events, counted from the first event,
+  // unless a retraining is under way. A function of the event's place in
+  // the stream and of state a snapshot keeps, so every copy and every
+  // replay retrains at the same events.
   bool IndexRetrainDue(uint64_t ordinal) const;
-  // IndexDue() or IndexRetrainDue(ordinal): where a leader trains and its
-  // follower adopts, one test for both.
-  bool IndexTrainingDue(uint64_t ordinal) const { return IndexDue() || IndexRetrainDue(ordinal); }
-  // The end of every Learn: trains the IVF index where IndexDue() or
-  // IndexRetrainDue(ordinal), so that a leader, a replay (which trains here
-  // and files at EndReplay) and a restored copy (whose snapshot keeps the
-  // centroids) all train at the same event, on the same rows, and agree on
-  // the cells.
-  void TrainIndexIfDue(uint64_t ordinal);
+  // The IVF index's upkeep at the end of an event's step, after `ordinal`
+  // others: trained at once where IndexDue() (a follower adopts its
+  // `leader`'s centroids: its own k-means would see other rows); then a
+  // retraining under way installed if this is its event; then one started
+  // where IndexRetrainDue(ordinal) (a follower shares the one its leader
+  // started at this event). A leader and a replay run it at the end of
+  // Learn, a follower in Count; so every copy trains, starts and installs
+  // at the same events on the same rows, and a restored copy (whose
+  // snapshot keeps the centroids and the retraining under way) too.
+  void IndexUpkeep(uint64_t ordinal, const Recommender* leader);
+  // The retraining (ivf_training.h) on the rows as they are now, to be
+  // installed after the event `ordinal` + items (a catalog's worth of
+  // events later: by then it has finished, unless events come faster
+  // than a k-means runs, and then the install waits for it).
+  void StartRetraining(uint64_t ordinal, const Recommender* leader);
+  // The retraining's centroids become the index's (filed at EndReplay in a
+  // replay).
+  void InstallRetrained();
+  // No retraining under way (a new index or model replaces the rows).
+  void DropRetraining();
+  // Under a shared updater: notes for the follower the training of the
+  // index at the event after `ordinal` others (trained_led_).
+  void LeadTraining(uint64_t ordinal, std::shared_ptr<IvfTraining> training);
+  // The training the leader noted at `ordinal`, or null.
+  static std::shared_ptr<IvfTraining> LedTraining(const Recommender& leader, uint64_t ordinal);
   // After a snapshot's decode: the IVF index from the centroids it kept
   // (checked by the decoder) where they are this configuration's (trained
   // with its options, not due), every row filed under them; else
-  // RequantizeAll.
-  void RestoreIndex(IvfIndex trained);
+  // RequantizeAll. `next` (no lists: none): the centroids of the
+  // retraining that was under way, to install after event `next_at`, kept
+  // where the index's centroids were.
+  void RestoreIndex(IvfIndex trained, IvfIndex next, uint64_t next_at);
   // Every row filed under the IVF centroids held where ActiveTopN() is kIvf
   // and they are not due for retraining (EndReplay, RestoreIndex); else
   // RequantizeAll.
@@ -593,6 +618,18 @@ class Recommender {
   QuantizedItems quantized_;
   // The IVF index over the item factors (TopNOptions), kept in step too.
   IvfIndex ivf_;
+  // Its retraining under way (IndexUpkeep), null when none.
+  std::shared_ptr<IvfTraining> ivf_next_;
+  // Under a shared updater, as led_: the trainings this copy started or
+  // ran (IndexUpkeep) as the leader in its last run, and after which
+  // event. Its follower takes them at the same events: its rows there are
+  // already the ones the leader has at the end of the run, and a k-means
+  // of those would give other centroids.
+  struct Trained {
+    uint64_t ordinal;
+    std::shared_ptr<IvfTraining> training;
+  };
+  std::vector<Trained> trained_led_;
   uint64_t events_applied_ = 0;
   bool index_deferred_ = false;     // BeginReplay
   std::vector<float> item_before_;  // Learn's scratch

@@ -78,10 +78,12 @@ void Recommender::InstallModelFollowing(const Recommender& leader) {
   // is bit-identical and spares a second k-means.
   quantized_ = leader.quantized_;
   ivf_ = leader.ivf_;
+  ivf_next_ = leader.ivf_next_;
 }
 
 void Recommender::FinishFollowing(const Recommender& leader) {
   led_.clear();
+  trained_led_.clear();
   followed_ = 0;
   model_.ShareWrittenUserPages(leader.model_);
   seen_.ShareWritten(leader.seen_);

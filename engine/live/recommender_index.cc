@@ -18,8 +18,10 @@ TopNMethod Recommender::ActiveTopN() const {
 void Recommender::EndReplay() {
   if (!index_deferred_) return;
   index_deferred_ = false;
-  // Trained during the replay where a live copy trained (TrainIndexIfDue):
-  // its rows filed now.
+  // Trained during the replay where a live copy trained (IndexUpkeep): its
+  // rows filed now. A retraining under way stays so, and is installed at
+  // its event as a live copy's (a replay's trains the centroids only, so
+  // its install searches every row).
   RefileOrRequantizeAll();
 }
 
@@ -39,23 +41,87 @@ bool Recommender::IndexDue() const {
 
 bool Recommender::IndexRetrainDue(uint64_t ordinal) const {
   const uint64_t every = uint64_t{options_.topn.ivf_retrain_factor} * ivf_.trained_items();
-  return every > 0 && ActiveTopN() == TopNMethod::kIvf && (ordinal + 1) % every == 0;
+  return every > 0 && ivf_next_ == nullptr && ActiveTopN() == TopNMethod::kIvf &&
+         (ordinal + 1) % every == 0;
 }
 
-void Recommender::TrainIndexIfDue(uint64_t ordinal) {
-  if (!IndexTrainingDue(ordinal)) return;
-  if (index_deferred_) {
-    ivf_.Train(model_.item_factors(), model_.num_items(), model_.rank(), options_.topn.ivf);
+void Recommender::IndexUpkeep(uint64_t ordinal, const Recommender* leader) {
+  if (IndexDue()) {
+    const std::shared_ptr<IvfTraining> led = leader ? LedTraining(*leader, ordinal) : nullptr;
+    if (led != nullptr) {
+      DropRetraining();
+      quantized_ = QuantizedItems(model_.rank());
+      ivf_.Adopt(led->Trained(), model_.item_factors(), model_.num_items());
+    } else if (leader != nullptr) {
+      RequantizeAll(leader);
+    } else if (index_deferred_) {
+      DropRetraining();
+      ivf_.Train(model_.item_factors(), model_.num_items(), model_.rank(), options_.topn.ivf);
+    } else {
+      RequantizeAll();
+    }
+    if (leader == nullptr && ivf_.lists() > 0 && ivf_.CentroidsFinite()) {
+      StatusOr<IvfIndex> centroids = IvfIndex::FromCentroids(ivf_.dim(), ivf_.trained_items(),
+                                                             ivf_.trained_with(), ivf_.centroids());
+      if (centroids.ok()) LeadTraining(ordinal, IvfTraining::Finished(std::move(*centroids), 0));
+    }
+  }
+  if (ivf_next_ != nullptr && !index_deferred_ && ordinal == ivf_next_->refresh_at()) {
+    ivf_next_->Refresh(model_.item_factors(), model_.num_items());
+  }
+  if (ivf_next_ != nullptr && ordinal == ivf_next_->install_at()) InstallRetrained();
+  if (IndexRetrainDue(ordinal)) StartRetraining(ordinal, leader);
+}
+
+void Recommender::LeadTraining(uint64_t ordinal, std::shared_ptr<IvfTraining> training) {
+  if (implicit_ && implicit_.use_count() > 1)
+    trained_led_.push_back({ordinal, std::move(training)});
+}
+
+std::shared_ptr<IvfTraining> Recommender::LedTraining(const Recommender& leader, uint64_t ordinal) {
+  for (const Trained& t : leader.trained_led_) {
+    if (t.ordinal == ordinal) return t.training;
+  }
+  return nullptr;
+}
+
+void Recommender::StartRetraining(uint64_t ordinal, const Recommender* leader) {
+  const uint32_t n = model_.num_items();
+  std::shared_ptr<IvfTraining> led = leader ? LedTraining(*leader, ordinal) : nullptr;
+  if (led != nullptr && led->rows() == n) {
+    // The leader started it at this event, on the rows it had there.
+    ivf_next_ = std::move(led);
   } else {
-    RequantizeAll();
+    ivf_next_ = IvfTraining::Start(model_.item_factors(), n, model_.rank(), options_.topn.ivf,
+                                   /*centroids_only=*/index_deferred_, ordinal + n);
+    if (leader == nullptr) LeadTraining(ordinal, ivf_next_);
   }
 }
 
-void Recommender::RestoreIndex(IvfIndex trained) {
+void Recommender::InstallRetrained() {
+  const std::shared_ptr<IvfTraining> t = std::move(ivf_next_);
+  ivf_next_.reset();
+  quantized_ = QuantizedItems(model_.rank());
+  if (index_deferred_) {
+    ivf_ = t->Trained();  // the centroids; EndReplay files the rows
+  } else {
+    ivf_ = t->Install(model_.item_factors(), model_.num_items());
+  }
+}
+
+void Recommender::DropRetraining() { ivf_next_.reset(); }
+
+void Recommender::RestoreIndex(IvfIndex trained, IvfIndex next, uint64_t next_at) {
+  DropRetraining();
   // Centroids of other k-means options are not this configuration's: none
   // kept, so the index is trained afresh where one is kept.
-  ivf_ = trained.TrainedWith(options_.topn.ivf) ? std::move(trained) : IvfIndex(model_.rank());
+  const bool kept = trained.TrainedWith(options_.topn.ivf);
+  ivf_ = kept ? std::move(trained) : IvfIndex(model_.rank());
   RefileOrRequantizeAll();
+  if (kept && next.lists() > 0 && next.TrainedWith(options_.topn.ivf) &&
+      ActiveTopN() == TopNMethod::kIvf && !IndexDue()) {
+    ivf_next_ = IvfTraining::Finished(std::move(next), next_at);
+  }
 }
 
 void Recommender::Requantize(uint32_t i, const Recommender* leader, float moved) {
@@ -74,10 +140,11 @@ void Recommender::Requantize(uint32_t i, const Recommender* leader, float moved)
     }
     if (i < had) quantized_.Set(i, model_.item_factors(i));
   } else if (active == TopNMethod::kIvf) {
-    if (IndexTrainingDue(events_applied_)) {
-      // A follower takes the centroids its leader trained at this event.
-      // A leader trains at the end of Learn (TrainIndexIfDue), so it is due
-      // here only inside Learn (a BPR negative), where it waits for that.
+    if (IndexDue()) {
+      // Trained at the end of the step (IndexUpkeep): a leader's Learn, a
+      // follower's Count (before this). Due here only inside Learn (a BPR
+      // negative) or a forgetting; a follower takes its leader's
+      // centroids.
       if (leader != nullptr) RequantizeAll(leader);
       return;
     }
@@ -88,6 +155,7 @@ void Recommender::Requantize(uint32_t i, const Recommender* leader, float moved)
 }
 
 void Recommender::RequantizeAll(const Recommender* leader) {
+  DropRetraining();
   const TopNMethod active = ActiveTopN();
   if (active == TopNMethod::kInt8) {
     quantized_.Assign(model_.item_factors(), model_.num_items(), model_.rank());
@@ -98,7 +166,9 @@ void Recommender::RequantizeAll(const Recommender* leader) {
     // A follower runs behind its leader, whose rows it copies as they are
     // at the end of the leader's run: a k-means of its own here would see
     // other rows than the leader's did and give other cells. It takes the
-    // leader's centroids instead (the leader trained at this same event).
+    // leader's centroids instead (the leader trained at this same event;
+    // IndexUpkeep finds them in trained_led_ where the leader retrained
+    // again later in the run).
     ivf_.Adopt(leader->ivf_, model_.item_factors(), model_.num_items());
   } else if (active == TopNMethod::kIvf) {
     ivf_.Build(model_.item_factors(), model_.num_items(), model_.rank(), options_.topn.ivf);

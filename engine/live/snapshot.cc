@@ -54,6 +54,7 @@ std::string SnapshotCodec::Encode(const Recommender& rec, std::string_view prefi
   // bytes never written cost no memory.
   const size_t rows = size_t{m.num_users()} + m.num_items();
   size_t bound = 4096 + rec.ivf_.centroids().size() * sizeof(float) +
+                 (rec.ivf_next_ ? rec.ivf_next_->Trained().centroids().size() * sizeof(float) : 0) +
                  rows * (static_cast<size_t>(m.rank()) + 1) * sizeof(float) +
                  rec.popularity_.raw_scores().size() * sizeof(double) + rows * 16;
   for (const IdMap* ids : {&rec.users_, &rec.items_}) {
@@ -82,6 +83,7 @@ std::string SnapshotCodec::Encode(const Recommender& rec, std::string_view prefi
   w.AddSection(sections::kCounters, [&] { w.U64(rec.events_applied_); });
   w.AddSection(sections::kImplicit, [&] { sections::WriteImplicit(w, rec.implicit_.get()); });
   w.AddSection(sections::kIvf, [&] { sections::WriteIvf(w, rec.ivf_); });
+  w.AddSection(sections::kIvfNext, [&] { sections::WriteIvfNext(w, rec.ivf_next_.get()); });
   w.U32(Crc32c(std::string_view(out).substr(prefix.size())));
   return out;
 }
@@ -133,8 +135,9 @@ Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec,
     rec->model_.ShareAllUsers(encoded_from->model_);
     rec->quantized_ = encoded_from->quantized_;
     rec->ivf_ = encoded_from->ivf_;
+    rec->ivf_next_ = encoded_from->ivf_next_;  // the same retraining
   } else {
-    rec->RestoreIndex(std::move(d.ivf));
+    rec->RestoreIndex(std::move(d.ivf), std::move(d.ivf_next), d.ivf_next_at);
   }
   rec->popularity_.Restore(d.anchor_ms, d.newest_ts_ms, std::move(d.scores), d.has_anchor);
   if (encoded_from != nullptr) {

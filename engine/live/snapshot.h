@@ -8,17 +8,17 @@
 // contract to hold; only the options the stored state itself depends on are
 // stored and checked.
 //
-// Format, version 3. Integers are little-endian; f32/f64 are IEEE-754 bit
+// Format, version 4. Integers are little-endian; f32/f64 are IEEE-754 bit
 // patterns written as u32/u64, so restore is bit-exact. (The codec copies
 // fields as they lie in memory and so builds for little-endian hosts only.)
 //
 //   magic     8 bytes  "SRSNAP\0\0"
-//   version   u32      3
-//   sections  each: tag u32, length u64 (payload bytes), payload. Version 3
-//             has exactly the ten below, in this order, each payload
-//             consumed exactly. Version 2 (still read) has the first nine;
-//             version 1 (still read: rating models only) the first eight,
-//             and no objective in its config.
+//   version   u32      4
+//   sections  each: tag u32, length u64 (payload bytes), payload. Version 4
+//             has exactly the eleven below, in this order, each payload
+//             consumed exactly. Version 3 (still read) has the first ten,
+//             version 2 the first nine; version 1 (rating models only) the
+//             first eight, and no objective in its config.
 //   checksum  u32      CRC32C (Castagnoli; init and final xor 0xFFFFFFFF)
 //                      of every byte before it.
 // Magic, version and the trailing CRC32C are the envelope of every version:
@@ -74,10 +74,19 @@
 //                 (Recommender::RestoreIndex); otherwise the index is built
 //                 as for a version-2 snapshot, and the section re-encodes as
 //                 that index has it.
+//  11 ivf_next    u8 0 where no retraining of the IVF centroids is under way
+//                 (Recommender::IndexUpkeep). Else u8 1, u64 install_at (>=
+//                 events_applied: the ordinal of the event after which the
+//                 new centroids replace the index's), then the retraining's
+//                 result as the ivf section writes an index (u32 lists > 0,
+//                 ...). Written once the training has finished (the encoder
+//                 waits for it), so a restored copy installs the same
+//                 centroids at the same event as the copy that wrote it.
+//                 Used where the ivf section is.
 //
-// The encoding is canonical: any version-3 byte string DecodeSnapshot
-// accepts re-encodes to itself, if its ivf section is used (see above);
-// version 1 and 2 ones re-encode as version 3.
+// The encoding is canonical: any version-4 byte string DecodeSnapshot
+// accepts re-encodes to itself, if its ivf sections are used (see above);
+// version 1 to 3 ones re-encode as version 4.
 //
 // Thread-safety: EncodeSnapshot reads `rec` like a query (not concurrently
 // with Apply); DecodeSnapshot writes it like Apply.
@@ -93,7 +102,7 @@
 namespace streamrec::engine {
 
 inline constexpr char kSnapshotMagic[8] = {'S', 'R', 'S', 'N', 'A', 'P', '\0', '\0'};
-inline constexpr uint32_t kSnapshotVersion = 3;
+inline constexpr uint32_t kSnapshotVersion = 4;
 
 // Serialises everything Recommender::Apply reads or writes: both IdMaps, the
 // MFModel (options rank/seed/init_stddev, global mean, factors, biases), the

@@ -28,7 +28,7 @@ static_assert(sizeof(Cell) == 8 && std::is_trivially_copyable_v<Cell>);
 namespace {
 constexpr const char* kSectionNames[] = {"",         "config",   "users",      "items",
                                          "model",    "learner",  "popularity", "seen",
-                                         "counters", "implicit", "ivf"};
+                                         "counters", "implicit", "ivf",        "ivf_next"};
 }  // namespace
 
 Status Corrupt(Section s, std::string_view why) {
@@ -304,9 +304,10 @@ void WriteIvf(Writer& w, const IvfIndex& ivf) {
   w.Bulk(ivf.centroids().data(), ivf.centroids().size());
 }
 
-static Status ReadIvf(Reader& r, Decoded* d) {
+// The trained index WriteIvf wrote, into *out (untouched where lists is 0).
+static Status ReadTrained(Section s, Reader& r, Decoded* d, IvfIndex* out) {
   const uint32_t lists = r.U32();
-  if (!r.ok()) return Corrupt(kIvf, "truncated");
+  if (!r.ok()) return Corrupt(s, "truncated");
   if (lists == 0) return Status::OK();
   const uint32_t trained_items = r.U32();
   IvfOptions o;
@@ -314,23 +315,56 @@ static Status ReadIvf(Reader& r, Decoded* d) {
   const uint32_t iterations = r.U32();
   o.kmeans_points_per_list = r.U32();
   o.seed = r.U64();
-  if (!r.ok()) return Corrupt(kIvf, "truncated");
+  if (!r.ok()) return Corrupt(s, "truncated");
   // The bounds RecommenderOptions accepts, and the cells Build picks.
   if (iterations < 1 || iterations > 100 || o.kmeans_points_per_list < 1 || o.lists > (1u << 20)) {
-    return Corrupt(kIvf, "k-means options out of range");
+    return Corrupt(s, "k-means options out of range");
   }
   o.kmeans_iterations = static_cast<int>(iterations);
   if (trained_items > d->items.size() || lists != IvfIndex::ListsFor(trained_items, o)) {
-    return Corrupt(kIvf, fmt::format("{} cells trained on {} of {} items", lists, trained_items,
-                                     d->items.size()));
+    return Corrupt(s, fmt::format("{} cells trained on {} of {} items", lists, trained_items,
+                                  d->items.size()));
   }
   const size_t floats = size_t{lists} * static_cast<size_t>(d->options.model.rank);
-  if (floats * sizeof(float) > r.remaining()) return Corrupt(kIvf, "truncated");
+  if (floats * sizeof(float) > r.remaining()) return Corrupt(s, "truncated");
   StatusOr<IvfIndex> ivf =
       IvfIndex::FromCentroids(d->options.model.rank, trained_items, o, r.Bulk<float>(floats));
-  if (!ivf.ok()) return Corrupt(kIvf, ivf.status().message());
-  d->ivf = std::move(*ivf);
-  return r.ok() ? Status::OK() : Corrupt(kIvf, "truncated");
+  if (!ivf.ok()) return Corrupt(s, ivf.status().message());
+  *out = std::move(*ivf);
+  return r.ok() ? Status::OK() : Corrupt(s, "truncated");
+}
+
+static Status ReadIvf(Reader& r, Decoded* d) { return ReadTrained(kIvf, r, d, &d->ivf); }
+
+void WriteIvfNext(Writer& w, const IvfTraining* next) {
+  // Centroids that overflowed are not kept, as in WriteIvf: the restored
+  // copy keeps its index where the writer installs those.
+  if (next == nullptr || next->Trained().lists() == 0 || !next->Trained().CentroidsFinite()) {
+    w.U8(0);
+    return;
+  }
+  w.U8(1);
+  w.U64(next->install_at());
+  WriteIvf(w, next->Trained());
+}
+
+static Status ReadIvfNext(Reader& r, Decoded* d) {
+  const uint8_t pending = r.U8();
+  if (!r.ok()) return Corrupt(kIvfNext, "truncated");
+  if (pending == 0) return Status::OK();
+  if (pending != 1) return Corrupt(kIvfNext, fmt::format("flag {}", pending));
+  d->ivf_next_at = r.U64();
+  if (!r.ok()) return Corrupt(kIvfNext, "truncated");
+  // Installed after a later event: this one's ordinal at the earliest.
+  if (d->ivf_next_at < d->events_applied) {
+    return Corrupt(kIvfNext, fmt::format("installed after event {}, before the {} applied",
+                                         d->ivf_next_at, d->events_applied));
+  }
+  STREAMREC_RETURN_IF_ERROR(ReadTrained(kIvfNext, r, d, &d->ivf_next));
+  // Canonical: a retraining whose centroids are not kept is written as
+  // none (WriteIvf's lists 0 after the flag is not).
+  if (d->ivf_next.lists() == 0) return Corrupt(kIvfNext, "a retraining without centroids");
+  return Status::OK();
 }
 
 using SectionReader = Status (*)(Reader&, Decoded*);
@@ -349,6 +383,7 @@ constexpr SectionReader kReaders[] = {
     },
     ReadImplicit,
     ReadIvf,
+    ReadIvfNext,
 };
 
 // Sections in their fixed order, each consumed exactly, nothing after them.

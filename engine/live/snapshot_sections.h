@@ -28,11 +28,12 @@ enum Section {
   kSeen,
   kCounters,
   kImplicit,
-  kIvf
+  kIvf,
+  kIvfNext
 };
 // The last section of each format version.
 constexpr Section LastSection(uint32_t version) {
-  return version == 1 ? kCounters : version == 2 ? kImplicit : kIvf;
+  return version == 1 ? kCounters : version == 2 ? kImplicit : version == 3 ? kIvf : kIvfNext;
 }
 constexpr size_t kHeaderBytes = sizeof(kSnapshotMagic) + 4;
 constexpr size_t kTrailerBytes = 4;
@@ -60,7 +61,9 @@ struct Decoded {
   std::vector<std::vector<uint32_t>> seen;
   uint64_t events_applied = 0;
   ImplicitOnlineUpdater::State implicit;
-  IvfIndex ivf{options.model.rank};  // no centroids unless the section has them
+  IvfIndex ivf{options.model.rank};       // no centroids unless the section has them
+  IvfIndex ivf_next{options.model.rank};  // the same for the retraining under way
+  uint64_t ivf_next_at = 0;
 };
 
 // The sections' contents, in the order the format has them.
@@ -77,6 +80,10 @@ void WriteImplicit(Writer& w, const ImplicitOnlineUpdater* up);
 size_t ImplicitBytes(const ImplicitOnlineUpdater* up);
 // u32 lists; then, where lists > 0, the trained IVF index.
 void WriteIvf(Writer& w, const IvfIndex& ivf);
+// u8 0 where no retraining is under way; else u8 1, u64 the ordinal of the
+// event it is installed after, and its centroids as WriteIvf writes them.
+// Waits for the training to finish.
+void WriteIvfNext(Writer& w, const IvfTraining* next);
 
 // The sections of `body` (the bytes between header and trailer) into d,
 // in their fixed order, each consumed exactly, nothing after them.

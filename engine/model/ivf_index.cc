@@ -4,6 +4,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cmath>
 #include <limits>
@@ -42,11 +43,12 @@ void BestTwo(const Scores& s, Eigen::Index* best, Eigen::Index* next) {
 // for a single centroid).
 void AssignRows(const ConstRows& x, const ConstRows& centroids,
                 const Eigen::Ref<const Eigen::VectorXf>& half_sq_norms, std::vector<uint32_t>* out,
-                std::vector<uint32_t>* next = nullptr) {
+                std::vector<uint32_t>* next = nullptr, const std::atomic<bool>* stop = nullptr) {
   out->resize(x.rows());
   if (next) next->resize(x.rows());
   RowMatrix scores;
   for (Eigen::Index r0 = 0; r0 < x.rows(); r0 += kAssignChunk) {
+    if (stop != nullptr && stop->load(std::memory_order_relaxed)) return;
     const Eigen::Index rows = std::min<Eigen::Index>(kAssignChunk, x.rows() - r0);
     scores.noalias() = x.middleRows(r0, rows) * centroids.transpose();
     scores.rowwise() -= half_sq_norms.transpose();
@@ -91,7 +93,8 @@ void IvfIndex::Build(const float* items, uint32_t n, int dim, const IvfOptions& 
   FileAll(items, n);
 }
 
-void IvfIndex::Train(const float* items, uint32_t n, int dim, const IvfOptions& options) {
+void IvfIndex::Train(const float* items, uint32_t n, int dim, const IvfOptions& options,
+                     const std::atomic<bool>* stop) {
   *this = IvfIndex(dim);  // every field, the safe radii too
   trained_items_ = n;
   trained_with_ = options;
@@ -116,6 +119,7 @@ void IvfIndex::Train(const float* items, uint32_t n, int dim, const IvfOptions& 
   Eigen::VectorXf half;
   std::vector<uint32_t> assign;
   for (int it = 0; it < options.kmeans_iterations; ++it) {
+    if (stop != nullptr && stop->load(std::memory_order_relaxed)) return;
     half = 0.5f * c.rowwise().squaredNorm();
     AssignRows(ConstRows(x.data(), x.rows(), dim), ConstRows(c.data(), lists, dim), half, &assign);
     RowMatrix sum = RowMatrix::Zero(lists, dim);
@@ -186,55 +190,135 @@ void IvfIndex::Adopt(const IvfIndex& trained, const float* items, uint32_t n) {
 }
 
 void IvfIndex::FileAll(const float* items, uint32_t n) {
+  SetSafeRadii();
+  Fill(items, n, Assign(items, n));
+}
+
+void IvfIndex::SetSafeRadii() {
   const auto lists = static_cast<uint32_t>(half_sq_norms_.size());
-  const int dim = dim_;
   // |a - b|^2 = |a|^2 + |b|^2 - 2 a.b for every pair of centroids.
   safe_sq_radius_.assign(lists, 0.0f);
-  if (lists > 1) {
-    const ConstRows c(centroids_.data(), lists, dim);
-    const RowMatrix dots = c * c.transpose();
-    for (uint32_t a = 0; a < lists; ++a) {
-      float nearest = std::numeric_limits<float>::infinity();
-      for (uint32_t b = 0; b < lists; ++b) {
-        if (b == a) continue;
-        nearest =
-            std::min(nearest, 2.0f * (half_sq_norms_[a] + half_sq_norms_[b]) - 2.0f * dots(a, b));
+  if (lists <= 1) return;
+  const ConstRows c(centroids_.data(), lists, dim_);
+  const RowMatrix dots = c * c.transpose();
+  for (uint32_t a = 0; a < lists; ++a) {
+    float nearest = std::numeric_limits<float>::infinity();
+    for (uint32_t b = 0; b < lists; ++b) {
+      if (b == a) continue;
+      nearest =
+          std::min(nearest, 2.0f * (half_sq_norms_[a] + half_sq_norms_[b]) - 2.0f * dots(a, b));
+    }
+    // A quarter of the squared distance, less a margin for rounding: the
+    // skip must never keep a row whose GEMV would have moved it.
+    safe_sq_radius_[a] = std::max(0.0f, 0.25f * nearest * 0.999f - 1e-6f);
+  }
+}
+
+IvfIndex::Filing IvfIndex::Assign(const float* items, uint32_t n,
+                                  const std::atomic<bool>* stop) const {
+  Filing f;
+  const auto lists = static_cast<uint32_t>(half_sq_norms_.size());
+  if (n == 0 || lists == 0) return f;
+  std::vector<uint32_t> next;
+  AssignRows(ConstRows(items, n, dim_), ConstRows(centroids_.data(), lists, dim_),
+             Eigen::Map<const Eigen::VectorXf>(half_sq_norms_.data(), lists), &f.cell, &next, stop);
+  f.margin.resize(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (stop != nullptr && (i & 4095) == 0 && stop->load(std::memory_order_relaxed)) return f;
+    // Exactly, not from the scores: |row|^2 - 2 s loses digits for a row
+    // near the centroids.
+    f.margin[i] =
+        next[i] == UINT32_MAX
+            ? kUnknownMove
+            : Distance(items + size_t{i} * dim_, centroids_.data() + size_t{next[i]} * dim_, dim_);
+  }
+  return f;
+}
+
+void IvfIndex::Refile(const float* items, uint32_t n, const Filing& earlier,
+                      std::span<const float> moved) {
+  SetSafeRadii();
+  uint64_t searched = 0;
+  const Filing f = Reassign(items, n, earlier, moved, &searched);
+  full_searches_ += searched;
+  Fill(items, n, f);
+}
+
+IvfIndex::Filing IvfIndex::Reassign(const float* items, uint32_t n, const Filing& earlier,
+                                    std::span<const float> moved, uint64_t* searched,
+                                    const std::atomic<bool>* stop) const {
+  assert(moved.size() == earlier.cell.size() && earlier.margin.size() == earlier.cell.size());
+  assert(safe_sq_radius_.size() == lists());
+  Filing f;
+  f.cell.resize(n);
+  f.margin.resize(n);
+  std::vector<uint32_t> search;  // rows whose cell is not settled
+  for (uint32_t i = 0; i < n; ++i) {
+    if (i < earlier.cell.size()) {
+      // Update's test: still nearest its cell if within the cell's safe
+      // radius or nearer it than the bound on every other, the bound being
+      // the earlier distance to the next nearest less the move since.
+      const uint32_t own = earlier.cell[i];
+      const float bound = earlier.margin[i] - moved[i];
+      if (StaysIn(own, row_at(items, i), bound)) {
+        f.cell[i] = own;
+        f.margin[i] = bound;
+        continue;
       }
-      // A quarter of the squared distance, less a margin for rounding: the
-      // skip must never keep a row whose GEMV would have moved it.
-      safe_sq_radius_[a] = std::max(0.0f, 0.25f * nearest * 0.999f - 1e-6f);
+    }
+    search.push_back(i);
+  }
+  // The rest searched together, as Build files (one GEMM per chunk, where
+  // a GEMV each took ~5x as long).
+  if (searched != nullptr) *searched = search.size();
+  RowMatrix rows(kAssignChunk, dim_);
+  for (size_t s0 = 0; s0 < search.size(); s0 += kAssignChunk) {
+    if (stop != nullptr && stop->load(std::memory_order_relaxed)) return f;
+    const auto m = static_cast<uint32_t>(std::min<size_t>(kAssignChunk, search.size() - s0));
+    for (uint32_t r = 0; r < m; ++r) {
+      rows.row(r) = Eigen::Map<const Eigen::RowVectorXf>(row_at(items, search[s0 + r]), dim_);
+    }
+    const Filing found = Assign(rows.data(), m);
+    for (uint32_t r = 0; r < m; ++r) {
+      f.cell[search[s0 + r]] = found.cell[r];
+      f.margin[search[s0 + r]] = found.margin[r];
     }
   }
+  return f;
+}
+
+bool IvfIndex::StaysIn(uint32_t own, const float* row, float bound) const {
+  const float sq = (Eigen::Map<const Eigen::VectorXf>(row, dim_) -
+                    Eigen::Map<const Eigen::VectorXf>(centroids_.data() + size_t{own} * dim_, dim_))
+                       .squaredNorm();
+  // NaN (an unknown bound less an unknown move) fails the second test.
+  return sq <= safe_sq_radius_[own] || std::sqrt(sq) <= 0.999f * bound - 1e-6f;
+}
+
+void IvfIndex::Fill(const float* items, uint32_t n, const Filing& f) {
+  const auto lists = static_cast<uint32_t>(half_sq_norms_.size());
   cells_.clear();
   cells_.resize(lists);
-  for (Cell& cell : cells_) cell.codes = QuantizedItems(dim);
+  for (Cell& cell : cells_) cell.codes = QuantizedItems(dim_);
   list_of_.clear();
   row_of_.clear();
   margin_.clear();
   if (n == 0 || lists == 0) return;
-  std::vector<uint32_t> assign, next;
-  AssignRows(ConstRows(items, n, dim), ConstRows(centroids_.data(), lists, dim),
-             Eigen::Map<const Eigen::VectorXf>(half_sq_norms_.data(), lists), &assign, &next);
   std::vector<uint32_t> sizes(lists, 0);
-  for (uint32_t i = 0; i < n; ++i) ++sizes[assign[i]];
+  for (uint32_t i = 0; i < n; ++i) ++sizes[f.cell[i]];
   for (uint32_t l = 0; l < lists; ++l) {
     cells_[l].codes.Resize(sizes[l]);
     cells_[l].ids.reserve(sizes[l]);
   }
   list_of_.resize(n);
   row_of_.resize(n);
-  margin_.resize(n);
+  margin_.assign(f.margin.begin(), f.margin.begin() + n);
   for (uint32_t i = 0; i < n; ++i) {
-    // Exactly, not from the scores: |row|^2 - 2 s loses digits for a row
-    // near the centroids.
-    margin_[i] = next[i] == UINT32_MAX ? kUnknownMove
-                                       : Distance(items + size_t{i} * dim,
-                                                  centroids_.data() + size_t{next[i]} * dim, dim);
-    Cell& cell = cells_[assign[i]];
+    Cell& cell = cells_[f.cell[i]];
     const auto r = static_cast<uint32_t>(cell.ids.size());
-    cell.codes.Set(r, items + size_t{i} * dim);
+    cell.codes.Set(r, items + size_t{i} * dim_);
     cell.ids.push_back(i);
-    list_of_[i] = assign[i];
+    list_of_[i] = f.cell[i];
     row_of_[i] = r;
   }
 }
@@ -283,12 +367,8 @@ void IvfIndex::Update(uint32_t i, const float* items, float moved) {
     // (with a margin for rounding: the skip must never keep a row the GEMV
     // would have moved by more than a rounding's worth).
     const uint32_t own = list_of_[i];
-    const float sq =
-        (Eigen::Map<const Eigen::VectorXf>(row, dim_) -
-         Eigen::Map<const Eigen::VectorXf>(centroids_.data() + size_t{own} * dim_, dim_))
-            .squaredNorm();
-    margin_[i] -= moved;  // NaN (an unknown bound less an unknown move) fails the test below
-    if (sq <= safe_sq_radius_[own] || std::sqrt(sq) <= 0.999f * margin_[i] - 1e-6f) {
+    margin_[i] -= moved;
+    if (StaysIn(own, row, margin_[i])) {
       cells_[own].codes.Set(row_of_[i], row);
       return;
     }

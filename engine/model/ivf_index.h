@@ -33,6 +33,7 @@
 // Left-Right discipline).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -85,10 +86,38 @@ class IvfIndex {
   void Build(const float* items, uint32_t n, int dim, const IvfOptions& options);
   // Build's k-means alone: the centroids of rows [0, n), with nothing filed
   // (size() 0; Refile files them). A replay trains at the event where the
-  // live index would have been built, and files once at its end.
-  void Train(const float* items, uint32_t n, int dim, const IvfOptions& options);
+  // live index would have been built, and files once at its end. Once
+  // `stop` (optional) is set it returns early, its state unspecified (an
+  // abandoned training, ivf_training.h).
+  void Train(const float* items, uint32_t n, int dim, const IvfOptions& options,
+             const std::atomic<bool>* stop = nullptr);
   // Files rows [0, n) of `items` afresh under the centroids it has.
   void Refile(const float* items, uint32_t n) { FileAll(items, n); }
+
+  // Where rows [0, n) belong under the centroids: each row's nearest cell
+  // and its distance to the next nearest (kUnknownMove with one cell), as
+  // Build files them. Const: a background training computes it on a copy
+  // of the rows (ivf_training.h). Once `stop` is set it returns early with
+  // the rest unspecified.
+  struct Filing {
+    std::vector<uint32_t> cell;
+    std::vector<float> margin;
+  };
+  Filing Assign(const float* items, uint32_t n, const std::atomic<bool>* stop = nullptr) const;
+  // Refile(items, n) from a Filing of rows [0, m) made under these
+  // centroids from earlier values of the rows, and each row's distance
+  // (L2) from its earlier value, or any bound above it (moved.size() == m;
+  // kUnknownMove where not known): a row that provably stays in its cell
+  // (Update's test) is not searched again, the others and rows [m, n) are. The cells are those
+  // Refile(items, n) gives, up to rounding at a near tie.
+  void Refile(const float* items, uint32_t n, const Filing& earlier, std::span<const float> moved);
+  // That Refile's filing, without filing: const, for a background thread
+  // on a copy of the rows (the index must have centroids: Train, Build or
+  // FromCentroids). *searched (optional): the rows searched. Once `stop`
+  // is set it returns early with the rest unspecified.
+  Filing Reassign(const float* items, uint32_t n, const Filing& earlier,
+                  std::span<const float> moved, uint64_t* searched = nullptr,
+                  const std::atomic<bool>* stop = nullptr) const;
 
   // The trained state a snapshot keeps (engine/live/snapshot.cc): the
   // centroids (lists x dim, row-major), the items there were when they were
@@ -154,6 +183,16 @@ class IvfIndex {
   // Files rows [0, n) of `items` afresh under the centroids (and derives
   // safe_sq_radius_ from them).
   void FileAll(const float* items, uint32_t n);
+  // safe_sq_radius_ from the centroids.
+  void SetSafeRadii();
+  // The cells, rows [0, n) filed as `f` says (f holds at least n rows).
+  void Fill(const float* items, uint32_t n, const Filing& f);
+  // Whether `row`, filed in cell `own`, has no nearer centroid: it is
+  // within the cell's safe radius, or nearer its centroid than `bound`, a
+  // lower bound on its distance to every other (with a margin for
+  // rounding; a NaN bound fails).
+  bool StaysIn(uint32_t own, const float* row, float bound) const;
+  const float* row_at(const float* items, uint32_t i) const { return items + size_t{i} * dim_; }
   static bool AllFinite(const std::vector<float>& v);
   // Installs `centroids` (lists x dim_) with their norms. The norms are
   // summed in a fixed order, in double, so the same centroids give the same

@@ -140,19 +140,53 @@ TEST_P(SnapshotIvf, TheIndexRetrainsAsTheVectorsMoveAtTheSameEventInEveryCopy) {
   ApplyAll(live.get(), std::span(s.events).first(2500));
   const uint32_t trained = live->ivf_index().trained_items();
   ASSERT_LT(live->model().num_items(), 2 * trained);  // and will not double
+  // (Event 2500 falls while a retraining is under way: the snapshot keeps
+  // it.)
+  ASSERT_TRUE(live->ivf_retraining_at().has_value());
   const std::string before = EncodeSnapshot(*live);
-  // Event by event to the next training: it comes at the first event
-  // whose count is a multiple of 2 x trained, and never earlier.
-  const std::vector<float> old_centroids = live->ivf_index().centroids();
-  size_t at = 2500;
-  while (at < s.events.size() && live->ivf_index().centroids() == old_centroids) {
+  // Event by event through the next training. It starts after the first
+  // event whose count is a multiple of 2 x trained, on the rows of the
+  // items known then, off the caller's thread, and its centroids replace
+  // the index's as many events (those items) later.
+  size_t at = 2500, start = 0;
+  uint32_t items_at_start = 0;
+  std::vector<float> old_centroids;
+  std::string during;  // a snapshot while it trains
+  for (; at < s.events.size(); ++at) {
+    const uint32_t trained_now = live->ivf_index().trained_items();
+    const bool training = live->ivf_retraining_at().has_value();
+    const std::vector<float> centroids = live->ivf_index().centroids();
     ASSERT_TRUE(live->Apply(s.events[at]).ok());
-    ++at;
+    const size_t count = at + 1;
+    if (!training && live->ivf_retraining_at().has_value()) {
+      EXPECT_EQ(count % (2 * trained_now), 0u) << "started after event " << count;
+      start = count;
+      items_at_start = live->model().num_items();
+      old_centroids = centroids;
+      EXPECT_EQ(*live->ivf_retraining_at(), count - 1 + items_at_start);
+    }
+    if (start > 0 && count == start + 10) during = EncodeSnapshot(*live);
+    if (start > 0 && live->ivf_index().centroids() != centroids) {
+      EXPECT_EQ(count, start + items_at_start) << "installed after event " << count;
+      at = count;
+      break;
+    }
   }
   ASSERT_LT(at, s.events.size()) << "never retrained";
-  EXPECT_EQ(at % (2 * trained), 0u) << "retrained after event " << at;
-  EXPECT_EQ(live->ivf_index().trained_items(), live->model().num_items());
-  EXPECT_GT(at, 2 * trained);  // not at the start: at a multiple since
+  EXPECT_EQ(live->ivf_index().trained_items(), items_at_start);
+  EXPECT_FALSE(live->ivf_retraining_at().has_value());
+  EXPECT_GT(start, 2 * trained);  // not at the start: at a multiple since
+  // A copy restored from the snapshot taken while it trained installs the
+  // same centroids after the same event.
+  ASSERT_FALSE(during.empty());
+  auto resumed = Fresh(o);
+  ASSERT_TRUE(DecodeSnapshot(during, resumed.get()).ok());
+  EXPECT_EQ(EncodeSnapshot(*resumed), during);  // canonical, with the retraining
+  for (size_t k = start + 10; k < at; ++k) {
+    ASSERT_TRUE(resumed->ivf_index().centroids() == old_centroids) << "installed early, at " << k;
+    ASSERT_TRUE(resumed->Apply(s.events[k]).ok());
+  }
+  ExpectSameIndex(*live, *resumed, "resumed while it trained");
   // A copy restored from before it, and a replay of the whole stream, train
   // at the same event on the same rows: the same cells at the end.
   ApplyAll(live.get(), std::span(s.events).subspan(at));
@@ -160,6 +194,9 @@ TEST_P(SnapshotIvf, TheIndexRetrainsAsTheVectorsMoveAtTheSameEventInEveryCopy) {
   ASSERT_TRUE(DecodeSnapshot(before, restored.get()).ok());
   ApplyAll(restored.get(), std::span(s.events).subspan(2500));
   ExpectSameIndex(*live, *restored, "restored");
+  ApplyAll(resumed.get(), std::span(s.events).subspan(at));
+  ExpectSameIndex(*live, *resumed, "resumed, at the end");
+  EXPECT_TRUE(EncodeSnapshot(*resumed) == EncodeSnapshot(*live));
   auto replayed = Fresh(o);
   replayed->BeginReplay();
   ApplyAll(replayed.get(), s.events);

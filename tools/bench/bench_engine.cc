@@ -39,16 +39,40 @@ double MeasureReadBandwidth(size_t bytes) {
   return static_cast<double>(bytes) / best;
 }
 
-// Seconds `rec` takes to apply every event of `xs` by the full path a
+// The events whose Apply took this long or more: a stop of the model
+// thread (the IVF index trained on it) that holds back every event's
+// visibility behind it.
+constexpr double kStallSeconds = 0.01;
+
+struct ApplyTimes {
+  double seconds = 0;        // all of them
+  double longest = 0;        // the slowest event
+  uint64_t stalls = 0;       // events of kStallSeconds or more
+  double stall_seconds = 0;  // their time
+};
+
+// The time `rec` takes to apply every event of `xs` by the full path a
 // served event takes: string ids resolved, validated, learned, counted for
-// popularity and seen items.
-double TimeApply(const std::vector<engine::IndexedEvent>& xs, const std::vector<std::string>& uid,
-                 const std::vector<std::string>& iid, engine::Recommender* rec) {
+// popularity and seen items; and its slowest events.
+ApplyTimes TimeApply(const std::vector<engine::IndexedEvent>& xs,
+                     const std::vector<std::string>& uid, const std::vector<std::string>& iid,
+                     engine::Recommender* rec) {
+  ApplyTimes t;
   const auto t0 = Clock::now();
+  auto last = t0;
   for (const auto& x : xs) {
     (void)rec->Apply({uid[x.user], iid[x.item], x.type, x.value, x.ts_ms});
+    const auto now = Clock::now();
+    const double took = std::chrono::duration<double>(now - last).count();
+    last = now;
+    t.longest = std::max(t.longest, took);
+    if (took >= kStallSeconds) {
+      ++t.stalls;
+      t.stall_seconds += took;
+    }
   }
-  return Since(t0);
+  t.seconds = Since(t0);
+  return t;
 }
 
 }  // namespace
@@ -71,8 +95,10 @@ int BenchLearner(uint64_t events, uint32_t users, uint32_t items, int rank, uint
   engine::RecommenderOptions ro;
   ro.model = mo;
 
-  // Seconds of each case, one entry per run.
+  // Seconds of each case, one entry per run; the slowest events of the
+  // Recommender's, per objective, over the runs.
   std::vector<double> dense_s, full_s, implicit_s, bpr_s;
+  ApplyTimes slow[3];
   for (int run = 0; run < repeat; ++run) {
     {
       engine::MFModel model(mo);
@@ -87,12 +113,18 @@ int BenchLearner(uint64_t events, uint32_t users, uint32_t items, int rank, uint
     // the same under the implicit objective (eALS-style updates of the
     // user's and the item's vectors against cached Gramians) and BPR. Each
     // model is dropped before the next is built.
+    int k = 0;
     for (const auto& [objective, out] : {std::pair{engine::Objective::kRating, &full_s},
                                          std::pair{engine::Objective::kImplicit, &implicit_s},
                                          std::pair{engine::Objective::kBpr, &bpr_s}}) {
       ro.objective = objective;
       engine::Recommender rec(ro, types);
-      out->push_back(TimeApply(xs, uid, iid, &rec));
+      const ApplyTimes t = TimeApply(xs, uid, iid, &rec);
+      out->push_back(t.seconds);
+      ApplyTimes& s = slow[k++];
+      s.longest = std::max(s.longest, t.longest);
+      s.stalls += t.stalls;
+      s.stall_seconds += t.stall_seconds;
     }
   }
   // "events/s (ns/event)" at the median run, and the range over runs
@@ -116,6 +148,15 @@ int BenchLearner(uint64_t events, uint32_t users, uint32_t items, int rank, uint
              line(implicit_s, 8), ro.implicit.max_user_cells, ro.implicit.max_item_cells);
   fmt::print("  ... bpr objective     : {}; {} sampled negatives)\n", line(bpr_s, 8),
              ro.bpr.negatives);
+  // The events that stopped the model thread (the IVF index's trainings
+  // at this catalog size: the first, the catalog doubling; its periodic
+  // retrainings run off the thread), over all runs.
+  fmt::print("  events of {:.0f} ms or more (rating / implicit / bpr): ", 1e3 * kStallSeconds);
+  for (int k = 0; k < 3; ++k) {
+    fmt::print("{}{} ({:.2f} s, longest {:.1f} ms)", k > 0 ? " / " : "", slow[k].stalls,
+               slow[k].stall_seconds, 1e3 * slow[k].longest);
+  }
+  fmt::print("\n");
   return 0;
 }
 

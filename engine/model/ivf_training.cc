@@ -1,0 +1,135 @@
+#include "engine/model/ivf_training.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <utility>
+#include <vector>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+namespace streamrec::engine {
+namespace {
+
+constexpr size_t kHugePage = size_t{2} << 20;
+
+// `floats` floats, aligned to and rounded up to huge pages, which the
+// kernel is asked to back with them (MADV_HUGEPAGE: transparent huge pages
+// in "madvise" mode, the usual default). Null if out of memory.
+float* AllocateRows(size_t floats) {
+  const size_t bytes = (floats * sizeof(float) + kHugePage - 1) / kHugePage * kHugePage;
+  if (bytes == 0) return nullptr;
+  void* p = std::aligned_alloc(kHugePage, bytes);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (p != nullptr) (void)madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+  return static_cast<float*>(p);
+}
+
+}  // namespace
+
+void IvfTraining::Free::operator()(float* p) const { std::free(p); }
+
+void IvfTraining::Copy(const float* items, uint32_t n) {
+  const size_t floats = size_t{n} * dim_;
+  copy_.reset(floats > 0 ? AllocateRows(floats) : nullptr);
+  if (floats > 0 && copy_ == nullptr) throw std::bad_alloc();
+  if (floats > 0) std::memcpy(copy_.get(), items, floats * sizeof(float));
+  copied_ = n;
+}
+
+std::shared_ptr<IvfTraining> IvfTraining::Start(const float* items, uint32_t n, int dim,
+                                                const IvfOptions& options, bool centroids_only,
+                                                uint64_t install_at) {
+  std::shared_ptr<IvfTraining> t(new IvfTraining(install_at, n, dim, !centroids_only));
+  t->Copy(items, n);
+  t->bytes_.store(size_t{n} * t->dim_ * sizeof(float), std::memory_order_relaxed);
+  IvfTraining* self = t.get();  // the thread ends before the object (~IvfTraining)
+  t->thread_ = std::thread([self, n, dim, options] {
+    const float* rows = self->copy_.get();
+    self->trained_.Train(rows, n, dim, options, &self->stop_);
+    if (self->files_rows_) {
+      self->filing_ = self->trained_.Assign(rows, n, &self->stop_);
+    } else {
+      self->copy_.reset();
+      self->copied_ = 0;
+    }
+    self->bytes_.store(self->HeldBytes(), std::memory_order_relaxed);
+  });
+  return t;
+}
+
+std::shared_ptr<IvfTraining> IvfTraining::Finished(IvfIndex trained, uint64_t install_at) {
+  std::shared_ptr<IvfTraining> t(
+      new IvfTraining(install_at, trained.trained_items(), trained.dim(), false));
+  t->trained_ = std::move(trained);
+  t->bytes_.store(t->HeldBytes(), std::memory_order_relaxed);
+  return t;
+}
+
+size_t IvfTraining::HeldBytes() const {
+  return size_t{copied_} * dim_ * sizeof(float) + trained_.MemoryBytes() +
+         (filing_.cell.capacity() + filing_.margin.capacity()) * sizeof(uint32_t);
+}
+
+IvfTraining::~IvfTraining() {
+  stop_.store(true, std::memory_order_relaxed);
+  Join();
+}
+
+void IvfTraining::Join() const {
+  std::lock_guard<std::mutex> lock(join_mu_);
+  if (thread_.joinable()) thread_.join();
+}
+
+const IvfIndex& IvfTraining::Trained() const {
+  Join();
+  return trained_;
+}
+
+void IvfTraining::Refresh(const float* items, uint32_t n) {
+  if (refreshed_ || !files_rows_ || n < rows_) return;
+  refreshed_ = true;
+  Join();
+  if (filing_.cell.size() != copied_) return;  // stopped
+  // The first copy and its filing go to the thread, the new copy stays.
+  std::unique_ptr<float, Free> first = std::move(copy_);
+  const uint32_t first_rows = copied_;
+  Copy(items, n);
+  bytes_.store(HeldBytes() + size_t{first_rows} * dim_ * sizeof(float), std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(join_mu_);
+  thread_ = std::thread([this, first = std::move(first), first_rows, n] {
+    const float* rows = copy_.get();
+    std::vector<float> moved(first_rows);
+    for (uint32_t i = 0; i < first_rows; ++i) {
+      moved[i] = IvfIndex::Distance(rows + size_t{i} * dim_, first.get() + size_t{i} * dim_,
+                                    static_cast<int>(dim_));
+    }
+    filing_ = trained_.Reassign(rows, n, filing_, moved, nullptr, &stop_);
+    bytes_.store(HeldBytes(), std::memory_order_relaxed);
+  });
+}
+
+IvfIndex IvfTraining::Install(const float* items, uint32_t n) const {
+  Join();
+  IvfIndex index = trained_;
+  if (files_rows_ && copy_ != nullptr && n >= copied_ && filing_.cell.size() == copied_) {
+    // How far each row is from its copy: what the copy's bound on its
+    // distance to the other centroids is short by now.
+    std::vector<float> moved(copied_);
+    const int dim = static_cast<int>(dim_);
+    for (uint32_t i = 0; i < copied_; ++i) {
+      moved[i] = IvfIndex::Distance(items + size_t{i} * dim_, copy_.get() + size_t{i} * dim_, dim);
+    }
+    index.Refile(items, n, filing_, moved);
+  } else {
+    index.Refile(items, n);
+  }
+  return index;
+}
+
+size_t IvfTraining::MemoryBytes() const { return bytes_.load(std::memory_order_relaxed); }
+
+}  // namespace streamrec::engine
