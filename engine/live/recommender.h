@@ -531,16 +531,18 @@ class Recommender {
   void Requantize(uint32_t i, const Recommender* leader = nullptr,
                   float moved = IvfIndex::kUnknownMove);
   void RequantizeAll(const Recommender* leader = nullptr);
-  // Whether the IVF index is to be (re)trained now: ActiveTopN() is kIvf
-  // and it has no centroids, or the catalog has doubled since they were
-  // trained (the cells of a catalog half its size no longer fit it).
+  // Whether the IVF index is to be trained now, on the model thread:
+  // ActiveTopN() is kIvf and it has no centroids (there is no index to
+  // answer from while a training runs elsewhere).
   bool IndexDue() const;
-  // Whether it is to be retrained at the event after `ordinal` others
-  // because the vectors have moved on (TopNOptions::ivf_retrain_factor):
-  // every factor x trained_items events, counted from the first event,
-  // unless a retraining is under way. A function of the event's place in
-  // the stream and of state a snapshot keeps, so every copy and every
-  // replay retrains at the same events.
+  // Whether its centroids are to be retrained (off the model thread) at
+  // the event after `ordinal` others, unless a retraining is under way:
+  // the catalog has doubled since they were trained (the cells of a
+  // catalog half its size no longer fit it), or the vectors have moved on
+  // (TopNOptions::ivf_retrain_factor: every factor x trained_items events,
+  // counted from the first event). A function of the event's place in the
+  // stream and of state a snapshot keeps, so every copy and every replay
+  // retrains at the same events.
   bool IndexRetrainDue(uint64_t ordinal) const;
   // The IVF index's upkeep at the end of an event's step, after `ordinal`
   // others: trained at once where IndexDue() (a follower adopts its

@@ -34,15 +34,13 @@ void Recommender::RefileOrRequantizeAll() {
   RequantizeAll();
 }
 
-bool Recommender::IndexDue() const {
-  return ActiveTopN() == TopNMethod::kIvf &&
-         (ivf_.lists() == 0 || model_.num_items() >= 2 * uint64_t{ivf_.trained_items()});
-}
+bool Recommender::IndexDue() const { return ActiveTopN() == TopNMethod::kIvf && ivf_.lists() == 0; }
 
 bool Recommender::IndexRetrainDue(uint64_t ordinal) const {
-  const uint64_t every = uint64_t{options_.topn.ivf_retrain_factor} * ivf_.trained_items();
-  return every > 0 && ivf_next_ == nullptr && ActiveTopN() == TopNMethod::kIvf &&
-         (ordinal + 1) % every == 0;
+  if (ivf_next_ != nullptr || ActiveTopN() != TopNMethod::kIvf || ivf_.lists() == 0) return false;
+  const uint64_t trained = ivf_.trained_items();
+  const uint64_t every = uint64_t{options_.topn.ivf_retrain_factor} * trained;
+  return model_.num_items() >= 2 * trained || (every > 0 && (ordinal + 1) % every == 0);
 }
 
 void Recommender::IndexUpkeep(uint64_t ordinal, const Recommender* leader) {

@@ -18,8 +18,9 @@
 // has moved since, as the caller reports it), and while the row is nearer
 // its own centroid than that, no other can be nearer (the triangle
 // inequality, as in Hamerly's k-means). The centroids stay as
-// trained until the next Build, which the Recommender runs when the model
-// is installed, when the catalog has doubled since, and every
+// trained until the next training: a Build when the Recommender installs
+// a model, and a retraining off its model thread (IvfTraining, then
+// Refile) when the catalog has doubled since and every
 // TopNOptions::ivf_retrain_factor x trained_items() events (the vectors
 // move away from cells drawn around them); a restore keeps them.
 //

@@ -213,6 +213,48 @@ TEST_P(SnapshotIvf, TheIndexRetrainsAsTheVectorsMoveAtTheSameEventInEveryCopy) {
   EXPECT_TRUE(frozen->ivf_index().centroids() == first);
 }
 
+TEST_P(SnapshotIvf, ACatalogThatDoublesRetrainsOffTheModelThreadAndServesMeanwhile) {
+  RecommenderOptions o = IvfOptionsFor(GetParam());
+  o.topn.ivf_retrain_factor = 0;  // on doubling alone
+  const Stream s = Growing(6000, 150, 3000, 13);
+  auto live = Fresh(o);
+  size_t at = 0;
+  // The first training has no index to serve from meanwhile: at once.
+  while (at < s.events.size() && live->ivf_index().lists() == 0) {
+    ASSERT_TRUE(live->Apply(s.events[at++]).ok());
+  }
+  ASSERT_GT(live->ivf_index().lists(), 0u);
+  EXPECT_EQ(live->ivf_index().trained_items(), live->model().num_items());
+  // (It trains at a handful of items and doubles every few events: on to
+  // a catalog of a few hundred, between two retrainings.)
+  while (at < s.events.size() && (at < 1500 || live->ivf_retraining_at().has_value())) {
+    ASSERT_TRUE(live->Apply(s.events[at++]).ok());
+  }
+  const uint32_t first = live->ivf_index().trained_items();
+  ASSERT_GT(first, 100u);
+  // At the event the catalog doubles a retraining starts, and the old
+  // cells keep every item, the new ones too, until it is installed.
+  while (at < s.events.size() && live->model().num_items() < 2 * first) {
+    ASSERT_TRUE(live->Apply(s.events[at++]).ok());
+  }
+  ASSERT_LT(at, s.events.size());
+  ASSERT_TRUE(live->ivf_retraining_at().has_value());
+  const uint32_t doubled = live->model().num_items();
+  const size_t started = at;  // events applied, the last one's ordinal at - 1
+  EXPECT_EQ(*live->ivf_retraining_at(), started - 1 + doubled);
+  while (live->ivf_retraining_at().has_value()) {
+    EXPECT_EQ(live->ivf_index().trained_items(), first);
+    EXPECT_EQ(live->ivf_index().size(), live->model().num_items());
+    ASSERT_LT(at, s.events.size());
+    ASSERT_TRUE(live->Apply(s.events[at++]).ok());
+  }
+  EXPECT_EQ(at, started + doubled);  // installed a catalog's worth of events later
+  EXPECT_EQ(live->ivf_index().trained_items(), doubled);
+  RecommendRequest req;
+  req.n = 10;
+  EXPECT_EQ(live->RecommendForUser("u1", req).items.size(), 10u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Objectives, SnapshotIvf,
                          ::testing::Values(Objective::kRating, Objective::kImplicit),
                          [](const auto& info) { return std::string(ObjectiveName(info.param)); });
