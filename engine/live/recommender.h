@@ -60,7 +60,8 @@ StatusOr<Objective> ParseObjective(std::string_view name);
 //           re-scored in float (quantized_items.h): ~4x fewer bytes per
 //           query, recall@10 >= 0.99 against kExact (measured).
 //   kIvf    an inverted-file index (ivf_index.h): the int8 first pass over
-//           the cells nearest the query only, re-scored in float; for
+//           some cells only (best centroid score, and the cells of the
+//           longest rows: IvfTopNScan), re-scored in float; for
 //           catalogs where even kInt8 is too slow. Recall@10 >= 0.95
 //           (measured).
 //   kAuto   kIvf from TopNOptions::ivf_min_items items on, else kInt8 from

@@ -79,7 +79,10 @@ size_t IvfIndex::MemoryBytes() const {
       (centroids_.capacity() + half_sq_norms_.capacity() + inv_norms_.capacity()) * sizeof(float) +
       (list_of_.capacity() + row_of_.capacity()) * sizeof(uint32_t) +
       margin_.capacity() * sizeof(float) + cells_.capacity() * sizeof(Cell);
-  for (const Cell& c : cells_) bytes += c.codes.MemoryBytes() + c.ids.capacity() * sizeof(uint32_t);
+  for (const Cell& c : cells_) {
+    bytes += c.codes.MemoryBytes() + c.ids.capacity() * sizeof(uint32_t) +
+             c.norms.capacity() * sizeof(float);
+  }
   return bytes;
 }
 
@@ -309,6 +312,7 @@ void IvfIndex::Fill(const float* items, uint32_t n, const Filing& f) {
   for (uint32_t l = 0; l < lists; ++l) {
     cells_[l].codes.Resize(sizes[l]);
     cells_[l].ids.reserve(sizes[l]);
+    cells_[l].norms.reserve(sizes[l]);
   }
   list_of_.resize(n);
   row_of_.resize(n);
@@ -316,8 +320,11 @@ void IvfIndex::Fill(const float* items, uint32_t n, const Filing& f) {
   for (uint32_t i = 0; i < n; ++i) {
     Cell& cell = cells_[f.cell[i]];
     const auto r = static_cast<uint32_t>(cell.ids.size());
-    cell.codes.Set(r, items + size_t{i} * dim_);
+    const float* row = items + size_t{i} * dim_;
+    cell.codes.Set(r, row);
     cell.ids.push_back(i);
+    cell.norms.push_back(Norm(row, dim_));
+    cell.max_norm = std::max(cell.max_norm, cell.norms.back());
     list_of_[i] = f.cell[i];
     row_of_[i] = r;
   }
@@ -339,6 +346,8 @@ void IvfIndex::File(uint32_t c, uint32_t i, const float* row) {
   cell.codes.Resize(r + 1);
   cell.codes.Set(r, row);
   cell.ids.push_back(i);
+  cell.norms.push_back(Norm(row, dim_));
+  cell.max_norm = std::max(cell.max_norm, cell.norms.back());
   list_of_[i] = c;
   row_of_[i] = r;
 }
@@ -351,10 +360,38 @@ void IvfIndex::Unfile(uint32_t i, const float* items) {
     const uint32_t moved = cell.ids[last];
     cell.codes.Set(r, items + size_t{moved} * dim_);
     cell.ids[r] = moved;
+    cell.norms[r] = Norm(items + size_t{moved} * dim_, dim_);
     row_of_[moved] = r;
   }
   cell.ids.pop_back();
+  cell.norms.pop_back();
   cell.codes.Resize(last);
+  cell.RescanMaxNorm();
+}
+
+void IvfIndex::Cell::SetRow(uint32_t r, const float* row, int dim) {
+  codes.Set(r, row);
+  const float was = norms[r];
+  norms[r] = Norm(row, dim);
+  if (norms[r] >= max_norm) {
+    max_norm = norms[r];
+  } else if (!(was < max_norm)) {
+    RescanMaxNorm();  // the longest row got shorter
+  }
+}
+
+void IvfIndex::Cell::RescanMaxNorm() {
+  max_norm = 0.0f;
+  for (const float n : norms) max_norm = std::max(max_norm, n);
+}
+
+float IvfIndex::Norm(const float* row, int dim) {
+  // In index order, in float: the same bits for the same row wherever it
+  // is computed (a restored index files its rows afresh).
+  float sq = 0.0f;
+  for (int f = 0; f < dim; ++f) sq += row[f] * row[f];
+  const float norm = std::sqrt(sq);
+  return std::isnan(norm) ? 0.0f : norm;
 }
 
 void IvfIndex::Update(uint32_t i, const float* items, float moved) {
@@ -369,7 +406,7 @@ void IvfIndex::Update(uint32_t i, const float* items, float moved) {
     const uint32_t own = list_of_[i];
     margin_[i] -= moved;
     if (StaysIn(own, row, margin_[i])) {
-      cells_[own].codes.Set(row_of_[i], row);
+      cells_[own].SetRow(row_of_[i], row, dim_);
       return;
     }
   }
@@ -385,7 +422,7 @@ void IvfIndex::Update(uint32_t i, const float* items, float moved) {
   }
   margin_[i] = second;
   if (c == list_of_[i]) {
-    cells_[c].codes.Set(row_of_[i], row);
+    cells_[c].SetRow(row_of_[i], row, dim_);
   } else {
     Unfile(i, items);
     File(c, i, row);
@@ -422,6 +459,56 @@ RankedCells Rank(const float* centroids, const float* inv_norms, uint32_t lists,
   return r;
 }
 
+// The cells in the order a query reads them: by its score against their
+// centroids, except that every kNormEvery-th read is the unread cell
+// holding the longest row (inner-product queries only). Why: an item's
+// inner product grows with its norm as much as with its direction, and in
+// a young implicit model the longest vectors (the popular items) top
+// most users' lists from cells whose centroids, averaged over many short
+// rows, score low. Measured (bench scale's stream, 2M events, 310 cells,
+// 19 read): the exact top 10 lie in the cells read for 75% by centroid
+// score alone, 96% with one read in three by norm; at 5M events 97% and
+// 100%.
+class CellOrder {
+ public:
+  static constexpr uint32_t kNormEvery = 3;
+
+  CellOrder(RankedCells by_score, const RankedCells* by_norm, uint32_t probe)
+      : by_score_(std::move(by_score)),
+        by_norm_(by_norm),
+        probe_(probe),
+        read_(by_score_.order.size(), 0) {}
+
+  // The next cell to read (there must be one left).
+  uint32_t Next() {
+    const bool by_norm = by_norm_ != nullptr && count_ % kNormEvery == kNormEvery - 1;
+    ++count_;
+    if (by_norm) {
+      for (;; ++norm_at_) {
+        const uint32_t c = by_norm_->order[norm_at_].second;
+        if (!read_[c]) return Take(c);
+      }
+    }
+    for (;; ++score_at_) {
+      by_score_.SortFirst(std::max<size_t>(probe_, score_at_ + 1));
+      const uint32_t c = by_score_.order[score_at_].second;
+      if (!read_[c]) return Take(c);
+    }
+  }
+
+ private:
+  uint32_t Take(uint32_t c) {
+    read_[c] = 1;
+    return c;
+  }
+
+  RankedCells by_score_;
+  const RankedCells* by_norm_;  // fully sorted; null: by score only
+  size_t probe_;
+  std::vector<uint8_t> read_;
+  size_t score_at_ = 0, norm_at_ = 0, count_ = 0;
+};
+
 }  // namespace
 
 void IvfTopNScan(const IvfIndex& index, const float* items, uint32_t n_items, int dim,
@@ -435,6 +522,15 @@ void IvfTopNScan(const IvfIndex& index, const float* items, uint32_t n_items, in
   const uint32_t lists = index.lists();
   const uint32_t probe = std::min(lists, ivf.probe > 0 ? ivf.probe : DefaultProbe(lists));
 
+  // The cells by their longest row, longest first (ties: lower cell
+  // first), for every query of the batch (CellOrder).
+  RankedCells by_norm;
+  if (!options.cosine) {
+    by_norm.order.resize(lists);
+    for (uint32_t l = 0; l < lists; ++l) by_norm.order[l] = {-index.cells_[l].max_norm, l};
+    by_norm.SortFirst(lists);
+  }
+
   // Query by query, each reading its cells best first: the candidate
   // list's threshold rises at once and later cells push little. (Grouping
   // a batch's visits by cell saves little: a cell is ~sqrt(n) items, a few
@@ -443,14 +539,14 @@ void IvfTopNScan(const IvfIndex& index, const float* items, uint32_t n_items, in
     const ScanQuery& q = queries[j];
     const size_t nj = QueryLength(q, n);
     const QuantizedQuery code = QuantizedQuery::Encode(q.vector, dim);
-    RankedCells ranked = Rank(index.centroids_.data(), index.inv_norms_.data(), lists, dim,
-                              q.vector, options.cosine);
+    CellOrder cells(Rank(index.centroids_.data(), index.inv_norms_.data(), lists, dim, q.vector,
+                         options.cosine),
+                    options.cosine ? nullptr : &by_norm, probe);
     TopKHeap heap(std::max(nj * rescore.candidate_factor, rescore.min_candidates));
     // Past the probed cells only while fewer than nj eligible items were
     // seen (a narrow filter, many exclusions): read on, best cell first.
     for (uint32_t k = 0; k < lists && (k < probe || heap.size() < nj); ++k) {
-      ranked.SortFirst(k < probe ? probe : k + 1);
-      const IvfIndex::Cell& c = index.cells_[ranked.order[k].second];
+      const IvfIndex::Cell& c = index.cells_[cells.Next()];
       QuantizedCandidates(c.codes, c.ids.data(), code, q, options, &heap);
     }
     std::vector<ScoredItem> found = heap.TakeSorted();

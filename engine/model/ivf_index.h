@@ -76,6 +76,10 @@ class IvfIndex {
   void Decode(uint32_t i, float* out) const { cells_[list_of_[i]].codes.Decode(row_of_[i], out); }
   // The items filed in cell c (< lists()).
   std::span<const uint32_t> ListItems(uint32_t c) const { return cells_[c].ids; }
+  // The longest row (L2 norm) filed in cell c, as its rows are now; 0 for
+  // an empty cell. Queries read the cells that hold the longest rows too
+  // (IvfTopNScan).
+  float MaxNorm(uint32_t c) const { return cells_[c].max_norm; }
   size_t MemoryBytes() const;
   // Updates that ran the GEMV over every centroid (the rest were settled
   // by a bound), since Build.
@@ -156,7 +160,7 @@ class IvfIndex {
   // is re-filed at its next Update (which then runs the GEMV: how far the
   // row moved here is not known) or training.
   void Recode(uint32_t i, const float* items) {
-    cells_[list_of_[i]].codes.Set(row_of_[i], items + size_t{i} * dim_);
+    cells_[list_of_[i]].SetRow(row_of_[i], items + size_t{i} * dim_, dim_);
     margin_[i] = -kUnknownMove;
   }
 
@@ -179,7 +183,15 @@ class IvfIndex {
   struct Cell {
     QuantizedItems codes;
     std::vector<uint32_t> ids;  // codes row r is item ids[r]
+    std::vector<float> norms;   // |row| of item ids[r] (Norm)
+    float max_norm = 0.0f;      // the largest of norms (0 if none)
+
+    // Row r's codes and norm from `row` (keeping max_norm exact).
+    void SetRow(uint32_t r, const float* row, int dim);
+    void RescanMaxNorm();
   };
+  // |row|, summed in a fixed order (0 for a NaN).
+  static float Norm(const float* row, int dim);
 
   // Files rows [0, n) of `items` afresh under the centroids (and derives
   // safe_sq_radius_ from them).
@@ -233,8 +245,10 @@ class IvfIndex {
 // same eligible items, exact scores and tie order for those it returns; an
 // item is missed when its cell was not probed or its approximate score
 // fell outside the candidates (recall measured). `ivf.probe` cells are
-// read; `rescore` says how many candidates are re-scored, as for
-// QuantizedTopNScan.
+// read, best centroid score first, except that for inner-product queries
+// every third is the unread cell holding the longest row (MaxNorm: long
+// rows top inner-product lists from any cell); `rescore` says how many
+// candidates are re-scored, as for QuantizedTopNScan.
 void IvfTopNScan(const IvfIndex& index, const float* items, uint32_t n_items, int dim,
                  std::span<const ScanQuery> queries, size_t n, const ScanOptions& options,
                  const IvfOptions& ivf, const QuantizedScanOptions& rescore,

@@ -242,6 +242,116 @@ TEST(IvfIndexTest, ReportedMovesSkipMostSearchesAndKeepEveryItemInItsNearestCell
       << told.full_searches() << " vs " << untold.full_searches();
 }
 
+// Each cell's MaxNorm, recomputed from the rows filed in it.
+void ExpectMaxNormsOf(const IvfIndex& index, const std::vector<float>& items) {
+  for (uint32_t c = 0; c < index.lists(); ++c) {
+    float want = 0.0f;
+    for (const uint32_t i : index.ListItems(c)) {
+      float sq = 0.0f;
+      for (int f = 0; f < kDim; ++f)
+        sq += items[size_t{i} * kDim + f] * items[size_t{i} * kDim + f];
+      want = std::max(want, std::sqrt(sq));
+    }
+    ASSERT_FLOAT_EQ(index.MaxNorm(c), want) << "cell " << c;
+  }
+}
+
+TEST(IvfIndexTest, EachCellsLongestRowStaysExactAsRowsGrowShrinkAndMove) {
+  uint32_t n_items = 3000;
+  std::vector<float> items = ClusteredVectors(n_items, kDim, 31, 32);
+  IvfIndex index;
+  index.Build(items.data(), n_items, kDim, {});
+  ExpectMaxNormsOf(index, items);
+  // Rows scaled up and down (the longest of a cell shrinking: its cell must
+  // find the next longest), moved to other clusters (re-filed), re-coded
+  // in place (BPR's negatives), and new ones.
+  const std::vector<float> moved = ClusteredVectors(n_items, kDim, 31, 33);
+  SplitMix64 rng(34);
+  for (int k = 0; k < 3000; ++k) {
+    const auto i = static_cast<uint32_t>(rng.Uniform(n_items));
+    float* row = items.data() + size_t{i} * kDim;
+    switch (k % 4) {
+      case 0:
+        for (int f = 0; f < kDim; ++f) row[f] *= 3.0f;
+        break;
+      case 1:
+        for (int f = 0; f < kDim; ++f) row[f] *= 0.25f;
+        break;
+      case 2:
+        std::copy_n(moved.data() + size_t{i} * kDim, kDim, row);
+        break;
+      default:
+        for (int f = 0; f < kDim; ++f) row[f] *= 0.5f;
+        index.Recode(i, items.data());
+        continue;
+    }
+    index.Update(i, items.data());
+  }
+  const std::vector<float> added = ClusteredVectors(200, kDim, 31, 35);
+  items.insert(items.end(), added.begin(), added.end());
+  for (uint32_t i = n_items; i < n_items + 200; ++i) index.Update(i, items.data());
+  n_items += 200;
+  ExpectMaxNormsOf(index, items);
+  // Re-coded rows are re-filed at their next Update.
+  for (uint32_t i = 0; i < n_items; ++i) index.Update(i, items.data());
+  ExpectMaxNormsOf(index, items);
+  // An index filed afresh from the same rows (a snapshot's restore, a
+  // follower's adoption) holds the same bounds, bit for bit.
+  IvfIndex fresh;
+  fresh.Adopt(index, items.data(), n_items);
+  for (uint32_t i = 0; i < n_items; ++i) ASSERT_EQ(fresh.ListOf(i), index.ListOf(i)) << i;
+  for (uint32_t c = 0; c < index.lists(); ++c) EXPECT_EQ(fresh.MaxNorm(c), index.MaxNorm(c)) << c;
+}
+
+TEST(IvfIndexTest, AQueryReadsTheCellOfTheLongestRowsEvenWhenItsCentroidScoresLow) {
+  // The popular items of an implicit model have the longest vectors and top
+  // most lists, from cells whose centroids, averaged over many short rows,
+  // score low for the query. One such row: long, in a cell that the
+  // centroid ranking alone would read last of the three probed.
+  const uint32_t n_items = 4000;
+  std::vector<float> items = ClusteredVectors(n_items, kDim, 41, 42);
+  IvfIndex index;
+  index.Build(items.data(), n_items, kDim, {});
+  const std::vector<float> user = ClusteredVectors(1, kDim, 41, 43);
+  // The cells by the user's score against their centroids.
+  std::vector<std::pair<float, uint32_t>> by_score;
+  for (uint32_t c = 0; c < index.lists(); ++c) {
+    float dot = 0.0f;
+    for (int f = 0; f < kDim; ++f) dot += user[f] * index.centroids()[size_t{c} * kDim + f];
+    by_score.emplace_back(dot, c);
+  }
+  std::sort(by_score.rbegin(), by_score.rend());
+  // A cell ranked well past the probes whose centroid the user still
+  // likes a little, and one of its rows made 50x longer.
+  uint32_t far = by_score.size();
+  for (size_t k = by_score.size() / 2; k < by_score.size(); ++k) {
+    if (by_score[k].first > 0.0f && !index.ListItems(by_score[k].second).empty()) {
+      far = static_cast<uint32_t>(k);
+      break;
+    }
+  }
+  ASSERT_LT(far, by_score.size()) << "no cell with a positive score in the second half";
+  const uint32_t cell = by_score[far].second;
+  const uint32_t star = index.ListItems(cell)[0];
+  for (int f = 0; f < kDim; ++f) items[size_t{star} * kDim + f] *= 50.0f;
+  index.Update(star, items.data());
+  ASSERT_EQ(index.ListOf(star), cell) << "the longer row should stay in its cell";
+  ScanQuery q{user.data(), {}, {}};
+  ASSERT_EQ(TopN(items.data(), n_items, kDim, q, 1, {})[0].item, star) << "not the top item";
+  IvfOptions three;
+  three.probe = 3;
+  std::vector<std::vector<ScoredItem>> out;
+  IvfTopNScan(index, items.data(), n_items, kDim, std::span(&q, 1), 5, {}, three, {}, &out);
+  ASSERT_FALSE(out[0].empty());
+  EXPECT_EQ(out[0][0].item, star);
+  // Cosine scores do not grow with the norm: its queries read by
+  // centroid alone (the long row is no better a cosine match than before).
+  ScanOptions cosine;
+  cosine.cosine = true;
+  IvfTopNScan(index, items.data(), n_items, kDim, std::span(&q, 1), 5, cosine, three, {}, &out);
+  for (const ScoredItem& s : out[0]) EXPECT_NE(index.ListOf(s.item), cell);
+}
+
 TEST(IvfIndexTest, EmptyAndTinyIndexes) {
   IvfIndex empty;
   empty.Build(nullptr, 0, kDim, {});
