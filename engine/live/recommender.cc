@@ -272,6 +272,8 @@ std::vector<MemoryPart> Recommender::MemoryUsage() const {
       // Pages this copy holds alone, and those it shares (with the other
       // Left-Right copy, or a retrain's fork).
       {"user factors, own pages", own_pages * page + model_.UserPageTableBytes()},
+      // Freed pages kept for the next copies, by both Left-Right copies.
+      {"user factors, page pool", model_.PagePoolBytes(), true},
       {"user factors, shared pages", (model_.UserPages() - own_pages) * page, true},
       {"int8 item mirror", quantized_.MemoryBytes()},
       {"ivf index", ivf_.MemoryBytes()},

@@ -23,12 +23,18 @@ Status ValidateModelOptions(const ModelOptions& o) {
   return Status::OK();
 }
 
-MFModel::MFModel(const ModelOptions& options) : options_(options) { assert(options_.rank > 0); }
+MFModel::MFModel(const ModelOptions& options)
+    : options_(options),
+      page_pool_(std::make_shared<PagePool>(
+          kPagePoolBytes / (size_t{kUserPageRows} * std::max(options.rank, 1) * sizeof(float)))) {
+  assert(options_.rank > 0);
+}
 
 MFModel MFModel::Clone() const {
   MFModel m(options_);
   m.global_mean_ = global_mean_;
   m.user_pages_.ShareAll(user_pages_);  // shared until written (OwnUserPage)
+  m.page_pool_ = page_pool_;
   m.item_factors_ = item_factors_;
   m.user_bias_ = user_bias_;
   m.item_bias_ = item_bias_;
@@ -49,8 +55,9 @@ float* MFModel::OwnUserPage(uint32_t p) {
   const size_t floats = size_t{kUserPageRows} * rank();
   return user_pages_
       .Own(p,
-           [floats](const std::shared_ptr<float[]>& page) {
-             auto copy = std::make_shared_for_overwrite<float[]>(floats);
+           [this, floats](const std::shared_ptr<float[]>& page) {
+             auto copy = std::allocate_shared_for_overwrite<float[]>(
+                 PoolAllocator<float>(page_pool_), floats);
              std::copy_n(page.get(), floats, copy.get());
              return copy;
            })

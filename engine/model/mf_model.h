@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "engine/core/cow_pages.h"
+#include "engine/core/page_pool.h"
 #include "engine/core/status.h"
 
 namespace streamrec::engine {
@@ -129,6 +130,9 @@ class MFModel {
   // Bytes of the user page table (the pages are UserPages() x
   // kUserPageRows x rank() floats).
   size_t UserPageTableBytes() const { return user_pages_.TableBytes(); }
+  // Bytes of freed pages kept for the next copies (PagePool; shared with
+  // the models Clone made).
+  size_t PagePoolBytes() const { return page_pool_->FreeBytes(); }
 
   float& user_bias(uint32_t u) { return user_bias_[u]; }
   float user_bias(uint32_t u) const { return user_bias_[u]; }
@@ -176,6 +180,11 @@ class MFModel {
   // reading a row is one dependent load, not two (the learners gather
   // dozens of random rows per event).
   CowPages<float[]> user_pages_;
+  // Where OwnUserPage's copies come from and go back to: the two
+  // Left-Right copies trade pages every run (page_pool.h). At most
+  // kPagePoolBytes of pages wait there.
+  static constexpr size_t kPagePoolBytes = size_t{16} << 20;
+  std::shared_ptr<PagePool> page_pool_;
   std::vector<float> item_factors_;  // num_items() * rank()
   std::vector<float> user_bias_;
   std::vector<float> item_bias_;

@@ -218,6 +218,55 @@ TEST(MFModelTest, UserPagesAreSharedUntilWritten) {
   EXPECT_EQ(seen, c.num_users());
 }
 
+TEST(MFModelTest, PagesTradedBetweenCopiesAreRecycled) {
+  // A Left-Right run: the leader copies each page it writes, the follower
+  // then takes the leader's and frees its own, which waits in the pool for
+  // the leader's next copy (page_pool.h).
+  const uint32_t kRows = MFModel::kUserPageRows;
+  MFModel leader(Options(4));
+  leader.EnsureUsers(4 * kRows);
+  leader.EnsureItems(1);
+  MFModel follower = leader.Clone();
+  EXPECT_EQ(follower.PagePoolBytes(), 0u);
+  const size_t page_bytes = size_t{kRows} * 4 * sizeof(float);
+  for (int run = 0; run < 3; ++run) {
+    for (uint32_t u : {0u, 2 * kRows}) leader.user_factors(u)[1] = static_cast<float>(run + u);
+    EXPECT_EQ(leader.OwnUserPages(), 2u);
+    for (uint32_t u : {0u, 2 * kRows}) follower.ShareUserPage(leader, u);
+    EXPECT_EQ(leader.OwnUserPages(), 0u);
+    // The follower's two old pages (its own since the leader's copies):
+    // kept for the next run, shared by both models.
+    // (A block is a page and its shared_ptr's control block.)
+    if (run == 0) {
+      EXPECT_EQ(follower.PagePoolBytes(), 0u);
+    } else {
+      EXPECT_GE(follower.PagePoolBytes(), 2 * page_bytes) << run;
+      EXPECT_LT(follower.PagePoolBytes(), 3 * page_bytes) << run;
+    }
+    EXPECT_EQ(leader.PagePoolBytes(), follower.PagePoolBytes());
+    EXPECT_EQ(follower.UserRows(), leader.UserRows());
+    EXPECT_EQ(follower.user_factors(2 * kRows)[1], static_cast<float>(run + 2 * kRows));
+  }
+}
+
+TEST(PagePoolTest, KeepsBlocksOfOneSizeUpToItsCap) {
+  PagePool pool(2);
+  void* a = pool.Allocate(4096);
+  void* b = pool.Allocate(4096);
+  void* c = pool.Allocate(4096);
+  pool.Deallocate(a, 4096);
+  pool.Deallocate(b, 4096);
+  pool.Deallocate(c, 4096);  // past the cap: freed
+  EXPECT_EQ(pool.free_blocks(), 2u);
+  EXPECT_EQ(pool.FreeBytes(), 8192u);
+  void* d = pool.Allocate(4096);
+  EXPECT_TRUE(d == a || d == b);
+  void* other = pool.Allocate(100);  // another size: never kept
+  pool.Deallocate(other, 100);
+  EXPECT_EQ(pool.free_blocks(), 1u);
+  pool.Deallocate(d, 4096);
+}
+
 TEST(MFModelTest, PredictIsMeanPlusBiasesPlusDot) {
   MFModel m(Options(2));
   m.EnsureUsers(2);
