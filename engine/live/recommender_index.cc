@@ -97,8 +97,7 @@ void Recommender::StartRetraining(uint64_t ordinal, const Recommender* leader) {
 }
 
 void Recommender::InstallRetrained() {
-  const std::shared_ptr<IvfTraining> t = std::move(ivf_next_);
-  ivf_next_.reset();
+  const std::shared_ptr<IvfTraining> t = std::move(ivf_next_);  // leaves ivf_next_ null
   quantized_ = QuantizedItems(model_.rank());
   if (index_deferred_) {
     ivf_ = t->Trained();  // the centroids; EndReplay files the rows

@@ -186,6 +186,9 @@ class IvfIndex {
     std::vector<float> norms;   // |row| of item ids[r] (Norm)
     float max_norm = 0.0f;      // the largest of norms (0 if none)
 
+    // Item `id` (row `row`) as the next row, r = ids.size() (codes must
+    // hold r + 1 rows); returns r.
+    uint32_t Append(uint32_t id, const float* row, int dim);
     // Row r's codes and norm from `row` (keeping max_norm exact).
     void SetRow(uint32_t r, const float* row, int dim);
     void RescanMaxNorm();

@@ -28,6 +28,16 @@ float* AllocateRows(size_t floats) {
   return static_cast<float*>(p);
 }
 
+// How far (L2) each of rows [0, n) of `now` is from its row in `then`
+// (both n x dim): the moves IvfIndex::Reassign and Refile take.
+std::vector<float> Moves(const float* now, const float* then, uint32_t n, size_t dim) {
+  std::vector<float> moved(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    moved[i] = IvfIndex::Distance(now + i * dim, then + i * dim, static_cast<int>(dim));
+  }
+  return moved;
+}
+
 }  // namespace
 
 void IvfTraining::Free::operator()(float* p) const { std::free(p); }
@@ -102,11 +112,7 @@ void IvfTraining::Refresh(const float* items, uint32_t n) {
   std::lock_guard<std::mutex> lock(join_mu_);
   thread_ = std::thread([this, first = std::move(first), first_rows, n] {
     const float* rows = copy_.get();
-    std::vector<float> moved(first_rows);
-    for (uint32_t i = 0; i < first_rows; ++i) {
-      moved[i] = IvfIndex::Distance(rows + size_t{i} * dim_, first.get() + size_t{i} * dim_,
-                                    static_cast<int>(dim_));
-    }
+    const std::vector<float> moved = Moves(rows, first.get(), first_rows, dim_);
     filing_ = trained_.Reassign(rows, n, filing_, moved, nullptr, &stop_);
     bytes_.store(HeldBytes(), std::memory_order_relaxed);
   });
@@ -118,12 +124,7 @@ IvfIndex IvfTraining::Install(const float* items, uint32_t n) const {
   if (files_rows_ && copy_ != nullptr && n >= copied_ && filing_.cell.size() == copied_) {
     // How far each row is from its copy: what the copy's bound on its
     // distance to the other centroids is short by now.
-    std::vector<float> moved(copied_);
-    const int dim = static_cast<int>(dim_);
-    for (uint32_t i = 0; i < copied_; ++i) {
-      moved[i] = IvfIndex::Distance(items + size_t{i} * dim_, copy_.get() + size_t{i} * dim_, dim);
-    }
-    index.Refile(items, n, filing_, moved);
+    index.Refile(items, n, filing_, Moves(items, copy_.get(), copied_, dim_));
   } else {
     index.Refile(items, n);
   }
