@@ -5,9 +5,12 @@
 #include <bit>
 #include <cassert>
 #include <cmath>
+#include <cstring>
 #include <limits>
-#if defined(__AVX512VNNI__) && defined(__AVX512F__)
+#if defined(__AVX2__) || (defined(__AVX512VNNI__) && defined(__AVX512F__))
 #include <immintrin.h>
+#endif
+#if defined(__AVX512VNNI__) && defined(__AVX512F__)
 #define STREAMREC_VNNI 1
 #endif
 
@@ -59,8 +62,8 @@ struct QuantizedScan {
 
   // Scores of the 16 items of block b into out[16] (lanes past size()
   // hold garbage the caller masks).
-  static void ScorePortable(const QuantizedItems& q, uint32_t b, const QueryCode& code,
-                            bool cosine, const float* item_bias, float* out) {
+  static void ScorePortable(const QuantizedItems& q, uint32_t b, const QueryCode& code, bool cosine,
+                            const float* item_bias, float* out) {
     const uint8_t* p = q.block(b);
     int32_t acc[QuantizedItems::kBlock] = {};
     for (size_t g = 0; g < q.groups(); ++g) {
@@ -101,8 +104,8 @@ struct QuantizedScan {
                                    _mm512_set1_epi32(code.groups[g]));
     }
     for (int c = 0; c < 4; ++c) acc[c] = _mm512_add_epi32(acc[c], acc[c + 4]);
-    const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(acc[0], acc[1]),
-                                         _mm512_add_epi32(acc[2], acc[3]));
+    const __m512i sum =
+        _mm512_add_epi32(_mm512_add_epi32(acc[0], acc[1]), _mm512_add_epi32(acc[2], acc[3]));
     const __m512 dot =
         _mm512_cvtepi32_ps(_mm512_sub_epi32(sum, _mm512_set1_epi32(code.correction)));
     const uint32_t first = b * QuantizedItems::kBlock;
@@ -117,9 +120,8 @@ struct QuantizedScan {
 
   // Scores of items [begin, end) into out: ApproximateScores with the
   // VNNI kernel where built (unless `portable`), else the portable loop.
-  static void Approximate(const QuantizedItems& q, const float* query, uint32_t begin,
-                          uint32_t end, bool cosine, const float* item_bias, bool portable,
-                          float* out) {
+  static void Approximate(const QuantizedItems& q, const float* query, uint32_t begin, uint32_t end,
+                          bool cosine, const float* item_bias, bool portable, float* out) {
     const QuantizedQuery code = EncodeQuery(query, q.dim_, q.groups_);
     for (uint32_t b = begin / QuantizedItems::kBlock; b * QuantizedItems::kBlock < end; ++b) {
       const uint32_t first = b * QuantizedItems::kBlock;
@@ -127,8 +129,8 @@ struct QuantizedScan {
 #if defined(STREAMREC_VNNI)
       const uint32_t lanes = std::min(QuantizedItems::kBlock, q.size_ - first);
       if (!portable) {
-        _mm512_store_ps(s, ScoreVnni(q, b, code, cosine, item_bias,
-                                     static_cast<__mmask16>((1u << lanes) - 1)));
+        _mm512_store_ps(
+            s, ScoreVnni(q, b, code, cosine, item_bias, static_cast<__mmask16>((1u << lanes) - 1)));
       } else {
         ScorePortable(q, b, code, cosine, item_bias, s);
       }
@@ -170,7 +172,7 @@ struct QuantizedScan {
     for (uint32_t b = b0; b < b1; ++b) {
       const uint32_t first = b * QuantizedItems::kBlock;
       const uint32_t lanes = std::min(QuantizedItems::kBlock, n_rows - first);
-      const uint32_t valid = (1u << lanes) - 1;
+      [[maybe_unused]] const uint32_t valid = (1u << lanes) - 1;
       alignas(64) float s[QuantizedItems::kBlock];
 #if defined(STREAMREC_VNNI)
       const auto valid16 = static_cast<__mmask16>(valid);
@@ -187,7 +189,8 @@ struct QuantizedScan {
 #else
       ScorePortable(q, b, code, options.cosine, row_bias, s);
       if (ids != nullptr && options.item_bias != nullptr) {
-        for (uint32_t lane = 0; lane < lanes; ++lane) s[lane] += options.item_bias[ids[first + lane]];
+        for (uint32_t lane = 0; lane < lanes; ++lane)
+          s[lane] += options.item_bias[ids[first + lane]];
       }
       const float thr = heap->threshold();
       uint32_t mask = 0;
@@ -209,7 +212,8 @@ bool QuantizedItems::UsesVnni() {
 }
 
 size_t QuantizedItems::MemoryBytes() const {
-  return codes_.capacity() * sizeof(Line) + (scale_.capacity() + inv_norm_.capacity()) * sizeof(float);
+  return codes_.capacity() * sizeof(Line) +
+         (scale_.capacity() + inv_norm_.capacity()) * sizeof(float);
 }
 
 void QuantizedItems::Assign(const float* items, uint32_t n, int dim) {
@@ -242,22 +246,101 @@ void QuantizedItems::ClearLane(uint32_t i) {
   }
 }
 
-void QuantizedItems::Set(uint32_t i, const float* row) {
+void QuantizedItems::Set(uint32_t i, const float* row) { Encode(i, row, /*portable=*/false); }
+
+void QuantizedItems::SetPortable(uint32_t i, const float* row) {
+  Encode(i, row, /*portable=*/true);
+}
+
+namespace {
+
+#if defined(__AVX2__)
+// max|row[f]| over f < n8 (a multiple of 8), NaN entries skipped as
+// std::max(acc, |x|) skips them: max_ps returns its second operand when
+// either is NaN, so the accumulator goes second.
+inline float MaxAbsAvx2(const float* row, int n8) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 acc = _mm256_setzero_ps();
+  for (int f = 0; f < n8; f += 8)
+    acc = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(row + f)), acc);
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, acc);
+  float m = 0.0f;
+  for (float x : lanes) m = std::max(m, x);  // exact whatever the order
+  return m;
+}
+
+// The unsigned codes of row[f, f + 8) times inv, as Code(x) + 128 gives
+// them, as two group words (dims f..f+3, f+4..f+7; byte t = dim 4g + t).
+// Code's branches as lanes: x clamped to [-127.4, 127.4] first (every x
+// outside rounds to +-127 either way, and x +- 0.5 cannot reach +-128 from
+// inside), then x + (x >= 0 ? 0.5 : -0.5) truncated; NaN lanes code as 0.
+inline void CodeWordsAvx2(const float* row, float inv, uint32_t* lo, uint32_t* hi) {
+  const __m256 x = _mm256_mul_ps(_mm256_loadu_ps(row), _mm256_set1_ps(inv));
+  const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+  const __m256 c = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-127.4f)), _mm256_set1_ps(127.4f));
+  const __m256 half = _mm256_blendv_ps(_mm256_set1_ps(-0.5f), _mm256_set1_ps(0.5f),
+                                       _mm256_cmp_ps(c, _mm256_setzero_ps(), _CMP_GE_OQ));
+  __m256i code = _mm256_cvttps_epi32(_mm256_add_ps(c, half));
+  code = _mm256_andnot_si256(_mm256_castps_si256(nan), code);
+  code = _mm256_add_epi32(code, _mm256_set1_epi32(128));
+  // The low byte of each int32, four per 128-bit lane, into its low word.
+  const __m256i pick =
+      _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8, 12, -1,
+                       -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m256i bytes = _mm256_shuffle_epi8(code, pick);
+  *lo = static_cast<uint32_t>(_mm256_extract_epi32(bytes, 0));
+  *hi = static_cast<uint32_t>(_mm256_extract_epi32(bytes, 4));
+}
+#endif
+
+}  // namespace
+
+void QuantizedItems::Encode(uint32_t i, const float* row, bool portable) {
   assert(i < size_);
+  // Whole groups of 8 dimensions go through AVX2 where the build has it,
+  // the rest through the portable loop; either gives the same bytes
+  // (tested: SetPortable).
+  int simd = 0;
+#if defined(__AVX2__)
+  if (!portable) simd = dim_ / 8 * 8;
+#else
+  (void)portable;
+#endif
   float max_abs = 0.0f;
-  for (int f = 0; f < dim_; ++f) max_abs = std::max(max_abs, std::abs(row[f]));
+#if defined(__AVX2__)
+  if (simd > 0) max_abs = MaxAbsAvx2(row, simd);
+#endif
+  for (int f = simd; f < dim_; ++f) max_abs = std::max(max_abs, std::abs(row[f]));
   // The norm as TopNScan computes it, so cosine scores agree with its.
   const float norm = Eigen::Map<const Eigen::VectorXf>(row, dim_).norm();
   const bool usable = max_abs > 0.0f && std::isfinite(max_abs);
   const float inv = usable ? 127.0f / max_abs : 0.0f;
   uint8_t* block = this->block(i / kBlock);
   const uint32_t lane = i % kBlock;
-  for (size_t g = 0; g < groups_; ++g) {
-    uint8_t* out = block + (g * kBlock + lane) * 4;
-    for (int t = 0; t < 4; ++t) {
+  // Dimension group g of this item: 4 bytes of line g of the block (one
+  // store each, not four).
+  const auto put = [&](size_t g, uint32_t word) {
+    std::memcpy(block + (g * kBlock + lane) * 4, &word, 4);
+  };
+  size_t g = 0;
+#if defined(__AVX2__)
+  for (; g * 4 < size_t(simd); g += 2) {
+    uint32_t lo = 0, hi = 0;
+    CodeWordsAvx2(row + g * 4, inv, &lo, &hi);
+    put(g, lo);
+    put(g + 1, hi);
+  }
+#endif
+  for (; g < groups_; ++g) {
+    uint8_t bytes[4];
+    for (size_t t = 0; t < 4; ++t) {
       const size_t f = g * 4 + t;
-      out[t] = f < size_t(dim_) ? static_cast<uint8_t>(Code(row[f] * inv) + 128) : kZeroCode;
+      bytes[t] = f < size_t(dim_) ? static_cast<uint8_t>(Code(row[f] * inv) + 128) : kZeroCode;
     }
+    uint32_t word = 0;
+    std::memcpy(&word, bytes, 4);
+    put(g, word);
   }
   scale_[i] = usable ? max_abs / 127.0f : 0.0f;
   inv_norm_[i] = norm > 0.0f ? 1.0f / norm : std::numeric_limits<float>::quiet_NaN();
@@ -324,8 +407,8 @@ void QuantizedTopNScan(const QuantizedItems& quantized, const float* items, uint
   for (uint32_t b0 = 0; b0 < blocks; b0 += chunk) {
     const uint32_t b1 = std::min(blocks, b0 + chunk);
     for (size_t j = 0; j < nq; ++j) {
-      QuantizedScan::Candidates(quantized, b0, b1, n_items, nullptr, codes[j], queries[j],
-                                options, &heaps[j]);
+      QuantizedScan::Candidates(quantized, b0, b1, n_items, nullptr, codes[j], queries[j], options,
+                                &heaps[j]);
     }
   }
   for (size_t j = 0; j < nq; ++j) {

@@ -49,8 +49,12 @@ class QuantizedItems {
   void Assign(const float* items, uint32_t n, int dim);
   // Grows or shrinks to n rows; new rows are zero vectors until Set.
   void Resize(uint32_t n);
-  // Row i (< size()) from `row` (size dim).
+  // Row i (< size()) from `row` (size dim). Runs for every item an event
+  // moves: AVX2 where the build has it.
   void Set(uint32_t i, const float* row);
+  // The same with the portable loop, whatever the CPU has: the reference
+  // the SIMD path must match byte for byte (tests).
+  void SetPortable(uint32_t i, const float* row);
 
   // Row i decoded back to floats (out size dim): tests and diagnostics.
   void Decode(uint32_t i, float* out) const;
@@ -75,6 +79,7 @@ class QuantizedItems {
 
   size_t groups() const { return groups_; }
   void ClearLane(uint32_t i);
+  void Encode(uint32_t i, const float* row, bool portable);
   // One 64-byte line: dimension group g of a block's 16 items.
   struct alignas(64) Line {
     uint8_t bytes[64];
