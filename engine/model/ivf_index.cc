@@ -356,6 +356,7 @@ void IvfIndex::Unfile(uint32_t i, const float* items) {
   cell.norms.pop_back();
   cell.codes.Resize(last);
   cell.RescanMaxNorm();
+  cell.RescanTops();
 }
 
 uint32_t IvfIndex::Cell::Append(uint32_t id, const float* row, int dim) {
@@ -364,6 +365,7 @@ uint32_t IvfIndex::Cell::Append(uint32_t id, const float* row, int dim) {
   ids.push_back(id);
   norms.push_back(Norm(row, dim));
   max_norm = std::max(max_norm, norms.back());
+  OfferTop(r);
   return r;
 }
 
@@ -376,11 +378,37 @@ void IvfIndex::Cell::SetRow(uint32_t r, const float* row, int dim) {
   } else if (!(was < max_norm)) {
     RescanMaxNorm();  // the longest row got shorter
   }
+  if (!(norms[r] < was)) {
+    OfferTop(r);
+  } else if (std::find(tops.begin(), tops.begin() + n_tops, r) != tops.begin() + n_tops) {
+    RescanTops();  // one of the longest got shorter: another may pass it
+  }
 }
 
 void IvfIndex::Cell::RescanMaxNorm() {
   max_norm = 0.0f;
   for (const float n : norms) max_norm = std::max(max_norm, n);
+}
+
+void IvfIndex::Cell::OfferTop(uint32_t r) {
+  uint32_t at =
+      static_cast<uint32_t>(std::find(tops.begin(), tops.begin() + n_tops, r) - tops.begin());
+  if (at == n_tops) {  // not there yet
+    if (n_tops < kTops) {
+      ++n_tops;
+    } else if (!Longer(r, tops[kTops - 1])) {
+      return;
+    } else {
+      at = kTops - 1;
+    }
+    tops[at] = r;
+  }
+  for (; at > 0 && Longer(tops[at], tops[at - 1]); --at) std::swap(tops[at], tops[at - 1]);
+}
+
+void IvfIndex::Cell::RescanTops() {
+  n_tops = 0;
+  for (uint32_t r = 0; r < ids.size(); ++r) OfferTop(r);
 }
 
 float IvfIndex::Norm(const float* row, int dim) {

@@ -34,6 +34,7 @@
 // Left-Right discipline).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -80,6 +81,15 @@ class IvfIndex {
   // an empty cell. Queries read the cells that hold the longest rows too
   // (IvfTopNScan).
   float MaxNorm(uint32_t c) const { return cells_[c].max_norm; }
+  // The items of cell c's Cell::kTops longest rows (fewer if it holds
+  // fewer), longest first, ties by lower id: those a query scores for a
+  // cell it does not read (IvfTopNScan).
+  std::vector<uint32_t> LongestItems(uint32_t c) const {
+    const Cell& cell = cells_[c];
+    std::vector<uint32_t> out;
+    for (uint32_t k = 0; k < cell.n_tops; ++k) out.push_back(cell.ids[cell.tops[k]]);
+    return out;
+  }
   size_t MemoryBytes() const;
   // Updates that ran the GEMV over every centroid (the rest were settled
   // by a bound), since Build.
@@ -185,6 +195,13 @@ class IvfIndex {
     std::vector<uint32_t> ids;  // codes row r is item ids[r]
     std::vector<float> norms;   // |row| of item ids[r] (Norm)
     float max_norm = 0.0f;      // the largest of norms (0 if none)
+    // The rows of its kTops longest rows, longest first (ties: the lower
+    // item id): a function of the (id, norm) pairs filed, not of their
+    // order, so a restored or adopted index holds the same. IvfTopNScan
+    // scores them for the cells with the longest rows it does not read.
+    static constexpr uint32_t kTops = 4;
+    std::array<uint32_t, kTops> tops{};
+    uint32_t n_tops = 0;
 
     // Item `id` (row `row`) as the next row, r = ids.size() (codes must
     // hold r + 1 rows); returns r.
@@ -192,6 +209,14 @@ class IvfIndex {
     // Row r's codes and norm from `row` (keeping max_norm exact).
     void SetRow(uint32_t r, const float* row, int dim);
     void RescanMaxNorm();
+    // Row a before row b in `tops`' order.
+    bool Longer(uint32_t a, uint32_t b) const {
+      return norms[a] > norms[b] || (norms[a] == norms[b] && ids[a] < ids[b]);
+    }
+    // Row r is new or has not got shorter: into `tops` if it belongs.
+    void OfferTop(uint32_t r);
+    // `tops` from every row.
+    void RescanTops();
   };
   // |row|, summed in a fixed order (0 for a NaN).
   static float Norm(const float* row, int dim);

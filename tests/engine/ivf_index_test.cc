@@ -253,10 +253,25 @@ void ExpectMaxNormsOf(const IvfIndex& index, const std::vector<float>& items) {
       want = std::max(want, std::sqrt(sq));
     }
     ASSERT_FLOAT_EQ(index.MaxNorm(c), want) << "cell " << c;
+    // Its longest rows, as a query scores them: the four longest, ties by
+    // the lower id.
+    std::vector<std::pair<float, uint32_t>> by_norm;
+    for (const uint32_t i : index.ListItems(c)) {
+      float sq = 0.0f;
+      for (int f = 0; f < kDim; ++f)
+        sq += items[size_t{i} * kDim + f] * items[size_t{i} * kDim + f];
+      by_norm.emplace_back(-std::sqrt(sq), i);
+    }
+    std::sort(by_norm.begin(), by_norm.end());
+    std::vector<uint32_t> longest;
+    for (size_t k = 0; k < std::min<size_t>(4, by_norm.size()); ++k) {
+      longest.push_back(by_norm[k].second);
+    }
+    ASSERT_EQ(index.LongestItems(c), longest) << "cell " << c;
   }
 }
 
-TEST(IvfIndexTest, EachCellsLongestRowStaysExactAsRowsGrowShrinkAndMove) {
+TEST(IvfIndexTest, EachCellsLongestRowsStayExactAsRowsGrowShrinkAndMove) {
   uint32_t n_items = 3000;
   std::vector<float> items = ClusteredVectors(n_items, kDim, 31, 32);
   IvfIndex index;
@@ -300,10 +315,13 @@ TEST(IvfIndexTest, EachCellsLongestRowStaysExactAsRowsGrowShrinkAndMove) {
   IvfIndex fresh;
   fresh.Adopt(index, items.data(), n_items);
   for (uint32_t i = 0; i < n_items; ++i) ASSERT_EQ(fresh.ListOf(i), index.ListOf(i)) << i;
-  for (uint32_t c = 0; c < index.lists(); ++c) EXPECT_EQ(fresh.MaxNorm(c), index.MaxNorm(c)) << c;
+  for (uint32_t c = 0; c < index.lists(); ++c) {
+    EXPECT_EQ(fresh.MaxNorm(c), index.MaxNorm(c)) << c;
+    EXPECT_EQ(fresh.LongestItems(c), index.LongestItems(c)) << c;
+  }
 }
 
-TEST(IvfIndexTest, AQueryReadsTheCellOfTheLongestRowsEvenWhenItsCentroidScoresLow) {
+TEST(IvfIndexTest, AQueryScoresTheLongestRowsOfCellsWhoseCentroidsScoreLow) {
   // The popular items of an implicit model have the longest vectors and top
   // most lists, from cells whose centroids, averaged over many short rows,
   // score low for the query. One such row: long, in a cell that the
@@ -332,18 +350,42 @@ TEST(IvfIndexTest, AQueryReadsTheCellOfTheLongestRowsEvenWhenItsCentroidScoresLo
   }
   ASSERT_LT(far, by_score.size()) << "no cell with a positive score in the second half";
   const uint32_t cell = by_score[far].second;
+  // Two rows of it, 50x and 40x longer: the cell's longest two.
+  ASSERT_GE(index.ListItems(cell).size(), 2u);
   const uint32_t star = index.ListItems(cell)[0];
+  const uint32_t second = index.ListItems(cell)[1];
   for (int f = 0; f < kDim; ++f) items[size_t{star} * kDim + f] *= 50.0f;
+  for (int f = 0; f < kDim; ++f) items[size_t{second} * kDim + f] *= 40.0f;
   index.Update(star, items.data());
+  index.Update(second, items.data());
   ASSERT_EQ(index.ListOf(star), cell) << "the longer row should stay in its cell";
+  ASSERT_EQ(index.ListOf(second), cell) << "the longer row should stay in its cell";
   ScanQuery q{user.data(), {}, {}};
-  ASSERT_EQ(TopN(items.data(), n_items, kDim, q, 1, {})[0].item, star) << "not the top item";
+  const std::vector<ScoredItem> exact = TopN(items.data(), n_items, kDim, q, 2, {});
+  ASSERT_EQ(exact[0].item, star) << "not the top item";
+  ASSERT_EQ(exact[1].item, second) << "not the second item";
   IvfOptions three;
   three.probe = 3;
   std::vector<std::vector<ScoredItem>> out;
   IvfTopNScan(index, items.data(), n_items, kDim, std::span(&q, 1), 5, {}, three, {}, &out);
+  ASSERT_GE(out[0].size(), 2u);
+  EXPECT_EQ(out[0][0].item, star);
+  EXPECT_EQ(out[0][1].item, second);
+  // Excluded or not allowed, a longest row is not returned.
+  const std::vector<uint32_t> excluded{star};
+  ScanQuery without{user.data(), excluded, {}};
+  IvfTopNScan(index, items.data(), n_items, kDim, std::span(&without, 1), 5, {}, three, {}, &out);
+  ASSERT_FALSE(out[0].empty());
+  EXPECT_EQ(out[0][0].item, second);
+  for (const ScoredItem& s : out[0]) EXPECT_NE(s.item, star);
+  std::vector<uint8_t> allowed(n_items, 1);
+  allowed[second] = 0;
+  ScanOptions masked;
+  masked.allowed = allowed.data();
+  IvfTopNScan(index, items.data(), n_items, kDim, std::span(&q, 1), 5, masked, three, {}, &out);
   ASSERT_FALSE(out[0].empty());
   EXPECT_EQ(out[0][0].item, star);
+  for (const ScoredItem& s : out[0]) EXPECT_NE(s.item, second);
   // Cosine scores do not grow with the norm: its queries read by
   // centroid alone (the long row is no better a cosine match than before).
   ScanOptions cosine;
