@@ -62,19 +62,22 @@ struct QuantizedScan {
 
   // Scores of the 16 items of block b into out[16] (lanes past size()
   // hold garbage the caller masks).
+  // `avx2`: the int32 dot products by the AVX2 kernel where the build has
+  // it (the sums are exact either way, so the scores are the same bits).
   static void ScorePortable(const QuantizedItems& q, uint32_t b, const QueryCode& code, bool cosine,
-                            const float* item_bias, float* out) {
+                            const float* item_bias, float* out, bool avx2 = false) {
     const uint8_t* p = q.block(b);
     int32_t acc[QuantizedItems::kBlock] = {};
-    for (size_t g = 0; g < q.groups(); ++g) {
-      const int32_t packed = code.groups[g];
-      for (uint32_t lane = 0; lane < QuantizedItems::kBlock; ++lane) {
-        const uint8_t* y = p + (g * QuantizedItems::kBlock + lane) * 4;
-        for (int t = 0; t < 4; ++t) {
-          acc[lane] += int32_t{y[t]} * static_cast<int8_t>(packed >> (8 * t));
-        }
-      }
+#if defined(__AVX2__)
+    if (avx2) {
+      DotsAvx2(p, q.groups(), code, acc);
+    } else {
+      DotsPortable(p, q.groups(), code, acc);
     }
+#else
+    (void)avx2;
+    DotsPortable(p, q.groups(), code, acc);
+#endif
     const uint32_t first = b * QuantizedItems::kBlock;
     for (uint32_t lane = 0; lane < QuantizedItems::kBlock; ++lane) {
       const uint32_t i = std::min(first + lane, q.size_ - 1);
@@ -83,6 +86,52 @@ struct QuantizedScan {
       out[lane] = std::fma(static_cast<float>(acc[lane] - code.correction), f, bias);
     }
   }
+
+  // The int32 dot products of a block's 16 items with the query.
+  static void DotsPortable(const uint8_t* p, size_t groups, const QueryCode& code, int32_t* acc) {
+    for (size_t g = 0; g < groups; ++g) {
+      const int32_t packed = code.groups[g];
+      for (uint32_t lane = 0; lane < QuantizedItems::kBlock; ++lane) {
+        const uint8_t* y = p + (g * QuantizedItems::kBlock + lane) * 4;
+        for (int t = 0; t < 4; ++t) {
+          acc[lane] += int32_t{y[t]} * static_cast<int8_t>(packed >> (8 * t));
+        }
+      }
+    }
+  }
+
+#if defined(__AVX2__)
+  // DotsPortable on CPUs without VNNI: each line's bytes widened to int16
+  // (vpmaddubsw would saturate: 255 x 127 x 2 > 32767) and multiplied
+  // pairwise with the query's four codes (vpmaddwd, exact in int32); a
+  // lane's two pair sums are added at the end.
+  static void DotsAvx2(const uint8_t* p, size_t groups, const QueryCode& code, int32_t* acc) {
+    __m256i sums[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                       _mm256_setzero_si256()};
+    for (size_t g = 0; g < groups; ++g) {
+      const auto packed = static_cast<uint32_t>(code.groups[g]);
+      const auto w = [&](int t) {
+        return static_cast<uint64_t>(static_cast<uint16_t>(
+                   static_cast<int16_t>(static_cast<int8_t>(packed >> (8 * t)))))
+               << (16 * t);
+      };
+      const __m256i query = _mm256_set1_epi64x(static_cast<int64_t>(w(0) | w(1) | w(2) | w(3)));
+      const uint8_t* line = p + g * 64;
+      for (int h = 0; h < 4; ++h) {
+        const __m256i y =
+            _mm256_cvtepu8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(line + 16 * h)));
+        sums[h] = _mm256_add_epi32(sums[h], _mm256_madd_epi16(y, query));
+      }
+    }
+    alignas(32) int32_t pairs[2 * QuantizedItems::kBlock];
+    for (int h = 0; h < 4; ++h) {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(pairs + 8 * h), sums[h]);
+    }
+    for (uint32_t lane = 0; lane < QuantizedItems::kBlock; ++lane) {
+      acc[lane] = pairs[2 * lane] + pairs[2 * lane + 1];
+    }
+  }
+#endif
 
 #if defined(STREAMREC_VNNI)
   static __m512 ScoreVnni(const QuantizedItems& q, uint32_t b, const QueryCode& code, bool cosine,
@@ -119,7 +168,8 @@ struct QuantizedScan {
 #endif
 
   // Scores of items [begin, end) into out: ApproximateScores with the
-  // VNNI kernel where built (unless `portable`), else the portable loop.
+  // VNNI or AVX2 kernel where built (unless `portable`), else the
+  // portable loop.
   static void Approximate(const QuantizedItems& q, const float* query, uint32_t begin, uint32_t end,
                           bool cosine, const float* item_bias, bool portable, float* out) {
     const QuantizedQuery code = EncodeQuery(query, q.dim_, q.groups_);
@@ -135,8 +185,7 @@ struct QuantizedScan {
         ScorePortable(q, b, code, cosine, item_bias, s);
       }
 #else
-      (void)portable;
-      ScorePortable(q, b, code, cosine, item_bias, s);
+      ScorePortable(q, b, code, cosine, item_bias, s, /*avx2=*/!portable);
 #endif
       for (uint32_t i = std::max(first, begin); i < std::min(first + QuantizedItems::kBlock, end);
            ++i) {
@@ -187,7 +236,7 @@ struct QuantizedScan {
       if (mask == 0) continue;
       _mm512_store_ps(s, v);
 #else
-      ScorePortable(q, b, code, options.cosine, row_bias, s);
+      ScorePortable(q, b, code, options.cosine, row_bias, s, /*avx2=*/true);
       if (ids != nullptr && options.item_bias != nullptr) {
         for (uint32_t lane = 0; lane < lanes; ++lane)
           s[lane] += options.item_bias[ids[first + lane]];
@@ -202,6 +251,16 @@ struct QuantizedScan {
 };
 
 QuantizedItems::QuantizedItems(int dim) : dim_(dim), groups_((dim + 3) / 4) {}
+
+const char* QuantizedItems::Kernel() {
+#if defined(STREAMREC_VNNI)
+  return "AVX-512 VNNI";
+#elif defined(__AVX2__)
+  return "AVX2";
+#else
+  return "portable loop";
+#endif
+}
 
 bool QuantizedItems::UsesVnni() {
 #if defined(STREAMREC_VNNI)

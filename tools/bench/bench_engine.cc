@@ -254,7 +254,7 @@ int BenchTopN(const TopNBenchOptions& o) {
       "top-{}, k={}, one thread, {} vectors: exact float scan; int8 first pass + exact re-rank{}; "
       "IVF cells + int8 + exact re-rank\n",
       n, rank, o.clustered ? "clustered (64 taste clusters)" : "Gaussian (the hard case)",
-      engine::QuantizedItems::UsesVnni() ? " (AVX-512 VNNI)" : " (portable loop)");
+      fmt::format(" ({})", engine::QuantizedItems::Kernel()));
   for (uint32_t items : o.sizes) {
     engine::SplitMix64 rng(o.seed);
     std::vector<float> centres;
