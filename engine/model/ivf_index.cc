@@ -355,7 +355,6 @@ void IvfIndex::Unfile(uint32_t i, const float* items) {
   cell.ids.pop_back();
   cell.norms.pop_back();
   cell.codes.Resize(last);
-  cell.RescanMaxNorm();
   cell.RescanTops();
 }
 
@@ -364,7 +363,6 @@ uint32_t IvfIndex::Cell::Append(uint32_t id, const float* row, int dim) {
   codes.Set(r, row);
   ids.push_back(id);
   norms.push_back(Norm(row, dim));
-  max_norm = std::max(max_norm, norms.back());
   OfferTop(r);
   return r;
 }
@@ -373,21 +371,11 @@ void IvfIndex::Cell::SetRow(uint32_t r, const float* row, int dim) {
   codes.Set(r, row);
   const float was = norms[r];
   norms[r] = Norm(row, dim);
-  if (norms[r] >= max_norm) {
-    max_norm = norms[r];
-  } else if (!(was < max_norm)) {
-    RescanMaxNorm();  // the longest row got shorter
-  }
   if (!(norms[r] < was)) {
     OfferTop(r);
   } else if (std::find(tops.begin(), tops.begin() + n_tops, r) != tops.begin() + n_tops) {
     RescanTops();  // one of the longest got shorter: another may pass it
   }
-}
-
-void IvfIndex::Cell::RescanMaxNorm() {
-  max_norm = 0.0f;
-  for (const float n : norms) max_norm = std::max(max_norm, n);
 }
 
 void IvfIndex::Cell::OfferTop(uint32_t r) {

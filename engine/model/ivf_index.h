@@ -80,7 +80,7 @@ class IvfIndex {
   // The longest row (L2 norm) filed in cell c, as its rows are now; 0 for
   // an empty cell. Queries read the cells that hold the longest rows too
   // (IvfTopNScan).
-  float MaxNorm(uint32_t c) const { return cells_[c].max_norm; }
+  float MaxNorm(uint32_t c) const { return cells_[c].MaxNorm(); }
   // The items of cell c's Cell::kTops longest rows (fewer if it holds
   // fewer), longest first, ties by lower id: those a query scores for a
   // cell it does not read (IvfTopNScan).
@@ -194,11 +194,11 @@ class IvfIndex {
     QuantizedItems codes;
     std::vector<uint32_t> ids;  // codes row r is item ids[r]
     std::vector<float> norms;   // |row| of item ids[r] (Norm)
-    float max_norm = 0.0f;      // the largest of norms (0 if none)
     // The rows of its kTops longest rows, longest first (ties: the lower
     // item id): a function of the (id, norm) pairs filed, not of their
     // order, so a restored or adopted index holds the same. IvfTopNScan
-    // scores them for the cells with the longest rows it does not read.
+    // reads the cells with the longest rows and scores these rows of
+    // others.
     static constexpr uint32_t kTops = 4;
     std::array<uint32_t, kTops> tops{};
     uint32_t n_tops = 0;
@@ -206,9 +206,10 @@ class IvfIndex {
     // Item `id` (row `row`) as the next row, r = ids.size() (codes must
     // hold r + 1 rows); returns r.
     uint32_t Append(uint32_t id, const float* row, int dim);
-    // Row r's codes and norm from `row` (keeping max_norm exact).
+    // Row r's codes and norm from `row` (keeping `tops` exact).
     void SetRow(uint32_t r, const float* row, int dim);
-    void RescanMaxNorm();
+    // The largest of norms (0 if none).
+    float MaxNorm() const { return n_tops > 0 ? norms[tops[0]] : 0.0f; }
     // Row a before row b in `tops`' order.
     bool Longer(uint32_t a, uint32_t b) const {
       return norms[a] > norms[b] || (norms[a] == norms[b] && ids[a] < ids[b]);

@@ -110,19 +110,12 @@ class CellOrder {
 // order alone 0.83.
 constexpr uint32_t kTopCellsPerProbe = 3;
 
-// Pushes row r of cell `c` (item c.ids[r]) with its exact score, as the
-// first pass would push it were it eligible.
+// Pushes `item` with its exact score, as the first pass would push it
+// were it eligible (items beyond the matrix the caller passed are not).
 void PushTopRow(const float* items, uint32_t n_items, int dim, uint32_t item, const ScanQuery& q,
                 const ScanOptions& options, TopKHeap* heap) {
-  if (item >= n_items) return;  // beyond the matrix the caller passed
-  if (options.allowed != nullptr && options.allowed[item] == 0) return;
-  if (std::binary_search(q.exclude_a.begin(), q.exclude_a.end(), item) ||
-      std::binary_search(q.exclude_b.begin(), q.exclude_b.end(), item)) {
-    return;
-  }
-  float s = Eigen::Map<const Eigen::VectorXf>(items + size_t{item} * dim, dim)
-                .dot(Eigen::Map<const Eigen::VectorXf>(q.vector, dim));
-  if (options.item_bias != nullptr) s += options.item_bias[item];
+  if (item >= n_items || !Eligible(q, options.allowed, item)) return;
+  const float s = ExactScore(items, dim, item, q.vector, options);
   if (s > heap->threshold()) heap->Push(item, s);
 }
 
@@ -145,7 +138,7 @@ void IvfTopNScan(const IvfIndex& index, const float* items, uint32_t n_items, in
   RankedCells by_norm;
   if (!options.cosine) {
     by_norm.order.resize(lists);
-    for (uint32_t l = 0; l < lists; ++l) by_norm.order[l] = {-index.cells_[l].max_norm, l};
+    for (uint32_t l = 0; l < lists; ++l) by_norm.order[l] = {-index.cells_[l].MaxNorm(), l};
     by_norm.SortFirst(lists);
   }
 

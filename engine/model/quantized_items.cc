@@ -62,20 +62,20 @@ struct QuantizedScan {
 
   // Scores of the 16 items of block b into out[16] (lanes past size()
   // hold garbage the caller masks).
-  // `avx2`: the int32 dot products by the AVX2 kernel where the build has
-  // it (the sums are exact either way, so the scores are the same bits).
-  static void ScorePortable(const QuantizedItems& q, uint32_t b, const QueryCode& code, bool cosine,
-                            const float* item_bias, float* out, bool avx2 = false) {
+  // The int32 dot products by the AVX2 kernel where the build has it,
+  // unless `portable` (the sums are exact either way: the same bits).
+  static void ScoreBlock(const QuantizedItems& q, uint32_t b, const QueryCode& code, bool cosine,
+                         const float* item_bias, bool portable, float* out) {
     const uint8_t* p = q.block(b);
     int32_t acc[QuantizedItems::kBlock] = {};
 #if defined(__AVX2__)
-    if (avx2) {
+    if (!portable) {
       DotsAvx2(p, q.groups(), code, acc);
     } else {
       DotsPortable(p, q.groups(), code, acc);
     }
 #else
-    (void)avx2;
+    (void)portable;
     DotsPortable(p, q.groups(), code, acc);
 #endif
     const uint32_t first = b * QuantizedItems::kBlock;
@@ -182,10 +182,10 @@ struct QuantizedScan {
         _mm512_store_ps(
             s, ScoreVnni(q, b, code, cosine, item_bias, static_cast<__mmask16>((1u << lanes) - 1)));
       } else {
-        ScorePortable(q, b, code, cosine, item_bias, s);
+        ScoreBlock(q, b, code, cosine, item_bias, /*portable=*/true, s);
       }
 #else
-      ScorePortable(q, b, code, cosine, item_bias, s, /*avx2=*/!portable);
+      ScoreBlock(q, b, code, cosine, item_bias, portable, s);
 #endif
       for (uint32_t i = std::max(first, begin); i < std::min(first + QuantizedItems::kBlock, end);
            ++i) {
@@ -202,12 +202,7 @@ struct QuantizedScan {
     for (; mask != 0; mask &= mask - 1) {
       const auto lane = static_cast<uint32_t>(std::countr_zero(mask));
       const uint32_t item = ids != nullptr ? ids[first + lane] : first + lane;
-      if (allowed != nullptr && allowed[item] == 0) continue;
-      if (std::binary_search(query.exclude_a.begin(), query.exclude_a.end(), item) ||
-          std::binary_search(query.exclude_b.begin(), query.exclude_b.end(), item)) {
-        continue;
-      }
-      heap->Push(item, s[lane]);
+      if (Eligible(query, allowed, item)) heap->Push(item, s[lane]);
     }
   }
 
@@ -236,7 +231,7 @@ struct QuantizedScan {
       if (mask == 0) continue;
       _mm512_store_ps(s, v);
 #else
-      ScorePortable(q, b, code, options.cosine, row_bias, s, /*avx2=*/true);
+      ScoreBlock(q, b, code, options.cosine, row_bias, /*portable=*/false, s);
       if (ids != nullptr && options.item_bias != nullptr) {
         for (uint32_t lane = 0; lane < lanes; ++lane)
           s[lane] += options.item_bias[ids[first + lane]];
@@ -361,14 +356,12 @@ void QuantizedItems::Encode(uint32_t i, const float* row, bool portable) {
   // the rest through the portable loop; either gives the same bytes
   // (tested: SetPortable).
   int simd = 0;
-#if defined(__AVX2__)
-  if (!portable) simd = dim_ / 8 * 8;
-#else
-  (void)portable;
-#endif
   float max_abs = 0.0f;
 #if defined(__AVX2__)
+  if (!portable) simd = dim_ / 8 * 8;
   if (simd > 0) max_abs = MaxAbsAvx2(row, simd);
+#else
+  (void)portable;
 #endif
   for (int f = simd; f < dim_; ++f) max_abs = std::max(max_abs, std::abs(row[f]));
   // The norm as TopNScan computes it, so cosine scores agree with its.
@@ -425,9 +418,6 @@ void QuantizedItems::ApproximateScoresPortable(const float* query, uint32_t begi
   QuantizedScan::Approximate(*this, query, begin, end, cosine, item_bias, /*portable=*/true, out);
 }
 
-namespace {
-
-// The exact score of item i, as TopNScan computes it (to rounding).
 float ExactScore(const float* items, int dim, uint32_t i, const float* query,
                  const ScanOptions& options) {
   const Eigen::Map<const Eigen::VectorXf> y(items + size_t{i} * dim, dim);
@@ -439,8 +429,6 @@ float ExactScore(const float* items, int dim, uint32_t i, const float* query,
   if (options.item_bias != nullptr) s += options.item_bias[i];
   return s;
 }
-
-}  // namespace
 
 void QuantizedTopNScan(const QuantizedItems& quantized, const float* items, uint32_t n_items,
                        int dim, std::span<const ScanQuery> queries, size_t n,

@@ -7,10 +7,10 @@
 // 16 float pairs, so the first pass is ~4x cheaper in bytes and more in
 // arithmetic. Without VNNI an AVX2 kernel widens the codes to int16
 // (vpmaddwd): 100k items, one query, 1.58 -> 0.60 ms p50 against the
-// portable loop on an AVX2-only EPYC (`bench topn`). Its scores are approximate; the best
-// `candidates` of them are re-scored exactly in float, which is what keeps recall@10 against the
-// exact scan at >= 0.99 (measured: quantized_items_test.cc, and `streamrec
-// bench topn`).
+// portable loop on an AVX2-only EPYC (`bench topn`). Its scores are
+// approximate; the best `candidates` of them are re-scored exactly in
+// float, which is what keeps recall@10 against the exact scan at >= 0.99
+// (measured: quantized_items_test.cc, and `streamrec bench topn`).
 //
 // Quantisation (symmetric, per row): item i stores round(y / s_i) with
 // s_i = max|y| / 127, offset by 128 into [1, 255] (VNNI multiplies unsigned
@@ -119,6 +119,11 @@ struct QuantizedQuery {
 void QuantizedCandidates(const QuantizedItems& rows, const uint32_t* ids,
                          const QuantizedQuery& code, const ScanQuery& query,
                          const ScanOptions& options, TopKHeap* heap);
+
+// The exact score of item i of `items` (n x dim) for `query`, as TopNScan
+// computes it (to rounding): cosine and item bias as `options` say.
+float ExactScore(const float* items, int dim, uint32_t i, const float* query,
+                 const ScanOptions& options);
 
 // The n best of `candidates` by their exact score against `items` (as
 // TopNScan computes it, to rounding), best first.

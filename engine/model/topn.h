@@ -61,6 +61,15 @@ struct ScanQuery {
   size_t n = 0;
 };
 
+// Whether `item` may be returned for `query` under ScanOptions::allowed
+// (`allowed`, or null for all): what the approximate passes check for each
+// item they push.
+inline bool Eligible(const ScanQuery& query, const uint8_t* allowed, uint32_t item) {
+  if (allowed != nullptr && allowed[item] == 0) return false;
+  return !std::binary_search(query.exclude_a.begin(), query.exclude_a.end(), item) &&
+         !std::binary_search(query.exclude_b.begin(), query.exclude_b.end(), item);
+}
+
 // The list length `query` asks for in a call for n.
 inline size_t QueryLength(const ScanQuery& query, size_t n) {
   return query.n > 0 ? std::min(query.n, n) : n;
