@@ -4,7 +4,8 @@
 #   tools/test.sh clang      Release build with clang (build/clang), every test
 #                            as release; the lock annotations (GUARDED_BY,
 #                            REQUIRES) checked by -Wthread-safety, as errors
-#   tools/test.sh asan       AddressSanitizer + UBSan, all but the label quality
+#   tools/test.sh asan       AddressSanitizer + UBSan (clang, lock annotations
+#                            checked as in `clang`), all but the label quality
 #   tools/test.sh tsan       ThreadSanitizer (clang, lock annotations checked
 #                            as in `clang`), the tests labelled concurrent
 #   tools/test.sh long       Release build, the tests labelled long (not in CI:
@@ -23,7 +24,7 @@ build_preset="$preset"
 [ "$preset" = long ] && build_preset=release
 source tools/lib/deps.sh
 case "$preset" in
-  clang | tsan)
+  clang | asan | tsan)
     streamrec_install_deps "${STREAMREC_TEST_PACKAGES[@]}" "${STREAMREC_CLANG_PACKAGES[@]}" ;;
   *) streamrec_install_deps "${STREAMREC_TEST_PACKAGES[@]}" ;;
 esac

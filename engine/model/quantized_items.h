@@ -89,8 +89,15 @@ class QuantizedItems {
   struct alignas(64) Line {
     uint8_t bytes[64];
   };
-  const uint8_t* block(uint32_t b) const { return codes_.data()->bytes + size_t{b} * groups_ * 64; }
-  uint8_t* block(uint32_t b) { return codes_.data()->bytes + size_t{b} * groups_ * 64; }
+  // Bytes of the whole array, not of one Line's `bytes` member: an offset
+  // past a member array's 64 bytes is out of bounds (UBSan's -fsanitize=bounds
+  // under clang says so).
+  const uint8_t* block(uint32_t b) const {
+    return reinterpret_cast<const uint8_t*>(codes_.data()) + size_t{b} * groups_ * 64;
+  }
+  uint8_t* block(uint32_t b) {
+    return reinterpret_cast<uint8_t*>(codes_.data()) + size_t{b} * groups_ * 64;
+  }
 
   int dim_ = 0;
   size_t groups_ = 0;  // ceil(dim / 4)
