@@ -41,7 +41,10 @@ class Popularity {
   // Decayed score as of the newest event time seen.
   double Score(uint32_t item) const;
   // The n most popular items (ties by id), skipping the sorted `exclude`
-  // ids and items with allowed[i] == 0 (allowed may be null).
+  // ids and items with allowed[i] == 0 (allowed may be null). Reads the
+  // blocks of items best block first and stops at the first whose best
+  // score cannot reach the page: with popularity's skew a few blocks,
+  // not the catalog (what a cold user's every request costs).
   std::vector<ScoredItem> Top(size_t n, std::span<const uint32_t> exclude = {},
                               const uint8_t* allowed = nullptr) const;
 
@@ -60,7 +63,14 @@ class Popularity {
                bool has_anchor = true);
 
  private:
+  // Items per block of block_max_.
+  static constexpr uint32_t kBlock = 256;
+
   void MoveAnchor(int64_t new_anchor_ms);
+  // Grows scores_ (zeros) and block_max_ to hold `item`.
+  void Reserve(uint32_t item);
+  // block_max_[b] recomputed from the scores of block b.
+  void RescanBlock(uint32_t b);
   // 2^{-(newest - anchor)/half_life}: raw score -> score as of the newest event.
   double NowFactor() const;
 
@@ -69,6 +79,9 @@ class Popularity {
   bool has_anchor_ = false;
   int64_t newest_ts_ms_ = 0;
   std::vector<double> scores_;  // relative to anchor_ms_
+  // An upper bound of the raw scores of items [b kBlock, (b + 1) kBlock)
+  // (exact but after a negative weight's Add): derived, not in snapshots.
+  std::vector<double> block_max_;
 };
 
 }  // namespace streamrec::engine

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <vector>
 
 namespace streamrec::engine {
@@ -103,6 +105,82 @@ TEST(PopularityTest, TopSkipsExcludedAndDisallowed) {
   EXPECT_EQ(Ids(p.Top(4, {}, allowed.data())), (std::vector<uint32_t>{0, 2, 3, 4}));
   EXPECT_EQ(Ids(p.Top(4, exclude, allowed.data())), (std::vector<uint32_t>{2, 5, 7, 8}));
   EXPECT_EQ(p.Top(100, exclude, allowed.data()).size(), 5u);  // 10 - 3 excluded - 2
+}
+
+// What Top must return: every item with a positive score, not excluded
+// and allowed, ranked by its float score, ties by id (the whole catalog
+// read, as Top did before it skipped blocks).
+std::vector<ScoredItem> ScanAll(const Popularity& p, size_t n, const std::vector<uint32_t>& exclude,
+                                const uint8_t* allowed) {
+  std::vector<ScoredItem> all;
+  for (uint32_t i = 0; i < p.num_items(); ++i) {
+    if (std::binary_search(exclude.begin(), exclude.end(), i)) continue;
+    if (allowed != nullptr && allowed[i] == 0) continue;
+    if (!(p.raw_scores()[i] > 0.0)) continue;
+    all.push_back({i, static_cast<float>(p.Score(i))});
+  }
+  std::sort(all.begin(), all.end(), RanksBefore);
+  if (all.size() > n) all.resize(n);
+  return all;
+}
+
+// Top reads the best blocks of items first and stops early; whatever the
+// scores (skewed, tied across blocks, decreased by Remove, rescaled by an
+// anchor move, restored), exclusions and masks, it returns what reading
+// every item returns.
+TEST(PopularityTest, TopIsWhatReadingEveryItemGives) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 40; ++round) {
+    Popularity p = Make();
+    const uint32_t items = 1 + rng() % 3000;
+    struct Ev {
+      uint32_t item;
+      float weight;
+      int64_t ts;
+    };
+    std::vector<Ev> events;
+    for (int e = 0; e < 4000; ++e) {
+      // Skewed (low ids hot), some items tied on whole weights at one
+      // time, a few late or negative.
+      const auto u = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+      const auto item = static_cast<uint32_t>(items * u * u * u);
+      const float weight = rng() % 50 == 0 ? -1.0f : static_cast<float>(1 + rng() % 3);
+      const int64_t ts = round % 2 == 0 ? 0 : static_cast<int64_t>(rng() % 5000);
+      p.Add(item, weight, ts);
+      events.push_back({item, weight, ts});
+    }
+    if (round % 4 == 3) {
+      // Far later events move the anchor (every score rescaled).
+      p.Add(rng() % items, 1.0f, int64_t{kHalfLife} * 300);
+    }
+    for (int r = 0; r < 300; ++r) {
+      const Ev& e = events[rng() % events.size()];
+      p.Remove(e.item, e.weight, e.ts);
+    }
+    Popularity restored = Make();
+    restored.Restore(p.anchor_ms(), p.newest_ts_ms(), p.raw_scores());
+    std::vector<uint32_t> exclude;
+    for (int k = 0; k < 40; ++k) exclude.push_back(rng() % (items + 10));
+    std::sort(exclude.begin(), exclude.end());
+    std::vector<uint8_t> allowed(items);
+    for (auto& a : allowed) a = rng() % 3 != 0;
+    for (const size_t n : {size_t{1}, size_t{10}, size_t{100}, size_t{items}}) {
+      for (const Popularity* q : {&p, &restored}) {
+        const auto check = [&](const std::vector<uint32_t>& ex, const uint8_t* mask) {
+          const std::vector<ScoredItem> want = ScanAll(*q, n, ex, mask);
+          const std::vector<ScoredItem> got = q->Top(n, ex, mask);
+          ASSERT_EQ(got.size(), want.size()) << "round " << round << " n " << n;
+          for (size_t k = 0; k < want.size(); ++k) {
+            ASSERT_EQ(got[k].item, want[k].item) << "round " << round << " n " << n << " k " << k;
+            ASSERT_EQ(got[k].score, want[k].score);
+          }
+        };
+        check({}, nullptr);
+        check(exclude, nullptr);
+        check(exclude, allowed.data());
+      }
+    }
+  }
 }
 
 TEST(PopularityTest, HugeNReturnsEveryItem) {
