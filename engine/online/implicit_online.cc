@@ -5,6 +5,9 @@
 #include <Eigen/Cholesky>
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
 #if defined(__AVX__)
 #include <immintrin.h>
 #endif
@@ -36,13 +39,65 @@ inline void Transpose8x8(__m256 r[8]) {
 }
 #endif
 
-// out[f * m + t] = row(ids[t])[f]: the picked rows (row(id): its k floats),
-// gathered column-major (coordinate f of every row contiguous), which is
-// how the coordinate loop reads them. 8 x 8 register transposes where AVX
-// is available; the result is the same either way (a copy).
+// Eight floats as one value (the vector extension of GCC and Clang): an AVX
+// register where the target has AVX, two SSE registers otherwise, from the
+// same source. The row update's loops over the picked cells run on these,
+// eight cells a step with the cells padded to a multiple of eight (zeros,
+// which add nothing), so a row of 3 cells costs one step and no scalar tail.
+// may_alias: they are read and written over float arrays (aligned to 32
+// bytes; Load and Store below where not).
+using F8 = float __attribute__((vector_size(32), may_alias));
+using F4 = float __attribute__((vector_size(16)));
+
+// The sum of v's lanes, as a tree: (0+4, 1+5, 2+6, 3+7), then pairs.
+inline float Sum(const F8& v) {
+  const F4 h =
+      __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
+  const F4 q = h + __builtin_shufflevector(h, h, 2, 3, 2, 3);
+  return q[0] + q[1];
+}
+
+// Unaligned loads and stores of eight floats (memcpy: one unaligned move).
+inline void Load(const float* p, F8* v) { std::memcpy(v, p, sizeof(F8)); }
+inline void Store(const F8& v, float* p) { std::memcpy(p, &v, sizeof(F8)); }
+
+// y[0, k) += s v[0, k) (and t u[0, k)), eight floats a step.
+inline void Axpy(int k, float s, const float* v, float* y) {
+  int r = 0;
+  for (; r + 8 <= k; r += 8) {
+    F8 yr, vr;
+    Load(y + r, &yr);
+    Load(v + r, &vr);
+    Store(yr + s * vr, y + r);
+  }
+  for (; r < k; ++r) y[r] += s * v[r];
+}
+inline void Axpy2(int k, float s, const float* v, float t, const float* u, float* y) {
+  int r = 0;
+  for (; r + 8 <= k; r += 8) {
+    F8 yr, vr, ur;
+    Load(y + r, &yr);
+    Load(v + r, &vr);
+    Load(u + r, &ur);
+    Store(yr + (s * vr + t * ur), y + r);
+  }
+  for (; r < k; ++r) y[r] += s * v[r] + t * u[r];
+}
+
+// out[f * stride + t] = row(ids[t])[f]: the picked rows (row(id): its k
+// floats), gathered coordinate by coordinate (coordinate f of every row
+// contiguous), which is how the coordinate loop reads them; the lanes
+// [m, stride) of each coordinate are zeroed. 8 x 8 register transposes where
+// AVX is available; the result is the same either way (a copy).
 template <typename Row>
-void GatherColumns(const Row& row, int k, std::span<const uint32_t> ids, float* out) {
+void GatherColumns(const Row& row, int k, std::span<const uint32_t> ids, size_t stride,
+                   float* out) {
   const auto m = static_cast<uint32_t>(ids.size());
+  if (m % 8 != 0) {
+    // The last eight lanes of each coordinate zeroed first (the rows then
+    // overwrite those below m).
+    for (int f = 0; f < k; ++f) *reinterpret_cast<F8*>(out + size_t(f + 1) * stride - 8) = F8{};
+  }
   uint32_t t = 0;
 #if defined(__AVX__)
   for (; t + 8 <= m; t += 8) {
@@ -53,17 +108,23 @@ void GatherColumns(const Row& row, int k, std::span<const uint32_t> ids, float* 
       __m256 r[8];
       for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(src[j] + f);
       Transpose8x8(r);
-      for (int j = 0; j < 8; ++j) _mm256_storeu_ps(out + size_t(f + j) * m + t, r[j]);
+      for (int j = 0; j < 8; ++j) _mm256_storeu_ps(out + size_t(f + j) * stride + t, r[j]);
     }
     for (; f < k; ++f) {
-      for (int j = 0; j < 8; ++j) out[size_t(f) * m + t + j] = src[j][f];
+      for (int j = 0; j < 8; ++j) out[size_t(f) * stride + t + j] = src[j][f];
     }
   }
 #endif
   for (; t < m; ++t) {
     const float* src = row(ids[t]);
-    for (int f = 0; f < k; ++f) out[size_t(f) * m + t] = src[f];
+    for (int f = 0; f < k; ++f) out[size_t(f) * stride + t] = src[f];
   }
+}
+
+// `p` rounded up to a 32-byte boundary (scratch holds 8 floats more than it needs).
+inline F8* AlignedF8(std::vector<float>& scratch) {
+  const auto at = reinterpret_cast<uintptr_t>(scratch.data());
+  return reinterpret_cast<F8*>((at + 31) & ~uintptr_t{31});
 }
 
 Eigen::MatrixXf Gramian(const float* rows, uint32_t n, int k) {
@@ -350,21 +411,30 @@ void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const C> cells, uint32
   const Picks p = PickCells(static_cast<uint32_t>(cells.size()), max_cells, row_updates_);
   const uint32_t n = p.n;
   const uint32_t m = p.m;
+  // The cells in steps of eight (F8), padded with zeros.
+  const uint32_t w = (m + 7) / 8;
+  const size_t stride = size_t{w} * 8;
   Eigen::Map<Eigen::VectorXf> xv(x, k);
-  // Scratch for m cells: grown to the longest row seen, never shrunk, so an
-  // event allocates nothing (resizing Eigen vectors to each row's m was a
-  // malloc and a free per vector per row).
-  if (m > scratch_cells_) {
-    scratch_cells_ = m;
-    ids_.resize(m);
-    a_.resize(m);
-    d_.resize(m);
-    e_.resize(m);
-    cols_.resize(size_t{m} * k);
-    dcols_.resize(size_t{m} * k);
+  // Scratch for the padded cells: grown to the longest row seen, never
+  // shrunk, so an event allocates nothing; 8 floats more than needed, for
+  // the 32-byte alignment of F8.
+  if (stride > scratch_cells_) {
+    scratch_cells_ = static_cast<uint32_t>(stride);
+    ids_.resize(stride);
+    a_.resize(stride + 8);
+    d_.resize(stride + 8);
+    e_.resize(stride + 8 + k);  // e, then h (below)
+    cols_.resize(stride * k + 8);
+    dcols_.resize(stride * k + 8);
   }
-  Eigen::Map<Eigen::VectorXf> a(a_.data(), m), d(d_.data(), m), e(e_.data(), m);
-  Eigen::Map<Eigen::MatrixXf> cols(cols_.data(), m, k), dcols(dcols_.data(), m, k);
+  F8* const a = AlignedF8(a_);
+  F8* const d = AlignedF8(d_);
+  F8* const e = AlignedF8(e_);
+  float* const h = e_.data() + stride + 8;  // past e's aligned stride floats
+  F8* const cols = AlignedF8(cols_);        // k x w: coordinate f of the cells' rows y_j
+  F8* const dcols = AlignedF8(dcols_);      // k x w: diag(d) cols
+  float* const af = reinterpret_cast<float*>(a);
+  float* const df = reinterpret_cast<float*>(d);
   // The picked cells' rows, prefetched first: the reads are random and
   // mostly cache misses, so issue them all before using any.
   for (uint32_t t = 0; t < m; ++t) {
@@ -373,19 +443,45 @@ void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const C> cells, uint32
     const C& cell = cells[idx];
     ids_[t] = cell.id;
     const float c = 1.0f + options_.alpha * cell.strength;
-    a[t] = s * c;
-    d[t] = s * (c - 1.0f);
+    af[t] = s * c;
+    df[t] = s * (c - 1.0f);
     PrefetchBytes(other(cell.id), sizeof(float) * k);
   }
-  GatherColumns(other, k, std::span<const uint32_t>(ids_.data(), m), cols.data());
-  // With dcols = diag(d) cols and the weighted predictions e_j = d_j x·y_j,
-  // coordinate f needs Σ_j e_j y_jf (one dot) and, after moving x_f by δ,
-  // e += δ dcols_f (one axpy); Σ_j a_j y_jf and Σ_j d_j y_jf² are fixed.
-  dcols.noalias() = d.asDiagonal() * cols;
-  e.noalias() = dcols * xv;
-  col_a_.noalias() = cols.transpose() * a;
+  std::fill(af + m, af + stride, 0.0f);
+  std::fill(df + m, df + stride, 0.0f);
+  GatherColumns(other, k, std::span<const uint32_t>(ids_.data(), m), stride,
+                reinterpret_cast<float*>(cols));
+  // With the weighted predictions e_j = d_j x·y_j, coordinate f needs
+  // Σ_j e_j y_jf (one dot) and, after moving x_f by δ, e += δ dcols_f (one
+  // axpy); Σ_j a_j y_jf and Σ_j d_j y_jf² are fixed for the row, and so is
+  // h_f = Σ_j d_j y_jf y_j(f-1), which the loop below uses to look one
+  // coordinate ahead.
+  col_a_.resize(k);
   col_d_.resize(k);
-  for (int f = 0; f < k; ++f) col_d_[f] = cols.col(f).dot(dcols.col(f));
+  for (int f = 0; f < k; ++f) {
+    const F8* cf = cols + size_t(f) * w;
+    F8* dc = dcols + size_t(f) * w;
+    F8 sa{}, sd{}, sh{};
+    for (uint32_t t = 0; t < w; ++t) {
+      dc[t] = d[t] * cf[t];
+      sa += a[t] * cf[t];
+      sd += cf[t] * dc[t];
+      if (f > 0) sh += cf[t] * dcols[size_t(f - 1) * w + t];
+    }
+    col_a_[f] = Sum(sa);
+    col_d_[f] = Sum(sd);
+    h[f] = f > 0 ? Sum(sh) + other_gramian(f, f - 1) : 0.0f;
+  }
+  for (uint32_t t = 0; t < w; ++t) {
+    F8 even{}, odd{};
+    int f = 0;
+    for (; f + 1 < k; f += 2) {
+      even += x[f] * dcols[size_t(f) * w + t];
+      odd += x[f + 1] * dcols[size_t(f + 1) * w + t];
+    }
+    if (f < k) even += x[f] * dcols[size_t(f) * w + t];
+    e[t] = even + odd;
+  }
   const auto lambda = static_cast<float>(
       options_.regularization_exponent == 0.0f
           ? double{options_.regularization}
@@ -396,21 +492,38 @@ void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const C> cells, uint32
   inv_denom_.resize(k);
   inv_denom_.array() = (col_d_ + other_gramian.diagonal()).array() + lambda;
   inv_denom_ = inv_denom_.cwiseInverse();
+  for (int f = 0; f < k; ++f) h[f] *= inv_denom_[f];
   old_x_ = xv;
   // g = S x, kept current by an axpy per coordinate (S symmetric: column f
   // is row f), which keeps a k-long reduction off the sequential path.
   g_.noalias() = other_gramian * xv;
+  // Coordinate f moves x_f to (Σ_j a_j y_jf - Σ_j e_j y_jf - g_f + x_f
+  // (Σ_j d_j y_jf² + S_ff)) / denom_f, with e and g holding every earlier
+  // coordinate's move. The loop applies a move to e and g one coordinate
+  // late and adds the previous move's share by hand (δ_(f-1) h_f, h_f with
+  // S_f(f-1)), so that the dot over e and the read of g for coordinate f do
+  // not wait for the coordinate before it: each step waits on the last
+  // only through one multiply-add.
   for (int sweep = 0; sweep < options_.sweeps; ++sweep) {
+    float last = 0.0f;  // δ of coordinate f - 1, not yet in e and g
     for (int f = 0; f < k; ++f) {
-      const float observed = cols.col(f).dot(e) - xv[f] * col_d_[f];
-      const float sff = other_gramian(f, f);
-      const float unobserved = g_[f] - sff * xv[f];
-      const float next = (col_a_[f] - observed - unobserved) * inv_denom_[f];
-      const float delta = next - xv[f];
-      e += delta * dcols.col(f);
-      g_ += delta * other_gramian.col(f);
-      xv[f] = next;
+      const F8* cf = cols + size_t(f) * w;
+      F8 dot = cf[0] * e[0];
+      for (uint32_t t = 1; t < w; ++t) dot += cf[t] * e[t];
+      const float fixed = col_a_[f] + x[f] * (col_d_[f] + other_gramian(f, f));
+      const float ahead = (fixed - Sum(dot) - g_[f]) * inv_denom_[f] - x[f];
+      const float delta = ahead - last * h[f];
+      if (f > 0) {
+        const F8* dc = dcols + size_t(f - 1) * w;
+        for (uint32_t t = 0; t < w; ++t) e[t] += last * dc[t];
+        Axpy(k, last, other_gramian.data() + size_t(f - 1) * k, g_.data());
+      }
+      x[f] += delta;
+      last = delta;
     }
+    const F8* dc = dcols + size_t(k - 1) * w;
+    for (uint32_t t = 0; t < w; ++t) e[t] += last * dc[t];
+    Axpy(k, last, other_gramian.data() + size_t(k - 1) * k, g_.data());
   }
   if (m < n) {
     // The subset's sums are unbiased but noisy estimates of the row's: take
@@ -422,7 +535,7 @@ void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const C> cells, uint32
   // Rank-2 patch of this side's Gramian, column by column (no k x k
   // temporaries).
   for (int c = 0; c < k; ++c) {
-    own_gramian->col(c) += xv[c] * xv - old_x_[c] * old_x_;
+    Axpy2(k, x[c], x, -old_x_[c], old_x_.data(), own_gramian->data() + size_t(c) * k);
   }
   ++row_updates_;
 }
