@@ -345,6 +345,11 @@ void IvfIndex::Unfile(uint32_t i, const float* items) {
   Cell& cell = cells_[list_of_[i]];
   const uint32_t r = row_of_[i];
   const auto last = static_cast<uint32_t>(cell.ids.size() - 1);
+  const auto tops_end = cell.tops.begin() + cell.n_tops;
+  // Only the loss of one of the longest rows calls for a rescan; else the
+  // row moved into r keeps its place in `tops` under its new index.
+  const bool top = std::find(cell.tops.begin(), tops_end, r) != tops_end;
+  if (!top) std::replace(cell.tops.begin(), tops_end, last, r);
   if (r != last) {
     const uint32_t moved = cell.ids[last];
     cell.codes.Set(r, items + size_t{moved} * dim_);
@@ -355,7 +360,7 @@ void IvfIndex::Unfile(uint32_t i, const float* items) {
   cell.ids.pop_back();
   cell.norms.pop_back();
   cell.codes.Resize(last);
-  cell.RescanTops();
+  if (top) cell.RescanTops();
 }
 
 uint32_t IvfIndex::Cell::Append(uint32_t id, const float* row, int dim) {
@@ -395,8 +400,23 @@ void IvfIndex::Cell::OfferTop(uint32_t r) {
 }
 
 void IvfIndex::Cell::RescanTops() {
+  // OfferTop for every row, less its search of `tops` (no row is there
+  // yet) and with the common case first: a full `tops` that the row does
+  // not beat. The rows of a cell shrinking its longest row (SetRow) are all
+  // read again, so this loop is most of an update that does so.
   n_tops = 0;
-  for (uint32_t r = 0; r < ids.size(); ++r) OfferTop(r);
+  const auto n = static_cast<uint32_t>(ids.size());
+  for (uint32_t r = 0; r < n; ++r) {
+    uint32_t at = n_tops;
+    if (at == kTops) {
+      if (!Longer(r, tops[kTops - 1])) continue;
+      at = kTops - 1;
+    } else {
+      ++n_tops;
+    }
+    for (; at > 0 && Longer(r, tops[at - 1]); --at) tops[at] = tops[at - 1];
+    tops[at] = r;
+  }
 }
 
 float IvfIndex::Norm(const float* row, int dim) {

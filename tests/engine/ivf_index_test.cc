@@ -310,6 +310,28 @@ TEST(IvfIndexTest, EachCellsLongestRowsStayExactAsRowsGrowShrinkAndMove) {
   // Re-coded rows are re-filed at their next Update.
   for (uint32_t i = 0; i < n_items; ++i) index.Update(i, items.data());
   ExpectMaxNormsOf(index, items);
+  // Ties: three rows of one length, filed in the order of their ids
+  // reversed (so a cell's row order is not the ids'), under a longer row
+  // that then shrinks: the cell reads its rows again and must order the
+  // three by id.
+  const uint32_t base = 7;
+  std::vector<uint32_t> tied;
+  for (uint32_t i = 100; tied.size() < 3; ++i) {
+    if (index.ListOf(i) != index.ListOf(base)) tied.push_back(i);
+  }
+  const std::vector<float> v(items.begin() + size_t{base} * kDim,
+                             items.begin() + size_t{base + 1} * kDim);
+  const auto set_row = [&](uint32_t i, float scale) {
+    for (int f = 0; f < kDim; ++f) items[size_t{i} * kDim + f] = v[f] * scale;
+    index.Update(i, items.data());
+  };
+  set_row(base, 4e4f);
+  for (auto it = tied.rbegin(); it != tied.rend(); ++it) set_row(*it, 2e4f);
+  ASSERT_EQ(index.ListOf(tied[0]), index.ListOf(base));
+  ExpectMaxNormsOf(index, items);
+  set_row(base, 0.01f);
+  ExpectMaxNormsOf(index, items);
+  ASSERT_EQ(index.LongestItems(index.ListOf(tied[0]))[0], tied[0]);
   // An index filed afresh from the same rows (a snapshot's restore, a
   // follower's adoption) holds the same bounds, bit for bit.
   IvfIndex fresh;
