@@ -30,7 +30,7 @@ struct ReplicaState {
   uint64_t applied_seq = 0;
   uint64_t stream_seq = 0;
   uint64_t stream_last = 0;
-  std::string checksum;
+  std::string checksum;  // the model's, with the stream seq it was read at
 };
 
 class ClusterTest : public ServeTest {
@@ -72,7 +72,12 @@ class ClusterTest : public ServeTest {
     st.applied_seq = o.at("applied_seq").to_number<uint64_t>();
     st.stream_seq = o.at("cluster").at("applied_stream_seq").to_number<uint64_t>();
     st.stream_last = o.at("cluster").at("stream_last_seq").to_number<uint64_t>();
-    st.checksum = std::string(o.at("model_checksum").at("value").as_string());
+    // With the stream seq read together with it (the seqs above come from
+    // an earlier read of the store): a failure says whether the replicas
+    // differ at one point of the stream.
+    const json::object& sum = o.at("model_checksum").as_object();
+    st.checksum = fmt::format("{} at stream seq {}", std::string_view(sum.at("value").as_string()),
+                              sum.at("applied_stream_seq").to_number<uint64_t>());
     return st;
   }
 
@@ -101,9 +106,9 @@ class ClusterTest : public ServeTest {
       // A sanitizer report starts with what went wrong: its head and tail.
       const std::string text = ReadFile(e.path().string());
       logs += fmt::format("\n--- {} ({} bytes) ---\n{}", name, text.size(),
-                          text.size() > 8000 ? text.substr(0, 5000) + "\n[...]\n" +
-                                                   text.substr(text.size() - 3000)
-                                             : text);
+                          text.size() > 8000
+                              ? text.substr(0, 5000) + "\n[...]\n" + text.substr(text.size() - 3000)
+                              : text);
     }
     ADD_FAILURE() << "replicas did not reach the same stream seq" << logs;
     return out;
@@ -216,7 +221,8 @@ TEST_F(ClusterTest, WritesOnEitherReplicaAreReadableOnTheOtherAndReplicasAgree) 
   }
   // A write with an event_id already stored under another payload is a
   // conflict on every replica; the same payload again, a duplicate.
-  auto conflict = cb.Post("/v1/events", R"([{"event_id":"a-0","user":"u1","item":"i9","type":"view"}])");
+  auto conflict =
+      cb.Post("/v1/events", R"([{"event_id":"a-0","user":"u1","item":"i9","type":"view"}])");
   ASSERT_TRUE(conflict.ok());
   EXPECT_EQ(conflict->status, 409u) << conflict->body;
   auto dup = cb.Post("/v1/events", Batch("a", 0, 1, 60, 40));
@@ -238,7 +244,10 @@ TEST_F(ClusterTest, WritesOnEitherReplicaAreReadableOnTheOtherAndReplicasAgree) 
   EXPECT_EQ(del->status, 200u) << del->body;
   EXPECT_EQ(CountUserEvents("u7"), 0u);
   const json::object images = json::parse(ca.Get("/v1/admin/status")->body)
-                                  .as_object().at("cluster").at("images").as_object();
+                                  .as_object()
+                                  .at("cluster")
+                                  .at("images")
+                                  .as_object();
   EXPECT_EQ(images.at("stored").to_number<uint64_t>(), 1u);
   const uint64_t trimmed = images.at("trimmed_through").to_number<uint64_t>();
   EXPECT_GT(trimmed, 0u);
