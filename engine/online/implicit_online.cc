@@ -86,9 +86,9 @@ inline void Axpy2(int k, float s, const float* v, float t, const float* u, float
 
 // out[f * stride + t] = row(ids[t])[f]: the picked rows (row(id): its k
 // floats), gathered coordinate by coordinate (coordinate f of every row
-// contiguous), which is how the coordinate loop reads them; the lanes
-// [m, stride) of each coordinate are zeroed. 8 x 8 register transposes where
-// AVX is available; the result is the same either way (a copy).
+// contiguous), which is how the coordinate loop reads them; the lanes [m,
+// stride) of each coordinate are zeroed (out 32-byte aligned, stride a
+// multiple of 8). 8 x 8 register transposes where AVX is available.
 template <typename Row>
 void GatherColumns(const Row& row, int k, std::span<const uint32_t> ids, size_t stride,
                    float* out) {
