@@ -447,8 +447,8 @@ void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const C> cells, uint32
     df[t] = s * (c - 1.0f);
     PrefetchBytes(other(cell.id), sizeof(float) * k);
   }
-  std::fill(af + m, af + stride, 0.0f);
-  std::fill(df + m, df + stride, 0.0f);
+  // The weights' lanes past m keep what they held (finite): the cells'
+  // lanes there are zero (GatherColumns), so every product with them is.
   GatherColumns(other, k, std::span<const uint32_t>(ids_.data(), m), stride,
                 reinterpret_cast<float*>(cols));
   // With the weighted predictions e_j = d_j x·y_j, coordinate f needs
