@@ -104,6 +104,10 @@ Status Recommender::ValidateOptions(const RecommenderOptions& o) {
   if (o.topn.ivf.lists > (1u << 20) || o.topn.ivf.probe > (1u << 20)) {
     return Status::InvalidArgument("ivf lists and probe must be at most 1048576");
   }
+  if (!(o.topn.ivf.target_recall >= 0.0f && o.topn.ivf.target_recall <= 1.0f)) {
+    return Status::InvalidArgument(
+        fmt::format("ivf target recall must be in [0, 1], got {}", o.topn.ivf.target_recall));
+  }
   if (o.topn.ivf.kmeans_iterations < 1 || o.topn.ivf.kmeans_iterations > 100 ||
       o.topn.ivf.kmeans_points_per_list < 1) {
     return Status::InvalidArgument(

@@ -2,7 +2,10 @@
 // items (ActiveTopN), the int8 mirror and the IVF index kept current per
 // event, retrained when due, deferred in a replay, restored from a snapshot.
 #include <algorithm>
+#include <cstddef>
+#include <vector>
 
+#include "engine/core/random.h"
 #include "engine/live/recommender.h"
 
 namespace streamrec::engine {
@@ -83,6 +86,31 @@ std::shared_ptr<IvfTraining> Recommender::LedTraining(const Recommender& leader,
   return nullptr;
 }
 
+namespace {
+
+// Users whose vectors a retraining measures its probe on
+// (IvfOptions::target_recall): 128 drawn uniformly, as a page is asked for
+// by users, by a generator seeded with the event's ordinal, so that every
+// copy, a replay and a follower draw the same (with replacement: a
+// catalog of few users is measured on what it has). Rows copied, q x rank.
+constexpr uint32_t kProbeQueries = 128;
+
+std::vector<float> ProbeQueries(const MFModel& model, uint64_t ordinal) {
+  const uint32_t users = model.num_users();
+  const auto rank = static_cast<size_t>(model.rank());
+  std::vector<float> out;
+  if (users == 0) return out;
+  out.resize(size_t{kProbeQueries} * rank);
+  SplitMix64 rng(0x1f5a9e3c7b2d4861ull ^ ordinal);
+  for (uint32_t j = 0; j < kProbeQueries; ++j) {
+    const auto u = static_cast<uint32_t>(rng.Uniform(users));
+    std::copy_n(model.user_factors(u), rank, out.begin() + static_cast<ptrdiff_t>(j * rank));
+  }
+  return out;
+}
+
+}  // namespace
+
 void Recommender::StartRetraining(uint64_t ordinal, const Recommender* leader) {
   const uint32_t n = model_.num_items();
   std::shared_ptr<IvfTraining> led = leader ? LedTraining(*leader, ordinal) : nullptr;
@@ -90,8 +118,12 @@ void Recommender::StartRetraining(uint64_t ordinal, const Recommender* leader) {
     // The leader started it at this event, on the rows it had there.
     ivf_next_ = std::move(led);
   } else {
-    ivf_next_ = IvfTraining::Start(model_.item_factors(), n, model_.rank(), options_.topn.ivf,
-                                   /*centroids_only=*/index_deferred_, ordinal + n);
+    const IvfOptions& ivf = options_.topn.ivf;
+    const bool measure = ivf.probe == 0 && ivf.target_recall > 0.0f;
+    ivf_next_ = IvfTraining::Start(model_.item_factors(), n, model_.rank(), ivf,
+                                   /*centroids_only=*/index_deferred_, ordinal + n,
+                                   measure ? ProbeQueries(model_, ordinal) : std::vector<float>{},
+                                   options_.topn.int8);
     if (leader == nullptr) LeadTraining(ordinal, ivf_next_);
   }
 }

@@ -8,15 +8,16 @@
 // contract to hold; only the options the stored state itself depends on are
 // stored and checked.
 //
-// Format, version 4. Integers are little-endian; f32/f64 are IEEE-754 bit
+// Format, version 5. Integers are little-endian; f32/f64 are IEEE-754 bit
 // patterns written as u32/u64, so restore is bit-exact. (The codec copies
 // fields as they lie in memory and so builds for little-endian hosts only.)
 //
 //   magic     8 bytes  "SRSNAP\0\0"
-//   version   u32      4
-//   sections  each: tag u32, length u64 (payload bytes), payload. Version 4
-//             has exactly the eleven below, in this order, each payload
-//             consumed exactly. Version 3 (still read) has the first ten,
+//   version   u32      5
+//   sections  each: tag u32, length u64 (payload bytes), payload. Versions 4
+//             and 5 have exactly the eleven below, in this order, each payload
+//             consumed exactly (version 4's ivf sections lack the measured
+//             probe). Version 3 (still read) has the first ten,
 //             version 2 the first nine; version 1 (rating models only) the
 //             first eight, and no objective in its config.
 //   checksum  u32      CRC32C (Castagnoli; init and final xor 0xFFFFFFFF)
@@ -62,7 +63,10 @@
 //                 training: u32 trained_items (<= items n: the items there
 //                 were when it trained), the IvfOptions it trained with (u32
 //                 lists, u32 kmeans_iterations in [1, 100], u32
-//                 kmeans_points_per_list >= 1, u64 seed), and f32 centroids
+//                 kmeans_points_per_list >= 1, u64 seed), from version 5
+//                 what its training measured (u32 probe in [1, lists] and
+//                 f32 recall in [0, 1], or 0 and -1 where it did not:
+//                 IvfIndex::measured_probe), and f32 centroids
 //                 [lists x rank]; lists is the count IvfIndex::Build picks
 //                 for trained_items and those options. The cells are not
 //                 kept: every row is filed under its nearest centroid again.
@@ -84,9 +88,9 @@
 //                 centroids at the same event as the copy that wrote it.
 //                 Used where the ivf section is.
 //
-// The encoding is canonical: any version-4 byte string DecodeSnapshot
+// The encoding is canonical: any version-5 byte string DecodeSnapshot
 // accepts re-encodes to itself, if its ivf sections are used (see above);
-// version 1 to 3 ones re-encode as version 4.
+// version 1 to 4 ones re-encode as version 5.
 //
 // Thread-safety: EncodeSnapshot reads `rec` like a query (not concurrently
 // with Apply); DecodeSnapshot writes it like Apply.
@@ -102,7 +106,7 @@
 namespace streamrec::engine {
 
 inline constexpr char kSnapshotMagic[8] = {'S', 'R', 'S', 'N', 'A', 'P', '\0', '\0'};
-inline constexpr uint32_t kSnapshotVersion = 4;
+inline constexpr uint32_t kSnapshotVersion = 5;
 
 // Serialises everything Recommender::Apply reads or writes: both IdMaps, the
 // MFModel (options rank/seed/init_stddev, global mean, factors, biases), the

@@ -301,6 +301,8 @@ void WriteIvf(Writer& w, const IvfIndex& ivf) {
   w.U32(static_cast<uint32_t>(o.kmeans_iterations));
   w.U32(o.kmeans_points_per_list);
   w.U64(o.seed);
+  w.U32(ivf.measured_probe());
+  w.F32(ivf.measured_recall());
   w.Bulk(ivf.centroids().data(), ivf.centroids().size());
 }
 
@@ -315,6 +317,12 @@ static Status ReadTrained(Section s, Reader& r, Decoded* d, IvfIndex* out) {
   const uint32_t iterations = r.U32();
   o.kmeans_points_per_list = r.U32();
   o.seed = r.U64();
+  uint32_t probe = 0;
+  float recall = -1.0f;
+  if (d->version >= 5) {
+    probe = r.U32();
+    recall = r.F32();
+  }
   if (!r.ok()) return Corrupt(s, "truncated");
   // The bounds RecommenderOptions accepts, and the cells Build picks.
   if (iterations < 1 || iterations > 100 || o.kmeans_points_per_list < 1 || o.lists > (1u << 20)) {
@@ -325,12 +333,19 @@ static Status ReadTrained(Section s, Reader& r, Decoded* d, IvfIndex* out) {
     return Corrupt(s, fmt::format("{} cells trained on {} of {} items", lists, trained_items,
                                   d->items.size()));
   }
+  // Canonical: none measured is exactly (0, -1).
+  const bool none = probe == 0 && std::bit_cast<uint32_t>(recall) == std::bit_cast<uint32_t>(-1.0f);
+  if (!none && (probe == 0 || probe > lists || !(recall >= 0.0f && recall <= 1.0f))) {
+    return Corrupt(s,
+                   fmt::format("measured probe {} of {} cells at recall {}", probe, lists, recall));
+  }
   const size_t floats = size_t{lists} * static_cast<size_t>(d->options.model.rank);
   if (floats * sizeof(float) > r.remaining()) return Corrupt(s, "truncated");
   StatusOr<IvfIndex> ivf =
       IvfIndex::FromCentroids(d->options.model.rank, trained_items, o, r.Bulk<float>(floats));
   if (!ivf.ok()) return Corrupt(s, ivf.status().message());
   *out = std::move(*ivf);
+  out->SetMeasured(probe, recall);
   return r.ok() ? Status::OK() : Corrupt(s, "truncated");
 }
 

@@ -51,9 +51,17 @@ namespace streamrec::engine {
 struct IvfOptions {
   // Cells; 0: ~sqrt(items) (at least 16).
   uint32_t lists = 0;
-  // Cells read per query; 0: lists / 16 (at least 8). More reads more and
+  // Cells read per query; 0: the probe the last training measured (see
+  // target_recall), else lists / 16 (at least 8). More reads more and
   // raises recall.
   uint32_t probe = 0;
+  // Where probe is 0, each retraining (IvfTraining) measures recall@10
+  // against the exact scan over a sample of the users' vectors and picks the
+  // fewest cells, doubling from lists / 16 up to all of them, whose recall
+  // reaches this (MeasureProbe). A young model's vectors are mostly their
+  // random start, which cells cannot sort: there it reads every cell (the
+  // int8 pass over all items) rather than miss. 0: no measuring.
+  float target_recall = 0.97f;
   // k-means: iterations, and training points per cell (a sample).
   int kmeans_iterations = 8;
   uint32_t kmeans_points_per_list = 64;
@@ -94,6 +102,16 @@ class IvfIndex {
   // Updates that ran the GEMV over every centroid (the rest were settled
   // by a bound), since Build.
   uint64_t full_searches() const { return full_searches_; }
+  // The cells a query reads where IvfOptions::probe is 0, as the training
+  // of these centroids measured them (MeasureProbe), and the recall@10 it
+  // measured there; 0 and -1 where it did not measure (the first Build,
+  // target_recall 0): then DefaultProbe. A snapshot keeps both.
+  uint32_t measured_probe() const { return measured_probe_; }
+  float measured_recall() const { return measured_recall_; }
+  void SetMeasured(uint32_t probe, float recall) {
+    measured_probe_ = probe;
+    measured_recall_ = recall;
+  }
 
   // Trains centroids on rows [0, n) of `items` (n x dim, row-major) and
   // files every row: deterministic for the same rows and options. n = 0
@@ -267,6 +285,8 @@ class IvfIndex {
   // (Update); -infinity where none is known (Recoded).
   std::vector<float> margin_;
   uint64_t full_searches_ = 0;
+  uint32_t measured_probe_ = 0;
+  float measured_recall_ = -1.0f;
 };
 
 // TopNScan's contract (topn.h) answered through `index` (which must hold
@@ -274,7 +294,8 @@ class IvfIndex {
 // same eligible items, exact scores and tie order for those it returns; an
 // item is missed when its cell was not probed or its approximate score
 // fell outside the candidates (recall measured). `ivf.probe` cells are
-// read, best centroid score first, except that for inner-product queries
+// read (0: index.measured_probe(), else DefaultProbe), best centroid score
+// first, except that for inner-product queries
 // every third is the unread cell holding the longest row (MaxNorm: long
 // rows top inner-product lists from any cell); `rescore` says how many
 // candidates are re-scored, as for QuantizedTopNScan.
@@ -285,5 +306,19 @@ void IvfTopNScan(const IvfIndex& index, const float* items, uint32_t n_items, in
 
 // The cells a query reads by default for an index of `lists` cells.
 uint32_t DefaultProbe(uint32_t lists);
+// The cells IvfTopNScan reads per query for `index` under `ivf`: ivf.probe,
+// else the measured probe (where target_recall is set), else DefaultProbe;
+// at most lists().
+uint32_t QueryProbe(const IvfIndex& index, const IvfOptions& ivf);
+
+// The fewest cells IvfTopNScan must read for `index` (rows [0, n) of
+// `items` filed) to find, over `queries` (q x dim, row-major: users'
+// vectors, inner product, no filter), at least `target` of the exact
+// scan's top 10: DefaultProbe(lists), doubled until it reaches the target
+// or every cell (which reads every item's codes: the int8 pass). *recall:
+// the recall measured there. Deterministic for the same inputs.
+uint32_t MeasureProbe(const IvfIndex& index, const float* items, uint32_t n, int dim,
+                      std::span<const float> queries, float target,
+                      const QuantizedScanOptions& rescore, float* recall);
 
 }  // namespace streamrec::engine

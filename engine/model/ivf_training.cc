@@ -52,17 +52,34 @@ void IvfTraining::Copy(const float* items, uint32_t n) {
 
 std::shared_ptr<IvfTraining> IvfTraining::Start(const float* items, uint32_t n, int dim,
                                                 const IvfOptions& options, bool centroids_only,
-                                                uint64_t install_at) {
+                                                uint64_t install_at, std::vector<float> queries,
+                                                const QuantizedScanOptions& rescore) {
   std::shared_ptr<IvfTraining> t(new IvfTraining(install_at, n, dim, !centroids_only));
   t->Copy(items, n);
   t->bytes_.store(size_t{n} * t->dim_ * sizeof(float), std::memory_order_relaxed);
   IvfTraining* self = t.get();  // the thread ends before the object (~IvfTraining)
-  t->thread_ = std::thread([self, n, dim, options] {
+  t->thread_ = std::thread([self, n, dim, options, queries = std::move(queries), rescore] {
     const float* rows = self->copy_.get();
     self->trained_.Train(rows, n, dim, options, &self->stop_);
-    if (self->files_rows_) {
+    const bool measure = !queries.empty() && options.target_recall > 0.0f &&
+                         self->trained_.lists() > 0 && !self->stop_.load();
+    if (self->files_rows_ || measure) {
       self->filing_ = self->trained_.Assign(rows, n, &self->stop_);
-    } else {
+    }
+    if (measure && !self->stop_.load() && self->filing_.cell.size() == n) {
+      // The copy filed as the training filed it (no row moved since: none
+      // is searched again), then the probe measured on it. A replay's
+      // training (centroids only) measures too, so that it keeps the probe
+      // a live copy would have.
+      IvfIndex filed = self->trained_;
+      filed.Refile(rows, n, self->filing_, std::vector<float>(n, 0.0f));
+      float recall = -1.0f;
+      const uint32_t probe =
+          MeasureProbe(filed, rows, n, dim, queries, options.target_recall, rescore, &recall);
+      self->trained_.SetMeasured(probe, recall);
+    }
+    if (!self->files_rows_) {
+      self->filing_ = IvfIndex::Filing{};
       self->copy_.reset();
       self->copied_ = 0;
     }

@@ -48,10 +48,15 @@ class IvfTraining {
   // Starts training on a copy of rows [0, n) of `items` (n x dim,
   // row-major): the centroids (IvfIndex::Train), and unless
   // `centroids_only` where each copied row belongs (IvfIndex::Assign).
-  // `install_at`: the caller's note of where the result is to be installed.
+  // With `queries` (users' vectors, q x dim) and options.target_recall
+  // set, it then measures the cells a query must read on the copy
+  // (MeasureProbe, with `rescore`'s candidates) and keeps them in the
+  // trained index (IvfIndex::measured_probe). `install_at`: the caller's
+  // note of where the result is to be installed.
   static std::shared_ptr<IvfTraining> Start(const float* items, uint32_t n, int dim,
                                             const IvfOptions& options, bool centroids_only,
-                                            uint64_t install_at);
+                                            uint64_t install_at, std::vector<float> queries = {},
+                                            const QuantizedScanOptions& rescore = {});
   // A training that has already finished with `trained` (centroids,
   // nothing filed: a snapshot kept them): installs by filing every row.
   static std::shared_ptr<IvfTraining> Finished(IvfIndex trained, uint64_t install_at);

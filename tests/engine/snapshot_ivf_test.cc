@@ -21,6 +21,7 @@
 namespace streamrec::engine {
 namespace {
 
+using snapshot_bytes::Header;
 using snapshot_bytes::Patch;
 using snapshot_bytes::Payload;
 using snapshot_bytes::Reseal;
@@ -78,6 +79,10 @@ void ExpectSameIndex(const Recommender& a, const Recommender& b, const char* whe
       std::memcmp(x.centroids().data(), y.centroids().data(), x.centroids().size() * sizeof(float)),
       0)
       << when;
+  EXPECT_EQ(x.measured_probe(), y.measured_probe()) << when;
+  EXPECT_EQ(std::bit_cast<uint32_t>(x.measured_recall()),
+            std::bit_cast<uint32_t>(y.measured_recall()))
+      << when;
   ASSERT_EQ(x.size(), y.size()) << when;
   size_t moved = 0;
   for (uint32_t i = 0; i < x.size(); ++i) moved += x.ListOf(i) != y.ListOf(i);
@@ -126,6 +131,7 @@ TEST_P(SnapshotIvf, AReplayTrainsWhereTheLiveCopyTrainedAndFilesTheSameCells) {
   ApplyAll(replayed.get(), s.events);
   replayed->EndReplay();
   ASSERT_LT(live->ivf_index().trained_items(), live->model().num_items());
+  ASSERT_GT(live->ivf_index().measured_probe(), 0u);  // a retraining measured it
   ExpectSameIndex(*live, *replayed, "replayed");
   EXPECT_TRUE(EncodeSnapshot(*replayed) == EncodeSnapshot(*live));
 }
@@ -335,11 +341,44 @@ TEST(SnapshotIvfTest, CentroidsThatOverflowedAreNotKeptAndTheSnapshotDecodes) {
   EXPECT_TRUE(EncodeSnapshot(*again) == bytes);
 }
 
+// Version 4 (no measured probe in the ivf sections) still reads: the
+// index is kept with none measured (queries read DefaultProbe until the
+// next training measures) and re-encodes as version 5.
+TEST(SnapshotIvfTest, AVersion4SnapshotKeepsItsCentroidsWithNoProbeMeasured) {
+  const RecommenderOptions o = IvfOptionsFor(Objective::kImplicit);
+  const Written w = Write(o);
+  ASSERT_GT(w.writer->ivf_index().measured_probe(), 0u);
+  std::string v4 = w.bytes;
+  // Drops the 8 bytes at `at` of the section whose header is at `header`.
+  const auto drop = [&v4](size_t header, size_t at) {
+    uint64_t len = 0;
+    std::memcpy(&len, v4.data() + header + 4, 8);
+    Patch(&v4, header + 4, len - 8);
+    v4.erase(at, 8);
+  };
+  const size_t next = Header(v4, kIvfTag + 1);
+  if (v4[next + 12] == 1) drop(next, next + 12 + 1 + 8 + 28);  // a retraining pending
+  const size_t ivf = Header(v4, kIvfTag);
+  drop(ivf, ivf + 12 + 28);
+  Patch(&v4, 8, uint32_t{4});
+  auto old = Fresh(o);
+  const Status st = DecodeSnapshot(Reseal(v4), old.get());
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_TRUE(old->ivf_index().centroids() == w.writer->ivf_index().centroids());
+  EXPECT_EQ(old->ivf_index().measured_probe(), 0u);
+  EXPECT_EQ(old->ivf_index().measured_recall(), -1.0f);
+  const std::string again = EncodeSnapshot(*old);
+  EXPECT_EQ(again.substr(8, 4), std::string("\5\0\0\0", 4));
+  EXPECT_EQ(again.size(), w.bytes.size());  // the same sections, (0, -1) measured
+  EXPECT_TRUE(again != w.bytes);
+}
+
 TEST(SnapshotIvfTest, ADamagedIvfSectionIsCorruption) {
   const RecommenderOptions o = IvfOptionsFor(Objective::kRating);
   const std::string good = Write(o).bytes;
   const size_t ivf = Payload(good, kIvfTag);
-  // lists, trained_items, options.lists, iterations, points, seed, centroids.
+  // lists, trained_items, options.lists, iterations, points, seed, measured
+  // probe and recall, centroids.
   const auto expect = [&](size_t at, auto value, std::string_view msg) {
     std::string bad = good;
     Patch(&bad, at, value);
@@ -349,8 +388,19 @@ TEST(SnapshotIvfTest, ADamagedIvfSectionIsCorruption) {
     EXPECT_NE(st.message().find(msg), std::string::npos) << st.message();
     EXPECT_EQ(rec->model().num_items(), 0u);  // nothing installed
   };
-  expect(ivf + 4 + 20 + 4, std::bit_cast<uint32_t>(std::numeric_limits<float>::quiet_NaN()),
+  expect(ivf + 4 + 20 + 4 + 8, std::bit_cast<uint32_t>(std::numeric_limits<float>::quiet_NaN()),
          "ivf section: a centroid is not finite");
+  // The measured probe: within the cells, with a recall in [0, 1]; none
+  // measured is exactly (0, -1).
+  uint32_t lists = 0, probe = 0;
+  std::memcpy(&lists, good.data() + ivf, 4);
+  std::memcpy(&probe, good.data() + ivf + 28, 4);
+  ASSERT_GT(probe, 0u);  // the fixture's training measured
+  expect(ivf + 28, lists + 1, "measured probe");
+  expect(ivf + 28, uint32_t{0}, "measured probe 0");
+  expect(ivf + 32, 1.5f, "at recall 1.5");
+  expect(ivf + 32, -1.0f, "at recall -1");
+  expect(ivf + 32, std::numeric_limits<float>::quiet_NaN(), "at recall nan");
   expect(ivf + 4, uint32_t{100000}, "ivf section:");  // more items than there are
   expect(ivf, uint32_t{3}, "ivf section: 3 cells");   // not the count Build picks
   expect(ivf + 12, uint32_t{0}, "k-means options out of range");

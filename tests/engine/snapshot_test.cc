@@ -157,7 +157,7 @@ TEST(SnapshotTest, EmptyRecommenderRoundTrips) {
   auto a = Fresh();
   const std::string bytes = EncodeSnapshot(*a);
   EXPECT_EQ(bytes.substr(0, 8), std::string("SRSNAP\0\0", 8));
-  EXPECT_EQ(bytes.substr(8, 4), std::string("\4\0\0\0", 4));
+  EXPECT_EQ(bytes.substr(8, 4), std::string("\5\0\0\0", 4));
   auto b = Fresh();
   ASSERT_TRUE(DecodeSnapshot(bytes, b.get()).ok());
   EXPECT_EQ(EncodeSnapshot(*b), bytes);
@@ -383,13 +383,13 @@ TEST(SnapshotTest, ModelIdentityMismatchIsFailedPrecondition) {
 
 TEST(SnapshotTest, NewerVersionIsUnimplemented) {
   std::string bytes = SmallSnapshot();
-  Patch(&bytes, 8, uint32_t{5});
+  Patch(&bytes, 8, uint32_t{6});
   auto rec = Fresh();
   // Unsealed, the edit is damage like any other.
   EXPECT_EQ(DecodeSnapshot(bytes, rec.get()).code(), StatusCode::kCorruption);
   const Status st = DecodeSnapshot(Reseal(bytes), rec.get());
   EXPECT_EQ(st.code(), StatusCode::kUnimplemented) << st.ToString();
-  EXPECT_NE(st.message().find("version 5"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("version 6"), std::string::npos) << st.message();
   Patch(&bytes, 8, uint32_t{0});
   EXPECT_EQ(DecodeSnapshot(Reseal(bytes), rec.get()).code(), StatusCode::kCorruption);
 }

@@ -46,13 +46,18 @@ struct ScaleFigures {
   double log_mb = 0.0;            // the event log's memtables, table readers and block cache
   uint64_t users = 0, items = 0;  // known to the model after recovery
   double snapshot_seconds = 0.0, snapshot_recovery_seconds = 0.0;
-  double snapshot_rss_mb = 0.0;  // after recovery from the snapshot
+  double snapshot_rss_mb = 0.0;                  // after recovery from the snapshot
   double heap_mb = 0.0, snapshot_heap_mb = 0.0;  // malloc's bytes in use, at the two RSS reads
   LoadTotals recommendations, similar, ingest;
   int ingest_connections = 0;
   size_t ingest_batch = 0;
   double recall = 0.0;
   size_t recall_users = 0;
+  // The top-N path served, and for the IVF index the cells a query reads
+  // of all and the recall its training measured (-1: none measured).
+  std::string topn;
+  uint32_t ivf_probe = 0, ivf_lists = 0;
+  float ivf_measured_recall = -1.0f;
   std::vector<engine::MemoryPart> memory;  // one engine copy's, after recovery
 };
 
@@ -280,6 +285,16 @@ void MeasureRecall(const ScaleBenchOptions& o, const storage::LiveStore& store, 
   }
   f->recall = total > 0 ? static_cast<double>(hits) / static_cast<double>(total) : 0.0;
   Progress("recall@{}: {:.3f} over {} users", kRecallN, f->recall, f->recall_users);
+  store.Read([&](const storage::Replica& r) {
+    const engine::Recommender& rec = *r.rec;
+    const engine::TopNMethod active = rec.ActiveTopN();
+    f->topn = std::string(engine::TopNMethodName(active));
+    const engine::IvfIndex& ivf = rec.ivf_index();
+    if (active != engine::TopNMethod::kIvf || ivf.lists() == 0) return;
+    f->ivf_lists = ivf.lists();
+    f->ivf_measured_recall = ivf.measured_recall();
+    f->ivf_probe = engine::QueryProbe(ivf, rec.options().topn.ivf);
+  });
 }
 
 // Stage 6: durable ingest over HTTP (bench ingest's load).
@@ -366,6 +381,12 @@ void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
       {fmt::format("similar items, {} connections", o.connections), LoadCell(f.similar, false)},
       {fmt::format("recall@{} vs exact scan ({} users)", kRecallN, f.recall_users),
        fmt::format("{:.3f}", f.recall)},
+      {"top-N path (IVF: cells read per query, recall its training measured)",
+       f.ivf_lists == 0 ? f.topn
+                        : fmt::format("{}: {} of {} cells, {}", f.topn, f.ivf_probe, f.ivf_lists,
+                                      f.ivf_measured_recall < 0.0f
+                                          ? std::string("not measured")
+                                          : fmt::format("{:.3f}", f.ivf_measured_recall))},
       {fmt::format("ingest over HTTP, {} x {}-event batches", f.ingest_connections, f.ingest_batch),
        Rate(f.ingest.units_per_second(), "events") +
            (f.ingest.errors > 0 ? fmt::format(" ({} errors)", f.ingest.errors) : "")},

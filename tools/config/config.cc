@@ -34,8 +34,9 @@ void Describe(po::options_description* d, Config* c, Raw* raw) {
       "model.topn_int8_min_candidates", po::value(&r.topn.int8.min_candidates))(
       "model.topn_ivf_min_items", po::value(&r.topn.ivf_min_items))(
       "model.topn_ivf_retrain_factor", po::value(&r.topn.ivf_retrain_factor))(
-      "model.topn_ivf_lists", po::value(&r.topn.ivf.lists))("model.topn_ivf_probe",
-                                                            po::value(&r.topn.ivf.probe))(
+      "model.topn_ivf_lists", po::value(&r.topn.ivf.lists))(
+      "model.topn_ivf_probe", po::value(&r.topn.ivf.probe))("model.topn_ivf_target_recall",
+                                                            po::value(&r.topn.ivf.target_recall))(
       "model.init_stddev", po::value(&r.model.init_stddev))("model.seed", po::value(&r.model.seed))(
       "learner.learning_rate", po::value(&r.learner.sgd.learning_rate))(
       "learner.regularization", po::value(&r.learner.sgd.regularization))(

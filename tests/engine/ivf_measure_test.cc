@@ -1,0 +1,132 @@
+// The IVF probe a training measures (ivf_index.h MeasureProbe, ivf_training.h):
+// the fewest cells, doubling from DefaultProbe, whose recall@10 against the
+// exact scan reaches the target, the recall it reports being the one a
+// query at that probe gets; a query reads the measured probe unless a probe
+// is configured; a training measures alike whether it files its rows or
+// trains the centroids only (a replay's), so every copy serves the same.
+// Labelled concurrent (IvfTraining's thread): the ThreadSanitizer stage
+// runs it.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <span>
+#include <vector>
+
+#include "engine/model/ivf_index.h"
+#include "engine/model/ivf_training.h"
+#include "tests/engine/item_vectors.h"
+
+namespace streamrec::engine {
+namespace {
+
+using testdata::ClusteredVectors;
+using testdata::GaussianItems;
+
+constexpr int kDim = 16;
+
+// Recall@10 over `users` (q x kDim) of IvfTopNScan under `ivf` against the
+// exact scan.
+double Recall(const IvfIndex& index, const std::vector<float>& items, uint32_t n,
+              const std::vector<float>& users, const IvfOptions& ivf) {
+  std::vector<ScanQuery> q(users.size() / kDim);
+  for (size_t j = 0; j < q.size(); ++j) q[j].vector = users.data() + j * kDim;
+  std::vector<std::vector<ScoredItem>> exact, approx;
+  TopNScan(items.data(), n, kDim, q, 10, {}, &exact);
+  IvfTopNScan(index, items.data(), n, kDim, q, 10, {}, ivf, {}, &approx);
+  size_t hit = 0, total = 0;
+  for (size_t j = 0; j < q.size(); ++j) {
+    std::set<uint32_t> want;
+    for (const ScoredItem& s : exact[j]) want.insert(s.item);
+    for (const ScoredItem& s : approx[j]) hit += want.count(s.item);
+    total += want.size();
+  }
+  return static_cast<double>(hit) / static_cast<double>(total);
+}
+
+IvfOptions Probe(uint32_t probe) {
+  IvfOptions o;
+  o.probe = probe;
+  return o;
+}
+
+TEST(IvfMeasureTest, TheFewestCellsThatReachTheTargetAndTheRecallThere) {
+  // Gaussian vectors have no cells to find (a young model's): recall grows
+  // only with the cells read. Clustered ones are found at the default.
+  const uint32_t n = 6000;
+  const std::vector<float> gauss = GaussianItems(n, kDim, 21);
+  const std::vector<float> users = GaussianItems(64, kDim, 22);
+  IvfIndex index;
+  index.Build(gauss.data(), n, kDim, {});
+  const uint32_t lists = index.lists(), first = DefaultProbe(lists);
+  ASSERT_LT(first, lists / 4);
+  float recall = 0.0f;
+  const uint32_t p =
+      MeasureProbe(index, gauss.data(), n, kDim, users, 0.97f, QuantizedScanOptions{}, &recall);
+  EXPECT_DOUBLE_EQ(recall, static_cast<float>(Recall(index, gauss, n, users, Probe(p))));
+  EXPECT_TRUE(recall >= 0.97f || p == lists) << p << " " << recall;
+  ASSERT_GT(p, first);  // the default misses here
+  // The ladder's step below reached less (the fewest).
+  EXPECT_LT(Recall(index, gauss, n, users, Probe(p == lists ? first << 2 : p / 2)), 0.97);
+  // A target the default meets stops there; no queries, or no cells: none.
+  EXPECT_EQ(MeasureProbe(index, gauss.data(), n, kDim, users, 0.0f, {}, &recall), first);
+  EXPECT_EQ(MeasureProbe(index, gauss.data(), n, kDim, {}, 0.97f, {}, &recall), 0u);
+  EXPECT_EQ(recall, -1.0f);
+  const std::vector<float> clustered = ClusteredVectors(n, kDim, 1, 23);
+  const std::vector<float> tastes = ClusteredVectors(64, kDim, 1, 24);
+  IvfIndex found;
+  found.Build(clustered.data(), n, kDim, {});
+  EXPECT_EQ(MeasureProbe(found, clustered.data(), n, kDim, tastes, 0.97f, {}, &recall),
+            DefaultProbe(found.lists()));
+  EXPECT_GE(recall, 0.97f);
+}
+
+TEST(IvfMeasureTest, AQueryReadsTheMeasuredProbeUnlessOneIsConfigured) {
+  const uint32_t n = 3000;
+  const std::vector<float> items = GaussianItems(n, kDim, 31);
+  IvfIndex index;
+  index.Build(items.data(), n, kDim, {});
+  const uint32_t lists = index.lists();
+  IvfOptions o;                                          // probe 0, target_recall set
+  EXPECT_EQ(QueryProbe(index, o), DefaultProbe(lists));  // none measured
+  index.SetMeasured(lists, 1.0f);
+  EXPECT_EQ(QueryProbe(index, o), lists);
+  o.probe = 9;
+  EXPECT_EQ(QueryProbe(index, o), 9u);
+  o.probe = 0;
+  o.target_recall = 0.0f;  // measuring off: the default
+  EXPECT_EQ(QueryProbe(index, o), DefaultProbe(lists));
+  // Every cell read: the exact answer (the int8 pass over every item, then
+  // re-scored), which the default probe does not give on these vectors.
+  const std::vector<float> users = GaussianItems(32, kDim, 32);
+  EXPECT_GE(Recall(index, items, n, users, IvfOptions{}), 0.99);
+  IvfIndex unmeasured;
+  unmeasured.Build(items.data(), n, kDim, {});
+  EXPECT_LT(Recall(unmeasured, items, n, users, IvfOptions{}), 0.9);
+}
+
+TEST(IvfMeasureTest, ATrainingMeasuresAlikeWithOrWithoutItsFiling) {
+  const uint32_t n = 4000;
+  const std::vector<float> items = GaussianItems(n, kDim, 41);
+  const std::vector<float> users = GaussianItems(64, kDim, 42);
+  const IvfOptions o;
+  const auto live =
+      IvfTraining::Start(items.data(), n, kDim, o, /*centroids_only=*/false, 0, users);
+  const auto replay =
+      IvfTraining::Start(items.data(), n, kDim, o, /*centroids_only=*/true, 0, users);
+  const auto blind = IvfTraining::Start(items.data(), n, kDim, o, /*centroids_only=*/false, 0);
+  const IvfIndex& a = live->Trained();
+  const IvfIndex& b = replay->Trained();
+  ASSERT_GT(a.measured_probe(), 0u);
+  EXPECT_EQ(a.measured_probe(), b.measured_probe());
+  EXPECT_EQ(a.measured_recall(), b.measured_recall());
+  // What a query gets from the installed index at that probe.
+  const IvfIndex installed = live->Install(items.data(), n);
+  EXPECT_EQ(installed.measured_probe(), a.measured_probe());
+  EXPECT_DOUBLE_EQ(a.measured_recall(),
+                   static_cast<float>(Recall(installed, items, n, users, IvfOptions{})));
+  EXPECT_EQ(blind->Trained().measured_probe(), 0u);
+  EXPECT_EQ(blind->Trained().measured_recall(), -1.0f);
+}
+
+}  // namespace
+}  // namespace streamrec::engine
