@@ -62,6 +62,9 @@ class NatsCluster {
   // election in progress) or no node answers.
   int StreamLeader(const std::string& stream) const;
 
+  // Node i's log file (nats-server -l): a failing test quotes it.
+  std::string LogPath(int i) const;
+
  private:
   struct Node {
     std::string name;  // "n1", ...: --server_name
@@ -78,7 +81,6 @@ class NatsCluster {
   bool WaitHealthy(int i, std::chrono::steady_clock::time_point deadline, std::string* error);
   // The meta leader's /jsz lists every other node as a current peer.
   bool MetaClusterFormed() const;
-  std::string LogPath(int i) const;
   std::string LogTail(int i) const;
 
   std::string dir_;
