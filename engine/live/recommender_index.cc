@@ -89,22 +89,26 @@ std::shared_ptr<IvfTraining> Recommender::LedTraining(const Recommender& leader,
 namespace {
 
 // Users whose vectors a retraining measures its probe on
-// (IvfOptions::target_recall): 128 drawn uniformly, as a page is asked for
-// by users, by a generator seeded with the event's ordinal, so that every
-// copy, a replay and a follower draw the same (with replacement: a
-// catalog of few users is measured on what it has). Rows copied, q x rank.
+// (IvfOptions::target_recall): up to 128 of those the model answers for
+// (`served`: not cold, who get the popular list), drawn uniformly, as
+// pages are asked for by users, by a generator seeded with the event's
+// ordinal, so that every copy, a replay and a follower draw the same (with
+// replacement: a catalog of few users is measured on what it has; at most
+// 64 draws per query, so a stream of mostly cold users is measured on
+// fewer). Rows copied, q x rank; none where no user is served.
 constexpr uint32_t kProbeQueries = 128;
 
-std::vector<float> ProbeQueries(const MFModel& model, uint64_t ordinal) {
+template <typename Served>
+std::vector<float> ProbeQueries(const MFModel& model, uint64_t ordinal, Served served) {
   const uint32_t users = model.num_users();
   const auto rank = static_cast<size_t>(model.rank());
   std::vector<float> out;
   if (users == 0) return out;
-  out.resize(size_t{kProbeQueries} * rank);
   SplitMix64 rng(0x1f5a9e3c7b2d4861ull ^ ordinal);
-  for (uint32_t j = 0; j < kProbeQueries; ++j) {
+  for (uint32_t draw = 0; draw < 64 * kProbeQueries && out.size() < kProbeQueries * rank; ++draw) {
     const auto u = static_cast<uint32_t>(rng.Uniform(users));
-    std::copy_n(model.user_factors(u), rank, out.begin() + static_cast<ptrdiff_t>(j * rank));
+    if (!served(u)) continue;
+    out.insert(out.end(), model.user_factors(u), model.user_factors(u) + rank);
   }
   return out;
 }
@@ -119,11 +123,16 @@ void Recommender::StartRetraining(uint64_t ordinal, const Recommender* leader) {
     ivf_next_ = std::move(led);
   } else {
     const IvfOptions& ivf = options_.topn.ivf;
-    const bool measure = ivf.probe == 0 && ivf.target_recall > 0.0f;
+    std::vector<float> queries;
+    if (ivf.probe == 0 && ivf.target_recall > 0.0f) {
+      // Cold users are answered with the popular list, not the scan.
+      queries = ProbeQueries(model_, ordinal, [this](uint32_t u) {
+        return Seen(u).size() >= options_.cold_start_min_items;
+      });
+    }
     ivf_next_ = IvfTraining::Start(model_.item_factors(), n, model_.rank(), ivf,
                                    /*centroids_only=*/index_deferred_, ordinal + n,
-                                   measure ? ProbeQueries(model_, ordinal) : std::vector<float>{},
-                                   options_.topn.int8);
+                                   std::move(queries), options_.topn.int8);
     if (leader == nullptr) LeadTraining(ordinal, ivf_next_);
   }
 }

@@ -6,12 +6,15 @@
 // trains the centroids only (a replay's), so every copy serves the same.
 // Labelled concurrent (IvfTraining's thread): the ThreadSanitizer stage
 // runs it.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <set>
 #include <span>
+#include <string>
 #include <vector>
 
+#include "engine/live/recommender.h"
 #include "engine/model/ivf_index.h"
 #include "engine/model/ivf_training.h"
 #include "tests/engine/item_vectors.h"
@@ -126,6 +129,40 @@ TEST(IvfMeasureTest, ATrainingMeasuresAlikeWithOrWithoutItsFiling) {
                    static_cast<float>(Recall(installed, items, n, users, IvfOptions{})));
   EXPECT_EQ(blind->Trained().measured_probe(), 0u);
   EXPECT_EQ(blind->Trained().measured_recall(), -1.0f);
+}
+
+// The Recommender measures on the users its scan answers: a cold user
+// (fewer than cold_start_min_items seen) gets the popular list, so a
+// stream of cold users gives a retraining nothing to measure on (it reads
+// the default cells); once users are served, the next retraining measures.
+TEST(IvfMeasureTest, ARetrainingMeasuresOnTheUsersTheScanServes) {
+  RecommenderOptions o;
+  o.objective = Objective::kImplicit;
+  o.model.rank = 8;
+  o.topn.method = TopNMethod::kIvf;
+  o.cold_start_min_items = 3;
+  Recommender rec(o, EventTypes::Defaults());
+  const EventTypeId view = *EventTypes::Defaults().Find("view");
+  int64_t ts = 1'700'000'000'000;
+  const auto apply = [&](const std::string& user, int item) {
+    ASSERT_TRUE(rec.Apply({user, fmt::format("i{}", item), view, 0.0f, ts += 1000}).ok());
+  };
+  // 2,400 users, one event each, on a catalog growing to 1,200 items: the
+  // index is built at the first item and retrained as the catalog doubles.
+  for (int k = 0; k < 2400; ++k) apply(fmt::format("u{}", k), k / 2);
+  const uint32_t trained = rec.ivf_index().trained_items();
+  ASSERT_GT(trained, 300u);  // retrained since the first build
+  EXPECT_EQ(rec.ivf_index().measured_probe(), 0u);
+  EXPECT_EQ(rec.ivf_index().measured_recall(), -1.0f);
+  // The same users twice more each (served from then on), then more of
+  // their events on the same catalog: the index retrains every 4 x its
+  // trained items in events, and the first training started once they are
+  // served measures.
+  for (int k = 0; k < 2 * 2400 + 4800; ++k)
+    apply(fmt::format("u{}", k % 2400), (k * 7 + k / 2400) % 1200);
+  ASSERT_GT(rec.ivf_index().trained_items(), trained);
+  EXPECT_GT(rec.ivf_index().measured_probe(), 0u);
+  EXPECT_GE(rec.ivf_index().measured_recall(), 0.0f);
 }
 
 }  // namespace
