@@ -88,29 +88,33 @@ std::shared_ptr<IvfTraining> Recommender::LedTraining(const Recommender& leader,
 
 namespace {
 
-// Users whose vectors a retraining measures its probe on
-// (IvfOptions::target_recall): up to 128 of those the model answers for
-// (`served`: not cold, who get the popular list), drawn uniformly, as
-// pages are asked for by users, by a generator seeded with the event's
-// ordinal, so that every copy, a replay and a follower draw the same (with
-// replacement: a catalog of few users is measured on what it has; at most
-// 64 draws per query, so a stream of mostly cold users is measured on
-// fewer). Rows copied, q x rank; none where no user is served.
+// What a retraining measures its probes on (IvfOptions::target_recall),
+// drawn by generators seeded with the event's ordinal, so that every copy,
+// a replay and a follower draw the same: up to 128 users' vectors among
+// those the scan answers (`served`: not the cold, who get the popular
+// list), as pages are asked for by users, and 128 items whose own rows
+// ask for similar items. With replacement: a small catalog is measured on
+// what it has; at most 64 draws per user, so a stream of mostly cold
+// users is measured on fewer, and on none where none is served.
 constexpr uint32_t kProbeQueries = 128;
 
 template <typename Served>
-std::vector<float> ProbeQueries(const MFModel& model, uint64_t ordinal, Served served) {
-  const uint32_t users = model.num_users();
+IvfTraining::ProbeSample DrawProbeSample(const MFModel& model, uint64_t ordinal, Served served) {
+  IvfTraining::ProbeSample s;
+  const uint32_t users = model.num_users(), items = model.num_items();
   const auto rank = static_cast<size_t>(model.rank());
-  std::vector<float> out;
-  if (users == 0) return out;
   SplitMix64 rng(0x1f5a9e3c7b2d4861ull ^ ordinal);
-  for (uint32_t draw = 0; draw < 64 * kProbeQueries && out.size() < kProbeQueries * rank; ++draw) {
+  for (uint32_t draw = 0;
+       users > 0 && draw < 64 * kProbeQueries && s.users.size() < kProbeQueries * rank; ++draw) {
     const auto u = static_cast<uint32_t>(rng.Uniform(users));
     if (!served(u)) continue;
-    out.insert(out.end(), model.user_factors(u), model.user_factors(u) + rank);
+    s.users.insert(s.users.end(), model.user_factors(u), model.user_factors(u) + rank);
   }
-  return out;
+  SplitMix64 item_rng(0x6c8e9cf570932bd5ull ^ ordinal);
+  for (uint32_t k = 0; items > 0 && k < kProbeQueries; ++k) {
+    s.items.push_back(static_cast<uint32_t>(item_rng.Uniform(items)));
+  }
+  return s;
 }
 
 }  // namespace
@@ -123,16 +127,16 @@ void Recommender::StartRetraining(uint64_t ordinal, const Recommender* leader) {
     ivf_next_ = std::move(led);
   } else {
     const IvfOptions& ivf = options_.topn.ivf;
-    std::vector<float> queries;
+    IvfTraining::ProbeSample sample;
     if (ivf.probe == 0 && ivf.target_recall > 0.0f) {
       // Cold users are answered with the popular list, not the scan.
-      queries = ProbeQueries(model_, ordinal, [this](uint32_t u) {
+      sample = DrawProbeSample(model_, ordinal, [this](uint32_t u) {
         return Seen(u).size() >= options_.cold_start_min_items;
       });
     }
     ivf_next_ = IvfTraining::Start(model_.item_factors(), n, model_.rank(), ivf,
                                    /*centroids_only=*/index_deferred_, ordinal + n,
-                                   std::move(queries), options_.topn.int8);
+                                   std::move(sample), options_.topn.int8);
     if (leader == nullptr) LeadTraining(ordinal, ivf_next_);
   }
 }

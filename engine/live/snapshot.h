@@ -64,8 +64,9 @@
 //                 were when it trained), the IvfOptions it trained with (u32
 //                 lists, u32 kmeans_iterations in [1, 100], u32
 //                 kmeans_points_per_list >= 1, u64 seed), from version 5
-//                 what its training measured (u32 probe in [1, lists] and
-//                 f32 recall in [0, 1], or 0 and -1 where it did not:
+//                 what its training measured, for inner-product then for
+//                 cosine queries (each u32 probe in [1, lists] and f32
+//                 recall in [0, 1], or 0 and -1 where it did not:
 //                 IvfIndex::measured_probe), and f32 centroids
 //                 [lists x rank]; lists is the count IvfIndex::Build picks
 //                 for trained_items and those options. The cells are not

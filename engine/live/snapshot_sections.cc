@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <array>
 #include <bit>
 #include <cstring>
 #include <string>
@@ -301,8 +302,10 @@ void WriteIvf(Writer& w, const IvfIndex& ivf) {
   w.U32(static_cast<uint32_t>(o.kmeans_iterations));
   w.U32(o.kmeans_points_per_list);
   w.U64(o.seed);
-  w.U32(ivf.measured_probe());
-  w.F32(ivf.measured_recall());
+  for (const bool cosine : {false, true}) {
+    w.U32(ivf.measured_probe(cosine));
+    w.F32(ivf.measured_recall(cosine));
+  }
   w.Bulk(ivf.centroids().data(), ivf.centroids().size());
 }
 
@@ -317,11 +320,13 @@ static Status ReadTrained(Section s, Reader& r, Decoded* d, IvfIndex* out) {
   const uint32_t iterations = r.U32();
   o.kmeans_points_per_list = r.U32();
   o.seed = r.U64();
-  uint32_t probe = 0;
-  float recall = -1.0f;
+  std::array<uint32_t, 2> probe{0, 0};  // [cosine]
+  std::array<float, 2> recall{-1.0f, -1.0f};
   if (d->version >= 5) {
-    probe = r.U32();
-    recall = r.F32();
+    for (const int cosine : {0, 1}) {
+      probe[cosine] = r.U32();
+      recall[cosine] = r.F32();
+    }
   }
   if (!r.ok()) return Corrupt(s, "truncated");
   // The bounds RecommenderOptions accepts, and the cells Build picks.
@@ -333,11 +338,15 @@ static Status ReadTrained(Section s, Reader& r, Decoded* d, IvfIndex* out) {
     return Corrupt(s, fmt::format("{} cells trained on {} of {} items", lists, trained_items,
                                   d->items.size()));
   }
-  // Canonical: none measured is exactly (0, -1).
-  const bool none = probe == 0 && std::bit_cast<uint32_t>(recall) == std::bit_cast<uint32_t>(-1.0f);
-  if (!none && (probe == 0 || probe > lists || !(recall >= 0.0f && recall <= 1.0f))) {
-    return Corrupt(s,
-                   fmt::format("measured probe {} of {} cells at recall {}", probe, lists, recall));
+  for (const int cosine : {0, 1}) {
+    // Canonical: none measured is exactly (0, -1).
+    const uint32_t p = probe[cosine];
+    const float q = recall[cosine];
+    const bool none = p == 0 && std::bit_cast<uint32_t>(q) == std::bit_cast<uint32_t>(-1.0f);
+    if (!none && (p == 0 || p > lists || !(q >= 0.0f && q <= 1.0f))) {
+      return Corrupt(s, fmt::format("measured {} probe {} of {} cells at recall {}",
+                                    cosine ? "cosine" : "inner-product", p, lists, q));
+    }
   }
   const size_t floats = size_t{lists} * static_cast<size_t>(d->options.model.rank);
   if (floats * sizeof(float) > r.remaining()) return Corrupt(s, "truncated");
@@ -345,7 +354,7 @@ static Status ReadTrained(Section s, Reader& r, Decoded* d, IvfIndex* out) {
       IvfIndex::FromCentroids(d->options.model.rank, trained_items, o, r.Bulk<float>(floats));
   if (!ivf.ok()) return Corrupt(s, ivf.status().message());
   *out = std::move(*ivf);
-  out->SetMeasured(probe, recall);
+  for (const int cosine : {0, 1}) out->SetMeasured(cosine != 0, probe[cosine], recall[cosine]);
   return r.ok() ? Status::OK() : Corrupt(s, "truncated");
 }
 

@@ -189,8 +189,7 @@ void IvfIndex::Adopt(const IvfIndex& trained, const float* items, uint32_t n) {
   centroids_ = trained.centroids_;
   half_sq_norms_ = trained.half_sq_norms_;
   inv_norms_ = trained.inv_norms_;
-  measured_probe_ = trained.measured_probe_;
-  measured_recall_ = trained.measured_recall_;
+  measured_ = trained.measured_;
   FileAll(items, n);
 }
 

@@ -104,13 +104,14 @@ class IvfIndex {
   uint64_t full_searches() const { return full_searches_; }
   // The cells a query reads where IvfOptions::probe is 0, as the training
   // of these centroids measured them (MeasureProbe), and the recall@10 it
-  // measured there; 0 and -1 where it did not measure (the first Build,
-  // target_recall 0): then DefaultProbe. A snapshot keeps both.
-  uint32_t measured_probe() const { return measured_probe_; }
-  float measured_recall() const { return measured_recall_; }
-  void SetMeasured(uint32_t probe, float recall) {
-    measured_probe_ = probe;
-    measured_recall_ = recall;
+  // measured there: for inner-product queries (recommendations; `cosine`
+  // false) and for cosine ones (similar items). 0 and -1 where it did not
+  // measure (the first Build, target_recall 0): then DefaultProbe. A
+  // snapshot keeps them.
+  uint32_t measured_probe(bool cosine) const { return measured_[cosine].probe; }
+  float measured_recall(bool cosine) const { return measured_[cosine].recall; }
+  void SetMeasured(bool cosine, uint32_t probe, float recall) {
+    measured_[cosine] = {probe, recall};
   }
 
   // Trains centroids on rows [0, n) of `items` (n x dim, row-major) and
@@ -285,8 +286,11 @@ class IvfIndex {
   // (Update); -infinity where none is known (Recoded).
   std::vector<float> margin_;
   uint64_t full_searches_ = 0;
-  uint32_t measured_probe_ = 0;
-  float measured_recall_ = -1.0f;
+  struct Measured {
+    uint32_t probe = 0;
+    float recall = -1.0f;
+  };
+  std::array<Measured, 2> measured_{};  // [cosine]
 };
 
 // TopNScan's contract (topn.h) answered through `index` (which must hold
@@ -294,7 +298,7 @@ class IvfIndex {
 // same eligible items, exact scores and tie order for those it returns; an
 // item is missed when its cell was not probed or its approximate score
 // fell outside the candidates (recall measured). `ivf.probe` cells are
-// read (0: index.measured_probe(), else DefaultProbe), best centroid score
+// read (0: QueryProbe), best centroid score
 // first, except that for inner-product queries
 // every third is the unread cell holding the longest row (MaxNorm: long
 // rows top inner-product lists from any cell); `rescore` says how many
@@ -307,18 +311,19 @@ void IvfTopNScan(const IvfIndex& index, const float* items, uint32_t n_items, in
 // The cells a query reads by default for an index of `lists` cells.
 uint32_t DefaultProbe(uint32_t lists);
 // The cells IvfTopNScan reads per query for `index` under `ivf`: ivf.probe,
-// else the measured probe (where target_recall is set), else DefaultProbe;
-// at most lists().
-uint32_t QueryProbe(const IvfIndex& index, const IvfOptions& ivf);
+// else the probe measured for the queries' kind (cosine or not; where
+// target_recall is set), else DefaultProbe; at most lists().
+uint32_t QueryProbe(const IvfIndex& index, const IvfOptions& ivf, bool cosine);
 
 // The fewest cells IvfTopNScan must read for `index` (rows [0, n) of
-// `items` filed) to find, over `queries` (q x dim, row-major: users'
-// vectors, inner product, no filter), at least `target` of the exact
-// scan's top 10: DefaultProbe(lists), doubled until it reaches the target
-// or every cell (which reads every item's codes: the int8 pass). *recall:
-// the recall measured there. Deterministic for the same inputs.
+// `items` filed) to find, over `queries` under `options` (inner product
+// over users' vectors, or cosine over items' own), at least `target` of the
+// exact scan's top 10: DefaultProbe(lists), doubled until it reaches the
+// target or every cell (which reads every item's codes: the int8 pass).
+// *recall: the recall measured there; 0 and -1 without queries.
+// Deterministic for the same inputs.
 uint32_t MeasureProbe(const IvfIndex& index, const float* items, uint32_t n, int dim,
-                      std::span<const float> queries, float target,
+                      std::span<const ScanQuery> queries, const ScanOptions& options, float target,
                       const QuantizedScanOptions& rescore, float* recall);
 
 }  // namespace streamrec::engine

@@ -130,7 +130,7 @@ void IvfTopNScan(const IvfIndex& index, const float* items, uint32_t n_items, in
   if (nq == 0 || n == 0 || index.lists() == 0) return;
   assert(index.dim() == dim);
   const uint32_t lists = index.lists();
-  const uint32_t probe = QueryProbe(index, ivf);
+  const uint32_t probe = QueryProbe(index, ivf, options.cosine);
 
   // The cells by their longest row, longest first (ties: lower cell
   // first), for every query of the batch (CellOrder, and the longest rows
@@ -179,25 +179,21 @@ void IvfTopNScan(const IvfIndex& index, const float* items, uint32_t n_items, in
   }
 }
 
-uint32_t QueryProbe(const IvfIndex& index, const IvfOptions& ivf) {
+uint32_t QueryProbe(const IvfIndex& index, const IvfOptions& ivf, bool cosine) {
   const uint32_t lists = index.lists();
-  const uint32_t measured = ivf.target_recall > 0.0f ? index.measured_probe() : 0;
+  const uint32_t measured = ivf.target_recall > 0.0f ? index.measured_probe(cosine) : 0;
   return std::min(lists, ivf.probe > 0 ? ivf.probe : measured > 0 ? measured : DefaultProbe(lists));
 }
 
 uint32_t MeasureProbe(const IvfIndex& index, const float* items, uint32_t n, int dim,
-                      std::span<const float> queries, float target,
+                      std::span<const ScanQuery> queries, const ScanOptions& options, float target,
                       const QuantizedScanOptions& rescore, float* recall) {
   constexpr size_t kTop = 10;
   const uint32_t lists = index.lists();
   *recall = -1.0f;
   if (lists == 0 || dim <= 0 || n == 0 || queries.empty()) return 0;
-  const size_t nq = queries.size() / static_cast<size_t>(dim);
-  std::vector<ScanQuery> q(nq);
-  for (size_t j = 0; j < nq; ++j) q[j].vector = queries.data() + j * static_cast<size_t>(dim);
-  const ScanOptions plain;
   std::vector<std::vector<ScoredItem>> exact, found;
-  TopNScan(items, n, dim, q, kTop, plain, &exact);
+  TopNScan(items, n, dim, queries, kTop, options, &exact);
   size_t total = 0;
   for (const auto& e : exact) total += e.size();
   if (total == 0) return 0;
@@ -205,9 +201,9 @@ uint32_t MeasureProbe(const IvfIndex& index, const float* items, uint32_t n, int
   ivf.target_recall = 0.0f;  // the probe given, not a measured one
   for (uint32_t probe = DefaultProbe(lists);; probe = std::min(lists, 2 * probe)) {
     ivf.probe = probe;
-    IvfTopNScan(index, items, n, dim, q, kTop, plain, ivf, rescore, &found);
+    IvfTopNScan(index, items, n, dim, queries, kTop, options, ivf, rescore, &found);
     size_t hits = 0;
-    for (size_t j = 0; j < nq; ++j) {
+    for (size_t j = 0; j < queries.size(); ++j) {
       for (const ScoredItem& e : exact[j]) {
         hits +=
             static_cast<size_t>(std::any_of(found[j].begin(), found[j].end(),

@@ -1,5 +1,6 @@
 #include "engine/model/ivf_training.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -52,31 +53,29 @@ void IvfTraining::Copy(const float* items, uint32_t n) {
 
 std::shared_ptr<IvfTraining> IvfTraining::Start(const float* items, uint32_t n, int dim,
                                                 const IvfOptions& options, bool centroids_only,
-                                                uint64_t install_at, std::vector<float> queries,
+                                                uint64_t install_at, ProbeSample sample,
                                                 const QuantizedScanOptions& rescore) {
   std::shared_ptr<IvfTraining> t(new IvfTraining(install_at, n, dim, !centroids_only));
   t->Copy(items, n);
   t->bytes_.store(size_t{n} * t->dim_ * sizeof(float), std::memory_order_relaxed);
   IvfTraining* self = t.get();  // the thread ends before the object (~IvfTraining)
-  t->thread_ = std::thread([self, n, dim, options, queries = std::move(queries), rescore] {
+  t->thread_ = std::thread([self, n, dim, options, sample = std::move(sample), rescore] {
     const float* rows = self->copy_.get();
     self->trained_.Train(rows, n, dim, options, &self->stop_);
-    const bool measure = !queries.empty() && options.target_recall > 0.0f &&
-                         self->trained_.lists() > 0 && !self->stop_.load();
+    const bool measure = (!sample.users.empty() || !sample.items.empty()) &&
+                         options.target_recall > 0.0f && self->trained_.lists() > 0 &&
+                         !self->stop_.load();
     if (self->files_rows_ || measure) {
       self->filing_ = self->trained_.Assign(rows, n, &self->stop_);
     }
     if (measure && !self->stop_.load() && self->filing_.cell.size() == n) {
       // The copy filed as the training filed it (no row moved since: none
-      // is searched again), then the probe measured on it. A replay's
-      // training (centroids only) measures too, so that it keeps the probe
-      // a live copy would have.
+      // is searched again), then the probes measured on it. A replay's
+      // training (centroids only) measures too, so that it keeps the
+      // probes a live copy would have.
       IvfIndex filed = self->trained_;
       filed.Refile(rows, n, self->filing_, std::vector<float>(n, 0.0f));
-      float recall = -1.0f;
-      const uint32_t probe =
-          MeasureProbe(filed, rows, n, dim, queries, options.target_recall, rescore, &recall);
-      self->trained_.SetMeasured(probe, recall);
+      self->Measure(filed, rows, n, sample, options.target_recall, rescore);
     }
     if (!self->files_rows_) {
       self->filing_ = IvfIndex::Filing{};
@@ -86,6 +85,44 @@ std::shared_ptr<IvfTraining> IvfTraining::Start(const float* items, uint32_t n, 
     self->bytes_.store(self->HeldBytes(), std::memory_order_relaxed);
   });
   return t;
+}
+
+void IvfTraining::Measure(const IvfIndex& filed, const float* rows, uint32_t n,
+                          const ProbeSample& sample, float target,
+                          const QuantizedScanOptions& rescore) {
+  const int dim = static_cast<int>(dim_);
+  float recall = -1.0f;
+  // Recommendations: users' vectors by inner product.
+  std::vector<ScanQuery> q(sample.users.size() / dim_);
+  for (size_t j = 0; j < q.size(); ++j) q[j].vector = sample.users.data() + j * dim_;
+  const uint32_t probe =
+      MeasureProbe(filed, rows, n, dim, q, ScanOptions{}, target, rescore, &recall);
+  trained_.SetMeasured(/*cosine=*/false, probe, recall);
+  // Similar items: each item's own row, unit length, by cosine, without
+  // itself (zero rows, which match nothing, are left out).
+  std::vector<float> unit;
+  unit.reserve(sample.items.size() * dim_);
+  std::vector<uint32_t> self_ids;
+  for (const uint32_t i : sample.items) {
+    if (i >= n) continue;
+    const float* row = rows + size_t{i} * dim_;
+    double sq = 0.0;
+    for (size_t f = 0; f < dim_; ++f) sq += double{row[f]} * row[f];
+    if (!(sq > 0.0) || !std::isfinite(sq)) continue;
+    const auto inv = static_cast<float>(1.0 / std::sqrt(sq));
+    for (size_t f = 0; f < dim_; ++f) unit.push_back(row[f] * inv);
+    self_ids.push_back(i);
+  }
+  q.assign(self_ids.size(), ScanQuery{});
+  for (size_t j = 0; j < q.size(); ++j) {
+    q[j].vector = unit.data() + j * dim_;
+    q[j].exclude_a = std::span(&self_ids[j], 1);
+  }
+  ScanOptions cosine;
+  cosine.cosine = true;
+  const uint32_t cosine_probe =
+      MeasureProbe(filed, rows, n, dim, q, cosine, target, rescore, &recall);
+  trained_.SetMeasured(/*cosine=*/true, cosine_probe, recall);
 }
 
 std::shared_ptr<IvfTraining> IvfTraining::Finished(IvfIndex trained, uint64_t install_at) {

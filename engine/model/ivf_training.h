@@ -45,17 +45,26 @@ namespace streamrec::engine {
 
 class IvfTraining {
  public:
+  // What a training measures its probes on (IvfOptions::target_recall):
+  // users' vectors (q x dim) for the inner-product probe, and items whose
+  // own rows query by cosine, each excluding itself (as similar items do),
+  // for the cosine probe. Either may be empty: that probe is not measured.
+  struct ProbeSample {
+    std::vector<float> users;
+    std::vector<uint32_t> items;  // < the rows trained on
+  };
+
   // Starts training on a copy of rows [0, n) of `items` (n x dim,
   // row-major): the centroids (IvfIndex::Train), and unless
   // `centroids_only` where each copied row belongs (IvfIndex::Assign).
-  // With `queries` (users' vectors, q x dim) and options.target_recall
-  // set, it then measures the cells a query must read on the copy
-  // (MeasureProbe, with `rescore`'s candidates) and keeps them in the
-  // trained index (IvfIndex::measured_probe). `install_at`: the caller's
-  // note of where the result is to be installed.
+  // With a `sample` and options.target_recall set, it then measures the
+  // cells a query must read on the copy (MeasureProbe, with `rescore`'s
+  // candidates) and keeps them in the trained index
+  // (IvfIndex::measured_probe). `install_at`: the caller's note of where
+  // the result is to be installed.
   static std::shared_ptr<IvfTraining> Start(const float* items, uint32_t n, int dim,
                                             const IvfOptions& options, bool centroids_only,
-                                            uint64_t install_at, std::vector<float> queries = {},
+                                            uint64_t install_at, ProbeSample sample = {},
                                             const QuantizedScanOptions& rescore = {});
   // A training that has already finished with `trained` (centroids,
   // nothing filed: a snapshot kept them): installs by filing every row.
@@ -100,6 +109,10 @@ class IvfTraining {
         dim_(static_cast<size_t>(std::max(dim, 0))),
         files_rows_(files_rows) {}
   void Join() const;
+  // The probes trained_ keeps (IvfIndex::SetMeasured), measured on `filed`:
+  // trained_ with rows [0, n) of `rows`, the copy, filed.
+  void Measure(const IvfIndex& filed, const float* rows, uint32_t n, const ProbeSample& sample,
+               float target, const QuantizedScanOptions& rescore);
   // Copies rows [0, n) into a new buffer.
   void Copy(const float* items, uint32_t n);
   // The bytes held once a stage is done (its thread's, or after Join).

@@ -1,14 +1,17 @@
 // The IVF probe a training measures (ivf_index.h MeasureProbe, ivf_training.h):
 // the fewest cells, doubling from DefaultProbe, whose recall@10 against the
 // exact scan reaches the target, the recall it reports being the one a
-// query at that probe gets; a query reads the measured probe unless a probe
-// is configured; a training measures alike whether it files its rows or
-// trains the centroids only (a replay's), so every copy serves the same.
+// query at that probe gets, for recommendations (inner product) and similar
+// items (cosine) apart; a query reads the measured probe of its kind unless
+// a probe is configured; a training measures alike whether it files its
+// rows or trains the centroids only (a replay's), so every copy serves the
+// same.
 // Labelled concurrent (IvfTraining's thread): the ThreadSanitizer stage
 // runs it.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <set>
 #include <span>
 #include <string>
@@ -46,6 +49,12 @@ double Recall(const IvfIndex& index, const std::vector<float>& items, uint32_t n
   return static_cast<double>(hit) / static_cast<double>(total);
 }
 
+std::vector<ScanQuery> Queries(const std::vector<float>& users) {
+  std::vector<ScanQuery> q(users.size() / kDim);
+  for (size_t j = 0; j < q.size(); ++j) q[j].vector = users.data() + j * kDim;
+  return q;
+}
+
 IvfOptions Probe(uint32_t probe) {
   IvfOptions o;
   o.probe = probe;
@@ -64,40 +73,45 @@ TEST(IvfMeasureTest, TheFewestCellsThatReachTheTargetAndTheRecallThere) {
   ASSERT_LT(first, lists / 4);
   float recall = 0.0f;
   const uint32_t p =
-      MeasureProbe(index, gauss.data(), n, kDim, users, 0.97f, QuantizedScanOptions{}, &recall);
+      MeasureProbe(index, gauss.data(), n, kDim, Queries(users), {}, 0.97f, {}, &recall);
   EXPECT_DOUBLE_EQ(recall, static_cast<float>(Recall(index, gauss, n, users, Probe(p))));
   EXPECT_TRUE(recall >= 0.97f || p == lists) << p << " " << recall;
   ASSERT_GT(p, first);  // the default misses here
   // The ladder's step below reached less (the fewest).
   EXPECT_LT(Recall(index, gauss, n, users, Probe(p == lists ? first << 2 : p / 2)), 0.97);
   // A target the default meets stops there; no queries, or no cells: none.
-  EXPECT_EQ(MeasureProbe(index, gauss.data(), n, kDim, users, 0.0f, {}, &recall), first);
-  EXPECT_EQ(MeasureProbe(index, gauss.data(), n, kDim, {}, 0.97f, {}, &recall), 0u);
+  EXPECT_EQ(MeasureProbe(index, gauss.data(), n, kDim, Queries(users), {}, 0.0f, {}, &recall),
+            first);
+  EXPECT_EQ(MeasureProbe(index, gauss.data(), n, kDim, {}, {}, 0.97f, {}, &recall), 0u);
   EXPECT_EQ(recall, -1.0f);
   const std::vector<float> clustered = ClusteredVectors(n, kDim, 1, 23);
   const std::vector<float> tastes = ClusteredVectors(64, kDim, 1, 24);
   IvfIndex found;
   found.Build(clustered.data(), n, kDim, {});
-  EXPECT_EQ(MeasureProbe(found, clustered.data(), n, kDim, tastes, 0.97f, {}, &recall),
+  EXPECT_EQ(MeasureProbe(found, clustered.data(), n, kDim, Queries(tastes), {}, 0.97f, {}, &recall),
             DefaultProbe(found.lists()));
   EXPECT_GE(recall, 0.97f);
 }
 
-TEST(IvfMeasureTest, AQueryReadsTheMeasuredProbeUnlessOneIsConfigured) {
+TEST(IvfMeasureTest, AQueryReadsTheMeasuredProbeOfItsKindUnlessOneIsConfigured) {
   const uint32_t n = 3000;
   const std::vector<float> items = GaussianItems(n, kDim, 31);
   IvfIndex index;
   index.Build(items.data(), n, kDim, {});
   const uint32_t lists = index.lists();
-  IvfOptions o;                                          // probe 0, target_recall set
-  EXPECT_EQ(QueryProbe(index, o), DefaultProbe(lists));  // none measured
-  index.SetMeasured(lists, 1.0f);
-  EXPECT_EQ(QueryProbe(index, o), lists);
+  IvfOptions o;                                                 // probe 0, target_recall set
+  EXPECT_EQ(QueryProbe(index, o, false), DefaultProbe(lists));  // none measured
+  index.SetMeasured(/*cosine=*/false, lists, 1.0f);
+  index.SetMeasured(/*cosine=*/true, lists / 2, 0.98f);
+  EXPECT_EQ(QueryProbe(index, o, false), lists);
+  EXPECT_EQ(QueryProbe(index, o, true), lists / 2);
   o.probe = 9;
-  EXPECT_EQ(QueryProbe(index, o), 9u);
+  EXPECT_EQ(QueryProbe(index, o, false), 9u);
+  EXPECT_EQ(QueryProbe(index, o, true), 9u);
   o.probe = 0;
   o.target_recall = 0.0f;  // measuring off: the default
-  EXPECT_EQ(QueryProbe(index, o), DefaultProbe(lists));
+  EXPECT_EQ(QueryProbe(index, o, false), DefaultProbe(lists));
+  EXPECT_EQ(QueryProbe(index, o, true), DefaultProbe(lists));
   // Every cell read: the exact answer (the int8 pass over every item, then
   // re-scored), which the default probe does not give on these vectors.
   const std::vector<float> users = GaussianItems(32, kDim, 32);
@@ -107,28 +121,54 @@ TEST(IvfMeasureTest, AQueryReadsTheMeasuredProbeUnlessOneIsConfigured) {
   EXPECT_LT(Recall(unmeasured, items, n, users, IvfOptions{}), 0.9);
 }
 
-TEST(IvfMeasureTest, ATrainingMeasuresAlikeWithOrWithoutItsFiling) {
+TEST(IvfMeasureTest, ATrainingMeasuresBothKindsAlikeWithOrWithoutItsFiling) {
   const uint32_t n = 4000;
   const std::vector<float> items = GaussianItems(n, kDim, 41);
-  const std::vector<float> users = GaussianItems(64, kDim, 42);
+  IvfTraining::ProbeSample sample;
+  sample.users = GaussianItems(64, kDim, 42);
+  for (uint32_t k = 0; k < 64; ++k) sample.items.push_back((k * 61) % n);
   const IvfOptions o;
-  const auto live =
-      IvfTraining::Start(items.data(), n, kDim, o, /*centroids_only=*/false, 0, users);
+  const auto live = IvfTraining::Start(items.data(), n, kDim, o, false, 0, sample);
   const auto replay =
-      IvfTraining::Start(items.data(), n, kDim, o, /*centroids_only=*/true, 0, users);
-  const auto blind = IvfTraining::Start(items.data(), n, kDim, o, /*centroids_only=*/false, 0);
+      IvfTraining::Start(items.data(), n, kDim, o, /*centroids_only=*/true, 0, sample);
+  const auto blind = IvfTraining::Start(items.data(), n, kDim, o, false, 0);
   const IvfIndex& a = live->Trained();
   const IvfIndex& b = replay->Trained();
-  ASSERT_GT(a.measured_probe(), 0u);
-  EXPECT_EQ(a.measured_probe(), b.measured_probe());
-  EXPECT_EQ(a.measured_recall(), b.measured_recall());
-  // What a query gets from the installed index at that probe.
   const IvfIndex installed = live->Install(items.data(), n);
-  EXPECT_EQ(installed.measured_probe(), a.measured_probe());
-  EXPECT_DOUBLE_EQ(a.measured_recall(),
-                   static_cast<float>(Recall(installed, items, n, users, IvfOptions{})));
-  EXPECT_EQ(blind->Trained().measured_probe(), 0u);
-  EXPECT_EQ(blind->Trained().measured_recall(), -1.0f);
+  for (const bool cosine : {false, true}) {
+    ASSERT_GT(a.measured_probe(cosine), 0u) << cosine;
+    EXPECT_EQ(a.measured_probe(cosine), b.measured_probe(cosine)) << cosine;
+    EXPECT_EQ(a.measured_recall(cosine), b.measured_recall(cosine)) << cosine;
+    EXPECT_EQ(installed.measured_probe(cosine), a.measured_probe(cosine)) << cosine;
+    EXPECT_EQ(blind->Trained().measured_probe(cosine), 0u);
+    EXPECT_EQ(blind->Trained().measured_recall(cosine), -1.0f);
+  }
+  // What a recommendation query gets from the installed index there.
+  EXPECT_DOUBLE_EQ(a.measured_recall(false),
+                   static_cast<float>(Recall(installed, items, n, sample.users, IvfOptions{})));
+  // And a similar-items one: the items' own rows, unit length, by cosine,
+  // each without itself.
+  std::vector<float> unit;
+  for (const uint32_t i : sample.items) {
+    float sq = 0.0f;
+    for (int f = 0; f < kDim; ++f) sq += items[i * kDim + f] * items[i * kDim + f];
+    for (int f = 0; f < kDim; ++f) unit.push_back(items[i * kDim + f] / std::sqrt(sq));
+  }
+  std::vector<ScanQuery> q = Queries(unit);
+  for (size_t j = 0; j < q.size(); ++j) q[j].exclude_a = std::span(&sample.items[j], 1);
+  ScanOptions cosine;
+  cosine.cosine = true;
+  std::vector<std::vector<ScoredItem>> exact, approx;
+  TopNScan(items.data(), n, kDim, q, 10, cosine, &exact);
+  IvfTopNScan(installed, items.data(), n, kDim, q, 10, cosine, IvfOptions{}, {}, &approx);
+  size_t hit = 0, total = 0;
+  for (size_t j = 0; j < q.size(); ++j) {
+    std::set<uint32_t> want;
+    for (const ScoredItem& s : exact[j]) want.insert(s.item);
+    for (const ScoredItem& s : approx[j]) hit += want.count(s.item);
+    total += want.size();
+  }
+  EXPECT_NEAR(a.measured_recall(true), static_cast<double>(hit) / static_cast<double>(total), 1e-6);
 }
 
 // The Recommender measures on the users its scan answers: a cold user
@@ -152,8 +192,9 @@ TEST(IvfMeasureTest, ARetrainingMeasuresOnTheUsersTheScanServes) {
   for (int k = 0; k < 2400; ++k) apply(fmt::format("u{}", k), k / 2);
   const uint32_t trained = rec.ivf_index().trained_items();
   ASSERT_GT(trained, 300u);  // retrained since the first build
-  EXPECT_EQ(rec.ivf_index().measured_probe(), 0u);
-  EXPECT_EQ(rec.ivf_index().measured_recall(), -1.0f);
+  EXPECT_EQ(rec.ivf_index().measured_probe(false), 0u);
+  EXPECT_EQ(rec.ivf_index().measured_recall(false), -1.0f);
+  EXPECT_GT(rec.ivf_index().measured_probe(true), 0u);  // items are drawn from the catalog
   // The same users twice more each (served from then on), then more of
   // their events on the same catalog: the index retrains every 4 x its
   // trained items in events, and the first training started once they are
@@ -161,8 +202,8 @@ TEST(IvfMeasureTest, ARetrainingMeasuresOnTheUsersTheScanServes) {
   for (int k = 0; k < 2 * 2400 + 4800; ++k)
     apply(fmt::format("u{}", k % 2400), (k * 7 + k / 2400) % 1200);
   ASSERT_GT(rec.ivf_index().trained_items(), trained);
-  EXPECT_GT(rec.ivf_index().measured_probe(), 0u);
-  EXPECT_GE(rec.ivf_index().measured_recall(), 0.0f);
+  EXPECT_GT(rec.ivf_index().measured_probe(false), 0u);
+  EXPECT_GE(rec.ivf_index().measured_recall(false), 0.0f);
 }
 
 }  // namespace

@@ -79,10 +79,12 @@ void ExpectSameIndex(const Recommender& a, const Recommender& b, const char* whe
       std::memcmp(x.centroids().data(), y.centroids().data(), x.centroids().size() * sizeof(float)),
       0)
       << when;
-  EXPECT_EQ(x.measured_probe(), y.measured_probe()) << when;
-  EXPECT_EQ(std::bit_cast<uint32_t>(x.measured_recall()),
-            std::bit_cast<uint32_t>(y.measured_recall()))
-      << when;
+  for (const bool cosine : {false, true}) {
+    EXPECT_EQ(x.measured_probe(cosine), y.measured_probe(cosine)) << when;
+    EXPECT_EQ(std::bit_cast<uint32_t>(x.measured_recall(cosine)),
+              std::bit_cast<uint32_t>(y.measured_recall(cosine)))
+        << when;
+  }
   ASSERT_EQ(x.size(), y.size()) << when;
   size_t moved = 0;
   for (uint32_t i = 0; i < x.size(); ++i) moved += x.ListOf(i) != y.ListOf(i);
@@ -131,7 +133,9 @@ TEST_P(SnapshotIvf, AReplayTrainsWhereTheLiveCopyTrainedAndFilesTheSameCells) {
   ApplyAll(replayed.get(), s.events);
   replayed->EndReplay();
   ASSERT_LT(live->ivf_index().trained_items(), live->model().num_items());
-  ASSERT_GT(live->ivf_index().measured_probe(), 0u);  // a retraining measured it
+  // A retraining measured both.
+  ASSERT_GT(live->ivf_index().measured_probe(false), 0u);
+  ASSERT_GT(live->ivf_index().measured_probe(true), 0u);
   ExpectSameIndex(*live, *replayed, "replayed");
   EXPECT_TRUE(EncodeSnapshot(*replayed) == EncodeSnapshot(*live));
 }
@@ -347,14 +351,15 @@ TEST(SnapshotIvfTest, CentroidsThatOverflowedAreNotKeptAndTheSnapshotDecodes) {
 TEST(SnapshotIvfTest, AVersion4SnapshotKeepsItsCentroidsWithNoProbeMeasured) {
   const RecommenderOptions o = IvfOptionsFor(Objective::kImplicit);
   const Written w = Write(o);
-  ASSERT_GT(w.writer->ivf_index().measured_probe(), 0u);
+  ASSERT_GT(w.writer->ivf_index().measured_probe(false), 0u);
   std::string v4 = w.bytes;
-  // Drops the 8 bytes at `at` of the section whose header is at `header`.
+  // Drops the 16 bytes (the two measured probes) at `at` of the section
+  // whose header is at `header`.
   const auto drop = [&v4](size_t header, size_t at) {
     uint64_t len = 0;
     std::memcpy(&len, v4.data() + header + 4, 8);
-    Patch(&v4, header + 4, len - 8);
-    v4.erase(at, 8);
+    Patch(&v4, header + 4, len - 16);
+    v4.erase(at, 16);
   };
   const size_t next = Header(v4, kIvfTag + 1);
   if (v4[next + 12] == 1) drop(next, next + 12 + 1 + 8 + 28);  // a retraining pending
@@ -365,11 +370,13 @@ TEST(SnapshotIvfTest, AVersion4SnapshotKeepsItsCentroidsWithNoProbeMeasured) {
   const Status st = DecodeSnapshot(Reseal(v4), old.get());
   ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_TRUE(old->ivf_index().centroids() == w.writer->ivf_index().centroids());
-  EXPECT_EQ(old->ivf_index().measured_probe(), 0u);
-  EXPECT_EQ(old->ivf_index().measured_recall(), -1.0f);
+  for (const bool cosine : {false, true}) {
+    EXPECT_EQ(old->ivf_index().measured_probe(cosine), 0u);
+    EXPECT_EQ(old->ivf_index().measured_recall(cosine), -1.0f);
+  }
   const std::string again = EncodeSnapshot(*old);
   EXPECT_EQ(again.substr(8, 4), std::string("\5\0\0\0", 4));
-  EXPECT_EQ(again.size(), w.bytes.size());  // the same sections, (0, -1) measured
+  EXPECT_EQ(again.size(), w.bytes.size());  // the same sections, (0, -1) measured twice
   EXPECT_TRUE(again != w.bytes);
 }
 
@@ -388,19 +395,21 @@ TEST(SnapshotIvfTest, ADamagedIvfSectionIsCorruption) {
     EXPECT_NE(st.message().find(msg), std::string::npos) << st.message();
     EXPECT_EQ(rec->model().num_items(), 0u);  // nothing installed
   };
-  expect(ivf + 4 + 20 + 4 + 8, std::bit_cast<uint32_t>(std::numeric_limits<float>::quiet_NaN()),
+  expect(ivf + 4 + 20 + 4 + 16, std::bit_cast<uint32_t>(std::numeric_limits<float>::quiet_NaN()),
          "ivf section: a centroid is not finite");
-  // The measured probe: within the cells, with a recall in [0, 1]; none
-  // measured is exactly (0, -1).
+  // The measured probes (inner product at 28, cosine at 36): within the
+  // cells, with a recall in [0, 1]; none measured is exactly (0, -1).
   uint32_t lists = 0, probe = 0;
   std::memcpy(&lists, good.data() + ivf, 4);
   std::memcpy(&probe, good.data() + ivf + 28, 4);
   ASSERT_GT(probe, 0u);  // the fixture's training measured
-  expect(ivf + 28, lists + 1, "measured probe");
-  expect(ivf + 28, uint32_t{0}, "measured probe 0");
+  expect(ivf + 28, lists + 1, "measured inner-product probe");
+  expect(ivf + 28, uint32_t{0}, "measured inner-product probe 0");
   expect(ivf + 32, 1.5f, "at recall 1.5");
   expect(ivf + 32, -1.0f, "at recall -1");
   expect(ivf + 32, std::numeric_limits<float>::quiet_NaN(), "at recall nan");
+  expect(ivf + 36, lists + 1, "measured cosine probe");
+  expect(ivf + 40, 2.0f, "measured cosine probe");
   expect(ivf + 4, uint32_t{100000}, "ivf section:");  // more items than there are
   expect(ivf, uint32_t{3}, "ivf section: 3 cells");   // not the count Build picks
   expect(ivf + 12, uint32_t{0}, "k-means options out of range");

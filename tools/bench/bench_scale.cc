@@ -4,11 +4,14 @@
 
 #include <fmt/format.h>
 
+#include <Eigen/Core>
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <fstream>
 #include <future>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -53,11 +56,14 @@ struct ScaleFigures {
   size_t ingest_batch = 0;
   double recall = 0.0;
   size_t recall_users = 0;
+  double similar_recall = 0.0;  // the same for similar items (cosine)
+  size_t similar_recall_items = 0;
   // The top-N path served, and for the IVF index the cells a query reads
   // of all and the recall its training measured (-1: none measured).
   std::string topn;
-  uint32_t ivf_probe = 0, ivf_lists = 0;
-  float ivf_measured_recall = -1.0f;
+  uint32_t ivf_lists = 0;
+  std::array<uint32_t, 2> ivf_probe{};  // [cosine]
+  std::array<float, 2> ivf_measured_recall{-1.0f, -1.0f};
   std::vector<engine::MemoryPart> memory;  // one engine copy's, after recovery
 };
 
@@ -285,6 +291,36 @@ void MeasureRecall(const ScaleBenchOptions& o, const storage::LiveStore& store, 
   }
   f->recall = total > 0 ? static_cast<double>(hits) / static_cast<double>(total) : 0.0;
   Progress("recall@{}: {:.3f} over {} users", kRecallN, f->recall, f->recall_users);
+  // Similar items: the served cosine scan against the exact one over as
+  // many random items (the item itself excluded, as served).
+  hits = total = 0;
+  const size_t items = std::min(o.recall_users, ids.items.size());
+  for (size_t k = 0; k < items; ++k) {
+    const std::string& item = ids.items[rng.Uniform(ids.items.size())];
+    store.Read([&](const storage::Replica& r) {
+      const engine::Recommender& rec = *r.rec;
+      const auto got = rec.SimilarItems(item, kRecallN);
+      const std::optional<uint32_t> i = rec.items().Find(item);
+      if (!got.ok() || !i) return;
+      const engine::MFModel& m = rec.model();
+      Eigen::VectorXf q = Eigen::Map<const Eigen::VectorXf>(m.item_factors(*i), m.rank());
+      if (q.norm() > 0.0f) q /= q.norm();
+      engine::ScanQuery query;
+      query.vector = q.data();
+      const uint32_t self[] = {*i};
+      query.exclude_a = self;
+      engine::ScanOptions opt;
+      opt.cosine = true;
+      const std::vector<engine::ScoredItem> exact =
+          engine::TopN(m.item_factors(), m.num_items(), m.rank(), query, kRecallN, opt);
+      hits += Hits(rec, *got, exact);
+      total += exact.size();
+      ++f->similar_recall_items;
+    });
+  }
+  f->similar_recall = total > 0 ? static_cast<double>(hits) / static_cast<double>(total) : 0.0;
+  Progress("similar items recall@{}: {:.3f} over {} items", kRecallN, f->similar_recall,
+           f->similar_recall_items);
   store.Read([&](const storage::Replica& r) {
     const engine::Recommender& rec = *r.rec;
     const engine::TopNMethod active = rec.ActiveTopN();
@@ -292,8 +328,10 @@ void MeasureRecall(const ScaleBenchOptions& o, const storage::LiveStore& store, 
     const engine::IvfIndex& ivf = rec.ivf_index();
     if (active != engine::TopNMethod::kIvf || ivf.lists() == 0) return;
     f->ivf_lists = ivf.lists();
-    f->ivf_measured_recall = ivf.measured_recall();
-    f->ivf_probe = engine::QueryProbe(ivf, rec.options().topn.ivf);
+    for (const bool cosine : {false, true}) {
+      f->ivf_measured_recall[cosine] = ivf.measured_recall(cosine);
+      f->ivf_probe[cosine] = engine::QueryProbe(ivf, rec.options().topn.ivf, cosine);
+    }
   });
 }
 
@@ -381,17 +419,27 @@ void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
       {fmt::format("similar items, {} connections", o.connections), LoadCell(f.similar, false)},
       {fmt::format("recall@{} vs exact scan ({} users)", kRecallN, f.recall_users),
        fmt::format("{:.3f}", f.recall)},
-      {"top-N path (IVF: cells read per query, recall its training measured)",
-       f.ivf_lists == 0 ? f.topn
-                        : fmt::format("{}: {} of {} cells, {}", f.topn, f.ivf_probe, f.ivf_lists,
-                                      f.ivf_measured_recall < 0.0f
-                                          ? std::string("not measured")
-                                          : fmt::format("{:.3f}", f.ivf_measured_recall))},
+      {fmt::format("similar items recall@{} vs exact scan ({} items)", kRecallN,
+                   f.similar_recall_items),
+       fmt::format("{:.3f}", f.similar_recall)},
       {fmt::format("ingest over HTTP, {} x {}-event batches", f.ingest_connections, f.ingest_batch),
        Rate(f.ingest.units_per_second(), "events") +
            (f.ingest.errors > 0 ? fmt::format(" ({} errors)", f.ingest.errors) : "")},
   };
   rows.insert(rows.end(), load_rows.begin(), load_rows.end());
+  // The top-N path; for the IVF index, the cells each kind of query reads
+  // and the recall@10 the index's training measured there.
+  rows.push_back(
+      {"top-N path", f.ivf_lists == 0 ? f.topn : fmt::format("{}, {} cells", f.topn, f.ivf_lists)});
+  for (const bool cosine : {false, true}) {
+    if (f.ivf_lists == 0) break;
+    const float r = f.ivf_measured_recall[cosine];
+    rows.push_back(
+        {fmt::format("  {}: cells read, recall@{} measured by the index",
+                     cosine ? "similar items" : "recommendations", kRecallN),
+         fmt::format("{}, {}", f.ivf_probe[cosine],
+                     r < 0.0f ? std::string("not measured") : fmt::format("{:.3f}", r))});
+  }
   fmt::print("{}", FormatTable({"figure", "value"}, rows));
   std::fflush(stdout);
 }
