@@ -541,7 +541,9 @@ class Recommender {
   // the catalog has doubled since they were trained (the cells of a
   // catalog half its size no longer fit it), or the vectors have moved on
   // (TopNOptions::ivf_retrain_factor: every factor x trained_items events,
-  // counted from the first event). A function of the event's place in the
+  // counted from the first event), or no training measured its probes (the
+  // first Build's, a version-4 snapshot's; IvfOptions::target_recall). A
+  // function of the event's place in the
   // stream and of state a snapshot keeps, so every copy and every replay
   // retrains at the same events.
   bool IndexRetrainDue(uint64_t ordinal) const;
@@ -568,8 +570,13 @@ class Recommender {
   // Under a shared updater: notes for the follower the training of the
   // index at the event after `ordinal` others (trained_led_).
   void LeadTraining(uint64_t ordinal, std::shared_ptr<IvfTraining> training);
-  // The training the leader noted at `ordinal`, or null.
-  static std::shared_ptr<IvfTraining> LedTraining(const Recommender& leader, uint64_t ordinal);
+  // The training the leader noted at `ordinal`, or null: with `started`,
+  // one it started (StartRetraining), else the centroids of an index it
+  // built (IndexUpkeep; installed at once, install_at() 0). Both may be
+  // noted at one event: centroids no training measured are retrained at
+  // once (IndexRetrainDue).
+  static std::shared_ptr<IvfTraining> LedTraining(const Recommender& leader, uint64_t ordinal,
+                                                  bool started);
   // After a snapshot's decode: the IVF index from the centroids it kept
   // (checked by the decoder) where they are this configuration's (trained
   // with its options, not due), every row filed under them; else

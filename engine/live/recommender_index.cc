@@ -41,6 +41,16 @@ bool Recommender::IndexDue() const { return ActiveTopN() == TopNMethod::kIvf && 
 
 bool Recommender::IndexRetrainDue(uint64_t ordinal) const {
   if (ivf_next_ != nullptr || ActiveTopN() != TopNMethod::kIvf || ivf_.lists() == 0) return false;
+  // Centroids no training measured (the first Build's, a version-4
+  // snapshot's) read the default cells: trained again at once, so that a
+  // young index, where the default reads least well, is measured a
+  // catalog's worth of events later, not at the next doubling. Similar
+  // items' probe is the sign: it is measured on items, which every catalog
+  // has (the users' waits for served users).
+  const IvfOptions& o = options_.topn.ivf;
+  if (o.probe == 0 && o.target_recall > 0.0f && ivf_.measured_recall(/*cosine=*/true) < 0.0f) {
+    return true;
+  }
   const uint64_t trained = ivf_.trained_items();
   const uint64_t every = uint64_t{options_.topn.ivf_retrain_factor} * trained;
   return model_.num_items() >= 2 * trained || (every > 0 && (ordinal + 1) % every == 0);
@@ -48,7 +58,8 @@ bool Recommender::IndexRetrainDue(uint64_t ordinal) const {
 
 void Recommender::IndexUpkeep(uint64_t ordinal, const Recommender* leader) {
   if (IndexDue()) {
-    const std::shared_ptr<IvfTraining> led = leader ? LedTraining(*leader, ordinal) : nullptr;
+    const std::shared_ptr<IvfTraining> led =
+        leader ? LedTraining(*leader, ordinal, /*started=*/false) : nullptr;
     if (led != nullptr) {
       DropRetraining();
       quantized_ = QuantizedItems(model_.rank());
@@ -79,9 +90,10 @@ void Recommender::LeadTraining(uint64_t ordinal, std::shared_ptr<IvfTraining> tr
     trained_led_.push_back({ordinal, std::move(training)});
 }
 
-std::shared_ptr<IvfTraining> Recommender::LedTraining(const Recommender& leader, uint64_t ordinal) {
+std::shared_ptr<IvfTraining> Recommender::LedTraining(const Recommender& leader, uint64_t ordinal,
+                                                      bool started) {
   for (const Trained& t : leader.trained_led_) {
-    if (t.ordinal == ordinal) return t.training;
+    if (t.ordinal == ordinal && (t.training->install_at() != 0) == started) return t.training;
   }
   return nullptr;
 }
@@ -121,7 +133,8 @@ IvfTraining::ProbeSample DrawProbeSample(const MFModel& model, uint64_t ordinal,
 
 void Recommender::StartRetraining(uint64_t ordinal, const Recommender* leader) {
   const uint32_t n = model_.num_items();
-  std::shared_ptr<IvfTraining> led = leader ? LedTraining(*leader, ordinal) : nullptr;
+  std::shared_ptr<IvfTraining> led =
+      leader ? LedTraining(*leader, ordinal, /*started=*/true) : nullptr;
   if (led != nullptr && led->rows() == n) {
     // The leader started it at this event, on the rows it had there.
     ivf_next_ = std::move(led);

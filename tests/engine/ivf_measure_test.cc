@@ -206,5 +206,34 @@ TEST(IvfMeasureTest, ARetrainingMeasuresOnTheUsersTheScanServes) {
   EXPECT_GE(rec.ivf_index().measured_recall(false), 0.0f);
 }
 
+// The first index (built on the model thread, not measured) is trained
+// again at once for its probes, so it is measured a catalog's worth of
+// events after it is built, not at the next doubling or retrain period.
+TEST(IvfMeasureTest, TheFirstIndexIsMeasuredACatalogsWorthOfEventsAfterItIsBuilt) {
+  RecommenderOptions o;
+  o.objective = Objective::kImplicit;
+  o.model.rank = 8;
+  o.topn.ivf_min_items = 500;  // kAuto: the index from the 500th item on
+  Recommender rec(o, EventTypes::Defaults());
+  const EventTypeId view = *EventTypes::Defaults().Find("view");
+  int64_t ts = 1'700'000'000'000;
+  // 500 items, then only events on them: the catalog never doubles, and the
+  // retrain period (4 x 500 events) is not reached.
+  for (int k = 0; k < 1200; ++k) {
+    ASSERT_TRUE(
+        rec.Apply({fmt::format("u{}", k % 97), fmt::format("i{}", k < 500 ? k : (k * 13) % 500),
+                   view, 0.0f, ts += 1000})
+            .ok());
+    if (k == 499) {
+      ASSERT_GT(rec.ivf_index().lists(), 0u);
+      EXPECT_EQ(rec.ivf_index().measured_recall(true), -1.0f);
+      ASSERT_TRUE(rec.ivf_retraining_at().has_value());
+    }
+  }
+  EXPECT_EQ(rec.ivf_index().trained_items(), 500u);
+  EXPECT_GE(rec.ivf_index().measured_recall(true), 0.0f);
+  EXPECT_GT(rec.ivf_index().measured_probe(true), 0u);
+}
+
 }  // namespace
 }  // namespace streamrec::engine
