@@ -56,9 +56,10 @@ struct IvfOptions {
   // raises recall.
   uint32_t probe = 0;
   // Where probe is 0, each retraining (IvfTraining) measures recall@10
-  // against the exact scan over a sample of the users' vectors and picks the
-  // fewest cells, doubling from lists / 16 up to all of them, whose recall
-  // reaches this (MeasureProbe). A young model's vectors are mostly their
+  // against the exact scan, over a sample of users (recommendations) and
+  // one of items (similar items) apart, and picks for each the fewest
+  // cells, doubling from lists / 16 up to all, whose recall reaches this
+  // (MeasureProbe). A young model's vectors are mostly their
   // random start, which cells cannot sort: there it reads every cell (the
   // int8 pass over all items) rather than miss. 0: no measuring.
   float target_recall = 0.97f;
@@ -298,11 +299,10 @@ class IvfIndex {
 // same eligible items, exact scores and tie order for those it returns; an
 // item is missed when its cell was not probed or its approximate score
 // fell outside the candidates (recall measured). `ivf.probe` cells are
-// read (0: QueryProbe), best centroid score
-// first, except that for inner-product queries
-// every third is the unread cell holding the longest row (MaxNorm: long
-// rows top inner-product lists from any cell); `rescore` says how many
-// candidates are re-scored, as for QuantizedTopNScan.
+// read (0: QueryProbe), best centroid score first, except that for
+// inner-product queries every third is the unread cell holding the longest
+// row (MaxNorm: long rows top inner-product lists from any cell); `rescore`
+// says how many candidates are re-scored, as for QuantizedTopNScan.
 void IvfTopNScan(const IvfIndex& index, const float* items, uint32_t n_items, int dim,
                  std::span<const ScanQuery> queries, size_t n, const ScanOptions& options,
                  const IvfOptions& ivf, const QuantizedScanOptions& rescore,
@@ -321,9 +321,11 @@ uint32_t QueryProbe(const IvfIndex& index, const IvfOptions& ivf, bool cosine);
 // exact scan's top 10: DefaultProbe(lists), doubled until it reaches the
 // target or every cell (which reads every item's codes: the int8 pass).
 // *recall: the recall measured there; 0 and -1 without queries.
-// Deterministic for the same inputs.
+// Deterministic for the same inputs. Once `stop` (optional) is set it
+// returns early, its result unspecified (an abandoned training).
 uint32_t MeasureProbe(const IvfIndex& index, const float* items, uint32_t n, int dim,
                       std::span<const ScanQuery> queries, const ScanOptions& options, float target,
-                      const QuantizedScanOptions& rescore, float* recall);
+                      const QuantizedScanOptions& rescore, float* recall,
+                      const std::atomic<bool>* stop = nullptr);
 
 }  // namespace streamrec::engine

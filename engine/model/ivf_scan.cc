@@ -187,7 +187,8 @@ uint32_t QueryProbe(const IvfIndex& index, const IvfOptions& ivf, bool cosine) {
 
 uint32_t MeasureProbe(const IvfIndex& index, const float* items, uint32_t n, int dim,
                       std::span<const ScanQuery> queries, const ScanOptions& options, float target,
-                      const QuantizedScanOptions& rescore, float* recall) {
+                      const QuantizedScanOptions& rescore, float* recall,
+                      const std::atomic<bool>* stop) {
   constexpr size_t kTop = 10;
   const uint32_t lists = index.lists();
   *recall = -1.0f;
@@ -200,6 +201,7 @@ uint32_t MeasureProbe(const IvfIndex& index, const float* items, uint32_t n, int
   IvfOptions ivf;
   ivf.target_recall = 0.0f;  // the probe given, not a measured one
   for (uint32_t probe = DefaultProbe(lists);; probe = std::min(lists, 2 * probe)) {
+    if (stop != nullptr && stop->load(std::memory_order_relaxed)) return 0;
     ivf.probe = probe;
     IvfTopNScan(index, items, n, dim, queries, kTop, options, ivf, rescore, &found);
     size_t hits = 0;

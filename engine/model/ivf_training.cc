@@ -96,7 +96,7 @@ void IvfTraining::Measure(const IvfIndex& filed, const float* rows, uint32_t n,
   std::vector<ScanQuery> q(sample.users.size() / dim_);
   for (size_t j = 0; j < q.size(); ++j) q[j].vector = sample.users.data() + j * dim_;
   const uint32_t probe =
-      MeasureProbe(filed, rows, n, dim, q, ScanOptions{}, target, rescore, &recall);
+      MeasureProbe(filed, rows, n, dim, q, ScanOptions{}, target, rescore, &recall, &stop_);
   trained_.SetMeasured(/*cosine=*/false, probe, recall);
   // Similar items: each item's own row, unit length, by cosine, without
   // itself (zero rows, which match nothing, are left out).
@@ -121,7 +121,7 @@ void IvfTraining::Measure(const IvfIndex& filed, const float* rows, uint32_t n,
   ScanOptions cosine;
   cosine.cosine = true;
   const uint32_t cosine_probe =
-      MeasureProbe(filed, rows, n, dim, q, cosine, target, rescore, &recall);
+      MeasureProbe(filed, rows, n, dim, q, cosine, target, rescore, &recall, &stop_);
   trained_.SetMeasured(/*cosine=*/true, cosine_probe, recall);
 }
 
