@@ -142,9 +142,19 @@ void Recommender::StartRetraining(uint64_t ordinal, const Recommender* leader) {
     const IvfOptions& ivf = options_.topn.ivf;
     IvfTraining::ProbeSample sample;
     if (ivf.probe == 0 && ivf.target_recall > 0.0f) {
-      // Cold users are answered with the popular list, not the scan.
-      sample = DrawProbeSample(model_, ordinal, [this](uint32_t u) {
-        return Seen(u).size() >= options_.cold_start_min_items;
+      // Cold users (fewer than cold_start_min_items items seen) are
+      // answered with the popular list, not the scan. Told apart by the
+      // model step's own state, not by the seen lists: a replay's front
+      // writes those ahead of the step, on another thread (ReplayPipeline),
+      // so they would be read in a race and at another event than a live
+      // copy reads them. kBpr is not split (its step reads the seen lists).
+      const uint32_t min_items = options_.cold_start_min_items;
+      sample = DrawProbeSample(model_, ordinal, [this, min_items](uint32_t u) {
+        if (implicit_) return implicit_->UserCells(u).size() >= min_items;  // items with strength
+        if (options_.objective == Objective::kRating) {
+          return learner_.user_event_count(u) >= min_items;
+        }
+        return Seen(u).size() >= min_items;
       });
     }
     ivf_next_ = IvfTraining::Start(model_.item_factors(), n, model_.rank(), ivf,
