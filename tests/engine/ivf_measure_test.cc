@@ -30,17 +30,22 @@ using testdata::GaussianItems;
 
 constexpr int kDim = 16;
 
-// Recall@10 over `users` (q x kDim) of IvfTopNScan under `ivf` against the
-// exact scan.
-double Recall(const IvfIndex& index, const std::vector<float>& items, uint32_t n,
-              const std::vector<float>& users, const IvfOptions& ivf) {
+std::vector<ScanQuery> Queries(const std::vector<float>& users) {
   std::vector<ScanQuery> q(users.size() / kDim);
   for (size_t j = 0; j < q.size(); ++j) q[j].vector = users.data() + j * kDim;
+  return q;
+}
+
+// Recall@10 of IvfTopNScan under `ivf` against the exact scan, over
+// `queries` under `options`.
+double Recall(const IvfIndex& index, const std::vector<float>& items, uint32_t n,
+              std::span<const ScanQuery> queries, const ScanOptions& options,
+              const IvfOptions& ivf) {
   std::vector<std::vector<ScoredItem>> exact, approx;
-  TopNScan(items.data(), n, kDim, q, 10, {}, &exact);
-  IvfTopNScan(index, items.data(), n, kDim, q, 10, {}, ivf, {}, &approx);
+  TopNScan(items.data(), n, kDim, queries, 10, options, &exact);
+  IvfTopNScan(index, items.data(), n, kDim, queries, 10, options, ivf, {}, &approx);
   size_t hit = 0, total = 0;
-  for (size_t j = 0; j < q.size(); ++j) {
+  for (size_t j = 0; j < queries.size(); ++j) {
     std::set<uint32_t> want;
     for (const ScoredItem& s : exact[j]) want.insert(s.item);
     for (const ScoredItem& s : approx[j]) hit += want.count(s.item);
@@ -49,10 +54,10 @@ double Recall(const IvfIndex& index, const std::vector<float>& items, uint32_t n
   return static_cast<double>(hit) / static_cast<double>(total);
 }
 
-std::vector<ScanQuery> Queries(const std::vector<float>& users) {
-  std::vector<ScanQuery> q(users.size() / kDim);
-  for (size_t j = 0; j < q.size(); ++j) q[j].vector = users.data() + j * kDim;
-  return q;
+// The same over `users` (q x kDim) by inner product.
+double Recall(const IvfIndex& index, const std::vector<float>& items, uint32_t n,
+              const std::vector<float>& users, const IvfOptions& ivf) {
+  return Recall(index, items, n, Queries(users), ScanOptions{}, ivf);
 }
 
 IvfOptions Probe(uint32_t probe) {
@@ -158,17 +163,7 @@ TEST(IvfMeasureTest, ATrainingMeasuresBothKindsAlikeWithOrWithoutItsFiling) {
   for (size_t j = 0; j < q.size(); ++j) q[j].exclude_a = std::span(&sample.items[j], 1);
   ScanOptions cosine;
   cosine.cosine = true;
-  std::vector<std::vector<ScoredItem>> exact, approx;
-  TopNScan(items.data(), n, kDim, q, 10, cosine, &exact);
-  IvfTopNScan(installed, items.data(), n, kDim, q, 10, cosine, IvfOptions{}, {}, &approx);
-  size_t hit = 0, total = 0;
-  for (size_t j = 0; j < q.size(); ++j) {
-    std::set<uint32_t> want;
-    for (const ScoredItem& s : exact[j]) want.insert(s.item);
-    for (const ScoredItem& s : approx[j]) hit += want.count(s.item);
-    total += want.size();
-  }
-  EXPECT_NEAR(a.measured_recall(true), static_cast<double>(hit) / static_cast<double>(total), 1e-6);
+  EXPECT_NEAR(a.measured_recall(true), Recall(installed, items, n, q, cosine, IvfOptions{}), 1e-6);
 }
 
 // The Recommender measures on the users its scan answers: a cold user

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -146,11 +147,18 @@ class ClusterTest : public ServeTest {
   }
   // Events of `user` in the messages the stream holds.
   size_t CountUserEvents(const std::string& user) {
+    size_t n = 0;
+    ForEachStreamEvent([&](const storage::StoredEvent& e) { n += e.user == user; });
+    return n;
+  }
+  // Calls fn for every event of the messages the stream holds, in order
+  // (a record that does not decode is skipped); a test failure if the
+  // stream ends before its last message.
+  void ForEachStreamEvent(const std::function<void(const storage::StoredEvent&)>& fn) {
     auto log = OpenStream();
-    if (!log) return 0;
+    if (!log) return;
     const storage::StreamPosition pos = log->Position().value();
     EXPECT_TRUE(log->StartReading(std::max<uint64_t>(pos.first_seq, 1)).ok());
-    size_t n = 0;
     for (uint64_t next = pos.first_seq; next <= pos.last_seq;) {
       auto got = log->Read(512, std::chrono::seconds(5));
       if (!got.ok() || got->empty()) {
@@ -162,11 +170,10 @@ class ClusterTest : public ServeTest {
         storage::StreamRecord r;
         if (!storage::DecodeRecord(m.data, &r).ok()) continue;
         for (const auto& batch : r.batches) {
-          for (const storage::StoredEvent& e : batch) n += e.user == user;
+          for (const storage::StoredEvent& e : batch) fn(e);
         }
       }
     }
-    return n;
   }
 
   // For a failure's report when replicas' checksums differ: whether each
@@ -180,24 +187,9 @@ class ClusterTest : public ServeTest {
   std::string ExplainDivergence(const std::vector<std::pair<Server*, std::string>>& replicas) {
     std::vector<std::string> stream;
     std::set<std::string> seen;
-    if (auto log = OpenStream()) {
-      const storage::StreamPosition pos = log->Position().value();
-      EXPECT_TRUE(log->StartReading(std::max<uint64_t>(pos.first_seq, 1)).ok());
-      for (uint64_t next = pos.first_seq; next <= pos.last_seq;) {
-        auto got = log->Read(512, std::chrono::seconds(5));
-        if (!got.ok() || got->empty()) break;
-        for (const storage::StreamMessage& m : *got) {
-          next = m.seq + 1;
-          storage::StreamRecord r;
-          if (!storage::DecodeRecord(m.data, &r).ok()) continue;
-          for (const auto& batch : r.batches) {
-            for (const storage::StoredEvent& e : batch) {
-              if (seen.insert(e.event_id).second) stream.push_back(e.event_id);
-            }
-          }
-        }
-      }
-    }
+    ForEachStreamEvent([&](const storage::StoredEvent& e) {
+      if (seen.insert(e.event_id).second) stream.push_back(e.event_id);
+    });
     std::string report = fmt::format("\nthe stream: {} distinct events", stream.size());
     for (const auto& [server, name] : replicas) {
       Stop(server);
