@@ -36,9 +36,8 @@ LiveStore::LiveStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
 namespace {
 
 // Returns the heap's free pages to the system. Building the model frees
-// much on the way (rows that grew and moved, the encoded copy of the
-// second Left-Right copy), and glibc keeps freed memory below its top: at
-// 500k x 100k x 5M that was ~100 MB of RSS held for nothing.
+// much on the way (rows that grew and moved, trimmed by CompactMemory), and glibc keeps freed
+// memory below its top: at 500k x 100k x 5M that was ~100 MB of RSS held for nothing.
 void ReleaseFreeMemory() {
 #if defined(__GLIBC__)
   (void)malloc_trim(0);
@@ -77,22 +76,20 @@ StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
   // Rows grown one event at a time by the replay hold up to twice their
   // size; the second copy shares what the first holds, so trim it first.
   first->CompactMemory();
-  // The second copy: the same state through the snapshot codec (bit-exact)
-  // rather than a second replay of the log, taking the first's int8 mirror
-  // or IVF index as they are. The catalog is not snapshot state, so it is
-  // copied separately.
+  // The second copy: the first's snapshot state (bit-exact) rather than a
+  // second replay of the log, its pages shared and its int8 mirror or IVF
+  // index taken as they are (CopySnapshotState). The catalog is not
+  // snapshot state, so it is copied separately.
   // One interaction history and Gramian for both copies (kImplicit): the
   // copy applied second follows the first (Recommender::ShareUpdater).
-  // Shared before the decode, which then leaves it as it is.
   auto second = std::make_unique<engine::Recommender>(engine, types);
   second->ShareUpdater(*first);
-  STREAMREC_RETURN_IF_ERROR(
-      engine::DecodeSnapshot(engine::EncodeSnapshot(*first), second.get(), first.get()));
+  STREAMREC_RETURN_IF_ERROR(engine::CopySnapshotState(*first, second.get()));
   STREAMREC_RETURN_IF_ERROR(impl->log->ScanItems([&](std::string_view item, const ItemMeta& meta) {
     return second->SetItemMeta(item, meta).ok();
   }));
-  // Replay and the decode above freed much (grown and copied rows, the
-  // encoded bytes); hand the free pages back so RSS shows what is held.
+  // The replay freed much (grown and moved rows); hand the free pages back
+  // so RSS shows what is held.
   ReleaseFreeMemory();
   auto a = std::make_unique<Replica>(std::move(first));
   auto b = std::make_unique<Replica>(std::move(second));

@@ -23,7 +23,8 @@ using snapshot_internal::Load;
 // The friend of Recommender that reads and replaces its private state.
 struct SnapshotCodec {
   static std::string Encode(const Recommender& rec, std::string_view prefix);
-  static Status Decode(std::string_view bytes, Recommender* rec, const Recommender* encoded_from);
+  static Status Decode(std::string_view bytes, Recommender* rec);
+  static Status Copy(const Recommender& from, Recommender* to);
 };
 
 namespace {
@@ -88,8 +89,7 @@ std::string SnapshotCodec::Encode(const Recommender& rec, std::string_view prefi
   return out;
 }
 
-Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec,
-                             const Recommender* encoded_from) {
+Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec) {
   STREAMREC_RETURN_IF_ERROR(sections::CheckEnvelope(bytes));
   const auto version = Load<uint32_t>(bytes.data() + sizeof(kSnapshotMagic));
   sections::Decoded d(rec->options_, version);
@@ -107,12 +107,7 @@ Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec,
   if (rec->implicit_) {
     // An updater shared with another copy (Recommender::ShareUpdater) is
     // not this one's to overwrite: the restored state goes into its own.
-    // Unless it is shared with the copy the bytes were encoded from, which
-    // holds exactly that state: it stays shared (the second Left-Right copy
-    // at open), sparing a second history built only to be dropped.
-    if (encoded_from != nullptr && rec->implicit_ == encoded_from->implicit_) {
-      // Nothing to restore.
-    } else if (rec->implicit_.use_count() > 1) {
+    if (rec->implicit_.use_count() > 1) {
       auto own = std::make_shared<ImplicitOnlineUpdater>(rec->options_.implicit, rec->model_);
       st = own->Restore(std::move(d.implicit), d.model.num_users(), d.model.num_items());
       if (!st.ok()) return sections::Corrupt(sections::kImplicit, st.message());
@@ -122,31 +117,43 @@ Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec,
       if (!st.ok()) return sections::Corrupt(sections::kImplicit, st.message());
     }
   }
-  if (encoded_from != nullptr) {
-    rec->users_.ShareAll(encoded_from->users_);  // equal ids, held once
-    rec->items_.ShareAll(encoded_from->items_);
-  } else {
-    rec->users_ = std::move(d.users);
-    rec->items_ = std::move(d.items);
-  }
+  rec->users_ = std::move(d.users);
+  rec->items_ = std::move(d.items);
   rec->model_ = std::move(d.model);  // same object: the learner's pointer stays valid
-  if (encoded_from != nullptr) {
-    // Equal rows bit for bit: held once (MFModel's shared user pages).
-    rec->model_.ShareAllUsers(encoded_from->model_);
-    rec->quantized_ = encoded_from->quantized_;
-    rec->ivf_ = encoded_from->ivf_;
-    rec->ivf_next_ = encoded_from->ivf_next_;  // the same retraining
-  } else {
-    rec->RestoreIndex(std::move(d.ivf), std::move(d.ivf_next), d.ivf_next_at);
-  }
+  rec->RestoreIndex(std::move(d.ivf), std::move(d.ivf_next), d.ivf_next_at);
   rec->popularity_.Restore(d.anchor_ms, d.newest_ts_ms, std::move(d.scores), d.has_anchor);
-  if (encoded_from != nullptr) {
-    rec->seen_.ShareAll(encoded_from->seen_);  // equal lists, held once
-  } else {
-    rec->seen_.Assign(std::move(d.seen));
-  }
+  rec->seen_.Assign(std::move(d.seen));
   rec->events_applied_ = d.events_applied;
   rec->catalog_.Reindex(rec->items_);  // metadata is not snapshot state; indices are
+  return Status::OK();
+}
+
+Status SnapshotCodec::Copy(const Recommender& from, Recommender* to) {
+  // The checks DecodeSnapshot makes of a snapshot of `from`, first: they
+  // and the learner's restore are all that can refuse.
+  STREAMREC_RETURN_IF_ERROR(sections::CheckConfig(from.model_, from.learner_.options(),
+                                                  from.options_.objective, to->options_));
+  if (to->implicit_ != from.implicit_) {
+    return Status::FailedPrecondition(
+        "copying a recommender's state: the copy does not share its implicit updater");
+  }
+  // Under kImplicit the learner's state is empty (as ReadLearner finds it).
+  STREAMREC_RETURN_IF_ERROR(to->learner_.Restore(from.learner_.mean_count(),
+                                                 from.learner_.user_event_counts(),
+                                                 from.learner_.young_histories()));
+  to->users_.ShareAll(from.users_);  // equal ids, held once
+  to->items_.ShareAll(from.items_);
+  to->model_ = from.model_.Clone();  // user pages shared; same object for the learner
+  // The mirror and index describe these very item rows bit for bit: taken
+  // as they are, not built again (a k-means).
+  to->quantized_ = from.quantized_;
+  to->ivf_ = from.ivf_;
+  to->ivf_next_ = from.ivf_next_;  // the same retraining
+  to->popularity_.Restore(from.popularity_.anchor_ms(), from.popularity_.newest_ts_ms(),
+                          from.popularity_.raw_scores(), from.popularity_.has_anchor());
+  to->seen_.ShareAll(from.seen_);  // equal lists, held once
+  to->events_applied_ = from.events_applied_;
+  to->catalog_.Reindex(to->items_);  // metadata is not snapshot state; indices are
   return Status::OK();
 }
 
@@ -156,8 +163,12 @@ std::string EncodeSnapshot(const Recommender& rec, std::string_view prefix) {
   return SnapshotCodec::Encode(rec, prefix);
 }
 
-Status DecodeSnapshot(std::string_view bytes, Recommender* rec, const Recommender* encoded_from) {
-  return SnapshotCodec::Decode(bytes, rec, encoded_from);
+Status DecodeSnapshot(std::string_view bytes, Recommender* rec) {
+  return SnapshotCodec::Decode(bytes, rec);
+}
+
+Status CopySnapshotState(const Recommender& from, Recommender* to) {
+  return SnapshotCodec::Copy(from, to);
 }
 
 uint32_t Crc32c(std::string_view data) {

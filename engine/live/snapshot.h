@@ -94,7 +94,7 @@
 // version 1 to 4 ones re-encode as version 5.
 //
 // Thread-safety: EncodeSnapshot reads `rec` like a query (not concurrently
-// with Apply); DecodeSnapshot writes it like Apply.
+// with Apply); DecodeSnapshot and CopySnapshotState write it like Apply.
 #pragma once
 
 #include <cstdint>
@@ -127,16 +127,23 @@ std::string EncodeSnapshot(const Recommender& rec, std::string_view prefix);
 // init_stddev, fold_in_max_events or objective differ from rec's
 // configured options;
 // Unimplemented for a newer format version.
-//
-// `encoded_from` (optional) is the recommender `bytes` were just encoded
-// from, unchanged since and configured alike: its int8 mirror and IVF index
-// describe the decoded item factors bit for bit, so they are copied rather
-// than built again (a k-means at open), and its user factor pages are
-// shared (MFModel::ShareAllUsers). If rec already shares its
-// implicit updater with it (Recommender::ShareUpdater), the updater is
-// kept as it is, shared.
-Status DecodeSnapshot(std::string_view bytes, Recommender* rec,
-                      const Recommender* encoded_from = nullptr);
+Status DecodeSnapshot(std::string_view bytes, Recommender* rec);
+
+// Gives `to` (fresh, configured alike) the state of `from`, as
+// DecodeSnapshot(EncodeSnapshot(from), to) would, bit for bit, but without
+// the bytes: the second Left-Right copy at open. What both copies hold
+// alike is shared, not copied: the user factor pages
+// (MFModel::ShareAllUsers), the seen lists and the id maps, and under the
+// implicit objective the updater, which `to` must already share with
+// `from` (Recommender::ShareUpdater). The item factors, learner and
+// popularity are copied, and the int8 mirror, IVF index and retraining
+// under way taken as they are (they describe the same item rows, so no
+// k-means runs again). Through the codec the encoded bytes and the decoded
+// parts about to be dropped had been held at once: at 500k users x 5M
+// events the open's peak, ~600 MB above the model. FailedPrecondition,
+// naming the difference, where the options differ as DecodeSnapshot's
+// check says or the updater is not shared; `to` is then unchanged.
+Status CopySnapshotState(const Recommender& from, Recommender* to);
 
 // CRC32C of `data` as the snapshot trailer uses it (exposed for tests and
 // tools that patch a snapshot and must re-seal it).

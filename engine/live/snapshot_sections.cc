@@ -79,6 +79,16 @@ static Status ReadConfig(Reader& r, Decoded* d) {
       fmt::format("snapshot was written with {}", fmt::join(diffs, ", ")));
 }
 
+Status CheckConfig(const MFModel& model, const LearnerOptions& learner, Objective objective,
+                   const RecommenderOptions& configured) {
+  std::string bytes;
+  Writer w(&bytes);
+  WriteConfig(w, model, learner, objective);
+  Reader r(bytes);
+  Decoded d(configured, kSnapshotVersion);
+  return ReadConfig(r, &d);
+}
+
 void WriteIdMap(Writer& w, const IdMap& ids) {
   w.U32(ids.size());
   for (uint32_t i = 0; i < ids.size(); ++i) {

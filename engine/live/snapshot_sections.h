@@ -66,6 +66,12 @@ struct Decoded {
   uint64_t ivf_next_at = 0;
 };
 
+// OK where a snapshot of a model with `model`'s options, `learner` and
+// `objective` may be decoded under `configured`; else ReadConfig's
+// FailedPrecondition, naming the differences (CopySnapshotState's check).
+Status CheckConfig(const MFModel& model, const LearnerOptions& learner, Objective objective,
+                   const RecommenderOptions& configured);
+
 // The sections' contents, in the order the format has them.
 void WriteConfig(Writer& w, const MFModel& model, const LearnerOptions& learner,
                  Objective objective);

@@ -151,9 +151,9 @@ TEST_P(FollowTest, ASnapshotDecodedIntoASharingCopyLeavesTheLeaderAlone) {
   EXPECT_EQ(EncodeSnapshot(b), EncodeSnapshot(other));
 }
 
-TEST_P(FollowTest, ACopyDecodedFromItsLeaderKeepsTheSharedUpdater) {
-  // The second Left-Right copy at open: shares first, then decodes the
-  // leader's bytes; the history is not built a second time.
+TEST_P(FollowTest, ACopyOfItsLeadersStateKeepsTheSharedUpdater) {
+  // The second Left-Right copy at open: shares the updater first, then
+  // takes the leader's state; the history is not built a second time.
   RecommenderOptions o = SmallOptions();
   o.objective = GetParam();
   Recommender a(o, EventTypes::Defaults()), b(o, EventTypes::Defaults()),
@@ -164,13 +164,33 @@ TEST_P(FollowTest, ACopyDecodedFromItsLeaderKeepsTheSharedUpdater) {
     ASSERT_TRUE(a.Apply(events[e]).ok());
     ASSERT_TRUE(alone.Apply(events[e]).ok());
   }
+  // Without the shared updater there is no copy (under kImplicit), and a
+  // copy of another configuration is refused as its snapshot would be;
+  // neither changes the target.
+  Recommender unshared(o, EventTypes::Defaults());
+  const std::string empty = EncodeSnapshot(unshared);
+  EXPECT_EQ(CopySnapshotState(a, &unshared).code(),
+            GetParam() == Objective::kImplicit ? StatusCode::kFailedPrecondition : StatusCode::kOk);
+  if (GetParam() == Objective::kImplicit) {
+    EXPECT_EQ(EncodeSnapshot(unshared), empty);
+  }
+  RecommenderOptions other_rank = o;
+  other_rank.model.rank = o.model.rank + 1;
+  Recommender other(other_rank, EventTypes::Defaults());
+  other.ShareUpdater(a);
+  const Status refused = CopySnapshotState(a, &other);
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("rank"), std::string::npos) << refused.message();
+  EXPECT_EQ(other.model().num_users(), 0u);
   b.ShareUpdater(a);
   const std::string bytes = EncodeSnapshot(a);
-  ASSERT_TRUE(DecodeSnapshot(bytes, &b, &a).ok());
+  ASSERT_TRUE(CopySnapshotState(a, &b).ok());
   EXPECT_EQ(b.SharesUpdaterWith(a), GetParam() == Objective::kImplicit);
   EXPECT_EQ(EncodeSnapshot(b), bytes);
+  EXPECT_EQ(EncodeSnapshot(a), bytes);       // the source unchanged
   EXPECT_EQ(b.seen_lists().OwnPages(), 0u);  // held once
   EXPECT_EQ(b.users().OwnPages() + b.items().OwnPages(), 0u);
+  EXPECT_EQ(b.model().OwnUserPages(), 0u);
   EXPECT_GT(b.seen_lists().Pages(), 0u);
   for (size_t e = 500; e < events.size(); ++e) {
     ASSERT_TRUE(a.Apply(events[e]).ok());

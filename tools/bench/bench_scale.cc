@@ -49,7 +49,10 @@ struct ScaleFigures {
   double log_mb = 0.0;            // the event log's memtables, table readers and block cache
   uint64_t users = 0, items = 0;  // known to the model after recovery
   double snapshot_seconds = 0.0, snapshot_recovery_seconds = 0.0;
-  double snapshot_rss_mb = 0.0;                  // after recovery from the snapshot
+  double snapshot_rss_mb = 0.0;  // after recovery from the snapshot
+  // Peak RSS while the snapshot was written, and while the store reopened
+  // from it (each from a reset peak; 0: the kernel could not reset it).
+  double snapshot_write_peak_mb = 0.0, snapshot_open_peak_mb = 0.0;
   double heap_mb = 0.0, snapshot_heap_mb = 0.0;  // malloc's bytes in use, at the two RSS reads
   LoadTotals recommendations, similar, ingest;
   int ingest_connections = 0;
@@ -79,6 +82,10 @@ void Progress(fmt::format_string<Args...> format, Args&&... args) {
   std::fflush(stderr);
 }
 
+std::string PeakMb(double mb) {
+  return mb > 0.0 ? fmt::format("{:.1f} MB", mb) : std::string("not measured");
+}
+
 // Bytes malloc has handed out and not had back, in MB: RSS less this is
 // the binary, thread stacks and the heap's free but unreturned pages.
 double HeapInUseMb() {
@@ -99,6 +106,22 @@ void ReadMemory(double* rss_mb, double* peak_mb) {
     if (key == "VmRSS:" && in >> kib) *rss_mb = kib * 1024 / 1e6;
     if (key == "VmHWM:" && in >> kib) *peak_mb = kib * 1024 / 1e6;
   }
+}
+
+// Sets VmHWM back to the current RSS (Linux: clear_refs "5"), so that the
+// next peak read is that of what runs in between. False where unsupported.
+bool ResetPeakMemory() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";
+  out.flush();
+  return static_cast<bool>(out);
+}
+
+// The peak since ResetPeakMemory, in MB; 0 if it could not be reset.
+double PeakSince(bool reset) {
+  double rss = 0.0, peak = 0.0;
+  ReadMemory(&rss, &peak);
+  return reset ? peak : 0.0;
 }
 
 SyntheticOptions StreamOptions(const ScaleBenchOptions& o) {
@@ -173,14 +196,18 @@ Status RecoverFromLog(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigures
 // Stage 3: a snapshot, close, and recovery from it.
 Status SnapshotAndReopen(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigures* f) {
   std::promise<StatusOr<uint64_t>> written;
+  bool reset = ResetPeakMemory();
   const auto t0 = BenchClock::now();
   s->store->SnapshotAsync([&written](StatusOr<uint64_t> seq) { written.set_value(seq); });
   const StatusOr<uint64_t> seq = written.get_future().get();
   f->snapshot_seconds = Since(t0);
+  f->snapshot_write_peak_mb = PeakSince(reset);
   if (!seq.ok()) return seq.status();
   STREAMREC_RETURN_IF_ERROR(s->store->Close());
   s->store.reset();
+  reset = ResetPeakMemory();
   STREAMREC_RETURN_IF_ERROR(OpenStore(o, *f, s, &f->snapshot_recovery_seconds));
+  f->snapshot_open_peak_mb = PeakSince(reset);
   const storage::RecoveryResult r = s->store->status().recovery;
   if (r.snapshot_seq != f->last_seq) {
     return Status::Internal(
@@ -392,9 +419,11 @@ void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
       {"recovery from a snapshot", fmt::format("{:.2f} s", f.snapshot_recovery_seconds)},
       {"RSS after recovery from the log (peak)",
        fmt::format("{:.1f} MB ({:.1f} MB)", f.rss_mb, f.peak_rss_mb)},
+      {"RSS peak while writing a snapshot", PeakMb(f.snapshot_write_peak_mb)},
       {"RSS after recovery from the snapshot (same process)",
        fmt::format("{:.1f} MB, {:.1f}x raw", f.snapshot_rss_mb,
                    f.raw_mb > 0 ? f.snapshot_rss_mb / f.raw_mb : 0.0)},
+      {"  peak while recovering from it", PeakMb(f.snapshot_open_peak_mb)},
       {"  of which malloc's bytes in use, after the log / the snapshot",
        fmt::format("{:.1f} MB / {:.1f} MB", f.heap_mb, f.snapshot_heap_mb)},
       {"raw factors, (users + items) x rank x 4 B", fmt::format("{:.1f} MB", f.raw_mb)},
