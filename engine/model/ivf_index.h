@@ -58,7 +58,7 @@ struct IvfOptions {
   // Where probe is 0, each retraining (IvfTraining) measures recall@10
   // against the exact scan, over a sample of users (recommendations) and
   // one of items (similar items) apart, and picks for each the fewest
-  // cells, doubling from lists / 16 up to all, whose recall reaches this
+  // cells, from lists / 16 up to all, whose recall reaches this
   // (MeasureProbe). A young model's vectors are mostly their
   // random start, which cells cannot sort: there it reads every cell (the
   // int8 pass over all items) rather than miss. 0: no measuring.
@@ -319,7 +319,7 @@ uint32_t QueryProbe(const IvfIndex& index, const IvfOptions& ivf, bool cosine);
 // `items` filed) to find, over `queries` under `options` (inner product
 // over users' vectors, or cosine over items' own), at least `target` of the
 // exact scan's top 10: DefaultProbe(lists), doubled until it reaches the
-// target or every cell (which reads every item's codes: the int8 pass).
+// target or every cell (the int8 pass), then the gap halved to 1/16.
 // *recall: the recall measured there; 0 and -1 without queries.
 // Deterministic for the same inputs. Once `stop` (optional) is set it
 // returns early, its result unspecified (an abandoned training).

@@ -1,5 +1,5 @@
 // The IVF probe a training measures (ivf_index.h MeasureProbe, ivf_training.h):
-// the fewest cells, doubling from DefaultProbe, whose recall@10 against the
+// the fewest cells, from DefaultProbe, whose recall@10 against the
 // exact scan reaches the target, the recall it reports being the one a
 // query at that probe gets, for recommendations (inner product) and similar
 // items (cosine) apart; a query reads the measured probe of its kind unless
@@ -82,8 +82,25 @@ TEST(IvfMeasureTest, TheFewestCellsThatReachTheTargetAndTheRecallThere) {
   EXPECT_DOUBLE_EQ(recall, static_cast<float>(Recall(index, gauss, n, users, Probe(p))));
   EXPECT_TRUE(recall >= 0.97f || p == lists) << p << " " << recall;
   ASSERT_GT(p, first);  // the default misses here
-  // The ladder's step below reached less (the fewest).
-  EXPECT_LT(Recall(index, gauss, n, users, Probe(p == lists ? first << 2 : p / 2)), 0.97);
+  ASSERT_LT(p, lists);
+  // A sixteenth fewer cells reach less (the fewest, to a sixteenth).
+  EXPECT_LT(Recall(index, gauss, n, users, Probe(p - std::max(1u, p / 16))), 0.97)
+      << p << " of " << lists;
+  // Never more than the doubling that first reaches a target, and fewer
+  // for some: the gap below it is halved.
+  bool fewer = false;
+  for (const float target : {0.8f, 0.9f, 0.95f, 0.97f, 0.99f}) {
+    uint32_t doubled = first;
+    while (doubled < lists && Recall(index, gauss, n, users, Probe(doubled)) < target) {
+      doubled = std::min(lists, 2 * doubled);
+    }
+    const uint32_t found =
+        MeasureProbe(index, gauss.data(), n, kDim, Queries(users), {}, target, {}, &recall);
+    EXPECT_LE(found, doubled) << target;
+    EXPECT_GE(recall, target);
+    fewer = fewer || found < doubled;
+  }
+  EXPECT_TRUE(fewer);
   // A target the default meets stops there; no queries, or no cells: none.
   EXPECT_EQ(MeasureProbe(index, gauss.data(), n, kDim, Queries(users), {}, 0.0f, {}, &recall),
             first);
