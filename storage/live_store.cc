@@ -36,8 +36,9 @@ LiveStore::LiveStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
 namespace {
 
 // Returns the heap's free pages to the system. Building the model frees
-// much on the way (rows that grew and moved, trimmed by CompactMemory), and glibc keeps freed
-// memory below its top: at 500k x 100k x 5M that was ~100 MB of RSS held for nothing.
+// much on the way (rows that grew and moved, CompactMemory's trims), and
+// glibc keeps freed memory below its top: at 500k x 100k x 5M that was
+// ~100 MB of RSS held for nothing.
 void ReleaseFreeMemory() {
 #if defined(__GLIBC__)
   (void)malloc_trim(0);
