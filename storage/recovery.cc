@@ -114,15 +114,15 @@ uint64_t ConfigFingerprint(const engine::Recommender& rec) {
   return h;
 }
 
-Status LoadSnapshot(std::string_view stored, engine::Recommender* rec) {
+Status LoadSnapshot(std::string stored, engine::Recommender* rec) {
   uint64_t fingerprint = 0;
   if (stored.size() < 8) return Status::Corruption("snapshot shorter than its header");
-  STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(stored.substr(0, 8), &fingerprint));
+  STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(std::string_view(stored).substr(0, 8), &fingerprint));
   if (fingerprint != ConfigFingerprint(*rec)) {
     return Status::FailedPrecondition(
         "written under other model/learner/event-type settings than the current ones");
   }
-  return engine::DecodeSnapshot(stored.substr(8), rec);
+  return engine::DecodeSnapshot(std::move(stored), 8, rec);
 }
 
 StatusOr<RecoveryResult> Recover(const EventLog& log, engine::Recommender* rec, uint64_t up_to) {
@@ -138,7 +138,7 @@ StatusOr<RecoveryResult> Recover(const EventLog& log, engine::Recommender* rec, 
   for (auto it = seqs.rbegin(); it != seqs.rend(); ++it) {
     if (*it > up_to) continue;
     StatusOr<std::string> blob = log.GetSnapshot(*it);
-    Status st = blob.ok() ? LoadSnapshot(*blob, rec) : blob.status();
+    Status st = blob.ok() ? LoadSnapshot(std::move(blob).value(), rec) : blob.status();
     if (st.ok()) {
       r.snapshot_seq = *it;
       r.last_seq = *it;

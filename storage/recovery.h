@@ -65,8 +65,10 @@ uint64_t ConfigFingerprint(const engine::Recommender& rec);
 
 // Decodes a stored snapshot (WriteSnapshot's bytes) into `rec`: Corruption
 // if the bytes are damaged, FailedPrecondition if it was written under
-// other settings (ConfigFingerprint). On error rec is untouched.
-Status LoadSnapshot(std::string_view stored, engine::Recommender* rec);
+// other settings (ConfigFingerprint). On error rec is untouched. The bytes
+// are freed as soon as they are read (DecodeSnapshot), before the state is
+// restored.
+Status LoadSnapshot(std::string stored, engine::Recommender* rec);
 
 // The bytes a snapshot of the engine is stored as: its ConfigFingerprint
 // (8 bytes, big-endian), then the encoded engine. Encoded where the engine

@@ -46,10 +46,12 @@ VerifyReport VerifyDatabase(const EventLog& log, const engine::RecommenderOption
     StatusOr<std::string> blob = log.GetSnapshot(seq);
     // A fresh engine per snapshot: a decode replaces all of its state.
     engine::Recommender rec(engine, types);
-    Status st = blob.ok() ? LoadSnapshot(*blob, &rec) : blob.status();
+    // Checked before the bytes go to the decode, which frees them.
+    const bool intact = blob.ok() && TrailerIntact(*blob);
+    Status st = blob.ok() ? LoadSnapshot(std::move(blob).value(), &rec) : blob.status();
     if (st.ok()) {
       ++r.snapshots;
-    } else if (st.code() == StatusCode::kFailedPrecondition && TrailerIntact(*blob)) {
+    } else if (st.code() == StatusCode::kFailedPrecondition && intact) {
       // Written under other settings: not decodable here, but its trailer
       // (CRC32C of every byte before it, engine/live/snapshot.h) says the bytes
       // are as written.

@@ -6,6 +6,7 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -23,7 +24,8 @@ using snapshot_internal::Load;
 // The friend of Recommender that reads and replaces its private state.
 struct SnapshotCodec {
   static std::string Encode(const Recommender& rec, std::string_view prefix);
-  static Status Decode(std::string_view bytes, Recommender* rec);
+  // `owner` (optional): the string holding `bytes`, freed once read.
+  static Status Decode(std::string_view bytes, Recommender* rec, std::string* owner);
   static Status Copy(const Recommender& from, Recommender* to);
 };
 
@@ -89,7 +91,7 @@ std::string SnapshotCodec::Encode(const Recommender& rec, std::string_view prefi
   return out;
 }
 
-Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec) {
+Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec, std::string* owner) {
   STREAMREC_RETURN_IF_ERROR(sections::CheckEnvelope(bytes));
   const auto version = Load<uint32_t>(bytes.data() + sizeof(kSnapshotMagic));
   sections::Decoded d(rec->options_, version);
@@ -97,6 +99,8 @@ Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec) {
       bytes.substr(sections::kHeaderBytes,
                    bytes.size() - sections::kHeaderBytes - sections::kTrailerBytes),
       &d));
+  // Everything is in `d` now: the bytes are not read again.
+  if (owner != nullptr) std::string().swap(*owner);
   // The restores of the learner and the implicit updater are the steps that
   // can still refuse, and each changes nothing when it does. Only one of
   // them has state: under kImplicit the learner's is empty (ReadLearner),
@@ -164,7 +168,13 @@ std::string EncodeSnapshot(const Recommender& rec, std::string_view prefix) {
 }
 
 Status DecodeSnapshot(std::string_view bytes, Recommender* rec) {
-  return SnapshotCodec::Decode(bytes, rec);
+  return SnapshotCodec::Decode(bytes, rec, nullptr);
+}
+
+Status DecodeSnapshot(std::string&& bytes, size_t offset, Recommender* rec) {
+  std::string owned = std::move(bytes);
+  const std::string_view view = std::string_view(owned).substr(std::min(offset, owned.size()));
+  return SnapshotCodec::Decode(view, rec, &owned);
 }
 
 Status CopySnapshotState(const Recommender& from, Recommender* to) {

@@ -144,13 +144,24 @@ TEST(SnapshotTest, Crc32cMatchesTheStandardCheckValue) {
   EXPECT_EQ(Crc32c(ascending), 0x46DD794Eu);
 }
 
-TEST(SnapshotTest, APrefixedEncodingIsThePrefixThenTheSnapshot) {
+TEST(SnapshotTest, APrefixedEncodingIsThePrefixThenTheSnapshotAndDecodesFromOwnedBytes) {
   auto rec = Fresh();
   const Stream s = MakeStream(500, 3);
   for (const Event& e : s.events) ASSERT_TRUE(rec->Apply(e).ok());
   const std::string plain = EncodeSnapshot(*rec);
   EXPECT_EQ(EncodeSnapshot(*rec, "header!!"), "header!!" + plain);
   EXPECT_EQ(EncodeSnapshot(*rec, ""), plain);
+  // Decoded from owned bytes past the header (storage's way: it frees them
+  // once read), the same state; a wrong offset reads no snapshot.
+  auto owned = Fresh();
+  ASSERT_TRUE(DecodeSnapshot(EncodeSnapshot(*rec, "header!!"), 8, owned.get()).ok());
+  EXPECT_EQ(EncodeSnapshot(*owned), plain);
+  auto shifted = Fresh();
+  EXPECT_EQ(DecodeSnapshot(EncodeSnapshot(*rec, "header!!"), 7, shifted.get()).code(),
+            StatusCode::kCorruption);
+  EXPECT_EQ(DecodeSnapshot(std::string("header!!"), 9, shifted.get()).code(),
+            StatusCode::kCorruption);
+  EXPECT_EQ(EncodeSnapshot(*shifted), EncodeSnapshot(*Fresh()));
 }
 
 TEST(SnapshotTest, EmptyRecommenderRoundTrips) {
