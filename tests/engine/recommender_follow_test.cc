@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -54,20 +55,41 @@ std::vector<Event> RandomEvents(const EventTypes& types, std::vector<std::string
 class FollowTest : public ::testing::TestWithParam<Objective> {};
 
 // The int8 mirror or the IVF index (whichever the method keeps) follows
-// too: the follower's answers are the lone copy's.
-void FollowAndCompare(Objective objective, TopNMethod method) {
+// too: the follower's answers are the lone copy's. `as_opened`: the first
+// 500 events are a log the store opens on, as LiveStore::Open makes its
+// two copies: `a` replays them alone (BeginReplay, EndReplay,
+// CompactMemory), then `b` shares its updater and is given its state
+// (CopySnapshotState).
+void FollowAndCompare(Objective objective, TopNMethod method, bool as_opened = false) {
   RecommenderOptions o = SmallOptions();
   o.objective = objective;
   o.topn.method = method;
   Recommender a(o, EventTypes::Defaults()), b(o, EventTypes::Defaults()),
       alone(o, EventTypes::Defaults());
-  b.ShareUpdater(a);
-  EXPECT_EQ(b.SharesUpdaterWith(a), objective == Objective::kImplicit);
+  if (!as_opened) {
+    b.ShareUpdater(a);
+    EXPECT_EQ(b.SharesUpdaterWith(a), objective == Objective::kImplicit);
+  }
   std::vector<std::string> ids;
   const std::vector<Event> events = RandomEvents(a.types(), &ids, 3000, 1);
   Recommender* leader = &a;
   Recommender* follower = &b;
-  for (size_t begin = 0; begin < events.size(); begin += 250) {
+  size_t start = 0;
+  if (as_opened) {
+    start = 500;
+    a.BeginReplay();
+    for (const Event& e : std::span(events).subspan(0, start)) {
+      ASSERT_TRUE(a.Apply(e).ok());
+      ASSERT_TRUE(alone.Apply(e).ok());
+    }
+    a.EndReplay();
+    a.CompactMemory();
+    b.ShareUpdater(a);
+    EXPECT_EQ(b.SharesUpdaterWith(a), objective == Objective::kImplicit);
+    ASSERT_TRUE(CopySnapshotState(a, &b).ok());
+    ASSERT_EQ(EncodeSnapshot(b), EncodeSnapshot(alone));
+  }
+  for (size_t begin = start; begin < events.size(); begin += 250) {
     const std::span<const Event> run = std::span(events).subspan(begin, 250);
     for (const Event& e : run) ASSERT_TRUE(leader->Apply(e).ok());
     for (const Event& e : run) ASSERT_TRUE(follower->ApplyFollowing(e, *leader).ok());
@@ -130,6 +152,13 @@ TEST_P(FollowTest, CopiesFollowingEachOtherStayEqualToOneThatAppliedEverything) 
   for (const TopNMethod method : {TopNMethod::kInt8, TopNMethod::kIvf}) {
     SCOPED_TRACE(std::string(TopNMethodName(method)));
     FollowAndCompare(GetParam(), method);
+  }
+}
+
+TEST_P(FollowTest, CopiesMadeAsTheStoreOpensStayEqualToOneThatAppliedEverything) {
+  for (const TopNMethod method : {TopNMethod::kInt8, TopNMethod::kIvf}) {
+    SCOPED_TRACE(std::string(TopNMethodName(method)));
+    FollowAndCompare(GetParam(), method, /*as_opened=*/true);
   }
 }
 
