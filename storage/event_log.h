@@ -40,6 +40,8 @@ namespace streamrec::storage {
 
 inline constexpr uint32_t kSchemaVersion = 1;
 
+class SnapshotPipe;  // storage/snapshot_pipe.h
+
 enum class Durability {
   // fsync the write-ahead log before acknowledging a batch: an acknowledged
   // event survives power loss and OS crashes. Costs one fsync per group of
@@ -197,6 +199,12 @@ class EventLog {
   // kSnapshotChunkBytes (event_log_snapshots.cc), no lock held while it is
   // written and taken in.
   Status PutSnapshot(uint64_t seq, std::string_view blob, uint64_t deletes_applied = UINT64_MAX);
+  // The same for a snapshot read from `pipe` while it is encoded, in
+  // pieces of kSnapshotChunkBytes (the last what is left), so that no more
+  // than the pipe's few pieces are held. Whatever the outcome the pipe is
+  // abandoned on return: its encoder never waits for a reader that left.
+  // An encoder's error is the answer, and nothing of it is kept.
+  Status PutSnapshot(uint64_t seq, SnapshotPipe* pipe, uint64_t deletes_applied = UINT64_MAX);
   static constexpr size_t kSnapshotChunkBytes = size_t{4} << 20;
   // The user deletes (DeleteUser, not the cluster's DeleteUserAt, whose
   // model forgets first) that removed something, since this log opened.
@@ -323,7 +331,14 @@ class EventLog {
   static constexpr const char* kSnapshotTablePrefix = "streamrec-snapshot-";
   static constexpr const char* kSnapshotTableSuffix = ".sst.tmp";
   std::string SnapshotTablePath(uint64_t seq);
-  Status WriteSnapshotTable(const std::string& path, uint64_t seq, std::string_view blob) const;
+  // A snapshot's bytes for PutSnapshot: its size, then its chunks in order
+  // (nullopt past the last), each valid until the next call.
+  struct SnapshotChunks {
+    uint64_t size = 0;
+    std::function<StatusOr<std::optional<std::string_view>>()> next;
+  };
+  Status PutSnapshotChunks(uint64_t seq, SnapshotChunks& chunks, uint64_t deletes_applied);
+  Status WriteSnapshotTable(const std::string& path, uint64_t seq, SnapshotChunks& chunks) const;
   // Whether PutSnapshot may hand RocksDB a table file.
   bool CanIngestTables() const;
   // Live keys of `family` just outside [lo, hi] (open where there is

@@ -29,6 +29,7 @@
 #include "storage/event_log_impl.h"
 #include "storage/event_log_maintenance.h"
 #include "storage/rocks_status.h"
+#include "storage/snapshot_pipe.h"
 
 namespace streamrec::storage {
 namespace {
@@ -69,24 +70,33 @@ bool DecodeHeader(std::string_view v, uint32_t* chunks, uint64_t* bytes) {
   return true;
 }
 
-// The keys and values of the snapshot after `seq`, in key order: the
-// header, then the chunks. *header holds the header's bytes; the chunks'
-// values point into blob.
-std::vector<std::pair<std::string, std::string_view>> SnapshotPieces(uint64_t seq,
-                                                                     std::string_view blob,
-                                                                     std::string* header) {
-  const size_t chunks =
-      (blob.size() + EventLog::kSnapshotChunkBytes - 1) / EventLog::kSnapshotChunkBytes;
-  *header = EncodeHeader(static_cast<uint32_t>(chunks), blob.size());
-  std::vector<std::pair<std::string, std::string_view>> pieces;
-  pieces.reserve(chunks + 1);
-  pieces.emplace_back(SeqKey(seq), *header);
-  for (size_t i = 0; i < chunks; ++i) {
-    pieces.emplace_back(
-        ChunkKey(seq, static_cast<uint32_t>(i)),
-        blob.substr(i * EventLog::kSnapshotChunkBytes, EventLog::kSnapshotChunkBytes));
+// Calls put(key, value) for the snapshot's chunks, in key order, checking
+// that `chunks` holds what its size says: kSnapshotChunkBytes each, the last
+// what is left. The header is not put: it is EncodeHeader(ChunkCount(size),
+// size) at SeqKey(seq).
+size_t ChunkCount(uint64_t size) {
+  return static_cast<size_t>((size + EventLog::kSnapshotChunkBytes - 1) /
+                             EventLog::kSnapshotChunkBytes);
+}
+
+template <typename Chunks, typename Put>
+Status PutChunks(uint64_t seq, Chunks& chunks, const Put& put) {
+  const size_t count = ChunkCount(chunks.size);
+  uint64_t left = chunks.size;
+  for (size_t i = 0;; ++i) {
+    auto chunk = chunks.next();
+    STREAMREC_RETURN_IF_ERROR(chunk.status());
+    if (!*chunk) {
+      if (i == count) return Status::OK();
+      break;
+    }
+    const uint64_t want = std::min<uint64_t>(left, EventLog::kSnapshotChunkBytes);
+    if (i >= count || (*chunk)->size() != want) break;
+    left -= want;
+    STREAMREC_RETURN_IF_ERROR(put(ChunkKey(seq, static_cast<uint32_t>(i)), **chunk));
   }
-  return pieces;
+  return Status::Internal(fmt::format(
+      "writing a snapshot: its chunks do not add up to the {} bytes announced", chunks.size));
 }
 
 }  // namespace
@@ -121,18 +131,23 @@ std::string EventLog::SnapshotTablePath(uint64_t seq) {
 }
 
 Status EventLog::WriteSnapshotTable(const std::string& path, uint64_t seq,
-                                    std::string_view blob) const {
+                                    SnapshotChunks& chunks) const {
   // The model family's own options (no compression, its table format), so
   // the file is what a flush of the family would have written.
   const rocksdb::Options options = impl_->db->GetOptions(impl_->model);
   rocksdb::SstFileWriter writer(rocksdb::EnvOptions(options), options, impl_->model,
                                 /*invalidate_page_cache=*/false);
   STREAMREC_RETURN_IF_ERROR(FromRocks(writer.Open(path), "writing a snapshot: creating its table"));
-  std::string header;
-  for (const auto& [key, value] : SnapshotPieces(seq, blob, &header)) {
-    STREAMREC_RETURN_IF_ERROR(FromRocks(writer.Put(key, rocksdb::Slice(value.data(), value.size())),
-                                        "writing a snapshot"));
-  }
+  // The header's key sorts first: a table is written in key order.
+  STREAMREC_RETURN_IF_ERROR(FromRocks(
+      writer.Put(SeqKey(seq),
+                 EncodeHeader(static_cast<uint32_t>(ChunkCount(chunks.size)), chunks.size)),
+      "writing a snapshot"));
+  STREAMREC_RETURN_IF_ERROR(
+      PutChunks(seq, chunks, [&](const std::string& key, std::string_view value) {
+        return FromRocks(writer.Put(key, rocksdb::Slice(value.data(), value.size())),
+                         "writing a snapshot");
+      }));
   return FromRocks(writer.Finish(), "writing a snapshot: finishing its table");
 }
 
@@ -149,6 +164,35 @@ bool EventLog::CanIngestTables() const {
 }
 
 Status EventLog::PutSnapshot(uint64_t seq, std::string_view blob, uint64_t deletes_applied) {
+  size_t at = 0;
+  SnapshotChunks chunks{blob.size(), [&]() -> StatusOr<std::optional<std::string_view>> {
+                          if (at >= blob.size()) return std::optional<std::string_view>();
+                          const std::string_view chunk = blob.substr(at, kSnapshotChunkBytes);
+                          at += chunk.size();
+                          return std::optional<std::string_view>(chunk);
+                        }};
+  return PutSnapshotChunks(seq, chunks, deletes_applied);
+}
+
+Status EventLog::PutSnapshot(uint64_t seq, SnapshotPipe* pipe, uint64_t deletes_applied) {
+  Status st = [&]() -> Status {
+    StatusOr<uint64_t> size = pipe->Size();
+    STREAMREC_RETURN_IF_ERROR(size.status());
+    std::string current;  // the chunk handed out last
+    SnapshotChunks chunks{*size, [&]() -> StatusOr<std::optional<std::string_view>> {
+                            StatusOr<std::optional<std::string>> next = pipe->Next();
+                            STREAMREC_RETURN_IF_ERROR(next.status());
+                            if (!*next) return std::optional<std::string_view>();
+                            current = std::move(**next);
+                            return std::optional<std::string_view>(current);
+                          }};
+    return PutSnapshotChunks(seq, chunks, deletes_applied);
+  }();
+  pipe->Abandon(st);
+  return st;
+}
+
+Status EventLog::PutSnapshotChunks(uint64_t seq, SnapshotChunks& chunks, uint64_t deletes_applied) {
   STREAMREC_RETURN_IF_ERROR(CheckWritable());
   // The bytes go to a table file of their own, written outside every lock,
   // which the database then takes in whole (IngestExternalFile: a hard
@@ -187,7 +231,7 @@ Status EventLog::PutSnapshot(uint64_t seq, std::string_view blob, uint64_t delet
       std::filesystem::remove(table, ec);  // gone already after a successful ingest
       return st;
     };
-    if (Status st = WriteSnapshotTable(table, seq, blob); !st.ok()) return discard(st);
+    if (Status st = WriteSnapshotTable(table, seq, chunks); !st.ok()) return discard(st);
     rocksdb::IngestExternalFileOptions in;
     in.move_files = true;  // a hard link, not a copy; RocksDB syncs it
     // Range deletions of earlier prunes cover the new keys: the file takes a
@@ -209,14 +253,17 @@ Status EventLog::PutSnapshot(uint64_t seq, std::string_view blob, uint64_t delet
   } else {
     rocksdb::WriteOptions no_wal;
     no_wal.disableWAL = true;
-    std::string header;
-    auto pieces = SnapshotPieces(seq, blob, &header);
-    std::rotate(pieces.begin(), pieces.begin() + 1, pieces.end());  // the header last
-    for (const auto& [key, value] : pieces) {
-      STREAMREC_RETURN_IF_ERROR(FromRocks(
-          impl_->db->Put(no_wal, impl_->model, key, rocksdb::Slice(value.data(), value.size())),
-          "writing a snapshot"));
-    }
+    // The header last: chunks without one are no snapshot.
+    STREAMREC_RETURN_IF_ERROR(
+        PutChunks(seq, chunks, [&](const std::string& key, std::string_view value) {
+          return FromRocks(
+              impl_->db->Put(no_wal, impl_->model, key, rocksdb::Slice(value.data(), value.size())),
+              "writing a snapshot");
+        }));
+    STREAMREC_RETURN_IF_ERROR(FromRocks(
+        impl_->db->Put(no_wal, impl_->model, SeqKey(seq),
+                       EncodeHeader(static_cast<uint32_t>(ChunkCount(chunks.size)), chunks.size)),
+        "writing a snapshot"));
     rocksdb::FlushOptions fo;
     fo.wait = true;
     STREAMREC_RETURN_IF_ERROR(

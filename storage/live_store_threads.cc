@@ -9,6 +9,7 @@
 
 #include "engine/core/event.h"
 #include "storage/live_store_impl.h"
+#include "storage/snapshot_pipe.h"
 
 namespace streamrec::storage {
 namespace {
@@ -443,10 +444,9 @@ StatusOr<uint64_t> LiveStore::Impl::WriteSnapshotNow(bool force, std::string_vie
     if (!force && have_snapshot && snapshot_seq == r.applied_seq) return snapshot_seq;
   }
   const auto started = std::chrono::steady_clock::now();
-  const std::string blob = EncodeStoredSnapshot(*r.rec);
-  const double encode =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (Status st = log->PutSnapshot(r.applied_seq, blob, log_deletes_applied); !st.ok()) {
+  double encode = 0;
+  if (Status st = WriteSnapshot(log.get(), *r.rec, r.applied_seq, log_deletes_applied, &encode);
+      !st.ok()) {
     // Refused: a user delete's forget is queued behind this, and takes a
     // snapshot of its own (forget_snapshot_due).
     if (!IsSnapshotRefused(st)) NoteError(st);
@@ -481,35 +481,37 @@ void LiveStore::Impl::MaybeSnapshot() {
   }
   if (!after_forget && !SnapshotDue(options.store, since, age, last_cost, last_encode)) return;
   if (!after_forget) {
-    // Encoded here, where the published copy holds still; stored by the
-    // writer thread while this one goes on applying events. Its failure is
-    // noted (last_error) and the next wake-up tries again.
+    // Encoded here, where the published copy holds still, into a pipe of a
+    // few chunks that the writer thread stores as they come; it finishes
+    // the store (the last chunks, the table's ingestion) while this one
+    // goes on applying events. Its failure is noted (last_error) and the
+    // next wake-up tries again.
     const Replica& r = replicas->published();
     if (r.applied_seq == 0) return;
     const uint64_t seq = r.applied_seq;
     const auto started = std::chrono::steady_clock::now();
-    std::string blob = EncodeStoredSnapshot(*r.rec);
-    const double encode =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const uint64_t deletes_applied = log_deletes_applied;
+    auto pipe = std::make_shared<SnapshotPipe>(kSnapshotPipePieces);
     snapshot_writing.store(true, std::memory_order_release);
-    snapshot_writer = std::thread(
-        [this, seq, started, encode, deletes_applied, blob = std::move(blob)]() mutable {
-          Status st = log->PutSnapshot(seq, blob, deletes_applied);
-          std::string().swap(blob);  // its hundreds of MB go before the next one
-          if (st.ok()) {
-            NoteSnapshot(seq, started, encode, "schedule");
-            // It holds every forget before it (a later one joins this thread
-            // before dropping snapshots): none is still waiting for one.
-            MutexLock lock(&status_mu);
-            forget_snapshot_due.reset();
-          } else if (!IsSnapshotRefused(st)) {
-            NoteError(st);
-          }
-          // Refused: a user delete came after it was encoded; that delete's
-          // forget drops the snapshots and schedules the next.
-          snapshot_writing.store(false, std::memory_order_release);
-        });
+    snapshot_writer = std::thread([this, seq, started, deletes_applied, pipe] {
+      Status st = log->PutSnapshot(seq, pipe.get(), deletes_applied);
+      if (st.ok()) {
+        // Stored whole: the encode has closed the pipe.
+        const double encode = std::chrono::duration<double>(pipe->closed_at() - started).count();
+        NoteSnapshot(seq, started, encode, "schedule");
+        // It holds every forget before it (a later one joins this thread
+        // before dropping snapshots): none is still waiting for one.
+        MutexLock lock(&status_mu);
+        forget_snapshot_due.reset();
+      } else if (!IsSnapshotRefused(st)) {
+        NoteError(st);
+      }
+      // Refused: a user delete came after it was encoded; that delete's
+      // forget drops the snapshots and schedules the next.
+      snapshot_writing.store(false, std::memory_order_release);
+    });
+    // An encode's error reaches the writer through the pipe, which notes it.
+    (void)EncodeStoredSnapshot(*r.rec, pipe.get());
     return;
   }
   // Errors are noted by WriteSnapshotNow; a forget's snapshot is retried on

@@ -5,9 +5,11 @@
 
 #include <chrono>
 #include <optional>
+#include <thread>
 
 #include "engine/core/id_text.h"
 #include "engine/live/snapshot.h"
+#include "storage/snapshot_pipe.h"
 
 namespace streamrec::storage {
 
@@ -179,8 +181,26 @@ std::string EncodeStoredSnapshot(const engine::Recommender& rec) {
   return engine::EncodeSnapshot(rec, SeqKey(ConfigFingerprint(rec)));  // 8 bytes big-endian
 }
 
-Status WriteSnapshot(EventLog* log, const engine::Recommender& rec, uint64_t seq) {
-  return log->PutSnapshot(seq, EncodeStoredSnapshot(rec));
+Status EncodeStoredSnapshot(const engine::Recommender& rec, SnapshotPipe* pipe) {
+  Status st = engine::EncodeSnapshot(rec, SeqKey(ConfigFingerprint(rec)),
+                                     EventLog::kSnapshotChunkBytes, pipe);
+  pipe->Close(st);
+  return st;
+}
+
+Status WriteSnapshot(EventLog* log, const engine::Recommender& rec, uint64_t seq,
+                     uint64_t deletes_applied, double* encode_seconds) {
+  SnapshotPipe pipe(kSnapshotPipePieces);
+  Status stored;
+  std::thread writer([&] { stored = log->PutSnapshot(seq, &pipe, deletes_applied); });
+  const auto started = std::chrono::steady_clock::now();
+  // An encode's error reaches the writer through the pipe, and is its answer.
+  (void)EncodeStoredSnapshot(rec, &pipe);
+  if (encode_seconds != nullptr) {
+    *encode_seconds = std::chrono::duration<double>(pipe.closed_at() - started).count();
+  }
+  writer.join();
+  return stored;
 }
 
 }  // namespace streamrec::storage

@@ -75,9 +75,17 @@ Status LoadSnapshot(std::string stored, engine::Recommender* rec);
 // holds still; they may be stored later, from another thread (LiveStore
 // writes its scheduled snapshots off the model thread).
 std::string EncodeStoredSnapshot(const engine::Recommender& rec);
+// The same bytes into `pipe`, a chunk (EventLog::kSnapshotChunkBytes) at a
+// time as they are made, for EventLog::PutSnapshot to store on another
+// thread meanwhile; the pipe is closed with the outcome, which is also
+// returned. On the thread where the engine holds still, until it returns.
+Status EncodeStoredSnapshot(const engine::Recommender& rec, SnapshotPipe* pipe);
 
-// Encodes the engine and stores it as the snapshot after `seq`
-// (EncodeStoredSnapshot, then EventLog::PutSnapshot).
-Status WriteSnapshot(EventLog* log, const engine::Recommender& rec, uint64_t seq);
+// Encodes the engine on this thread and stores it as the snapshot after
+// `seq` from another, through a SnapshotPipe: EventLog::PutSnapshot's
+// answer. *encode_seconds (if not null): the encode's time, which includes
+// its waits for the store (the pipe holds a few chunks).
+Status WriteSnapshot(EventLog* log, const engine::Recommender& rec, uint64_t seq,
+                     uint64_t deletes_applied = UINT64_MAX, double* encode_seconds = nullptr);
 
 }  // namespace streamrec::storage

@@ -6,7 +6,10 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cassert>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -23,10 +26,13 @@ using snapshot_internal::Load;
 
 // The friend of Recommender that reads and replaces its private state.
 struct SnapshotCodec {
-  static std::string Encode(const Recommender& rec, std::string_view prefix);
+  static Status Encode(const Recommender& rec, std::string_view prefix, size_t piece_bytes,
+                       SnapshotSink* sink);
   // `owner` (optional): the string holding `bytes`, freed once read.
   static Status Decode(std::string_view bytes, Recommender* rec, std::string* owner);
   static Status Copy(const Recommender& from, Recommender* to);
+  // The version and the sections, as either pass of Encode writes them.
+  static void WriteBody(sections::Writer& w, const Recommender& rec);
 };
 
 namespace {
@@ -47,32 +53,26 @@ void AdviseHugePages(char* p, size_t n) {
 #endif
 }
 
+// EncodeSnapshot's string: the single piece, taken whole.
+class StringSink final : public SnapshotSink {
+ public:
+  Status Begin(uint64_t) override { return Status::OK(); }
+  Status Piece(std::string&& piece) override {
+    if (out.empty()) {
+      out = std::move(piece);
+    } else {
+      out += piece;
+    }
+    return Status::OK();
+  }
+
+  std::string out;
+};
+
 }  // namespace
 
-std::string SnapshotCodec::Encode(const Recommender& rec, std::string_view prefix) {
+void SnapshotCodec::WriteBody(sections::Writer& w, const Recommender& rec) {
   const MFModel& m = rec.model_;
-  // Reserve it all up front (a bound, counted from the parts): a big model
-  // is hundreds of MB, and growing by doubling would copy it and fault in
-  // a new buffer each time (at 500k users that was a second). Reserved
-  // bytes never written cost no memory.
-  const size_t rows = size_t{m.num_users()} + m.num_items();
-  size_t bound = 4096 + rec.ivf_.centroids().size() * sizeof(float) +
-                 (rec.ivf_next_ ? rec.ivf_next_->Trained().centroids().size() * sizeof(float) : 0) +
-                 rows * (static_cast<size_t>(m.rank()) + 1) * sizeof(float) +
-                 rec.popularity_.raw_scores().size() * sizeof(double) + rows * 16;
-  for (const IdMap* ids : {&rec.users_, &rec.items_}) {
-    for (uint32_t i = 0; i < ids->size(); ++i) bound += 4 + ids->Name(i).size();
-  }
-  for (uint32_t u = 0; u < rec.seen_.users(); ++u) bound += 4 + 4 * rec.seen_.Get(u).size();
-  const auto& histories = rec.learner_.young_histories();
-  for (const auto& h : histories) bound += 8 + sizeof(h[0]) * h.size();
-  bound += sections::ImplicitBytes(rec.implicit_.get());
-  std::string out;
-  out.reserve(prefix.size() + bound);
-  AdviseHugePages(out.data(), out.capacity());
-  out.append(prefix);
-  out.append(kSnapshotMagic, sizeof(kSnapshotMagic));
-  sections::Writer w(&out);
   w.U32(kSnapshotVersion);
   w.AddSection(sections::kConfig, [&] {
     sections::WriteConfig(w, m, rec.learner_.options(), rec.options_.objective);
@@ -87,8 +87,55 @@ std::string SnapshotCodec::Encode(const Recommender& rec, std::string_view prefi
   w.AddSection(sections::kImplicit, [&] { sections::WriteImplicit(w, rec.implicit_.get()); });
   w.AddSection(sections::kIvf, [&] { sections::WriteIvf(w, rec.ivf_); });
   w.AddSection(sections::kIvfNext, [&] { sections::WriteIvfNext(w, rec.ivf_next_.get()); });
-  w.U32(Crc32c(std::string_view(out).substr(prefix.size())));
-  return out;
+}
+
+Status SnapshotCodec::Encode(const Recommender& rec, std::string_view prefix, size_t piece_bytes,
+                             SnapshotSink* sink) {
+  if (piece_bytes <= prefix.size()) {
+    return Status::InvalidArgument(fmt::format(
+        "snapshot pieces of {} bytes cannot hold the {}-byte prefix", piece_bytes, prefix.size()));
+  }
+  // Pass one: the sections' lengths, and so the size. Far cheaper than the
+  // second (nothing is copied), and it lets every length go ahead of its
+  // section: nothing written is patched later, so no piece is held back.
+  std::vector<uint64_t> lengths;
+  sections::Writer counter(&lengths);
+  WriteBody(counter, rec);
+  const uint64_t total =
+      prefix.size() + sizeof(kSnapshotMagic) + counter.written() + sections::kTrailerBytes;
+  STREAMREC_RETURN_IF_ERROR(sink->Begin(total));
+
+  // Pass two. The checksum covers what follows the prefix, and is taken a
+  // piece at a time as each leaves; the trailer's own bytes are outside it.
+  std::string piece;
+  const size_t first = static_cast<size_t>(std::min<uint64_t>(piece_bytes, total));
+  piece.reserve(first);
+  if (first >= (size_t{64} << 20)) AdviseHugePages(piece.data(), piece.capacity());
+  uint32_t crc = 0;
+  size_t unsummed_from = prefix.size();  // in the piece being filled
+  bool summing = true;
+  Status sink_status;
+  auto spill = [&](std::string* full) {
+    if (summing) crc = Crc32c(std::string_view(*full).substr(unsummed_from), crc);
+    unsummed_from = 0;
+    if (sink_status.ok()) sink_status = sink->Piece(std::move(*full));
+    full->clear();
+    if (sink_status.ok()) full->reserve(piece_bytes);
+  };
+  sections::Writer w(&piece, &lengths, piece_bytes, spill);
+  w.Bulk(prefix.data(), prefix.size());
+  w.Bulk(kSnapshotMagic, sizeof(kSnapshotMagic));
+  WriteBody(w, rec);
+  crc = Crc32c(std::string_view(piece).substr(unsummed_from), crc);
+  summing = false;
+  w.U32(crc);
+  if (!piece.empty() && sink_status.ok()) sink_status = sink->Piece(std::move(piece));
+  if (w.mismatched() || w.written() != total) {
+    return Status::Internal(
+        "encoding a snapshot: the state changed between its two passes (a section came out "
+        "another length than counted)");
+  }
+  return sink_status;
 }
 
 Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec, std::string* owner) {
@@ -161,10 +208,20 @@ Status SnapshotCodec::Copy(const Recommender& from, Recommender* to) {
   return Status::OK();
 }
 
-std::string EncodeSnapshot(const Recommender& rec) { return SnapshotCodec::Encode(rec, {}); }
+std::string EncodeSnapshot(const Recommender& rec) { return EncodeSnapshot(rec, {}); }
 
 std::string EncodeSnapshot(const Recommender& rec, std::string_view prefix) {
-  return SnapshotCodec::Encode(rec, prefix);
+  // One piece of the whole size: held once, reserved exactly.
+  StringSink sink;
+  const Status st = SnapshotCodec::Encode(rec, prefix, SIZE_MAX, &sink);
+  assert(st.ok());  // a string sink never refuses, and rec holds still here
+  (void)st;
+  return std::move(sink.out);
+}
+
+Status EncodeSnapshot(const Recommender& rec, std::string_view prefix, size_t piece_bytes,
+                      SnapshotSink* sink) {
+  return SnapshotCodec::Encode(rec, prefix, piece_bytes, sink);
 }
 
 Status DecodeSnapshot(std::string_view bytes, Recommender* rec) {
@@ -181,8 +238,8 @@ Status CopySnapshotState(const Recommender& from, Recommender* to) {
   return SnapshotCodec::Copy(from, to);
 }
 
-uint32_t Crc32c(std::string_view data) {
-  uint32_t c = 0xFFFFFFFFu;
+uint32_t Crc32c(std::string_view data, uint32_t crc) {
+  uint32_t c = crc ^ 0xFFFFFFFFu;
   const char* p = data.data();
   size_t n = data.size();
 #if defined(__SSE4_2__)

@@ -120,6 +120,29 @@ std::string EncodeSnapshot(const Recommender& rec);
 // once more to put a header before it.
 std::string EncodeSnapshot(const Recommender& rec, std::string_view prefix);
 
+// Where EncodeSnapshot hands a snapshot over a piece at a time.
+class SnapshotSink {
+ public:
+  virtual ~SnapshotSink() = default;
+  // First, once: the size of the whole, prefix included.
+  virtual Status Begin(uint64_t bytes) = 0;
+  // The next piece, in order: each is the encode's piece_bytes long but the
+  // last, which is what is left. An error ends the sink's part: it gets no
+  // more pieces, and EncodeSnapshot returns the error.
+  virtual Status Piece(std::string&& piece) = 0;
+};
+// EncodeSnapshot(rec, prefix)'s bytes, handed to `sink` in pieces of
+// `piece_bytes` (more than prefix.size()) as they are made, so that this
+// side never holds more than one piece: a snapshot at 500k users x 5M
+// events is ~250 MB, which a string held on top of the model until it was
+// stored. Two passes over the state: the first counts each section's bytes
+// (its length goes ahead of it), the second writes them. Internal where the
+// passes disagree (rec changed between them, against the thread-safety
+// rule below): the bytes handed over are then not a snapshot. After a
+// sink's error the encode still finishes its pass, storing nothing.
+Status EncodeSnapshot(const Recommender& rec, std::string_view prefix, size_t piece_bytes,
+                      SnapshotSink* sink);
+
 // Replaces rec's state with the snapshot's. On any error rec is left
 // exactly as it was. Corruption for truncated or garbled bytes (every count
 // is checked against the bytes left before anything is allocated);
@@ -152,7 +175,8 @@ Status DecodeSnapshot(std::string&& bytes, size_t offset, Recommender* rec);
 Status CopySnapshotState(const Recommender& from, Recommender* to);
 
 // CRC32C of `data` as the snapshot trailer uses it (exposed for tests and
-// tools that patch a snapshot and must re-seal it).
-uint32_t Crc32c(std::string_view data);
+// tools that patch a snapshot and must re-seal it). `crc`: that of the
+// bytes before `data`, to go on from (Crc32c(a + b) == Crc32c(b, Crc32c(a))).
+uint32_t Crc32c(std::string_view data, uint32_t crc = 0);
 
 }  // namespace streamrec::engine

@@ -1,14 +1,17 @@
 // The snapshot codec's byte-level tools (engine/live/snapshot.cc and
 // snapshot_sections.cc): fixed-width little-endian fields written by Writer
-// and read back by Reader with a sticky failure, and the CRC32C tables. Not part of the engine's API.
+// and read back by Reader with a sticky failure, and the CRC32C tables. Not part of the engine's
+// API.
 //
 // Thread-safety: Writer and Reader are single-use values; the tables are
 // constants.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,9 +43,29 @@ T Load(const char* p) {
 }
 
 // Appends fixed-width fields (floats as their bit patterns) to a string.
+// A snapshot is made in two passes over the state (SnapshotCodec::Encode),
+// so that no byte is patched once written and the bytes can leave a piece
+// at a time: a counting Writer stores nothing and notes each section's
+// length; a writing one, given those lengths, puts each ahead of its
+// section. A writing Writer with a piece size hands its string to `spill`
+// whenever it holds exactly that many bytes (spill empties it), so it
+// never holds more than one piece.
 class Writer {
  public:
+  // The string's piece once full; it leaves *piece empty.
+  using Spill = std::function<void(std::string* piece)>;
+
+  // Counting: stores no byte; AddSection appends each section's length to
+  // *lengths, in order.
+  explicit Writer(std::vector<uint64_t>* lengths) : lengths_(lengths) {}
+  // Appending to *out, with no sections.
   explicit Writer(std::string* out) : out_(out) {}
+  // Appending to *out, AddSection taking its lengths from `lengths` (a
+  // counting pass's, over the same state); `spill`, where given, takes
+  // every `piece_bytes` (> 0) bytes.
+  Writer(std::string* out, const std::vector<uint64_t>* lengths, size_t piece_bytes = SIZE_MAX,
+         Spill spill = {})
+      : out_(out), given_(lengths), piece_(piece_bytes), spill_(std::move(spill)) {}
 
   void U8(uint8_t v) { Bulk(&v, 1); }
   void U32(uint32_t v) { Bulk(&v, 1); }
@@ -50,21 +73,62 @@ class Writer {
   void F32(float v) { Bulk(&v, 1); }
   template <typename T>
   void Bulk(const T* p, size_t n) {
-    if (n > 0) out_->append(reinterpret_cast<const char*>(p), n * sizeof(T));
+    const size_t bytes = n * sizeof(T);
+    written_ += bytes;
+    if (out_ != nullptr && bytes > 0) Append(reinterpret_cast<const char*>(p), bytes);
   }
-  // Tag, length, then what `write` appends; the length is patched in after.
+  // Tag, length, then what `write` appends.
   template <typename F>
   void AddSection(uint32_t tag, F&& write) {
     U32(tag);
-    const size_t at = out_->size();
-    U64(0);
+    if (out_ == nullptr) {
+      U64(0);
+      const uint64_t at = written_;
+      write();
+      lengths_->push_back(written_ - at);
+      return;
+    }
+    // A Writer without lengths has no sections: mismatched().
+    const uint64_t len = given_ != nullptr && next_ < given_->size() ? (*given_)[next_] : 0;
+    ++next_;
+    U64(len);
+    const uint64_t at = written_;
     write();
-    const uint64_t len = out_->size() - at - sizeof(len);
-    std::memcpy(out_->data() + at, &len, sizeof(len));
+    if (written_ - at != len) mismatched_ = true;
+  }
+
+  // Every byte given so far, stored or counted.
+  uint64_t written() const { return written_; }
+  // Whether a section (or the number of them) came out other than the
+  // counting pass said: the state changed between the passes, or a
+  // section's writer is not deterministic. The bytes are then no snapshot.
+  bool mismatched() const {
+    return mismatched_ || (given_ != nullptr ? next_ != given_->size() : next_ > 0);
   }
 
  private:
-  std::string* out_;
+  void Append(const char* p, size_t n) {
+    if (!spill_) {
+      out_->append(p, n);
+      return;
+    }
+    while (n > 0) {
+      const size_t take = std::min(n, piece_ - out_->size());
+      out_->append(p, take);
+      p += take;
+      n -= take;
+      if (out_->size() == piece_ && spill_) spill_(out_);
+    }
+  }
+
+  std::string* out_ = nullptr;
+  std::vector<uint64_t>* lengths_ = nullptr;      // counting
+  const std::vector<uint64_t>* given_ = nullptr;  // writing
+  size_t next_ = 0;
+  size_t piece_ = SIZE_MAX;
+  Spill spill_;
+  uint64_t written_ = 0;
+  bool mismatched_ = false;
 };
 
 // Reads fixed-width fields with a sticky failure: past the end every read

@@ -260,15 +260,6 @@ void WriteImplicit(Writer& w, const ImplicitOnlineUpdater* up) {
   }
 }
 
-// An upper bound of WriteImplicit's bytes.
-size_t ImplicitBytes(const ImplicitOnlineUpdater* up) {
-  if (up == nullptr) return 0;
-  size_t n = 64 + (up->user_gramian().size() + up->item_gramian().size()) * sizeof(float);
-  for (uint32_t u = 0; u < up->user_rows(); ++u) n += 4 + 8 * up->UserCells(u).size();
-  for (uint32_t i = 0; i < up->item_rows(); ++i) n += 4 + 4 * up->ItemCells(i).size();
-  return n;
-}
-
 // Structure only; ImplicitOnlineUpdater::Restore checks the cells.
 static Status ReadImplicit(Reader& r, Decoded* d) {
   if (d->objective != Objective::kImplicit) return Status::OK();

@@ -82,8 +82,6 @@ void WritePopularity(Writer& w, const Popularity& p);
 void WriteSeen(Writer& w, const SeenLists& seen);
 // Empty for a rating model; else the updater's State.
 void WriteImplicit(Writer& w, const ImplicitOnlineUpdater* up);
-// An upper bound of WriteImplicit's bytes.
-size_t ImplicitBytes(const ImplicitOnlineUpdater* up);
 // u32 lists; then, where lists > 0, the trained IVF index.
 void WriteIvf(Writer& w, const IvfIndex& ivf);
 // u8 0 where no retraining is under way; else u8 1, u64 the ordinal of the
