@@ -36,6 +36,10 @@
 #include "engine/core/status.h"
 #include "storage/event_codec.h"
 
+namespace streamrec::engine {
+class SnapshotSource;  // engine/live/snapshot.h
+}  // namespace streamrec::engine
+
 namespace streamrec::storage {
 
 inline constexpr uint32_t kSchemaVersion = 1;
@@ -220,6 +224,12 @@ class EventLog {
   // The snapshot after `seq`: NotFound if there is none, Corruption if its
   // bytes cannot be read.
   StatusOr<std::string> GetSnapshot(uint64_t seq) const;
+  // The same snapshot as a source of its chunks for engine::DecodeSnapshot,
+  // each read from the database as it is asked for: one chunk held at a
+  // time where GetSnapshot gathers them all (~250 MB at 500k users x 5M
+  // events). NotFound where there is none; a chunk missing or the chunks
+  // not adding up to the header's size is the source's Corruption.
+  StatusOr<std::unique_ptr<engine::SnapshotSource>> OpenSnapshot(uint64_t seq) const;
 
   // Forgets a user: deletes their events, their dedup entries, their index
   // entries and every snapshot (snapshots embed the user's vector; the

@@ -25,6 +25,7 @@
 #include <filesystem>
 #include <set>
 
+#include "engine/live/snapshot.h"
 #include "storage/event_log.h"
 #include "storage/event_log_impl.h"
 #include "storage/event_log_maintenance.h"
@@ -377,43 +378,101 @@ std::vector<uint64_t> EventLog::SnapshotSeqs(std::string* problem) const {
   return {seqs.begin(), seqs.end()};
 }
 
-StatusOr<std::string> EventLog::GetSnapshot(uint64_t seq) const {
-  // A bounded iterator rather than Get: with three or fewer level-0 files
-  // and no other level, a Get looks into every file (RocksDB skips its key
-  // range check), so one damaged snapshot would hide all the others. The
-  // upper bound keeps the iterator out of blocks past this snapshot's.
-  const std::string key = SeqKey(seq), bound = SnapshotKeysEnd(seq);
-  rocksdb::Slice upper(bound);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper;
-  ro.fill_cache = false;  // its 4 MB blocks are read once, at a recovery or a check
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->model));
-  it->Seek(key);
-  const std::string what = fmt::format("reading the snapshot at seq {}", seq);
-  STREAMREC_RETURN_IF_ERROR(FromRocks(it->status(), what));
-  if (!it->Valid() || it->key() != key) return Status::NotFound(what + ": none");
-  uint32_t chunks = 0;
-  uint64_t bytes = 0;
-  if (!DecodeHeader(it->value().ToStringView(), &chunks, &bytes)) {
-    return it->value().ToString();  // stored whole, before chunks
+namespace {
+
+// The chunks of one stored snapshot, read in order through a bounded
+// iterator (rather than Get: with three or fewer level-0 files and no other
+// level, a Get looks into every file, RocksDB skipping its key range
+// check, so one damaged snapshot would hide all the others; the upper
+// bound keeps the iterator out of blocks past this snapshot's).
+class StoredChunks final : public engine::SnapshotSource {
+ public:
+  StoredChunks(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* model, uint64_t seq)
+      : seq_(seq),
+        bound_(SnapshotKeysEnd(seq)),
+        upper_(bound_),
+        what_(fmt::format("reading the snapshot at seq {}", seq)) {
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper_;
+    ro.fill_cache = false;  // its 4 MB blocks are read once, at a recovery or a check
+    it_.reset(db->NewIterator(ro, model));
   }
-  std::string blob;
-  blob.reserve(bytes);
-  // Exactly `chunks` chunks: a snapshot written again at the same seq with
-  // fewer leaves the older one's last chunks behind the new ones.
-  for (uint32_t i = 0; i < chunks; ++i) {
-    it->Next();
-    STREAMREC_RETURN_IF_ERROR(FromRocks(it->status(), what));
-    if (!it->Valid() || it->key() != ChunkKey(seq, i)) {
-      return Status::Corruption(fmt::format("{}: chunk {} of {} is missing", what, i, chunks));
+
+  // Positions on the header: NotFound where there is none.
+  Status Open() {
+    const std::string key = SeqKey(seq_);
+    it_->Seek(key);
+    STREAMREC_RETURN_IF_ERROR(FromRocks(it_->status(), what_));
+    if (!it_->Valid() || it_->key() != key) return Status::NotFound(what_ + ": none");
+    if (!DecodeHeader(it_->value().ToStringView(), &chunks_, &size_)) {
+      whole_ = true;  // stored whole, before chunks: the value is the snapshot
+      size_ = it_->value().size();
     }
-    blob.append(it->value().data(), it->value().size());
+    return Status::OK();
   }
-  if (blob.size() != bytes) {
-    return Status::Corruption(
-        fmt::format("{}: {} bytes in its chunks, its header says {}", what, blob.size(), bytes));
+
+  uint64_t size() const override { return size_; }
+
+  StatusOr<std::optional<std::string_view>> Next() override {
+    if (whole_) {
+      if (next_ > 0 || size_ == 0) return std::optional<std::string_view>();
+      ++next_;
+      return std::optional<std::string_view>(it_->value().ToStringView());
+    }
+    if (next_ == chunks_) {
+      if (read_ != size_) {
+        return Status::Corruption(
+            fmt::format("{}: {} bytes in its chunks, its header says {}", what_, read_, size_));
+      }
+      return std::optional<std::string_view>();
+    }
+    // Exactly `chunks` chunks: a snapshot written again at the same seq
+    // with fewer leaves the older one's last chunks behind the new ones.
+    it_->Next();
+    STREAMREC_RETURN_IF_ERROR(FromRocks(it_->status(), what_));
+    if (!it_->Valid() || it_->key() != ChunkKey(seq_, next_)) {
+      return Status::Corruption(
+          fmt::format("{}: chunk {} of {} is missing", what_, next_, chunks_));
+    }
+    ++next_;
+    read_ += it_->value().size();
+    if (read_ > size_ || it_->value().empty()) {
+      return Status::Corruption(
+          fmt::format("{}: its chunks hold more than the {} bytes its header says", what_, size_));
+    }
+    return std::optional<std::string_view>(it_->value().ToStringView());
   }
-  return blob;
+
+ private:
+  const uint64_t seq_;
+  const std::string bound_;
+  rocksdb::Slice upper_;
+  const std::string what_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+  bool whole_ = false;
+  uint32_t chunks_ = 0, next_ = 0;
+  uint64_t size_ = 0, read_ = 0;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<engine::SnapshotSource>> EventLog::OpenSnapshot(uint64_t seq) const {
+  auto source = std::make_unique<StoredChunks>(impl_->db.get(), impl_->model, seq);
+  STREAMREC_RETURN_IF_ERROR(source->Open());
+  return std::unique_ptr<engine::SnapshotSource>(std::move(source));
+}
+
+StatusOr<std::string> EventLog::GetSnapshot(uint64_t seq) const {
+  StatusOr<std::unique_ptr<engine::SnapshotSource>> source = OpenSnapshot(seq);
+  STREAMREC_RETURN_IF_ERROR(source.status());
+  std::string blob;
+  blob.reserve((*source)->size());
+  for (;;) {
+    StatusOr<std::optional<std::string_view>> chunk = (*source)->Next();
+    STREAMREC_RETURN_IF_ERROR(chunk.status());
+    if (!*chunk) return blob;
+    blob.append(**chunk);
+  }
 }
 
 Status EventLog::DropSnapshots() {

@@ -127,6 +127,48 @@ Status LoadSnapshot(std::string stored, engine::Recommender* rec) {
   return engine::DecodeSnapshot(std::move(stored), 8, rec);
 }
 
+namespace {
+
+// A source whose first piece has been looked at (for the fingerprint)
+// before the decoder reads it from the start.
+class Peeked final : public engine::SnapshotSource {
+ public:
+  Peeked(engine::SnapshotSource* source, std::string_view first) : source_(source), first_(first) {}
+  uint64_t size() const override { return source_->size(); }
+  StatusOr<std::optional<std::string_view>> Next() override {
+    if (first_) {
+      const std::string_view first = *first_;
+      first_.reset();
+      return std::optional<std::string_view>(first);
+    }
+    return source_->Next();
+  }
+
+ private:
+  engine::SnapshotSource* source_;
+  std::optional<std::string_view> first_;
+};
+
+}  // namespace
+
+Status LoadSnapshot(engine::SnapshotSource* stored, engine::Recommender* rec) {
+  StatusOr<std::optional<std::string_view>> first = stored->Next();
+  STREAMREC_RETURN_IF_ERROR(first.status());
+  // Pieces are chunks of 4 MB (or a whole snapshot stored before chunks):
+  // the header lies within the first.
+  if (!*first || (*first)->size() < 8) {
+    return Status::Corruption("snapshot shorter than its header");
+  }
+  uint64_t fingerprint = 0;
+  STREAMREC_RETURN_IF_ERROR(DecodeSeqKey((*first)->substr(0, 8), &fingerprint));
+  if (fingerprint != ConfigFingerprint(*rec)) {
+    return Status::FailedPrecondition(
+        "written under other model/learner/event-type settings than the current ones");
+  }
+  Peeked source(stored, **first);
+  return engine::DecodeSnapshot(&source, 8, rec);
+}
+
 StatusOr<RecoveryResult> Recover(const EventLog& log, engine::Recommender* rec, uint64_t up_to) {
   const auto t0 = std::chrono::steady_clock::now();
   RecoveryResult r;
@@ -139,8 +181,9 @@ StatusOr<RecoveryResult> Recover(const EventLog& log, engine::Recommender* rec, 
   if (!listing.empty()) skipped.push_back(listing);
   for (auto it = seqs.rbegin(); it != seqs.rend(); ++it) {
     if (*it > up_to) continue;
-    StatusOr<std::string> blob = log.GetSnapshot(*it);
-    Status st = blob.ok() ? LoadSnapshot(std::move(blob).value(), rec) : blob.status();
+    // Read a chunk at a time, each section decoded as it is complete.
+    StatusOr<std::unique_ptr<engine::SnapshotSource>> stored = log.OpenSnapshot(*it);
+    Status st = stored.ok() ? LoadSnapshot(stored->get(), rec) : stored.status();
     if (st.ok()) {
       r.snapshot_seq = *it;
       r.last_seq = *it;

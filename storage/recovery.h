@@ -69,6 +69,9 @@ uint64_t ConfigFingerprint(const engine::Recommender& rec);
 // are freed as soon as they are read (DecodeSnapshot), before the state is
 // restored.
 Status LoadSnapshot(std::string stored, engine::Recommender* rec);
+// The same from a stored snapshot's chunks (EventLog::OpenSnapshot), read
+// and decoded a section at a time (engine::DecodeSnapshot from a source).
+Status LoadSnapshot(engine::SnapshotSource* stored, engine::Recommender* rec);
 
 // The bytes a snapshot of the engine is stored as: its ConfigFingerprint
 // (8 bytes, big-endian), then the encoded engine. Encoded where the engine

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,6 +31,9 @@ struct SnapshotCodec {
                        SnapshotSink* sink);
   // `owner` (optional): the string holding `bytes`, freed once read.
   static Status Decode(std::string_view bytes, Recommender* rec, std::string* owner);
+  static Status Decode(SnapshotSource* source, size_t offset, Recommender* rec);
+  // The decoded state into rec: the steps that can still refuse first.
+  static Status Install(sections::Decoded& d, Recommender* rec);
   static Status Copy(const Recommender& from, Recommender* to);
   // The version and the sections, as either pass of Encode writes them.
   static void WriteBody(sections::Writer& w, const Recommender& rec);
@@ -68,6 +72,134 @@ class StringSink final : public SnapshotSink {
 
   std::string out;
 };
+
+// One piece: the whole bytes of DecodeSnapshot(string_view).
+class WholeSource final : public SnapshotSource {
+ public:
+  explicit WholeSource(std::string_view bytes) : bytes_(bytes) {}
+  uint64_t size() const override { return bytes_.size(); }
+  StatusOr<std::optional<std::string_view>> Next() override {
+    if (given_ || bytes_.empty()) return std::optional<std::string_view>();
+    given_ = true;
+    return std::optional<std::string_view>(bytes_);
+  }
+
+ private:
+  std::string_view bytes_;
+  bool given_ = false;
+};
+
+// Consumes a source's pieces in reads of any length, each a view into the
+// current piece where it lies within it, else gathered into a buffer of
+// its own; and sums what it consumes (CRC32C) while summing() is on.
+class PieceReader {
+ public:
+  explicit PieceReader(SnapshotSource* source) : source_(source) {}
+
+  void set_summing(bool on) { summing_ = on; }
+  uint32_t crc() const { return crc_; }
+  uint64_t position() const { return position_; }
+
+  // *out: the next n bytes, valid until the next read; Corruption where the
+  // source ends first.
+  Status Read(uint64_t n, std::string_view* out) {
+    if (current_.size() < n) {
+      gathered_.clear();
+      // Grown as the bytes come, not reserved from n: a damaged length is
+      // checked against the source's size, which may itself be a lie.
+      gathered_.reserve(static_cast<size_t>(std::min<uint64_t>(n, uint64_t{64} << 20)));
+      while (gathered_.size() < n) {
+        if (current_.empty()) STREAMREC_RETURN_IF_ERROR(Fill());
+        const size_t take =
+            static_cast<size_t>(std::min<uint64_t>(n - gathered_.size(), current_.size()));
+        gathered_.append(current_.data(), take);
+        current_.remove_prefix(take);
+      }
+      *out = gathered_;
+    } else {
+      *out = current_.substr(0, static_cast<size_t>(n));
+      current_.remove_prefix(static_cast<size_t>(n));
+    }
+    Consumed(*out);
+    return Status::OK();
+  }
+  // Consumes n bytes without keeping them.
+  Status Skip(uint64_t n) {
+    while (n > 0) {
+      if (current_.empty()) STREAMREC_RETURN_IF_ERROR(Fill());
+      const size_t take = static_cast<size_t>(std::min<uint64_t>(n, current_.size()));
+      Consumed(current_.substr(0, take));
+      current_.remove_prefix(take);
+      n -= take;
+    }
+    return Status::OK();
+  }
+  // Whether the source has nothing past what was read.
+  StatusOr<bool> AtEnd() {
+    if (!current_.empty()) return false;
+    StatusOr<std::optional<std::string_view>> next = source_->Next();
+    STREAMREC_RETURN_IF_ERROR(next.status());
+    if (!*next) return true;
+    current_ = **next;
+    return current_.empty();
+  }
+  // Frees the gathered bytes (a section can be a hundred MB).
+  void Release() { std::string().swap(gathered_); }
+  // The source's error, or its bytes ending early, if a read met either.
+  const Status& source_status() const { return source_status_; }
+
+ private:
+  Status Fill() {
+    StatusOr<std::optional<std::string_view>> next = source_->Next();
+    if (!next.ok()) {
+      source_status_ = next.status();
+    } else if (!*next || (*next)->empty()) {
+      source_status_ =
+          Status::Corruption("not a streamrec snapshot: its bytes end before its size");
+    } else {
+      current_ = **next;
+    }
+    return source_status_;
+  }
+  void Consumed(std::string_view bytes) {
+    if (summing_) crc_ = Crc32c(bytes, crc_);
+    position_ += bytes.size();
+  }
+
+  SnapshotSource* source_;
+  std::string_view current_;
+  std::string gathered_;
+  Status source_status_;
+  uint64_t position_ = 0;
+  uint32_t crc_ = 0;
+  bool summing_ = false;
+};
+
+// The sections of a snapshot of `version`, in their fixed order, each
+// consumed exactly and read whole before it is decoded; the body ends at
+// `end` (the reader's position where the trailer begins).
+Status ReadBody(PieceReader& in, uint64_t end, sections::Decoded* d) {
+  for (uint32_t tag = sections::kConfig; tag <= sections::LastSection(d->version); ++tag) {
+    const auto s = static_cast<sections::Section>(tag);
+    const uint64_t left = end - in.position();
+    std::string_view head;
+    STREAMREC_RETURN_IF_ERROR(in.Read(std::min<uint64_t>(left, 12), &head));
+    const uint32_t got = head.size() >= 4 ? Load<uint32_t>(head.data()) : 0;
+    const uint64_t len = head.size() == 12 ? Load<uint64_t>(head.data() + 4) : 0;
+    if (head.size() < 12 || got != tag || len > end - in.position()) {
+      return sections::Corrupt(s, fmt::format("missing or malformed header (tag {})", got));
+    }
+    std::string_view payload;
+    STREAMREC_RETURN_IF_ERROR(in.Read(len, &payload));
+    STREAMREC_RETURN_IF_ERROR(sections::ReadSection(s, payload, d));
+    in.Release();
+  }
+  if (in.position() != end) {
+    return Status::Corruption(
+        fmt::format("snapshot: {} bytes after the last section", end - in.position()));
+  }
+  return Status::OK();
+}
 
 }  // namespace
 
@@ -139,15 +271,70 @@ Status SnapshotCodec::Encode(const Recommender& rec, std::string_view prefix, si
 }
 
 Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec, std::string* owner) {
+  // Whole bytes: the checksum first, which refuses a damaged snapshot
+  // without reading its sections.
   STREAMREC_RETURN_IF_ERROR(sections::CheckEnvelope(bytes));
   const auto version = Load<uint32_t>(bytes.data() + sizeof(kSnapshotMagic));
   sections::Decoded d(rec->options_, version);
-  STREAMREC_RETURN_IF_ERROR(sections::ReadSections(
-      bytes.substr(sections::kHeaderBytes,
-                   bytes.size() - sections::kHeaderBytes - sections::kTrailerBytes),
-      &d));
+  WholeSource source(bytes);
+  PieceReader in(&source);
+  STREAMREC_RETURN_IF_ERROR(in.Skip(sections::kHeaderBytes));
+  STREAMREC_RETURN_IF_ERROR(ReadBody(in, bytes.size() - sections::kTrailerBytes, &d));
   // Everything is in `d` now: the bytes are not read again.
   if (owner != nullptr) std::string().swap(*owner);
+  return Install(d, rec);
+}
+
+Status SnapshotCodec::Decode(SnapshotSource* source, size_t offset, Recommender* rec) {
+  const uint64_t size = source->size();
+  const auto too_short = [] {
+    return Status::Corruption("not a streamrec snapshot (bad magic or too short)");
+  };
+  if (size < offset + sections::kHeaderBytes + sections::kTrailerBytes) return too_short();
+  PieceReader in(source);
+  STREAMREC_RETURN_IF_ERROR(in.Skip(offset));
+  in.set_summing(true);
+  std::string_view header;
+  STREAMREC_RETURN_IF_ERROR(in.Read(sections::kHeaderBytes, &header));
+  if (std::memcmp(header.data(), kSnapshotMagic, sizeof(kSnapshotMagic)) != 0) return too_short();
+  const auto version = Load<uint32_t>(header.data() + sizeof(kSnapshotMagic));
+  const uint64_t end = size - sections::kTrailerBytes;  // where the trailer begins
+  // What the bytes say is only believed once the checksum, taken as they
+  // go by, holds: until then an error is kept, and the rest read for the
+  // sum alone. The answers are those of the whole-bytes decode.
+  sections::Decoded d(rec->options_, version);
+  Status found;
+  if (version > kSnapshotVersion) {
+    found = Status::Unimplemented(fmt::format(
+        "snapshot format version {}; this build reads up to {}", version, kSnapshotVersion));
+  } else if (version < 1) {
+    found = Status::Corruption(fmt::format("snapshot format version {}", version));
+  } else {
+    found = ReadBody(in, end, &d);
+    // The source's own failure (a chunk missing or unreadable, its bytes
+    // short of its size) is the answer: there is no sum to check.
+    STREAMREC_RETURN_IF_ERROR(in.source_status());
+  }
+  in.Release();
+  STREAMREC_RETURN_IF_ERROR(in.Skip(end - in.position()));
+  const uint32_t actual = in.crc();
+  in.set_summing(false);
+  std::string_view trailer;
+  STREAMREC_RETURN_IF_ERROR(in.Read(sections::kTrailerBytes, &trailer));
+  const auto stored = Load<uint32_t>(trailer.data());
+  if (stored != actual) {
+    return Status::Corruption(
+        fmt::format("snapshot checksum mismatch (stored {:08x}, computed {:08x})", stored, actual));
+  }
+  StatusOr<bool> at_end = in.AtEnd();
+  STREAMREC_RETURN_IF_ERROR(at_end.status());
+  if (!*at_end)
+    return Status::Corruption("not a streamrec snapshot: its bytes go on past its size");
+  STREAMREC_RETURN_IF_ERROR(found);
+  return Install(d, rec);
+}
+
+Status SnapshotCodec::Install(sections::Decoded& d, Recommender* rec) {
   // The restores of the learner and the implicit updater are the steps that
   // can still refuse, and each changes nothing when it does. Only one of
   // them has state: under kImplicit the learner's is empty (ReadLearner),
@@ -226,6 +413,10 @@ Status EncodeSnapshot(const Recommender& rec, std::string_view prefix, size_t pi
 
 Status DecodeSnapshot(std::string_view bytes, Recommender* rec) {
   return SnapshotCodec::Decode(bytes, rec, nullptr);
+}
+
+Status DecodeSnapshot(SnapshotSource* source, size_t offset, Recommender* rec) {
+  return SnapshotCodec::Decode(source, offset, rec);
 }
 
 Status DecodeSnapshot(std::string&& bytes, size_t offset, Recommender* rec) {

@@ -98,6 +98,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -157,6 +158,27 @@ Status DecodeSnapshot(std::string_view bytes, Recommender* rec);
 // implicit history's restore builds its rows: with the bytes still held,
 // the peak of a restart at 5M events was ~110 MB higher).
 Status DecodeSnapshot(std::string&& bytes, size_t offset, Recommender* rec);
+
+// Where DecodeSnapshot reads a snapshot a piece at a time.
+class SnapshotSource {
+ public:
+  virtual ~SnapshotSource() = default;
+  // The size of all the pieces together.
+  virtual uint64_t size() const = 0;
+  // The next piece (not empty), valid until the next call; nullopt past the
+  // last.
+  virtual StatusOr<std::optional<std::string_view>> Next() = 0;
+};
+// The same for a snapshot read from `source` (from `offset` on: a header
+// of the caller's before it), a section at a time: besides the decoded
+// state only the source's piece and the section being read are held, where
+// the whole snapshot's bytes were (~250 MB at 500k users x 5M events). The
+// checksum is taken as the pieces go by and checked at the end, before
+// anything is installed; the answer is the one DecodeSnapshot(bytes) gives
+// (a bad checksum is Corruption, whatever the sections held; then a newer
+// version is Unimplemented). The source's own errors are returned as they
+// are.
+Status DecodeSnapshot(SnapshotSource* source, size_t offset, Recommender* rec);
 
 // Gives `to` (fresh, configured alike) the state of `from`, as
 // DecodeSnapshot(EncodeSnapshot(from), to) would, bit for bit, but without

@@ -411,25 +411,11 @@ constexpr SectionReader kReaders[] = {
     ReadIvfNext,
 };
 
-// Sections in their fixed order, each consumed exactly, nothing after them.
-Status ReadSections(std::string_view body, Decoded* d) {
-  Reader r(body);
-  for (uint32_t tag = kConfig; tag <= LastSection(d->version); ++tag) {
-    const auto s = static_cast<Section>(tag);
-    const uint32_t got = r.U32();
-    const uint64_t len = r.U64();
-    if (!r.ok() || got != tag || len > r.remaining()) {
-      return Corrupt(s, fmt::format("missing or malformed header (tag {})", got));
-    }
-    Reader section(r.Bytes(len));
-    STREAMREC_RETURN_IF_ERROR(kReaders[tag](section, d));
-    if (section.remaining() != 0) {
-      return Corrupt(s, fmt::format("{} bytes left over", section.remaining()));
-    }
-  }
-  if (r.remaining() != 0) {
-    return Status::Corruption(
-        fmt::format("snapshot: {} bytes after the last section", r.remaining()));
+Status ReadSection(Section s, std::string_view payload, Decoded* d) {
+  Reader section(payload);
+  STREAMREC_RETURN_IF_ERROR(kReaders[s](section, d));
+  if (section.remaining() != 0) {
+    return Corrupt(s, fmt::format("{} bytes left over", section.remaining()));
   }
   return Status::OK();
 }

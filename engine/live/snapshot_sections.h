@@ -89,9 +89,9 @@ void WriteIvf(Writer& w, const IvfIndex& ivf);
 // Waits for the training to finish.
 void WriteIvfNext(Writer& w, const IvfTraining* next);
 
-// The sections of `body` (the bytes between header and trailer) into d,
-// in their fixed order, each consumed exactly, nothing after them.
-Status ReadSections(std::string_view body, Decoded* d);
+// Section s's payload into d, consumed exactly (the codec reads the
+// sections in their fixed order, a section at a time: snapshot.cc).
+Status ReadSection(Section s, std::string_view payload, Decoded* d);
 // Magic, then checksum, then version: see snapshot.h for why in this order.
 Status CheckEnvelope(std::string_view bytes);
 

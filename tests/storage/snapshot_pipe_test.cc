@@ -15,7 +15,9 @@
 #include <thread>
 
 #include "engine/core/random.h"
+#include "engine/live/snapshot.h"
 #include "storage/recovery.h"
+#include "tests/storage/raw_db.h"
 #include "tests/storage/temp_dir.h"
 
 namespace streamrec::storage {
@@ -73,6 +75,53 @@ TEST(SnapshotPipeTest, AStreamedSnapshotIsStoredAsTheOneStringEncoding) {
   ASSERT_TRUE(LoadSnapshot(std::move((*got)->blob), &back).ok());
   EXPECT_TRUE(engine::EncodeSnapshot(back) == engine::EncodeSnapshot(*rec));
   EXPECT_EQ(TempTables(dir.path()), 0u);
+}
+
+TEST(SnapshotPipeTest, AStoredSnapshotIsRestoredAChunkAtATime) {
+  TempDir dir;
+  const auto rec = Big();
+  {
+    auto log = EventLog::Open(dir.path(), {});
+    ASSERT_TRUE(log.ok());
+    ASSERT_TRUE(WriteSnapshot(log->get(), *rec, 60'000).ok());
+  }
+  engine::RecommenderOptions o;
+  o.model.rank = 48;
+  {
+    auto log = EventLog::Open(dir.path(), {});
+    ASSERT_TRUE(log.ok());
+    auto source = (*log)->OpenSnapshot(60'000);
+    ASSERT_TRUE(source.ok()) << source.status().ToString();
+    EXPECT_GT((*source)->size(), 2 * EventLog::kSnapshotChunkBytes);
+    engine::Recommender back(o, engine::EventTypes::Defaults());
+    const Status st = LoadSnapshot(source->get(), &back);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    EXPECT_TRUE(engine::EncodeSnapshot(back) == engine::EncodeSnapshot(*rec));
+    // Another configuration: refused on the first chunk's fingerprint.
+    engine::RecommenderOptions other = o;
+    other.model.rank = 32;
+    engine::Recommender wrong(other, engine::EventTypes::Defaults());
+    source = (*log)->OpenSnapshot(60'000);
+    ASSERT_TRUE(source.ok());
+    EXPECT_EQ(LoadSnapshot(source->get(), &wrong).code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ((*log)->OpenSnapshot(5).status().code(), StatusCode::kNotFound);
+  }
+  // A middle chunk gone: the source's Corruption, and the recommender as it was.
+  testing::WithRawDb(dir.path(), [&](rocksdb::DB* db, testing::RawFamilies& cf) {
+    std::string key = SeqKey(60'000);
+    key.append({'\0', '\0', '\0', '\1'});
+    ASSERT_TRUE(db->Delete({}, cf["model"], key).ok());
+  });
+  auto log = EventLog::Open(dir.path(), {});
+  ASSERT_TRUE(log.ok());
+  auto source = (*log)->OpenSnapshot(60'000);
+  ASSERT_TRUE(source.ok());
+  engine::Recommender back(o, engine::EventTypes::Defaults());
+  const std::string before = engine::EncodeSnapshot(back);
+  const Status st = LoadSnapshot(source->get(), &back);
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+  EXPECT_NE(st.message().find("chunk 1 of"), std::string::npos) << st.ToString();
+  EXPECT_TRUE(engine::EncodeSnapshot(back) == before);
 }
 
 TEST(SnapshotPipeTest, AnEncodersErrorStoresNothingAndLeavesNoFile) {
