@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -24,9 +23,9 @@
 
 #include "engine/core/random.h"
 #include "engine/live/recommender.h"
-#include "engine/model/topn.h"
 #include "storage/event_log.h"
 #include "storage/live_store.h"
+#include "tools/bench/bench_recall.h"
 #include "tools/bench/bench_stream.h"
 #include "tools/bench/bench_util.h"
 #include "tools/bench/http_load.h"
@@ -265,111 +264,22 @@ void ServeReads(const ScaleBenchOptions& o, const Endpoint& ep, const KnownIds& 
   Progress("similar items: {:.0f} req/s", f->similar.requests_per_second());
 }
 
-// The exact top-n for user u, scored as RecommendForUser scores a user with
-// model recommendations (its objective's query vector and item bias), the
-// user's seen items excluded, by a full scan. No eligibility mask: a
-// synthetic stream hides no items and names no categories.
-std::vector<engine::ScoredItem> ExactTopN(const engine::Recommender& rec, uint32_t u, size_t n) {
-  const engine::MFModel& m = rec.model();
-  engine::ScanQuery q;
-  q.vector = m.user_factors(u);
-  q.exclude_a = rec.Seen(u);
-  engine::ScanOptions opt;
-  std::vector<float> folded(m.rank());
-  float bias = 0.0f;
-  switch (rec.options().objective) {
-    case engine::Objective::kImplicit:
-      break;
-    case engine::Objective::kBpr:
-      opt.item_bias = m.item_biases();
-      break;
-    case engine::Objective::kRating:
-      // A young user is scored with their fold-in (LearnerOptions).
-      if (rec.learner().FoldIn(u, folded.data(), &bias)) q.vector = folded.data();
-      opt.item_bias = m.item_biases();
-      break;
-  }
-  return engine::TopN(m.item_factors(), m.num_items(), m.rank(), q, n, opt);
-}
-
-// Items of `exact` that `got` holds too.
-size_t Hits(const engine::Recommender& rec, const std::vector<engine::NamedScore>& got,
-            const std::vector<engine::ScoredItem>& exact) {
-  size_t hits = 0;
-  for (const engine::ScoredItem& e : exact) {
-    const std::string_view name = rec.items().Name(e.item);
-    hits += std::any_of(got.begin(), got.end(), [&](const auto& g) { return g.item == name; });
-  }
-  return hits;
-}
-
-// Stage 5: recall@10 of the served path against ExactTopN, over random
-// users with model recommendations (cold-start users, who get popular
-// items, are skipped).
+// Stage 5: recall@10 of the served path against an exact scan.
 void MeasureRecall(const ScaleBenchOptions& o, const storage::LiveStore& store, const KnownIds& ids,
                    ScaleFigures* f) {
-  const size_t target = std::min(o.recall_users, ids.users.size());
-  engine::SplitMix64 rng(o.seed + 0x5CA1E);
-  size_t hits = 0, total = 0;
-  for (size_t tries = 0; f->recall_users < target && tries < 20 * target; ++tries) {
-    const std::string& user = ids.users[rng.Uniform(ids.users.size())];
-    store.Read([&](const storage::Replica& r) {
-      const engine::Recommender& rec = *r.rec;
-      engine::RecommendRequest req;
-      req.n = kRecallN;
-      const engine::Recommendations got = rec.RecommendForUser(user, req);
-      if (got.source != engine::RecommendationSource::kModel) return;
-      const std::vector<engine::ScoredItem> exact =
-          ExactTopN(rec, *rec.users().Find(user), kRecallN);
-      hits += Hits(rec, got.items, exact);
-      total += exact.size();
-      ++f->recall_users;
-    });
-  }
-  f->recall = total > 0 ? static_cast<double>(hits) / static_cast<double>(total) : 0.0;
+  const ServedRecall r =
+      MeasureServedRecall(store, ids.users, ids.items, o.recall_users, o.seed + 0x5CA1E, kRecallN);
+  f->recall = r.recall;
+  f->recall_users = r.users;
+  f->similar_recall = r.similar_recall;
+  f->similar_recall_items = r.items;
+  f->topn = r.topn;
+  f->ivf_lists = r.ivf_lists;
+  f->ivf_probe = r.ivf_probe;
+  f->ivf_measured_recall = r.ivf_measured_recall;
   Progress("recall@{}: {:.3f} over {} users", kRecallN, f->recall, f->recall_users);
-  // Similar items: the served cosine scan against the exact one over as
-  // many random items (the item itself excluded, as served).
-  hits = total = 0;
-  const size_t items = std::min(o.recall_users, ids.items.size());
-  for (size_t k = 0; k < items; ++k) {
-    const std::string& item = ids.items[rng.Uniform(ids.items.size())];
-    store.Read([&](const storage::Replica& r) {
-      const engine::Recommender& rec = *r.rec;
-      const auto got = rec.SimilarItems(item, kRecallN);
-      const std::optional<uint32_t> i = rec.items().Find(item);
-      if (!got.ok() || !i) return;
-      const engine::MFModel& m = rec.model();
-      Eigen::VectorXf q = Eigen::Map<const Eigen::VectorXf>(m.item_factors(*i), m.rank());
-      if (q.norm() > 0.0f) q /= q.norm();
-      engine::ScanQuery query;
-      query.vector = q.data();
-      const uint32_t self[] = {*i};
-      query.exclude_a = self;
-      engine::ScanOptions opt;
-      opt.cosine = true;
-      const std::vector<engine::ScoredItem> exact =
-          engine::TopN(m.item_factors(), m.num_items(), m.rank(), query, kRecallN, opt);
-      hits += Hits(rec, *got, exact);
-      total += exact.size();
-      ++f->similar_recall_items;
-    });
-  }
-  f->similar_recall = total > 0 ? static_cast<double>(hits) / static_cast<double>(total) : 0.0;
   Progress("similar items recall@{}: {:.3f} over {} items", kRecallN, f->similar_recall,
            f->similar_recall_items);
-  store.Read([&](const storage::Replica& r) {
-    const engine::Recommender& rec = *r.rec;
-    const engine::TopNMethod active = rec.ActiveTopN();
-    f->topn = std::string(engine::TopNMethodName(active));
-    const engine::IvfIndex& ivf = rec.ivf_index();
-    if (active != engine::TopNMethod::kIvf || ivf.lists() == 0) return;
-    f->ivf_lists = ivf.lists();
-    for (const bool cosine : {false, true}) {
-      f->ivf_measured_recall[cosine] = ivf.measured_recall(cosine);
-      f->ivf_probe[cosine] = engine::QueryProbe(ivf, rec.options().topn.ivf, cosine);
-    }
-  });
 }
 
 // Stage 6: durable ingest over HTTP (bench ingest's load).
