@@ -7,6 +7,8 @@
 // to the sections.
 //
 // Invariants besides "no crash, no sanitizer report, no exception":
+// - decoded from pieces (a SnapshotSource, as recovery reads the store),
+//   the answer and the state are the whole bytes' decode's;
 // - a refusal is Corruption, FailedPrecondition or Unimplemented, and
 //   leaves the recommender exactly as it was;
 // - the encoding is canonical: a version-3 snapshot that decodes
@@ -26,6 +28,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -114,12 +117,41 @@ size_t IvfSectionAt(std::string_view b) {
   return std::string_view::npos;
 }
 
+// The input in pieces of a size drawn from it: what recovery reads a
+// stored snapshot as (chunks, decoded a section at a time).
+class Pieces final : public engine::SnapshotSource {
+ public:
+  Pieces(std::string_view bytes, size_t piece) : bytes_(bytes), piece_(piece) {}
+  uint64_t size() const override { return bytes_.size(); }
+  StatusOr<std::optional<std::string_view>> Next() override {
+    if (bytes_.empty()) return std::optional<std::string_view>();
+    const std::string_view p = bytes_.substr(0, piece_);
+    bytes_.remove_prefix(p.size());
+    return std::optional<std::string_view>(p);
+  }
+
+ private:
+  std::string_view bytes_;
+  size_t piece_;
+};
+
 void Decode(std::string_view bytes, Models* m) {
   for (int i = 0; i < 3; ++i) {
     Recommender* rec = m->rec[i].get();
     Baseline(rec);
     const std::string before = engine::EncodeSnapshot(*rec);
     const Status st = engine::DecodeSnapshot(bytes, rec);
+    // Decoded from pieces: the same answer and the same state.
+    {
+      Recommender* scratch = m->scratch[i].get();
+      Baseline(scratch);
+      Pieces pieces(bytes, 1 + bytes.size() % 61);
+      const Status streamed = engine::DecodeSnapshot(&pieces, 0, scratch);
+      FUZZ_CHECK(streamed.code() == st.code() && streamed.message() == st.message(),
+                 "decoded from pieces: {}; whole: {}", streamed.ToString(), st.ToString());
+      FUZZ_CHECK(engine::EncodeSnapshot(*scratch) == engine::EncodeSnapshot(*rec),
+                 "decoded from pieces, a state other than the whole bytes' ({})", st.ToString());
+    }
     if (!st.ok()) {
       FUZZ_CHECK(st.code() == StatusCode::kCorruption ||
                      st.code() == StatusCode::kFailedPrecondition ||
