@@ -105,9 +105,12 @@ class PieceReader {
   Status Read(uint64_t n, std::string_view* out) {
     if (current_.size() < n) {
       gathered_.clear();
-      // Grown as the bytes come, not reserved from n: a damaged length is
-      // checked against the source's size, which may itself be a lie.
-      gathered_.reserve(static_cast<size_t>(std::min<uint64_t>(n, uint64_t{64} << 20)));
+      // Reserved whole (grown by doubling, a 156 MB section was copied
+      // twice and held at 128 + 256 MB for a moment), but not past 1 GB: a
+      // damaged length is checked only against the source's size, which
+      // may itself be a lie, and reserved pages never written cost no
+      // memory.
+      gathered_.reserve(static_cast<size_t>(std::min<uint64_t>(n, uint64_t{1} << 30)));
       while (gathered_.size() < n) {
         if (current_.empty()) STREAMREC_RETURN_IF_ERROR(Fill());
         const size_t take =
