@@ -148,9 +148,9 @@ struct SnapshotRecord {
   int64_t time_ms = 0;   // wall clock when it was written, ms since the epoch
   uint64_t seq = 0;      // the log position it holds
   double seconds = 0.0;  // how long writing it took, encoding included
-  // How long encoding it took: the time the model thread stopped applying
-  // events for it. A scheduled snapshot is stored to the log off the model
-  // thread (the rest of `seconds`); the others are stored on it.
+  // How long encoding it took, with its waits on the store (SnapshotPipe):
+  // a scheduled one holds the model thread that long (the store finishes
+  // off it, the rest of `seconds`); the others hold it for all `seconds`.
   double encode_seconds = 0.0;
   // Why: "schedule" (snapshot_every_*), "admin" (POST /v1/admin/snapshot),
   // "retrain" (a retrained model installed), "forget" (a user forgotten),

@@ -40,7 +40,7 @@ TEST_F(BenchScaleTest, PrintsEveryFigureAndRemovesItsDatabase) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* row :
        {"append (batches of 10000)", "recovery from the log", "recovery from a snapshot",
-        "RSS after recovery from the log (the open's peak)",
+        "snapshot written, of which encoding", "RSS after recovery from the log (the open's peak)",
         "raw factors, (users + items) x rank x 4 B", "RSS / raw factors",
         "recommendations, 2 connections", "similar items, 2 connections", "recall@10 vs exact scan",
         "ingest over HTTP, 2 x 1000-event batches"}) {
