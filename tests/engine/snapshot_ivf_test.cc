@@ -223,6 +223,47 @@ TEST_P(SnapshotIvf, TheIndexRetrainsAsTheVectorsMoveAtTheSameEventInEveryCopy) {
   EXPECT_TRUE(frozen->ivf_index().centroids() == first);
 }
 
+// A decode into a copy whose retraining is under way (as a restart over a
+// live copy, or a refused snapshot, meets it): refused, the copy and its
+// retraining go on as before; accepted, the retraining is dropped and never
+// installs over the decoded state.
+TEST_P(SnapshotIvf, ADecodeOverARetrainingUnderWayReplacesItOrLeavesItBe) {
+  RecommenderOptions o = IvfOptionsFor(GetParam());
+  o.topn.ivf_retrain_factor = 2;
+  const Stream s = Growing(6000, 120, 300, 5);
+  // The snapshot decoded: of a copy with no retraining under way, so that
+  // nothing in it replaces the busy copy's.
+  auto other = Fresh(o);
+  size_t cut = 1200;
+  ApplyAll(other.get(), std::span(s.events).first(cut));
+  for (; other->ivf_retraining_at().has_value(); ++cut) {
+    ASSERT_TRUE(other->Apply(s.events[cut]).ok());
+  }
+  const std::string bytes = EncodeSnapshot(*other);
+  std::string damaged = bytes;
+  damaged[damaged.size() / 2] = static_cast<char>(damaged[damaged.size() / 2] ^ 0x20);
+  auto busy = Fresh(o), twin = Fresh(o);
+  ApplyAll(busy.get(), std::span(s.events).first(2500));
+  ApplyAll(twin.get(), std::span(s.events).first(2500));
+  ASSERT_TRUE(busy->ivf_retraining_at().has_value());  // event 2500 falls in one
+  EXPECT_EQ(DecodeSnapshot(damaged, busy.get()).code(), StatusCode::kCorruption);
+  ApplyAll(busy.get(), std::span(s.events).subspan(2500, 1000));
+  ApplyAll(twin.get(), std::span(s.events).subspan(2500, 1000));
+  EXPECT_EQ(EncodeSnapshot(*busy), EncodeSnapshot(*twin)) << "after a refused decode";
+  ExpectSameIndex(*busy, *twin, "after a refused decode");
+  // Accepted while the twin's next retraining is under way.
+  for (size_t at = 3500; at < s.events.size() && !twin->ivf_retraining_at(); ++at) {
+    ASSERT_TRUE(twin->Apply(s.events[at]).ok());
+  }
+  ASSERT_TRUE(twin->ivf_retraining_at().has_value());
+  ASSERT_TRUE(DecodeSnapshot(bytes, twin.get()).ok());
+  EXPECT_EQ(EncodeSnapshot(*twin), bytes);
+  ApplyAll(twin.get(), std::span(s.events).subspan(cut, 2000));
+  ApplyAll(other.get(), std::span(s.events).subspan(cut, 2000));
+  EXPECT_EQ(EncodeSnapshot(*twin), EncodeSnapshot(*other)) << "after an accepted decode";
+  ExpectSameIndex(*twin, *other, "after an accepted decode");
+}
+
 TEST_P(SnapshotIvf, ACatalogThatDoublesRetrainsOffTheModelThreadAndServesMeanwhile) {
   RecommenderOptions o = IvfOptionsFor(GetParam());
   o.topn.ivf_retrain_factor = 0;  // on doubling alone
