@@ -116,18 +116,20 @@ uint64_t ConfigFingerprint(const engine::Recommender& rec) {
   return h;
 }
 
-Status LoadSnapshot(std::string stored, engine::Recommender* rec) {
-  uint64_t fingerprint = 0;
+namespace {
+
+// The stored header (ConfigFingerprint, 8 bytes) at the start of `stored`
+// against rec's settings.
+Status CheckFingerprint(std::string_view stored, const engine::Recommender& rec) {
   if (stored.size() < 8) return Status::Corruption("snapshot shorter than its header");
-  STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(std::string_view(stored).substr(0, 8), &fingerprint));
-  if (fingerprint != ConfigFingerprint(*rec)) {
+  uint64_t fingerprint = 0;
+  STREAMREC_RETURN_IF_ERROR(DecodeSeqKey(stored.substr(0, 8), &fingerprint));
+  if (fingerprint != ConfigFingerprint(rec)) {
     return Status::FailedPrecondition(
         "written under other model/learner/event-type settings than the current ones");
   }
-  return engine::DecodeSnapshot(std::move(stored), 8, rec);
+  return Status::OK();
 }
-
-namespace {
 
 // A source whose first piece has been looked at (for the fingerprint)
 // before the decoder reads it from the start.
@@ -151,20 +153,17 @@ class Peeked final : public engine::SnapshotSource {
 
 }  // namespace
 
+Status LoadSnapshot(std::string stored, engine::Recommender* rec) {
+  STREAMREC_RETURN_IF_ERROR(CheckFingerprint(stored, *rec));
+  return engine::DecodeSnapshot(std::move(stored), 8, rec);
+}
+
 Status LoadSnapshot(engine::SnapshotSource* stored, engine::Recommender* rec) {
   StatusOr<std::optional<std::string_view>> first = stored->Next();
   STREAMREC_RETURN_IF_ERROR(first.status());
   // Pieces are chunks of 4 MB (or a whole snapshot stored before chunks):
   // the header lies within the first.
-  if (!*first || (*first)->size() < 8) {
-    return Status::Corruption("snapshot shorter than its header");
-  }
-  uint64_t fingerprint = 0;
-  STREAMREC_RETURN_IF_ERROR(DecodeSeqKey((*first)->substr(0, 8), &fingerprint));
-  if (fingerprint != ConfigFingerprint(*rec)) {
-    return Status::FailedPrecondition(
-        "written under other model/learner/event-type settings than the current ones");
-  }
+  STREAMREC_RETURN_IF_ERROR(CheckFingerprint(first->value_or(std::string_view()), *rec));
   Peeked source(stored, **first);
   return engine::DecodeSnapshot(&source, 8, rec);
 }

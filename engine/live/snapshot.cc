@@ -290,29 +290,25 @@ Status SnapshotCodec::Decode(std::string_view bytes, Recommender* rec, std::stri
 
 Status SnapshotCodec::Decode(SnapshotSource* source, size_t offset, Recommender* rec) {
   const uint64_t size = source->size();
-  const auto too_short = [] {
-    return Status::Corruption("not a streamrec snapshot (bad magic or too short)");
-  };
-  if (size < offset + sections::kHeaderBytes + sections::kTrailerBytes) return too_short();
+  if (size < offset + sections::kHeaderBytes + sections::kTrailerBytes) {
+    return sections::NotASnapshot();
+  }
   PieceReader in(source);
   STREAMREC_RETURN_IF_ERROR(in.Skip(offset));
   in.set_summing(true);
   std::string_view header;
   STREAMREC_RETURN_IF_ERROR(in.Read(sections::kHeaderBytes, &header));
-  if (std::memcmp(header.data(), kSnapshotMagic, sizeof(kSnapshotMagic)) != 0) return too_short();
+  if (std::memcmp(header.data(), kSnapshotMagic, sizeof(kSnapshotMagic)) != 0) {
+    return sections::NotASnapshot();
+  }
   const auto version = Load<uint32_t>(header.data() + sizeof(kSnapshotMagic));
   const uint64_t end = size - sections::kTrailerBytes;  // where the trailer begins
   // What the bytes say is only believed once the checksum, taken as they
   // go by, holds: until then an error is kept, and the rest read for the
   // sum alone. The answers are those of the whole-bytes decode.
   sections::Decoded d(rec->options_, version);
-  Status found;
-  if (version > kSnapshotVersion) {
-    found = Status::Unimplemented(fmt::format(
-        "snapshot format version {}; this build reads up to {}", version, kSnapshotVersion));
-  } else if (version < 1) {
-    found = Status::Corruption(fmt::format("snapshot format version {}", version));
-  } else {
+  Status found = sections::CheckVersion(version);
+  if (found.ok()) {
     found = ReadBody(in, end, &d);
     // The source's own failure (a chunk missing or unreadable, its bytes
     // short of its size) is the answer: there is no sum to check.
@@ -325,14 +321,12 @@ Status SnapshotCodec::Decode(SnapshotSource* source, size_t offset, Recommender*
   std::string_view trailer;
   STREAMREC_RETURN_IF_ERROR(in.Read(sections::kTrailerBytes, &trailer));
   const auto stored = Load<uint32_t>(trailer.data());
-  if (stored != actual) {
-    return Status::Corruption(
-        fmt::format("snapshot checksum mismatch (stored {:08x}, computed {:08x})", stored, actual));
-  }
+  if (stored != actual) return sections::ChecksumMismatch(stored, actual);
   StatusOr<bool> at_end = in.AtEnd();
   STREAMREC_RETURN_IF_ERROR(at_end.status());
-  if (!*at_end)
+  if (!*at_end) {
     return Status::Corruption("not a streamrec snapshot: its bytes go on past its size");
+  }
   STREAMREC_RETURN_IF_ERROR(found);
   return Install(d, rec);
 }

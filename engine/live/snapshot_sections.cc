@@ -420,26 +420,35 @@ Status ReadSection(Section s, std::string_view payload, Decoded* d) {
   return Status::OK();
 }
 
-// Magic, then checksum, then version: see the header for why in this order.
-Status CheckEnvelope(std::string_view bytes) {
-  if (bytes.size() < kHeaderBytes + kTrailerBytes ||
-      std::memcmp(bytes.data(), kSnapshotMagic, sizeof(kSnapshotMagic)) != 0) {
-    return Status::Corruption("not a streamrec snapshot (bad magic or too short)");
-  }
-  const std::string_view sealed = bytes.substr(0, bytes.size() - kTrailerBytes);
-  const auto stored = Load<uint32_t>(bytes.data() + sealed.size());
-  const uint32_t actual = Crc32c(sealed);
-  if (stored != actual) {
-    return Status::Corruption(
-        fmt::format("snapshot checksum mismatch (stored {:08x}, computed {:08x})", stored, actual));
-  }
-  const auto version = Load<uint32_t>(bytes.data() + sizeof(kSnapshotMagic));
+Status NotASnapshot() {
+  return Status::Corruption("not a streamrec snapshot (bad magic or too short)");
+}
+
+Status ChecksumMismatch(uint32_t stored, uint32_t computed) {
+  return Status::Corruption(
+      fmt::format("snapshot checksum mismatch (stored {:08x}, computed {:08x})", stored, computed));
+}
+
+Status CheckVersion(uint32_t version) {
   if (version > kSnapshotVersion) {
     return Status::Unimplemented(fmt::format(
         "snapshot format version {}; this build reads up to {}", version, kSnapshotVersion));
   }
   if (version < 1) return Status::Corruption(fmt::format("snapshot format version {}", version));
   return Status::OK();
+}
+
+// Magic, then checksum, then version: see the header for why in this order.
+Status CheckEnvelope(std::string_view bytes) {
+  if (bytes.size() < kHeaderBytes + kTrailerBytes ||
+      std::memcmp(bytes.data(), kSnapshotMagic, sizeof(kSnapshotMagic)) != 0) {
+    return NotASnapshot();
+  }
+  const std::string_view sealed = bytes.substr(0, bytes.size() - kTrailerBytes);
+  const auto stored = Load<uint32_t>(bytes.data() + sealed.size());
+  const uint32_t actual = Crc32c(sealed);
+  if (stored != actual) return ChecksumMismatch(stored, actual);
+  return CheckVersion(Load<uint32_t>(bytes.data() + sizeof(kSnapshotMagic)));
 }
 
 }  // namespace streamrec::engine::snapshot_internal

@@ -94,5 +94,11 @@ void WriteIvfNext(Writer& w, const IvfTraining* next);
 Status ReadSection(Section s, std::string_view payload, Decoded* d);
 // Magic, then checksum, then version: see snapshot.h for why in this order.
 Status CheckEnvelope(std::string_view bytes);
+// The envelope's answers, which the decode from pieces (snapshot.cc) gives
+// too: bad magic or too short; a checksum that does not hold; and OK for a
+// version this build reads, else Unimplemented (newer) or Corruption (0).
+Status NotASnapshot();
+Status ChecksumMismatch(uint32_t stored, uint32_t computed);
+Status CheckVersion(uint32_t version);
 
 }  // namespace streamrec::engine::snapshot_internal

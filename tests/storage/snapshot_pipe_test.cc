@@ -53,6 +53,14 @@ size_t TempTables(const std::string& dir) {
   return n;
 }
 
+// No snapshot listed, and no table file left behind.
+void ExpectNothingStored(const EventLog& log, const std::string& dir) {
+  auto got = log.LatestSnapshot();
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_FALSE(got->has_value());
+  EXPECT_EQ(TempTables(dir), 0u);
+}
+
 TEST(SnapshotPipeTest, AStreamedSnapshotIsStoredAsTheOneStringEncoding) {
   TempDir dir;
   auto log = EventLog::Open(dir.path(), {});
@@ -138,10 +146,7 @@ TEST(SnapshotPipeTest, AnEncodersErrorStoresNothingAndLeavesNoFile) {
   pipe.Close(Status::Internal("the passes disagree"));
   writer.join();
   EXPECT_EQ(stored.code(), StatusCode::kInternal) << stored.ToString();
-  auto got = (*log)->LatestSnapshot();
-  ASSERT_TRUE(got.ok());
-  EXPECT_FALSE(got->has_value());
-  EXPECT_EQ(TempTables(dir.path()), 0u);
+  ExpectNothingStored(**log, dir.path());
 }
 
 TEST(SnapshotPipeTest, ChunksThatDoNotAddUpAreRefusedAndReleaseTheEncoder) {
@@ -166,10 +171,7 @@ TEST(SnapshotPipeTest, ChunksThatDoNotAddUpAreRefusedAndReleaseTheEncoder) {
     EXPECT_NE(stored.message().find("do not add up"), std::string::npos) << stored.ToString();
     EXPECT_EQ(piece.code(), StatusCode::kInternal) << piece.ToString();
   }
-  auto got = (*log)->LatestSnapshot();
-  ASSERT_TRUE(got.ok());
-  EXPECT_FALSE(got->has_value());
-  EXPECT_EQ(TempTables(dir.path()), 0u);
+  ExpectNothingStored(**log, dir.path());
 }
 
 TEST(SnapshotPipeTest, TheEncoderWaitsWhileThePipeIsFull) {
