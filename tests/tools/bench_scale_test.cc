@@ -1,7 +1,9 @@
 // `streamrec bench scale` through the real binary, at a size that runs in
-// about a second: every figure of the table is printed, the recall of the
+// a few seconds: every figure of the table is printed, the recall of the
 // served top-N against the exact scan is 1 under each objective (the served
-// path is the exact scan today), the scratch database is removed, and bad
+// path is the exact scan today), the crash stage's server restarts from a
+// snapshot and loses no acknowledged event (with the configuration's keys
+// and a --rank over the file's), the scratch database is removed, and bad
 // flags are usage errors.
 #include <gtest/gtest.h>
 
@@ -35,8 +37,24 @@ class BenchScaleTest : public CliTest {
   }
 };
 
+// The crash stage's rows: its server was killed under ingest, acknowledged
+// events, and the store came back from a snapshot with all of them.
+void ExpectCrashRecovered(const RunResult& r) {
+  for (const char* row :
+       {"crash: its server (a child process) opened the store", "ingest until the kill (SIGKILL)",
+        "requests cut off by the kill", "recovery after the crash"}) {
+    EXPECT_TRUE(Contains(r.out, row)) << row << " missing in:\n" << r.out;
+  }
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(, [1-9][0-9]* events acknowledged)")))
+      << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(s: snapshot of seq [1-9][0-9]*, then)")))
+      << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(acknowledged events lost +0 \()"))) << r.out;
+  EXPECT_FALSE(Contains(r.out, "snapshots skipped")) << r.out;
+}
+
 TEST_F(BenchScaleTest, PrintsEveryFigureAndRemovesItsDatabase) {
-  const RunResult r = RunSmall({"--seconds", "0.3"});
+  const RunResult r = RunSmall({"--seconds", "0.3", "--crash-seconds", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* row :
        {"append (batches of 10000)", "recovery from the log", "recovery from a snapshot",
@@ -52,7 +70,30 @@ TEST_F(BenchScaleTest, PrintsEveryFigureAndRemovesItsDatabase) {
   EXPECT_TRUE(Contains(r.out, "1.000")) << r.out;
   EXPECT_FALSE(Contains(r.out, "errors")) << r.out;
   EXPECT_TRUE(Contains(r.err, "bench scale: recovered from the log")) << r.err;
+  ExpectCrashRecovered(r);
   EXPECT_TRUE(fs::is_empty(Path("scale")));
+}
+
+// The killed server runs the configuration file, with --rank over the
+// file's (or it would replay the whole log under another model) and its
+// API keys enforced: the bench sends the key with the write and admin
+// scopes, and refuses to start when none has both.
+TEST_F(BenchScaleTest, TheCrashStageServesTheConfigurationWithItsKeys) {
+  const std::string conf = Path("keys.conf");
+  WriteFile(conf,
+            "[model]\nrank = 8\n[api]\nkeys = app:read+write:0123456789abcdef, "
+            "all:read+write+admin:fedcba9876543210\n");
+  const RunResult r =
+      RunSmall({"--seconds", "0.1", "--crash-seconds", "0.5", "--config", conf, "--rank", "16"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Contains(r.out, "implicit, rank 16")) << r.out;
+  ExpectCrashRecovered(r);
+  EXPECT_TRUE(fs::is_empty(Path("scale")));
+
+  WriteFile(conf, "[api]\nkeys = app:read+write:0123456789abcdef, ops:admin:fedcba9876543210xx\n");
+  ExpectUsageError(RunSmall({"--config", conf}), {"write and admin", "--crash-seconds 0"});
+  // Without the crash stage the keys are not needed.
+  EXPECT_EQ(RunSmall({"--seconds", "0.1", "--crash-seconds", "0", "--config", conf}).exit_code, 0);
 }
 
 // The exact top-N the recall compares against scores each objective as
@@ -63,9 +104,10 @@ TEST_F(BenchScaleTest, RecallIsExactUnderEveryObjective) {
     const std::string conf = Path(std::string(objective) + ".conf");
     WriteFile(conf, std::string("[model]\nobjective = ") + objective +
                         "\nrank = 8\n[storage]\ndurability = process\n");
-    const RunResult r = RunSmall({"--seconds", "0.1", "--config", conf});
+    const RunResult r = RunSmall({"--seconds", "0.1", "--crash-seconds", "0", "--config", conf});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_TRUE(Contains(r.out, std::string(objective) + ", rank 8, durability process")) << r.out;
+    EXPECT_FALSE(Contains(r.out, "recovery after the crash")) << r.out;
     EXPECT_TRUE(
         std::regex_search(r.out, std::regex(R"(recall@10 vs exact scan \([0-9]+ users\) +1\.000)")))
         << r.out;
@@ -82,6 +124,7 @@ TEST_F(BenchScaleTest, BadFlagsAreUsageErrors) {
   WriteFile(Path("bad.conf"), "[model]\nrank = 0\n");
   ExpectUsageError(RunSmall({"--config", Path("bad.conf")}), {"bad.conf", "rank"});
   ExpectUsageError(RunSmall({"--rank", "0"}), {"--rank must be in [1, 1024]"});
+  ExpectUsageError(RunSmall({"--crash-seconds", "-1"}), {"--crash-seconds must be in [0, 3600]"});
 }
 
 }  // namespace

@@ -1,10 +1,7 @@
 #include "tools/bench/bench_cluster.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -18,8 +15,7 @@
 #include "http/client.h"
 #include "tools/bench/bench_util.h"
 #include "tools/bench/http_load.h"
-
-extern char** environ;
+#include "tools/bench/serve_process.h"
 
 namespace streamrec::tools {
 namespace {
@@ -37,7 +33,8 @@ StatusOr<json::object> ReplicaStatus(http::Client* c, const HttpBenchOptions& o)
   json::value v = json::parse(r->body);
   if (!v.is_object() || !v.as_object().contains("cluster") ||
       !v.as_object().at("cluster").is_object()) {
-    return Status::FailedPrecondition("the server is not a cluster replica (no \"cluster\" status)");
+    return Status::FailedPrecondition(
+        "the server is not a cluster replica (no \"cluster\" status)");
   }
   return v.as_object();
 }
@@ -55,9 +52,9 @@ int MeasureLag(const ClusterBenchOptions& o, const Endpoint& writer, const Endpo
   std::vector<double> ack_ms, visible_ms, send_ms;
   uint64_t missed = 0;
   for (uint64_t k = 0; k < o.lag_events; ++k) {
-    const std::string body = fmt::format(
-        R"([{{"event_id":"lag-{}-{}","user":"{}{}","item":"item{}","type":"view"}}])", getpid(), k,
-        o.http.user_prefix, k % o.http.users, (k * 7919) % o.http.items);
+    const std::string body =
+        fmt::format(R"([{{"event_id":"lag-{}-{}","user":"{}{}","item":"item{}","type":"view"}}])",
+                    getpid(), k, o.http.user_prefix, k % o.http.users, (k * 7919) % o.http.items);
     const auto t0 = Clock::now();
     auto ack = w.Post("/v1/events", body, headers);
     const auto t1 = Clock::now();
@@ -117,78 +114,51 @@ int MeasureCatchUp(const ClusterBenchOptions& o, const Endpoint& writer) {
   }
   const std::string conf_path = (dir / "streamrec.conf").string();
   std::ofstream(conf_path) << conf;
-  const std::string out_path = (dir / "serve.log").string();
-  std::vector<std::string> args = {"/proc/self/exe", "serve",  "--config",
-                                   conf_path,        "--port", "0",
-                                   "--data-dir",     (dir / "data").string()};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  pid_t pid = -1;
   const auto t0 = Clock::now();
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    fmt::print(stderr, "bench cluster: cannot start serve: {}\n", std::strerror(rc));
+  auto started = ServeProcess::Start(
+      {"--config", conf_path, "--port", "0", "--data-dir", (dir / "data").string()},
+      (dir / "serve.log").string());
+  if (!started.ok()) {
+    fmt::print(stderr, "bench cluster: {}\n", started.status().message());
     return 1;
   }
-  auto read_log = [&] {
-    std::ifstream in(out_path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  };
+  ServeProcess& serve = **started;
   int code = 1;
-  uint16_t port = 0;
   const auto deadline = t0 + std::chrono::minutes(30);
-  const std::regex listening(R"(listening on http://[^ ]+:([0-9]+))");
-  while (Clock::now() < deadline) {
-    std::smatch m;
-    const std::string log = read_log();
-    if (port == 0 && std::regex_search(log, m, listening)) {
-      port = static_cast<uint16_t>(std::stoi(m[1].str()));
-    }
-    if (waitpid(pid, nullptr, WNOHANG) == pid) {
-      fmt::print(stderr, "bench cluster: the new replica exited:\n{}\n", log);
-      pid = -1;
+  StatusOr<uint16_t> port = serve.WaitListening(deadline);
+  if (!port.ok())
+    fmt::print(stderr, "bench cluster: the new replica: {}\n", port.status().message());
+  while (port.ok() && Clock::now() < deadline) {
+    if (serve.Exited()) {
+      fmt::print(stderr, "bench cluster: the new replica exited:\n{}\n", serve.ReadLog());
       break;
     }
-    if (port != 0) {
-      http::Client c("127.0.0.1", port);
-      StatusOr<json::object> s = ReplicaStatus(&c, o.http);
-      if (s.ok() && Field(*s, "cluster", "applied_stream_seq") >= target) {
-        const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-        std::smatch image;
-        if (std::regex_search(log, image, std::regex(R"(loaded the image of seq ([0-9]+))"))) {
-          // The stream was trimmed (a DELETE): the image, then the rest.
-          fmt::print(
-              "catch-up: a new replica from an empty data dir loaded the image of stream seq {} "
-              "and applied the stream to seq {} ({} events in all) in {:.2f} s, start-up "
-              "included\n",
-              image[1].str(), target, events, seconds);
-        } else {
-          fmt::print(
-              "catch-up: a new replica from an empty data dir applied {} stream messages ({} "
-              "events) in {:.2f} s, start-up included: {:.0f} events/s, {:.0f} messages/s\n",
-              target, events, seconds, static_cast<double>(events) / seconds,
-              static_cast<double>(target) / seconds);
-        }
-        code = 0;
-        break;
+    http::Client c("127.0.0.1", *port);
+    StatusOr<json::object> s = ReplicaStatus(&c, o.http);
+    if (s.ok() && Field(*s, "cluster", "applied_stream_seq") >= target) {
+      const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+      std::smatch image;
+      const std::string log = serve.ReadLog();
+      if (std::regex_search(log, image, std::regex(R"(loaded the image of seq ([0-9]+))"))) {
+        // The stream was trimmed (a DELETE): the image, then the rest.
+        fmt::print(
+            "catch-up: a new replica from an empty data dir loaded the image of stream seq {} "
+            "and applied the stream to seq {} ({} events in all) in {:.2f} s, start-up "
+            "included\n",
+            image[1].str(), target, events, seconds);
+      } else {
+        fmt::print(
+            "catch-up: a new replica from an empty data dir applied {} stream messages ({} "
+            "events) in {:.2f} s, start-up included: {:.0f} events/s, {:.0f} messages/s\n",
+            target, events, seconds, static_cast<double>(events) / seconds,
+            static_cast<double>(target) / seconds);
       }
+      code = 0;
+      break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  if (pid > 0) {
-    kill(pid, SIGTERM);
-    waitpid(pid, nullptr, 0);
-  }
+  serve.Stop(SIGTERM);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   std::fflush(stdout);

@@ -27,7 +27,6 @@ namespace {
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
-
 // Starts a server of its own on a scratch database, preloaded with a
 // synthetic stream.
 StatusOr<std::unique_ptr<ScratchServer>> StartOwnServer(const HttpBenchOptions& o,
@@ -242,7 +241,6 @@ StatusOr<Endpoint> ParseUrl(std::string url) {
   return e;
 }
 
-
 int BenchFreshness(const HttpBenchOptions& options, uint64_t events) {
   return ForEachTarget(options, [&](const Endpoint& ep, const std::string& label) {
     return FreshnessRun(options, events, ep, label);
@@ -317,8 +315,8 @@ void PrintLatencyRow(std::string_view name, const std::vector<double>& ms, int w
 
 int PrintIngestTable(const HttpBenchOptions& o, const Endpoint& ep,
                      const std::vector<size_t>& batches, int connections, double seconds) {
-  fmt::print("  {:>6} {:>12} {:>10} {:>10} {:>10} {:>8}\n", "batch", "events/s", "req/s",
-             "p50 ms", "p99 ms", "errors");
+  fmt::print("  {:>6} {:>12} {:>10} {:>10} {:>10} {:>8}\n", "batch", "events/s", "req/s", "p50 ms",
+             "p99 ms", "errors");
   std::fflush(stdout);
   for (size_t b : batches) {
     const LoadTotals r = IngestLoad(o, ep, b, connections, seconds);

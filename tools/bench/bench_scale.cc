@@ -25,6 +25,7 @@
 #include "engine/live/recommender.h"
 #include "storage/event_log.h"
 #include "storage/live_store.h"
+#include "tools/bench/bench_crash.h"
 #include "tools/bench/bench_recall.h"
 #include "tools/bench/bench_stream.h"
 #include "tools/bench/bench_util.h"
@@ -70,6 +71,7 @@ struct ScaleFigures {
   std::array<uint32_t, 2> ivf_probe{};  // [cosine]
   std::array<float, 2> ivf_measured_recall{-1.0f, -1.0f};
   std::vector<engine::MemoryPart> memory;  // one engine copy's, after recovery
+  std::optional<CrashFigures> crash;       // stage 7, if run
 };
 
 // Ids known to the recovered model, copied out of a replica: the load
@@ -301,6 +303,30 @@ void IngestOverHttp(const ScaleBenchOptions& o, const Endpoint& ep, ScaleFigures
   Progress("ingest: {:.0f} events/s", f->ingest.units_per_second());
 }
 
+// Stage 7: a crash under that ingest, on the configured snapshot schedule.
+Status CrashAndRecover(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigures* f) {
+  CrashOptions c;
+  c.config = o.config;
+  c.config_text = o.config_text;
+  c.rank = o.config.recommender.model.rank;
+  c.ingest.user_prefix = "user";
+  c.ingest.users = o.users;
+  c.ingest.items = o.items;
+  c.ingest.api_key = o.crash_api_key;
+  c.batch = f->ingest_batch;
+  c.connections = f->ingest_connections;
+  c.seconds = o.crash_seconds;
+  c.scratch = o.dir;
+  Progress("crash: serving the store from a child process, killing it after {:.0f} s of ingest",
+           o.crash_seconds);
+  StatusOr<CrashFigures> r = CrashUnderIngest(c, s);
+  if (!r.ok()) return r.status();
+  f->crash = std::move(r).value();
+  Progress("crash: recovered in {:.2f} s ({} events of log after the snapshot of seq {})",
+           f->crash->recovery_seconds, f->crash->replayed, f->crash->snapshot_seq);
+  return Status::OK();
+}
+
 Status RunStages(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigures* f) {
   Progress("{} events over {} users x {} items into {}", o.events, o.users, o.items,
            s->dir.string());
@@ -313,6 +339,7 @@ Status RunStages(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigures* f) 
   ServeReads(o, s->endpoint(), ids, f);
   MeasureRecall(o, *s->store, ids, f);
   IngestOverHttp(o, s->endpoint(), f);
+  if (o.crash_seconds > 0) STREAMREC_RETURN_IF_ERROR(CrashAndRecover(o, s, f));
   return Status::OK();
 }
 
@@ -328,6 +355,35 @@ std::string LoadCell(const LoadTotals& t, bool p50) {
   s += fmt::format(", p99 {:.3f} ms", Percentile(t.latency_ms, 0.99));
   if (t.errors > 0) s += fmt::format(" ({} errors)", t.errors);
   return s;
+}
+
+// Stage 7's rows.
+void AddCrashRows(const CrashFigures& c, std::vector<std::vector<std::string>>* rows) {
+  const uint64_t recovered = c.recovered_seq;
+  rows->push_back({"crash: its server (a child process) opened the store",
+                   fmt::format("{:.2f} s, at seq {}", c.child_open_seconds, c.seq_at_start)});
+  rows->push_back(
+      {fmt::format("  ingest until the kill (SIGKILL)"),
+       fmt::format("{:.1f} s, {} events acknowledged ({})", c.ingest_seconds, c.acked_events,
+                   Rate(static_cast<double>(c.acked_events) / c.ingest_seconds, "events"))});
+  rows->push_back({"  snapshots it wrote on its schedule; events between its last two",
+                   fmt::format("{}; {}", c.scheduled_snapshots, c.snapshot_gap)});
+  rows->push_back({"  requests cut off by the kill",
+                   c.failed == 0 ? std::string("0")
+                                 : fmt::format("{} (first: {:.80})", c.failed, c.first_error)});
+  rows->push_back(
+      {"  recovery after the crash",
+       fmt::format("{:.2f} s: snapshot of seq {}, then {} events of log ({} events in all, {})",
+                   c.recovery_seconds, c.snapshot_seq, c.replayed, recovered,
+                   Rate(static_cast<double>(recovered) / c.recovery_seconds, "events"))});
+  rows->push_back({"    of which the model's (the rest: RocksDB's open, its WAL replayed)",
+                   fmt::format("{:.2f} s", c.model_recovery_seconds)});
+  if (!c.snapshot_skipped.empty()) {
+    rows->push_back({"  snapshots skipped", fmt::format("{:.120}", c.snapshot_skipped)});
+  }
+  rows->push_back({"  acknowledged events lost",
+                   fmt::format("{} (acknowledged up to seq {}, recovered up to seq {})", c.lost,
+                               c.acked_seq, recovered)});
 }
 
 void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
@@ -398,11 +454,13 @@ void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
          fmt::format("{}, {}", f.ivf_probe[cosine],
                      r < 0.0f ? std::string("not measured") : fmt::format("{:.3f}", r))});
   }
+  if (f.crash) AddCrashRows(*f.crash, &rows);
   fmt::print("{}", FormatTable({"figure", "value"}, rows));
   std::fflush(stdout);
 }
 
 // 1 (printing the first error) if a load saw errors, else 0.
+// (The crash stage's errors are the requests its kill cut off.)
 int LoadErrors(const ScaleFigures& f) {
   for (const LoadTotals* t : {&f.recommendations, &f.similar, &f.ingest}) {
     if (t->errors > 0) {
@@ -426,7 +484,14 @@ int BenchScale(const ScaleBenchOptions& options) {
     return 1;
   }
   PrintTable(o, f);
-  const int rc = LoadErrors(f);
+  int rc = LoadErrors(f);
+  if (f.crash && f.crash->lost > 0) {
+    fmt::print(stderr,
+               "streamrec bench: scale: the store recovered after the crash lacks {} acknowledged "
+               "events\n",
+               f.crash->lost);
+    rc = 1;
+  }
   Progress("closing the store and removing {}", s.dir.string());
   return rc;
 }

@@ -14,7 +14,12 @@
 //   5. recall@10 of Recommender::RecommendForUser against an exact top-10
 //      computed here with engine::TopN over the model's item factors, for
 //      ~1000 random users that get model recommendations;
-//   6. durable ingest over HTTP, batches of 1000 events for known ids.
+//   6. durable ingest over HTTP, batches of 1000 events for known ids;
+//   7. a crash under ingest (bench_crash.h): the store served by a child
+//      process on the configured snapshot schedule, killed with SIGKILL
+//      under that ingest, and reopened here: its recovery time, the log it
+//      replayed after the newest snapshot, and the acknowledged events it
+//      lacks (must be none).
 // It prints progress to stderr and one table (figure | value) to stdout,
 // and removes its database afterwards.
 //
@@ -39,6 +44,9 @@ struct ScaleBenchOptions {
   // built-in defaults (those of config/streamrec.conf). BenchScale runs it
   // as UseForBenchmark (tools/bench/http_load.h) says.
   Config config = DefaultConfig();
+  // The text `config` was loaded from (empty: the defaults): the crash
+  // stage's server process reads it, with config's rank.
+  std::string config_text;
   // An existing directory; the database goes in a subdirectory of it.
   std::string dir = "/tmp";
   // Client connections of the read load (the ingest uses a quarter of
@@ -48,9 +56,14 @@ struct ScaleBenchOptions {
   // Users whose recommendations the recall check compares (fewer when the
   // stream has fewer users with model recommendations).
   size_t recall_users = 1000;
+  // Seconds of ingest before the crash stage's kill (0: no crash stage),
+  // and the API key it sends when the configuration has keys (the server
+  // it kills enforces them): one with the write and admin scopes.
+  double crash_seconds = 20.0;
+  std::string crash_api_key;
 };
 
-// Runs the six stages and prints the table. Returns the exit code: 0, or 1
+// Runs the seven stages and prints the table. Returns the exit code: 0, or 1
 // if a stage failed or a load saw errors (the first one is printed).
 int BenchScale(const ScaleBenchOptions& options);
 

@@ -20,10 +20,11 @@ namespace {
 // The requests of one connection until `deadline`, into *mine.
 void LoadConnection(const Endpoint& ep, const std::map<std::string, std::string>& headers,
                     int connection, BenchClock::time_point deadline, const RequestMaker& make,
-                    LoadTotals* mine) {
+                    const LoadHooks& hooks, LoadTotals* mine) {
   http::Client client(ep.host, ep.port);
   LoadRequest request;
-  for (uint64_t index = 0; BenchClock::now() < deadline; ++index) {
+  auto stopped = [&] { return hooks.stop != nullptr && hooks.stop->load(); };
+  for (uint64_t index = 0; BenchClock::now() < deadline && !stopped(); ++index) {
     make(connection, index, &request);
     const auto t0 = BenchClock::now();
     auto r = client.Send(request.method, request.target, request.body, "application/json", headers);
@@ -31,6 +32,7 @@ void LoadConnection(const Endpoint& ep, const std::map<std::string, std::string>
     ++mine->requests;
     if (r.ok() && r->status == 200) {
       mine->units += request.units;
+      if (hooks.on_ok) hooks.on_ok(connection, r->body);
       continue;
     }
     ++mine->errors;
@@ -92,14 +94,15 @@ std::filesystem::path FreshScratchDir(const std::string& dir, const std::string&
 }
 
 LoadTotals DriveLoad(const Endpoint& ep, const std::map<std::string, std::string>& headers,
-                     int connections, double seconds, const RequestMaker& make) {
+                     int connections, double seconds, const RequestMaker& make,
+                     const LoadHooks& hooks) {
   std::vector<LoadTotals> per(connections);
   const auto start = BenchClock::now();
   const auto deadline = start + std::chrono::duration_cast<BenchClock::duration>(
                                     std::chrono::duration<double>(seconds));
   std::vector<std::thread> pool;
   for (int t = 0; t < connections; ++t) {
-    pool.emplace_back([&, t] { LoadConnection(ep, headers, t, deadline, make, &per[t]); });
+    pool.emplace_back([&, t] { LoadConnection(ep, headers, t, deadline, make, hooks, &per[t]); });
   }
   for (auto& th : pool) th.join();
   LoadTotals all;
@@ -115,7 +118,7 @@ LoadTotals DriveLoad(const Endpoint& ep, const std::map<std::string, std::string
 }
 
 LoadTotals IngestLoad(const HttpBenchOptions& o, const Endpoint& ep, size_t batch, int connections,
-                      double seconds) {
+                      double seconds, const LoadHooks& hooks) {
   const int64_t run_id = engine::WallClockMs();
   auto make = [&](int t, uint64_t req, LoadRequest* r) {
     r->method = "POST";
@@ -133,7 +136,7 @@ LoadTotals IngestLoad(const HttpBenchOptions& o, const Endpoint& ep, size_t batc
     }
     r->body.push_back(']');
   };
-  return DriveLoad(ep, AuthHeaders(o), connections, seconds, make);
+  return DriveLoad(ep, AuthHeaders(o), connections, seconds, make, hooks);
 }
 
 std::map<std::string, std::string> AuthHeaders(const HttpBenchOptions& o) {

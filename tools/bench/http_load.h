@@ -7,6 +7,7 @@
 // own and calls `make` from each of them at once.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -88,17 +89,27 @@ struct LoadTotals {
 // Builds request `index` of connection `connection` into *request.
 using RequestMaker = std::function<void(int connection, uint64_t index, LoadRequest* request)>;
 
+// What a load run may do besides counting.
+struct LoadHooks {
+  // Called on the connection's thread with the body of every 200 answer.
+  std::function<void(int connection, const std::string& body)> on_ok;
+  // Once true, the connections send no further request (each finishes the
+  // one it is waiting on).
+  const std::atomic<bool>* stop = nullptr;
+};
+
 // `connections` client threads, each with its own keep-alive connection,
-// send the requests `make` builds back to back for `seconds`; a request
-// counts as an error unless it is answered 200.
+// send the requests `make` builds back to back for `seconds` (or until
+// hooks.stop); a request counts as an error unless it is answered 200.
 LoadTotals DriveLoad(const Endpoint& ep, const std::map<std::string, std::string>& headers,
-                     int connections, double seconds, const RequestMaker& make);
+                     int connections, double seconds, const RequestMaker& make,
+                     const LoadHooks& hooks = {});
 
 // Durable ingest: POSTs batches of `batch` view events for the users
 // o.user_prefix<k>, k < o.users, and items item<j>, j < o.items, with
 // event ids unique to this run.
 LoadTotals IngestLoad(const HttpBenchOptions& o, const Endpoint& ep, size_t batch, int connections,
-                      double seconds);
+                      double seconds, const LoadHooks& hooks = {});
 
 // "host:port" or "http://host:port" (IPv6 hosts in brackets); the error
 // names --url.

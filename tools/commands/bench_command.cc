@@ -9,7 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -58,6 +60,7 @@ struct BenchFlags {
   std::vector<std::string> replicas;  // --replica (cluster)
   std::string nats;                   // --nats (cluster)
   std::string delete_user;            // --delete-user (cluster)
+  double crash_seconds = 20.0;        // --crash-seconds (scale)
   // Whether these were on the command line (their defaults differ per
   // benchmark; scale takes its rank from the config unless --rank is given).
   bool events_given = false;
@@ -83,6 +86,7 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "  streamrec bench ingest [--url HOST:PORT] [--batch 1 1000 --connections 4 --seconds 3]\n"
       "  streamrec bench scale [--users 500000 --items 100000 --events 5000000] [--config FILE]\n"
       "                        [--dir /tmp --connections 16 --seconds 10 --seed 1]\n"
+      "                        [--crash-seconds 20]\n"
       "  streamrec bench cluster --replica HOST:PORT --replica HOST:PORT [--nats URLS]\n"
       "                        [--delete-user USER]\n"
       "                          [--batch 1 1000 --connections 4 --seconds 3 --events 300]\n"
@@ -91,7 +95,9 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "preloaded with a synthetic stream, once per --durability mode.\n"
       "scale loads one synthetic stream into a temporary database in --dir and measures\n"
       "append, recovery (log, snapshot), memory, reads and ingest over HTTP and the recall\n"
-      "of the served top-N against an exact scan, in one process (minutes at the defaults).\n"
+      "of the served top-N against an exact scan, in one process (minutes at the defaults),\n"
+      "then serves the store from a child process on the configured snapshot schedule,\n"
+      "kills it under ingest (SIGKILL) and times the recovery.\n"
       "cluster writes to the first replica of a running cluster (tools/cluster.sh up) and\n"
       "measures ingest, the time until a write is visible on the second (min_seq), and with\n"
       "--nats the catch-up of a new replica it starts on an empty data dir in --dir.\n"
@@ -126,6 +132,8 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "threads", Defaulted(&f->threads), "log: concurrent writers")(
       "seconds", Defaulted(&f->seconds),
       "log, ingest, scale: seconds per case (scale: default 10)")(
+      "crash-seconds", Defaulted(&f->crash_seconds),
+      "scale: seconds of ingest before the crash stage kills its server (0: no crash stage)")(
       "url", po::value(&f->http.url), "freshness, ingest: HOST:PORT of a running server")(
       "key", po::value(&f->http.api_key), "freshness, ingest: API key (read+write) for --url")(
       "connections", Defaulted(&f->connections),
@@ -256,6 +264,28 @@ Status ValidateScale(BenchFlags* f) {
     StatusOr<Config> loaded = LoadConfig(f->config_path);
     if (!loaded.ok()) return Status::InvalidArgument(loaded.status().message());
     s.config = std::move(loaded).value();
+    std::ifstream in(f->config_path);
+    std::stringstream text;
+    text << in.rdbuf();
+    s.config_text = text.str();
+  }
+  if (!(f->crash_seconds >= 0) || f->crash_seconds > 3600) {
+    return Status::InvalidArgument("--crash-seconds must be in [0, 3600] (0: no crash stage)");
+  }
+  s.crash_seconds = f->crash_seconds;
+  if (s.crash_seconds > 0 && !s.config.api.keys.empty()) {
+    constexpr uint32_t kNeeded = http::kScopeWrite | http::kScopeAdmin;
+    for (const http::ApiKey& k : s.config.api.keys) {
+      if ((k.scopes & kNeeded) == kNeeded) {
+        s.crash_api_key = k.secret;
+        break;
+      }
+    }
+    if (s.crash_api_key.empty()) {
+      return Status::InvalidArgument(
+          "the crash stage's server enforces the configuration's API keys, and none has both the "
+          "write and admin scopes: add one, or --crash-seconds 0");
+    }
   }
   if (f->rank_given) s.config.recommender.model.rank = f->rank;
   return Status::OK();

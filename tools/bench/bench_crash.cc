@@ -1,0 +1,156 @@
+#include "tools/bench/bench_crash.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/json.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <regex>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "http/client.h"
+#include "tools/bench/bench_util.h"
+#include "tools/bench/serve_process.h"
+
+namespace streamrec::tools {
+namespace {
+
+namespace json = boost::json;
+
+// Removes a directory on every path out.
+struct RemovedAfter {
+  std::filesystem::path dir;
+  ~RemovedAfter() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
+// The highest "last_seq" of the acknowledgements seen by each connection.
+class AckedSeqs {
+ public:
+  explicit AckedSeqs(int connections) : per_(connections, 0) {}
+  // Called by connection c's thread only.
+  void Note(int c, const std::string& body) {
+    boost::system::error_code ec;
+    const json::value v = json::parse(body, ec);
+    if (ec || !v.is_object()) return;
+    const json::value* seq = v.as_object().if_contains("last_seq");
+    if (seq != nullptr && seq->is_number()) {
+      per_[c] = std::max(per_[c], seq->to_number<uint64_t>());
+    }
+  }
+  // After the connections have finished.
+  uint64_t Max() const { return *std::max_element(per_.begin(), per_.end()); }
+
+ private:
+  std::vector<uint64_t> per_;
+};
+
+// The child's applied seq and the snapshots it wrote on its schedule.
+Status ReadChildStatus(const Endpoint& ep, const HttpBenchOptions& o, CrashFigures* f) {
+  http::Client c(ep.host, ep.port);
+  auto r = c.Get("/v1/admin/status", AuthHeaders(o));
+  if (!r.ok()) return r.status();
+  if (r->status != 200) {
+    return Status::Unavailable(fmt::format("status answered {}: {:.200}", r->status, r->body));
+  }
+  boost::system::error_code ec;
+  const json::value v = json::parse(r->body, ec);
+  if (ec || !v.is_object()) return Status::Internal("status answered no JSON object");
+  const json::object& s = v.as_object();
+  f->applied_before_kill = s.at("applied_seq").to_number<uint64_t>();
+  f->scheduled_snapshots = 0;
+  const json::array& history = s.at("snapshot_history").as_array();
+  for (const json::value& x : history) {
+    if (x.at("reason").as_string() == "schedule") ++f->scheduled_snapshots;
+  }
+  if (history.size() >= 2) {
+    f->snapshot_gap = history.back().at("seq").to_number<uint64_t>() -
+                      history[history.size() - 2].at("seq").to_number<uint64_t>();
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string WithRank(const std::string& text, int rank) {
+  const std::regex rank_line(R"((^|\n)[ \t]*rank[ \t]*=[^\n]*)");
+  const std::string line = fmt::format("rank = {}", rank);
+  if (std::regex_search(text, rank_line)) return std::regex_replace(text, rank_line, "$1" + line);
+  return text + fmt::format("\n[model]\n{}\n", line);
+}
+
+StatusOr<CrashFigures> CrashUnderIngest(const CrashOptions& o, ScratchServer* s) {
+  CrashFigures f;
+  s->StopServer();
+  f.seq_at_start = s->store->status().applied_seq;
+  STREAMREC_RETURN_IF_ERROR(s->store->Close());
+  s->store.reset();
+
+  const RemovedAfter aside{FreshScratchDir(o.scratch, "scale-crash")};
+  std::filesystem::create_directories(aside.dir);
+  const std::string conf = (aside.dir / "streamrec.conf").string();
+  std::ofstream(conf) << WithRank(o.config_text, o.rank);
+  const auto t0 = BenchClock::now();
+  // The bench talks to its servers without a key: keys from the
+  // environment would lock it out.
+  auto child = ServeProcess::Start(
+      {"--config", conf, "--address", "127.0.0.1", "--port", "0", "--data-dir", s->dir.string()},
+      (aside.dir / "serve.log").string(), {kApiKeysEnv});
+  if (!child.ok()) return child.status();
+  StatusOr<uint16_t> port = (*child)->WaitListening(t0 + std::chrono::minutes(30));
+  if (!port.ok()) return port.status();
+  f.child_open_seconds = Since(t0);
+  const Endpoint ep{"127.0.0.1", *port};
+
+  AckedSeqs acked(o.connections);
+  std::atomic<bool> stop{false};
+  LoadHooks hooks;
+  hooks.on_ok = [&acked](int c, const std::string& body) { acked.Note(c, body); };
+  hooks.stop = &stop;
+  const auto started = BenchClock::now();
+  // The load's own deadline is far off: the kill ends it.
+  auto load = std::async(std::launch::async, [&] {
+    return IngestLoad(o.ingest, ep, o.batch, o.connections, o.seconds + 3600, hooks);
+  });
+  std::this_thread::sleep_until(started + std::chrono::duration_cast<BenchClock::duration>(
+                                              std::chrono::duration<double>(o.seconds)));
+  const Status read = ReadChildStatus(ep, o.ingest, &f);
+  // The connections send nothing after the kill, where a refused connect
+  // would read as a request cut off; those waiting on an answer are.
+  stop.store(true);
+  (*child)->Stop(SIGKILL);
+  f.ingest_seconds = Since(started);
+  const LoadTotals t = load.get();
+  if (!read.ok()) return read;
+  f.acked_events = t.units;
+  f.failed = t.errors;
+  f.first_error = t.first_error;
+  f.acked_seq = acked.Max();
+
+  const auto t1 = BenchClock::now();
+  auto store = storage::LiveStore::Open(s->dir.string(), o.config.live, o.config.recommender,
+                                        o.config.types);
+  if (!store.ok()) return store.status();
+  f.recovery_seconds = Since(t1);
+  s->store = std::move(store).value();
+  const storage::LiveStatus st = s->store->status();
+  f.snapshot_seq = st.recovery.snapshot_seq;
+  f.replayed = st.recovery.replayed;
+  f.model_recovery_seconds = st.recovery.seconds;
+  f.recovered_seq = st.applied_seq;
+  f.snapshot_skipped = st.recovery.snapshot_skipped;
+  f.lost = f.acked_seq > f.recovered_seq ? f.acked_seq - f.recovered_seq : 0;
+  return f;
+}
+
+}  // namespace streamrec::tools
