@@ -168,6 +168,11 @@ StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
   // write (a full disk): stdio instead, dropping what cannot be written.
   db_options.info_log = RocksInfoLog::Open(dir + "/LOG");
   db_options.max_total_wal_size = options.max_wal_bytes;
+  // The memtables an open rebuilds from the WAL stay memtables, flushed in
+  // their time like any others (and the WAL kept until then), instead of
+  // being written out as small table files before the open returns: ~0.3 s
+  // of a restart after a crash with 50 MB of WAL.
+  db_options.avoid_flush_during_recovery = true;
   // Table files are synced as they are written, 1 MiB at a time, so no
   // flush (a snapshot's is hundreds of MB) leaves a mass of dirty pages that
   // the next WAL fsync, an acknowledged append's, has to wait out.
