@@ -47,9 +47,12 @@ void ExpectCrashRecovered(const RunResult& r) {
   }
   EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(, [1-9][0-9]* events acknowledged)")))
       << r.out;
-  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(s: snapshot of seq [1-9][0-9]*, then)")))
+  EXPECT_TRUE(std::regex_search(
+      r.out, std::regex(R"(from the snapshot of seq, then events of log +[1-9][0-9]*, then)")))
       << r.out;
-  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(acknowledged events lost +0 \()"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(acknowledged events lost \(acknowledged / )"
+                                                  R"(recovered up to seq\) +0 \()")))
+      << r.out;
   EXPECT_FALSE(Contains(r.out, "snapshots skipped")) << r.out;
 }
 

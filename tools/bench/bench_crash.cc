@@ -73,10 +73,11 @@ Status ReadChildStatus(const Endpoint& ep, const HttpBenchOptions& o, CrashFigur
   for (const json::value& x : history) {
     if (x.at("reason").as_string() == "schedule") ++f->scheduled_snapshots;
   }
-  if (history.size() >= 2) {
-    f->snapshot_gap = history.back().at("seq").to_number<uint64_t>() -
-                      history[history.size() - 2].at("seq").to_number<uint64_t>();
-  }
+  // The store's newest two: the child's, after the one it opened from
+  // (written by the close before it started, at seq_at_start).
+  std::vector<uint64_t> seqs = {f->seq_at_start};
+  for (const json::value& x : history) seqs.push_back(x.at("seq").to_number<uint64_t>());
+  f->snapshot_gap = seqs.size() >= 2 ? seqs.back() - seqs[seqs.size() - 2] : 0;
   return Status::OK();
 }
 

@@ -54,7 +54,8 @@ struct CrashFigures {
   // The child's /v1/admin/status just before the kill.
   uint64_t applied_before_kill = 0;
   uint64_t scheduled_snapshots = 0;  // written by the child, on its schedule
-  // Events between the child's newest two snapshots (0: fewer than two):
+  // Events between the store's newest two snapshots when the child was
+  // killed (the child's, and the one it opened from; 0: it wrote none):
   // about the most log a crash just before the next one would replay.
   uint64_t snapshot_gap = 0;
   // The reopen after the kill.

@@ -322,6 +322,9 @@ Status CrashAndRecover(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigure
   StatusOr<CrashFigures> r = CrashUnderIngest(c, s);
   if (!r.ok()) return r.status();
   f->crash = std::move(r).value();
+  if (f->crash->failed > 0) {
+    Progress("crash: {} requests cut off, the first: {}", f->crash->failed, f->crash->first_error);
+  }
   Progress("crash: recovered in {:.2f} s ({} events of log after the snapshot of seq {})",
            f->crash->recovery_seconds, f->crash->replayed, f->crash->snapshot_seq);
   return Status::OK();
@@ -360,30 +363,28 @@ std::string LoadCell(const LoadTotals& t, bool p50) {
 // Stage 7's rows.
 void AddCrashRows(const CrashFigures& c, std::vector<std::vector<std::string>>* rows) {
   const uint64_t recovered = c.recovered_seq;
-  rows->push_back({"crash: its server (a child process) opened the store",
-                   fmt::format("{:.2f} s, at seq {}", c.child_open_seconds, c.seq_at_start)});
-  rows->push_back(
-      {fmt::format("  ingest until the kill (SIGKILL)"),
-       fmt::format("{:.1f} s, {} events acknowledged ({})", c.ingest_seconds, c.acked_events,
-                   Rate(static_cast<double>(c.acked_events) / c.ingest_seconds, "events"))});
-  rows->push_back({"  snapshots it wrote on its schedule; events between its last two",
-                   fmt::format("{}; {}", c.scheduled_snapshots, c.snapshot_gap)});
-  rows->push_back({"  requests cut off by the kill",
-                   c.failed == 0 ? std::string("0")
-                                 : fmt::format("{} (first: {:.80})", c.failed, c.first_error)});
-  rows->push_back(
-      {"  recovery after the crash",
-       fmt::format("{:.2f} s: snapshot of seq {}, then {} events of log ({} events in all, {})",
-                   c.recovery_seconds, c.snapshot_seq, c.replayed, recovered,
-                   Rate(static_cast<double>(recovered) / c.recovery_seconds, "events"))});
-  rows->push_back({"    of which the model's (the rest: RocksDB's open, its WAL replayed)",
-                   fmt::format("{:.2f} s", c.model_recovery_seconds)});
+  const std::vector<std::vector<std::string>> crash = {
+      {"crash: its server (a child process) opened the store",
+       fmt::format("{:.2f} s, at seq {}", c.child_open_seconds, c.seq_at_start)},
+      {"  ingest until the kill (SIGKILL)",
+       fmt::format("{:.1f} s, {} events acknowledged", c.ingest_seconds, c.acked_events)},
+      {"  snapshots it wrote on its schedule; events between the newest two",
+       fmt::format("{}; {}", c.scheduled_snapshots, c.snapshot_gap)},
+      {"  requests cut off by the kill", fmt::format("{}", c.failed)},
+      {"  recovery after the crash (events, per second)",
+       fmt::format("{:.2f} s ({}, {})", c.recovery_seconds, recovered,
+                   Rate(static_cast<double>(recovered) / c.recovery_seconds, "events"))},
+      {"    from the snapshot of seq, then events of log",
+       fmt::format("{}, then {}", c.snapshot_seq, c.replayed)},
+      {"    of which the model's (the rest: RocksDB's open, its WAL replayed)",
+       fmt::format("{:.2f} s", c.model_recovery_seconds)},
+      {"  acknowledged events lost (acknowledged / recovered up to seq)",
+       fmt::format("{} ({} / {})", c.lost, c.acked_seq, recovered)},
+  };
+  rows->insert(rows->end(), crash.begin(), crash.end());
   if (!c.snapshot_skipped.empty()) {
-    rows->push_back({"  snapshots skipped", fmt::format("{:.120}", c.snapshot_skipped)});
+    rows->push_back({"  snapshots skipped", fmt::format("{:.60}", c.snapshot_skipped)});
   }
-  rows->push_back({"  acknowledged events lost",
-                   fmt::format("{} (acknowledged up to seq {}, recovered up to seq {})", c.lost,
-                               c.acked_seq, recovered)});
 }
 
 void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
