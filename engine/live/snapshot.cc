@@ -91,26 +91,30 @@ class WholeSource final : public SnapshotSource {
 
 // Consumes a source's pieces in reads of any length, each a view into the
 // current piece where it lies within it, else gathered into a buffer of
-// its own; and sums what it consumes (CRC32C) while summing() is on.
-class PieceReader {
+// its own, or as a ByteSource (what a section's Reader pulls); and sums
+// what it consumes (CRC32C) while summing() is on.
+class PieceReader final : public sections::ByteSource {
  public:
   explicit PieceReader(SnapshotSource* source) : source_(source) {}
+
+  bool Next(size_t max, std::string_view* out) override {
+    if (current_.empty() && !Fill().ok()) return false;
+    *out = current_.substr(0, max);
+    current_.remove_prefix(out->size());
+    Consumed(*out);
+    return true;
+  }
 
   void set_summing(bool on) { summing_ = on; }
   uint32_t crc() const { return crc_; }
   uint64_t position() const { return position_; }
 
-  // *out: the next n bytes, valid until the next read; Corruption where the
-  // source ends first.
+  // *out: the next n bytes (a header or trailer: a few bytes; sections are
+  // read through a Reader over this ByteSource), valid until the next
+  // read; Corruption where the source ends first.
   Status Read(uint64_t n, std::string_view* out) {
     if (current_.size() < n) {
       gathered_.clear();
-      // Reserved whole (grown by doubling, a 156 MB section was copied
-      // twice and held at 128 + 256 MB for a moment), but not past 1 GB: a
-      // damaged length is checked only against the source's size, which
-      // may itself be a lie, and reserved pages never written cost no
-      // memory.
-      gathered_.reserve(static_cast<size_t>(std::min<uint64_t>(n, uint64_t{1} << 30)));
       while (gathered_.size() < n) {
         if (current_.empty()) STREAMREC_RETURN_IF_ERROR(Fill());
         const size_t take =
@@ -146,8 +150,6 @@ class PieceReader {
     current_ = **next;
     return current_.empty();
   }
-  // Frees the gathered bytes (a section can be a hundred MB).
-  void Release() { std::string().swap(gathered_); }
   // The source's error, or its bytes ending early, if a read met either.
   const Status& source_status() const { return source_status_; }
 
@@ -179,8 +181,9 @@ class PieceReader {
 };
 
 // The sections of a snapshot of `version`, in their fixed order, each
-// consumed exactly and read whole before it is decoded; the body ends at
-// `end` (the reader's position where the trailer begins).
+// consumed exactly and decoded from the pieces as they come (a Reader over
+// `in`); the body ends at `end` (the reader's position where the trailer
+// begins).
 Status ReadBody(PieceReader& in, uint64_t end, sections::Decoded* d) {
   for (uint32_t tag = sections::kConfig; tag <= sections::LastSection(d->version); ++tag) {
     const auto s = static_cast<sections::Section>(tag);
@@ -192,10 +195,10 @@ Status ReadBody(PieceReader& in, uint64_t end, sections::Decoded* d) {
     if (head.size() < 12 || got != tag || len > end - in.position()) {
       return sections::Corrupt(s, fmt::format("missing or malformed header (tag {})", got));
     }
-    std::string_view payload;
-    STREAMREC_RETURN_IF_ERROR(in.Read(len, &payload));
-    STREAMREC_RETURN_IF_ERROR(sections::ReadSection(s, payload, d));
-    in.Release();
+    // Read from the pieces as it goes: the source's failure, which the
+    // section sees as its bytes ending, is the caller's answer.
+    sections::Reader section(&in, len);
+    STREAMREC_RETURN_IF_ERROR(sections::ReadSection(s, section, d));
   }
   if (in.position() != end) {
     return Status::Corruption(
@@ -314,7 +317,6 @@ Status SnapshotCodec::Decode(SnapshotSource* source, size_t offset, Recommender*
     // short of its size) is the answer: there is no sum to check.
     STREAMREC_RETURN_IF_ERROR(in.source_status());
   }
-  in.Release();
   STREAMREC_RETURN_IF_ERROR(in.Skip(end - in.position()));
   const uint32_t actual = in.crc();
   in.set_summing(false);

@@ -171,7 +171,7 @@ class SnapshotSource {
 };
 // The same for a snapshot read from `source` (from `offset` on: a header
 // of the caller's before it), a section at a time: besides the decoded
-// state only the source's piece and the section being read are held, where
+// state only the source's current piece is held (sections read from it), where
 // the whole snapshot's bytes were (~250 MB at 500k users x 5M events). The
 // checksum is taken as the pieces go by and checked at the end, before
 // anything is installed; the answer is the one DecodeSnapshot(bytes) gives

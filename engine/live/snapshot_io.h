@@ -131,27 +131,50 @@ class Writer {
   bool mismatched_ = false;
 };
 
+// Where a Reader's bytes come from when they are not one string: a
+// snapshot's pieces as they arrive (snapshot.cc's PieceReader).
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // The next bytes, at least 1 and at most `max` (> 0), consumed: a view
+  // valid until the next call. False where the source has failed or ended
+  // (the caller learns why from the source).
+  virtual bool Next(size_t max, std::string_view* out) = 0;
+};
+
 // Reads fixed-width fields with a sticky failure: past the end every read
 // returns zero/empty and ok() turns false, so a decoder checks once per
 // section rather than after every field.
+//
+// Over a ByteSource it reads `n` bytes a piece at a time, never holding
+// them whole: a field or Bytes() that straddles two pieces is gathered
+// into a small buffer, Bulk() copies straight from the pieces. (A
+// section's bytes gathered whole had been the restart's largest transient:
+// the model section is (users + items) x rank x 4 bytes, ~1.4 GB at 5M
+// users x 1M items.) The answers are those of the whole bytes', provided
+// the source's failure, which reads as an early end here, is checked
+// first.
 class Reader {
  public:
   explicit Reader(std::string_view b) : p_(b) {}
+  Reader(ByteSource* source, uint64_t n) : source_(source), unpulled_(n) {}
 
   bool ok() const { return ok_; }
-  size_t remaining() const { return p_.size(); }
+  uint64_t remaining() const { return p_.size() + unpulled_; }
 
   uint8_t U8() { return Get<uint8_t>(); }
   uint32_t U32() { return Get<uint32_t>(); }
   uint64_t U64() { return Get<uint64_t>(); }
   float F32() { return Get<float>(); }
+  // Valid until the next read.
   std::string_view Bytes(size_t n) { return Need(n) ? std::string_view(Take(n), n) : ""; }
   // A u32 count of elements of at least `min_bytes` each. A count the bytes
   // left cannot hold fails and reads as 0, so a corrupt count never sizes
   // an allocation.
   uint32_t Count(size_t min_bytes) {
     const uint32_t n = U32();
-    return Need(size_t{n} * min_bytes) ? n : 0;
+    if (ok_ && uint64_t{n} * min_bytes > remaining()) Fail();
+    return ok_ ? n : 0;
   }
   template <typename T>
   std::vector<T> Bulk(size_t n) {
@@ -160,7 +183,7 @@ class Reader {
       Fail();
     } else if (n > 0) {
       v.resize(n);
-      std::memcpy(v.data(), Take(n * sizeof(T)), n * sizeof(T));
+      if (!CopyOut(reinterpret_cast<char*>(v.data()), n * sizeof(T))) v.clear();
     }
     return v;
   }
@@ -170,13 +193,53 @@ class Reader {
   T Get() {
     return Need(sizeof(T)) ? Load<T>(Take(sizeof(T))) : T{};
   }
-  bool Need(size_t n) {
-    if (n > p_.size()) Fail();
-    return ok_;
+  // Makes the next n bytes one view in p_.
+  bool Need(uint64_t n) {
+    if (n <= p_.size()) return ok_;
+    if (n > remaining()) {
+      Fail();
+      return false;
+    }
+    // From here a source is behind the reader, with the bytes.
+    if (p_.empty() && !Pull(unpulled_)) return false;
+    if (n <= p_.size()) return true;
+    std::string gathered(p_);
+    while (gathered.size() < n) {
+      std::string_view more;
+      if (!Pull(static_cast<size_t>(n - gathered.size()), &more)) return false;
+      gathered.append(more);
+    }
+    gathered_.swap(gathered);
+    p_ = gathered_;
+    return true;
+  }
+  // The next at most `max` unpulled bytes into *out (p_ when not given).
+  bool Pull(uint64_t max, std::string_view* out = nullptr) {
+    std::string_view got;
+    if (!source_->Next(static_cast<size_t>(std::min<uint64_t>(max, SIZE_MAX)), &got) ||
+        got.empty() || got.size() > max) {
+      Fail();
+      return false;
+    }
+    unpulled_ -= got.size();
+    *(out != nullptr ? out : &p_) = got;
+    return true;
+  }
+  bool CopyOut(char* to, size_t n) {
+    const size_t here = std::min(n, p_.size());
+    if (here > 0) std::memcpy(to, Take(here), here);
+    for (size_t done = here; done < n;) {
+      std::string_view more;
+      if (!Pull(n - done, &more)) return false;
+      std::memcpy(to + done, more.data(), more.size());
+      done += more.size();
+    }
+    return true;
   }
   void Fail() {
     ok_ = false;
     p_ = {};
+    unpulled_ = 0;
   }
   const char* Take(size_t n) {
     const char* p = p_.data();
@@ -184,7 +247,10 @@ class Reader {
     return p;
   }
 
-  std::string_view p_;
+  std::string_view p_;  // the bytes in hand
+  ByteSource* source_ = nullptr;
+  uint64_t unpulled_ = 0;  // the source's bytes not yet in p_
+  std::string gathered_;   // what p_ views after a read straddled pieces
   bool ok_ = true;
 };
 

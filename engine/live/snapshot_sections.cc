@@ -411,8 +411,7 @@ constexpr SectionReader kReaders[] = {
     ReadIvfNext,
 };
 
-Status ReadSection(Section s, std::string_view payload, Decoded* d) {
-  Reader section(payload);
+Status ReadSection(Section s, Reader& section, Decoded* d) {
   STREAMREC_RETURN_IF_ERROR(kReaders[s](section, d));
   if (section.remaining() != 0) {
     return Corrupt(s, fmt::format("{} bytes left over", section.remaining()));

@@ -89,9 +89,10 @@ void WriteIvf(Writer& w, const IvfIndex& ivf);
 // Waits for the training to finish.
 void WriteIvfNext(Writer& w, const IvfTraining* next);
 
-// Section s's payload into d, consumed exactly (the codec reads the
-// sections in their fixed order, a section at a time: snapshot.cc).
-Status ReadSection(Section s, std::string_view payload, Decoded* d);
+// Section s's payload, all of `section`'s bytes, into d, consumed exactly
+// (the codec reads the sections in their fixed order, a section at a time,
+// each from the pieces as they come: snapshot.cc).
+Status ReadSection(Section s, Reader& section, Decoded* d);
 // Magic, then checksum, then version: see snapshot.h for why in this order.
 Status CheckEnvelope(std::string_view bytes);
 // The envelope's answers, which the decode from pieces (snapshot.cc) gives
