@@ -51,8 +51,7 @@ struct CrashFigures {
   uint64_t acked_seq = 0;  // the highest last_seq acknowledged
   uint64_t failed = 0;     // requests not answered 200 (those in flight at the kill)
   std::string first_error;
-  // The child's /v1/admin/status just before the kill.
-  uint64_t applied_before_kill = 0;
+  // From the child's /v1/admin/status just before the kill.
   uint64_t scheduled_snapshots = 0;  // written by the child, on its schedule
   // Events between the store's newest two snapshots when the child was
   // killed (the child's, and the one it opened from; 0: it wrote none):
