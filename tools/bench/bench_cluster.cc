@@ -9,7 +9,6 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
-#include <sstream>
 #include <thread>
 
 #include "http/client.h"
@@ -99,19 +98,8 @@ int MeasureCatchUp(const ClusterBenchOptions& o, const Endpoint& writer) {
   const uint64_t events = Field(*before, "applied_seq");
   const std::filesystem::path dir = FreshScratchDir(o.dir, "catchup");
   std::filesystem::create_directories(dir);
-  std::string conf;
-  if (!o.config.empty()) {
-    std::ifstream in(o.config);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    conf = ss.str();
-  }
-  const std::regex nats_line(R"((^|\n)[ \t]*nats[ \t]*=[^\n]*)");
-  if (std::regex_search(conf, nats_line)) {
-    conf = std::regex_replace(conf, nats_line, "$1nats = " + o.nats);
-  } else {
-    conf += "\n[cluster]\nnats = " + o.nats + "\n";
-  }
+  const std::string conf =
+      WithConfigKey(o.config.empty() ? "" : ReadTextFile(o.config), "cluster", "nats", o.nats);
   const std::string conf_path = (dir / "streamrec.conf").string();
   std::ofstream(conf_path) << conf;
   const auto t0 = Clock::now();

@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
-#include <regex>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -85,13 +84,6 @@ Status ReadChildStatus(const Endpoint& ep, const HttpBenchOptions& o, CrashFigur
 
 }  // namespace
 
-std::string WithRank(const std::string& text, int rank) {
-  const std::regex rank_line(R"((^|\n)[ \t]*rank[ \t]*=[^\n]*)");
-  const std::string line = fmt::format("rank = {}", rank);
-  if (std::regex_search(text, rank_line)) return std::regex_replace(text, rank_line, "$1" + line);
-  return text + fmt::format("\n[model]\n{}\n", line);
-}
-
 StatusOr<CrashFigures> CrashUnderIngest(const CrashOptions& o, ScratchServer* s) {
   CrashFigures f;
   s->StopServer();
@@ -102,7 +94,7 @@ StatusOr<CrashFigures> CrashUnderIngest(const CrashOptions& o, ScratchServer* s)
   const RemovedAfter aside{FreshScratchDir(o.scratch, "scale-crash")};
   std::filesystem::create_directories(aside.dir);
   const std::string conf = (aside.dir / "streamrec.conf").string();
-  std::ofstream(conf) << WithRank(o.config_text, o.rank);
+  std::ofstream(conf) << WithConfigKey(o.config_text, "model", "rank", std::to_string(o.rank));
   const auto t0 = BenchClock::now();
   // The bench talks to its servers without a key: keys from the
   // environment would lock it out.

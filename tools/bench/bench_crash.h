@@ -75,8 +75,4 @@ struct CrashFigures {
 // an error (the caller decides).
 StatusOr<CrashFigures> CrashUnderIngest(const CrashOptions& options, ScratchServer* s);
 
-// `text` with every `rank = ...` line replaced by `rank = <rank>`, or, with
-// none, `[model] rank = <rank>` added at the end.
-std::string WithRank(const std::string& text, int rank);
-
 }  // namespace streamrec::tools

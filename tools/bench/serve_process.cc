@@ -18,6 +18,23 @@ extern char** environ;
 
 namespace streamrec::tools {
 
+std::string ReadTextFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string WithConfigKey(const std::string& text, const std::string& section,
+                          const std::string& key, const std::string& value) {
+  const std::regex line(R"((^|\n)[ \t]*)" + key + R"([ \t]*=[^\n]*)");
+  const std::string set = key + " = " + value;
+  if (!std::regex_search(text, line)) return text + "\n[" + section + "]\n" + set + "\n";
+  // "$" in a replacement refers to a match; the value's own are doubled.
+  return std::regex_replace(text, line,
+                            "$1" + std::regex_replace(set, std::regex(R"(\$)"), "$$$$"));
+}
+
 ServeProcess::~ServeProcess() {
   if (pid_ > 0) Stop(SIGTERM);
 }
@@ -91,11 +108,6 @@ void ServeProcess::Stop(int signal) {
   pid_ = -1;
 }
 
-std::string ServeProcess::ReadLog() const {
-  std::ifstream in(log_path_);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string ServeProcess::ReadLog() const { return ReadTextFile(log_path_); }
 
 }  // namespace streamrec::tools

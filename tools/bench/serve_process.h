@@ -19,6 +19,16 @@
 
 namespace streamrec::tools {
 
+// A file's bytes ("" if it cannot be read): a configuration's text, a
+// child's log.
+std::string ReadTextFile(const std::string& path);
+
+// A configuration's text for a child's --config: every `key = ...` line
+// replaced by `key = value`, or, with none, `[section] key = value` added
+// at the end.
+std::string WithConfigKey(const std::string& text, const std::string& section,
+                          const std::string& key, const std::string& value);
+
 class ServeProcess {
  public:
   ServeProcess() = default;

@@ -9,9 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -21,6 +19,7 @@
 #include "tools/bench/bench_http.h"
 #include "tools/bench/bench_scale.h"
 #include "tools/bench/bench_storage.h"
+#include "tools/bench/serve_process.h"
 #include "tools/cli/command_line.h"
 #include "tools/commands/commands.h"
 #include "tools/config/config.h"
@@ -264,10 +263,7 @@ Status ValidateScale(BenchFlags* f) {
     StatusOr<Config> loaded = LoadConfig(f->config_path);
     if (!loaded.ok()) return Status::InvalidArgument(loaded.status().message());
     s.config = std::move(loaded).value();
-    std::ifstream in(f->config_path);
-    std::stringstream text;
-    text << in.rdbuf();
-    s.config_text = text.str();
+    s.config_text = ReadTextFile(f->config_path);
   }
   if (!(f->crash_seconds >= 0) || f->crash_seconds > 3600) {
     return Status::InvalidArgument("--crash-seconds must be in [0, 3600] (0: no crash stage)");
