@@ -136,54 +136,6 @@ TEST_F(ConfigModelTest, BadValuesNameTheKey) {
   ExpectError("[learner]\nimplicit_sweeps = 0\n", {"learner.implicit_"});
   ExpectError("[learner]\nbpr_negatives = 0\n", {"learner.bpr_"});
   ExpectError("[learner]\nbpr_learning_rate = -1\n", {"learner.bpr_"});
-  ExpectError("[model]\ninit_stddev = small\n", {"model.init_stddev", "'small'", "auto"});
-  ExpectError("[model]\ninit_stddev = 0.1x\n", {"model.init_stddev", "'0.1x'"});
-  ExpectError("[model]\ninit_stddev = nan\n", {"model.init_stddev"});
-  ExpectError("[model]\ninit_stddev = -0.1\n", {"init_stddev"});
-}
-
-// init_stddev = auto (the default) starts implicit models at 0.1/sqrt(rank)
-// and the others at 0.1, following the objective; a number is kept.
-TEST_F(ConfigModelTest, InitStddevAutoFollowsTheObjective) {
-  const Config d = DefaultConfig();
-  EXPECT_TRUE(d.init_stddev_auto);
-  EXPECT_FLOAT_EQ(d.recommender.model.init_stddev, 0.0125f);  // implicit, rank 64
-  EXPECT_FLOAT_EQ(d.live.training.model.init_stddev, 0.0125f);
-  StatusOr<Config> shipped =
-      LoadConfig(std::string(STREAMREC_SOURCE_DIR) + "/config/streamrec.conf");
-  ASSERT_TRUE(shipped.ok()) << shipped.status().message();
-  EXPECT_TRUE(shipped->init_stddev_auto);
-  EXPECT_EQ(shipped->recommender.model.init_stddev, d.recommender.model.init_stddev);
-
-  StatusOr<Config> c = Load("[model]\nobjective = implicit\nrank = 16\n");
-  ASSERT_TRUE(c.ok()) << c.status().message();
-  EXPECT_FLOAT_EQ(c->recommender.model.init_stddev, 0.025f);
-  c = Load("[model]\nobjective = rating\ninit_stddev = auto\n");
-  ASSERT_TRUE(c.ok()) << c.status().message();
-  EXPECT_FLOAT_EQ(c->recommender.model.init_stddev, 0.1f);
-  c = Load("[model]\nobjective = bpr\n");
-  ASSERT_TRUE(c.ok()) << c.status().message();
-  EXPECT_FLOAT_EQ(c->recommender.model.init_stddev, 0.1f);
-
-  // replay --objective switches it with the objective while it is auto.
-  Config switched = d;
-  SetObjective(engine::Objective::kRating, &switched);
-  EXPECT_FLOAT_EQ(switched.recommender.model.init_stddev, 0.1f);
-  EXPECT_FLOAT_EQ(switched.live.training.model.init_stddev, 0.1f);
-  SetObjective(engine::Objective::kImplicit, &switched);
-  EXPECT_FLOAT_EQ(switched.recommender.model.init_stddev, 0.0125f);
-
-  // A number is the user's: kept under every objective.
-  c = Load("[model]\nobjective = implicit\ninit_stddev = 0.2\n");
-  ASSERT_TRUE(c.ok()) << c.status().message();
-  EXPECT_FALSE(c->init_stddev_auto);
-  EXPECT_FLOAT_EQ(c->recommender.model.init_stddev, 0.2f);
-  EXPECT_FLOAT_EQ(c->live.training.model.init_stddev, 0.2f);
-  SetObjective(engine::Objective::kRating, &*c);
-  EXPECT_FLOAT_EQ(c->recommender.model.init_stddev, 0.2f);
-  c = Load("[model]\ninit_stddev = 0\n");
-  ASSERT_TRUE(c.ok()) << c.status().message();
-  EXPECT_EQ(c->recommender.model.init_stddev, 0.0f);
 }
 
 }  // namespace

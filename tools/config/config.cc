@@ -37,7 +37,7 @@ void Describe(po::options_description* d, Config* c, Raw* raw) {
       "model.topn_ivf_lists", po::value(&r.topn.ivf.lists))(
       "model.topn_ivf_probe", po::value(&r.topn.ivf.probe))("model.topn_ivf_target_recall",
                                                             po::value(&r.topn.ivf.target_recall))(
-      "model.init_stddev", po::value(&raw->init_stddev))("model.seed", po::value(&r.model.seed))(
+      "model.init_stddev", po::value(&r.model.init_stddev))("model.seed", po::value(&r.model.seed))(
       "learner.learning_rate", po::value(&r.learner.sgd.learning_rate))(
       "learner.regularization", po::value(&r.learner.sgd.regularization))(
       "learner.bias_learning_rate", po::value(&r.learner.sgd.bias_learning_rate))(
@@ -163,8 +163,6 @@ Raw RawFrom(const Config& c) {
   Raw raw;
   raw.port = c.server.port;
   raw.topn = engine::TopNMethodName(c.recommender.topn.method);
-  raw.init_stddev =
-      c.init_stddev_auto ? "auto" : fmt::format("{}", c.recommender.model.init_stddev);
   raw.threads = c.server.threads;
   raw.query_threads = c.api.batching.threads;
   raw.max_query_batch = static_cast<int64_t>(c.api.batching.max_batch);
@@ -204,7 +202,6 @@ Status Finish(const std::string& path, const Raw& raw, Config* c) {
         fmt::format("{}: model.topn: {}", path, topn.status().message()));
   }
   r.topn.method = *topn;
-  STREAMREC_RETURN_IF_ERROR(ApplyInitStddev(path, raw.init_stddev, c));
   if (Status st = engine::ValidateModelOptions(r.model); !st.ok()) {
     return Status::InvalidArgument(fmt::format("{}: model.{}", path, st.message()));
   }

@@ -66,10 +66,6 @@ struct Config {
   http::ServerOptions server;               // [server] (transport)
   http::ApiOptions api;                     // [api] (+ STREAMREC_API_KEYS via ApplyApiKeysFromEnv)
   std::string data_dir = "streamrec-data";  // [server] data_dir: the database directory
-  // [model] init_stddev is `auto` (the default): recommender.model's is the
-  // objective's (InitStddevFor), and SetObjective changes it with the
-  // objective. A number written there is kept as it is.
-  bool init_stddev_auto = true;
   engine::EventTypes types = engine::EventTypes::Defaults();  // [events]
   ClusterConfig cluster;                                      // [cluster]
   // What `serve` opens the store with: .store and .training are copies of

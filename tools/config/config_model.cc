@@ -3,9 +3,6 @@
 #include <fmt/format.h>
 
 #include <boost/program_options.hpp>
-#include <charconv>
-#include <cmath>
-#include <system_error>
 
 #include "tools/config/config.h"
 
@@ -71,37 +68,8 @@ Status ApplyObjective(const std::string& path, const std::string& objective,
   return Status::OK();
 }
 
-float InitStddevFor(engine::Objective objective, int rank) {
-  if (objective != engine::Objective::kImplicit || rank < 1) return 0.1f;
-  return static_cast<float>(0.1 / std::sqrt(static_cast<double>(rank)));
-}
-
-Status ApplyInitStddev(const std::string& path, const std::string& written, Config* c) {
-  engine::ModelOptions& m = c->recommender.model;
-  c->init_stddev_auto = written == "auto";
-  if (c->init_stddev_auto) {
-    m.init_stddev = InitStddevFor(c->recommender.objective, m.rank);
-    return Status::OK();
-  }
-  float value = 0.0f;
-  const char* end = written.data() + written.size();
-  const auto [ptr, ec] = std::from_chars(written.data(), end, value);
-  // from_chars reads "nan" and "inf": ValidateModelOptions refuses them.
-  if (written.empty() || ec != std::errc() || ptr != end) {
-    return Status::InvalidArgument(
-        fmt::format("{}: model.init_stddev must be a number or 'auto', got '{}'", path, written));
-  }
-  m.init_stddev = value;
-  return Status::OK();
-}
-
 void SetObjective(engine::Objective objective, Config* c) {
   c->recommender.objective = objective;
-  if (c->init_stddev_auto) {
-    c->recommender.model.init_stddev = InitStddevFor(objective, c->recommender.model.rank);
-    c->training.model.init_stddev = c->recommender.model.init_stddev;
-    c->live.training.model.init_stddev = c->recommender.model.init_stddev;
-  }
   c->recommender.signal = SignalOf(objective, c->training);
   const engine::Algorithm algorithm = RetrainAlgorithmOf(objective);
   c->algorithm = std::string(engine::AlgorithmName(algorithm));

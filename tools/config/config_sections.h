@@ -29,19 +29,18 @@ struct Raw {
   int64_t max_connections_per_address = 0, max_body_bytes_in_flight = 0;
   int64_t max_pending_events = 0, max_batch_events = 0, max_json_depth = 0, max_results = 0;
   int64_t max_future_skew_seconds = 0, max_past_age_seconds = 0;
-  int64_t max_wal_mb = 0;                          // storage.max_wal_mb
-  int64_t query_threads = 0, max_query_batch = 0;  // server.*
+  int64_t max_wal_mb = 0;                                   // storage.max_wal_mb
+  int64_t query_threads = 0, max_query_batch = 0;           // server.*
   int64_t query_batch_min_items = 0;
   int64_t max_id_length = 0, max_users = 0, max_items = 0;  // [limits]
   int64_t max_new_ids_per_request = 0, max_new_ids_per_second = 0;
   std::vector<std::string> keys;
   bool default_types = true;
   std::string objective = kDefaultObjective;  // model.objective, as written
-  std::string topn = "auto";                  // model.topn, as written
-  std::string init_stddev = "auto";           // model.init_stddev, as written
-  std::string cluster_nats;                   // cluster.nats, as written
+  std::string topn = "auto";                   // model.topn, as written
+  std::string cluster_nats;                    // cluster.nats, as written
   int64_t cluster_replicas = 3;
-  int64_t min_seq_wait_ms = 0;  // api.min_seq_wait_ms
+  int64_t min_seq_wait_ms = 0;                 // api.min_seq_wait_ms
 };
 
 // Checks the range-checked keys of [server], [api], [events] and [limits]
