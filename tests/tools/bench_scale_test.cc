@@ -64,6 +64,8 @@ TEST_F(BenchScaleTest, PrintsEveryFigureAndRemovesItsDatabase) {
         "snapshot written, of which encoding", "RSS after recovery from the log (the open's peak)",
         "raw factors, (users + items) x rank x 4 B", "RSS / raw factors",
         "recommendations, 2 connections", "similar items, 2 connections", "recall@10 vs exact scan",
+        "hold-out HR@10, served / popular list (next 300 events)",
+        "events scored, of users (of them answered by the model)",
         "ingest over HTTP, 2 x 1000-event batches"}) {
     EXPECT_TRUE(Contains(r.out, row)) << row << " missing in:\n" << r.out;
   }
@@ -73,6 +75,15 @@ TEST_F(BenchScaleTest, PrintsEveryFigureAndRemovesItsDatabase) {
   EXPECT_TRUE(Contains(r.out, "1.000")) << r.out;
   EXPECT_FALSE(Contains(r.out, "errors")) << r.out;
   EXPECT_TRUE(Contains(r.err, "bench scale: recovered from the log")) << r.err;
+  // The hold-out (the stream's next 300 events) scores some events, and the
+  // model serves the planted tastes better than the popular list does.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      r.out, m, std::regex(R"(popular list \(next 300 events\) +([0-9.]+) / ([0-9.]+))")))
+      << r.out;
+  EXPECT_GT(std::stod(m[1]), std::stod(m[2])) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(answered by the model\) +[1-9][0-9]*, of)")))
+      << r.out;
   ExpectCrashRecovered(r);
   EXPECT_TRUE(fs::is_empty(Path("scale")));
 }
@@ -128,6 +139,7 @@ TEST_F(BenchScaleTest, BadFlagsAreUsageErrors) {
   ExpectUsageError(RunSmall({"--config", Path("bad.conf")}), {"bad.conf", "rank"});
   ExpectUsageError(RunSmall({"--rank", "0"}), {"--rank must be in [1, 1024]"});
   ExpectUsageError(RunSmall({"--crash-seconds", "-1"}), {"--crash-seconds must be in [0, 3600]"});
+  ExpectUsageError(RunSmall({"--holdout", "200000000"}), {"--holdout must be at most"});
 }
 
 }  // namespace

@@ -120,4 +120,56 @@ ServedRecall MeasureServedRecall(const storage::LiveStore& store,
   return out;
 }
 
+HoldoutHitRate MeasureHoldoutHitRate(
+    const storage::LiveStore& store,
+    const std::vector<std::pair<std::string, std::vector<std::string>>>& holdout, size_t n) {
+  HoldoutHitRate out;
+  size_t served_hits = 0, popular_hits = 0;
+  for (const auto& [user, items] : holdout) {
+    store.Read([&](const storage::Replica& r) {
+      const engine::Recommender& rec = *r.rec;
+      const std::optional<uint32_t> u = rec.users().Find(user);
+      if (!u) return;
+      const std::span<const uint32_t> seen = rec.Seen(*u);
+      std::vector<uint32_t> scored;
+      for (const std::string& item : items) {
+        const std::optional<uint32_t> i = rec.items().Find(item);
+        if (!i || std::binary_search(seen.begin(), seen.end(), *i) ||
+            std::find(scored.begin(), scored.end(), *i) != scored.end()) {
+          continue;
+        }
+        scored.push_back(*i);
+      }
+      if (scored.empty()) return;
+      engine::RecommendRequest req;
+      req.n = n;
+      const engine::Recommendations got = rec.RecommendForUser(user, req);
+      // The popular list less what the user has had, as RecommendForUser
+      // answers a cold user.
+      std::vector<std::string_view> popular;
+      for (const engine::NamedScore& p : rec.Popular(n + seen.size())) {
+        const std::optional<uint32_t> i = rec.items().Find(p.item);
+        if (popular.size() < n && i && !std::binary_search(seen.begin(), seen.end(), *i)) {
+          popular.push_back(p.item);
+        }
+      }
+      for (const uint32_t i : scored) {
+        const std::string_view name = rec.items().Name(i);
+        served_hits += static_cast<size_t>(std::any_of(
+            got.items.begin(), got.items.end(), [&](const auto& g) { return g.item == name; }));
+        popular_hits +=
+            static_cast<size_t>(std::find(popular.begin(), popular.end(), name) != popular.end());
+      }
+      out.scored += scored.size();
+      ++out.users;
+      out.model_users += static_cast<size_t>(got.source == engine::RecommendationSource::kModel);
+    });
+  }
+  if (out.scored > 0) {
+    out.served = static_cast<double>(served_hits) / static_cast<double>(out.scored);
+    out.popular = static_cast<double>(popular_hits) / static_cast<double>(out.scored);
+  }
+  return out;
+}
+
 }  // namespace streamrec::tools

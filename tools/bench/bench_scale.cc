@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -70,6 +71,8 @@ struct ScaleFigures {
   uint32_t ivf_lists = 0;
   std::array<uint32_t, 2> ivf_probe{};  // [cosine]
   std::array<float, 2> ivf_measured_recall{-1.0f, -1.0f};
+  uint64_t holdout_events = 0;
+  HoldoutHitRate holdout;
   std::vector<engine::MemoryPart> memory;  // one engine copy's, after recovery
   std::optional<CrashFigures> crash;       // stage 7, if run
 };
@@ -291,6 +294,33 @@ void MeasureRecall(const ScaleBenchOptions& o, const storage::LiveStore& store, 
            f->similar_recall_items);
 }
 
+// Stage 5, continued: HR@10 of the served lists on the stream's next
+// events, beside the popular list's.
+void MeasureHoldout(const ScaleBenchOptions& o, const storage::LiveStore& store, ScaleFigures* f) {
+  f->holdout_events =
+      o.holdout_events > 0 ? o.holdout_events : std::min<uint64_t>(o.events / 10, 500'000);
+  if (f->holdout_events == 0) return;
+  // The same generator, run on: its first o.events events are those loaded.
+  SyntheticOptions so = StreamOptions(o);
+  so.events = o.events + f->holdout_events;
+  std::vector<std::pair<std::string, std::vector<std::string>>> holdout;
+  std::unordered_map<std::string, size_t> index;
+  uint64_t k = 0;
+  ForEachSynthetic(so, [&](EventRecord e) {
+    if (k++ < o.events) return;
+    auto it = index.find(e.user);
+    if (it == index.end()) {
+      if (holdout.size() >= o.holdout_users) return;
+      it = index.emplace(e.user, holdout.size()).first;
+      holdout.push_back({std::move(e.user), {}});
+    }
+    holdout[it->second].second.push_back(std::move(e.item));
+  });
+  f->holdout = MeasureHoldoutHitRate(store, holdout, kRecallN);
+  Progress("hold-out HR@{}: {:.4f} served, {:.4f} popular, over {} events of {} users", kRecallN,
+           f->holdout.served, f->holdout.popular, f->holdout.scored, f->holdout.users);
+}
+
 // Stage 6: durable ingest over HTTP (bench ingest's load).
 void IngestOverHttp(const ScaleBenchOptions& o, const Endpoint& ep, ScaleFigures* f) {
   HttpBenchOptions h;
@@ -341,6 +371,7 @@ Status RunStages(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigures* f) 
   if (ids.users.empty() || ids.items.empty()) return Status::Internal("the model knows no ids");
   ServeReads(o, s->endpoint(), ids, f);
   MeasureRecall(o, *s->store, ids, f);
+  MeasureHoldout(o, *s->store, f);
   IngestOverHttp(o, s->endpoint(), f);
   if (o.crash_seconds > 0) STREAMREC_RETURN_IF_ERROR(CrashAndRecover(o, s, f));
   return Status::OK();
@@ -437,6 +468,11 @@ void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
       {fmt::format("similar items recall@{} vs exact scan ({} items)", kRecallN,
                    f.similar_recall_items),
        fmt::format("{:.3f}", f.similar_recall)},
+      {fmt::format("hold-out HR@{}, served / popular list (next {} events)", kRecallN,
+                   f.holdout_events),
+       fmt::format("{:.4f} / {:.4f}", f.holdout.served, f.holdout.popular)},
+      {"  events scored, of users (of them answered by the model)",
+       fmt::format("{}, of {} ({})", f.holdout.scored, f.holdout.users, f.holdout.model_users)},
       {fmt::format("ingest over HTTP, {} x {}-event batches", f.ingest_connections, f.ingest_batch),
        Rate(f.ingest.units_per_second(), "events") +
            (f.ingest.errors > 0 ? fmt::format(" ({} errors)", f.ingest.errors) : "")},

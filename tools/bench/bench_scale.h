@@ -13,7 +13,10 @@
 //      items for random items (req/s, latency percentiles);
 //   5. recall@10 of Recommender::RecommendForUser against an exact top-10
 //      computed here with engine::TopN over the model's item factors, for
-//      ~1000 random users that get model recommendations;
+//      ~1000 random users that get model recommendations; and HR@10 of the
+//      served lists on the stream's next events (a hold-out the store never
+//      saw), beside the popular list's: recall says the index serves what
+//      the model ranks, the hold-out whether the model ranks well;
 //   6. durable ingest over HTTP, batches of 1000 events for known ids;
 //   7. a crash under ingest (bench_crash.h): the store served by a child
 //      process on the configured snapshot schedule, killed with SIGKILL
@@ -56,6 +59,11 @@ struct ScaleBenchOptions {
   // Users whose recommendations the recall check compares (fewer when the
   // stream has fewer users with model recommendations).
   size_t recall_users = 1000;
+  // Events of the stream after the loaded ones that the hold-out check
+  // scores (0: events / 10, at most 500k), for at most holdout_users of
+  // their users (the first to appear).
+  uint64_t holdout_events = 0;
+  size_t holdout_users = 20'000;
   // Seconds of ingest before the crash stage's kill (0: no crash stage),
   // and the API key it sends when the configuration has keys (the server
   // it kills enforces them): one with the write and admin scopes.

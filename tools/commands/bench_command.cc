@@ -60,6 +60,7 @@ struct BenchFlags {
   std::string nats;                   // --nats (cluster)
   std::string delete_user;            // --delete-user (cluster)
   double crash_seconds = 20.0;        // --crash-seconds (scale)
+  uint64_t holdout = 0;               // --holdout (scale)
   // Whether these were on the command line (their defaults differ per
   // benchmark; scale takes its rank from the config unless --rank is given).
   bool events_given = false;
@@ -133,7 +134,10 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "log, ingest, scale: seconds per case (scale: default 10)")(
       "crash-seconds", Defaulted(&f->crash_seconds),
       "scale: seconds of ingest before the crash stage kills its server (0: no crash stage)")(
-      "url", po::value(&f->http.url), "freshness, ingest: HOST:PORT of a running server")(
+      "holdout", Defaulted(&f->holdout),
+      "scale: events after the loaded ones on which the served lists' HR@10 is measured (0: "
+      "events / 10, at most 500000)")("url", po::value(&f->http.url),
+                                      "freshness, ingest: HOST:PORT of a running server")(
       "key", po::value(&f->http.api_key), "freshness, ingest: API key (read+write) for --url")(
       "connections", Defaulted(&f->connections),
       "ingest, scale: client threads, each with its own keep-alive connection (scale: default "
@@ -269,6 +273,10 @@ Status ValidateScale(BenchFlags* f) {
     return Status::InvalidArgument("--crash-seconds must be in [0, 3600] (0: no crash stage)");
   }
   s.crash_seconds = f->crash_seconds;
+  if (f->holdout > 100'000'000) {
+    return Status::InvalidArgument("--holdout must be at most 100000000 (0: events / 10)");
+  }
+  s.holdout_events = f->holdout;
   if (s.crash_seconds > 0 && !s.config.api.keys.empty()) {
     constexpr uint32_t kNeeded = http::kScopeWrite | http::kScopeAdmin;
     for (const http::ApiKey& k : s.config.api.keys) {
