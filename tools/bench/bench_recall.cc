@@ -145,9 +145,10 @@ HoldoutHitRate MeasureHoldoutHitRate(
       req.n = n;
       const engine::Recommendations got = rec.RecommendForUser(user, req);
       // The popular list less what the user has had, as RecommendForUser
-      // answers a cold user.
+      // answers a cold user (`popular` views the names `ranked` holds).
+      const std::vector<engine::NamedScore> ranked = rec.Popular(n + seen.size());
       std::vector<std::string_view> popular;
-      for (const engine::NamedScore& p : rec.Popular(n + seen.size())) {
+      for (const engine::NamedScore& p : ranked) {
         const std::optional<uint32_t> i = rec.items().Find(p.item);
         if (popular.size() < n && i && !std::binary_search(seen.begin(), seen.end(), *i)) {
           popular.push_back(p.item);
