@@ -125,7 +125,10 @@ HoldoutHitRate MeasureHoldoutHitRate(
     const std::vector<std::pair<std::string, std::vector<std::string>>>& holdout, size_t n) {
   HoldoutHitRate out;
   size_t served_hits = 0, popular_hits = 0;
-  for (const auto& [user, items] : holdout) {
+  for (const auto& entry : holdout) {
+    // Named, not a structured binding: clang 14 cannot capture those.
+    const std::string& user = entry.first;
+    const std::vector<std::string>& items = entry.second;
     store.Read([&](const storage::Replica& r) {
       const engine::Recommender& rec = *r.rec;
       const std::optional<uint32_t> u = rec.users().Find(user);
