@@ -39,13 +39,17 @@ std::vector<engine::ScoredItem> ExactTopN(const engine::Recommender& rec, uint32
   return engine::TopN(m.item_factors(), m.num_items(), m.rank(), q, n, opt);
 }
 
+// Whether the served list `got` holds the item named `name`.
+bool Holds(const std::vector<engine::NamedScore>& got, std::string_view name) {
+  return std::any_of(got.begin(), got.end(), [&](const auto& g) { return g.item == name; });
+}
+
 // Items of `exact` that `got` holds too.
 size_t Hits(const engine::Recommender& rec, const std::vector<engine::NamedScore>& got,
             const std::vector<engine::ScoredItem>& exact) {
   size_t hits = 0;
   for (const engine::ScoredItem& e : exact) {
-    const std::string_view name = rec.items().Name(e.item);
-    hits += std::any_of(got.begin(), got.end(), [&](const auto& g) { return g.item == name; });
+    hits += static_cast<size_t>(Holds(got, rec.items().Name(e.item)));
   }
   return hits;
 }
@@ -159,8 +163,7 @@ HoldoutHitRate MeasureHoldoutHitRate(
       }
       for (const uint32_t i : scored) {
         const std::string_view name = rec.items().Name(i);
-        served_hits += static_cast<size_t>(std::any_of(
-            got.items.begin(), got.items.end(), [&](const auto& g) { return g.item == name; }));
+        served_hits += static_cast<size_t>(Holds(got.items, name));
         popular_hits +=
             static_cast<size_t>(std::find(popular.begin(), popular.end(), name) != popular.end());
       }
