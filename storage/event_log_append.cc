@@ -16,9 +16,9 @@ struct EventLog::Writer {
   Status status;
   AppendResult result;
   bool done = false;
-  size_t slot = 0;  // index in AppendBatches' results
+  size_t slot = 0;          // index in AppendBatches' results
   uint64_t stream_seq = 0;  // cluster mode: the stream message it came from
-  CondVar cv;       // waited on with mu_
+  CondVar cv;               // waited on with mu_
 };
 
 namespace {
@@ -129,15 +129,23 @@ void EventLog::LeadGroup() {
 Status EventLog::CommitGroup(const std::vector<Writer*>& group, uint64_t* next_seq,
                              uint64_t* stream_seq) {
   rocksdb::WriteBatch wb;
+  Impl::IndexPuts index;
   PendingIds pending;
   const uint64_t start = *next_seq;
   uint64_t position = 0;
   for (Writer* w : group) {
     position = std::max(position, w->stream_seq);
     // A conflict refuses that writer's batch alone; the others go on.
-    if (w->slot != SIZE_MAX) w->status = impl_->PrepareWriter(w, next_seq, &wb, &pending);
+    if (w->slot != SIZE_MAX) w->status = impl_->PrepareWriter(w, next_seq, &wb, &index, &pending);
   }
   if (*next_seq == start && position == 0) return Status::OK();  // nothing new: no write needed
+  // Keys are distinct within each family (a user's keys end in distinct
+  // seqs; a repeated event_id is a duplicate, not put), so their order in
+  // the batch changes nothing but the memtable's work (Impl::IndexPuts).
+  std::sort(index.user_index.begin(), index.user_index.end());
+  for (const std::string& key : index.user_index) wb.Put(impl_->user_index, key, "");
+  std::sort(index.dedup.begin(), index.dedup.end());
+  for (const auto& [id, value] : index.dedup) wb.Put(impl_->dedup, id, value);
   if (Status st = CheckWritable(); !st.ok()) {
     *next_seq = start;
     return st;
@@ -156,7 +164,7 @@ Status EventLog::CommitGroup(const std::vector<Writer*>& group, uint64_t* next_s
 }
 
 Status EventLog::Impl::PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatch* wb,
-                                     PendingIds* pending) const {
+                                     IndexPuts* index, PendingIds* pending) const {
   AppendResult& r = w->result;
   r = AppendResult();
   r.seqs.resize(w->batch.size());
@@ -222,8 +230,10 @@ Status EventLog::Impl::PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::Wri
     const StoredEvent& e = w->batch[n];
     EncodeEvent(e, &value);
     wb->Put(events, SeqKey(r.seqs[n]), value);
-    wb->Put(user_index, UserIndexKey(e.user, r.seqs[n]), "");
-    if (!e.event_id.empty()) wb->Put(dedup, e.event_id, EncodeDedup(r.seqs[n], fingerprints[n]));
+    index->user_index.push_back(UserIndexKey(e.user, r.seqs[n]));
+    if (!e.event_id.empty()) {
+      index->dedup.emplace_back(e.event_id, EncodeDedup(r.seqs[n], fingerprints[n]));
+    }
     if (r.accepted == 0) r.first_seq = r.seqs[n];
     r.last_seq = r.seqs[n];
     ++r.accepted;

@@ -68,9 +68,19 @@ struct EventLog::Impl {
 
   rocksdb::ColumnFamilyHandle* handle(Family f) const { return handles[static_cast<size_t>(f)]; }
 
+  // A group's puts to the two families keyed by user and by event_id,
+  // gathered so CommitGroup can add them to the batch in key order: a
+  // memtable insert then starts from the previous one's place in the skip
+  // list instead of its top, which had made the random keys of these
+  // families most of the log thread's time under ingest.
+  struct IndexPuts {
+    std::vector<std::string> user_index;                     // keys; values are empty
+    std::vector<std::pair<std::string, std::string>> dedup;  // event_id, (seq, fingerprint)
+  };
   // Resolves w's events against the store and `pending`; on success adds
-  // its puts to wb and advances *next_seq (event_log_append.cc).
-  Status PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatch* wb,
+  // its events to wb and their index keys to `index`, and advances
+  // *next_seq (event_log_append.cc).
+  Status PrepareWriter(Writer* w, uint64_t* next_seq, rocksdb::WriteBatch* wb, IndexPuts* index,
                        PendingIds* pending) const;
 };
 

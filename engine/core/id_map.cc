@@ -110,6 +110,32 @@ std::optional<uint32_t> IdMap::Find(std::string_view id) const {
   return PosOf(s);
 }
 
+void IdMap::Prefetch(std::string_view id, int stage) const {
+  if (slot_count_ == 0 || stage < 0 || stage >= kPrefetchStages) return;
+  const uint32_t hash = HashOf(id);
+  const size_t p = hash & mask();
+  if (stage == 3) {
+    __builtin_prefetch(&(*slots_[p / kSlotsPerPage])[p % kSlotsPerPage]);
+    return;
+  }
+  const uint64_t s = Slot(p);
+  if (s == kEmptySlot || HashIn(s) != hash || PosOf(s) >= size_) return;
+  const NamePage* page = names_[PosOf(s) / kPageIds].get();
+  if (page == nullptr) return;
+  if (stage == 2) {
+    __builtin_prefetch(page);
+    return;
+  }
+  const uint32_t r = PosOf(s) % kPageIds;
+  if (r >= page->ends.size()) return;
+  if (stage == 1) {
+    __builtin_prefetch(page->ends.data() + (r == 0 ? 0 : r - 1));
+    return;
+  }
+  const uint32_t begin = r == 0 ? 0 : page->ends[r - 1];
+  if (begin < page->chars.size()) __builtin_prefetch(page->chars.data() + begin);
+}
+
 std::optional<uint32_t> IdMap::Forget(std::string_view id) {
   if (slot_count_ == 0) return std::nullopt;
   size_t p = Probe(id, HashOf(id));

@@ -45,6 +45,15 @@ class IdMap {
   // reports whether it was new.
   uint32_t GetOrAdd(std::string_view id, bool* inserted = nullptr);
   std::optional<uint32_t> Find(std::string_view id) const;
+  // A memory hint for a later Find or GetOrAdd of `id`, whose reads are a
+  // chain of dependent cache misses (its slot, the page of ids the slot
+  // names, that page's ends, its bytes). Stage s hints link
+  // kPrefetchStages - 1 - s and reads the links before it, so a caller
+  // looking up a run of ids hints each at every stage, the farthest ids at
+  // the first, and finds every link in cache when it gets there. Follows
+  // the id's home slot only (not a collision chain). Changes nothing.
+  static constexpr int kPrefetchStages = 4;
+  void Prefetch(std::string_view id, int stage) const;
   // The id at `index` (< size()); "" for a forgotten one. Valid until the
   // map is next written.
   std::string_view Name(uint32_t index) const {

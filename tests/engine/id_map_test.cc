@@ -82,6 +82,26 @@ TEST(IdMapTest, ManyIdsSurviveRehashingAndReserve) {
   EXPECT_EQ(m.size(), 5000u);
 }
 
+TEST(IdMapTest, PrefetchAtAnyStageChangesNothing) {
+  IdMap empty;
+  for (int stage = -1; stage <= IdMap::kPrefetchStages; ++stage) empty.Prefetch("a", stage);
+  EXPECT_EQ(empty.size(), 0u);
+  IdMap m;
+  for (int n = 0; n < 1000; ++n) m.GetOrAdd(fmt::format("id{}", n));
+  ASSERT_TRUE(m.Forget("id7").has_value());
+  // Known, forgotten, unknown and empty ids, every stage and past them.
+  for (const std::string id : {"id0", "id999", "id7", "nope", ""}) {
+    for (int stage = -1; stage <= IdMap::kPrefetchStages; ++stage) m.Prefetch(id, stage);
+  }
+  EXPECT_EQ(m.size(), 1000u);
+  EXPECT_EQ(m.live(), 999u);
+  EXPECT_EQ(m.Find("id0"), 0u);
+  EXPECT_EQ(m.Find("id999"), 999u);
+  EXPECT_FALSE(m.Find("id7").has_value());
+  EXPECT_FALSE(m.Find("nope").has_value());
+  EXPECT_EQ(m.Name(7), "");
+}
+
 TEST(IdMapTest, CopyIsIndependent) {
   IdMap m;
   m.GetOrAdd("a");

@@ -113,6 +113,48 @@ TEST(EventLogTest, DuplicateIdSamePayloadIsReportedNotStored) {
   EXPECT_EQ(log->next_seq(), 4u);
 }
 
+TEST(EventLogTest, OneGroupOfSeveralBatchesIndexesEveryUsersEventsAndEventId) {
+  // One AppendBatches call is one group commit, whose user-index and dedup
+  // keys go into the write batch sorted (CommitGroup): users and event ids
+  // interleaved across the batches, out of key order, and a refused batch
+  // among them, must leave each user's events and each id exactly as
+  // appended one batch at a time.
+  TempDir dir;
+  auto log = OpenOrDie(dir.path());
+  std::vector<StoredEvent> first = {Ev("z9", "ub", "i1"), Ev("a1", "ua", "i2"),
+                                    Ev("m5", "ub", "i3")};
+  std::vector<StoredEvent> refused = {Ev("q1", "ua", "i9"), Ev("a1", "ua", "other")};
+  std::vector<StoredEvent> third = {Ev("b2", "ua", "i4"), Ev("z9", "ub", "i1"),
+                                    Ev("c3", "uc", "i5")};
+  const std::span<const StoredEvent> batches[] = {first, refused, third};
+  auto r = log->AppendBatches(batches);
+  ASSERT_EQ(r.size(), 3u);
+  ASSERT_TRUE(r[0].ok());
+  EXPECT_EQ(r[0]->seqs, (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_EQ(r[1].status().code(), StatusCode::kConflict);
+  ASSERT_TRUE(r[2].ok());
+  EXPECT_EQ(r[2]->seqs, (std::vector<uint64_t>{4, 1, 5}));
+  EXPECT_EQ(r[2]->duplicate, (std::vector<bool>{false, true, false}));
+  const auto items_of = [&](std::string_view user) {
+    std::vector<StoredEvent> events;
+    EXPECT_TRUE(log->ReadUser(user, &events).ok());
+    std::vector<std::string> items;
+    for (const StoredEvent& e : events) items.push_back(e.item);
+    return items;
+  };
+  EXPECT_EQ(items_of("ua"), (std::vector<std::string>{"i2", "i4"}));
+  EXPECT_EQ(items_of("ub"), (std::vector<std::string>{"i1", "i3"}));
+  EXPECT_EQ(items_of("uc"), (std::vector<std::string>{"i5"}));
+  // Every stored id is found again by a later append; the refused batch's
+  // own id was never stored.
+  std::vector<StoredEvent> again = {Ev("c3", "uc", "i5"), Ev("m5", "ub", "i3"),
+                                    Ev("q1", "ua", "i9")};
+  auto a = log->Append(again);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->duplicate, (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(a->seqs, (std::vector<uint64_t>{5, 3, 6}));
+}
+
 TEST(EventLogTest, ConflictingPayloadRefusesTheWholeBatch) {
   TempDir dir;
   auto log = OpenOrDie(dir.path());

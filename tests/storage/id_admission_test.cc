@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <thread>
@@ -69,13 +70,40 @@ TEST(IdAdmissionTest, TotalsCountIdsStillOnTheirWayIntoTheModel) {
   EXPECT_EQ(a.pending_users(), 0u);
 }
 
+TEST(IdAdmissionTest, ALongBatchFindsExactlyItsNewIds) {
+  // Admit hints the lookups of the events ahead (IdMap::Prefetch): in a
+  // batch longer than its look-ahead, of known, new and repeated ids, it
+  // still names each new id once, in order of first sight.
+  engine::Recommender rec = Empty();
+  std::vector<StoredEvent> known;
+  for (int n = 0; n < 50; ++n) known.push_back(Ev(fmt::format("u{}", n), fmt::format("i{}", n)));
+  ApplyAll(known, &rec);
+  IdAdmission a({.max_users = 1000});
+  std::vector<StoredEvent> batch;
+  std::vector<std::string> want_users, want_items;
+  for (int n = 0; n < 100; ++n) {
+    const int u = (n * 7) % 80, i = (n * 11) % 60;  // ids 0-49 known
+    batch.push_back(Ev(fmt::format("u{}", u), fmt::format("i{}", i)));
+    const auto add = [](std::vector<std::string>* v, std::string id) {
+      if (std::find(v->begin(), v->end(), id) == v->end()) v->push_back(std::move(id));
+    };
+    if (u >= 50) add(&want_users, fmt::format("u{}", u));
+    if (i >= 50) add(&want_items, fmt::format("i{}", i));
+  }
+  IdAdmission::Ticket t;
+  ASSERT_TRUE(a.Admit(batch, rec, Clock::now(), &t).ok());
+  EXPECT_EQ(std::vector<std::string>(t.users.begin(), t.users.end()), want_users);
+  EXPECT_EQ(std::vector<std::string>(t.items.begin(), t.items.end()), want_items);
+  EXPECT_EQ(want_users.size(), 30u);
+  EXPECT_EQ(want_items.size(), 10u);
+}
+
 TEST(IdAdmissionTest, ForgettingAUserFreesItsPlace) {
   engine::Recommender rec = Empty();
   ApplyAll({Ev("u1", "i1"), Ev("u2", "i1")}, &rec);
   IdAdmission a({.max_users = 2});
   IdAdmission::Ticket t;
-  EXPECT_EQ(a.Admit({Ev("u3", "i1")}, rec, Clock::now(), &t).code(),
-            StatusCode::kCapacityExceeded);
+  EXPECT_EQ(a.Admit({Ev("u3", "i1")}, rec, Clock::now(), &t).code(), StatusCode::kCapacityExceeded);
   ASSERT_TRUE(rec.ForgetUser("u2"));
   EXPECT_TRUE(a.Admit({Ev("u3", "i1")}, rec, Clock::now(), &t).ok());
   // Known users are never refused, however full the server is.
@@ -174,7 +202,7 @@ TEST(LiveStoreIdCapsTest, ConcurrentWritersNeverPassTheTotal) {
     writers.emplace_back([&, w] {
       for (int k = 0; k < 30; ++k) {
         std::vector<StoredEvent> batch = {Ev(fmt::format("w{}-{}a", w, k), "i"),
-                                       Ev(fmt::format("w{}-{}b", w, k), "i")};
+                                          Ev(fmt::format("w{}-{}b", w, k), "i")};
         auto r = store->Ingest(std::move(batch));
         if (r.ok()) {
           accepted++;
