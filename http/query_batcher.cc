@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "engine/core/thread_name.h"
+
 namespace streamrec::http {
 
 QueryBatcher::QueryBatcher(const storage::LiveStore* store, const QueryBatcherOptions& options)
@@ -49,6 +51,7 @@ uint64_t QueryBatcher::requests() const {
 }
 
 void QueryBatcher::Work() {
+  engine::NameThisThread("sr-query");
   std::vector<Pending> batch;
   for (;;) {
     {

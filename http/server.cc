@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/core/thread_name.h"
 #include "http/session.h"
 
 namespace streamrec::http {
@@ -201,6 +202,7 @@ void Server::Start() {
   impl_->threads.reserve(n);
   for (int i = 0; i < n; ++i) {
     impl_->threads.emplace_back([ioc = &impl_->ioc] {
+      engine::NameThisThread("sr-http");
       // Handlers catch what they can; anything else is logged and the
       // thread goes back to serving rather than taking the process down.
       for (;;) {

@@ -12,6 +12,7 @@
 #include <map>
 #include <thread>
 
+#include "engine/core/thread_name.h"
 #include "storage/event_log.h"
 #include "storage/event_log_impl.h"
 #include "storage/rocks_status.h"
@@ -68,6 +69,7 @@ void EventLog::StopMaintenance() {
 }
 
 void EventLog::MaintenanceLoop() {
+  engine::NameThisThread("sr-maintenance");
   HealthState& st = *maintenance_->state;
   const auto resume_every = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(options_.resume_interval_seconds));

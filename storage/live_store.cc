@@ -10,6 +10,7 @@
 #include <malloc.h>
 #endif
 
+#include "engine/core/thread_name.h"
 #include "engine/live/snapshot.h"
 #include "storage/live_store_impl.h"
 
@@ -316,6 +317,7 @@ Status LiveStore::Retrain() {
   Impl* p = impl_.get();
   impl_->retrain_thread =
       std::thread([p, through, epoch, u = std::move(users), i = std::move(items)]() mutable {
+        engine::NameThisThread("sr-retrain");
         p->RunRetrain(through, std::move(u), std::move(i), epoch);
       });
   return Status::OK();

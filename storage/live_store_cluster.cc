@@ -18,6 +18,7 @@
 #include <random>
 #include <utility>
 
+#include "engine/core/thread_name.h"
 #include "storage/live_store_impl.h"
 #include "storage/replica_image.h"
 
@@ -97,6 +98,7 @@ uint64_t ModelChecksum(const engine::Recommender& rec) {
 // ---- publish thread -------------------------------------------------------
 
 void LiveStore::Impl::PublishLoop() {
+  engine::NameThisThread("sr-publish");
   const size_t limit = stream->max_message_bytes();
   for (;;) {
     bool done = false;
@@ -322,6 +324,7 @@ void LiveStore::Impl::AnswerForget(RecordWaiter* w, StatusOr<uint64_t> removed, 
 }
 
 void LiveStore::Impl::ImageLoop() {
+  engine::NameThisThread("sr-image");
   uint64_t pending = 0;  // a forget of ours not yet trimmed (its DELETE was answered 503)
   // A forget record still in the stream that no job asked for (its
   // replica died before trimming), and since when this one has seen it.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "engine/core/thread_name.h"
 #include "storage/live_store_impl.h"
 
 namespace streamrec::storage {
@@ -38,6 +39,7 @@ void LiveStore::Impl::RunClusterOp(ModelOp* op) {
       MutexLock lock(&trainers_mu);
       trainers[info.retrain_seq] = std::thread(
           [this, info, u = std::move(users), i = std::move(items), outcome]() mutable {
+            engine::NameThisThread("sr-retrain");
             ClusterTrain(info, std::move(u), std::move(i), outcome);
           });
     }

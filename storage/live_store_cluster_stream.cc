@@ -9,6 +9,7 @@
 #include <chrono>
 #include <utility>
 
+#include "engine/core/thread_name.h"
 #include "storage/live_store_impl.h"
 
 namespace streamrec::storage {
@@ -20,6 +21,7 @@ constexpr size_t kReadBatch = 512;
 }  // namespace
 
 void LiveStore::Impl::StreamLoop() {
+  engine::NameThisThread("sr-stream");
   uint64_t from = log->stream_seq() + 1;
   bool reading = false;
   auto last_position = std::chrono::steady_clock::time_point();

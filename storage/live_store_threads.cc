@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "engine/core/event.h"
+#include "engine/core/thread_name.h"
 #include "storage/live_store_impl.h"
 #include "storage/snapshot_pipe.h"
 
@@ -21,6 +22,7 @@ constexpr std::chrono::milliseconds kWaiterWake{20};
 // ---- log thread -----------------------------------------------------------
 
 void LiveStore::Impl::LogLoop() {
+  engine::NameThisThread("sr-log");
   for (;;) {
     bool done = false;
     std::deque<LogJob> jobs = log_queue.Take(kIdleWake, &done);
@@ -146,6 +148,7 @@ void LiveStore::Impl::LogLoop() {
 // ---- model thread ---------------------------------------------------------
 
 void LiveStore::Impl::ModelLoop() {
+  engine::NameThisThread("sr-model");
   for (;;) {
     bool done = false;
     bool waiting = false;
@@ -494,6 +497,7 @@ void LiveStore::Impl::MaybeSnapshot() {
     auto pipe = std::make_shared<SnapshotPipe>(kSnapshotPipePieces);
     snapshot_writing.store(true, std::memory_order_release);
     snapshot_writer = std::thread([this, seq, started, deletes_applied, pipe] {
+      engine::NameThisThread("sr-snapshot");
       Status st = log->PutSnapshot(seq, pipe.get(), deletes_applied);
       if (st.ok()) {
         // Stored whole: the encode has closed the pipe.

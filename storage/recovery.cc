@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "engine/core/id_text.h"
+#include "engine/core/thread_name.h"
 #include "engine/live/snapshot.h"
 #include "storage/snapshot_pipe.h"
 
@@ -234,7 +235,10 @@ Status WriteSnapshot(EventLog* log, const engine::Recommender& rec, uint64_t seq
                      uint64_t deletes_applied, double* encode_seconds) {
   SnapshotPipe pipe(kSnapshotPipePieces);
   Status stored;
-  std::thread writer([&] { stored = log->PutSnapshot(seq, &pipe, deletes_applied); });
+  std::thread writer([&] {
+    engine::NameThisThread("sr-snapshot");
+    stored = log->PutSnapshot(seq, &pipe, deletes_applied);
+  });
   const auto started = std::chrono::steady_clock::now();
   // An encode's error reaches the writer through the pipe, and is its answer.
   (void)EncodeStoredSnapshot(rec, &pipe);

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "engine/core/thread_name.h"
+
 namespace streamrec::engine {
 
 ReplayPipeline::ReplayPipeline(Recommender* rec) : rec_(rec) {
@@ -56,6 +58,7 @@ void ReplayPipeline::Finish() {
 }
 
 void ReplayPipeline::ModelLoop() {
+  NameThisThread("sr-replay");
   MutexLock lock(&mu_);
   for (;;) {
     while (queue_.empty() && !closing_) changed_.Wait(&mu_);

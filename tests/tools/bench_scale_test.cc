@@ -84,6 +84,12 @@ TEST_F(BenchScaleTest, PrintsEveryFigureAndRemovesItsDatabase) {
   EXPECT_GT(std::stod(m[1]), std::stod(m[2])) << r.out;
   EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(answered by the model\) +[1-9][0-9]*, of)")))
       << r.out;
+  // The ingest stage's CPU by thread names the server's two busy threads.
+  EXPECT_TRUE(std::regex_search(
+      r.out, std::regex(R"(CPU per event \(us\) by thread +.*sr-model [0-9]+\.[0-9])")))
+      << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(by thread +.*sr-log [0-9]+\.[0-9])")))
+      << r.out;
   ExpectCrashRecovered(r);
   EXPECT_TRUE(fs::is_empty(Path("scale")));
 }

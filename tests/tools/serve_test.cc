@@ -170,6 +170,11 @@ TEST_F(ServeTest, HttpBenchmarksRunAgainstTheirOwnServer) {
   ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
   EXPECT_TRUE(Contains(ingest.out, "durability process")) << ingest.out;
   EXPECT_TRUE(std::regex_search(ingest.out, std::regex(R"(\n +20 +[0-9]+ )"))) << ingest.out;
+  // Its own server runs in this process: CPU per event by thread follows
+  // each size (the model and log threads apply and store every event).
+  EXPECT_TRUE(std::regex_search(
+      ingest.out, std::regex(R"(\n +20 +[0-9]+ .*\n +CPU per event \(us\) by thread: .*sr-model)")))
+      << ingest.out;
   const RunResult features =
       Run({"bench", "features", "--seconds", "0.2", "--connections", "2", "--preload", "3000",
            "--users", "300", "--items", "200", "--rank", "8", "--dir", Path("b")});

@@ -18,6 +18,7 @@
 #include "tools/bench/bench_stream.h"
 #include "tools/bench/bench_util.h"
 #include "tools/bench/http_load.h"
+#include "tools/bench/thread_cpu.h"
 #include "tools/config/config.h"
 #include "tools/data/synthetic.h"
 
@@ -252,7 +253,8 @@ int BenchIngest(const HttpBenchOptions& options, const std::vector<size_t>& batc
   return ForEachTarget(options, [&](const Endpoint& ep, const std::string& label) {
     fmt::print("ingest over HTTP: {} connection(s), {} s per batch size, {}\n", connections,
                seconds, label);
-    return PrintIngestTable(options, ep, batches, connections, seconds);
+    return PrintIngestTable(options, ep, batches, connections, seconds,
+                            /*in_process=*/options.url.empty());
   });
 }
 
@@ -314,15 +316,22 @@ void PrintLatencyRow(std::string_view name, const std::vector<double>& ms, int w
 }
 
 int PrintIngestTable(const HttpBenchOptions& o, const Endpoint& ep,
-                     const std::vector<size_t>& batches, int connections, double seconds) {
+                     const std::vector<size_t>& batches, int connections, double seconds,
+                     bool in_process) {
   fmt::print("  {:>6} {:>12} {:>10} {:>10} {:>10} {:>8}\n", "batch", "events/s", "req/s", "p50 ms",
              "p99 ms", "errors");
   std::fflush(stdout);
   for (size_t b : batches) {
+    const std::map<std::string, double> cpu_before = ThreadCpuSeconds();
     const LoadTotals r = IngestLoad(o, ep, b, connections, seconds);
+    const std::map<std::string, double> cpu_after = ThreadCpuSeconds();
     fmt::print("  {:>6} {:>12.0f} {:>10.0f} {:>10.3f} {:>10.3f} {:>8}\n", b, r.units_per_second(),
                r.requests_per_second(), Percentile(r.latency_ms, 0.5),
                Percentile(r.latency_ms, 0.99), r.errors);
+    if (in_process && r.units > 0) {
+      fmt::print("    CPU per event (us) by thread: {}\n",
+                 CpuPerUnit(cpu_before, cpu_after, r.units));
+    }
     if (r.errors > 0) fmt::print("    first error: {}\n", r.first_error);
     std::fflush(stdout);
     if (r.units == 0) return 1;

@@ -31,6 +31,7 @@
 #include "tools/bench/bench_stream.h"
 #include "tools/bench/bench_util.h"
 #include "tools/bench/http_load.h"
+#include "tools/bench/thread_cpu.h"
 #include "tools/cli/cli_util.h"
 
 namespace streamrec::tools {
@@ -59,6 +60,7 @@ struct ScaleFigures {
   double snapshot_write_peak_mb = 0.0, snapshot_open_peak_mb = 0.0;
   double heap_mb = 0.0, snapshot_heap_mb = 0.0;  // malloc's bytes in use, at the two RSS reads
   LoadTotals recommendations, similar, ingest;
+  std::string ingest_cpu;  // CpuPerUnit over the ingest stage
   int ingest_connections = 0;
   size_t ingest_batch = 0;
   double recall = 0.0;
@@ -329,7 +331,9 @@ void IngestOverHttp(const ScaleBenchOptions& o, const Endpoint& ep, ScaleFigures
   h.items = o.items;
   f->ingest_connections = std::max(2, o.connections / 4);
   f->ingest_batch = std::min(kIngestBatch, o.config.api.max_batch_events);
+  const std::map<std::string, double> cpu_before = ThreadCpuSeconds();
   f->ingest = IngestLoad(h, ep, f->ingest_batch, f->ingest_connections, o.seconds);
+  f->ingest_cpu = CpuPerUnit(cpu_before, ThreadCpuSeconds(), f->ingest.units);
   Progress("ingest: {:.0f} events/s", f->ingest.units_per_second());
 }
 
@@ -476,6 +480,7 @@ void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
       {fmt::format("ingest over HTTP, {} x {}-event batches", f.ingest_connections, f.ingest_batch),
        Rate(f.ingest.units_per_second(), "events") +
            (f.ingest.errors > 0 ? fmt::format(" ({} errors)", f.ingest.errors) : "")},
+      {"  CPU per event (us) by thread", f.ingest_cpu},
   };
   rows.insert(rows.end(), load_rows.begin(), load_rows.end());
   // The top-N path; for the IVF index, the cells each kind of query reads

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "engine/core/event.h"
+#include "engine/core/thread_name.h"
 #include "http/client.h"
 #include "tools/bench/bench_util.h"
 
@@ -21,6 +22,7 @@ namespace {
 void LoadConnection(const Endpoint& ep, const std::map<std::string, std::string>& headers,
                     int connection, BenchClock::time_point deadline, const RequestMaker& make,
                     const LoadHooks& hooks, LoadTotals* mine) {
+  engine::NameThisThread("sr-client");  // its CPU apart from the server's (thread_cpu.h)
   http::Client client(ep.host, ep.port);
   LoadRequest request;
   auto stopped = [&] { return hooks.stop != nullptr && hooks.stop->load(); };

@@ -120,9 +120,12 @@ StatusOr<Endpoint> ParseUrl(std::string url);
 void PrintLatencyRow(std::string_view name, const std::vector<double>& ms, int width);
 
 // IngestLoad for each batch size, printed as a table (events/s, req/s,
-// p50/p99, errors). Returns 1 if a size stored nothing, else 0.
+// p50/p99, errors). With `in_process` (the server runs in this process),
+// each size also gets a line of CPU per event by thread (thread_cpu.h).
+// Returns 1 if a size stored nothing, else 0.
 int PrintIngestTable(const HttpBenchOptions& o, const Endpoint& ep,
-                     const std::vector<size_t>& batches, int connections, double seconds);
+                     const std::vector<size_t>& batches, int connections, double seconds,
+                     bool in_process = false);
 
 // {"Authorization": "Bearer <key>"} when o.api_key is set.
 std::map<std::string, std::string> AuthHeaders(const HttpBenchOptions& o);

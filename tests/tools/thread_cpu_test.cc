@@ -1,0 +1,62 @@
+// CPU time by thread name (tools/bench/thread_cpu.h), which bench ingest
+// and bench scale print per event.
+#include "tools/bench/thread_cpu.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+#include "engine/core/thread_name.h"
+
+namespace streamrec::tools {
+namespace {
+
+TEST(ThreadCpuTest, StatTicksAreUtimePlusStimeWhateverTheName) {
+  // Fields 14 and 15 are 7 and 5; the name holds spaces and parentheses.
+  EXPECT_EQ(StatCpuTicks("42 (a (b) c) S 1 42 42 0 -1 4194560 100 0 0 0 7 5 0 0 20 0 1 0"), 12u);
+  EXPECT_EQ(StatCpuTicks("42 (x) R 1 42 42 0 -1 0 0 0 0 0 1234567 89 0 0"), 1234656u);
+  EXPECT_FALSE(StatCpuTicks("").has_value());
+  EXPECT_FALSE(StatCpuTicks("42 x S 1").has_value());            // no name
+  EXPECT_FALSE(StatCpuTicks("42 (x) S 1 42 42 0").has_value());  // cut short
+  EXPECT_FALSE(StatCpuTicks("42 (x) S 1 42 42 0 -1 0 0 0 0 0 7a 5 0").has_value());
+}
+
+TEST(ThreadCpuTest, CpuPerUnitListsEachNamesShareLargestFirst) {
+  const std::map<std::string, double> before = {{"sr-log", 1.0}, {"sr-model", 2.0}};
+  const std::map<std::string, double> after = {
+      {"sr-log", 1.5}, {"sr-model", 3.0}, {"sr-http", 0.1}, {"idle", 0.0000001}};
+  // 100,000 units: 5 us, 10 us, 1 us each; "idle" (0.001 us) left out.
+  EXPECT_EQ(CpuPerUnit(before, after, 100000), "sr-model 10.0, sr-log 5.0, sr-http 1.0");
+  EXPECT_EQ(CpuPerUnit(before, after, 0), "");
+}
+
+TEST(ThreadCpuTest, ANamedThreadsWorkIsCountedUnderItsName) {
+  const std::map<std::string, double> before = ThreadCpuSeconds();
+  ASSERT_FALSE(before.empty());
+  std::atomic<uint64_t> sink{0};
+  std::thread spinner([&] {
+    engine::NameThisThread("sr-test-spinner-long-name");  // kept: its first 15 bytes
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(150);
+    uint64_t x = 1;
+    while (std::chrono::steady_clock::now() < until) {
+      for (int k = 0; k < 1000; ++k) x = x * 6364136223846793005u + 1442695040888963407u;
+    }
+    sink = x;
+    // Still alive when it is read: exited threads are not counted.
+    const std::map<std::string, double> during = ThreadCpuSeconds();
+    const auto it = during.find("sr-test-spinner");
+    ASSERT_NE(it, during.end());
+    // Most of 150 ms of spinning, on a machine that may be busy.
+    EXPECT_GT(it->second, 0.01);
+    EXPECT_LT(it->second, 10.0);
+    EXPECT_EQ(before.count("sr-test-spinner"), 0u);
+  });
+  spinner.join();
+  EXPECT_NE(sink.load(), 0u);
+}
+
+}  // namespace
+}  // namespace streamrec::tools
