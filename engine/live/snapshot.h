@@ -8,18 +8,19 @@
 // contract to hold; only the options the stored state itself depends on are
 // stored and checked.
 //
-// Format, version 5. Integers are little-endian; f32/f64 are IEEE-754 bit
+// Format, version 6. Integers are little-endian; f32/f64 are IEEE-754 bit
 // patterns written as u32/u64, so restore is bit-exact. (The codec copies
 // fields as they lie in memory and so builds for little-endian hosts only.)
 //
 //   magic     8 bytes  "SRSNAP\0\0"
-//   version   u32      5
+//   version   u32      6
 //   sections  each: tag u32, length u64 (payload bytes), payload. Versions 4
-//             and 5 have exactly the eleven below, in this order, each payload
+//             to 6 have exactly the eleven below, in this order, each payload
 //             consumed exactly (version 4's ivf sections lack the measured
-//             probe). Version 3 (still read) has the first ten,
-//             version 2 the first nine; version 1 (rating models only) the
-//             first eight, and no objective in its config.
+//             probe; versions 4 and 5 lack config's init_full_scale_*).
+//             Version 3 (still read) has the first ten, version 2 the
+//             first nine; version 1 (rating models only) the first eight,
+//             and no objective in its config.
 //   checksum  u32      CRC32C (Castagnoli; init and final xor 0xFFFFFFFF)
 //                      of every byte before it.
 // Magic, version and the trailing CRC32C are the envelope of every version:
@@ -30,7 +31,12 @@
 //                 they decide every new row), u32 fold_in_max_events (which
 //                 users' histories are kept), u8 objective (0 rating, 1
 //                 implicit, 2 bpr: what the model and the sections below
-//                 mean; BPR's state is the model and seen items alone).
+//                 mean; BPR's state is the model and seen items alone), u32
+//                 init_full_scale_users, u32 init_full_scale_items (from
+//                 version 6; an older snapshot started every row at
+//                 init_stddev, which is the configured rule for its rows if
+//                 it holds at most that many users and items, and is
+//                 refused otherwise).
 //   2 users       u32 n, then n x {u32 len, len bytes}: ids in index order,
 //                 "" for a forgotten one (IdMap::Forget); others distinct.
 //   3 items       the same for items.
@@ -89,9 +95,9 @@
 //                 centroids at the same event as the copy that wrote it.
 //                 Used where the ivf section is.
 //
-// The encoding is canonical: any version-5 byte string DecodeSnapshot
+// The encoding is canonical: any version-6 byte string DecodeSnapshot
 // accepts re-encodes to itself, if its ivf sections are used (see above);
-// version 1 to 4 ones re-encode as version 5.
+// version 1 to 5 ones re-encode as version 6.
 //
 // Thread-safety: EncodeSnapshot reads `rec` like a query (not concurrently
 // with Apply); DecodeSnapshot and CopySnapshotState write it like Apply.
@@ -108,7 +114,7 @@
 namespace streamrec::engine {
 
 inline constexpr char kSnapshotMagic[8] = {'S', 'R', 'S', 'N', 'A', 'P', '\0', '\0'};
-inline constexpr uint32_t kSnapshotVersion = 5;
+inline constexpr uint32_t kSnapshotVersion = 6;
 
 // Serialises everything Recommender::Apply reads or writes: both IdMaps, the
 // MFModel (options rank/seed/init_stddev, global mean, factors, biases), the

@@ -43,6 +43,8 @@ void WriteConfig(Writer& w, const MFModel& model, const LearnerOptions& learner,
   w.F32(model.options().init_stddev);
   w.U32(learner.fold_in_max_events);
   w.U8(static_cast<uint8_t>(objective));
+  w.U32(model.options().init_full_scale_users);
+  w.U32(model.options().init_full_scale_items);
 }
 
 // Stored state only means the same thing under the same options, so a
@@ -53,12 +55,16 @@ static Status ReadConfig(Reader& r, Decoded* d) {
   const uint32_t stddev_bits = r.U32();
   const uint32_t fold_in = r.U32();
   const uint8_t objective = d->version >= 2 ? r.U8() : 0;  // version 1: rating models only
+  // Before version 6 every row started at init_stddev: ReadModel checks
+  // that the snapshot's rows are ones the configured rule starts so too.
+  const ModelOptions& m = d->options.model;
+  const uint32_t full_scale_users = d->version >= 6 ? r.U32() : m.init_full_scale_users;
+  const uint32_t full_scale_items = d->version >= 6 ? r.U32() : m.init_full_scale_items;
   if (!r.ok()) return Corrupt(kConfig, "truncated");
   if (objective > static_cast<uint8_t>(Objective::kBpr)) {
     return Corrupt(kConfig, fmt::format("unknown objective {}", objective));
   }
   d->objective = static_cast<Objective>(objective);
-  const ModelOptions& m = d->options.model;
   std::vector<std::string> diffs;
   if (rank != m.rank) diffs.push_back(fmt::format("rank {} (configured {})", rank, m.rank));
   if (seed != m.seed) diffs.push_back(fmt::format("seed {} (configured {})", seed, m.seed));
@@ -69,6 +75,14 @@ static Status ReadConfig(Reader& r, Decoded* d) {
   const uint32_t want_fold_in = d->options.learner.fold_in_max_events;
   if (fold_in != want_fold_in) {
     diffs.push_back(fmt::format("fold_in_max_events {} (configured {})", fold_in, want_fold_in));
+  }
+  if (full_scale_users != m.init_full_scale_users) {
+    diffs.push_back(fmt::format("init_full_scale_users {} (configured {})", full_scale_users,
+                                m.init_full_scale_users));
+  }
+  if (full_scale_items != m.init_full_scale_items) {
+    diffs.push_back(fmt::format("init_full_scale_items {} (configured {})", full_scale_items,
+                                m.init_full_scale_items));
   }
   if (d->objective != d->options.objective) {
     diffs.push_back(fmt::format("objective {} (configured {})", ObjectiveName(d->objective),
@@ -129,6 +143,18 @@ static Status ReadModel(Reader& r, Decoded* d) {
   if (r.ok() && (nu != d->users.size() || ni != d->items.size())) {
     return Corrupt(kModel, fmt::format("{} x {} rows for {} users and {} items", nu, ni,
                                        d->users.size(), d->items.size()));
+  }
+  // A snapshot from before version 6: its rows all started at init_stddev,
+  // as the configured rule starts the first init_full_scale_* of each side.
+  const auto past = [](uint32_t rows, uint32_t full) { return full != 0 && rows > full; };
+  const ModelOptions& m = d->options.model;
+  if (r.ok() && d->version < 6 &&
+      (past(nu, m.init_full_scale_users) || past(ni, m.init_full_scale_items))) {
+    return Status::FailedPrecondition(fmt::format(
+        "snapshot (format version {}) was written when every row started at init_stddev, and "
+        "holds {} users and {} items, past the init_full_scale_users {} or "
+        "init_full_scale_items {} that start so now",
+        d->version, nu, ni, m.init_full_scale_users, m.init_full_scale_items));
   }
   // Row counts now equal id counts already read, so these sizes are bounded
   // by the snapshot's length; Bulk checks them against the bytes left too.

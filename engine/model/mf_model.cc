@@ -48,7 +48,16 @@ void MFModel::InitialVector(char kind, uint32_t row, float* out) const {
   const uint64_t base = mix.Next();
   SplitMix64 start(base ^ (uint64_t{row} * 0xD6E8FEB86659FD93ull));
   SplitMix64 rng(start.Next());
-  for (int d = 0; d < rank(); ++d) out[d] = options_.init_stddev * rng.NextGaussian();
+  const float stddev = InitialStddev(kind, row);
+  for (int d = 0; d < rank(); ++d) out[d] = stddev * rng.NextGaussian();
+}
+
+float MFModel::InitialStddev(char kind, uint32_t row) const {
+  const uint32_t full =
+      kind == 'u' ? options_.init_full_scale_users : options_.init_full_scale_items;
+  if (full == 0 || row < full) return options_.init_stddev;
+  const double share = static_cast<double>(full) / (static_cast<double>(row) + 1.0);
+  return static_cast<float>(options_.init_stddev * std::sqrt(share));
 }
 
 float* MFModel::OwnUserPage(uint32_t p) {

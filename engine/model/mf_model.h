@@ -45,6 +45,18 @@ struct ModelOptions {
   // Std-dev of new factor entries. Small keeps a cold row near zero, so an
   // unseen item scores about its bias and new users do not get noise.
   float init_stddev = 0.1f;
+  // Rows past the first this many users / items start smaller: row r at
+  // init_stddev x sqrt(N / (r + 1)); 0 starts every row at init_stddev.
+  // The online implicit step moves a row only with the events on it, so a
+  // row with one or two events keeps most of its start, and n starts add
+  // n x init_stddev^2 to every direction of their side's Gramian. At 100k
+  // items 0.1 is the best start; at 1M items (all at 0.1) the long tail
+  // won ~4% of each top 10 at random and put the model below the popular
+  // list. Shrinking the later rows' starts keeps their sum to a logarithm
+  // of the row count past N. Rows are numbered in order of first sight, so
+  // the tail is what shrinks. Measured (README, "Benchmark at scale").
+  uint32_t init_full_scale_users = 500000;
+  uint32_t init_full_scale_items = 50000;
   // Seed of the initial vectors; part of the model's identity.
   uint64_t seed = 42;
 };
@@ -156,6 +168,8 @@ class MFModel {
 
   // The deterministic initial vector of a row: out size rank().
   void InitialVector(char kind, uint32_t row, float* out) const;
+  // The std-dev InitialVector draws that row's entries with ('u' or 'i').
+  float InitialStddev(char kind, uint32_t row) const;
 
   // Replaces every row and the global mean at once (restoring a snapshot).
   // InvalidArgument, leaving the model unchanged, unless the factor blocks

@@ -23,6 +23,7 @@ namespace {
 
 using snapshot_bytes::Header;
 using snapshot_bytes::Reseal;
+using snapshot_bytes::WithoutFullScaleCounts;
 
 constexpr size_t kGroups = 4, kUsersPerGroup = 40, kItemsPerGroup = 100;
 constexpr int64_t kStartMs = 1'700'000'000'000;
@@ -295,8 +296,9 @@ TEST(ImplicitServingTest, VersionOneRatingSnapshotStillDecodes) {
   Recommender a(ro, EventTypes::Defaults());
   ApplyAll(&a, s.events);
   const std::string v2 = EncodeSnapshot(a);
-  std::string v1 = v2.substr(0, Header(v2, 9));  // drop the implicit section
-  v1.append(4, '\0');                            // room for the CRC
+  // Drop the implicit section (and leave room for the CRC), then the
+  // config's init_full_scale_items (version 6).
+  std::string v1 = WithoutFullScaleCounts(v2.substr(0, Header(v2, 9)) + std::string(4, '\0'));
   const uint32_t one = 1;
   std::memcpy(v1.data() + 8, &one, 4);
   const size_t config = Header(v1, 1);

@@ -118,6 +118,47 @@ TEST(MFModelTest, InitialEntriesHaveTheConfiguredSpread) {
   for (int d = 0; d < 8; ++d) EXPECT_EQ(zero.user_factors(2)[d], 0.0f);
 }
 
+// Rows past init_full_scale_users / _items start at init_stddev x sqrt(N /
+// (row + 1)); the rows before them as with no such count, to the bit
+// (snapshots from before the option rely on that).
+TEST(MFModelTest, RowsPastTheFullScaleCountStartSmaller) {
+  ModelOptions full = Options(16, 7, 0.2f);
+  full.init_full_scale_users = 0;
+  full.init_full_scale_items = 0;
+  ModelOptions shrunk = full;
+  shrunk.init_full_scale_users = 3000;
+  shrunk.init_full_scale_items = 1000;
+  MFModel a(full), b(shrunk);
+  a.EnsureUsers(3000);
+  b.EnsureUsers(3000);
+  a.EnsureItems(16000);
+  b.EnsureItems(16000);
+  for (uint32_t i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(SameRow(a.item_factors(i), b.item_factors(i), 16)) << i;
+  }
+  for (uint32_t u = 0; u < 3000; ++u) {
+    ASSERT_TRUE(SameRow(a.user_factors(u), b.user_factors(u), 16)) << u;
+  }
+  EXPECT_EQ(b.InitialStddev('i', 999), 0.2f);
+  EXPECT_FLOAT_EQ(b.InitialStddev('i', 3999), 0.1f);    // sqrt(1000 / 4000)
+  EXPECT_FLOAT_EQ(b.InitialStddev('i', 15999), 0.05f);  // sqrt(1000 / 16000)
+  EXPECT_EQ(b.InitialStddev('u', 2999), 0.2f);
+  EXPECT_FLOAT_EQ(b.InitialStddev('u', 11999), 0.1f);  // sqrt(3000 / 12000)
+  EXPECT_EQ(a.InitialStddev('i', 15999), 0.2f);
+  EXPECT_EQ(a.InitialStddev('u', 15999), 0.2f);
+  // The same draws, scaled: each entry of row 3999 is half of its
+  // unshrunk value, and the rows' spread follows.
+  for (int d = 0; d < 16; ++d) {
+    EXPECT_NEAR(b.item_factors(3999)[d], 0.5f * a.item_factors(3999)[d], 1e-6f) << d;
+  }
+  double sum_sq = 0.0;
+  for (uint32_t i = 12000; i < 16000; ++i) {
+    for (int d = 0; d < 16; ++d) sum_sq += double{b.item_factors(i)[d]} * b.item_factors(i)[d];
+  }
+  // Rows 12000-15999 start at 0.2 x sqrt(1000 / (r + 1)): ~0.054 to 0.058.
+  EXPECT_NEAR(std::sqrt(sum_sq / (4000.0 * 16)), 0.056, 0.003);
+}
+
 // The initial vectors are documented as "random", each a function of (seed,
 // kind, row). Distinct rows must not be copies, even shifted ones, of each
 // other: two rows sharing a run of identical Gaussian draws start correlated.

@@ -25,6 +25,7 @@ using snapshot_bytes::Header;
 using snapshot_bytes::Patch;
 using snapshot_bytes::Payload;
 using snapshot_bytes::Reseal;
+using snapshot_bytes::WithoutFullScaleCounts;
 
 constexpr int64_t kStartMs = 1'700'000'000'000;
 
@@ -348,7 +349,8 @@ TEST(SnapshotIvfTest, OtherIvfOptionsOrAVersion2SnapshotBuildTheIndexAfresh) {
   EXPECT_EQ(lists, 0u);
   // Version 2: the same bytes without the ivf section.
   const size_t section = Payload(bytes, kIvfTag) - 12;
-  std::string v2 = bytes.substr(0, section) + bytes.substr(bytes.size() - 4);
+  std::string v2 =
+      WithoutFullScaleCounts(bytes.substr(0, section) + bytes.substr(bytes.size() - 4));
   Patch(&v2, 8, uint32_t{2});
   auto old = Fresh(o);
   ASSERT_TRUE(DecodeSnapshot(Reseal(v2), old.get()).ok());
@@ -365,7 +367,8 @@ TEST(SnapshotIvfTest, CentroidsThatOverflowedAreNotKeptAndTheSnapshotDecodes) {
   // Version 2 (no ivf section) with every item factor 3e38: the restore's
   // k-means adds such rows up to infinity.
   const size_t section = Payload(w.bytes, kIvfTag) - 12;
-  std::string v2 = w.bytes.substr(0, section) + w.bytes.substr(w.bytes.size() - 4);
+  std::string v2 =
+      WithoutFullScaleCounts(w.bytes.substr(0, section) + w.bytes.substr(w.bytes.size() - 4));
   Patch(&v2, 8, uint32_t{2});
   const size_t model = Payload(v2, 4);
   const size_t users = w.writer->model().num_users(), items = w.writer->model().num_items();
@@ -388,12 +391,12 @@ TEST(SnapshotIvfTest, CentroidsThatOverflowedAreNotKeptAndTheSnapshotDecodes) {
 
 // Version 4 (no measured probe in the ivf sections) still reads: the
 // index is kept with none measured (queries read DefaultProbe until the
-// next training measures) and re-encodes as version 5.
+// next training measures) and re-encodes as version 6.
 TEST(SnapshotIvfTest, AVersion4SnapshotKeepsItsCentroidsWithNoProbeMeasured) {
   const RecommenderOptions o = IvfOptionsFor(Objective::kImplicit);
   const Written w = Write(o);
   ASSERT_GT(w.writer->ivf_index().measured_probe(false), 0u);
-  std::string v4 = w.bytes;
+  std::string v4 = WithoutFullScaleCounts(w.bytes);
   // Drops the 16 bytes (the two measured probes) at `at` of the section
   // whose header is at `header`.
   const auto drop = [&v4](size_t header, size_t at) {
@@ -416,7 +419,7 @@ TEST(SnapshotIvfTest, AVersion4SnapshotKeepsItsCentroidsWithNoProbeMeasured) {
     EXPECT_EQ(old->ivf_index().measured_recall(cosine), -1.0f);
   }
   const std::string again = EncodeSnapshot(*old);
-  EXPECT_EQ(again.substr(8, 4), std::string("\5\0\0\0", 4));
+  EXPECT_EQ(again.substr(8, 4), std::string("\6\0\0\0", 4));
   EXPECT_EQ(again.size(), w.bytes.size());  // the same sections, (0, -1) measured twice
   EXPECT_TRUE(again != w.bytes);
 }

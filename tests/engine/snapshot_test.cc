@@ -40,6 +40,7 @@ namespace {
 using snapshot_bytes::Patch;
 using snapshot_bytes::Payload;
 using snapshot_bytes::Reseal;
+using snapshot_bytes::WithoutFullScaleCounts;
 
 constexpr size_t kUsers = 300, kItems = 200;
 constexpr int64_t kStartMs = 1'700'000'000'000;
@@ -168,7 +169,7 @@ TEST(SnapshotTest, EmptyRecommenderRoundTrips) {
   auto a = Fresh();
   const std::string bytes = EncodeSnapshot(*a);
   EXPECT_EQ(bytes.substr(0, 8), std::string("SRSNAP\0\0", 8));
-  EXPECT_EQ(bytes.substr(8, 4), std::string("\5\0\0\0", 4));
+  EXPECT_EQ(bytes.substr(8, 4), std::string("\6\0\0\0", 4));
   auto b = Fresh();
   ASSERT_TRUE(DecodeSnapshot(bytes, b.get()).ok());
   EXPECT_EQ(EncodeSnapshot(*b), bytes);
@@ -390,17 +391,57 @@ TEST(SnapshotTest, ModelIdentityMismatchIsFailedPrecondition) {
   // Both named when both differ.
   o.model.rank = 4;
   expect_refused(o, "rank 8", "fold_in_max_events 32");
+  o = TestOptions();
+  o.model.init_full_scale_users = 0;
+  expect_refused(o, "init_full_scale_users 500000", "configured 0");
+  o = TestOptions();
+  o.model.init_full_scale_items = 7;
+  expect_refused(o, "init_full_scale_items 50000", "configured 7");
+}
+
+// Before version 6 the config section had no init_full_scale_users and
+// _items, and every row started at init_stddev: such a snapshot is read
+// while its rows are ones the configured rule starts the same way, and
+// refused otherwise.
+TEST(SnapshotTest, AVersion5SnapshotReadsWhenItsItemRowsStartedAsTheyWouldNow) {
+  const std::string bytes = SmallSnapshot();
+  std::string v5 = WithoutFullScaleCounts(bytes);
+  Patch(&v5, 8, uint32_t{5});
+  v5 = Reseal(std::move(v5));
+  auto now = Fresh();
+  ASSERT_GT(now->options().model.init_full_scale_users, 0u);
+  ASSERT_GT(now->options().model.init_full_scale_items, 0u);
+  const Status st = DecodeSnapshot(v5, now.get());
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(EncodeSnapshot(*now), bytes);  // as version 6
+  RecommenderOptions none = TestOptions();
+  none.model.init_full_scale_users = 0;
+  none.model.init_full_scale_items = 0;
+  auto unshrunk = Fresh(none);
+  ASSERT_TRUE(DecodeSnapshot(v5, unshrunk.get()).ok());
+  for (const bool users : {true, false}) {
+    RecommenderOptions few = TestOptions();
+    (users ? few.model.init_full_scale_users : few.model.init_full_scale_items) = 3;
+    auto shrunk = Fresh(few);
+    const std::string before = EncodeSnapshot(*shrunk);
+    const Status refused = DecodeSnapshot(v5, shrunk.get());
+    EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition) << refused.ToString();
+    const std::string named = users ? "init_full_scale_users 3 " : "init_full_scale_items 3 ";
+    EXPECT_NE(refused.message().find(named), std::string::npos) << refused.message();
+    EXPECT_EQ(EncodeSnapshot(*shrunk), before);
+  }
 }
 
 TEST(SnapshotTest, NewerVersionIsUnimplemented) {
   std::string bytes = SmallSnapshot();
-  Patch(&bytes, 8, uint32_t{6});
+  Patch(&bytes, 8, kSnapshotVersion + 1);
   auto rec = Fresh();
   // Unsealed, the edit is damage like any other.
   EXPECT_EQ(DecodeSnapshot(bytes, rec.get()).code(), StatusCode::kCorruption);
   const Status st = DecodeSnapshot(Reseal(bytes), rec.get());
   EXPECT_EQ(st.code(), StatusCode::kUnimplemented) << st.ToString();
-  EXPECT_NE(st.message().find("version 6"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find(fmt::format("version {}", kSnapshotVersion + 1)), std::string::npos)
+      << st.message();
   Patch(&bytes, 8, uint32_t{0});
   EXPECT_EQ(DecodeSnapshot(Reseal(bytes), rec.get()).code(), StatusCode::kCorruption);
 }

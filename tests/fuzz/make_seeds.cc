@@ -55,9 +55,10 @@ void Feed(Recommender* rec, bool forget) {
   if (forget) (void)rec->ForgetUser("u3", applied);
 }
 
-// The same snapshot in an older format: version 2 has no ivf section (tag
-// 10); version 1 (rating models only) no implicit section (tag 9) either,
-// and no objective in the config section.
+// The same snapshot in an older format: before version 6 the config
+// section ends before init_full_scale_users and _items; version 2 has no ivf section
+// (tag 10); version 1 (rating models only) no implicit section (tag 9)
+// either, and no objective in the config section.
 std::string OlderVersion(const std::string& v3, uint32_t version) {
   constexpr size_t kHeader = sizeof(engine::kSnapshotMagic) + 4;
   std::string out(v3.substr(0, kHeader));
@@ -72,6 +73,7 @@ std::string OlderVersion(const std::string& v3, uint32_t version) {
     std::string payload = v3.substr(at + 12, len);
     at += 12 + len;
     if (tag > last) break;
+    if (tag == 1) payload.resize(payload.size() - 8);  // init_full_scale_users, _items
     if (tag == 1 && version == 1) payload.pop_back();  // the objective byte
     const uint64_t new_len = payload.size();
     out.append(reinterpret_cast<const char*>(&tag), 4);

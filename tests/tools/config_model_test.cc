@@ -127,6 +127,26 @@ TEST_F(ConfigModelTest, TopNKeysChooseTheScanAndSizeTheIvfIndex) {
   ExpectError("[model]\ntopn_ivf_lists = 2000000\n", {"ivf lists"});
 }
 
+// [model] init_full_scale_users / _items: how many rows start at
+// init_stddev; the live model and `streamrec train`/`eval` (training.model)
+// both take them.
+TEST_F(ConfigModelTest, FullScaleCountsSetWhichRowsStartSmaller) {
+  StatusOr<Config> c = Load("[model]\ninit_full_scale_users = 7\ninit_full_scale_items = 0\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->recommender.model.init_full_scale_users, 7u);
+  EXPECT_EQ(c->recommender.model.init_full_scale_items, 0u);
+  EXPECT_EQ(c->training.model.init_full_scale_users, 7u);
+  EXPECT_EQ(c->training.model.init_full_scale_items, 0u);
+  StatusOr<Config> shipped =
+      LoadConfig(std::string(STREAMREC_SOURCE_DIR) + "/config/streamrec.conf");
+  ASSERT_TRUE(shipped.ok()) << shipped.status().message();
+  const engine::ModelOptions d;
+  EXPECT_EQ(shipped->recommender.model.init_stddev, d.init_stddev);
+  EXPECT_EQ(shipped->recommender.model.init_full_scale_users, d.init_full_scale_users);
+  EXPECT_EQ(shipped->recommender.model.init_full_scale_items, d.init_full_scale_items);
+  ExpectError("[model]\ninit_full_scale_items = ten\n", {"model.init_full_scale_items"});
+}
+
 TEST_F(ConfigModelTest, BadValuesNameTheKey) {
   ExpectError("[model]\nobjective = ranking\n", {"model.objective", "ranking"});
   ExpectError("[training]\nials_alpha = -1\n", {"training.ials_"});

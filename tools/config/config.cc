@@ -37,8 +37,11 @@ void Describe(po::options_description* d, Config* c, Raw* raw) {
       "model.topn_ivf_lists", po::value(&r.topn.ivf.lists))(
       "model.topn_ivf_probe", po::value(&r.topn.ivf.probe))("model.topn_ivf_target_recall",
                                                             po::value(&r.topn.ivf.target_recall))(
-      "model.init_stddev", po::value(&r.model.init_stddev))("model.seed", po::value(&r.model.seed))(
-      "learner.learning_rate", po::value(&r.learner.sgd.learning_rate))(
+      "model.init_stddev", po::value(&r.model.init_stddev))(
+      "model.init_full_scale_users", po::value(&r.model.init_full_scale_users))(
+      "model.init_full_scale_items", po::value(&r.model.init_full_scale_items))(
+      "model.seed", po::value(&r.model.seed))("learner.learning_rate",
+                                              po::value(&r.learner.sgd.learning_rate))(
       "learner.regularization", po::value(&r.learner.sgd.regularization))(
       "learner.bias_learning_rate", po::value(&r.learner.sgd.bias_learning_rate))(
       "learner.bias_regularization", po::value(&r.learner.sgd.bias_regularization))(

@@ -40,6 +40,10 @@ void AddModelFlags(po::options_description* desc, ModelFlags* f) {
       "ials (implicit-feedback weighted MF: best ranking), bpr (Bayesian personalised ranking), "
       "popular or random (baselines)")("rank", Defaulted(&o.model.rank), "latent dimensions k")(
       "init-std", Defaulted(&o.model.init_stddev), "std-dev of initial factors")(
+      "init-full-scale-users", Defaulted(&o.model.init_full_scale_users),
+      "user rows past this many start smaller (x sqrt(N / (row + 1))); 0: none")(
+      "init-full-scale-items", Defaulted(&o.model.init_full_scale_items),
+      "item rows past this many start smaller (x sqrt(N / (row + 1))); 0: none")(
       "model-seed", Defaulted(&o.model.seed), "seed of the initial factors")(
       "epochs", Defaulted(&o.sgd.epochs), "SGD epochs")(
       "lr", Defaulted(&o.sgd.params.learning_rate), "SGD learning rate of the factors")(
