@@ -23,6 +23,7 @@ namespace {
 
 using snapshot_bytes::Header;
 using snapshot_bytes::Reseal;
+using snapshot_bytes::WithoutConfigTail;
 using snapshot_bytes::WithoutFullScaleCounts;
 
 constexpr size_t kGroups = 4, kUsersPerGroup = 40, kItemsPerGroup = 100;
@@ -297,17 +298,14 @@ TEST(ImplicitServingTest, VersionOneRatingSnapshotStillDecodes) {
   ApplyAll(&a, s.events);
   const std::string v2 = EncodeSnapshot(a);
   // Drop the implicit section (and leave room for the CRC), then the
-  // config's init_full_scale_items (version 6).
+  // config's init_full_scale_users and _items (version 6).
   std::string v1 = WithoutFullScaleCounts(v2.substr(0, Header(v2, 9)) + std::string(4, '\0'));
   const uint32_t one = 1;
   std::memcpy(v1.data() + 8, &one, 4);
-  const size_t config = Header(v1, 1);
   uint64_t len;
-  std::memcpy(&len, v1.data() + config + 4, 8);
+  std::memcpy(&len, v1.data() + Header(v1, 1) + 4, 8);
   ASSERT_EQ(len, 4u + 8u + 4u + 4u + 1u);
-  v1.erase(config + 12 + len - 1, 1);  // the objective byte
-  --len;
-  std::memcpy(v1.data() + config + 4, &len, 8);
+  v1 = WithoutConfigTail(std::move(v1), 1);  // the objective byte
   Recommender b(ro, EventTypes::Defaults());
   const Status st = DecodeSnapshot(Reseal(v1), &b);
   ASSERT_TRUE(st.ok()) << st.ToString();

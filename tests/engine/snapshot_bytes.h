@@ -46,17 +46,23 @@ inline size_t Header(const std::string& b, uint32_t tag) {
 // Offset of a section's payload.
 inline size_t Payload(const std::string& b, uint32_t tag) { return Header(b, tag) + 12; }
 
+// The bytes with the last n bytes of the config section cut (its length
+// patched to match), as older versions wrote a shorter one. Not resealed.
+inline std::string WithoutConfigTail(std::string b, uint64_t n) {
+  const size_t header = Header(b, 1);  // config
+  uint64_t len = 0;
+  std::memcpy(&len, b.data() + header + 4, 8);
+  const uint64_t shorter = len - n;
+  std::memcpy(b.data() + header + 4, &shorter, 8);
+  b.erase(header + 12 + shorter, n);
+  return b;
+}
+
 // The bytes as a version before 6 wrote them (the caller patches the
 // version): the config section without its last two fields,
 // init_full_scale_users and _items. Not resealed.
 inline std::string WithoutFullScaleCounts(std::string b) {
-  const size_t header = Header(b, 1);  // config
-  uint64_t len = 0;
-  std::memcpy(&len, b.data() + header + 4, 8);
-  const uint64_t shorter = len - 8;
-  std::memcpy(b.data() + header + 4, &shorter, 8);
-  b.erase(header + 12 + shorter, 8);
-  return b;
+  return WithoutConfigTail(std::move(b), 8);
 }
 
 }  // namespace streamrec::engine::snapshot_bytes

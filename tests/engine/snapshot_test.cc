@@ -14,11 +14,13 @@
 #include <bit>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <memory>
 #include <new>
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -365,16 +367,25 @@ TEST(SnapshotTest, HugeCountsAreCorruptionWithoutHugeAllocations) {
   }
 }
 
+// Expects `bytes` refused as FailedPrecondition by a fresh recommender
+// under `o`, with a message naming every needle, its state untouched.
+void ExpectRefused(const std::string& bytes, const RecommenderOptions& o,
+                   std::initializer_list<std::string_view> needles) {
+  auto rec = Fresh(o);
+  const std::string mine = EncodeSnapshot(*rec);
+  const Status st = DecodeSnapshot(bytes, rec.get());
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
+  for (const std::string_view needle : needles) {
+    EXPECT_NE(st.message().find(needle), std::string::npos) << st.message();
+  }
+  EXPECT_EQ(EncodeSnapshot(*rec), mine);
+}
+
 TEST(SnapshotTest, ModelIdentityMismatchIsFailedPrecondition) {
   const std::string bytes = SmallSnapshot();
-  const auto expect_refused = [&](RecommenderOptions o, std::string_view a, std::string_view b) {
-    auto rec = Fresh(o);
-    const std::string mine = EncodeSnapshot(*rec);
-    const Status st = DecodeSnapshot(bytes, rec.get());
-    EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition) << st.ToString();
-    EXPECT_NE(st.message().find(a), std::string::npos) << st.message();
-    EXPECT_NE(st.message().find(b), std::string::npos) << st.message();
-    EXPECT_EQ(EncodeSnapshot(*rec), mine);
+  const auto expect_refused = [&](const RecommenderOptions& o, std::string_view a,
+                                  std::string_view b) {
+    ExpectRefused(bytes, o, {a, b});
   };
   RecommenderOptions o = TestOptions();
   o.model.rank = 16;
@@ -403,7 +414,7 @@ TEST(SnapshotTest, ModelIdentityMismatchIsFailedPrecondition) {
 // _items, and every row started at init_stddev: such a snapshot is read
 // while its rows are ones the configured rule starts the same way, and
 // refused otherwise.
-TEST(SnapshotTest, AVersion5SnapshotReadsWhenItsItemRowsStartedAsTheyWouldNow) {
+TEST(SnapshotTest, AVersion5SnapshotReadsWhenItsRowsStartedAsTheyWouldNow) {
   const std::string bytes = SmallSnapshot();
   std::string v5 = WithoutFullScaleCounts(bytes);
   Patch(&v5, 8, uint32_t{5});
@@ -422,13 +433,7 @@ TEST(SnapshotTest, AVersion5SnapshotReadsWhenItsItemRowsStartedAsTheyWouldNow) {
   for (const bool users : {true, false}) {
     RecommenderOptions few = TestOptions();
     (users ? few.model.init_full_scale_users : few.model.init_full_scale_items) = 3;
-    auto shrunk = Fresh(few);
-    const std::string before = EncodeSnapshot(*shrunk);
-    const Status refused = DecodeSnapshot(v5, shrunk.get());
-    EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition) << refused.ToString();
-    const std::string named = users ? "init_full_scale_users 3 " : "init_full_scale_items 3 ";
-    EXPECT_NE(refused.message().find(named), std::string::npos) << refused.message();
-    EXPECT_EQ(EncodeSnapshot(*shrunk), before);
+    ExpectRefused(v5, few, {users ? "init_full_scale_users 3 " : "init_full_scale_items 3 "});
   }
 }
 
