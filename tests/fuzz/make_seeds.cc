@@ -2,7 +2,8 @@
 // with the production encoders than by hand: snapshots of the recommenders
 // of snapshot_fixture.h (tests/fuzz/corpus/snapshot) and event, catalog,
 // dedup and key records (tests/fuzz/corpus/event_codec). Rerun after a
-// format change:
+// format change, keeping a seed of each older format the decoders still
+// read under a -vN name (event_codec/item-meta*-v1, snapshot/*-events-v3):
 //   build/fuzz/tests/fuzz/fuzz_make_seeds tests/fuzz/corpus
 // The text corpora are written by hand.
 #include <fmt/format.h>
@@ -119,6 +120,7 @@ bool Records(const std::filesystem::path& dir) {
   ok &= Write(dir / "event-rating-id", bytes);
   storage::ItemMeta m;
   m.categories = {"books", "sci-fi"};
+  m.created_ms = 1'700'000'000'000;
   storage::EncodeItemMeta(m, &bytes);
   ok &= Write(dir / "item-meta", bytes);
   m = {};
