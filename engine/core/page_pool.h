@@ -1,17 +1,28 @@
-// PagePool: recycles the blocks of copy-on-write pages of one size.
+// PagePool: the blocks of copy-on-write pages of one size, carved from
+// slabs of its own and recycled.
 //
-// Why: under ingest the two Left-Right copies of the model trade user
-// pages every run. The copy applied first copies each page it writes
+// Why recycled: under ingest the two Left-Right copies of the model trade
+// user pages every run. The copy applied first copies each page it writes
 // (MFModel::OwnUserPage: a new 4 KB block), and the second, once it has
 // applied the same events, takes that page and frees its own
 // (ShareWrittenUserPages). Through glibc each such block was a malloc of a
 // size its thread caches do not keep (bin searches, consolidation, the heap
 // trimmed and grown again, the fresh pages faulted in): ~10% of the model
-// thread under `bench scale`'s HTTP ingest. A block freed here waits in a
-// short list for the next copy instead.
+// thread under `bench scale`'s HTTP ingest. A freed block waits here for
+// the next copy instead.
 //
-// PoolAllocator<T> is the Allocator that std::allocate_shared takes: a
-// shared page keeps its pool alive, so a page freed after its model (a
+// Why slabs: the pages used to come from malloc, each next to the small
+// blocks the same thread allocated meanwhile (a replay's history rows, a
+// request's buffers). Ingest copies every page in turn, and each freed 4
+// KB block was then a hole between small live ones, holding no whole
+// memory page that malloc_trim could give back: at 500k users x 100k
+// items, 15 s of ingest took RSS from 524 to 875 MB, 714 MB even after a
+// malloc_trim, for 535 MB in use. Here the blocks lie side by side in
+// slabs that hold nothing else, and a block past the warm cap gives its
+// memory back (MADV_DONTNEED) while it waits.
+//
+// PoolPage() makes a shared page whose deleter returns its block here: a
+// page keeps its pool alive, so a page freed after its model (a
 // snapshot's copy, say) still returns to a live pool.
 //
 // Thread-safety: Allocate and Deallocate may run on any threads (a page
@@ -20,7 +31,6 @@
 
 #include <cstddef>
 #include <memory>
-#include <new>
 #include <vector>
 
 #include "engine/core/mutex.h"
@@ -30,72 +40,54 @@ namespace streamrec::engine {
 
 class PagePool {
  public:
-  // Keeps at most `max_free` blocks for reuse; more are freed at once.
-  explicit PagePool(size_t max_free) : max_free_(max_free) {}
+  // Blocks of `block_bytes`; at most `max_warm` freed ones keep their
+  // memory, the rest give it back while they wait (where block_bytes is
+  // a multiple of the system's page size; else every freed one keeps it).
+  PagePool(size_t block_bytes, size_t max_warm);
   PagePool(const PagePool&) = delete;
   PagePool& operator=(const PagePool&) = delete;
-  ~PagePool() {
-    for (void* p : free_) ::operator delete(p);
-  }
+  ~PagePool();  // frees the slabs: no block may be in use
 
-  // A block of `bytes`: a kept one if there is one of that size (the pool
-  // keeps one size, its first request's), else a new one.
-  void* Allocate(size_t bytes) {
-    {
-      MutexLock lock(&mu_);
-      if (block_bytes_ == 0) block_bytes_ = bytes;
-      if (bytes == block_bytes_ && !free_.empty()) {
-        void* p = free_.back();
-        free_.pop_back();
-        return p;
-      }
-    }
-    return ::operator new(bytes);
-  }
-  void Deallocate(void* p, size_t bytes) {
-    {
-      MutexLock lock(&mu_);
-      if (bytes == block_bytes_ && free_.size() < max_free_) {
-        free_.push_back(p);
-        return;
-      }
-    }
-    ::operator delete(p);
-  }
-  // Blocks kept for reuse, and their bytes.
+  size_t block_bytes() const { return block_bytes_; }
+  // A block: a freed one that kept its memory, else one that gave it
+  // back (its bytes then read zero), else a new one from a slab.
+  void* Allocate();
+  void Deallocate(void* p);
+
+  // Freed blocks that kept their memory, and their bytes.
   size_t free_blocks() const {
     MutexLock lock(&mu_);
-    return free_.size();
+    return warm_.size();
   }
-  size_t FreeBytes() const {
+  size_t FreeBytes() const { return free_blocks() * block_bytes_; }
+  // Freed blocks that gave their memory back; bytes of all the slabs.
+  size_t cold_blocks() const {
     MutexLock lock(&mu_);
-    return free_.size() * block_bytes_;
+    return cold_.size();
+  }
+  size_t SlabBytes() const {
+    MutexLock lock(&mu_);
+    return slabs_.size() * slab_bytes_;
   }
 
  private:
-  const size_t max_free_;
+  // New slab memory, aligned to the system's pages.
+  void* NewSlab() REQUIRES(mu_);
+
+  const size_t block_bytes_;
+  const size_t max_warm_;
+  const size_t slab_bytes_;  // a whole number of blocks, at least 2 MB
+  const bool release_;       // block_bytes_ is a whole number of pages
   mutable Mutex mu_;
-  size_t block_bytes_ GUARDED_BY(mu_) = 0;
-  std::vector<void*> free_ GUARDED_BY(mu_);
+  std::vector<void*> slabs_ GUARDED_BY(mu_);
+  size_t carved_ GUARDED_BY(mu_) = 0;  // bytes of the last slab handed out
+  std::vector<void*> warm_ GUARDED_BY(mu_);
+  std::vector<void*> cold_ GUARDED_BY(mu_);
 };
 
-template <typename T>
-struct PoolAllocator {
-  using value_type = T;
-
-  explicit PoolAllocator(std::shared_ptr<PagePool> p) : pool(std::move(p)) {}
-  template <typename U>
-  PoolAllocator(const PoolAllocator<U>& other) : pool(other.pool) {}  // NOLINT: rebinding
-
-  T* allocate(size_t n) { return static_cast<T*>(pool->Allocate(n * sizeof(T))); }
-  void deallocate(T* p, size_t n) { pool->Deallocate(p, n * sizeof(T)); }
-
-  template <typename U>
-  bool operator==(const PoolAllocator<U>& other) const {
-    return pool == other.pool;
-  }
-
-  std::shared_ptr<PagePool> pool;
-};
+// A page of `floats` floats (floats * 4 == pool's block_bytes()) in a
+// block of `pool`, returned to it when the last holder lets go. Its bytes
+// are unspecified.
+std::shared_ptr<float[]> PoolPage(const std::shared_ptr<PagePool>& pool);
 
 }  // namespace streamrec::engine

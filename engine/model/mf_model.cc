@@ -26,6 +26,7 @@ Status ValidateModelOptions(const ModelOptions& o) {
 MFModel::MFModel(const ModelOptions& options)
     : options_(options),
       page_pool_(std::make_shared<PagePool>(
+          size_t{kUserPageRows} * std::max(options.rank, 1) * sizeof(float),
           kPagePoolBytes / (size_t{kUserPageRows} * std::max(options.rank, 1) * sizeof(float)))) {
   assert(options_.rank > 0);
 }
@@ -65,8 +66,7 @@ float* MFModel::OwnUserPage(uint32_t p) {
   return user_pages_
       .Own(p,
            [this, floats](const std::shared_ptr<float[]>& page) {
-             auto copy = std::allocate_shared_for_overwrite<float[]>(
-                 PoolAllocator<float>(page_pool_), floats);
+             std::shared_ptr<float[]> copy = PoolPage(page_pool_);
              std::copy_n(page.get(), floats, copy.get());
              return copy;
            })
@@ -82,7 +82,11 @@ void MFModel::ResizeUserPages(uint32_t n) {
   const size_t pages = (size_t{n} + kUserPageRows - 1) / kUserPageRows;
   const size_t floats = size_t{kUserPageRows} * rank();
   if (pages < user_pages_.size()) user_pages_.Resize(pages);
-  while (user_pages_.size() < pages) user_pages_.PushBack(std::make_shared<float[]>(floats));
+  while (user_pages_.size() < pages) {
+    std::shared_ptr<float[]> page = PoolPage(page_pool_);
+    std::fill_n(page.get(), floats, 0.0f);
+    user_pages_.PushBack(std::move(page));
+  }
 }
 
 void MFModel::EnsureUsers(uint32_t n) {

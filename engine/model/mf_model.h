@@ -194,9 +194,9 @@ class MFModel {
   // reading a row is one dependent load, not two (the learners gather
   // dozens of random rows per event).
   CowPages<float[]> user_pages_;
-  // Where OwnUserPage's copies come from and go back to: the two
+  // Where every user page comes from and goes back to: the two
   // Left-Right copies trade pages every run (page_pool.h). At most
-  // kPagePoolBytes of pages wait there.
+  // kPagePoolBytes of freed pages keep their memory there.
   static constexpr size_t kPagePoolBytes = size_t{16} << 20;
   std::shared_ptr<PagePool> page_pool_;
   std::vector<float> item_factors_;  // num_items() * rank()
