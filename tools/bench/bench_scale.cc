@@ -61,6 +61,9 @@ struct ScaleFigures {
   double heap_mb = 0.0, snapshot_heap_mb = 0.0;  // malloc's bytes in use, at the two RSS reads
   LoadTotals recommendations, similar, ingest;
   std::string ingest_cpu;  // CpuPerUnit over the ingest stage
+  // RSS and malloc's bytes in use after it: ingest copies user pages,
+  // grows rows and fills memtables, none of which the reads above see.
+  double ingest_rss_mb = 0.0, ingest_heap_mb = 0.0;
   int ingest_connections = 0;
   size_t ingest_batch = 0;
   double recall = 0.0;
@@ -334,7 +337,11 @@ void IngestOverHttp(const ScaleBenchOptions& o, const Endpoint& ep, ScaleFigures
   const std::map<std::string, double> cpu_before = ThreadCpuSeconds();
   f->ingest = IngestLoad(h, ep, f->ingest_batch, f->ingest_connections, o.seconds);
   f->ingest_cpu = CpuPerUnit(cpu_before, ThreadCpuSeconds(), f->ingest.units);
-  Progress("ingest: {:.0f} events/s", f->ingest.units_per_second());
+  double peak = 0.0;
+  ReadMemory(&f->ingest_rss_mb, &peak);
+  f->ingest_heap_mb = HeapInUseMb();
+  Progress("ingest: {:.0f} events/s; RSS {:.0f} MB", f->ingest.units_per_second(),
+           f->ingest_rss_mb);
 }
 
 // Stage 7: a crash under that ingest, on the configured snapshot schedule.
@@ -481,6 +488,9 @@ void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
        Rate(f.ingest.units_per_second(), "events") +
            (f.ingest.errors > 0 ? fmt::format(" ({} errors)", f.ingest.errors) : "")},
       {"  CPU per event (us) by thread", f.ingest_cpu},
+      {"  RSS after it, of which malloc's bytes in use",
+       fmt::format("{:.1f} MB ({:.1f}x raw), {:.1f} MB", f.ingest_rss_mb,
+                   f.raw_mb > 0 ? f.ingest_rss_mb / f.raw_mb : 0.0, f.ingest_heap_mb)},
   };
   rows.insert(rows.end(), load_rows.begin(), load_rows.end());
   // The top-N path; for the IVF index, the cells each kind of query reads
