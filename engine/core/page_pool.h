@@ -76,7 +76,7 @@ class PagePool {
 
   const size_t block_bytes_;
   const size_t max_warm_;
-  const size_t slab_bytes_;  // a whole number of blocks, at least 2 MB
+  const size_t slab_bytes_;  // a whole number of blocks, at least 64 KB
   const bool release_;       // block_bytes_ is a whole number of pages
   mutable Mutex mu_;
   std::vector<void*> slabs_ GUARDED_BY(mu_);
