@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cassert>
 #include <new>
 
 #if defined(__linux__)
@@ -19,9 +18,9 @@ size_t SystemPageBytes() {
   return page > 0 ? static_cast<size_t>(page) : 4096;
 }
 
-// Small, since every model with a user holds one (each test's, the
-// validator's, each decoded snapshot's): 2 MB slabs took most of the
-// snapshot fuzzer's time under ASan. 64 KB at 31k pages is ~2k slabs.
+// Small, since every model with a user holds one (each test's, each
+// decoded snapshot's): 2 MB slabs took most of the snapshot fuzzer's
+// time under ASan. 64 KB at 31k pages is ~2k slabs.
 constexpr size_t kMinSlabBytes = size_t{64} << 10;
 
 }  // namespace

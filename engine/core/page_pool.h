@@ -85,9 +85,9 @@ class PagePool {
   std::vector<void*> cold_ GUARDED_BY(mu_);
 };
 
-// A page of `floats` floats (floats * 4 == pool's block_bytes()) in a
-// block of `pool`, returned to it when the last holder lets go. Its bytes
-// are unspecified.
+// A page in a block of `pool` (block_bytes() / sizeof(float) floats),
+// returned to the pool when the last holder lets go. Its bytes are
+// unspecified.
 std::shared_ptr<float[]> PoolPage(const std::shared_ptr<PagePool>& pool);
 
 }  // namespace streamrec::engine

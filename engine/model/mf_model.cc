@@ -23,11 +23,19 @@ Status ValidateModelOptions(const ModelOptions& o) {
   return Status::OK();
 }
 
+namespace {
+
+// Bytes of one user page (kUserPageRows rows of `rank` floats).
+size_t PageBytes(int rank) {
+  return size_t{MFModel::kUserPageRows} * std::max(rank, 1) * sizeof(float);
+}
+
+}  // namespace
+
 MFModel::MFModel(const ModelOptions& options)
     : options_(options),
-      page_pool_(std::make_shared<PagePool>(
-          size_t{kUserPageRows} * std::max(options.rank, 1) * sizeof(float),
-          kPagePoolBytes / (size_t{kUserPageRows} * std::max(options.rank, 1) * sizeof(float)))) {
+      page_pool_(std::make_shared<PagePool>(PageBytes(options.rank),
+                                            kPagePoolBytes / PageBytes(options.rank))) {
   assert(options_.rank > 0);
 }
 
