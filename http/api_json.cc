@@ -405,6 +405,14 @@ json::object LiveStatusJson(const storage::LiveStatus& s) {
   out["store"] = json::object{{"read_only", h.read_only}, {"reason", h.reason},
                               {"errors", h.errors},       {"resumed", h.resumed},
                               {"purges", h.purges},       {"last_purge_error", h.last_purge_error}};
+  const storage::MemoryReleaseStatus& m = s.memory;
+  out["memory"] = json::object{{"resident_bytes", m.resident_bytes},
+                               {"release_enabled", m.enabled},
+                               {"releases", m.releases},
+                               {"releases_on_growth", m.releases_on_growth},
+                               {"released_bytes", m.released_bytes},
+                               {"last_release_seconds", Finite(m.last_seconds)},
+                               {"max_release_seconds", Finite(m.max_seconds)}};
   out["recovery"] = std::move(recovery);
   out["retrain"] = RetrainJson(s.retrain);
   json::array retrains, snapshots;

@@ -259,6 +259,16 @@ std::string HttpMetrics::Render(const storage::LiveStatus& store) const {
   Sample(&out, "streamrec_log_memory_bytes", "gauge",
          "Bytes the event log holds in memory (memtables, table readers, block cache).",
          store.log_memory_bytes);
+  Sample(&out, "streamrec_resident_bytes", "gauge", "The process's resident set, bytes.",
+         store.memory.resident_bytes);
+  Sample(&out, "streamrec_memory_releases_total", "counter",
+         "Times freed heap memory was given back to the system (malloc_trim) since start.",
+         store.memory.releases);
+  Sample(&out, "streamrec_memory_released_bytes_total", "counter",
+         "Resident bytes those releases gave back since start.", store.memory.released_bytes);
+  Sample(&out, "streamrec_memory_release_max_seconds", "gauge",
+         "The longest release's pause since start (threads allocating meanwhile wait).",
+         store.memory.max_seconds);
   Sample(&out, "streamrec_snapshot_seq", "gauge", "Seq of the newest snapshot (0: none).",
          store.snapshot_seq);
   Sample(&out, "streamrec_snapshot_age_seconds", "gauge",

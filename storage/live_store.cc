@@ -6,9 +6,6 @@
 
 #include <future>
 #include <random>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #include "engine/core/thread_name.h"
 #include "engine/live/snapshot.h"
@@ -33,20 +30,6 @@ std::string_view RetrainStateName(RetrainState s) {
 LiveStore::LiveStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
   replicas_ = impl_->replicas.get();
 }
-
-namespace {
-
-// Returns the heap's free pages to the system. Building the model frees
-// much on the way (rows that grew and moved, CompactMemory's trims), and
-// glibc keeps freed memory below its top: at 500k x 100k x 5M that was
-// ~100 MB of RSS held for nothing.
-void ReleaseFreeMemory() {
-#if defined(__GLIBC__)
-  (void)malloc_trim(0);
-#endif
-}
-
-}  // namespace
 
 StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
                                                      const LiveStoreOptions& options,
@@ -90,9 +73,11 @@ StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
   STREAMREC_RETURN_IF_ERROR(impl->log->ScanItems([&](std::string_view item, const ItemMeta& meta) {
     return second->SetItemMeta(item, meta).ok();
   }));
-  // The replay freed much (grown and moved rows); hand the free pages back
-  // so RSS shows what is held.
-  ReleaseFreeMemory();
+  // The replay freed much (grown and moved rows, CompactMemory's trims),
+  // and glibc keeps freed memory below its top: at 500k x 100k x 5M that
+  // was ~100 MB of RSS held for nothing. Hand the free pages back so RSS
+  // shows what is held.
+  MemoryReleaser::ReleaseNow();
   auto a = std::make_unique<Replica>(std::move(first));
   auto b = std::make_unique<Replica>(std::move(second));
   a->applied_seq = b->applied_seq = recovered->last_seq;
@@ -139,6 +124,11 @@ StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
     impl->log_thread = std::thread([p] { p->LogLoop(); });
   }
   impl->model_thread = std::thread([p] { p->ModelLoop(); });
+  // Its activity is the events readers see: ingest is what frees memory
+  // (storage/memory_release.h).
+  impl->memory = std::make_unique<MemoryReleaser>(options.memory, [p] {
+    return p->replicas->Read([](const Replica& r) { return r.applied_seq; });
+  });
   return std::unique_ptr<LiveStore>(new LiveStore(std::move(impl)));
 }
 
@@ -343,6 +333,7 @@ LiveStatus LiveStore::status() const {
   s.pending_events = impl_->pending_events.load();
   s.store = impl_->log->health();
   s.closed = impl_->closed.load();
+  if (impl_->memory != nullptr) s.memory = impl_->memory->status();
   if (impl_->stream != nullptr) {
     s.cluster.enabled = true;
     s.cluster.stream = impl_->stream->Describe();
@@ -383,6 +374,7 @@ LiveStatus LiveStore::status() const {
 Status LiveStore::Close() {
   MutexLock lock(&impl_->close_mu);
   if (impl_->closed.exchange(true)) return impl_->close_status;
+  impl_->memory.reset();  // its activity reads the replicas
   // A running retrain finishes and queues its install before the model
   // thread stops, so its work is not lost.
   if (impl_->retrain_thread.joinable()) impl_->retrain_thread.join();

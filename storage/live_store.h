@@ -36,6 +36,7 @@
 #include "storage/event_log.h"
 #include "storage/id_admission.h"
 #include "storage/live_drift.h"
+#include "storage/memory_release.h"
 #include "storage/recovery.h"
 #include "storage/replicated_log.h"
 #include "storage/storage_options.h"
@@ -76,6 +77,9 @@ struct LiveStoreOptions {
   // consumer is being recreated after a NATS node died. `serve` sets
   // [cluster] apply_timeout_seconds.
   std::chrono::milliseconds cluster_take_in_wait{10000};
+  // When the heap's freed pages go back to the system while it runs
+  // (storage/memory_release.h; `serve` sets [server] release_memory_*).
+  MemoryReleaseOptions memory;
 };
 
 // What the model thread has published, as readers see it.
@@ -176,6 +180,7 @@ struct LiveStatus {
   uint64_t snapshot_seq = 0;           // newest snapshot written or loaded (0: none)
   double snapshot_age_seconds = -1.0;  // -1: none yet
   uint64_t snapshots_written = 0;
+  MemoryReleaseStatus memory;  // the process's resident set and its releases
   RecoveryResult recovery;  // what Open did
   RetrainStatus retrain;
   // The newest kHistoryRuns finished retrains and snapshots written since

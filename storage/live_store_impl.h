@@ -19,6 +19,7 @@
 #include "engine/live/drift.h"
 #include "storage/live_drift.h"
 #include "storage/live_store.h"
+#include "storage/memory_release.h"
 #include "storage/stream_record.h"
 
 namespace streamrec::storage {
@@ -211,6 +212,9 @@ struct LiveStore::Impl {
   std::thread log_thread;
   std::thread model_thread;
   std::thread retrain_thread;  // joined by the next Retrain() or Close()
+  // Gives freed heap back to the system (started by Open, stopped first by
+  // Close); null once closed.
+  std::unique_ptr<MemoryReleaser> memory;
 
   // Log-thread state: the caps on new ids; null when there are none.
   std::unique_ptr<IdAdmission> admission;

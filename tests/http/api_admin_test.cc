@@ -148,9 +148,12 @@ TEST_F(ApiTest, AdminSnapshotRetrainAndStatus) {
   for (const char* field :
        {"applied_seq", "durable_seq", "events_applied", "pending_events", "users", "items",
         "catalog_items", "rank", "model_bytes", "snapshot_seq", "snapshot_age_seconds",
-        "snapshots_written", "last_error", "recovery", "retrain", "closed"}) {
+        "snapshots_written", "last_error", "recovery", "retrain", "closed", "memory"}) {
     EXPECT_TRUE(status.as_object().contains(field)) << field;
   }
+  // The resident set is read from /proc; the store releases by default.
+  EXPECT_GT(status.at("memory").at("resident_bytes").as_int64(), 0) << status;
+  EXPECT_EQ(status.at("memory").at("release_enabled"), true);
   EXPECT_EQ(status.at("applied_seq"), 36);
   EXPECT_EQ(status.at("rank"), 8);
   EXPECT_TRUE(status.at("recovery").as_object().contains("replayed"));
@@ -239,6 +242,8 @@ TEST_F(ApiTest, MetricsCountEveryRoute) {
            "streamrec_log_seq 37\n",
            "streamrec_model_items 8\n",
            "streamrec_uptime_seconds ",
+           "# TYPE streamrec_memory_releases_total counter\n",
+           "streamrec_resident_bytes ",
        }) {
     EXPECT_NE(r.body.find(line), std::string::npos) << line << "\nnot in:\n" << r.body;
   }

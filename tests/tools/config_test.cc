@@ -46,6 +46,8 @@ TEST_F(ConfigTest, ShippedConfigMatchesBuiltInDefaults) {
   EXPECT_EQ(c->server.max_connections, d.server.max_connections);
   EXPECT_EQ(c->data_dir, d.data_dir);
   EXPECT_EQ(c->live.max_pending_events, d.live.max_pending_events);
+  EXPECT_EQ(c->live.memory.interval, d.live.memory.interval);
+  EXPECT_EQ(c->live.memory.min_growth_bytes, d.live.memory.min_growth_bytes);
   EXPECT_EQ(c->api.max_batch_events, d.api.max_batch_events);
   EXPECT_EQ(c->api.max_json_depth, d.api.max_json_depth);
   EXPECT_EQ(c->api.max_results, d.api.max_results);
@@ -126,7 +128,8 @@ TEST_F(ConfigTest, ServerAndApiFields) {
       "[server]\naddress = 0.0.0.0\nport = 0\nthreads = 6\nbody_limit = 1000\n"
       "header_limit = 2000\nread_timeout_seconds = 1.5\nwrite_timeout_seconds = 2\n"
       "idle_timeout_seconds = 3\nmax_connections = 7\ndata_dir = /tmp/x\n"
-      "max_pending_events = 9\n[api]\nmax_batch_events = 11\nmax_json_depth = 5\n"
+      "max_pending_events = 9\nrelease_memory_seconds = 0.25\nrelease_memory_growth_mb = 3\n"
+      "[api]\nmax_batch_events = 11\nmax_json_depth = 5\n"
       "max_results = 13\n[storage]\ndurability = process\nsnapshot_every_events = 17\n"
       "snapshot_spacing_factor = 2.5\nsnapshot_encode_spacing_factor = 12\n"
       "[training]\nalgorithm = sgd\n");
@@ -142,6 +145,8 @@ TEST_F(ConfigTest, ServerAndApiFields) {
   EXPECT_EQ(c->server.max_connections, 7u);
   EXPECT_EQ(c->data_dir, "/tmp/x");
   EXPECT_EQ(c->live.max_pending_events, 9u);
+  EXPECT_EQ(c->live.memory.interval, std::chrono::milliseconds(250));
+  EXPECT_EQ(c->live.memory.min_growth_bytes, uint64_t{3} << 20);
   EXPECT_EQ(c->api.max_batch_events, 11u);
   EXPECT_EQ(c->api.max_json_depth, 5);
   EXPECT_EQ(c->api.max_results, 13u);
@@ -166,6 +171,9 @@ TEST_F(ConfigTest, BadServerAndApiValuesNameTheKey) {
   ExpectError("[server]\nheader_limit = -5\n", {"server.header_limit"});
   ExpectError("[server]\nmax_connections = 0\n", {"server.max_connections"});
   ExpectError("[server]\nmax_pending_events = 0\n", {"server.max_pending_events"});
+  ExpectError("[server]\nrelease_memory_seconds = -1\n", {"server.release_memory_seconds"});
+  ExpectError("[server]\nrelease_memory_seconds = nan\n", {"server.release_memory_seconds"});
+  ExpectError("[server]\nrelease_memory_growth_mb = 0\n", {"server.release_memory_growth_mb"});
   ExpectError("[server]\nread_timeout_seconds = 0\n", {"server.read_timeout_seconds"});
   ExpectError("[server]\nidle_timeout_seconds = -1\n", {"server.idle_timeout_seconds"});
   ExpectError("[server]\naddress =\n", {"server.address"});

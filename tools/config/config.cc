@@ -9,6 +9,7 @@
 
 #include <boost/program_options.hpp>
 #include <cassert>
+#include <chrono>
 #include <fstream>
 #include <optional>
 
@@ -94,8 +95,10 @@ void Describe(po::options_description* d, Config* c, Raw* raw) {
       "server.max_connections", po::value(&raw->max_connections))(
       "server.max_connections_per_address", po::value(&raw->max_connections_per_address))(
       "server.max_body_bytes_in_flight", po::value(&raw->max_body_bytes_in_flight))(
-      "server.data_dir", po::value(&c->data_dir))("server.max_pending_events",
-                                                  po::value(&raw->max_pending_events))(
+      "server.data_dir", po::value(&c->data_dir))("server.release_memory_seconds",
+                                                  po::value(&raw->release_memory_seconds))(
+      "server.release_memory_growth_mb", po::value(&raw->release_memory_growth_mb))(
+      "server.max_pending_events", po::value(&raw->max_pending_events))(
       "api.max_batch_events", po::value(&raw->max_batch_events))("api.max_json_depth",
                                                                  po::value(&raw->max_json_depth))(
       "api.max_results", po::value(&raw->max_results))("api.keys",
@@ -176,6 +179,8 @@ Raw RawFrom(const Config& c) {
   raw.max_connections_per_address = static_cast<int64_t>(c.server.max_connections_per_address);
   raw.max_body_bytes_in_flight = static_cast<int64_t>(c.server.max_body_bytes_in_flight);
   raw.max_pending_events = static_cast<int64_t>(c.live.max_pending_events);
+  raw.release_memory_seconds = std::chrono::duration<double>(c.live.memory.interval).count();
+  raw.release_memory_growth_mb = static_cast<int64_t>(c.live.memory.min_growth_bytes >> 20);
   raw.max_batch_events = static_cast<int64_t>(c.api.max_batch_events);
   raw.max_json_depth = c.api.max_json_depth;
   raw.max_results = static_cast<int64_t>(c.api.max_results);

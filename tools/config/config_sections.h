@@ -32,6 +32,8 @@ struct Raw {
   int64_t max_wal_mb = 0;                                   // storage.max_wal_mb
   int64_t query_threads = 0, max_query_batch = 0;           // server.*
   int64_t query_batch_min_items = 0;
+  double release_memory_seconds = 0;  // server.release_memory_*
+  int64_t release_memory_growth_mb = 0;
   int64_t max_id_length = 0, max_users = 0, max_items = 0;  // [limits]
   int64_t max_new_ids_per_request = 0, max_new_ids_per_second = 0;
   std::vector<std::string> keys;

@@ -2,6 +2,7 @@
 // [limits]) and their conversion into the option structs.
 #include <fmt/format.h>
 
+#include <chrono>
 #include <limits>
 #include <utility>
 
@@ -37,6 +38,8 @@ Status ApplyServerAndApi(const std::string& path, const Raw& raw, Config* c) {
            InRange(path, "server.max_body_bytes_in_flight", raw.max_body_bytes_in_flight, 1,
                    int64_t{1} << 40),
            InRange(path, "server.max_pending_events", raw.max_pending_events, 1, kMax),
+           InRange(path, "server.release_memory_growth_mb", raw.release_memory_growth_mb, 1,
+                   int64_t{1} << 30),
            InRange(path, "api.max_batch_events", raw.max_batch_events, 1, kMax),
            InRange(path, "api.max_json_depth", raw.max_json_depth, 2, 1000),
            InRange(path, "api.max_results", raw.max_results, 1, kMax),
@@ -63,6 +66,10 @@ Status ApplyServerAndApi(const std::string& path, const Raw& raw, Config* c) {
           fmt::format("{}: server.{}_timeout_seconds must be in (0, 86400]", path, key));
     }
   }
+  if (!(raw.release_memory_seconds >= 0) || raw.release_memory_seconds > 86400) {
+    return Status::InvalidArgument(
+        fmt::format("{}: server.release_memory_seconds must be in [0, 86400] (0: never)", path));
+  }
   if (s.address.empty()) {
     return Status::InvalidArgument(fmt::format("{}: server.address must not be empty", path));
   }
@@ -80,6 +87,9 @@ Status ApplyServerAndApi(const std::string& path, const Raw& raw, Config* c) {
   s.max_connections_per_address = static_cast<size_t>(raw.max_connections_per_address);
   s.max_body_bytes_in_flight = static_cast<size_t>(raw.max_body_bytes_in_flight);
   c->live.max_pending_events = static_cast<size_t>(raw.max_pending_events);
+  c->live.memory.interval =
+      std::chrono::milliseconds(static_cast<int64_t>(raw.release_memory_seconds * 1000));
+  c->live.memory.min_growth_bytes = static_cast<uint64_t>(raw.release_memory_growth_mb) << 20;
   c->api.max_batch_events = static_cast<size_t>(raw.max_batch_events);
   c->api.max_json_depth = static_cast<int>(raw.max_json_depth);
   c->api.max_results = static_cast<size_t>(raw.max_results);

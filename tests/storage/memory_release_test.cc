@@ -1,0 +1,105 @@
+// MemoryReleaser (storage/memory_release.h): when it gives the heap back
+// (growth past the baseline; once after the activity moved and then held
+// still; never while both hold still) and that a release after a burst
+// returns the pages its frees left in the heap.
+#include "storage/memory_release.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+namespace streamrec::storage {
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;  // their allocator is not glibc's: nothing to trim
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
+using std::chrono::milliseconds;
+
+// Waits up to 20 s for `done()`.
+template <typename F>
+bool WaitFor(F done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  return true;
+}
+
+TEST(MemoryReleaserTest, OffStartsNoThreadAndStillReadsTheResidentSet) {
+  MemoryReleaser m({milliseconds(0), 1}, [] { return uint64_t{0}; });
+  const MemoryReleaseStatus s = m.status();
+  EXPECT_FALSE(s.enabled);
+  EXPECT_EQ(s.releases, 0u);
+  EXPECT_GT(s.resident_bytes, 0u);
+  EXPECT_GT(MemoryReleaser::ResidentBytes(), 0u);
+}
+
+TEST(MemoryReleaserTest, NeverReleasesWhileMemoryAndWorkHoldStill) {
+  std::atomic<uint64_t> work{7};
+  MemoryReleaser m({milliseconds(2), uint64_t{1} << 40}, [&] { return work.load(); });
+  std::this_thread::sleep_for(milliseconds(100));
+  EXPECT_TRUE(m.status().enabled);
+  EXPECT_EQ(m.status().releases, 0u);
+}
+
+TEST(MemoryReleaserTest, ReleasesOnceWhenWorkStopsAndNotAgainUntilItMoves) {
+  std::atomic<uint64_t> work{0};
+  MemoryReleaser m({milliseconds(2), uint64_t{1} << 40}, [&] { return work.load(); });
+  work = 1;  // a burst, then still
+  ASSERT_TRUE(WaitFor([&] { return m.status().releases >= 1; }));
+  std::this_thread::sleep_for(milliseconds(100));
+  MemoryReleaseStatus s = m.status();
+  EXPECT_EQ(s.releases, 1u);
+  EXPECT_EQ(s.releases_on_growth, 0u);
+  EXPECT_GE(s.max_seconds, s.last_seconds);
+  work = 5;
+  ASSERT_TRUE(WaitFor([&] { return m.status().releases >= 2; }));
+  std::this_thread::sleep_for(milliseconds(100));
+  EXPECT_EQ(m.status().releases, 2u);
+}
+
+TEST(MemoryReleaserTest, GrowthReleasesAndTheBurstsFreedPagesGoBack) {
+  std::atomic<uint64_t> work{0};
+  constexpr size_t kBlock = 64 << 10, kBlocks = 768;  // 48 MB of heap blocks
+  MemoryReleaser m({milliseconds(2), uint64_t{16} << 20}, [&] { return work.load(); });
+  // Blocks below malloc's mmap threshold, each followed by a small one that
+  // stays, so that freeing them leaves holes in the heap (not its top).
+  std::vector<void*> blocks, pins;
+  for (size_t n = 0; n < kBlocks; ++n) {
+    blocks.push_back(std::malloc(kBlock));
+    std::memset(blocks.back(), 1, kBlock);
+    pins.push_back(std::malloc(64));
+  }
+  ASSERT_TRUE(WaitFor([&] { return m.status().releases_on_growth >= 1; }));
+  for (void* b : blocks) std::free(b);
+  const uint64_t before = MemoryReleaser::ResidentBytes();
+  const uint64_t released = m.status().released_bytes;
+  work = 1;  // the burst is over
+  ASSERT_TRUE(WaitFor([&] { return m.status().releases > m.status().releases_on_growth; }));
+  if (!kSanitized) {
+    // ~45 MB of whole pages were free; the rest of the test binary's heap
+    // is small.
+    EXPECT_GE(m.status().released_bytes - released, uint64_t{24} << 20);
+    EXPECT_LE(MemoryReleaser::ResidentBytes() + (uint64_t{24} << 20), before);
+  }
+  for (void* p : pins) std::free(p);
+}
+
+}  // namespace
+}  // namespace streamrec::storage
