@@ -14,8 +14,8 @@
 // against 63-76k events/s), so it is not set.
 //
 // The cost is the pause: malloc_trim walks each arena's free lists under
-// that arena's lock (5-10 ms on that server idle, 70-200 ms after the
-// ingest: the walk itself, not the system calls), and a thread allocating
+// that arena's lock (5-10 ms on that server idle, ~100 ms and up to 0.45 s
+// under ingest: the walk, not the system calls), and a thread allocating
 // from an arena being walked waits. So the heap is released only
 //   - when the resident set is `min_growth_bytes` above what the last
 //     release (or the start) left: under steady ingest, about once per
