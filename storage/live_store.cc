@@ -333,7 +333,7 @@ LiveStatus LiveStore::status() const {
   s.pending_events = impl_->pending_events.load();
   s.store = impl_->log->health();
   s.closed = impl_->closed.load();
-  if (impl_->memory != nullptr) s.memory = impl_->memory->status();
+  s.memory = impl_->memory->status();
   if (impl_->stream != nullptr) {
     s.cluster.enabled = true;
     s.cluster.stream = impl_->stream->Describe();
@@ -374,7 +374,7 @@ LiveStatus LiveStore::status() const {
 Status LiveStore::Close() {
   MutexLock lock(&impl_->close_mu);
   if (impl_->closed.exchange(true)) return impl_->close_status;
-  impl_->memory.reset();  // its activity reads the replicas
+  impl_->memory->Stop();  // its activity reads the replicas
   // A running retrain finishes and queues its install before the model
   // thread stops, so its work is not lost.
   if (impl_->retrain_thread.joinable()) impl_->retrain_thread.join();

@@ -213,7 +213,7 @@ struct LiveStore::Impl {
   std::thread model_thread;
   std::thread retrain_thread;  // joined by the next Retrain() or Close()
   // Gives freed heap back to the system (started by Open, stopped first by
-  // Close); null once closed.
+  // Close; status() reads it at any time).
   std::unique_ptr<MemoryReleaser> memory;
 
   // Log-thread state: the caps on new ids; null when there are none.

@@ -25,7 +25,9 @@ MemoryReleaser::MemoryReleaser(const MemoryReleaseOptions& options,
   thread_ = std::thread([this, resident, work] { Loop(resident, work); });
 }
 
-MemoryReleaser::~MemoryReleaser() {
+MemoryReleaser::~MemoryReleaser() { Stop(); }
+
+void MemoryReleaser::Stop() {
   {
     MutexLock lock(&mu_);
     stopping_ = true;

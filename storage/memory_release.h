@@ -63,9 +63,13 @@ class MemoryReleaser {
   // Starts the thread ("sr-memory") unless options.interval is 0.
   // `activity` is called from that thread, until the destructor returns.
   MemoryReleaser(const MemoryReleaseOptions& options, std::function<uint64_t()> activity);
-  ~MemoryReleaser();  // stops and joins the thread
+  ~MemoryReleaser();  // Stop()
   MemoryReleaser(const MemoryReleaser&) = delete;
   MemoryReleaser& operator=(const MemoryReleaser&) = delete;
+
+  // Stops and joins the thread (no more releases, no more calls of
+  // `activity`); status() still answers. Idempotent; the owner's thread.
+  void Stop();
 
   MemoryReleaseStatus status() const;
 

@@ -58,7 +58,7 @@ TEST(MemoryReleaserTest, NeverReleasesWhileMemoryAndWorkHoldStill) {
   EXPECT_EQ(m.status().releases, 0u);
 }
 
-TEST(MemoryReleaserTest, ReleasesOnceWhenWorkStopsAndNotAgainUntilItMoves) {
+TEST(MemoryReleaserTest, ReleasesOnceWhenWorkStopsAndNotAgainUntilItMovesOrItIsStopped) {
   std::atomic<uint64_t> work{0};
   MemoryReleaser m({milliseconds(2), uint64_t{1} << 40}, [&] { return work.load(); });
   work = 1;  // a burst, then still
@@ -72,6 +72,13 @@ TEST(MemoryReleaserTest, ReleasesOnceWhenWorkStopsAndNotAgainUntilItMoves) {
   ASSERT_TRUE(WaitFor([&] { return m.status().releases >= 2; }));
   std::this_thread::sleep_for(milliseconds(100));
   EXPECT_EQ(m.status().releases, 2u);
+  // Stopped (a store's Close): no more releases; the status still answers.
+  m.Stop();
+  work = 9;
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(m.status().releases, 2u);
+  EXPECT_GT(m.status().resident_bytes, 0u);
+  m.Stop();
 }
 
 TEST(MemoryReleaserTest, GrowthReleasesAndTheBurstsFreedPagesGoBack) {
