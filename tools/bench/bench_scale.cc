@@ -26,6 +26,7 @@
 #include "engine/live/recommender.h"
 #include "storage/event_log.h"
 #include "storage/live_store.h"
+#include "storage/memory_release.h"
 #include "tools/bench/bench_crash.h"
 #include "tools/bench/bench_recall.h"
 #include "tools/bench/bench_stream.h"
@@ -125,9 +126,7 @@ void ReadMemory(double* rss_mb, double* peak_mb) {
 // The heap's free pages go back first: a store closed before leaves them
 // (a fresh process would not have them).
 bool ResetPeakMemory() {
-#if defined(__GLIBC__)
-  (void)malloc_trim(0);
-#endif
+  storage::MemoryReleaser::ReleaseNow();
   std::ofstream out("/proc/self/clear_refs");
   out << "5";
   out.flush();
