@@ -7,7 +7,12 @@ namespace streamrec::engine {
 
 SeenLists::Page& SeenLists::OwnPage(uint32_t p) {
   return *pages_.Own(p, [](const std::shared_ptr<Page>& page) {
-    return std::make_shared<Page>(*page);
+    // Room for the insert that asked for the copy, and a few after it.
+    auto copy = std::make_shared<Page>();
+    copy->ends = page->ends;
+    copy->items.reserve(page->items.size() + page->items.size() / 8 + 4);
+    copy->items = page->items;
+    return copy;
   });
 }
 
@@ -21,15 +26,23 @@ bool SeenLists::Insert(uint32_t u, uint32_t item) {
   const std::span<const uint32_t> have = Get(u);
   const auto at = std::lower_bound(have.begin(), have.end(), item);
   if (at != have.end() && *at == item) return false;
-  const auto pos = at - have.begin();
-  std::vector<uint32_t>& list = OwnPage(u / kPageUsers)[u % kPageUsers];
-  list.insert(list.begin() + pos, item);
+  const uint32_t r = u % kPageUsers;
+  const size_t pos = (r == 0 ? 0 : pages_[u / kPageUsers]->ends[r - 1]) + (at - have.begin());
+  Page& page = OwnPage(u / kPageUsers);
+  page.items.insert(page.items.begin() + static_cast<std::ptrdiff_t>(pos), item);
+  for (uint32_t k = r; k < kPageUsers; ++k) ++page.ends[k];
   return true;
 }
 
 void SeenLists::Clear(uint32_t u) {
-  if (u >= users_) return;
-  std::vector<uint32_t>().swap(OwnPage(u / kPageUsers)[u % kPageUsers]);
+  if (u >= users_ || Get(u).empty()) return;
+  Page& page = OwnPage(u / kPageUsers);
+  const uint32_t r = u % kPageUsers;
+  const uint32_t begin = r == 0 ? 0 : page.ends[r - 1];
+  const uint32_t len = page.ends[r] - begin;
+  page.items.erase(page.items.begin() + begin, page.items.begin() + begin + len);
+  for (uint32_t k = r; k < kPageUsers; ++k) page.ends[k] -= len;
+  page.items.shrink_to_fit();  // the list's memory goes with it
 }
 
 void SeenLists::Reset() {
@@ -40,10 +53,21 @@ void SeenLists::Reset() {
 void SeenLists::Assign(std::vector<std::vector<uint32_t>> lists) {
   std::vector<std::shared_ptr<Page>> pages((lists.size() + kPageUsers - 1) / kPageUsers);
   for (uint32_t p = 0; p < pages.size(); ++p) {
-    pages[p] = std::make_shared<Page>();
-    for (uint32_t r = 0; r < kPageUsers && p * kPageUsers + r < lists.size(); ++r) {
-      (*pages[p])[r] = std::move(lists[p * kPageUsers + r]);
+    auto page = std::make_shared<Page>();
+    const size_t first = size_t{p} * kPageUsers;
+    const size_t last = std::min(lists.size(), first + kPageUsers);
+    size_t total = 0;
+    for (size_t u = first; u < last; ++u) total += lists[u].size();
+    page->items.reserve(total);
+    for (uint32_t r = 0; r < kPageUsers; ++r) {
+      if (first + r < last) {
+        const std::vector<uint32_t>& list = lists[first + r];
+        page->items.insert(page->items.end(), list.begin(), list.end());
+        std::vector<uint32_t>().swap(lists[first + r]);
+      }
+      page->ends[r] = static_cast<uint32_t>(page->items.size());
     }
+    pages[p] = std::move(page);
   }
   users_ = static_cast<uint32_t>(lists.size());
   pages_.Assign(std::move(pages));
@@ -52,7 +76,7 @@ void SeenLists::Assign(std::vector<std::vector<uint32_t>> lists) {
 void SeenLists::Compact() {
   for (size_t p = 0; p < pages_.size(); ++p) {
     if (pages_.shared(p)) continue;  // another copy's too: not written
-    for (std::vector<uint32_t>& list : *pages_[p]) list.shrink_to_fit();
+    pages_[p]->items.shrink_to_fit();
   }
 }
 
@@ -67,8 +91,7 @@ size_t SeenLists::MemoryBytes(bool shared) const {
   size_t bytes = shared ? 0 : pages_.TableBytes();
   for (const auto& page : pages_) {
     if ((page.use_count() > 1) != shared) continue;
-    bytes += sizeof(Page);
-    for (const std::vector<uint32_t>& list : *page) bytes += list.capacity() * sizeof(uint32_t);
+    bytes += sizeof(Page) + page->items.capacity() * sizeof(uint32_t);
   }
   return bytes;
 }

@@ -10,6 +10,12 @@
 // leader's version of each page it wrote (ShareWritten), whose lists are
 // then equal to its own.
 //
+// A page is flat: its users' lists one after another in one array, with
+// each list's end. With a vector per list, the copy an insert into a
+// shared page makes (about once per event in the live server: the page
+// was shared again by the last run) was 16 allocations and 16 frees; at
+// 500k users x 100k items it was ~18% of the model thread's time.
+//
 // Thread-safety: as CowPages. One writer; readers of a copy need the
 // writer to leave that copy alone (Left-Right).
 #pragma once
@@ -34,7 +40,10 @@ class SeenLists {
   // u's items, ascending; empty for a user without a slot.
   std::span<const uint32_t> Get(uint32_t u) const {
     if (u >= users_) return {};
-    return (*pages_[u / kPageUsers])[u % kPageUsers];
+    const Page& page = *pages_[u / kPageUsers];
+    const uint32_t r = u % kPageUsers;
+    const uint32_t begin = r == 0 ? 0 : page.ends[r - 1];
+    return {page.items.data() + begin, page.ends[r] - begin};
   }
 
   // Adds item to u's list (making slots up to u); false if it was there.
@@ -69,7 +78,11 @@ class SeenLists {
   size_t MemoryBytes(bool shared) const;
 
  private:
-  using Page = std::array<std::vector<uint32_t>, kPageUsers>;
+  // User r's items are items[ends[r - 1], ends[r]) (from 0 for r = 0).
+  struct Page {
+    std::array<uint32_t, kPageUsers> ends{};
+    std::vector<uint32_t> items;
+  };
 
   // Page p, copied first if another copy holds it; noted as written.
   Page& OwnPage(uint32_t p);

@@ -93,6 +93,41 @@ TEST(SeenListsTest, CopiesSharePagesUntilOneWrites) {
   EXPECT_EQ(a.Pages(), b.Pages());
 }
 
+// A page holds its users' lists back to back: every insert and clear
+// shifts the lists after it. Random writes to the users of a few pages,
+// with a copy taken and followed now and then, against a plain model.
+TEST(SeenListsTest, PageMatesKeepTheirListsThroughInsertsClearsAndCopies) {
+  SeenLists s, copy;
+  std::vector<std::vector<uint32_t>> want(40);
+  SplitMix64 rng(11);
+  for (int n = 0; n < 4000; ++n) {
+    const auto u = static_cast<uint32_t>(rng.Uniform(40));
+    if (rng.Uniform(50) == 0) {
+      s.Clear(u);
+      want[u].clear();
+    } else {
+      const auto i = static_cast<uint32_t>(rng.Uniform(300));
+      auto& w = want[u];
+      const auto at = std::lower_bound(w.begin(), w.end(), i);
+      const bool fresh = at == w.end() || *at != i;
+      if (fresh) w.insert(at, i);
+      EXPECT_EQ(s.Insert(u, i), fresh);
+    }
+    if (n % 97 == 0) {
+      // The copy keeps what it saw while s writes on (copy-on-write).
+      std::vector<std::vector<uint32_t>> seen(s.users());
+      for (uint32_t v = 0; v < s.users(); ++v) seen[v] = List(s, v);
+      copy.ShareAll(s);
+      s.Insert(u, 1000 + static_cast<uint32_t>(n));
+      want[u].push_back(1000 + static_cast<uint32_t>(n));
+      for (uint32_t v = 0; v < copy.users(); ++v) ASSERT_EQ(List(copy, v), seen[v]) << v;
+    }
+  }
+  for (uint32_t u = 0; u < 40; ++u) EXPECT_EQ(List(s, u), want[u]) << u;
+  s.Compact();
+  for (uint32_t u = 0; u < 40; ++u) EXPECT_EQ(List(s, u), want[u]) << u;
+}
+
 TEST(SeenListsTest, AssignReplacesEverything) {
   SeenLists s;
   s.Insert(50, 3);
