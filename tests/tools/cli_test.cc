@@ -347,6 +347,19 @@ TEST_F(CliTest, BenchLearnerRepeats) {
   ExpectUsageError(Run({"bench", "learner", "--repeat", "0"}), {"--repeat must be in [1, 100]"});
 }
 
+// The model thread's apply path on a small stream: both copies' parts and
+// the replay before them are reported, and every event is taken.
+TEST_F(CliTest, BenchApply) {
+  const RunResult r = Run({"bench", "apply", "--users", "300", "--items", "200", "--preload",
+                           "3000", "--events", "2000", "--batch", "100"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Contains(r.out, "implicit objective, k=64: 300 users x 200 items")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "replay of 3000 events")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "the next 2000 events, runs of 100")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "second copy (ApplyFollowing)")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "us/event")) << r.out;
+}
+
 TEST_F(CliTest, BenchTopN) {
   const RunResult r = Run({"bench", "topn", "--catalog", "1000", "--queries", "5"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -364,10 +377,14 @@ TEST_F(CliTest, BenchTopN) {
 
 TEST_F(CliTest, BenchUsageErrors) {
   ExpectUsageError(Run({"bench", "nope"}),
-                   {"expected learner, topn, log, recovery, freshness, ingest, features, scale or "
-                    "cluster, got 'nope'"});
-  ExpectUsageError(Run({"bench"}), {"expected learner, topn, log, recovery, freshness, ingest, "
-                                    "features, scale or cluster"});
+                   {"expected learner, apply, topn, log, recovery, freshness, ingest, features, "
+                    "scale or cluster, got 'nope'"});
+  ExpectUsageError(Run({"bench"}), {"expected learner, apply, topn, log, recovery, freshness, "
+                                    "ingest, features, scale or cluster"});
+  ExpectUsageError(Run({"bench", "apply", "--batch", "0"}), {"--batch >= 1"});
+  ExpectUsageError(Run({"bench", "apply", "--batch", "10", "20"}), {"give one --batch"});
+  ExpectUsageError(Run({"bench", "apply", "--config", "/nonexistent/streamrec.conf"}),
+                   {"/nonexistent/streamrec.conf"});
   ExpectUsageError(Run({"bench", "cluster", "--replica", "127.0.0.1:1"}),
                    {"two or more --replica HOST:PORT"});
   ExpectUsageError(Run({"bench", "cluster", "--replica", "127.0.0.1:1", "--replica", "127.0.0.1:2",

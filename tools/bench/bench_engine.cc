@@ -6,18 +6,24 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <functional>
+#include <memory>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/core/random.h"
 #include "engine/live/recommender.h"
+#include "engine/live/replay_pipeline.h"
+#include "engine/live/snapshot.h"
 #include "engine/model/ivf_index.h"
 #include "engine/model/quantized_items.h"
 #include "engine/model/topn.h"
 #include "engine/online/online_learner.h"
 #include "tools/bench/bench_util.h"
+#include "tools/data/synthetic.h"
 
 namespace streamrec::tools {
 namespace {
@@ -157,6 +163,119 @@ int BenchLearner(uint64_t events, uint32_t users, uint32_t items, int rank, uint
                slow[k].stall_seconds, 1e3 * slow[k].longest);
   }
   fmt::print("\n");
+  return 0;
+}
+
+namespace {
+
+double ThreadCpuNow() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+// The engine bytes of two Left-Right copies: what the second shares with
+// the first (MemoryPart::shared) counted once.
+double MegaBytes(const engine::Recommender& first, const engine::Recommender& second) {
+  size_t bytes = 0;
+  for (const engine::MemoryPart& p : first.MemoryUsage()) bytes += p.bytes;
+  for (const engine::MemoryPart& p : second.MemoryUsage()) bytes += p.shared ? 0 : p.bytes;
+  return static_cast<double>(bytes) / 1e6;
+}
+
+}  // namespace
+
+int BenchApply(const ApplyBenchOptions& o) {
+  SyntheticOptions so;
+  so.users = o.users;
+  so.items = o.items;
+  so.events = o.preload;
+  so.seed = o.seed;
+  // Events of a type the configuration lacks are left out (counted).
+  uint64_t skipped = 0;
+  auto to_event = [&](const EventRecord& r) -> std::optional<engine::Event> {
+    const auto type = o.types.Find(r.type);
+    if (!type) {
+      ++skipped;
+      return std::nullopt;
+    }
+    return engine::Event{r.user, r.item, *type, r.value, r.ts_ms};
+  };
+  auto first = std::make_unique<engine::Recommender>(o.recommender, o.types);
+  const auto t0 = Clock::now();
+  first->BeginReplay();
+  {
+    engine::ReplayPipeline replay(first.get());
+    ForEachSynthetic(so, [&](EventRecord r) {
+      if (auto e = to_event(r)) (void)replay.Apply(*e);
+    });
+  }
+  first->EndReplay();
+  const double replay_s = Since(t0);
+  first->CompactMemory();
+  auto second = std::make_unique<engine::Recommender>(o.recommender, o.types);
+  second->ShareUpdater(*first);
+  if (Status st = engine::CopySnapshotState(*first, second.get()); !st.ok()) {
+    fmt::print(stderr, "streamrec bench: apply: second copy: {}\n", st.ToString());
+    return 1;
+  }
+  const double mb_before = MegaBytes(*first, *second);
+
+  // The stream's continuation: the next events of the same users and items.
+  so.seed = o.seed + 1;
+  so.events = o.events;
+  so.start_ms += static_cast<int64_t>(o.preload) * so.step_ms;
+  std::vector<engine::Event> live;
+  std::vector<EventRecord> records = GenerateSynthetic(so);
+  live.reserve(records.size());
+  for (const EventRecord& r : records) {
+    if (auto e = to_event(r)) live.push_back(*e);
+  }
+  engine::Recommender* leader = first.get();
+  engine::Recommender* follower = second.get();
+  double leader_cpu = 0, follower_cpu = 0;
+  uint64_t errors = 0;
+  const auto t1 = Clock::now();
+  for (size_t begin = 0; begin < live.size(); begin += o.run) {
+    const size_t end = std::min(live.size(), begin + o.run);
+    const double c0 = ThreadCpuNow();
+    for (size_t n = begin; n < end; ++n) errors += !leader->Apply(live[n]).ok();
+    const double c1 = ThreadCpuNow();
+    for (size_t n = begin; n < end; ++n) errors += !follower->ApplyFollowing(live[n], *leader).ok();
+    follower->FinishFollowing(*leader);
+    const double c2 = ThreadCpuNow();
+    leader_cpu += c1 - c0;
+    follower_cpu += c2 - c1;
+    std::swap(leader, follower);
+  }
+  const double live_s = Since(t1);
+  const double mb_after = MegaBytes(*first, *second);
+
+  const engine::RecommenderOptions& ro = o.recommender;
+  const auto n = static_cast<double>(std::max<size_t>(1, live.size()));
+  fmt::print("live apply, {} objective, k={}: {} users x {} items, synthetic stream (seed {})\n",
+             engine::ObjectiveName(ro.objective), ro.model.rank, o.users, o.items, o.seed);
+  fmt::print(
+      "  replay of {} events (as recovery from the log: two threads): {:.1f} s, {:.0f} "
+      "events/s\n",
+      o.preload - std::min(o.preload, skipped), replay_s,
+      static_cast<double>(o.preload) / std::max(replay_s, 1e-9));
+  fmt::print("  the next {} events, runs of {}, to both Left-Right copies (thread CPU):\n",
+             live.size(), o.run);
+  fmt::print("    first copy  (Apply)          : {:6.2f} us/event\n", 1e6 * leader_cpu / n);
+  fmt::print("    second copy (ApplyFollowing) : {:6.2f} us/event\n", 1e6 * follower_cpu / n);
+  fmt::print(
+      "    the model thread, both       : {:6.2f} us/event = {:.0f} events/s ({:.0f} wall)\n",
+      1e6 * (leader_cpu + follower_cpu) / n, n / std::max(leader_cpu + follower_cpu, 1e-9),
+      n / std::max(live_s, 1e-9));
+  fmt::print(
+      "  engine bytes, both copies: {:.1f} MB after the replay, {:.1f} MB after the events\n",
+      mb_before, mb_after);
+  if (skipped > 0) fmt::print("  ({} events of types the configuration lacks left out)\n", skipped);
+  if (errors > 0) {
+    fmt::print(stderr, "streamrec bench: apply: {} events refused\n", errors);
+    return 1;
+  }
   return 0;
 }
 

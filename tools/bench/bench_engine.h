@@ -1,7 +1,8 @@
-// Engine micro-benchmarks behind `streamrec bench learner|topn`: throughput
-// of the online learner and latency of exact top-N, the latter next to what
-// a full read of the item matrix costs at this machine's measured memory
-// bandwidth. Synthetic data only; results go to stdout.
+// Engine micro-benchmarks behind `streamrec bench learner|apply|topn`:
+// throughput of the online learner, the live model thread's apply path at
+// size, and latency of exact top-N, the latter next to what a full read of
+// the item matrix costs at this machine's measured memory bandwidth.
+// Synthetic data only; results go to stdout.
 //
 // Thread-safety: the functions run on the calling thread; call from one.
 #pragma once
@@ -9,6 +10,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <vector>
+
+#include "engine/core/event_types.h"
+#include "engine/live/recommender.h"
 
 namespace streamrec::tools {
 
@@ -19,6 +23,29 @@ namespace streamrec::tools {
 // ~10%). Returns the exit code.
 int BenchLearner(uint64_t events, uint32_t users, uint32_t items, int rank, uint64_t seed,
                  int repeat = 1);
+
+// `bench apply`: the live model thread's work per event, without the log
+// or HTTP around it. `preload` events of the fixed-seed synthetic stream
+// (users x items, tools/data/synthetic.h: skewed users and items) are
+// replayed into a recommender as recovery does (ReplayPipeline), a second
+// copy is made as LiveStore::Open makes it (the first's state, pages
+// shared, one implicit updater), and the stream's next `events` are
+// applied in runs of `run` the way the model thread applies a run of
+// appends: each to the standby copy (Recommender::Apply), then each to the
+// other (ApplyFollowing, FinishFollowing), the copies swapping roles per
+// run as Left-Right's do. Prints the replay's rate and the thread CPU per
+// event of each copy's part. Returns the exit code.
+struct ApplyBenchOptions {
+  engine::RecommenderOptions recommender;  // the configuration's
+  engine::EventTypes types = engine::EventTypes::Defaults();
+  uint32_t users = 500'000;
+  uint32_t items = 100'000;
+  uint64_t preload = 5'000'000;
+  uint64_t events = 500'000;
+  size_t run = 1000;
+  uint64_t seed = 1;
+};
+int BenchApply(const ApplyBenchOptions& options);
 
 struct TopNBenchOptions {
   std::vector<uint32_t> sizes;  // catalog sizes

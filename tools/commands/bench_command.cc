@@ -1,4 +1,4 @@
-// `streamrec bench learner|topn|log|recovery|freshness|ingest|scale`:
+// `streamrec bench learner|apply|topn|log|recovery|freshness|ingest|scale`:
 // parses and checks the flags, then runs one benchmark: the engine's own
 // (tools/bench/bench_engine.h), the storage ones (bench_storage.h), those
 // over HTTP (bench_http.h) or all of them at size (bench_scale.h).
@@ -35,7 +35,8 @@ constexpr std::string_view kBench = "bench";
 // --batch, --catalog, --durability, --users, --items; for scale also
 // --connections and --seconds) are filled in by ValidateBench.
 struct BenchFlags {
-  // learner | topn | log | recovery | freshness | ingest | features | scale | cluster
+  // learner | apply | topn | log | recovery | freshness | ingest | features | scale |
+  // cluster
   std::string what;
   uint64_t events = 2'000'000;
   uint64_t seed = 1;
@@ -56,6 +57,7 @@ struct BenchFlags {
   HttpBenchOptions http;              // --url, --key, --durability, --preload, ...
   std::string config_path;            // --config (scale)
   ScaleBenchOptions scale;            // filled in by ValidateScale
+  ApplyBenchOptions apply;            // filled in by ValidateApply
   std::vector<std::string> replicas;  // --replica (cluster)
   std::string nats;                   // --nats (cluster)
   std::string delete_user;            // --delete-user (cluster)
@@ -69,6 +71,7 @@ struct BenchFlags {
   bool connections_given = false;
   bool seconds_given = false;
   bool rank_given = false;
+  bool preload_given = false;
 };
 
 // Returns the exit code to stop with, or nullopt to go on.
@@ -77,6 +80,8 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
   po::options_description desc(
       "streamrec bench: micro-benchmarks\n\n"
       "  streamrec bench learner [--events 2000000 --rank 64 --repeat 1]\n"
+      "  streamrec bench apply [--users 500000 --items 100000 --preload 5000000]\n"
+      "                        [--events 500000 --batch 1000 --config FILE]\n"
       "  streamrec bench topn [--catalog 100000 --catalog 1000000 --batch 32]\n"
       "                       [--vectors gaussian|clustered --probe 32 64]\n"
       "  streamrec bench log [--batch 1 100 1000 --threads 1 --seconds 3 --dir /tmp]\n"
@@ -90,7 +95,10 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "  streamrec bench cluster --replica HOST:PORT --replica HOST:PORT [--nats URLS]\n"
       "                        [--delete-user USER]\n"
       "                          [--batch 1 1000 --connections 4 --seconds 3 --events 300]\n"
-      "\nfreshness and ingest talk HTTP to the server at --url (they write events to it:\n"
+      "\napply replays --preload events of a synthetic stream into two engine copies as the\n"
+      "server's open does, then applies its next --events in runs of --batch as the model\n"
+      "thread does (no log, no HTTP): the model thread's CPU per event.\n"
+      "freshness and ingest talk HTTP to the server at --url (they write events to it:\n"
       "use a scratch database), or to one they start on a temporary database in --dir,\n"
       "preloaded with a synthetic stream, once per --durability mode.\n"
       "scale loads one synthetic stream into a temporary database in --dir and measures\n"
@@ -104,25 +112,27 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "\nOptions");
   desc.add_options()("help,h", "show this help")(
       "what", po::value(&f->what),
-      "learner | topn | log | recovery | freshness | ingest | features | scale | cluster")(
+      "learner | apply | topn | log | recovery | freshness | ingest | features | scale | "
+      "cluster")(
       "events", Defaulted(&f->events),
-      "learner: events to apply; freshness: iterations (default 1000); scale: events of the "
-      "stream (default 5000000)")(
+      "learner: events to apply; apply: events applied live (default 500000); freshness: "
+      "iterations (default 1000); scale: events of the stream (default 5000000)")(
       "users", Defaulted(&f->users),
-      "learner: users; freshness, ingest: users (default 5000); scale: (default 500000)")(
+      "learner: users; freshness, ingest: users (default 5000); apply, scale: (default 500000)")(
       "items", Defaulted(&f->items),
-      "learner: items; freshness, ingest: items (default 2000); scale: (default 100000)")(
+      "learner: items; freshness, ingest: items (default 2000); apply, scale: (default 100000)")(
       "rank", Defaulted(&f->rank), "latent dimensions k (scale: overrides the config's)")(
       "repeat", Defaulted(&f->repeat),
       "learner: runs of every case, each on fresh models; the median is shown, with the "
-      "range")(
-      "config", po::value(&f->config_path),
-      "scale: configuration file (default: the built-in settings, config/streamrec.conf's)")(
-      "catalog", po::value(&f->sizes)->multitoken(), "topn: catalog sizes (default 10k 100k 1M)")(
+      "range")("config", po::value(&f->config_path),
+               "apply, scale: configuration file (default: the built-in settings, "
+               "config/streamrec.conf's)")("catalog", po::value(&f->sizes)->multitoken(),
+                                           "topn: catalog sizes (default 10k 100k 1M)")(
       "n", Defaulted(&f->n), "topn: list length")("queries", Defaulted(&f->queries),
                                                   "topn: queries per size")(
       "batch", po::value(&f->batches)->multitoken(),
-      "topn: batch sizes (default 8 32 128); log, ingest: events per batch")(
+      "topn: batch sizes (default 8 32 128); log, ingest: events per batch; apply: events per "
+      "run (default 1000)")(
       "vectors", Defaulted(&f->vectors),
       "topn: gaussian (no structure: the hard case) or clustered (taste clusters, as trained "
       "factors)")("probe", po::value(&f->probes)->multitoken(),
@@ -145,9 +155,9 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "durability", po::value(&f->http.durability)->multitoken(),
       "freshness, ingest, own server: sync | process (default: freshness sync, ingest both)")(
       "preload", Defaulted(&f->http.preload_events),
-      "freshness, ingest, own server: synthetic events loaded before measuring")(
-      "server-threads", Defaulted(&f->http.server_threads),
-      "freshness, ingest, own server: HTTP threads")(
+      "freshness, ingest, own server: synthetic events loaded before measuring; apply: events "
+      "replayed first (default 5000000)")("server-threads", Defaulted(&f->http.server_threads),
+                                          "freshness, ingest, own server: HTTP threads")(
       "user-prefix", Defaulted(&f->http.user_prefix),
       "freshness, ingest: user ids are PREFIX<k>, k < --users (default 5000 here)")(
       "replica", po::value(&f->replicas)->multitoken(),
@@ -166,6 +176,7 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
   f->connections_given = !vm["connections"].defaulted();
   f->seconds_given = !vm["seconds"].defaulted();
   f->rank_given = !vm["rank"].defaulted();
+  f->preload_given = !vm["preload"].defaulted();
   return std::nullopt;
 }
 
@@ -177,6 +188,35 @@ Status ValidateLearner(const BenchFlags& f) {
   }
   if (f.repeat < 1 || f.repeat > 100) {
     return Status::InvalidArgument(fmt::format("--repeat must be in [1, 100], got {}", f.repeat));
+  }
+  return Status::OK();
+}
+
+// apply: the flags over ApplyBenchOptions' defaults, and the config file.
+Status ValidateApply(BenchFlags* f) {
+  ApplyBenchOptions& a = f->apply;
+  Config config = DefaultConfig();
+  if (!f->config_path.empty()) {
+    StatusOr<Config> loaded = LoadConfig(f->config_path);
+    if (!loaded.ok()) return Status::InvalidArgument(loaded.status().message());
+    config = std::move(loaded).value();
+  }
+  a.recommender = config.recommender;
+  if (f->rank_given) a.recommender.model.rank = f->rank;
+  a.types = config.types;
+  if (f->users_given) a.users = f->users;
+  if (f->items_given) a.items = f->items;
+  if (f->events_given) a.events = f->events;
+  if (f->preload_given) a.preload = f->http.preload_events;
+  a.seed = f->seed;
+  if (f->batches.size() > 1) return Status::InvalidArgument("apply: give one --batch");
+  if (!f->batches.empty()) a.run = f->batches[0];
+  constexpr uint64_t kMaxEvents = 1'000'000'000;
+  if (a.users == 0 || a.items == 0 || a.events == 0 || a.run == 0 || a.preload > kMaxEvents ||
+      a.events > kMaxEvents || a.users > (1u << 31) || a.items > (1u << 31)) {
+    return Status::InvalidArgument(
+        "apply: need --users and --items in [1, 2^31], --events in [1, 1e9], --preload at most "
+        "1e9 and --batch >= 1");
   }
   return Status::OK();
 }
@@ -301,6 +341,7 @@ Status ValidateBench(BenchFlags* f) {
     return Status::InvalidArgument(fmt::format("--rank must be in [1, {}]", engine::kMaxRank));
   }
   if (f->what == "learner") return ValidateLearner(*f);
+  if (f->what == "apply") return ValidateApply(f);
   if (f->what == "topn") return ValidateTopN(f);
   if (f->what == "log") return ValidateLog(f);
   if (f->what == "recovery") return ValidateRecovery(f);
@@ -325,8 +366,8 @@ Status ValidateBench(BenchFlags* f) {
     return Status::OK();
   }
   return Status::InvalidArgument(fmt::format(
-      "expected learner, topn, log, recovery, freshness, ingest, features, scale or cluster, got "
-      "'{}'",
+      "expected learner, apply, topn, log, recovery, freshness, ingest, features, scale or "
+      "cluster, got '{}'",
       f->what));
 }
 
@@ -334,6 +375,7 @@ Status ValidateBench(BenchFlags* f) {
 int ExecuteBench(const BenchFlags& f) {
   if (f.what == "learner")
     return BenchLearner(f.events, f.users, f.items, f.rank, f.seed, f.repeat);
+  if (f.what == "apply") return BenchApply(f.apply);
   if (f.what == "topn") {
     return BenchTopN({.sizes = f.sizes,
                       .rank = f.rank,
