@@ -337,6 +337,16 @@ uint32_t IvfIndex::Nearest(const float* row, float* second) const {
 
 void IvfIndex::File(uint32_t c, uint32_t i, const float* row) {
   Cell& cell = cells_[c];
+  // A full cell grows by an eighth, not double: cells are filed at their
+  // size (FileAll), and rows moving between cells would otherwise double
+  // most of them (`bench apply` at 100k items: 19 -> 28 MB for both
+  // copies after 500k events).
+  if (cell.ids.size() == cell.ids.capacity()) {
+    const size_t room = cell.ids.size() + cell.ids.size() / 8 + 4;
+    cell.ids.reserve(room);
+    cell.norms.reserve(room);
+    cell.codes.Reserve(static_cast<uint32_t>(room));
+  }
   cell.codes.Resize(static_cast<uint32_t>(cell.ids.size()) + 1);
   row_of_[i] = cell.Append(i, row, dim_);
   list_of_[i] = c;

@@ -293,6 +293,12 @@ void QuantizedItems::Resize(uint32_t n) {
   inv_norm_.resize(n, std::numeric_limits<float>::quiet_NaN());
 }
 
+void QuantizedItems::Reserve(uint32_t n) {
+  codes_.reserve((size_t{n} + kBlock - 1) / kBlock * groups_);
+  scale_.reserve(n);
+  inv_norm_.reserve(n);
+}
+
 void QuantizedItems::ClearLane(uint32_t i) {
   uint8_t* block = this->block(i / kBlock);
   for (size_t g = 0; g < groups_; ++g) {

@@ -51,6 +51,8 @@ class QuantizedItems {
   void Assign(const float* items, uint32_t n, int dim);
   // Grows or shrinks to n rows; new rows are zero vectors until Set.
   void Resize(uint32_t n);
+  // Room for n rows without reallocating (a Resize up to n keeps it).
+  void Reserve(uint32_t n);
   // Row i (< size()) from `row` (size dim). Runs for every item an event
   // moves: AVX2 where the build has it.
   void Set(uint32_t i, const float* row);

@@ -361,6 +361,30 @@ TEST(ImplicitOnlineTest, LongHistoriesAreIndexedAndStayConsistent) {
   EXPECT_TRUE(testdata::SameParameters(m, copy));
 }
 
+// After Compact (what a replay ends with) a full row grows by an eighth,
+// not double, at its next cell: an item with 800 users, then one more.
+TEST(ImplicitOnlineTest, ACompactedRowGrowsByAnEighth) {
+  ModelOptions mo;
+  mo.rank = 4;
+  MFModel m(mo);
+  ImplicitOnlineUpdater up({}, m);
+  constexpr uint32_t kUsers = 800;
+  for (uint32_t u = 0; u < kUsers; ++u) ASSERT_TRUE(up.RecordInteraction(u, 0, 1.0f).ok());
+  up.Compact();
+  const size_t before = up.RowBytes();
+  ASSERT_TRUE(up.RecordInteraction(kUsers, 0, 1.0f).ok());
+  EXPECT_EQ(up.ItemCells(0).size(), kUsers + 1);
+  // The item's row and the table of user rows take an eighth (plus 4) of
+  // their size more; the new user's row 4 cells. Doubling would add
+  // 800 cells and 800 row headers.
+  constexpr size_t kMore = kUsers / 8 + 4;
+  const size_t bound = kMore * sizeof(ImplicitOnlineUpdater::Cell) +
+                       kMore * sizeof(std::vector<ImplicitOnlineUpdater::UserCell>) +
+                       4 * sizeof(ImplicitOnlineUpdater::UserCell);
+  EXPECT_LE(up.RowBytes() - before, bound);
+  EXPECT_GT(up.RowBytes(), before);
+}
+
 TEST(ImplicitOnlineTest, RefusesBadEventsAndOptions) {
   Trained t = TrainClustered();
   ImplicitOnlineUpdater up(ImplicitOnlineOptions::FromTraining(t.options.objective()), t.model);

@@ -22,6 +22,7 @@
 #include "engine/model/quantized_items.h"
 #include "engine/model/topn.h"
 #include "engine/online/online_learner.h"
+#include "storage/memory_release.h"
 #include "tools/bench/bench_util.h"
 #include "tools/data/synthetic.h"
 
@@ -174,13 +175,32 @@ double ThreadCpuNow() {
   return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
-// The engine bytes of two Left-Right copies: what the second shares with
-// the first (MemoryPart::shared) counted once.
-double MegaBytes(const engine::Recommender& first, const engine::Recommender& second) {
+// The engine bytes of two Left-Right copies by part, in the first's
+// order: what the second shares with the first (MemoryPart::shared)
+// counted once.
+std::vector<std::pair<std::string, size_t>> PartBytes(const engine::Recommender& first,
+                                                      const engine::Recommender& second) {
+  std::vector<std::pair<std::string, size_t>> parts;
+  for (const engine::MemoryPart& p : first.MemoryUsage()) {
+    parts.emplace_back(std::string(p.name), p.bytes);
+  }
+  for (const engine::MemoryPart& p : second.MemoryUsage()) {
+    if (p.shared) continue;
+    auto it =
+        std::find_if(parts.begin(), parts.end(), [&](const auto& q) { return q.first == p.name; });
+    if (it == parts.end()) {
+      parts.emplace_back(std::string(p.name), p.bytes);
+    } else {
+      it->second += p.bytes;
+    }
+  }
+  return parts;
+}
+
+size_t TotalBytes(const std::vector<std::pair<std::string, size_t>>& parts) {
   size_t bytes = 0;
-  for (const engine::MemoryPart& p : first.MemoryUsage()) bytes += p.bytes;
-  for (const engine::MemoryPart& p : second.MemoryUsage()) bytes += p.shared ? 0 : p.bytes;
-  return static_cast<double>(bytes) / 1e6;
+  for (const auto& p : parts) bytes += p.second;
+  return bytes;
 }
 
 }  // namespace
@@ -219,8 +239,6 @@ int BenchApply(const ApplyBenchOptions& o) {
     fmt::print(stderr, "streamrec bench: apply: second copy: {}\n", st.ToString());
     return 1;
   }
-  const double mb_before = MegaBytes(*first, *second);
-
   // The stream's continuation: the next events of the same users and items.
   so.seed = o.seed + 1;
   so.events = o.events;
@@ -231,6 +249,13 @@ int BenchApply(const ApplyBenchOptions& o) {
   for (const EventRecord& r : records) {
     if (auto e = to_event(r)) live.push_back(*e);
   }
+
+  const auto bytes_before = PartBytes(*first, *second);
+  // The resident set with the heap's free pages given back, as the server
+  // has it after its open and after a burst of work (MemoryReleaser); the
+  // live events (held until the end) are in both figures.
+  storage::MemoryReleaser::ReleaseNow();
+  const uint64_t rss_before = storage::MemoryReleaser::ResidentBytes();
   engine::Recommender* leader = first.get();
   engine::Recommender* follower = second.get();
   double leader_cpu = 0, follower_cpu = 0;
@@ -249,7 +274,9 @@ int BenchApply(const ApplyBenchOptions& o) {
     std::swap(leader, follower);
   }
   const double live_s = Since(t1);
-  const double mb_after = MegaBytes(*first, *second);
+  const auto bytes_after = PartBytes(*first, *second);
+  storage::MemoryReleaser::ReleaseNow();
+  const uint64_t rss_after = storage::MemoryReleaser::ResidentBytes();
 
   const engine::RecommenderOptions& ro = o.recommender;
   const auto n = static_cast<double>(std::max<size_t>(1, live.size()));
@@ -268,9 +295,19 @@ int BenchApply(const ApplyBenchOptions& o) {
       "    the model thread, both       : {:6.2f} us/event = {:.0f} events/s ({:.0f} wall)\n",
       1e6 * (leader_cpu + follower_cpu) / n, n / std::max(leader_cpu + follower_cpu, 1e-9),
       n / std::max(live_s, 1e-9));
-  fmt::print(
-      "  engine bytes, both copies: {:.1f} MB after the replay, {:.1f} MB after the events\n",
-      mb_before, mb_after);
+  // Where the engine's bytes are: after the replay (rows trimmed to their
+  // size, as LiveStore::Open leaves them) and after the live events.
+  fmt::print("  engine MB, both copies (shared parts once): after the replay / after the events\n");
+  fmt::print("    {:<44} {:8.1f} / {:8.1f}\n", "process RSS, free heap pages released",
+             1e-6 * static_cast<double>(rss_before), 1e-6 * static_cast<double>(rss_after));
+  fmt::print("    {:<44} {:8.1f} / {:8.1f}\n", "engine, all parts", 1e-6 * TotalBytes(bytes_before),
+             1e-6 * TotalBytes(bytes_after));
+  for (const auto& [name, after] : bytes_after) {
+    size_t before = 0;
+    for (const auto& p : bytes_before) before += p.first == name ? p.second : 0;
+    if (std::max(before, after) < 1'000'000) continue;
+    fmt::print("    {:<44} {:8.1f} / {:8.1f}\n", name, 1e-6 * before, 1e-6 * after);
+  }
   if (skipped > 0) fmt::print("  ({} events of types the configuration lacks left out)\n", skipped);
   if (errors > 0) {
     fmt::print(stderr, "streamrec bench: apply: {} events refused\n", errors);
