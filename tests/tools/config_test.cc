@@ -173,6 +173,9 @@ TEST_F(ConfigTest, BadServerAndApiValuesNameTheKey) {
   ExpectError("[server]\nmax_pending_events = 0\n", {"server.max_pending_events"});
   ExpectError("[server]\nrelease_memory_seconds = -1\n", {"server.release_memory_seconds"});
   ExpectError("[server]\nrelease_memory_seconds = nan\n", {"server.release_memory_seconds"});
+  // Below a millisecond it would round to 0 (off) silently.
+  ExpectError("[server]\nrelease_memory_seconds = 0.0004\n",
+              {"server.release_memory_seconds must be 0 (never) or in [0.001, 86400]"});
   ExpectError("[server]\nrelease_memory_growth_mb = 0\n", {"server.release_memory_growth_mb"});
   ExpectError("[server]\nread_timeout_seconds = 0\n", {"server.read_timeout_seconds"});
   ExpectError("[server]\nidle_timeout_seconds = -1\n", {"server.idle_timeout_seconds"});

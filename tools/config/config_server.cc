@@ -66,9 +66,12 @@ Status ApplyServerAndApi(const std::string& path, const Raw& raw, Config* c) {
           fmt::format("{}: server.{}_timeout_seconds must be in (0, 86400]", path, key));
     }
   }
-  if (!(raw.release_memory_seconds >= 0) || raw.release_memory_seconds > 86400) {
-    return Status::InvalidArgument(
-        fmt::format("{}: server.release_memory_seconds must be in [0, 86400] (0: never)", path));
+  // Kept in whole milliseconds: a value between 0 and 0.001 would round to
+  // 0 and turn the releaser off without saying so.
+  if (!(raw.release_memory_seconds >= 0) || raw.release_memory_seconds > 86400 ||
+      (raw.release_memory_seconds > 0 && raw.release_memory_seconds < 0.001)) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: server.release_memory_seconds must be 0 (never) or in [0.001, 86400]", path));
   }
   if (s.address.empty()) {
     return Status::InvalidArgument(fmt::format("{}: server.address must not be empty", path));
