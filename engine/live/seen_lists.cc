@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "engine/core/growth.h"
+
 namespace streamrec::engine {
 
 SeenLists::Page& SeenLists::OwnPage(uint32_t p) {
@@ -10,7 +12,7 @@ SeenLists::Page& SeenLists::OwnPage(uint32_t p) {
     // Room for the insert that asked for the copy, and a few after it.
     auto copy = std::make_shared<Page>();
     copy->ends = page->ends;
-    copy->items.reserve(page->items.size() + page->items.size() / 8 + 4);
+    copy->items.reserve(GrownCapacity(page->items.size()));
     copy->items = page->items;
     return copy;
   });
@@ -27,7 +29,7 @@ bool SeenLists::Insert(uint32_t u, uint32_t item) {
   const auto at = std::lower_bound(have.begin(), have.end(), item);
   if (at != have.end() && *at == item) return false;
   const uint32_t r = u % kPageUsers;
-  const size_t pos = (r == 0 ? 0 : pages_[u / kPageUsers]->ends[r - 1]) + (at - have.begin());
+  const size_t pos = pages_[u / kPageUsers]->Begin(r) + (at - have.begin());
   Page& page = OwnPage(u / kPageUsers);
   page.items.insert(page.items.begin() + static_cast<std::ptrdiff_t>(pos), item);
   for (uint32_t k = r; k < kPageUsers; ++k) ++page.ends[k];
@@ -38,7 +40,7 @@ void SeenLists::Clear(uint32_t u) {
   if (u >= users_ || Get(u).empty()) return;
   Page& page = OwnPage(u / kPageUsers);
   const uint32_t r = u % kPageUsers;
-  const uint32_t begin = r == 0 ? 0 : page.ends[r - 1];
+  const uint32_t begin = page.Begin(r);
   const uint32_t len = page.ends[r] - begin;
   page.items.erase(page.items.begin() + begin, page.items.begin() + begin + len);
   for (uint32_t k = r; k < kPageUsers; ++k) page.ends[k] -= len;

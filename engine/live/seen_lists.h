@@ -42,7 +42,7 @@ class SeenLists {
     if (u >= users_) return {};
     const Page& page = *pages_[u / kPageUsers];
     const uint32_t r = u % kPageUsers;
-    const uint32_t begin = r == 0 ? 0 : page.ends[r - 1];
+    const uint32_t begin = page.Begin(r);
     return {page.items.data() + begin, page.ends[r] - begin};
   }
 
@@ -78,10 +78,11 @@ class SeenLists {
   size_t MemoryBytes(bool shared) const;
 
  private:
-  // User r's items are items[ends[r - 1], ends[r]) (from 0 for r = 0).
+  // User r's items are items[Begin(r), ends[r]).
   struct Page {
     std::array<uint32_t, kPageUsers> ends{};
     std::vector<uint32_t> items;
+    uint32_t Begin(uint32_t r) const { return r == 0 ? 0 : ends[r - 1]; }
   };
 
   // Page p, copied first if another copy holds it; noted as written.

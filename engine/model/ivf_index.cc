@@ -12,6 +12,8 @@
 #include <random>
 #include <utility>
 
+#include "engine/core/growth.h"
+
 namespace streamrec::engine {
 namespace {
 
@@ -337,12 +339,10 @@ uint32_t IvfIndex::Nearest(const float* row, float* second) const {
 
 void IvfIndex::File(uint32_t c, uint32_t i, const float* row) {
   Cell& cell = cells_[c];
-  // A full cell grows by an eighth, not double: cells are filed at their
-  // size (FileAll), and rows moving between cells would otherwise double
-  // most of them (`bench apply` at 100k items: 19 -> 28 MB for both
-  // copies after 500k events).
+  // A full cell grows by an eighth (engine/core/growth.h): FileAll files
+  // cells at their size.
   if (cell.ids.size() == cell.ids.capacity()) {
-    const size_t room = cell.ids.size() + cell.ids.size() / 8 + 4;
+    const size_t room = GrownCapacity(cell.ids.size());
     cell.ids.reserve(room);
     cell.norms.reserve(room);
     cell.codes.Reserve(static_cast<uint32_t>(room));

@@ -8,6 +8,9 @@
 #include <cstdint>
 #include <cstring>
 #include <vector>
+
+#include "engine/core/growth.h"
+
 #if defined(__AVX__)
 #include <immintrin.h>
 #endif
@@ -220,25 +223,6 @@ void PrefetchBytes(const void* p, size_t bytes) {
   for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(c + b);
 }
 
-// Appends to a history row (or the table of rows), growing a full one by
-// an eighth (at least 4) instead of doubling it. Rows are trimmed to their
-// size after a replay (Compact), and a doubling row then doubled at its
-// first new cell: 500k live events after a 5M-event replay at 500k users x
-// 100k items took the rows from 111 to 199 MB (`streamrec bench apply`).
-// Each cell is copied ~8 times more over a row's growth; a copy is a
-// memmove of 8-12 bytes a cell, against the microseconds of a row update.
-template <typename T>
-void Append(std::vector<T>* row, const T& cell) {
-  if (row->size() == row->capacity()) row->reserve(row->size() + row->size() / 8 + 4);
-  row->push_back(cell);
-}
-template <typename T>
-void GrowTo(std::vector<T>* rows, size_t n) {
-  if (rows->size() >= n) return;
-  if (rows->capacity() < n) rows->reserve(std::max(n, rows->size() + rows->size() / 8 + 4));
-  rows->resize(n);
-}
-
 }  // namespace
 
 void ImplicitOnlineUpdater::Prefetch(const MFModel& model, uint32_t u, uint32_t i,
@@ -300,8 +284,9 @@ void ImplicitOnlineUpdater::Prefetch(const MFModel& model, uint32_t u, uint32_t 
 }
 
 ImplicitOnlineUpdater::CellPos ImplicitOnlineUpdater::AddToCell(uint32_t u, uint32_t i, float w) {
-  GrowTo(&user_cells_, size_t{u} + 1);
-  GrowTo(&item_cells_, size_t{i} + 1);
+  // Rows grow by an eighth (engine/core/growth.h): Compact trims them.
+  ResizeGrowing(&user_cells_, size_t{u} + 1);
+  ResizeGrowing(&item_cells_, size_t{i} + 1);
   std::vector<UserCell>& row = user_cells_[u];
   const uint32_t at = FindInUser(u, i);
   if (at != UINT32_MAX) {
@@ -312,8 +297,8 @@ ImplicitOnlineUpdater::CellPos ImplicitOnlineUpdater::AddToCell(uint32_t u, uint
   }
   const CellPos next{static_cast<uint32_t>(row.size()),
                      static_cast<uint32_t>(item_cells_[i].size())};
-  Append(&row, UserCell{i, w, next.in_item});
-  Append(&item_cells_[i], Cell{u, w});
+  AppendGrowing(&row, UserCell{i, w, next.in_item});
+  AppendGrowing(&item_cells_[i], Cell{u, w});
   if (row.size() == kShortRow + 1) {
     IndexRow(u);
   } else if (row.size() > kShortRow + 1) {
