@@ -261,6 +261,7 @@ class ImplicitOnlineUpdater {
   std::vector<float> cols_;    // m x k, column-major: their rows y_j
   std::vector<float> dcols_;   // m x k: diag(d) cols
   std::vector<float> a_, d_, e_;
+  std::vector<float> zeros_;  // k zeros: the rows GatherColumns pads with
   Eigen::VectorXf g_, col_a_, col_d_, inv_denom_;
   Eigen::VectorXf old_x_;
 };
