@@ -58,18 +58,13 @@ StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
     return first->SetItemMeta(item, meta).ok();
   });
   STREAMREC_RETURN_IF_ERROR(catalog);
-  // Rows grown one event at a time by the replay hold up to twice their
-  // size; the second copy shares what the first holds, so trim it first.
-  first->CompactMemory();
   // The second copy: the first's snapshot state (bit-exact) rather than a
-  // second replay of the log, its pages shared and its int8 mirror or IVF
-  // index taken as they are (CopySnapshotState). The catalog is not
-  // snapshot state, so it is copied separately.
-  // One interaction history and Gramian for both copies (kImplicit): the
-  // copy applied second follows the first (Recommender::ShareUpdater).
-  auto second = std::make_unique<engine::Recommender>(engine, types);
-  second->ShareUpdater(*first);
-  STREAMREC_RETURN_IF_ERROR(engine::CopySnapshotState(*first, second.get()));
+  // second replay of the log, its pages, and under kImplicit its
+  // interaction history and Gramians, shared (engine::MakeSecondCopy).
+  auto made = engine::MakeSecondCopy(first.get());
+  if (!made.ok()) return made.status();
+  std::unique_ptr<engine::Recommender> second = std::move(made).value();
+  // The catalog is not snapshot state: copied from the log as for the first.
   STREAMREC_RETURN_IF_ERROR(impl->log->ScanItems([&](std::string_view item, const ItemMeta& meta) {
     return second->SetItemMeta(item, meta).ok();
   }));

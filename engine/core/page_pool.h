@@ -48,7 +48,6 @@ class PagePool {
   PagePool& operator=(const PagePool&) = delete;
   ~PagePool();  // frees the slabs: no block may be in use
 
-  size_t block_bytes() const { return block_bytes_; }
   // A block: a freed one that kept its memory, else one that gave it
   // back (its bytes then read zero), else a new one from a slab.
   void* Allocate();
@@ -85,7 +84,7 @@ class PagePool {
   std::vector<void*> cold_ GUARDED_BY(mu_);
 };
 
-// A page in a block of `pool` (block_bytes() / sizeof(float) floats),
+// A page in a block of `pool` (its block bytes / sizeof(float) floats),
 // returned to the pool when the last holder lets go. Its bytes are
 // unspecified.
 std::shared_ptr<float[]> PoolPage(const std::shared_ptr<PagePool>& pool);

@@ -428,6 +428,14 @@ Status CopySnapshotState(const Recommender& from, Recommender* to) {
   return SnapshotCodec::Copy(from, to);
 }
 
+StatusOr<std::unique_ptr<Recommender>> MakeSecondCopy(Recommender* first) {
+  first->CompactMemory();
+  auto second = std::make_unique<Recommender>(first->options(), first->types());
+  second->ShareUpdater(*first);
+  STREAMREC_RETURN_IF_ERROR(CopySnapshotState(*first, second.get()));
+  return second;
+}
+
 uint32_t Crc32c(std::string_view data, uint32_t crc) {
   uint32_t c = crc ^ 0xFFFFFFFFu;
   const char* p = data.data();

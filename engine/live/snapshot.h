@@ -104,6 +104,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -201,6 +202,15 @@ Status DecodeSnapshot(SnapshotSource* source, size_t offset, Recommender* rec);
 // naming the difference, where the options differ as DecodeSnapshot's
 // check says or the updater is not shared; `to` is then unchanged.
 Status CopySnapshotState(const Recommender& from, Recommender* to);
+
+// The second Left-Right copy of `first`, a recommender just recovered or
+// replayed, as the live store opens it: `first` is trimmed
+// (Recommender::CompactMemory: rows grown one event at a time hold up to
+// twice their size, and the copy shares them), then a fresh recommender
+// configured alike shares its updater (Recommender::ShareUpdater) and takes
+// its state (CopySnapshotState). The catalog is not snapshot state: the
+// caller copies it. CopySnapshotState's errors are returned.
+StatusOr<std::unique_ptr<Recommender>> MakeSecondCopy(Recommender* first);
 
 // CRC32C of `data` as the snapshot trailer uses it (exposed for tests and
 // tools that patch a snapshot and must re-seal it). `crc`: that of the

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -57,23 +58,21 @@ class FollowTest : public ::testing::TestWithParam<Objective> {};
 // The int8 mirror or the IVF index (whichever the method keeps) follows
 // too: the follower's answers are the lone copy's. `as_opened`: the first
 // 500 events are a log the store opens on, as LiveStore::Open makes its
-// two copies: `a` replays them alone (BeginReplay, EndReplay,
-// CompactMemory), then `b` shares its updater and is given its state
-// (CopySnapshotState).
+// two copies: `a` replays them alone (BeginReplay, EndReplay), then
+// MakeSecondCopy trims it and makes `b`, sharing its updater and given its
+// state.
 void FollowAndCompare(Objective objective, TopNMethod method, bool as_opened = false) {
   RecommenderOptions o = SmallOptions();
   o.objective = objective;
   o.topn.method = method;
-  Recommender a(o, EventTypes::Defaults()), b(o, EventTypes::Defaults()),
-      alone(o, EventTypes::Defaults());
+  Recommender a(o, EventTypes::Defaults()), alone(o, EventTypes::Defaults());
+  auto second = std::make_unique<Recommender>(o, EventTypes::Defaults());
   if (!as_opened) {
-    b.ShareUpdater(a);
-    EXPECT_EQ(b.SharesUpdaterWith(a), objective == Objective::kImplicit);
+    second->ShareUpdater(a);
+    EXPECT_EQ(second->SharesUpdaterWith(a), objective == Objective::kImplicit);
   }
   std::vector<std::string> ids;
   const std::vector<Event> events = RandomEvents(a.types(), &ids, 3000, 1);
-  Recommender* leader = &a;
-  Recommender* follower = &b;
   size_t start = 0;
   if (as_opened) {
     start = 500;
@@ -83,12 +82,15 @@ void FollowAndCompare(Objective objective, TopNMethod method, bool as_opened = f
       ASSERT_TRUE(alone.Apply(e).ok());
     }
     a.EndReplay();
-    a.CompactMemory();
-    b.ShareUpdater(a);
-    EXPECT_EQ(b.SharesUpdaterWith(a), objective == Objective::kImplicit);
-    ASSERT_TRUE(CopySnapshotState(a, &b).ok());
-    ASSERT_EQ(EncodeSnapshot(b), EncodeSnapshot(alone));
+    StatusOr<std::unique_ptr<Recommender>> made = MakeSecondCopy(&a);
+    ASSERT_TRUE(made.ok()) << made.status().ToString();
+    second = std::move(made).value();
+    EXPECT_EQ(second->SharesUpdaterWith(a), objective == Objective::kImplicit);
+    ASSERT_EQ(EncodeSnapshot(*second), EncodeSnapshot(alone));
   }
+  Recommender& b = *second;
+  Recommender* leader = &a;
+  Recommender* follower = &b;
   for (size_t begin = start; begin < events.size(); begin += 250) {
     const std::span<const Event> run = std::span(events).subspan(begin, 250);
     for (const Event& e : run) ASSERT_TRUE(leader->Apply(e).ok());

@@ -233,13 +233,12 @@ int BenchApply(const ApplyBenchOptions& o) {
   }
   first->EndReplay();
   const double replay_s = Since(t0);
-  first->CompactMemory();
-  auto second = std::make_unique<engine::Recommender>(o.recommender, o.types);
-  second->ShareUpdater(*first);
-  if (Status st = engine::CopySnapshotState(*first, second.get()); !st.ok()) {
-    fmt::print(stderr, "streamrec bench: apply: second copy: {}\n", st.ToString());
+  auto made = engine::MakeSecondCopy(first.get());
+  if (!made.ok()) {
+    fmt::print(stderr, "streamrec bench: apply: second copy: {}\n", made.status().ToString());
     return 1;
   }
+  std::unique_ptr<engine::Recommender> second = std::move(made).value();
   // The stream's continuation: the next events of the same users and items.
   so.seed = o.seed + 1;
   so.events = o.events;
