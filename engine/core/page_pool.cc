@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <new>
+#include <utility>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -33,16 +34,57 @@ PagePool::PagePool(size_t block_bytes, size_t max_warm)
 
 PagePool::~PagePool() {
   MutexLock lock(&mu_);
-  for (void* slab : slabs_) ::operator delete (slab, std::align_val_t{SystemPageBytes()});
+  for (void* slab : slabs_) UnmapSlab(slab);
+  for (void* slab : holder_slabs_) UnmapSlab(slab);
+}
+
+void* PagePool::MapSlab() {
+  // Aligned to the system's pages, so that a block of whole pages is
+  // whole pages (Deallocate's MADV_DONTNEED).
+#if defined(__linux__)
+  void* slab =
+      mmap(nullptr, slab_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (slab == MAP_FAILED) throw std::bad_alloc();
+  return slab;
+#else
+  return ::operator new (slab_bytes_, std::align_val_t{SystemPageBytes()});
+#endif
+}
+
+void PagePool::UnmapSlab(void* slab) {
+#if defined(__linux__)
+  (void)munmap(slab, slab_bytes_);
+#else
+  ::operator delete (slab, std::align_val_t{SystemPageBytes()});
+#endif
 }
 
 void* PagePool::NewSlab() {
-  // Aligned to the system's pages, so that a block of whole pages is
-  // whole pages (Deallocate's MADV_DONTNEED).
-  void* slab = ::operator new (slab_bytes_, std::align_val_t{SystemPageBytes()});
+  void* slab = MapSlab();
   slabs_.push_back(slab);
   carved_ = 0;
   return slab;
+}
+
+void* PagePool::AllocateHolder() {
+  MutexLock lock(&mu_);
+  if (!free_holders_.empty()) {
+    void* p = free_holders_.back();
+    free_holders_.pop_back();
+    return p;
+  }
+  if (holder_slabs_.empty() || holders_carved_ + kHolderBytes > slab_bytes_) {
+    holder_slabs_.push_back(MapSlab());
+    holders_carved_ = 0;
+  }
+  void* p = static_cast<char*>(holder_slabs_.back()) + holders_carved_;
+  holders_carved_ += kHolderBytes;
+  return p;
+}
+
+void PagePool::DeallocateHolder(void* p) {
+  MutexLock lock(&mu_);
+  free_holders_.push_back(p);
 }
 
 void* PagePool::Allocate() {
@@ -73,9 +115,39 @@ void PagePool::Deallocate(void* p) {
   cold_.push_back(p);
 }
 
+namespace {
+
+// The allocator of a pool page's control block: a holder block of the
+// pool, which it keeps alive (the block is freed after the deleter is
+// gone, with a copy of this allocator).
+template <typename T>
+struct HolderAllocator {
+  using value_type = T;
+  explicit HolderAllocator(std::shared_ptr<PagePool> p) : pool(std::move(p)) {}
+  template <typename U>
+  explicit HolderAllocator(const HolderAllocator<U>& other) : pool(other.pool) {}
+
+  T* allocate(size_t n) {
+    static_assert(sizeof(T) <= PagePool::kHolderBytes && alignof(T) <= 16);
+    if (n != 1) throw std::bad_alloc();
+    return static_cast<T*>(pool->AllocateHolder());
+  }
+  void deallocate(T* p, size_t /*n*/) { pool->DeallocateHolder(p); }
+  template <typename U>
+  bool operator==(const HolderAllocator<U>& other) const {
+    return pool == other.pool;
+  }
+
+  std::shared_ptr<PagePool> pool;
+};
+
+}  // namespace
+
 std::shared_ptr<float[]> PoolPage(const std::shared_ptr<PagePool>& pool) {
-  return std::shared_ptr<float[]>(static_cast<float*>(pool->Allocate()),
-                                  [pool](float* p) { pool->Deallocate(p); });
+  PagePool* const blocks = pool.get();  // alive while the control block is
+  return std::shared_ptr<float[]>(
+      static_cast<float*>(pool->Allocate()), [blocks](float* p) { blocks->Deallocate(p); },
+      HolderAllocator<float>(pool));
 }
 
 }  // namespace streamrec::engine

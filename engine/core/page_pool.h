@@ -21,9 +21,20 @@
 // slabs that hold nothing else, and a block past the warm cap gives its
 // memory back (MADV_DONTNEED) while it waits.
 //
+// Why not from malloc at all: a replay makes the pages (a slab per 16
+// pages) and their shared_ptr control blocks (48 bytes each) on the model
+// thread, between the history rows it grows. Once the rows were trimmed
+// into new blocks (ImplicitOnlineUpdater::Compact), the slabs and control
+// blocks still split the replay's heap into holes of a few KB: at 500k x
+// 100k x 5M, ~120 MB free that malloc_trim could not give back. So the
+// slabs are mapped directly (mmap), and the control blocks are blocks of
+// the pool too (a second free list, kHolderBytes each, in slabs of their
+// own).
+//
 // PoolPage() makes a shared page whose deleter returns its block here: a
-// page keeps its pool alive, so a page freed after its model (a
-// snapshot's copy, say) still returns to a live pool.
+// page keeps its pool alive (its control block's allocator holds it), so
+// a page freed after its model (a snapshot's copy, say) still returns to a
+// live pool.
 //
 // Thread-safety: Allocate and Deallocate may run on any threads (a page
 // is freed wherever its last holder lets go of it).
@@ -53,6 +64,16 @@ class PagePool {
   void* Allocate();
   void Deallocate(void* p);
 
+  // The blocks of PoolPage's shared_ptr control blocks: kHolderBytes each,
+  // never given back until the pool goes.
+  static constexpr size_t kHolderBytes = 64;
+  void* AllocateHolder();
+  void DeallocateHolder(void* p);
+  size_t free_holders() const {
+    MutexLock lock(&mu_);
+    return free_holders_.size();
+  }
+
   // Freed blocks that kept their memory, and their bytes.
   size_t free_blocks() const {
     MutexLock lock(&mu_);
@@ -70,7 +91,10 @@ class PagePool {
   }
 
  private:
-  // New slab memory, aligned to the system's pages.
+  // New slab memory of slab_bytes_, aligned to the system's pages, and its
+  // release.
+  void* MapSlab();
+  void UnmapSlab(void* slab);
   void* NewSlab() REQUIRES(mu_);
 
   const size_t block_bytes_;
@@ -82,6 +106,11 @@ class PagePool {
   size_t carved_ GUARDED_BY(mu_) = 0;  // bytes of the last slab handed out
   std::vector<void*> warm_ GUARDED_BY(mu_);
   std::vector<void*> cold_ GUARDED_BY(mu_);
+  // The control blocks' slabs, the bytes of the last one handed out, and
+  // the freed blocks.
+  std::vector<void*> holder_slabs_ GUARDED_BY(mu_);
+  size_t holders_carved_ GUARDED_BY(mu_) = 0;
+  std::vector<void*> free_holders_ GUARDED_BY(mu_);
 };
 
 // A page in a block of `pool` (its block bytes / sizeof(float) floats),

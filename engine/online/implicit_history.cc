@@ -228,11 +228,44 @@ Status ImplicitOnlineUpdater::Restore(State state, uint32_t num_users, uint32_t 
   return Status::OK();
 }
 
+namespace {
+
+// Every row of `rows` reallocated at its size, all at once: the cells are
+// moved to one buffer and every row's memory freed before any row is
+// allocated again. Rows grown one cell at a time by a replay leave their
+// earlier, smaller blocks as holes between the later ones; trimming row by
+// row (shrink_to_fit) put each trimmed row into such a hole and freed a
+// block that became one more, so malloc kept the replay's whole heap
+// resident (at 500k x 100k x 5M, ~60 MB of free holes too small for a
+// page each). Freed all together, the holes merge into ranges malloc_trim
+// can give back, and the rows are allocated anew side by side. Costs a
+// buffer of all the cells while it runs.
+template <typename T>
+void Repack(std::vector<std::vector<T>>* rows) {
+  size_t cells = 0;
+  for (const std::vector<T>& row : *rows) cells += row.size();
+  std::vector<T> all;
+  all.reserve(cells);
+  std::vector<uint32_t> sizes(rows->size());
+  for (size_t r = 0; r < rows->size(); ++r) {
+    std::vector<T>& row = (*rows)[r];
+    all.insert(all.end(), row.begin(), row.end());
+    sizes[r] = static_cast<uint32_t>(row.size());
+    std::vector<T>().swap(row);
+  }
+  rows->shrink_to_fit();
+  auto from = all.begin();
+  for (size_t r = 0; r < rows->size(); ++r) {
+    (*rows)[r].assign(from, from + sizes[r]);
+    from += sizes[r];
+  }
+}
+
+}  // namespace
+
 void ImplicitOnlineUpdater::Compact() {
-  for (std::vector<UserCell>& row : user_cells_) row.shrink_to_fit();
-  for (std::vector<Cell>& row : item_cells_) row.shrink_to_fit();
-  user_cells_.shrink_to_fit();
-  item_cells_.shrink_to_fit();
+  Repack(&user_cells_);
+  Repack(&item_cells_);
 }
 
 size_t ImplicitOnlineUpdater::RowBytes() const {

@@ -385,6 +385,64 @@ TEST(ImplicitOnlineTest, ACompactedRowGrowsByAnEighth) {
   EXPECT_GT(up.RowBytes(), before);
 }
 
+// Compact reallocates every row at its size (all freed first, then
+// allocated anew): each row keeps its cells in order, holds exactly them,
+// and the updater goes on as a twin that was never compacted.
+TEST(ImplicitOnlineTest, CompactKeepsEveryRowsCellsAndHoldsNoSpareRoom) {
+  ModelOptions mo;
+  mo.rank = 8;
+  MFModel m(mo), twin_model(mo);
+  ImplicitOnlineUpdater up({}, m), twin({}, twin_model);
+  SplitMix64 rng(7);
+  for (int e = 0; e < 3000; ++e) {
+    const auto u = static_cast<uint32_t>(rng.Next() % 60);
+    const auto i = static_cast<uint32_t>(rng.Next() % 90);
+    ASSERT_TRUE(up.Apply(&m, u, i, 1.0f).ok());
+    ASSERT_TRUE(twin.Apply(&twin_model, u, i, 1.0f).ok());
+  }
+  std::vector<std::vector<ImplicitOnlineUpdater::UserCell>> users;
+  std::vector<std::vector<ImplicitOnlineUpdater::Cell>> items;
+  size_t exact = up.user_rows() * sizeof(std::vector<ImplicitOnlineUpdater::UserCell>) +
+                 up.item_rows() * sizeof(std::vector<ImplicitOnlineUpdater::Cell>);
+  for (uint32_t u = 0; u < up.user_rows(); ++u) {
+    users.emplace_back(up.UserCells(u).begin(), up.UserCells(u).end());
+    exact += users.back().size() * sizeof(ImplicitOnlineUpdater::UserCell);
+  }
+  for (uint32_t i = 0; i < up.item_rows(); ++i) {
+    items.emplace_back(up.ItemCells(i).begin(), up.ItemCells(i).end());
+    exact += items.back().size() * sizeof(ImplicitOnlineUpdater::Cell);
+  }
+  ASSERT_GT(up.RowBytes(), exact);  // grown rows hold room to spare
+  up.Compact();
+  EXPECT_EQ(up.RowBytes(), exact);
+  ASSERT_EQ(up.user_rows(), users.size());
+  ASSERT_EQ(up.item_rows(), items.size());
+  for (uint32_t u = 0; u < users.size(); ++u) {
+    const auto row = up.UserCells(u);
+    ASSERT_EQ(row.size(), users[u].size()) << "user " << u;
+    for (size_t c = 0; c < row.size(); ++c) {
+      EXPECT_EQ(row[c].id, users[u][c].id);
+      EXPECT_EQ(row[c].strength, users[u][c].strength);
+      EXPECT_EQ(row[c].in_item, users[u][c].in_item);
+    }
+  }
+  for (uint32_t i = 0; i < items.size(); ++i) {
+    const auto row = up.ItemCells(i);
+    ASSERT_EQ(row.size(), items[i].size()) << "item " << i;
+    for (size_t c = 0; c < row.size(); ++c) {
+      EXPECT_EQ(row[c].id, items[i][c].id);
+      EXPECT_EQ(row[c].strength, items[i][c].strength);
+    }
+  }
+  for (int e = 0; e < 1000; ++e) {
+    const auto u = static_cast<uint32_t>(rng.Next() % 70);
+    const auto i = static_cast<uint32_t>(rng.Next() % 100);
+    ASSERT_TRUE(up.Apply(&m, u, i, 0.5f).ok());
+    ASSERT_TRUE(twin.Apply(&twin_model, u, i, 0.5f).ok());
+  }
+  EXPECT_TRUE(testdata::SameParameters(m, twin_model));
+}
+
 TEST(ImplicitOnlineTest, RefusesBadEventsAndOptions) {
   Trained t = TrainClustered();
   ImplicitOnlineUpdater up(ImplicitOnlineOptions::FromTraining(t.options.objective()), t.model);

@@ -347,6 +347,25 @@ TEST(PagePoolTest, APageReturnsToItsPoolWhenItsLastHolderLetsGo) {
   EXPECT_TRUE(alive.expired());
 }
 
+// A page's shared_ptr control block is a holder block of its pool, not
+// a malloc (which scattered 48-byte blocks through a replay's heap): freed
+// with the page, reused by the next.
+TEST(PagePoolTest, APagesControlBlockIsAHolderBlockOfThePool) {
+  auto pool = std::make_shared<PagePool>(64 * sizeof(float), 8);
+  std::vector<std::shared_ptr<float[]>> pages;
+  for (int n = 0; n < 3; ++n) pages.push_back(PoolPage(pool));
+  EXPECT_EQ(pool->free_holders(), 0u);
+  pages.resize(1);
+  EXPECT_EQ(pool->free_blocks(), 2u);
+  EXPECT_EQ(pool->free_holders(), 2u);
+  pages.push_back(PoolPage(pool));
+  pages.push_back(PoolPage(pool));
+  EXPECT_EQ(pool->free_blocks(), 0u);
+  EXPECT_EQ(pool->free_holders(), 0u);
+  pages[2][63] = 1.0f;  // the page's floats are its own
+  EXPECT_EQ(pages[2][63], 1.0f);
+}
+
 TEST(MFModelTest, PredictIsMeanPlusBiasesPlusDot) {
   MFModel m(Options(2));
   m.EnsureUsers(2);
