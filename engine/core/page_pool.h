@@ -36,8 +36,8 @@
 // a page freed after its model (a snapshot's copy, say) still returns to a
 // live pool.
 //
-// Thread-safety: Allocate and Deallocate may run on any threads (a page
-// is freed wherever its last holder lets go of it).
+// Thread-safety: every method may run on any thread (a page and its
+// control block are freed wherever its last holder lets go of it).
 #pragma once
 
 #include <cstddef>
