@@ -386,8 +386,9 @@ TEST(ImplicitOnlineTest, ACompactedRowGrowsByAnEighth) {
 }
 
 // Compact reallocates every row at its size (all freed first, then
-// allocated anew): each row keeps its cells in order, holds exactly them,
-// and the updater goes on as a twin that was never compacted.
+// allocated anew, or in place where the rows are nearly tight): each row
+// keeps its cells in order, holds exactly them, and the updater goes on as
+// a twin that was never compacted.
 TEST(ImplicitOnlineTest, CompactKeepsEveryRowsCellsAndHoldsNoSpareRoom) {
   ModelOptions mo;
   mo.rank = 8;
@@ -414,6 +415,8 @@ TEST(ImplicitOnlineTest, CompactKeepsEveryRowsCellsAndHoldsNoSpareRoom) {
   }
   ASSERT_GT(up.RowBytes(), exact);  // grown rows hold room to spare
   up.Compact();
+  EXPECT_EQ(up.RowBytes(), exact);
+  up.Compact();  // tight rows: trimmed in place, which changes nothing
   EXPECT_EQ(up.RowBytes(), exact);
   ASSERT_EQ(up.user_rows(), users.size());
   ASSERT_EQ(up.item_rows(), items.size());
