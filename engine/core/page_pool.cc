@@ -59,11 +59,14 @@ void PagePool::UnmapSlab(void* slab) {
 #endif
 }
 
-void* PagePool::NewSlab() {
-  void* slab = MapSlab();
-  slabs_.push_back(slab);
-  carved_ = 0;
-  return slab;
+void* PagePool::Carve(std::vector<void*>* slabs, size_t* carved, size_t bytes) {
+  if (slabs->empty() || *carved + bytes > slab_bytes_) {
+    slabs->push_back(MapSlab());
+    *carved = 0;
+  }
+  void* p = static_cast<char*>(slabs->back()) + *carved;
+  *carved += bytes;
+  return p;
 }
 
 void* PagePool::AllocateHolder() {
@@ -73,13 +76,7 @@ void* PagePool::AllocateHolder() {
     free_holders_.pop_back();
     return p;
   }
-  if (holder_slabs_.empty() || holders_carved_ + kHolderBytes > slab_bytes_) {
-    holder_slabs_.push_back(MapSlab());
-    holders_carved_ = 0;
-  }
-  void* p = static_cast<char*>(holder_slabs_.back()) + holders_carved_;
-  holders_carved_ += kHolderBytes;
-  return p;
+  return Carve(&holder_slabs_, &holders_carved_, kHolderBytes);
 }
 
 void PagePool::DeallocateHolder(void* p) {
@@ -96,10 +93,7 @@ void* PagePool::Allocate() {
       return p;
     }
   }
-  void* slab = slabs_.empty() || carved_ + block_bytes_ > slab_bytes_ ? NewSlab() : slabs_.back();
-  void* p = static_cast<char*>(slab) + carved_;
-  carved_ += block_bytes_;
-  return p;
+  return Carve(&slabs_, &carved_, block_bytes_);
 }
 
 void PagePool::Deallocate(void* p) {

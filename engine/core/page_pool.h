@@ -95,7 +95,9 @@ class PagePool {
   // release.
   void* MapSlab();
   void UnmapSlab(void* slab);
-  void* NewSlab() REQUIRES(mu_);
+  // The next `bytes` of the last of `slabs` (carved: its bytes handed out
+  // so far), mapping a new slab when they do not fit.
+  void* Carve(std::vector<void*>* slabs, size_t* carved, size_t bytes) REQUIRES(mu_);
 
   const size_t block_bytes_;
   const size_t max_warm_;
