@@ -420,22 +420,20 @@ TEST(ImplicitOnlineTest, CompactKeepsEveryRowsCellsAndHoldsNoSpareRoom) {
   EXPECT_EQ(up.RowBytes(), exact);
   ASSERT_EQ(up.user_rows(), users.size());
   ASSERT_EQ(up.item_rows(), items.size());
+  // The same cells in the same order (the picks of a long row follow it).
+  const auto same_user_cell = [](const ImplicitOnlineUpdater::UserCell& a,
+                                 const ImplicitOnlineUpdater::UserCell& b) {
+    return a.id == b.id && a.strength == b.strength && a.in_item == b.in_item;
+  };
+  const auto same_cell = [](const ImplicitOnlineUpdater::Cell& a,
+                            const ImplicitOnlineUpdater::Cell& b) {
+    return a.id == b.id && a.strength == b.strength;
+  };
   for (uint32_t u = 0; u < users.size(); ++u) {
-    const auto row = up.UserCells(u);
-    ASSERT_EQ(row.size(), users[u].size()) << "user " << u;
-    for (size_t c = 0; c < row.size(); ++c) {
-      EXPECT_EQ(row[c].id, users[u][c].id);
-      EXPECT_EQ(row[c].strength, users[u][c].strength);
-      EXPECT_EQ(row[c].in_item, users[u][c].in_item);
-    }
+    EXPECT_TRUE(std::ranges::equal(up.UserCells(u), users[u], same_user_cell)) << "user " << u;
   }
   for (uint32_t i = 0; i < items.size(); ++i) {
-    const auto row = up.ItemCells(i);
-    ASSERT_EQ(row.size(), items[i].size()) << "item " << i;
-    for (size_t c = 0; c < row.size(); ++c) {
-      EXPECT_EQ(row[c].id, items[i][c].id);
-      EXPECT_EQ(row[c].strength, items[i][c].strength);
-    }
+    EXPECT_TRUE(std::ranges::equal(up.ItemCells(i), items[i], same_cell)) << "item " << i;
   }
   for (int e = 0; e < 1000; ++e) {
     const auto u = static_cast<uint32_t>(rng.Next() % 70);
