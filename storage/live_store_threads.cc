@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "engine/core/event.h"
 #include "engine/core/thread_name.h"
@@ -218,17 +219,23 @@ void LiveStore::Impl::ApplyEvents(std::vector<ApplyOp>* run) {
   }
   // The leader (null for the first copy) is the copy applied first, which
   // the second follows (Recommender::ApplyFollowing).
+  // The leader's events through a LookaheadApplier (the memory of each
+  // step fetched while the ones before it run; the same model as Apply).
   auto apply = [&](Replica& r, const Replica* leader) {
     Status first_error;
+    std::optional<engine::LookaheadApplier> ahead;
+    if (leader == nullptr) ahead.emplace(r.rec.get());
     for (const ApplyOp& op : *run) {
       for (const StoredEvent& e : op.events) {
         // Validated before it was logged, so this cannot fail unless the
         // engine and the validator disagree: note it, keep going (both
         // copies skip the same event, so they stay equal).
-        Status st = ApplyStored(e, r.rec.get(), leader ? leader->rec.get() : nullptr);
+        Status st =
+            leader ? ApplyStored(e, r.rec.get(), leader->rec.get()) : ApplyStored(e, &*ahead);
         if (!st.ok() && first_error.ok()) first_error = st;
       }
     }
+    if (ahead) ahead->Finish();
     if (last > r.applied_seq) r.applied_seq = last;
     if (stream_last > r.stream_seq) r.stream_seq = stream_last;
     return first_error;

@@ -46,6 +46,11 @@ Status ApplyStored(const StoredEvent& e, engine::ReplayPipeline* pipeline) {
                        [&](const engine::Event& event) { return pipeline->Apply(event); });
 }
 
+Status ApplyStored(const StoredEvent& e, engine::LookaheadApplier* applier) {
+  return ApplyResolved(e, applier->recommender().types(),
+                       [&](const engine::Event& event) { return applier->Apply(event); });
+}
+
 bool ForgetStored(std::string_view user, std::span<const StoredEvent> events,
                   engine::Recommender* rec, const engine::Recommender* leader) {
   std::vector<engine::Event> mine;

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "engine/core/status.h"
+#include "engine/live/lookahead_applier.h"
 #include "engine/live/recommender.h"
 #include "engine/live/replay_pipeline.h"
 #include "storage/event_log.h"
@@ -27,6 +28,9 @@ Status ApplyStored(const StoredEvent& e, engine::Recommender* rec,
                    const engine::Recommender* leader = nullptr);
 // The same through a ReplayPipeline (its model step may still be queued).
 Status ApplyStored(const StoredEvent& e, engine::ReplayPipeline* pipeline);
+// The same through a LookaheadApplier (applied in its turn, by its Finish
+// at the latest; `e` must stay as it is until then).
+Status ApplyStored(const StoredEvent& e, engine::LookaheadApplier* applier);
 
 // Forgets `user` in the engine, taking back what `events` (their events
 // as EventLog::DeleteUser returned them) added (Recommender::ForgetUser).

@@ -183,11 +183,19 @@ void Recommender::Count(const IndexedEvent& x, const Recommender* leader, float 
 
 Status Recommender::Apply(const Event& e) {
   STREAMREC_RETURN_IF_ERROR(Validate(e));
+  Step(IndexLeading(e));
+  return Status::OK();
+}
+
+IndexedEvent Recommender::IndexLeading(const Event& e) {
   const IndexedEvent x = Index(e);
   if (implicit_ && implicit_.use_count() > 1) led_.push_back(x);  // for the follower
+  return x;
+}
+
+void Recommender::Step(const IndexedEvent& x) {
   const float moved = Learn(x, events_applied_);
   Count(x, nullptr, moved);
-  return Status::OK();
 }
 
 bool Recommender::IndexWantsMove(uint32_t i) const {

@@ -486,12 +486,18 @@ class Recommender {
   friend struct SnapshotCodec;
   // engine/live/replay_pipeline.h: runs Apply's parts on two threads.
   friend class ReplayPipeline;
+  // engine/live/lookahead_applier.h: Apply's parts with the fronts ahead.
+  friend class LookaheadApplier;
 
   // Apply's parts: the ids, catalog and seen items of an event (validated);
   // the model's step on it (Learn: the learner and the factors, nothing
   // Index or Count writes); then popularity, counts and the int8 mirror
   // after the model moved.
   IndexedEvent Index(const Event& e);
+  // Index as Apply does it (noting the indices in led_ for a follower),
+  // and the rest of Apply after it (Learn, then Count).
+  IndexedEvent IndexLeading(const Event& e);
+  void Step(const IndexedEvent& x);
   // Index as a follower: the indices the leader noted for the same event
   // (led_), checked against the ids, with the leader's page of the user's
   // seen list instead of an insert; Index(e) for ids new to this copy or

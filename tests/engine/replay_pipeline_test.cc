@@ -1,13 +1,19 @@
+// The two ways a run of events is applied faster than Apply one at a time,
+// both bit-identical to it: ReplayPipeline (a replay, on two threads) and
+// LookaheadApplier (the live model thread's runs, memory fetched ahead).
 #include "engine/live/replay_pipeline.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "engine/core/random.h"
+#include "engine/live/lookahead_applier.h"
 #include "engine/live/snapshot.h"
 
 namespace streamrec::engine {
@@ -116,6 +122,81 @@ TEST(ReplayPipelineTest, AnInvalidEventIsRefusedAtOnceAndNothingOfItApplied) {
   EXPECT_FALSE(rec.users().Find("other-user").has_value());
   // The queued steps all ran: the model has a row for every user indexed.
   EXPECT_EQ(rec.model().num_users(), rec.users().size());
+}
+
+// Runs of every length around the window's (a run is one LookaheadApplier,
+// finished at its end, as the store's model thread applies one), with
+// refused events among them, under each objective and with the IVF index
+// kept per event (retrained as the catalog grows): the same state as Apply
+// one event at a time, bit for bit, after every run.
+TEST(LookaheadApplierTest, RunsOfAnyLengthEqualApplyEventByEventBitForBit) {
+  const EventTypes types = EventTypes::Defaults();
+  const auto events = Stream(types, 3000);
+  const size_t lengths[] = {1, 2, 3, 4, 5, 7, 8, 9, 13, 100, 250};
+  for (Objective objective : {Objective::kImplicit, Objective::kRating, Objective::kBpr}) {
+    SCOPED_TRACE(ObjectiveName(objective));
+    Recommender one_by_one(Options(objective), types), windowed(Options(objective), types);
+    size_t begin = 0;
+    for (size_t run = 0; begin < events.size(); ++run) {
+      const size_t end = std::min(events.size(), begin + lengths[run % std::size(lengths)]);
+      {
+        LookaheadApplier applier(&windowed);
+        for (size_t n = begin; n < end; ++n) {
+          ASSERT_TRUE(one_by_one.Apply(events[n].view()).ok());
+          ASSERT_TRUE(applier.Apply(events[n].view()).ok());
+          if (n % 97 == 0) {  // refused by both, nothing of it applied
+            const Event bad{fmt::format("bad{}", n), "", *types.Find("view"), 0.0f, 0};
+            EXPECT_EQ(applier.Apply(bad).code(), StatusCode::kInvalidArgument);
+            EXPECT_EQ(one_by_one.Apply(bad).code(), StatusCode::kInvalidArgument);
+          }
+        }
+      }
+      begin = end;
+      if (run % 10 == 9 || begin == events.size()) {
+        ASSERT_EQ(windowed.events_applied(), one_by_one.events_applied());
+        ASSERT_TRUE(EncodeSnapshot(windowed) == EncodeSnapshot(one_by_one))
+            << "after event " << begin;
+      }
+    }
+    EXPECT_EQ(windowed.ivf_index().lists(), one_by_one.ivf_index().lists());
+    for (uint32_t i = 0; i < one_by_one.model().num_items(); ++i) {
+      ASSERT_EQ(windowed.ivf_index().ListOf(i), one_by_one.ivf_index().ListOf(i)) << i;
+    }
+    RecommendRequest req;
+    req.n = 10;
+    const auto a = windowed.RecommendForUser("u1", req);
+    const auto b = one_by_one.RecommendForUser("u1", req);
+    ASSERT_EQ(a.items.size(), b.items.size());
+    for (size_t k = 0; k < a.items.size(); ++k) EXPECT_EQ(a.items[k].item, b.items[k].item);
+  }
+}
+
+TEST(LookaheadApplierTest, ImplicitEventsAreAppliedInTheirTurnAndAllByFinish) {
+  const EventTypes types = EventTypes::Defaults();
+  const auto events = Stream(types, LookaheadApplier::kWindow + 2);
+  Recommender rec(Options(Objective::kImplicit), types);
+  LookaheadApplier applier(&rec);
+  for (size_t n = 0; n + 1 < LookaheadApplier::kWindow; ++n) {
+    ASSERT_TRUE(applier.Apply(events[n].view()).ok());
+  }
+  EXPECT_EQ(rec.events_applied(), 0u);  // waiting in the window
+  // The window full: the oldest is applied.
+  ASSERT_TRUE(applier.Apply(events[LookaheadApplier::kWindow - 1].view()).ok());
+  EXPECT_EQ(rec.events_applied(), 1u);
+  // Refused at once, and never applied.
+  EXPECT_EQ(applier.Apply({"new-user", "", *types.Find("view"), 0.0f, 0}).code(),
+            StatusCode::kInvalidArgument);
+  applier.Finish();
+  EXPECT_EQ(rec.events_applied(), LookaheadApplier::kWindow);
+  EXPECT_FALSE(rec.users().Find("new-user").has_value());
+  EXPECT_EQ(rec.model().num_users(), rec.users().size());
+
+  // Under bpr each event is applied at once (its step reads the seen lists
+  // the next events' fronts would write).
+  Recommender bpr(Options(Objective::kBpr), types);
+  LookaheadApplier at_once(&bpr);
+  ASSERT_TRUE(at_once.Apply(events[0].view()).ok());
+  EXPECT_EQ(bpr.events_applied(), 1u);
 }
 
 }  // namespace

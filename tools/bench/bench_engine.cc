@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/core/random.h"
+#include "engine/live/lookahead_applier.h"
 #include "engine/live/recommender.h"
 #include "engine/live/replay_pipeline.h"
 #include "engine/live/snapshot.h"
@@ -264,7 +265,11 @@ int BenchApply(const ApplyBenchOptions& o) {
   for (size_t begin = 0; begin < live.size(); begin += o.run) {
     const size_t end = std::min(live.size(), begin + o.run);
     const double c0 = ThreadCpuNow();
-    for (size_t n = begin; n < end; ++n) errors += !leader->Apply(live[n]).ok();
+    {
+      // As the server's model thread applies a run (LiveStore).
+      engine::LookaheadApplier lead(leader);
+      for (size_t n = begin; n < end; ++n) errors += !lead.Apply(live[n]).ok();
+    }
     const double c1 = ThreadCpuNow();
     for (size_t n = begin; n < end; ++n) errors += !follower->ApplyFollowing(live[n], *leader).ok();
     follower->FinishFollowing(*leader);
