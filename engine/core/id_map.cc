@@ -120,13 +120,19 @@ void IdMap::Prefetch(std::string_view id, int stage) const {
   }
   const uint64_t s = Slot(p);
   if (s == kEmptySlot || HashIn(s) != hash || PosOf(s) >= size_) return;
-  const NamePage* page = names_[PosOf(s) / kPageIds].get();
+  // The slot's links past it are its id's name's.
+  PrefetchName(PosOf(s), stage);
+}
+
+void IdMap::PrefetchName(uint32_t index, int stage) const {
+  if (index >= size_ || stage < 0 || stage >= kNameStages) return;
+  const NamePage* page = names_[index / kPageIds].get();
   if (page == nullptr) return;
   if (stage == 2) {
     __builtin_prefetch(page);
     return;
   }
-  const uint32_t r = PosOf(s) % kPageIds;
+  const uint32_t r = index % kPageIds;
   if (r >= page->ends.size()) return;
   if (stage == 1) {
     __builtin_prefetch(page->ends.data() + (r == 0 ? 0 : r - 1));

@@ -54,6 +54,10 @@ class IdMap {
   // the id's home slot only (not a collision chain). Changes nothing.
   static constexpr int kPrefetchStages = 4;
   void Prefetch(std::string_view id, int stage) const;
+  // The same for a later Name(index): its links are the page of ids, the
+  // page's ends, the id's bytes (stage s hints link kNameStages - 1 - s).
+  static constexpr int kNameStages = 3;
+  void PrefetchName(uint32_t index, int stage) const;
   // The id at `index` (< size()); "" for a forgotten one. Valid until the
   // map is next written.
   std::string_view Name(uint32_t index) const {

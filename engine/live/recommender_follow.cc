@@ -12,6 +12,13 @@ namespace streamrec::engine {
 
 IndexedEvent Recommender::IndexFollowing(const Event& e, const Recommender& leader) {
   if (followed_ < leader.led_.size()) {
+    // The names checked below are a chain of cache misses each at 500k
+    // ids: the next events' are hinted a link further each.
+    for (int s = 0; s < IdMap::kNameStages && followed_ + 1 + s < leader.led_.size(); ++s) {
+      const IndexedEvent& next = leader.led_[followed_ + 1 + s];
+      users_.PrefetchName(next.user, s);
+      items_.PrefetchName(next.item, s);
+    }
     const IndexedEvent& x = leader.led_[followed_];
     const bool known = x.user < users_.size() && x.item < items_.size();
     if (known && x.user < seen_.users() && x.user < leader.seen_.users() && x.type == e.type &&

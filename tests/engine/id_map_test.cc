@@ -85,6 +85,7 @@ TEST(IdMapTest, ManyIdsSurviveRehashingAndReserve) {
 TEST(IdMapTest, PrefetchAtAnyStageChangesNothing) {
   IdMap empty;
   for (int stage = -1; stage <= IdMap::kPrefetchStages; ++stage) empty.Prefetch("a", stage);
+  for (int stage = -1; stage <= IdMap::kNameStages; ++stage) empty.PrefetchName(0, stage);
   EXPECT_EQ(empty.size(), 0u);
   IdMap m;
   for (int n = 0; n < 1000; ++n) m.GetOrAdd(fmt::format("id{}", n));
@@ -92,6 +93,10 @@ TEST(IdMapTest, PrefetchAtAnyStageChangesNothing) {
   // Known, forgotten, unknown and empty ids, every stage and past them.
   for (const std::string id : {"id0", "id999", "id7", "nope", ""}) {
     for (int stage = -1; stage <= IdMap::kPrefetchStages; ++stage) m.Prefetch(id, stage);
+  }
+  // Names known, forgotten and past the last, every stage and past them.
+  for (const uint32_t index : {0u, 7u, 255u, 256u, 999u, 1000u, 4096u, ~0u}) {
+    for (int stage = -1; stage <= IdMap::kNameStages; ++stage) m.PrefetchName(index, stage);
   }
   EXPECT_EQ(m.size(), 1000u);
   EXPECT_EQ(m.live(), 999u);
