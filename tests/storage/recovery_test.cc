@@ -19,8 +19,8 @@ engine::RecommenderOptions SmallOptions() {
   return o;
 }
 
-// A seeded stream over 60 users and 40 items, mixed event types.
-std::vector<StoredEvent> Stream(size_t n, uint64_t seed) {
+// A seeded stream over 60 users and `items` items, mixed event types.
+std::vector<StoredEvent> Stream(size_t n, uint64_t seed, uint64_t items = 40) {
   engine::SplitMix64 rng(seed);
   const char* types[] = {"view", "click", "cart", "purchase", "rating"};
   std::vector<StoredEvent> out;
@@ -28,7 +28,7 @@ std::vector<StoredEvent> Stream(size_t n, uint64_t seed) {
     const char* type = types[rng.Uniform(5)];
     const bool rating = std::string_view(type) == "rating";
     out.push_back({0, fmt::format("e{}", k), fmt::format("u{}", rng.Uniform(60)),
-                   fmt::format("i{}", rng.Uniform(40)), type,
+                   fmt::format("i{}", rng.Uniform(items)), type,
                    rating ? static_cast<float>(1 + rng.Uniform(5)) : 0.0f,
                    1'700'000'000'000 + static_cast<int64_t>(k) * 1000});
   }
@@ -43,21 +43,40 @@ std::unique_ptr<EventLog> Open(const std::string& dir) {
 
 TEST(RecoveryTest, SnapshotPlusTailEqualsFullReplayBitForBit) {
   // A whole-log recovery (the snapshot's) runs the model's steps on a
-  // second thread (engine::ReplayPipeline), the tail after a snapshot
-  // event by event; the full replay below is event by event throughout.
-  const auto events = Stream(5000, 3);
+  // second thread (engine::ReplayPipeline) with the top-N index filed at
+  // the end, and so does a tail after a snapshot at least as long as the
+  // catalog; a shorter tail is applied event by event. The full replay
+  // below is event by event throughout, keeping the index up.
   const engine::EventTypes types = engine::EventTypes::Defaults();
-  for (const auto& [objective, cut] : {std::pair{engine::Objective::kRating, size_t{1}},
-                                       {engine::Objective::kRating, size_t{200}},
-                                       {engine::Objective::kRating, size_t{4500}},
-                                       {engine::Objective::kRating, size_t{4999}},
-                                       {engine::Objective::kImplicit, size_t{4500}}}) {
-    SCOPED_TRACE(fmt::format("{} {}", engine::ObjectiveName(objective), cut));
+  struct Case {
+    engine::Objective objective;
+    size_t cut;
+    engine::TopNMethod method = engine::TopNMethod::kAuto;
+    uint64_t items = 40;
+  };
+  const Case cases[] = {
+      {engine::Objective::kRating, 1},
+      {engine::Objective::kRating, 200},
+      {engine::Objective::kRating, 4500},
+      {engine::Objective::kRating, 4999},
+      {engine::Objective::kImplicit, 4500},
+      // An IVF index (trained again as events go) and an int8 mirror, with
+      // a tail longer than the catalog (filed at the end) and one shorter.
+      {engine::Objective::kImplicit, 1500, engine::TopNMethod::kIvf, 300},
+      {engine::Objective::kImplicit, 4900, engine::TopNMethod::kIvf, 300},
+      {engine::Objective::kImplicit, 2000, engine::TopNMethod::kInt8, 300},
+      {engine::Objective::kRating, 1500, engine::TopNMethod::kIvf, 300},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(fmt::format("{} {} {}", engine::ObjectiveName(c.objective), c.cut,
+                             engine::TopNMethodName(c.method)));
+    const auto events = Stream(5000, 3, c.items);
     engine::RecommenderOptions options = SmallOptions();
-    options.objective = objective;
+    options.objective = c.objective;
+    options.topn.method = c.method;
     TempDir d;
     auto l = Open(d.path());
-    ASSERT_TRUE(l->Append(std::span(events).subspan(0, cut)).ok());
+    ASSERT_TRUE(l->Append(std::span(events).subspan(0, c.cut)).ok());
     {
       // A running server: applies, then snapshots at `cut`.
       engine::Recommender live(options, types);
@@ -65,12 +84,12 @@ TEST(RecoveryTest, SnapshotPlusTailEqualsFullReplayBitForBit) {
       ASSERT_TRUE(r.ok());
       ASSERT_TRUE(WriteSnapshot(l.get(), live, r->last_seq).ok());
     }
-    ASSERT_TRUE(l->Append(std::span(events).subspan(cut)).ok());
+    ASSERT_TRUE(l->Append(std::span(events).subspan(c.cut)).ok());
     engine::Recommender from_snapshot(options, types);
     auto r = Recover(*l, &from_snapshot);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
-    EXPECT_EQ(r->snapshot_seq, cut);
-    EXPECT_EQ(r->replayed, events.size() - cut);
+    EXPECT_EQ(r->snapshot_seq, c.cut);
+    EXPECT_EQ(r->replayed, events.size() - c.cut);
     EXPECT_EQ(r->last_seq, events.size());
     EXPECT_TRUE(r->snapshot_skipped.empty());
 
@@ -80,8 +99,13 @@ TEST(RecoveryTest, SnapshotPlusTailEqualsFullReplayBitForBit) {
                    EXPECT_TRUE(ApplyStored(e, &full).ok());
                    return true;
                  }).ok());
+    if (c.method == engine::TopNMethod::kIvf) ASSERT_GT(full.ivf_index().lists(), 0u);
     EXPECT_TRUE(engine::EncodeSnapshot(full) == engine::EncodeSnapshot(from_snapshot))
         << "snapshot + tail differs from a full replay";
+    for (uint32_t i = 0; i < full.model().num_items() && c.method == engine::TopNMethod::kIvf;
+         ++i) {
+      ASSERT_EQ(from_snapshot.ivf_index().ListOf(i), full.ivf_index().ListOf(i)) << i;
+    }
   }
 }
 

@@ -55,9 +55,10 @@ struct BenchFlags {
   double seconds = 3.0;
   int connections = 4;
   HttpBenchOptions http;              // --url, --key, --durability, --preload, ...
-  std::string config_path;            // --config (scale)
+  std::string config_path;            // --config (apply, recovery, scale)
   ScaleBenchOptions scale;            // filled in by ValidateScale
   ApplyBenchOptions apply;            // filled in by ValidateApply
+  engine::RecommenderOptions recovery;  // filled in by ValidateRecovery
   std::vector<std::string> replicas;  // --replica (cluster)
   std::string nats;                   // --nats (cluster)
   std::string delete_user;            // --delete-user (cluster)
@@ -85,7 +86,7 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "  streamrec bench topn [--catalog 100000 --catalog 1000000 --batch 32]\n"
       "                       [--vectors gaussian|clustered --probe 32 64]\n"
       "  streamrec bench log [--batch 1 100 1000 --threads 1 --seconds 3 --dir /tmp]\n"
-      "  streamrec bench recovery [--events 1000000 --rank 64 --dir /tmp]\n"
+      "  streamrec bench recovery [--events 1000000 --rank 64 --dir /tmp --config FILE]\n"
       "  streamrec bench freshness [--url HOST:PORT] [--events 1000]\n"
       "  streamrec bench features [--url HOST:PORT] [--connections 4] [--seconds 3]\n"
       "  streamrec bench ingest [--url HOST:PORT] [--batch 1 1000 --connections 4 --seconds 3]\n"
@@ -98,6 +99,8 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "\napply replays --preload events of a synthetic stream into two engine copies as the\n"
       "server's open does, then applies its next --events in runs of --batch as the model\n"
       "thread does (no log, no HTTP): the model thread's CPU per event.\n"
+      "recovery writes a log of --events (100k users x 20k items) and times recovering the\n"
+      "configured model from it alone, from a snapshot halfway and from one at its end.\n"
       "freshness and ingest talk HTTP to the server at --url (they write events to it:\n"
       "use a scratch database), or to one they start on a temporary database in --dir,\n"
       "preloaded with a synthetic stream, once per --durability mode.\n"
@@ -125,7 +128,7 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "repeat", Defaulted(&f->repeat),
       "learner: runs of every case, each on fresh models; the median is shown, with the "
       "range")("config", po::value(&f->config_path),
-               "apply, scale: configuration file (default: the built-in settings, "
+               "apply, recovery, scale: configuration file (default: the built-in settings, "
                "config/streamrec.conf's)")("catalog", po::value(&f->sizes)->multitoken(),
                                            "topn: catalog sizes (default 10k 100k 1M)")(
       "n", Defaulted(&f->n), "topn: list length")("queries", Defaulted(&f->queries),
@@ -192,15 +195,20 @@ Status ValidateLearner(const BenchFlags& f) {
   return Status::OK();
 }
 
+// --config's settings, or the built-in ones without it.
+StatusOr<Config> BenchConfig(const BenchFlags& f) {
+  if (f.config_path.empty()) return DefaultConfig();
+  StatusOr<Config> loaded = LoadConfig(f.config_path);
+  if (!loaded.ok()) return Status::InvalidArgument(loaded.status().message());
+  return loaded;
+}
+
 // apply: the flags over ApplyBenchOptions' defaults, and the config file.
 Status ValidateApply(BenchFlags* f) {
   ApplyBenchOptions& a = f->apply;
-  Config config = DefaultConfig();
-  if (!f->config_path.empty()) {
-    StatusOr<Config> loaded = LoadConfig(f->config_path);
-    if (!loaded.ok()) return Status::InvalidArgument(loaded.status().message());
-    config = std::move(loaded).value();
-  }
+  StatusOr<Config> loaded = BenchConfig(*f);
+  if (!loaded.ok()) return loaded.status();
+  const Config& config = *loaded;
   a.recommender = config.recommender;
   if (f->rank_given) a.recommender.model.rank = f->rank;
   a.types = config.types;
@@ -248,6 +256,10 @@ Status ValidateLog(BenchFlags* f) {
 Status ValidateRecovery(BenchFlags* f) {
   if (!f->events_given) f->events = 1'000'000;
   if (f->events == 0) return Status::InvalidArgument("--events must be >= 1");
+  StatusOr<Config> loaded = BenchConfig(*f);
+  if (!loaded.ok()) return loaded.status();
+  f->recovery = loaded->recommender;
+  f->recovery.model.rank = f->rank;
   return Status::OK();
 }
 
@@ -387,7 +399,7 @@ int ExecuteBench(const BenchFlags& f) {
                       .probes = f.probes});
   }
   if (f.what == "log") return BenchLog(f.dir, f.batches, f.threads, f.seconds);
-  if (f.what == "recovery") return BenchRecovery(f.dir, f.events, f.rank);
+  if (f.what == "recovery") return BenchRecovery(f.dir, f.events, f.recovery);
   if (f.what == "freshness") return BenchFreshness(f.http, f.events);
   if (f.what == "scale") return BenchScale(f.scale);
   if (f.what == "cluster") {
