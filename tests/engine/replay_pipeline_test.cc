@@ -145,7 +145,8 @@ TEST(LookaheadApplierTest, RunsOfAnyLengthEqualApplyEventByEventBitForBit) {
           ASSERT_TRUE(one_by_one.Apply(events[n].view()).ok());
           ASSERT_TRUE(applier.Apply(events[n].view()).ok());
           if (n % 97 == 0) {  // refused by both, nothing of it applied
-            const Event bad{fmt::format("bad{}", n), "", *types.Find("view"), 0.0f, 0};
+            const std::string user = fmt::format("bad{}", n);
+            const Event bad{user, "", *types.Find("view"), 0.0f, 0};
             EXPECT_EQ(applier.Apply(bad).code(), StatusCode::kInvalidArgument);
             EXPECT_EQ(one_by_one.Apply(bad).code(), StatusCode::kInvalidArgument);
           }
