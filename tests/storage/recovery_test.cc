@@ -99,7 +99,9 @@ TEST(RecoveryTest, SnapshotPlusTailEqualsFullReplayBitForBit) {
                    EXPECT_TRUE(ApplyStored(e, &full).ok());
                    return true;
                  }).ok());
-    if (c.method == engine::TopNMethod::kIvf) ASSERT_GT(full.ivf_index().lists(), 0u);
+    if (c.method == engine::TopNMethod::kIvf) {
+      ASSERT_GT(full.ivf_index().lists(), 0u);
+    }
     EXPECT_TRUE(engine::EncodeSnapshot(full) == engine::EncodeSnapshot(from_snapshot))
         << "snapshot + tail differs from a full replay";
     for (uint32_t i = 0; i < full.model().num_items() && c.method == engine::TopNMethod::kIvf;
