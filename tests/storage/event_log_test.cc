@@ -113,6 +113,35 @@ TEST(EventLogTest, DuplicateIdSamePayloadIsReportedNotStored) {
   EXPECT_EQ(log->next_seq(), 4u);
 }
 
+TEST(EventLogTest, DuplicatesAreFoundInTableFilesAndMemtablesAlike) {
+  // An append looks up its batch's event ids at once (one MultiGet): ids in
+  // a flushed table file, in the memtable, new ones, one repeated within
+  // the batch, and one stored with another payload, in one batch.
+  TempDir dir;
+  auto log = OpenOrDie(dir.path());
+  std::vector<StoredEvent> old_ones, recent;
+  for (int n = 0; n < 100; ++n) old_ones.push_back(Ev(fmt::format("old{}", n), "u", "i"));
+  ASSERT_TRUE(log->Append(old_ones).ok());
+  ASSERT_TRUE(log->Flush().ok());  // seqs 1-100 in a table file
+  for (int n = 0; n < 50; ++n) recent.push_back(Ev(fmt::format("new{}", n), "v", "j"));
+  ASSERT_TRUE(log->Append(recent).ok());  // seqs 101-150 in the memtable
+  std::vector<StoredEvent> mixed = {Ev("old7", "u", "i"), Ev("fresh", "w", "k"),
+                                    Ev("new3", "v", "j"), Ev("fresh", "w", "k"),
+                                    Ev("old99", "u", "i")};
+  auto r = log->Append(mixed);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->seqs, (std::vector<uint64_t>{8, 151, 104, 151, 100}));
+  EXPECT_EQ(r->duplicate, (std::vector<bool>{true, false, true, true, true}));
+  EXPECT_EQ(r->accepted, 1u);
+  // Another payload under a stored id, in either place: the batch refused.
+  for (const char* id : {"old3", "new4"}) {
+    std::vector<StoredEvent> clash = {Ev("other", "x", "y"), Ev(id, "u", "elsewhere")};
+    auto c = log->Append(clash);
+    EXPECT_EQ(c.status().code(), StatusCode::kConflict) << id;
+  }
+  EXPECT_EQ(log->next_seq(), 152u);
+}
+
 TEST(EventLogTest, OneGroupOfSeveralBatchesIndexesEveryUsersEventsAndEventId) {
   // One AppendBatches call is one group commit, whose user-index and dedup
   // keys go into the write batch sorted (CommitGroup): users and event ids
