@@ -217,10 +217,10 @@ void LiveStore::Impl::ApplyEvents(std::vector<ApplyOp>* run) {
     if (!op.events.empty()) last = op.events.back().seq;
     stream_last = std::max(stream_last, op.stream_seq);
   }
-  // The leader (null for the first copy) is the copy applied first, which
-  // the second follows (Recommender::ApplyFollowing).
-  // The leader's events through a LookaheadApplier (the memory of each
-  // step fetched while the ones before it run; the same model as Apply).
+  // The leader (null for the first copy) is the copy applied first, through
+  // a LookaheadApplier (each step's memory fetched while the ones before it
+  // run; the same model as Apply event by event), which the second follows
+  // (Recommender::ApplyFollowing).
   auto apply = [&](Replica& r, const Replica* leader) {
     Status first_error;
     std::optional<engine::LookaheadApplier> ahead;
