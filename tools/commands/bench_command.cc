@@ -316,8 +316,8 @@ Status ValidateScale(BenchFlags* f) {
     return Status::InvalidArgument(fmt::format("--dir '{}' is not a directory", s.dir));
   }
   if (!f->config_path.empty()) {
-    StatusOr<Config> loaded = LoadConfig(f->config_path);
-    if (!loaded.ok()) return Status::InvalidArgument(loaded.status().message());
+    StatusOr<Config> loaded = BenchConfig(*f);
+    if (!loaded.ok()) return loaded.status();
     s.config = std::move(loaded).value();
     s.config_text = ReadTextFile(f->config_path);
   }
