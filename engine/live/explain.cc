@@ -64,7 +64,9 @@ Explanation Recommender::Explain(std::string_view user, const Recommendations& a
     std::vector<std::pair<uint32_t, float>> history;  // (item, confidence c_j)
     const float alpha = implicit_->options().alpha;
     for (const ImplicitOnlineUpdater::UserCell& cell : implicit_->UserCells(*u)) {
-      if (cell.id < model_.num_items()) history.emplace_back(cell.id, 1.0f + alpha * cell.strength);
+      if (cell.id < model_.num_items()) {
+        history.emplace_back(cell.id, 1.0f + alpha * implicit_->StrengthOf(cell));
+      }
     }
     std::sort(history.begin(), history.end());
     Eigen::MatrixXd a;

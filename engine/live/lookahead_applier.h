@@ -63,7 +63,7 @@ class LookaheadApplier {
   // Events whose front runs ahead of the step (one stage of the step's
   // chain of reads each: ImplicitOnlineUpdater::Prefetch), and the window:
   // those, the one stepped, and one per stage of an id lookup.
-  static constexpr size_t kAhead = 3;
+  static constexpr size_t kAhead = Recommender::kLearnStages;
   static constexpr size_t kWindow = kAhead + 1 + IdMap::kPrefetchStages;
 
  private:

@@ -509,7 +509,9 @@ class Recommender {
   // sees it), which decides where the IVF index retrains.
   float Learn(const IndexedEvent& x, uint64_t ordinal);
   // ImplicitOnlineUpdater::Prefetch for the step Learn(x) will take: a
-  // caller stepping a batch hints the events ahead of the one it steps.
+  // caller stepping a batch hints the events ahead of the one it steps,
+  // stage s for the event s + 1 ahead (stages 0 .. kLearnStages - 1).
+  static constexpr int kLearnStages = ImplicitOnlineUpdater::kPrefetchStages;
   void PrefetchLearn(const IndexedEvent& x, int stage) const;
   // Whether the IVF index is kept per event and holds item i (< the model's
   // rows): then it skips most searches when told how far i's row moved.

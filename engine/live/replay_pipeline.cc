@@ -67,10 +67,10 @@ void ReplayPipeline::ModelLoop() {
     queue_.pop_front();
     changed_.SignalAll();  // room for the front
     lock.Unlock();
-    // Each step hints the memory of the three after it, one stage of its
-    // chain of reads each (Recommender::PrefetchLearn).
+    // Each step hints the memory of the kLearnStages after it, one stage
+    // of its chain of reads each (Recommender::PrefetchLearn).
     for (size_t n = 0; n < batch.size(); ++n) {
-      for (size_t ahead = 3; ahead >= 1; --ahead) {
+      for (size_t ahead = Recommender::kLearnStages; ahead >= 1; --ahead) {
         if (n + ahead < batch.size()) {
           rec_->PrefetchLearn(batch[n + ahead].x, static_cast<int>(ahead) - 1);
         }

@@ -272,7 +272,7 @@ void WriteImplicit(Writer& w, const ImplicitOnlineUpdater* up) {
     words.push_back(static_cast<uint32_t>(cells.size()));
     for (const ImplicitOnlineUpdater::UserCell& c : cells) {
       words.push_back(c.id);
-      words.push_back(std::bit_cast<uint32_t>(c.strength));
+      words.push_back(std::bit_cast<uint32_t>(up->StrengthOf(c)));
     }
     w.Bulk(words.data(), words.size());
   }

@@ -48,14 +48,13 @@ ImplicitOnlineUpdater::CellPos ImplicitOnlineUpdater::AddToCell(uint32_t u, uint
   std::vector<UserCell>& row = user_cells_[u];
   const uint32_t at = FindInUser(u, i);
   if (at != UINT32_MAX) {
-    UserCell& cell = row[at];
-    cell.strength += w;
+    const UserCell& cell = row[at];
     item_cells_[i][cell.in_item].strength += w;
     return {at, cell.in_item};
   }
   const CellPos next{static_cast<uint32_t>(row.size()),
                      static_cast<uint32_t>(item_cells_[i].size())};
-  AppendGrowing(&row, UserCell{i, w, next.in_item});
+  AppendGrowing(&row, UserCell{i, next.in_item});
   AppendGrowing(&item_cells_[i], Cell{u, w});
   if (row.size() == kShortRow + 1) {
     IndexRow(u);
@@ -193,7 +192,7 @@ Status ImplicitOnlineUpdater::Restore(State state, uint32_t num_users, uint32_t 
                              : std::any_of(row.begin(), row.begin() + at,
                                            [&](const Cell& b) { return b.id == c.id; });
       if (twice) return Status::InvalidArgument(fmt::format("user {}: item {} twice", u, c.id));
-      user_cells[u].push_back({c.id, c.strength, UINT32_MAX});
+      user_cells[u].push_back({c.id, UINT32_MAX});
     }
   }
   std::vector<std::vector<Cell>> item_cells(state.item_users.size());
@@ -208,9 +207,8 @@ Status ImplicitOnlineUpdater::Restore(State state, uint32_t num_users, uint32_t 
         return Status::InvalidArgument(
             fmt::format("item {}: user {} is not in that user's history once", i, users[at]));
       }
-      UserCell& cell = user_cells[users[at]][in_user];
-      cell.in_item = at;
-      item_cells[i].push_back({users[at], cell.strength});
+      user_cells[users[at]][in_user].in_item = at;
+      item_cells[i].push_back({users[at], state.user_cells[users[at]][in_user].strength});
     }
   }
   if (item_total != user_total) {

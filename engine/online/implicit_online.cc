@@ -247,8 +247,13 @@ void ImplicitOnlineUpdater::Prefetch(const MFModel& model, uint32_t u, uint32_t 
     const auto& row = user_cells_[u];
     for_picks(static_cast<uint32_t>(row.size()), options_.max_user_cells, updates,
               [&](uint32_t idx) {
-                if (row[idx].id < model.num_items()) {
-                  PrefetchBytes(model.item_factors(row[idx].id), row_bytes);
+                const UserCell& cell = row[idx];
+                if (cell.id < model.num_items()) {
+                  PrefetchBytes(model.item_factors(cell.id), row_bytes);
+                }
+                // The cell's strength, in its item's history (StrengthOf).
+                if (cell.id < item_cells_.size() && cell.in_item < item_cells_[cell.id].size()) {
+                  __builtin_prefetch(&item_cells_[cell.id][cell.in_item]);
                 }
               });
   }
@@ -377,7 +382,7 @@ void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const C> cells, uint32
     const uint32_t idx = PickedIndex(p, t, newest, &s);
     const C& cell = cells[idx];
     ids_[t] = cell.id;
-    const float c = 1.0f + options_.alpha * cell.strength;
+    const float c = 1.0f + options_.alpha * StrengthOf(cell);
     af[t] = s * c;
     df[t] = s * (c - 1.0f);
     PrefetchBytes(other(cell.id), sizeof(float) * k);

@@ -81,12 +81,13 @@ class ImplicitOnlineUpdater {
     uint32_t id;     // the item (in a user's history) or user (in an item's)
     float strength;  // summed strength w of the cell
   };
-  // A cell in its user's history: also where it sits in its item's, so
-  // adding to a cell finds both copies of its strength without a global
-  // (user, item) index.
+  // A cell in its user's history: the item, and where the cell sits in the
+  // item's history, which holds its strength (StrengthOf). The strength is
+  // held once, on the item's side: a second copy here cost 4 bytes a cell
+  // (20 MB at 5M cells), and the user's row update, which reads it through
+  // in_item, reads the item's factor row for the cell anyway.
   struct UserCell {
-    uint32_t id;  // the item
-    float strength;
+    uint32_t id;       // the item
     uint32_t in_item;  // its position in ItemCells(id)
   };
 
@@ -109,8 +110,10 @@ class ImplicitOnlineUpdater {
   // events overlap instead of each stalling its own update. Reads are
   // chained (a row's history header, then its cells, then the rows the
   // cells name), so a caller walking a batch issues stage 2 for the event
-  // three ahead, 1 for the one two ahead and 0 for the next. Changes
-  // nothing; ids unknown to the updater or the model are skipped.
+  // three ahead, 1 for the one two ahead and 0 for the next
+  // (kPrefetchStages). Changes nothing; ids unknown to the updater or the
+  // model are skipped.
+  static constexpr int kPrefetchStages = 3;
   void Prefetch(const MFModel& model, uint32_t u, uint32_t i, int stage) const;
 
   // Adds to the history without moving any factor (rebuilding the history
@@ -189,6 +192,11 @@ class ImplicitOnlineUpdater {
   // A row's history (unordered).
   std::span<const UserCell> UserCells(uint32_t u) const;
   std::span<const Cell> ItemCells(uint32_t i) const;
+  // The summed strength of a cell of UserCells(u).
+  float StrengthOf(const UserCell& cell) const {
+    return item_cells_[cell.id][cell.in_item].strength;
+  }
+  float StrengthOf(const Cell& cell) const { return cell.strength; }
   const ImplicitOnlineOptions& options() const { return options_; }
   // Gramians: k x k, Σ p pᵀ over users / Σ q qᵀ over items.
   const Eigen::MatrixXf& user_gramian() const { return user_gramian_; }

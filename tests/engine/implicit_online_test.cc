@@ -86,7 +86,7 @@ TEST(ImplicitOnlineTest, MovesTheUserTowardItemsTheyInteractWith) {
   }
   EXPECT_LT(RankOf(t.model, u, item), rank);
   EXPECT_EQ(up.UserCells(u).size(), t.by_user.RowSize(u) + 1);
-  EXPECT_FLOAT_EQ(up.UserCells(u).back().strength, 3.0f);
+  EXPECT_FLOAT_EQ(up.StrengthOf(up.UserCells(u).back()), 3.0f);
 }
 
 TEST(ImplicitOnlineTest, ManySweepsReachTheExactRowSolution) {
@@ -100,7 +100,7 @@ TEST(ImplicitOnlineTest, ManySweepsReachTheExactRowSolution) {
   ASSERT_TRUE(up.Apply(&t.model, u, item, 0.5f).ok());
   std::vector<uint32_t> ids;
   std::vector<float> w;
-  for (const auto& c : up.UserCells(u)) ids.push_back(c.id), w.push_back(c.strength);
+  for (const auto& c : up.UserCells(u)) ids.push_back(c.id), w.push_back(up.StrengthOf(c));
   const Eigen::MatrixXf& gramian = up.item_gramian();
   std::vector<float> want(8);
   const float lambda = o.regularization * std::sqrt(static_cast<float>(ids.size()));
@@ -153,7 +153,7 @@ TEST(ImplicitOnlineTest, OneSweepIsElementWiseCoordinateDescent) {
     double num = 0.0, den = gramian(f, f) + lambda;
     for (const auto& cell : cells) {
       const float* y = t.model.item_factors(cell.id);
-      const double c = 1.0 + double{o.alpha} * cell.strength;
+      const double c = 1.0 + double{o.alpha} * up.StrengthOf(cell);
       double others = 0.0;  // r̂ without coordinate f
       for (int g = 0; g < kRank; ++g) others += g == f ? 0.0 : x[g] * y[g];
       num += (c - (c - 1.0) * others) * y[f];
@@ -265,13 +265,13 @@ TEST(ImplicitOnlineTest, ForgetUserDropsTheirHistoryAndVector) {
   for (int f = 0; f < t.model.rank(); ++f) EXPECT_EQ(t.model.user_factors(u)[f], 0.0f);
   // The others' cells stay reachable: a repeat event adds to the cell.
   const uint32_t other = 6, item = up.UserCells(other).front().id;
-  const float w = up.UserCells(other).front().strength;
+  const float w = up.StrengthOf(up.UserCells(other).front());
   ASSERT_TRUE(up.Apply(&t.model, other, item, 1.0f).ok());
-  EXPECT_FLOAT_EQ(up.UserCells(other).front().strength, w + 1.0f);
+  EXPECT_FLOAT_EQ(up.StrengthOf(up.UserCells(other).front()), w + 1.0f);
 }
 
-// Every cell is in its user's and its item's history once, with the same
-// strength, the user's copy knowing where the item's is; and the strengths
+// Every cell is in its user's and its item's history once, the user's copy
+// knowing where the item's is (which holds the strength); and the strengths
 // are `want`'s ((user, item) -> summed strength).
 void ExpectHistory(const ImplicitOnlineUpdater& up,
                    const std::map<std::pair<uint32_t, uint32_t>, float>& want) {
@@ -281,11 +281,10 @@ void ExpectHistory(const ImplicitOnlineUpdater& up,
       ++by_user;
       const auto it = want.find({u, c.id});
       ASSERT_NE(it, want.end()) << "user " << u << " item " << c.id;
-      EXPECT_EQ(c.strength, it->second) << "user " << u << " item " << c.id;
+      EXPECT_EQ(up.StrengthOf(c), it->second) << "user " << u << " item " << c.id;
       const auto item = up.ItemCells(c.id);
       ASSERT_LT(c.in_item, item.size()) << "user " << u << " item " << c.id;
       EXPECT_EQ(item[c.in_item].id, u);
-      EXPECT_EQ(item[c.in_item].strength, c.strength);
     }
   }
   for (uint32_t i = 0; i < up.item_rows(); ++i) by_item += up.ItemCells(i).size();
@@ -338,7 +337,7 @@ TEST(ImplicitOnlineTest, LongHistoriesAreIndexedAndStayConsistent) {
   st.row_updates = up.row_updates();
   for (uint32_t u = 0; u < up.user_rows(); ++u) {
     st.user_cells.emplace_back();
-    for (const auto& c : up.UserCells(u)) st.user_cells.back().push_back({c.id, c.strength});
+    for (const auto& c : up.UserCells(u)) st.user_cells.back().push_back({c.id, up.StrengthOf(c)});
   }
   for (uint32_t i = 0; i < up.item_rows(); ++i) {
     st.item_users.emplace_back();
@@ -423,7 +422,7 @@ TEST(ImplicitOnlineTest, CompactKeepsEveryRowsCellsAndHoldsNoSpareRoom) {
   // The same cells in the same order (the picks of a long row follow it).
   const auto same_user_cell = [](const ImplicitOnlineUpdater::UserCell& a,
                                  const ImplicitOnlineUpdater::UserCell& b) {
-    return a.id == b.id && a.strength == b.strength && a.in_item == b.in_item;
+    return a.id == b.id && a.in_item == b.in_item;
   };
   const auto same_cell = [](const ImplicitOnlineUpdater::Cell& a,
                             const ImplicitOnlineUpdater::Cell& b) {

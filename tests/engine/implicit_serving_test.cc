@@ -132,7 +132,7 @@ TEST(ImplicitServingTest, EachEventAddsItsStrengthAndMovesTheUser) {
   const ImplicitSignalOptions& sig = rec.options().signal;
   const float want = EventStrength(types, *types.Find("view"), 0.0f, sig) +
                      EventStrength(types, *types.Find("purchase"), 0.0f, sig);
-  EXPECT_FLOAT_EQ(cells[0].strength, want);
+  EXPECT_FLOAT_EQ(rec.implicit()->StrengthOf(cells[0]), want);
   EXPECT_NE(std::vector<float>(rec.model().user_factors(a),
                                rec.model().user_factors(a) + rec.model().rank()),
             before);
