@@ -54,6 +54,16 @@ void ExpectCrashRecovered(const RunResult& r) {
                                                   R"(recovered up to seq\) +0 \()")))
       << r.out;
   EXPECT_FALSE(Contains(r.out, "snapshots skipped")) << r.out;
+  // The child's memory, from its own status: a resident set, its multiple
+  // of the raw factors, and the log's share.
+  const std::string memory =
+      R"( +[1-9][0-9.]* MB \([0-9.]+x raw\), of it the event log [0-9.]+ MB; less it [0-9.]+x)";
+  EXPECT_TRUE(std::regex_search(
+      r.out,
+      std::regex(R"(its RSS once open \(from the snapshot\), no request served yet)" + memory)))
+      << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("its RSS just before the kill" + memory)))
+      << r.out;
 }
 
 TEST_F(BenchScaleTest, PrintsEveryFigureAndRemovesItsDatabase) {

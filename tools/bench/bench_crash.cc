@@ -54,8 +54,8 @@ class AckedSeqs {
   std::vector<uint64_t> per_;
 };
 
-// The snapshots the child wrote, from its /v1/admin/status.
-Status ReadChildStatus(const Endpoint& ep, const HttpBenchOptions& o, CrashFigures* f) {
+// The child's /v1/admin/status.
+StatusOr<json::value> ChildStatus(const Endpoint& ep, const HttpBenchOptions& o) {
   http::Client c(ep.host, ep.port);
   auto r = c.Get("/v1/admin/status", AuthHeaders(o));
   if (!r.ok()) return r.status();
@@ -63,8 +63,28 @@ Status ReadChildStatus(const Endpoint& ep, const HttpBenchOptions& o, CrashFigur
     return Status::Unavailable(fmt::format("status answered {}: {:.200}", r->status, r->body));
   }
   boost::system::error_code ec;
-  const json::value v = json::parse(r->body, ec);
+  json::value v = json::parse(r->body, ec);
   if (ec || !v.is_object()) return Status::Internal("status answered no JSON object");
+  return v;
+}
+
+// The child's resident bytes and its event log's, from its status `v`.
+Status MemoryFrom(const json::value& v, uint64_t* resident, uint64_t* log) {
+  try {
+    *resident = v.at("memory").at("resident_bytes").to_number<uint64_t>();
+    *log = v.at("log_memory_bytes").to_number<uint64_t>();
+  } catch (const std::exception& e) {
+    return Status::Internal(fmt::format("status answered no memory figures: {}", e.what()));
+  }
+  return Status::OK();
+}
+
+// The snapshots the child wrote, and its memory, from its status.
+Status ReadChildStatus(const Endpoint& ep, const HttpBenchOptions& o, CrashFigures* f) {
+  StatusOr<json::value> status = ChildStatus(ep, o);
+  if (!status.ok()) return status.status();
+  const json::value& v = *status;
+  STREAMREC_RETURN_IF_ERROR(MemoryFrom(v, &f->kill_resident_bytes, &f->kill_log_bytes));
   try {
     f->scheduled_snapshots = 0;
     const json::array& history = v.at("snapshot_history").as_array();
@@ -106,6 +126,11 @@ StatusOr<CrashFigures> CrashUnderIngest(const CrashOptions& o, ScratchServer* s)
   if (!port.ok()) return port.status();
   f.child_open_seconds = Since(t0);
   const Endpoint ep{"127.0.0.1", *port};
+  {
+    StatusOr<json::value> opened = ChildStatus(ep, o.ingest);
+    if (!opened.ok()) return opened.status();
+    STREAMREC_RETURN_IF_ERROR(MemoryFrom(*opened, &f.open_resident_bytes, &f.open_log_bytes));
+  }
 
   AckedSeqs acked(o.connections);
   std::atomic<bool> stop{false};

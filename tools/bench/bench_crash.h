@@ -51,6 +51,13 @@ struct CrashFigures {
   uint64_t acked_seq = 0;  // the highest last_seq acknowledged
   uint64_t failed = 0;     // requests not answered 200 (those in flight at the kill)
   std::string first_error;
+  // The child's resident set and its event log's share of it (RocksDB's
+  // memtables and caches), from its /v1/admin/status: once it listened
+  // (the store opened from the snapshot the bench's close wrote, and no
+  // request served yet) and just before the kill. The server alone in its
+  // process: the bench's own RSS also holds what its earlier stages left.
+  uint64_t open_resident_bytes = 0, open_log_bytes = 0;
+  uint64_t kill_resident_bytes = 0, kill_log_bytes = 0;
   // From the child's /v1/admin/status just before the kill.
   uint64_t scheduled_snapshots = 0;  // written by the child, on its schedule
   // Events between the store's newest two snapshots when the child was

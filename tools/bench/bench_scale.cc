@@ -401,12 +401,26 @@ std::string LoadCell(const LoadTotals& t, bool p50) {
   return s;
 }
 
+// "R MB (Rx raw), of it the event log L MB; less it, (R - L)x raw".
+std::string ServerMemory(uint64_t resident, uint64_t log, double raw_mb) {
+  const double r = static_cast<double>(resident) / 1e6;
+  const double l = static_cast<double>(log) / 1e6;
+  if (raw_mb <= 0) return fmt::format("{:.1f} MB, of it the event log {:.1f} MB", r, l);
+  return fmt::format("{:.1f} MB ({:.1f}x raw), of it the event log {:.1f} MB; less it {:.2f}x", r,
+                     r / raw_mb, l, (r - l) / raw_mb);
+}
+
 // Stage 7's rows.
-void AddCrashRows(const CrashFigures& c, std::vector<std::vector<std::string>>* rows) {
+void AddCrashRows(const CrashFigures& c, double raw_mb,
+                  std::vector<std::vector<std::string>>* rows) {
   const uint64_t recovered = c.recovered_seq;
   const std::vector<std::vector<std::string>> crash = {
       {"crash: its server (a child process) opened the store",
        fmt::format("{:.2f} s, at seq {}", c.child_open_seconds, c.seq_at_start)},
+      {"  its RSS once open (from the snapshot), no request served yet",
+       ServerMemory(c.open_resident_bytes, c.open_log_bytes, raw_mb)},
+      {"  its RSS just before the kill",
+       ServerMemory(c.kill_resident_bytes, c.kill_log_bytes, raw_mb)},
       {"  ingest until the kill (SIGKILL)",
        fmt::format("{:.1f} s, {} events acknowledged", c.ingest_seconds, c.acked_events)},
       {"  snapshots it wrote on its schedule; events between the newest two",
@@ -505,7 +519,7 @@ void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
          fmt::format("{}, {}", f.ivf_probe[cosine],
                      r < 0.0f ? std::string("not measured") : fmt::format("{:.3f}", r))});
   }
-  if (f.crash) AddCrashRows(*f.crash, &rows);
+  if (f.crash) AddCrashRows(*f.crash, f.raw_mb, &rows);
   fmt::print("{}", FormatTable({"figure", "value"}, rows));
   std::fflush(stdout);
 }
