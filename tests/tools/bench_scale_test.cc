@@ -76,8 +76,8 @@ TEST_F(BenchScaleTest, PrintsEveryFigureAndRemovesItsDatabase) {
         "recommendations, 2 connections", "similar items, 2 connections", "recall@10 vs exact scan",
         "hold-out HR@10, served / popular list (next 300 events)",
         "events scored, of users (of them answered by the model)",
-        "ingest over HTTP, 2 x 1000-event batches",
-        "RSS after it, of which malloc's bytes in use"}) {
+        "ingest over HTTP, 2 x 1000-event batches", "RSS after it, of which malloc's bytes in use",
+        "engine after it (its history rows), event log in memory"}) {
     EXPECT_TRUE(Contains(r.out, row)) << row << " missing in:\n" << r.out;
   }
   EXPECT_TRUE(Contains(r.out, "3000 events")) << r.out;

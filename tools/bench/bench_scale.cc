@@ -65,6 +65,10 @@ struct ScaleFigures {
   // RSS and malloc's bytes in use after it: ingest copies user pages,
   // grows rows and fills memtables, none of which the reads above see.
   double ingest_rss_mb = 0.0, ingest_heap_mb = 0.0;
+  // The engine's parts and the event log's memory after it: where the
+  // growth went.
+  std::vector<engine::MemoryPart> ingest_memory;
+  double ingest_log_mb = 0.0;
   int ingest_connections = 0;
   size_t ingest_batch = 0;
   double recall = 0.0;
@@ -383,6 +387,8 @@ Status RunStages(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigures* f) 
   MeasureRecall(o, *s->store, ids, f);
   MeasureHoldout(o, *s->store, f);
   IngestOverHttp(o, s->endpoint(), f);
+  s->store->Read([&](const storage::Replica& r) { f->ingest_memory = r.rec->MemoryUsage(); });
+  f->ingest_log_mb = static_cast<double>(s->store->status().log_memory_bytes) / 1e6;
   if (o.crash_seconds > 0) STREAMREC_RETURN_IF_ERROR(CrashAndRecover(o, s, f));
   return Status::OK();
 }
@@ -408,6 +414,17 @@ std::string ServerMemory(uint64_t resident, uint64_t log, double raw_mb) {
   if (raw_mb <= 0) return fmt::format("{:.1f} MB, of it the event log {:.1f} MB", r, l);
   return fmt::format("{:.1f} MB ({:.1f}x raw), of it the event log {:.1f} MB; less it {:.2f}x", r,
                      r / raw_mb, l, (r - l) / raw_mb);
+}
+
+// The engine's bytes in MB, both Left-Right copies (shared parts once);
+// only the part named `only` if given.
+double EngineMb(const std::vector<engine::MemoryPart>& parts, std::string_view only = {}) {
+  double mb = 0.0;
+  for (const engine::MemoryPart& p : parts) {
+    if (!only.empty() && p.name != only) continue;
+    mb += static_cast<double>(p.bytes) / 1e6 * (p.shared ? 1 : 2);
+  }
+  return mb;
 }
 
 // Stage 7's rows.
@@ -474,10 +491,9 @@ void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
        fmt::format("{:.1f}x", f.raw_mb > 0 ? (f.rss_mb - f.log_mb) / f.raw_mb : 0.0)},
   };
   // What the engine holds, by part (two Left-Right copies but shared parts).
-  double engine_mb = 0.0;
+  const double engine_mb = EngineMb(f.memory);
   for (const engine::MemoryPart& p : f.memory) {
     const double mb = static_cast<double>(p.bytes) / 1e6;
-    engine_mb += p.shared ? mb : 2 * mb;
     rows.push_back(
         {fmt::format("  engine: {}", p.name), p.shared ? fmt::format("{:.1f} MB, shared", mb)
                                                        : fmt::format("{:.1f} MB x 2 copies", mb)});
@@ -504,6 +520,9 @@ void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
       {"  RSS after it, of which malloc's bytes in use",
        fmt::format("{:.1f} MB ({:.1f}x raw), {:.1f} MB", f.ingest_rss_mb,
                    f.raw_mb > 0 ? f.ingest_rss_mb / f.raw_mb : 0.0, f.ingest_heap_mb)},
+      {"  engine after it (its history rows), event log in memory",
+       fmt::format("{:.1f} MB ({:.1f} MB), {:.1f} MB", EngineMb(f.ingest_memory),
+                   EngineMb(f.ingest_memory, "implicit history: row lists"), f.ingest_log_mb)},
   };
   rows.insert(rows.end(), load_rows.begin(), load_rows.end());
   // The top-N path; for the IVF index, the cells each kind of query reads
