@@ -266,7 +266,20 @@ void WriteImplicit(Writer& w, const ImplicitOnlineUpdater* up) {
   // A row's words gathered first and appended at once: millions of 4-byte
   // appends were most of this section's time.
   std::vector<uint32_t> words;
-  for (uint32_t u = 0; u < up->user_rows(); ++u) {
+  // A user cell's strength is in its item's list (StrengthOf), a random
+  // read each: the cells of the user kStrengthsAhead rows on are hinted
+  // while this one's are gathered. Whole encodes at 500k users x 5M cells,
+  // with a CI run sharing the cores: 0.37-0.55 s when the user's list held
+  // the strengths, 0.62-1.4 s reading them unhinted, 0.50-0.67 s hinted 8
+  // rows ahead (3 and 32 did no better).
+  constexpr uint32_t kStrengthsAhead = 8;
+  const auto users = static_cast<uint32_t>(up->user_rows());
+  for (uint32_t u = 0; u < users; ++u) {
+    if (u + kStrengthsAhead < users) {
+      for (const ImplicitOnlineUpdater::UserCell& c : up->UserCells(u + kStrengthsAhead)) {
+        __builtin_prefetch(up->ItemCells(c.id).data() + c.in_item);
+      }
+    }
     const std::span<const ImplicitOnlineUpdater::UserCell> cells = up->UserCells(u);
     words.clear();
     words.push_back(static_cast<uint32_t>(cells.size()));
