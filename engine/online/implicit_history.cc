@@ -2,17 +2,17 @@
 // cell once in its user's row and once in its item's, the index of long
 // user rows, and what rebuilds, restores, trims or forgets it. The row
 // updates that read it are in implicit_online.cc.
-#include "engine/online/implicit_online.h"
-
 #include <fmt/format.h>
 
 #include <Eigen/Cholesky>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "engine/core/growth.h"
+#include "engine/online/implicit_online.h"
 
 namespace streamrec::engine {
 namespace {
@@ -21,11 +21,11 @@ constexpr uint32_t kMaxId = uint32_t{1} << 31;
 
 }  // namespace
 
-uint32_t ImplicitOnlineUpdater::FindIn(const std::vector<std::vector<UserCell>>& rows,
+uint32_t ImplicitOnlineUpdater::FindIn(const PagedRows<UserCell>& rows,
                                        const FlatMap64<uint32_t>& long_rows, uint32_t u,
                                        uint32_t i) {
   if (u >= rows.size()) return UINT32_MAX;
-  const std::vector<UserCell>& row = rows[u];
+  const std::span<const UserCell> row = rows.Row(u);
   if (row.size() > kShortRow) {
     const uint32_t* at = long_rows.find(Key(u, i));
     return at == nullptr ? UINT32_MAX : *at;
@@ -37,28 +37,28 @@ uint32_t ImplicitOnlineUpdater::FindIn(const std::vector<std::vector<UserCell>>&
 }
 
 void ImplicitOnlineUpdater::IndexRow(uint32_t u) {
-  const std::vector<UserCell>& row = user_cells_[u];
+  const std::span<const UserCell> row = user_cells_.Row(u);
   for (uint32_t at = 0; at < row.size(); ++at) long_rows_.try_emplace(Key(u, row[at].id), at);
 }
 
 ImplicitOnlineUpdater::CellPos ImplicitOnlineUpdater::AddToCell(uint32_t u, uint32_t i, float w) {
   // Rows grow by an eighth (engine/core/growth.h): Compact trims them.
-  ResizeGrowing(&user_cells_, size_t{u} + 1);
+  user_cells_.Resize(size_t{u} + 1);
   ResizeGrowing(&item_cells_, size_t{i} + 1);
-  std::vector<UserCell>& row = user_cells_[u];
   const uint32_t at = FindInUser(u, i);
   if (at != UINT32_MAX) {
-    const UserCell& cell = row[at];
-    item_cells_[i][cell.in_item].strength += w;
-    return {at, cell.in_item};
+    const uint32_t in_item = user_cells_.Row(u)[at].in_item;
+    item_cells_[i][in_item].strength += w;
+    return {at, in_item};
   }
-  const CellPos next{static_cast<uint32_t>(row.size()),
+  const CellPos next{static_cast<uint32_t>(user_cells_.Row(u).size()),
                      static_cast<uint32_t>(item_cells_[i].size())};
-  AppendGrowing(&row, UserCell{i, next.in_item});
+  user_cells_.Append(u, UserCell{i, next.in_item});
   AppendGrowing(&item_cells_[i], Cell{u, w});
-  if (row.size() == kShortRow + 1) {
+  const size_t length = size_t{next.in_user} + 1;
+  if (length == kShortRow + 1) {
     IndexRow(u);
-  } else if (row.size() > kShortRow + 1) {
+  } else if (length > kShortRow + 1) {
     long_rows_.try_emplace(Key(u, i), next.in_user);
   }
   return next;
@@ -79,7 +79,7 @@ Status ImplicitOnlineUpdater::RecordInteraction(uint32_t u, uint32_t i, float st
 }
 
 void ImplicitOnlineUpdater::SetHistory(const ImplicitMatrix& by_user) {
-  user_cells_.assign(by_user.rows, {});
+  user_cells_.Assign(by_user.rows);
   item_cells_.assign(by_user.cols, {});
   long_rows_.clear();
   for (uint32_t u = 0; u < by_user.rows; ++u) {
@@ -92,8 +92,10 @@ void ImplicitOnlineUpdater::SetHistory(const ImplicitMatrix& by_user) {
 void ImplicitOnlineUpdater::ForgetUser(MFModel* model, uint32_t u) {
   std::vector<uint32_t> touched;
   if (u < user_cells_.size()) {
-    const bool indexed = user_cells_[u].size() > kShortRow;
-    for (const UserCell& cell : user_cells_[u]) {
+    // Only other users' rows change in the loop (in place): the span stays.
+    const std::span<const UserCell> row = user_cells_.Row(u);
+    const bool indexed = row.size() > kShortRow;
+    for (const UserCell& cell : row) {
       touched.push_back(cell.id);
       auto& list = item_cells_[cell.id];
       const uint32_t at = cell.in_item;
@@ -101,13 +103,12 @@ void ImplicitOnlineUpdater::ForgetUser(MFModel* model, uint32_t u) {
         // The item's last cell takes the slot: its user's copy must say so.
         list[at] = list.back();
         const uint32_t v = list[at].id;
-        user_cells_[v][FindInUser(v, cell.id)].in_item = at;
+        user_cells_.MutableRow(v)[FindInUser(v, cell.id)].in_item = at;
       }
       list.pop_back();
       if (indexed) long_rows_.erase(Key(u, cell.id));
     }
-    user_cells_[u].clear();
-    user_cells_[u].shrink_to_fit();
+    user_cells_.ClearRow(u);
   }
   if (u < model->num_users()) {
     float* p = model->user_factors(u);
@@ -172,13 +173,21 @@ Status ImplicitOnlineUpdater::Restore(State state, uint32_t num_users, uint32_t 
     return Status::InvalidArgument("history rows beyond the model's");
   }
   // The user rows, checked, with their item positions filled in below.
-  std::vector<std::vector<UserCell>> user_cells(state.user_cells.size());
+  // Each page is allocated once, at its size, and filled in order.
+  PagedRows<UserCell> user_cells;
+  user_cells.Assign(state.user_cells.size());
   FlatMap64<uint32_t> long_rows;
   size_t user_total = 0;
   for (uint32_t u = 0; u < state.user_cells.size(); ++u) {
     const auto& row = state.user_cells[u];
+    if (u % PagedRows<UserCell>::kPageRows == 0) {
+      const size_t last =
+          std::min<size_t>(state.user_cells.size(), size_t{u} + PagedRows<UserCell>::kPageRows);
+      size_t page = 0;
+      for (size_t v = u; v < last; ++v) page += state.user_cells[v].size();
+      user_cells.ReservePage(u, page);
+    }
     user_total += row.size();
-    user_cells[u].reserve(row.size());
     for (uint32_t at = 0; at < row.size(); ++at) {
       const Cell& c = row[at];
       if (c.id >= state.item_users.size()) {
@@ -192,7 +201,7 @@ Status ImplicitOnlineUpdater::Restore(State state, uint32_t num_users, uint32_t 
                              : std::any_of(row.begin(), row.begin() + at,
                                            [&](const Cell& b) { return b.id == c.id; });
       if (twice) return Status::InvalidArgument(fmt::format("user {}: item {} twice", u, c.id));
-      user_cells[u].push_back({c.id, UINT32_MAX});
+      user_cells.Append(u, {c.id, UINT32_MAX});
     }
   }
   std::vector<std::vector<Cell>> item_cells(state.item_users.size());
@@ -203,11 +212,11 @@ Status ImplicitOnlineUpdater::Restore(State state, uint32_t num_users, uint32_t 
     item_cells[i].reserve(users.size());
     for (uint32_t at = 0; at < users.size(); ++at) {
       const uint32_t in_user = FindIn(user_cells, long_rows, users[at], i);
-      if (in_user == UINT32_MAX || user_cells[users[at]][in_user].in_item != UINT32_MAX) {
+      if (in_user == UINT32_MAX || user_cells.Row(users[at])[in_user].in_item != UINT32_MAX) {
         return Status::InvalidArgument(
             fmt::format("item {}: user {} is not in that user's history once", i, users[at]));
       }
-      user_cells[users[at]][in_user].in_item = at;
+      user_cells.MutableRow(users[at])[in_user].in_item = at;
       item_cells[i].push_back({users[at], state.user_cells[users[at]][in_user].strength});
     }
   }
@@ -226,65 +235,13 @@ Status ImplicitOnlineUpdater::Restore(State state, uint32_t num_users, uint32_t 
   return Status::OK();
 }
 
-namespace {
-
-// Every row of `rows` reallocated at its size, all at once: the cells are
-// moved to one buffer and every row's memory freed before any row is
-// allocated again. Rows grown one cell at a time by a replay leave their
-// earlier, smaller blocks as holes between the later ones; trimming row by
-// row (shrink_to_fit) put each trimmed row into such a hole and freed a
-// block that became one more, so malloc kept the replay's whole heap
-// resident in holes too small for a page each. Freed all together, the
-// holes merge into ranges malloc_trim can give back, and the rows are
-// allocated anew side by side (`serve` after recovering 500k x 100k x 5M
-// from the log: RSS 515 -> 477 MB; 443 MB with PagePool's slabs and
-// control blocks also out of malloc). Costs a
-// buffer of all the cells while it runs, so rows that are nearly tight
-// already (decoded from a snapshot, with a short replay of the log after
-// it) are trimmed in place instead: there the buffer only raised the
-// open's peak (`bench scale` at 500k x 100k x 5M, recovering from the
-// snapshot: 548 MB with it, 493 MB without).
-template <typename T>
-void Repack(std::vector<std::vector<T>>* rows) {
-  size_t cells = 0;
-  size_t room = 0;
-  for (const std::vector<T>& row : *rows) {
-    cells += row.size();
-    room += row.capacity() - row.size();
-  }
-  if (room * 32 <= cells) {
-    for (std::vector<T>& row : *rows) row.shrink_to_fit();
-    rows->shrink_to_fit();
-    return;
-  }
-  std::vector<T> all;
-  all.reserve(cells);
-  std::vector<uint32_t> sizes(rows->size());
-  for (size_t r = 0; r < rows->size(); ++r) {
-    std::vector<T>& row = (*rows)[r];
-    all.insert(all.end(), row.begin(), row.end());
-    sizes[r] = static_cast<uint32_t>(row.size());
-    std::vector<T>().swap(row);
-  }
-  rows->shrink_to_fit();
-  auto from = all.begin();
-  for (size_t r = 0; r < rows->size(); ++r) {
-    (*rows)[r].assign(from, from + sizes[r]);
-    from += sizes[r];
-  }
-}
-
-}  // namespace
-
 void ImplicitOnlineUpdater::Compact() {
-  Repack(&user_cells_);
-  Repack(&item_cells_);
+  user_cells_.Compact();
+  RepackRows(&item_cells_);
 }
 
 size_t ImplicitOnlineUpdater::RowBytes() const {
-  size_t bytes = user_cells_.capacity() * sizeof(std::vector<UserCell>) +
-                 item_cells_.capacity() * sizeof(std::vector<Cell>);
-  for (const std::vector<UserCell>& row : user_cells_) bytes += row.capacity() * sizeof(UserCell);
+  size_t bytes = user_cells_.MemoryBytes() + item_cells_.capacity() * sizeof(std::vector<Cell>);
   for (const std::vector<Cell>& row : item_cells_) bytes += row.capacity() * sizeof(Cell);
   return bytes;
 }
@@ -292,7 +249,7 @@ size_t ImplicitOnlineUpdater::RowBytes() const {
 std::span<const ImplicitOnlineUpdater::UserCell> ImplicitOnlineUpdater::UserCells(
     uint32_t u) const {
   if (u >= user_cells_.size()) return {};
-  return user_cells_[u];
+  return user_cells_.Row(u);
 }
 
 std::span<const ImplicitOnlineUpdater::Cell> ImplicitOnlineUpdater::ItemCells(uint32_t i) const {

@@ -224,14 +224,14 @@ void ImplicitOnlineUpdater::Prefetch(const MFModel& model, uint32_t u, uint32_t 
     }
   };
   if (stage >= 2) {
-    if (user_known) __builtin_prefetch(&user_cells_[u]);
+    if (user_known) user_cells_.PrefetchHeader(u);
     if (item_known) __builtin_prefetch(&item_cells_[i]);
     if (i < model.num_items()) PrefetchBytes(model.item_factors(i), row_bytes);
     return;
   }
   if (stage == 1) {
-    if (user_known && !user_cells_[u].empty()) {
-      const auto& row = user_cells_[u];
+    if (user_known && !user_cells_.Row(u).empty()) {
+      const std::span<const UserCell> row = user_cells_.Row(u);
       for_picks(static_cast<uint32_t>(row.size()), options_.max_user_cells, updates,
                 [&](uint32_t idx) { __builtin_prefetch(&row[idx]); });
     }
@@ -243,8 +243,8 @@ void ImplicitOnlineUpdater::Prefetch(const MFModel& model, uint32_t u, uint32_t 
     if (u < model.num_users()) PrefetchBytes(model.user_factors(u), row_bytes);
     return;
   }
-  if (user_known && !user_cells_[u].empty()) {
-    const auto& row = user_cells_[u];
+  if (user_known && !user_cells_.Row(u).empty()) {
+    const std::span<const UserCell> row = user_cells_.Row(u);
     for_picks(static_cast<uint32_t>(row.size()), options_.max_user_cells, updates,
               [&](uint32_t idx) {
                 const UserCell& cell = row[idx];
@@ -295,7 +295,7 @@ Status ImplicitOnlineUpdater::Step(MFModel* model, uint32_t u, uint32_t i) {
   if (in_user == UINT32_MAX) {
     return Status::InvalidArgument(fmt::format("user {} has no history with item {}", u, i));
   }
-  UpdateRows(model, u, i, {in_user, user_cells_[u][in_user].in_item});
+  UpdateRows(model, u, i, {in_user, user_cells_.Row(u)[in_user].in_item});
   return Status::OK();
 }
 
@@ -309,9 +309,8 @@ void ImplicitOnlineUpdater::UpdateRows(MFModel* model, uint32_t u, uint32_t i, C
   const int k = rank_;
   auto user_row = [&](uint32_t v) { return rows.user_factors(v); };
   UpdateRow(
-      model->user_factors(u), std::span<const UserCell>(user_cells_[u]), pos.in_user,
-      options_.max_user_cells, [&](uint32_t j) { return items + size_t{j} * k; }, item_gramian_,
-      &user_gramian_);
+      model->user_factors(u), user_cells_.Row(u), pos.in_user, options_.max_user_cells,
+      [&](uint32_t j) { return items + size_t{j} * k; }, item_gramian_, &user_gramian_);
   if (options_.update_items) {
     UpdateRow(model->item_factors(i), std::span<const Cell>(item_cells_[i]), pos.in_item,
               options_.max_item_cells, user_row, user_gramian_, &item_gramian_);

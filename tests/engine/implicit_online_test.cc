@@ -402,8 +402,13 @@ TEST(ImplicitOnlineTest, CompactKeepsEveryRowsCellsAndHoldsNoSpareRoom) {
   }
   std::vector<std::vector<ImplicitOnlineUpdater::UserCell>> users;
   std::vector<std::vector<ImplicitOnlineUpdater::Cell>> items;
-  size_t exact = up.user_rows() * sizeof(std::vector<ImplicitOnlineUpdater::UserCell>) +
-                 up.item_rows() * sizeof(std::vector<ImplicitOnlineUpdater::Cell>);
+  // User rows: a header and 16 ends per page of 16 (PagedRows); item
+  // rows: a vector each.
+  constexpr size_t kPage = PagedRows<ImplicitOnlineUpdater::UserCell>::kPageRows;
+  size_t exact =
+      (up.user_rows() + kPage - 1) / kPage *
+          (sizeof(std::vector<ImplicitOnlineUpdater::UserCell>) + kPage * sizeof(uint32_t)) +
+      up.item_rows() * sizeof(std::vector<ImplicitOnlineUpdater::Cell>);
   for (uint32_t u = 0; u < up.user_rows(); ++u) {
     users.emplace_back(up.UserCells(u).begin(), up.UserCells(u).end());
     exact += users.back().size() * sizeof(ImplicitOnlineUpdater::UserCell);

@@ -77,10 +77,19 @@ TEST_F(BenchScaleTest, PrintsEveryFigureAndRemovesItsDatabase) {
         "hold-out HR@10, served / popular list (next 300 events)",
         "events scored, of users (of them answered by the model)",
         "ingest over HTTP, 2 x 1000-event batches", "RSS after it, of which malloc's bytes in use",
-        "engine after it (its history rows), event log in memory"}) {
+        "engine after it (by part: the engine rows above), event log in memory"}) {
     EXPECT_TRUE(Contains(r.out, row)) << row << " missing in:\n" << r.out;
   }
   EXPECT_TRUE(Contains(r.out, "3000 events")) << r.out;
+  // Each engine part after recovery and after the ingest stage.
+  EXPECT_TRUE(std::regex_search(
+      r.out,
+      std::regex(R"(engine: implicit history: row lists +[0-9.]+ MB(, shared| x 2 copies); after )"
+                 R"(ingest [0-9]+\.[0-9])")))
+      << r.out;
+  EXPECT_TRUE(std::regex_search(
+      r.out, std::regex(R"(engine: total of the above; after ingest +[0-9.]+ MB; [0-9]+\.[0-9])")))
+      << r.out;
   EXPECT_TRUE(Contains(r.out, "implicit, rank 64, durability sync")) << r.out;
   EXPECT_TRUE(Contains(r.out, "p50 ")) << r.out;
   EXPECT_TRUE(Contains(r.out, "1.000")) << r.out;

@@ -416,15 +416,21 @@ std::string ServerMemory(uint64_t resident, uint64_t log, double raw_mb) {
                      r / raw_mb, l, (r - l) / raw_mb);
 }
 
-// The engine's bytes in MB, both Left-Right copies (shared parts once);
-// only the part named `only` if given.
-double EngineMb(const std::vector<engine::MemoryPart>& parts, std::string_view only = {}) {
+// The engine's bytes in MB, both Left-Right copies (shared parts once).
+double EngineMb(const std::vector<engine::MemoryPart>& parts) {
   double mb = 0.0;
   for (const engine::MemoryPart& p : parts) {
-    if (!only.empty() && p.name != only) continue;
     mb += static_cast<double>(p.bytes) / 1e6 * (p.shared ? 1 : 2);
   }
   return mb;
+}
+
+// The part of `parts` named `name`, in MB (one copy), or -1 if none is.
+double PartMb(const std::vector<engine::MemoryPart>& parts, std::string_view name) {
+  for (const engine::MemoryPart& p : parts) {
+    if (p.name == name) return static_cast<double>(p.bytes) / 1e6;
+  }
+  return -1.0;
 }
 
 // Stage 7's rows.
@@ -490,15 +496,18 @@ void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
       {"  RSS less the event log / raw factors",
        fmt::format("{:.1f}x", f.raw_mb > 0 ? (f.rss_mb - f.log_mb) / f.raw_mb : 0.0)},
   };
-  // What the engine holds, by part (two Left-Right copies but shared parts).
-  const double engine_mb = EngineMb(f.memory);
+  // What the engine holds, by part (two Left-Right copies but shared
+  // parts), after recovery and after the ingest stage below.
   for (const engine::MemoryPart& p : f.memory) {
     const double mb = static_cast<double>(p.bytes) / 1e6;
+    const double after = PartMb(f.ingest_memory, p.name);
     rows.push_back(
-        {fmt::format("  engine: {}", p.name), p.shared ? fmt::format("{:.1f} MB, shared", mb)
-                                                       : fmt::format("{:.1f} MB x 2 copies", mb)});
+        {fmt::format("  engine: {}", p.name),
+         fmt::format("{:.1f} MB{}; after ingest {}", mb, p.shared ? ", shared" : " x 2 copies",
+                     after < 0 ? std::string("-") : fmt::format("{:.1f}", after))});
   }
-  rows.push_back({"  engine: total of the above", fmt::format("{:.1f} MB", engine_mb)});
+  rows.push_back({"  engine: total of the above; after ingest",
+                  fmt::format("{:.1f} MB; {:.1f}", EngineMb(f.memory), EngineMb(f.ingest_memory))});
   const std::vector<std::vector<std::string>> load_rows = {
       {fmt::format("recommendations, {} connections", o.connections),
        LoadCell(f.recommendations, true)},
@@ -520,9 +529,8 @@ void PrintTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
       {"  RSS after it, of which malloc's bytes in use",
        fmt::format("{:.1f} MB ({:.1f}x raw), {:.1f} MB", f.ingest_rss_mb,
                    f.raw_mb > 0 ? f.ingest_rss_mb / f.raw_mb : 0.0, f.ingest_heap_mb)},
-      {"  engine after it (its history rows), event log in memory",
-       fmt::format("{:.1f} MB ({:.1f} MB), {:.1f} MB", EngineMb(f.ingest_memory),
-                   EngineMb(f.ingest_memory, "implicit history: row lists"), f.ingest_log_mb)},
+      {"  engine after it (by part: the engine rows above), event log in memory",
+       fmt::format("{:.1f} MB, {:.1f} MB", EngineMb(f.ingest_memory), f.ingest_log_mb)},
   };
   rows.insert(rows.end(), load_rows.begin(), load_rows.end());
   // The top-N path; for the IVF index, the cells each kind of query reads
