@@ -258,8 +258,9 @@ class ImplicitOnlineUpdater {
   uint32_t items_tracked_ = 0;
   uint64_t row_updates_ = 0;  // since the last Resync
   // Per user, in history order: flat pages of 16 users (PagedRows; a
-  // vector per user cost ~17 MB more at 500k users). Per item, a vector:
-  // there are fewer items, with longer rows.
+  // vector per user cost ~19 MB more RSS at 500k users). Per item, a
+  // vector: there are fewer items, with longer rows (an append to a page
+  // moves its later rows, and a popular item's row is long).
   PagedRows<UserCell> user_cells_;
   std::vector<std::vector<Cell>> item_cells_;
   // (user, item) -> position in the user's history, for the users whose
