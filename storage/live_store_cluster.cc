@@ -85,7 +85,11 @@ uint64_t ModelChecksum(const engine::Recommender& rec) {
     });
   });
   h.Bytes(m.user_biases(), size_t{m.num_users()} * sizeof(float));
-  h.Bytes(m.item_factors(), size_t{m.num_items()} * k * sizeof(float));
+  h.Pieces(size_t{m.num_items()} * k * sizeof(float), [&](const auto& piece) {
+    m.ForEachItemBlock([&](uint32_t, uint32_t count, const float* rows) {
+      piece(rows, size_t{count} * k * sizeof(float));
+    });
+  });
   h.Bytes(m.item_biases(), size_t{m.num_items()} * sizeof(float));
   for (uint32_t u = 0; u < rec.users().size(); ++u)
     h.Bytes(rec.users().Name(u).data(), rec.users().Name(u).size());

@@ -36,6 +36,9 @@ class CowPages {
   bool empty() const { return pages_.empty(); }
   // Page p, to read (null only in a slot Resize made and nothing filled).
   const Ptr& operator[](size_t p) const { return pages_[p]; }
+  // The page table (size() entries): valid until the next call that adds
+  // or replaces a page.
+  const Ptr* data() const { return pages_.data(); }
   typename std::vector<Ptr>::const_iterator begin() const { return pages_.begin(); }
   typename std::vector<Ptr>::const_iterator end() const { return pages_.end(); }
   // True if another copy holds page p too.

@@ -3,7 +3,7 @@
 //
 // Why recycled: under ingest the two Left-Right copies of the model trade
 // user pages every run. The copy applied first copies each page it writes
-// (MFModel::OwnUserPage: a new 4 KB block), and the second, once it has
+// (MFModel::OwnPage: a new 4 KB block), and the second, once it has
 // applied the same events, takes that page and frees its own
 // (ShareWrittenUserPages). Through glibc each such block was a malloc of a
 // size its thread caches do not keep (bin searches, consolidation, the heap

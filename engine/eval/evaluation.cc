@@ -62,7 +62,7 @@ RankingMetrics EvaluateRanking(const EvalSplit& split, const MFModel& model, con
       queries[j - b].vector = model.user_factors(users[j]);
       queries[j - b].exclude_a = seen[users[j]];
     }
-    TopNScan(model.item_factors(), model.num_items(), model.rank(), queries, o.k, scan, &lists);
+    TopNScan(model.item_rows(), model.num_items(), model.rank(), queries, o.k, scan, &lists);
     for (size_t j = b; j < e; ++j) {
       ids.clear();
       for (const auto& s : lists[j - b]) ids.push_back(s.item);

@@ -251,7 +251,7 @@ size_t PrequentialEvaluator::RankRetrained(std::optional<uint32_t> user, uint32_
   ScanOptions opt;
   opt.item_bias = batch_->item_biases();
   const std::vector<ScoredItem> top =
-      TopN(batch_->item_factors(), batch_->num_items(), batch_->rank(), q, options_.k, opt);
+      TopN(batch_->item_rows(), batch_->num_items(), batch_->rank(), q, options_.k, opt);
   return PositionOf(top, item);
 }
 
@@ -295,8 +295,8 @@ Status PrequentialEvaluator::Retrain() {
   }
   if (hybrid_) STREAMREC_RETURN_IF_ERROR(hybrid_->InstallModel(trained->Clone()));
   if (keeps_user_events_ && online_->options().objective == Objective::kImplicit) {
-    const Eigen::Map<const Eigen::MatrixXf> q(trained->item_factors(), trained->rank(),
-                                              trained->num_items());
+    const RowMatrixXf items = trained->ItemRows();
+    const Eigen::Map<const Eigen::MatrixXf> q(items.data(), trained->rank(), trained->num_items());
     batch_gramian_ = q * q.transpose();
   }
   batch_.emplace(std::move(trained).value());

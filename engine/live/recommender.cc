@@ -208,7 +208,8 @@ float Recommender::Learn(const IndexedEvent& x, uint64_t ordinal) {
   // know how far it moved.
   const int k = model_.rank();
   const bool track = IndexWantsMove(x.item);
-  if (track) item_before_.assign(model_.item_factors(x.item), model_.item_factors(x.item) + k);
+  const MFModel& rows = model_;  // reads (a non-const item_factors(i) takes the page)
+  if (track) item_before_.assign(rows.item_factors(x.item), rows.item_factors(x.item) + k);
   if (options_.objective == Objective::kRating) {
     (void)learner_.Apply(x);  // the error value is for evaluation only
   } else {
@@ -222,7 +223,7 @@ float Recommender::Learn(const IndexedEvent& x, uint64_t ordinal) {
     }
   }
   IndexUpkeep(ordinal, nullptr);
-  return track ? IvfIndex::Distance(model_.item_factors(x.item), item_before_.data(), k)
+  return track ? IvfIndex::Distance(rows.item_factors(x.item), item_before_.data(), k)
                : IvfIndex::kUnknownMove;
 }
 
@@ -248,7 +249,7 @@ void Recommender::BprLearn(uint32_t u, uint32_t i, float w, uint64_t salt) {
     // throughput at 100k items); it is re-filed when it is next a positive
     // item or at the next training. Both copies apply alike, so they agree.
     if (ActiveTopN() == TopNMethod::kIvf && j < ivf_.size() && ivf_.lists() > 0) {
-      ivf_.Recode(j, model_.item_factors());
+      ivf_.Recode(j, model_.item_rows());
     } else {
       Requantize(j);
     }
@@ -278,15 +279,17 @@ std::vector<MemoryPart> Recommender::MemoryUsage() const {
   const size_t k = static_cast<size_t>(model_.rank());
   const size_t page = size_t{MFModel::kUserPageRows} * k * sizeof(float);
   const size_t own_pages = model_.OwnUserPages();
+  const size_t own_item_pages = model_.OwnItemPages();
   std::vector<MemoryPart> parts = {
-      {"item factors and all biases",
-       (size_t{model_.num_items()} * (k + 1) + model_.num_users()) * sizeof(float)},
+      {"all biases", (size_t{model_.num_items()} + model_.num_users()) * sizeof(float)},
       // Pages this copy holds alone, and those it shares (with the other
       // Left-Right copy, or a retrain's fork).
       {"user factors, own pages", own_pages * page + model_.UserPageTableBytes()},
       // Freed pages kept for the next copies, by both Left-Right copies.
-      {"user factors, page pool", model_.PagePoolBytes(), true},
+      {"user and item factors, page pool", model_.PagePoolBytes(), true},
       {"user factors, shared pages", (model_.UserPages() - own_pages) * page, true},
+      {"item factors, own pages", own_item_pages * page + model_.ItemPageTableBytes()},
+      {"item factors, shared pages", (model_.ItemPages() - own_item_pages) * page, true},
       {"int8 item mirror", quantized_.MemoryBytes()},
       {"ivf index", ivf_.MemoryBytes()},
       // Both copies hold the same retraining (IndexUpkeep).
@@ -325,7 +328,7 @@ Status Recommender::InstallModel(MFModel trained, std::span<const Event> since) 
     trained.user_bias(u) = model_.user_bias(u);
   }
   for (uint32_t i = old_items; i < model_.num_items(); ++i) {
-    std::copy_n(model_.item_factors(i), model_.rank(), trained.item_factors(i));
+    std::copy_n(live.item_factors(i), model_.rank(), trained.item_factors(i));
     trained.item_bias(i) = model_.item_bias(i);
   }
   // A user forgotten while the model trained must not come back with it.

@@ -60,9 +60,11 @@ Status Recommender::ApplyFollowing(const Event& e, const Recommender& leader) {
         "items: the two copies diverged",
         e.user, e.item, x.user, x.item, leader.model_.num_users(), leader.model_.num_items()));
   }
-  // What the updater's step did to the two rows, as the leader has them:
-  // the user's page is shared (MFModel), the item's row copied (the item
-  // block stays one contiguous scan per copy).
+  // What the updater's step did to the two rows, as the leader has them.
+  // The user's page is shared (MFModel). The item's row is copied into
+  // this copy's page, and FinishFollowing shares the leader's page in its
+  // place: taking the page now would also change the page's other rows
+  // under the IVF index, which must see each row's move (Count).
   if (x.user >= model_.num_users()) {
     model_.ShareUsers(leader.model_, x.user + 1);
   } else {
@@ -72,7 +74,8 @@ Status Recommender::ApplyFollowing(const Event& e, const Recommender& leader) {
   const bool track = IndexWantsMove(x.item);
   model_.EnsureItems(x.item + 1);
   const float* row = leader.model_.item_factors(x.item);
-  const float moved = track ? IvfIndex::Distance(row, model_.item_factors(x.item), model_.rank())
+  const MFModel& rows = model_;  // reads (a non-const item_factors(i) takes the page)
+  const float moved = track ? IvfIndex::Distance(row, rows.item_factors(x.item), model_.rank())
                             : IvfIndex::kUnknownMove;
   std::copy_n(row, model_.rank(), model_.item_factors(x.item));
   Count(x, &leader, moved);
@@ -93,6 +96,7 @@ void Recommender::FinishFollowing(const Recommender& leader) {
   trained_led_.clear();
   followed_ = 0;
   model_.ShareWrittenUserPages(leader.model_);
+  model_.ShareWrittenItemPages(leader.model_);
   seen_.ShareWritten(leader.seen_);
   users_.ShareWritten(leader.users_);
   items_.ShareWritten(leader.items_);

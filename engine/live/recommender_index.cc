@@ -31,7 +31,7 @@ void Recommender::EndReplay() {
 void Recommender::RefileOrRequantizeAll() {
   if (ActiveTopN() == TopNMethod::kIvf && !IndexDue()) {
     quantized_ = QuantizedItems(model_.rank());
-    ivf_.Refile(model_.item_factors(), model_.num_items());
+    ivf_.Refile(model_.item_rows(), model_.num_items());
     return;
   }
   RequantizeAll();
@@ -63,12 +63,12 @@ void Recommender::IndexUpkeep(uint64_t ordinal, const Recommender* leader) {
     if (led != nullptr) {
       DropRetraining();
       quantized_ = QuantizedItems(model_.rank());
-      ivf_.Adopt(led->Trained(), model_.item_factors(), model_.num_items());
+      ivf_.Adopt(led->Trained(), model_.item_rows(), model_.num_items());
     } else if (leader != nullptr) {
       RequantizeAll(leader);
     } else if (index_deferred_) {
       DropRetraining();
-      ivf_.Train(model_.item_factors(), model_.num_items(), model_.rank(), options_.topn.ivf);
+      ivf_.Train(model_.item_rows(), model_.num_items(), model_.rank(), options_.topn.ivf);
     } else {
       RequantizeAll();
     }
@@ -79,7 +79,7 @@ void Recommender::IndexUpkeep(uint64_t ordinal, const Recommender* leader) {
     }
   }
   if (ivf_next_ != nullptr && !index_deferred_ && ordinal == ivf_next_->refresh_at()) {
-    ivf_next_->Refresh(model_.item_factors(), model_.num_items());
+    ivf_next_->Refresh(model_.item_rows(), model_.num_items());
   }
   if (ivf_next_ != nullptr && ordinal == ivf_next_->install_at()) InstallRetrained();
   if (IndexRetrainDue(ordinal)) StartRetraining(ordinal, leader);
@@ -157,7 +157,7 @@ void Recommender::StartRetraining(uint64_t ordinal, const Recommender* leader) {
         return Seen(u).size() >= min_items;
       });
     }
-    ivf_next_ = IvfTraining::Start(model_.item_factors(), n, model_.rank(), ivf,
+    ivf_next_ = IvfTraining::Start(model_.item_rows(), n, model_.rank(), ivf,
                                    /*centroids_only=*/index_deferred_, ordinal + n,
                                    std::move(sample), options_.topn.int8);
     if (leader == nullptr) LeadTraining(ordinal, ivf_next_);
@@ -170,7 +170,7 @@ void Recommender::InstallRetrained() {
   if (index_deferred_) {
     ivf_ = t->Trained();  // the centroids; EndReplay files the rows
   } else {
-    ivf_ = t->Install(model_.item_factors(), model_.num_items());
+    ivf_ = t->Install(model_.item_rows(), model_.num_items());
   }
 }
 
@@ -197,13 +197,14 @@ void Recommender::Requantize(uint32_t i, const Recommender* leader, float moved)
   if (active == TopNMethod::kInt8) {
     const uint32_t had = quantized_.size();
     if (had == 0) return RequantizeAll();  // just switched on
+    const MFModel& rows = model_;  // reads (a non-const item_factors(i) takes the page)
     if (had < model_.num_items()) {
       quantized_.Resize(model_.num_items());
       for (uint32_t r = had; r < model_.num_items(); ++r) {
-        quantized_.Set(r, model_.item_factors(r));
+        quantized_.Set(r, rows.item_factors(r));
       }
     }
-    if (i < had) quantized_.Set(i, model_.item_factors(i));
+    if (i < had) quantized_.Set(i, rows.item_factors(i));
   } else if (active == TopNMethod::kIvf) {
     if (IndexDue()) {
       // Trained at the end of the step (IndexUpkeep): a leader's Learn, a
@@ -214,8 +215,8 @@ void Recommender::Requantize(uint32_t i, const Recommender* leader, float moved)
       return;
     }
     const uint32_t had = ivf_.size();
-    for (uint32_t r = had; r < model_.num_items(); ++r) ivf_.Update(r, model_.item_factors());
-    if (i < had) ivf_.Update(i, model_.item_factors(), moved);
+    for (uint32_t r = had; r < model_.num_items(); ++r) ivf_.Update(r, model_.item_rows());
+    if (i < had) ivf_.Update(i, model_.item_rows(), moved);
   }
 }
 
@@ -223,7 +224,7 @@ void Recommender::RequantizeAll(const Recommender* leader) {
   DropRetraining();
   const TopNMethod active = ActiveTopN();
   if (active == TopNMethod::kInt8) {
-    quantized_.Assign(model_.item_factors(), model_.num_items(), model_.rank());
+    quantized_.Assign(model_.item_rows(), model_.num_items(), model_.rank());
   } else {
     quantized_ = QuantizedItems(model_.rank());
   }
@@ -234,9 +235,9 @@ void Recommender::RequantizeAll(const Recommender* leader) {
     // leader's centroids instead (the leader trained at this same event;
     // IndexUpkeep finds them in trained_led_ where the leader retrained
     // again later in the run).
-    ivf_.Adopt(leader->ivf_, model_.item_factors(), model_.num_items());
+    ivf_.Adopt(leader->ivf_, model_.item_rows(), model_.num_items());
   } else if (active == TopNMethod::kIvf) {
-    ivf_.Build(model_.item_factors(), model_.num_items(), model_.rank(), options_.topn.ivf);
+    ivf_.Build(model_.item_rows(), model_.num_items(), model_.rank(), options_.topn.ivf);
   } else {
     ivf_ = IvfIndex(model_.rank());
   }

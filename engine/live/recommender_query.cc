@@ -63,13 +63,13 @@ void Recommender::Scan(std::span<const ScanQuery> queries, size_t n, const ScanO
                        std::vector<std::vector<ScoredItem>>* results) const {
   const TopNMethod active = ActiveTopN();
   if (active == TopNMethod::kInt8) {
-    QuantizedTopNScan(quantized_, model_.item_factors(), model_.num_items(), model_.rank(), queries,
+    QuantizedTopNScan(quantized_, model_.item_rows(), model_.num_items(), model_.rank(), queries,
                       n, options, options_.topn.int8, results);
   } else if (active == TopNMethod::kIvf && ivf_.size() == model_.num_items()) {
-    IvfTopNScan(ivf_, model_.item_factors(), model_.num_items(), model_.rank(), queries, n, options,
+    IvfTopNScan(ivf_, model_.item_rows(), model_.num_items(), model_.rank(), queries, n, options,
                 options_.topn.ivf, options_.topn.int8, results);
   } else {
-    TopNScan(model_.item_factors(), model_.num_items(), model_.rank(), queries, n, options,
+    TopNScan(model_.item_rows(), model_.num_items(), model_.rank(), queries, n, options,
              results);
   }
 }

@@ -380,7 +380,7 @@ Status SnapshotCodec::Copy(const Recommender& from, Recommender* to) {
                                                  from.learner_.young_histories()));
   to->users_.ShareAll(from.users_);  // equal ids, held once
   to->items_.ShareAll(from.items_);
-  to->model_ = from.model_.Clone();  // user pages shared; same object for the learner
+  to->model_ = from.model_.Clone();  // pages shared; same object for the learner
   // The mirror and index describe these very item rows bit for bit: taken
   // as they are, not built again (a k-means).
   to->quantized_ = from.quantized_;

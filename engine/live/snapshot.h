@@ -190,10 +190,10 @@ Status DecodeSnapshot(SnapshotSource* source, size_t offset, Recommender* rec);
 // Gives `to` (fresh, configured alike) the state of `from`, as
 // DecodeSnapshot(EncodeSnapshot(from), to) would, bit for bit, but without
 // the bytes: the second Left-Right copy at open. What both copies hold
-// alike is shared, not copied: the user factor pages
-// (MFModel::ShareAllUsers), the seen lists and the id maps, and under the
+// alike is shared, not copied: the user and item factor pages
+// (MFModel::Clone), the seen lists and the id maps, and under the
 // implicit objective the updater, which `to` must already share with
-// `from` (Recommender::ShareUpdater). The item factors, learner and
+// `from` (Recommender::ShareUpdater). The biases, learner and
 // popularity are copied, and the int8 mirror, IVF index and retraining
 // under way taken as they are (they describe the same item rows, so no
 // k-means runs again). Through the codec the encoded bytes and the decoded

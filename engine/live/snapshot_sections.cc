@@ -131,7 +131,8 @@ void WriteModel(Writer& w, const MFModel& m) {
   w.U32(m.num_items());
   m.ForEachUserBlock(
       [&](uint32_t, uint32_t count, const float* rows) { w.Bulk(rows, size_t{count} * k); });
-  w.Bulk(m.item_factors(), m.num_items() * k);
+  m.ForEachItemBlock(
+      [&](uint32_t, uint32_t count, const float* rows) { w.Bulk(rows, size_t{count} * k); });
   w.Bulk(m.user_biases(), m.num_users());
   w.Bulk(m.item_biases(), m.num_items());
 }

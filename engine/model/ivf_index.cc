@@ -40,21 +40,24 @@ void BestTwo(const Scores& s, Eigen::Index* best, Eigen::Index* next) {
   }
 }
 
-// For each row of `x`, the centroid nearest in L2: argmax <x, c> - |c|^2/2,
-// ties to the lower cell; with `next`, also the one after it (UINT32_MAX
-// for a single centroid).
-void AssignRows(const ConstRows& x, const ConstRows& centroids,
+// For each of rows [0, n) of `x`, the centroid nearest in L2: argmax
+// <x, c> - |c|^2/2, ties to the lower cell; with `next`, also the one
+// after it (UINT32_MAX for a single centroid).
+void AssignRows(RowsView x, uint32_t n, const ConstRows& centroids,
                 const Eigen::Ref<const Eigen::VectorXf>& half_sq_norms, std::vector<uint32_t>* out,
                 std::vector<uint32_t>* next = nullptr, const std::atomic<bool>* stop = nullptr) {
-  out->resize(x.rows());
-  if (next) next->resize(x.rows());
+  out->resize(n);
+  if (next) next->resize(n);
+  const auto dim = static_cast<Eigen::Index>(centroids.cols());
   RowMatrix scores;
-  for (Eigen::Index r0 = 0; r0 < x.rows(); r0 += kAssignChunk) {
+  std::vector<float> gathered;  // a paged view's chunk, together
+  for (uint32_t r0 = 0; r0 < n; r0 += kAssignChunk) {
     if (stop != nullptr && stop->load(std::memory_order_relaxed)) return;
-    const Eigen::Index rows = std::min<Eigen::Index>(kAssignChunk, x.rows() - r0);
-    scores.noalias() = x.middleRows(r0, rows) * centroids.transpose();
+    const uint32_t rows = std::min(kAssignChunk, n - r0);
+    const ConstRows chunk(x.Block(r0, rows, static_cast<int>(dim), &gathered), rows, dim);
+    scores.noalias() = chunk * centroids.transpose();
     scores.rowwise() -= half_sq_norms.transpose();
-    for (Eigen::Index r = 0; r < rows; ++r) {
+    for (uint32_t r = 0; r < rows; ++r) {
       Eigen::Index best = 0, after = -1;
       if (next) {
         BestTwo(scores.row(r), &best, &after);
@@ -93,12 +96,12 @@ uint32_t IvfIndex::ListsFor(uint32_t n, const IvfOptions& options) {
   return std::min(n, options.lists > 0 ? options.lists : std::max<uint32_t>(16, auto_lists));
 }
 
-void IvfIndex::Build(const float* items, uint32_t n, int dim, const IvfOptions& options) {
+void IvfIndex::Build(RowsView items, uint32_t n, int dim, const IvfOptions& options) {
   Train(items, n, dim, options);
   FileAll(items, n);
 }
 
-void IvfIndex::Train(const float* items, uint32_t n, int dim, const IvfOptions& options,
+void IvfIndex::Train(RowsView items, uint32_t n, int dim, const IvfOptions& options,
                      const std::atomic<bool>* stop) {
   *this = IvfIndex(dim);  // every field, the safe radii too
   trained_items_ = n;
@@ -118,7 +121,7 @@ void IvfIndex::Train(const float* items, uint32_t n, int dim, const IvfOptions& 
   }
   RowMatrix x(sample, dim);
   for (uint32_t k = 0; k < sample; ++k) {
-    x.row(k) = Eigen::Map<const Eigen::RowVectorXf>(items + size_t{order[k]} * dim, dim);
+    x.row(k) = Eigen::Map<const Eigen::RowVectorXf>(items.row(order[k], dim), dim);
   }
   RowMatrix c = x.topRows(lists);
   Eigen::VectorXf half;
@@ -126,7 +129,8 @@ void IvfIndex::Train(const float* items, uint32_t n, int dim, const IvfOptions& 
   for (int it = 0; it < options.kmeans_iterations; ++it) {
     if (stop != nullptr && stop->load(std::memory_order_relaxed)) return;
     half = 0.5f * c.rowwise().squaredNorm();
-    AssignRows(ConstRows(x.data(), x.rows(), dim), ConstRows(c.data(), lists, dim), half, &assign);
+    AssignRows(x.data(), static_cast<uint32_t>(x.rows()), ConstRows(c.data(), lists, dim), half,
+               &assign);
     RowMatrix sum = RowMatrix::Zero(lists, dim);
     std::vector<uint32_t> count(lists, 0);
     for (uint32_t k = 0; k < sample; ++k) {
@@ -184,7 +188,7 @@ StatusOr<IvfIndex> IvfIndex::FromCentroids(int dim, uint32_t trained_items,
   return index;
 }
 
-void IvfIndex::Adopt(const IvfIndex& trained, const float* items, uint32_t n) {
+void IvfIndex::Adopt(const IvfIndex& trained, RowsView items, uint32_t n) {
   dim_ = trained.dim_;
   trained_items_ = trained.trained_items_;
   trained_with_ = trained.trained_with_;
@@ -195,7 +199,7 @@ void IvfIndex::Adopt(const IvfIndex& trained, const float* items, uint32_t n) {
   FileAll(items, n);
 }
 
-void IvfIndex::FileAll(const float* items, uint32_t n) {
+void IvfIndex::FileAll(RowsView items, uint32_t n) {
   SetSafeRadii();
   Fill(items, n, Assign(items, n));
 }
@@ -220,13 +224,13 @@ void IvfIndex::SetSafeRadii() {
   }
 }
 
-IvfIndex::Filing IvfIndex::Assign(const float* items, uint32_t n,
+IvfIndex::Filing IvfIndex::Assign(RowsView items, uint32_t n,
                                   const std::atomic<bool>* stop) const {
   Filing f;
   const auto lists = static_cast<uint32_t>(half_sq_norms_.size());
   if (n == 0 || lists == 0) return f;
   std::vector<uint32_t> next;
-  AssignRows(ConstRows(items, n, dim_), ConstRows(centroids_.data(), lists, dim_),
+  AssignRows(items, n, ConstRows(centroids_.data(), lists, dim_),
              Eigen::Map<const Eigen::VectorXf>(half_sq_norms_.data(), lists), &f.cell, &next, stop);
   f.margin.resize(n);
   for (uint32_t i = 0; i < n; ++i) {
@@ -236,12 +240,12 @@ IvfIndex::Filing IvfIndex::Assign(const float* items, uint32_t n,
     f.margin[i] =
         next[i] == UINT32_MAX
             ? kUnknownMove
-            : Distance(items + size_t{i} * dim_, centroids_.data() + size_t{next[i]} * dim_, dim_);
+            : Distance(row_at(items, i), centroids_.data() + size_t{next[i]} * dim_, dim_);
   }
   return f;
 }
 
-void IvfIndex::Refile(const float* items, uint32_t n, const Filing& earlier,
+void IvfIndex::Refile(RowsView items, uint32_t n, const Filing& earlier,
                       std::span<const float> moved) {
   SetSafeRadii();
   uint64_t searched = 0;
@@ -250,7 +254,7 @@ void IvfIndex::Refile(const float* items, uint32_t n, const Filing& earlier,
   Fill(items, n, f);
 }
 
-IvfIndex::Filing IvfIndex::Reassign(const float* items, uint32_t n, const Filing& earlier,
+IvfIndex::Filing IvfIndex::Reassign(RowsView items, uint32_t n, const Filing& earlier,
                                     std::span<const float> moved, uint64_t* searched,
                                     const std::atomic<bool>* stop) const {
   assert(moved.size() == earlier.cell.size() && earlier.margin.size() == earlier.cell.size());
@@ -301,7 +305,7 @@ bool IvfIndex::StaysIn(uint32_t own, const float* row, float bound) const {
   return sq <= safe_sq_radius_[own] || std::sqrt(sq) <= 0.999f * bound - 1e-6f;
 }
 
-void IvfIndex::Fill(const float* items, uint32_t n, const Filing& f) {
+void IvfIndex::Fill(RowsView items, uint32_t n, const Filing& f) {
   const auto lists = static_cast<uint32_t>(half_sq_norms_.size());
   cells_.clear();
   cells_.resize(lists);
@@ -352,7 +356,7 @@ void IvfIndex::File(uint32_t c, uint32_t i, const float* row) {
   list_of_[i] = c;
 }
 
-void IvfIndex::Unfile(uint32_t i, const float* items) {
+void IvfIndex::Unfile(uint32_t i, RowsView items) {
   Cell& cell = cells_[list_of_[i]];
   const uint32_t r = row_of_[i];
   const auto last = static_cast<uint32_t>(cell.ids.size() - 1);
@@ -363,9 +367,9 @@ void IvfIndex::Unfile(uint32_t i, const float* items) {
   if (!top) std::replace(cell.tops.begin(), tops_end, last, r);
   if (r != last) {
     const uint32_t moved = cell.ids[last];
-    cell.codes.Set(r, items + size_t{moved} * dim_);
+    cell.codes.Set(r, row_at(items, moved));
     cell.ids[r] = moved;
-    cell.norms[r] = Norm(items + size_t{moved} * dim_, dim_);
+    cell.norms[r] = Norm(row_at(items, moved), dim_);
     row_of_[moved] = r;
   }
   cell.ids.pop_back();
@@ -439,9 +443,9 @@ float IvfIndex::Norm(const float* row, int dim) {
   return std::isnan(norm) ? 0.0f : norm;
 }
 
-void IvfIndex::Update(uint32_t i, const float* items, float moved) {
+void IvfIndex::Update(uint32_t i, RowsView items, float moved) {
   assert(lists() > 0 && i <= size());
-  const float* row = items + size_t{i} * dim_;
+  const float* row = row_at(items, i);
   if (i < size()) {
     // No other centroid can be nearer, so only the codes change (k flops
     // instead of lists x k): while the row is within its cell's safe

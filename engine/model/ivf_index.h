@@ -118,16 +118,16 @@ class IvfIndex {
   // Trains centroids on rows [0, n) of `items` (n x dim, row-major) and
   // files every row: deterministic for the same rows and options. n = 0
   // leaves the index empty.
-  void Build(const float* items, uint32_t n, int dim, const IvfOptions& options);
+  void Build(RowsView items, uint32_t n, int dim, const IvfOptions& options);
   // Build's k-means alone: the centroids of rows [0, n), with nothing filed
   // (size() 0; Refile files them). A replay trains at the event where the
   // live index would have been built, and files once at its end. Once
   // `stop` (optional) is set it returns early, its state unspecified (an
   // abandoned training, ivf_training.h).
-  void Train(const float* items, uint32_t n, int dim, const IvfOptions& options,
+  void Train(RowsView items, uint32_t n, int dim, const IvfOptions& options,
              const std::atomic<bool>* stop = nullptr);
   // Files rows [0, n) of `items` afresh under the centroids it has.
-  void Refile(const float* items, uint32_t n) { FileAll(items, n); }
+  void Refile(RowsView items, uint32_t n) { FileAll(items, n); }
 
   // Where rows [0, n) belong under the centroids: each row's nearest cell
   // and its distance to the next nearest (kUnknownMove with one cell), as
@@ -138,19 +138,19 @@ class IvfIndex {
     std::vector<uint32_t> cell;
     std::vector<float> margin;
   };
-  Filing Assign(const float* items, uint32_t n, const std::atomic<bool>* stop = nullptr) const;
+  Filing Assign(RowsView items, uint32_t n, const std::atomic<bool>* stop = nullptr) const;
   // Refile(items, n) from a Filing of rows [0, m) made under these
   // centroids from earlier values of the rows, and each row's distance
   // (L2) from its earlier value, or any bound above it (moved.size() == m;
   // kUnknownMove where not known): a row that provably stays in its cell
   // (Update's test) is not searched again, the others and rows [m, n) are. The cells are those
   // Refile(items, n) gives, up to rounding at a near tie.
-  void Refile(const float* items, uint32_t n, const Filing& earlier, std::span<const float> moved);
+  void Refile(RowsView items, uint32_t n, const Filing& earlier, std::span<const float> moved);
   // That Refile's filing, without filing: const, for a background thread
   // on a copy of the rows (the index must have centroids: Train, Build or
   // FromCentroids). *searched (optional): the rows searched. Once `stop`
   // is set it returns early with the rest unspecified.
-  Filing Reassign(const float* items, uint32_t n, const Filing& earlier,
+  Filing Reassign(RowsView items, uint32_t n, const Filing& earlier,
                   std::span<const float> moved, uint64_t* searched = nullptr,
                   const std::atomic<bool>* stop = nullptr) const;
 
@@ -183,14 +183,14 @@ class IvfIndex {
   // `items` filed under them: what a Left-Right follower does instead of
   // training its own when the leader trained (its own k-means would see
   // the rows at another moment and give other cells).
-  void Adopt(const IvfIndex& trained, const float* items, uint32_t n);
+  void Adopt(const IvfIndex& trained, RowsView items, uint32_t n);
 
   // Row i (< size()) changed a little: re-codes it in its cell without
   // looking for a nearer centroid. Cheaper than Update (no GEMV); the item
   // is re-filed at its next Update (which then runs the GEMV: how far the
   // row moved here is not known) or training.
-  void Recode(uint32_t i, const float* items) {
-    cells_[list_of_[i]].SetRow(row_of_[i], items + size_t{i} * dim_, dim_);
+  void Recode(uint32_t i, RowsView items) {
+    cells_[list_of_[i]].SetRow(row_of_[i], items.row(i, dim_), dim_);
     margin_[i] = -kUnknownMove;
   }
 
@@ -201,12 +201,12 @@ class IvfIndex {
   // small may leave the row in a cell that is no longer the nearest. The
   // index must have been built (lists() > 0).
   static constexpr float kUnknownMove = std::numeric_limits<float>::infinity();
-  void Update(uint32_t i, const float* items, float moved = kUnknownMove);
+  void Update(uint32_t i, RowsView items, float moved = kUnknownMove);
   // |a - b| over `dim` floats: the metric of the cells and of `moved`.
   static float Distance(const float* a, const float* b, int dim);
 
  private:
-  friend void IvfTopNScan(const IvfIndex&, const float*, uint32_t, int, std::span<const ScanQuery>,
+  friend void IvfTopNScan(const IvfIndex&, RowsView, uint32_t, int, std::span<const ScanQuery>,
                           size_t, const ScanOptions&, const IvfOptions&,
                           const QuantizedScanOptions&, std::vector<std::vector<ScoredItem>>*);
 
@@ -244,17 +244,17 @@ class IvfIndex {
 
   // Files rows [0, n) of `items` afresh under the centroids (and derives
   // safe_sq_radius_ from them).
-  void FileAll(const float* items, uint32_t n);
+  void FileAll(RowsView items, uint32_t n);
   // safe_sq_radius_ from the centroids.
   void SetSafeRadii();
   // The cells, rows [0, n) filed as `f` says (f holds at least n rows).
-  void Fill(const float* items, uint32_t n, const Filing& f);
+  void Fill(RowsView items, uint32_t n, const Filing& f);
   // Whether `row`, filed in cell `own`, has no nearer centroid: it is
   // within the cell's safe radius, or nearer its centroid than `bound`, a
   // lower bound on its distance to every other (with a margin for
   // rounding; a NaN bound fails).
   bool StaysIn(uint32_t own, const float* row, float bound) const;
-  const float* row_at(const float* items, uint32_t i) const { return items + size_t{i} * dim_; }
+  const float* row_at(RowsView items, uint32_t i) const { return items.row(i, dim_); }
   static bool AllFinite(const std::vector<float>& v);
   // Installs `centroids` (lists x dim_) with their norms. The norms are
   // summed in a fixed order, in double, so the same centroids give the same
@@ -268,7 +268,7 @@ class IvfIndex {
   // Appends item i (row `row`) to cell c.
   void File(uint32_t c, uint32_t i, const float* row);
   // Takes item i out of its cell (the cell's last row takes its place).
-  void Unfile(uint32_t i, const float* items);
+  void Unfile(uint32_t i, RowsView items);
 
   int dim_ = 0;
   uint32_t trained_items_ = 0;
@@ -303,7 +303,7 @@ class IvfIndex {
 // inner-product queries every third is the unread cell holding the longest
 // row (MaxNorm: long rows top inner-product lists from any cell); `rescore`
 // says how many candidates are re-scored, as for QuantizedTopNScan.
-void IvfTopNScan(const IvfIndex& index, const float* items, uint32_t n_items, int dim,
+void IvfTopNScan(const IvfIndex& index, RowsView items, uint32_t n_items, int dim,
                  std::span<const ScanQuery> queries, size_t n, const ScanOptions& options,
                  const IvfOptions& ivf, const QuantizedScanOptions& rescore,
                  std::vector<std::vector<ScoredItem>>* results);
@@ -323,7 +323,7 @@ uint32_t QueryProbe(const IvfIndex& index, const IvfOptions& ivf, bool cosine);
 // *recall: the recall measured there; 0 and -1 without queries.
 // Deterministic for the same inputs. Once `stop` (optional) is set it
 // returns early, its result unspecified (an abandoned training).
-uint32_t MeasureProbe(const IvfIndex& index, const float* items, uint32_t n, int dim,
+uint32_t MeasureProbe(const IvfIndex& index, RowsView items, uint32_t n, int dim,
                       std::span<const ScanQuery> queries, const ScanOptions& options, float target,
                       const QuantizedScanOptions& rescore, float* recall,
                       const std::atomic<bool>* stop = nullptr);

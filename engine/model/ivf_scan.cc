@@ -112,7 +112,7 @@ constexpr uint32_t kTopCellsPerProbe = 3;
 
 // Pushes `item` with its exact score, as the first pass would push it
 // were it eligible (items beyond the matrix the caller passed are not).
-void PushTopRow(const float* items, uint32_t n_items, int dim, uint32_t item, const ScanQuery& q,
+void PushTopRow(RowsView items, uint32_t n_items, int dim, uint32_t item, const ScanQuery& q,
                 const ScanOptions& options, TopKHeap* heap) {
   if (item >= n_items || !Eligible(q, options.allowed, item)) return;
   const float s = ExactScore(items, dim, item, q.vector, options);
@@ -121,7 +121,7 @@ void PushTopRow(const float* items, uint32_t n_items, int dim, uint32_t item, co
 
 }  // namespace
 
-void IvfTopNScan(const IvfIndex& index, const float* items, uint32_t n_items, int dim,
+void IvfTopNScan(const IvfIndex& index, RowsView items, uint32_t n_items, int dim,
                  std::span<const ScanQuery> queries, size_t n, const ScanOptions& options,
                  const IvfOptions& ivf, const QuantizedScanOptions& rescore,
                  std::vector<std::vector<ScoredItem>>* results) {
@@ -185,7 +185,7 @@ uint32_t QueryProbe(const IvfIndex& index, const IvfOptions& ivf, bool cosine) {
   return std::min(lists, ivf.probe > 0 ? ivf.probe : measured > 0 ? measured : DefaultProbe(lists));
 }
 
-uint32_t MeasureProbe(const IvfIndex& index, const float* items, uint32_t n, int dim,
+uint32_t MeasureProbe(const IvfIndex& index, RowsView items, uint32_t n, int dim,
                       std::span<const ScanQuery> queries, const ScanOptions& options, float target,
                       const QuantizedScanOptions& rescore, float* recall,
                       const std::atomic<bool>* stop) {

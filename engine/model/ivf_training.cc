@@ -1,5 +1,6 @@
 #include "engine/model/ivf_training.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -31,10 +32,11 @@ float* AllocateRows(size_t floats) {
 
 // How far (L2) each of rows [0, n) of `now` is from its row in `then`
 // (both n x dim): the moves IvfIndex::Reassign and Refile take.
-std::vector<float> Moves(const float* now, const float* then, uint32_t n, size_t dim) {
+std::vector<float> Moves(RowsView now, const float* then, uint32_t n, size_t dim) {
   std::vector<float> moved(n);
   for (uint32_t i = 0; i < n; ++i) {
-    moved[i] = IvfIndex::Distance(now + i * dim, then + i * dim, static_cast<int>(dim));
+    moved[i] = IvfIndex::Distance(now.row(i, static_cast<int>(dim)), then + i * dim,
+                                  static_cast<int>(dim));
   }
   return moved;
 }
@@ -43,15 +45,20 @@ std::vector<float> Moves(const float* now, const float* then, uint32_t n, size_t
 
 void IvfTraining::Free::operator()(float* p) const { std::free(p); }
 
-void IvfTraining::Copy(const float* items, uint32_t n) {
+void IvfTraining::Copy(RowsView items, uint32_t n) {
   const size_t floats = size_t{n} * dim_;
   copy_.reset(floats > 0 ? AllocateRows(floats) : nullptr);
   if (floats > 0 && copy_ == nullptr) throw std::bad_alloc();
-  if (floats > 0) std::memcpy(copy_.get(), items, floats * sizeof(float));
+  // Page by page for a paged view (the live model's item rows).
+  for (uint32_t first = 0; first < n; first += RowsView::kPageRows) {
+    const uint32_t count = std::min(RowsView::kPageRows, n - first);
+    std::memcpy(copy_.get() + size_t{first} * dim_, items.row(first, static_cast<int>(dim_)),
+                size_t{count} * dim_ * sizeof(float));
+  }
   copied_ = n;
 }
 
-std::shared_ptr<IvfTraining> IvfTraining::Start(const float* items, uint32_t n, int dim,
+std::shared_ptr<IvfTraining> IvfTraining::Start(RowsView items, uint32_t n, int dim,
                                                 const IvfOptions& options, bool centroids_only,
                                                 uint64_t install_at, ProbeSample sample,
                                                 const QuantizedScanOptions& rescore) {
@@ -153,7 +160,7 @@ const IvfIndex& IvfTraining::Trained() const {
   return trained_;
 }
 
-void IvfTraining::Refresh(const float* items, uint32_t n) {
+void IvfTraining::Refresh(RowsView items, uint32_t n) {
   if (refreshed_ || !files_rows_ || n < rows_) return;
   refreshed_ = true;
   Join();
@@ -172,7 +179,7 @@ void IvfTraining::Refresh(const float* items, uint32_t n) {
   });
 }
 
-IvfIndex IvfTraining::Install(const float* items, uint32_t n) const {
+IvfIndex IvfTraining::Install(RowsView items, uint32_t n) const {
   Join();
   IvfIndex index = trained_;
   if (files_rows_ && copy_ != nullptr && n >= copied_ && filing_.cell.size() == copied_) {

@@ -62,7 +62,7 @@ class IvfTraining {
   // candidates) and keeps them in the trained index
   // (IvfIndex::measured_probe). `install_at`: the caller's note of where
   // the result is to be installed.
-  static std::shared_ptr<IvfTraining> Start(const float* items, uint32_t n, int dim,
+  static std::shared_ptr<IvfTraining> Start(RowsView items, uint32_t n, int dim,
                                             const IvfOptions& options, bool centroids_only,
                                             uint64_t install_at, ProbeSample sample = {},
                                             const QuantizedScanOptions& rescore = {});
@@ -88,13 +88,13 @@ class IvfTraining {
   // The second stage: rows [0, n) (n >= rows()) of `items` copied, and
   // re-filed on the thread. Once only: later calls (the second Left-Right
   // copy's) do nothing; nothing without a filing.
-  void Refresh(const float* items, uint32_t n);
+  void Refresh(RowsView items, uint32_t n);
   // The index to install: the trained centroids with rows [0, n) (n >=
   // rows()) of `items` filed: a copied row as the training filed its copy
   // unless it may have left that cell since, the others searched; without
   // a filing (centroids_only, Finished) every row searched
   // (IvfIndex::Refile). Waits for the training to finish.
-  IvfIndex Install(const float* items, uint32_t n) const;
+  IvfIndex Install(RowsView items, uint32_t n) const;
   // Bytes held: the copy, and the result once trained.
   size_t MemoryBytes() const;
 
@@ -114,7 +114,7 @@ class IvfTraining {
   void Measure(const IvfIndex& filed, const float* rows, uint32_t n, const ProbeSample& sample,
                float target, const QuantizedScanOptions& rescore);
   // Copies rows [0, n) into a new buffer.
-  void Copy(const float* items, uint32_t n);
+  void Copy(RowsView items, uint32_t n);
   // The bytes held once a stage is done (its thread's, or after Join).
   size_t HeldBytes() const;
 

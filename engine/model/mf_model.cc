@@ -25,7 +25,7 @@ Status ValidateModelOptions(const ModelOptions& o) {
 
 namespace {
 
-// Bytes of one user page (kUserPageRows rows of `rank` floats).
+// Bytes of one page (kUserPageRows = kItemPageRows rows of `rank` floats).
 size_t PageBytes(int rank) {
   return size_t{MFModel::kUserPageRows} * std::max(rank, 1) * sizeof(float);
 }
@@ -42,9 +42,9 @@ MFModel::MFModel(const ModelOptions& options)
 MFModel MFModel::Clone() const {
   MFModel m(options_);
   m.global_mean_ = global_mean_;
-  m.user_pages_.ShareAll(user_pages_);  // shared until written (OwnUserPage)
+  m.user_pages_.ShareAll(user_pages_);  // shared until written (OwnPage)
   m.page_pool_ = page_pool_;
-  m.item_factors_ = item_factors_;
+  m.item_pages_.ShareAll(item_pages_);
   m.user_bias_ = user_bias_;
   m.item_bias_ = item_bias_;
   return m;
@@ -69,15 +69,15 @@ float MFModel::InitialStddev(char kind, uint32_t row) const {
   return static_cast<float>(options_.init_stddev * std::sqrt(share));
 }
 
-float* MFModel::OwnUserPage(uint32_t p) {
+float* MFModel::OwnPage(CowPages<float[]>* pages, uint32_t p) {
   const size_t floats = size_t{kUserPageRows} * rank();
-  return user_pages_
-      .Own(p,
-           [this, floats](const std::shared_ptr<float[]>& page) {
-             std::shared_ptr<float[]> copy = PoolPage(page_pool_);
-             std::copy_n(page.get(), floats, copy.get());
-             return copy;
-           })
+  return pages
+      ->Own(p,
+            [this, floats](const std::shared_ptr<float[]>& page) {
+              std::shared_ptr<float[]> copy = PoolPage(page_pool_);
+              std::copy_n(page.get(), floats, copy.get());
+              return copy;
+            })
       .get();
 }
 
@@ -86,21 +86,21 @@ void MFModel::ShareWrittenUserPages(const MFModel& other) {
   user_pages_.ShareWritten(other.user_pages_);
 }
 
-void MFModel::ResizeUserPages(uint32_t n) {
-  const size_t pages = (size_t{n} + kUserPageRows - 1) / kUserPageRows;
+void MFModel::ResizePages(CowPages<float[]>* pages, uint32_t n) {
+  const size_t count = (size_t{n} + kUserPageRows - 1) / kUserPageRows;
   const size_t floats = size_t{kUserPageRows} * rank();
-  if (pages < user_pages_.size()) user_pages_.Resize(pages);
-  while (user_pages_.size() < pages) {
+  if (count < pages->size()) pages->Resize(count);
+  while (pages->size() < count) {
     std::shared_ptr<float[]> page = PoolPage(page_pool_);
     std::fill_n(page.get(), floats, 0.0f);
-    user_pages_.PushBack(std::move(page));
+    pages->PushBack(std::move(page));
   }
 }
 
 void MFModel::EnsureUsers(uint32_t n) {
   const uint32_t old = num_users();
   if (n <= old) return;
-  ResizeUserPages(n);
+  ResizePages(&user_pages_, n);
   user_bias_.resize(n, 0.0f);
   for (uint32_t u = old; u < n; ++u) InitialVector('u', u, user_factors(u));
 }
@@ -128,46 +128,55 @@ void MFModel::ShareAllUsers(const MFModel& other) {
   user_pages_.ShareAll(other.user_pages_);
 }
 
-void MFModel::OwnAllUserPages() {
-  for (uint32_t p = 0; p < user_pages_.size(); ++p) (void)OwnUserPage(p);
+void MFModel::OwnAllPages() {
+  for (uint32_t p = 0; p < user_pages_.size(); ++p) (void)OwnPage(&user_pages_, p);
+  for (uint32_t p = 0; p < item_pages_.size(); ++p) (void)OwnPage(&item_pages_, p);
 }
 
 size_t MFModel::OwnUserPages() const { return user_pages_.OwnPages(); }
 
-RowMatrixXf MFModel::UserRows() const {
-  RowMatrixXf rows(num_users(), rank());
-  ForEachUserBlock([&](uint32_t first, uint32_t count, const float* block) {
-    std::copy_n(block, size_t{count} * rank(), rows.data() + size_t{first} * rank());
-  });
+void MFModel::ShareWrittenItemPages(const MFModel& other) {
+  assert(rank() == other.rank());
+  item_pages_.ShareWritten(other.item_pages_);
+}
+
+RowMatrixXf MFModel::CopyRowsOut(const CowPages<float[]>& pages, uint32_t n) const {
+  RowMatrixXf rows(n, rank());
+  for (uint32_t first = 0; first < n; first += kUserPageRows) {
+    const uint32_t count = std::min(kUserPageRows, n - first);
+    std::copy_n(pages[first / kUserPageRows].get(), size_t{count} * rank(),
+                rows.data() + size_t{first} * rank());
+  }
   return rows;
 }
 
+RowMatrixXf MFModel::UserRows() const { return CopyRowsOut(user_pages_, num_users()); }
+RowMatrixXf MFModel::ItemRows() const { return CopyRowsOut(item_pages_, num_items()); }
+
 void MFModel::SetUserRows(const RowMatrixXf& rows) {
   assert(rows.rows() == num_users() && rows.cols() == rank());
-  CopyUserRowsIn(rows.data());
+  CopyRowsIn(rows.data(), num_users(), &user_pages_);
 }
 
-void MFModel::CopyUserRowsIn(const float* rows) {
-  for (uint32_t first = 0; first < num_users(); first += kUserPageRows) {
-    const uint32_t count = std::min(kUserPageRows, num_users() - first);
+void MFModel::SetItemRows(const RowMatrixXf& rows) {
+  assert(rows.rows() == num_items() && rows.cols() == rank());
+  CopyRowsIn(rows.data(), num_items(), &item_pages_);
+}
+
+void MFModel::CopyRowsIn(const float* rows, uint32_t n, CowPages<float[]>* pages) {
+  for (uint32_t first = 0; first < n; first += kUserPageRows) {
+    const uint32_t count = std::min(kUserPageRows, n - first);
     std::copy_n(rows + size_t{first} * rank(), size_t{count} * rank(),
-                OwnUserPage(first / kUserPageRows));
+                OwnPage(pages, first / kUserPageRows));
   }
 }
 
 void MFModel::EnsureItems(uint32_t n) {
   const uint32_t old = num_items();
   if (n <= old) return;
-  item_factors_.resize(size_t{n} * rank());
+  ResizePages(&item_pages_, n);
   item_bias_.resize(n, 0.0f);
   for (uint32_t i = old; i < n; ++i) InitialVector('i', i, item_factors(i));
-}
-
-Eigen::Map<RowMatrixXf> MFModel::ItemMatrix() {
-  return {item_factors_.data(), num_items(), rank()};
-}
-Eigen::Map<const RowMatrixXf> MFModel::ItemMatrix() const {
-  return {item_factors_.data(), num_items(), rank()};
 }
 
 float MFModel::Predict(uint32_t u, uint32_t i) const {
@@ -204,10 +213,12 @@ Status MFModel::SetRows(float global_mean, std::vector<float> user_factors,
   global_mean_ = global_mean;
   user_bias_ = std::move(user_bias);
   user_pages_.Clear();
-  ResizeUserPages(num_users());
-  CopyUserRowsIn(user_factors.data());
-  item_factors_ = std::move(item_factors);
+  ResizePages(&user_pages_, num_users());
+  CopyRowsIn(user_factors.data(), num_users(), &user_pages_);
   item_bias_ = std::move(item_bias);
+  item_pages_.Clear();
+  ResizePages(&item_pages_, num_items());
+  CopyRowsIn(item_factors.data(), num_items(), &item_pages_);
   return Status::OK();
 }
 

@@ -1,22 +1,23 @@
 // MFModel: biased matrix factorisation, r̂(u,i) = μ + b_u + b_i + p_u·q_i.
 //
-// Storage is laid out for scanning: item factors are one contiguous
-// row-major block (item i at item_factors() + i * rank()), so a top-N query
-// is a single pass over memory. User factors are pages of kUserPageRows
-// rows, shared copy-on-write between copies of a model (Clone, ShareUsers):
-// the two Left-Right copies of the live model hold the users' rows once
-// (they are most of the model: 500k users x k = 64 are 128 MB), and a
-// write through user_factors(u) first copies the page if another model
-// holds it too. Rows are appended as new users and items are
-// seen; a new row starts from a small random vector that depends only on
-// (seed, kind, row), so the same events give bit-identical models whatever
-// else happened in between.
+// Factors are kept in pages of 16 rows (4 KB at k = 64), shared
+// copy-on-write between copies of a model (Clone, ShareUsers,
+// ShareWritten*Pages):
+// the two Left-Right copies of the live model hold every row once (500k
+// users x k = 64 are 128 MB, 100k items 25.6 MB), and a write through
+// user_factors(u) or item_factors(i) first copies the page if another
+// model holds it too. A top-N scan reads the item rows page by page
+// (item_rows(), a RowsView); whole-matrix work copies them out
+// (ItemRows()) or walks the pages (ForEachItemBlock). Rows are appended
+// as new users and items are seen; a new row starts from a small random
+// vector that depends only on (seed, kind, row), so the same events give
+// bit-identical models whatever else happened in between.
 //
 // Thread-safety: not synchronised. One writer mutates it; concurrent readers
 // need their own copy (Clone()). A model may be read while another that
 // shares its pages is written: writes never go to a shared page, and page
 // reference counts change only in the writer's calls (Clone, ShareUsers,
-// assignment) and in a copy's destruction.
+// ShareWritten*Pages, assignment) and in a copy's destruction.
 #pragma once
 
 #include <Eigen/Core>
@@ -28,6 +29,7 @@
 #include "engine/core/cow_pages.h"
 #include "engine/core/page_pool.h"
 #include "engine/core/status.h"
+#include "engine/model/rows_view.h"
 
 namespace streamrec::engine {
 
@@ -71,6 +73,12 @@ class MFModel {
   // to a shared page makes (once per page and run of changes) costs about
   // a tenth of an implicit step.
   static constexpr uint32_t kUserPageRows = 16;
+  // Items per page: as many (both sides draw pages from one PagePool).
+  // The leader's step copies one item page per run of changes that first
+  // writes it, and the follower takes the leader's page instead of
+  // copying the row (Recommender::ApplyFollowing).
+  static constexpr uint32_t kItemPageRows = RowsView::kPageRows;
+  static_assert(kItemPageRows == kUserPageRows);
 
   explicit MFModel(const ModelOptions& options);
   MFModel(const MFModel&) = delete;
@@ -78,7 +86,7 @@ class MFModel {
   MFModel(MFModel&&) = default;
   MFModel& operator=(MFModel&&) = default;
 
-  // A copy, for publishing to readers or forking a retrain. User pages are
+  // A copy, for publishing to readers or forking a retrain. Pages are
   // shared until either model writes them.
   MFModel Clone() const;
 
@@ -91,18 +99,24 @@ class MFModel {
   void EnsureUsers(uint32_t n);
   void EnsureItems(uint32_t n);
 
-  // user_factors(u): size rank(). item_factors(): size num_items() * rank().
-  // The non-const user_factors(u) is for writing: it makes u's page this
-  // model's own first (a copy if it is shared). Read through a const model.
+  // user_factors(u), item_factors(i): size rank(). The non-const ones are
+  // for writing: they make the row's page this model's own first (a copy
+  // if it is shared). Read through a const model.
   float* user_factors(uint32_t u) {
-    return OwnUserPage(u / kUserPageRows) + size_t{u % kUserPageRows} * rank();
+    return OwnPage(&user_pages_, u / kUserPageRows) + size_t{u % kUserPageRows} * rank();
   }
   const float* user_factors(uint32_t u) const {
     return user_pages_[u / kUserPageRows].get() + size_t{u % kUserPageRows} * rank();
   }
-  float* item_factors(uint32_t i) { return &item_factors_[size_t{i} * rank()]; }
-  const float* item_factors(uint32_t i) const { return &item_factors_[size_t{i} * rank()]; }
-  const float* item_factors() const { return item_factors_.data(); }
+  float* item_factors(uint32_t i) {
+    return OwnPage(&item_pages_, i / kItemPageRows) + size_t{i % kItemPageRows} * rank();
+  }
+  const float* item_factors(uint32_t i) const {
+    return item_pages_[i / kItemPageRows].get() + size_t{i % kItemPageRows} * rank();
+  }
+  // Every item row, to read (scans, the int8 mirror, the IVF index).
+  // Invalidated by EnsureItems() and by any write through item_factors(i).
+  RowsView item_rows() const { return RowsView::Paged(item_pages_.data()); }
   // The user rows [first, first + count) of one page, contiguous: calls
   // fn(first, count, rows) for each page in order (for whole-matrix work
   // such as a Gramian or a checksum).
@@ -113,10 +127,20 @@ class MFModel {
          static_cast<const float*>(user_pages_[first / kUserPageRows].get()));
     }
   }
-  // All user factors as one num_users() x rank() matrix (a copy), and
-  // back (batch training works on the copy).
+  // The same for item rows.
+  template <typename Fn>
+  void ForEachItemBlock(Fn&& fn) const {
+    for (uint32_t first = 0; first < num_items(); first += kItemPageRows) {
+      fn(first, std::min(kItemPageRows, num_items() - first),
+         static_cast<const float*>(item_pages_[first / kItemPageRows].get()));
+    }
+  }
+  // All user (item) factors as one num_users() (num_items()) x rank()
+  // matrix, a copy, and back (batch training works on the copy).
   RowMatrixXf UserRows() const;
   void SetUserRows(const RowMatrixXf& rows);
+  RowMatrixXf ItemRows() const;
+  void SetItemRows(const RowMatrixXf& rows);
   // Grows this model to n users (n <= other.num_users()) by sharing
   // `other`'s pages and copying its biases: the pages that hold the new
   // users become other's whole, rows before num_users() in the first of
@@ -128,9 +152,14 @@ class MFModel {
   // Shares every user page of `other`, which has as many users (a model
   // decoded from other's snapshot, equal bit for bit).
   void ShareAllUsers(const MFModel& other);
-  // Makes every user page this model's own (copies the shared ones): after
-  // it, threads may write distinct user rows at once.
-  void OwnAllUserPages();
+  // The same for item pages. A follower copies the item rows its leader's
+  // step moved (Recommender::ApplyFollowing: its IVF index must see each
+  // row's move, and a shared page would move its neighbours unseen), then
+  // takes the leader's pages here.
+  void ShareWrittenItemPages(const MFModel& other);
+  // Makes every page, user and item, this model's own (copies the shared
+  // ones): after it, threads may write distinct rows at once.
+  void OwnAllPages();
   // Takes `other`'s page in place of each page this model wrote since the
   // last call (through user_factors(u), or new) and holds alone: for a
   // model that has just applied what `other` applied, so the pages are
@@ -142,6 +171,10 @@ class MFModel {
   // Bytes of the user page table (the pages are UserPages() x
   // kUserPageRows x rank() floats).
   size_t UserPageTableBytes() const { return user_pages_.TableBytes(); }
+  // The same for item pages.
+  size_t OwnItemPages() const { return item_pages_.OwnPages(); }
+  size_t ItemPages() const { return item_pages_.size(); }
+  size_t ItemPageTableBytes() const { return item_pages_.TableBytes(); }
   // Bytes of freed pages kept for the next copies (PagePool; shared with
   // the models Clone made).
   size_t PagePoolBytes() const { return page_pool_->FreeBytes(); }
@@ -154,11 +187,6 @@ class MFModel {
   const float* user_biases() const { return user_bias_.data(); }
   float& global_mean() { return global_mean_; }
   float global_mean() const { return global_mean_; }
-
-  // An Eigen view over the item block: num_items() x rank(). Invalidated
-  // by EnsureItems().
-  Eigen::Map<RowMatrixXf> ItemMatrix();
-  Eigen::Map<const RowMatrixXf> ItemMatrix() const;
 
   float Predict(uint32_t u, uint32_t i) const;
 
@@ -180,11 +208,12 @@ class MFModel {
 
  private:
   // Page p, copied first if another model shares it; noted as written.
-  float* OwnUserPage(uint32_t p);
-  // Pages for n users (new ones zeroed, owned).
-  void ResizeUserPages(uint32_t n);
-  // Writes num_users() rows of k floats, row-major, into the pages.
-  void CopyUserRowsIn(const float* rows);
+  float* OwnPage(CowPages<float[]>* pages, uint32_t p);
+  // Pages for n rows (new ones zeroed, owned).
+  void ResizePages(CowPages<float[]>* pages, uint32_t n);
+  // Writes `n` rows of k floats, row-major, into the pages.
+  void CopyRowsIn(const float* rows, uint32_t n, CowPages<float[]>* pages);
+  RowMatrixXf CopyRowsOut(const CowPages<float[]>& pages, uint32_t n) const;
 
   ModelOptions options_;
   float global_mean_ = 0.0f;
@@ -194,12 +223,13 @@ class MFModel {
   // reading a row is one dependent load, not two (the learners gather
   // dozens of random rows per event).
   CowPages<float[]> user_pages_;
-  // Where every user page comes from and goes back to: the two
+  // Where every page, user or item, comes from and goes back to: the two
   // Left-Right copies trade pages every run (page_pool.h). At most
   // kPagePoolBytes of freed pages keep their memory there.
   static constexpr size_t kPagePoolBytes = size_t{16} << 20;
   std::shared_ptr<PagePool> page_pool_;
-  std::vector<float> item_factors_;  // num_items() * rank()
+  // ceil(num_items() / kItemPageRows) pages, as user_pages_.
+  CowPages<float[]> item_pages_;
   std::vector<float> user_bias_;
   std::vector<float> item_bias_;
 };

@@ -270,7 +270,7 @@ size_t QuantizedItems::MemoryBytes() const {
          (scale_.capacity() + inv_norm_.capacity()) * sizeof(float);
 }
 
-void QuantizedItems::Assign(const float* items, uint32_t n, int dim) {
+void QuantizedItems::Assign(RowsView items, uint32_t n, int dim) {
   dim_ = dim;
   groups_ = (dim + 3) / 4;
   size_ = 0;
@@ -278,7 +278,7 @@ void QuantizedItems::Assign(const float* items, uint32_t n, int dim) {
   scale_.clear();
   inv_norm_.clear();
   Resize(n);
-  for (uint32_t i = 0; i < n; ++i) Set(i, items + size_t{i} * dim);
+  for (uint32_t i = 0; i < n; ++i) Set(i, items.row(i, dim));
 }
 
 void QuantizedItems::Resize(uint32_t n) {
@@ -424,9 +424,9 @@ void QuantizedItems::ApproximateScoresPortable(const float* query, uint32_t begi
   QuantizedScan::Approximate(*this, query, begin, end, cosine, item_bias, /*portable=*/true, out);
 }
 
-float ExactScore(const float* items, int dim, uint32_t i, const float* query,
+float ExactScore(RowsView items, int dim, uint32_t i, const float* query,
                  const ScanOptions& options) {
-  const Eigen::Map<const Eigen::VectorXf> y(items + size_t{i} * dim, dim);
+  const Eigen::Map<const Eigen::VectorXf> y(items.row(i, dim), dim);
   float s = y.dot(Eigen::Map<const Eigen::VectorXf>(query, dim));
   if (options.cosine) {
     const float norm = y.norm();
@@ -436,7 +436,7 @@ float ExactScore(const float* items, int dim, uint32_t i, const float* query,
   return s;
 }
 
-void QuantizedTopNScan(const QuantizedItems& quantized, const float* items, uint32_t n_items,
+void QuantizedTopNScan(const QuantizedItems& quantized, RowsView items, uint32_t n_items,
                        int dim, std::span<const ScanQuery> queries, size_t n,
                        const ScanOptions& options, const QuantizedScanOptions& qoptions,
                        std::vector<std::vector<ScoredItem>>* results) {
@@ -481,7 +481,7 @@ void QuantizedCandidates(const QuantizedItems& rows, const uint32_t* ids,
   QuantizedScan::Candidates(rows, 0, blocks, rows.size(), ids, code, query, options, heap);
 }
 
-std::vector<ScoredItem> RescoreExactly(const float* items, int dim,
+std::vector<ScoredItem> RescoreExactly(RowsView items, int dim,
                                        const std::vector<ScoredItem>& candidates,
                                        const float* query, const ScanOptions& options, size_t n) {
   TopKHeap top(n);

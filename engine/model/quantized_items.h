@@ -48,7 +48,7 @@ class QuantizedItems {
   size_t MemoryBytes() const;
 
   // Replaces everything with rows [0, n) of `items` (n x dim, row-major).
-  void Assign(const float* items, uint32_t n, int dim);
+  void Assign(RowsView items, uint32_t n, int dim);
   // Grows or shrinks to n rows; new rows are zero vectors until Set.
   void Resize(uint32_t n);
   // Room for n rows without reallocating (a Resize up to n keeps it).
@@ -131,12 +131,12 @@ void QuantizedCandidates(const QuantizedItems& rows, const uint32_t* ids,
 
 // The exact score of item i of `items` (n x dim) for `query`, as TopNScan
 // computes it (to rounding): cosine and item bias as `options` say.
-float ExactScore(const float* items, int dim, uint32_t i, const float* query,
+float ExactScore(RowsView items, int dim, uint32_t i, const float* query,
                  const ScanOptions& options);
 
 // The n best of `candidates` by their exact score against `items` (as
 // TopNScan computes it, to rounding), best first.
-std::vector<ScoredItem> RescoreExactly(const float* items, int dim,
+std::vector<ScoredItem> RescoreExactly(RowsView items, int dim,
                                        const std::vector<ScoredItem>& candidates,
                                        const float* query, const ScanOptions& options, size_t n);
 
@@ -152,7 +152,7 @@ struct QuantizedScanOptions {
 // `items`: the same eligible items, the same exact scores and tie order for
 // those it returns; an item can be missed only if its approximate score
 // fell outside the candidates (recall < 1 is possible, measured).
-void QuantizedTopNScan(const QuantizedItems& quantized, const float* items, uint32_t n_items,
+void QuantizedTopNScan(const QuantizedItems& quantized, RowsView items, uint32_t n_items,
                        int dim, std::span<const ScanQuery> queries, size_t n,
                        const ScanOptions& options, const QuantizedScanOptions& qoptions,
                        std::vector<std::vector<ScoredItem>>* results);

@@ -45,7 +45,7 @@ std::vector<ScoredItem> TopKHeap::TakeSorted() {
   return out;
 }
 
-void TopNScan(const float* items, uint32_t n_items, int dim, std::span<const ScanQuery> queries,
+void TopNScan(RowsView items, uint32_t n_items, int dim, std::span<const ScanQuery> queries,
               size_t n, const ScanOptions& options, std::vector<std::vector<ScoredItem>>* results) {
   using ColMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic>;
   using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -67,11 +67,12 @@ void TopNScan(const float* items, uint32_t n_items, int dim, std::span<const Sca
   // scores: block x nq, column-major so each query's scores are contiguous.
   ColMatrix scores(block, nq);
   Eigen::VectorXf inv_norm(block);
+  std::vector<float> gathered;  // a paged view's block, together
 
   for (uint32_t begin = 0; begin < n_items; begin += block) {
     const uint32_t end = static_cast<uint32_t>(std::min<size_t>(n_items, begin + block));
     const Eigen::Index rows = end - begin;
-    Eigen::Map<const RowMatrix> b(items + size_t{begin} * dim, rows, dim);
+    Eigen::Map<const RowMatrix> b(items.Block(begin, end - begin, dim, &gathered), rows, dim);
     auto s = scores.topRows(rows);
     s.noalias() = b * q;
     if (options.cosine) {
@@ -104,7 +105,7 @@ void TopNScan(const float* items, uint32_t n_items, int dim, std::span<const Sca
   for (size_t j = 0; j < nq; ++j) (*results)[j] = heaps[j].TakeSorted();
 }
 
-std::vector<ScoredItem> TopN(const float* items, uint32_t n_items, int dim, const ScanQuery& query,
+std::vector<ScoredItem> TopN(RowsView items, uint32_t n_items, int dim, const ScanQuery& query,
                              size_t n, const ScanOptions& options) {
   std::vector<std::vector<ScoredItem>> out;
   TopNScan(items, n_items, dim, std::span<const ScanQuery>(&query, 1), n, options, &out);

@@ -12,6 +12,8 @@
 #include <span>
 #include <vector>
 
+#include "engine/model/rows_view.h"
+
 namespace streamrec::engine {
 
 struct ScoredItem {
@@ -90,14 +92,15 @@ struct ScanOptions {
   size_t block_rows = 1024;
 };
 
-// For each query, the n best items of `items` (n_items x dim, row-major).
+// For each query, the n best items of `items` (n_items rows of dim; a
+// paged view is scanned a block of block_rows at a time, copied together).
 // results: resized to queries.size(), each at most QueryLength(query, n)
 // items, best first.
-void TopNScan(const float* items, uint32_t n_items, int dim, std::span<const ScanQuery> queries,
+void TopNScan(RowsView items, uint32_t n_items, int dim, std::span<const ScanQuery> queries,
               size_t n, const ScanOptions& options, std::vector<std::vector<ScoredItem>>* results);
 
 // Single-query convenience wrapper.
-std::vector<ScoredItem> TopN(const float* items, uint32_t n_items, int dim, const ScanQuery& query,
+std::vector<ScoredItem> TopN(RowsView items, uint32_t n_items, int dim, const ScanQuery& query,
                              size_t n, const ScanOptions& options);
 
 }  // namespace streamrec::engine

@@ -130,10 +130,20 @@ inline F8* AlignedF8(std::vector<float>& scratch) {
   return reinterpret_cast<F8*>((at + 31) & ~uintptr_t{31});
 }
 
-Eigen::MatrixXf Gramian(const float* rows, uint32_t n, int k) {
-  if (n == 0) return Eigen::MatrixXf::Zero(k, k);
-  Eigen::Map<const RowMatrixXf> m(rows, n, k);
-  return m.transpose() * m;
+// The item rows' Gramian, a block of 1024 rows at a time (gathered from
+// the pages: one GEMM per block, not per page).
+Eigen::MatrixXf ItemGramian(const MFModel& model) {
+  constexpr uint32_t kBlock = 1024;
+  const RowsView rows = model.item_rows();
+  Eigen::MatrixXf g = Eigen::MatrixXf::Zero(model.rank(), model.rank());
+  std::vector<float> gathered;
+  for (uint32_t first = 0; first < model.num_items(); first += kBlock) {
+    const uint32_t count = std::min(kBlock, model.num_items() - first);
+    Eigen::Map<const RowMatrixXf> m(rows.Block(first, count, model.rank(), &gathered), count,
+                                    model.rank());
+    g.noalias() += m.transpose() * m;
+  }
+  return g;
 }
 
 // The users' Gramian, page by page (MFModel::ForEachUserBlock).
@@ -178,7 +188,7 @@ Status ImplicitOnlineUpdater::Validate(const ImplicitOnlineOptions& o) {
 
 void ImplicitOnlineUpdater::Resync(const MFModel& model) {
   user_gramian_ = UserGramian(model);
-  item_gramian_ = Gramian(model.item_factors(), model.num_items(), rank_);
+  item_gramian_ = ItemGramian(model);
   users_tracked_ = model.num_users();
   items_tracked_ = model.num_items();
   row_updates_ = 0;
@@ -305,12 +315,12 @@ void ImplicitOnlineUpdater::UpdateRows(MFModel* model, uint32_t u, uint32_t i, C
   // Reads through a const model: the non-const user_factors(u) is for
   // writing (it takes the page for this copy, MFModel).
   const MFModel& rows = *model;
-  const float* items = rows.item_factors();
+  const RowsView items = rows.item_rows();
   const int k = rank_;
   auto user_row = [&](uint32_t v) { return rows.user_factors(v); };
   UpdateRow(
       model->user_factors(u), user_cells_.Row(u), pos.in_user, options_.max_user_cells,
-      [&](uint32_t j) { return items + size_t{j} * k; }, item_gramian_, &user_gramian_);
+      [&](uint32_t j) { return items.row(j, k); }, item_gramian_, &user_gramian_);
   if (options_.update_items) {
     UpdateRow(model->item_factors(i), std::span<const Cell>(item_cells_[i]), pos.in_item,
               options_.max_item_cells, user_row, user_gramian_, &item_gramian_);

@@ -61,9 +61,10 @@ bool OnlineLearner::FoldIn(uint32_t u, float* p, float* bias) const {
   Eigen::MatrixXf ata = Eigen::MatrixXf::Zero(k + 1, k + 1);
   Eigen::VectorXf aty = Eigen::VectorXf::Zero(k + 1);
   Eigen::VectorXf a(k + 1);
+  const MFModel& rows = *model_;  // reads (a non-const item_factors(i) takes the page)
   float wsum = 0.0f;
   for (const HistoryEntry& h : young_history_[u]) {
-    a.head(k) = Eigen::Map<const Eigen::VectorXf>(model_->item_factors(h.item), k);
+    a.head(k) = Eigen::Map<const Eigen::VectorXf>(rows.item_factors(h.item), k);
     a[k] = 1.0f;
     ata.selfadjointView<Eigen::Lower>().rankUpdate(a, h.weight);
     aty += (h.weight * (h.target - model_->global_mean() - model_->item_bias(h.item))) * a;
@@ -83,7 +84,7 @@ float OnlineLearner::Predict(uint32_t u, uint32_t i) const {
   float b = 0.0f;
   if (i >= model_->num_items() || !FoldIn(u, p.data(), &b)) return model_->Predict(u, i);
   return model_->global_mean() + b + model_->item_bias(i) +
-         p.dot(Eigen::Map<const Eigen::VectorXf>(model_->item_factors(i), k));
+         p.dot(Eigen::Map<const Eigen::VectorXf>(std::as_const(*model_).item_factors(i), k));
 }
 
 void OnlineLearner::MaterializeFoldIns() {

@@ -66,9 +66,9 @@ void SolveSide(std::span<const TrainingExample> data, const Grouping& g, bool us
                const AlsTrainOptions& o, MFModel* model) {
   const int k = model->rank();
   const uint32_t n_rows = users ? model->num_users() : model->num_items();
-  // The threads write user rows: no page may be shared (MFModel) when
-  // they start. They read through a const view.
-  model->OwnAllUserPages();
+  // The threads write rows: no page may be shared (MFModel) when they
+  // start. They read through a const view.
+  model->OwnAllPages();
   const MFModel& rows = *model;
   auto solve_range = [&](uint32_t begin, uint32_t end) {
     Eigen::MatrixXf ata(k + 1, k + 1);

@@ -161,11 +161,12 @@ Status TrainBpmf(std::span<const TrainingExample> data, const BpmfTrainOptions& 
   model->global_mean() = wsum > 0 ? static_cast<float>(sum / wsum) : 0.0f;
   const Csr by_user = Group(data, model->num_users(), true, model->global_mean());
   const Csr by_item = Group(data, model->num_items(), false, model->global_mean());
-  // The user rows as one block (the model keeps them in pages, MFModel),
+  // The rows as one block each (the model keeps them in pages, MFModel),
   // written back before the model is read.
   RowMatrixXf user_block = model->UserRows();
   Eigen::Map<RowMatrixXf> users(user_block.data(), user_block.rows(), user_block.cols());
-  auto items = model->ItemMatrix();
+  RowMatrixXf item_block = model->ItemRows();
+  Eigen::Map<RowMatrixXf> items(item_block.data(), item_block.rows(), item_block.cols());
   RowMatrixXf user_sum = RowMatrixXf::Zero(users.rows(), users.cols());
   RowMatrixXf item_sum = RowMatrixXf::Zero(items.rows(), items.cols());
   SplitMix64 hyper_rng(o.seed);
@@ -202,6 +203,7 @@ Status TrainBpmf(std::span<const TrainingExample> data, const BpmfTrainOptions& 
         rmse = std::sqrt(se / ws);
       } else {
         model->SetUserRows(user_block);
+        model->SetItemRows(item_block);
         rmse = TrainingRmse(data, *model);
       }
       if (!on_sweep(sweep, rmse)) break;
@@ -219,6 +221,7 @@ Status TrainBpmf(std::span<const TrainingExample> data, const BpmfTrainOptions& 
     items = item_sum / static_cast<float>(kept);
   }
   model->SetUserRows(user_block);
+  model->SetItemRows(item_block);
   return Status::OK();
 }
 

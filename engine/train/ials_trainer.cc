@@ -111,7 +111,7 @@ double IalsObjective(const ImplicitMatrix& by_user, const IalsTrainOptions& o,
                      const MFModel& model) {
   const int k = model.rank();
   const RowMatrixXf x = model.UserRows();
-  const auto y = model.ItemMatrix();
+  const RowMatrixXf y = model.ItemRows();
   // Σ over every cell of (x·y)² = trace(XᵀX YᵀY); the observed cells then
   // swap their (x·y)² for c (1 − x·y)².
   const Eigen::MatrixXd gx = (x.transpose() * x).cast<double>();
@@ -150,17 +150,20 @@ Status TrainIals(std::span<const TrainingExample> data, const IalsTrainOptions& 
   std::fill_n(&model->user_bias(0), model->num_users(), 0.0f);
   std::fill_n(&model->item_bias(0), model->num_items(), 0.0f);
   const int k = model->rank();
-  // The user rows as one block for the solves (the model keeps them in
+  // The rows as one block each for the solves (the model keeps them in
   // pages, MFModel), written back before the model is read.
   RowMatrixXf users = model->UserRows();
+  RowMatrixXf items = model->ItemRows();
   for (int it = 1; it <= options.iterations; ++it) {
-    SolveSide(*by_user, model->item_factors(), model->num_items(), k, options, users.data());
-    SolveSide(by_item, users.data(), model->num_users(), k, options, model->item_factors(0));
+    SolveSide(*by_user, items.data(), model->num_items(), k, options, users.data());
+    SolveSide(by_item, users.data(), model->num_users(), k, options, items.data());
     if (!on_iteration) continue;
     model->SetUserRows(users);
+    model->SetItemRows(items);
     if (!on_iteration(it, IalsObjective(*by_user, options, *model))) break;
   }
   model->SetUserRows(users);
+  model->SetItemRows(items);
   return Status::OK();
 }
 

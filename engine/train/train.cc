@@ -33,7 +33,7 @@ Status TrainOnline(const TrainData& data, const TrainOptions& o, MFModel* model,
 // item bias (ties fall to the lower id in TopN).
 void FitPopularity(const TrainData& data, MFModel* model) {
   model->SetUserRows(RowMatrixXf::Zero(model->num_users(), model->rank()));
-  std::fill_n(model->item_factors(0), size_t{model->num_items()} * model->rank(), 0.0f);
+  model->SetItemRows(RowMatrixXf::Zero(model->num_items(), model->rank()));
   for (uint32_t u = 0; u < model->num_users(); ++u) model->user_bias(u) = 0.0f;
   for (uint32_t i = 0; i < model->num_items(); ++i) model->item_bias(i) = 0.0f;
   for (const auto& x : data.examples) model->item_bias(x.item) += 1.0f;

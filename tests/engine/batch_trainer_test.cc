@@ -30,7 +30,7 @@ bool BitIdentical(const MFModel& a, const MFModel& b) {
   const size_t k = static_cast<size_t>(a.rank());
   const float ma = a.global_mean(), mb = b.global_mean();
   if (std::memcmp(&ma, &mb, sizeof(float)) != 0) return false;
-  if (std::memcmp(a.item_factors(), b.item_factors(), sizeof(float) * k * a.num_items()) != 0) {
+  if (std::memcmp(a.ItemRows().data(), b.ItemRows().data(), sizeof(float) * k * a.num_items()) != 0) {
     return false;
   }
   if (std::memcmp(a.item_biases(), b.item_biases(), sizeof(float) * a.num_items()) != 0) {

@@ -60,7 +60,7 @@ std::vector<uint32_t> TopItems(const MFModel& m, uint32_t u, std::vector<uint32_
   q.vector = m.user_factors(u);
   q.exclude_a = seen;
   std::vector<uint32_t> out;
-  for (const auto& s : TopN(m.item_factors(), m.num_items(), m.rank(), q, n, {})) {
+  for (const auto& s : TopN(m.item_rows(), m.num_items(), m.rank(), q, n, {})) {
     out.push_back(s.item);
   }
   return out;
@@ -104,7 +104,7 @@ TEST(ImplicitOnlineTest, ManySweepsReachTheExactRowSolution) {
   const Eigen::MatrixXf& gramian = up.item_gramian();
   std::vector<float> want(8);
   const float lambda = o.regularization * std::sqrt(static_cast<float>(ids.size()));
-  SolveImplicitRow(gramian, t.model.item_factors(), 8, ids, w, o.alpha, lambda, want.data());
+  SolveImplicitRow(gramian, t.model.ItemRows().data(), 8, ids, w, o.alpha, lambda, want.data());
   for (int f = 0; f < 8; ++f) EXPECT_NEAR(t.model.user_factors(u)[f], want[f], 2e-3) << f;
 }
 
@@ -239,7 +239,7 @@ TEST(ImplicitOnlineTest, GramiansStayInStepWithTheModel) {
   }
   up.ForgetUser(&t.model, 3);
   const RowMatrixXf p = t.model.UserRows();
-  const auto q = t.model.ItemMatrix();
+  const auto q = t.model.ItemRows();
   const Eigen::MatrixXd gu = (p.transpose() * p).cast<double>();
   const Eigen::MatrixXd gi = (q.transpose() * q).cast<double>();
   const double du = (up.user_gramian().cast<double>() - gu).norm() / gu.norm();

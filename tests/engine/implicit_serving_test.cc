@@ -201,7 +201,7 @@ TEST(ImplicitServingTest, InstallsAnIalsModelAndStepsTheEventsSince) {
   }
   EXPECT_GT(moved, copy.num_users() / 2);
   // The Gramians follow the installed rows (resynced, then patched).
-  const RowMatrixXf q = Eigen::Map<const RowMatrixXf>(rec.model().item_factors(),
+  const RowMatrixXf q = Eigen::Map<const RowMatrixXf>(rec.model().ItemRows().data(),
                                                       rec.model().num_items(), rec.model().rank());
   const Eigen::MatrixXf g = q.transpose() * q;
   EXPECT_LT((g - rec.implicit()->item_gramian()).norm(), 1e-3f * g.norm());

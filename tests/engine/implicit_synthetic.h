@@ -90,7 +90,7 @@ inline bool SameParameters(const MFModel& a, const MFModel& b) {
   const size_t k = static_cast<size_t>(a.rank());
   const RowMatrixXf ua = a.UserRows(), ub = b.UserRows();
   return std::memcmp(ua.data(), ub.data(), sizeof(float) * k * a.num_users()) == 0 &&
-         std::memcmp(a.item_factors(), b.item_factors(), sizeof(float) * k * a.num_items()) == 0 &&
+         std::memcmp(a.ItemRows().data(), b.ItemRows().data(), sizeof(float) * k * a.num_items()) == 0 &&
          std::memcmp(a.user_biases(), b.user_biases(), sizeof(float) * a.num_users()) == 0 &&
          std::memcmp(a.item_biases(), b.item_biases(), sizeof(float) * a.num_items()) == 0;
 }

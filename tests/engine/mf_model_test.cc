@@ -106,8 +106,9 @@ TEST(MFModelTest, InitialEntriesHaveTheConfiguredSpread) {
   m.EnsureItems(4000);
   double sum = 0.0, sum_sq = 0.0;
   const size_t n = size_t{4000} * 8;
+  const RowMatrixXf rows = m.ItemRows();
   for (size_t x = 0; x < n; ++x) {
-    const double v = m.item_factors()[x];
+    const double v = rows.data()[x];
     ASSERT_TRUE(std::isfinite(v));
     sum += v;
     sum_sq += v * v;
@@ -197,16 +198,34 @@ TEST(MFModelTest, InitialVectorsOfDistinctRowsShareNoRunOfDraws) {
   }
 }
 
-TEST(MFModelTest, ItemFactorsAreOneContiguousRowMajorBlock) {
+TEST(MFModelTest, ItemRowsReadThePagesInOrder) {
+  const uint32_t kRows = MFModel::kItemPageRows;
   MFModel m(Options(5));
-  m.EnsureItems(6);
+  m.EnsureItems(2 * kRows + 3);  // three pages, the last partly used
   m.EnsureUsers(3);
-  for (uint32_t i = 0; i < 6; ++i) {
-    EXPECT_EQ(m.item_factors(i), m.item_factors() + size_t{i} * 5);
-    for (int d = 0; d < 5; ++d) EXPECT_EQ(m.ItemMatrix()(i, d), m.item_factors(i)[d]);
+  const MFModel& rows = m;
+  const RowMatrixXf block = m.ItemRows();
+  ASSERT_EQ(block.rows(), 2 * kRows + 3);
+  ASSERT_EQ(block.cols(), 5);
+  const RowsView view = m.item_rows();
+  std::vector<float> scratch;
+  // A block across pages comes back together, one inside a page in place.
+  const float* across = view.Block(kRows - 2, 5, 5, &scratch);
+  EXPECT_EQ(across, scratch.data());
+  EXPECT_EQ(view.Block(kRows + 1, 4, 5, &scratch), rows.item_factors(kRows + 1));
+  for (uint32_t i = 0; i < m.num_items(); ++i) {
+    EXPECT_EQ(view.row(i, 5), rows.item_factors(i)) << i;
+    for (int d = 0; d < 5; ++d) EXPECT_EQ(block(i, d), rows.item_factors(i)[d]);
+    if (i >= kRows - 2 && i < kRows + 3) {
+      EXPECT_EQ(std::memcmp(across + size_t{i - (kRows - 2)} * 5, rows.item_factors(i),
+                            5 * sizeof(float)),
+                0)
+          << i;
+    }
   }
-  EXPECT_EQ(m.ItemMatrix().rows(), 6);
-  EXPECT_EQ(m.ItemMatrix().cols(), 5);
+  RowMatrixXf twice = 2.0f * block;
+  m.SetItemRows(twice);
+  EXPECT_EQ(m.ItemRows(), twice);
   EXPECT_EQ(m.UserRows().rows(), 3);
   m.user_factors(2)[4] = 9.0f;
   EXPECT_EQ(m.UserRows()(2, 4), 9.0f);
@@ -251,8 +270,9 @@ TEST(MFModelTest, UserPagesAreSharedUntilWritten) {
   EXPECT_EQ(a.UserRows(), rows);
   EXPECT_NE(b.UserRows(), rows);
   MFModel c = b.Clone();
-  c.OwnAllUserPages();
+  c.OwnAllPages();
   EXPECT_EQ(c.OwnUserPages(), c.UserPages());
+  EXPECT_EQ(c.OwnItemPages(), c.ItemPages());
   EXPECT_EQ(c.UserRows(), b.UserRows());
   uint32_t seen = 0;
   c.ForEachUserBlock([&](uint32_t first, uint32_t count, const float* block) {
@@ -398,14 +418,22 @@ TEST(MFModelTest, CloneIsDeepAndEqual) {
   EXPECT_EQ(c.global_mean(), 3.5f);
   EXPECT_EQ(c.user_bias(2), 0.1f);
   EXPECT_EQ(c.item_bias(4), -0.2f);
-  EXPECT_EQ(std::memcmp(c.item_factors(), m.item_factors(), sizeof(float) * 5 * 4), 0);
+  EXPECT_EQ(std::memcmp(c.ItemRows().data(), m.ItemRows().data(), sizeof(float) * 5 * 4), 0);
   EXPECT_TRUE(SameRow(c.user_factors(1), m.user_factors(1), 4));
+  EXPECT_EQ(m.OwnItemPages(), 0u);  // shared until written
   c.item_factors(0)[0] += 1.0f;
+  EXPECT_EQ(c.OwnItemPages(), 1u);
   c.user_bias(2) = 7.0f;
   c.EnsureItems(10);
   EXPECT_NE(c.item_factors(0)[0], m.item_factors(0)[0]);
   EXPECT_EQ(m.user_bias(2), 0.1f);
   EXPECT_EQ(m.num_items(), 5u);
+  // What c wrote goes back to m's pages once m has the same rows.
+  m.EnsureItems(10);
+  m.item_factors(0)[0] = c.item_factors(0)[0];
+  c.ShareWrittenItemPages(m);
+  EXPECT_EQ(c.OwnItemPages(), 0u);
+  EXPECT_EQ(c.ItemRows(), m.ItemRows());
 }
 
 TEST(MFModelTest, ReinitializeRestoresInitialState) {

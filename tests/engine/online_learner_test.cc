@@ -26,7 +26,7 @@ bool BitIdentical(const MFModel& a, const MFModel& b) {
   const size_t k = static_cast<size_t>(a.rank());
   const float mean_a = a.global_mean(), mean_b = b.global_mean();
   return std::memcmp(&mean_a, &mean_b, sizeof(float)) == 0 &&
-         std::memcmp(a.item_factors(), b.item_factors(), sizeof(float) * k * a.num_items()) == 0 &&
+         std::memcmp(a.ItemRows().data(), b.ItemRows().data(), sizeof(float) * k * a.num_items()) == 0 &&
          (a.num_users() == 0 || a.UserRows() == b.UserRows()) &&
          std::memcmp(a.item_biases(), b.item_biases(), sizeof(float) * a.num_items()) == 0 && [&] {
            for (uint32_t u = 0; u < a.num_users(); ++u) {

@@ -124,11 +124,13 @@ void FollowAndCompare(Objective objective, TopNMethod method, bool as_opened = f
       follower->InstallModelFollowing(*leader);
       ASSERT_TRUE(alone.InstallModel(std::move(trained), since).ok());
     }
-    // The run's end: every user page, seen-list page and id page is held
-    // once, by both copies.
+    // The run's end: every user and item page, seen-list page and id page
+    // is held once, by both copies.
     follower->FinishFollowing(*leader);
     EXPECT_EQ(a.model().OwnUserPages(), 0u) << "after event " << begin + 250;
     EXPECT_EQ(b.model().OwnUserPages(), 0u) << "after event " << begin + 250;
+    EXPECT_EQ(a.model().OwnItemPages(), 0u) << "after event " << begin + 250;
+    EXPECT_EQ(b.model().OwnItemPages(), 0u) << "after event " << begin + 250;
     EXPECT_EQ(a.seen_lists().OwnPages(), 0u) << "after event " << begin + 250;
     EXPECT_EQ(b.seen_lists().OwnPages(), 0u) << "after event " << begin + 250;
     EXPECT_EQ(a.seen_lists().Pages(), b.seen_lists().Pages());
@@ -228,6 +230,7 @@ TEST_P(FollowTest, ACopyOfItsLeadersStateKeepsTheSharedUpdater) {
   EXPECT_EQ(b.seen_lists().OwnPages(), 0u);  // held once
   EXPECT_EQ(b.users().OwnPages() + b.items().OwnPages(), 0u);
   EXPECT_EQ(b.model().OwnUserPages(), 0u);
+  EXPECT_EQ(b.model().OwnItemPages(), 0u);
   EXPECT_GT(b.seen_lists().Pages(), 0u);
   for (size_t e = 500; e < events.size(); ++e) {
     ASSERT_TRUE(a.Apply(events[e]).ok());
@@ -353,7 +356,7 @@ TEST_P(FollowTest, ThousandsOfIdsInRunsOfRandomLengthKeepTheCopiesEqualToALoneOn
     ASSERT_EQ(b.items().Find(name), i);
   }
   EXPECT_EQ(a.users().OwnPages() + a.items().OwnPages() + a.seen_lists().OwnPages() +
-                a.model().OwnUserPages(),
+                a.model().OwnUserPages() + a.model().OwnItemPages(),
             0u);
 }
 

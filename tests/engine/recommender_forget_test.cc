@@ -150,7 +150,7 @@ TEST_P(ForgetTest, StateEqualsAReplayWithoutTheUser) {
     EXPECT_EQ(Eigen::Map<const Eigen::VectorXf>(m.item_factors(z), m.rank()).norm(), 0.0f);
     // The Gramians are those of the model as it now is.
     const RowMatrixXf p = m.UserRows();
-    Eigen::Map<const RowMatrixXf> q(m.item_factors(), m.num_items(), m.rank());
+    const RowMatrixXf q = m.ItemRows();
     const Eigen::MatrixXf pu = p.transpose() * p, qi = q.transpose() * q;
     EXPECT_LT((up.user_gramian() - pu).norm(), 1e-4f * (1.0f + pu.norm()));
     EXPECT_LT((up.item_gramian() - qi).norm(), 1e-4f * (1.0f + qi.norm()));

@@ -66,7 +66,7 @@ TEST_F(RecommenderTest, InstallModelKeepsRowsNewerThanTheTrainingSnapshot) {
   ASSERT_EQ(m.num_items(), snap_items + 4);
   EXPECT_EQ(m.global_mean(), expected.global_mean());
   const size_t k = 16;
-  EXPECT_EQ(std::memcmp(m.item_factors(), expected.item_factors(), sizeof(float) * k * snap_items),
+  EXPECT_EQ(std::memcmp(m.ItemRows().data(), expected.ItemRows().data(), sizeof(float) * k * snap_items),
             0);
   for (uint32_t u = 0; u < snap_users; ++u) {
     ASSERT_EQ(std::memcmp(m.user_factors(u), expected.user_factors(u), sizeof(float) * k), 0);

@@ -50,7 +50,7 @@ TEST(RecommenderDeterminismTest, SameEventsSameModel) {
   ASSERT_EQ(ma.num_users(), mb.num_users());
   ASSERT_EQ(ma.num_items(), mb.num_items());
   const size_t k = static_cast<size_t>(ma.rank());
-  EXPECT_EQ(std::memcmp(ma.item_factors(), mb.item_factors(), sizeof(float) * k * ma.num_items()),
+  EXPECT_EQ(std::memcmp(ma.ItemRows().data(), mb.ItemRows().data(), sizeof(float) * k * ma.num_items()),
             0);
   EXPECT_EQ(
       std::memcmp(ma.UserRows().data(), mb.UserRows().data(), sizeof(float) * k * ma.num_users()),

@@ -48,7 +48,7 @@ void Feed(Recommender* rec, uint32_t users, uint32_t items, uint32_t events, uin
 void ExpectMirrorCurrent(const Recommender& rec, const char* when) {
   const MFModel& m = rec.model();
   QuantizedItems fresh;
-  fresh.Assign(m.item_factors(), m.num_items(), m.rank());
+  fresh.Assign(m.item_rows(), m.num_items(), m.rank());
   ASSERT_EQ(rec.quantized_items().size(), m.num_items()) << when;
   std::vector<float> a(m.rank()), b(m.rank());
   for (uint32_t i = 0; i < m.num_items(); ++i) {
@@ -75,7 +75,7 @@ void ExpectIndexCurrent(const Recommender& rec, const char* when) {
   }
   ASSERT_EQ(filed, m.num_items()) << when;
   QuantizedItems fresh;
-  fresh.Assign(m.item_factors(), m.num_items(), m.rank());
+  fresh.Assign(m.item_rows(), m.num_items(), m.rank());
   std::vector<float> a(m.rank()), b(m.rank());
   for (uint32_t i = 0; i < m.num_items(); ++i) {
     index.Decode(i, a.data());

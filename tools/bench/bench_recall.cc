@@ -36,7 +36,7 @@ std::vector<engine::ScoredItem> ExactTopN(const engine::Recommender& rec, uint32
       opt.item_bias = m.item_biases();
       break;
   }
-  return engine::TopN(m.item_factors(), m.num_items(), m.rank(), q, n, opt);
+  return engine::TopN(m.item_rows(), m.num_items(), m.rank(), q, n, opt);
 }
 
 // Whether the served list `got` holds the item named `name`.
@@ -102,7 +102,7 @@ ServedRecall MeasureServedRecall(const storage::LiveStore& store,
       engine::ScanOptions opt;
       opt.cosine = true;
       const std::vector<engine::ScoredItem> exact =
-          engine::TopN(m.item_factors(), m.num_items(), m.rank(), query, n, opt);
+          engine::TopN(m.item_rows(), m.num_items(), m.rank(), query, n, opt);
       hits += Hits(rec, *got, exact);
       total += exact.size();
       ++out.items;
