@@ -192,6 +192,49 @@ TEST_F(ServeTest, HttpBenchmarksRunAgainstTheirOwnServer) {
   ExpectUsageError(Run({"bench", "freshness", "--url", "nowhere"}), {"--url"});
 }
 
+// Against a running server the HTTP benchmarks spread their requests over
+// the users and items the server knows (its status), not over 5,000 users
+// of their own: a large store is not hammered on a few users, and a small
+// one does not grow ids it never had.
+TEST_F(ServeTest, HttpBenchmarksAgainstAServerUseItsUsersAndItems) {
+  Server s;
+  ASSERT_NO_FATAL_FAILURE(Start(&s, {"--port", "0", "--data-dir", Path("db")}));
+  http::Client client("127.0.0.1", s.port);
+  json::array events;
+  for (int u = 0; u < 6; ++u) {
+    for (int i = 0; i < 4; ++i) {
+      events.push_back({{"user", fmt::format("user{}", u)},
+                        {"item", fmt::format("item{}", (u + i) % 5)},
+                        {"type", "view"}});
+    }
+  }
+  auto ack = client.Post("/v1/events", json::serialize(events));
+  ASSERT_TRUE(ack.ok());
+  ASSERT_EQ(ack->status, 200u) << ack->body;
+  const std::string url = fmt::format("127.0.0.1:{}", s.port);
+  const RunResult ingest = Run(
+      {"bench", "ingest", "--url", url, "--batch", "5", "--seconds", "0.2", "--connections", "1"});
+  ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
+  EXPECT_TRUE(Contains(ingest.out, "users and items as the server knows them (its status): 6 x 5"))
+      << ingest.out;
+  auto st = client.Get("/v1/admin/status");
+  ASSERT_TRUE(st.ok());
+  const json::object o = json::parse(st->body).as_object();
+  EXPECT_GT(o.at("events_applied").to_number<uint64_t>(), 24u);  // the bench wrote
+  EXPECT_EQ(o.at("users").to_number<uint64_t>(), 6u);            // to the users it had
+  EXPECT_EQ(o.at("items").to_number<uint64_t>(), 5u);
+  // Given flags win over the server's figures.
+  const RunResult given = Run({"bench", "ingest", "--url", url, "--batch", "5", "--seconds", "0.2",
+                               "--connections", "1", "--users", "8", "--items", "5"});
+  ASSERT_EQ(given.exit_code, 0) << given.err;
+  EXPECT_FALSE(Contains(given.out, "its status")) << given.out;
+  st = client.Get("/v1/admin/status");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(json::parse(st->body).as_object().at("users").to_number<uint64_t>(), 8u);
+  client.Close();
+  EXPECT_EQ(Stop(&s), 0);
+}
+
 TEST_F(ServeTest, RefusesNonLoopbackAddressWithoutKeys) {
   const RunResult r =
       Run({"serve", "--address", "0.0.0.0", "--port", "0", "--data-dir", Path("db")});

@@ -103,6 +103,32 @@ StatusOr<RecsView> ParseRecs(const std::string& body) {
 
 // Runs `fn(endpoint, label)` against --url, or against an own server per
 // durability mode. Returns the first non-zero exit code.
+// o with the users and items the server at `ep` reports where
+// o.users_from_server / items_from_server ask for them.
+HttpBenchOptions WithServerCounts(const HttpBenchOptions& o, const Endpoint& ep) {
+  HttpBenchOptions run = o;
+  if (!o.users_from_server && !o.items_from_server) return run;
+  http::Client client(ep.host, ep.port);
+  const auto status = client.Get("/v1/admin/status", AuthHeaders(o));
+  if (!status.ok() || status->status != 200) {
+    fmt::print(stderr,
+               "streamrec bench: the server's status could not be read ({}): {} users x {} "
+               "items (--users, --items)\n",
+               status.ok() ? fmt::format("HTTP {}", status->status)
+                           : std::string(status.status().message()),
+               o.users, o.items);
+    return run;
+  }
+  const ServerCounts counts = ParseServerCounts(status->body);
+  if (o.users_from_server && counts.users) run.users = *counts.users;
+  if (o.items_from_server && counts.items) run.items = *counts.items;
+  fmt::print("users and items as the server knows them (its status): {} x {}\n", run.users,
+             run.items);
+  return run;
+}
+
+// Calls fn(endpoint, label, options) for the server at --url, or for a
+// server of its own per durability mode.
 template <typename Fn>
 int ForEachTarget(const HttpBenchOptions& o, Fn&& fn) {
   if (!o.url.empty()) {
@@ -111,7 +137,7 @@ int ForEachTarget(const HttpBenchOptions& o, Fn&& fn) {
       fmt::print(stderr, "streamrec bench: {}\n", e.status().message());
       return 2;
     }
-    return fn(*e, fmt::format("server {}:{}", e->host, e->port));
+    return fn(*e, fmt::format("server {}:{}", e->host, e->port), WithServerCounts(o, *e));
   }
   for (const std::string& mode : o.durability) {
     fmt::print(stderr, "starting a server on a temporary database in {} ({} events preloaded)...\n",
@@ -124,7 +150,7 @@ int ForEachTarget(const HttpBenchOptions& o, Fn&& fn) {
     const std::string label =
         fmt::format("own server 127.0.0.1:{}, durability {}, {} HTTP threads, rank {}",
                     (*own)->server->port(), mode, o.server_threads, o.rank);
-    if (int rc = fn((*own)->endpoint(), label); rc != 0) return rc;
+    if (int rc = fn((*own)->endpoint(), label, o); rc != 0) return rc;
   }
   return 0;
 }
@@ -215,6 +241,20 @@ int FreshnessRun(const HttpBenchOptions& o, uint64_t events, const Endpoint& ep,
 
 }  // namespace
 
+ServerCounts ParseServerCounts(const std::string& status_body) {
+  ServerCounts counts;
+  boost::system::error_code ec;
+  const json::value v = json::parse(status_body, ec);
+  if (ec) return counts;
+  const auto positive = [](std::optional<uint64_t> n) -> std::optional<uint32_t> {
+    if (!n || *n == 0 || *n > UINT32_MAX) return std::nullopt;
+    return static_cast<uint32_t>(*n);
+  };
+  counts.users = positive(UintField(v, "users"));
+  counts.items = positive(UintField(v, "items"));
+  return counts;
+}
+
 StatusOr<Endpoint> ParseUrl(std::string url) {
   if (url.starts_with("http://")) url.erase(0, 7);
   while (!url.empty() && url.back() == '/') url.pop_back();
@@ -243,23 +283,26 @@ StatusOr<Endpoint> ParseUrl(std::string url) {
 }
 
 int BenchFreshness(const HttpBenchOptions& options, uint64_t events) {
-  return ForEachTarget(options, [&](const Endpoint& ep, const std::string& label) {
-    return FreshnessRun(options, events, ep, label);
-  });
+  return ForEachTarget(
+      options, [&](const Endpoint& ep, const std::string& label, const HttpBenchOptions& run) {
+        return FreshnessRun(run, events, ep, label);
+      });
 }
 
 int BenchIngest(const HttpBenchOptions& options, const std::vector<size_t>& batches,
                 int connections, double seconds) {
-  return ForEachTarget(options, [&](const Endpoint& ep, const std::string& label) {
+  return ForEachTarget(options, [&](const Endpoint& ep, const std::string& label,
+                                    const HttpBenchOptions& run) {
     fmt::print("ingest over HTTP: {} connection(s), {} s per batch size, {}\n", connections,
                seconds, label);
-    return PrintIngestTable(options, ep, batches, connections, seconds,
-                            /*in_process=*/options.url.empty());
+    return PrintIngestTable(run, ep, batches, connections, seconds,
+                            /*in_process=*/run.url.empty());
   });
 }
 
 int BenchFeatures(const HttpBenchOptions& options, int connections, double seconds) {
-  return ForEachTarget(options, [&](const Endpoint& ep, const std::string& label) {
+  return ForEachTarget(options, [&](const Endpoint& ep, const std::string& label,
+                                    const HttpBenchOptions& run) {
     fmt::print("read features over HTTP: {} connection(s), {} s each, {}\n", connections, seconds,
                label);
     struct Feature {
@@ -280,18 +323,18 @@ int BenchFeatures(const HttpBenchOptions& options, int connections, double secon
     double plain50 = 0.0, plain99 = 0.0;
     for (const Feature& f : features) {
       const LoadTotals r = DriveLoad(
-          ep, AuthHeaders(options), connections, seconds,
+          ep, AuthHeaders(run), connections, seconds,
           [&](int connection, uint64_t index, LoadRequest* req) {
             const uint64_t n = index * 2654435761u + static_cast<uint64_t>(connection) * 40503u;
             const std::string user =
-                fmt::format("{}{}", options.user_prefix, n % std::max(1u, options.users));
+                fmt::format("{}{}", run.user_prefix, n % std::max(1u, run.users));
             if (f.method == "POST") {
               req->method = "POST";
               req->target = "/v1/recommendations";
               std::string history;
               for (uint64_t j = 0; j < 5; ++j) {
                 history += fmt::format(R"({}{{"item":"item{}","type":"view"}})", j ? "," : "",
-                                       (n / 7 + j * 13) % std::max(1u, options.items));
+                                       (n / 7 + j * 13) % std::max(1u, run.items));
               }
               req->body = fmt::format(R"({{"history":[{}],"n":10}})", history);
             } else {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,22 @@ struct HttpBenchOptions {
   std::string user_prefix = "user";
   uint32_t users = 5000;
   uint32_t items = 2000;
+  // With --url: take users and items from the server's status (its known
+  // ids) where the caller did not set them, so that a run against a large
+  // store spreads its events as the store's own stream did, not over its
+  // first 5,000 users (whose rows then grow long and slow the model step
+  // the run measures). Kept as above where the status cannot be read.
+  bool users_from_server = false;
+  bool items_from_server = false;
 };
+
+// The users and items a server's GET /v1/admin/status body reports
+// ("users", "items"); nullopt for either that it lacks or that is 0.
+struct ServerCounts {
+  std::optional<uint32_t> users;
+  std::optional<uint32_t> items;
+};
+ServerCounts ParseServerCounts(const std::string& status_body);
 
 // For `events` iterations: take an item from a user's recommendations,
 // POST one event for it (a batch of 1) and, as soon as the 200 arrives, GET

@@ -121,9 +121,11 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "learner: events to apply; apply: events applied live (default 500000); freshness: "
       "iterations (default 1000); scale: events of the stream (default 5000000)")(
       "users", Defaulted(&f->users),
-      "learner: users; freshness, ingest: users (default 5000); apply, scale: (default 500000)")(
+      "learner: users; freshness, ingest, features: users (default: with --url the server's, "
+      "else 5000); apply, scale: (default 500000)")(
       "items", Defaulted(&f->items),
-      "learner: items; freshness, ingest: items (default 2000); apply, scale: (default 100000)")(
+      "learner: items; freshness, ingest, features: items (default: with --url the server's, "
+      "else 2000); apply, scale: (default 100000)")(
       "rank", Defaulted(&f->rank), "latent dimensions k (scale: overrides the config's)")(
       "repeat", Defaulted(&f->repeat),
       "learner: runs of every case, each on fresh models; the median is shown, with the "
@@ -162,7 +164,7 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "replayed first (default 5000000)")("server-threads", Defaulted(&f->http.server_threads),
                                           "freshness, ingest, own server: HTTP threads")(
       "user-prefix", Defaulted(&f->http.user_prefix),
-      "freshness, ingest: user ids are PREFIX<k>, k < --users (default 5000 here)")(
+      "freshness, ingest: user ids are PREFIX<k>, k < --users")(
       "replica", po::value(&f->replicas)->multitoken(),
       "cluster: HOST:PORT of two or more replicas (the first takes the writes)")(
       "nats", po::value(&f->nats),
@@ -270,6 +272,9 @@ Status ValidateHttp(BenchFlags* f) {
   http.rank = f->rank;
   if (f->users_given) http.users = f->users;
   if (f->items_given) http.items = f->items;
+  // Against a running server: its own users and items, unless given.
+  http.users_from_server = !http.url.empty() && !f->users_given;
+  http.items_from_server = !http.url.empty() && !f->items_given;
   if (http.durability.empty()) {
     http.durability = f->what == "ingest" ? std::vector<std::string>{"sync", "process"}
                                           : std::vector<std::string>{"sync"};
