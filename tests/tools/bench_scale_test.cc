@@ -77,7 +77,7 @@ TEST_F(BenchScaleTest, PrintsEveryFigureAndRemovesItsDatabase) {
         "hold-out HR@10, served / popular list (next 300 events)",
         "events scored, of users (of them answered by the model)",
         "ingest over HTTP, 2 x 1000-event batches", "RSS after it, of which malloc's bytes in use",
-        "engine after it (by part: the engine rows above), event log in memory"}) {
+        "event log in memory after it"}) {
     EXPECT_TRUE(Contains(r.out, row)) << row << " missing in:\n" << r.out;
   }
   EXPECT_TRUE(Contains(r.out, "3000 events")) << r.out;
