@@ -1,6 +1,6 @@
 // What every benchmark in tools/bench measures with: seconds since a start
-// on the steady clock, the nearest-rank percentile of a sample, and the
-// wall clock (for ids unique to a run).
+// on the steady clock, the nearest-rank percentile of a sample, the wall
+// clock (for ids unique to a run), and a spread of request numbers over ids.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -17,6 +17,16 @@ using BenchClock = std::chrono::steady_clock;
 
 inline double Since(BenchClock::time_point t0) {
   return std::chrono::duration<double>(BenchClock::now() - t0).count();
+}
+
+// n mixed (SplitMix64's finaliser) so that n % m is uniform over [0, m)
+// for any run of n, whatever their stride: a plain n * odd % m keeps n's
+// factors of two, and request numbers of the form 64k + t reached one
+// user in 32 at 500k users.
+inline uint64_t Spread(uint64_t n) {
+  n = (n ^ (n >> 30)) * 0xBF58476D1CE4E5B9ull;
+  n = (n ^ (n >> 27)) * 0x94D049BB133111EBull;
+  return n ^ (n >> 31);
 }
 
 inline double Ms(BenchClock::duration d) {

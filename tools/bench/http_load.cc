@@ -134,7 +134,8 @@ LoadTotals IngestLoad(const HttpBenchOptions& o, const Endpoint& ep, size_t batc
           std::back_inserter(r->body),
           R"({}{{"event_id":"ing-{}-{}-{}-{}","user":"{}{}","item":"item{}","type":"view"}})",
           j ? "," : "", run_id, batch, t, req * batch + j, o.user_prefix,
-          (n * 2654435761u) % std::max(1u, o.users), (n * 40503u) % std::max(1u, o.items));
+          Spread(n) % std::max(1u, o.users),
+          Spread(n ^ 0x5bd1e9955bd1e995ull) % std::max(1u, o.items));
     }
     r->body.push_back(']');
   };
