@@ -21,8 +21,8 @@ inline double Since(BenchClock::time_point t0) {
 
 // n mixed (SplitMix64's finaliser) so that n % m is uniform over [0, m)
 // for any run of n, whatever their stride: a plain n * odd % m keeps n's
-// factors of two, and request numbers of the form 64k + t reached one
-// user in 32 at 500k users.
+// factors of two, and request numbers 64k + t (connection t) reached one
+// user in 32 per connection at 500k users (one in 8 with 4 connections).
 inline uint64_t Spread(uint64_t n) {
   n = (n ^ (n >> 30)) * 0xBF58476D1CE4E5B9ull;
   n = (n ^ (n >> 27)) * 0x94D049BB133111EBull;
