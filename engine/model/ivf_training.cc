@@ -1,6 +1,5 @@
 #include "engine/model/ivf_training.h"
 
-#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -49,12 +48,7 @@ void IvfTraining::Copy(RowsView items, uint32_t n) {
   const size_t floats = size_t{n} * dim_;
   copy_.reset(floats > 0 ? AllocateRows(floats) : nullptr);
   if (floats > 0 && copy_ == nullptr) throw std::bad_alloc();
-  // Page by page for a paged view (the live model's item rows).
-  for (uint32_t first = 0; first < n; first += RowsView::kPageRows) {
-    const uint32_t count = std::min(RowsView::kPageRows, n - first);
-    std::memcpy(copy_.get() + size_t{first} * dim_, items.row(first, static_cast<int>(dim_)),
-                size_t{count} * dim_ * sizeof(float));
-  }
+  if (floats > 0) items.CopyTo(0, n, static_cast<int>(dim_), copy_.get());
   copied_ = n;
 }
 

@@ -142,11 +142,7 @@ void MFModel::ShareWrittenItemPages(const MFModel& other) {
 
 RowMatrixXf MFModel::CopyRowsOut(const CowPages<float[]>& pages, uint32_t n) const {
   RowMatrixXf rows(n, rank());
-  for (uint32_t first = 0; first < n; first += kUserPageRows) {
-    const uint32_t count = std::min(kUserPageRows, n - first);
-    std::copy_n(pages[first / kUserPageRows].get(), size_t{count} * rank(),
-                rows.data() + size_t{first} * rank());
-  }
+  RowsView::Paged(pages.data()).CopyTo(0, n, rank(), rows.data());
   return rows;
 }
 

@@ -73,10 +73,10 @@ class MFModel {
   // to a shared page makes (once per page and run of changes) costs about
   // a tenth of an implicit step.
   static constexpr uint32_t kUserPageRows = 16;
-  // Items per page: as many (both sides draw pages from one PagePool).
-  // The leader's step copies one item page per run of changes that first
-  // writes it, and the follower takes the leader's page instead of
-  // copying the row (Recommender::ApplyFollowing).
+  // Items per page: as many (both sides draw pages from one PagePool, and
+  // a RowsView reads either). A run's step copies each item page it first
+  // writes; the follower copies the rows it follows into its own pages and
+  // takes the leader's at the run's end (ShareWrittenItemPages).
   static constexpr uint32_t kItemPageRows = RowsView::kPageRows;
   static_assert(kItemPageRows == kUserPageRows);
 
@@ -122,18 +122,12 @@ class MFModel {
   // such as a Gramian or a checksum).
   template <typename Fn>
   void ForEachUserBlock(Fn&& fn) const {
-    for (uint32_t first = 0; first < num_users(); first += kUserPageRows) {
-      fn(first, std::min(kUserPageRows, num_users() - first),
-         static_cast<const float*>(user_pages_[first / kUserPageRows].get()));
-    }
+    ForEachBlock(user_pages_, num_users(), fn);
   }
   // The same for item rows.
   template <typename Fn>
   void ForEachItemBlock(Fn&& fn) const {
-    for (uint32_t first = 0; first < num_items(); first += kItemPageRows) {
-      fn(first, std::min(kItemPageRows, num_items() - first),
-         static_cast<const float*>(item_pages_[first / kItemPageRows].get()));
-    }
+    ForEachBlock(item_pages_, num_items(), fn);
   }
   // All user (item) factors as one num_users() (num_items()) x rank()
   // matrix, a copy, and back (batch training works on the copy).
@@ -214,6 +208,14 @@ class MFModel {
   // Writes `n` rows of k floats, row-major, into the pages.
   void CopyRowsIn(const float* rows, uint32_t n, CowPages<float[]>* pages);
   RowMatrixXf CopyRowsOut(const CowPages<float[]>& pages, uint32_t n) const;
+  // fn(first, count, rows) for each page of the n rows in `pages`, in order.
+  template <typename Fn>
+  static void ForEachBlock(const CowPages<float[]>& pages, uint32_t n, Fn& fn) {
+    for (uint32_t first = 0; first < n; first += kUserPageRows) {
+      fn(first, std::min(kUserPageRows, n - first),
+         static_cast<const float*>(pages[first / kUserPageRows].get()));
+    }
+  }
 
   ModelOptions options_;
   float global_mean_ = 0.0f;

@@ -45,6 +45,18 @@ class RowsView {
     return pages_[i >> kPageShift].get() + size_t{i & (kPageRows - 1)} * dim;
   }
 
+  // Copies rows [first, first + count) to `out` (count x dim, row-major),
+  // a page's run of them at a time.
+  void CopyTo(uint32_t first, uint32_t count, int dim, float* out) const {
+    for (uint32_t r = first; r < first + count;) {
+      const uint32_t take = pages_ == nullptr
+                                ? first + count - r
+                                : std::min(kPageRows - (r & (kPageRows - 1)), first + count - r);
+      std::memcpy(out + size_t{r - first} * dim, row(r, dim), size_t{take} * dim * sizeof(float));
+      r += take;
+    }
+  }
+
   // Rows [first, first + count) as one row-major block: in place when they
   // lie in one block or page, else copied into *scratch (resized to fit).
   const float* Block(uint32_t first, uint32_t count, int dim, std::vector<float>* scratch) const {
@@ -53,12 +65,7 @@ class RowsView {
       return row(first, dim);
     }
     scratch->resize(size_t{count} * dim);
-    for (uint32_t r = first; r < first + count;) {
-      const uint32_t take = std::min(kPageRows - (r & (kPageRows - 1)), first + count - r);
-      std::memcpy(scratch->data() + size_t{r - first} * dim, row(r, dim),
-                  size_t{take} * dim * sizeof(float));
-      r += take;
-    }
+    CopyTo(first, count, dim, scratch->data());
     return scratch->data();
   }
 
