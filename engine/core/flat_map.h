@@ -64,7 +64,9 @@ class FlatMap64 {
     }
   }
 
-  V* find(uint64_t key) { return const_cast<V*>(static_cast<const FlatMap64*>(this)->find(key)); }
+  V* find(uint64_t key) {
+    return const_cast<V*>(static_cast<const FlatMap64*>(this)->find(key));
+  }
   const V* find(uint64_t key) const {
     if (slots_.empty()) return nullptr;
     for (size_t p = Home(key);; p = (p + 1) & mask_) {
@@ -74,11 +76,6 @@ class FlatMap64 {
     }
   }
   bool contains(uint64_t key) const { return find(key) != nullptr; }
-  // Hints the slot a find(key) reads first, for a caller that will look
-  // the key up soon.
-  void Prefetch(uint64_t key) const {
-    if (!slots_.empty()) __builtin_prefetch(&slots_[Home(key)]);
-  }
   // The value of a key that must be present.
   V& at(uint64_t key) {
     V* v = find(key);

@@ -63,16 +63,16 @@ Explanation Recommender::Explain(std::string_view user, const Recommendations& a
     out.method = ExplanationMethod::kExact;
     std::vector<std::pair<uint32_t, float>> history;  // (item, confidence c_j)
     const float alpha = implicit_->options().alpha;
-    for (const ImplicitOnlineUpdater::Cell& cell : implicit_->UserCells(*u)) {
+    for (const ImplicitOnlineUpdater::UserCell& cell : implicit_->UserCells(*u)) {
       if (cell.id < model_.num_items()) {
-        history.emplace_back(cell.id, 1.0f + alpha * cell.strength);
+        history.emplace_back(cell.id, 1.0f + alpha * implicit_->StrengthOf(cell));
       }
     }
     std::sort(history.begin(), history.end());
     Eigen::MatrixXd a;
     Vec b;
-    ImplicitRowSystem(model_, implicit_->item_gramian(), history, implicit_->options().objective(),
-                      &a, &b);
+    ImplicitRowSystem(model_, implicit_->item_gramian(), history,
+                      implicit_->options().objective(), &a, &b);
     Eigen::MatrixXd q(k, static_cast<Eigen::Index>(history.size()));
     for (size_t n = 0; n < history.size(); ++n) {
       q.col(static_cast<Eigen::Index>(n)) = item_vec(history[n].first);
@@ -84,7 +84,7 @@ Explanation Recommender::Explain(std::string_view user, const Recommendations& a
       const std::optional<uint32_t> i = items_.Find(e.item);
       if (!i || *i >= model_.num_items()) continue;
       const Vec v = solve.solve(item_vec(*i));  // A⁻¹ q_i
-      const Vec terms = q.transpose() * v;      // q_jᵀ A⁻¹ q_i
+      const Vec terms = q.transpose() * v;  // q_jᵀ A⁻¹ q_i
       std::vector<std::pair<uint32_t, double>> values;
       values.reserve(history.size());
       for (size_t n = 0; n < history.size(); ++n) {

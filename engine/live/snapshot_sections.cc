@@ -264,18 +264,39 @@ void WriteImplicit(Writer& w, const ImplicitOnlineUpdater* up) {
   w.Bulk(up->user_gramian().data(), up->user_gramian().size());
   w.Bulk(up->item_gramian().data(), up->item_gramian().size());
   w.U32(static_cast<uint32_t>(up->user_rows()));
-  // Each row as it is held (Cell: the item, the strength's bits), in one
-  // append after its count.
-  for (uint32_t u = 0; u < up->user_rows(); ++u) {
-    const std::span<const Cell> cells = up->UserCells(u);
-    w.U32(static_cast<uint32_t>(cells.size()));
-    w.Bulk(cells.data(), cells.size());
+  // A row's words gathered first and appended at once: millions of 4-byte
+  // appends were most of this section's time.
+  std::vector<uint32_t> words;
+  // A user cell's strength is in its item's list (StrengthOf), a random
+  // read each: the cells of the user kStrengthsAhead rows on are hinted
+  // while this one's are gathered. Whole encodes at 500k users x 5M cells,
+  // with a CI run sharing the cores: 0.37-0.55 s when the user's list held
+  // the strengths, 0.62-1.4 s reading them unhinted, 0.50-0.67 s hinted 8
+  // rows ahead (3 and 32 did no better).
+  constexpr uint32_t kStrengthsAhead = 8;
+  const auto users = static_cast<uint32_t>(up->user_rows());
+  for (uint32_t u = 0; u < users; ++u) {
+    if (u + kStrengthsAhead < users) {
+      for (const ImplicitOnlineUpdater::UserCell& c : up->UserCells(u + kStrengthsAhead)) {
+        __builtin_prefetch(up->ItemCells(c.id).data() + c.in_item);
+      }
+    }
+    const std::span<const ImplicitOnlineUpdater::UserCell> cells = up->UserCells(u);
+    words.clear();
+    words.push_back(static_cast<uint32_t>(cells.size()));
+    for (const ImplicitOnlineUpdater::UserCell& c : cells) {
+      words.push_back(c.id);
+      words.push_back(std::bit_cast<uint32_t>(up->StrengthOf(c)));
+    }
+    w.Bulk(words.data(), words.size());
   }
   w.U32(static_cast<uint32_t>(up->item_rows()));
   for (uint32_t i = 0; i < up->item_rows(); ++i) {
-    const std::span<const uint32_t> item_users = up->ItemUsers(i);
-    w.U32(static_cast<uint32_t>(item_users.size()));
-    w.Bulk(item_users.data(), item_users.size());
+    const std::span<const Cell> cells = up->ItemCells(i);
+    words.clear();
+    words.push_back(static_cast<uint32_t>(cells.size()));
+    for (const Cell& c : cells) words.push_back(c.id);
+    w.Bulk(words.data(), words.size());
   }
 }
 

@@ -6,15 +6,10 @@
 
 #include <Eigen/Cholesky>
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <span>
 #include <vector>
-
-#if defined(__AVX2__)
-#include <immintrin.h>
-#endif
 
 #include "engine/core/growth.h"
 #include "engine/online/implicit_online.h"
@@ -24,69 +19,42 @@ namespace {
 
 constexpr uint32_t kMaxId = uint32_t{1} << 31;
 
-// Where item i is in a short row, or UINT32_MAX. The item's row update
-// searches a user row for each of up to 32 picked users (Strength), one
-// cell at a time: ~10% of a replay's model thread, the cells in cache.
-// Eight cells a step where AVX2 is available (the ids are the even 32-bit
-// lanes of the cells).
-uint32_t FindInRow(std::span<const ImplicitOnlineUpdater::Cell> row, uint32_t i) {
-  static_assert(sizeof(ImplicitOnlineUpdater::Cell) == 8);
-  size_t at = 0;
-#if defined(__AVX2__)
-  const __m256i want = _mm256_set1_epi32(static_cast<int>(i));
-  for (; at + 8 <= row.size(); at += 8) {
-    const auto* p = reinterpret_cast<const __m256i*>(row.data() + at);
-    const auto lo = static_cast<uint32_t>(
-        _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_loadu_si256(p), want))));
-    const auto hi = static_cast<uint32_t>(_mm256_movemask_ps(
-        _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_loadu_si256(p + 1), want))));
-    const uint32_t ids = (lo | hi << 8) & 0x5555u;  // the even lanes: ids, not strengths
-    if (ids != 0) return static_cast<uint32_t>(at) + std::countr_zero(ids) / 2;
-  }
-#endif
-  for (; at < row.size(); ++at) {
-    if (row[at].id == i) return static_cast<uint32_t>(at);
-  }
-  return UINT32_MAX;
-}
-
 }  // namespace
 
-uint32_t ImplicitOnlineUpdater::FindIn(const PagedRows<Cell>& rows,
+uint32_t ImplicitOnlineUpdater::FindIn(const PagedRows<UserCell>& rows,
                                        const FlatMap64<uint32_t>& long_rows, uint32_t u,
                                        uint32_t i) {
   if (u >= rows.size()) return UINT32_MAX;
-  const std::span<const Cell> row = rows.Row(u);
+  const std::span<const UserCell> row = rows.Row(u);
   if (row.size() > kShortRow) {
     const uint32_t* at = long_rows.find(Key(u, i));
     return at == nullptr ? UINT32_MAX : *at;
   }
-  return FindInRow(row, i);
-}
-
-float ImplicitOnlineUpdater::Strength(uint32_t u, uint32_t i) const {
-  const uint32_t at = FindInUser(u, i);
-  return at == UINT32_MAX ? 0.0f : user_cells_.Row(u)[at].strength;
+  for (uint32_t at = 0; at < row.size(); ++at) {
+    if (row[at].id == i) return at;
+  }
+  return UINT32_MAX;
 }
 
 void ImplicitOnlineUpdater::IndexRow(uint32_t u) {
-  const std::span<const Cell> row = user_cells_.Row(u);
+  const std::span<const UserCell> row = user_cells_.Row(u);
   for (uint32_t at = 0; at < row.size(); ++at) long_rows_.try_emplace(Key(u, row[at].id), at);
 }
 
 ImplicitOnlineUpdater::CellPos ImplicitOnlineUpdater::AddToCell(uint32_t u, uint32_t i, float w) {
   // Rows grow by an eighth (engine/core/growth.h): Compact trims them.
   user_cells_.Resize(size_t{u} + 1);
-  ResizeGrowing(&item_users_, size_t{i} + 1);
+  ResizeGrowing(&item_cells_, size_t{i} + 1);
   const uint32_t at = FindInUser(u, i);
   if (at != UINT32_MAX) {
-    user_cells_.MutableRow(u)[at].strength += w;
-    return {at, kUnknownPos};
+    const uint32_t in_item = user_cells_.Row(u)[at].in_item;
+    item_cells_[i][in_item].strength += w;
+    return {at, in_item};
   }
   const CellPos next{static_cast<uint32_t>(user_cells_.Row(u).size()),
-                     static_cast<uint32_t>(item_users_[i].size())};
-  user_cells_.Append(u, Cell{i, w});
-  AppendGrowing(&item_users_[i], u);
+                     static_cast<uint32_t>(item_cells_[i].size())};
+  user_cells_.Append(u, UserCell{i, next.in_item});
+  AppendGrowing(&item_cells_[i], Cell{u, w});
   const size_t length = size_t{next.in_user} + 1;
   if (length == kShortRow + 1) {
     IndexRow(u);
@@ -112,7 +80,7 @@ Status ImplicitOnlineUpdater::RecordInteraction(uint32_t u, uint32_t i, float st
 
 void ImplicitOnlineUpdater::SetHistory(const ImplicitMatrix& by_user) {
   user_cells_.Assign(by_user.rows);
-  item_users_.assign(by_user.cols, {});
+  item_cells_.assign(by_user.cols, {});
   long_rows_.clear();
   for (uint32_t u = 0; u < by_user.rows; ++u) {
     for (size_t e = by_user.offsets[u]; e < by_user.offsets[u + 1]; ++e) {
@@ -124,18 +92,20 @@ void ImplicitOnlineUpdater::SetHistory(const ImplicitMatrix& by_user) {
 void ImplicitOnlineUpdater::ForgetUser(MFModel* model, uint32_t u) {
   std::vector<uint32_t> touched;
   if (u < user_cells_.size()) {
-    const std::span<const Cell> row = user_cells_.Row(u);
+    // Only other users' rows change in the loop (in place): the span stays.
+    const std::span<const UserCell> row = user_cells_.Row(u);
     const bool indexed = row.size() > kShortRow;
-    for (const Cell& cell : row) {
+    for (const UserCell& cell : row) {
       touched.push_back(cell.id);
-      // A search of the item's row (each user once in it): forgetting is
-      // rare, and a position kept per cell cost 4 bytes a cell.
-      std::vector<uint32_t>& list = item_users_[cell.id];
-      const auto at = std::find(list.begin(), list.end(), u);
-      if (at != list.end()) {
-        *at = list.back();  // the item's last user takes the slot
-        list.pop_back();
+      auto& list = item_cells_[cell.id];
+      const uint32_t at = cell.in_item;
+      if (at + 1 != list.size()) {
+        // The item's last cell takes the slot: its user's copy must say so.
+        list[at] = list.back();
+        const uint32_t v = list[at].id;
+        user_cells_.MutableRow(v)[FindInUser(v, cell.id)].in_item = at;
       }
+      list.pop_back();
       if (indexed) long_rows_.erase(Key(u, cell.id));
     }
     user_cells_.ClearRow(u);
@@ -157,29 +127,29 @@ void ImplicitOnlineUpdater::ResolveItem(MFModel* model, uint32_t i) {
   if (i >= model->num_items()) return;
   TrackNewRows(*model);
   const MFModel& rows = *model;  // reads (MFModel::user_factors)
-  const std::span<const uint32_t> users = ItemUsers(i);
-  if (users.size() > kMaxResolveCells) return;
+  const std::span<const Cell> cells = ItemCells(i);
+  if (cells.size() > kMaxResolveCells) return;
   const int k = rank_;
   Eigen::Map<Eigen::VectorXf> q(model->item_factors(i), k);
   const Eigen::VectorXf old = q;
-  if (users.empty()) {
+  if (cells.empty()) {
     q.setZero();
   } else {
     // (S_u + Σ (c-1) p pᵀ + λ_i I) q = Σ c p, in double: the normal
     // equations of the row, with λ_i as UpdateRow scales it.
     Eigen::MatrixXd a = user_gramian_.cast<double>();
     Eigen::VectorXd b = Eigen::VectorXd::Zero(k);
-    for (const uint32_t v : users) {
+    for (const Cell& cell : cells) {
       const Eigen::VectorXd p =
-          Eigen::Map<const Eigen::VectorXf>(rows.user_factors(v), k).cast<double>();
-      const double c = 1.0 + double{options_.alpha} * Strength(v, i);
+          Eigen::Map<const Eigen::VectorXf>(rows.user_factors(cell.id), k).cast<double>();
+      const double c = 1.0 + double{options_.alpha} * cell.strength;
       a.selfadjointView<Eigen::Lower>().rankUpdate(p, c - 1.0);
       b += c * p;
     }
     const double lambda =
         options_.regularization_exponent == 0.0f
             ? double{options_.regularization}
-            : options_.regularization * std::pow(static_cast<double>(users.size()),
+            : options_.regularization * std::pow(static_cast<double>(cells.size()),
                                                  double{options_.regularization_exponent});
     a.diagonal().array() += lambda;
     q = a.selfadjointView<Eigen::Lower>().ldlt().solve(b).cast<float>();
@@ -202,21 +172,21 @@ Status ImplicitOnlineUpdater::Restore(State state, uint32_t num_users, uint32_t 
   if (state.user_cells.size() > num_users || state.item_users.size() > num_items) {
     return Status::InvalidArgument("history rows beyond the model's");
   }
-  // The user rows, checked, each list freed once paged. Each page is
-  // allocated once, at its size, and filled in order.
-  PagedRows<Cell> user_cells;
+  // The user rows, checked, with their item positions filled in below.
+  // Each page is allocated once, at its size, and filled in order.
+  PagedRows<UserCell> user_cells;
   user_cells.Assign(state.user_cells.size());
   FlatMap64<uint32_t> long_rows;
   size_t user_total = 0;
   for (uint32_t u = 0; u < state.user_cells.size(); ++u) {
-    if (u % PagedRows<Cell>::kPageRows == 0) {
+    const auto& row = state.user_cells[u];
+    if (u % PagedRows<UserCell>::kPageRows == 0) {
       const size_t last =
-          std::min<size_t>(state.user_cells.size(), size_t{u} + PagedRows<Cell>::kPageRows);
+          std::min<size_t>(state.user_cells.size(), size_t{u} + PagedRows<UserCell>::kPageRows);
       size_t page = 0;
       for (size_t v = u; v < last; ++v) page += state.user_cells[v].size();
       user_cells.ReservePage(u, page);
     }
-    const std::vector<Cell> row = std::move(state.user_cells[u]);
     user_total += row.size();
     for (uint32_t at = 0; at < row.size(); ++at) {
       const Cell& c = row[at];
@@ -231,30 +201,36 @@ Status ImplicitOnlineUpdater::Restore(State state, uint32_t num_users, uint32_t 
                              : std::any_of(row.begin(), row.begin() + at,
                                            [&](const Cell& b) { return b.id == c.id; });
       if (twice) return Status::InvalidArgument(fmt::format("user {}: item {} twice", u, c.id));
-      user_cells.Append(u, c);
+      user_cells.Append(u, {c.id, UINT32_MAX});
     }
   }
-  // Each item's users, matched to their cells once: a matched cell's
-  // strength is negated (every strength is > 0, checked above) until all
-  // are matched. Equal counts then make the match one to one.
+  std::vector<std::vector<Cell>> item_cells(state.item_users.size());
   size_t item_total = 0;
   for (uint32_t i = 0; i < state.item_users.size(); ++i) {
-    for (const uint32_t v : state.item_users[i]) {
-      const uint32_t at = FindIn(user_cells, long_rows, v, i);
-      if (at == UINT32_MAX || user_cells.Row(v)[at].strength < 0.0f) {
+    // Taken out of the state, so that each list is freed once consumed:
+    // the lists were decoded side by side, and the freed ones make room
+    // for the item rows. A restart of `serve` from a snapshot of 500k
+    // users x 5M cells peaked at 413-418 MiB with every list held to the
+    // end, 394 MiB so; it holds 376 MiB once open. (The user lists must
+    // stay: the item rows take their strengths from them. Moving those
+    // strengths beside the new user rows, to free each user list at once,
+    // peaked at 397 MiB.)
+    const std::vector<uint32_t> users = std::move(state.item_users[i]);
+    item_total += users.size();
+    item_cells[i].reserve(users.size());
+    for (uint32_t at = 0; at < users.size(); ++at) {
+      const uint32_t in_user = FindIn(user_cells, long_rows, users[at], i);
+      if (in_user == UINT32_MAX || user_cells.Row(users[at])[in_user].in_item != UINT32_MAX) {
         return Status::InvalidArgument(
-            fmt::format("item {}: user {} is not in that user's history once", i, v));
+            fmt::format("item {}: user {} is not in that user's history once", i, users[at]));
       }
-      user_cells.MutableRow(v)[at].strength = -user_cells.Row(v)[at].strength;
+      user_cells.MutableRow(users[at])[in_user].in_item = at;
+      item_cells[i].push_back({users[at], state.user_cells[users[at]][in_user].strength});
     }
-    item_total += state.item_users[i].size();
   }
   if (item_total != user_total) {
     return Status::InvalidArgument(
         fmt::format("{} cells by user but {} by item", user_total, item_total));
-  }
-  for (uint32_t u = 0; u < user_cells.size(); ++u) {
-    for (Cell& c : user_cells.MutableRow(u)) c.strength = -c.strength;
   }
   user_gramian_ = std::move(state.user_gramian);
   item_gramian_ = std::move(state.item_gramian);
@@ -262,30 +238,31 @@ Status ImplicitOnlineUpdater::Restore(State state, uint32_t num_users, uint32_t 
   items_tracked_ = state.items_tracked;
   row_updates_ = state.row_updates;
   user_cells_ = std::move(user_cells);
-  item_users_ = std::move(state.item_users);
+  item_cells_ = std::move(item_cells);
   long_rows_ = std::move(long_rows);
   return Status::OK();
 }
 
 void ImplicitOnlineUpdater::Compact() {
   user_cells_.Compact();
-  RepackRows(&item_users_);
+  RepackRows(&item_cells_);
 }
 
 size_t ImplicitOnlineUpdater::RowBytes() const {
-  size_t bytes = user_cells_.MemoryBytes() + item_users_.capacity() * sizeof(std::vector<uint32_t>);
-  for (const std::vector<uint32_t>& row : item_users_) bytes += row.capacity() * sizeof(uint32_t);
+  size_t bytes = user_cells_.MemoryBytes() + item_cells_.capacity() * sizeof(std::vector<Cell>);
+  for (const std::vector<Cell>& row : item_cells_) bytes += row.capacity() * sizeof(Cell);
   return bytes;
 }
 
-std::span<const ImplicitOnlineUpdater::Cell> ImplicitOnlineUpdater::UserCells(uint32_t u) const {
+std::span<const ImplicitOnlineUpdater::UserCell> ImplicitOnlineUpdater::UserCells(
+    uint32_t u) const {
   if (u >= user_cells_.size()) return {};
   return user_cells_.Row(u);
 }
 
-std::span<const uint32_t> ImplicitOnlineUpdater::ItemUsers(uint32_t i) const {
-  if (i >= item_users_.size()) return {};
-  return item_users_[i];
+std::span<const ImplicitOnlineUpdater::Cell> ImplicitOnlineUpdater::ItemCells(uint32_t i) const {
+  if (i >= item_cells_.size()) return {};
+  return item_cells_[i];
 }
 
 }  // namespace streamrec::engine

@@ -208,12 +208,9 @@ void ImplicitOnlineUpdater::TrackNewRows(const MFModel& model) {
 
 namespace {
 
-// Every cache line of [p, p + bytes), p aligned or not.
 void PrefetchBytes(const void* p, size_t bytes) {
-  const auto at = reinterpret_cast<uintptr_t>(p);
-  for (uintptr_t line = at & ~uintptr_t{63}; line < at + bytes; line += 64) {
-    __builtin_prefetch(reinterpret_cast<const void*>(line));
-  }
+  const char* c = static_cast<const char*>(p);
+  for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(c + b);
 }
 
 }  // namespace
@@ -221,7 +218,7 @@ void PrefetchBytes(const void* p, size_t bytes) {
 void ImplicitOnlineUpdater::Prefetch(const MFModel& model, uint32_t u, uint32_t i,
                                      int stage) const {
   const bool user_known = u < user_cells_.size();
-  const bool item_known = i < item_users_.size();
+  const bool item_known = i < item_cells_.size();
   const size_t row_bytes = sizeof(float) * static_cast<size_t>(rank_);
   // Row updates before the event's: it is stage + 1 events ahead.
   const uint64_t per_event = options_.update_items ? 2 : 1;
@@ -236,64 +233,48 @@ void ImplicitOnlineUpdater::Prefetch(const MFModel& model, uint32_t u, uint32_t 
       if (idx < n) fn(idx);
     }
   };
-  if (stage >= 3) {
+  if (stage >= 2) {
     if (user_known) user_cells_.PrefetchHeader(u);
-    if (item_known) __builtin_prefetch(&item_users_[i]);
+    if (item_known) __builtin_prefetch(&item_cells_[i]);
     if (i < model.num_items()) PrefetchBytes(model.item_factors(i), row_bytes);
     return;
   }
-  if (stage == 2) {
+  if (stage == 1) {
     if (user_known && !user_cells_.Row(u).empty()) {
-      const std::span<const Cell> row = user_cells_.Row(u);
+      const std::span<const UserCell> row = user_cells_.Row(u);
       for_picks(static_cast<uint32_t>(row.size()), options_.max_user_cells, updates,
                 [&](uint32_t idx) { __builtin_prefetch(&row[idx]); });
     }
-    if (item_known && !item_users_[i].empty()) {
-      const std::vector<uint32_t>& row = item_users_[i];
+    if (item_known && !item_cells_[i].empty()) {
+      const auto& row = item_cells_[i];
       for_picks(static_cast<uint32_t>(row.size()), options_.max_item_cells, updates + 1,
                 [&](uint32_t idx) { __builtin_prefetch(&row[idx]); });
     }
     if (u < model.num_users()) PrefetchBytes(model.user_factors(u), row_bytes);
     return;
   }
-  const bool items_known = options_.update_items && item_known && !item_users_[i].empty();
-  if (stage == 0) {
-    // Where the item's users hold their cells' strengths (ItemPicks).
-    if (!items_known) return;
-    const std::vector<uint32_t>& row = item_users_[i];
-    for_picks(static_cast<uint32_t>(row.size()), options_.max_item_cells, updates + 1,
-              [&](uint32_t idx) { PrefetchCellOf(row[idx], i); });
-    return;
-  }
   if (user_known && !user_cells_.Row(u).empty()) {
-    const std::span<const Cell> row = user_cells_.Row(u);
+    const std::span<const UserCell> row = user_cells_.Row(u);
     for_picks(static_cast<uint32_t>(row.size()), options_.max_user_cells, updates,
               [&](uint32_t idx) {
-                if (row[idx].id < model.num_items()) {
-                  PrefetchBytes(model.item_factors(row[idx].id), row_bytes);
+                const UserCell& cell = row[idx];
+                if (cell.id < model.num_items()) {
+                  PrefetchBytes(model.item_factors(cell.id), row_bytes);
+                }
+                // The cell's strength, in its item's history (StrengthOf).
+                if (cell.id < item_cells_.size() && cell.in_item < item_cells_[cell.id].size()) {
+                  __builtin_prefetch(&item_cells_[cell.id][cell.in_item]);
                 }
               });
   }
-  if (items_known) {
-    const std::vector<uint32_t>& row = item_users_[i];
+  if (options_.update_items && item_known && !item_cells_[i].empty()) {
+    const auto& row = item_cells_[i];
     for_picks(static_cast<uint32_t>(row.size()), options_.max_item_cells, updates + 1,
               [&](uint32_t idx) {
-                const uint32_t v = row[idx];
-                if (v < model.num_users()) PrefetchBytes(model.user_factors(v), row_bytes);
-                if (v < user_cells_.size()) user_cells_.PrefetchHeader(v);
+                if (row[idx].id < model.num_users()) {
+                  PrefetchBytes(model.user_factors(row[idx].id), row_bytes);
+                }
               });
-  }
-}
-
-void ImplicitOnlineUpdater::PrefetchCellOf(uint32_t u, uint32_t i) const {
-  if (u >= user_cells_.size()) return;
-  const std::span<const Cell> cells = user_cells_.Row(u);
-  if (cells.size() > kShortRow) {
-    long_rows_.Prefetch(Key(u, i));
-  } else if (!cells.empty()) {
-    // The whole row (at most kShortRow cells, 4 cache lines): the search
-    // reads up to all of it.
-    PrefetchBytes(cells.data(), cells.size_bytes());
   }
 }
 
@@ -324,7 +305,7 @@ Status ImplicitOnlineUpdater::Step(MFModel* model, uint32_t u, uint32_t i) {
   if (in_user == UINT32_MAX) {
     return Status::InvalidArgument(fmt::format("user {} has no history with item {}", u, i));
   }
-  UpdateRows(model, u, i, {in_user, kUnknownPos});
+  UpdateRows(model, u, i, {in_user, user_cells_.Row(u)[in_user].in_item});
   return Status::OK();
 }
 
@@ -336,81 +317,14 @@ void ImplicitOnlineUpdater::UpdateRows(MFModel* model, uint32_t u, uint32_t i, C
   const MFModel& rows = *model;
   const RowsView items = rows.item_rows();
   const int k = rank_;
+  auto user_row = [&](uint32_t v) { return rows.user_factors(v); };
   UpdateRow(
-      model->user_factors(u), UserPicks(u, pos.in_user),
+      model->user_factors(u), user_cells_.Row(u), pos.in_user, options_.max_user_cells,
       [&](uint32_t j) { return items.row(j, k); }, item_gramian_, &user_gramian_);
   if (options_.update_items) {
-    // Picked after the user's update: the rotation counts it (row_updates_).
-    const float strength = user_cells_.Row(u)[pos.in_user].strength;
-    UpdateRow(
-        model->item_factors(i), ItemPicks(i, u, strength, pos.in_item),
-        [&](uint32_t v) { return rows.user_factors(v); }, user_gramian_, &item_gramian_);
+    UpdateRow(model->item_factors(i), std::span<const Cell>(item_cells_[i]), pos.in_item,
+              options_.max_item_cells, user_row, user_gramian_, &item_gramian_);
   }
-}
-
-void ImplicitOnlineUpdater::ReserveScratch(uint32_t m) {
-  // Grown to the longest row seen, never shrunk, so an event allocates
-  // nothing; 8 floats more than needed, for the 32-byte alignment of F8.
-  const size_t stride = size_t{(m + 7) / 8} * 8;
-  if (stride <= scratch_cells_) return;
-  scratch_cells_ = static_cast<uint32_t>(stride);
-  ids_.resize(stride);
-  strengths_.resize(stride);
-  shares_.resize(stride);
-  a_.resize(stride + 8);
-  d_.resize(stride + 8);
-  e_.resize(stride + 8 + static_cast<size_t>(rank_));  // e, then h (UpdateRow)
-  cols_.resize(stride * static_cast<size_t>(rank_) + 8);
-  dcols_.resize(stride * static_cast<size_t>(rank_) + 8);
-}
-
-ImplicitOnlineUpdater::Picks ImplicitOnlineUpdater::UserPicks(uint32_t u, uint32_t newest) {
-  const std::span<const Cell> row = user_cells_.Row(u);
-  const Picks p =
-      PickCells(static_cast<uint32_t>(row.size()), options_.max_user_cells, row_updates_);
-  ReserveScratch(p.m);
-  for (uint32_t t = 0; t < p.m; ++t) {
-    const Cell& cell = row[PickedIndex(p, t, newest, &shares_[t])];
-    ids_[t] = cell.id;
-    strengths_[t] = cell.strength;
-  }
-  return p;
-}
-
-ImplicitOnlineUpdater::Picks ImplicitOnlineUpdater::ItemPicks(uint32_t i, uint32_t u,
-                                                              float strength, uint32_t newest) {
-  const std::vector<uint32_t>& row = item_users_[i];
-  const auto n = static_cast<uint32_t>(row.size());
-  const Picks p = PickCells(n, options_.max_item_cells, row_updates_);
-  ReserveScratch(p.m);
-  const bool unknown = newest == kUnknownPos && p.m < n;
-  for (uint32_t t = 0; t < p.m; ++t) {
-    // Where the position is unknown and every cell is picked (m == n),
-    // PickedIndex gives t whatever `newest` says.
-    const uint32_t idx = PickedIndex(p, t, newest == kUnknownPos ? n - 1 : newest, &shares_[t]);
-    uint32_t v = row[idx];
-    if (unknown) {
-      if (t == p.m - 1) {
-        v = u;
-      } else if (v == u) {
-        v = row[n - 1];
-      }
-    }
-    ids_[t] = v;
-    user_cells_.PrefetchHeader(v);
-  }
-  // The users' cells, hinted before any is read: each is a cache miss or
-  // two (the row's page, then its cells or a long row's index slot), and
-  // the picks are independent. (A caller that hinted this event ahead,
-  // Prefetch, has most of them in cache already; measured, these hints
-  // still pay in a replay.)
-  for (uint32_t t = 0; t < p.m; ++t) {
-    if (ids_[t] != u) PrefetchCellOf(ids_[t], i);
-  }
-  for (uint32_t t = 0; t < p.m; ++t) {
-    strengths_[t] = ids_[t] == u ? strength : Strength(ids_[t], i);
-  }
-  return p;
 }
 
 ImplicitOnlineUpdater::Picks ImplicitOnlineUpdater::PickCells(uint32_t n, uint32_t max_cells,
@@ -437,17 +351,31 @@ uint32_t ImplicitOnlineUpdater::PickedIndex(const Picks& p, uint32_t t, uint32_t
   return idx;
 }
 
-template <typename Row>
-void ImplicitOnlineUpdater::UpdateRow(float* x, const Picks& p, const Row& other,
+template <typename C, typename Row>
+void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const C> cells, uint32_t newest,
+                                      uint32_t max_cells, const Row& other,
                                       const Eigen::MatrixXf& other_gramian,
                                       Eigen::MatrixXf* own_gramian) {
   const int k = rank_;
+  const Picks p = PickCells(static_cast<uint32_t>(cells.size()), max_cells, row_updates_);
   const uint32_t n = p.n;
   const uint32_t m = p.m;
   // The cells in steps of eight (F8), padded with zeros.
   const uint32_t w = (m + 7) / 8;
   const size_t stride = size_t{w} * 8;
   Eigen::Map<Eigen::VectorXf> xv(x, k);
+  // Scratch for the padded cells: grown to the longest row seen, never
+  // shrunk, so an event allocates nothing; 8 floats more than needed, for
+  // the 32-byte alignment of F8.
+  if (stride > scratch_cells_) {
+    scratch_cells_ = static_cast<uint32_t>(stride);
+    ids_.resize(stride);
+    a_.resize(stride + 8);
+    d_.resize(stride + 8);
+    e_.resize(stride + 8 + k);  // e, then h (below)
+    cols_.resize(stride * k + 8);
+    dcols_.resize(stride * k + 8);
+  }
   F8* const a = AlignedF8(a_);
   F8* const d = AlignedF8(d_);
   F8* const e = AlignedF8(e_);
@@ -459,10 +387,14 @@ void ImplicitOnlineUpdater::UpdateRow(float* x, const Picks& p, const Row& other
   // The picked cells' rows, prefetched first: the reads are random and
   // mostly cache misses, so issue them all before using any.
   for (uint32_t t = 0; t < m; ++t) {
-    const float c = 1.0f + options_.alpha * strengths_[t];
-    af[t] = shares_[t] * c;
-    df[t] = shares_[t] * (c - 1.0f);
-    PrefetchBytes(other(ids_[t]), sizeof(float) * k);
+    float s = 1.0f;
+    const uint32_t idx = PickedIndex(p, t, newest, &s);
+    const C& cell = cells[idx];
+    ids_[t] = cell.id;
+    const float c = 1.0f + options_.alpha * StrengthOf(cell);
+    af[t] = s * c;
+    df[t] = s * (c - 1.0f);
+    PrefetchBytes(other(cell.id), sizeof(float) * k);
   }
   // The weights' lanes past m keep what they held (finite): the cells'
   // lanes there are zero (GatherColumns), so every product with them is.

@@ -78,17 +78,18 @@ struct ImplicitOnlineOptions {
 
 class ImplicitOnlineUpdater {
  public:
-  // A cell in its user's history: the item, and the cell's summed
-  // strength. The item's history holds only the users (ItemUsers): the
-  // strength is held once, on the user's side, where the user's row update
-  // reads it beside the item it names. The item's row update finds each
-  // picked user's strength in that user's row (Strength), a read it hints
-  // ahead with the user's factor row. A user cell that also held the
-  // cell's position in the item's row (and the item's cell the strength)
-  // cost 16 bytes a cell in all; 12 now (21.6 MB less at 5.4M cells).
   struct Cell {
-    uint32_t id;     // the item
+    uint32_t id;     // the item (in a user's history) or user (in an item's)
     float strength;  // summed strength w of the cell
+  };
+  // A cell in its user's history: the item, and where the cell sits in the
+  // item's history, which holds its strength (StrengthOf). The strength is
+  // held once, on the item's side: a second copy here cost 4 bytes a cell
+  // (20 MB at 5M cells), and the user's row update, which reads it through
+  // in_item, reads the item's factor row for the cell anyway.
+  struct UserCell {
+    uint32_t id;       // the item
+    uint32_t in_item;  // its position in ItemCells(id)
   };
 
   // Reads the model's factors into the Gramians. The history starts empty
@@ -109,16 +110,12 @@ class ImplicitOnlineUpdater {
   // memory its row updates will read, so that the cache misses of several
   // events overlap instead of each stalling its own update. Reads are
   // chained (a row's history header, then its cells, then the rows the
-  // cells name, then for the item's users where their cells' strengths
-  // are), so a caller walking a batch issues stage 3 for the event four
-  // ahead, 2 for the one three ahead, and so on to 0 for the next
+  // cells name), so a caller walking a batch issues stage 2 for the event
+  // three ahead, 1 for the one two ahead and 0 for the next
   // (kPrefetchStages). Changes nothing; ids unknown to the updater or the
   // model are skipped.
-  static constexpr int kPrefetchStages = 4;
+  static constexpr int kPrefetchStages = 3;
   void Prefetch(const MFModel& model, uint32_t u, uint32_t i, int stage) const;
-  // Hints where user u's row holds its cell with item i (its cells, or a
-  // long row's index slot): the row's header read.
-  void PrefetchCellOf(uint32_t u, uint32_t i) const;
 
   // Adds to the history without moving any factor (rebuilding the history
   // of a model restored from a snapshot or trained in batch).
@@ -140,8 +137,7 @@ class ImplicitOnlineUpdater {
   // The complete state, for snapshots (engine/live/snapshot.cc): the Gramians
   // and their bookkeeping are kept rather than recomputed, because a
   // recomputed Gramian differs in its last bits from a patched one, and a
-  // restored updater must continue bit-identically. The histories are the
-  // updater's own layout, so Restore takes them over rather than copying.
+  // restored updater must continue bit-identically.
   struct State {
     Eigen::MatrixXf user_gramian, item_gramian;  // k x k
     uint32_t users_tracked = 0, items_tracked = 0;
@@ -153,13 +149,12 @@ class ImplicitOnlineUpdater {
   uint32_t items_tracked() const { return items_tracked_; }
   uint64_t row_updates() const { return row_updates_; }
   size_t user_rows() const { return user_cells_.size(); }
-  size_t item_rows() const { return item_users_.size(); }
+  size_t item_rows() const { return item_cells_.size(); }
   // Checks `state` against itself and a model of `num_users` x `num_items`
   // rows (Gramians k x k, tracked rows within the model, every cell once in
   // its user's and its item's history, ids known, strengths finite and > 0)
   // and installs it. InvalidArgument, naming the problem, leaves the
-  // updater as it was. Each user list is freed as its row is paged, and
-  // the item lists become the item rows as they are.
+  // updater as it was.
   Status Restore(State state, uint32_t num_users, uint32_t num_items);
 
   // Drops user u's history (and u from its items' histories), zeroes p_u
@@ -195,22 +190,21 @@ class ImplicitOnlineUpdater {
   // cell at 5M cells, more than the rows themselves.
   static constexpr size_t kShortRow = 32;
 
-  // A row's history, in the order its cells were added (a user's cells; an
-  // item's users, whose strengths are in theirs).
-  std::span<const Cell> UserCells(uint32_t u) const;
-  std::span<const uint32_t> ItemUsers(uint32_t i) const;
-  // The summed strength of the cell (u, i); 0 if there is none.
-  float Strength(uint32_t u, uint32_t i) const;
+  // A row's history (unordered).
+  std::span<const UserCell> UserCells(uint32_t u) const;
+  std::span<const Cell> ItemCells(uint32_t i) const;
+  // The summed strength of a cell of UserCells(u).
+  float StrengthOf(const UserCell& cell) const {
+    return item_cells_[cell.id][cell.in_item].strength;
+  }
+  float StrengthOf(const Cell& cell) const { return cell.strength; }
   const ImplicitOnlineOptions& options() const { return options_; }
   // Gramians: k x k, Σ p pᵀ over users / Σ q qᵀ over items.
   const Eigen::MatrixXf& user_gramian() const { return user_gramian_; }
   const Eigen::MatrixXf& item_gramian() const { return item_gramian_; }
 
  private:
-  // Position of a cell in its user's and its item's history. A cell that
-  // was there already gets kUnknownPos for its item's: finding it would be
-  // a search of a row of up to millions of users (ItemPicks).
-  static constexpr uint32_t kUnknownPos = UINT32_MAX;
+  // Position of a cell in its user's and its item's history.
   struct CellPos {
     uint32_t in_user;
     uint32_t in_item;
@@ -219,7 +213,7 @@ class ImplicitOnlineUpdater {
 
   // Where item i sits in user u's history, or UINT32_MAX: in `rows` with
   // `long_rows` (Restore's, being built), or in this updater's.
-  static uint32_t FindIn(const PagedRows<Cell>& rows, const FlatMap64<uint32_t>& long_rows,
+  static uint32_t FindIn(const PagedRows<UserCell>& rows, const FlatMap64<uint32_t>& long_rows,
                          uint32_t u, uint32_t i);
   uint32_t FindInUser(uint32_t u, uint32_t i) const {
     return FindIn(user_cells_, long_rows_, u, i);
@@ -234,6 +228,13 @@ class ImplicitOnlineUpdater {
   void UpdateRows(MFModel* model, uint32_t u, uint32_t i, CellPos pos);
   // Adds the model's rows not yet tracked to the Gramians.
   void TrackNewRows(const MFModel& model);
+  // Coordinate descent on one row x (size k) against the other side's rows
+  // (other(id): its k floats), then patches `own_gramian` with the change
+  // of x. `newest`: index of the new cell in `cells`.
+  template <typename C, typename Row>
+  void UpdateRow(float* x, std::span<const C> cells, uint32_t newest, uint32_t max_cells,
+                 const Row& other, const Eigen::MatrixXf& other_gramian,
+                 Eigen::MatrixXf* own_gramian);
   // Which cells of a row of n a row update uses: all when n <= max_cells,
   // else max_cells of them, a strided subset of the others (each standing
   // for `stride` cells, the offset rotating with `updates` so every cell
@@ -248,26 +249,6 @@ class ImplicitOnlineUpdater {
   // The t-th pick's index in the row (newest: the new cell's); `weight`
   // (if non-null): how many cells it stands for.
   static uint32_t PickedIndex(const Picks& p, uint32_t t, uint32_t newest, float* weight);
-  // The cells a row update of user u uses (PickCells, the cell at
-  // `newest` last), into the scratch: ids_, strengths_, shares_.
-  Picks UserPicks(uint32_t u, uint32_t newest);
-  // The same for item i, whose cell with user u (of summed strength
-  // `strength`) is at `newest`, or kUnknownPos: then, where the row is
-  // longer than max_item_cells, u takes the last slot, and a strided pick
-  // that falls on u takes the row's last cell instead (which no strided
-  // pick reaches otherwise). A new cell is the row's last: its picks are
-  // those of a known position. The strengths are read from the users'
-  // rows, hinted in two passes (their pages, then their cells) before any
-  // is read.
-  Picks ItemPicks(uint32_t i, uint32_t u, float strength, uint32_t newest);
-  // Room in the scratch for m picked cells.
-  void ReserveScratch(uint32_t m);
-  // Coordinate descent on one row x (size k) against the other side's rows
-  // (other(id): its k floats) over the cells `p` picked, then patches
-  // `own_gramian` with the change of x.
-  template <typename Row>
-  void UpdateRow(float* x, const Picks& p, const Row& other, const Eigen::MatrixXf& other_gramian,
-                 Eigen::MatrixXf* own_gramian);
 
   ImplicitOnlineOptions options_;
   int rank_;
@@ -277,11 +258,11 @@ class ImplicitOnlineUpdater {
   uint32_t items_tracked_ = 0;
   uint64_t row_updates_ = 0;  // since the last Resync
   // Per user, in history order: flat pages of 16 users (PagedRows; a
-  // vector per user cost ~19 MB more RSS at 500k users). Per item, its
-  // users in a vector: there are fewer items, with longer rows (an append
-  // to a page moves its later rows, and a popular item's row is long).
-  PagedRows<Cell> user_cells_;
-  std::vector<std::vector<uint32_t>> item_users_;
+  // vector per user cost ~19 MB more RSS at 500k users). Per item, a
+  // vector: there are fewer items, with longer rows (an append to a page
+  // moves its later rows, and a popular item's row is long).
+  PagedRows<UserCell> user_cells_;
+  std::vector<std::vector<Cell>> item_cells_;
   // (user, item) -> position in the user's history, for the users whose
   // history is longer than kShortRow only.
   FlatMap64<uint32_t> long_rows_;
@@ -289,11 +270,9 @@ class ImplicitOnlineUpdater {
   // Scratch of UpdateRow, kept to avoid allocating per event: the cell
   // buffers hold scratch_cells_ cells (the most a row update has used).
   uint32_t scratch_cells_ = 0;
-  std::vector<uint32_t> ids_;     // the picked cells' other ids
-  std::vector<float> strengths_;  // their summed strengths
-  std::vector<float> shares_;     // how many cells each stands for
-  std::vector<float> cols_;       // m x k, column-major: their rows y_j
-  std::vector<float> dcols_;      // m x k: diag(d) cols
+  std::vector<uint32_t> ids_;  // the picked cells' other ids
+  std::vector<float> cols_;    // m x k, column-major: their rows y_j
+  std::vector<float> dcols_;   // m x k: diag(d) cols
   std::vector<float> a_, d_, e_;
   std::vector<float> zeros_;  // k zeros: the rows GatherColumns pads with
   Eigen::VectorXf g_, col_a_, col_d_, inv_denom_;

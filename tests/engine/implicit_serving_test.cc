@@ -126,14 +126,13 @@ TEST(ImplicitServingTest, EachEventAddsItsStrengthAndMovesTheUser) {
   const std::vector<float> before(rec.model().user_factors(a),
                                   rec.model().user_factors(a) + rec.model().rank());
   ASSERT_TRUE(rec.Apply({"a", "x", *types.Find("purchase"), 0.0f, kStartMs + 1}).ok());
-  const std::span<const ImplicitOnlineUpdater::Cell> cells = rec.implicit()->UserCells(a);
+  const std::span<const ImplicitOnlineUpdater::UserCell> cells = rec.implicit()->UserCells(a);
   ASSERT_EQ(cells.size(), 1u);
   // The default signal scales by the rating (implied for implicit types).
   const ImplicitSignalOptions& sig = rec.options().signal;
   const float want = EventStrength(types, *types.Find("view"), 0.0f, sig) +
                      EventStrength(types, *types.Find("purchase"), 0.0f, sig);
-  EXPECT_FLOAT_EQ(cells[0].strength, want);
-  EXPECT_FLOAT_EQ(rec.implicit()->Strength(a, cells[0].id), want);
+  EXPECT_FLOAT_EQ(rec.implicit()->StrengthOf(cells[0]), want);
   EXPECT_NE(std::vector<float>(rec.model().user_factors(a),
                                rec.model().user_factors(a) + rec.model().rank()),
             before);
@@ -151,7 +150,7 @@ TEST(ImplicitServingTest, ForgetUserDropsTheirHistoryAndVector) {
   ASSERT_TRUE(rec.ForgetUser("u3"));
   EXPECT_TRUE(rec.implicit()->UserCells(u).empty());
   for (uint32_t i = 0; i < rec.items().size(); ++i) {
-    for (const uint32_t v : rec.implicit()->ItemUsers(i)) EXPECT_NE(v, u);
+    for (const auto& c : rec.implicit()->ItemCells(i)) EXPECT_NE(c.id, u);
   }
   for (int f = 0; f < rec.model().rank(); ++f) EXPECT_EQ(rec.model().user_factors(u)[f], 0.0f);
   // The user's Gramian lost exactly their row: it equals a fresh sum.

@@ -137,11 +137,11 @@ TEST_P(ForgetTest, StateEqualsAReplayWithoutTheUser) {
         std::find(user_names.begin(), user_names.end(), "") - user_names.begin());
     size_t cells = 0, replay_cells = 0;
     for (uint32_t i = 0; i < forgot.items().size(); ++i) {
-      for (const uint32_t v : up.ItemUsers(i)) EXPECT_NE(v, gone);
-      cells += up.ItemUsers(i).size();
+      for (const auto& c : up.ItemCells(i)) EXPECT_NE(c.id, gone);
+      cells += up.ItemCells(i).size();
     }
     for (uint32_t i = 0; i < replay.items().size(); ++i) {
-      replay_cells += replay.implicit()->ItemUsers(i).size();
+      replay_cells += replay.implicit()->ItemCells(i).size();
     }
     EXPECT_EQ(cells, replay_cells);
     EXPECT_TRUE(up.UserCells(gone).empty());
