@@ -21,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine/core/random.h"
+
 namespace streamrec::engine {
 
 template <typename V>
@@ -64,9 +66,7 @@ class FlatMap64 {
     }
   }
 
-  V* find(uint64_t key) {
-    return const_cast<V*>(static_cast<const FlatMap64*>(this)->find(key));
-  }
+  V* find(uint64_t key) { return const_cast<V*>(static_cast<const FlatMap64*>(this)->find(key)); }
   const V* find(uint64_t key) const {
     if (slots_.empty()) return nullptr;
     for (size_t p = Home(key);; p = (p + 1) & mask_) {
@@ -112,15 +112,8 @@ class FlatMap64 {
     V value{};
   };
 
-  size_t Home(uint64_t key) const {
-    // The SplitMix64 finaliser: consecutive ids spread over the table.
-    key ^= key >> 30;
-    key *= 0xBF58476D1CE4E5B9ull;
-    key ^= key >> 27;
-    key *= 0x94D049BB133111EBull;
-    key ^= key >> 31;
-    return static_cast<size_t>(key) & mask_;
-  }
+  // Consecutive ids spread over the table.
+  size_t Home(uint64_t key) const { return static_cast<size_t>(Mix64(key)) & mask_; }
 
   void Rehash(size_t capacity) {
     std::vector<Slot> old;

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/core/random.h"
+
 namespace streamrec::tools {
 
 using BenchClock = std::chrono::steady_clock;
@@ -19,15 +21,11 @@ inline double Since(BenchClock::time_point t0) {
   return std::chrono::duration<double>(BenchClock::now() - t0).count();
 }
 
-// n mixed (SplitMix64's finaliser) so that n % m is uniform over [0, m)
-// for any run of n, whatever their stride: a plain n * odd % m keeps n's
-// factors of two, and request numbers 64k + t (connection t) reached one
-// user in 32 per connection at 500k users (one in 8 with 4 connections).
-inline uint64_t Spread(uint64_t n) {
-  n = (n ^ (n >> 30)) * 0xBF58476D1CE4E5B9ull;
-  n = (n ^ (n >> 27)) * 0x94D049BB133111EBull;
-  return n ^ (n >> 31);
-}
+// n mixed (engine::Mix64) so that n % m is uniform over [0, m) for any run
+// of n, whatever their stride: a plain n * odd % m keeps n's factors of two,
+// and request numbers 64k + t (connection t) reached one user in 32 per
+// connection at 500k users (one in 8 with 4 connections).
+inline uint64_t Spread(uint64_t n) { return engine::Mix64(n); }
 
 inline double Ms(BenchClock::duration d) {
   return std::chrono::duration<double, std::milli>(d).count();
