@@ -76,23 +76,32 @@ StatusOr<InstallOp> LiveStore::Impl::TrainOnce(uint64_t through_seq, std::vector
   std::vector<engine::TrainingExample> examples;
   const auto num_users = static_cast<uint32_t>(users.size());
   const auto num_items = static_cast<uint32_t>(items.size());
-  StatusOr<engine::IdMap> user_ids = engine::IdMap::FromNames(std::move(users));
-  StatusOr<engine::IdMap> item_ids = engine::IdMap::FromNames(std::move(items));
-  if (!user_ids.ok()) return user_ids.status();
-  if (!item_ids.ok()) return item_ids.status();
-  // ials and bpr learn from every interaction, the rating models from
-  // events with a rating or implied rating (engine::TrainingTarget).
-  Status scan = log->Scan(1, through_seq, [&](const StoredEvent& e) {
-    const auto type = types->Find(e.type);
-    if (!type) return true;
-    const auto target = engine::TrainingTarget(*types, *type, e.value, options.training);
-    const auto u = user_ids->Find(e.user);
-    const auto i = item_ids->Find(e.item);
-    // Users forgotten since have no id; their rows are zeroed on install.
-    if (target && u && i) examples.push_back({*u, *i, *target, types->spec(*type).weight});
-    return true;
-  });
-  if (!scan.ok()) return scan;
+  {
+    // The id maps serve the scan alone: gone before training (~40 MB at
+    // 500k users x 100k items).
+    StatusOr<engine::IdMap> user_ids = engine::IdMap::FromNames(std::move(users));
+    StatusOr<engine::IdMap> item_ids = engine::IdMap::FromNames(std::move(items));
+    if (!user_ids.ok()) return user_ids.status();
+    if (!item_ids.ok()) return item_ids.status();
+    // At most one example an event: reserved whole, the vector neither
+    // doubles past what it holds nor holds two copies while it grows (at
+    // 6M events 96 MB, against up to 134 MB held and 201 MB at the last
+    // growth).
+    examples.reserve(through_seq);
+    // ials and bpr learn from every interaction, the rating models from
+    // events with a rating or implied rating (engine::TrainingTarget).
+    Status scan = log->Scan(1, through_seq, [&](const StoredEvent& e) {
+      const auto type = types->Find(e.type);
+      if (!type) return true;
+      const auto target = engine::TrainingTarget(*types, *type, e.value, options.training);
+      const auto u = user_ids->Find(e.user);
+      const auto i = item_ids->Find(e.item);
+      // Users forgotten since have no id; their rows are zeroed on install.
+      if (target && u && i) examples.push_back({*u, *i, *target, types->spec(*type).weight});
+      return true;
+    });
+    if (!scan.ok()) return scan;
+  }
   if (examples.empty()) {
     return Status::FailedPrecondition("the log holds no events that train the model");
   }

@@ -77,6 +77,9 @@ Status TrainIals(std::span<const TrainingExample> data, const IalsTrainOptions& 
 // model's current factors. `by_user`: users x items (BuildImplicitMatrix).
 double IalsObjective(const ImplicitMatrix& by_user, const IalsTrainOptions& options,
                      const MFModel& model);
+// The same for factors held as blocks of rows: users x rank and items x rank.
+double IalsObjective(const ImplicitMatrix& by_user, const IalsTrainOptions& options,
+                     const RowMatrixXf& users, const RowMatrixXf& items);
 
 // Checks the options (also used by the online updater and the tools).
 Status ValidateIalsOptions(const IalsTrainOptions& options);

@@ -123,6 +123,12 @@ TEST(IalsTrainerTest, ObjectiveDecreasesEveryIteration) {
     EXPECT_LE(loss[n], loss[n - 1] * (1 + 1e-5)) << "iteration " << n + 1;
   }
   EXPECT_LT(loss.back(), loss.front());
+  // Each iteration is measured on the trainer's own blocks of rows; the
+  // last of them is what the model holds when it returns, to the bit.
+  const StatusOr<ImplicitMatrix> by_user =
+      BuildImplicitMatrix(s.train, m.num_users(), m.num_items(), o.signal);
+  ASSERT_TRUE(by_user.ok());
+  EXPECT_EQ(loss.back(), IalsObjective(*by_user, o, m));
   // Scores are x·y alone.
   EXPECT_EQ(m.global_mean(), 0.0f);
   for (uint32_t i = 0; i < m.num_items(); ++i) ASSERT_EQ(m.item_bias(i), 0.0f);
