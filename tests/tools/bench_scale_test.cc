@@ -114,6 +114,32 @@ TEST_F(BenchScaleTest, PrintsEveryFigureAndRemovesItsDatabase) {
   EXPECT_TRUE(fs::is_empty(Path("scale")));
 }
 
+// --retrain: the whole log retrained and installed while single events are
+// written, with its time, the memory around it and the writes' waits.
+TEST_F(BenchScaleTest, RetrainStageRetrainsUnderWrites) {
+  const RunResult r = RunSmall({"--seconds", "0.2", "--crash-seconds", "0", "--retrain"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Every event of the log trains ials (3000 loaded, then the ingest's).
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      r.out, m,
+      std::regex(R"(retrain \(ials\) of the whole log, installed; of it training +[0-9.]+ s; )"
+                 R"([0-9.]+ s on ([0-9]+) examples)")))
+      << r.out;
+  EXPECT_GT(std::stoull(m[1]), 3000u) << r.out;
+  EXPECT_TRUE(std::regex_search(
+      r.out, std::regex(R"(RSS before it, peak while it ran, after it +[1-9][0-9.]* MB, )"
+                        R"(([1-9][0-9.]* MB|not measured), [1-9][0-9.]* MB)")))
+      << r.out;
+  EXPECT_TRUE(std::regex_search(
+      r.out, std::regex(R"(single-event writes meanwhile \(p99, longest wait: the install\) +)"
+                        R"([0-9]+, p99 [0-9.]+ ms, longest [0-9.]+ ms\n)")))
+      << r.out;
+  EXPECT_FALSE(Contains(r.out, "crash:")) << r.out;
+  EXPECT_TRUE(Contains(r.err, "bench scale: retrain: ")) << r.err;
+  EXPECT_TRUE(fs::is_empty(Path("scale")));
+}
+
 // The killed server runs the configuration file, with --rank over the
 // file's (or it would replay the whole log under another model) and its
 // API keys enforced: the bench sends the key with the write and admin

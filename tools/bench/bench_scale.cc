@@ -6,11 +6,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <future>
 #include <memory>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -294,6 +297,54 @@ void IngestOverHttp(const ScaleBenchOptions& o, const Endpoint& ep, ScaleFigures
            f->ingest_rss_mb);
 }
 
+// Stage 6b: a retrain of the whole log while one client POSTs single
+// events back to back: the writes that wait on the model thread while it
+// installs the retrained model show the install's hold.
+Status RetrainUnderWrites(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigures* f) {
+  RetrainFigures r;
+  double peak = 0.0;
+  ReadMemory(&r.rss_before_mb, &peak);
+  const bool reset = ResetPeakMemory();
+  const uint64_t runs = s->store->status().retrain.runs;
+  Progress("retrain: the whole log, with single-event writes meanwhile");
+  const BenchClock::time_point t0 = BenchClock::now();
+  STREAMREC_RETURN_IF_ERROR(s->store->Retrain());
+  HttpBenchOptions h;
+  h.user_prefix = "user";
+  h.users = o.users;
+  h.items = o.items;
+  std::atomic<bool> stop{false};
+  LoadHooks hooks;
+  hooks.stop = &stop;
+  std::future<LoadTotals> writes = std::async(std::launch::async, [&] {
+    return IngestLoad(h, s->endpoint(), 1, 1, /*seconds=*/86400.0, hooks);
+  });
+  storage::RetrainStatus done;
+  for (;;) {
+    const storage::LiveStatus st = s->store->status();
+    if (st.retrain.runs > runs && st.retrain.state != storage::RetrainState::kRunning) {
+      done = st.retrain;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  r.seconds = Since(t0);
+  stop.store(true);
+  r.writes = writes.get();
+  r.peak_mb = PeakSince(reset);
+  ReadMemory(&r.rss_after_mb, &peak);
+  if (done.state == storage::RetrainState::kFailed) {
+    return Status::Internal(fmt::format("the retrain failed: {}", done.error));
+  }
+  r.train_seconds = done.seconds;
+  r.examples = done.examples;
+  r.algorithm = done.algorithm;
+  Progress("retrain: {:.1f} s ({:.1f} s training on {} examples); peak RSS {:.0f} MB", r.seconds,
+           r.train_seconds, r.examples, r.peak_mb);
+  f->retrain = std::move(r);
+  return Status::OK();
+}
+
 // Stage 7: a crash under that ingest, on the configured snapshot schedule.
 Status CrashAndRecover(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigures* f) {
   CrashOptions c;
@@ -336,6 +387,7 @@ Status RunStages(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigures* f) 
   IngestOverHttp(o, s->endpoint(), f);
   s->store->Read([&](const storage::Replica& r) { f->ingest_memory = r.rec->MemoryUsage(); });
   f->ingest_log_mb = static_cast<double>(s->store->status().log_memory_bytes) / 1e6;
+  if (o.retrain) STREAMREC_RETURN_IF_ERROR(RetrainUnderWrites(o, s, f));
   if (o.crash_seconds > 0) STREAMREC_RETURN_IF_ERROR(CrashAndRecover(o, s, f));
   return Status::OK();
 }
@@ -343,7 +395,9 @@ Status RunStages(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigures* f) 
 // 1 (printing the first error) if a load saw errors, else 0.
 // (The crash stage's errors are the requests its kill cut off.)
 int LoadErrors(const ScaleFigures& f) {
-  for (const LoadTotals* t : {&f.recommendations, &f.similar, &f.ingest}) {
+  std::vector<const LoadTotals*> loads = {&f.recommendations, &f.similar, &f.ingest};
+  if (f.retrain) loads.push_back(&f.retrain->writes);
+  for (const LoadTotals* t : loads) {
     if (t->errors > 0) {
       fmt::print(stderr, "streamrec bench: scale: first error: {}\n", t->first_error);
       return 1;

@@ -18,6 +18,10 @@
 //      saw), beside the popular list's: recall says the index serves what
 //      the model ranks, the hold-out whether the model ranks well;
 //   6. durable ingest over HTTP, batches of 1000 events for known ids;
+//   6b. with --retrain: a batch retrain of the whole log (LiveStore::
+//      Retrain, the configured algorithm) while one client POSTs single
+//      events: its time, the process's peak RSS while it ran, and how long
+//      those writes waited (the install holds the model thread);
 //   7. a crash under ingest (bench_crash.h): the store served by a child
 //      process on the configured snapshot schedule, killed with SIGKILL
 //      under that ingest, and reopened here: its recovery time, the log it
@@ -69,9 +73,12 @@ struct ScaleBenchOptions {
   // it kills enforces them): one with the write and admin scopes.
   double crash_seconds = 20.0;
   std::string crash_api_key;
+  // Stage 6b: a retrain under single-event writes (off by default: minutes
+  // at the default size).
+  bool retrain = false;
 };
 
-// Runs the seven stages and prints the table. Returns the exit code: 0, or 1
+// Runs the stages (6b and 7 as asked) and prints the table. Returns the exit code: 0, or 1
 // if a stage failed or a load saw errors (the first one is printed).
 int BenchScale(const ScaleBenchOptions& options);
 

@@ -25,6 +25,16 @@ inline constexpr size_t kAppendBatch = 10000;
 // The n of every top-n the bench reads, and of its recall and HR.
 inline constexpr size_t kRecallN = 10;
 
+// Stage 6b: a retrain while one client POSTs single events.
+struct RetrainFigures {
+  double seconds = 0.0;        // from Retrain() until the install was done
+  double train_seconds = 0.0;  // of it, the retrain thread's (its status)
+  uint64_t examples = 0;
+  std::string algorithm;
+  double rss_before_mb = 0.0, peak_mb = 0.0, rss_after_mb = 0.0;  // peak 0: not measured
+  LoadTotals writes;  // the single-event POSTs meanwhile
+};
+
 struct ScaleFigures {
   uint64_t last_seq = 0;  // of the stream in the log
   double append_seconds = 0.0;
@@ -65,6 +75,7 @@ struct ScaleFigures {
   uint64_t holdout_events = 0;
   HoldoutHitRate holdout;
   std::vector<engine::MemoryPart> memory;  // one engine copy's, after recovery
+  std::optional<RetrainFigures> retrain;   // stage 6b, if run
   std::optional<CrashFigures> crash;       // stage 7, if run
 };
 

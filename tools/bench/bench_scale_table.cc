@@ -1,8 +1,9 @@
 // bench scale's table (bench_scale_figures.h): one row per figure, the
-// engine's memory by part after recovery and after ingest, the crash
-// stage's rows.
+// engine's memory by part after recovery and after ingest, the retrain
+// and crash stages' rows.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -59,6 +60,25 @@ double PartMb(const std::vector<engine::MemoryPart>& parts, std::string_view nam
     if (p.name == name) return static_cast<double>(p.bytes) / 1e6;
   }
   return -1.0;
+}
+
+// Stage 6b's rows.
+void AddRetrainRows(const RetrainFigures& r, std::vector<std::vector<std::string>>* rows) {
+  const double longest =
+      r.writes.latency_ms.empty()
+          ? 0.0
+          : *std::max_element(r.writes.latency_ms.begin(), r.writes.latency_ms.end());
+  const std::vector<std::vector<std::string>> retrain = {
+      {fmt::format("retrain ({}) of the whole log, installed; of it training", r.algorithm),
+       fmt::format("{:.1f} s; {:.1f} s on {} examples", r.seconds, r.train_seconds, r.examples)},
+      {"  RSS before it, peak while it ran, after it",
+       fmt::format("{:.1f} MB, {}, {:.1f} MB", r.rss_before_mb, PeakMb(r.peak_mb), r.rss_after_mb)},
+      {"  single-event writes meanwhile (p99, longest wait: the install)",
+       fmt::format("{}, p99 {:.3f} ms, longest {:.1f} ms{}", r.writes.requests,
+                   Percentile(r.writes.latency_ms, 0.99), longest,
+                   r.writes.errors > 0 ? fmt::format(" ({} errors)", r.writes.errors) : "")},
+  };
+  rows->insert(rows->end(), retrain.begin(), retrain.end());
 }
 
 // Stage 7's rows.
@@ -176,6 +196,7 @@ void PrintScaleTable(const ScaleBenchOptions& o, const ScaleFigures& f) {
          fmt::format("{}, {}", f.ivf_probe[cosine],
                      r < 0.0f ? std::string("not measured") : fmt::format("{:.3f}", r))});
   }
+  if (f.retrain) AddRetrainRows(*f.retrain, &rows);
   if (f.crash) AddCrashRows(*f.crash, f.raw_mb, &rows);
   fmt::print("{}", FormatTable({"figure", "value"}, rows));
   std::fflush(stdout);

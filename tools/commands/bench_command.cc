@@ -54,16 +54,17 @@ struct BenchFlags {
   int threads = 1;
   double seconds = 3.0;
   int connections = 4;
-  HttpBenchOptions http;              // --url, --key, --durability, --preload, ...
-  std::string config_path;            // --config (apply, recovery, scale)
-  ScaleBenchOptions scale;            // filled in by ValidateScale
-  ApplyBenchOptions apply;            // filled in by ValidateApply
+  HttpBenchOptions http;                // --url, --key, --durability, --preload, ...
+  std::string config_path;              // --config (apply, recovery, scale)
+  ScaleBenchOptions scale;              // filled in by ValidateScale
+  ApplyBenchOptions apply;              // filled in by ValidateApply
   engine::RecommenderOptions recovery;  // filled in by ValidateRecovery
-  std::vector<std::string> replicas;  // --replica (cluster)
-  std::string nats;                   // --nats (cluster)
-  std::string delete_user;            // --delete-user (cluster)
-  double crash_seconds = 20.0;        // --crash-seconds (scale)
-  uint64_t holdout = 0;               // --holdout (scale)
+  std::vector<std::string> replicas;    // --replica (cluster)
+  std::string nats;                     // --nats (cluster)
+  std::string delete_user;              // --delete-user (cluster)
+  double crash_seconds = 20.0;          // --crash-seconds (scale)
+  bool retrain = false;                 // --retrain (scale)
+  uint64_t holdout = 0;                 // --holdout (scale)
   // Whether these were on the command line (their defaults differ per
   // benchmark; scale takes its rank from the config unless --rank is given).
   bool events_given = false;
@@ -92,7 +93,7 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "  streamrec bench ingest [--url HOST:PORT] [--batch 1 1000 --connections 4 --seconds 3]\n"
       "  streamrec bench scale [--users 500000 --items 100000 --events 5000000] [--config FILE]\n"
       "                        [--dir /tmp --connections 16 --seconds 10 --seed 1]\n"
-      "                        [--crash-seconds 20]\n"
+      "                        [--crash-seconds 20 --retrain]\n"
       "  streamrec bench cluster --replica HOST:PORT --replica HOST:PORT [--nats URLS]\n"
       "                        [--delete-user USER]\n"
       "                          [--batch 1 1000 --connections 4 --seconds 3 --events 300]\n"
@@ -107,8 +108,9 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "scale loads one synthetic stream into a temporary database in --dir and measures\n"
       "append, recovery (log, snapshot), memory, reads and ingest over HTTP and the recall\n"
       "of the served top-N against an exact scan, in one process (minutes at the defaults),\n"
-      "then serves the store from a child process on the configured snapshot schedule,\n"
-      "kills it under ingest (SIGKILL) and times the recovery.\n"
+      "with --retrain a retrain of the whole log under single-event writes, then serves the\n"
+      "store from a child process on the configured snapshot schedule, kills it under ingest\n"
+      "(SIGKILL) and times the recovery.\n"
       "cluster writes to the first replica of a running cluster (tools/cluster.sh up) and\n"
       "measures ingest, the time until a write is visible on the second (min_seq), and with\n"
       "--nats the catch-up of a new replica it starts on an empty data dir in --dir.\n"
@@ -149,6 +151,9 @@ std::optional<int> ParseBench(int argc, const char* const* argv, BenchFlags* f) 
       "log, ingest, scale: seconds per case (scale: default 10)")(
       "crash-seconds", Defaulted(&f->crash_seconds),
       "scale: seconds of ingest before the crash stage kills its server (0: no crash stage)")(
+      "retrain", po::bool_switch(&f->retrain),
+      "scale: also retrain the whole log while single events are written (time, peak RSS, the "
+      "writes' longest wait)")(
       "holdout", Defaulted(&f->holdout),
       "scale: events after the loaded ones on which the served lists' HR@10 is measured (0: "
       "events / 10, at most 500000)")("url", po::value(&f->http.url),
@@ -330,6 +335,7 @@ Status ValidateScale(BenchFlags* f) {
     return Status::InvalidArgument("--crash-seconds must be in [0, 3600] (0: no crash stage)");
   }
   s.crash_seconds = f->crash_seconds;
+  s.retrain = f->retrain;
   if (f->holdout > 100'000'000) {
     return Status::InvalidArgument("--holdout must be at most 100000000 (0: events / 10)");
   }
