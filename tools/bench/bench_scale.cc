@@ -280,11 +280,17 @@ void MeasureHoldout(const ScaleBenchOptions& o, const storage::LiveStore& store,
 }
 
 // Stage 6: durable ingest over HTTP (bench ingest's load).
-void IngestOverHttp(const ScaleBenchOptions& o, const Endpoint& ep, ScaleFigures* f) {
+// The load generators' ids: the synthetic stream's (SyntheticUserId).
+HttpBenchOptions StreamIds(const ScaleBenchOptions& o) {
   HttpBenchOptions h;
-  h.user_prefix = "user";  // the synthetic stream's ids (SyntheticUserId)
+  h.user_prefix = "user";
   h.users = o.users;
   h.items = o.items;
+  return h;
+}
+
+void IngestOverHttp(const ScaleBenchOptions& o, const Endpoint& ep, ScaleFigures* f) {
+  const HttpBenchOptions h = StreamIds(o);
   f->ingest_connections = std::max(2, o.connections / 4);
   f->ingest_batch = std::min(kIngestBatch, o.config.api.max_batch_events);
   const std::map<std::string, double> cpu_before = ThreadCpuSeconds();
@@ -309,10 +315,7 @@ Status RetrainUnderWrites(const ScaleBenchOptions& o, ScratchServer* s, ScaleFig
   Progress("retrain: the whole log, with single-event writes meanwhile");
   const BenchClock::time_point t0 = BenchClock::now();
   STREAMREC_RETURN_IF_ERROR(s->store->Retrain());
-  HttpBenchOptions h;
-  h.user_prefix = "user";
-  h.users = o.users;
-  h.items = o.items;
+  const HttpBenchOptions h = StreamIds(o);
   std::atomic<bool> stop{false};
   LoadHooks hooks;
   hooks.stop = &stop;
@@ -351,9 +354,7 @@ Status CrashAndRecover(const ScaleBenchOptions& o, ScratchServer* s, ScaleFigure
   c.config = o.config;
   c.config_text = o.config_text;
   c.rank = o.config.recommender.model.rank;
-  c.ingest.user_prefix = "user";
-  c.ingest.users = o.users;
-  c.ingest.items = o.items;
+  c.ingest = StreamIds(o);
   c.ingest.api_key = o.crash_api_key;
   c.batch = f->ingest_batch;
   c.connections = f->ingest_connections;
