@@ -74,6 +74,7 @@ json::object RetrainJson(const storage::RetrainStatus& t) {
                       {"seconds", Finite(t.seconds)},
                       {"train_rmse", Finite(t.train_rmse)},
                       {"algorithm", t.algorithm},
+                      {"caught_up_events", t.caught_up_events},
                       {"error", t.error},
                       {"restarts", t.restarts},
                       {"started_ms", t.started_ms},

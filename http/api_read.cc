@@ -1,7 +1,8 @@
 // The read routes: each runs its query inside store->Read() on the calling
 // server thread (wait-free), copies the result out, and serializes after;
 // recommendations go through the QueryBatcher, which does the same for a
-// batch on its own thread.
+// batch on its own thread, and explained ones run on the model thread
+// (LiveStore::ReadOnWriterAsync).
 
 #include <fmt/format.h>
 
@@ -115,20 +116,22 @@ void GetRecommendations(Call& c) {
   }
   if (explain) {
     // Not batched: the explanation is read from the same state as the
-    // answer, so its terms add up to the scores returned.
-    engine::Recommendations recs;
-    engine::Explanation why;
-    uint64_t seq = 0;
-    c.store->Read([&](const storage::Replica& r) {
-      recs = r.rec->RecommendForUser(c.id, rr);
-      why = r.rec->Explain(c.id, recs, explain_n);
-      seq = r.applied_seq;
-    });
-    c.reply.Json(status::ok, json::object{{"user", c.id},
-                                          {"items", ExplainedJson(why)},
-                                          {"source", engine::SourceName(recs.source)},
-                                          {"explanation", engine::ExplanationMethodName(why.method)},
-                                          {"seq", seq}});
+    // answer, so its terms add up to the scores returned. On the model
+    // thread, between two writes: an implicit model's explanation reads
+    // the interaction history, which the writer changes for both copies
+    // (engine::Recommender::Explain).
+    c.store->ReadOnWriterAsync(
+        [reply = c.reply, user = c.id, rr = std::move(rr), explain_n](const storage::Replica& r) {
+          const engine::Recommendations recs = r.rec->RecommendForUser(user, rr);
+          const engine::Explanation why = r.rec->Explain(user, recs, explain_n);
+          reply.Json(status::ok,
+                     json::object{{"user", user},
+                                  {"items", ExplainedJson(why)},
+                                  {"source", engine::SourceName(recs.source)},
+                                  {"explanation", engine::ExplanationMethodName(why.method)},
+                                  {"seq", r.applied_seq}});
+        },
+        [reply = c.reply](const Status& st) { reply.StoreError(st); });
     return;
   }
   c.batcher->Recommend(c.id, std::move(rr),

@@ -68,6 +68,10 @@ StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
   STREAMREC_RETURN_IF_ERROR(impl->log->ScanItems([&](std::string_view item, const ItemMeta& meta) {
     return second->SetItemMeta(item, meta).ok();
   }));
+  // Readers of either copy fold sessions in with its own Gramian, never
+  // the shared updater's (Recommender::PrepareForReaders).
+  first->PrepareForReaders();
+  second->PrepareForReaders();
   auto a = std::make_unique<Replica>(std::move(first));
   auto b = std::make_unique<Replica>(std::move(second));
   a->applied_seq = b->applied_seq = recovered->last_seq;
@@ -109,7 +113,7 @@ StatusOr<std::unique_ptr<LiveStore>> LiveStore::Open(const std::string& dir,
     impl->config_fingerprint = ConfigFingerprint(*impl->validator);
     // No thread runs yet: both copies are the writer's.
     impl->replicas->standby().stream_seq = impl->log->stream_seq();
-    impl->replicas->Publish();
+    impl->PublishStandby();
     impl->replicas->standby().stream_seq = impl->log->stream_seq();
     for (int k = 0; k < Impl::kPublishThreads; ++k) {
       impl->publish_threads.emplace_back([p] { p->PublishLoop(); });
@@ -233,6 +237,12 @@ void LiveStore::WaitForSeqAsync(uint64_t seq, std::chrono::milliseconds timeout,
   // Wakes the model thread, so that it waits with the short timeout; it
   // also answers this waiter if the seq became visible meanwhile.
   impl_->model_queue.Push(WakeOp{});
+}
+
+void LiveStore::ReadOnWriterAsync(WriterReadCallback read, DoneCallback refused) {
+  if (!impl_->model_queue.Push(WriterReadOp{std::move(read)})) {
+    refused(Status::FailedPrecondition("the store is shutting down"));
+  }
 }
 
 void LiveStore::SnapshotAsync(CountCallback done) {

@@ -137,6 +137,10 @@ struct RetrainStatus {
   double seconds = 0.0;              // wall time of the last finished run
   double train_rmse = 0.0;           // its final training RMSE (ials: objective per cell)
   std::string algorithm;
+  // Events applied while it trained, stepped again on its rows before it
+  // was installed (single process: while still running, those stepped so
+  // far, a chunk at a time between live writes).
+  uint64_t caught_up_events = 0;
   std::string error;  // kFailed only
   // Trainings of the last run thrown away because a user was forgotten
   // while they ran (each is followed by another over the log as it is).
@@ -181,7 +185,7 @@ struct LiveStatus {
   double snapshot_age_seconds = -1.0;  // -1: none yet
   uint64_t snapshots_written = 0;
   MemoryReleaseStatus memory;  // the process's resident set and its releases
-  RecoveryResult recovery;  // what Open did
+  RecoveryResult recovery;     // what Open did
   RetrainStatus retrain;
   // The newest kHistoryRuns finished retrains and snapshots written since
   // Open, oldest first.
@@ -243,6 +247,15 @@ class LiveStore {
   decltype(auto) Read(Fn&& fn) const {
     return replicas_->Read(std::forward<Fn>(fn));
   }
+
+  // Calls read(const Replica&) on the model thread, between two changes,
+  // on the published engine: for reads of what the writer changes in both
+  // copies at once and Read() must not touch (the implicit history:
+  // engine::Recommender::Explain). Every write waits while it runs, so
+  // keep it short and never block in it. If the store is closed, `refused`
+  // gets FailedPrecondition instead (before this returns).
+  using WriterReadCallback = std::function<void(const Replica&)>;
+  void ReadOnWriterAsync(WriterReadCallback read, DoneCallback refused);
 
   // The user's newest `max` events in the log, newest first (empty for
   // an unknown user).

@@ -16,7 +16,7 @@ void LiveStore::Impl::RunClusterOp(ModelOp* op) {
   // Records the op's stream message in both copies.
   auto record = [&](uint64_t stream_seq) {
     replicas->standby().stream_seq = std::max(replicas->standby().stream_seq, stream_seq);
-    replicas->Publish();
+    PublishStandby();
     replicas->standby().stream_seq = std::max(replicas->standby().stream_seq, stream_seq);
   };
   if (auto* start = std::get_if<RetrainStartOp>(op)) {
@@ -37,8 +37,8 @@ void LiveStore::Impl::RunClusterOp(ModelOp* op) {
     trainings_reading.fetch_add(1);
     {
       MutexLock lock(&trainers_mu);
-      trainers[info.retrain_seq] = std::thread(
-          [this, info, u = std::move(users), i = std::move(items), outcome]() mutable {
+      trainers[info.retrain_seq] =
+          std::thread([this, info, u = std::move(users), i = std::move(items), outcome]() mutable {
             engine::NameThisThread("sr-retrain");
             ClusterTrain(info, std::move(u), std::move(i), outcome);
           });

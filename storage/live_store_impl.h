@@ -112,9 +112,19 @@ struct InstallOp {
   // without error), or why it could not be built.
   std::optional<engine::DriftReference> drift_reference;
   std::string drift_error;
+  // Single process: `model` once it has caught up with the events applied
+  // while it trained (LiveStore::Impl::CatchUpStep), and whether events
+  // were applied after the catch-up began; unset, the install steps them
+  // itself (cluster mode: every replica installs at the same record).
+  std::optional<engine::Recommender::PendingInstall> caught_up;
+  bool applied_since = false;
 };
 // Only wakes the model thread (a Read started waiting for a seq).
 struct WakeOp {};
+// A read of state only the writer may read (LiveStore::ReadOnWriterAsync).
+struct WriterReadOp {
+  LiveStore::WriterReadCallback read;
+};
 // Cluster mode: a retrain record (start training in the background on the
 // state as of here) and an install record (install that training's model
 // here, training it now if this replica has not).
@@ -129,7 +139,7 @@ struct InstallAtOp {
   std::shared_ptr<std::promise<void>> installed;  // set once done (the stream thread waits)
 };
 using ModelOp = std::variant<ApplyOp, ForgetOp, PutMetaOp, RemoveMetaOp, SnapshotOp, InstallOp,
-                             WakeOp, RetrainStartOp, InstallAtOp>;
+                             WakeOp, RetrainStartOp, InstallAtOp, WriterReadOp>;
 
 // A queue drained whole by one consumer thread at a time (cluster mode's
 // publish threads share the log queue: each takes what is there).
@@ -402,8 +412,36 @@ struct LiveStore::Impl {
   void ReadIds(uint64_t* through_seq, std::vector<std::string>* users,
                std::vector<std::string>* items, uint64_t* epoch) EXCLUDES(forget_mu);
 
+  // A retrained model catching up, single process (docs/DESIGN.md section
+  // 7): between live runs the model thread steps it with the events
+  // applied while it trained, a chunk at a time, each live run joining
+  // the tail, and installs it once the tail is short. Writes are never held
+  // for the whole tail (an install that stepped it at once held them ~50 s
+  // after a 200 s training under ingest at 500k x 100k). Model thread only.
+  struct CatchUpState {
+    InstallOp install;         // its model moved into install.caught_up
+    uint64_t next_seq = 0;     // the first log seq not yet stepped
+    uint64_t live_events = 0;  // applied since the last chunk
+  };
+  std::optional<CatchUpState> catch_up;
+  // Smallest and largest chunk of the tail stepped between two live runs
+  // (a chunk is twice the events the live runs applied since the last,
+  // so the tail shrinks by at least their count each time), and the tail
+  // installed at once.
+  static constexpr uint64_t kMinCatchUpChunk = 4096;
+  static constexpr uint64_t kMaxCatchUpChunk = 65536;
+  // From the InstallOp the retrain thread queued.
+  void BeginCatchUp(InstallOp* op);
+  // Steps the next chunk; installs (RunOp) once the rest fits in one, or
+  // at once if `finish` (a forget comes next, or the store is closing).
+  void CatchUpStep(bool finish);
+
   // Model thread helpers.
   void ApplyEvents(std::vector<ApplyOp>* run);
+  // Makes the standby copy the one readers see, after taking what its
+  // readers read of the shared implicit updater as of now
+  // (Recommender::PrepareForReaders). Every Publish goes through here.
+  void PublishStandby();
   void RunOp(ModelOp* op);
   // Snapshot of the published engine unless it is already stored (or
   // `force`). Returns the stored snapshot's seq.

@@ -1,7 +1,12 @@
 // LiveStore's retrain thread: batch training off to the side. It reads the
 // ids and the log up to a sequence, trains with engine::TrainModel, and
-// hands the model thread an InstallOp that replays what arrived meanwhile.
+// hands the model thread an InstallOp; the model thread steps the events
+// that arrived meanwhile on it, between live writes, then installs it
+// (the catch-up, at the end of this file).
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <vector>
 
 #include "storage/live_store_impl.h"
 
@@ -112,7 +117,7 @@ StatusOr<InstallOp> LiveStore::Impl::TrainOnce(uint64_t through_seq, std::vector
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   outcome.train_rmse = epochs.empty() ? 0.0 : epochs.back();
   if (!model.ok()) return model.status();
-  InstallOp install{std::move(model).value(), outcome, std::nullopt, {}};
+  InstallOp install{std::move(model).value(), outcome, std::nullopt, {}, std::nullopt, false};
   if (options.drift.enabled) {
     // Drift's new reference: the newest events of the prefix just trained
     // on, scanned here so the model thread only swaps it in.
@@ -125,6 +130,72 @@ StatusOr<InstallOp> LiveStore::Impl::TrainOnce(uint64_t through_seq, std::vector
     }
   }
   return install;
+}
+
+// ---- model thread: the catch-up ------------------------------------------
+
+void LiveStore::Impl::BeginCatchUp(InstallOp* op) {
+  StatusOr<engine::Recommender::PendingInstall> pending =
+      replicas->standby().rec->BeginInstall(std::move(op->model));
+  if (!pending.ok()) {
+    MutexLock lock(&status_mu);
+    retrain = op->outcome;
+    FinishRetrainLocked(pending.status());
+    retrain_running.store(false);
+    return;
+  }
+  const uint64_t next = op->outcome.trained_through_seq + 1;
+  catch_up.emplace(CatchUpState{std::move(*op), next, 0});
+  catch_up->install.caught_up.emplace(std::move(pending).value());
+  CatchUpStep(/*finish=*/false);
+}
+
+void LiveStore::Impl::CatchUpStep(bool finish) {
+  CatchUpState& c = *catch_up;
+  const uint64_t applied = replicas->published().applied_seq;
+  const uint64_t tail = applied >= c.next_seq ? applied - c.next_seq + 1 : 0;
+  const uint64_t chunk = std::clamp(2 * c.live_events, kMinCatchUpChunk, kMaxCatchUpChunk);
+  c.live_events = 0;
+  const bool last = finish || tail <= chunk;
+  const uint64_t through = last ? applied : c.next_seq + chunk - 1;
+  Status st;
+  if (through >= c.next_seq) {
+    std::vector<StoredEvent> stored;
+    st = log->Scan(c.next_seq, through, [&](const StoredEvent& e) {
+      stored.push_back(e);
+      return true;
+    });
+    std::vector<engine::Event> events;
+    events.reserve(stored.size());
+    for (const StoredEvent& e : stored) {
+      if (const auto type = types->Find(e.type)) {
+        events.push_back({e.user, e.item, *type, e.value, e.ts_ms});
+      }
+    }
+    if (st.ok()) {
+      replicas->standby().rec->CatchUp(&*c.install.caught_up, events);
+      c.next_seq = through + 1;
+      c.install.outcome.caught_up_events += stored.size();
+      MutexLock lock(&status_mu);
+      retrain.caught_up_events = c.install.outcome.caught_up_events;
+    }
+  }
+  if (!st.ok()) {
+    // The log could not be read back: the retrained model cannot catch up,
+    // and the serving one stays.
+    const RetrainStatus outcome = c.install.outcome;
+    catch_up.reset();
+    NoteError(st);
+    MutexLock lock(&status_mu);
+    retrain = outcome;
+    FinishRetrainLocked(st);
+    retrain_running.store(false);
+    return;
+  }
+  if (!last) return;
+  ModelOp install = std::move(c.install);
+  catch_up.reset();
+  RunOp(&install);  // installs, snapshots, sets the retrain status
 }
 
 }  // namespace streamrec::storage

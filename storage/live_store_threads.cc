@@ -158,8 +158,14 @@ void LiveStore::Impl::ModelLoop() {
       waiting = !seq_waiters.empty();
     }
     // Reads waiting for a seq time out within ~kWaiterWake of their bound.
-    std::deque<ModelOp> ops = model_queue.Take(waiting ? kWaiterWake : kIdleWake, &done);
+    // A retrain catching up takes the idle time: no wait then.
+    std::deque<ModelOp> ops = model_queue.Take(catch_up  ? std::chrono::milliseconds(0)
+                                               : waiting ? kWaiterWake
+                                                         : kIdleWake,
+                                               &done);
     if (done) {
+      // Closing: the retrain's install is not lost (Close snapshots after).
+      if (catch_up) CatchUpStep(/*finish=*/true);
       AnswerSeqWaiters(/*check_deadlines=*/true, /*expire_all=*/true);
       return;
     }
@@ -173,8 +179,12 @@ void LiveStore::Impl::ModelLoop() {
         ApplyEvents(&run);
         continue;
       }
+      // A forget is applied after the retrain's install, as it was queued
+      // after it (the pending model holds the user's rows too).
+      if (catch_up && std::holds_alternative<ForgetOp>(ops[i])) CatchUpStep(/*finish=*/true);
       RunOp(&ops[i++]);
     }
+    if (catch_up) CatchUpStep(/*finish=*/false);
     AnswerSeqWaiters(/*check_deadlines=*/true);
     if (stream != nullptr) AnswerLateRecords();
     MaybeSnapshot();
@@ -216,6 +226,10 @@ void LiveStore::Impl::ApplyEvents(std::vector<ApplyOp>* run) {
   for (const ApplyOp& op : *run) {
     if (!op.events.empty()) last = op.events.back().seq;
     stream_last = std::max(stream_last, op.stream_seq);
+    if (catch_up) {
+      catch_up->live_events += op.events.size();
+      catch_up->install.applied_since = true;
+    }
   }
   // The leader (null for the first copy) is the copy applied first, through
   // a LookaheadApplier (each step's memory fetched while the ones before it
@@ -241,7 +255,7 @@ void LiveStore::Impl::ApplyEvents(std::vector<ApplyOp>* run) {
     return first_error;
   };
   Status st = apply(replicas->standby(), nullptr);
-  replicas->Publish();
+  PublishStandby();
   AnswerSeqWaiters(/*check_deadlines=*/false);
   for (ApplyOp& op : *run) {
     if (op.pending) pending_events.fetch_sub(op.result.seqs.size());
@@ -259,6 +273,11 @@ void LiveStore::Impl::ApplyEvents(std::vector<ApplyOp>* run) {
       for (const StoredEvent& e : op.events) drift->Observe(e);
     }
   }
+}
+
+void LiveStore::Impl::PublishStandby() {
+  replicas->standby().rec->PrepareForReaders();
+  replicas->Publish();
 }
 
 void LiveStore::Impl::RunOp(ModelOp* op) {
@@ -279,7 +298,7 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
     Status st = fn(first, static_cast<const Replica*>(nullptr));
     first.stream_seq = std::max(first.stream_seq, stream_seq);
     if (!st.ok() && stream_seq == 0) return st;
-    replicas->Publish();
+    PublishStandby();
     Replica& second = replicas->standby();
     (void)fn(second, &replicas->published());  // deterministic: the same outcome
     second.rec->FinishFollowing(*replicas->published().rec);
@@ -357,31 +376,46 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
           },
           [&](SnapshotOp& o) { o.done(WriteSnapshotNow(/*force=*/false, "admin")); },
           [](WakeOp&) {},
+          // Between changes both copies and the updater they share agree.
+          [&](WriterReadOp& o) { o.read(replicas->published()); },
           [&](RetrainStartOp&) { RunClusterOp(op); },
           [&](InstallAtOp&) { RunClusterOp(op); },
           [&](InstallOp& o) {
             // What the serving model learned while the retrain ran is
-            // stepped again on the retrained rows (Recommender::InstallModel).
-            std::vector<StoredEvent> tail;
-            Status st = log->Scan(o.outcome.trained_through_seq + 1,
-                                  replicas->published().applied_seq, [&](const StoredEvent& e) {
-                                    tail.push_back(e);
-                                    return true;
-                                  });
+            // stepped again on the retrained rows (Recommender::InstallModel):
+            // in a single process first, between live writes (CatchUpStep,
+            // which comes back here with o.caught_up); in a cluster here, at
+            // the install record, where every replica installs.
+            if (stream == nullptr && !o.caught_up) return BeginCatchUp(&o);
+            Status st;
             std::vector<engine::Event> since;
-            since.reserve(tail.size());
-            for (const StoredEvent& e : tail) {
-              if (const auto type = types->Find(e.type)) {
-                since.push_back({e.user, e.item, *type, e.value, e.ts_ms});
+            std::vector<StoredEvent> tail;
+            if (!o.caught_up) {
+              st = log->Scan(o.outcome.trained_through_seq + 1, replicas->published().applied_seq,
+                             [&](const StoredEvent& e) {
+                               tail.push_back(e);
+                               return true;
+                             });
+              since.reserve(tail.size());
+              for (const StoredEvent& e : tail) {
+                if (const auto type = types->Find(e.type)) {
+                  since.push_back({e.user, e.item, *type, e.value, e.ts_ms});
+                }
               }
+              o.outcome.caught_up_events = tail.size();
             }
             if (st.ok()) {
               st = both([&](Replica& r, const Replica* leader) {
                 // The second copy takes what the first made of the model
                 // (the trained rows, then the steps of `since` on them).
-                if (leader == nullptr) return r.rec->InstallModel(std::move(o.model), since);
-                r.rec->InstallModelFollowing(*leader->rec);
-                return Status::OK();
+                if (leader != nullptr) {
+                  r.rec->InstallModelFollowing(*leader->rec);
+                  return Status::OK();
+                }
+                if (o.caught_up) {
+                  return r.rec->FinishInstall(std::move(*o.caught_up), o.applied_since);
+                }
+                return r.rec->InstallModel(std::move(o.model), since);
               });
             }
             if (st.ok()) {
@@ -411,6 +445,7 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
 void LiveStore::Impl::StartRetrainLocked() {
   retrain.state = RetrainState::kRunning;
   retrain.error.clear();
+  retrain.caught_up_events = 0;
   retrain.runs++;
   retrain.restarts = 0;
   retrain.started_ms = engine::WallClockMs();

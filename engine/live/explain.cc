@@ -58,8 +58,8 @@ Explanation Recommender::Explain(std::string_view user, const Recommendations& a
   auto item_vec = [&](uint32_t i) {
     return Eigen::Map<const Eigen::VectorXf>(model_.item_factors(i), k).cast<double>().eval();
   };
-  if (options_.objective == Objective::kImplicit && implicit_ != nullptr &&
-      implicit_->item_gramian().rows() == k) {
+  const Eigen::MatrixXf* gramian = ItemGramianForReads();
+  if (options_.objective == Objective::kImplicit && gramian != nullptr && gramian->rows() == k) {
     out.method = ExplanationMethod::kExact;
     std::vector<std::pair<uint32_t, float>> history;  // (item, confidence c_j)
     const float alpha = implicit_->options().alpha;
@@ -71,8 +71,7 @@ Explanation Recommender::Explain(std::string_view user, const Recommendations& a
     std::sort(history.begin(), history.end());
     Eigen::MatrixXd a;
     Vec b;
-    ImplicitRowSystem(model_, implicit_->item_gramian(), history,
-                      implicit_->options().objective(), &a, &b);
+    ImplicitRowSystem(model_, *gramian, history, implicit_->options().objective(), &a, &b);
     Eigen::MatrixXd q(k, static_cast<Eigen::Index>(history.size()));
     for (size_t n = 0; n < history.size(); ++n) {
       q.col(static_cast<Eigen::Index>(n)) = item_vec(history[n].first);
@@ -84,7 +83,7 @@ Explanation Recommender::Explain(std::string_view user, const Recommendations& a
       const std::optional<uint32_t> i = items_.Find(e.item);
       if (!i || *i >= model_.num_items()) continue;
       const Vec v = solve.solve(item_vec(*i));  // A⁻¹ q_i
-      const Vec terms = q.transpose() * v;  // q_jᵀ A⁻¹ q_i
+      const Vec terms = q.transpose() * v;      // q_jᵀ A⁻¹ q_i
       std::vector<std::pair<uint32_t, double>> values;
       values.reserve(history.size());
       for (size_t n = 0; n < history.size(); ++n) {

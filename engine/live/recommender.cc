@@ -237,13 +237,19 @@ void Recommender::CompactMemory() {
 }
 
 void Recommender::BprLearn(uint32_t u, uint32_t i, float w, uint64_t salt) {
+  BprSteps(&model_, u, i, w, salt, /*upkeep=*/true);
+}
+
+void Recommender::BprSteps(MFModel* model, uint32_t u, uint32_t i, float w, uint64_t salt,
+                           bool upkeep) {
   const BprOnlineOptions& o = options_.bpr;
   SplitMix64 rng(o.seed ^ ((salt + 1) * 0x9E3779B97F4A7C15ull));
   const float lr = o.learning_rate * std::min(w, 1.0f);
   for (uint32_t n = 0; n < o.negatives; ++n) {
-    const uint32_t j = BprNegative(Seen(u), model_.num_items(), &rng);
+    const uint32_t j = BprNegative(Seen(u), model->num_items(), &rng);
     if (j == UINT32_MAX) return;  // the user has every item
-    (void)BprStep(&model_, u, i, j, lr, o.regularization, o.bias_regularization);
+    (void)BprStep(model, u, i, j, lr, o.regularization, o.bias_regularization);
+    if (!upkeep) continue;
     // A negative's small step away from u is re-coded in its IVF cell but
     // not re-filed (16 GEMVs over the centroids an event cost BPR 3x its
     // throughput at 100k items); it is re-filed when it is next a positive
@@ -311,6 +317,13 @@ std::vector<MemoryPart> Recommender::MemoryUsage() const {
 Status Recommender::InstallModel(MFModel trained) { return InstallModel(std::move(trained), {}); }
 
 Status Recommender::InstallModel(MFModel trained, std::span<const Event> since) {
+  StatusOr<PendingInstall> pending = BeginInstall(std::move(trained));
+  STREAMREC_RETURN_IF_ERROR(pending.status());
+  CatchUp(&*pending, since);
+  return FinishInstall(std::move(pending).value(), /*applied_since=*/false);
+}
+
+StatusOr<Recommender::PendingInstall> Recommender::BeginInstall(MFModel trained) const {
   if (trained.rank() != model_.rank()) {
     return Status::FailedPrecondition(fmt::format("trained model has rank {}, the serving model {}",
                                                   trained.rank(), model_.rank()));
@@ -318,41 +331,78 @@ Status Recommender::InstallModel(MFModel trained, std::span<const Event> since) 
   if (trained.num_users() > users_.size() || trained.num_items() > items_.size()) {
     return Status::FailedPrecondition("trained model has rows for unknown users or items");
   }
+  const uint32_t users = trained.num_users(), items = trained.num_items();
+  PendingInstall p{std::move(trained), users, items, users, items, {}, 0};
+  TakeOnlineRows(&p, /*all=*/true);
+  if (implicit_) p.gramians = ImplicitOnlineUpdater::GramiansOf(p.model);
+  return p;
+}
+
+void Recommender::TakeOnlineRows(PendingInstall* p, bool all) const {
   // Rows first seen after the training snapshot keep their online state.
-  const uint32_t old_users = trained.num_users(), old_items = trained.num_items();
-  trained.EnsureUsers(model_.num_users());
-  trained.EnsureItems(model_.num_items());
+  MFModel& m = p->model;
+  m.EnsureUsers(model_.num_users());
+  m.EnsureItems(model_.num_items());
   const MFModel& live = model_;  // reads (a non-const user_factors(u) takes the page)
-  for (uint32_t u = old_users; u < model_.num_users(); ++u) {
-    std::copy_n(live.user_factors(u), model_.rank(), trained.user_factors(u));
-    trained.user_bias(u) = model_.user_bias(u);
+  for (uint32_t u = all ? p->trained_users : p->users_taken; u < model_.num_users(); ++u) {
+    std::copy_n(live.user_factors(u), model_.rank(), m.user_factors(u));
+    m.user_bias(u) = model_.user_bias(u);
   }
-  for (uint32_t i = old_items; i < model_.num_items(); ++i) {
-    std::copy_n(live.item_factors(i), model_.rank(), trained.item_factors(i));
-    trained.item_bias(i) = model_.item_bias(i);
+  for (uint32_t i = all ? p->trained_items : p->items_taken; i < model_.num_items(); ++i) {
+    std::copy_n(live.item_factors(i), model_.rank(), m.item_factors(i));
+    m.item_bias(i) = model_.item_bias(i);
   }
+  p->users_taken = model_.num_users();
+  p->items_taken = model_.num_items();
+  if (!all) return;
   // A user forgotten while the model trained must not come back with it.
-  for (uint32_t u = 0; u < old_users; ++u) {
+  for (uint32_t u = 0; u < p->trained_users; ++u) {
     if (users_.Name(u).empty()) {
-      std::fill_n(trained.user_factors(u), trained.rank(), 0.0f);
-      trained.user_bias(u) = 0.0f;
+      std::fill_n(m.user_factors(u), m.rank(), 0.0f);
+      m.user_bias(u) = 0.0f;
     }
   }
-  model_ = std::move(trained);
-  if (implicit_) implicit_->Resync(model_);
-  for (const Event& e : since) {
+}
+
+void Recommender::CatchUp(PendingInstall* p, std::span<const Event> events) {
+  // Rows the serving model added since the last call: the history the
+  // steps read names them.
+  TakeOnlineRows(p, /*all=*/false);
+  // The steps read and patch the pending model's Gramians, not the
+  // serving model's (the history is the same for both).
+  if (implicit_) implicit_->SwapGramians(&p->gramians);
+  for (const Event& e : events) {
+    const uint64_t n = p->events++;
     const std::optional<uint32_t> u = users_.Find(e.user), i = items_.Find(e.item);
-    if (!u || !i || *u >= old_users || *i >= old_items || e.type >= types_.size()) continue;
+    if (!u || !i || *u >= p->trained_users || *i >= p->trained_items || e.type >= types_.size()) {
+      continue;
+    }
     if (options_.objective == Objective::kBpr) {
       const float w = EventStrength(types_, e.type, e.value, options_.signal);
       // A salt no live event has (those count up from 0).
-      if (w > 0.0f) BprLearn(*u, *i, w, ~uint64_t{0} - static_cast<uint64_t>(&e - since.data()));
+      if (w > 0.0f) BprSteps(&p->model, *u, *i, w, ~uint64_t{0} - n, /*upkeep=*/false);
     } else if (implicit_) {
       // Fails only for a cell with no strength: nothing to step.
-      (void)implicit_->Step(&model_, *u, *i);
+      (void)implicit_->Step(&p->model, *u, *i);
     } else if (const std::optional<float> target = types_.Target(e.type, e.value)) {
-      (void)SgdStep(&model_, *u, *i, *target, types_.spec(e.type).weight, learner_.options().sgd);
+      (void)SgdStep(&p->model, *u, *i, *target, types_.spec(e.type).weight, learner_.options().sgd);
     }
+  }
+  if (implicit_) implicit_->SwapGramians(&p->gramians);
+}
+
+Status Recommender::FinishInstall(PendingInstall p, bool applied_since) {
+  if (p.model.rank() != model_.rank() || p.model.num_users() > users_.size() ||
+      p.model.num_items() > items_.size()) {
+    return Status::FailedPrecondition("the pending model does not fit this recommender");
+  }
+  // The serving model's rows past the training's moved (and more came)
+  // since BeginInstall: taken again, and the Gramians recomputed with them.
+  if (applied_since) TakeOnlineRows(&p, /*all=*/true);
+  model_ = std::move(p.model);
+  if (implicit_) {
+    implicit_->SwapGramians(&p.gramians);
+    if (applied_since) implicit_->Resync(model_);
   }
   RequantizeAll();
   return Status::OK();

@@ -323,7 +323,36 @@ class Recommender {
   // counts and cell strengths already hold the events. Events of ids
   // unknown now (forgotten) or that do not train are skipped. Under kBpr,
   // the BPR steps of each event (fresh negative draws).
+  // BeginInstall, CatchUp(since), FinishInstall: bit-identical to those.
   Status InstallModel(MFModel trained, std::span<const Event> since);
+
+  // InstallModel in steps, for a writer that keeps applying events while
+  // the retrained model takes the steps of those it missed (storage's
+  // model thread: a long catch-up held every write). BeginInstall checks
+  // `trained` as InstallModel does and returns it as a model beside the
+  // serving one: rows first seen after the training hold their online
+  // vectors, users forgotten since are zeroed and (kImplicit) it has
+  // Gramians of its own. CatchUp steps it with the next `events` this
+  // recommender applied after the trained data was taken, in order, as
+  // InstallModel does (under kImplicit on the shared history, its own
+  // Gramians swapped in for the steps); each call continues where the last
+  // stopped. FinishInstall swaps it in and rebuilds the int8 mirror or IVF
+  // index; `applied_since`: this recommender applied events after
+  // BeginInstall, so rows first seen after the training take their online
+  // vectors again and the Gramians are recomputed with them. No user may
+  // be forgotten between BeginInstall and FinishInstall (finish first).
+  struct PendingInstall {
+    MFModel model;
+    uint32_t trained_users = 0, trained_items = 0;  // rows the training had
+    // Rows past those: taken from the serving model up to here (each
+    // CatchUp takes those it added since, which the history names).
+    uint32_t users_taken = 0, items_taken = 0;
+    ImplicitOnlineUpdater::Gramians gramians;  // kImplicit
+    uint64_t events = 0;                       // passed to CatchUp so far
+  };
+  StatusOr<PendingInstall> BeginInstall(MFModel trained) const;
+  void CatchUp(PendingInstall* pending, std::span<const Event> events);
+  Status FinishInstall(PendingInstall pending, bool applied_since);
 
   Recommendations RecommendForUser(std::string_view user, const RecommendRequest& req) const;
   // Several users' recommendations from one pass over the item block (the
@@ -381,6 +410,10 @@ class Recommender {
   // contribute most (ExplanationMethod says how). Popular answers (source
   // kPopular) and unknown users get kPopular and no history items. Costs
   // O(k³ + n k² + |items| n k) for n history items: only on request.
+  // Under kImplicit it reads the implicit history, which the writer of a
+  // Left-Right pair changes for both copies at once (ShareUpdater): call
+  // it where no change runs (storage: LiveStore::ReadOnWriterAsync), not
+  // from a reader beside the writer.
   Explanation Explain(std::string_view user, const Recommendations& answer, size_t top) const;
 
   // The n most popular visible items, of `category` if non-empty.
@@ -466,6 +499,14 @@ class Recommender {
   // (MFModel::ShareWrittenUserPages, SeenLists::ShareWritten). Under
   // kImplicit the follower methods share the factor pages already.
   void FinishFollowing(const Recommender& leader);
+  // Takes the item Gramian that readers of this copy fold sessions in with
+  // (RecommendForHistory; Explain) from the updater, as it stands after
+  // this copy's changes: call it before readers see the copy (before a
+  // Left-Right Publish). The updater is shared by both copies and changed
+  // by the writer while readers read the published one, so readers never
+  // read its Gramian once this was called; a recommender used from one
+  // thread, never calling it, reads the updater's own.
+  void PrepareForReaders();
   // Returns the growth slack of rows grown one event at a time (seen
   // lists, the implicit history): after a replay, before the state is
   // shared with a second copy.
@@ -599,6 +640,17 @@ class Recommender {
   // kBpr: the steps of one event (u, i) of strength w; `salt` (distinct per
   // step sequence) seeds the negative draws.
   void BprLearn(uint32_t u, uint32_t i, float w, uint64_t salt);
+  // BprLearn's steps on `model`, keeping the int8 mirror or IVF index up
+  // if `upkeep` (not for a pending install's model: FinishInstall rebuilds
+  // them).
+  void BprSteps(MFModel* model, uint32_t u, uint32_t i, float w, uint64_t salt, bool upkeep);
+  // A PendingInstall's rows past the training's: the serving model's now
+  // (`all`; else only those added since the last call), and if `all`,
+  // users forgotten since the ids were read zeroed.
+  void TakeOnlineRows(PendingInstall* pending, bool all) const;
+  // The item Gramian readers use (PrepareForReaders); null without an
+  // implicit updater.
+  const Eigen::MatrixXf* ItemGramianForReads() const;
   std::vector<NamedScore> Name(const std::vector<ScoredItem>& v) const;
   // The eligibility mask for TopN/Popularity (visible items, of `category`
   // if non-empty, of one of `any_of` if non-empty, of none of `none_of`)
@@ -628,6 +680,10 @@ class Recommender {
   MFModel model_;
   OnlineLearner learner_;                            // kRating
   std::shared_ptr<ImplicitOnlineUpdater> implicit_;  // kImplicit (ShareUpdater)
+  // The updater's item Gramian as of this copy's last PrepareForReaders,
+  // and whether that was called (ItemGramianForReads).
+  Eigen::MatrixXf reader_item_gramian_;
+  bool prepared_for_readers_ = false;
   Popularity popularity_;
   SeenLists seen_;  // per user, sorted
   // Not part of snapshots: storage keeps it in its own column family.

@@ -102,6 +102,16 @@ void Recommender::FinishFollowing(const Recommender& leader) {
   items_.ShareWritten(leader.items_);
 }
 
+void Recommender::PrepareForReaders() {
+  prepared_for_readers_ = true;
+  if (implicit_) reader_item_gramian_ = implicit_->item_gramian();  // k x k: 16 KB at k = 64
+}
+
+const Eigen::MatrixXf* Recommender::ItemGramianForReads() const {
+  if (!implicit_) return nullptr;
+  return prepared_for_readers_ ? &reader_item_gramian_ : &implicit_->item_gramian();
+}
+
 bool Recommender::ForgetUserFollowing(std::string_view user, std::span<const Event> events,
                                       const Recommender& leader) {
   return Forget(user, events, SharesUpdaterWith(leader) ? &leader : nullptr);

@@ -57,8 +57,8 @@ StatusOr<Recommendations> Recommender::RecommendForHistory(std::span<const Histo
   }
   fold.regularization = options_.learner.fold_in_regularization;
   fold.bias_regularization = options_.learner.fold_in_bias_regularization;
-  const bool folded = FoldInRow(model_, implicit_ != nullptr ? &implicit_->item_gramian() : nullptr,
-                                fold, strength, ratings, &p, &offset);
+  const bool folded =
+      FoldInRow(model_, ItemGramianForReads(), fold, strength, ratings, &p, &offset);
   if (!folded) {
     skip.insert(skip.end(), excluded.begin(), excluded.end());
     std::sort(skip.begin(), skip.end());

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #if defined(__AVX__)
@@ -187,11 +188,20 @@ Status ImplicitOnlineUpdater::Validate(const ImplicitOnlineOptions& o) {
 }
 
 void ImplicitOnlineUpdater::Resync(const MFModel& model) {
-  user_gramian_ = UserGramian(model);
-  item_gramian_ = ItemGramian(model);
-  users_tracked_ = model.num_users();
-  items_tracked_ = model.num_items();
-  row_updates_ = 0;
+  Gramians fresh = GramiansOf(model);
+  SwapGramians(&fresh);
+}
+
+ImplicitOnlineUpdater::Gramians ImplicitOnlineUpdater::GramiansOf(const MFModel& model) {
+  return {UserGramian(model), ItemGramian(model), model.num_users(), model.num_items(), 0};
+}
+
+void ImplicitOnlineUpdater::SwapGramians(Gramians* other) {
+  user_gramian_.swap(other->user);
+  item_gramian_.swap(other->item);
+  std::swap(users_tracked_, other->users_tracked);
+  std::swap(items_tracked_, other->items_tracked);
+  std::swap(row_updates_, other->row_updates);
 }
 
 void ImplicitOnlineUpdater::TrackNewRows(const MFModel& model) {

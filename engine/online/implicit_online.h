@@ -134,6 +134,22 @@ class ImplicitOnlineUpdater {
   // wrote factors (a retrain installed, a snapshot loaded).
   void Resync(const MFModel& model);
 
+  // The Gramians and their bookkeeping: what Resync recomputes and a step
+  // reads and patches. A model other than the one the history is kept for
+  // (a retrained model catching up with the events the serving one took
+  // meanwhile, Recommender::CatchUp) is stepped with Gramians of its own,
+  // swapped in for its steps and out after them: the history is the same
+  // for both models, the Gramians are not.
+  struct Gramians {
+    Eigen::MatrixXf user, item;  // k x k
+    uint32_t users_tracked = 0, items_tracked = 0;
+    uint64_t row_updates = 0;  // since they were computed
+  };
+  // What Resync(model) would set.
+  static Gramians GramiansOf(const MFModel& model);
+  // Exchanges this updater's Gramians with *other (no copy).
+  void SwapGramians(Gramians* other);
+
   // The complete state, for snapshots (engine/live/snapshot.cc): the Gramians
   // and their bookkeeping are kept rather than recomputed, because a
   // recomputed Gramian differs in its last bits from a patched one, and a

@@ -360,6 +360,57 @@ TEST_P(FollowTest, ThousandsOfIdsInRunsOfRandomLengthKeepTheCopiesEqualToALoneOn
             0u);
 }
 
+// Readers of the published copy fold a session in with that copy's item
+// Gramian, taken when it was prepared for them, not the updater's, which
+// the writer changes while they read: the other copy's changes move the
+// shared updater and leave the published copy's answers alone, to the bit,
+// until it has followed them and is prepared again.
+TEST(FollowReadersTest, TheOtherCopysChangesLeaveAPublishedCopysSessionAnswersAlone) {
+  RecommenderOptions o = SmallOptions();
+  o.objective = Objective::kImplicit;
+  Recommender a(o, EventTypes::Defaults()), b(o, EventTypes::Defaults());
+  b.ShareUpdater(a);
+  std::vector<std::string> ids;
+  const std::vector<Event> events = RandomEvents(a.types(), &ids, 1200, 3);
+  auto run = [&](Recommender* leader, Recommender* follower, size_t begin, size_t n) {
+    for (const Event& e : std::span(events).subspan(begin, n)) ASSERT_TRUE(leader->Apply(e).ok());
+    for (const Event& e : std::span(events).subspan(begin, n)) {
+      ASSERT_TRUE(follower->ApplyFollowing(e, *leader).ok());
+    }
+    follower->FinishFollowing(*leader);
+  };
+  run(&a, &b, 0, 800);
+  a.PrepareForReaders();
+  b.PrepareForReaders();
+  const EventTypeId click = *a.types().Find("click");
+  const std::vector<HistoryEvent> history = {
+      {"i1", click, 0.0f}, {"i4", click, 0.0f}, {"i9", click, 0.0f}};
+  auto scores = [&](const Recommender& r) {
+    SessionInfo info;
+    StatusOr<Recommendations> got = r.RecommendForHistory(history, Req(10), &info);
+    EXPECT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(got->source, RecommendationSource::kModel);
+    std::vector<std::pair<std::string, float>> out;
+    for (const NamedScore& s : got->items) out.emplace_back(s.item, s.score);
+    return out;
+  };
+  const auto published = scores(a);
+  // b leads the next run: the shared updater's Gramians move with it.
+  const Eigen::MatrixXf before = a.implicit()->item_gramian();
+  for (const Event& e : std::span(events).subspan(800, 400)) ASSERT_TRUE(b.Apply(e).ok());
+  ASSERT_NE(a.implicit()->item_gramian(), before);
+  EXPECT_EQ(scores(a), published);
+  // Once a has followed the run and is prepared again, it answers as b.
+  for (const Event& e : std::span(events).subspan(800, 400)) {
+    ASSERT_TRUE(a.ApplyFollowing(e, b).ok());
+  }
+  a.FinishFollowing(b);
+  b.PrepareForReaders();
+  a.PrepareForReaders();
+  EXPECT_NE(scores(a), published);
+  EXPECT_EQ(scores(a), scores(b));
+}
+
 INSTANTIATE_TEST_SUITE_P(Objectives, FollowTest,
                          ::testing::Values(Objective::kRating, Objective::kImplicit,
                                            Objective::kBpr),

@@ -3,7 +3,11 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cmath>
+#include <future>
 #include <thread>
 
 #include "engine/live/snapshot.h"
@@ -128,6 +132,59 @@ TEST(LiveImplicitTest, RetrainInstallsIalsOverEveryEventAndARestartKeepsIt) {
   EXPECT_EQ(State(*store), after);
 }
 
+// Events written while the model trained are stepped on it between live
+// writes, a chunk at a time (LiveStore::Impl::CatchUpStep), not in one
+// hold of the model thread at the install: writes are acknowledged while
+// it catches up. The install then holds every one of them, and a restart
+// keeps what was installed.
+TEST(LiveImplicitTest, ARetrainCatchesUpBetweenWritesAndARestartKeepsIt) {
+  TempDir dir;
+  std::atomic<LiveStore*> writer{nullptr};
+  constexpr int kTail = 40000;  // ~10 chunks (kMinCatchUpChunk)
+  LiveStoreOptions options = Store(engine::Algorithm::kIals);
+  // Once the training is done and before its install is queued.
+  options.retrain_trained_hook = [&] {
+    for (int b = 0; b < kTail / 2500; ++b) {
+      EXPECT_TRUE(writer.load()->Ingest(Batch(300 + b * 2500, 2500)).ok());
+    }
+  };
+  std::string installed;
+  {
+    auto opened = LiveStore::Open(dir.path(), options, Engine(engine::Objective::kImplicit),
+                                  engine::EventTypes::Defaults());
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    std::unique_ptr<LiveStore> store = std::move(opened).value();
+    writer = store.get();
+    ASSERT_TRUE(store->Ingest(Batch(0, 300)).ok());
+    ASSERT_TRUE(store->Retrain().ok());
+    int acked_while_catching_up = 0;
+    for (int n = 0; store->status().retrain.state == RetrainState::kRunning; ++n) {
+      // Items new to the model among them: the catch-up's steps read
+      // histories that name rows the retrained model lacks.
+      std::vector<StoredEvent> batch = Batch(1'000'000 + n * 10, 10);
+      batch[0].item = fmt::format("new{}", n);
+      ASSERT_TRUE(store->Ingest(std::move(batch)).ok());
+      const RetrainStatus r = store->status().retrain;
+      if (r.state == RetrainState::kRunning && r.caught_up_events > 0) ++acked_while_catching_up;
+    }
+    EXPECT_GT(acked_while_catching_up, 0);
+    const LiveStatus st = store->status();
+    ASSERT_EQ(st.retrain.state, RetrainState::kSucceeded) << st.retrain.error;
+    EXPECT_EQ(st.retrain.trained_through_seq, 300u);
+    // Every event after the training's, through the install's: the hook's
+    // and some of this thread's.
+    EXPECT_GE(st.retrain.caught_up_events, uint64_t{kTail});
+    EXPECT_LE(st.retrain.caught_up_events, st.applied_seq - 300);
+    ASSERT_FALSE(st.snapshot_history.empty());
+    EXPECT_EQ(st.snapshot_history.back().reason, "retrain");
+    EXPECT_EQ(st.snapshot_history.back().seq, 300 + st.retrain.caught_up_events);
+    installed = State(*store);
+    ASSERT_TRUE(store->Close().ok());
+  }
+  auto store = Open(dir.path(), engine::Objective::kImplicit);
+  EXPECT_EQ(State(*store), installed);
+}
+
 TEST(LiveImplicitTest, BprObjectiveLearnsOnlineRetrainsWithBprAndRecovers) {
   TempDir dir;
   std::string after;
@@ -166,6 +223,81 @@ TEST(LiveImplicitTest, RetrainAlgorithmMustFitTheObjective) {
 
 // Switching a database to the other objective: its snapshots were written
 // under other settings, so the whole log is replayed into the new model.
+// Sessions folded in and explanations read while batches are applied: the
+// model thread changes the implicit history and Gramians both copies share
+// as it applies, so a reader of the published copy folds in with that
+// copy's own Gramian, and an explanation (which reads the history) runs on
+// the model thread between changes (LiveStore::ReadOnWriterAsync). Its
+// terms add up to the score it explains. Under ThreadSanitizer this is
+// the test of that: reading the shared state from Read() was a race.
+TEST(LiveImplicitTest, SessionsAndExplanationsReadWhileEventsAreApplied) {
+  TempDir dir;
+  auto store = Open(dir.path(), engine::Objective::kImplicit);
+  ASSERT_NE(store, nullptr);
+  // Many users, so the history's pages of user rows grow and move.
+  auto batch = [](int b) {
+    std::vector<StoredEvent> out;
+    for (int k = b * 300; k < (b + 1) * 300; ++k) {
+      out.push_back({0, fmt::format("e{}", k), fmt::format("u{}", k * 7919 % 997),
+                     fmt::format("i{}", k % 13 == 0 ? k % 40 : k % 11), "click", 0.0f, 1000 + k});
+    }
+    return out;
+  };
+  ASSERT_TRUE(store->Ingest(batch(0)).ok());
+  std::vector<StoredEvent> mine;  // the user whose recommendations are explained
+  for (int k = 1; k <= 5; ++k) {
+    mine.push_back(
+        {0, fmt::format("x{}", k), "explained", fmt::format("i{}", k), "click", 0.0f, 1});
+  }
+  ASSERT_TRUE(store->Ingest(mine).ok());
+  std::atomic<bool> writing{true};
+  std::thread writer([&] {
+    for (int b = 1; b < 40; ++b) EXPECT_TRUE(store->Ingest(batch(b)).ok());
+    writing.store(false);
+  });
+  const engine::EventTypeId click = *engine::EventTypes::Defaults().Find("click");
+  const std::vector<engine::HistoryEvent> history = {
+      {"i1", click, 0.0f}, {"i2", click, 0.0f}, {"i3", click, 0.0f}};
+  int sessions = 0, explained = 0;
+  while (writing.load() || explained == 0) {
+    store->Read([&](const Replica& r) {
+      engine::SessionInfo info;
+      const StatusOr<engine::Recommendations> got =
+          r.rec->RecommendForHistory(history, engine::Req(5), &info);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      EXPECT_EQ(info.used, 3u);
+      ++sessions;
+    });
+    std::promise<engine::Explanation> answer;
+    store->ReadOnWriterAsync(
+        [&](const Replica& r) {
+          const engine::Recommendations recs = r.rec->RecommendForUser("explained", engine::Req(3));
+          answer.set_value(r.rec->Explain("explained", recs, /*top=*/1000));
+        },
+        [&](const Status& st) {
+          ADD_FAILURE() << st.ToString();
+          answer.set_value({});
+        });
+    const engine::Explanation why = answer.get_future().get();
+    ASSERT_EQ(why.method, engine::ExplanationMethod::kExact);
+    ASSERT_FALSE(why.items.empty());
+    for (const engine::ItemExplanation& e : why.items) {
+      double sum = e.unexplained;
+      for (const engine::Contribution& c : e.because) sum += c.value;
+      EXPECT_NEAR(sum, e.score, 1e-3 * std::max(1.0f, std::abs(e.score))) << e.item;
+    }
+    ++explained;
+  }
+  writer.join();
+  EXPECT_GT(sessions, 0);
+  ASSERT_TRUE(store->Close().ok());
+  // Closed: the read is refused, not lost.
+  Status refused;
+  store->ReadOnWriterAsync([](const Replica&) { FAIL() << "read after Close"; },
+                           [&](const Status& st) { refused = st; });
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+}
+
 TEST(LiveImplicitTest, SwitchingObjectiveReplaysTheLog) {
   TempDir dir;
   const std::vector<StoredEvent> events = Batch(0, 120);
