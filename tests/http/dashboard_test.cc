@@ -324,6 +324,12 @@ TEST_F(DashboardTest, RenderedInChromiumItShowsTheAnswersValues) {
   EXPECT_EQ(Count(retrains, "<td class=\"l\">ials</td>"),
             status.at("retrain_history").as_array().size())
       << retrains;
+  // Each row's examples, then the events it caught up with (small here).
+  for (const json::value& t : status.at("retrain_history").as_array()) {
+    const std::string cells = fmt::format("<td>{}</td><td>{}</td>", t.at("examples").as_int64(),
+                                          t.at("caught_up_events").as_int64());
+    EXPECT_NE(retrains.find(cells), std::string::npos) << cells << " in " << retrains;
+  }
   const std::string snapshots = Part(dom, "snapshot-rows", "retrains");
   EXPECT_EQ(Count(snapshots, "<tr>"), status.at("snapshot_history").as_array().size())
       << snapshots;
