@@ -430,6 +430,11 @@ struct LiveStore::Impl {
   // installed at once.
   static constexpr uint64_t kMinCatchUpChunk = 4096;
   static constexpr uint64_t kMaxCatchUpChunk = 65536;
+  // The log's events with seqs in [from, through] (*stored) and their
+  // engine events of known types (*events, pointing into *stored): what a
+  // retrained model steps again, in a catch-up's chunk or a whole install.
+  Status ReadTail(uint64_t from, uint64_t through, std::vector<StoredEvent>* stored,
+                  std::vector<engine::Event>* events);
   // From the InstallOp the retrain thread queued.
   void BeginCatchUp(InstallOp* op);
   // Steps the next chunk; installs (RunOp) once the rest fits in one, or

@@ -134,6 +134,21 @@ StatusOr<InstallOp> LiveStore::Impl::TrainOnce(uint64_t through_seq, std::vector
 
 // ---- model thread: the catch-up ------------------------------------------
 
+Status LiveStore::Impl::ReadTail(uint64_t from, uint64_t through, std::vector<StoredEvent>* stored,
+                                 std::vector<engine::Event>* events) {
+  Status st = log->Scan(from, through, [&](const StoredEvent& e) {
+    stored->push_back(e);
+    return true;
+  });
+  events->reserve(stored->size());
+  for (const StoredEvent& e : *stored) {
+    if (const auto type = types->Find(e.type)) {
+      events->push_back({e.user, e.item, *type, e.value, e.ts_ms});
+    }
+  }
+  return st;
+}
+
 void LiveStore::Impl::BeginCatchUp(InstallOp* op) {
   StatusOr<engine::Recommender::PendingInstall> pending =
       replicas->standby().rec->BeginInstall(std::move(op->model));
@@ -161,17 +176,8 @@ void LiveStore::Impl::CatchUpStep(bool finish) {
   Status st;
   if (through >= c.next_seq) {
     std::vector<StoredEvent> stored;
-    st = log->Scan(c.next_seq, through, [&](const StoredEvent& e) {
-      stored.push_back(e);
-      return true;
-    });
     std::vector<engine::Event> events;
-    events.reserve(stored.size());
-    for (const StoredEvent& e : stored) {
-      if (const auto type = types->Find(e.type)) {
-        events.push_back({e.user, e.item, *type, e.value, e.ts_ms});
-      }
-    }
+    st = ReadTail(c.next_seq, through, &stored, &events);
     if (st.ok()) {
       replicas->standby().rec->CatchUp(&*c.install.caught_up, events);
       c.next_seq = through + 1;

@@ -388,20 +388,11 @@ void LiveStore::Impl::RunOp(ModelOp* op) {
             // the install record, where every replica installs.
             if (stream == nullptr && !o.caught_up) return BeginCatchUp(&o);
             Status st;
-            std::vector<engine::Event> since;
             std::vector<StoredEvent> tail;
+            std::vector<engine::Event> since;  // points into tail
             if (!o.caught_up) {
-              st = log->Scan(o.outcome.trained_through_seq + 1, replicas->published().applied_seq,
-                             [&](const StoredEvent& e) {
-                               tail.push_back(e);
-                               return true;
-                             });
-              since.reserve(tail.size());
-              for (const StoredEvent& e : tail) {
-                if (const auto type = types->Find(e.type)) {
-                  since.push_back({e.user, e.item, *type, e.value, e.ts_ms});
-                }
-              }
+              st = ReadTail(o.outcome.trained_through_seq + 1, replicas->published().applied_seq,
+                            &tail, &since);
               o.outcome.caught_up_events = tail.size();
             }
             if (st.ok()) {
