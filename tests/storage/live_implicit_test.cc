@@ -137,26 +137,44 @@ TEST(LiveImplicitTest, RetrainInstallsIalsOverEveryEventAndARestartKeepsIt) {
 // hold of the model thread at the install: writes are acknowledged while
 // it catches up. The install then holds every one of them, and a restart
 // keeps what was installed.
+// An implicit store on `dir` with 300 events and a retrain (ials) started
+// on them, whose hook writes `tail` more events, in batches of 2,500, once
+// the training is done and before its install is queued: the install has
+// them to catch up with.
+class RetrainingWithATail {
+ public:
+  RetrainingWithATail(const std::string& dir, int tail) {
+    LiveStoreOptions options = Store(engine::Algorithm::kIals);
+    options.retrain_trained_hook = [this, tail] {
+      for (int b = 0; b < tail / 2500; ++b) {
+        EXPECT_TRUE(store_->Ingest(Batch(300 + b * 2500, 2500)).ok());
+      }
+    };
+    auto opened = LiveStore::Open(dir, options, Engine(engine::Objective::kImplicit),
+                                  engine::EventTypes::Defaults());
+    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+    if (!opened.ok()) return;
+    store_ = std::move(opened).value();
+    EXPECT_TRUE(store_->Ingest(Batch(0, 300)).ok());
+    EXPECT_TRUE(store_->Retrain().ok());
+  }
+  RetrainingWithATail(const RetrainingWithATail&) = delete;
+  RetrainingWithATail& operator=(const RetrainingWithATail&) = delete;
+
+  LiveStore* store() const { return store_.get(); }
+
+ private:
+  std::unique_ptr<LiveStore> store_;  // set before the hook can run
+};
+
 TEST(LiveImplicitTest, ARetrainCatchesUpBetweenWritesAndARestartKeepsIt) {
   TempDir dir;
-  std::atomic<LiveStore*> writer{nullptr};
   constexpr int kTail = 40000;  // ~10 chunks (kMinCatchUpChunk)
-  LiveStoreOptions options = Store(engine::Algorithm::kIals);
-  // Once the training is done and before its install is queued.
-  options.retrain_trained_hook = [&] {
-    for (int b = 0; b < kTail / 2500; ++b) {
-      EXPECT_TRUE(writer.load()->Ingest(Batch(300 + b * 2500, 2500)).ok());
-    }
-  };
   std::string installed;
   {
-    auto opened = LiveStore::Open(dir.path(), options, Engine(engine::Objective::kImplicit),
-                                  engine::EventTypes::Defaults());
-    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-    std::unique_ptr<LiveStore> store = std::move(opened).value();
-    writer = store.get();
-    ASSERT_TRUE(store->Ingest(Batch(0, 300)).ok());
-    ASSERT_TRUE(store->Retrain().ok());
+    RetrainingWithATail retraining(dir.path(), kTail);
+    LiveStore* store = retraining.store();
+    ASSERT_NE(store, nullptr);
     int acked_while_catching_up = 0;
     for (int n = 0; store->status().retrain.state == RetrainState::kRunning; ++n) {
       // Items new to the model among them: the catch-up's steps read
@@ -190,20 +208,9 @@ TEST(LiveImplicitTest, ARetrainCatchesUpBetweenWritesAndARestartKeepsIt) {
 // catch-up first, so the installed model cannot bring the user back.
 TEST(LiveImplicitTest, AForgetWhileARetrainCatchesUpFinishesTheInstallFirst) {
   TempDir dir;
-  std::atomic<LiveStore*> writer{nullptr};
-  LiveStoreOptions options = Store(engine::Algorithm::kIals);
-  options.retrain_trained_hook = [&] {
-    for (int b = 0; b < 24; ++b) {  // 60,000 events to catch up with
-      EXPECT_TRUE(writer.load()->Ingest(Batch(300 + b * 2500, 2500)).ok());
-    }
-  };
-  auto opened = LiveStore::Open(dir.path(), options, Engine(engine::Objective::kImplicit),
-                                engine::EventTypes::Defaults());
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  std::unique_ptr<LiveStore> store = std::move(opened).value();
-  writer = store.get();
-  ASSERT_TRUE(store->Ingest(Batch(0, 300)).ok());
-  ASSERT_TRUE(store->Retrain().ok());
+  RetrainingWithATail retraining(dir.path(), 60000);
+  LiveStore* store = retraining.store();
+  ASSERT_NE(store, nullptr);
   RetrainStatus r = store->status().retrain;
   while (r.state == RetrainState::kRunning && r.caught_up_events == 0) {
     std::this_thread::sleep_for(std::chrono::microseconds(200));
