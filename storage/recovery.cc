@@ -103,6 +103,9 @@ uint64_t ConfigFingerprint(const engine::Recommender& rec) {
                         i.regularization, i.regularization_exponent, i.sweeps, i.update_items,
                         i.max_user_cells, i.max_item_cells, i.gramian_refresh_interval,
                         o.signal.target_exponent, o.signal.target_scale);
+    // Appended only where set, so that snapshots from before it existed
+    // (every item moving at every event) keep matching a setting of 0.
+    if (i.min_item_step > 0.0f) text += fmt::format(" item_step {:a}", i.min_item_step);
   }
   if (o.objective == engine::Objective::kBpr) {
     const engine::BprOnlineOptions& b = o.bpr;

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine/core/random.h"
+
 #if defined(__AVX__)
 #include <immintrin.h>
 #endif
@@ -181,6 +183,9 @@ Status ImplicitOnlineUpdater::Validate(const ImplicitOnlineOptions& o) {
   if (o.max_user_cells < 2 || o.max_item_cells < 2) {
     return Status::InvalidArgument("max_user_cells and max_item_cells must be >= 2");
   }
+  if (!(o.min_item_step >= 0.0f && o.min_item_step <= 1.0f)) {
+    return Status::InvalidArgument("min_item_step must be in [0, 1]");
+  }
   if (o.gramian_refresh_interval < 1) {
     return Status::InvalidArgument("gramian_refresh_interval must be >= 1");
   }
@@ -243,6 +248,11 @@ void ImplicitOnlineUpdater::Prefetch(const MFModel& model, uint32_t u, uint32_t 
       if (idx < n) fn(idx);
     }
   };
+  // Whether the event's item row moves (ItemMoves), its cell taken to be new.
+  const auto item_moves_at = [&](uint32_t item, uint64_t rotation) {
+    float step;
+    return ItemMoves(item, static_cast<uint32_t>(item_cells_[item].size()) + 1, rotation, &step);
+  };
   if (stage >= 2) {
     if (user_known) user_cells_.PrefetchHeader(u);
     if (item_known) __builtin_prefetch(&item_cells_[i]);
@@ -255,7 +265,7 @@ void ImplicitOnlineUpdater::Prefetch(const MFModel& model, uint32_t u, uint32_t 
       for_picks(static_cast<uint32_t>(row.size()), options_.max_user_cells, updates,
                 [&](uint32_t idx) { __builtin_prefetch(&row[idx]); });
     }
-    if (item_known && !item_cells_[i].empty()) {
+    if (item_known && !item_cells_[i].empty() && item_moves_at(i, updates + 1)) {
       const auto& row = item_cells_[i];
       for_picks(static_cast<uint32_t>(row.size()), options_.max_item_cells, updates + 1,
                 [&](uint32_t idx) { __builtin_prefetch(&row[idx]); });
@@ -277,7 +287,8 @@ void ImplicitOnlineUpdater::Prefetch(const MFModel& model, uint32_t u, uint32_t 
                 }
               });
   }
-  if (options_.update_items && item_known && !item_cells_[i].empty()) {
+  if (options_.update_items && item_known && !item_cells_[i].empty() &&
+      item_moves_at(i, updates + 1)) {
     const auto& row = item_cells_[i];
     for_picks(static_cast<uint32_t>(row.size()), options_.max_item_cells, updates + 1,
               [&](uint32_t idx) {
@@ -331,10 +342,28 @@ void ImplicitOnlineUpdater::UpdateRows(MFModel* model, uint32_t u, uint32_t i, C
   UpdateRow(
       model->user_factors(u), user_cells_.Row(u), pos.in_user, options_.max_user_cells,
       [&](uint32_t j) { return items.row(j, k); }, item_gramian_, &user_gramian_);
-  if (options_.update_items) {
-    UpdateRow(model->item_factors(i), std::span<const Cell>(item_cells_[i]), pos.in_item,
-              options_.max_item_cells, user_row, user_gramian_, &item_gramian_);
+  if (!options_.update_items) return;
+  const std::span<const Cell> cells(item_cells_[i]);
+  float step = 0.0f;
+  if (ItemMoves(i, static_cast<uint32_t>(cells.size()), row_updates_, &step)) {
+    UpdateRow(model->item_factors(i), cells, pos.in_item, options_.max_item_cells, user_row,
+              user_gramian_, &item_gramian_, step);
+  } else {
+    ++row_updates_;  // counted all the same: the clock Prefetch predicts the picks by
   }
+}
+
+bool ImplicitOnlineUpdater::ItemMoves(uint32_t i, uint32_t n, uint64_t updates, float* step) const {
+  *step = 0.0f;
+  const uint32_t m = std::min(n, options_.max_item_cells);
+  const float floor = options_.min_item_step;
+  if (m >= n || floor <= 0.0f) return true;
+  const float share = static_cast<float>(m - 1) / static_cast<float>(n - 1);
+  if (share >= floor) return true;
+  *step = floor;
+  const double draw =
+      static_cast<double>(Mix64(updates * 0x9E3779B97F4A7C15ull + i) >> 11) * 0x1.0p-53;
+  return draw < double{share / floor};
 }
 
 ImplicitOnlineUpdater::Picks ImplicitOnlineUpdater::PickCells(uint32_t n, uint32_t max_cells,
@@ -365,7 +394,7 @@ template <typename C, typename Row>
 void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const C> cells, uint32_t newest,
                                       uint32_t max_cells, const Row& other,
                                       const Eigen::MatrixXf& other_gramian,
-                                      Eigen::MatrixXf* own_gramian) {
+                                      Eigen::MatrixXf* own_gramian, float step) {
   const int k = rank_;
   const Picks p = PickCells(static_cast<uint32_t>(cells.size()), max_cells, row_updates_);
   const uint32_t n = p.n;
@@ -489,7 +518,7 @@ void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const C> cells, uint32
     // The subset's sums are unbiased but noisy estimates of the row's: take
     // only the share of the step that the subset stands for, so the noise
     // averages out over many events instead of jolting the row each time.
-    const float share = static_cast<float>(m - 1) / static_cast<float>(n - 1);
+    const float share = step > 0.0f ? step : static_cast<float>(m - 1) / static_cast<float>(n - 1);
     xv = old_x_ + share * (xv - old_x_);
   }
   // Rank-2 patch of this side's Gramian, column by column (no k x k

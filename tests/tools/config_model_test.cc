@@ -39,6 +39,7 @@ TEST_F(ConfigModelTest, ImplicitObjectiveSharesItsSettingsWithTheRetrain) {
       "[model]\nobjective = implicit\n"
       "[learner]\nimplicit_sweeps = 2\nimplicit_max_user_cells = 64\n"
       "implicit_max_item_cells = 16\nimplicit_update_items = false\n"
+      "implicit_min_item_step = 0.5\n"
       "[training]\nials_alpha = 20\nials_regularization = 3\n"
       "ials_regularization_exponent = 1\nials_rating_exponent = 0\nials_iterations = 7\n"
       "bpr_epochs = 5\nbpr_learning_rate = 0.02\n");
@@ -59,7 +60,15 @@ TEST_F(ConfigModelTest, ImplicitObjectiveSharesItsSettingsWithTheRetrain) {
   EXPECT_EQ(r.implicit.sweeps, 2);
   EXPECT_EQ(r.implicit.max_user_cells, 64u);
   EXPECT_EQ(r.implicit.max_item_cells, 16u);
+  EXPECT_EQ(r.implicit.min_item_step, 0.5f);
   EXPECT_FALSE(r.implicit.update_items);
+  // Unset, it is the engine's default; out of [0, 1], the load names it.
+  EXPECT_EQ(DefaultConfig().recommender.implicit.min_item_step,
+            engine::ImplicitOnlineOptions{}.min_item_step);
+  StatusOr<Config> bad = Load("[learner]\nimplicit_min_item_step = 2\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("min_item_step"), std::string::npos)
+      << bad.status().message();
 }
 
 // eval and replay may train any algorithm under either objective (serve

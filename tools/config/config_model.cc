@@ -43,6 +43,7 @@ void DescribeModelKeys(po::options_description* d, engine::RecommenderOptions* r
                                                         po::value(&im.update_items))(
       "learner.implicit_max_user_cells", po::value(&im.max_user_cells))(
       "learner.implicit_max_item_cells", po::value(&im.max_item_cells))(
+      "learner.implicit_min_item_step", po::value(&im.min_item_step))(
       "learner.bpr_learning_rate", po::value(&r->bpr.learning_rate))(
       "learner.bpr_negatives", po::value(&r->bpr.negatives))("training.ials_iterations",
                                                              po::value(&ials.iterations))(
@@ -96,6 +97,7 @@ Status ApplyImplicitKeys(const std::string& path, const engine::EvalOptions& tra
   r->implicit.update_items = online.update_items;
   r->implicit.max_user_cells = online.max_user_cells;
   r->implicit.max_item_cells = online.max_item_cells;
+  r->implicit.min_item_step = online.min_item_step;
   r->signal = SignalOf(r->objective, training);
   if (Status st = engine::ImplicitOnlineUpdater::Validate(r->implicit); !st.ok()) {
     return Status::InvalidArgument(fmt::format("{}: learner.implicit_*: {}", path, st.message()));
