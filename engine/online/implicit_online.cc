@@ -494,6 +494,11 @@ void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const C> cells, uint32
   // not wait for the coordinate before it: each step waits on the last
   // only through one multiply-add.
   for (int sweep = 0; sweep < options_.sweeps; ++sweep) {
+    // In the last sweep, only the coordinates still to come read g: the
+    // axpy at coordinate f updates g from f + 1 on (from the multiple of
+    // eight below it), about half of it in all, and the moves of the last
+    // coordinate go nowhere. The entries read are the same sums as before.
+    const bool last_sweep = sweep + 1 == options_.sweeps;
     float last = 0.0f;  // δ of coordinate f - 1, not yet in e and g
     for (int f = 0; f < k; ++f) {
       const F8* cf = cols + size_t(f) * w;
@@ -505,11 +510,13 @@ void ImplicitOnlineUpdater::UpdateRow(float* x, std::span<const C> cells, uint32
       if (f > 0) {
         const F8* dc = dcols + size_t(f - 1) * w;
         for (uint32_t t = 0; t < w; ++t) e[t] += last * dc[t];
-        Axpy(k, last, other_gramian.data() + size_t(f - 1) * k, g_.data());
+        const int from = last_sweep ? (f + 1) & ~7 : 0;
+        Axpy(k - from, last, other_gramian.data() + size_t(f - 1) * k + from, g_.data() + from);
       }
       x[f] += delta;
       last = delta;
     }
+    if (last_sweep) break;
     const F8* dc = dcols + size_t(k - 1) * w;
     for (uint32_t t = 0; t < w; ++t) e[t] += last * dc[t];
     Axpy(k, last, other_gramian.data() + size_t(k - 1) * k, g_.data());
