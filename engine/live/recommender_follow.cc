@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "engine/live/recommender.h"
 
@@ -75,9 +76,15 @@ Status Recommender::ApplyFollowing(const Event& e, const Recommender& leader) {
   model_.EnsureItems(x.item + 1);
   const float* row = leader.model_.item_factors(x.item);
   const MFModel& rows = model_;  // reads (a non-const item_factors(i) takes the page)
-  const float moved = track ? IvfIndex::Distance(row, rows.item_factors(x.item), model_.rank())
-                            : IvfIndex::kUnknownMove;
-  std::copy_n(row, model_.rank(), model_.item_factors(x.item));
+  const float* mine = rows.item_factors(x.item);
+  const float moved = track ? IvfIndex::Distance(row, mine, model_.rank()) : IvfIndex::kUnknownMove;
+  // A row the leader's step left as it was (a popular item's update
+  // skipped: ImplicitOnlineOptions::min_item_step) is not written here:
+  // writing takes the page, a 4 KB copy while the leader still shares it,
+  // for the same bytes.
+  if (std::memcmp(row, mine, sizeof(float) * static_cast<size_t>(model_.rank())) != 0) {
+    std::copy_n(row, model_.rank(), model_.item_factors(x.item));
+  }
   Count(x, &leader, moved);
   return Status::OK();
 }

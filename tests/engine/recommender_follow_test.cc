@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <span>
 #include <string>
@@ -409,6 +410,44 @@ TEST(FollowReadersTest, TheOtherCopysChangesLeaveAPublishedCopysSessionAnswersAl
   a.PrepareForReaders();
   EXPECT_NE(scores(a), published);
   EXPECT_EQ(scores(a), scores(b));
+}
+
+// A popular item's update that the leader's step skipped
+// (ImplicitOnlineOptions::min_item_step) left its row as it was: the
+// follower, copying the leader's row, leaves its own page shared too
+// instead of taking it for the same bytes.
+TEST(FollowItemsTest, AnItemRowTheLeaderLeftAloneKeepsItsSharedPage) {
+  RecommenderOptions o = SmallOptions();
+  o.objective = Objective::kImplicit;
+  o.implicit.max_item_cells = 2;
+  o.implicit.min_item_step = 1.0f;  // a row of n > 2 cells moves on 1 / (n - 1) of its events
+  Recommender a(o, EventTypes::Defaults()), b(o, EventTypes::Defaults());
+  b.ShareUpdater(a);
+  std::vector<std::string> ids;
+  const std::vector<Event> events =
+      MakeEvents(&ids, 200, 5, [&](uint32_t e, SplitMix64&, Event* ev) {
+        ev->type = *a.types().Find("click");
+        return std::pair{uint64_t{e}, uint64_t{0}};  // a new user on item 0 each time
+      });
+  const int k = o.model.rank;
+  uint32_t left_alone = 0;
+  for (const Event& e : events) {
+    const MFModel& rows = a.model();
+    std::vector<float> before;  // none before the first event made the item
+    if (rows.num_items() > 0) before.assign(rows.item_factors(0), rows.item_factors(0) + k);
+    ASSERT_TRUE(a.Apply(e).ok());
+    const bool moved =
+        before.empty() || !std::equal(before.begin(), before.end(), rows.item_factors(0));
+    ASSERT_TRUE(b.ApplyFollowing(e, a).ok());
+    if (!moved) {
+      ++left_alone;
+      EXPECT_EQ(b.model().OwnItemPages(), 0u) << "the follower took the page of a row that stayed";
+    }
+    b.FinishFollowing(a);
+    ASSERT_EQ(EncodeSnapshot(a), EncodeSnapshot(b));
+  }
+  // ~200 - ln(200) * 1: nearly every event past the first few.
+  EXPECT_GT(left_alone, 150u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Objectives, FollowTest,
