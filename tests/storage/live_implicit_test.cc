@@ -132,11 +132,6 @@ TEST(LiveImplicitTest, RetrainInstallsIalsOverEveryEventAndARestartKeepsIt) {
   EXPECT_EQ(State(*store), after);
 }
 
-// Events written while the model trained are stepped on it between live
-// writes, a chunk at a time (LiveStore::Impl::CatchUpStep), not in one
-// hold of the model thread at the install: writes are acknowledged while
-// it catches up. The install then holds every one of them, and a restart
-// keeps what was installed.
 // An implicit store on `dir` with 300 events and a retrain (ials) started
 // on them, whose hook writes `tail` more events, in batches of 2,500, once
 // the training is done and before its install is queued: the install has
@@ -167,6 +162,11 @@ class RetrainingWithATail {
   std::unique_ptr<LiveStore> store_;  // set before the hook can run
 };
 
+// Events written while the model trained are stepped on it between live
+// writes, a chunk at a time (LiveStore::Impl::CatchUpStep), not in one
+// hold of the model thread at the install: writes are acknowledged while
+// it catches up. The install then holds every one of them, and a restart
+// keeps what was installed.
 TEST(LiveImplicitTest, ARetrainCatchesUpBetweenWritesAndARestartKeepsIt) {
   TempDir dir;
   constexpr int kTail = 40000;  // ~10 chunks (kMinCatchUpChunk)
