@@ -19,13 +19,16 @@ constexpr uint64_t Mix64(uint64_t z) {
   return z ^ (z >> 31);
 }
 
+// The top 53 bits of `bits` as a double uniform in [0, 1).
+constexpr double UnitInterval(uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
+
 class SplitMix64 {
  public:
   explicit SplitMix64(uint64_t seed) : state_(seed) {}
 
   uint64_t Next() { return Mix64(state_ += 0x9E3779B97F4A7C15ull); }
   // Uniform in [0, 1).
-  double NextDouble() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
+  double NextDouble() { return UnitInterval(Next()); }
   // Uniform in [0, n).
   uint64_t Uniform(uint64_t n) { return Next() % n; }
   // Standard normal by Box-Muller; each pair of uniforms yields two normals

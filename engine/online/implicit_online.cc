@@ -361,8 +361,7 @@ bool ImplicitOnlineUpdater::ItemMoves(uint32_t i, uint32_t n, uint64_t updates, 
   const float share = static_cast<float>(m - 1) / static_cast<float>(n - 1);
   if (share >= floor) return true;
   *step = floor;
-  const double draw =
-      static_cast<double>(Mix64(updates * 0x9E3779B97F4A7C15ull + i) >> 11) * 0x1.0p-53;
+  const double draw = UnitInterval(Mix64(updates * 0x9E3779B97F4A7C15ull + i));
   return draw < double{share / floor};
 }
 
