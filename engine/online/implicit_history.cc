@@ -1,7 +1,7 @@
 // ImplicitOnlineUpdater's interaction history: each distinct (user, item)
 // cell once in its user's row and once in its item's, the index of long
 // user rows, and what rebuilds, restores, trims or forgets it. The row
-// updates that read it are in implicit_online.cc.
+// updates that read it are in implicit_row_update.cc.
 #include <fmt/format.h>
 
 #include <Eigen/Cholesky>

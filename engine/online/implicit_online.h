@@ -240,6 +240,12 @@ class ImplicitOnlineUpdater {
     uint32_t in_item;
   };
   static uint64_t Key(uint32_t u, uint32_t i) { return (uint64_t{u} << 32) | i; }
+  // Hints every cache line of [p, p + bytes) (Prefetch, and UpdateRow's
+  // picked rows).
+  static void PrefetchBytes(const void* p, size_t bytes) {
+    const char* c = static_cast<const char*>(p);
+    for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(c + b);
+  }
 
   // Where item i sits in user u's history, or UINT32_MAX: in `rows` with
   // `long_rows` (Restore's, being built), or in this updater's.
