@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <string_view>
 #include <utility>
 
 #if defined(__GLIBC__)
@@ -60,6 +62,25 @@ uint64_t MemoryReleaser::ResidentBytes() {
 void MemoryReleaser::ReleaseNow() {
 #if defined(__GLIBC__)
   (void)malloc_trim(0);
+#endif
+}
+
+bool SetHeapPolicy() {
+#if defined(__GLIBC__)
+  constexpr int kMmapThreshold = 1 << 20;
+  constexpr int kTrimThreshold = 8 << 20;
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  const std::string_view set = tunables != nullptr ? tunables : "";
+  bool changed = false;
+  if (set.find("glibc.malloc.mmap_threshold") == std::string_view::npos) {
+    changed |= mallopt(M_MMAP_THRESHOLD, kMmapThreshold) == 1;
+  }
+  if (set.find("glibc.malloc.trim_threshold") == std::string_view::npos) {
+    changed |= mallopt(M_TRIM_THRESHOLD, kTrimThreshold) == 1;
+  }
+  return changed;
+#else
+  return false;
 #endif
 }
 

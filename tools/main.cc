@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "storage/memory_release.h"
 #include "tools/commands/commands.h"
 
 namespace {
@@ -33,6 +34,8 @@ int main(int argc, char** argv) {
     fmt::print(argc < 2 ? stderr : stdout, "{}", kUsage);
     return argc < 2 ? 2 : 0;
   }
+  // Before any thread starts: the thresholds every heap will follow.
+  (void)streamrec::storage::SetHeapPolicy();
   const std::string_view cmd = argv[1];
   // Subcommands parse argv[1..]: their own name is argv[0] for them.
   const int sub_argc = argc - 1;

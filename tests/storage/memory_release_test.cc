@@ -1,10 +1,15 @@
 // MemoryReleaser (storage/memory_release.h): when it gives the heap back
 // (growth past the baseline; once after the activity moved and then held
 // still; never while both hold still) and that a release after a burst
-// returns the pages its frees left in the heap.
+// returns the pages its frees left in the heap. SetHeapPolicy: big blocks
+// mapped on their own, a thread heap's free top given back.
 #include "storage/memory_release.h"
 
 #include <gtest/gtest.h>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <atomic>
 #include <chrono>
@@ -112,6 +117,50 @@ TEST(MemoryReleaserTest, GrowthReleasesAndTheBurstsFreedPagesGoBack) {
   }
   for (void* p : pins) std::free(p);
 }
+
+#if defined(__GLIBC__)
+TEST(HeapPolicyTest, BigBlocksAreMappedAndAThreadHeapsFreedTopGoesBack) {
+  if (kSanitized) GTEST_SKIP() << "the sanitizer's allocator is not glibc's";
+  if (std::getenv("GLIBC_TUNABLES") != nullptr) GTEST_SKIP() << "GLIBC_TUNABLES decides";
+  // glibc's own policy first: a mapped 30 MB block freed raises its mmap
+  // threshold to 30 MB and its trim threshold to 60 MB.
+  void* big = std::malloc(size_t{30} << 20);
+  ASSERT_NE(big, nullptr);
+  std::free(big);
+  ASSERT_TRUE(SetHeapPolicy());
+  // A 2 MB block is mapped on its own again.
+  const size_t mapped = mallinfo2().hblkhd;
+  void* block = std::malloc(size_t{2} << 20);
+  ASSERT_NE(block, nullptr);
+  EXPECT_GE(mallinfo2().hblkhd, mapped + (size_t{2} << 20));
+  std::free(block);
+  // A thread's heap: 32 MB of 256 KB blocks (under the mmap threshold),
+  // touched, then freed from the top down. The top it leaves goes back.
+  // The resident set is read here, between the thread's steps: reading it
+  // on the thread would put a stdio buffer above the blocks.
+  std::atomic<int> step{0};
+  std::thread worker([&] {
+    constexpr size_t kBlock = 256 << 10, kBlocks = 128;
+    std::vector<void*> blocks;
+    blocks.reserve(kBlocks);
+    for (size_t n = 0; n < kBlocks; ++n) {
+      blocks.push_back(std::malloc(kBlock));
+      std::memset(blocks.back(), 1, kBlock);
+    }
+    step = 1;
+    while (step.load() != 2) std::this_thread::yield();
+    for (size_t n = kBlocks; n-- > 0;) std::free(blocks[n]);
+    step = 3;
+  });
+  ASSERT_TRUE(WaitFor([&] { return step.load() == 1; }));
+  const uint64_t held = MemoryReleaser::ResidentBytes();
+  step = 2;
+  ASSERT_TRUE(WaitFor([&] { return step.load() == 3; }));
+  const uint64_t after = MemoryReleaser::ResidentBytes();
+  worker.join();
+  EXPECT_LE(after + (uint64_t{20} << 20), held) << "held " << held << ", after " << after;
+}
+#endif
 
 }  // namespace
 }  // namespace streamrec::storage
