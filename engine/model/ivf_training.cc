@@ -5,11 +5,14 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <string_view>
 #include <utility>
 #include <vector>
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
+
+#include "engine/core/thread_name.h"
 
 namespace streamrec::engine {
 namespace {
@@ -40,6 +43,11 @@ std::vector<float> Moves(RowsView now, const float* then, uint32_t n, size_t dim
   return moved;
 }
 
+// Its own name: a thread takes its creator's (the model thread's) else,
+// and `perf` and bench scale's CPU by thread counted the trainings' k-means
+// as the model thread's work (and lost it from the sum once they exited).
+constexpr std::string_view kThreadName = "sr-ivf";
+
 }  // namespace
 
 void IvfTraining::Free::operator()(float* p) const { std::free(p); }
@@ -61,6 +69,7 @@ std::shared_ptr<IvfTraining> IvfTraining::Start(RowsView items, uint32_t n, int 
   t->bytes_.store(size_t{n} * t->dim_ * sizeof(float), std::memory_order_relaxed);
   IvfTraining* self = t.get();  // the thread ends before the object (~IvfTraining)
   t->thread_ = std::thread([self, n, dim, options, sample = std::move(sample), rescore] {
+    NameThisThread(kThreadName);
     const float* rows = self->copy_.get();
     self->trained_.Train(rows, n, dim, options, &self->stop_);
     const bool measure = (!sample.users.empty() || !sample.items.empty()) &&
@@ -166,6 +175,7 @@ void IvfTraining::Refresh(RowsView items, uint32_t n) {
   bytes_.store(HeldBytes() + size_t{first_rows} * dim_ * sizeof(float), std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(join_mu_);
   thread_ = std::thread([this, first = std::move(first), first_rows, n] {
+    NameThisThread(kThreadName);
     const float* rows = copy_.get();
     const std::vector<float> moved = Moves(rows, first.get(), first_rows, dim_);
     filing_ = trained_.Reassign(rows, n, filing_, moved, nullptr, &stop_);
