@@ -3,6 +3,7 @@
 #include "tools/bench/thread_cpu.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -25,12 +26,45 @@ TEST(ThreadCpuTest, StatTicksAreUtimePlusStimeWhateverTheName) {
 }
 
 TEST(ThreadCpuTest, CpuPerUnitListsEachNamesShareLargestFirst) {
-  const std::map<std::string, double> before = {{"sr-log", 1.0}, {"sr-model", 2.0}};
-  const std::map<std::string, double> after = {
-      {"sr-log", 1.5}, {"sr-model", 3.0}, {"sr-http", 0.1}, {"idle", 0.0000001}};
-  // 100,000 units: 5 us, 10 us, 1 us each; "idle" (0.001 us) left out.
+  CpuSample before, after;
+  before.threads = {{10, {"sr-log", 1.0}}, {11, {"sr-model", 2.0}}};
+  before.process = 3.0;
+  after.threads = {{10, {"sr-log", 1.5}},
+                   {11, {"sr-model", 2.6}},
+                   {12, {"sr-model", 0.4}},  // started in between: counted from its start
+                   {13, {"sr-http", 0.1}},
+                   {14, {"idle", 0.0000001}}};
+  after.process = 3.0 + 1.6000001;
+  // 100,000 units: 10 us, 5 us, 1 us each; "idle" (0.001 us) left out; no
+  // CPU but the live threads'.
   EXPECT_EQ(CpuPerUnit(before, after, 100000), "sr-model 10.0, sr-log 5.0, sr-http 1.0");
   EXPECT_EQ(CpuPerUnit(before, after, 0), "");
+}
+
+TEST(ThreadCpuTest, WhatExitedThreadsTookIsApartAndTakesNothingOffTheirName) {
+  CpuSample before, after;
+  // Two sr-ivf threads; the one with 5 s exits after another 0.2 s, the
+  // other spins 0.3 s more. A renamed thread (an IVF training starts under
+  // its creator's name) counts from its first reading.
+  before.threads = {{20, {"sr-ivf", 5.0}}, {21, {"sr-ivf", 1.0}}, {22, {"sr-model", 2.0}}};
+  before.process = 8.0;
+  after.threads = {{21, {"sr-ivf", 1.3}}, {22, {"sr-ivf", 2.1}}};
+  after.process = 8.0 + 0.2 + 0.3 + 0.1;
+  // By name alone this gave sr-ivf (1.3 + 2.1) - (5.0 + 1.0) < 0 and lost
+  // the exited thread's 0.2 s.
+  EXPECT_EQ(CpuPerUnit(before, after, 100000), "sr-ivf 4.0, exited threads 2.0");
+  // A thread id reused by a new thread (less CPU than the old one had).
+  CpuSample reused;
+  reused.threads = {{20, {"sr-query", 0.5}}};
+  reused.process = 8.0 + 5.0;
+  EXPECT_EQ(CpuPerUnit(before, reused, 100000), "exited threads 45.0, sr-query 5.0");
+}
+
+TEST(ThreadCpuTest, SampleCpuReadsThisThreadAndTheProcess) {
+  const CpuSample s = SampleCpu();
+  ASSERT_FALSE(s.threads.empty());
+  EXPECT_TRUE(s.threads.count(static_cast<int>(gettid())));
+  EXPECT_GT(s.process, 0.0);
 }
 
 TEST(ThreadCpuTest, ANamedThreadsWorkIsCountedUnderItsName) {
@@ -45,7 +79,7 @@ TEST(ThreadCpuTest, ANamedThreadsWorkIsCountedUnderItsName) {
       for (int k = 0; k < 1000; ++k) x = x * 6364136223846793005u + 1442695040888963407u;
     }
     sink = x;
-    // Still alive when it is read: exited threads are not counted.
+    // Still alive when it is read: exited threads are not listed by name.
     const std::map<std::string, double> during = ThreadCpuSeconds();
     const auto it = during.find("sr-test-spinner");
     ASSERT_NE(it, during.end());

@@ -366,15 +366,14 @@ int PrintIngestTable(const HttpBenchOptions& o, const Endpoint& ep,
   std::fflush(stdout);
   for (size_t b : batches) {
     // The server's threads are this process's only when it runs here.
-    const std::map<std::string, double> cpu_before =
-        in_process ? ThreadCpuSeconds() : std::map<std::string, double>{};
+    const CpuSample cpu_before = in_process ? SampleCpu() : CpuSample{};
     const LoadTotals r = IngestLoad(o, ep, b, connections, seconds);
     fmt::print("  {:>6} {:>12.0f} {:>10.0f} {:>10.3f} {:>10.3f} {:>8}\n", b, r.units_per_second(),
                r.requests_per_second(), Percentile(r.latency_ms, 0.5),
                Percentile(r.latency_ms, 0.99), r.errors);
     if (in_process && r.units > 0) {
       fmt::print("    CPU per event (us) by thread: {}\n",
-                 CpuPerUnit(cpu_before, ThreadCpuSeconds(), r.units));
+                 CpuPerUnit(cpu_before, SampleCpu(), r.units));
     }
     if (r.errors > 0) fmt::print("    first error: {}\n", r.first_error);
     std::fflush(stdout);

@@ -293,9 +293,9 @@ void IngestOverHttp(const ScaleBenchOptions& o, const Endpoint& ep, ScaleFigures
   const HttpBenchOptions h = StreamIds(o);
   f->ingest_connections = std::max(2, o.connections / 4);
   f->ingest_batch = std::min(kIngestBatch, o.config.api.max_batch_events);
-  const std::map<std::string, double> cpu_before = ThreadCpuSeconds();
+  const CpuSample cpu_before = SampleCpu();
   f->ingest = IngestLoad(h, ep, f->ingest_batch, f->ingest_connections, o.seconds);
-  f->ingest_cpu = CpuPerUnit(cpu_before, ThreadCpuSeconds(), f->ingest.units);
+  f->ingest_cpu = CpuPerUnit(cpu_before, SampleCpu(), f->ingest.units);
   double peak = 0.0;
   ReadMemory(&f->ingest_rss_mb, &peak);
   f->ingest_heap_mb = HeapInUseMb();

@@ -1,6 +1,7 @@
 #include "tools/bench/thread_cpu.h"
 
 #include <fmt/format.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,13 +36,21 @@ std::optional<uint64_t> StatCpuTicks(std::string_view stat) {
   return ticks;
 }
 
-std::map<std::string, double> ThreadCpuSeconds() {
+CpuSample SampleCpu() {
   namespace fs = std::filesystem;
-  std::map<std::string, double> out;
+  CpuSample out;
+  timespec ts{};
+  if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0) {
+    out.process = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+  }
   const long hz = sysconf(_SC_CLK_TCK);
   if (hz <= 0) return out;
   std::error_code ec;
   for (fs::directory_iterator it("/proc/self/task", ec), end; !ec && it != end; it.increment(ec)) {
+    int tid = 0;
+    const std::string id = it->path().filename().string();
+    const auto [ptr, err] = std::from_chars(id.data(), id.data() + id.size(), tid);
+    if (err != std::errc() || ptr != id.data() + id.size()) continue;
     std::string name;
     std::ifstream comm(it->path() / "comm");
     std::getline(comm, name);
@@ -49,33 +58,50 @@ std::map<std::string, double> ThreadCpuSeconds() {
     std::ifstream sched(it->path() / "schedstat");
     uint64_t ns = 0;
     if (sched >> ns) {
-      out[name] += static_cast<double>(ns) * 1e-9;
+      out.threads[tid] = {name, static_cast<double>(ns) * 1e-9};
       continue;
     }
     std::string stat;
     std::ifstream in(it->path() / "stat");
     std::getline(in, stat);
     if (const std::optional<uint64_t> ticks = StatCpuTicks(stat)) {
-      out[name] += static_cast<double>(*ticks) / static_cast<double>(hz);
+      out.threads[tid] = {name, static_cast<double>(*ticks) / static_cast<double>(hz)};
     }
   }
   return out;
 }
 
-std::string CpuPerUnit(const std::map<std::string, double>& before,
-                       const std::map<std::string, double>& after, uint64_t units) {
+std::map<std::string, double> ThreadCpuSeconds() {
+  std::map<std::string, double> out;
+  for (const auto& [tid, t] : SampleCpu().threads) out[t.name] += t.seconds;
+  return out;
+}
+
+std::string CpuPerUnit(const CpuSample& before, const CpuSample& after, uint64_t units) {
   if (units == 0) return "";
-  std::vector<std::pair<double, std::string>> us;
-  for (const auto& [name, seconds] : after) {
-    const auto was = before.find(name);
-    const double spent = seconds - (was == before.end() ? 0.0 : was->second);
-    const double per = 1e6 * spent / static_cast<double>(units);
-    if (per >= 0.05) us.emplace_back(per, name);
+  std::map<std::string, double> spent;
+  double live = 0.0;
+  for (const auto& [tid, t] : after.threads) {
+    // Renamed in between: the same thread. Less CPU than before: its id
+    // was reused by a new one.
+    const auto was = before.threads.find(tid);
+    const double s = was != before.threads.end() && was->second.seconds <= t.seconds
+                         ? t.seconds - was->second.seconds
+                         : t.seconds;
+    spent[t.name] += s;
+    live += s;
   }
+  std::vector<std::pair<double, std::string>> us;
+  const auto per = [&](double seconds) { return 1e6 * seconds / static_cast<double>(units); };
+  for (const auto& [name, seconds] : spent) {
+    if (per(seconds) >= 0.05) us.emplace_back(per(seconds), name);
+  }
+  const double exited = after.process - before.process - live;
+  if (per(exited) >= 0.05) us.emplace_back(per(exited), "exited threads");
   std::sort(us.begin(), us.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   std::string s;
-  for (const auto& [per, name] : us)
-    s += fmt::format("{}{} {:.1f}", s.empty() ? "" : ", ", name, per);
+  for (const auto& [value, name] : us)
+    s += fmt::format("{}{} {:.1f}", s.empty() ? "" : ", ", name, value);
   return s;
 }
 

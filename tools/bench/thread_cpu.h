@@ -14,11 +14,23 @@
 
 namespace streamrec::tools {
 
-// Seconds of CPU per thread name, summed over the live threads of this
-// process that carry it (/proc/self/task): the scheduler's nanoseconds on
-// CPU (schedstat), or utime + stime in clock ticks (stat, 10 ms steps)
-// where schedstat is missing. Empty where /proc cannot be read. Threads
-// that exited are not counted.
+// One reading of this process's CPU time: each live thread's, by its id
+// (/proc/self/task: the scheduler's nanoseconds on CPU from schedstat, or
+// utime + stime in clock ticks from stat, 10 ms steps, where schedstat is
+// missing), and the whole process's, threads that exited included
+// (CLOCK_PROCESS_CPUTIME_ID). Empty threads where /proc cannot be read.
+struct CpuSample {
+  struct Thread {
+    std::string name;
+    double seconds = 0;
+  };
+  std::map<int, Thread> threads;  // by thread id
+  double process = 0;
+};
+CpuSample SampleCpu();
+
+// Seconds of CPU per thread name, summed over the live threads that carry
+// it (a SampleCpu() by name).
 std::map<std::string, double> ThreadCpuSeconds();
 
 // utime + stime, in clock ticks, of one /proc/<pid>/task/<tid>/stat line
@@ -28,8 +40,12 @@ std::optional<uint64_t> StatCpuTicks(std::string_view stat);
 
 // "sr-model 12.3, sr-log 7.1, ..." : the microseconds of CPU per unit
 // (event) each name took between `before` and `after`, largest first,
-// names under 0.05 us left out; "" if `units` is 0.
-std::string CpuPerUnit(const std::map<std::string, double>& before,
-                       const std::map<std::string, double>& after, uint64_t units);
+// names under 0.05 us left out; "" if `units` is 0. A thread counts from
+// `before` (or its start) to `after` under the name it has then; what
+// threads that exited in between took (the process's CPU less the live
+// threads') is "exited threads". Counting by name alone, a thread live at
+// `before` and gone at `after` took its whole CPU off the others of its
+// name.
+std::string CpuPerUnit(const CpuSample& before, const CpuSample& after, uint64_t units);
 
 }  // namespace streamrec::tools
