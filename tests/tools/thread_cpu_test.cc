@@ -68,8 +68,8 @@ TEST(ThreadCpuTest, SampleCpuReadsThisThreadAndTheProcess) {
 }
 
 TEST(ThreadCpuTest, ANamedThreadsWorkIsCountedUnderItsName) {
-  const std::map<std::string, double> before = ThreadCpuSeconds();
-  ASSERT_FALSE(before.empty());
+  const CpuSample before = SampleCpu();
+  ASSERT_FALSE(before.threads.empty());
   std::atomic<uint64_t> sink{0};
   std::thread spinner([&] {
     engine::NameThisThread("sr-test-spinner-long-name");  // kept: its first 15 bytes
@@ -80,13 +80,14 @@ TEST(ThreadCpuTest, ANamedThreadsWorkIsCountedUnderItsName) {
     }
     sink = x;
     // Still alive when it is read: exited threads are not listed by name.
-    const std::map<std::string, double> during = ThreadCpuSeconds();
-    const auto it = during.find("sr-test-spinner");
-    ASSERT_NE(it, during.end());
+    const CpuSample during = SampleCpu();
+    const auto it = during.threads.find(static_cast<int>(gettid()));
+    ASSERT_NE(it, during.threads.end());
+    EXPECT_EQ(it->second.name, "sr-test-spinner");
     // Most of 150 ms of spinning, on a machine that may be busy.
-    EXPECT_GT(it->second, 0.01);
-    EXPECT_LT(it->second, 10.0);
-    EXPECT_EQ(before.count("sr-test-spinner"), 0u);
+    EXPECT_GT(it->second.seconds, 0.01);
+    EXPECT_LT(it->second.seconds, 10.0);
+    for (const auto& [tid, t] : before.threads) EXPECT_NE(t.name, "sr-test-spinner");
   });
   spinner.join();
   EXPECT_NE(sink.load(), 0u);

@@ -71,12 +71,6 @@ CpuSample SampleCpu() {
   return out;
 }
 
-std::map<std::string, double> ThreadCpuSeconds() {
-  std::map<std::string, double> out;
-  for (const auto& [tid, t] : SampleCpu().threads) out[t.name] += t.seconds;
-  return out;
-}
-
 std::string CpuPerUnit(const CpuSample& before, const CpuSample& after, uint64_t units) {
   if (units == 0) return "";
   std::map<std::string, double> spent;

@@ -29,10 +29,6 @@ struct CpuSample {
 };
 CpuSample SampleCpu();
 
-// Seconds of CPU per thread name, summed over the live threads that carry
-// it (a SampleCpu() by name).
-std::map<std::string, double> ThreadCpuSeconds();
-
 // utime + stime, in clock ticks, of one /proc/<pid>/task/<tid>/stat line
 // (fields 14 and 15, counted after the name in parentheses, which may
 // itself hold spaces and parentheses); nullopt if the line is malformed.
