@@ -8,7 +8,7 @@
 // the heap's top, where only malloc_trim gives their pages back. Measured
 // on `serve` at 500k users x 100k items x 5M events, 15 s of `bench
 // ingest` at ~70k events/s: RSS 524 MB -> ~800 MB with nothing released,
-// ~630 MB with this (README "Benchmark at scale", round 28). A fixed
+// ~630 MB with this (docs/SCALE.md, round 28). A fixed
 // malloc mmap threshold (256 KB: big blocks mapped and unmapped each time)
 // got ~620-640 MB with no release at all but cost ingest 15-20% (44-61k
 // against 63-76k events/s), so it is not set.

@@ -56,7 +56,7 @@ struct ModelOptions {
   // won ~4% of each top 10 at random and put the model below the popular
   // list. Shrinking the later rows' starts keeps their sum to a logarithm
   // of the row count past N. Rows are numbered in order of first sight, so
-  // the tail is what shrinks. Measured (README, "Benchmark at scale").
+  // the tail is what shrinks. Measured (docs/SCALE.md, rounds 24 and 26).
   uint32_t init_full_scale_users = 500000;
   uint32_t init_full_scale_items = 50000;
   // Seed of the initial vectors; part of the model's identity.
