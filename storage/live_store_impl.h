@@ -17,6 +17,7 @@
 
 #include "engine/core/mutex.h"
 #include "engine/live/drift.h"
+#include "engine/live/step_thread.h"
 #include "storage/live_drift.h"
 #include "storage/live_store.h"
 #include "storage/memory_release.h"
@@ -221,6 +222,10 @@ struct LiveStore::Impl {
   WorkQueue<ModelOp> model_queue;
   std::thread log_thread;
   std::thread model_thread;
+  // The model thread's: the steps of its long runs (StepThread::kMinRun
+  // events or more) on the second core; made at the first such run, ended
+  // with the model thread.
+  std::unique_ptr<engine::StepThread> step_thread;
   std::thread retrain_thread;  // joined by the next Retrain() or Close()
   // Gives freed heap back to the system (started by Open, stopped first by
   // Close; status() reads it at any time).

@@ -167,6 +167,7 @@ void LiveStore::Impl::ModelLoop() {
       // Closing: the retrain's install is not lost (Close snapshots after).
       if (catch_up) CatchUpStep(/*finish=*/true);
       AnswerSeqWaiters(/*check_deadlines=*/true, /*expire_all=*/true);
+      step_thread.reset();
       return;
     }
     for (size_t i = 0; i < ops.size();) {
@@ -231,24 +232,40 @@ void LiveStore::Impl::ApplyEvents(std::vector<ApplyOp>* run) {
       catch_up->install.applied_since = true;
     }
   }
-  // The leader (null for the first copy) is the copy applied first, through
-  // a LookaheadApplier (each step's memory fetched while the ones before it
-  // run; the same model as Apply event by event), which the second follows
-  // (Recommender::ApplyFollowing).
+  // The leader (null for the first copy) is the copy applied first, which
+  // the second follows (Recommender::ApplyFollowing). A long run's leader
+  // goes through the StepThread (the fronts here, the steps on the second
+  // core), a short one's through a LookaheadApplier (each step's memory
+  // fetched while the ones before it run), where a hand-over between
+  // threads would add to a single event's wait. Both are the same model as
+  // Apply event by event.
+  size_t events = 0;
+  for (const ApplyOp& op : *run) events += op.events.size();
+  if (events >= engine::StepThread::kMinRun && step_thread == nullptr) {
+    step_thread = std::make_unique<engine::StepThread>();
+  }
   auto apply = [&](Replica& r, const Replica* leader) {
     Status first_error;
     std::optional<engine::LookaheadApplier> ahead;
-    if (leader == nullptr) ahead.emplace(r.rec.get());
+    const bool split =
+        leader == nullptr && events >= engine::StepThread::kMinRun && step_thread->split();
+    if (split) {
+      step_thread->Begin(r.rec.get());
+    } else if (leader == nullptr) {
+      ahead.emplace(r.rec.get());
+    }
     for (const ApplyOp& op : *run) {
       for (const StoredEvent& e : op.events) {
         // Validated before it was logged, so this cannot fail unless the
         // engine and the validator disagree: note it, keep going (both
         // copies skip the same event, so they stay equal).
-        Status st =
-            leader ? ApplyStored(e, r.rec.get(), leader->rec.get()) : ApplyStored(e, &*ahead);
+        Status st = leader  ? ApplyStored(e, r.rec.get(), leader->rec.get())
+                    : split ? ApplyStored(e, step_thread.get())
+                            : ApplyStored(e, &*ahead);
         if (!st.ok() && first_error.ok()) first_error = st;
       }
     }
+    if (split) step_thread->Finish();
     if (ahead) ahead->Finish();
     if (last > r.applied_seq) r.applied_seq = last;
     if (stream_last > r.stream_seq) r.stream_seq = stream_last;

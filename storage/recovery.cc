@@ -52,6 +52,11 @@ Status ApplyStored(const StoredEvent& e, engine::LookaheadApplier* applier) {
                        [&](const engine::Event& event) { return applier->Apply(event); });
 }
 
+Status ApplyStored(const StoredEvent& e, engine::StepThread* steps) {
+  return ApplyResolved(e, steps->recommender().types(),
+                       [&](const engine::Event& event) { return steps->Apply(event); });
+}
+
 bool ForgetStored(std::string_view user, std::span<const StoredEvent> events,
                   engine::Recommender* rec, const engine::Recommender* leader) {
   std::vector<engine::Event> mine;

@@ -16,6 +16,7 @@
 #include "engine/live/lookahead_applier.h"
 #include "engine/live/recommender.h"
 #include "engine/live/replay_pipeline.h"
+#include "engine/live/step_thread.h"
 #include "storage/event_log.h"
 
 namespace streamrec::storage {
@@ -31,6 +32,8 @@ Status ApplyStored(const StoredEvent& e, engine::ReplayPipeline* pipeline);
 // The same through a LookaheadApplier (applied in its turn, by its Finish
 // at the latest; `e` must stay as it is until then).
 Status ApplyStored(const StoredEvent& e, engine::LookaheadApplier* applier);
+// The same through a StepThread's open run (its step may still be queued).
+Status ApplyStored(const StoredEvent& e, engine::StepThread* steps);
 
 // Forgets `user` in the engine, taking back what `events` (their events
 // as EventLog::DeleteUser returned them) added (Recommender::ForgetUser).

@@ -377,6 +377,8 @@ class Recommender {
   friend class ReplayPipeline;
   // engine/live/lookahead_applier.h: Apply's parts with the fronts ahead.
   friend class LookaheadApplier;
+  // engine/live/step_thread.h: the live runs' steps on a second thread.
+  friend class StepThread;
 
   // Apply's parts: the ids, catalog and seen items of an event (validated);
   // the model's step on it (Learn: the learner and the factors, nothing

@@ -17,6 +17,7 @@
 #include "engine/live/lookahead_applier.h"
 #include "engine/live/recommender.h"
 #include "engine/live/snapshot.h"
+#include "engine/live/step_thread.h"
 #include "tests/engine/recommender_fixture.h"
 
 namespace streamrec::engine {
@@ -64,8 +65,10 @@ class FollowTest : public ::testing::TestWithParam<Objective> {};
 // 500 events are a log the store opens on, as LiveStore::Open makes its
 // two copies: `a` replays them alone (BeginReplay, EndReplay), then
 // MakeSecondCopy trims it and makes `b`, sharing its updater and given its
-// state.
-void FollowAndCompare(Objective objective, TopNMethod method, bool as_opened = false) {
+// state. `steps`: the leader's runs go through it instead of a
+// LookaheadApplier.
+void FollowAndCompare(Objective objective, TopNMethod method, bool as_opened = false,
+                      StepThread* steps = nullptr) {
   RecommenderOptions o = SmallOptions();
   o.objective = objective;
   o.topn.method = method;
@@ -97,7 +100,11 @@ void FollowAndCompare(Objective objective, TopNMethod method, bool as_opened = f
   Recommender* follower = &b;
   for (size_t begin = start; begin < events.size(); begin += 250) {
     const std::span<const Event> run = std::span(events).subspan(begin, 250);
-    {
+    if (steps != nullptr) {
+      steps->Begin(leader);
+      for (const Event& e : run) ASSERT_TRUE(steps->Apply(e).ok());
+      steps->Finish();
+    } else {
       LookaheadApplier applier(leader);  // as the store's model thread leads
       for (const Event& e : run) ASSERT_TRUE(applier.Apply(e).ok());
     }
@@ -170,6 +177,14 @@ TEST_P(FollowTest, CopiesMadeAsTheStoreOpensStayEqualToOneThatAppliedEverything)
   for (const TopNMethod method : {TopNMethod::kInt8, TopNMethod::kIvf}) {
     SCOPED_TRACE(std::string(TopNMethodName(method)));
     FollowAndCompare(GetParam(), method, /*as_opened=*/true);
+  }
+}
+
+TEST_P(FollowTest, ALeaderWhoseStepsRunOnAStepThreadIsFollowedAlike) {
+  StepThread steps;  // one for every run, as the store keeps one
+  for (const TopNMethod method : {TopNMethod::kInt8, TopNMethod::kIvf}) {
+    SCOPED_TRACE(std::string(TopNMethodName(method)));
+    FollowAndCompare(GetParam(), method, /*as_opened=*/true, &steps);
   }
 }
 

@@ -1,6 +1,7 @@
-// The two ways a run of events is applied faster than Apply one at a time,
-// both bit-identical to it: ReplayPipeline (a replay, on two threads) and
-// LookaheadApplier (the live model thread's runs, memory fetched ahead).
+// The ways a run of events is applied faster than Apply one at a time, all
+// bit-identical to it: ReplayPipeline (a replay, on two threads),
+// LookaheadApplier (the live model thread's short runs, memory fetched
+// ahead) and StepThread (its long runs, the steps on a second thread).
 #include "engine/live/replay_pipeline.h"
 
 #include <fmt/format.h>
@@ -15,6 +16,7 @@
 #include "engine/core/random.h"
 #include "engine/live/lookahead_applier.h"
 #include "engine/live/snapshot.h"
+#include "engine/live/step_thread.h"
 
 namespace streamrec::engine {
 namespace {
@@ -170,6 +172,74 @@ TEST(LookaheadApplierTest, RunsOfAnyLengthEqualApplyEventByEventBitForBit) {
     ASSERT_EQ(a.items.size(), b.items.size());
     for (size_t k = 0; k < a.items.size(); ++k) EXPECT_EQ(a.items[k].item, b.items[k].item);
   }
+}
+
+// One StepThread for every run, as the store's model thread keeps one:
+// runs shorter than a hand-over, of exactly one and longer, with refused
+// events among them, under each objective (kBpr and kRating event by
+// event) and with the IVF index kept per event and retrained as the
+// catalog grows. The same state as Apply one event at a time, bit for bit.
+TEST(StepThreadTest, RunsOfAnyLengthEqualApplyEventByEventBitForBit) {
+  const EventTypes types = EventTypes::Defaults();
+  const auto events = Stream(types, 3000);
+  const size_t k = StepThread::kBatch;
+  const size_t lengths[] = {1, 2, k - 1, k, k + 1, 2 * k + 3, 250, 700};
+  StepThread steps;
+  for (Objective objective : {Objective::kImplicit, Objective::kRating, Objective::kBpr}) {
+    SCOPED_TRACE(ObjectiveName(objective));
+    Recommender one_by_one(Options(objective), types), split(Options(objective), types);
+    size_t begin = 0;
+    for (size_t run = 0; begin < events.size(); ++run) {
+      const size_t end = std::min(events.size(), begin + lengths[run % std::size(lengths)]);
+      steps.Begin(&split);
+      for (size_t n = begin; n < end; ++n) {
+        ASSERT_TRUE(one_by_one.Apply(events[n].view()).ok());
+        ASSERT_TRUE(steps.Apply(events[n].view()).ok());
+        if (n % 97 == 0) {  // refused by both, nothing of it applied
+          const std::string user = fmt::format("bad{}", n);
+          const Event bad{user, "", *types.Find("view"), 0.0f, 0};
+          EXPECT_EQ(steps.Apply(bad).code(), StatusCode::kInvalidArgument);
+          EXPECT_EQ(one_by_one.Apply(bad).code(), StatusCode::kInvalidArgument);
+        }
+      }
+      steps.Finish();
+      begin = end;
+      ASSERT_EQ(split.events_applied(), one_by_one.events_applied());
+      ASSERT_EQ(split.model().num_users(), split.users().size());
+      if (run % 4 == 3 || begin == events.size()) {
+        ASSERT_TRUE(EncodeSnapshot(split) == EncodeSnapshot(one_by_one)) << "after event " << begin;
+      }
+    }
+    EXPECT_EQ(split.ivf_index().lists(), one_by_one.ivf_index().lists());
+    for (uint32_t i = 0; i < one_by_one.model().num_items(); ++i) {
+      ASSERT_EQ(split.ivf_index().ListOf(i), one_by_one.ivf_index().ListOf(i)) << i;
+    }
+  }
+}
+
+TEST(StepThreadTest, StepsRunOnTheirOwnThreadOnlyUnderImplicit) {
+  const EventTypes types = EventTypes::Defaults();
+  StepThread steps;
+  EXPECT_EQ(steps.split(), std::thread::hardware_concurrency() > 1);
+  const auto events = Stream(types, 10);
+  // Under bpr each event is applied at once (its step reads the seen lists
+  // the next events' fronts write).
+  Recommender bpr(Options(Objective::kBpr), types);
+  steps.Begin(&bpr);
+  ASSERT_TRUE(steps.Apply(events[0].view()).ok());
+  EXPECT_EQ(bpr.events_applied(), 1u);
+  steps.Finish();
+  // Under implicit the steps wait for Finish at the latest; a refused event
+  // is answered at once and nothing of it is applied.
+  Recommender rec(Options(Objective::kImplicit), types);
+  steps.Begin(&rec);
+  for (const OwnedEvent& e : events) ASSERT_TRUE(steps.Apply(e.view()).ok());
+  EXPECT_EQ(steps.Apply({"new-user", "", *types.Find("view"), 0.0f, 0}).code(),
+            StatusCode::kInvalidArgument);
+  steps.Finish();
+  EXPECT_EQ(rec.events_applied(), events.size());
+  EXPECT_FALSE(rec.users().Find("new-user").has_value());
+  EXPECT_EQ(rec.model().num_users(), rec.users().size());
 }
 
 TEST(LookaheadApplierTest, ImplicitEventsAreAppliedInTheirTurnAndAllByFinish) {

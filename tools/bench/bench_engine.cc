@@ -19,12 +19,14 @@
 #include "engine/live/recommender.h"
 #include "engine/live/replay_pipeline.h"
 #include "engine/live/snapshot.h"
+#include "engine/live/step_thread.h"
 #include "engine/model/ivf_index.h"
 #include "engine/model/quantized_items.h"
 #include "engine/model/topn.h"
 #include "engine/online/online_learner.h"
 #include "storage/memory_release.h"
 #include "tools/bench/bench_util.h"
+#include "tools/bench/thread_cpu.h"
 #include "tools/data/synthetic.h"
 
 namespace streamrec::tools {
@@ -261,12 +263,20 @@ int BenchApply(const ApplyBenchOptions& o) {
   engine::Recommender* follower = second.get();
   double leader_cpu = 0, follower_cpu = 0;
   uint64_t errors = 0;
+  // As the server's model thread applies a run (LiveStore): a long one's
+  // steps on a StepThread, a short one's through a LookaheadApplier.
+  engine::StepThread steps;
+  const bool split = steps.split() && o.run >= engine::StepThread::kMinRun;
+  const CpuSample cpu_before = SampleCpu();
   const auto t1 = Clock::now();
   for (size_t begin = 0; begin < live.size(); begin += o.run) {
     const size_t end = std::min(live.size(), begin + o.run);
     const double c0 = ThreadCpuNow();
-    {
-      // As the server's model thread applies a run (LiveStore).
+    if (split) {
+      steps.Begin(leader);
+      for (size_t n = begin; n < end; ++n) errors += !steps.Apply(live[n]).ok();
+      steps.Finish();
+    } else {
       engine::LookaheadApplier lead(leader);
       for (size_t n = begin; n < end; ++n) errors += !lead.Apply(live[n]).ok();
     }
@@ -279,6 +289,13 @@ int BenchApply(const ApplyBenchOptions& o) {
     std::swap(leader, follower);
   }
   const double live_s = Since(t1);
+  const CpuSample cpu_after = SampleCpu();
+  double step_cpu = 0;  // the StepThread's (by its name, its id unchanged throughout)
+  for (const auto& [tid, t] : cpu_after.threads) {
+    if (t.name != "sr-step") continue;
+    const auto was = cpu_before.threads.find(tid);
+    step_cpu += t.seconds - (was != cpu_before.threads.end() ? was->second.seconds : 0.0);
+  }
   const auto bytes_after = PartBytes(*first, *second);
   storage::MemoryReleaser::ReleaseNow();
   const uint64_t rss_after = storage::MemoryReleaser::ResidentBytes();
@@ -293,12 +310,17 @@ int BenchApply(const ApplyBenchOptions& o) {
       replayed, replay_s, static_cast<double>(replayed) / std::max(replay_s, 1e-9));
   fmt::print("  the next {} events, runs of {}, to both Left-Right copies (thread CPU):\n",
              live.size(), o.run);
-  fmt::print("    first copy  (Apply)          : {:6.2f} us/event\n", 1e6 * leader_cpu / n);
+  if (split) {
+    fmt::print("    first copy, fronts (Index)   : {:6.2f} us/event\n", 1e6 * leader_cpu / n);
+    fmt::print("    first copy, steps (sr-step)  : {:6.2f} us/event\n", 1e6 * step_cpu / n);
+  } else {
+    fmt::print("    first copy  (Apply)          : {:6.2f} us/event\n", 1e6 * leader_cpu / n);
+  }
   fmt::print("    second copy (ApplyFollowing) : {:6.2f} us/event\n", 1e6 * follower_cpu / n);
   fmt::print(
-      "    the model thread, both       : {:6.2f} us/event = {:.0f} events/s ({:.0f} wall)\n",
+      "    the model thread, both       : {:6.2f} us/event = {:.0f} events/s ({:.0f} wall{})\n",
       1e6 * (leader_cpu + follower_cpu) / n, n / std::max(leader_cpu + follower_cpu, 1e-9),
-      n / std::max(live_s, 1e-9));
+      n / std::max(live_s, 1e-9), split ? ", the steps on a second thread" : "");
   // Where the engine's bytes are: after the replay (rows trimmed to their
   // size, as LiveStore::Open leaves them) and after the live events.
   fmt::print("  MB after the replay / after the events (engine: both copies, shared parts once)\n");
