@@ -126,6 +126,24 @@ TEST(ReplayPipelineTest, AnInvalidEventIsRefusedAtOnceAndNothingOfItApplied) {
   EXPECT_EQ(rec.model().num_users(), rec.users().size());
 }
 
+// Events [begin, end) applied to `one_by_one` one at a time and through
+// `applier` (a LookaheadApplier, or a StepThread's open run), with an
+// invalid event after every 97th, which both must refuse at once.
+template <typename Applier>
+void ApplyRun(const EventTypes& types, const std::vector<OwnedEvent>& events, size_t begin,
+              size_t end, Recommender* one_by_one, Applier* applier) {
+  for (size_t n = begin; n < end; ++n) {
+    ASSERT_TRUE(one_by_one->Apply(events[n].view()).ok());
+    ASSERT_TRUE(applier->Apply(events[n].view()).ok());
+    if (n % 97 == 0) {  // refused by both, nothing of it applied
+      const std::string user = fmt::format("bad{}", n);
+      const Event bad{user, "", *types.Find("view"), 0.0f, 0};
+      EXPECT_EQ(applier->Apply(bad).code(), StatusCode::kInvalidArgument);
+      EXPECT_EQ(one_by_one->Apply(bad).code(), StatusCode::kInvalidArgument);
+    }
+  }
+}
+
 // Runs of every length around the window's (a run is one LookaheadApplier,
 // finished at its end, as the store's model thread applies one), with
 // refused events among them, under each objective and with the IVF index
@@ -143,16 +161,7 @@ TEST(LookaheadApplierTest, RunsOfAnyLengthEqualApplyEventByEventBitForBit) {
       const size_t end = std::min(events.size(), begin + lengths[run % std::size(lengths)]);
       {
         LookaheadApplier applier(&windowed);
-        for (size_t n = begin; n < end; ++n) {
-          ASSERT_TRUE(one_by_one.Apply(events[n].view()).ok());
-          ASSERT_TRUE(applier.Apply(events[n].view()).ok());
-          if (n % 97 == 0) {  // refused by both, nothing of it applied
-            const std::string user = fmt::format("bad{}", n);
-            const Event bad{user, "", *types.Find("view"), 0.0f, 0};
-            EXPECT_EQ(applier.Apply(bad).code(), StatusCode::kInvalidArgument);
-            EXPECT_EQ(one_by_one.Apply(bad).code(), StatusCode::kInvalidArgument);
-          }
-        }
+        ASSERT_NO_FATAL_FAILURE(ApplyRun(types, events, begin, end, &one_by_one, &applier));
       }
       begin = end;
       if (run % 10 == 9 || begin == events.size()) {
@@ -192,16 +201,7 @@ TEST(StepThreadTest, RunsOfAnyLengthEqualApplyEventByEventBitForBit) {
     for (size_t run = 0; begin < events.size(); ++run) {
       const size_t end = std::min(events.size(), begin + lengths[run % std::size(lengths)]);
       steps.Begin(&split);
-      for (size_t n = begin; n < end; ++n) {
-        ASSERT_TRUE(one_by_one.Apply(events[n].view()).ok());
-        ASSERT_TRUE(steps.Apply(events[n].view()).ok());
-        if (n % 97 == 0) {  // refused by both, nothing of it applied
-          const std::string user = fmt::format("bad{}", n);
-          const Event bad{user, "", *types.Find("view"), 0.0f, 0};
-          EXPECT_EQ(steps.Apply(bad).code(), StatusCode::kInvalidArgument);
-          EXPECT_EQ(one_by_one.Apply(bad).code(), StatusCode::kInvalidArgument);
-        }
-      }
+      ASSERT_NO_FATAL_FAILURE(ApplyRun(types, events, begin, end, &one_by_one, &steps));
       steps.Finish();
       begin = end;
       ASSERT_EQ(split.events_applied(), one_by_one.events_applied());
